@@ -1,0 +1,181 @@
+//! Command-line parsing and dispatch. Flags follow kubectl: `--kubeconfig`,
+//! `--context`, `-n/--namespace` and `--request-timeout` work before or after
+//! the subcommand (kubectl passes everything after the plugin name through).
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::cluster::ConnectOptions;
+use crate::cmd;
+use crate::error::{Error, Result};
+use crate::output::{ColorChoice, Format};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "kubectl-konduktor",
+    bin_name = "kubectl konduktor",
+    version,
+    about = "Manage your Konduktor secrets in Kubernetes",
+    long_about = "Manage your Konduktor secrets in Kubernetes.\n\nSecrets are per user: each is labelled with your owner hash \
+                  (see `kubectl konduktor whoami`) and only ever changed by you. They are the same objects Konduktor's own CLI \
+                  writes, so both tools can be used on one cluster.",
+    propagate_version = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Path to the kubeconfig file to use (else KUBECONFIG, else ~/.kube/config)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use
+    #[arg(long, global = true, value_name = "NAME")]
+    pub context: Option<String>,
+    /// The namespace (default: the context's, else `default`)
+    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    pub namespace: Option<String>,
+    /// How long to wait for each request to the server (e.g. 10s, 1m); 0 waits forever
+    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
+    pub request_timeout: String,
+    /// When to use colours
+    #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(c: ColorArg) -> Self {
+        match c {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// `-o` for commands that print data.
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum OutputArg {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+impl From<OutputArg> for Format {
+    fn from(o: OutputArg) -> Self {
+        match o {
+            OutputArg::Text => Format::Text,
+            OutputArg::Json => Format::Json,
+            OutputArg::Yaml => Format::Yaml,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Show your owner hash and where it came from, your context and namespace
+    #[command(
+        after_help = "Examples:\n  kubectl konduktor whoami\n  kubectl konduktor whoami -o json"
+    )]
+    Whoami(cmd::whoami::WhoamiArgs),
+    /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
+    #[command(subcommand)]
+    Secret(SecretCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SecretCommand {
+    /// Create a secret, or merge new keys into yours of the same name
+    #[command(after_help = cmd::secret::create::EXAMPLES)]
+    Create(cmd::secret::create::CreateArgs),
+    /// List your secrets (or, with -u, every Secret in the namespace); values are never shown
+    #[command(after_help = cmd::secret::list::EXAMPLES)]
+    List(cmd::secret::list::ListArgs),
+    /// Delete one of your secrets
+    #[command(after_help = cmd::secret::delete::EXAMPLES)]
+    Delete(cmd::secret::delete::DeleteArgs),
+}
+
+/// Shared by every command: how to reach the cluster and how to print.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub connect: ConnectOptions,
+    pub color: ColorChoice,
+}
+
+impl Context {
+    fn from_args(global: &GlobalArgs) -> Result<Self> {
+        let request_timeout = crate::cluster::parse_timeout(&global.request_timeout)
+            .map_err(|e| Error::input(format!("--request-timeout: {e}")))?;
+        Ok(Context {
+            connect: ConnectOptions {
+                kubeconfig: global.kubeconfig.clone(),
+                context: global.context.clone(),
+                namespace: global.namespace.clone(),
+                request_timeout,
+            },
+            color: global.color.into(),
+        })
+    }
+}
+
+async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
+    match command {
+        Command::Whoami(args) => cmd::whoami::run(ctx, &args).await,
+        Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
+        Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
+        Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,
+    }
+}
+
+/// Parse, run, and turn any error into a diagnostic on stderr and exit 1.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors to stderr with 2.
+            let _ = e.print();
+            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
+        }
+    };
+    let color: ColorChoice = cli.global.color.into();
+    color.apply();
+    let result = Context::from_args(&cli.global).and_then(|ctx| {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| {
+                Error::new(
+                    crate::error::ErrorKind::Server,
+                    format!("cannot start the async runtime: {e}"),
+                )
+            })?;
+        runtime.block_on(dispatch(&ctx, cli.command))
+    });
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            use std::io::IsTerminal;
+            eprint!(
+                "{}",
+                crate::output::diagnostic(&err, color.enabled_for(std::io::stderr().is_terminal()))
+            );
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,270 @@
+//! `secret create`: write one secret exactly as Konduktor's CLI does, merging
+//! into the caller's existing one of the same name, and keeping at most one
+//! `git-ssh` secret per owner.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Args;
+
+use crate::cli::Context;
+use crate::cluster::Cluster;
+use crate::error::{Error, ErrorKind, Result};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
+use crate::secret_value::SecretBytes;
+use crate::sources::{self, Source};
+
+pub const EXAMPLES: &str = "Examples:
+  # A file as a secret; in a job it appears as $KONDUKTOR_DEFAULT_SECRETS/hf-token/token.txt
+  kubectl konduktor secret create --from-file ./token.txt hf-token
+
+  # A whole folder (zipped into one key, unpacked in the job)
+  kubectl konduktor secret create --from-directory ./creds cloud-creds
+
+  # Environment variables for every job
+  kubectl konduktor secret create --kind env --inline WANDB_API_KEY=... --inline WANDB_MODE=online wandb
+
+  # The SSH key jobs use for git (replaces your previous git-ssh secret)
+  kubectl konduktor secret create --kind git-ssh --from-file ~/.ssh/id_ed25519 github";
+
+#[derive(Debug, Args)]
+pub struct CreateArgs {
+    /// What the secret is for: `default` (files in the job), `env` (environment variables), `git-ssh` (an SSH key for git)
+    #[arg(long, default_value = "default", value_parser = parse_kind)]
+    pub kind: SecretKind,
+    /// A file; its base name becomes the key (repeat for several files; `gitkey` for git-ssh)
+    #[arg(long = "from-file", value_name = "FILE")]
+    pub from_file: Vec<PathBuf>,
+    /// A directory, zipped into the single key `payload.zip`
+    #[arg(long = "from-directory", value_name = "DIR")]
+    pub from_directory: Vec<PathBuf>,
+    /// A KEY=VALUE pair (repeat for several keys)
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub inline: Vec<String>,
+    /// The secret's name: lowercase letters, digits and `-`
+    pub name: String,
+}
+
+fn parse_kind(s: &str) -> std::result::Result<SecretKind, String> {
+    s.parse()
+}
+
+impl CreateArgs {
+    /// Exactly one kind of source, with every input rule checked before any
+    /// file is read.
+    fn source(&self) -> Result<Source> {
+        let mut given = Vec::new();
+        if !self.from_file.is_empty() {
+            given.push("--from-file");
+        }
+        if !self.from_directory.is_empty() {
+            given.push("--from-directory");
+        }
+        if !self.inline.is_empty() {
+            given.push("--inline");
+        }
+        match given.as_slice() {
+            [] => Err(Error::input("no source given for the secret")
+                .with_help("give exactly one of --from-file, --from-directory or --inline")),
+            [_] if self.from_directory.len() > 1 => {
+                Err(Error::input("--from-directory is given more than once")
+                    .with_help("a secret holds one directory; create one secret per directory"))
+            }
+            [_] if !self.from_file.is_empty() => Ok(Source::Files(self.from_file.clone())),
+            [_] if !self.from_directory.is_empty() => {
+                Ok(Source::Directory(self.from_directory[0].clone()))
+            }
+            [_] => {
+                let pairs = self
+                    .inline
+                    .iter()
+                    .map(|raw| sources::parse_inline(raw))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(Source::Inline(pairs))
+            }
+            several => Err(Error::input(format!(
+                "several sources given: {}",
+                several.join(" and ")
+            ))
+            .with_help("give exactly one of --from-file, --from-directory or --inline")),
+        }
+    }
+}
+
+/// What happened to the secret, for the report line.
+enum Outcome {
+    Created,
+    Merged {
+        added: Vec<String>,
+        updated: Vec<String>,
+        kept: Vec<String>,
+        relabelled: bool,
+    },
+    Unchanged,
+}
+
+pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
+    // Everything local first: nothing reaches the cluster unless it is valid.
+    konduktor::validate_name(&args.name, args.kind)?;
+    let source = args.source()?;
+    sources::check_kind_source(args.kind, &source)?;
+    let data = sources::collect(args.kind, &source)?;
+    konduktor::validate_size(&args.name, &data)?;
+    let owner = super::super::owner()?;
+    let desired = DesiredSecret {
+        basename: args.name.clone(),
+        kind: args.kind,
+        data,
+    };
+
+    let cluster = super::super::connect(ctx).await?;
+    let previous_git_ssh = if desired.kind == SecretKind::GitSsh {
+        let selector = format!(
+            "{},{}={}",
+            Cluster::owner_selector(&owner.hash),
+            konduktor::LABEL_KIND,
+            SecretKind::GitSsh
+        );
+        cluster.list_secrets(Some(&selector)).await?
+    } else {
+        Vec::new()
+    };
+
+    let object_name = konduktor::object_name(&desired.basename, &owner.hash);
+    let outcome = write(&cluster, &desired, &owner.hash).await?;
+    let keys = desired.data.keys().cloned().collect::<Vec<_>>().join(", ");
+    match outcome {
+        Outcome::Created => println!(
+            "secret \"{}\" created ({object_name}, kind {}, keys: {keys})",
+            desired.basename, desired.kind
+        ),
+        Outcome::Unchanged => println!("secret \"{}\" unchanged ({object_name})", desired.basename),
+        Outcome::Merged {
+            added,
+            updated,
+            kept,
+            relabelled,
+        } => {
+            let mut parts = Vec::new();
+            for (label, list) in [("added", added), ("updated", updated), ("kept", kept)] {
+                if !list.is_empty() {
+                    parts.push(format!("{label}: {}", list.join(", ")));
+                }
+            }
+            if relabelled {
+                parts.push(format!("kind now {}", desired.kind));
+            }
+            println!(
+                "secret \"{}\" merged into {object_name} ({})",
+                desired.basename,
+                parts.join("; ")
+            );
+        }
+    }
+
+    // One git-ssh secret per owner: the old one goes once the new one is in.
+    for old in previous_git_ssh.iter().filter(|s| s.name != object_name) {
+        cluster.delete_secret(old).await.map_err(|e| {
+            Error::new(e.kind, format!("the new git-ssh secret is in place, but the previous one ({}) was not removed: {e}", old.name))
+                .with_help("run the command again, or delete it with `kubectl konduktor secret delete`")
+        })?;
+        println!(
+            "removed the previous git-ssh secret \"{}\" ({})",
+            old.display_name(),
+            old.name
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Create, or on AlreadyExists merge into the existing object, if it is ours.
+async fn write(cluster: &Cluster, desired: &DesiredSecret, owner_hash: &str) -> Result<Outcome> {
+    let object = desired.to_object(owner_hash);
+    match cluster.create_secret(&object).await {
+        Ok(_) => return Ok(Outcome::Created),
+        Err(e) if e.kind == ErrorKind::Conflict => {}
+        Err(e) => return Err(e),
+    }
+    let name = konduktor::object_name(&desired.basename, owner_hash);
+    // It existed a moment ago; if it is gone now, someone deleted it meanwhile.
+    let live = cluster.get_secret(&name).await?.ok_or_else(|| {
+        Error::new(
+            ErrorKind::Conflict,
+            format!("secret {name} changed while it was being written"),
+        )
+        .with_help("run the command again")
+    })?;
+    if !live.is_owned_by(owner_hash) {
+        return Err(foreign(&live, owner_hash, &cluster.namespace));
+    }
+    merge(cluster, desired, &live, owner_hash).await
+}
+
+fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
+    let holder = match live.owner() {
+        Some(other) => format!("owned by {other}"),
+        None => "not made by Konduktor".to_string(),
+    };
+    Error::new(
+        ErrorKind::Foreign,
+        format!("a Secret named {} already exists in namespace {namespace} and is {holder}, not by you ({owner_hash}); it is left untouched", live.name),
+    )
+    .with_help("choose another name for your secret")
+}
+
+/// Konduktor's merge: keys added or overwritten, none removed, kind relabelled.
+async fn merge(
+    cluster: &Cluster,
+    desired: &DesiredSecret,
+    live: &LiveSecret,
+    owner_hash: &str,
+) -> Result<Outcome> {
+    let mut added = Vec::new();
+    let mut updated = Vec::new();
+    let mut patch: BTreeMap<String, Option<SecretBytes>> = BTreeMap::new();
+    for (key, value) in &desired.data {
+        match live.data.get(key) {
+            None => added.push(key.clone()),
+            Some(old) if old != value => updated.push(key.clone()),
+            Some(_) => continue,
+        }
+        patch.insert(key.clone(), Some(value.clone()));
+    }
+    let kept: Vec<String> = live
+        .data
+        .keys()
+        .filter(|k| !desired.data.contains_key(*k))
+        .cloned()
+        .collect();
+    let labels = konduktor::labels(&desired.basename, desired.kind, owner_hash);
+    let relabelled = labels.iter().any(|(k, v)| live.labels.get(k) != Some(v));
+    if patch.is_empty() && !relabelled {
+        return Ok(Outcome::Unchanged);
+    }
+    // The merged object must still fit; the server would refuse it anyway.
+    let merged_size = konduktor::data_size(
+        live.data
+            .iter()
+            .filter(|(k, _)| !patch.contains_key(*k))
+            .map(|(_, v)| v),
+    ) + konduktor::data_size(desired.data.values());
+    if merged_size > konduktor::MAX_SECRET_BYTES {
+        return Err(Error::input(format!(
+            "merging into {} would make it {merged_size} bytes; a Secret holds at most {} (1 MiB)",
+            live.name,
+            konduktor::MAX_SECRET_BYTES
+        ))
+        .with_help("delete the secret first, or put the new keys in another secret"));
+    }
+    let resource_version = live.resource_version.clone().unwrap_or_default();
+    cluster
+        .merge_secret(&live.name, &resource_version, &labels, &patch)
+        .await?;
+    Ok(Outcome::Merged {
+        added,
+        updated,
+        kept,
+        relabelled,
+    })
+}

@@ -1,0 +1,151 @@
+//! `secret list [-u]`: the caller's secrets (by owner label, selected by the
+//! server), or every Secret in the namespace. Key names only, never values.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use serde::Serialize;
+
+use crate::cli::{Context, OutputArg};
+use crate::cluster::Cluster;
+use crate::error::Result;
+use crate::konduktor::LiveSecret;
+use crate::output::{self, Format};
+
+pub const EXAMPLES: &str = "Examples:
+  # Your secrets in the current namespace
+  kubectl konduktor secret list
+
+  # Every Secret in the namespace, with its owner
+  kubectl konduktor secret list --all-users -n team-a
+
+  # As data (key names only)
+  kubectl konduktor secret list -o json";
+
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// Every Secret in the namespace, with an OWNER column, not only yours
+    #[arg(short = 'u', long = "all-users")]
+    pub all_users: bool,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputArg::Text)]
+    pub output: OutputArg,
+}
+
+/// One row, as data: no values, only key names.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedSecret {
+    /// The name the user gave (the object name for non-Konduktor Secrets).
+    pub name: String,
+    /// The Kubernetes object name, `<name>-<owner>`.
+    pub secret_name: String,
+    /// `default`, `env`, `git-ssh`; `None` for Secrets Konduktor did not make.
+    pub kind: Option<String>,
+    pub owner: Option<String>,
+    pub konduktor: bool,
+    pub keys: Vec<String>,
+    pub created: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ListReport {
+    namespace: String,
+    owner_hash: String,
+    all_users: bool,
+    items: Vec<ListedSecret>,
+}
+
+impl ListedSecret {
+    fn from_live(s: &LiveSecret) -> Self {
+        let konduktor = s.is_konduktor();
+        ListedSecret {
+            name: s.display_name().to_string(),
+            secret_name: s.name.clone(),
+            kind: if konduktor {
+                s.kind_label().map(str::to_string)
+            } else {
+                None
+            },
+            owner: if konduktor {
+                s.owner().map(str::to_string)
+            } else {
+                None
+            },
+            konduktor,
+            keys: s.keys().into_iter().map(str::to_string).collect(),
+            created: s.created.map(|t| t.to_string()),
+        }
+    }
+}
+
+pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
+    let owner = super::super::owner()?;
+    let cluster = super::super::connect(ctx).await?;
+    let selector = (!args.all_users).then(|| Cluster::owner_selector(&owner.hash));
+    let mut secrets = cluster.list_secrets(selector.as_deref()).await?;
+    secrets.sort_by(|a, b| (a.display_name(), &a.name).cmp(&(b.display_name(), &b.name)));
+    let items: Vec<ListedSecret> = secrets.iter().map(ListedSecret::from_live).collect();
+    match Format::from(args.output) {
+        Format::Text => {
+            if items.is_empty() {
+                if args.all_users {
+                    eprintln!("No secrets found in namespace {}.", cluster.namespace);
+                } else {
+                    eprintln!(
+                        "No secrets owned by you ({}, owner {}) in namespace {}.",
+                        owner.username, owner.hash, cluster.namespace
+                    );
+                }
+            } else {
+                print!("{}", table(&items, args.all_users, jiff::Timestamp::now()));
+            }
+        }
+        format => {
+            let report = ListReport {
+                namespace: cluster.namespace.clone(),
+                owner_hash: owner.hash,
+                all_users: args.all_users,
+                items,
+            };
+            print!("{}", output::to_data(&report, format)?);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> String {
+    let mut headers = vec!["NAME", "KIND", "KEYS", "AGE"];
+    if all_users {
+        headers.push("OWNER");
+    }
+    let rows: Vec<Vec<String>> = items
+        .iter()
+        .map(|s| {
+            let age = s
+                .created
+                .as_deref()
+                .and_then(|c| c.parse::<jiff::Timestamp>().ok())
+                .map_or("<unknown>".to_string(), |t| {
+                    output::age(now.as_second() - t.as_second())
+                });
+            let keys = if s.keys.is_empty() {
+                "<none>".to_string()
+            } else {
+                s.keys.join(",")
+            };
+            let mut row = vec![
+                s.name.clone(),
+                s.kind.clone().unwrap_or_else(|| "-".into()),
+                keys,
+                age,
+            ];
+            if all_users {
+                row.push(s.owner.clone().unwrap_or_else(|| "(not konduktor)".into()));
+            }
+            row
+        })
+        .collect();
+    output::table(&headers, &rows)
+}

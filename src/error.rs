@@ -1,0 +1,159 @@
+//! The one error type users see: a message, what kind of failure it is, and
+//! a hint on what to do. Rendered by miette; never a debug dump.
+//!
+//! Messages are built from names, paths, keys and server messages, never from
+//! secret values.
+
+use std::fmt;
+
+use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+
+/// What went wrong, broadly: it picks the diagnostic code and the exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// Bad command-line or manifest input; nothing was sent.
+    Input,
+    /// The owner hash could not be resolved.
+    Identity,
+    /// No usable kubeconfig, context or namespace.
+    Kubeconfig,
+    /// The server could not be reached, or did not answer in time.
+    Unreachable,
+    /// 401.
+    Unauthorized,
+    /// 403.
+    Forbidden,
+    /// 404 on something the user named.
+    NotFound,
+    /// 409: already exists, changed meanwhile, failed precondition.
+    Conflict,
+    /// 422 and 400: the server refused the object or the request.
+    Invalid,
+    /// 5xx and anything else the server said.
+    Server,
+    /// A secret with our name that is not ours: never touched.
+    Foreign,
+    /// The operation would need something the user did not grant (e.g. --yes).
+    Refused,
+}
+
+impl ErrorKind {
+    fn code(self) -> &'static str {
+        match self {
+            ErrorKind::Input => "konduktor::input",
+            ErrorKind::Identity => "konduktor::identity",
+            ErrorKind::Kubeconfig => "konduktor::kubeconfig",
+            ErrorKind::Unreachable => "konduktor::unreachable",
+            ErrorKind::Unauthorized => "konduktor::unauthorized",
+            ErrorKind::Forbidden => "konduktor::forbidden",
+            ErrorKind::NotFound => "konduktor::not_found",
+            ErrorKind::Conflict => "konduktor::conflict",
+            ErrorKind::Invalid => "konduktor::invalid",
+            ErrorKind::Server => "konduktor::server",
+            ErrorKind::Foreign => "konduktor::foreign_secret",
+            ErrorKind::Refused => "konduktor::refused",
+        }
+    }
+}
+
+/// A place in an input file that the error is about.
+#[derive(Debug, Clone)]
+pub struct Snippet {
+    pub source: NamedSource<String>,
+    pub span: SourceSpan,
+    pub label: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct Error {
+    pub kind: ErrorKind,
+    message: String,
+    help: Option<String>,
+    snippet: Option<Box<Snippet>>,
+}
+
+impl Error {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Error {
+            kind,
+            message: message.into(),
+            help: None,
+            snippet: None,
+        }
+    }
+
+    pub fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub fn with_snippet(mut self, snippet: Snippet) -> Self {
+        self.snippet = Some(Box::new(snippet));
+        self
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    pub fn input(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Input, message)
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Error {}
+
+impl Diagnostic for Error {
+    fn code<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        Some(Box::new(self.kind.code()))
+    }
+
+    fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
+    }
+
+    fn source_code(&self) -> Option<&dyn miette::SourceCode> {
+        self.snippet
+            .as_ref()
+            .map(|s| &s.source as &dyn miette::SourceCode)
+    }
+
+    fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
+        self.snippet.as_ref().map(|s| {
+            Box::new(std::iter::once(LabeledSpan::new_with_span(
+                Some(s.label.clone()),
+                s.span,
+            ))) as _
+        })
+    }
+}
+
+impl From<crate::sources::SourceError> for Error {
+    fn from(e: crate::sources::SourceError) -> Self {
+        let help = e.help();
+        Error::input(e.to_string()).with_help(help)
+    }
+}
+
+impl From<crate::konduktor::RuleError> for Error {
+    fn from(e: crate::konduktor::RuleError) -> Self {
+        let help = e.help();
+        Error::input(e.to_string()).with_help(help)
+    }
+}
+
+impl From<crate::identity::IdentityError> for Error {
+    fn from(e: crate::identity::IdentityError) -> Self {
+        Error::new(ErrorKind::Identity, e.to_string()).with_help(e.help())
+    }
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -1,0 +1,405 @@
+//! Konduktor's Secret layout (SPEC 1.1): names, labels, kinds, and the
+//! validations every secret must pass before it is sent.
+//!
+//! This module is the compatibility surface: what it builds must be read by
+//! Konduktor's own CLI and launcher, and what they write must parse here.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use k8s_openapi::ByteString;
+use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+
+use crate::secret_value::SecretBytes;
+
+pub const LABEL_PARENT: &str = "parent";
+pub const PARENT_VALUE: &str = "konduktor";
+pub const LABEL_OWNER: &str = "trainy.ai/secret-owner";
+pub const LABEL_BASENAME: &str = "trainy.ai/secret-basename";
+pub const LABEL_KIND: &str = "trainy.ai/secret-kind";
+
+/// The API server rejects a Secret whose decoded values total more than this.
+pub const MAX_SECRET_BYTES: usize = 1_048_576;
+/// A basename is a label value: at most 63 characters.
+pub const MAX_NAME_LEN: usize = 63;
+/// `default` secrets become the volume `default-secret-<NAME>`; volume names
+/// stop at 63 characters, leaving 48 for the name.
+pub const MAX_DEFAULT_NAME_LEN: usize = 63 - "default-secret-".len();
+/// The single data key of a `git-ssh` secret.
+pub const GIT_SSH_KEY: &str = "gitkey";
+/// The single data key of a directory secret.
+pub const PAYLOAD_ZIP_KEY: &str = "payload.zip";
+
+/// The three kinds Konduktor knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub enum SecretKind {
+    #[default]
+    Default,
+    Env,
+    GitSsh,
+}
+
+impl SecretKind {
+    pub const ALL: [SecretKind; 3] = [SecretKind::Default, SecretKind::Env, SecretKind::GitSsh];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SecretKind::Default => "default",
+            SecretKind::Env => "env",
+            SecretKind::GitSsh => "git-ssh",
+        }
+    }
+}
+
+impl fmt::Display for SecretKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for SecretKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        SecretKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!("unknown secret kind `{s}`; expected one of: default, env, git-ssh")
+            })
+    }
+}
+
+/// Why a name, key or size is not acceptable. Messages never contain values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RuleError {
+    #[error("secret name `{name}` is not a valid DNS-1123 label")]
+    NameNotDns1123 { name: String },
+    #[error("secret name `{name}` is {len} characters long; at most {max} are allowed{why}")]
+    NameTooLong {
+        name: String,
+        len: usize,
+        max: usize,
+        why: &'static str,
+    },
+    #[error("data key `{key}` is not a valid Secret key")]
+    InvalidDataKey { key: String },
+    #[error("`{key}` is not a valid environment variable name")]
+    InvalidEnvName { key: String },
+    #[error(
+        "the secret `{name}` holds {total} bytes; the API server accepts at most {MAX_SECRET_BYTES} (1 MiB)"
+    )]
+    TooLarge { name: String, total: usize },
+}
+
+impl RuleError {
+    /// A short hint on how to fix it.
+    pub fn help(&self) -> String {
+        match self {
+            RuleError::NameNotDns1123 { .. } => "use lowercase letters, digits and `-`, starting and ending with a letter or digit (e.g. `my-creds`)".into(),
+            RuleError::NameTooLong { .. } => "choose a shorter name".into(),
+            RuleError::InvalidDataKey { .. } => "keys may contain only letters, digits, `-`, `_` and `.` (at most 253 characters, not `.` or `..`); rename the file or key".into(),
+            RuleError::InvalidEnvName { .. } => "env secret keys become environment variables: use letters, digits and `_`, not starting with a digit (e.g. `HF_TOKEN`)".into(),
+            RuleError::TooLarge { .. } => "split the data over several secrets, or leave large files out".into(),
+        }
+    }
+}
+
+fn is_dns1123_label(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    match (bytes.first(), bytes.last()) {
+        (Some(first), Some(last)) => {
+            alnum(first) && alnum(last) && bytes.iter().all(|b| alnum(b) || *b == b'-')
+        }
+        _ => false,
+    }
+}
+
+/// SPEC 1.1: the pattern Konduktor checks, and the lengths it forgets.
+pub fn validate_name(name: &str, kind: SecretKind) -> Result<(), RuleError> {
+    if !is_dns1123_label(name) {
+        return Err(RuleError::NameNotDns1123 {
+            name: name.to_string(),
+        });
+    }
+    let (max, why) = match kind {
+        SecretKind::Default => (
+            MAX_DEFAULT_NAME_LEN,
+            " for `default` secrets (the pod volume `default-secret-<NAME>` must fit in 63)",
+        ),
+        _ => (MAX_NAME_LEN, " (the name is a label value)"),
+    };
+    if name.len() > max {
+        return Err(RuleError::NameTooLong {
+            name: name.to_string(),
+            len: name.len(),
+            max,
+            why,
+        });
+    }
+    Ok(())
+}
+
+/// The API server's rule for Secret data keys: `[-._a-zA-Z0-9]+`, at most
+/// 253 characters, not `.` or `..` (see `create-invalid-key` fixture).
+pub fn validate_data_key(key: &str) -> Result<(), RuleError> {
+    let ok = !key.is_empty()
+        && key.len() <= 253
+        && key != "."
+        && key != ".."
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if ok {
+        Ok(())
+    } else {
+        Err(RuleError::InvalidDataKey {
+            key: key.to_string(),
+        })
+    }
+}
+
+/// Env secret keys become environment variables in the pod.
+pub fn validate_env_name(key: &str) -> Result<(), RuleError> {
+    let mut bytes = key.bytes();
+    let ok = matches!(bytes.next(), Some(b) if b.is_ascii_alphabetic() || b == b'_')
+        && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    if ok {
+        Ok(())
+    } else {
+        Err(RuleError::InvalidEnvName {
+            key: key.to_string(),
+        })
+    }
+}
+
+/// Total decoded size, as the API server counts it (values only).
+pub fn data_size<'a>(values: impl IntoIterator<Item = &'a SecretBytes>) -> usize {
+    values.into_iter().map(SecretBytes::len).sum()
+}
+
+pub fn validate_size(name: &str, data: &BTreeMap<String, SecretBytes>) -> Result<(), RuleError> {
+    let total = data_size(data.values());
+    if total > MAX_SECRET_BYTES {
+        return Err(RuleError::TooLarge {
+            name: name.to_string(),
+            total,
+        });
+    }
+    Ok(())
+}
+
+/// `<NAME>-<OWNER_HASH>`.
+pub fn object_name(basename: &str, owner_hash: &str) -> String {
+    format!("{basename}-{owner_hash}")
+}
+
+/// The labels Konduktor puts on every secret it writes.
+pub fn labels(basename: &str, kind: SecretKind, owner_hash: &str) -> BTreeMap<String, String> {
+    BTreeMap::from([
+        (LABEL_PARENT.to_string(), PARENT_VALUE.to_string()),
+        (LABEL_OWNER.to_string(), owner_hash.to_string()),
+        (LABEL_BASENAME.to_string(), basename.to_string()),
+        (LABEL_KIND.to_string(), kind.as_str().to_string()),
+    ])
+}
+
+/// A secret as the user wants it written: basename, kind and data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredSecret {
+    pub basename: String,
+    pub kind: SecretKind,
+    pub data: BTreeMap<String, SecretBytes>,
+}
+
+impl DesiredSecret {
+    /// Exactly Konduktor's object: `type: Opaque`, only `data`, four labels.
+    pub fn to_object(&self, owner_hash: &str) -> Secret {
+        Secret {
+            metadata: ObjectMeta {
+                name: Some(object_name(&self.basename, owner_hash)),
+                labels: Some(labels(&self.basename, self.kind, owner_hash)),
+                ..ObjectMeta::default()
+            },
+            type_: Some("Opaque".to_string()),
+            data: Some(
+                self.data
+                    .iter()
+                    .map(|(k, v)| (k.clone(), ByteString(v.expose().to_vec())))
+                    .collect(),
+            ),
+            ..Secret::default()
+        }
+    }
+}
+
+/// A Secret read from the cluster, with Konduktor's labels picked out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LiveSecret {
+    pub name: String,
+    pub uid: Option<String>,
+    pub resource_version: Option<String>,
+    pub created: Option<jiff::Timestamp>,
+    pub labels: BTreeMap<String, String>,
+    pub data: BTreeMap<String, SecretBytes>,
+}
+
+impl LiveSecret {
+    pub fn from_object(secret: Secret) -> Self {
+        let meta = secret.metadata;
+        let mut data: BTreeMap<String, SecretBytes> = secret
+            .data
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(k, v)| (k, SecretBytes::new(v.0)))
+            .collect();
+        // The server folds stringData into data; a client-side object may not have.
+        for (k, v) in secret.string_data.unwrap_or_default() {
+            data.insert(k, SecretBytes::new(v.into_bytes()));
+        }
+        LiveSecret {
+            name: meta.name.unwrap_or_default(),
+            uid: meta.uid,
+            resource_version: meta.resource_version,
+            created: meta.creation_timestamp.map(|t| t.0),
+            labels: meta.labels.unwrap_or_default(),
+            data,
+        }
+    }
+
+    pub fn owner(&self) -> Option<&str> {
+        self.labels.get(LABEL_OWNER).map(String::as_str)
+    }
+
+    pub fn basename(&self) -> Option<&str> {
+        self.labels.get(LABEL_BASENAME).map(String::as_str)
+    }
+
+    /// The kind label as written (it may be a value this version does not know).
+    pub fn kind_label(&self) -> Option<&str> {
+        self.labels.get(LABEL_KIND).map(String::as_str)
+    }
+
+    pub fn kind(&self) -> Option<SecretKind> {
+        self.kind_label().and_then(|k| k.parse().ok())
+    }
+
+    /// Made by Konduktor (or by us): `parent=konduktor` and an owner label.
+    pub fn is_konduktor(&self) -> bool {
+        self.labels.get(LABEL_PARENT).map(String::as_str) == Some(PARENT_VALUE)
+            && self.owner().is_some()
+    }
+
+    pub fn is_owned_by(&self, owner_hash: &str) -> bool {
+        self.owner() == Some(owner_hash)
+    }
+
+    /// The name to show a person: the basename for Konduktor secrets, else the object name.
+    pub fn display_name(&self) -> &str {
+        match self.basename() {
+            Some(b) if self.is_konduktor() => b,
+            _ => &self.name,
+        }
+    }
+
+    pub fn keys(&self) -> Vec<&str> {
+        self.data.keys().map(String::as_str).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_follow_dns1123_and_the_lengths_konduktor_forgets() {
+        assert!(validate_name("creds", SecretKind::Default).is_ok());
+        assert!(validate_name("a", SecretKind::Env).is_ok());
+        assert!(validate_name("my-ssh-2", SecretKind::GitSsh).is_ok());
+        for bad in ["", "Creds", "-a", "a-", "a_b", "a.b", "é"] {
+            assert!(
+                matches!(
+                    validate_name(bad, SecretKind::Env),
+                    Err(RuleError::NameNotDns1123 { .. })
+                ),
+                "{bad}"
+            );
+        }
+        let n48 = "a".repeat(48);
+        let n49 = "a".repeat(49);
+        let n63 = "a".repeat(63);
+        let n64 = "a".repeat(64);
+        assert!(validate_name(&n48, SecretKind::Default).is_ok());
+        assert!(matches!(
+            validate_name(&n49, SecretKind::Default),
+            Err(RuleError::NameTooLong { max: 48, .. })
+        ));
+        assert!(validate_name(&n63, SecretKind::Env).is_ok());
+        assert!(matches!(
+            validate_name(&n64, SecretKind::GitSsh),
+            Err(RuleError::NameTooLong { max: 63, .. })
+        ));
+    }
+
+    #[test]
+    fn data_keys_follow_the_api_server_rule() {
+        for ok in ["a.txt", "KEY_NAME", "key-name", ".hidden", "payload.zip"] {
+            assert!(validate_data_key(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", ".", "..", "bad/key", "sp ace", "ü"] {
+            assert!(validate_data_key(bad).is_err(), "{bad}");
+        }
+        assert!(validate_data_key(&"k".repeat(254)).is_err());
+    }
+
+    #[test]
+    fn env_names() {
+        for ok in ["HF_TOKEN", "_x", "a1"] {
+            assert!(validate_env_name(ok).is_ok(), "{ok}");
+        }
+        for bad in ["", "1A", "A-B", "A.B", "A B"] {
+            assert!(validate_env_name(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn size_limit_counts_decoded_values() {
+        let mut data =
+            BTreeMap::from([("a".to_string(), SecretBytes::new(vec![0; MAX_SECRET_BYTES]))]);
+        assert!(validate_size("x", &data).is_ok());
+        data.insert("b".into(), SecretBytes::new(vec![1]));
+        assert!(
+            matches!(validate_size("x", &data), Err(RuleError::TooLarge { total, .. }) if total == MAX_SECRET_BYTES + 1)
+        );
+    }
+
+    #[test]
+    fn object_matches_konduktor_layout() {
+        let desired = DesiredSecret {
+            basename: "hf".into(),
+            kind: SecretKind::Env,
+            data: BTreeMap::from([("TOKEN".into(), SecretBytes::new(b"t1".to_vec()))]),
+        };
+        let obj = serde_json::to_value(desired.to_object("abba3a3e")).unwrap_or_default();
+        // The body of the recorded `create-secret` request, as the real server took it.
+        let expected = serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret",
+            "metadata": {"name": "hf-abba3a3e", "labels": {
+                "parent": "konduktor", "trainy.ai/secret-owner": "abba3a3e",
+                "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "env"}},
+            "type": "Opaque",
+            "data": {"TOKEN": "dDE="}
+        });
+        assert_eq!(obj, expected);
+    }
+
+    #[test]
+    fn kinds_round_trip() {
+        for k in SecretKind::ALL {
+            assert_eq!(k.as_str().parse::<SecretKind>(), Ok(k));
+        }
+        assert!("ssh".parse::<SecretKind>().is_err());
+    }
+}

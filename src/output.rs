@@ -1,0 +1,175 @@
+//! Rendering: tables, kubectl-style ages, JSON and YAML, diagnostics.
+
+use std::io::IsTerminal;
+
+use crate::error::Error;
+
+/// `--color auto|always|never`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorChoice {
+    #[default]
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorChoice {
+    /// Colour on a terminal only, never with `NO_COLOR` (any non-empty value).
+    pub fn enabled_for(self, is_terminal: bool) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                is_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
+
+    /// Tell `console` what we decided, for stdout and stderr separately.
+    pub fn apply(self) {
+        console::set_colors_enabled(self.enabled_for(std::io::stdout().is_terminal()));
+        console::set_colors_enabled_stderr(self.enabled_for(std::io::stderr().is_terminal()));
+    }
+}
+
+/// `-o` formats shared by the commands that print data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Text,
+    Json,
+    Yaml,
+}
+
+/// Serialize `value` as pretty JSON or YAML.
+pub fn to_data<T: serde::Serialize>(value: &T, format: Format) -> Result<String, Error> {
+    let fail = |e: String| {
+        Error::new(
+            crate::error::ErrorKind::Server,
+            format!("cannot render the output: {e}"),
+        )
+    };
+    match format {
+        Format::Json | Format::Text => serde_json::to_string_pretty(value)
+            .map(|s| s + "\n")
+            .map_err(|e| fail(e.to_string())),
+        Format::Yaml => serde_saphyr::to_string(value).map_err(|e| fail(e.to_string())),
+    }
+}
+
+/// A plain left-aligned table, kubectl style: upper-case headers, columns
+/// separated by three spaces.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut s = String::new();
+        for (i, cell) in cells.iter().enumerate() {
+            if i + 1 == cells.len() {
+                s.push_str(cell);
+            } else {
+                s.push_str(&format!("{cell:<width$}   ", width = widths[i]));
+            }
+        }
+        s.trim_end().to_string() + "\n"
+    };
+    let mut out = line(headers.to_vec());
+    for row in rows {
+        out.push_str(&line(row.iter().map(String::as_str).collect()));
+    }
+    out
+}
+
+/// kubectl's `HumanDuration`: `45s`, `5m10s`, `3h`, `2d4h`, `400d`, `3y20d`.
+pub fn age(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (m, h) = (s / 60, s / 3600);
+    let d = h / 24;
+    let y = d / 365;
+    if s < 120 {
+        format!("{s}s")
+    } else if m < 10 {
+        if s % 60 == 0 {
+            format!("{m}m")
+        } else {
+            format!("{m}m{}s", s % 60)
+        }
+    } else if m < 180 {
+        format!("{m}m")
+    } else if h < 8 {
+        if m % 60 == 0 {
+            format!("{h}h")
+        } else {
+            format!("{h}h{}m", m % 60)
+        }
+    } else if h < 48 {
+        format!("{h}h")
+    } else if h < 24 * 8 {
+        if h % 24 == 0 {
+            format!("{d}d")
+        } else {
+            format!("{d}d{}h", h % 24)
+        }
+    } else if d < 365 * 2 {
+        format!("{d}d")
+    } else if d < 365 * 8 {
+        if d % 365 == 0 {
+            format!("{y}y")
+        } else {
+            format!("{y}y{}d", d % 365)
+        }
+    } else {
+        format!("{y}y")
+    }
+}
+
+/// Render a diagnostic for stderr, with or without colour.
+pub fn diagnostic(err: &Error, color: bool) -> String {
+    let theme = if color {
+        miette::GraphicalTheme::unicode()
+    } else {
+        miette::GraphicalTheme::unicode_nocolor()
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let mut out = String::new();
+    if handler.render_report(&mut out, err).is_err() {
+        return format!("error: {err}\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ages_like_kubectl() {
+        assert_eq!(age(5), "5s");
+        assert_eq!(age(119), "119s");
+        assert_eq!(age(130), "2m10s");
+        assert_eq!(age(600), "10m");
+        assert_eq!(age(3 * 3600 + 5 * 60), "3h5m");
+        assert_eq!(age(30 * 3600), "30h");
+        assert_eq!(age(3 * 86400 + 4 * 3600), "3d4h");
+        assert_eq!(age(400 * 86400), "400d");
+        assert_eq!(age(-3), "0s");
+    }
+
+    #[test]
+    fn tables_align() {
+        let t = table(
+            &["NAME", "KIND"],
+            &[
+                vec!["a".into(), "env".into()],
+                vec!["longer".into(), "default".into()],
+            ],
+        );
+        assert_eq!(t, "NAME     KIND\na        env\nlonger   default\n");
+    }
+}
