@@ -129,14 +129,22 @@ pub fn age(seconds: i64) -> String {
     }
 }
 
-/// Render a diagnostic for stderr, with or without colour.
+/// Render a diagnostic for stderr, with or without colour. Wrapped to the
+/// terminal's width on a terminal; not wrapped otherwise, so that logs and
+/// `grep` see whole lines.
 pub fn diagnostic(err: &Error, color: bool) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()
     } else {
         miette::GraphicalTheme::unicode_nocolor()
     };
-    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(100);
+    let term = console::Term::stderr();
+    let width = if term.is_term() {
+        usize::from(term.size().1).max(40)
+    } else {
+        100_000
+    };
+    let handler = miette::GraphicalReportHandler::new_themed(theme).with_width(width);
     let mut out = String::new();
     if handler.render_report(&mut out, err).is_err() {
         return format!("error: {err}\n");

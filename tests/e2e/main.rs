@@ -1,0 +1,14 @@
+//! End-to-end tests: the built binary against an API server (ours by
+//! default, a real cluster with KONDUKTOR_E2E_KUBECONFIG). See tests/support.
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod apiserver_conformance;
+mod errors;
+mod kubeconfig;
+mod plugin;
+mod secret_create;
+mod secret_delete;
+mod secret_list;
+mod whoami;

@@ -1,0 +1,465 @@
+//! `secret create`: Konduktor's exact objects, merges, git-ssh replacement,
+//! and every input rule refused before any request.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+
+use serde_json::json;
+
+use crate::support::{OTHER_OWNER, OWNER, TestEnv, decode_data, fixture_json, fixtures};
+
+fn zip_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>, Option<u32>)> {
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec()))
+        .unwrap_or_else(|e| panic!("{e}"));
+    (0..archive.len())
+        .map(|i| {
+            let mut f = archive.by_index(i).unwrap_or_else(|e| panic!("{e}"));
+            let mut content = Vec::new();
+            f.read_to_end(&mut content)
+                .unwrap_or_else(|e| panic!("{e}"));
+            (
+                f.name().map(|n| n.to_string()).unwrap_or_default(),
+                content,
+                f.unix_mode(),
+            )
+        })
+        .collect()
+}
+
+/// Nothing may reach the server when input is bad.
+fn assert_no_requests(env: &TestEnv) {
+    if let Some(server) = env.fake() {
+        assert_eq!(
+            server.requests(),
+            vec![],
+            "bad input must not cause any request"
+        );
+    }
+}
+
+#[test]
+fn file_secret_is_konduktors_object() {
+    let env = TestEnv::new();
+    let value = env.canary("file");
+    env.file("token.txt", &value);
+    env.run(&["secret", "create", "--from-file", "token.txt", "hf-token"])
+        .success()
+        .stdout_has("secret \"hf-token\" created");
+    let obj = env
+        .secret(&format!("hf-token-{OWNER}"))
+        .unwrap_or_else(|| panic!("not created"));
+    assert_eq!(obj["type"], "Opaque");
+    assert!(obj.get("stringData").is_none());
+    let labels = &obj["metadata"]["labels"];
+    assert_eq!(labels["parent"], "konduktor");
+    assert_eq!(labels["trainy.ai/secret-owner"], OWNER);
+    assert_eq!(labels["trainy.ai/secret-basename"], "hf-token");
+    assert_eq!(labels["trainy.ai/secret-kind"], "default");
+    assert_eq!(
+        decode_data(&obj),
+        BTreeMap::from([("token.txt".to_string(), value.into_bytes())])
+    );
+    // Written with our field manager, as the `create-secret` fixture shows.
+    if let Some(server) = env.fake() {
+        let post = server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "POST")
+            .unwrap_or_else(|| panic!("no POST"));
+        assert!(
+            post.query.contains("fieldManager=kubectl-konduktor"),
+            "{post:?}"
+        );
+    }
+}
+
+#[test]
+fn same_object_as_konduktor_for_every_source() {
+    // Konduktor's own CLI made these (fixtures/konduktor-made) from source/.
+    let env = TestEnv::new();
+    let src = fixtures().join("konduktor-made/source");
+    let file = src.join("secret-file.txt");
+    let id = src.join("id_test");
+    env.run(&[
+        "secret",
+        "create",
+        "--from-file",
+        file.to_str().unwrap_or_default(),
+        "my-default-file",
+    ])
+    .success();
+    env.run(&[
+        "secret",
+        "create",
+        "--inline",
+        "FOO=bar",
+        "my-default-inline",
+    ])
+    .success();
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", "FOO=bar", "my-env",
+    ])
+    .success();
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", "BAZ=qux", "my-env",
+    ])
+    .success()
+    .stdout_has("merged");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        id.to_str().unwrap_or_default(),
+        "my-ssh",
+    ])
+    .success();
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        id.to_str().unwrap_or_default(),
+        "my-ssh-2",
+    ])
+    .success()
+    .stdout_has("removed the previous git-ssh secret \"my-ssh\"");
+    for name in ["my-default-file", "my-default-inline", "my-env", "my-ssh-2"] {
+        let theirs = fixture_json(&format!("konduktor-made/{name}-{OWNER}.json"));
+        let ours = env
+            .secret(&format!("{name}-{OWNER}"))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert_eq!(
+            ours["metadata"]["labels"], theirs["metadata"]["labels"],
+            "{name}"
+        );
+        assert_eq!(ours["type"], theirs["type"], "{name}");
+        assert_eq!(ours["data"], theirs["data"], "{name}");
+    }
+    assert!(
+        env.secret(&format!("my-ssh-{OWNER}")).is_none(),
+        "one git-ssh secret per owner"
+    );
+}
+
+#[test]
+fn directory_secret_has_konduktors_entry_layout_and_is_deterministic() {
+    let env = TestEnv::new();
+    let root = env.dir.path().join("mycreds");
+    let canary = env.canary("dir");
+    env.file("mycreds/a.txt", &canary);
+    env.file("mycreds/.hidden", "hidden");
+    env.file("mycreds/.DS_Store", "junk");
+    env.file("mycreds/sub/b.json", "{\"b\": 1}\n");
+    env.file("mycreds/sub/deeper/c", "c");
+    std::fs::create_dir_all(root.join("emptydir")).unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(root.join("a.txt"), std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    env.run(&["secret", "create", "--from-directory", "mycreds", "creds"])
+        .success();
+    env.run(&[
+        "secret",
+        "create",
+        "--from-directory",
+        "mycreds",
+        "creds-again",
+    ])
+    .success();
+    let first = env.data(&format!("creds-{OWNER}"));
+    let second = env.data(&format!("creds-again-{OWNER}"));
+    assert_eq!(first.keys().collect::<Vec<_>>(), ["payload.zip"]);
+    assert_eq!(
+        first, second,
+        "the same folder must give the same zip bytes"
+    );
+
+    let ours = zip_entries(&first["payload.zip"]);
+    let theirs = zip_entries(
+        &decode_data(&fixture_json(&format!(
+            "konduktor-made/my-default-directory-{OWNER}.json"
+        )))["payload.zip"],
+    );
+    let names =
+        |v: &[(String, Vec<u8>, Option<u32>)]| v.iter().map(|e| e.0.clone()).collect::<Vec<_>>();
+    assert_eq!(
+        names(&ours),
+        names(&theirs),
+        "entry layout must match Konduktor's"
+    );
+    let a = ours
+        .iter()
+        .find(|e| e.0 == "mycreds/a.txt")
+        .unwrap_or_else(|| panic!("a.txt"));
+    assert_eq!(a.1, canary.as_bytes());
+    #[cfg(unix)]
+    assert_eq!(a.2.map(|m| m & 0o777), Some(0o600), "mode bits are kept");
+}
+
+#[test]
+fn merge_keeps_keys_konduktor_wrote_and_relabels_kind() {
+    let env = TestEnv::new();
+    env.seed_fixture(&format!("my-env-{OWNER}"));
+    let value = env.canary("new");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("NEW={value}"),
+        "my-env",
+    ])
+    .success()
+    .stdout_has("added: NEW")
+    .stdout_has("kept: BAZ, FOO");
+    let data = env.data(&format!("my-env-{OWNER}"));
+    assert_eq!(data.keys().collect::<Vec<_>>(), ["BAZ", "FOO", "NEW"]);
+    assert_eq!(data["FOO"], b"bar");
+    // Same name with another kind: data merged, kind label follows the last write.
+    env.run(&["secret", "create", "--inline", "FOO=changed", "my-env"])
+        .success()
+        .stdout_has("kind now default");
+    let obj = env.secret(&format!("my-env-{OWNER}")).unwrap_or_default();
+    assert_eq!(
+        obj["metadata"]["labels"]["trainy.ai/secret-kind"],
+        "default"
+    );
+    assert_eq!(decode_data(&obj)["FOO"], b"changed");
+    assert_eq!(decode_data(&obj).len(), 3);
+}
+
+#[test]
+fn merge_is_conditional_on_the_resource_version_it_read() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.seed_fixture(&format!("my-env-{OWNER}"));
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", "X=1", "my-env",
+    ])
+    .success();
+    let patch = server
+        .requests()
+        .into_iter()
+        .find(|r| r.method == "PATCH")
+        .unwrap_or_else(|| panic!("no PATCH"));
+    assert_eq!(
+        patch.content_type.as_deref(),
+        Some("application/merge-patch+json")
+    );
+    let body: serde_json::Value = serde_json::from_str(&patch.body).unwrap_or_default();
+    assert!(
+        body["metadata"]["resourceVersion"].is_string(),
+        "merge must carry the resourceVersion: {body}"
+    );
+}
+
+#[test]
+fn a_foreign_secret_with_our_name_is_never_touched() {
+    let env = TestEnv::new();
+    let theirs = env.canary("theirs");
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    // Named like ours, but labelled for another owner.
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("creds-{OWNER}"), "labels": {"parent": "konduktor", "trainy.ai/secret-owner": OTHER_OWNER, "trainy.ai/secret-basename": "creds", "trainy.ai/secret-kind": "env"}},
+        "data": {"A": b64(&theirs)}
+    }));
+    let before = env.secret(&format!("creds-{OWNER}"));
+    let mine = env.canary("mine");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("B={mine}"),
+        "creds",
+    ])
+    .failure()
+    .stderr_has("left untouched")
+    .stderr_has(OTHER_OWNER);
+    assert_eq!(env.secret(&format!("creds-{OWNER}")), before);
+    // A Secret without any Konduktor label is just as foreign.
+    env.seed(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("plain-{OWNER}")}, "data": {"A": b64(&theirs)}}));
+    env.run(&[
+        "secret",
+        "create",
+        "--inline",
+        &format!("B={mine}"),
+        "plain",
+    ])
+    .failure()
+    .stderr_has("not made by Konduktor");
+    assert_eq!(
+        decode_data(&env.secret(&format!("plain-{OWNER}")).unwrap_or_default()).len(),
+        1
+    );
+}
+
+#[test]
+fn git_ssh_replacement_never_deletes_another_users_key() {
+    let env = TestEnv::new();
+    let key = env.file("id", "KEY");
+    env.run_as(
+        OTHER_OWNER,
+        &[
+            "secret",
+            "create",
+            "--kind",
+            "git-ssh",
+            "--from-file",
+            key.to_str().unwrap_or_default(),
+            "theirs",
+        ],
+    )
+    .success();
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        "id",
+        "mine",
+    ])
+    .success();
+    assert_eq!(
+        env.secret_names(),
+        [format!("mine-{OWNER}"), format!("theirs-{OTHER_OWNER}")]
+    );
+}
+
+#[test]
+fn bad_input_is_refused_before_any_request() {
+    let env = TestEnv::new();
+    let value = env.canary("bad");
+    env.file("ok.txt", "fine");
+    env.file("bad name.txt", "x");
+    env.file("big.bin", vec![0u8; 1_048_577]);
+    let empty = env.dir.path().join("emptydir");
+    std::fs::create_dir_all(empty.join("nested")).unwrap_or_else(|e| panic!("{e}"));
+    let long48 = "a".repeat(48);
+    let long49 = "a".repeat(49);
+    let long64 = "a".repeat(64);
+    let inline = format!("K={value}");
+    let not_env = format!("NOT-ENV={value}");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (
+            vec!["--from-file", "ok.txt", "Bad_Name"],
+            "not a valid DNS-1123 label",
+        ),
+        (vec!["--from-file", "ok.txt", &long49], "at most 48"),
+        (
+            vec!["--kind", "env", "--inline", "A=b", &long64],
+            "at most 63",
+        ),
+        (vec!["creds"], "no source given"),
+        (
+            vec!["--from-file", "ok.txt", "--inline", &inline, "creds"],
+            "several sources given",
+        ),
+        (vec!["--from-file", "missing.txt", "creds"], "missing.txt"),
+        (
+            vec!["--from-directory", "missing-dir", "creds"],
+            "missing-dir",
+        ),
+        (
+            vec!["--from-directory", "ok.txt", "creds"],
+            "not a directory",
+        ),
+        (
+            vec!["--from-directory", "emptydir", "creds"],
+            "holds no file",
+        ),
+        (
+            vec!["--kind", "env", "--from-file", "ok.txt", "creds"],
+            "env secrets take inline KEY=VALUE pairs only",
+        ),
+        (
+            vec!["--kind", "git-ssh", "--inline", &inline, "creds"],
+            "git-ssh secrets take exactly one file",
+        ),
+        (
+            vec![
+                "--kind",
+                "git-ssh",
+                "--from-file",
+                "ok.txt",
+                "--from-file",
+                "ok.txt",
+                "creds",
+            ],
+            "exactly one file",
+        ),
+        (
+            vec!["--kind", "env", "--inline", &not_env, "creds"],
+            "not a valid environment variable name",
+        ),
+        (
+            vec!["--from-file", "bad name.txt", "creds"],
+            "not a valid Secret key",
+        ),
+        (
+            vec!["--from-file", "big.bin", "creds"],
+            "larger than the 1 MiB",
+        ),
+        (vec!["--inline", &value, "creds"], "is not a KEY=VALUE pair"),
+        (
+            vec!["--kind", "ssh", "--from-file", "ok.txt", "creds"],
+            "invalid value 'ssh'",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut full = vec!["secret", "create"];
+        full.extend(args.iter().copied());
+        let run = env.run(&full);
+        run.failure();
+        assert!(
+            run.stderr.contains(expected),
+            "{args:?}: expected {expected:?} in:\n{}",
+            run.stderr
+        );
+    }
+    // 48 characters is still fine for a default secret.
+    assert_no_requests(&env);
+    env.run(&["secret", "create", "--from-file", "ok.txt", &long48])
+        .success();
+}
+
+#[cfg(unix)]
+#[test]
+fn symlink_loop_is_an_error_not_a_hang() {
+    let env = TestEnv::new();
+    env.file("loopy/a.txt", "a");
+    std::os::unix::fs::symlink(
+        env.dir.path().join("loopy"),
+        env.dir.path().join("loopy/back"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["secret", "create", "--from-directory", "loopy", "loopy"])
+        .failure()
+        .stderr_has("symlink loop");
+    assert_no_requests(&env);
+}
+
+#[test]
+fn merged_size_over_one_mebibyte_is_refused_before_the_patch() {
+    let env = TestEnv::new();
+    env.file("half1.bin", vec![1u8; 600_000]);
+    env.file("half2.bin", vec![2u8; 600_000]);
+    env.run(&["secret", "create", "--from-file", "half1.bin", "big"])
+        .success();
+    env.run(&["secret", "create", "--from-file", "half2.bin", "big"])
+        .failure()
+        .stderr_has("at most 1048576");
+    assert_eq!(env.data(&format!("big-{OWNER}")).len(), 1);
+    if let Some(server) = env.fake() {
+        assert!(!server.requests().iter().any(|r| r.method == "PATCH"));
+    }
+}

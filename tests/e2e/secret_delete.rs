@@ -1,0 +1,90 @@
+//! `secret delete`: only the caller's, with preconditions.
+
+use crate::support::{Fault, FaultRule, OTHER_OWNER, OWNER, TestEnv};
+
+#[test]
+fn deletes_my_secret_with_uid_and_resource_version_preconditions() {
+    let env = TestEnv::new();
+    let v = env.canary("del");
+    env.run(&["secret", "create", "--inline", &format!("K={v}"), "gone"])
+        .success();
+    let obj = env.secret(&format!("gone-{OWNER}")).unwrap_or_default();
+    env.run(&["secret", "delete", "gone"])
+        .success()
+        .stdout_has("secret \"gone\" deleted");
+    assert!(env.secret(&format!("gone-{OWNER}")).is_none());
+    if let Some(server) = env.fake() {
+        let del = server
+            .requests()
+            .into_iter()
+            .find(|r| r.method == "DELETE")
+            .unwrap_or_else(|| panic!("no DELETE"));
+        let body: serde_json::Value = serde_json::from_str(&del.body).unwrap_or_default();
+        assert_eq!(body["preconditions"]["uid"], obj["metadata"]["uid"]);
+        assert_eq!(
+            body["preconditions"]["resourceVersion"],
+            obj["metadata"]["resourceVersion"]
+        );
+    }
+}
+
+#[test]
+fn another_users_secret_of_that_name_is_not_mine_to_delete() {
+    let env = TestEnv::new();
+    let v = env.canary("theirs");
+    env.run_as(
+        OTHER_OWNER,
+        &[
+            "secret",
+            "create",
+            "--inline",
+            &format!("K={v}"),
+            "shared-name",
+        ],
+    )
+    .success();
+    env.run(&["secret", "delete", "shared-name"])
+        .failure()
+        .stderr_has("you own no secret named \"shared-name\"")
+        .stderr_has("other user");
+    assert!(env.secret(&format!("shared-name-{OTHER_OWNER}")).is_some());
+    env.run(&["secret", "delete", "never-existed"])
+        .failure()
+        .stderr_has("you own no secret named \"never-existed\"");
+    env.run(&["secret", "delete", "Not_Valid"])
+        .failure()
+        .stderr_has("DNS-1123");
+}
+
+#[test]
+fn a_secret_changed_after_it_was_read_is_not_deleted() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let v = env.canary("race");
+    env.run(&["secret", "create", "--inline", &format!("K={v}"), "racy"])
+        .success();
+    // Hold the DELETE at the server while someone else changes the secret.
+    server.inject(
+        FaultRule::new(Fault::Delay(std::time::Duration::from_millis(800)))
+            .on("DELETE")
+            .times(1),
+    );
+    let mut cmd = env.command();
+    cmd.args(["-n", &env.namespace, "secret", "delete", "racy"]);
+    let handle = std::thread::spawn(move || cmd.output());
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    server.touch_secret(&env.namespace, &format!("racy-{OWNER}"));
+    let out = handle
+        .join()
+        .unwrap_or_else(|_| panic!("thread"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    env.assert_no_leak(&stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("does not match the ResourceVersion"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("run the command again"), "{stderr}");
+    assert!(env.secret(&format!("racy-{OWNER}")).is_some());
+}
