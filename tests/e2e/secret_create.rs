@@ -463,3 +463,21 @@ fn merged_size_over_one_mebibyte_is_refused_before_the_patch() {
         assert!(!server.requests().iter().any(|r| r.method == "PATCH"));
     }
 }
+
+#[test]
+fn dry_run_prints_the_object_without_values_or_any_request() {
+    let env = TestEnv::new();
+    let value = env.canary("dry");
+    env.file("creds/key.txt", &value);
+    // Even a kubeconfig pointing nowhere is fine: nothing is sent.
+    let kc = env.file("nowhere", crate::support::fake_kubeconfig("http://127.0.0.1:9", "x", "t"));
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "create", "--dry-run", "--from-directory", "creds", "creds"]);
+    let run = env.run_command(cmd);
+    run.success()
+        .stdout_has(&format!("name: creds-{OWNER}"))
+        .stdout_has("trainy.ai/secret-kind: default")
+        .stdout_has("payload.zip: <redacted,")
+        .stdout_has("the cluster was not contacted");
+    assert_no_requests(&env);
+}

@@ -913,6 +913,7 @@ fn same_content(a: &Value, b: &Value) -> bool {
 }
 
 /// Decode a request body into a Secret as the server stores it.
+#[allow(clippy::result_large_err)] // a test server: the error is the response itself
 fn decode_secret(body: &[u8]) -> Result<Value, Resp> {
     let obj: Value = serde_json::from_slice(body).map_err(|e| {
         status(
@@ -939,6 +940,7 @@ fn decode_secret(body: &[u8]) -> Result<Value, Resp> {
 /// What the server does to every Secret it stores: `stringData` folded into
 /// `data`, `type` defaulted to Opaque, kind/apiVersion set, data checked to
 /// be base64.
+#[allow(clippy::result_large_err)]
 fn normalize_secret(mut obj: Value) -> Result<Value, Resp> {
     if let Some(string_data) = obj.get("stringData").and_then(Value::as_object).cloned() {
         for (k, v) in string_data {

@@ -25,6 +25,9 @@ pub const EXAMPLES: &str = "Examples:
   # Environment variables for every job
   kubectl konduktor secret create --kind env --inline WANDB_API_KEY=... --inline WANDB_MODE=online wandb
 
+  # See what would be written, without a cluster (values are never shown)
+  kubectl konduktor secret create --dry-run --from-directory ./creds cloud-creds
+
   # The SSH key jobs use for git (replaces your previous git-ssh secret)
   kubectl konduktor secret create --kind git-ssh --from-file ~/.ssh/id_ed25519 github";
 
@@ -42,6 +45,9 @@ pub struct CreateArgs {
     /// A KEY=VALUE pair (repeat for several keys)
     #[arg(long, value_name = "KEY=VALUE")]
     pub inline: Vec<String>,
+    /// Print the Secret that would be written (values redacted) without contacting the cluster
+    #[arg(long)]
+    pub dry_run: bool,
     /// The secret's name: lowercase letters, digits and `-`
     pub name: String,
 }
@@ -118,6 +124,11 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         data,
     };
 
+    if args.dry_run {
+        print!("{}", dry_run_preview(&desired, &owner.hash)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
     let cluster = super::super::connect(ctx).await?;
     let previous_git_ssh = if desired.kind == SecretKind::GitSsh {
         let selector = format!(
@@ -176,6 +187,24 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The object as YAML, each value replaced by its size. Client-side only: it
+/// cannot tell whether the write would create or merge.
+fn dry_run_preview(desired: &DesiredSecret, owner_hash: &str) -> Result<String> {
+    let mut object = serde_json::to_value(desired.to_object(owner_hash))
+        .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the object: {e}")))?;
+    object["data"] = desired
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), serde_json::Value::String(format!("<redacted, {} bytes>", v.len()))))
+        .collect::<serde_json::Map<_, _>>()
+        .into();
+    let yaml = crate::output::to_data(&object, crate::output::Format::Yaml)?;
+    Ok(format!(
+        "# Client-side dry run: the cluster was not contacted. If {} exists, the keys are merged into it.\n{yaml}",
+        konduktor::object_name(&desired.basename, owner_hash)
+    ))
 }
 
 /// Create, or on AlreadyExists merge into the existing object, if it is ours.
