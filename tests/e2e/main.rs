@@ -8,6 +8,7 @@ mod apiserver_conformance;
 mod errors;
 mod kubeconfig;
 mod plugin;
+mod readme;
 mod secret_create;
 mod secret_delete;
 mod secret_list;

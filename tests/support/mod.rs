@@ -29,6 +29,8 @@ pub use apiserver::{ApiServer, Fault, FaultRule};
 pub const OWNER: &str = "abba3a3e";
 /// Another user.
 pub const OTHER_OWNER: &str = "8417fdac";
+/// The owner of the bystander secret every namespace starts with.
+pub const BYSTANDER_OWNER: &str = "feedbeef";
 
 pub fn fixtures() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
@@ -148,7 +150,22 @@ fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> std::proces
 }
 
 impl TestEnv {
+    /// A fresh namespace holding one bystander secret (another user's, with a
+    /// canary value), so that every test has a value that must never leak.
     pub fn new() -> Self {
+        let env = Self::empty();
+        let canary = env.canary("bystander");
+        env.seed(json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("bystander-{BYSTANDER_OWNER}"), "labels": {
+                "parent": "konduktor", "trainy.ai/secret-owner": BYSTANDER_OWNER,
+                "trainy.ai/secret-basename": "bystander", "trainy.ai/secret-kind": "env"}},
+            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(&canary)}
+        }));
+        env
+    }
+
+    fn empty() -> Self {
         let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let namespace = format!("konduktor-e2e-{}", unique_suffix());

@@ -197,7 +197,12 @@ fn dry_run_preview(desired: &DesiredSecret, owner_hash: &str) -> Result<String> 
     object["data"] = desired
         .data
         .iter()
-        .map(|(k, v)| (k.clone(), serde_json::Value::String(format!("<redacted, {} bytes>", v.len()))))
+        .map(|(k, v)| {
+            (
+                k.clone(),
+                serde_json::Value::String(format!("<redacted, {} bytes>", v.len())),
+            )
+        })
         .collect::<serde_json::Map<_, _>>()
         .into();
     let yaml = crate::output::to_data(&object, crate::output::Format::Yaml)?;
