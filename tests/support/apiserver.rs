@@ -680,7 +680,7 @@ impl Ctx<'_> {
     }
 
     fn replace(&self, ns: &str, name: &str, body: &[u8]) -> Resp {
-        let mut obj = match decode_secret(body) {
+        let obj = match decode_secret(body) {
             Ok(o) => o,
             Err(r) => return r,
         };
@@ -717,6 +717,19 @@ impl Ctx<'_> {
         {
             return conflict_modified(name);
         }
+        self.store_update(&mut st, key, &current, obj)
+    }
+
+    /// The end of every update (PUT or PATCH): validate, keep the fields the
+    /// client cannot change, and bump the resourceVersion only if something
+    /// changed (a no-op update keeps it, as the real server does).
+    fn store_update(
+        &self,
+        st: &mut State,
+        key: (String, String),
+        current: &Value,
+        mut obj: Value,
+    ) -> Resp {
         if let Some(r) = validate(&obj) {
             return r;
         }
@@ -726,7 +739,7 @@ impl Ctx<'_> {
         if self.dry_run() {
             return respond(200, &obj);
         }
-        obj["metadata"]["resourceVersion"] = if same_content(&obj, &current) {
+        obj["metadata"]["resourceVersion"] = if same_content(&obj, current) {
             current["metadata"]["resourceVersion"].clone()
         } else {
             json!(next_rv())
@@ -811,27 +824,10 @@ impl Ctx<'_> {
                 None,
             );
         }
-        let mut patched = match normalize_secret(patched) {
-            Ok(v) => v,
-            Err(r) => return r,
-        };
-        if let Some(r) = validate(&patched) {
-            return r;
+        match normalize_secret(patched) {
+            Ok(patched) => self.store_update(&mut st, key, &current, patched),
+            Err(r) => r,
         }
-        for field in ["uid", "creationTimestamp", "namespace"] {
-            patched["metadata"][field] = current["metadata"][field].clone();
-        }
-        if self.dry_run() {
-            return respond(200, &patched);
-        }
-        // A patch that changes nothing is a no-op: the resourceVersion stays.
-        patched["metadata"]["resourceVersion"] = if same_content(&patched, &current) {
-            current["metadata"]["resourceVersion"].clone()
-        } else {
-            json!(next_rv())
-        };
-        st.secrets.insert(key, patched.clone());
-        respond(200, &patched)
     }
 
     fn delete(&self, ns: &str, name: &str, body: &[u8]) -> Resp {
