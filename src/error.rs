@@ -70,6 +70,8 @@ pub struct Error {
     message: String,
     help: Option<String>,
     snippet: Option<Box<Snippet>>,
+    /// Further problems found in the same pass (e.g. every bad manifest entry).
+    related: Vec<Error>,
 }
 
 impl Error {
@@ -79,6 +81,7 @@ impl Error {
             message: message.into(),
             help: None,
             snippet: None,
+            related: Vec::new(),
         }
     }
 
@@ -89,6 +92,11 @@ impl Error {
 
     pub fn with_snippet(mut self, snippet: Snippet) -> Self {
         self.snippet = Some(Box::new(snippet));
+        self
+    }
+
+    pub fn with_related(mut self, related: Vec<Error>) -> Self {
+        self.related = related;
         self
     }
 
@@ -124,6 +132,14 @@ impl Diagnostic for Error {
         self.snippet
             .as_ref()
             .map(|s| &s.source as &dyn miette::SourceCode)
+    }
+
+    fn related<'a>(&'a self) -> Option<Box<dyn Iterator<Item = &'a dyn Diagnostic> + 'a>> {
+        if self.related.is_empty() {
+            None
+        } else {
+            Some(Box::new(self.related.iter().map(|e| e as &dyn Diagnostic)))
+        }
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {

@@ -17,6 +17,7 @@ pub mod cmd;
 pub mod error;
 pub mod identity;
 pub mod konduktor;
+pub mod manifest;
 pub mod output;
 pub mod secret_value;
 pub mod sources;

@@ -1,0 +1,946 @@
+//! `secrets.yaml` (SPEC 2.1): parsing, validation and loading.
+//!
+//! Three steps, each reporting every problem it finds with the line and
+//! column in the manifest:
+//! 1. [`parse`]: YAML into the raw model (unknown fields are errors, with a
+//!    "did you mean" when a known field is close);
+//! 2. [`validate`]: the per-entry rules of SPEC 1.1 and the file-level ones,
+//!    with no I/O;
+//! 3. [`load`]: read files, directories and environment variables into data.
+//!
+//! Nothing here talks to a cluster. Inline values are masked in every snippet
+//! shown to the user.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use serde_saphyr::{Location, Spanned};
+
+use crate::error::{Error, Snippet};
+use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::secret_value::SecretBytes;
+use crate::sources::{self, Source};
+
+pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
+pub const KIND: &str = "SecretSet";
+
+// ---------------------------------------------------------------- raw model
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawManifest {
+    api_version: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    secrets: Option<Spanned<Vec<Spanned<RawEntry>>>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct RawEntry {
+    name: Option<Spanned<String>>,
+    kind: Option<Spanned<String>>,
+    state: Option<Spanned<String>>,
+    from_file: Option<Spanned<PathList>>,
+    from_directory: Option<Spanned<String>>,
+    inline: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
+    from_env: Option<Spanned<PathList>>,
+}
+
+const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
+const ENTRY_FIELDS: &[&str] = &[
+    "name",
+    "kind",
+    "state",
+    "fromFile",
+    "fromDirectory",
+    "inline",
+    "fromEnv",
+];
+
+/// One string or a list of strings, each with its place in the file.
+#[derive(Debug)]
+struct PathList(Vec<(String, Option<Location>)>);
+
+impl<'de> Deserialize<'de> for PathList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = PathList;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a string or a list of strings")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PathList, E> {
+                Ok(PathList(vec![(v.to_string(), None)]))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PathList, A::Error> {
+                let mut out = Vec::new();
+                while let Some(item) = seq.next_element::<Spanned<String>>()? {
+                    out.push((item.value, Some(item.referenced)));
+                }
+                Ok(PathList(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+// ------------------------------------------------------------ valid model
+
+/// Where in the manifest something was written: a byte range.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Place {
+    pub offset: usize,
+    pub len: usize,
+    pub line: u32,
+    pub column: u32,
+}
+
+impl Place {
+    fn of(loc: &Location) -> Self {
+        Place {
+            offset: loc.span().byte_offset().unwrap_or(0) as usize,
+            len: loc.span().byte_len().unwrap_or(0) as usize,
+            line: loc.line() as u32,
+            column: loc.column() as u32,
+        }
+    }
+}
+
+/// Where a secret's data comes from, as the manifest says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntrySource {
+    Files(Vec<(PathBuf, Place)>),
+    Directory(PathBuf, Place),
+    /// Inline pairs and `fromEnv` names, merged into one map of keys.
+    Pairs {
+        inline: Vec<(String, SecretBytes, Place)>,
+        from_env: Vec<(String, Place)>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryState {
+    Present {
+        kind: SecretKind,
+        source: EntrySource,
+    },
+    Absent,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    pub name: String,
+    pub state: EntryState,
+    pub place: Place,
+}
+
+/// A manifest that passed every rule that needs no I/O.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub path: PathBuf,
+    /// The text with inline values masked, for snippets.
+    pub masked: String,
+    pub entries: Vec<Entry>,
+}
+
+/// A secret the manifest wants, with its data read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Desired {
+    Present(DesiredSecret),
+    Absent { basename: String },
+}
+
+impl Desired {
+    pub fn basename(&self) -> &str {
+        match self {
+            Desired::Present(d) => &d.basename,
+            Desired::Absent { basename } => basename,
+        }
+    }
+}
+
+// ------------------------------------------------------------ diagnostics
+
+/// Collects every problem, each pointing into the (masked) manifest.
+struct Problems<'a> {
+    path: &'a Path,
+    masked: &'a str,
+    list: Vec<Error>,
+}
+
+impl Problems<'_> {
+    fn add(&mut self, place: Option<Place>, message: impl Into<String>, help: impl Into<String>) {
+        let message = message.into();
+        let mut err = Error::input(match place {
+            Some(p) if p.line > 0 => {
+                format!("{}:{}:{}: {message}", self.path.display(), p.line, p.column)
+            }
+            _ => format!("{}: {message}", self.path.display()),
+        });
+        let help = help.into();
+        if !help.is_empty() {
+            err = err.with_help(help);
+        }
+        if let Some(p) = place.filter(|p| p.line > 0) {
+            err = err.with_snippet(snippet(self.path, self.masked, p, &message));
+        }
+        self.list.push(err);
+    }
+
+    fn finish(self) -> Result<(), Error> {
+        let mut list = self.list.into_iter();
+        match list.next() {
+            None => Ok(()),
+            Some(first) => {
+                let rest: Vec<Error> = list.collect();
+                if rest.is_empty() {
+                    Err(first)
+                } else {
+                    let n = rest.len() + 1;
+                    Err(Error::input(format!(
+                        "{} has {n} problems; nothing was sent to the cluster",
+                        self.path.display()
+                    ))
+                    .with_related(std::iter::once(first).chain(rest).collect()))
+                }
+            }
+        }
+    }
+}
+
+fn snippet(path: &Path, masked: &str, place: Place, label: &str) -> Snippet {
+    let offset = place.offset.min(masked.len());
+    let len = place
+        .len
+        .max(1)
+        .min(masked.len().saturating_sub(offset).max(0));
+    Snippet {
+        source: miette::NamedSource::new(path.display().to_string(), masked.to_string()),
+        span: (offset, len).into(),
+        label: label.to_string(),
+    }
+}
+
+/// Levenshtein distance, for "did you mean".
+fn distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.to_lowercase().chars().collect();
+    let b: Vec<char> = b.to_lowercase().chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut cur = vec![i + 1];
+        for (j, cb) in b.iter().enumerate() {
+            cur.push(
+                (prev[j] + usize::from(ca != cb))
+                    .min(prev[j + 1] + 1)
+                    .min(cur[j] + 1),
+            );
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The closest known word, if it is close enough to be a typo.
+pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        // A known name that starts with what was typed is a near miss too.
+        .map(|k| {
+            let prefix = word.len() >= 4 && k.to_lowercase().starts_with(&word.to_lowercase());
+            (if prefix { 1 } else { distance(word, k) }, *k)
+        })
+        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, k)| k)
+}
+
+fn suggestion(word: &str, known: &[&str]) -> String {
+    match did_you_mean(word, known) {
+        Some(k) => format!("did you mean `{k}`? Known: {}", known.join(", ")),
+        None => format!("known: {}", known.join(", ")),
+    }
+}
+
+/// Mask the values of `inline:` mappings (flow or block) with `*`, keeping
+/// every byte offset and line break, so snippets never show a value.
+pub fn mask_inline_values(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut block_indent: Option<usize> = None;
+    for line in text.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\n', '\r']);
+        let indent = body.len() - body.trim_start().len();
+        let trimmed = body.trim_start().trim_start_matches("- ");
+        if let Some(parent) = block_indent {
+            if body.trim().is_empty() || indent > parent {
+                out.push_str(&mask_after_key(line));
+                continue;
+            }
+            block_indent = None;
+        }
+        if let Some(rest) = trimmed.strip_prefix("inline:") {
+            let key_col = body.len() - trimmed.len();
+            if rest.trim().is_empty() || rest.trim_start().starts_with('#') {
+                block_indent = Some(key_col);
+                out.push_str(line);
+            } else {
+                // Flow mapping on the same line: mask everything after `inline:`.
+                let cut = body.len() - rest.len();
+                out.push_str(&line[..cut]);
+                out.push_str(&mask_flow(&line[cut..]));
+            }
+            continue;
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+fn mask_chars(s: &str) -> String {
+    s.chars()
+        .map(|c| if c.is_whitespace() { c } else { '*' })
+        .collect()
+}
+
+/// `  KEY: value` -> `  KEY: *****`; lines without a key are masked whole.
+fn mask_after_key(line: &str) -> String {
+    let body = line.trim_start();
+    let lead = &line[..line.len() - body.len()];
+    let key_end = body
+        .find(": ")
+        .or_else(|| body.trim_end().strip_suffix(':').map(|k| k.len()));
+    match key_end {
+        Some(i)
+            if body[..i].chars().all(|c| {
+                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')
+            }) =>
+        {
+            format!(
+                "{lead}{}{}",
+                &body[..=i.min(body.len() - 1)],
+                mask_chars(&body[(i + 1).min(body.len())..])
+            )
+        }
+        _ => format!("{lead}{}", mask_chars(body)),
+    }
+}
+
+/// `{A: x, B: y}` -> `{A: *, B: *}`: keys stay, values go.
+fn mask_flow(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_value = false;
+    for c in s.chars() {
+        match c {
+            ':' if !in_value => {
+                in_value = true;
+                out.push(c);
+            }
+            ',' | '}' if in_value => {
+                in_value = false;
+                out.push(c);
+            }
+            c if in_value && !c.is_whitespace() => out.push('*'),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+// ------------------------------------------------------------ parse + validate
+
+/// Read, parse and validate a manifest file. No secret is read yet.
+pub fn read(path: &Path) -> Result<Manifest, Error> {
+    let text = std::fs::read_to_string(path).map_err(|e| {
+        Error::input(format!(
+            "cannot read the manifest `{}`: {e}",
+            path.display()
+        ))
+        .with_help("check the path given to -f")
+    })?;
+    parse(path, &text)
+}
+
+/// Parse and validate manifest `text` (as read from `path`).
+pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
+    let masked = mask_inline_values(text);
+    let mut problems = Problems {
+        path,
+        masked: &masked,
+        list: Vec::new(),
+    };
+    let raw: RawManifest = match serde_saphyr::from_str(text) {
+        Ok(raw) => raw,
+        Err(e) => {
+            let place = e.location().map(|l| Place::of(&l));
+            let message = yaml_message(&e);
+            let help = unknown_field_help(&message)
+                .unwrap_or_else(|| "fix the YAML at that place".to_string());
+            problems.add(place, message, help);
+            problems.finish()?;
+            return Err(Error::input("unreadable manifest"));
+        }
+    };
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let entries = validate(&raw, &base, &mut problems);
+    problems.finish()?;
+    Ok(Manifest {
+        path: path.to_path_buf(),
+        masked,
+        entries,
+    })
+}
+
+/// serde-saphyr's message without its own snippet (which would show values)
+/// and without the `line X column Y` prefix (we show our own).
+fn yaml_message(e: &serde_saphyr::Error) -> String {
+    let text = e.without_snippet().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let text = match text.find(": ") {
+        Some(i) if text.starts_with("line ") => &text[i + 2..],
+        _ => text,
+    };
+    // serde's "invalid type: string \"...\"" would echo a scalar: drop it.
+    match text.find("string \"") {
+        Some(i) => {
+            let rest = &text[i + 8..];
+            let end = rest.find('"').map_or(rest.len(), |j| j + 1);
+            format!("{}a string{}", &text[..i], &rest[end..])
+        }
+        None => text.lines().next().unwrap_or_default().to_string(),
+    }
+}
+
+fn unknown_field_help(message: &str) -> Option<String> {
+    let start = message.find("unknown field `")? + "unknown field `".len();
+    let field = &message[start..start + message[start..].find('`')?];
+    let known = if ENTRY_FIELDS.contains(&field) || message.contains("fromFile") {
+        ENTRY_FIELDS
+    } else {
+        TOP_FIELDS
+    };
+    Some(suggestion(field, known))
+}
+
+fn place_of<T>(s: &Spanned<T>) -> Place {
+    Place::of(&s.referenced)
+}
+
+fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> {
+    match &raw.api_version {
+        None => p.add(
+            Some(Place {
+                line: 1,
+                column: 1,
+                ..Place::default()
+            }),
+            "`apiVersion` is missing",
+            format!("start the file with `apiVersion: {API_VERSION}`"),
+        ),
+        Some(v) if v.value != API_VERSION => p.add(
+            Some(place_of(v)),
+            format!("unsupported apiVersion `{}`", v.value),
+            format!("use `apiVersion: {API_VERSION}`"),
+        ),
+        _ => {}
+    }
+    match &raw.kind {
+        None => p.add(
+            Some(Place {
+                line: 1,
+                column: 1,
+                ..Place::default()
+            }),
+            "`kind` is missing",
+            format!("add `kind: {KIND}`"),
+        ),
+        Some(k) if k.value != KIND => p.add(
+            Some(place_of(k)),
+            format!("unsupported kind `{}`", k.value),
+            format!("use `kind: {KIND}`"),
+        ),
+        _ => {}
+    }
+    let Some(secrets) = &raw.secrets else {
+        p.add(
+            Some(Place {
+                line: 1,
+                column: 1,
+                ..Place::default()
+            }),
+            "`secrets` is missing",
+            "list your secrets under `secrets:` (an empty list `secrets: []` is allowed)",
+        );
+        return Vec::new();
+    };
+    let mut entries = Vec::new();
+    let mut seen: BTreeMap<String, Place> = BTreeMap::new();
+    let mut git_ssh: Option<(String, Place)> = None;
+    for raw_entry in &secrets.value {
+        let Some(entry) = validate_entry(&raw_entry.value, place_of(raw_entry), base, p) else {
+            continue;
+        };
+        if let Some(first) = seen.get(&entry.name) {
+            p.add(
+                Some(entry.place),
+                format!(
+                    "secret `{}` is listed twice (first at line {})",
+                    entry.name, first.line
+                ),
+                "give each secret one entry",
+            );
+            continue;
+        }
+        seen.insert(entry.name.clone(), entry.place);
+        if let EntryState::Present {
+            kind: SecretKind::GitSsh,
+            ..
+        } = entry.state
+        {
+            if let Some((first, at)) = &git_ssh {
+                p.add(
+                    Some(entry.place),
+                    format!(
+                        "a second git-ssh secret `{}` (the first is `{first}`, line {})",
+                        entry.name, at.line
+                    ),
+                    "a user has at most one git-ssh secret; keep one",
+                );
+                continue;
+            }
+            git_ssh = Some((entry.name.clone(), entry.place));
+        }
+        entries.push(entry);
+    }
+    entries
+}
+
+fn expand_path(raw: &str, base: &Path) -> PathBuf {
+    let home = || {
+        std::env::var_os("HOME")
+            .map(PathBuf::from)
+            .unwrap_or_default()
+    };
+    let path = if raw == "~" {
+        home()
+    } else if let Some(rest) = raw.strip_prefix("~/") {
+        home().join(rest)
+    } else {
+        PathBuf::from(raw)
+    };
+    if path.is_absolute() {
+        path
+    } else {
+        base.join(path)
+    }
+}
+
+fn validate_entry(
+    raw: &RawEntry,
+    place: Place,
+    base: &Path,
+    p: &mut Problems<'_>,
+) -> Option<Entry> {
+    let Some(name) = &raw.name else {
+        p.add(
+            Some(place),
+            "this secret has no `name`",
+            "add `name: <lowercase-name>`",
+        );
+        return None;
+    };
+    let name_place = place_of(name);
+    let absent = match &raw.state {
+        None => false,
+        Some(s) if s.value == "present" => false,
+        Some(s) if s.value == "absent" => true,
+        Some(s) => {
+            p.add(
+                Some(place_of(s)),
+                format!("unknown state `{}`", s.value),
+                suggestion(&s.value, &["present", "absent"]),
+            );
+            return None;
+        }
+    };
+    let kind = match &raw.kind {
+        None => SecretKind::Default,
+        Some(k) => match k.value.parse::<SecretKind>() {
+            Ok(kind) => kind,
+            Err(_) => {
+                p.add(
+                    Some(place_of(k)),
+                    format!("unknown kind `{}`", k.value),
+                    suggestion(&k.value, &["default", "env", "git-ssh"]),
+                );
+                return None;
+            }
+        },
+    };
+    if let Err(rule) =
+        konduktor::validate_name(&name.value, if absent { SecretKind::Env } else { kind })
+    {
+        p.add(Some(name_place), rule.to_string(), rule.help());
+        return None;
+    }
+    let mut given: Vec<(&str, Place)> = Vec::new();
+    if let Some(f) = &raw.from_file {
+        given.push(("fromFile", place_of(f)));
+    }
+    if let Some(d) = &raw.from_directory {
+        given.push(("fromDirectory", place_of(d)));
+    }
+    if let Some(i) = &raw.inline {
+        given.push(("inline", place_of(i)));
+    }
+    if let Some(e) = &raw.from_env {
+        given.push(("fromEnv", place_of(e)));
+    }
+    if absent {
+        if let Some((field, at)) = given.first() {
+            p.add(
+                Some(*at),
+                format!(
+                    "secret `{}` has `state: absent` and a source (`{field}`)",
+                    name.value
+                ),
+                "an absent secret is deleted; remove its sources",
+            );
+            return None;
+        }
+        return Some(Entry {
+            name: name.value.clone(),
+            state: EntryState::Absent,
+            place: name_place,
+        });
+    }
+    let pairs = raw.inline.is_some() || raw.from_env.is_some();
+    let kinds_given = usize::from(raw.from_file.is_some())
+        + usize::from(raw.from_directory.is_some())
+        + usize::from(pairs);
+    if kinds_given == 0 {
+        p.add(
+            Some(name_place),
+            format!("secret `{}` has no source", name.value),
+            "give one of fromFile, fromDirectory, inline/fromEnv, or `state: absent`",
+        );
+        return None;
+    }
+    if kinds_given > 1 {
+        let fields: Vec<&str> = given.iter().map(|(f, _)| *f).collect();
+        p.add(
+            Some(given[1].1),
+            format!(
+                "secret `{}` has several sources: {}",
+                name.value,
+                fields.join(", ")
+            ),
+            "give exactly one kind of source (inline and fromEnv together count as one)",
+        );
+        return None;
+    }
+    let source = if let Some(files) = &raw.from_file {
+        let list: Vec<(PathBuf, Place)> = files
+            .value
+            .0
+            .iter()
+            .map(|(path, loc)| {
+                (
+                    expand_path(path, base),
+                    loc.as_ref().map_or(place_of(files), Place::of),
+                )
+            })
+            .collect();
+        if list.is_empty() {
+            p.add(
+                Some(place_of(files)),
+                "`fromFile` is an empty list",
+                "name at least one file",
+            );
+            return None;
+        }
+        EntrySource::Files(list)
+    } else if let Some(dir) = &raw.from_directory {
+        EntrySource::Directory(expand_path(&dir.value, base), place_of(dir))
+    } else {
+        let inline = raw
+            .inline
+            .iter()
+            .flat_map(|m| m.value.iter())
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    SecretBytes::new(v.value.clone().into_bytes()),
+                    place_of(v),
+                )
+            })
+            .collect();
+        let from_env = raw
+            .from_env
+            .iter()
+            .flat_map(|list| {
+                list.value
+                    .0
+                    .iter()
+                    .map(|(n, loc)| (n.clone(), loc.as_ref().map_or(place_of(list), Place::of)))
+            })
+            .collect();
+        EntrySource::Pairs { inline, from_env }
+    };
+    // Kind and source must fit (SPEC 1.1).
+    let at = given[0].1;
+    let ok = match (&kind, &source) {
+        (SecretKind::Default, _) => true,
+        (SecretKind::Env, EntrySource::Pairs { .. }) => true,
+        (SecretKind::GitSsh, EntrySource::Files(f)) => f.len() == 1,
+        _ => false,
+    };
+    if !ok {
+        let accepts = match kind {
+            SecretKind::Env => "`inline` and `fromEnv` only",
+            _ => "exactly one file (`fromFile: PATH`)",
+        };
+        p.add(
+            Some(at),
+            format!(
+                "{kind} secret `{}` cannot take `{}` here",
+                name.value, given[0].0
+            ),
+            format!("{kind} secrets take {accepts}"),
+        );
+        return None;
+    }
+    // Key rules that need no I/O.
+    let mut keys_ok = true;
+    if let EntrySource::Pairs { inline, from_env } = &source {
+        let mut keys = BTreeSet::new();
+        let all = inline
+            .iter()
+            .map(|(k, _, at)| (k, *at))
+            .chain(from_env.iter().map(|(k, at)| (k, *at)));
+        for (key, at) in all {
+            let rule = konduktor::validate_data_key(key).and_then(|()| {
+                if kind == SecretKind::Env || from_env.iter().any(|(n, _)| n == key) {
+                    konduktor::validate_env_name(key)
+                } else {
+                    Ok(())
+                }
+            });
+            if let Err(rule) = rule {
+                p.add(Some(at), rule.to_string(), rule.help());
+                keys_ok = false;
+            } else if !keys.insert(key.clone()) {
+                p.add(
+                    Some(at),
+                    format!("the key `{key}` is given twice in secret `{}`", name.value),
+                    "give each key once",
+                );
+                keys_ok = false;
+            }
+        }
+    }
+    keys_ok.then(|| Entry {
+        name: name.value.clone(),
+        state: EntryState::Present { kind, source },
+        place: name_place,
+    })
+}
+
+// ------------------------------------------------------------ load
+
+/// Read every source. `env` looks up `fromEnv` names (the process
+/// environment in the CLI). Every unreadable path or unset variable is
+/// reported at its line.
+pub fn load(
+    manifest: &Manifest,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Vec<Desired>, Error> {
+    let mut problems = Problems {
+        path: &manifest.path,
+        masked: &manifest.masked,
+        list: Vec::new(),
+    };
+    let mut out = Vec::new();
+    for entry in &manifest.entries {
+        let (kind, source) = match &entry.state {
+            EntryState::Absent => {
+                out.push(Desired::Absent {
+                    basename: entry.name.clone(),
+                });
+                continue;
+            }
+            EntryState::Present { kind, source } => (*kind, source),
+        };
+        let loaded = match source {
+            EntrySource::Files(files) => {
+                let mut bad = false;
+                for (path, at) in files {
+                    if let Err(e) = std::fs::metadata(path)
+                        .map_err(|e| sources::SourceError::Io {
+                            path: path.clone(),
+                            source: e,
+                        })
+                        .and_then(|m| {
+                            if m.is_file() {
+                                Ok(())
+                            } else {
+                                Err(sources::SourceError::NotAFile { path: path.clone() })
+                            }
+                        })
+                    {
+                        problems.add(
+                            Some(*at),
+                            e.to_string(),
+                            "paths are relative to the manifest's folder; `~` is your home",
+                        );
+                        bad = true;
+                    }
+                }
+                if bad {
+                    continue;
+                }
+                sources::collect(
+                    kind,
+                    &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
+                )
+                .map_err(|e| (e, files[0].1))
+            }
+            EntrySource::Directory(dir, at) => {
+                sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
+            }
+            EntrySource::Pairs { inline, from_env } => {
+                let mut pairs: Vec<(String, SecretBytes)> = inline
+                    .iter()
+                    .map(|(k, v, _)| (k.clone(), v.clone()))
+                    .collect();
+                let mut bad = false;
+                for (name, at) in from_env {
+                    match env(name) {
+                        Some(value) => {
+                            pairs.push((name.clone(), SecretBytes::new(value.into_bytes())))
+                        }
+                        None => {
+                            problems.add(
+                                Some(*at),
+                                format!("the environment variable `{name}` is not set"),
+                                format!(
+                                    "export {name} before running, or remove it from `fromEnv`"
+                                ),
+                            );
+                            bad = true;
+                        }
+                    }
+                }
+                if bad {
+                    continue;
+                }
+                let at = inline
+                    .first()
+                    .map(|(_, _, at)| *at)
+                    .or(from_env.first().map(|(_, at)| *at))
+                    .unwrap_or(entry.place);
+                sources::collect(kind, &Source::Inline(pairs)).map_err(|e| (e, at))
+            }
+        };
+        match loaded.and_then(|data| {
+            konduktor::validate_size(&entry.name, &data)
+                .map(|()| data)
+                .map_err(|e| (e.into(), entry.place))
+        }) {
+            Ok(data) => out.push(Desired::Present(DesiredSecret {
+                basename: entry.name.clone(),
+                kind,
+                data,
+            })),
+            Err((e, at)) => {
+                let help = e.help();
+                problems.add(Some(at), format!("secret `{}`: {e}", entry.name), help);
+            }
+        }
+    }
+    problems.finish()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(text: &str) -> Manifest {
+        parse(Path::new("/m/secrets.yaml"), text).unwrap_or_else(|e| panic!("{e:?}"))
+    }
+
+    fn err(text: &str) -> String {
+        match parse(Path::new("/m/secrets.yaml"), text) {
+            Ok(m) => panic!("accepted: {m:?}"),
+            Err(e) => format!("{e} {}", crate::output::diagnostic(&e, false)),
+        }
+    }
+
+    const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\n";
+
+    #[test]
+    fn parses_every_source() {
+        let m = ok(&format!(
+            "{HEAD}secrets:\n  - name: hf\n    kind: env\n    fromEnv: [HF_TOKEN]\n    inline: {{WANDB_MODE: online}}\n  - name: github\n    kind: git-ssh\n    fromFile: ~/.ssh/id\n  - name: creds\n    fromDirectory: ./creds\n  - name: config\n    fromFile: [./a.json, b.txt]\n  - name: old\n    state: absent\n"
+        ));
+        assert_eq!(m.entries.len(), 5);
+        match &m.entries[3].state {
+            EntryState::Present {
+                source: EntrySource::Files(f),
+                ..
+            } => {
+                assert_eq!(f[0].0, PathBuf::from("/m/./a.json"));
+                assert_eq!(f[1].0, PathBuf::from("/m/b.txt"));
+                assert_eq!(f[1].1.line, 14);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(m.entries[4].state, EntryState::Absent);
+    }
+
+    #[test]
+    fn typos_get_a_suggestion() {
+        let e = err(&format!("{HEAD}secrets:\n  - name: a\n    fromFil: x\n"));
+        assert!(e.contains("did you mean `fromFile`"), "{e}");
+        assert!(e.contains("secrets.yaml:5:5"), "{e}");
+        let e = err(&format!(
+            "{HEAD}secrets:\n  - name: a\n    kind: gitssh\n    fromFile: x\n"
+        ));
+        assert!(e.contains("did you mean `git-ssh`"), "{e}");
+    }
+
+    #[test]
+    fn several_problems_are_all_reported() {
+        let e = err(&format!(
+            "{HEAD}secrets:\n  - name: Bad\n    inline: {{a: b}}\n  - name: x\n"
+        ));
+        assert!(e.contains("2 problems"), "{e}");
+        assert!(e.contains("DNS-1123") && e.contains("no source"), "{e}");
+    }
+
+    #[test]
+    fn inline_values_are_masked_in_snippets() {
+        let text = "secrets:\n  - name: a\n    inline:\n      KEY: sk-canary-1\n      OTHER: |\n        multi canary\n    fromFile: x\n  - inline: {A: canary2, B: \"c3\"}\n";
+        let masked = mask_inline_values(text);
+        assert_eq!(masked.len(), text.len());
+        assert!(
+            !masked.contains("canary") && !masked.contains("c3"),
+            "{masked}"
+        );
+        assert!(
+            masked.contains("KEY:") && masked.contains("fromFile: x") && masked.contains("{A: "),
+            "{masked}"
+        );
+    }
+
+    #[test]
+    fn distance_and_suggestions() {
+        assert_eq!(did_you_mean("fromDir", ENTRY_FIELDS), Some("fromDirectory"));
+        assert_eq!(did_you_mean("fromfile", ENTRY_FIELDS), Some("fromFile"));
+        assert_eq!(did_you_mean("secret", TOP_FIELDS), Some("secrets"));
+        assert_eq!(did_you_mean("zzzzzz", TOP_FIELDS), None);
+    }
+}
