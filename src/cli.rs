@@ -92,6 +92,12 @@ pub enum Command {
         after_help = "Examples:\n  kubectl konduktor whoami\n  kubectl konduktor whoami -o json"
     )]
     Whoami(cmd::whoami::WhoamiArgs),
+    /// Show what `apply` would change for a secrets.yaml manifest
+    #[command(after_help = cmd::diff::EXAMPLES)]
+    Diff(cmd::diff::DiffArgs),
+    /// Make your secrets match a secrets.yaml manifest
+    #[command(after_help = cmd::apply::EXAMPLES)]
+    Apply(cmd::apply::ApplyArgs),
     /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -136,6 +142,8 @@ impl Context {
 async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
     match command {
         Command::Whoami(args) => cmd::whoami::run(ctx, &args).await,
+        Command::Diff(args) => cmd::diff::run(ctx, &args).await,
+        Command::Apply(args) => cmd::apply::run(ctx, &args).await,
         Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
         Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
         Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,
@@ -153,6 +161,12 @@ pub fn main() -> ExitCode {
         }
     };
     let color: ColorChoice = cli.global.color.into();
+    // `diff` exits 1 for "changes", so its errors exit 2, as `kubectl diff`.
+    let error_code = if matches!(cli.command, Command::Diff(_)) {
+        2
+    } else {
+        1
+    };
     color.apply();
     let result = Context::from_args(&cli.global).and_then(|ctx| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -175,7 +189,7 @@ pub fn main() -> ExitCode {
                 "{}",
                 crate::output::diagnostic(&err, color.enabled_for(std::io::stderr().is_terminal()))
             );
-            ExitCode::FAILURE
+            ExitCode::from(error_code)
         }
     }
 }

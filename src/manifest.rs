@@ -214,10 +214,8 @@ impl Problems<'_> {
 
 fn snippet(path: &Path, masked: &str, place: Place, label: &str) -> Snippet {
     let offset = place.offset.min(masked.len());
-    let len = place
-        .len
-        .max(1)
-        .min(masked.len().saturating_sub(offset).max(0));
+    // At least one character, never past the end of the text.
+    let len = place.len.max(1).min(masked.len() - offset);
     Snippet {
         source: miette::NamedSource::new(path.display().to_string(), masked.to_string()),
         span: (offset, len).into(),

@@ -1,6 +1,8 @@
 //! One module per subcommand. Each parses nothing itself: it gets its clap
 //! arguments and the shared [`crate::cli::Context`], and drives the core.
 
+pub mod apply;
+pub mod diff;
 pub mod secret;
 pub mod whoami;
 
@@ -16,4 +18,24 @@ pub fn owner() -> Result<Owner> {
 
 pub async fn connect(ctx: &Context) -> Result<Cluster> {
     Cluster::connect(&ctx.connect).await
+}
+
+/// Parse, validate and load a manifest (nothing sent), then read the
+/// caller's live secrets with one LIST and plan. Shared by diff and apply.
+pub async fn plan_manifest(
+    ctx: &Context,
+    file: &std::path::Path,
+    prune: bool,
+) -> Result<(crate::plan::Plan, Cluster)> {
+    let manifest = crate::manifest::read(file)?;
+    let desired = crate::manifest::load(&manifest, &|name| std::env::var(name).ok())?;
+    let owner = owner()?;
+    let cluster = connect(ctx).await?;
+    let live = cluster
+        .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
+        .await?;
+    Ok((
+        crate::plan::plan(&desired, &live, &owner.hash, prune),
+        cluster,
+    ))
 }

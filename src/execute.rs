@@ -1,0 +1,205 @@
+//! Carrying out a plan against the cluster: creates and merges first, with
+//! bounded parallelism, then deletions. Every write is conditional on what
+//! the plan saw; a secret changed meanwhile fails alone, never overwritten.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use serde::Serialize;
+
+use crate::cluster::Cluster;
+use crate::error::{Error, ErrorKind};
+use crate::konduktor;
+use crate::plan::{Action, Change, DeleteReason, Plan, SecretPlan};
+use crate::secret_value::SecretBytes;
+
+/// How many requests run at once.
+pub const PARALLELISM: usize = 4;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum Status {
+    Done,
+    Failed {
+        message: String,
+    },
+    /// Not attempted, and why.
+    Skipped {
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub name: String,
+    pub secret_name: String,
+    pub action: Action,
+    #[serde(flatten)]
+    pub status: Status,
+}
+
+impl Outcome {
+    pub fn failed(&self) -> bool {
+        matches!(self.status, Status::Failed { .. })
+    }
+}
+
+pub async fn execute(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
+    let writes: Vec<&SecretPlan> = plan
+        .secrets
+        .iter()
+        .filter(|s| matches!(s.action, Action::Create | Action::Merge))
+        .collect();
+    let mut outcomes: Vec<Outcome> =
+        futures::stream::iter(writes.into_iter().map(|s| write(cluster, s, &plan.owner)))
+            .buffer_unordered(PARALLELISM)
+            .collect()
+            .await;
+    // The old git-ssh key goes only once the new one is in place.
+    let git_ssh_failed = outcomes.iter().any(|o| {
+        o.failed()
+            && plan
+                .secrets
+                .iter()
+                .any(|s| s.name == o.name && s.kind.as_deref() == Some("git-ssh"))
+    });
+    let deletes = plan.secrets.iter().filter(|s| s.action == Action::Delete);
+    let mut delete_futures = Vec::new();
+    for s in deletes {
+        if git_ssh_failed && s.reason == Some(DeleteReason::ReplacedGitSsh) {
+            outcomes.push(outcome(
+                s,
+                Status::Skipped {
+                    message: "kept because the new git-ssh secret was not written".into(),
+                },
+            ));
+        } else {
+            delete_futures.push(delete(cluster, s));
+        }
+    }
+    outcomes.extend(
+        futures::stream::iter(delete_futures)
+            .buffer_unordered(PARALLELISM)
+            .collect::<Vec<_>>()
+            .await,
+    );
+    // Report in plan order.
+    let order: BTreeMap<&str, usize> = plan
+        .secrets
+        .iter()
+        .enumerate()
+        .map(|(i, s)| (s.name.as_str(), i))
+        .collect();
+    outcomes.sort_by_key(|o| order.get(o.name.as_str()).copied().unwrap_or(usize::MAX));
+    outcomes
+}
+
+fn outcome(s: &SecretPlan, status: Status) -> Outcome {
+    Outcome {
+        name: s.name.clone(),
+        secret_name: s.secret_name.clone(),
+        action: s.action,
+        status,
+    }
+}
+
+fn failed(e: &Error) -> Status {
+    let mut message = e.message().to_string();
+    if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) {
+        message.push_str("; it changed since the plan was made: run apply again");
+    }
+    Status::Failed { message }
+}
+
+async fn write(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Outcome {
+    let Some(desired) = &s.desired else {
+        return outcome(
+            s,
+            Status::Skipped {
+                message: "nothing to write".into(),
+            },
+        );
+    };
+    let status = match s.action {
+        Action::Create => match cluster.create_secret(&desired.to_object(owner)).await {
+            Ok(_) => Status::Done,
+            Err(e) if e.kind == ErrorKind::Conflict => already_exists(cluster, s, owner).await,
+            Err(e) => failed(&e),
+        },
+        Action::Merge => {
+            let data: BTreeMap<String, Option<SecretBytes>> = s
+                .keys
+                .iter()
+                .filter_map(|k| match k.change {
+                    Change::Added | Change::Changed => Some((k.key.clone(), k.new.clone())),
+                    Change::Removed => Some((k.key.clone(), None)),
+                    Change::Kept | Change::Unchanged => None,
+                })
+                .collect();
+            let labels = konduktor::labels(&desired.basename, desired.kind, owner);
+            let rv = s
+                .live
+                .as_ref()
+                .and_then(|l| l.resource_version.clone())
+                .unwrap_or_default();
+            match cluster
+                .merge_secret(&s.secret_name, &rv, &labels, &data)
+                .await
+            {
+                Ok(_) => Status::Done,
+                Err(e) => failed(&e),
+            }
+        }
+        _ => Status::Skipped {
+            message: "not a write".into(),
+        },
+    };
+    outcome(s, status)
+}
+
+/// A create that found the name taken: someone else's (never touched), or
+/// ours made meanwhile (run again).
+async fn already_exists(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Status {
+    match cluster.get_secret(&s.secret_name).await {
+        Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
+            message: format!(
+                "conflict: a Secret named {} exists and is not yours; it was not touched",
+                s.secret_name
+            ),
+        },
+        Ok(_) => Status::Failed {
+            message: format!(
+                "{} was created by someone else since the plan was made; run apply again",
+                s.secret_name
+            ),
+        },
+        Err(e) => failed(&e),
+    }
+}
+
+async fn delete(cluster: &Cluster, s: &SecretPlan) -> Outcome {
+    let Some(live) = &s.live else {
+        return outcome(
+            s,
+            Status::Skipped {
+                message: "no live object".into(),
+            },
+        );
+    };
+    let target = konduktor::LiveSecret {
+        name: s.secret_name.clone(),
+        uid: live.uid.clone(),
+        resource_version: live.resource_version.clone(),
+        created: None,
+        labels: BTreeMap::new(),
+        data: BTreeMap::new(),
+    };
+    let status = match cluster.delete_secret(&target).await {
+        Ok(()) => Status::Done,
+        // Already gone: what we wanted.
+        Err(e) if e.kind == ErrorKind::NotFound => Status::Done,
+        Err(e) => failed(&e),
+    };
+    outcome(s, status)
+}

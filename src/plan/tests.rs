@@ -1,0 +1,400 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use super::*;
+use crate::konduktor::{DesiredSecret, LiveSecret, SecretKind};
+use crate::manifest::Desired;
+
+const ME: &str = "abba3a3e";
+const OTHER: &str = "8417fdac";
+
+fn bytes(s: &str) -> SecretBytes {
+    SecretBytes::new(s.as_bytes().to_vec())
+}
+
+fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
+    Desired::Present(DesiredSecret {
+        basename: name.into(),
+        kind,
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), bytes(v)))
+            .collect(),
+    })
+}
+
+fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
+    LiveSecret {
+        name: format!("{name}-{owner}"),
+        uid: Some(format!("uid-{name}")),
+        resource_version: Some("7".into()),
+        created: None,
+        labels: konduktor::labels(name, kind.parse().unwrap_or_default(), owner),
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), bytes(v)))
+            .collect(),
+    }
+}
+
+fn one<'a>(p: &'a Plan, name: &str) -> &'a SecretPlan {
+    p.secrets
+        .iter()
+        .find(|s| s.name == name)
+        .unwrap_or_else(|| panic!("{name} not in plan: {p:#?}"))
+}
+
+fn changes(s: &SecretPlan) -> Vec<(&str, Change)> {
+    s.keys.iter().map(|k| (k.key.as_str(), k.change)).collect()
+}
+
+#[test]
+fn create_when_missing() {
+    let p = plan(
+        &[want("hf", SecretKind::Env, &[("TOKEN", "t")])],
+        &[],
+        ME,
+        false,
+    );
+    let s = one(&p, "hf");
+    assert_eq!(s.action, Action::Create);
+    assert_eq!(s.secret_name, "hf-abba3a3e");
+    assert_eq!(changes(s), [("TOKEN", Change::Added)]);
+    assert_eq!(
+        p.summary,
+        Summary {
+            create: 1,
+            ..Summary::default()
+        }
+    );
+    assert!(p.has_changes() && !p.has_deletions());
+}
+
+#[test]
+fn merge_adds_changes_and_keeps() {
+    let p = plan(
+        &[want(
+            "hf",
+            SecretKind::Env,
+            &[("A", "1"), ("B", "new"), ("C", "same")],
+        )],
+        &[live(
+            "hf",
+            ME,
+            "env",
+            &[("B", "old"), ("C", "same"), ("KEEP", "x")],
+        )],
+        ME,
+        false,
+    );
+    let s = one(&p, "hf");
+    assert_eq!(s.action, Action::Merge);
+    assert_eq!(
+        changes(s),
+        [
+            ("A", Change::Added),
+            ("B", Change::Changed),
+            ("C", Change::Unchanged),
+            ("KEEP", Change::Kept)
+        ]
+    );
+    assert_eq!(
+        s.live.as_ref().and_then(|l| l.resource_version.as_deref()),
+        Some("7")
+    );
+    assert!(!p.has_deletions(), "kept keys are not deletions");
+}
+
+#[test]
+fn kind_relabel_alone_is_a_merge() {
+    let p = plan(
+        &[want("x", SecretKind::Default, &[("A", "1")])],
+        &[live("x", ME, "env", &[("A", "1")])],
+        ME,
+        false,
+    );
+    let s = one(&p, "x");
+    assert_eq!(s.action, Action::Merge);
+    assert_eq!(s.relabel_from.as_deref(), Some("env"));
+}
+
+#[test]
+fn unchanged_when_equal() {
+    let p = plan(
+        &[want("x", SecretKind::Env, &[("A", "1")])],
+        &[live("x", ME, "env", &[("A", "1")])],
+        ME,
+        false,
+    );
+    assert_eq!(one(&p, "x").action, Action::Unchanged);
+    assert!(!p.has_changes());
+    assert_eq!(p.summary.unchanged, 1);
+}
+
+#[test]
+fn absent_deletes_only_what_exists() {
+    let absent = |n: &str| Desired::Absent { basename: n.into() };
+    let p = plan(
+        &[absent("old"), absent("never")],
+        &[live("old", ME, "default", &[("f", "x")])],
+        ME,
+        false,
+    );
+    let old = one(&p, "old");
+    assert_eq!(
+        (old.action, old.reason),
+        (Action::Delete, Some(DeleteReason::Absent))
+    );
+    assert_eq!(
+        old.live.as_ref().and_then(|l| l.uid.as_deref()),
+        Some("uid-old")
+    );
+    assert_eq!(one(&p, "never").action, Action::Unchanged);
+    assert!(p.has_deletions());
+}
+
+#[test]
+fn replaced_git_ssh_under_another_name_is_deleted() {
+    let current = [
+        live("old-key", ME, "git-ssh", &[("gitkey", "k1")]),
+        live("other", ME, "default", &[("f", "x")]),
+    ];
+    let p = plan(
+        &[want("new-key", SecretKind::GitSsh, &[("gitkey", "k2")])],
+        &current,
+        ME,
+        false,
+    );
+    let old = one(&p, "old-key");
+    assert_eq!(
+        (old.action, old.reason),
+        (Action::Delete, Some(DeleteReason::ReplacedGitSsh))
+    );
+    assert_eq!(
+        p.unmanaged,
+        ["other"],
+        "non-git-ssh secrets are kept without --prune"
+    );
+    // No git-ssh in the manifest: the old one stays.
+    let p = plan(
+        &[want("x", SecretKind::Env, &[("A", "1")])],
+        &current,
+        ME,
+        false,
+    );
+    assert!(p.secrets.iter().all(|s| s.name != "old-key"));
+}
+
+#[test]
+fn prune_deletes_unlisted_secrets_and_keys() {
+    let current = [
+        live("listed", ME, "env", &[("A", "1"), ("EXTRA", "x")]),
+        live("unlisted", ME, "default", &[("f", "x")]),
+    ];
+    let desired = [want("listed", SecretKind::Env, &[("A", "1")])];
+    let p = plan(&desired, &current, ME, true);
+    assert_eq!(
+        changes(one(&p, "listed")),
+        [("A", Change::Unchanged), ("EXTRA", Change::Removed)]
+    );
+    assert_eq!(one(&p, "listed").action, Action::Merge);
+    let gone = one(&p, "unlisted");
+    assert_eq!(
+        (gone.action, gone.reason),
+        (Action::Delete, Some(DeleteReason::Pruned))
+    );
+    assert!(p.has_deletions());
+    // Without --prune the same is kept.
+    let p = plan(&desired, &current, ME, false);
+    assert_eq!(one(&p, "listed").action, Action::Unchanged);
+    assert_eq!(p.unmanaged, ["unlisted"]);
+}
+
+#[test]
+fn prune_never_reaches_other_owners() {
+    let p = plan(
+        &[],
+        &[live("theirs", OTHER, "env", &[("A", "1")])],
+        ME,
+        true,
+    );
+    assert!(p.secrets.is_empty());
+}
+
+#[test]
+fn a_foreign_secret_holding_our_name_is_a_conflict() {
+    let mut foreign = live("creds", OTHER, "env", &[("A", "1")]);
+    foreign.name = "creds-abba3a3e".into();
+    let mut unlabelled = live("plain", ME, "env", &[("A", "1")]);
+    unlabelled.labels.clear();
+    let p = plan(
+        &[
+            want("creds", SecretKind::Env, &[("A", "2")]),
+            Desired::Absent {
+                basename: "plain".into(),
+            },
+        ],
+        &[foreign, unlabelled],
+        ME,
+        true,
+    );
+    assert_eq!(one(&p, "creds").action, Action::Conflict);
+    assert_eq!(one(&p, "plain").action, Action::Conflict);
+    assert!(
+        one(&p, "creds")
+            .conflict
+            .as_deref()
+            .is_some_and(|c| c.contains(OTHER))
+    );
+    assert_eq!(p.summary.conflict, 2);
+    assert!(
+        !p.has_deletions(),
+        "a conflict is never deleted, even with --prune"
+    );
+}
+
+/// A zip as another tool makes it: given order, timestamps and modes.
+fn zip_of(entries: &[(&str, &str, u32)], minute: u8) -> SecretBytes {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, content, mode) in entries {
+        let when =
+            zip::DateTime::from_date_and_time(2026, 11, 27, 20, minute, 0).unwrap_or_default();
+        let opts = zip::write::SimpleFileOptions::default()
+            .last_modified_time(when)
+            .unix_permissions(*mode);
+        w.start_file(*name, opts).unwrap_or_else(|e| panic!("{e}"));
+        w.write_all(content.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    SecretBytes::new(w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner())
+}
+
+fn dir_secret(data: SecretBytes) -> DesiredSecret {
+    DesiredSecret {
+        basename: "creds".into(),
+        kind: SecretKind::Default,
+        data: BTreeMap::from([(PAYLOAD_ZIP_KEY.to_string(), data)]),
+    }
+}
+
+#[test]
+fn directory_secrets_compare_by_content() {
+    let ours = zip_of(&[("d/a", "1", 0o600), ("d/b", "2", 0o644)], 1);
+    let theirs = zip_of(&[("d/b", "2", 0o644), ("d/a", "1", 0o600)], 44);
+    assert_ne!(ours, theirs);
+    let mut current = live("creds", ME, "default", &[]);
+    current.data.insert(PAYLOAD_ZIP_KEY.into(), theirs.clone());
+    let p = plan(
+        &[Desired::Present(dir_secret(ours))],
+        std::slice::from_ref(&current),
+        ME,
+        false,
+    );
+    assert_eq!(
+        one(&p, "creds").action,
+        Action::Unchanged,
+        "timestamps and order do not count"
+    );
+
+    let changed = zip_of(&[("d/a", "1", 0o644), ("d/c", "3", 0o644)], 1);
+    let p = plan(
+        &[Desired::Present(dir_secret(changed))],
+        &[current],
+        ME,
+        false,
+    );
+    let s = one(&p, "creds");
+    assert_eq!(s.action, Action::Merge);
+    let files: Vec<(&str, Change)> = s.keys[0]
+        .files
+        .iter()
+        .map(|f| (f.path.as_str(), f.change))
+        .collect();
+    assert_eq!(
+        files,
+        [
+            ("d/a", Change::Changed),
+            ("d/b", Change::Removed),
+            ("d/c", Change::Added)
+        ]
+    );
+}
+
+#[test]
+fn konduktors_own_directory_zip_matches_ours() {
+    // The fixture was zipped by Konduktor's CLI with other timestamps; the
+    // same folder zipped by us (a.txt at 0600, as it was there) is unchanged.
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/konduktor-made");
+    let text = std::fs::read_to_string(fixtures.join("my-default-directory-abba3a3e.json"))
+        .unwrap_or_default();
+    let object: k8s_openapi::api::core::v1::Secret =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = LiveSecret::from_object(object);
+
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let root = tmp.path().join("mycreds");
+    for rel in [
+        ".DS_Store",
+        ".hidden",
+        "a.txt",
+        "sub/b.json",
+        "sub/deeper/c",
+    ] {
+        let to = root.join(rel);
+        std::fs::create_dir_all(to.parent().unwrap_or(&root)).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(
+            &to,
+            std::fs::read(fixtures.join("source/mycreds").join(rel)).unwrap_or_default(),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for (rel, mode) in [
+            (".hidden", 0o644),
+            ("a.txt", 0o600),
+            ("sub/b.json", 0o644),
+            ("sub/deeper/c", 0o644),
+        ] {
+            std::fs::set_permissions(root.join(rel), std::fs::Permissions::from_mode(mode))
+                .unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+    let ours = crate::sources::zip_directory(&root, konduktor::MAX_SECRET_BYTES)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(
+        Some(&ours),
+        theirs.data.get(PAYLOAD_ZIP_KEY),
+        "the bytes differ (timestamps)"
+    );
+    let desired = DesiredSecret {
+        basename: "my-default-directory".into(),
+        ..dir_secret(ours)
+    };
+    let p = plan(&[Desired::Present(desired)], &[theirs], ME, false);
+    assert_eq!(
+        one(&p, "my-default-directory").action,
+        Action::Unchanged,
+        "{:#?}",
+        p.secrets[0].keys
+    );
+}
+
+#[test]
+fn plan_json_has_no_values() {
+    let p = plan(
+        &[want(
+            "hf",
+            SecretKind::Env,
+            &[("TOKEN", "canary-plan-value")],
+        )],
+        &[live("hf", ME, "env", &[("TOKEN", "canary-old")])],
+        ME,
+        false,
+    );
+    let json = serde_json::to_string(&p).unwrap_or_default();
+    assert!(!json.contains("canary"), "{json}");
+    assert!(json.contains("\"changed\""), "{json}");
+}
