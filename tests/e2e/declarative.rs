@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, decode_data, fixtures};
+use crate::support::{Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, fixtures};
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
