@@ -108,6 +108,26 @@ impl Place {
             column: loc.column() as u32,
         }
     }
+
+    /// For parser errors, which carry a line and column but no byte offset.
+    fn at_line_column(text: &str, line: u32, column: u32) -> Self {
+        let line_start: usize = text
+            .split_inclusive('\n')
+            .take(line.saturating_sub(1) as usize)
+            .map(str::len)
+            .sum();
+        let in_line = text[line_start.min(text.len())..]
+            .chars()
+            .take(column.saturating_sub(1) as usize)
+            .map(char::len_utf8)
+            .sum::<usize>();
+        Place {
+            offset: (line_start + in_line).min(text.len()),
+            len: 1,
+            line,
+            column,
+        }
+    }
 }
 
 /// Where a secret's data comes from, as the manifest says.
@@ -248,7 +268,8 @@ pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
         .iter()
         // A known name that starts with what was typed is a near miss too.
         .map(|k| {
-            let prefix = word.len() >= 4 && k.to_lowercase().starts_with(&word.to_lowercase());
+            let (w, k_low) = (word.to_lowercase(), k.to_lowercase());
+            let prefix = w.len() >= 3 && (k_low.starts_with(&w) || k_low.ends_with(&w));
             (if prefix { 1 } else { distance(word, k) }, *k)
         })
         .filter(|(d, k)| *d <= (k.len() / 3).max(2))
@@ -372,7 +393,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
     let raw: RawManifest = match serde_saphyr::from_str(text) {
         Ok(raw) => raw,
         Err(e) => {
-            let place = e.location().map(|l| Place::of(&l));
+            let place = e.location().map(|l| match l.span().byte_offset() {
+                Some(_) => Place::of(&l),
+                None => Place::at_line_column(text, l.line() as u32, l.column() as u32),
+            });
             let message = yaml_message(&e);
             let help = unknown_field_help(&message)
                 .unwrap_or_else(|| "fix the YAML at that place".to_string());
@@ -400,6 +424,11 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
         Some(i) if text.starts_with("line ") => &text[i + 2..],
         _ => text,
     };
+    let text = text.lines().next().unwrap_or_default();
+    let text = match text.rfind(" at line ") {
+        Some(i) => &text[..i],
+        None => text,
+    };
     // serde's "invalid type: string \"...\"" would echo a scalar: drop it.
     match text.find("string \"") {
         Some(i) => {
@@ -407,7 +436,7 @@ fn yaml_message(e: &serde_saphyr::Error) -> String {
             let end = rest.find('"').map_or(rest.len(), |j| j + 1);
             format!("{}a string{}", &text[..i], &rest[end..])
         }
-        None => text.lines().next().unwrap_or_default().to_string(),
+        None => text.to_string(),
     }
 }
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod apiserver_conformance;
+mod bad_manifests;
 mod declarative;
 mod errors;
 mod kubeconfig;
