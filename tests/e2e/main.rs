@@ -14,4 +14,5 @@ mod readme;
 mod secret_create;
 mod secret_delete;
 mod secret_list;
+mod terminal;
 mod whoami;
