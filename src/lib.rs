@@ -18,6 +18,7 @@ pub mod error;
 pub mod execute;
 pub mod identity;
 pub mod konduktor;
+pub mod located;
 pub mod manifest;
 pub mod output;
 pub mod plan;

@@ -17,8 +17,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use serde_saphyr::{Location, Spanned};
 
-use crate::error::{Error, Snippet};
+use crate::error::Error;
 use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::located::{Place, Problems, mask_values, parse_yaml, place_of, suggestion};
 use crate::secret_value::SecretBytes;
 use crate::sources::{self, Source};
 
@@ -46,17 +47,6 @@ struct RawEntry {
     inline: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
     from_env: Option<Spanned<PathList>>,
 }
-
-const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
-const ENTRY_FIELDS: &[&str] = &[
-    "name",
-    "kind",
-    "state",
-    "fromFile",
-    "fromDirectory",
-    "inline",
-    "fromEnv",
-];
 
 /// One string or a list of strings, each with its place in the file.
 #[derive(Debug)]
@@ -89,46 +79,6 @@ impl<'de> Deserialize<'de> for PathList {
 }
 
 // ------------------------------------------------------------ valid model
-
-/// Where in the manifest something was written: a byte range.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Place {
-    pub offset: usize,
-    pub len: usize,
-    pub line: u32,
-    pub column: u32,
-}
-
-impl Place {
-    fn of(loc: &Location) -> Self {
-        Place {
-            offset: loc.span().byte_offset().unwrap_or(0) as usize,
-            len: loc.span().byte_len().unwrap_or(0) as usize,
-            line: loc.line() as u32,
-            column: loc.column() as u32,
-        }
-    }
-
-    /// For parser errors, which carry a line and column but no byte offset.
-    fn at_line_column(text: &str, line: u32, column: u32) -> Self {
-        let line_start: usize = text
-            .split_inclusive('\n')
-            .take(line.saturating_sub(1) as usize)
-            .map(str::len)
-            .sum();
-        let in_line = text[line_start.min(text.len())..]
-            .chars()
-            .take(column.saturating_sub(1) as usize)
-            .map(char::len_utf8)
-            .sum::<usize>();
-        Place {
-            offset: (line_start + in_line).min(text.len()),
-            len: 1,
-            line,
-            column,
-        }
-    }
-}
 
 /// Where a secret's data comes from, as the manifest says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -183,191 +133,6 @@ impl Desired {
     }
 }
 
-// ------------------------------------------------------------ diagnostics
-
-/// Collects every problem, each pointing into the (masked) manifest.
-struct Problems<'a> {
-    path: &'a Path,
-    masked: &'a str,
-    list: Vec<Error>,
-}
-
-impl Problems<'_> {
-    fn add(&mut self, place: Option<Place>, message: impl Into<String>, help: impl Into<String>) {
-        let message = message.into();
-        let mut err = Error::input(match place {
-            Some(p) if p.line > 0 => {
-                format!("{}:{}:{}: {message}", self.path.display(), p.line, p.column)
-            }
-            _ => format!("{}: {message}", self.path.display()),
-        });
-        let help = help.into();
-        if !help.is_empty() {
-            err = err.with_help(help);
-        }
-        if let Some(p) = place.filter(|p| p.line > 0) {
-            err = err.with_snippet(snippet(self.path, self.masked, p, &message));
-        }
-        self.list.push(err);
-    }
-
-    fn finish(self) -> Result<(), Error> {
-        let mut list = self.list.into_iter();
-        match list.next() {
-            None => Ok(()),
-            Some(first) => {
-                let rest: Vec<Error> = list.collect();
-                if rest.is_empty() {
-                    Err(first)
-                } else {
-                    let n = rest.len() + 1;
-                    Err(Error::input(format!(
-                        "{} has {n} problems; nothing was sent to the cluster",
-                        self.path.display()
-                    ))
-                    .with_related(std::iter::once(first).chain(rest).collect()))
-                }
-            }
-        }
-    }
-}
-
-fn snippet(path: &Path, masked: &str, place: Place, label: &str) -> Snippet {
-    let offset = place.offset.min(masked.len());
-    // At least one character, never past the end of the text.
-    let len = place.len.max(1).min(masked.len() - offset);
-    Snippet {
-        source: miette::NamedSource::new(path.display().to_string(), masked.to_string()),
-        span: (offset, len).into(),
-        label: label.to_string(),
-    }
-}
-
-/// Levenshtein distance, for "did you mean".
-fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.to_lowercase().chars().collect();
-    let b: Vec<char> = b.to_lowercase().chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
-/// The closest known word, if it is close enough to be a typo.
-pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
-    known
-        .iter()
-        // A known name that starts with what was typed is a near miss too.
-        .map(|k| {
-            let (w, k_low) = (word.to_lowercase(), k.to_lowercase());
-            let prefix = w.len() >= 3 && (k_low.starts_with(&w) || k_low.ends_with(&w));
-            (if prefix { 1 } else { distance(word, k) }, *k)
-        })
-        .filter(|(d, k)| *d <= (k.len() / 3).max(2))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| k)
-}
-
-fn suggestion(word: &str, known: &[&str]) -> String {
-    match did_you_mean(word, known) {
-        Some(k) => format!("did you mean `{k}`? Known: {}", known.join(", ")),
-        None => format!("known: {}", known.join(", ")),
-    }
-}
-
-/// Mask the values of `inline:` mappings (flow or block) with `*`, keeping
-/// every byte offset and line break, so snippets never show a value.
-pub fn mask_inline_values(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut block_indent: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let indent = body.len() - body.trim_start().len();
-        let trimmed = body.trim_start().trim_start_matches("- ");
-        if let Some(parent) = block_indent {
-            if body.trim().is_empty() || indent > parent {
-                out.push_str(&mask_after_key(line));
-                continue;
-            }
-            block_indent = None;
-        }
-        if let Some(rest) = trimmed.strip_prefix("inline:") {
-            let key_col = body.len() - trimmed.len();
-            if rest.trim().is_empty() || rest.trim_start().starts_with('#') {
-                block_indent = Some(key_col);
-                out.push_str(line);
-            } else {
-                // Flow mapping on the same line: mask everything after `inline:`.
-                let cut = body.len() - rest.len();
-                out.push_str(&line[..cut]);
-                out.push_str(&mask_flow(&line[cut..]));
-            }
-            continue;
-        }
-        out.push_str(line);
-    }
-    out
-}
-
-fn mask_chars(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_whitespace() { c } else { '*' })
-        .collect()
-}
-
-/// `  KEY: value` -> `  KEY: *****`; lines without a key are masked whole.
-fn mask_after_key(line: &str) -> String {
-    let body = line.trim_start();
-    let lead = &line[..line.len() - body.len()];
-    let key_end = body
-        .find(": ")
-        .or_else(|| body.trim_end().strip_suffix(':').map(|k| k.len()));
-    match key_end {
-        Some(i)
-            if body[..i].chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')
-            }) =>
-        {
-            format!(
-                "{lead}{}{}",
-                &body[..=i.min(body.len() - 1)],
-                mask_chars(&body[(i + 1).min(body.len())..])
-            )
-        }
-        _ => format!("{lead}{}", mask_chars(body)),
-    }
-}
-
-/// `{A: x, B: y}` -> `{A: *, B: *}`: keys stay, values go.
-fn mask_flow(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_value = false;
-    for c in s.chars() {
-        match c {
-            ':' if !in_value => {
-                in_value = true;
-                out.push(c);
-            }
-            ',' | '}' if in_value => {
-                in_value = false;
-                out.push(c);
-            }
-            c if in_value && !c.is_whitespace() => out.push('*'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 // ------------------------------------------------------------ parse + validate
 
 /// Read, parse and validate a manifest file. No secret is read yet.
@@ -384,26 +149,11 @@ pub fn read(path: &Path) -> Result<Manifest, Error> {
 
 /// Parse and validate manifest `text` (as read from `path`).
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
-    let masked = mask_inline_values(text);
-    let mut problems = Problems {
-        path,
-        masked: &masked,
-        list: Vec::new(),
-    };
-    let raw: RawManifest = match serde_saphyr::from_str(text) {
-        Ok(raw) => raw,
-        Err(e) => {
-            let place = e.location().map(|l| match l.span().byte_offset() {
-                Some(_) => Place::of(&l),
-                None => Place::at_line_column(text, l.line() as u32, l.column() as u32),
-            });
-            let message = yaml_message(&e);
-            let help = unknown_field_help(&message)
-                .unwrap_or_else(|| "fix the YAML at that place".to_string());
-            problems.add(place, message, help);
-            problems.finish()?;
-            return Err(Error::input("unreadable manifest"));
-        }
+    let masked = mask_values(text, &["inline"]);
+    let mut problems = Problems::new(path, &masked);
+    let Some(raw) = parse_yaml::<RawManifest>(text, &mut problems) else {
+        problems.finish()?;
+        return Err(Error::input("unreadable manifest"));
     };
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let entries = validate(&raw, &base, &mut problems);
@@ -413,46 +163,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
         masked,
         entries,
     })
-}
-
-/// serde-saphyr's message without its own snippet (which would show values)
-/// and without the `line X column Y` prefix (we show our own).
-fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let text = text.strip_prefix("error: ").unwrap_or(&text);
-    let text = match text.find(": ") {
-        Some(i) if text.starts_with("line ") => &text[i + 2..],
-        _ => text,
-    };
-    let text = text.lines().next().unwrap_or_default();
-    let text = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    // serde's "invalid type: string \"...\"" would echo a scalar: drop it.
-    match text.find("string \"") {
-        Some(i) => {
-            let rest = &text[i + 8..];
-            let end = rest.find('"').map_or(rest.len(), |j| j + 1);
-            format!("{}a string{}", &text[..i], &rest[end..])
-        }
-        None => text.to_string(),
-    }
-}
-
-fn unknown_field_help(message: &str) -> Option<String> {
-    let start = message.find("unknown field `")? + "unknown field `".len();
-    let field = &message[start..start + message[start..].find('`')?];
-    let known = if ENTRY_FIELDS.contains(&field) || message.contains("fromFile") {
-        ENTRY_FIELDS
-    } else {
-        TOP_FIELDS
-    };
-    Some(suggestion(field, known))
-}
-
-fn place_of<T>(s: &Spanned<T>) -> Place {
-    Place::of(&s.referenced)
 }
 
 fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> {
@@ -784,11 +494,7 @@ pub fn load(
     manifest: &Manifest,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Vec<Desired>, Error> {
-    let mut problems = Problems {
-        path: &manifest.path,
-        masked: &manifest.masked,
-        list: Vec::new(),
-    };
+    let mut problems = Problems::new(&manifest.path, &manifest.masked);
     let mut out = Vec::new();
     for entry in &manifest.entries {
         let (kind, source) = match &entry.state {
@@ -946,28 +652,5 @@ mod tests {
         ));
         assert!(e.contains("2 problems"), "{e}");
         assert!(e.contains("DNS-1123") && e.contains("no source"), "{e}");
-    }
-
-    #[test]
-    fn inline_values_are_masked_in_snippets() {
-        let text = "secrets:\n  - name: a\n    inline:\n      KEY: sk-canary-1\n      OTHER: |\n        multi canary\n    fromFile: x\n  - inline: {A: canary2, B: \"c3\"}\n";
-        let masked = mask_inline_values(text);
-        assert_eq!(masked.len(), text.len());
-        assert!(
-            !masked.contains("canary") && !masked.contains("c3"),
-            "{masked}"
-        );
-        assert!(
-            masked.contains("KEY:") && masked.contains("fromFile: x") && masked.contains("{A: "),
-            "{masked}"
-        );
-    }
-
-    #[test]
-    fn distance_and_suggestions() {
-        assert_eq!(did_you_mean("fromDir", ENTRY_FIELDS), Some("fromDirectory"));
-        assert_eq!(did_you_mean("fromfile", ENTRY_FIELDS), Some("fromFile"));
-        assert_eq!(did_you_mean("secret", TOP_FIELDS), Some("secrets"));
-        assert_eq!(did_you_mean("zzzzzz", TOP_FIELDS), None);
     }
 }

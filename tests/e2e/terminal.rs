@@ -12,7 +12,12 @@ fn quote(s: &str) -> String {
 }
 
 /// Run the binary on a pseudo-terminal, feeding `input` to it.
-fn on_terminal(env: &TestEnv, vars: &[(&str, &str)], args: &[&str], input: &str) -> (Option<i32>, String) {
+fn on_terminal(
+    env: &TestEnv,
+    vars: &[(&str, &str)],
+    args: &[&str],
+    input: &str,
+) -> (Option<i32>, String) {
     let bin = assert_cmd::cargo::cargo_bin!("kubectl-konduktor");
     let mut line = quote(&bin.display().to_string());
     for a in ["-n", env.namespace.as_str()].iter().chain(args) {
@@ -22,7 +27,10 @@ fn on_terminal(env: &TestEnv, vars: &[(&str, &str)], args: &[&str], input: &str)
     let base = env.command();
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
-        .envs(base.get_envs().filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))))
+        .envs(
+            base.get_envs()
+                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+        )
         .env_remove("NO_COLOR")
         .current_dir(env.dir.path())
         .stdin(Stdio::piped())
@@ -50,22 +58,32 @@ fn colour_on_a_terminal_unless_no_color() {
     let file = file.to_str().unwrap_or_default();
     let (code, out) = on_terminal(&env, &[], &["diff", "-f", file], "");
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("\u{1b}["), "colour expected on a terminal: {out:?}");
+    assert!(
+        out.contains("\u{1b}["),
+        "colour expected on a terminal: {out:?}"
+    );
     let (_, out) = on_terminal(&env, &[("NO_COLOR", "1")], &["diff", "-f", file], "");
     assert!(out.contains("Plan: 1 to create"), "{out}");
-    assert!(!out.contains("\u{1b}["), "NO_COLOR must turn colour off: {out:?}");
+    assert!(
+        !out.contains("\u{1b}["),
+        "NO_COLOR must turn colour off: {out:?}"
+    );
 }
 
 #[test]
 fn deletions_are_confirmed_on_a_terminal() {
     let env = TestEnv::new();
     let v = env.canary("confirm");
-    env.run(&["secret", "create", "--inline", &format!("K={v}"), "doomed"]).success();
+    env.run(&["secret", "create", "--inline", &format!("K={v}"), "doomed"])
+        .success();
     let file = env.file("secrets.yaml", "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: doomed\n    state: absent\n");
     let file = file.to_str().unwrap_or_default();
     let (code, out) = on_terminal(&env, &[], &["apply", "-f", file], "no\n");
     assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("Type 'yes' to go on") && out.contains("cancelled"), "{out}");
+    assert!(
+        out.contains("Type 'yes' to go on") && out.contains("cancelled"),
+        "{out}"
+    );
     assert!(env.secret(&format!("doomed-{OWNER}")).is_some());
     let (code, out) = on_terminal(&env, &[], &["apply", "-f", file], "yes\n");
     assert_eq!(code, Some(0), "{out}");
