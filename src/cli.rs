@@ -98,6 +98,9 @@ pub enum Command {
     /// Make your secrets match a secrets.yaml manifest
     #[command(after_help = cmd::apply::EXAMPLES)]
     Apply(cmd::apply::ApplyArgs),
+    /// Print the Job a Konduktor task runs as, with your secrets injected
+    #[command(after_help = cmd::render_job::EXAMPLES)]
+    RenderJob(cmd::render_job::RenderJobArgs),
     /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -144,6 +147,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Whoami(args) => cmd::whoami::run(ctx, &args).await,
         Command::Diff(args) => cmd::diff::run(ctx, &args).await,
         Command::Apply(args) => cmd::apply::run(ctx, &args).await,
+        Command::RenderJob(args) => cmd::render_job::run(ctx, &args).await,
         Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
         Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
         Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,

@@ -100,7 +100,8 @@ impl RuleError {
             RuleError::NameNotDns1123 { .. } => "use lowercase letters, digits and `-`, starting and ending with a letter or digit (e.g. `my-creds`)".into(),
             RuleError::NameTooLong { .. } => "choose a shorter name".into(),
             RuleError::InvalidDataKey { .. } => "keys may contain only letters, digits, `-`, `_` and `.` (at most 253 characters, not `.` or `..`); rename the file or key".into(),
-            RuleError::InvalidEnvName { .. } => "env secret keys become environment variables: use letters, digits and `_`, not starting with a digit (e.g. `HF_TOKEN`)".into(),
+            RuleError::InvalidEnvName { .. } => "environment variable names use letters, digits and `_`, and do not start with a digit (e.g. `HF_TOKEN`)"
+                .into(),
             RuleError::TooLarge { .. } => "split the data over several secrets, or leave large files out".into(),
         }
     }

@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod diff;
+pub mod render_job;
 pub mod secret;
 pub mod whoami;
 

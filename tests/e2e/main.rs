@@ -11,6 +11,7 @@ mod errors;
 mod kubeconfig;
 mod plugin;
 mod readme;
+mod render_job;
 mod secret_create;
 mod secret_delete;
 mod secret_list;

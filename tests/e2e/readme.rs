@@ -31,9 +31,12 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
         commands[1]
     );
 
-    // The first is `cargo run -- ARGS`: run the built binary with those ARGS,
-    // from the repository root, with no cluster at all.
-    let args: Vec<&str> = commands[0]
+    // The first is `[VAR=value ...] cargo run -- ARGS`: run the built binary
+    // with those variables and ARGS, from the repository root, with no cluster.
+    let words: Vec<&str> = commands[0].split_whitespace().collect();
+    let vars: Vec<(&str, &str)> = words.iter().map_while(|w| w.split_once('=')).collect();
+    let rest = words[vars.len()..].join(" ");
+    let args: Vec<&str> = rest
         .strip_prefix("cargo run -- ")
         .unwrap_or_else(|| panic!("{}", commands[0]))
         .split_whitespace()
@@ -42,6 +45,10 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
     let mut cmd = env.command();
     cmd.env("KUBECONFIG", env.dir.path().join("no-kubeconfig"))
         .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(vars)
         .args(&args);
-    env.run_command(cmd).success().stdout_has("kind: Secret");
+    env.run_command(cmd)
+        .success()
+        .stdout_has("kind: Job")
+        .stdout_has("secretKeyRef");
 }

@@ -249,6 +249,9 @@ impl TestEnv {
             .env("HOME", self.home.path())
             .env("KUBECONFIG", &self.kubeconfig)
             .env("KONDUKTOR_TEST_USER_HASH", OWNER)
+            // A fixed login name, so rendered labels do not depend on who runs the tests.
+            .env("USER", "alice")
+            .env("LOGNAME", "alice")
             .current_dir(self.dir.path());
         cmd
     }

@@ -1,0 +1,117 @@
+//! `render-job -f task.yaml`: the Job a Konduktor task runs as, with the
+//! caller's secrets injected as Konduktor's launcher injects them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, ValueEnum};
+
+use crate::cli::Context;
+use crate::cluster::Cluster;
+use crate::error::Result;
+use crate::inject::{self, DEFAULT_UNPACK_IMAGE, InjectedSecret, RenderOptions};
+use crate::konduktor::{self, LiveSecret};
+use crate::manifest::{self, Desired};
+use crate::output::{Format, to_data};
+
+pub const EXAMPLES: &str = "Examples:
+  # The Job for task.yaml with your secrets from the cluster
+  kubectl konduktor render-job -f task.yaml
+
+  # Without any cluster: the secrets come from a manifest
+  kubectl konduktor render-job -f examples/job.yaml --secrets examples/secrets.yaml
+
+  # The pod spec alone, as JSON
+  kubectl konduktor render-job -f task.yaml --pod-spec -o json
+
+  # Review, then create it
+  kubectl konduktor render-job -f task.yaml | kubectl create -f -";
+
+#[derive(Debug, Clone, Copy, ValueEnum, Default)]
+pub enum RenderFormat {
+    #[default]
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderJobArgs {
+    /// The Konduktor task file
+    #[arg(short = 'f', long = "filename", value_name = "FILE")]
+    pub file: PathBuf,
+    /// Take the secrets from this manifest instead of the cluster (no request is made)
+    #[arg(long, value_name = "SECRETS_YAML")]
+    pub secrets: Option<PathBuf>,
+    /// Print only the pod spec, not the whole Job
+    #[arg(long)]
+    pub pod_spec: bool,
+    /// The image of the init container that unpacks default secrets (needs sh and unzip)
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_UNPACK_IMAGE)]
+    pub unpack_image: String,
+    /// Output format
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = RenderFormat::Yaml)]
+    pub output: RenderFormat,
+}
+
+fn from_live(s: LiveSecret) -> Option<InjectedSecret> {
+    let kind = s.kind()?;
+    let basename = s.basename()?.to_string();
+    Some(InjectedSecret {
+        basename,
+        object_name: s.name,
+        kind,
+        data: s.data,
+    })
+}
+
+pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
+    let task = crate::task::read(&args.file)?;
+    let owner = super::owner()?;
+    let secrets: Vec<InjectedSecret> = match &args.secrets {
+        Some(path) => {
+            let manifest = manifest::read(path)?;
+            manifest::load(&manifest, &|name| std::env::var(name).ok())?
+                .into_iter()
+                .filter_map(|d| match d {
+                    Desired::Present(s) => Some(InjectedSecret {
+                        object_name: konduktor::object_name(&s.basename, &owner.hash),
+                        basename: s.basename,
+                        kind: s.kind,
+                        data: s.data,
+                    }),
+                    Desired::Absent { .. } => None,
+                })
+                .collect()
+        }
+        None => {
+            let cluster = super::connect(ctx).await?;
+            let live = cluster
+                .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
+                .await?;
+            live.into_iter()
+                .filter(|s| s.is_konduktor())
+                .filter_map(from_live)
+                .collect()
+        }
+    };
+    let opts = RenderOptions {
+        unpack_image: args.unpack_image.clone(),
+        owner_hash: owner.hash.clone(),
+        username: owner.username.clone(),
+    };
+    let rendered = inject::render(&task, &secrets, &opts)?;
+    for w in &rendered.warnings {
+        eprintln!("warning: {w}");
+    }
+    let format = match args.output {
+        RenderFormat::Yaml => Format::Yaml,
+        RenderFormat::Json => Format::Json,
+    };
+    let text = if args.pod_spec {
+        to_data(&rendered.pod_spec(), format)?
+    } else {
+        to_data(&rendered.job, format)?
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,489 @@
+//! `render-job`: the workload with the caller's secrets injected as
+//! Konduktor's launcher does (SPEC 1.4), from the cluster or offline from a
+//! manifest; the unpack step run for real; pre-flight; rotation checksum.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PodSpec;
+use serde_json::{Value, json};
+
+use crate::support::{OWNER, Run, TestEnv, fixture_json, fixtures};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+const TASK: &str = "name: demo\nnum_nodes: 2\nresources:\n  image_id: ubuntu:22.04\n  cpus: 4\n  memory: 16\n  accelerators: H100:1\nenvs:\n  DEMO_TASK_ENV: from-task-yaml\nrun: |\n  echo hi\n";
+
+fn set_mode(path: &Path, mode: u32) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    #[cfg(not(unix))]
+    let _ = (path, mode);
+}
+
+/// Files for offline manifests, with fixed modes so zips are the same everywhere.
+fn sources(env: &TestEnv) {
+    for (rel, content) in [
+        ("creds/a.txt", "alpha"),
+        ("creds/sub/b.json", "{}"),
+        ("token.txt", "tok"),
+        ("id_key", "KEY"),
+    ] {
+        let p = env.file(rel, content);
+        set_mode(&p, 0o644);
+    }
+}
+
+fn render(env: &TestEnv, task: &str, secrets: Option<&str>, extra: &[&str]) -> Run {
+    let task_path = env.file("task.yaml", task);
+    let mut args: Vec<String> = vec![
+        "render-job".into(),
+        "-f".into(),
+        task_path.display().to_string(),
+    ];
+    if let Some(body) = secrets {
+        let m = env.file("secrets.yaml", format!("{HEAD}{body}"));
+        args.extend(["--secrets".into(), m.display().to_string()]);
+    }
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+    env.run(&refs)
+}
+
+fn job_of(run: &Run) -> Job {
+    run.success();
+    serde_saphyr::from_str::<Job>(&run.stdout)
+        .unwrap_or_else(|e| panic!("not a Job: {e}\n{}", run.stdout))
+}
+
+#[test]
+fn snapshots_of_each_kind_alone_and_together() {
+    let env = TestEnv::new();
+    sources(&env);
+    let cases = [
+        (
+            "default-file",
+            "  - name: hf-token\n    fromFile: token.txt\n",
+        ),
+        (
+            "default-directory",
+            "  - name: cloud-creds\n    fromDirectory: creds\n",
+        ),
+        (
+            "env",
+            "  - name: app-env\n    kind: env\n    inline: {DEMO_API_KEY: k, DEMO_DB_PASSWORD: p}\n",
+        ),
+        (
+            "git-ssh",
+            "  - name: git-key\n    kind: git-ssh\n    fromFile: id_key\n",
+        ),
+        ("none", "  []\n"),
+    ];
+    for (name, body) in cases {
+        let run = render(&env, TASK, Some(body), &[]);
+        let job = job_of(&run);
+        assert!(job.spec.is_some());
+        insta::assert_snapshot!(format!("render-{name}"), run.stdout);
+    }
+    let all: String = cases
+        .iter()
+        .filter(|(n, _)| *n != "none")
+        .map(|(_, b)| *b)
+        .collect();
+    let run = render(&env, TASK, Some(&all), &[]);
+    job_of(&run);
+    insta::assert_snapshot!("render-all", run.stdout);
+}
+
+#[test]
+fn pod_spec_and_json_deserialize_into_the_api_types() {
+    let env = TestEnv::new();
+    sources(&env);
+    let body = "  - name: hf-token\n    fromFile: token.txt\n";
+    let run = render(&env, TASK, Some(body), &["--pod-spec", "-o", "json"]);
+    run.success();
+    let spec: PodSpec = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(spec.containers[0].name, "konduktor-container");
+    let run = render(&env, TASK, Some(body), &["-o", "json"]);
+    let job: Job = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(job.spec.and_then(|s| s.completions), Some(2));
+}
+
+/// The secret-related parts of a pod spec, in order.
+fn secret_parts(spec: &Value) -> (Vec<Value>, Vec<Value>, Vec<String>) {
+    let injected = |name: &str| name.starts_with("default-secret") || name == "git-ssh-secret";
+    let volumes = spec["volumes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
+        .cloned()
+        .collect();
+    let container = &spec["containers"][0];
+    let mounts = container["volumeMounts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
+        .cloned()
+        .collect();
+    let env = container["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e["name"].as_str().map(str::to_string))
+        .filter(|n| {
+            n.starts_with("DEMO_")
+                || n == "GIT_SSH_COMMAND"
+                || n.starts_with("KONDUKTOR_DEFAULT_SECRETS")
+        })
+        .collect();
+    (volumes, mounts, env)
+}
+
+#[test]
+fn injection_matches_konduktors_launcher() {
+    // The four secrets of fixtures/konduktor-podspec, as the cluster holds them.
+    let env = TestEnv::new();
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let api_key = env.canary("api");
+    let labels = |name: &str, kind: &str| json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind});
+    let zip = crate::support::decode_data(&fixture_json(&format!(
+        "konduktor-made/my-default-directory-{OWNER}.json"
+    )));
+    let zip_b64 = base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        &zip["payload.zip"],
+    );
+    for (name, kind, data) in [
+        ("cloud-creds", "default", json!({"payload.zip": zip_b64})),
+        ("hf-token", "default", json!({"hf-token.txt": b64("hf_x")})),
+        (
+            "app-env",
+            "env",
+            json!({"DEMO_API_KEY": b64(&api_key), "DEMO_DB_PASSWORD": b64("pw")}),
+        ),
+        ("git-key", "git-ssh", json!({"gitkey": b64("KEY")})),
+    ] {
+        env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{name}-{OWNER}"), "labels": labels(name, kind)}, "data": data}));
+    }
+    let task = std::fs::read_to_string(fixtures().join("konduktor-podspec/task-example.yaml"))
+        .unwrap_or_default();
+    if let Some(s) = env.fake() {
+        s.clear_requests();
+    }
+    let run = render(&env, &task, None, &["--pod-spec", "-o", "json"]);
+    run.success();
+    if let Some(server) = env.fake() {
+        let reqs = server.requests();
+        assert_eq!(reqs.len(), 1, "one LIST: {reqs:?}");
+        assert_eq!(
+            reqs[0].label_selector().as_deref(),
+            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
+        );
+    }
+    let ours: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let theirs = fixture_json("konduktor-podspec/podspec-example.json")["kubernetes"]["pod_config"]
+        ["spec"]
+        .clone();
+    let (our_volumes, our_mounts, our_env) = secret_parts(&ours);
+    let (their_volumes, their_mounts, their_env) = secret_parts(&theirs);
+    assert_eq!(our_volumes, their_volumes, "volumes, in Konduktor's order");
+    assert_eq!(our_mounts, their_mounts, "mounts, in Konduktor's order");
+    assert_eq!(our_env, their_env, "env order");
+    let env_of = |spec: &Value, name: &str| {
+        spec["containers"][0]["env"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|e| e["name"] == name)
+            .cloned()
+            .unwrap_or_default()
+    };
+    for name in [
+        "GIT_SSH_COMMAND",
+        "KONDUKTOR_DEFAULT_SECRETS_EXPANDED",
+        "DEMO_API_KEY",
+        "DEMO_DB_PASSWORD",
+        "DEMO_TASK_ENV",
+    ] {
+        assert_eq!(env_of(&ours, name), env_of(&theirs, name), "{name}");
+    }
+    // Konduktor's script re-points KONDUKTOR_DEFAULT_SECRETS at the expanded
+    // copy at run time; we set it so from the start (SPEC 1.4).
+    assert_eq!(
+        env_of(&ours, "KONDUKTOR_DEFAULT_SECRETS")["value"],
+        "/run/konduktor/expanded-default-secrets"
+    );
+    assert_eq!(ours["initContainers"][0]["image"], "busybox:1.36");
+}
+
+#[test]
+fn task_envs_win_and_shadowing_is_a_warning() {
+    let env = TestEnv::new();
+    let body = "  - name: one\n    kind: env\n    inline: {SHARED: a, ONLY_ONE: b}\n  - name: two\n    kind: env\n    inline: {SHARED: c}\n";
+    let task = "name: t\nresources: {image_id: ubuntu}\nenvs:\n  ONLY_ONE: from-task\n";
+    let run = render(&env, task, Some(body), &["--pod-spec", "-o", "json"]);
+    run.success()
+        .stderr_has("warning: task env ONLY_ONE shadows the key ONLY_ONE of env secret \"one\"");
+    let spec: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
+    let envs = spec["containers"][0]["env"].clone();
+    assert_eq!(
+        envs,
+        json!([
+            {"name": "ONLY_ONE", "value": "from-task"},
+            {"name": "SHARED", "valueFrom": {"secretKeyRef": {"name": format!("two-{OWNER}"), "key": "SHARED"}}},
+        ]),
+        "the later env secret wins for SHARED, in its place; the task env takes ONLY_ONE's place"
+    );
+}
+
+#[test]
+fn preflight_names_the_user_without_default_secrets() {
+    let env = TestEnv::new();
+    let task = "name: t\nresources: {image_id: ubuntu}\nrun: cat $KONDUKTOR_DEFAULT_SECRETS/x/y\n";
+    let task_path = env.file("task.yaml", task);
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: b}}\n"),
+    );
+    let mut cmd = env.command();
+    cmd.env("USER", "alice")
+        .env("LOGNAME", "alice")
+        .args(["render-job", "-f"])
+        .arg(&task_path)
+        .arg("--secrets")
+        .arg(&manifest);
+    env.run_command(cmd)
+        .failure()
+        .stderr_has("uses KONDUKTOR_DEFAULT_SECRETS")
+        .stderr_has("user alice")
+        .stderr_has(OWNER);
+    let task = "name: t\nresources: {image_id: ubuntu}\nsetup: ls /konduktor/default-secrets/\n";
+    let run = render(&env, task, None, &[]);
+    run.failure().stderr_has("has no default secret");
+}
+
+#[test]
+fn offline_rendering_makes_no_request() {
+    let env = TestEnv::new();
+    sources(&env);
+    let task_path = env.file("task.yaml", TASK);
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: hf-token\n    fromFile: token.txt\n"),
+    );
+    let closed = env.file(
+        "closed",
+        crate::support::fake_kubeconfig("http://127.0.0.1:9", "x", "t"),
+    );
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &closed)
+        .args(["render-job", "-f"])
+        .arg(&task_path)
+        .arg("--secrets")
+        .arg(&manifest);
+    env.run_command(cmd)
+        .success()
+        .stdout_has("secretName: hf-token-abba3a3e");
+    if let Some(server) = env.fake() {
+        assert!(server.requests().is_empty());
+    }
+}
+
+#[test]
+fn checksum_follows_secret_contents_only() {
+    let env = TestEnv::new();
+    let one = env.canary("one");
+    let two = env.canary("two");
+    let annotation = |run: &Run| {
+        job_of(run)
+            .spec
+            .and_then(|s| s.template.metadata)
+            .and_then(|m| m.annotations)
+            .and_then(|a| a.get("konduktor.trainy.ai/secrets-checksum").cloned())
+            .unwrap_or_default()
+    };
+    let body = |v: &str| format!("  - name: e\n    kind: env\n    inline: {{A: {v}}}\n");
+    let first = annotation(&render(&env, TASK, Some(&body(&one)), &[]));
+    let again = annotation(&render(&env, TASK, Some(&body(&one)), &[]));
+    let changed = annotation(&render(&env, TASK, Some(&body(&two)), &[]));
+    assert!(first.starts_with("sha256:") && first.len() == 71, "{first}");
+    assert_eq!(first, again, "same secrets, same pod template");
+    assert_ne!(first, changed, "a changed secret changes the pod template");
+}
+
+#[test]
+fn bad_tasks_have_located_diagnostics() {
+    let env = TestEnv::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tasks/bad");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 8);
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: b}}\n"),
+    );
+    for file in files {
+        let name = file
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        let mut cmd = env.command();
+        cmd.args(["render-job", "-f"])
+            .arg(&file)
+            .arg("--secrets")
+            .arg(&manifest);
+        let run = env.run_command(cmd);
+        run.failure();
+        assert!(
+            !run.stderr.contains("secret-ish-value"),
+            "task env values are masked: {}",
+            run.stderr
+        );
+        let stderr = run.stderr.replace(&dir.display().to_string(), "[TASKS]");
+        insta::assert_snapshot!(format!("task-{name}"), stderr);
+    }
+}
+
+/// Lay out a secret volume as the kubelet does: the keys live in a
+/// timestamped folder, `..data` links to it, and each key is a link
+/// through `..data`.
+#[cfg(unix)]
+fn kubelet_volume(root: &Path, name: &str, keys: &[(&str, &[u8])]) {
+    let vol = root.join(name);
+    let ts = vol.join("..2026_11_27_20_44_33.123456789");
+    std::fs::create_dir_all(&ts).unwrap_or_else(|e| panic!("{e}"));
+    for (k, v) in keys {
+        std::fs::write(ts.join(k), v).unwrap_or_else(|e| panic!("{e}"));
+        set_mode(&ts.join(k), 0o644);
+        std::os::unix::fs::symlink(format!("..data/{k}"), vol.join(k))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    std::os::unix::fs::symlink("..2026_11_27_20_44_33.123456789", vol.join("..data"))
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+#[cfg(unix)]
+#[test]
+fn the_unpack_script_expands_a_kubelet_secret_volume() {
+    use std::os::unix::fs::PermissionsExt;
+    let has = |tool: &str| {
+        Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    assert!(
+        has("unzip"),
+        "this test needs unzip on PATH (apt-get install unzip)"
+    );
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let src = tmp.path().join("default-secrets");
+    let dst = tmp.path().join("expanded");
+    std::fs::create_dir_all(&dst).unwrap_or_else(|e| panic!("{e}"));
+    // A directory secret exactly as Konduktor's CLI zipped it.
+    let zip = crate::support::decode_data(&fixture_json(&format!(
+        "konduktor-made/my-default-directory-{OWNER}.json"
+    )));
+    kubelet_volume(&src, "cloud-creds", &[("payload.zip", &zip["payload.zip"])]);
+    kubelet_volume(
+        &src,
+        "hf-token",
+        &[("hf-token.txt", b"hf_x\n"), (".hidden-key", b"dot")],
+    );
+
+    let out = Command::new("sh")
+        .args(["-c", konduktor::inject::UNPACK_SCRIPT, "unpack"])
+        .arg(&src)
+        .arg(&dst)
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let read = |rel: &str| std::fs::read(dst.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"));
+    assert_eq!(read("hf-token/hf-token.txt"), b"hf_x\n");
+    assert_eq!(read("hf-token/.hidden-key"), b"dot");
+    assert!(
+        !dst.join("hf-token/..data").exists(),
+        "kubelet internals are not copied"
+    );
+    assert!(
+        !std::fs::symlink_metadata(dst.join("hf-token/hf-token.txt"))
+            .map(|m| m.file_type().is_symlink())
+            .unwrap_or(true),
+        "a real file"
+    );
+    let source = fixtures().join("konduktor-made/source/mycreds");
+    for rel in ["a.txt", ".hidden", "sub/b.json", "sub/deeper/c"] {
+        assert_eq!(
+            read(&format!("cloud-creds/mycreds/{rel}")),
+            std::fs::read(source.join(rel)).unwrap_or_default(),
+            "{rel}"
+        );
+    }
+    assert!(!dst.join("cloud-creds/mycreds/.DS_Store").exists());
+    let mode = |rel: &str| {
+        std::fs::metadata(dst.join(rel))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or(0)
+    };
+    assert_eq!(
+        mode("cloud-creds/mycreds/a.txt"),
+        0o600,
+        "zip modes are kept"
+    );
+    assert_eq!(mode("cloud-creds/mycreds/sub/b.json"), 0o644);
+}
+
+#[test]
+fn the_rendered_job_is_accepted_by_a_real_api_server() {
+    let env = TestEnv::new();
+    if !env.is_real() {
+        return;
+    }
+    sources(&env);
+    let body = "  - name: hf-token\n    fromFile: token.txt\n  - name: app-env\n    kind: env\n    inline: {A: b}\n  - name: git-key\n    kind: git-ssh\n    fromFile: id_key\n";
+    let run = render(&env, TASK, Some(body), &[]);
+    run.success();
+    let mut child = Command::new("kubectl")
+        .arg("--kubeconfig")
+        .arg(&env.kubeconfig)
+        .args([
+            "create",
+            "--dry-run=server",
+            "-n",
+            &env.namespace,
+            "-f",
+            "-",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        use std::io::Write;
+        let _ = stdin.write_all(run.stdout.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
