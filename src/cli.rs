@@ -16,7 +16,7 @@ use crate::output::{ColorChoice, Format};
 #[command(
     name = "kubectl-konduktor",
     bin_name = "kubectl konduktor",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (commit ", env!("KONDUKTOR_GIT_COMMIT"), ")"),
     about = "Manage your Konduktor secrets in Kubernetes",
     long_about = "Manage your Konduktor secrets in Kubernetes.\n\nSecrets are per user: each is labelled with your owner hash \
                   (see `kubectl konduktor whoami`) and only ever changed by you. They are the same objects Konduktor's own CLI \
