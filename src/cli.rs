@@ -101,6 +101,9 @@ pub enum Command {
     /// Print the Job a Konduktor task runs as, with your secrets injected
     #[command(after_help = cmd::render_job::EXAMPLES)]
     RenderJob(cmd::render_job::RenderJobArgs),
+    /// Print a shell completion script
+    #[command(after_help = cmd::completion::EXAMPLES)]
+    Completion(cmd::completion::CompletionArgs),
     /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
     #[command(subcommand)]
     Secret(SecretCommand),
@@ -148,6 +151,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Diff(args) => cmd::diff::run(ctx, &args).await,
         Command::Apply(args) => cmd::apply::run(ctx, &args).await,
         Command::RenderJob(args) => cmd::render_job::run(ctx, &args).await,
+        Command::Completion(args) => cmd::completion::run(ctx, &args).await,
         Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
         Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
         Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,
@@ -156,6 +160,11 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
 
 /// Parse, run, and turn any error into a diagnostic on stderr and exit 1.
 pub fn main() -> ExitCode {
+    // kubectl's plugin completion (via kubectl_complete-konduktor) asks here.
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).map(String::as_str) == Some("__complete") {
+        return cmd::completion::print_completions(&argv[2..]);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -2,6 +2,7 @@
 //! arguments and the shared [`crate::cli::Context`], and drives the core.
 
 pub mod apply;
+pub mod completion;
 pub mod diff;
 pub mod render_job;
 pub mod secret;

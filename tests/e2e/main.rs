@@ -6,6 +6,7 @@ mod support;
 
 mod apiserver_conformance;
 mod bad_manifests;
+mod completion;
 mod declarative;
 mod errors;
 mod kubeconfig;

@@ -34,7 +34,7 @@ pub const EXAMPLES: &str = "Examples:
 #[derive(Debug, Args)]
 pub struct CreateArgs {
     /// What the secret is for: `default` (files in the job), `env` (environment variables), `git-ssh` (an SSH key for git)
-    #[arg(long, default_value = "default", value_parser = parse_kind)]
+    #[arg(long, default_value = "default", value_parser = kind_parser())]
     pub kind: SecretKind,
     /// A file; its base name becomes the key (repeat for several files; `gitkey` for git-ssh)
     #[arg(long = "from-file", value_name = "FILE")]
@@ -52,8 +52,11 @@ pub struct CreateArgs {
     pub name: String,
 }
 
-fn parse_kind(s: &str) -> std::result::Result<SecretKind, String> {
-    s.parse()
+/// The kinds, listed for `--help` and shell completion.
+fn kind_parser() -> impl clap::builder::TypedValueParser<Value = SecretKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(SecretKind::ALL.map(SecretKind::as_str))
+        .try_map(|s: String| s.parse::<SecretKind>())
 }
 
 impl CreateArgs {
