@@ -80,10 +80,11 @@ pub fn complete(words: &[String]) -> (Vec<String>, u8) {
         }
         if let Some(sub) = cmd.get_subcommands().find(|s| s.get_name() == word) {
             cmd = sub;
-        } else if let Some(arg) = find_flag(cmd, word) {
-            if arg.get_action().takes_values() && !word.contains('=') {
-                pending_value = Some(arg);
-            }
+        } else if let Some(arg) = find_flag(cmd, word)
+            && arg.get_action().takes_values()
+            && !word.contains('=')
+        {
+            pending_value = Some(arg);
         }
     }
     if let Some(arg) = pending_value {
