@@ -47,6 +47,9 @@ pub struct GlobalArgs {
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
+    /// Log what is done to stderr (-v requests, -vv also configuration); values are never logged
+    #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -105,7 +108,10 @@ pub enum Command {
     #[command(after_help = cmd::completion::EXAMPLES)]
     Completion(cmd::completion::CompletionArgs),
     /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
-    #[command(subcommand)]
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  kubectl konduktor secret create --kind env --inline HF_TOKEN=... hf\n  kubectl konduktor secret list\n  kubectl konduktor secret delete hf"
+    )]
     Secret(SecretCommand),
 }
 
@@ -174,6 +180,7 @@ pub fn main() -> ExitCode {
         }
     };
     let color: ColorChoice = cli.global.color.into();
+    crate::log::set_verbosity(cli.global.verbose);
     // `diff` exits 1 for "changes", so its errors exit 2, as `kubectl diff`.
     let error_code = if matches!(cli.command, Command::Diff(_)) {
         2

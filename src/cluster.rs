@@ -264,6 +264,13 @@ impl Cluster {
             .to_string()
             .trim_end_matches('/')
             .to_string();
+        crate::log::log(2, || {
+            format!(
+                "kubeconfig {}, context {context}, server {server}, namespace {namespace}, request timeout {}",
+                files.describe(),
+                opts.request_timeout.map_or("none".to_string(), humanize)
+            )
+        });
         let client = kube::Client::try_from(config)
             .map_err(|e| kubeconfig_error(&files, error_chain(&e)))?;
         Ok(Cluster {
@@ -293,6 +300,27 @@ impl Cluster {
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
+        let started = std::time::Instant::now();
+        crate::log::log(1, || format!("{} ...", op.describe()));
+        let result = self.call_inner(op, fut).await;
+        crate::log::log(1, || {
+            let outcome = match &result {
+                Ok(_) => "ok".to_string(),
+                Err(e) => format!("failed: {}", e.message()),
+            };
+            format!(
+                "{} -> {outcome} in {}ms",
+                op.describe(),
+                started.elapsed().as_millis()
+            )
+        });
+        result
+    }
+
+    async fn call_inner<T, F>(&self, op: &Operation, fut: F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T, kube::Error>>,
+    {
         let result = match self.timeout {
             Some(limit) => match tokio::time::timeout(limit, fut).await {
                 Ok(r) => r,
@@ -313,6 +341,13 @@ impl Cluster {
         for n in 1..=READ_ATTEMPTS {
             match self.call(op, attempt()).await {
                 Err(e) if n < READ_ATTEMPTS && is_transient(&e) => {
+                    crate::log::log(1, || {
+                        format!(
+                            "retrying in {}ms (attempt {} of {READ_ATTEMPTS})",
+                            delay.as_millis(),
+                            n + 1
+                        )
+                    });
                     tokio::time::sleep(delay).await;
                     delay *= 2;
                 }
@@ -406,7 +441,11 @@ impl Cluster {
             None => ListParams::default(),
         };
         let op = self.op("list", None);
+        crate::log::log(2, || {
+            format!("label selector: {}", selector.unwrap_or("(none)"))
+        });
         let list = self.read(&op, || api.list(&params)).await?;
+        crate::log::log(1, || format!("listed {} secret(s)", list.items.len()));
         Ok(list
             .items
             .into_iter()

@@ -45,7 +45,27 @@ impl Outcome {
     }
 }
 
-pub async fn execute(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
+/// How far an apply has got, for a progress line.
+#[derive(Debug, Default)]
+pub struct Progress {
+    pub done: std::sync::atomic::AtomicUsize,
+}
+
+impl Progress {
+    fn tick(&self) {
+        self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// The number of requests `execute` will make for `plan` (at most).
+pub fn steps(plan: &Plan) -> usize {
+    plan.secrets
+        .iter()
+        .filter(|s| matches!(s.action, Action::Create | Action::Merge | Action::Delete))
+        .count()
+}
+
+pub async fn execute(cluster: &Cluster, plan: &Plan, progress: &Progress) -> Vec<Outcome> {
     let writes: Vec<&SecretPlan> = plan
         .secrets
         .iter()
@@ -54,6 +74,7 @@ pub async fn execute(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
     let mut outcomes: Vec<Outcome> =
         futures::stream::iter(writes.into_iter().map(|s| write(cluster, s, &plan.owner)))
             .buffer_unordered(PARALLELISM)
+            .inspect(|_| progress.tick())
             .collect()
             .await;
     // The old git-ssh key goes only once the new one is in place.
@@ -81,6 +102,7 @@ pub async fn execute(cluster: &Cluster, plan: &Plan) -> Vec<Outcome> {
     outcomes.extend(
         futures::stream::iter(delete_futures)
             .buffer_unordered(PARALLELISM)
+            .inspect(|_| progress.tick())
             .collect::<Vec<_>>()
             .await,
     );

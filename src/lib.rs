@@ -20,6 +20,7 @@ pub mod identity;
 pub mod inject;
 pub mod konduktor;
 pub mod located;
+pub mod log;
 pub mod manifest;
 pub mod output;
 pub mod plan;

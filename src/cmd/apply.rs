@@ -109,7 +109,15 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     if plan.has_deletions() && !args.yes {
         confirm_deletions(&plan)?;
     }
-    let outcomes = execute::execute(&cluster, &plan).await;
+    let progress = std::sync::Arc::new(execute::Progress::default());
+    let ticker = (text && std::io::stderr().is_terminal())
+        .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(&plan))));
+    let outcomes = execute::execute(&cluster, &plan, &progress).await;
+    if let Some(t) = ticker {
+        t.abort();
+        // Clear the progress line.
+        eprint!("\r\x1b[2K");
+    }
     let failed = outcomes.iter().filter(|o| o.failed()).count();
     if text {
         print!("{}", render_outcomes(&outcomes));
@@ -122,6 +130,17 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             ExitCode::FAILURE
         },
     )
+}
+
+/// A progress line on stderr, once the apply takes more than a moment.
+async fn show_progress(progress: std::sync::Arc<execute::Progress>, total: usize) {
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    loop {
+        let done = progress.done.load(std::sync::atomic::Ordering::Relaxed);
+        eprint!("\rApplying: {done}/{total} done");
+        let _ = std::io::stderr().flush();
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
 }
 
 /// On a terminal, ask; elsewhere, refuse before changing anything.

@@ -15,7 +15,14 @@ use crate::identity::{IdentityInputs, Owner, resolve_owner};
 
 /// The caller's owner identity, from this process's environment.
 pub fn owner() -> Result<Owner> {
-    Ok(resolve_owner(&IdentityInputs::from_process())?)
+    let owner = resolve_owner(&IdentityInputs::from_process())?;
+    crate::log::log(2, || {
+        format!(
+            "owner hash {} ({}), user {}",
+            owner.hash, owner.source, owner.username
+        )
+    });
+    Ok(owner)
 }
 
 pub async fn connect(ctx: &Context) -> Result<Cluster> {
@@ -31,6 +38,9 @@ pub async fn plan_manifest(
 ) -> Result<(crate::plan::Plan, Cluster)> {
     let manifest = crate::manifest::read(file)?;
     let desired = crate::manifest::load(&manifest, &|name| std::env::var(name).ok())?;
+    crate::log::log(1, || {
+        format!("{}: {} secret(s) declared", file.display(), desired.len())
+    });
     let owner = owner()?;
     let cluster = connect(ctx).await?;
     let live = cluster

@@ -7,6 +7,7 @@ mod support;
 mod apiserver_conformance;
 mod bad_manifests;
 mod completion;
+mod conventions;
 mod declarative;
 mod errors;
 mod krew;

@@ -89,3 +89,25 @@ fn deletions_are_confirmed_on_a_terminal() {
     assert_eq!(code, Some(0), "{out}");
     assert!(env.secret(&format!("doomed-{OWNER}")).is_none(), "{out}");
 }
+
+#[test]
+fn a_slow_apply_shows_progress_on_a_terminal() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.inject(
+        crate::support::FaultRule::new(crate::support::Fault::Delay(
+            std::time::Duration::from_millis(1500),
+        ))
+        .on("POST"),
+    );
+    let file = env.file("secrets.yaml", "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: slow\n    inline: {A: a}\n");
+    let (code, out) = on_terminal(
+        &env,
+        &[],
+        &["apply", "-f", file.to_str().unwrap_or_default()],
+        "",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(out.contains("Applying: 0/1 done"), "{out:?}");
+    assert!(out.contains("Apply complete: 1 done."), "{out}");
+}

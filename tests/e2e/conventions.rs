@@ -1,0 +1,79 @@
+//! What kubectl users expect: --version with the commit, help with
+//! examples everywhere, -v/-vv logging that never shows a value.
+
+use crate::support::TestEnv;
+
+#[test]
+fn version_names_the_crate_version_and_commit() {
+    let env = TestEnv::new();
+    let run = env.run(&["--version"]);
+    run.success()
+        .stdout_has(env!("CARGO_PKG_VERSION"))
+        .stdout_has("(commit ");
+}
+
+#[test]
+fn every_subcommand_has_help_with_examples() {
+    let env = TestEnv::new();
+    for sub in [
+        &["whoami"][..],
+        &["diff"],
+        &["apply"],
+        &["render-job"],
+        &["completion"],
+        &["secret"],
+        &["secret", "create"],
+        &["secret", "list"],
+        &["secret", "delete"],
+    ] {
+        let mut args = sub.to_vec();
+        args.push("--help");
+        let run = env.run(&args);
+        run.success()
+            .stdout_has("Examples:")
+            .stdout_has("kubectl konduktor");
+    }
+    let top = env.run(&["--help"]);
+    for sub in [
+        "whoami",
+        "diff",
+        "apply",
+        "render-job",
+        "secret",
+        "completion",
+    ] {
+        top.stdout_has(sub);
+    }
+}
+
+#[test]
+fn verbose_logs_requests_but_never_values() {
+    let env = TestEnv::new();
+    let v = env.canary("verbose");
+    let create = env.run(&[
+        "-vv",
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("TOKEN={v}"),
+        "logged",
+    ]);
+    create
+        .success()
+        .stderr_has("[konduktor] create secrets \"logged-abba3a3e\"")
+        .stderr_has("owner hash abba3a3e")
+        .stderr_has("context");
+    let list = env.run(&["secret", "list", "-v"]);
+    list.success()
+        .stderr_has("[konduktor] list secrets in namespace")
+        .stderr_has("-> ok in ")
+        .stderr_has("listed 1 secret(s)");
+    let quiet = env.run(&["secret", "list"]);
+    assert!(!quiet.stderr.contains("[konduktor]"), "{}", quiet.stderr);
+    let file = env.file("secrets.yaml", format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: logged\n    kind: env\n    inline: {{TOKEN: {v}-changed}}\n"));
+    env.run(&["-vv", "apply", "-f", file.to_str().unwrap_or_default()])
+        .success()
+        .stderr_has("patch secrets");
+}
