@@ -2,6 +2,8 @@
 
 use std::path::Path;
 
+use clap::Parser;
+
 use crate::support::TestEnv;
 
 fn readme_commands() -> Vec<String> {
@@ -51,4 +53,114 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
         .success()
         .stdout_has("kind: Job")
         .stdout_has("secretKeyRef");
+}
+
+/// The lines of the fenced block that follows `marker`.
+fn block_after(text: &str, marker: &str) -> Vec<String> {
+    let after = text.split(marker).nth(1).unwrap_or_default();
+    let block = after
+        .split("```sh\n")
+        .nth(1)
+        .and_then(|b| b.split("```").next())
+        .unwrap_or_default();
+    block
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// `A=b C=d kubectl konduktor ARGS # comment | pipe` -> (vars, ARGS).
+/// A README command: its environment assignments and its arguments.
+struct ReadmeCommand {
+    vars: Vec<(String, String)>,
+    args: Vec<String>,
+}
+
+fn split_command(line: &str) -> Option<ReadmeCommand> {
+    let line = line.trim_start_matches("$ ");
+    let line = line.split(" | ").next().unwrap_or_default();
+    let line = line.split(" # ").next().unwrap_or_default();
+    let words: Vec<&str> = line.split_whitespace().collect();
+    let vars: Vec<(String, String)> = words
+        .iter()
+        .map_while(|w| w.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let rest = &words[vars.len()..];
+    let args = match rest {
+        ["kubectl", "konduktor", args @ ..] => args,
+        ["kubectl-konduktor", args @ ..] => args,
+        ["cargo", "run", "--", args @ ..] => args,
+        _ => return None,
+    };
+    let args = args
+        .iter()
+        .map(|a| a.trim_matches('"').to_string())
+        .collect();
+    Some(ReadmeCommand { vars, args })
+}
+
+fn readme() -> String {
+    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap_or_default()
+}
+
+#[test]
+fn the_walkthrough_runs_as_written() {
+    let commands = block_after(&readme(), "<!-- walkthrough -->");
+    assert!(commands.len() >= 8, "{commands:?}");
+    let env = TestEnv::new();
+    for line in &commands {
+        let ReadmeCommand { vars, args } = split_command(line)
+            .unwrap_or_else(|| panic!("not a kubectl konduktor command: {line}"));
+        let mut cmd = env.command();
+        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+            .envs(vars)
+            .arg("-n")
+            .arg(&env.namespace)
+            .args(&args);
+        let run = env.run_command(cmd);
+        let expected = if args.first().map(String::as_str) == Some("diff") {
+            1
+        } else {
+            0
+        };
+        assert_eq!(
+            run.code,
+            Some(expected),
+            "{line}\n{}\n{}",
+            run.stdout,
+            run.stderr
+        );
+    }
+}
+
+#[test]
+fn every_command_in_the_readme_parses() {
+    let text = readme();
+    let mut checked = 0;
+    for block in text.split("```").skip(1).step_by(2) {
+        for line in block.lines() {
+            let Some(ReadmeCommand { args, .. }) = split_command(line.trim()) else {
+                continue;
+            };
+            let mut argv = vec!["kubectl-konduktor".to_string()];
+            argv.extend(args);
+            if let Err(e) = konduktor::cli::Cli::try_parse_from(&argv) {
+                // --help and --version "fail" with a display request.
+                assert!(
+                    matches!(
+                        e.kind(),
+                        clap::error::ErrorKind::DisplayHelp
+                            | clap::error::ErrorKind::DisplayVersion
+                    ),
+                    "README line does not parse: {line}\n{e}"
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 12, "only {checked} commands found");
 }
