@@ -77,3 +77,20 @@ fn verbose_logs_requests_but_never_values() {
         .success()
         .stderr_has("patch secrets");
 }
+
+#[test]
+fn license_and_changelog_ship_with_the_crate() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let license = std::fs::read_to_string(root.join("LICENSE")).unwrap_or_default();
+    assert!(
+        license.contains("Apache License") && license.contains("Version 2.0"),
+        "LICENSE is Apache-2.0, as Konduktor"
+    );
+    let changelog = std::fs::read_to_string(root.join("CHANGELOG.md")).unwrap_or_default();
+    assert!(
+        changelog.contains(&format!("[{}]", env!("CARGO_PKG_VERSION"))),
+        "CHANGELOG has an entry for this version"
+    );
+    let cargo = std::fs::read_to_string(root.join("Cargo.toml")).unwrap_or_default();
+    assert!(cargo.contains("license = \"Apache-2.0\""));
+}

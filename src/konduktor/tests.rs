@@ -1,0 +1,90 @@
+use super::*;
+
+#[test]
+fn names_follow_dns1123_and_the_lengths_konduktor_forgets() {
+    assert!(validate_name("creds", SecretKind::Default).is_ok());
+    assert!(validate_name("a", SecretKind::Env).is_ok());
+    assert!(validate_name("my-ssh-2", SecretKind::GitSsh).is_ok());
+    for bad in ["", "Creds", "-a", "a-", "a_b", "a.b", "é"] {
+        assert!(
+            matches!(
+                validate_name(bad, SecretKind::Env),
+                Err(RuleError::NameNotDns1123 { .. })
+            ),
+            "{bad}"
+        );
+    }
+    let n48 = "a".repeat(48);
+    let n49 = "a".repeat(49);
+    let n63 = "a".repeat(63);
+    let n64 = "a".repeat(64);
+    assert!(validate_name(&n48, SecretKind::Default).is_ok());
+    assert!(matches!(
+        validate_name(&n49, SecretKind::Default),
+        Err(RuleError::NameTooLong { max: 48, .. })
+    ));
+    assert!(validate_name(&n63, SecretKind::Env).is_ok());
+    assert!(matches!(
+        validate_name(&n64, SecretKind::GitSsh),
+        Err(RuleError::NameTooLong { max: 63, .. })
+    ));
+}
+
+#[test]
+fn data_keys_follow_the_api_server_rule() {
+    for ok in ["a.txt", "KEY_NAME", "key-name", ".hidden", "payload.zip"] {
+        assert!(validate_data_key(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", ".", "..", "bad/key", "sp ace", "ü"] {
+        assert!(validate_data_key(bad).is_err(), "{bad}");
+    }
+    assert!(validate_data_key(&"k".repeat(254)).is_err());
+}
+
+#[test]
+fn env_names() {
+    for ok in ["HF_TOKEN", "_x", "a1"] {
+        assert!(validate_env_name(ok).is_ok(), "{ok}");
+    }
+    for bad in ["", "1A", "A-B", "A.B", "A B"] {
+        assert!(validate_env_name(bad).is_err(), "{bad}");
+    }
+}
+
+#[test]
+fn size_limit_counts_decoded_values() {
+    let mut data = BTreeMap::from([("a".to_string(), SecretBytes::new(vec![0; MAX_SECRET_BYTES]))]);
+    assert!(validate_size("x", &data).is_ok());
+    data.insert("b".into(), SecretBytes::new(vec![1]));
+    assert!(
+        matches!(validate_size("x", &data), Err(RuleError::TooLarge { total, .. }) if total == MAX_SECRET_BYTES + 1)
+    );
+}
+
+#[test]
+fn object_matches_konduktor_layout() {
+    let desired = DesiredSecret {
+        basename: "hf".into(),
+        kind: SecretKind::Env,
+        data: BTreeMap::from([("TOKEN".into(), SecretBytes::new(b"t1".to_vec()))]),
+    };
+    let obj = serde_json::to_value(desired.to_object("abba3a3e")).unwrap_or_default();
+    // The body of the recorded `create-secret` request, as the real server took it.
+    let expected = serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret",
+        "metadata": {"name": "hf-abba3a3e", "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": "abba3a3e",
+            "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "env"}},
+        "type": "Opaque",
+        "data": {"TOKEN": "dDE="}
+    });
+    assert_eq!(obj, expected);
+}
+
+#[test]
+fn kinds_round_trip() {
+    for k in SecretKind::ALL {
+        assert_eq!(k.as_str().parse::<SecretKind>(), Ok(k));
+    }
+    assert!("ssh".parse::<SecretKind>().is_err());
+}
