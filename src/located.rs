@@ -19,6 +19,14 @@ pub struct Place {
 }
 
 impl Place {
+    /// The top of the file, for what is missing altogether.
+    pub const START: Place = Place {
+        offset: 0,
+        len: 1,
+        line: 1,
+        column: 1,
+    };
+
     pub fn of(loc: &Location) -> Self {
         Place {
             offset: loc.span().byte_offset().unwrap_or(0) as usize,

@@ -168,11 +168,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
 fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> {
     match &raw.api_version {
         None => p.add(
-            Some(Place {
-                line: 1,
-                column: 1,
-                ..Place::default()
-            }),
+            Some(Place::START),
             "`apiVersion` is missing",
             format!("start the file with `apiVersion: {API_VERSION}`"),
         ),
@@ -185,11 +181,7 @@ fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> 
     }
     match &raw.kind {
         None => p.add(
-            Some(Place {
-                line: 1,
-                column: 1,
-                ..Place::default()
-            }),
+            Some(Place::START),
             "`kind` is missing",
             format!("add `kind: {KIND}`"),
         ),
@@ -202,11 +194,7 @@ fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> 
     }
     let Some(secrets) = &raw.secrets else {
         p.add(
-            Some(Place {
-                line: 1,
-                column: 1,
-                ..Place::default()
-            }),
+            Some(Place::START),
             "`secrets` is missing",
             "list your secrets under `secrets:` (an empty list `secrets: []` is allowed)",
         );

@@ -120,16 +120,10 @@ pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
         p.finish()?;
         return Err(Error::input("unreadable task"));
     };
-    let top = Place {
-        line: 1,
-        column: 1,
-        len: 1,
-        offset: 0,
-    };
     let name = match &raw.name {
         None => {
             p.add(
-                Some(top),
+                Some(Place::START),
                 "the task has no `name`",
                 "add `name: my-job` (it names the Job)",
             );
@@ -166,7 +160,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
     let (mut cpus, mut memory, mut accelerators) = (None, None, None);
     match &raw.resources {
         None => p.add(
-            Some(top),
+            Some(Place::START),
             "the task has no `resources`",
             "add `resources: {image_id: ubuntu:22.04}` at least",
         ),

@@ -161,12 +161,7 @@ fn merges_keep_keys_konduktor_wrote() {
     assert_eq!(data.keys().collect::<Vec<_>>(), ["BAZ", "FOO", "NEW"]);
     assert_eq!(data["BAZ"], b"qux", "Konduktor's extra key survives");
     if let Some(server) = env.fake() {
-        let patch = server
-            .requests()
-            .into_iter()
-            .find(|r| r.method == "PATCH")
-            .unwrap_or_else(|| panic!("no PATCH"));
-        let body: serde_json::Value = serde_json::from_str(&patch.body).unwrap_or_default();
+        let body = server.first_body("PATCH");
         assert!(body["metadata"]["resourceVersion"].is_string(), "{body}");
         assert!(body["data"].get("BAZ").is_none(), "kept keys are not sent");
     }
@@ -255,12 +250,7 @@ fn deletions_need_yes_without_a_terminal() {
         .stdout_has("secret \"old-token\" deleted");
     assert!(env.secret(&format!("old-token-{OWNER}")).is_none());
     if let Some(server) = env.fake() {
-        let del = server
-            .requests()
-            .into_iter()
-            .find(|r| r.method == "DELETE")
-            .unwrap_or_else(|| panic!("no DELETE"));
-        let body: serde_json::Value = serde_json::from_str(&del.body).unwrap_or_default();
+        let body = server.first_body("DELETE");
         assert!(
             body["preconditions"]["uid"].is_string()
                 && body["preconditions"]["resourceVersion"].is_string(),

@@ -14,12 +14,7 @@ fn deletes_my_secret_with_uid_and_resource_version_preconditions() {
         .stdout_has("secret \"gone\" deleted");
     assert!(env.secret(&format!("gone-{OWNER}")).is_none());
     if let Some(server) = env.fake() {
-        let del = server
-            .requests()
-            .into_iter()
-            .find(|r| r.method == "DELETE")
-            .unwrap_or_else(|| panic!("no DELETE"));
-        let body: serde_json::Value = serde_json::from_str(&del.body).unwrap_or_default();
+        let body = server.first_body("DELETE");
         assert_eq!(body["preconditions"]["uid"], obj["metadata"]["uid"]);
         assert_eq!(
             body["preconditions"]["resourceVersion"],

@@ -239,6 +239,14 @@ impl ApiServer {
         self.lock().log.clone()
     }
 
+    /// The JSON body of the first request with this method (e.g. the
+    /// DeleteOptions of a DELETE, the patch of a PATCH).
+    pub fn first_body(&self, method: &str) -> Value {
+        let request = self.requests().into_iter().find(|r| r.method == method);
+        let request = request.unwrap_or_else(|| panic!("no {method} request was made"));
+        serde_json::from_str(&request.body).unwrap_or(Value::Null)
+    }
+
     pub fn clear_requests(&self) {
         self.lock().log.clear();
     }
