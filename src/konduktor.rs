@@ -99,7 +99,7 @@ impl RuleError {
         match self {
             RuleError::NameNotDns1123 { .. } => "use lowercase letters, digits and `-`, starting and ending with a letter or digit (e.g. `my-creds`)".into(),
             RuleError::NameTooLong { .. } => "choose a shorter name".into(),
-            RuleError::InvalidDataKey { .. } => "keys may contain only letters, digits, `-`, `_` and `.` (at most 253 characters, not `.` or `..`); rename the file or key".into(),
+            RuleError::InvalidDataKey { .. } => "keys may contain only letters, digits, `-`, `_` and `.` (at most 253 characters, not `.` and not starting with `..`); rename the file or key".into(),
             RuleError::InvalidEnvName { .. } => "environment variable names use letters, digits and `_`, and do not start with a digit (e.g. `HF_TOKEN`)"
                 .into(),
             RuleError::TooLarge { .. } => "split the data over several secrets, or leave large files out".into(),
@@ -143,13 +143,14 @@ pub fn validate_name(name: &str, kind: SecretKind) -> Result<(), RuleError> {
     Ok(())
 }
 
-/// The API server's rule for Secret data keys: `[-._a-zA-Z0-9]+`, at most
-/// 253 characters, not `.` or `..` (see `create-invalid-key` fixture).
+/// The API server's rule for Secret data keys (apimachinery
+/// `IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`,
+/// and not starting with `..` (the kubelet's own entries in a volume).
 pub fn validate_data_key(key: &str) -> Result<(), RuleError> {
     let ok = !key.is_empty()
         && key.len() <= 253
         && key != "."
-        && key != ".."
+        && !key.starts_with("..")
         && key
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));

@@ -35,7 +35,7 @@ fn data_keys_follow_the_api_server_rule() {
     for ok in ["a.txt", "KEY_NAME", "key-name", ".hidden", "payload.zip"] {
         assert!(validate_data_key(ok).is_ok(), "{ok}");
     }
-    for bad in ["", ".", "..", "bad/key", "sp ace", "ü"] {
+    for bad in ["", ".", "..", "..data", "bad/key", "sp ace", "ü"] {
         assert!(validate_data_key(bad).is_err(), "{bad}");
     }
     assert!(validate_data_key(&"k".repeat(254)).is_err());

@@ -1030,7 +1030,8 @@ fn validate(obj: &Value) -> Option<Resp> {
             let key_ok = !k.is_empty()
                 && k.len() <= 253
                 && k != "."
-                && k != ".."
+                // IsConfigMapKey: not `.`, and no `..` prefix (kubelet's own entries).
+                && !k.starts_with("..")
                 && k.chars()
                     .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
             if !key_ok {
