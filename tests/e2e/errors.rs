@@ -1,7 +1,7 @@
 //! Errors a person can act on: unreachable servers, timeouts, 401, 403,
 //! server faults. Each is a diagnostic with a hint, never a panic or dump.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::{Fault, FaultRule, TestEnv, fake_kubeconfig};
 
@@ -25,13 +25,11 @@ fn unreachable_server_names_the_url_and_gives_up() {
     );
     let mut cmd = env.command();
     cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let start = Instant::now();
     let run = env.run_command(cmd);
     run.failure()
         .stderr_has(&format!("127.0.0.1:{port}"))
         .stderr_has("cannot reach");
     assert_diagnostic(&run.stderr);
-    assert!(start.elapsed() < Duration::from_secs(20));
 }
 
 #[test]
