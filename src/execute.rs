@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind};
-use crate::konduktor;
+use crate::konduktor::{self, DesiredSecret};
 use crate::plan::{Action, Change, DeleteReason, Plan, SecretPlan};
 use crate::secret_value::SecretBytes;
 
@@ -149,35 +149,45 @@ async fn write(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Outcome {
             Err(e) if e.kind == ErrorKind::Conflict => already_exists(cluster, s, owner).await,
             Err(e) => failed(&e),
         },
-        Action::Merge => {
-            let data: BTreeMap<String, Option<SecretBytes>> = s
-                .keys
-                .iter()
-                .filter_map(|k| match k.change {
-                    Change::Added | Change::Changed => Some((k.key.clone(), k.new.clone())),
-                    Change::Removed => Some((k.key.clone(), None)),
-                    Change::Kept | Change::Unchanged => None,
-                })
-                .collect();
-            let labels = konduktor::labels(&desired.basename, desired.kind, owner);
-            let rv = s
-                .live
-                .as_ref()
-                .and_then(|l| l.resource_version.clone())
-                .unwrap_or_default();
-            match cluster
-                .merge_secret(&s.secret_name, &rv, &labels, &data)
-                .await
-            {
-                Ok(_) => Status::Done,
-                Err(e) => failed(&e),
-            }
-        }
+        Action::Merge => match merge_one(cluster, s, desired, owner).await {
+            Ok(()) => Status::Done,
+            Err(e) => failed(&e),
+        },
         _ => Status::Skipped {
             message: "not a write".into(),
         },
     };
     outcome(s, status)
+}
+
+/// Carry out one planned merge: send the added and changed keys, null the
+/// removed ones, set the labels, all conditional on the resourceVersion
+/// the plan saw. Shared by `apply` and `secret create`.
+pub async fn merge_one(
+    cluster: &Cluster,
+    s: &SecretPlan,
+    desired: &DesiredSecret,
+    owner: &str,
+) -> crate::error::Result<()> {
+    let data: BTreeMap<String, Option<SecretBytes>> = s
+        .keys
+        .iter()
+        .filter_map(|k| match k.change {
+            Change::Added | Change::Changed => Some((k.key.clone(), k.new.clone())),
+            Change::Removed => Some((k.key.clone(), None)),
+            Change::Kept | Change::Unchanged => None,
+        })
+        .collect();
+    let labels = konduktor::labels(&desired.basename, desired.kind, owner);
+    let rv = s
+        .live
+        .as_ref()
+        .and_then(|l| l.resource_version.clone())
+        .unwrap_or_default();
+    cluster
+        .merge_secret(&s.secret_name, &rv, &labels, &data)
+        .await
+        .map(|_| ())
 }
 
 /// A create that found the name taken: someone else's (never touched), or

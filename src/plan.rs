@@ -95,6 +95,23 @@ pub struct SecretPlan {
 }
 
 impl SecretPlan {
+    /// Decoded bytes the secret holds once this plan is carried out (keys
+    /// that compare unchanged keep their live bytes; removed keys count 0).
+    pub fn size_after(&self) -> usize {
+        self.keys
+            .iter()
+            .map(|k| match k.change {
+                Change::Added | Change::Changed => k.new.as_ref().map_or(0, SecretBytes::len),
+                Change::Unchanged | Change::Kept => k
+                    .old
+                    .as_ref()
+                    .or(k.new.as_ref())
+                    .map_or(0, SecretBytes::len),
+                Change::Removed => 0,
+            })
+            .sum()
+    }
+
     /// Does carrying this out delete anything (a secret or a key)?
     pub fn deletes(&self) -> bool {
         self.action == Action::Delete
@@ -136,6 +153,16 @@ impl Plan {
 
     pub fn has_conflicts(&self) -> bool {
         self.summary.conflict > 0
+    }
+
+    /// The first secret a create or merge would take past the API server's
+    /// 1 MiB limit, with its size: refused before anything is sent.
+    pub fn oversized(&self) -> Option<(&SecretPlan, usize)> {
+        self.secrets
+            .iter()
+            .filter(|s| matches!(s.action, Action::Create | Action::Merge))
+            .map(|s| (s, s.size_after()))
+            .find(|(_, size)| *size > konduktor::MAX_SECRET_BYTES)
     }
 }
 

@@ -46,8 +46,20 @@ pub async fn plan_manifest(
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
         .await?;
-    Ok((
-        crate::plan::plan(&desired, &live, &owner.hash, prune),
-        cluster,
-    ))
+    let plan = crate::plan::plan(&desired, &live, &owner.hash, prune);
+    refuse_oversized(&plan)?;
+    Ok((plan, cluster))
+}
+
+/// The API server would refuse a Secret over 1 MiB: say so before sending.
+pub fn refuse_oversized(plan: &crate::plan::Plan) -> Result<()> {
+    match plan.oversized() {
+        None => Ok(()),
+        Some((s, size)) => Err(crate::error::Error::input(format!(
+            "secret \"{}\" would hold {size} bytes after this change; a Secret holds at most {} (1 MiB)",
+            s.name,
+            crate::konduktor::MAX_SECRET_BYTES
+        ))
+        .with_help("keys in the cluster are kept unless removed: use --prune (apply) or delete the secret first, or split the data over several secrets")),
+    }
 }

@@ -398,3 +398,25 @@ fn plan_json_has_no_values() {
     assert!(!json.contains("canary"), "{json}");
     assert!(json.contains("\"changed\""), "{json}");
 }
+
+#[test]
+fn a_merge_past_one_mebibyte_is_caught_by_the_plan() {
+    let half = "x".repeat(600_000);
+    let current = [live("big", ME, "env", &[("A", &half)])];
+    let p = plan(
+        &[want("big", SecretKind::Env, &[("B", &half)])],
+        &current,
+        ME,
+        false,
+    );
+    let (s, size) = p.oversized().unwrap_or_else(|| panic!("not caught"));
+    assert_eq!((s.name.as_str(), size), ("big", 1_200_000));
+    // With --prune the old key goes, and the result fits.
+    let p = plan(
+        &[want("big", SecretKind::Env, &[("B", &half)])],
+        &current,
+        ME,
+        true,
+    );
+    assert!(p.oversized().is_none());
+}

@@ -564,3 +564,37 @@ fn errors_exit_above_one_for_diff() {
     assert_eq!(run.code, Some(2), "{run:?}");
     run.stderr_has("does-not-exist.yaml");
 }
+
+#[test]
+fn a_merge_past_one_mebibyte_is_refused_before_sending() {
+    let env = TestEnv::new();
+    env.file("half1.bin", vec![1u8; 600_000]);
+    env.file("half2.bin", vec![2u8; 600_000]);
+    env.run(&["secret", "create", "--from-file", "half1.bin", "big"])
+        .success();
+    let file = manifest(&env, "  - name: big\n    fromFile: half2.bin\n");
+    clear(&env);
+    let run = env.run(&["apply", "-f", file.to_str().unwrap_or_default()]);
+    run.failure()
+        .stderr_has("would hold 1200000 bytes")
+        .stderr_has("--prune");
+    assert_only_the_list(&env);
+    assert_eq!(
+        env.run(&["diff", "-f", file.to_str().unwrap_or_default()])
+            .code,
+        Some(2)
+    );
+    // With --prune the old key goes and it fits.
+    env.run(&[
+        "apply",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--prune",
+        "--yes",
+    ])
+    .success();
+    assert_eq!(
+        env.data(&format!("big-{OWNER}")).keys().collect::<Vec<_>>(),
+        ["half2.bin"]
+    );
+}

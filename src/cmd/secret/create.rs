@@ -2,7 +2,6 @@
 //! into the caller's existing one of the same name, and keeping at most one
 //! `git-ssh` secret per owner.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -11,8 +10,10 @@ use clap::Args;
 use crate::cli::Context;
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind, Result};
+use crate::execute;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
-use crate::secret_value::SecretBytes;
+use crate::manifest::Desired;
+use crate::plan::{self, Action, Change};
 use crate::sources::{self, Source};
 
 pub const EXAMPLES: &str = "Examples:
@@ -250,58 +251,37 @@ fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
     .with_help("choose another name for your secret")
 }
 
-/// Konduktor's merge: keys added or overwritten, none removed, kind relabelled.
+/// Konduktor's merge: keys added or overwritten, none removed, kind
+/// relabelled. Planned exactly as `apply` plans it (so a re-zipped folder
+/// with the same content is unchanged), then written the same way.
 async fn merge(
     cluster: &Cluster,
     desired: &DesiredSecret,
     live: &LiveSecret,
     owner_hash: &str,
 ) -> Result<Outcome> {
-    let mut added = Vec::new();
-    let mut updated = Vec::new();
-    let mut patch: BTreeMap<String, Option<SecretBytes>> = BTreeMap::new();
-    for (key, value) in &desired.data {
-        match live.data.get(key) {
-            None => added.push(key.clone()),
-            Some(old) if old != value => updated.push(key.clone()),
-            Some(_) => continue,
-        }
-        patch.insert(key.clone(), Some(value.clone()));
-    }
-    let kept: Vec<String> = live
-        .data
-        .keys()
-        .filter(|k| !desired.data.contains_key(*k))
-        .cloned()
-        .collect();
-    let labels = konduktor::labels(&desired.basename, desired.kind, owner_hash);
-    let relabelled = labels.iter().any(|(k, v)| live.labels.get(k) != Some(v));
-    if patch.is_empty() && !relabelled {
+    let plan = plan::plan(
+        &[Desired::Present(desired.clone())],
+        std::slice::from_ref(live),
+        owner_hash,
+        false,
+    );
+    super::super::refuse_oversized(&plan)?;
+    let Some(s) = plan.secrets.first().filter(|s| s.action == Action::Merge) else {
         return Ok(Outcome::Unchanged);
-    }
-    // The merged object must still fit; the server would refuse it anyway.
-    let merged_size = konduktor::data_size(
-        live.data
+    };
+    execute::merge_one(cluster, s, desired, owner_hash).await?;
+    let keys = |change: Change| {
+        s.keys
             .iter()
-            .filter(|(k, _)| !patch.contains_key(*k))
-            .map(|(_, v)| v),
-    ) + konduktor::data_size(desired.data.values());
-    if merged_size > konduktor::MAX_SECRET_BYTES {
-        return Err(Error::input(format!(
-            "merging into {} would make it {merged_size} bytes; a Secret holds at most {} (1 MiB)",
-            live.name,
-            konduktor::MAX_SECRET_BYTES
-        ))
-        .with_help("delete the secret first, or put the new keys in another secret"));
-    }
-    let resource_version = live.resource_version.clone().unwrap_or_default();
-    cluster
-        .merge_secret(&live.name, &resource_version, &labels, &patch)
-        .await?;
+            .filter(|k| k.change == change)
+            .map(|k| k.key.clone())
+            .collect::<Vec<_>>()
+    };
     Ok(Outcome::Merged {
-        added,
-        updated,
-        kept,
-        relabelled,
+        added: keys(Change::Added),
+        updated: keys(Change::Changed),
+        kept: keys(Change::Kept),
+        relabelled: s.relabel_from.is_some(),
     })
 }
