@@ -118,7 +118,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     // Everything local first: nothing reaches the cluster unless it is valid.
     konduktor::validate_name(&args.name, args.kind)?;
     let source = args.source()?;
-    sources::check_kind_source(args.kind, &source)?;
+    // Checks kind against source, keys, and the 1 MiB limit as it reads.
     let data = sources::collect(args.kind, &source)?;
     konduktor::validate_size(&args.name, &data)?;
     let owner = super::super::owner()?;
