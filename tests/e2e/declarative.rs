@@ -170,15 +170,7 @@ fn merges_keep_keys_konduktor_wrote() {
 #[test]
 fn konduktor_made_secrets_plan_as_unchanged() {
     let env = TestEnv::new();
-    for name in [
-        "my-default-directory",
-        "my-default-file",
-        "my-default-inline",
-        "my-env",
-        "my-ssh-2",
-    ] {
-        env.seed_fixture(&format!("{name}-{OWNER}"));
-    }
+    env.seed_konduktor_made();
     // The same sources Konduktor used; a.txt was 0600 there (git drops it).
     let src = env.dir.path().join("source");
     copy_dir(&fixtures().join("konduktor-made/source"), &src);

@@ -290,9 +290,7 @@ fn offline_rendering_makes_no_request() {
     env.run_command(cmd)
         .success()
         .stdout_has("secretName: hf-token-abba3a3e");
-    if let Some(server) = env.fake() {
-        assert!(server.requests().is_empty());
-    }
+    env.assert_no_requests();
 }
 
 #[test]

@@ -26,17 +26,6 @@ fn zip_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>, Option<u32>)> {
         .collect()
 }
 
-/// Nothing may reach the server when input is bad.
-fn assert_no_requests(env: &TestEnv) {
-    if let Some(server) = env.fake() {
-        assert_eq!(
-            server.requests(),
-            vec![],
-            "bad input must not cause any request"
-        );
-    }
-}
-
 #[test]
 fn file_secret_is_konduktors_object() {
     let env = TestEnv::new();
@@ -432,7 +421,7 @@ fn bad_input_is_refused_before_any_request() {
         );
     }
     // 48 characters is still fine for a default secret.
-    assert_no_requests(&env);
+    env.assert_no_requests();
     env.run(&["secret", "create", "--from-file", "ok.txt", &long48])
         .success();
 }
@@ -450,7 +439,7 @@ fn symlink_loop_is_an_error_not_a_hang() {
     env.run(&["secret", "create", "--from-directory", "loopy", "loopy"])
         .failure()
         .stderr_has("symlink loop");
-    assert_no_requests(&env);
+    env.assert_no_requests();
 }
 
 #[test]
@@ -494,5 +483,5 @@ fn dry_run_prints_the_object_without_values_or_any_request() {
         .stdout_has("trainy.ai/secret-kind: default")
         .stdout_has("payload.zip: <redacted,")
         .stdout_has("the cluster was not contacted");
-    assert_no_requests(&env);
+    env.assert_no_requests();
 }

@@ -148,15 +148,7 @@ fn empty_list_says_so() {
 #[test]
 fn konduktor_made_secrets_list_like_konduktor_lists_them() {
     let env = TestEnv::new();
-    for name in [
-        "my-default-directory",
-        "my-default-file",
-        "my-default-inline",
-        "my-env",
-        "my-ssh-2",
-    ] {
-        env.seed_fixture(&format!("{name}-{OWNER}"));
-    }
+    env.seed_konduktor_made();
     let run = env.run(&["secret", "list"]);
     run.success();
     let rows: Vec<(String, String)> = run

@@ -64,7 +64,5 @@ fn invalid_override_is_a_clear_error() {
     run.failure()
         .stderr_has("KONDUKTOR_TEST_USER_HASH")
         .stderr_has("8 lowercase hex");
-    if let Some(server) = env.fake() {
-        assert!(server.requests().is_empty());
-    }
+    env.assert_no_requests();
 }

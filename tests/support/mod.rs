@@ -345,6 +345,30 @@ impl TestEnv {
         obj
     }
 
+    /// Every object Konduktor's own CLI wrote in fixtures/konduktor-made.
+    pub fn seed_konduktor_made(&self) {
+        for name in [
+            "my-default-directory",
+            "my-default-file",
+            "my-default-inline",
+            "my-env",
+            "my-ssh-2",
+        ] {
+            self.seed_fixture(&format!("{name}-{OWNER}"));
+        }
+    }
+
+    /// On the test server: nothing was sent at all.
+    pub fn assert_no_requests(&self) {
+        if let Some(server) = self.fake() {
+            assert_eq!(
+                server.requests(),
+                vec![],
+                "no request may reach the cluster"
+            );
+        }
+    }
+
     pub fn secret(&self, name: &str) -> Option<Value> {
         match &self.backend {
             Backend::Fake(server) => server.secret(&self.namespace, name),
