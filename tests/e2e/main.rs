@@ -19,5 +19,6 @@ mod render_job;
 mod secret_create;
 mod secret_delete;
 mod secret_list;
+mod style;
 mod terminal;
 mod whoami;
