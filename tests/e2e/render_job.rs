@@ -372,20 +372,11 @@ fn kubelet_volume(root: &Path, name: &str, keys: &[(&str, &[u8])]) {
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
+/// Run the unpack script with the `sh`, `unzip`, `cp`, ... found on `path`,
+/// over a kubelet-style volume, and check the expanded tree.
 #[cfg(unix)]
-#[test]
-fn the_unpack_script_expands_a_kubelet_secret_volume() {
+fn check_unpack_with(path: &std::ffi::OsStr) {
     use std::os::unix::fs::PermissionsExt;
-    let has = |tool: &str| {
-        Command::new("sh")
-            .args(["-c", &format!("command -v {tool}")])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    };
-    assert!(
-        has("unzip"),
-        "this test needs unzip on PATH (apt-get install unzip)"
-    );
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let src = tmp.path().join("default-secrets");
     let dst = tmp.path().join("expanded");
@@ -402,6 +393,7 @@ fn the_unpack_script_expands_a_kubelet_secret_volume() {
     );
 
     let out = Command::new("sh")
+        .env("PATH", path)
         .args(["-c", konduktor::inject::UNPACK_SCRIPT, "unpack"])
         .arg(&src)
         .arg(&dst)
@@ -446,6 +438,38 @@ fn the_unpack_script_expands_a_kubelet_secret_volume() {
         "zip modes are kept"
     );
     assert_eq!(mode("cloud-creds/mycreds/sub/b.json"), 0o644);
+}
+
+#[cfg(unix)]
+fn tool_on_path(tool: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .map(|d| d.join(tool))
+        .find(|p| p.exists())
+}
+
+#[cfg(unix)]
+#[test]
+fn the_unpack_script_expands_a_kubelet_secret_volume() {
+    assert!(
+        tool_on_path("unzip").is_some(),
+        "this test needs unzip on PATH (apt-get install unzip)"
+    );
+    check_unpack_with(&std::env::var_os("PATH").unwrap_or_default());
+}
+
+/// The default unpack image is busybox: the script must work with its
+/// applets alone (its `unzip` restores modes too).
+#[cfg(unix)]
+#[test]
+fn the_unpack_script_works_with_busybox_alone() {
+    let busybox = tool_on_path("busybox")
+        .unwrap_or_else(|| panic!("this test needs busybox on PATH (apt-get install busybox)"));
+    let bin = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for applet in ["sh", "unzip", "cp", "mkdir", "basename"] {
+        std::os::unix::fs::symlink(&busybox, bin.path().join(applet))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    check_unpack_with(bin.path().as_os_str());
 }
 
 #[test]
