@@ -25,9 +25,12 @@ struct WhoamiReport {
     owner_hash: String,
     owner_hash_source: HashSource,
     username: String,
-    context: String,
-    namespace: String,
-    server: String,
+    /// `None` when no kubeconfig could be used (see `cluster_error`).
+    context: Option<String>,
+    namespace: Option<String>,
+    server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_error: Option<String>,
     /// `None` when the server could not tell (old server, RBAC, unreachable).
     cluster_user: Option<ClusterUser>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,22 +39,31 @@ struct WhoamiReport {
 
 pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
     let owner = super::owner()?;
-    let cluster = super::connect(ctx).await?;
-    // The owner hash is local; not knowing the cluster user is not fatal.
-    let (cluster_user, cluster_user_error) = match cluster.whoami().await {
-        Ok(user) => (Some(user), None),
-        Err(e) => (None, Some(e.message().to_string())),
-    };
-    let report = WhoamiReport {
+    let mut report = WhoamiReport {
         owner_hash: owner.hash,
         owner_hash_source: owner.source,
         username: owner.username,
-        context: cluster.context.clone(),
-        namespace: cluster.namespace.clone(),
-        server: cluster.server.clone(),
-        cluster_user,
-        cluster_user_error,
+        context: None,
+        namespace: None,
+        server: None,
+        cluster_error: None,
+        cluster_user: None,
+        cluster_user_error: None,
     };
+    // The owner hash is local: show it even without a usable kubeconfig or
+    // a reachable server, and say why the rest is unknown.
+    match super::connect(ctx).await {
+        Err(e) => report.cluster_error = Some(e.message().to_string()),
+        Ok(cluster) => {
+            report.context = Some(cluster.context.clone());
+            report.namespace = Some(cluster.namespace.clone());
+            report.server = Some(cluster.server.clone());
+            match cluster.whoami().await {
+                Ok(user) => report.cluster_user = Some(user),
+                Err(e) => report.cluster_user_error = Some(e.message().to_string()),
+            }
+        }
+    }
     match Format::from(args.output) {
         Format::Text => print!("{}", text(&report)),
         format => print!("{}", to_data(&report, format)?),
@@ -60,24 +72,35 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
 }
 
 fn text(r: &WhoamiReport) -> String {
+    let unknown = |v: &Option<String>| match (v, &r.cluster_error) {
+        (Some(v), _) => v.clone(),
+        (None, Some(e)) => format!("unknown ({e})"),
+        (None, None) => "unknown".into(),
+    };
     let cluster_user = match (&r.cluster_user, &r.cluster_user_error) {
         (Some(u), _) if u.groups.is_empty() => u.username.clone(),
         (Some(u), _) => format!("{} (groups: {})", u.username, u.groups.join(", ")),
         (None, Some(e)) => format!("unknown ({e})"),
         (None, None) => "unknown".into(),
     };
-    format!(
-        "Owner hash:    {}\n  from:        {}\nUsername:      {}\nContext:       {}\nNamespace:     {}\nServer:        {}\nCluster user:  {}\n",
-        r.owner_hash,
-        r.owner_hash_source,
-        if r.username.is_empty() {
-            "(unknown)"
-        } else {
-            &r.username
-        },
-        r.context,
-        r.namespace,
-        r.server,
-        cluster_user
-    )
+    let username = if r.username.is_empty() {
+        "(unknown)"
+    } else {
+        &r.username
+    };
+    let mut out = format!(
+        "Owner hash:    {}\n  from:        {}\nUsername:      {username}\n",
+        r.owner_hash, r.owner_hash_source
+    );
+    if r.cluster_error.is_some() {
+        out.push_str(&format!("Cluster:       {}\n", unknown(&None)));
+        return out;
+    }
+    out.push_str(&format!(
+        "Context:       {}\nNamespace:     {}\nServer:        {}\nCluster user:  {cluster_user}\n",
+        unknown(&r.context),
+        unknown(&r.namespace),
+        unknown(&r.server)
+    ));
+    out
 }

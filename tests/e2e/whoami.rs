@@ -66,3 +66,26 @@ fn invalid_override_is_a_clear_error() {
         .stderr_has("8 lowercase hex");
     env.assert_no_requests();
 }
+
+#[test]
+fn the_owner_hash_shows_even_without_a_kubeconfig() {
+    let env = TestEnv::new();
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", env.dir.path().join("missing"))
+        .args(["whoami"]);
+    let run = env.run_command(cmd);
+    run.success()
+        .stdout_has(OWNER)
+        .stdout_has("Cluster:       unknown (none of the files in KUBECONFIG exists");
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", env.dir.path().join("missing"))
+        .args(["whoami", "-o", "json"]);
+    let json = env.run_command(cmd).json();
+    assert_eq!(json["ownerHash"], OWNER);
+    assert!(json["context"].is_null());
+    assert!(
+        json["clusterError"]
+            .as_str()
+            .is_some_and(|e| e.contains("KUBECONFIG"))
+    );
+}
