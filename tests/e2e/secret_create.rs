@@ -485,3 +485,14 @@ fn dry_run_prints_the_object_without_values_or_any_request() {
         .stdout_has("the cluster was not contacted");
     env.assert_no_requests();
 }
+
+#[test]
+fn a_pair_without_inline_is_not_echoed_as_a_name() {
+    let env = TestEnv::new();
+    let value = env.canary("misplaced");
+    env.run(&["secret", "create", &format!("TOKEN={value}")])
+        .failure()
+        .stderr_has("looks like a KEY=VALUE pair")
+        .stderr_has("--inline");
+    env.assert_no_requests();
+}

@@ -116,6 +116,13 @@ enum Outcome {
 
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     // Everything local first: nothing reaches the cluster unless it is valid.
+    if args.name.contains('=') {
+        // Most likely a KEY=VALUE pair that lost its --inline: never echo it.
+        return Err(Error::input(
+            "the secret name looks like a KEY=VALUE pair (not shown, it may hold a value)",
+        )
+        .with_help("put --inline before each KEY=VALUE pair, and the secret's name last"));
+    }
     konduktor::validate_name(&args.name, args.kind)?;
     let source = args.source()?;
     // Checks kind against source, keys, and the 1 MiB limit as it reads.
