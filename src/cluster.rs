@@ -513,19 +513,22 @@ impl Cluster {
 
     /// DELETE with UID and resourceVersion preconditions: a secret replaced or
     /// changed since it was read is not deleted (409 Conflict).
-    pub async fn delete_secret(&self, secret: &LiveSecret) -> Result<()> {
+    pub async fn delete_secret(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> Result<()> {
         let api = self.secrets_api();
-        let op = self.op("delete", Some(&secret.name));
+        let op = self.op("delete", Some(name));
         let params = DeleteParams {
             preconditions: Some(Preconditions {
-                uid: secret.uid.clone(),
-                resource_version: secret.resource_version.clone(),
+                uid,
+                resource_version,
             }),
             ..DeleteParams::default()
         };
-        self.call(&op, api.delete(&secret.name, &params))
-            .await
-            .map(|_| ())
+        self.call(&op, api.delete(name, &params)).await.map(|_| ())
     }
 
     /// Who the server thinks we are. Old servers (before 1.28) lack the API.

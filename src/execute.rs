@@ -219,15 +219,14 @@ async fn delete(cluster: &Cluster, s: &SecretPlan) -> Outcome {
             },
         );
     };
-    let target = konduktor::LiveSecret {
-        name: s.secret_name.clone(),
-        uid: live.uid.clone(),
-        resource_version: live.resource_version.clone(),
-        created: None,
-        labels: BTreeMap::new(),
-        data: BTreeMap::new(),
-    };
-    let status = match cluster.delete_secret(&target).await {
+    let status = match cluster
+        .delete_secret(
+            &s.secret_name,
+            live.uid.clone(),
+            live.resource_version.clone(),
+        )
+        .await
+    {
         Ok(()) => Status::Done,
         // Already gone: what we wanted.
         Err(e) if e.kind == ErrorKind::NotFound => Status::Done,

@@ -187,7 +187,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
 
     // One git-ssh secret per owner: the old one goes once the new one is in.
     for old in previous_git_ssh.iter().filter(|s| s.name != object_name) {
-        cluster.delete_secret(old).await.map_err(|e| {
+        cluster.delete_secret(&old.name, old.uid.clone(), old.resource_version.clone()).await.map_err(|e| {
             Error::new(e.kind, format!("the new git-ssh secret is in place, but the previous one ({}) was not removed: {e}", old.name))
                 .with_help("run the command again, or delete it with `kubectl konduktor secret delete`")
         })?;

@@ -59,7 +59,13 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
         return Err(err);
     }
     for secret in &mine {
-        cluster.delete_secret(secret).await?;
+        cluster
+            .delete_secret(
+                &secret.name,
+                secret.uid.clone(),
+                secret.resource_version.clone(),
+            )
+            .await?;
         println!("secret \"{}\" deleted ({})", args.name, secret.name);
     }
     Ok(ExitCode::SUCCESS)
