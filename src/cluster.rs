@@ -362,7 +362,7 @@ impl Cluster {
 
     fn timeout_error(&self, op: &Operation, limit: Duration) -> Error {
         Error::new(
-            ErrorKind::Unreachable,
+            ErrorKind::Timeout,
             format!("no answer from the API server at {} within {} (trying to {})", self.server, humanize(limit), op.describe()),
         )
         .with_help("check that the cluster is reachable (VPN, context), or allow more time with --request-timeout")
@@ -559,9 +559,10 @@ impl Cluster {
     }
 }
 
+/// Worth another try: a server fault or a refused/dropped connection. A
+/// timeout is not: the time allowed is already spent.
 fn is_transient(e: &Error) -> bool {
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
-        && !e.message().starts_with("no answer")
 }
 
 /// `1m30s`-style text for a duration.

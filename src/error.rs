@@ -17,8 +17,10 @@ pub enum ErrorKind {
     Identity,
     /// No usable kubeconfig, context or namespace.
     Kubeconfig,
-    /// The server could not be reached, or did not answer in time.
+    /// The server could not be reached.
     Unreachable,
+    /// The server did not answer within the request timeout.
+    Timeout,
     /// 401.
     Unauthorized,
     /// 403.
@@ -44,6 +46,7 @@ impl ErrorKind {
             ErrorKind::Identity => "konduktor::identity",
             ErrorKind::Kubeconfig => "konduktor::kubeconfig",
             ErrorKind::Unreachable => "konduktor::unreachable",
+            ErrorKind::Timeout => "konduktor::timeout",
             ErrorKind::Unauthorized => "konduktor::unauthorized",
             ErrorKind::Forbidden => "konduktor::forbidden",
             ErrorKind::NotFound => "konduktor::not_found",
