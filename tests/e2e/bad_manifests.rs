@@ -4,23 +4,11 @@
 
 use std::path::Path;
 
-use crate::support::TestEnv;
-
-fn corpus() -> Vec<std::path::PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests/bad");
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    files
-}
+use crate::support::{TestEnv, yaml_corpus};
 
 #[test]
 fn every_bad_manifest_has_a_pinned_diagnostic_and_sends_nothing() {
-    let files = corpus();
+    let files = yaml_corpus("tests/manifests/bad");
     assert!(
         files.len() >= 25,
         "the corpus has {} manifests",

@@ -319,13 +319,7 @@ fn checksum_follows_secret_contents_only() {
 fn bad_tasks_have_located_diagnostics() {
     let env = TestEnv::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tasks/bad");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|e| e.path())
-        .collect();
-    files.sort();
+    let files = crate::support::yaml_corpus("tests/tasks/bad");
     assert!(files.len() >= 8);
     let manifest = env.file(
         "secrets.yaml",
