@@ -2,7 +2,9 @@
 //! a hint on what to do. Rendered by miette; never a debug dump.
 //!
 //! Messages are built from names, paths, keys and server messages, never from
-//! secret values.
+//! secret values. Message, help and label pass through [`crate::escape`]
+//! here, so a file or secret name cannot send control sequences to the
+//! terminal, whoever built the message.
 
 use std::fmt;
 
@@ -81,7 +83,7 @@ impl Error {
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         Error {
             kind,
-            message: message.into(),
+            message: crate::escape::text(&message.into()).into_owned(),
             help: None,
             snippet: None,
             related: Vec::new(),
@@ -89,11 +91,12 @@ impl Error {
     }
 
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
-        self.help = Some(help.into());
+        self.help = Some(crate::escape::text(&help.into()).into_owned());
         self
     }
 
-    pub fn with_snippet(mut self, snippet: Snippet) -> Self {
+    pub fn with_snippet(mut self, mut snippet: Snippet) -> Self {
+        snippet.label = crate::escape::text(&snippet.label).into_owned();
         self.snippet = Some(Box::new(snippet));
         self
     }

@@ -1,0 +1,95 @@
+//! Text from outside (file names, paths, names and keys from the cluster,
+//! zip entry paths) made safe for a terminal: control characters and
+//! bidirectional overrides become visible escapes, so a name cannot move the
+//! cursor, recolour the screen, forge a line or reorder what is shown.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+use std::path::Path;
+
+/// Characters that change how the rest of a line is shown: C0 and C1
+/// controls, DEL, and the Unicode bidirectional formatting characters
+/// ("Trojan Source").
+pub fn is_unsafe(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c)
+}
+
+/// `a\u{1b}[31mb` for `a<ESC>[31mb`; `\n`, `\r` and `\t` as such. Text
+/// without such characters is returned as it is.
+pub fn text(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_unsafe) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if is_unsafe(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// A path for a message: lossy for non-UTF-8, escaped.
+pub fn path(p: &Path) -> String {
+    text(&p.to_string_lossy()).into_owned()
+}
+
+/// For a snippet's source text: every unsafe character replaced by `?`s of
+/// the same UTF-8 length, so byte offsets (spans) stay valid. Line feeds and
+/// tabs stay; a lone CR (old Mac line ends) becomes a line feed, and the CR
+/// of a CRLF a space, so lines are shown as the parser counted them.
+pub fn snippet_source(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\n' | '\t' => out.push(c),
+            '\r' if chars.peek() == Some(&'\n') => out.push(' '),
+            '\r' => out.push('\n'),
+            c if is_unsafe(c) => {
+                for _ in 0..c.len_utf8() {
+                    out.push('?');
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_text_is_untouched() {
+        assert!(matches!(text("my-secret/a b.txt ü"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn controls_and_bidi_overrides_become_visible() {
+        assert_eq!(text("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(text("x\ny\r\t"), "x\\ny\\r\\t");
+        assert_eq!(text("\u{202e}abc"), "\\u{202e}abc");
+        assert_eq!(text("\u{9b}2J"), "\\u{9b}2J");
+    }
+
+    #[test]
+    fn snippet_sources_keep_their_byte_offsets() {
+        for s in ["a\u{1b}b\r\nc\rd\u{9b}e\u{202e}f", "\r\r\n", "ok\n"] {
+            let out = snippet_source(s);
+            assert_eq!(out.len(), s.len(), "{s:?}");
+            assert!(!out.chars().any(|c| is_unsafe(c) && c != '\n' && c != '\t'));
+        }
+        assert_eq!(snippet_source("a\rb\r\nc"), "a\nb \nc");
+    }
+}

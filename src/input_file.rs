@@ -1,0 +1,253 @@
+//! Reading the files a user names (manifest, task, kubeconfig, the owner-hash
+//! cache): regular files only, never more than a documented cap.
+//!
+//! A FIFO, a socket or a device would block or never end (`-f /dev/zero`),
+//! so the file is opened without blocking and checked from the open handle
+//! (no window between a check and the open), then read up to cap + 1 bytes:
+//! one byte more than allowed is enough to know it is too large.
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::{Path, PathBuf};
+
+/// A `secrets.yaml` or a task file: far more than any real one needs.
+pub const MAX_MANIFEST_BYTES: u64 = 4 * 1024 * 1024;
+/// A kubeconfig (merged configs of many clusters, inline certificates).
+pub const MAX_KUBECONFIG_BYTES: u64 = 16 * 1024 * 1024;
+/// A file a kubeconfig points at (certificate, key, token).
+pub const MAX_CREDENTIAL_FILE_BYTES: u64 = 1024 * 1024;
+/// `~/.konduktor/user_hash`: 8 characters, maybe with whitespace.
+pub const MAX_USER_HASH_BYTES: u64 = 4096;
+
+/// Why a file could not be read. Messages name the file, never its content.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Not a regular file: `kind` says what it is ("a FIFO", "a directory").
+    NotRegular {
+        path: PathBuf,
+        kind: &'static str,
+    },
+    TooLarge {
+        path: PathBuf,
+        cap: u64,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+impl ReadError {
+    pub fn path(&self) -> &Path {
+        match self {
+            ReadError::NotRegular { path, .. }
+            | ReadError::TooLarge { path, .. }
+            | ReadError::Io { path, .. } => path,
+        }
+    }
+
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, ReadError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+
+    /// A short hint on what to do.
+    pub fn help(&self) -> String {
+        match self {
+            ReadError::NotRegular { .. } => {
+                "give the path of a regular file (save the content to a file first)".into()
+            }
+            ReadError::TooLarge { cap, .. } => format!(
+                "this file may hold at most {} ({cap} bytes); check that it is the file you meant",
+                human_size(*cap)
+            ),
+            ReadError::Io { .. } => "check the path and its permissions".into(),
+        }
+    }
+}
+
+impl fmt::Display for ReadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let path = crate::escape::path(self.path());
+        match self {
+            ReadError::NotRegular { kind, .. } => {
+                write!(f, "`{path}` is {kind}, not a regular file")
+            }
+            ReadError::TooLarge { cap, .. } => {
+                write!(f, "`{path}` is larger than {}", human_size(*cap))
+            }
+            ReadError::Io { source, .. } => write!(f, "cannot read `{path}`: {source}"),
+        }
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+/// `4 MiB`, `512 KiB`, `100 bytes`.
+pub fn human_size(bytes: u64) -> String {
+    const KIB: u64 = 1024;
+    const MIB: u64 = 1024 * 1024;
+    if bytes >= MIB && bytes % MIB == 0 {
+        format!("{} MiB", bytes / MIB)
+    } else if bytes >= KIB && bytes % KIB == 0 {
+        format!("{} KiB", bytes / KIB)
+    } else {
+        format!("{bytes} bytes")
+    }
+}
+
+/// What a non-regular file is, for messages.
+pub fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    let t = meta.file_type();
+    if t.is_dir() {
+        return "a directory";
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+    }
+    if t.is_file() {
+        "a regular file"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Open `path` for reading without ever blocking, following symlinks, and
+/// return it only if it is a regular file.
+pub fn open_regular(path: &Path) -> Result<(File, std::fs::Metadata), ReadError> {
+    let io_err = |source| ReadError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        // Opening a FIFO for reading blocks until a writer comes; with
+        // O_NONBLOCK it returns at once, and the type check below refuses it.
+        // Regular files ignore the flag.
+        options.custom_flags(libc::O_NONBLOCK);
+    }
+    let file = options.open(path).map_err(io_err)?;
+    let meta = file.metadata().map_err(io_err)?;
+    if !meta.is_file() {
+        return Err(ReadError::NotRegular {
+            path: path.to_path_buf(),
+            kind: file_kind(&meta),
+        });
+    }
+    Ok((file, meta))
+}
+
+/// Read at most `cap` bytes from `reader`; more is [`ReadError::TooLarge`].
+pub fn read_capped(reader: impl Read, cap: u64, path: &Path) -> Result<Vec<u8>, ReadError> {
+    let mut bytes = Vec::new();
+    reader
+        .take(cap.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|source| ReadError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+    if bytes.len() as u64 > cap {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            cap,
+        });
+    }
+    Ok(bytes)
+}
+
+/// A regular file's bytes, if it holds at most `cap` of them.
+pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    let (file, meta) = open_regular(path)?;
+    if meta.len() > cap {
+        return Err(ReadError::TooLarge {
+            path: path.to_path_buf(),
+            cap,
+        });
+    }
+    // Capped anyway: the file may grow, and /proc files report size 0.
+    read_capped(file, cap, path)
+}
+
+/// The path `-` means standard input, as for kubectl's `-f -`.
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// `-f` input: standard input for `-`, else a regular file; at most `cap` bytes.
+pub fn read_input(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
+    if is_stdin(path) {
+        read_capped(io::stdin().lock(), cap, path)
+    } else {
+        read_regular(path, cap)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_regular_file_is_read_up_to_its_cap() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(read_regular(&path, 5).ok(), Some(b"12345".to_vec()));
+        assert!(matches!(
+            read_regular(&path, 4),
+            Err(ReadError::TooLarge { cap: 4, .. })
+        ));
+    }
+
+    #[test]
+    fn a_stream_is_cut_one_byte_past_the_cap() {
+        // An endless reader: the read must stop on its own.
+        let endless = std::io::repeat(b'x');
+        let err = read_capped(endless, 1000, Path::new("zero"));
+        assert!(matches!(err, Err(ReadError::TooLarge { cap: 1000, .. })));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn devices_directories_and_fifos_are_refused_without_blocking() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        for (path, kind) in [
+            (fifo.as_path(), "FIFO"),
+            (Path::new("/dev/zero"), "character device"),
+            (dir.path(), "directory"),
+        ] {
+            match read_regular(path, 10) {
+                Err(e @ ReadError::NotRegular { .. }) => {
+                    assert!(e.to_string().contains(kind), "{e}")
+                }
+                other => panic!("{}: {other:?}", path.display()),
+            }
+        }
+    }
+
+    #[test]
+    fn sizes_read_as_people_write_them() {
+        assert_eq!(human_size(MAX_MANIFEST_BYTES), "4 MiB");
+        assert_eq!(human_size(4096), "4 KiB");
+        assert_eq!(human_size(1000), "1000 bytes");
+    }
+}
