@@ -8,7 +8,7 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, NamedSource, SourceSpan};
+use miette::{Diagnostic, LabeledSpan, SourceSpan};
 
 /// What went wrong, broadly: it picks the diagnostic code and the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,7 +64,8 @@ impl ErrorKind {
 /// A place in an input file that the error is about.
 #[derive(Debug, Clone)]
 pub struct Snippet {
-    pub source: NamedSource<String>,
+    /// The masked text of the file (see [`crate::yaml`]), never the original.
+    pub source: crate::located::SnippetSource,
     pub span: SourceSpan,
     pub label: String,
 }

@@ -30,3 +30,4 @@ pub mod plan_view;
 pub mod secret_value;
 pub mod sources;
 pub mod task;
+pub mod yaml;

@@ -1,15 +1,22 @@
-//! Diagnostics for YAML input files (the secrets manifest, the task file):
-//! every problem with its file, line and column and a snippet, values
-//! masked, and a "did you mean" for near misses.
+//! Diagnostics for the YAML files people write (the secrets manifest, the
+//! task file): every problem with its file, line and column, a snippet of
+//! the masked text ([`crate::yaml`]), and a "did you mean" for near misses.
+//!
+//! [`Reader`] walks a parsed document against a schema. It is the only
+//! thing that may reveal text in a snippet, and only for known fields in
+//! known places; it quotes in messages only what it revealed, or keys that
+//! cannot be values. Everything else stays `***`.
 
+use std::ops::Range;
 use std::path::Path;
 
-use serde::de::DeserializeOwned;
-use serde_saphyr::{Location, Spanned};
+use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::error::{Error, Snippet};
+use crate::yaml::{Content, Masked, Node, Parsed};
 
-/// Where in an input file something was written: a byte range, line and column.
+/// Where in an input file something was written: a byte range, line and
+/// column (in characters, as the snippet counts them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Place {
     pub offset: usize,
@@ -27,54 +34,149 @@ impl Place {
         column: 1,
     };
 
-    pub fn of(loc: &Location) -> Self {
+    pub fn of(text: &str, range: Range<usize>) -> Self {
+        let (line, column) = crate::yaml::line_column(text, range.start);
         Place {
-            offset: loc.span().byte_offset().unwrap_or(0) as usize,
-            len: loc.span().byte_len().unwrap_or(0) as usize,
-            line: loc.line() as u32,
-            column: loc.column() as u32,
-        }
-    }
-
-    /// For parser errors, which carry a line and column but no byte offset.
-    pub fn at_line_column(text: &str, line: u32, column: u32) -> Self {
-        let line_start: usize = text
-            .split_inclusive('\n')
-            .take(line.saturating_sub(1) as usize)
-            .map(str::len)
-            .sum();
-        let in_line = text[line_start.min(text.len())..]
-            .chars()
-            .take(column.saturating_sub(1) as usize)
-            .map(char::len_utf8)
-            .sum::<usize>();
-        Place {
-            offset: (line_start + in_line).min(text.len()),
-            len: 1,
+            offset: range.start,
+            len: range.end.saturating_sub(range.start),
             line,
             column,
         }
     }
+
+    fn range(&self) -> Range<usize> {
+        self.offset..self.offset.saturating_add(self.len)
+    }
 }
 
-pub fn place_of<T>(s: &Spanned<T>) -> Place {
-    Place::of(&s.referenced)
+/// A scalar the reader accepted, with where it was written. `hidden`: it
+/// came through an `*alias`, or could be a pasted value, so messages never
+/// quote it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Text {
+    pub value: String,
+    pub place: Place,
+    pub hidden: bool,
 }
 
-/// Collects every problem, each pointing into the (masked) input file.
+impl std::fmt::Debug for Text {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.hidden {
+            true => write!(f, "Text(<hidden>@{:?})", self.place),
+            false => write!(f, "Text({:?}@{:?})", self.value, self.place),
+        }
+    }
+}
+
+/// At most this many characters of a structural value in a message.
+const QUOTE_MAX: usize = 64;
+
+impl Text {
+    /// `` `value` `` for a message, or a note that it is not shown.
+    pub fn quoted(&self) -> String {
+        if self.hidden {
+            return "(not shown)".into();
+        }
+        quote(&self.value)
+    }
+}
+
+/// `` `text` ``, cut to a readable length.
+pub fn quote(text: &str) -> String {
+    if text.chars().count() > QUOTE_MAX {
+        let cut: String = text.chars().take(QUOTE_MAX).collect();
+        format!("`{cut}…`")
+    } else {
+        format!("`{text}`")
+    }
+}
+
+/// A key may be quoted and shown when it could not be a value someone
+/// pasted: the characters of a Secret data key, and it has a value.
+pub fn key_is_showable(key: &str, value: &Node) -> bool {
+    !value.is_null() && has_key_chars(key)
+}
+
+/// The characters of a Secret data key (which `=`, spaces and `/` of a
+/// pasted `KEY=value` or token are not).
+pub fn has_key_chars(s: &str) -> bool {
+    (1..=253).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The masked text and file name a snippet shows, with the column of its
+/// primary span as counted in the original file (a `***` is shorter or
+/// longer than what it hides).
+#[derive(Debug, Clone)]
+pub struct SnippetSource {
+    name: String,
+    text: String,
+    primary_offset: usize,
+    primary_column: usize,
+}
+
+impl SourceCode for SnippetSource {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let inner = self
+            .text
+            .read_span(span, context_lines_before, context_lines_after)?;
+        let column = if inner.span().offset() == self.primary_offset {
+            self.primary_column
+        } else {
+            inner.column()
+        };
+        Ok(Box::new(MietteSpanContents::new_named(
+            self.name.clone(),
+            inner.data(),
+            *inner.span(),
+            inner.line(),
+            column,
+            inner.line_count(),
+        )))
+    }
+}
+
+/// One problem: where, what, how to fix.
+#[derive(Debug, Clone)]
+struct Problem {
+    place: Option<Place>,
+    message: String,
+    help: String,
+}
+
+/// Collects every problem of a file; [`Problems::finish`] turns them into
+/// one error whose snippets show the masked text.
+#[derive(Debug)]
 pub struct Problems<'a> {
     path: &'a Path,
-    masked: &'a str,
-    list: Vec<Error>,
+    list: Vec<Problem>,
+}
+
+/// How a path is named in messages: `-` is standard input.
+pub fn display_path(path: &Path) -> String {
+    if crate::input_file::is_stdin(path) {
+        "<stdin>".into()
+    } else {
+        crate::escape::path(path)
+    }
 }
 
 impl<'a> Problems<'a> {
-    pub fn new(path: &'a Path, masked: &'a str) -> Self {
+    pub fn new(path: &'a Path) -> Self {
         Problems {
             path,
-            masked,
             list: Vec::new(),
         }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
     }
 
     pub fn add(
@@ -83,52 +185,265 @@ impl<'a> Problems<'a> {
         message: impl Into<String>,
         help: impl Into<String>,
     ) {
-        let message = message.into();
-        let mut err = Error::input(match place {
-            Some(p) if p.line > 0 => {
-                format!("{}:{}:{}: {message}", self.path.display(), p.line, p.column)
-            }
-            _ => format!("{}: {message}", self.path.display()),
+        self.list.push(Problem {
+            place,
+            message: message.into(),
+            help: help.into(),
         });
-        let help = help.into();
-        if !help.is_empty() {
-            err = err.with_help(help);
-        }
-        if let Some(p) = place.filter(|p| p.line > 0) {
-            err = err.with_snippet(snippet(self.path, self.masked, p, &message));
-        }
-        self.list.push(err);
     }
 
-    pub fn finish(self) -> Result<(), Error> {
-        let mut list = self.list.into_iter();
-        match list.next() {
-            None => Ok(()),
-            Some(first) => {
-                let rest: Vec<Error> = list.collect();
-                if rest.is_empty() {
-                    Err(first)
-                } else {
-                    let n = rest.len() + 1;
-                    Err(Error::input(format!(
-                        "{} has {n} problems; nothing was sent to the cluster",
-                        self.path.display()
-                    ))
-                    .with_related(std::iter::once(first).chain(rest).collect()))
-                }
-            }
+    fn error(&self, p: Problem, masked: &Masked) -> Error {
+        let path = display_path(self.path);
+        let located = p.place.filter(|at| at.line > 0);
+        let mut err = Error::input(match located {
+            Some(at) => format!("{path}:{}:{}: {}", at.line, at.column, p.message),
+            None => format!("{path}: {}", p.message),
+        });
+        if !p.help.is_empty() {
+            err = err.with_help(p.help);
         }
+        if let Some(at) = located {
+            let span = masked.map(at.range());
+            err = err.with_snippet(Snippet {
+                source: SnippetSource {
+                    name: path,
+                    text: crate::escape::snippet_source(&masked.text),
+                    primary_offset: span.start,
+                    primary_column: at.column.saturating_sub(1) as usize,
+                },
+                span: (span.start, span.len()).into(),
+                label: p.message,
+            });
+        }
+        err
+    }
+
+    /// `Ok` if nothing was found; else one error listing every problem.
+    pub fn finish(self, masked: &Masked) -> Result<(), Error> {
+        let mut errors = self
+            .list
+            .iter()
+            .map(|p| self.error(p.clone(), masked))
+            .collect::<Vec<_>>()
+            .into_iter();
+        let Some(first) = errors.next() else {
+            return Ok(());
+        };
+        let rest: Vec<Error> = errors.collect();
+        if rest.is_empty() {
+            return Err(first);
+        }
+        Err(Error::input(format!(
+            "{} has {} problems",
+            display_path(self.path),
+            rest.len() + 1
+        ))
+        .with_related(std::iter::once(first).chain(rest).collect()))
     }
 }
 
-fn snippet(path: &Path, masked: &str, place: Place, label: &str) -> Snippet {
-    let offset = place.offset.min(masked.len());
-    // At least one character, never past the end of the text.
-    let len = place.len.max(1).min(masked.len() - offset);
-    Snippet {
-        source: miette::NamedSource::new(path.display().to_string(), masked.to_string()),
-        span: (offset, len).into(),
-        label: label.to_string(),
+/// Walks a parsed document against a schema: reports problems, reveals
+/// what the schema vouches for.
+pub struct Reader<'a> {
+    pub text: &'a str,
+    pub parsed: Parsed,
+    pub problems: Problems<'a>,
+}
+
+/// The fields of one mapping, each with its key's place.
+pub struct Fields {
+    pub place: Place,
+    known: Vec<(&'static str, Place, Node)>,
+    /// Known fields that an unknown key looks like a typo of.
+    near_misses: Vec<&'static str>,
+}
+
+impl Fields {
+    pub fn get(&self, field: &str) -> Option<(&Node, Place)> {
+        self.known
+            .iter()
+            .find(|(k, _, _)| *k == field)
+            .map(|(_, at, n)| (n, *at))
+    }
+
+    pub fn has(&self, field: &str) -> bool {
+        self.get(field).is_some()
+    }
+
+    /// An unknown key was probably meant as `field` (already reported):
+    /// its absence need not be reported again.
+    pub fn misspelled(&self, field: &str) -> bool {
+        self.near_misses.contains(&field)
+    }
+}
+
+impl<'a> Reader<'a> {
+    pub fn new(path: &'a Path, text: &'a str, parsed: Parsed) -> Self {
+        Reader {
+            text,
+            parsed,
+            problems: Problems::new(path),
+        }
+    }
+
+    pub fn place(&self, node: &Node) -> Place {
+        Place::of(self.text, node.span.clone())
+    }
+
+    pub fn add(&mut self, at: Place, message: impl Into<String>, help: impl Into<String>) {
+        self.problems.add(Some(at), message, help);
+    }
+
+    /// The fields of a mapping that should hold `known` fields. Known keys
+    /// are revealed; unknown and repeated ones are problems.
+    pub fn fields(&mut self, node: &Node, what: &str, known: &[&'static str]) -> Option<Fields> {
+        let place = self.place(node);
+        let Content::Map(pairs) = &*node.content else {
+            self.add(
+                place,
+                format!("{what} should be a mapping of fields, not {}", node.shape()),
+                format!("known fields: {}", known.join(", ")),
+            );
+            return None;
+        };
+        let mut fields = Fields {
+            place,
+            known: Vec::new(),
+            near_misses: Vec::new(),
+        };
+        for (key, value) in pairs {
+            let at = self.place(key);
+            let Some(name) = key.as_scalar() else {
+                self.add(
+                    at,
+                    format!("a key in {what} is not a field name"),
+                    format!("known fields: {}", known.join(", ")),
+                );
+                continue;
+            };
+            match known.iter().find(|k| **k == name) {
+                Some(field) => {
+                    if let Some((_, first, _)) = fields.known.iter().find(|(k, _, _)| k == field) {
+                        self.add(
+                            at,
+                            format!(
+                                "`{field}` is given twice in {what} (first at line {})",
+                                first.line
+                            ),
+                            "keep one of them",
+                        );
+                        continue;
+                    }
+                    self.parsed.reveal(key);
+                    fields.known.push((field, at, value.clone()));
+                }
+                None => {
+                    let shown = !key.alias && key_is_showable(name, value) && name.len() <= 64;
+                    let message = if shown {
+                        self.parsed.reveal(key);
+                        format!("unknown field {} in {what}", quote(name))
+                    } else {
+                        format!("an unknown field in {what} (not shown: it may hold a value)")
+                    };
+                    if let Some(meant) = did_you_mean(name, known) {
+                        fields.near_misses.push(meant);
+                    }
+                    self.add(at, message, suggestion(name, known));
+                }
+            }
+        }
+        Some(fields)
+    }
+
+    /// A single value for a structural field: revealed and quotable.
+    pub fn scalar(&mut self, node: &Node, field: &str) -> Option<Text> {
+        let place = self.place(node);
+        match &*node.content {
+            Content::Scalar(s) => {
+                self.parsed.reveal(node);
+                Some(Text {
+                    value: s.clone(),
+                    place,
+                    hidden: node.alias,
+                })
+            }
+            Content::Null => {
+                self.add(
+                    place,
+                    format!("`{field}` has no value"),
+                    format!("write a value after `{field}:`"),
+                );
+                None
+            }
+            _ => {
+                self.add(
+                    place,
+                    format!("`{field}` should be a single value, not {}", node.shape()),
+                    format!("write `{field}: <value>`"),
+                );
+                None
+            }
+        }
+    }
+
+    /// One value or a list of values (paths, variable names), each revealed
+    /// only if `showable` says it cannot be a pasted value.
+    pub fn scalar_list(
+        &mut self,
+        node: &Node,
+        field: &str,
+        showable: &dyn Fn(&str) -> bool,
+    ) -> Option<Vec<Text>> {
+        let items: Vec<Node> = match &*node.content {
+            Content::Seq(items) => items.clone(),
+            Content::Scalar(_) => vec![node.clone()],
+            Content::Null => {
+                self.add(
+                    self.place(node),
+                    format!("`{field}` has no value"),
+                    format!("write `{field}: [a, b]` or one value"),
+                );
+                return None;
+            }
+            Content::Map(_) => {
+                self.add(
+                    self.place(node),
+                    format!("`{field}` should be a list, not a mapping"),
+                    format!("write `{field}: [a, b]`"),
+                );
+                return None;
+            }
+        };
+        let mut out = Vec::new();
+        let mut ok = true;
+        for item in &items {
+            let at = self.place(item);
+            match item.as_scalar() {
+                Some(s) => {
+                    let alias = item.alias || node.alias;
+                    if !alias && showable(s) {
+                        self.parsed.reveal(item);
+                    }
+                    out.push(Text {
+                        value: s.to_string(),
+                        place: at,
+                        hidden: alias || !showable(s),
+                    });
+                }
+                None => {
+                    self.add(
+                        at,
+                        format!(
+                            "an item of `{field}` should be a single value, not {}",
+                            item.shape()
+                        ),
+                        format!("write `{field}: [a, b]`"),
+                    );
+                    ok = false;
+                }
+            }
+        }
+        ok.then_some(out)
     }
 }
 
@@ -153,6 +468,10 @@ fn distance(a: &str, b: &str) -> usize {
 
 /// The closest known word, if it is close enough to be a typo.
 pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
+    // Long words are no typo of a field name, and would make this quadratic.
+    if word.chars().count() > 64 {
+        return None;
+    }
     known
         .iter()
         // A known name that starts with what was typed is a near miss too.
@@ -173,146 +492,41 @@ pub fn suggestion(word: &str, known: &[&str]) -> String {
     }
 }
 
-/// Mask the values of the mappings under `keys` (flow or block) with `*`,
-/// keeping every byte offset and line break, so snippets never show a value.
-pub fn mask_values(text: &str, keys: &[&str]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut block_indent: Option<usize> = None;
-    for line in text.split_inclusive('\n') {
-        let body = line.trim_end_matches(['\n', '\r']);
-        let indent = body.len() - body.trim_start().len();
-        let trimmed = body.trim_start().trim_start_matches("- ");
-        if let Some(parent) = block_indent {
-            if body.trim().is_empty() || indent > parent {
-                out.push_str(&mask_after_key(line));
-                continue;
-            }
-            block_indent = None;
-        }
-        let opened = keys
-            .iter()
-            .find_map(|k| trimmed.strip_prefix(k).and_then(|r| r.strip_prefix(':')));
-        if let Some(rest) = opened {
-            let key_col = body.len() - trimmed.len();
-            if rest.trim().is_empty() || rest.trim_start().starts_with('#') {
-                block_indent = Some(key_col);
-                out.push_str(line);
-            } else {
-                // Flow mapping on the same line: mask everything after `inline:`.
-                let cut = body.len() - rest.len();
-                out.push_str(&line[..cut]);
-                out.push_str(&mask_flow(&line[cut..]));
-            }
-            continue;
-        }
-        out.push_str(line);
+/// Parse `text`; on a syntax error, record it and return `None`. `known`
+/// are the schema's field names, the only keys a broken file shows.
+pub fn read_document<'a>(
+    path: &'a Path,
+    text: &'a str,
+    known: &[&str],
+) -> Result<Reader<'a>, Error> {
+    let mut parsed = crate::yaml::parse(text);
+    if let Some(e) = parsed.error.clone() {
+        parsed.reveal_known_keys(known);
+        let masked = parsed.masked(text);
+        let mut problems = Problems::new(path);
+        problems.add(
+            Some(Place::of(text, e.offset..e.offset.saturating_add(1))),
+            e.message,
+            e.help,
+        );
+        problems.finish(&masked)?;
     }
-    out
+    Ok(Reader::new(path, text, parsed))
 }
 
-fn mask_chars(s: &str) -> String {
-    s.chars()
-        .map(|c| if c.is_whitespace() { c } else { '*' })
-        .collect()
-}
-
-/// `  KEY: value` -> `  KEY: *****`; lines without a key are masked whole.
-fn mask_after_key(line: &str) -> String {
-    let body = line.trim_start();
-    let lead = &line[..line.len() - body.len()];
-    let key_end = body
-        .find(": ")
-        .or_else(|| body.trim_end().strip_suffix(':').map(|k| k.len()));
-    match key_end {
-        Some(i)
-            if body[..i].chars().all(|c| {
-                c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | '"' | '\'')
-            }) =>
-        {
-            format!(
-                "{lead}{}{}",
-                &body[..=i.min(body.len() - 1)],
-                mask_chars(&body[(i + 1).min(body.len())..])
-            )
-        }
-        _ => format!("{lead}{}", mask_chars(body)),
-    }
-}
-
-/// `{A: x, B: y}` -> `{A: *, B: *}`: keys stay, values go.
-fn mask_flow(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_value = false;
-    for c in s.chars() {
-        match c {
-            ':' if !in_value => {
-                in_value = true;
-                out.push(c);
-            }
-            ',' | '}' if in_value => {
-                in_value = false;
-                out.push(c);
-            }
-            c if in_value && !c.is_whitespace() => out.push('*'),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-/// serde-saphyr's message without its own snippet (which would show values)
-/// and without the `line X column Y` prefix (we show our own).
-pub fn yaml_message(e: &serde_saphyr::Error) -> String {
-    let text = e.without_snippet().to_string();
-    let text = text.strip_prefix("error: ").unwrap_or(&text);
-    let text = match text.find(": ") {
-        Some(i) if text.starts_with("line ") => &text[i + 2..],
-        _ => text,
-    };
-    let text = text.lines().next().unwrap_or_default();
-    let text = match text.rfind(" at line ") {
-        Some(i) => &text[..i],
-        None => text,
-    };
-    // serde's "invalid type: string \"...\"" would echo a scalar: drop it.
-    match text.find("string \"") {
-        Some(i) => {
-            let rest = &text[i + 8..];
-            let end = rest.find('"').map_or(rest.len(), |j| j + 1);
-            format!("{}a string{}", &text[..i], &rest[end..])
-        }
-        None => text.to_string(),
-    }
-}
-
-/// `unknown field `x`, expected one of a, b` -> a suggestion from that list.
-fn unknown_field_help(message: &str) -> Option<String> {
-    let start = message.find("unknown field `")? + "unknown field `".len();
-    let field = &message[start..start + message[start..].find('`')?];
-    let list = message
-        .split("expected one of ")
-        .nth(1)
-        .or_else(|| message.split("expected ").nth(1))?;
-    let known: Vec<&str> = list.split(", ").map(|k| k.trim_matches('`')).collect();
-    Some(suggestion(field, &known))
-}
-
-/// Deserialize `text`, or record the parser's problem at its place.
-pub fn parse_yaml<T: DeserializeOwned>(text: &str, problems: &mut Problems<'_>) -> Option<T> {
-    match serde_saphyr::from_str(text) {
-        Ok(v) => Some(v),
-        Err(e) => {
-            let place = e.location().map(|l| match l.span().byte_offset() {
-                Some(_) => Place::of(&l),
-                None => Place::at_line_column(text, l.line() as u32, l.column() as u32),
-            });
-            let message = yaml_message(&e);
-            let help = unknown_field_help(&message)
-                .unwrap_or_else(|| "fix the YAML at that place".to_string());
-            problems.add(place, message, help);
-            None
-        }
-    }
+/// Bytes of a file the user wrote, as text: a clear error for what is not
+/// UTF-8, without showing any of it.
+pub fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
+    String::from_utf8(bytes).map_err(|e| {
+        let offset = e.utf8_error().valid_up_to();
+        let before = e.as_bytes().get(..offset).unwrap_or_default();
+        let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+        Error::input(format!(
+            "{}: line {line} is not UTF-8 text (byte {offset})",
+            display_path(path)
+        ))
+        .with_help("save the file as UTF-8")
+    })
 }
 
 #[cfg(test)]

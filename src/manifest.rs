@@ -2,80 +2,236 @@
 //!
 //! Three steps, each reporting every problem it finds with the line and
 //! column in the manifest:
-//! 1. [`parse`]: YAML into the raw model (unknown fields are errors, with a
-//!    "did you mean" when a known field is close);
+//! 1. [`parse`]: YAML into the raw model through [`crate::located::Reader`]
+//!    (unknown fields are errors, with a "did you mean" when a known field
+//!    is close; every value the schema does not vouch for stays masked);
 //! 2. [`validate`]: the per-entry rules of SPEC 1.1 and the file-level ones,
 //!    with no I/O;
 //! 3. [`load`]: read files, directories and environment variables into data.
 //!
-//! Nothing here talks to a cluster. Inline values are masked in every snippet
-//! shown to the user.
+//! Nothing here talks to a cluster. No snippet shows an inline value, and no
+//! message quotes one, whatever the shape of the file.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
-
-use serde::Deserialize;
-use serde_saphyr::{Location, Spanned};
 
 use crate::error::Error;
 use crate::konduktor::{self, DesiredSecret, SecretKind};
-use crate::located::{Place, Problems, mask_values, parse_yaml, place_of, suggestion};
+use crate::located::{
+    Place, Problems, Reader, Text, has_key_chars, key_is_showable, quote, suggestion,
+};
 use crate::secret_value::SecretBytes;
 use crate::sources::{self, Source};
+use crate::yaml::{Content, Masked, Node};
 
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
 pub const KIND: &str = "SecretSet";
 
+const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
+const ENTRY_FIELDS: &[&str] = &[
+    "name",
+    "kind",
+    "state",
+    "fromFile",
+    "fromDirectory",
+    "inline",
+    "fromEnv",
+];
+
 // ---------------------------------------------------------------- raw model
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// Each field: `None` when missing; `Some(None)` when given but unusable
+/// (already reported).
 struct RawManifest {
-    api_version: Option<Spanned<String>>,
-    kind: Option<Spanned<String>>,
-    secrets: Option<Spanned<Vec<Spanned<RawEntry>>>>,
+    api_version: Option<Option<Text>>,
+    kind: Option<Option<Text>>,
+    secrets: Option<Option<Vec<RawEntry>>>,
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
+/// An inline pair: the key (hidden when it could be a value), the value,
+/// and where the value was written.
+type RawPair = (Text, SecretBytes, Place);
+
 struct RawEntry {
-    name: Option<Spanned<String>>,
-    kind: Option<Spanned<String>>,
-    state: Option<Spanned<String>>,
-    from_file: Option<Spanned<PathList>>,
-    from_directory: Option<Spanned<String>>,
-    inline: Option<Spanned<BTreeMap<String, Spanned<String>>>>,
-    from_env: Option<Spanned<PathList>>,
+    place: Place,
+    name: Option<Text>,
+    kind: Option<Text>,
+    state: Option<Text>,
+    from_file: Option<(Place, Vec<Text>)>,
+    from_directory: Option<Text>,
+    inline: Option<(Place, Vec<RawPair>)>,
+    from_env: Option<(Place, Vec<Text>)>,
+    /// A field had the wrong shape (reported): skip the entry's rules.
+    broken: bool,
 }
 
-/// One string or a list of strings, each with its place in the file.
-#[derive(Debug)]
-struct PathList(Vec<(String, Option<Location>)>);
+fn read_manifest(r: &mut Reader<'_>) -> Option<RawManifest> {
+    let Some(root) = r.parsed.root.clone() else {
+        r.add(
+            Place::START,
+            "the manifest is empty",
+            format!("start with `apiVersion: {API_VERSION}`, `kind: {KIND}` and `secrets:`"),
+        );
+        return None;
+    };
+    let fields = r.fields(&root, "the manifest", TOP_FIELDS)?;
+    // A misspelled field is reported already: not as missing too.
+    let field = |r: &mut Reader<'_>, name: &str| match fields.get(name) {
+        Some((n, _)) => Some(r.scalar(n, name)),
+        None if fields.misspelled(name) => Some(None),
+        None => None,
+    };
+    let api_version = field(r, "apiVersion");
+    let kind = field(r, "kind");
+    let secrets = fields
+        .get("secrets")
+        .map(|(node, at)| match &*node.content {
+            Content::Seq(items) => Some(items.iter().filter_map(|i| read_entry(r, i)).collect()),
+            Content::Null => {
+                r.add(
+                    at,
+                    "`secrets` has no value",
+                    "list your secrets under `secrets:` (an empty list `secrets: []` is allowed)",
+                );
+                None
+            }
+            _ => {
+                let at = r.place(node);
+                r.add(
+                    at,
+                    format!("`secrets` should be a list, not {}", node.shape()),
+                    "list each secret under `secrets:` as `- name: ...`",
+                );
+                None
+            }
+        })
+        .or_else(|| fields.misspelled("secrets").then_some(None));
+    Some(RawManifest {
+        api_version,
+        kind,
+        secrets,
+    })
+}
 
-impl<'de> Deserialize<'de> for PathList {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = PathList;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a string or a list of strings")
+fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
+    // What is missing from an entry is shown at its first character.
+    let place = Place {
+        len: 1,
+        ..r.place(node)
+    };
+    let fields = r.fields(node, "this secret", ENTRY_FIELDS)?;
+    // A misspelled name or source is reported already: no "no source" too.
+    let mut broken = ["name", "fromFile", "fromDirectory", "inline", "fromEnv"]
+        .iter()
+        .any(|f| fields.misspelled(f) && !fields.has(f));
+    let mut scalar = |r: &mut Reader<'_>, field: &str| {
+        let (n, _) = fields.get(field)?;
+        let text = r.scalar(n, field);
+        broken |= text.is_none();
+        text
+    };
+    let name = scalar(r, "name");
+    let kind = scalar(r, "kind");
+    let state = scalar(r, "state");
+    let from_directory = scalar(r, "fromDirectory");
+    let mut list = |r: &mut Reader<'_>, field: &str, showable: &dyn Fn(&str) -> bool| {
+        let (n, at) = fields.get(field)?;
+        let items = r.scalar_list(n, field, showable);
+        broken |= items.is_none();
+        items.map(|items| (at, items))
+    };
+    let from_file = list(r, "fromFile", &|_| true);
+    let from_env = list(r, "fromEnv", &has_key_chars);
+    let inline = fields.get("inline").and_then(|(n, at)| {
+        let pairs = read_pairs(r, n);
+        broken |= pairs.is_none();
+        pairs.map(|p| (at, p))
+    });
+    Some(RawEntry {
+        place,
+        name,
+        kind,
+        state,
+        from_file,
+        from_directory,
+        inline,
+        from_env,
+        broken,
+    })
+}
+
+/// `inline:`'s pairs. Values are never revealed; a key is shown only when
+/// it could not be a pasted value ([`key_is_showable`]).
+fn read_pairs(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawPair>> {
+    let Content::Map(pairs) = &*node.content else {
+        let at = r.place(node);
+        r.add(
+            at,
+            format!(
+                "`inline` should be a mapping of KEY: value, not {}",
+                node.shape()
+            ),
+            "write each pair on its own line under `inline:`, as `KEY: value`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for (key, value) in pairs {
+        let at = r.place(key);
+        let Some(k) = key.as_scalar() else {
+            r.add(
+                at,
+                "a key in `inline` is not a name",
+                "write each pair as `KEY: value`",
+            );
+            ok = false;
+            continue;
+        };
+        let hidden = key.alias || node.alias || !key_is_showable(k, value);
+        if !hidden {
+            r.parsed.reveal(key);
+        }
+        let shown = if hidden {
+            "a key in `inline` (not shown: it may hold a value)".to_string()
+        } else {
+            format!("the key {} in `inline`", quote(k))
+        };
+        let text = Text {
+            value: k.to_string(),
+            place: at,
+            hidden,
+        };
+        match &*value.content {
+            Content::Scalar(v) => out.push((
+                text,
+                SecretBytes::new(v.clone().into_bytes()),
+                r.place(value),
+            )),
+            Content::Null => {
+                r.add(
+                    at,
+                    format!("{shown} has no value"),
+                    "write `KEY: \"\"` for an empty value, or `KEY: value`",
+                );
+                ok = false;
             }
-            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<PathList, E> {
-                Ok(PathList(vec![(v.to_string(), None)]))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut seq: A,
-            ) -> Result<PathList, A::Error> {
-                let mut out = Vec::new();
-                while let Some(item) = seq.next_element::<Spanned<String>>()? {
-                    out.push((item.value, Some(item.referenced)));
-                }
-                Ok(PathList(out))
+            _ => {
+                let vat = r.place(value);
+                r.add(
+                    vat,
+                    format!(
+                        "the value of {shown} should be a single value, not {}",
+                        value.shape()
+                    ),
+                    "quote the value if it holds `:`, `[` or `{`: `KEY: \"...\"`",
+                );
+                ok = false;
             }
         }
-        d.deserialize_any(V)
     }
+    ok.then_some(out)
 }
 
 // ------------------------------------------------------------ valid model
@@ -112,8 +268,8 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub path: PathBuf,
-    /// The text with inline values masked, for snippets.
-    pub masked: String,
+    /// The text as snippets may show it (see [`crate::yaml`]).
+    pub masked: Masked,
     pub entries: Vec<Entry>,
 }
 
@@ -135,29 +291,26 @@ impl Desired {
 
 // ------------------------------------------------------------ parse + validate
 
-/// Read, parse and validate a manifest file. No secret is read yet.
+/// Read and parse a manifest file (`-` is standard input), capped at
+/// [`crate::input_file::MAX_MANIFEST_BYTES`].
 pub fn read(path: &Path) -> Result<Manifest, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(format!(
-            "cannot read the manifest `{}`: {e}",
-            path.display()
-        ))
-        .with_help("check the path given to -f")
-    })?;
+    let bytes = crate::input_file::read_input(path, crate::input_file::MAX_MANIFEST_BYTES)
+        .map_err(|e| Error::input(format!("cannot read the manifest: {e}")).with_help(e.help()))?;
+    let text = crate::located::utf8_text(path, bytes)?;
     parse(path, &text)
 }
 
 /// Parse and validate manifest `text` (as read from `path`).
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
-    let masked = mask_values(text, &["inline"]);
-    let mut problems = Problems::new(path, &masked);
-    let Some(raw) = parse_yaml::<RawManifest>(text, &mut problems) else {
-        problems.finish()?;
-        return Err(Error::input("unreadable manifest"));
-    };
+    let mut reader = crate::located::read_document(path, text, &all_fields())?;
+    let raw = read_manifest(&mut reader);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let entries = validate(&raw, &base, &mut problems);
-    problems.finish()?;
+    let entries = match &raw {
+        Some(raw) => validate(raw, &base, &mut reader),
+        None => Vec::new(),
+    };
+    let masked = reader.parsed.masked(text);
+    reader.problems.finish(&masked)?;
     Ok(Manifest {
         path: path.to_path_buf(),
         masked,
@@ -165,51 +318,59 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
     })
 }
 
-fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> {
+fn all_fields() -> Vec<&'static str> {
+    TOP_FIELDS.iter().chain(ENTRY_FIELDS).copied().collect()
+}
+
+fn validate(raw: &RawManifest, base: &Path, r: &mut Reader<'_>) -> Vec<Entry> {
     match &raw.api_version {
-        None => p.add(
-            Some(Place::START),
+        None => r.add(
+            Place::START,
             "`apiVersion` is missing",
             format!("start the file with `apiVersion: {API_VERSION}`"),
         ),
-        Some(v) if v.value != API_VERSION => p.add(
-            Some(place_of(v)),
-            format!("unsupported apiVersion `{}`", v.value),
+        Some(Some(v)) if v.value != API_VERSION => r.add(
+            v.place,
+            format!("unsupported apiVersion {}", v.quoted()),
             format!("use `apiVersion: {API_VERSION}`"),
         ),
         _ => {}
     }
     match &raw.kind {
-        None => p.add(
-            Some(Place::START),
+        None => r.add(
+            Place::START,
             "`kind` is missing",
             format!("add `kind: {KIND}`"),
         ),
-        Some(k) if k.value != KIND => p.add(
-            Some(place_of(k)),
-            format!("unsupported kind `{}`", k.value),
+        Some(Some(k)) if k.value != KIND => r.add(
+            k.place,
+            format!("unsupported kind {}", k.quoted()),
             format!("use `kind: {KIND}`"),
         ),
         _ => {}
     }
-    let Some(secrets) = &raw.secrets else {
-        p.add(
-            Some(Place::START),
-            "`secrets` is missing",
-            "list your secrets under `secrets:` (an empty list `secrets: []` is allowed)",
-        );
-        return Vec::new();
+    let secrets = match &raw.secrets {
+        None => {
+            r.add(
+                Place::START,
+                "`secrets` is missing",
+                "list your secrets under `secrets:` (an empty list `secrets: []` is allowed)",
+            );
+            return Vec::new();
+        }
+        Some(None) => return Vec::new(),
+        Some(Some(secrets)) => secrets,
     };
     let mut entries = Vec::new();
     let mut seen: BTreeMap<String, Place> = BTreeMap::new();
     let mut git_ssh: Option<(String, Place)> = None;
-    for raw_entry in &secrets.value {
-        let Some(entry) = validate_entry(&raw_entry.value, place_of(raw_entry), base, p) else {
+    for raw_entry in secrets.iter().filter(|e| !e.broken) {
+        let Some(entry) = validate_entry(raw_entry, base, r) else {
             continue;
         };
         if let Some(first) = seen.get(&entry.name) {
-            p.add(
-                Some(entry.place),
+            r.add(
+                entry.place,
                 format!(
                     "secret `{}` is listed twice (first at line {})",
                     entry.name, first.line
@@ -225,8 +386,8 @@ fn validate(raw: &RawManifest, base: &Path, p: &mut Problems<'_>) -> Vec<Entry> 
         } = entry.state
         {
             if let Some((first, at)) = &git_ssh {
-                p.add(
-                    Some(entry.place),
+                r.add(
+                    entry.place,
                     format!(
                         "a second git-ssh secret `{}` (the first is `{first}`, line {})",
                         entry.name, at.line
@@ -262,29 +423,33 @@ fn expand_path(raw: &str, base: &Path) -> PathBuf {
     }
 }
 
-fn validate_entry(
-    raw: &RawEntry,
-    place: Place,
-    base: &Path,
-    p: &mut Problems<'_>,
-) -> Option<Entry> {
+fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Entry> {
     let Some(name) = &raw.name else {
-        p.add(
-            Some(place),
+        r.add(
+            raw.place,
             "this secret has no `name`",
             "add `name: <lowercase-name>`",
         );
         return None;
     };
-    let name_place = place_of(name);
+    if name.hidden {
+        // The name is shown in plans and messages: it must be written here.
+        r.add(
+            name.place,
+            "the secret's `name` is given through an alias",
+            "write the name itself, e.g. `name: my-creds`",
+        );
+        return None;
+    }
+    let name_place = name.place;
     let absent = match &raw.state {
         None => false,
         Some(s) if s.value == "present" => false,
         Some(s) if s.value == "absent" => true,
         Some(s) => {
-            p.add(
-                Some(place_of(s)),
-                format!("unknown state `{}`", s.value),
+            r.add(
+                s.place,
+                format!("unknown state {}", s.quoted()),
                 suggestion(&s.value, &["present", "absent"]),
             );
             return None;
@@ -295,9 +460,9 @@ fn validate_entry(
         Some(k) => match k.value.parse::<SecretKind>() {
             Ok(kind) => kind,
             Err(_) => {
-                p.add(
-                    Some(place_of(k)),
-                    format!("unknown kind `{}`", k.value),
+                r.add(
+                    k.place,
+                    format!("unknown kind {}", k.quoted()),
                     suggestion(&k.value, &["default", "env", "git-ssh"]),
                 );
                 return None;
@@ -307,26 +472,26 @@ fn validate_entry(
     if let Err(rule) =
         konduktor::validate_name(&name.value, if absent { SecretKind::Env } else { kind })
     {
-        p.add(Some(name_place), rule.to_string(), rule.help());
+        r.add(name_place, rule.to_string(), rule.help());
         return None;
     }
     let mut given: Vec<(&str, Place)> = Vec::new();
-    if let Some(f) = &raw.from_file {
-        given.push(("fromFile", place_of(f)));
+    if let Some((at, _)) = &raw.from_file {
+        given.push(("fromFile", *at));
     }
     if let Some(d) = &raw.from_directory {
-        given.push(("fromDirectory", place_of(d)));
+        given.push(("fromDirectory", d.place));
     }
-    if let Some(i) = &raw.inline {
-        given.push(("inline", place_of(i)));
+    if let Some((at, _)) = &raw.inline {
+        given.push(("inline", *at));
     }
-    if let Some(e) = &raw.from_env {
-        given.push(("fromEnv", place_of(e)));
+    if let Some((at, _)) = &raw.from_env {
+        given.push(("fromEnv", *at));
     }
     if absent {
         if let Some((field, at)) = given.first() {
-            p.add(
-                Some(*at),
+            r.add(
+                *at,
                 format!(
                     "secret `{}` has `state: absent` and a source (`{field}`)",
                     name.value
@@ -345,18 +510,19 @@ fn validate_entry(
     let kinds_given = usize::from(raw.from_file.is_some())
         + usize::from(raw.from_directory.is_some())
         + usize::from(pairs);
-    if kinds_given == 0 {
-        p.add(
-            Some(name_place),
+    let Some((first_field, first_at)) = given.first().copied() else {
+        r.add(
+            name_place,
             format!("secret `{}` has no source", name.value),
             "give one of fromFile, fromDirectory, inline/fromEnv, or `state: absent`",
         );
         return None;
-    }
+    };
     if kinds_given > 1 {
         let fields: Vec<&str> = given.iter().map(|(f, _)| *f).collect();
-        p.add(
-            Some(given[1].1),
+        let at = given.get(1).map_or(first_at, |(_, at)| *at);
+        r.add(
+            at,
             format!(
                 "secret `{}` has several sources: {}",
                 name.value,
@@ -366,60 +532,11 @@ fn validate_entry(
         );
         return None;
     }
-    let source = if let Some(files) = &raw.from_file {
-        let list: Vec<(PathBuf, Place)> = files
-            .value
-            .0
-            .iter()
-            .map(|(path, loc)| {
-                (
-                    expand_path(path, base),
-                    loc.as_ref().map_or(place_of(files), Place::of),
-                )
-            })
-            .collect();
-        if list.is_empty() {
-            p.add(
-                Some(place_of(files)),
-                "`fromFile` is an empty list",
-                "name at least one file",
-            );
-            return None;
-        }
-        EntrySource::Files(list)
-    } else if let Some(dir) = &raw.from_directory {
-        EntrySource::Directory(expand_path(&dir.value, base), place_of(dir))
-    } else {
-        let inline = raw
-            .inline
-            .iter()
-            .flat_map(|m| m.value.iter())
-            .map(|(k, v)| {
-                (
-                    k.clone(),
-                    SecretBytes::new(v.value.clone().into_bytes()),
-                    place_of(v),
-                )
-            })
-            .collect();
-        let from_env = raw
-            .from_env
-            .iter()
-            .flat_map(|list| {
-                list.value
-                    .0
-                    .iter()
-                    .map(|(n, loc)| (n.clone(), loc.as_ref().map_or(place_of(list), Place::of)))
-            })
-            .collect();
-        EntrySource::Pairs { inline, from_env }
-    };
     // Kind and source must fit (SPEC 1.1).
-    let at = given[0].1;
-    let ok = match (&kind, &source) {
+    let ok = match (kind, &raw.from_file) {
         (SecretKind::Default, _) => true,
-        (SecretKind::Env, EntrySource::Pairs { .. }) => true,
-        (SecretKind::GitSsh, EntrySource::Files(f)) => f.len() == 1,
+        (SecretKind::Env, None) => raw.from_directory.is_none(),
+        (SecretKind::GitSsh, Some((_, files))) => files.len() == 1,
         _ => false,
     };
     if !ok {
@@ -427,62 +544,145 @@ fn validate_entry(
             SecretKind::Env => "`inline` and `fromEnv` only",
             _ => "exactly one file (`fromFile: PATH`)",
         };
-        p.add(
-            Some(at),
+        r.add(
+            first_at,
             format!(
-                "{kind} secret `{}` cannot take `{}` here",
-                name.value, given[0].0
+                "{kind} secret `{}` cannot take `{first_field}` here",
+                name.value
             ),
             format!("{kind} secrets take {accepts}"),
         );
         return None;
     }
-    // Key rules that need no I/O.
-    let mut keys_ok = true;
-    if let EntrySource::Pairs { inline, from_env } = &source {
-        let mut keys = BTreeSet::new();
-        let all = inline
-            .iter()
-            .map(|(k, _, at)| (k, *at))
-            .chain(from_env.iter().map(|(k, at)| (k, *at)));
-        for (key, at) in all {
-            let rule = konduktor::validate_data_key(key).and_then(|()| {
-                if kind == SecretKind::Env || from_env.iter().any(|(n, _)| n == key) {
-                    konduktor::validate_env_name(key)
-                } else {
-                    Ok(())
-                }
-            });
-            if let Err(rule) = rule {
-                p.add(Some(at), rule.to_string(), rule.help());
-                keys_ok = false;
-            } else if !keys.insert(key.clone()) {
-                p.add(
-                    Some(at),
-                    format!("the key `{key}` is given twice in secret `{}`", name.value),
-                    "give each key once",
-                );
-                keys_ok = false;
-            }
+    // Every kind of source needs something in it, alike.
+    let empty = match (&raw.from_file, &raw.inline, &raw.from_env) {
+        (Some((_, files)), _, _) => files.is_empty(),
+        (None, inline, env) if pairs => {
+            inline.as_ref().is_none_or(|(_, p)| p.is_empty())
+                && env.as_ref().is_none_or(|(_, e)| e.is_empty())
         }
+        _ => false,
+    };
+    if empty {
+        let what = if raw.from_file.is_some() {
+            "name at least one file"
+        } else {
+            "give at least one key (`inline`) or variable name (`fromEnv`)"
+        };
+        r.add(
+            first_at,
+            format!("`{first_field}` of secret `{}` is empty", name.value),
+            format!("{what}, or remove the secret with `state: absent`"),
+        );
+        return None;
     }
-    keys_ok.then(|| Entry {
+    let source = if let Some((_, files)) = &raw.from_file {
+        EntrySource::Files(
+            files
+                .iter()
+                .map(|f| (expand_path(&f.value, base), f.place))
+                .collect(),
+        )
+    } else if let Some(dir) = &raw.from_directory {
+        EntrySource::Directory(expand_path(&dir.value, base), dir.place)
+    } else {
+        let no_pairs = Vec::new();
+        let no_names = Vec::new();
+        let inline = raw.inline.as_ref().map_or(&no_pairs, |(_, p)| p);
+        let from_env = raw.from_env.as_ref().map_or(&no_names, |(_, e)| e);
+        if !pair_keys_ok(&name.value, kind, inline, from_env, r) {
+            return None;
+        }
+        EntrySource::Pairs {
+            inline: inline
+                .iter()
+                .map(|(k, v, at)| (k.value.clone(), v.clone(), *at))
+                .collect(),
+            from_env: from_env
+                .iter()
+                .map(|n| (n.value.clone(), n.place))
+                .collect(),
+        }
+    };
+    Some(Entry {
         name: name.value.clone(),
         state: EntryState::Present { kind, source },
         place: name_place,
     })
 }
 
+/// Key rules that need no I/O, for inline keys and `fromEnv` names. A key
+/// that could be a value is never quoted.
+fn pair_keys_ok(
+    secret: &str,
+    kind: SecretKind,
+    inline: &[RawPair],
+    from_env: &[Text],
+    r: &mut Reader<'_>,
+) -> bool {
+    let mut ok = true;
+    let mut keys = BTreeSet::new();
+    let all = inline
+        .iter()
+        .map(|(k, _, _)| (k, false))
+        .chain(from_env.iter().map(|n| (n, true)));
+    for (key, is_env) in all {
+        if key.hidden {
+            let (what, help) = if is_env {
+                (
+                    "an entry of `fromEnv` is not a variable name (not shown: it may hold a value)",
+                    "`fromEnv` lists names of environment variables, e.g. `fromEnv: [HF_TOKEN]`; put KEY: value pairs under `inline`",
+                )
+            } else {
+                (
+                    "a key in `inline` is not a valid Secret key (not shown: it may hold a value)",
+                    "write each pair as `KEY: value`; keys use letters, digits, `-`, `_` and `.`",
+                )
+            };
+            r.add(key.place, what, help);
+            ok = false;
+            continue;
+        }
+        let rule = konduktor::validate_data_key(&key.value).and_then(|()| {
+            if kind == SecretKind::Env || is_env {
+                konduktor::validate_env_name(&key.value)
+            } else {
+                Ok(())
+            }
+        });
+        if let Err(rule) = rule {
+            r.add(key.place, rule.to_string(), rule.help());
+            ok = false;
+        } else if !keys.insert(key.value.clone()) {
+            r.add(
+                key.place,
+                format!(
+                    "the key {} is given twice in secret `{secret}`",
+                    quote(&key.value)
+                ),
+                "give each key once",
+            );
+            ok = false;
+        }
+    }
+    ok
+}
+
 // ------------------------------------------------------------ load
 
-/// Read every source. `env` looks up `fromEnv` names (the process
-/// environment in the CLI). Every unreadable path or unset variable is
-/// reported at its line.
+/// `fromEnv` lookups in this process's environment.
+pub fn process_env(name: &str) -> Option<OsString> {
+    std::env::var_os(name)
+}
+
+/// Read every source. `env` looks up `fromEnv` names ([`process_env`] in
+/// the CLI). Every unreadable path, unset or non-UTF-8 variable is reported
+/// at its line.
 pub fn load(
     manifest: &Manifest,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Vec<Desired>, Error> {
-    let mut problems = Problems::new(&manifest.path, &manifest.masked);
+    let mut problems = Problems::new(&manifest.path);
     let mut out = Vec::new();
     for entry in &manifest.entries {
         let (kind, source) = match &entry.state {
@@ -526,7 +726,7 @@ pub fn load(
                     kind,
                     &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
                 )
-                .map_err(|e| (e, files[0].1))
+                .map_err(|e| (e, files.first().map_or(entry.place, |(_, at)| *at)))
             }
             EntrySource::Directory(dir, at) => {
                 sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
@@ -538,9 +738,19 @@ pub fn load(
                     .collect();
                 let mut bad = false;
                 for (name, at) in from_env {
-                    match env(name) {
-                        Some(value) => {
+                    match env(name).map(OsString::into_string) {
+                        Some(Ok(value)) => {
                             pairs.push((name.clone(), SecretBytes::new(value.into_bytes())))
+                        }
+                        Some(Err(_)) => {
+                            problems.add(
+                                Some(*at),
+                                format!(
+                                    "the environment variable `{name}` is set, but its value is not UTF-8 text"
+                                ),
+                                "a Secret value from `fromEnv` must be text; put binary data in a file and use `fromFile`",
+                            );
+                            bad = true;
                         }
                         None => {
                             problems.add(
@@ -581,7 +791,7 @@ pub fn load(
             }
         }
     }
-    problems.finish()?;
+    problems.finish(&manifest.masked)?;
     Ok(out)
 }
 

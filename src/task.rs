@@ -3,58 +3,19 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-use serde_saphyr::Spanned;
-
 use crate::error::Error;
-use crate::located::{Place, Problems, mask_values, parse_yaml, place_of};
+use crate::located::{Place, Reader, Text, key_is_showable, quote};
+use crate::yaml::{Content, Node};
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTask {
-    name: Option<Spanned<String>>,
-    num_nodes: Option<Spanned<String>>,
-    resources: Option<Spanned<RawResources>>,
-    envs: Option<Spanned<OrderedMap>>,
-    setup: Option<Spanned<String>>,
-    run: Option<Spanned<String>>,
-}
+const TASK_FIELDS: &[&str] = &["name", "num_nodes", "resources", "envs", "setup", "run"];
+const RESOURCE_FIELDS: &[&str] = &["image_id", "cpus", "memory", "accelerators"];
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawResources {
-    image_id: Option<Spanned<String>>,
-    cpus: Option<Spanned<String>>,
-    memory: Option<Spanned<String>>,
-    accelerators: Option<Spanned<String>>,
-}
-
-/// A mapping kept in file order (task envs are emitted in that order).
-#[derive(Debug, Default)]
-struct OrderedMap(Vec<(String, Spanned<String>)>);
-
-impl<'de> Deserialize<'de> for OrderedMap {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> serde::de::Visitor<'de> for V {
-            type Value = OrderedMap;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a mapping of names to values")
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut map: A,
-            ) -> Result<OrderedMap, A::Error> {
-                let mut out = Vec::new();
-                while let Some((k, v)) = map.next_entry::<String, Spanned<String>>()? {
-                    out.push((k, v));
-                }
-                Ok(OrderedMap(out))
-            }
-        }
-        d.deserialize_map(V)
-    }
-}
+/// Job counts (`completions`, `parallelism`) are int32 in the Job API.
+pub const MAX_NUM_NODES: u32 = i32::MAX as u32;
+/// GPUs per node, and CPU cores: far beyond any machine, within a quantity.
+pub const MAX_COUNT: f64 = 1_000_000.0;
+/// Memory in GiB: 1 PiB.
+pub const MAX_MEMORY_GIB: f64 = 1_048_576.0;
 
 /// `H100:1` -> type `H100`, count 1.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -80,26 +41,26 @@ pub struct Task {
     pub run: Option<String>,
 }
 
+/// Read and parse a task file (`-` is standard input), capped at
+/// [`crate::input_file::MAX_MANIFEST_BYTES`].
 pub fn read(path: &Path) -> Result<Task, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
-        Error::input(format!("cannot read the task `{}`: {e}", path.display()))
-            .with_help("check the path given to -f")
-    })?;
+    let bytes = crate::input_file::read_input(path, crate::input_file::MAX_MANIFEST_BYTES)
+        .map_err(|e| Error::input(format!("cannot read the task: {e}")).with_help(e.help()))?;
+    let text = crate::located::utf8_text(path, bytes)?;
     parse(path, &text)
 }
 
-/// `4`, `4.5` or Konduktor's `4+` (at least 4): a positive number.
-fn positive_number(text: &str) -> Option<f64> {
+/// `4`, `4.5` or Konduktor's `4+` (at least 4): a number from 0.001 (a
+/// quantity's finest step) to `max`.
+fn positive_number(text: &str, max: f64) -> Option<f64> {
     let n: f64 = text.trim().trim_end_matches('+').parse().ok()?;
-    (n.is_finite() && n > 0.0).then_some(n)
+    (n.is_finite() && (0.001..=max).contains(&n)).then_some(n)
 }
 
+/// A Kubernetes quantity for a number in range: whole, or to three decimals.
 fn quantity(n: f64) -> String {
-    if n.fract() == 0.0 {
-        format!("{}", n as u64)
-    } else {
-        format!("{n}")
-    }
+    let text = format!("{n:.3}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 fn is_job_name(s: &str) -> bool {
@@ -112,43 +73,60 @@ fn is_job_name(s: &str) -> bool {
         && b.iter().all(|c| alnum(c) || *c == b'-')
 }
 
+/// One field of the task that must be a single value.
+fn scalar_field(r: &mut Reader<'_>, node: Option<(&Node, Place)>, field: &str) -> Option<Text> {
+    node.and_then(|(n, _)| r.scalar(n, field))
+}
+
 pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
-    // Task envs may hold tokens: never show their values in a snippet.
-    let masked = mask_values(text, &["envs"]);
-    let mut p = Problems::new(path, &masked);
-    let Some(raw) = parse_yaml::<RawTask>(text, &mut p) else {
-        p.finish()?;
-        return Err(Error::input("unreadable task"));
+    let all: Vec<&str> = TASK_FIELDS.iter().chain(RESOURCE_FIELDS).copied().collect();
+    let mut r = crate::located::read_document(path, text, &all)?;
+    let task = read_task(&mut r, path);
+    let masked = r.parsed.masked(text);
+    r.problems.finish(&masked)?;
+    task.ok_or_else(|| Error::input("unreadable task"))
+}
+
+fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
+    let Some(root) = r.parsed.root.clone() else {
+        r.add(
+            Place::START,
+            "the task file is empty",
+            "give at least `name:` and `resources: {image_id: ...}`",
+        );
+        return None;
     };
-    let name = match &raw.name {
-        None => {
-            p.add(
-                Some(Place::START),
+    let fields = r.fields(&root, "the task", TASK_FIELDS)?;
+    let name = match scalar_field(r, fields.get("name"), "name") {
+        None if !fields.has("name") => {
+            r.add(
+                Place::START,
                 "the task has no `name`",
                 "add `name: my-job` (it names the Job)",
             );
             String::new()
         }
-        Some(n) if !is_job_name(&n.value) => {
-            p.add(
-                Some(place_of(n)),
-                format!("task name `{}` cannot name a Job", n.value),
+        None => String::new(),
+        Some(n) if n.hidden || !is_job_name(&n.value) => {
+            r.add(
+                n.place,
+                format!("task name {} cannot name a Job", n.quoted()),
                 "use lowercase letters, digits and `-`, at most 63 characters",
             );
             String::new()
         }
-        Some(n) => n.value.clone(),
+        Some(n) => n.value,
     };
-    let num_nodes = match &raw.num_nodes {
+    let num_nodes = match scalar_field(r, fields.get("num_nodes"), "num_nodes") {
         None => 1,
         Some(n) => match n.value.trim().parse::<u32>() {
-            Ok(v) if v >= 1 => v,
+            Ok(v) if (1..=MAX_NUM_NODES).contains(&v) => v,
             _ => {
-                p.add(
-                    Some(place_of(n)),
+                r.add(
+                    n.place,
                     format!(
-                        "num_nodes `{}` is not a whole number of at least 1",
-                        n.value
+                        "num_nodes {} is not a whole number from 1 to {MAX_NUM_NODES}",
+                        n.quoted()
                     ),
                     "e.g. `num_nodes: 2`",
                 );
@@ -158,77 +136,93 @@ pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
     };
     let mut image = String::new();
     let (mut cpus, mut memory, mut accelerators) = (None, None, None);
-    match &raw.resources {
-        None => p.add(
-            Some(Place::START),
+    match fields.get("resources") {
+        None => r.add(
+            Place::START,
             "the task has no `resources`",
             "add `resources: {image_id: ubuntu:22.04}` at least",
         ),
-        Some(spanned) => {
-            let r = &spanned.value;
-            match &r.image_id {
-                Some(i) if !i.value.trim().is_empty() => {
-                    image = i.value.trim().trim_start_matches("docker:").to_string()
-                }
-                Some(i) => p.add(
-                    Some(place_of(i)),
-                    "`image_id` is empty",
-                    "name a container image, e.g. `ubuntu:22.04`",
-                ),
-                None => p.add(
-                    Some(place_of(spanned)),
-                    "`resources.image_id` is missing",
-                    "add `image_id: <image>`",
-                ),
-            }
-            if let Some(c) = &r.cpus {
-                match positive_number(&c.value) {
-                    Some(n) => cpus = Some(quantity(n)),
-                    None => p.add(
-                        Some(place_of(c)),
-                        format!("cpus `{}` is not a positive number", c.value),
-                        "e.g. `cpus: 4` or `cpus: 0.5`",
-                    ),
-                }
-            }
-            if let Some(m) = &r.memory {
-                match positive_number(&m.value) {
-                    Some(n) => memory = Some(format!("{}Gi", quantity(n))),
-                    None => p.add(
-                        Some(place_of(m)),
-                        format!("memory `{}` is not a positive number of GiB", m.value),
-                        "e.g. `memory: 16`",
-                    ),
-                }
-            }
-            if let Some(a) = &r.accelerators {
-                let (kind, count) = a.value.split_once(':').unwrap_or((a.value.as_str(), "1"));
-                match count.trim().parse::<u32>() {
-                    Ok(n) if n >= 1 && !kind.trim().is_empty() => {
-                        accelerators = Some(Accelerators {
-                            kind: kind.trim().to_string(),
-                            count: n,
-                        })
+        Some((node, at)) => {
+            if let Some(res) = r.fields(node, "`resources`", RESOURCE_FIELDS) {
+                match scalar_field(r, res.get("image_id"), "image_id") {
+                    Some(i) if !i.value.trim().is_empty() => {
+                        image = i.value.trim().trim_start_matches("docker:").to_string()
                     }
-                    _ => p.add(
-                        Some(place_of(a)),
-                        format!("accelerators `{}` is not TYPE:COUNT", a.value),
-                        "e.g. `accelerators: H100:8`",
+                    Some(i) => r.add(
+                        i.place,
+                        "`image_id` is empty",
+                        "name a container image, e.g. `ubuntu:22.04`",
                     ),
+                    None if !res.has("image_id") => r.add(
+                        at,
+                        "`resources.image_id` is missing",
+                        "add `image_id: <image>`",
+                    ),
+                    None => {}
+                }
+                if let Some(c) = scalar_field(r, res.get("cpus"), "cpus") {
+                    match positive_number(&c.value, MAX_COUNT) {
+                        Some(n) => cpus = Some(quantity(n)),
+                        None => r.add(
+                            c.place,
+                            format!(
+                                "cpus {} is not a number from 0.001 to {MAX_COUNT}",
+                                c.quoted()
+                            ),
+                            "e.g. `cpus: 4` or `cpus: 0.5`",
+                        ),
+                    }
+                }
+                if let Some(m) = scalar_field(r, res.get("memory"), "memory") {
+                    match positive_number(&m.value, MAX_MEMORY_GIB) {
+                        Some(n) => memory = Some(format!("{}Gi", quantity(n))),
+                        None => r.add(
+                            m.place,
+                            format!(
+                                "memory {} is not a number of GiB from 0.001 to {MAX_MEMORY_GIB}",
+                                m.quoted()
+                            ),
+                            "e.g. `memory: 16`",
+                        ),
+                    }
+                }
+                if let Some(a) = scalar_field(r, res.get("accelerators"), "accelerators") {
+                    accelerators = accelerators_of(&a.value);
+                    if accelerators.is_none() {
+                        r.add(
+                            a.place,
+                            format!("accelerators {} is not TYPE:COUNT", a.quoted()),
+                            format!("e.g. `accelerators: H100:8` (COUNT from 1 to {MAX_COUNT})"),
+                        );
+                    }
                 }
             }
         }
     }
-    let mut envs = Vec::new();
-    for (k, v) in raw.envs.iter().flat_map(|m| m.value.0.iter()) {
-        if let Err(rule) = crate::konduktor::validate_env_name(k) {
-            p.add(Some(place_of(v)), rule.to_string(), rule.help());
-        } else {
-            envs.push((k.clone(), v.value.clone()));
+    let envs = fields
+        .get("envs")
+        .map(|(n, _)| read_envs(r, n))
+        .unwrap_or_default();
+    let script = |r: &mut Reader<'_>, field: &str| {
+        let (node, _) = fields.get(field)?;
+        // Scripts often hold tokens: never revealed in a snippet.
+        match &*node.content {
+            Content::Scalar(s) => Some(s.clone()),
+            Content::Null => None,
+            _ => {
+                let at = r.place(node);
+                r.add(
+                    at,
+                    format!("`{field}` should be a script (text), not {}", node.shape()),
+                    format!("write `{field}: |` and the commands on the lines below"),
+                );
+                None
+            }
         }
-    }
-    p.finish()?;
-    Ok(Task {
+    };
+    let setup = script(r, "setup");
+    let run = script(r, "run");
+    Some(Task {
         path: path.to_path_buf(),
         name,
         num_nodes,
@@ -237,7 +231,100 @@ pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
         memory,
         accelerators,
         envs,
-        setup: raw.setup.map(|s| s.value),
-        run: raw.run.map(|s| s.value),
+        setup,
+        run,
     })
+}
+
+/// `H100:8`, or `H100` for one.
+fn accelerators_of(text: &str) -> Option<Accelerators> {
+    let (kind, count) = text.split_once(':').unwrap_or((text, "1"));
+    let count = count.trim().parse::<u32>().ok()?;
+    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && !kind.trim().is_empty();
+    ok.then(|| Accelerators {
+        kind: kind.trim().to_string(),
+        count,
+    })
+}
+
+/// `envs:` in file order. Values are never revealed; a name is shown only
+/// when it could not be a pasted value.
+fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
+    let Content::Map(pairs) = &*node.content else {
+        let at = r.place(node);
+        r.add(
+            at,
+            format!(
+                "`envs` should be a mapping of NAME: value, not {}",
+                node.shape()
+            ),
+            "write each variable on its own line under `envs:`, as `NAME: value`",
+        );
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut seen: Vec<(String, Place)> = Vec::new();
+    for (key, value) in pairs {
+        let at = r.place(key);
+        let name = key.as_scalar().unwrap_or_default();
+        let shown = !key.alias && !node.alias && key_is_showable(name, value);
+        if shown {
+            r.parsed.reveal(key);
+        }
+        let label = if shown {
+            format!("task env {}", quote(name))
+        } else {
+            "a name in `envs` (not shown: it may hold a value)".to_string()
+        };
+        if let Err(rule) = crate::konduktor::validate_env_name(name) {
+            if shown {
+                r.add(at, rule.to_string(), rule.help());
+            } else if !value.is_null() {
+                r.add(
+                    at,
+                    format!("{label} is not an environment variable name"),
+                    "write each variable as `NAME: value`; names use letters, digits and `_`",
+                );
+            }
+        }
+        let Some(v) = (match &*value.content {
+            Content::Scalar(v) => Some(v.clone()),
+            Content::Null => {
+                r.add(
+                    at,
+                    format!("{label} has no value"),
+                    "write `NAME: \"\"` for an empty value, or `NAME: value`",
+                );
+                None
+            }
+            _ => {
+                let vat = r.place(value);
+                r.add(
+                    vat,
+                    format!(
+                        "the value of {label} should be a single value, not {}",
+                        value.shape()
+                    ),
+                    "quote the value if it holds `:`, `[` or `{`: `NAME: \"...\"`",
+                );
+                None
+            }
+        }) else {
+            continue;
+        };
+        if crate::konduktor::validate_env_name(name).is_err() {
+            continue;
+        }
+        if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+            r.add(
+                at,
+                format!("{label} is given twice (first at line {})", first.line),
+                "keep one of them",
+            );
+            continue;
+        }
+        seen.push((name.to_string(), at));
+        out.push((name.to_string(), v));
+    }
+    out
 }

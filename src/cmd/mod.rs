@@ -37,7 +37,7 @@ pub async fn plan_manifest(
     prune: bool,
 ) -> Result<(crate::plan::Plan, Cluster)> {
     let manifest = crate::manifest::read(file)?;
-    let desired = crate::manifest::load(&manifest, &|name| std::env::var(name).ok())?;
+    let desired = crate::manifest::load(&manifest, &crate::manifest::process_env)?;
     crate::log::log(1, || {
         format!("{}: {} secret(s) declared", file.display(), desired.len())
     });

@@ -70,7 +70,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     let secrets: Vec<InjectedSecret> = match &args.secrets {
         Some(path) => {
             let manifest = manifest::read(path)?;
-            manifest::load(&manifest, &|name| std::env::var(name).ok())?
+            manifest::load(&manifest, &manifest::process_env)?
                 .into_iter()
                 .filter_map(|d| match d {
                     Desired::Present(s) => Some(InjectedSecret {

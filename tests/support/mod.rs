@@ -299,6 +299,30 @@ impl TestEnv {
         run
     }
 
+    /// Run a prepared command with `input` on its standard input.
+    pub fn run_with_stdin(&self, mut cmd: StdCommand, input: &str) -> Run {
+        use std::io::Write;
+        cmd.stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("run: {e}"));
+        if let Some(mut pipe) = child.stdin.take() {
+            pipe.write_all(input.as_bytes())
+                .unwrap_or_else(|e| panic!("stdin: {e}"));
+        }
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("run: {e}"));
+        let run = Run {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        };
+        self.assert_no_leak(&run.stdout);
+        self.assert_no_leak(&run.stderr);
+        run
+    }
+
     pub fn assert_no_leak(&self, text: &str) {
         for canary in self.canaries.borrow().iter() {
             let b64 = base64::engine::general_purpose::STANDARD.encode(canary);

@@ -1,0 +1,558 @@
+//! The YAML files people write by hand (`secrets.yaml`, `task.yaml`), read
+//! into a tree whose every node knows where it was written, and the masked
+//! copy of the text that diagnostics show.
+//!
+//! Masking is decided from the parsed structure, never from line text: every
+//! scalar, comment, tag and anchor is hidden unless the schema reader
+//! [`crate::located::Reader`] vouched for it as a known field in a known
+//! place ([`Parsed::reveal`]). What cannot be parsed is hidden whole. A hidden
+//! piece shows as `***` whatever its length, and line breaks are kept, so
+//! snippet line numbers are the file's.
+//!
+//! Work is bounded: the event parser limits nesting (255 levels), and a
+//! document that aliases expand past [`MAX_NODES`] nodes is refused before
+//! anything walks it ("billion laughs"). Aliases share their target, so
+//! building the tree is linear in the text.
+
+use std::fmt;
+use std::ops::Range;
+use std::rc::Rc;
+
+use granit_parser::{Event, Parser, ScalarStyle};
+
+/// Nodes a document may expand to through aliases. A manifest of 10,000
+/// secrets with a few keys each is far below it.
+pub const MAX_NODES: u64 = 1_000_000;
+
+/// A node and where it was written. For a node reached through an alias,
+/// `span` is the `*alias` token and `alias` is set.
+#[derive(Clone)]
+pub struct Node {
+    pub content: Rc<Content>,
+    pub span: Range<usize>,
+    pub alias: bool,
+    /// Nodes below and including this one, aliases expanded.
+    weight: u64,
+}
+
+pub enum Content {
+    /// `~`, `null`, or nothing at all.
+    Null,
+    Scalar(String),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+}
+
+// Scalars may be secret values: Debug shows shapes, never text.
+impl fmt::Debug for Content {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Content::Null => f.write_str("Null"),
+            Content::Scalar(s) => write!(f, "Scalar(<{} bytes>)", s.len()),
+            Content::Seq(items) => f.debug_tuple("Seq").field(items).finish(),
+            Content::Map(pairs) => f.debug_tuple("Map").field(pairs).finish(),
+        }
+    }
+}
+
+impl fmt::Debug for Node {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}@{:?}", self.content, self.span)?;
+        if self.alias {
+            f.write_str("(alias)")?;
+        }
+        Ok(())
+    }
+}
+
+impl Node {
+    pub fn as_scalar(&self) -> Option<&str> {
+        match &*self.content {
+            Content::Scalar(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn is_null(&self) -> bool {
+        matches!(*self.content, Content::Null)
+    }
+
+    /// What this node is, for "expected X, found Y" messages.
+    pub fn shape(&self) -> &'static str {
+        match &*self.content {
+            Content::Null => "nothing (null)",
+            Content::Scalar(_) => "a single value",
+            Content::Seq(_) => "a list",
+            Content::Map(_) => "a mapping",
+        }
+    }
+}
+
+/// Why the text could not be read as one YAML document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub offset: usize,
+    pub message: String,
+    pub help: String,
+}
+
+/// The outcome of reading a text: the tree if there is one, and everything
+/// the masking needs to know.
+#[derive(Debug)]
+pub struct Parsed {
+    /// The document's root; `None` for an empty file.
+    pub root: Option<Node>,
+    pub error: Option<SyntaxError>,
+    /// Every piece of the text that may hold a value: scalars, comments,
+    /// anchors, aliases, tags.
+    tokens: Vec<Range<usize>>,
+    /// Scalars in key position, with their text: on a syntax error only
+    /// known field names among them are shown.
+    keys: Vec<(Range<usize>, String)>,
+    /// Tokens vouched for by the schema reader.
+    revealed: Vec<Range<usize>>,
+    /// Nothing past this offset was parsed: all of it is masked.
+    trusted_until: usize,
+}
+
+enum Frame {
+    Seq {
+        start: usize,
+        anchor: usize,
+        items: Vec<Node>,
+        weight: u64,
+    },
+    Map {
+        start: usize,
+        anchor: usize,
+        pairs: Vec<(Node, Node)>,
+        key: Option<Node>,
+        weight: u64,
+    },
+}
+
+fn is_null_scalar(text: &str, style: ScalarStyle) -> bool {
+    style == ScalarStyle::Plain && matches!(text, "" | "~" | "null" | "Null" | "NULL")
+}
+
+fn span_of(span: &granit_parser::Span) -> Range<usize> {
+    let start = span.start.byte_offset().unwrap_or(0);
+    let end = span.end.byte_offset().unwrap_or(start).max(start);
+    start..end
+}
+
+struct Builder {
+    stack: Vec<Frame>,
+    anchors: std::collections::HashMap<usize, Node>,
+    documents: Vec<(usize, Option<Node>)>,
+    doc_start: usize,
+    tokens: Vec<Range<usize>>,
+    keys: Vec<(Range<usize>, String)>,
+}
+
+impl Builder {
+    /// Put a finished node into its parent, or make it the document root.
+    fn attach(&mut self, node: Node, anchor: usize) -> Result<(), SyntaxError> {
+        if node.weight > MAX_NODES {
+            return Err(SyntaxError {
+                offset: node.span.start,
+                message: format!(
+                    "this document expands to more than {MAX_NODES} nodes through aliases"
+                ),
+                help: "write the values out instead of nesting aliases".into(),
+            });
+        }
+        if anchor != 0 {
+            self.anchors.insert(anchor, node.clone());
+        }
+        match self.stack.last_mut() {
+            None => self.documents.push((self.doc_start, Some(node))),
+            Some(Frame::Seq { items, weight, .. }) => {
+                *weight = weight.saturating_add(node.weight);
+                items.push(node);
+            }
+            Some(Frame::Map {
+                pairs, key, weight, ..
+            }) => {
+                *weight = weight.saturating_add(node.weight);
+                match key.take() {
+                    None => *key = Some(node),
+                    Some(k) => pairs.push((k, node)),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn in_key_position(&self) -> bool {
+        matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
+    }
+
+    fn event(&mut self, event: Event<'_>, span: &granit_parser::Span) -> Result<(), SyntaxError> {
+        let range = span_of(span);
+        if let Some(tag) = span.tag_span() {
+            let start = tag.start.byte_offset().unwrap_or(range.start);
+            let end = tag.end.byte_offset().unwrap_or(start).max(start);
+            self.tokens.push(start..end);
+        }
+        match event {
+            Event::DocumentStart(..) => self.doc_start = range.start,
+            Event::Scalar(text, style, anchor, _) => {
+                self.tokens.push(range.clone());
+                if self.in_key_position() {
+                    self.keys.push((range.clone(), text.to_string()));
+                }
+                let content = if is_null_scalar(&text, style) {
+                    Content::Null
+                } else {
+                    Content::Scalar(text.into_owned())
+                };
+                let node = Node {
+                    content: Rc::new(content),
+                    span: range,
+                    alias: false,
+                    weight: 1,
+                };
+                self.attach(node, anchor)?;
+            }
+            Event::Alias(id) => {
+                self.tokens.push(range.clone());
+                let Some(target) = self.anchors.get(&id) else {
+                    return Err(SyntaxError {
+                        offset: range.start,
+                        message: "this alias names no anchor".into(),
+                        help: "define the anchor (`&name`) before its alias (`*name`)".into(),
+                    });
+                };
+                let node = Node {
+                    content: target.content.clone(),
+                    span: range,
+                    alias: true,
+                    weight: target.weight,
+                };
+                self.attach(node, 0)?;
+            }
+            Event::Anchor(..) => self.tokens.push(range),
+            Event::Comment(..) => self.tokens.push(range),
+            Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq {
+                start: range.start,
+                anchor,
+                items: Vec::new(),
+                weight: 1,
+            }),
+            Event::MappingStart(_, anchor, _) => self.stack.push(Frame::Map {
+                start: range.start,
+                anchor,
+                pairs: Vec::new(),
+                key: None,
+                weight: 1,
+            }),
+            Event::SequenceEnd | Event::MappingEnd => {
+                let (content, start, anchor, weight) = match self.stack.pop() {
+                    Some(Frame::Seq {
+                        start,
+                        anchor,
+                        items,
+                        weight,
+                    }) => (Content::Seq(items), start, anchor, weight),
+                    Some(Frame::Map {
+                        start,
+                        anchor,
+                        pairs,
+                        weight,
+                        ..
+                    }) => (Content::Map(pairs), start, anchor, weight),
+                    None => return Ok(()),
+                };
+                let node = Node {
+                    content: Rc::new(content),
+                    span: start..range.end.max(start),
+                    alias: false,
+                    weight,
+                };
+                self.attach(node, anchor)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// Read `text` as YAML. Never fails: a syntax error is part of the result,
+/// with what was read before it.
+pub fn parse(text: &str) -> Parsed {
+    let options = granit_parser::options! { emit_anchor_events: true };
+    let mut b = Builder {
+        stack: Vec::new(),
+        anchors: std::collections::HashMap::new(),
+        documents: Vec::new(),
+        doc_start: 0,
+        tokens: Vec::new(),
+        keys: Vec::new(),
+    };
+    let mut error = None;
+    let mut parsed_to = 0;
+    for next in Parser::new_from_str_with_options(text, options) {
+        match next {
+            Ok((event, span)) => {
+                let range = span_of(&span);
+                if let Err(e) = b.event(event, &span) {
+                    error = Some(e);
+                    break;
+                }
+                parsed_to = parsed_to.max(range.end);
+            }
+            Err(e) => {
+                let offset = e.marker().byte_offset().unwrap_or(parsed_to);
+                error = Some(SyntaxError {
+                    offset,
+                    message: format!("this is not valid YAML: {}", e.kind()),
+                    help: "fix the YAML at that place (indentation, a missing `:` or quote, a tab)"
+                        .into(),
+                });
+                break;
+            }
+        }
+    }
+    // Documents that hold nothing (a lone `---` at the end) do not count.
+    let mut documents = b
+        .documents
+        .into_iter()
+        .filter(|(_, root)| root.as_ref().is_some_and(|n| !n.is_null()));
+    let root = documents.next().and_then(|(_, n)| n);
+    if error.is_none()
+        && let Some((offset, _)) = documents.next()
+    {
+        error = Some(SyntaxError {
+            offset,
+            message: "the file holds more than one YAML document".into(),
+            help: "keep everything in the first document: remove the `---` line and what follows, or merge it into the first".into(),
+        });
+    }
+    let trusted_until = match &error {
+        Some(e) if e.offset < text.len() => parsed_to.min(e.offset),
+        _ => text.len(),
+    };
+    Parsed {
+        root,
+        error,
+        tokens: b.tokens,
+        keys: b.keys,
+        revealed: Vec::new(),
+        trusted_until,
+    }
+}
+
+impl Parsed {
+    /// The schema reader vouches for this node's text: show it in snippets.
+    pub fn reveal(&mut self, node: &Node) {
+        if !node.alias && matches!(*node.content, Content::Scalar(_) | Content::Null) {
+            self.revealed.push(node.span.clone());
+        }
+    }
+
+    /// On a syntax error there is no schema to ask: show keys that are
+    /// field names of the schema, and nothing else.
+    pub fn reveal_known_keys(&mut self, known: &[&str]) {
+        let shown: Vec<Range<usize>> = self
+            .keys
+            .iter()
+            .filter(|(range, k)| known.contains(&k.as_str()) && range.end <= self.trusted_until)
+            .map(|(range, _)| range.clone())
+            .collect();
+        self.revealed.extend(shown);
+    }
+
+    /// The text as diagnostics may show it.
+    pub fn masked(&self, text: &str) -> Masked {
+        mask(text, &self.tokens, &self.revealed, self.trusted_until)
+    }
+}
+
+/// The text with values hidden, and where each byte of the original went.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Masked {
+    pub text: String,
+    /// `to_masked[i]`: the masked offset of original byte `i` (one entry
+    /// past the end too).
+    to_masked: Vec<usize>,
+}
+
+impl fmt::Debug for Masked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // Masked text is safe to show by construction.
+        write!(f, "Masked({:?})", self.text)
+    }
+}
+
+impl Masked {
+    /// A byte range of the original, in the masked text (at least one byte
+    /// where the text has one).
+    pub fn map(&self, range: Range<usize>) -> Range<usize> {
+        let at = |i: usize| self.to_masked.get(i).copied().unwrap_or(self.text.len());
+        let start = at(range.start).min(self.text.len());
+        let end = at(range.end).clamp(start, self.text.len());
+        if end == start && start < self.text.len() {
+            let rest = &self.text[start..];
+            let width = if rest.starts_with("***") {
+                3
+            } else {
+                rest.chars().next().map_or(1, char::len_utf8)
+            };
+            start..start + width
+        } else {
+            start..end
+        }
+    }
+
+    /// The original offset a masked offset stands for (the start of a
+    /// hidden piece for any offset inside its `***`).
+    pub fn original(&self, masked_offset: usize) -> usize {
+        self.to_masked.partition_point(|&m| m < masked_offset)
+    }
+
+    /// The text of a file that is not shown at all: every line hidden.
+    pub fn hidden(text: &str) -> Masked {
+        mask(text, &[], &[], 0)
+    }
+}
+
+/// What happens to one byte of the original.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    /// Shown as it is: whitespace, YAML indicators, revealed tokens.
+    Shown,
+    /// Outside any token: an indicator is shown, anything else hidden.
+    Between,
+    /// Part of hidden piece number n.
+    Hidden(usize),
+}
+
+fn is_break(c: char) -> bool {
+    c == '\n' || c == '\r'
+}
+
+fn mask(
+    text: &str,
+    tokens: &[Range<usize>],
+    revealed: &[Range<usize>],
+    trusted_until: usize,
+) -> Masked {
+    let len = text.len();
+    let mut class = vec![Class::Between; len];
+    for (n, t) in tokens.iter().enumerate() {
+        for c in class.iter_mut().take(t.end.min(len)).skip(t.start) {
+            *c = Class::Hidden(n);
+        }
+    }
+    for r in revealed {
+        for c in class.iter_mut().take(r.end.min(len)).skip(r.start) {
+            *c = Class::Shown;
+        }
+    }
+    // Everything after the last parsed event is one hidden piece.
+    let tail = tokens.len();
+    for c in class.iter_mut().skip(trusted_until) {
+        *c = Class::Hidden(tail);
+    }
+    // Stray characters between tokens that are no YAML indicator are hidden
+    // too, each run its own piece.
+    let mut next_piece = tail + 1;
+    let mut in_stray = false;
+    for (i, ch) in text.char_indices() {
+        if class[i] != Class::Between {
+            in_stray = false;
+            continue;
+        }
+        if ch.is_whitespace() || "-:?[]{},|>".contains(ch) {
+            in_stray = false;
+            continue;
+        }
+        if !in_stray {
+            next_piece += 1;
+            in_stray = true;
+        }
+        for c in class.iter_mut().skip(i).take(ch.len_utf8()) {
+            *c = Class::Hidden(next_piece);
+        }
+    }
+
+    let mut out = String::with_capacity(len.min(1 << 20));
+    let mut to_masked = vec![0; len + 1];
+    // The piece whose `***` this line already shows, and whether only
+    // indentation came before on this line within the piece.
+    let mut shown_piece: Option<usize> = None;
+    let mut piece_at = 0;
+    let mut at_line_start = true;
+    for (i, ch) in text.char_indices() {
+        // A character hidden inside a `***` stands at that `***`.
+        let here = match class[i] {
+            Class::Hidden(n) if shown_piece == Some(n) && !is_break(ch) => piece_at,
+            _ => out.len(),
+        };
+        for m in to_masked.iter_mut().skip(i).take(ch.len_utf8()) {
+            *m = here;
+        }
+        if is_break(ch) {
+            out.push(ch);
+            shown_piece = None;
+            at_line_start = true;
+            continue;
+        }
+        match class[i] {
+            Class::Hidden(n) => {
+                if shown_piece == Some(n) {
+                    continue;
+                }
+                if ch.is_whitespace() && at_line_start {
+                    out.push(ch);
+                    continue;
+                }
+                if ch.is_whitespace() {
+                    continue;
+                }
+                piece_at = out.len();
+                out.push_str("***");
+                shown_piece = Some(n);
+                at_line_start = false;
+            }
+            _ => {
+                out.push(ch);
+                shown_piece = None;
+                if !ch.is_whitespace() {
+                    at_line_start = false;
+                }
+            }
+        }
+    }
+    to_masked[len] = out.len();
+    Masked {
+        text: out,
+        to_masked,
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset, counting a
+/// CRLF, a lone LF and a lone CR as one line break each, as the parser does.
+pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
+    let (mut line, mut column) = (1u32, 1u32);
+    let mut prev_cr = false;
+    for (i, c) in text.char_indices() {
+        if i >= offset {
+            break;
+        }
+        match c {
+            '\n' if prev_cr => {}
+            '\n' | '\r' => {
+                line = line.saturating_add(1);
+                column = 1;
+            }
+            _ => column = column.saturating_add(1),
+        }
+        prev_cr = c == '\r';
+    }
+    (line, column)
+}
+
+#[cfg(test)]
+mod tests;

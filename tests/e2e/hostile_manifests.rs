@@ -1,0 +1,253 @@
+//! Manifests and task files shaped the ways people and attackers shape
+//! them, each holding canary values: every command that reads them fails
+//! with a diagnostic that shows no value (TestEnv checks every run for the
+//! canaries, raw and base64), and nothing is sent to the cluster.
+
+use crate::support::TestEnv;
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\n";
+
+/// `{C}` in a template is replaced by a fresh canary at each place.
+fn plant(env: &TestEnv, template: &str) -> String {
+    let mut out = String::new();
+    let mut parts = template.split("{C}").peekable();
+    while let Some(part) = parts.next() {
+        out.push_str(part);
+        if parts.peek().is_some() {
+            out.push_str(&env.canary("v"));
+        }
+    }
+    out
+}
+
+/// Bad manifests, each with canaries in value positions.
+const MANIFESTS: &[(&str, &str)] = &[
+    (
+        "keys at the wrong indent under inline",
+        "secrets:\n  - name: a\n    inline:\n      A: {C}\n     B: {C}\n",
+    ),
+    (
+        "a misspelled inline",
+        "secrets:\n  - name: a\n    inlien:\n      A: {C}\n      B: {C}\n",
+    ),
+    (
+        "a flow map over several lines",
+        "secrets:\n  - name: Bad_Name\n    inline: {A: {C},\n      B: {C},\n      C: {C}}\n",
+    ),
+    (
+        "flow-style entries",
+        "secrets:\n  - {name: x, inline: {A: {C}, B: \"{C}\"}, bogus: 1}\n  - {name: y, inline: {A: {C}}, kind: nope}\n",
+    ),
+    (
+        "an anchor on a value used as a name",
+        "secrets:\n  - name: a\n    inline: {A: &t {C}}\n  - name: *t\n    inline: {B: x}\n",
+    ),
+    (
+        "an anchor on a value used as a kind",
+        "secrets:\n  - name: a\n    kind: *t\n    inline: {A: &t {C}}\n",
+    ),
+    (
+        "fromEnv given K=V",
+        "secrets:\n  - name: a\n    kind: env\n    fromEnv: [K={C}]\n",
+    ),
+    (
+        "fromEnv given a mapping",
+        "secrets:\n  - name: a\n    kind: env\n    fromEnv: {K: {C}}\n",
+    ),
+    (
+        "inline given a scalar",
+        "secrets:\n  - name: a\n    inline: {C}\n",
+    ),
+    (
+        "inline given a list",
+        "secrets:\n  - name: a\n    inline: [{C}, {C}]\n",
+    ),
+    (
+        "a KEY value pair without a colon in a flow map",
+        "secrets:\n  - name: a\n    inline: {HF_TOKEN {C}}\n",
+    ),
+    (
+        "a pasted token as a key with no value",
+        "secrets:\n  - name: a\n    inline: {{C}, B: x}\n",
+    ),
+    (
+        "an unclosed flow map after a value",
+        "secrets:\n  - name: a\n    inline: {A: {C}, B: {C}\n  - name: b\n",
+    ),
+    (
+        "an unterminated quote in a value",
+        "secrets:\n  - name: a\n    inline:\n      A: \"{C}\n      B: {C}\n",
+    ),
+    (
+        "a tab next to a value",
+        "secrets:\n  - name: a\n    inline:\n\tA: {C}\n",
+    ),
+    (
+        "a null value and a duplicate key",
+        "secrets:\n  - name: a\n    inline:\n      A: {C}\n      B:\n      A: {C}\n",
+    ),
+    (
+        "a value in a comment and a tag",
+        "secrets:\n  - name: a # old token {C}\n    inline: {A: !!str {C}, B: !mine {C}}\n    bogus: 1\n",
+    ),
+    (
+        "a block scalar value and a bad name",
+        "secrets:\n  - name: Bad!\n    inline:\n      A: |\n        {C}\n        {C}\n",
+    ),
+    (
+        "several documents",
+        "secrets:\n  - name: a\n    inline: {A: {C}}\n---\nsecrets:\n  - name: b\n    inline: {A: {C}}\n",
+    ),
+];
+
+fn manifest_cases(env: &TestEnv) -> Vec<(String, String)> {
+    let mut cases: Vec<(String, String)> = MANIFESTS
+        .iter()
+        .map(|(name, body)| (name.to_string(), plant(env, &format!("{HEAD}{body}"))))
+        .collect();
+    // The same with old Mac (CR) and Windows (CRLF) line ends.
+    for (name, body) in MANIFESTS.iter().take(4) {
+        let text = plant(env, &format!("{HEAD}{body}"));
+        cases.push((format!("{name}, CR"), text.replace('\n', "\r")));
+        cases.push((format!("{name}, CRLF"), text.replace('\n', "\r\n")));
+    }
+    // One-line JSON.
+    cases.push((
+        "a one-line JSON manifest".into(),
+        plant(
+            env,
+            r#"{"apiVersion": "konduktor.trainy.ai/v1alpha1", "kind": "SecretSet", "secrets": [{"name": "x", "inline": {"A": "{C}"}, "kind": "nope"}, {"name": "y", "inlien": {"B": "{C}"}}]}"#,
+        ),
+    ));
+    cases
+}
+
+const TASK: &str = "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n";
+
+#[test]
+fn no_value_shows_in_any_diagnostic_of_a_bad_manifest() {
+    let env = TestEnv::new();
+    let task = env.file("task.yaml", TASK);
+    for (i, (name, text)) in manifest_cases(&env).into_iter().enumerate() {
+        let path = env.file(&format!("m{i}.yaml"), &text);
+        let path = path.to_string_lossy().to_string();
+        for args in [
+            vec!["diff", "-f", &path],
+            vec!["apply", "--yes", "-f", &path],
+            vec![
+                "render-job",
+                "-f",
+                &task.to_string_lossy(),
+                "--secrets",
+                &path,
+            ],
+        ] {
+            // `run` fails the test if any canary shows up.
+            let run = env.run(&args);
+            run.failure();
+            assert!(
+                run.stderr.contains(&format!("m{i}.yaml")),
+                "{name} ({args:?}): the file is not named:\n{}",
+                run.stderr
+            );
+        }
+    }
+    env.assert_no_requests();
+}
+
+#[test]
+fn no_value_shows_in_any_diagnostic_of_a_bad_task() {
+    let env = TestEnv::new();
+    let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
+    let tasks = [
+        "name: t\nresources:\n  image_id: x\nenv:\n  HF_TOKEN: {C}\n  B: {C}\n",
+        "name: t\nresources: {image_id: x}\nenvs: {A: {C}, B: [{C}], C:}\n",
+        "name: t\nresources: {image_id: x}\nenvs:\n  A: &v {C}\nnum_nodes: *v\n",
+        "name: t\nresources: {image_id: x}\nenvs:\n  A: \"{C}\n",
+        "name: Bad\nresources: {image_id: x}\nrun: |\n  export TOKEN={C}\n  python train.py\n",
+        "name: t\nresources: {image_id: x}\nenvs: {C}\n",
+        "name: t\nresources: {image_id: x}\nenvs: {TOKEN {C}}\n",
+    ];
+    for (i, template) in tasks.iter().enumerate() {
+        let text = plant(&env, template);
+        for text in [text.clone(), text.replace('\n', "\r")] {
+            let path = env.file(&format!("t{i}.yaml"), &text);
+            let run = env.run(&[
+                "render-job",
+                "-f",
+                &path.to_string_lossy(),
+                "--secrets",
+                &secrets.to_string_lossy(),
+            ]);
+            run.failure();
+            assert!(run.stderr.contains(&format!("t{i}.yaml")), "{}", run.stderr);
+        }
+    }
+    env.assert_no_requests();
+}
+
+#[test]
+fn the_messages_people_read_name_the_problem_plainly() {
+    let env = TestEnv::new();
+    let cases = [
+        (
+            "secrets:\n  - name: a\n    inline:\n      A: x\n      B:\n",
+            "has no value",
+        ),
+        (
+            "secrets:\n  - name: a\n    inline: {A: x}\n    name: b\n",
+            "`name` is given twice in this secret (first at line 4)",
+        ),
+        (
+            "secrets: []\n---\nsecrets: []\n",
+            "more than one YAML document",
+        ),
+        (
+            "secrets:\n  - name: a\n    inline: {}\n",
+            "`inline` of secret `a` is empty",
+        ),
+        (
+            "secrets:\n  - name: a\n    kind: env\n    fromEnv: []\n",
+            "`fromEnv` of secret `a` is empty",
+        ),
+    ];
+    for (body, want) in cases {
+        let path = env.file("m.yaml", format!("{HEAD}{body}"));
+        let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
+        run.failure().stderr_has(want);
+        for internal in [
+            "Option<",
+            "DuplicateKeyPolicy",
+            "from_str_multiple",
+            "budget",
+        ] {
+            assert!(!run.stderr.contains(internal), "{}", run.stderr);
+        }
+    }
+    // A lone `---` at the end is fine.
+    let path = env.file("m.yaml", format!("{HEAD}secrets: []\n---\n"));
+    env.run(&["diff", "-f", &path.to_string_lossy()]).success();
+}
+
+#[test]
+fn a_manifest_can_come_from_standard_input() {
+    let env = TestEnv::new();
+    let canary = env.canary("stdin");
+    let text = format!("{HEAD}secrets:\n  - name: from-stdin\n    inline: {{A: {canary}}}\n");
+    let mut cmd = env.command();
+    cmd.args(["-n", &env.namespace, "apply", "-f", "-"])
+        .stdin(std::process::Stdio::piped());
+    let run = env.run_with_stdin(cmd, &text);
+    run.success().stdout_has("from-stdin");
+    assert_eq!(
+        env.data(&format!("from-stdin-{}", crate::support::OWNER))
+            .get("A")
+            .map(Vec::as_slice),
+        Some(canary.as_bytes())
+    );
+    // Diagnostics name it as such.
+    let mut cmd = env.command();
+    cmd.args(["-n", &env.namespace, "diff", "-f", "-"]);
+    let run = env.run_with_stdin(cmd, &format!("{HEAD}secrets: [{{name: Bad}}]\n"));
+    run.failure().stderr_has("<stdin>:3:18");
+}
