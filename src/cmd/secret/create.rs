@@ -129,6 +129,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     let data = sources::collect(args.kind, &source).map_err(|e| e.named(&args.name))?;
     konduktor::validate_size(&args.name, &data)?;
     let owner = super::super::owner()?;
+    crate::identity::fits_object_names(&owner)?;
     let desired = DesiredSecret {
         basename: args.name.clone(),
         kind: args.kind,
