@@ -32,19 +32,24 @@ impl fmt::Display for HashSource {
         match self {
             HashSource::TestOverride => write!(f, "env {ENV_TEST_USER_HASH}"),
             HashSource::UserIdEnv => write!(f, "env {ENV_USER_ID}"),
-            HashSource::CacheFile { path } => write!(f, "file {}", path.display()),
+            HashSource::CacheFile { path } => write!(f, "file {}", crate::escape::path(path)),
             HashSource::Computed {
                 path: Some(path),
                 seed,
             } => {
                 write!(
                     f,
-                    "computed from \"{seed}\" (user-hostname), saved to {}",
-                    path.display()
+                    "computed from \"{}\" (user-hostname), saved to {}",
+                    crate::escape::text(seed),
+                    crate::escape::path(path)
                 )
             }
             HashSource::Computed { path: None, seed } => {
-                write!(f, "computed from \"{seed}\" (user-hostname), not saved")
+                write!(
+                    f,
+                    "computed from \"{}\" (user-hostname), not saved",
+                    crate::escape::text(seed)
+                )
             }
         }
     }
@@ -66,6 +71,15 @@ pub enum IdentityError {
     BadOverride { value: String },
     #[error("cannot tell the login name or hostname of this machine: {0}")]
     NoSystemIdentity(String),
+    #[error(
+        "`{}` holds `{hash}`, which Konduktor takes as an owner hash but which cannot be a Kubernetes label value",
+        crate::escape::path(path)
+    )]
+    HashNotLabel { path: PathBuf, hash: String },
+    #[error(
+        "the owner hash `{hash}` ({from}) cannot be part of a Secret name, which takes lowercase letters, digits and `-` only"
+    )]
+    HashNotInNames { hash: String, from: String },
 }
 
 impl IdentityError {
@@ -76,6 +90,12 @@ impl IdentityError {
             }
             IdentityError::NoSystemIdentity(_) => {
                 "set KONDUKTOR_USER_ID to your 8-hex owner hash (see `~/.konduktor/user_hash` on the machine that made your secrets)"
+            }
+            IdentityError::HashNotLabel { .. } => {
+                "write your 8 lowercase hex owner hash into the file (or delete it to have one computed), or set KONDUKTOR_USER_ID"
+            }
+            IdentityError::HashNotInNames { .. } => {
+                "Konduktor cannot create secrets with it either: write the hash in lowercase into ~/.konduktor/user_hash, or set KONDUKTOR_USER_ID"
             }
         }
     }
@@ -125,6 +145,68 @@ pub fn is_owner_hash(s: &str) -> bool {
             .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
+/// Konduktor's `_is_valid_user_hash` on the stripped file content: 8
+/// characters (code points) that Python's `int(x, 16)` parses. That takes
+/// an optional sign, an optional `0x`/`0X` prefix, hex digits in either
+/// case, single underscores between digits (and right after the prefix),
+/// and any Unicode decimal digit. Non-ASCII numeric characters are taken as
+/// accepted (the safe side: such a file is refused, never overwritten).
+pub fn konduktor_accepts(s: &str) -> bool {
+    if s.chars().count() != 8 {
+        return false;
+    }
+    let mut rest = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let mut after_prefix = false;
+    if let Some(r) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
+        rest = r;
+        after_prefix = true;
+    }
+    let is_digit = |c: char| c.is_ascii_hexdigit() || (!c.is_ascii() && c.is_numeric());
+    let mut digits = 0;
+    let mut prev_underscore = false;
+    for (i, c) in rest.chars().enumerate() {
+        if c == '_' {
+            // Single, between digits, or right after the prefix.
+            if prev_underscore || (i == 0 && !after_prefix) {
+                return false;
+            }
+            prev_underscore = true;
+        } else if is_digit(c) {
+            digits += 1;
+            prev_underscore = false;
+        } else {
+            return false;
+        }
+    }
+    digits > 0 && !prev_underscore
+}
+
+/// A Kubernetes label value (at most 63 characters): the owner hash is one.
+pub fn is_label_value(s: &str) -> bool {
+    let alnum = |c: &char| c.is_ascii_alphanumeric();
+    s.len() <= 63
+        && (s.is_empty()
+            || (s.chars().next().is_some_and(|c| alnum(&c))
+                && s.chars().last().is_some_and(|c| alnum(&c))
+                && s.chars().all(|c| alnum(&c) || matches!(c, '-' | '_' | '.'))))
+}
+
+/// Can `hash` be part of a Secret name (`<name>-<hash>`)? Uppercase or `_`
+/// cannot, though Konduktor reads such a file.
+pub fn fits_object_names(owner: &Owner) -> Result<(), IdentityError> {
+    if owner
+        .hash
+        .bytes()
+        .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+    {
+        return Ok(());
+    }
+    Err(IdentityError::HashNotInNames {
+        hash: owner.hash.clone(),
+        from: owner.source.to_string(),
+    })
+}
+
 fn md5_hex(input: &str) -> String {
     Md5::digest(input.as_bytes())
         .iter()
@@ -156,16 +238,31 @@ pub fn clean_username(raw: &str) -> String {
     trimmed.chars().take(63).collect()
 }
 
-/// What resolution decided, and whether the cache file must be written.
+/// What resolution decided, whether the cache file must be written, and
+/// what to tell the user about the file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Resolution {
     pub owner: Owner,
     pub write_cache: Option<PathBuf>,
+    pub warning: Option<String>,
 }
 
-/// SPEC 1.2, first that applies wins. `cached` is the content of the cache
-/// file, if one could be read.
-pub fn resolve(inputs: &IdentityInputs, cached: Option<&str>) -> Result<Resolution, IdentityError> {
+/// What reading `~/.konduktor/user_hash` gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cached {
+    /// No such file (or no home): the computed hash is written there.
+    Missing,
+    /// The file's text.
+    Text(String),
+    /// A file that is there but cannot be used (a FIFO, a device, too
+    /// large, unreadable, not UTF-8): never overwritten; why, for a warning.
+    Unusable(String),
+}
+
+/// SPEC 1.2, first that applies wins. The cache file is read as Konduktor
+/// reads it (stripped, then [`konduktor_accepts`]) and used as is; content
+/// Konduktor would replace is replaced, with a warning.
+pub fn resolve(inputs: &IdentityInputs, cached: &Cached) -> Result<Resolution, IdentityError> {
     let username = clean_username(inputs.login.as_deref().unwrap_or_default());
     let done = |hash: String, source: HashSource| Resolution {
         owner: Owner {
@@ -174,6 +271,7 @@ pub fn resolve(inputs: &IdentityInputs, cached: Option<&str>) -> Result<Resoluti
             username: username.clone(),
         },
         write_cache: None,
+        warning: None,
     };
     if let Some(value) = &inputs.test_user_hash {
         // Upstream uses it as is; we insist on a real hash so labels stay valid.
@@ -187,10 +285,37 @@ pub fn resolve(inputs: &IdentityInputs, cached: Option<&str>) -> Result<Resoluti
     if let Some(value) = inputs.user_id.as_deref().filter(|v| is_owner_hash(v)) {
         return Ok(done(value.to_string(), HashSource::UserIdEnv));
     }
-    if let (Some(text), Some(path)) = (cached, inputs.cache_path()) {
-        let text = text.trim();
-        if is_owner_hash(text) {
-            return Ok(done(text.to_string(), HashSource::CacheFile { path }));
+    let mut warning = None;
+    let mut may_write = true;
+    if let Some(path) = inputs.cache_path() {
+        let shown = crate::escape::path(&path);
+        match cached {
+            Cached::Missing => {}
+            Cached::Text(text) => {
+                // Python's str.strip(): Unicode whitespace at both ends,
+                // the information separators U+001C..U+001F among them.
+                let text = text.trim_matches(|c: char| {
+                    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+                });
+                if konduktor_accepts(text) {
+                    if !is_label_value(text) {
+                        return Err(IdentityError::HashNotLabel {
+                            path,
+                            hash: crate::escape::text(text).into_owned(),
+                        });
+                    }
+                    return Ok(done(text.to_string(), HashSource::CacheFile { path }));
+                }
+                warning = Some(format!(
+                    "`{shown}` does not hold an owner hash; it was replaced with the computed hash"
+                ));
+            }
+            Cached::Unusable(why) => {
+                may_write = false;
+                warning = Some(format!(
+                    "{why}; it is left as it is, and the computed hash is used for this run"
+                ));
+            }
         }
     }
     let (Some(login), Some(hostname)) = (inputs.login.as_deref(), inputs.hostname.as_deref())
@@ -200,10 +325,12 @@ pub fn resolve(inputs: &IdentityInputs, cached: Option<&str>) -> Result<Resoluti
         ));
     };
     let seed = hash_seed(login, hostname);
-    let path = inputs.cache_path();
+    let path = inputs.cache_path().filter(|_| may_write);
+    let hash = compute_hash(login, hostname);
     Ok(Resolution {
+        warning: warning.map(|w| if may_write { format!("{w} {hash}") } else { w }),
         owner: Owner {
-            hash: compute_hash(login, hostname),
+            hash,
             source: HashSource::Computed {
                 path: path.clone(),
                 seed,
@@ -218,10 +345,14 @@ pub fn resolve(inputs: &IdentityInputs, cached: Option<&str>) -> Result<Resoluti
 /// Konduktor does (the bare hash, no newline). A cache that cannot be written
 /// is not fatal: the hash is still right for this run.
 pub fn resolve_owner(inputs: &IdentityInputs) -> Result<Owner, IdentityError> {
-    let cached = inputs
-        .cache_path()
-        .and_then(|p| std::fs::read_to_string(p).ok());
-    let mut resolution = resolve(inputs, cached.as_deref())?;
+    let cached = match inputs.cache_path() {
+        None => Cached::Missing,
+        Some(path) => read_cache(&path),
+    };
+    let mut resolution = resolve(inputs, &cached)?;
+    if let Some(w) = &resolution.warning {
+        eprintln!("warning: {}", crate::escape::text(w));
+    }
     if let Some(path) = resolution.write_cache.take()
         && write_cache(&path, &resolution.owner.hash).is_err()
         && let HashSource::Computed { path, .. } = &mut resolution.owner.source
@@ -229,6 +360,22 @@ pub fn resolve_owner(inputs: &IdentityInputs) -> Result<Owner, IdentityError> {
         *path = None;
     }
     Ok(resolution.owner)
+}
+
+/// Read the cache file as a regular file of at most
+/// [`crate::input_file::MAX_USER_HASH_BYTES`]: a FIFO or a device there
+/// neither blocks nor grows memory.
+pub fn read_cache(path: &Path) -> Cached {
+    match crate::input_file::read_regular(path, crate::input_file::MAX_USER_HASH_BYTES) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Cached::Text(text),
+            Err(_) => {
+                Cached::Unusable(format!("`{}` is not UTF-8 text", crate::escape::path(path)))
+            }
+        },
+        Err(e) if e.is_not_found() => Cached::Missing,
+        Err(e) => Cached::Unusable(e.to_string()),
+    }
 }
 
 fn write_cache(path: &Path, hash: &str) -> std::io::Result<()> {

@@ -14,7 +14,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
-use crate::konduktor::SecretKind;
+use crate::konduktor::{self, SecretKind};
 use crate::secret_value::SecretBytes;
 use crate::task::Task;
 
@@ -148,12 +148,53 @@ fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     }
 }
 
+/// Why a secret from the cluster cannot be injected as it is, if it cannot:
+/// anyone can label a Secret, and a name that makes an invalid volume would
+/// make the whole Job invalid.
+fn uninjectable(s: &InjectedSecret) -> Option<String> {
+    if s.kind != SecretKind::Default {
+        return None;
+    }
+    konduktor::validate_name(&s.basename, SecretKind::Default)
+        .err()
+        .map(|e| match e {
+            konduktor::RuleError::NameTooLong { .. } => format!(
+                "its volume name `default-secret-{}` would be longer than 63 characters",
+                s.basename
+            ),
+            _ => "its name is not a DNS-1123 label, so it cannot name a volume".to_string(),
+        })
+}
+
 pub fn render(
     task: &Task,
     secrets: &[InjectedSecret],
     opts: &RenderOptions,
 ) -> Result<Rendered, Error> {
-    let mut secrets: Vec<InjectedSecret> = secrets.to_vec();
+    let mut warnings = Vec::new();
+    let nodes = i32::try_from(task.num_nodes).map_err(|_| {
+        Error::input(format!(
+            "num_nodes {} is more than a Job can run ({})",
+            task.num_nodes,
+            i32::MAX
+        ))
+        .with_help("give a number of nodes the cluster can run, e.g. `num_nodes: 2`")
+    })?;
+    // Only what makes a valid pod spec is injected; the rest is named in a warning.
+    let mut secrets: Vec<InjectedSecret> = secrets
+        .iter()
+        .filter(|s| match uninjectable(s) {
+            Some(why) => {
+                warnings.push(format!(
+                    "secret \"{}\" ({}) is not injected: {why}",
+                    s.basename, s.object_name
+                ));
+                false
+            }
+            None => true,
+        })
+        .cloned()
+        .collect();
     // Konduktor injects in the order the API lists them: by object name.
     secrets.sort_by(|a, b| a.object_name.cmp(&b.object_name));
     let defaults: Vec<&InjectedSecret> = secrets
@@ -218,9 +259,24 @@ pub fn render(
             EXPANDED_MOUNT,
         ));
     }
+    let injected: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
     let mut from_secret: BTreeMap<String, String> = BTreeMap::new();
     for s in &env_secrets {
         for key in s.data.keys() {
+            if konduktor::validate_env_name(key).is_err() {
+                warnings.push(format!(
+                    "key \"{key}\" of env secret \"{}\" is not a valid environment variable name; it is not injected",
+                    s.basename
+                ));
+                continue;
+            }
+            if injected.contains(key) {
+                warnings.push(format!(
+                    "key {key} of env secret \"{}\" would replace the {key} that injection sets; the injected value is kept",
+                    s.basename
+                ));
+                continue;
+            }
             let var = EnvVar {
                 name: key.clone(),
                 value: None,
@@ -241,7 +297,6 @@ pub fn render(
             from_secret.insert(key.clone(), s.basename.clone());
         }
     }
-    let mut warnings = Vec::new();
     for (name, value) in &task.envs {
         match env.iter_mut().find(|e| e.name == *name) {
             Some(existing) => {
@@ -325,7 +380,6 @@ pub fn render(
         }),
         ..Default::default()
     };
-    let nodes = task.num_nodes as i32;
     let job = Job {
         metadata: ObjectMeta {
             name: Some(task.name.clone()),

@@ -57,6 +57,9 @@ pub struct KeyChange {
     pub change: Change,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub files: Vec<FileChange>,
+    /// How the key was compared, when not as usual (e.g. [`NOTE_ZIP_BY_BYTES`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Values, for `--show-secrets` only; never serialized.
     #[serde(skip)]
     pub old: Option<SecretBytes>,
@@ -273,12 +276,16 @@ fn create(s: &DesiredSecret, object: String) -> SecretPlan {
         keys: s
             .data
             .iter()
-            .map(|(k, v)| KeyChange {
-                key: k.clone(),
-                change: Change::Added,
-                files: zip_files_added(k, v),
-                old: None,
-                new: Some(v.clone()),
+            .map(|(k, v)| {
+                let (files, note) = zip_files_added(k, v);
+                KeyChange {
+                    key: k.clone(),
+                    change: Change::Added,
+                    files,
+                    note,
+                    old: None,
+                    new: Some(v.clone()),
+                }
             })
             .collect(),
         conflict: None,
@@ -302,6 +309,7 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
                 key: k.clone(),
                 change: Change::Removed,
                 files: Vec::new(),
+                note: None,
                 old: Some(v.clone()),
                 new: None,
             })
@@ -315,14 +323,18 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
 fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
     let mut keys = Vec::new();
     for (k, new) in &s.data {
-        let (change, files) = match l.data.get(k) {
-            None => (Change::Added, zip_files_added(k, new)),
+        let (change, files, note) = match l.data.get(k) {
+            None => {
+                let (files, note) = zip_files_added(k, new);
+                (Change::Added, files, note)
+            }
             Some(old) => compare_values(k, old, new),
         };
         keys.push(KeyChange {
             key: k.clone(),
             change,
             files,
+            note,
             old: l.data.get(k).cloned(),
             new: Some(new.clone()),
         });
@@ -333,6 +345,7 @@ fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
             key: k.clone(),
             change,
             files: Vec::new(),
+            note: None,
             old: Some(old.clone()),
             new: None,
         });
@@ -366,80 +379,159 @@ fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
     }
 }
 
-/// A directory archive, by content: entry path -> (permission bits, bytes).
-type ZipContent = BTreeMap<String, (Option<u32>, Vec<u8>)>;
+/// A zip read from the cluster is inflated up to this many bytes in all:
+/// anyone who can write the Secret can plant a small archive that inflates
+/// to gigabytes. 64 times what a Secret may hold.
+pub const MAX_ZIP_INFLATED_BYTES: u64 = 64 * konduktor::MAX_SECRET_BYTES as u64;
+/// ... and up to this many entries.
+pub const MAX_ZIP_ENTRIES: usize = 10_000;
+/// The note on a `payload.zip` key compared by its bytes, not by file.
+pub const NOTE_ZIP_BY_BYTES: &str = "archive too large to compare by file; compared by bytes";
 
-/// Read a `payload.zip` into its content; `None` if it is not a zip.
-pub fn zip_content(bytes: &[u8]) -> Option<ZipContent> {
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+/// A directory archive, by content: entry path -> (permission bits, SHA-256
+/// of the bytes). Digests, not bytes, so comparing holds little memory.
+type ZipContent = BTreeMap<String, (Option<u32>, [u8; 32])>;
+
+/// What reading a `payload.zip` gave.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ZipRead {
+    Content(ZipContent),
+    /// Not a zip, or a broken one.
+    NotZip,
+    /// Over [`MAX_ZIP_INFLATED_BYTES`] or [`MAX_ZIP_ENTRIES`]: not read further.
+    OverCap,
+}
+
+/// Read a `payload.zip` into its content, inflating at most
+/// [`MAX_ZIP_INFLATED_BYTES`] in all (whatever sizes the headers declare)
+/// and at most [`MAX_ZIP_ENTRIES`] entries.
+pub fn read_zip(bytes: &[u8]) -> ZipRead {
+    use sha2::{Digest, Sha256};
+    let Ok(mut archive) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return ZipRead::NotZip;
+    };
+    if archive.len() > MAX_ZIP_ENTRIES {
+        return ZipRead::OverCap;
+    }
+    let mut remaining = MAX_ZIP_INFLATED_BYTES;
     let mut out = BTreeMap::new();
+    let mut buf = vec![0u8; 64 * 1024];
     for i in 0..archive.len() {
-        let mut file = archive.by_index(i).ok()?;
+        let Ok(file) = archive.by_index(i) else {
+            return ZipRead::NotZip;
+        };
         if file.is_dir() {
             continue;
         }
-        let name = file.name().ok()?.to_string();
+        let Ok(name) = file.name().map(|n| n.into_owned()) else {
+            return ZipRead::NotZip;
+        };
         let mode = file.unix_mode().map(|m| m & 0o777);
-        let mut content = Vec::new();
-        file.read_to_end(&mut content).ok()?;
-        out.insert(name, (mode, content));
+        let mut hasher = Sha256::new();
+        let mut limited = file.take(remaining.saturating_add(1));
+        loop {
+            match limited.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    let Some(chunk) = buf.get(..n) else {
+                        return ZipRead::NotZip;
+                    };
+                    hasher.update(chunk);
+                    let n = u64::try_from(n).unwrap_or(u64::MAX);
+                    match remaining.checked_sub(n) {
+                        Some(left) => remaining = left,
+                        None => return ZipRead::OverCap,
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return ZipRead::NotZip,
+            }
+        }
+        out.insert(name, (mode, hasher.finalize().into()));
     }
-    Some(out)
+    ZipRead::Content(out)
 }
 
-fn zip_files_added(key: &str, value: &SecretBytes) -> Vec<FileChange> {
-    if key != PAYLOAD_ZIP_KEY {
-        return Vec::new();
+/// Read a `payload.zip` into its content; `None` if it is not a zip or is
+/// over the caps.
+pub fn zip_content(bytes: &[u8]) -> Option<ZipContent> {
+    match read_zip(bytes) {
+        ZipRead::Content(c) => Some(c),
+        ZipRead::NotZip | ZipRead::OverCap => None,
     }
-    zip_content(value.expose())
-        .map(|c| {
+}
+
+fn zip_files_added(key: &str, value: &SecretBytes) -> (Vec<FileChange>, Option<String>) {
+    if key != PAYLOAD_ZIP_KEY {
+        return (Vec::new(), None);
+    }
+    match read_zip(value.expose()) {
+        ZipRead::Content(c) => (
             c.into_keys()
                 .map(|path| FileChange {
                     path,
                     change: Change::Added,
                 })
-                .collect()
-        })
-        .unwrap_or_default()
+                .collect(),
+            None,
+        ),
+        ZipRead::NotZip => (Vec::new(), None),
+        ZipRead::OverCap => (Vec::new(), Some(NOTE_ZIP_BY_BYTES.to_string())),
+    }
 }
 
 /// Compare two values of one key. Directory archives compare by entries,
-/// bytes and modes, so timestamps and entry order do not count.
-fn compare_values(key: &str, old: &SecretBytes, new: &SecretBytes) -> (Change, Vec<FileChange>) {
+/// bytes and modes, so timestamps and entry order do not count; one over
+/// the caps compares by its bytes, with a note saying so (equal bytes are
+/// unchanged without reading either archive).
+fn compare_values(
+    key: &str,
+    old: &SecretBytes,
+    new: &SecretBytes,
+) -> (Change, Vec<FileChange>, Option<String>) {
     if old == new {
-        return (Change::Unchanged, Vec::new());
+        return (Change::Unchanged, Vec::new(), None);
     }
-    if key == PAYLOAD_ZIP_KEY
-        && let (Some(a), Some(b)) = (zip_content(old.expose()), zip_content(new.expose()))
-    {
-        let mut files = Vec::new();
-        for (path, entry) in &b {
-            match a.get(path) {
-                None => files.push(FileChange {
-                    path: path.clone(),
-                    change: Change::Added,
-                }),
-                Some(old_entry) if old_entry != entry => files.push(FileChange {
-                    path: path.clone(),
-                    change: Change::Changed,
-                }),
-                Some(_) => {}
-            }
+    if key != PAYLOAD_ZIP_KEY {
+        return (Change::Changed, Vec::new(), None);
+    }
+    let (a, b) = match (read_zip(old.expose()), read_zip(new.expose())) {
+        (ZipRead::Content(a), ZipRead::Content(b)) => (a, b),
+        (ZipRead::OverCap, _) | (_, ZipRead::OverCap) => {
+            return (
+                Change::Changed,
+                Vec::new(),
+                Some(NOTE_ZIP_BY_BYTES.to_string()),
+            );
         }
-        for path in a.keys().filter(|p| !b.contains_key(*p)) {
-            files.push(FileChange {
+        _ => return (Change::Changed, Vec::new(), None),
+    };
+    let mut files = Vec::new();
+    for (path, entry) in &b {
+        match a.get(path) {
+            None => files.push(FileChange {
                 path: path.clone(),
-                change: Change::Removed,
-            });
+                change: Change::Added,
+            }),
+            Some(old_entry) if old_entry != entry => files.push(FileChange {
+                path: path.clone(),
+                change: Change::Changed,
+            }),
+            Some(_) => {}
         }
-        files.sort_by(|x, y| x.path.cmp(&y.path));
-        return if files.is_empty() {
-            (Change::Unchanged, files)
-        } else {
-            (Change::Changed, files)
-        };
     }
-    (Change::Changed, Vec::new())
+    for path in a.keys().filter(|p| !b.contains_key(*p)) {
+        files.push(FileChange {
+            path: path.clone(),
+            change: Change::Removed,
+        });
+    }
+    files.sort_by(|x, y| x.path.cmp(&y.path));
+    if files.is_empty() {
+        (Change::Unchanged, files, None)
+    } else {
+        (Change::Changed, files, None)
+    }
 }
 
 #[cfg(test)]

@@ -90,7 +90,16 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
                 .await?;
             live.into_iter()
                 .filter(|s| s.is_konduktor())
-                .filter_map(from_live)
+                .filter_map(|s| {
+                    if s.kind().is_none() {
+                        eprintln!(
+                            "warning: secret {} has the kind `{}`, which Konduktor does not know; it is not injected",
+                            crate::escape::text(&s.name),
+                            crate::escape::text(s.kind_label().unwrap_or("<none>"))
+                        );
+                    }
+                    from_live(s)
+                })
                 .collect()
         }
     };
@@ -101,7 +110,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     };
     let rendered = inject::render(&task, &secrets, &opts)?;
     for w in &rendered.warnings {
-        eprintln!("warning: {w}");
+        eprintln!("warning: {}", crate::escape::text(w));
     }
     let format = match args.output {
         RenderFormat::Yaml => Format::Yaml,

@@ -420,3 +420,83 @@ fn a_merge_past_one_mebibyte_is_caught_by_the_plan() {
     );
     assert!(p.oversized().is_none());
 }
+
+/// A zip bomb: one entry of 1 MiB of zeros, copied raw (still compressed)
+/// under `copies` names: about 1 KiB each, 1 MiB each once inflated.
+pub(crate) fn zip_bomb(copies: usize) -> SecretBytes {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("bomb/0", opts)
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.write_all(&vec![0u8; 1 << 20])
+        .unwrap_or_else(|e| panic!("{e}"));
+    let one = w.finish().unwrap_or_else(|e| panic!("{e}"));
+    let mut source = zip::ZipArchive::new(one).unwrap_or_else(|e| panic!("{e}"));
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..copies {
+        let entry = source.by_index(0).unwrap_or_else(|e| panic!("{e}"));
+        w.raw_copy_file_rename(entry, format!("bomb/{i}"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    SecretBytes::new(w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner())
+}
+
+fn tiny_entries(count: usize) -> SecretBytes {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
+    for i in 0..count {
+        w.start_file(format!("t/{i}"), opts)
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    SecretBytes::new(w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner())
+}
+
+fn plan_against_live_zip(live_zip: SecretBytes) -> KeyChange {
+    let ours = zip_of(&[("d/a", "1", 0o600)], 1);
+    let mut current = live("creds", ME, "default", &[]);
+    current.data.insert(PAYLOAD_ZIP_KEY.into(), live_zip);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let p = plan(&[Desired::Present(dir_secret(ours))], &[current], ME, false);
+        let _ = tx.send(one(&p, "creds").keys.clone());
+    });
+    let keys = rx
+        .recv_timeout(std::time::Duration::from_secs(120))
+        .unwrap_or_else(|_| panic!("the plan did not finish"));
+    keys.into_iter().next().unwrap_or_else(|| panic!("no key"))
+}
+
+#[test]
+fn a_zip_bomb_in_the_cluster_is_compared_by_bytes() {
+    // 100 MiB inflated, about 100 KiB as stored.
+    let bomb = zip_bomb(100);
+    assert!(bomb.len() < 1 << 20, "{}", bomb.len());
+    assert_eq!(read_zip(bomb.expose()), ZipRead::OverCap);
+    let key = plan_against_live_zip(bomb);
+    assert_eq!(key.change, Change::Changed);
+    assert!(key.files.is_empty(), "{:?}", key.files);
+    assert_eq!(key.note.as_deref(), Some(NOTE_ZIP_BY_BYTES));
+    let json = serde_json::to_value(&key).unwrap_or_default();
+    assert_eq!(json["note"], NOTE_ZIP_BY_BYTES);
+    // Under the cap, the same shape is still compared by file.
+    let small = zip_bomb(3);
+    assert!(matches!(read_zip(small.expose()), ZipRead::Content(c) if c.len() == 3));
+    let key = plan_against_live_zip(small);
+    assert_eq!(key.note, None);
+    assert_eq!(key.files.len(), 4, "{:?}", key.files);
+}
+
+#[test]
+fn a_zip_with_too_many_entries_is_compared_by_bytes() {
+    let many = tiny_entries(MAX_ZIP_ENTRIES + 1);
+    assert_eq!(read_zip(many.expose()), ZipRead::OverCap);
+    let key = plan_against_live_zip(many);
+    assert_eq!(key.note.as_deref(), Some(NOTE_ZIP_BY_BYTES));
+    assert!(key.files.is_empty());
+    assert!(matches!(
+        read_zip(tiny_entries(MAX_ZIP_ENTRIES).expose()),
+        ZipRead::Content(c) if c.len() == MAX_ZIP_ENTRIES
+    ));
+}

@@ -10,6 +10,7 @@ mod completion;
 mod conventions;
 mod declarative;
 mod errors;
+mod hostile_inputs;
 mod hostile_manifests;
 mod krew;
 mod kubeconfig;

@@ -503,3 +503,126 @@ fn the_rendered_job_is_accepted_by_a_real_api_server() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
+    let env = TestEnv::new();
+    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
+    let labels = |name: &str, kind: &str| json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind});
+    let long = "a".repeat(49);
+    let mut seeds = vec![
+        ("ok", "ok", "default", json!({"f.txt": b64("f")})),
+        (
+            long.as_str(),
+            long.as_str(),
+            "default",
+            json!({"f.txt": b64("f")}),
+        ),
+        (
+            "bad-name",
+            "Bad_Name",
+            "default",
+            json!({"f.txt": b64("f")}),
+        ),
+        (
+            "git-key",
+            "git-key",
+            "git-ssh",
+            json!({"gitkey": b64("KEY")}),
+        ),
+        (
+            "app-env",
+            "app-env",
+            "env",
+            json!({
+                "GOOD": b64("g"),
+                "NOT-AN-ENV": b64("x"),
+                "GIT_SSH_COMMAND": b64("ssh -o ProxyCommand=evil"),
+                "KONDUKTOR_DEFAULT_SECRETS": b64("/tmp/elsewhere"),
+                "KONDUKTOR_DEFAULT_SECRETS_EXPANDED": b64("/tmp/elsewhere"),
+            }),
+        ),
+    ];
+    // A label value no real API server takes: only on the test server.
+    if env.fake().is_some() {
+        seeds.push(("esc", "e\u{1b}[31mx", "default", json!({"f.txt": b64("f")})));
+    }
+    for (object, basename, kind, data) in seeds {
+        env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{object}-{OWNER}"), "labels": labels(basename, kind)}, "data": data}));
+    }
+    let task = "name: t\nresources: {image_id: ubuntu}\nrun: ls $KONDUKTOR_DEFAULT_SECRETS\n";
+    let run = render(&env, task, None, &["-o", "json"]);
+    run.success()
+        .stderr_has(&format!("secret \"{long}\""))
+        .stderr_has("volume name `default-secret-")
+        .stderr_has("secret \"Bad_Name\"")
+        .stderr_has(
+            "key \"NOT-AN-ENV\" of env secret \"app-env\" is not a valid environment variable name",
+        )
+        .stderr_has("key GIT_SSH_COMMAND of env secret \"app-env\" would replace")
+        .stderr_has("key KONDUKTOR_DEFAULT_SECRETS of env secret")
+        .stderr_has("key KONDUKTOR_DEFAULT_SECRETS_EXPANDED of env secret");
+    if env.fake().is_some() {
+        run.stderr_has("secret \"e\\u{1b}[31mx\"");
+        assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    }
+    let job: Job = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let spec = job
+        .spec
+        .and_then(|s| s.template.spec)
+        .unwrap_or_else(|| panic!("no pod spec"));
+    let volumes: Vec<String> = spec
+        .volumes
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect();
+    assert_eq!(
+        volumes,
+        [
+            "default-secret-ok",
+            "default-secrets-expanded",
+            "git-ssh-secret"
+        ]
+    );
+    let env_vars = spec.containers[0].env.clone().unwrap_or_default();
+    let value = |name: &str| {
+        env_vars
+            .iter()
+            .find(|e| e.name == name)
+            .map(|e| (e.value.clone(), e.value_from.is_some()))
+    };
+    assert_eq!(
+        value("GIT_SSH_COMMAND"),
+        Some((Some(konduktor::inject::GIT_SSH_COMMAND.to_string()), false))
+    );
+    for name in [
+        "KONDUKTOR_DEFAULT_SECRETS",
+        "KONDUKTOR_DEFAULT_SECRETS_EXPANDED",
+    ] {
+        assert_eq!(
+            value(name),
+            Some((Some(konduktor::inject::EXPANDED_MOUNT.to_string()), false)),
+            "{name}"
+        );
+    }
+    assert_eq!(value("GOOD"), Some((None, true)));
+    assert_eq!(value("NOT-AN-ENV"), None);
+    assert_eq!(
+        env_vars
+            .iter()
+            .filter(|e| e.name == "GIT_SSH_COMMAND")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn a_node_count_a_job_cannot_hold_is_an_error() {
+    let env = TestEnv::new();
+    let task = "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu}\n";
+    let body = "  - name: e\n    kind: env\n    inline: {A: b}\n";
+    let run = render(&env, task, Some(body), &[]);
+    run.failure().stderr_has("num_nodes");
+    assert!(!run.stdout.contains("completions"), "{}", run.stdout);
+}

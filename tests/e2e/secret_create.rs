@@ -401,7 +401,7 @@ fn bad_input_is_refused_before_any_request() {
         ),
         (
             vec!["--from-file", "big.bin", "creds"],
-            "larger than the 1 MiB",
+            "the secret `creds` would hold more than 1 MiB",
         ),
         (vec!["--inline", &value, "creds"], "is not a KEY=VALUE pair"),
         (
@@ -494,5 +494,99 @@ fn a_pair_without_inline_is_not_echoed_as_a_name() {
         .failure()
         .stderr_has("looks like a KEY=VALUE pair")
         .stderr_has("--inline");
+    env.assert_no_requests();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_or_device_as_a_file_source_is_refused_without_hanging() {
+    let env = TestEnv::new();
+    let fifo = env.dir.path().join("pipe");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    // Nobody ever writes to the FIFO: reading it would block forever.
+    for (source, kind) in [("pipe", "FIFO"), ("/dev/zero", "character device")] {
+        env.run(&["secret", "create", "--from-file", source, "creds"])
+            .failure()
+            .stderr_has(source)
+            .stderr_has(kind);
+    }
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: zero\n    fromFile: /dev/zero\n",
+    );
+    env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()])
+        .failure()
+        .stderr_has("/dev/zero");
+    env.assert_no_requests();
+}
+
+#[test]
+fn a_size_error_names_the_secret_total_and_no_zip_internals() {
+    let env = TestEnv::new();
+    env.file("one.bin", vec![1u8; 600_000]);
+    env.file("two.bin", vec![2u8; 600_000]);
+    let run = env.run(&[
+        "secret",
+        "create",
+        "--from-file",
+        "one.bin",
+        "--from-file",
+        "two.bin",
+        "big",
+    ]);
+    run.failure()
+        .stderr_has("the secret `big` would hold more than 1 MiB")
+        .stderr_has("its files total at least 1200000 bytes");
+    assert!(!run.stderr.contains("two.bin"), "{}", run.stderr);
+    // Incompressible bytes just under the raw limit: the archive is over it.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let noise: Vec<u8> = (0..1_048_560)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state.to_le_bytes()[3]
+        })
+        .collect();
+    env.file("noisy/n.bin", noise);
+    let run = env.run(&["secret", "create", "--from-directory", "noisy", "noisy"]);
+    run.failure()
+        .stderr_has("the secret `noisy` would hold more than 1 MiB")
+        .stderr_has("the archive of");
+    for internal in ["ZipWriter", "ZipError", "Custom {", "kind:"] {
+        assert!(!run.stderr.contains(internal), "{}", run.stderr);
+    }
+    // Many files of zeros: only counting raw bytes stops them.
+    for i in 0..3 {
+        env.file(&format!("zeros/{i}.bin"), vec![0u8; 700_000]);
+    }
+    env.run(&["secret", "create", "--from-directory", "zeros", "zeros"])
+        .failure()
+        .stderr_has("the secret `zeros` would hold more than 1 MiB")
+        .stderr_has("its files total at least 1400000 bytes");
+    env.assert_no_requests();
+}
+
+#[cfg(unix)]
+#[test]
+fn a_directory_with_a_special_file_or_a_folder_reached_twice_is_refused() {
+    let env = TestEnv::new();
+    env.file("withdev/ok.txt", "ok");
+    std::os::unix::fs::symlink("/dev/zero", env.dir.path().join("withdev/zero"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["secret", "create", "--from-directory", "withdev", "dev"])
+        .failure()
+        .stderr_has("withdev/zero` is a character device");
+    env.file("twice/real/f.txt", "f");
+    std::os::unix::fs::symlink(
+        env.dir.path().join("twice/real"),
+        env.dir.path().join("twice/zlink"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["secret", "create", "--from-directory", "twice", "twice"])
+        .failure()
+        .stderr_has("twice/real` is reached twice")
+        .stderr_has("twice/zlink` is the same folder");
     env.assert_no_requests();
 }

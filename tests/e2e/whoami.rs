@@ -89,3 +89,96 @@ fn the_owner_hash_shows_even_without_a_kubeconfig() {
             .is_some_and(|e| e.contains("KUBECONFIG"))
     );
 }
+
+fn without_override(env: &TestEnv, args: &[&str]) -> crate::support::Run {
+    let mut cmd = env.command();
+    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
+        .env("USER", "alice")
+        .env("LOGNAME", "alice")
+        .arg("-n")
+        .arg(&env.namespace)
+        .args(args);
+    env.run_command(cmd)
+}
+
+fn hash_file(env: &TestEnv) -> std::path::PathBuf {
+    let dir = env.home.path().join(".konduktor");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    dir.join("user_hash")
+}
+
+#[test]
+fn a_hash_file_konduktor_accepts_is_used_as_is() {
+    let env = TestEnv::new();
+    let file = hash_file(&env);
+    std::fs::write(&file, "ABBA3A3E\n").unwrap_or_else(|e| panic!("{e}"));
+    let run = without_override(&env, &["whoami", "-o", "json"]);
+    run.success();
+    let json = run.json();
+    assert_eq!(json["ownerHash"], "ABBA3A3E");
+    assert_eq!(json["ownerHashSource"]["type"], "cacheFile");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        "ABBA3A3E\n",
+        "never overwritten"
+    );
+    // Secret names are lowercase: creating one is refused before any request.
+    env.file("ok.txt", "x");
+    if let Some(s) = env.fake() {
+        s.clear_requests();
+    }
+    without_override(&env, &["secret", "create", "--from-file", "ok.txt", "x"])
+        .failure()
+        .stderr_has("ABBA3A3E")
+        .stderr_has("cannot be part of a Secret name");
+    env.assert_no_requests();
+}
+
+#[test]
+fn a_hash_no_label_can_hold_is_a_clear_error() {
+    let env = TestEnv::new();
+    let file = hash_file(&env);
+    std::fs::write(&file, "+1234567").unwrap_or_else(|e| panic!("{e}"));
+    without_override(&env, &["whoami"])
+        .failure()
+        .stderr_has(".konduktor/user_hash")
+        .stderr_has("cannot be a Kubernetes label value");
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap_or_default(),
+        "+1234567"
+    );
+}
+
+#[test]
+fn an_invalid_hash_file_is_replaced_and_says_so() {
+    let env = TestEnv::new();
+    let file = hash_file(&env);
+    std::fs::write(&file, "not-a-hash").unwrap_or_else(|e| panic!("{e}"));
+    let run = without_override(&env, &["whoami", "-o", "json"]);
+    run.success().stderr_has(
+        ".konduktor/user_hash` does not hold an owner hash; it was replaced with the computed hash",
+    );
+    let hash = run.json()["ownerHash"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert_eq!(std::fs::read_to_string(&file).unwrap_or_default(), hash);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_the_hash_file_neither_hangs_nor_is_replaced() {
+    let env = TestEnv::new();
+    let file = hash_file(&env);
+    let made = std::process::Command::new("mkfifo").arg(&file).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let run = without_override(&env, &["whoami", "-o", "json"]);
+    run.success()
+        .stderr_has("is a FIFO (named pipe), not a regular file")
+        .stderr_has("the computed hash is used for this run");
+    assert_eq!(run.json()["ownerHashSource"]["type"], "computed");
+    let still_fifo = std::fs::symlink_metadata(&file)
+        .map(|m| std::os::unix::fs::FileTypeExt::is_fifo(&m.file_type()))
+        .unwrap_or(false);
+    assert!(still_fifo, "the FIFO was replaced");
+}

@@ -126,9 +126,10 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     konduktor::validate_name(&args.name, args.kind)?;
     let source = args.source()?;
     // Checks kind against source, keys, and the 1 MiB limit as it reads.
-    let data = sources::collect(args.kind, &source)?;
+    let data = sources::collect(args.kind, &source).map_err(|e| e.named(&args.name))?;
     konduktor::validate_size(&args.name, &data)?;
     let owner = super::super::owner()?;
+    crate::identity::fits_object_names(&owner)?;
     let desired = DesiredSecret {
         basename: args.name.clone(),
         kind: args.kind,
