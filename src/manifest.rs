@@ -695,39 +695,19 @@ pub fn load(
             EntryState::Present { kind, source } => (*kind, source),
         };
         let loaded = match source {
-            EntrySource::Files(files) => {
-                let mut bad = false;
-                for (path, at) in files {
-                    if let Err(e) = std::fs::metadata(path)
-                        .map_err(|e| sources::SourceError::Io {
-                            path: path.clone(),
-                            source: e,
-                        })
-                        .and_then(|m| {
-                            if m.is_file() {
-                                Ok(())
-                            } else {
-                                Err(sources::SourceError::NotAFile { path: path.clone() })
-                            }
-                        })
-                    {
-                        problems.add(
-                            Some(*at),
-                            e.to_string(),
-                            "paths are relative to the manifest's folder; `~` is your home",
-                        );
-                        bad = true;
-                    }
-                }
-                if bad {
-                    continue;
-                }
-                sources::collect(
-                    kind,
-                    &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
-                )
-                .map_err(|e| (e, files.first().map_or(entry.place, |(_, at)| *at)))
-            }
+            EntrySource::Files(files) => sources::collect(
+                kind,
+                &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
+            )
+            .map_err(|e| {
+                // Point at the file the error names, else at the first.
+                let at = files
+                    .iter()
+                    .find(|(p, _)| e.to_string().contains(&crate::escape::path(p)))
+                    .or(files.first())
+                    .map_or(entry.place, |(_, at)| *at);
+                (e, at)
+            }),
             EntrySource::Directory(dir, at) => {
                 sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
             }
@@ -787,7 +767,12 @@ pub fn load(
             })),
             Err((e, at)) => {
                 let help = e.help();
-                problems.add(Some(at), format!("secret `{}`: {e}", entry.name), help);
+                let message = match e {
+                    // Names the secret itself.
+                    e @ sources::SourceError::TooLarge { .. } => e.named(&entry.name).to_string(),
+                    e => format!("secret `{}`: {e}", entry.name),
+                };
+                problems.add(Some(at), message, help);
             }
         }
     }

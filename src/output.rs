@@ -58,8 +58,17 @@ pub fn to_data<T: serde::Serialize>(value: &T, format: Format) -> Result<String,
 }
 
 /// A plain left-aligned table, kubectl style: upper-case headers, columns
-/// separated by three spaces.
+/// separated by three spaces. Cells come from the cluster: escaped.
 pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let rows: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| {
+            r.iter()
+                .map(|c| crate::escape::text(c).into_owned())
+                .collect()
+        })
+        .collect();
+    let rows = rows.as_slice();
     let mut widths: Vec<usize> = headers.iter().map(|h| h.chars().count()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {

@@ -1,9 +1,12 @@
 //! Rendering a plan for people: one block per secret, one line per key
 //! (`+` added, `~` changed, `-` removed, kept), the files of a directory
 //! secret that changed, then the summary line. Values appear only with
-//! `show_secrets`, as unified diffs of text.
+//! `show_secrets`, as unified diffs of text. Names, keys and archive paths
+//! come from files and the cluster: each is escaped before it is shown.
 
 use console::style;
+
+use crate::escape::text as esc;
 
 use crate::plan::{Action, Change, DeleteReason, KeyChange, Plan, SecretPlan};
 
@@ -20,7 +23,11 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     if !plan.unmanaged.is_empty() {
         out.push_str(&format!(
             "Not in the manifest, kept (--prune deletes them): {}\n",
-            plan.unmanaged.join(", ")
+            plan.unmanaged
+                .iter()
+                .map(|n| esc(n))
+                .collect::<Vec<_>>()
+                .join(", ")
         ));
     }
     out.push_str(&summary_line(plan));
@@ -49,7 +56,7 @@ pub fn summary_line(plan: &Plan) -> String {
 fn kind_suffix(s: &SecretPlan) -> String {
     s.kind
         .as_deref()
-        .map(|k| format!(" ({k})"))
+        .map(|k| format!(" ({})", esc(k)))
         .unwrap_or_default()
 }
 
@@ -57,9 +64,9 @@ fn render_secret(out: &mut String, s: &SecretPlan, plan: &Plan, opts: ViewOption
     let head = match s.action {
         Action::Create => style(format!(
             "+ {}{}: create {}",
-            s.name,
+            esc(&s.name),
             kind_suffix(s),
-            s.secret_name
+            esc(&s.secret_name)
         ))
         .green()
         .to_string(),
@@ -67,13 +74,19 @@ fn render_secret(out: &mut String, s: &SecretPlan, plan: &Plan, opts: ViewOption
             let relabel = s
                 .relabel_from
                 .as_deref()
-                .map(|from| format!(", kind {from} -> {}", s.kind.as_deref().unwrap_or_default()))
+                .map(|from| {
+                    format!(
+                        ", kind {} -> {}",
+                        esc(from),
+                        esc(s.kind.as_deref().unwrap_or_default())
+                    )
+                })
                 .unwrap_or_default();
             style(format!(
                 "~ {}{}: merge into {}{relabel}",
-                s.name,
+                esc(&s.name),
                 kind_suffix(s),
-                s.secret_name
+                esc(&s.secret_name)
             ))
             .yellow()
             .to_string()
@@ -89,32 +102,32 @@ fn render_secret(out: &mut String, s: &SecretPlan, plan: &Plan, opts: ViewOption
                             o.kind.as_deref() == Some("git-ssh") && o.action != Action::Delete
                         })
                         .map_or("another", |o| o.name.as_str());
-                    format!("replaced by git-ssh secret \"{new}\"")
+                    format!("replaced by git-ssh secret \"{}\"", esc(new))
                 }
                 Some(DeleteReason::Pruned) => "not in the manifest, --prune".to_string(),
                 None => String::new(),
             };
             style(format!(
                 "- {}{}: delete {} ({why})",
-                s.name,
+                esc(&s.name),
                 kind_suffix(s),
-                s.secret_name
+                esc(&s.secret_name)
             ))
             .red()
             .to_string()
         }
         Action::Conflict => style(format!(
             "! {}: conflict: {}",
-            s.name,
-            s.conflict.as_deref().unwrap_or_default()
+            esc(&s.name),
+            esc(s.conflict.as_deref().unwrap_or_default())
         ))
         .red()
         .bold()
         .to_string(),
         Action::Unchanged if s.reason == Some(DeleteReason::Absent) => {
-            format!("  {}: absent (nothing to delete)", s.name)
+            format!("  {}: absent (nothing to delete)", esc(&s.name))
         }
-        Action::Unchanged => format!("  {}{}: unchanged", s.name, kind_suffix(s)),
+        Action::Unchanged => format!("  {}{}: unchanged", esc(&s.name), kind_suffix(s)),
     };
     out.push_str(&head);
     out.push('\n');
@@ -127,20 +140,27 @@ fn render_secret(out: &mut String, s: &SecretPlan, plan: &Plan, opts: ViewOption
 }
 
 fn render_key(out: &mut String, k: &KeyChange, opts: ViewOptions) {
+    let key = esc(&k.key);
+    let note = k
+        .note
+        .as_deref()
+        .map(|n| format!(" ({})", esc(n)))
+        .unwrap_or_default();
     let line = match k.change {
-        Change::Added => style(format!("    + {}", k.key)).green().to_string(),
-        Change::Changed => style(format!("    ~ {}", k.key)).yellow().to_string(),
-        Change::Removed => style(format!("    - {}", k.key)).red().to_string(),
-        Change::Kept => format!("      {} (kept: not in the manifest)", k.key),
+        Change::Added => style(format!("    + {key}{note}")).green().to_string(),
+        Change::Changed => style(format!("    ~ {key}{note}")).yellow().to_string(),
+        Change::Removed => style(format!("    - {key}")).red().to_string(),
+        Change::Kept => format!("      {key} (kept: not in the manifest)"),
+        Change::Unchanged if !note.is_empty() => format!("      {key}: unchanged{note}"),
         Change::Unchanged => return,
     };
     out.push_str(&line);
     out.push('\n');
     for f in &k.files {
         let mark = match f.change {
-            Change::Added => style(format!("        + {}", f.path)).green(),
-            Change::Changed => style(format!("        ~ {}", f.path)).yellow(),
-            Change::Removed => style(format!("        - {}", f.path)).red(),
+            Change::Added => style(format!("        + {}", esc(&f.path))).green(),
+            Change::Changed => style(format!("        ~ {}", esc(&f.path))).yellow(),
+            Change::Removed => style(format!("        - {}", esc(&f.path))).red(),
             Change::Kept | Change::Unchanged => continue,
         };
         out.push_str(&format!("{mark}\n"));

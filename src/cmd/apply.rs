@@ -177,6 +177,7 @@ fn confirm_deletions(plan: &Plan) -> Result<()> {
 }
 
 fn render_outcomes(outcomes: &[Outcome]) -> String {
+    use crate::escape::text as esc;
     let mut out = String::new();
     let (mut done, mut failed, mut skipped) = (0, 0, 0);
     for o in outcomes {
@@ -191,16 +192,25 @@ fn render_outcomes(outcomes: &[Outcome]) -> String {
                 done += 1;
                 out.push_str(&format!(
                     "secret \"{}\" {verb} ({})\n",
-                    o.name, o.secret_name
+                    esc(&o.name),
+                    esc(&o.secret_name)
                 ));
             }
             Status::Failed { message } => {
                 failed += 1;
-                out.push_str(&format!("secret \"{}\" NOT {verb}: {message}\n", o.name));
+                out.push_str(&format!(
+                    "secret \"{}\" NOT {verb}: {}\n",
+                    esc(&o.name),
+                    esc(message)
+                ));
             }
             Status::Skipped { message } => {
                 skipped += 1;
-                out.push_str(&format!("secret \"{}\" not {verb}: {message}\n", o.name));
+                out.push_str(&format!(
+                    "secret \"{}\" not {verb}: {}\n",
+                    esc(&o.name),
+                    esc(message)
+                ));
             }
         }
     }

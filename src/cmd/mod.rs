@@ -42,6 +42,7 @@ pub async fn plan_manifest(
         format!("{}: {} secret(s) declared", file.display(), desired.len())
     });
     let owner = owner()?;
+    crate::identity::fits_object_names(&owner)?;
     let cluster = connect(ctx).await?;
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))

@@ -251,3 +251,36 @@ fn a_manifest_can_come_from_standard_input() {
     let run = env.run_with_stdin(cmd, &format!("{HEAD}secrets: [{{name: Bad}}]\n"));
     run.failure().stderr_has("<stdin>:3:18");
 }
+
+#[test]
+fn control_characters_in_file_names_are_escaped_on_the_terminal() {
+    let env = TestEnv::new();
+    let dir = env.dir.path().join("creds");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(dir.join("a\u{1b}[2Jb\u{202e}c"), "x").unwrap_or_else(|e| panic!("{e}"));
+    let path = env.file(
+        "m.yaml",
+        format!(
+            "{HEAD}secrets:\n  - name: dir\n    fromDirectory: ./creds\n  - name: file\n    fromFile: \"missing\\u001b]0;title\\u0007\\nforged line\"\n"
+        ),
+    );
+    let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
+    run.failure();
+    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+    assert!(!run.stderr.contains('\u{7}'), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("missing\\u{1b}]0;title\\u{7}\\nforged line"),
+        "{}",
+        run.stderr
+    );
+    // Without the broken entry, the plan lists the archive's files, escaped.
+    let path = env.file(
+        "m.yaml",
+        format!("{HEAD}secrets:\n  - name: dir\n    fromDirectory: ./creds\n"),
+    );
+    let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{202e}'));
+    run.stdout_has("creds/a\\u{1b}[2Jb\\u{202e}c");
+}
