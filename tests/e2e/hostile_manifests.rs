@@ -284,3 +284,76 @@ fn control_characters_in_file_names_are_escaped_on_the_terminal() {
     assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{202e}'));
     run.stdout_has("creds/a\\u{1b}[2Jb\\u{202e}c");
 }
+
+/// Run with a watchdog: a command that blocks (on a FIFO, say) is killed
+/// and fails the test instead of hanging the suite. Not a timing check:
+/// the limit is far above any normal run.
+fn run_or_hang(env: &TestEnv, args: &[&str]) -> crate::support::Run {
+    let mut cmd = env.command();
+    cmd.args(["-n", &env.namespace])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
+    let started = std::time::Instant::now();
+    loop {
+        if child.try_wait().ok().flatten().is_some() {
+            break;
+        }
+        if started.elapsed() > std::time::Duration::from_secs(60) {
+            let _ = child.kill();
+            panic!("{args:?} hung");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let run = crate::support::Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    env.assert_no_leak(&run.stderr);
+    run
+}
+
+#[test]
+fn input_files_are_regular_and_bounded() {
+    let env = TestEnv::new();
+    let fifo = env.dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    let fifo = fifo.to_string_lossy().to_string();
+    let task = env.file("task.yaml", TASK).to_string_lossy().to_string();
+    let secrets = env
+        .file("secrets.yaml", format!("{HEAD}secrets: []\n"))
+        .to_string_lossy()
+        .to_string();
+    let big = env
+        .file(
+            "big.yaml",
+            format!("{HEAD}secrets: []\n# {}\n", "x".repeat(5 << 20)),
+        )
+        .to_string_lossy()
+        .to_string();
+    let cases: [(&[&str], &str); 7] = [
+        (&["diff", "-f", &fifo], "is a FIFO"),
+        (&["apply", "-f", &fifo], "is a FIFO"),
+        (
+            &["render-job", "-f", &fifo, "--secrets", &secrets],
+            "is a FIFO",
+        ),
+        (
+            &["render-job", "-f", &task, "--secrets", &fifo],
+            "is a FIFO",
+        ),
+        (&["diff", "-f", "/dev/zero"], "is a character device"),
+        (&["render-job", "-f", "/dev/zero"], "is a character device"),
+        (&["diff", "-f", &big], "is larger than 4 MiB"),
+    ];
+    for (args, want) in cases {
+        let run = run_or_hang(&env, args);
+        run.failure().stderr_has(want).stderr_has("help:");
+    }
+    env.assert_no_requests();
+}
