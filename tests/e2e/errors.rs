@@ -9,6 +9,10 @@ fn assert_diagnostic(stderr: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Error {"), "debug dump: {stderr}");
     assert!(!stderr.contains("ApiError:"), "raw kube error: {stderr}");
+    // kube's variant names are not for people.
+    for internal in ["ServiceError", "HyperError", "auth error:", "Output {"] {
+        assert!(!stderr.contains(internal), "{internal} in: {stderr}");
+    }
     assert!(stderr.contains("help:"), "no hint: {stderr}");
 }
 
