@@ -41,15 +41,30 @@ pub struct GlobalArgs {
     /// The namespace (default: the context's, else `default`)
     #[arg(short = 'n', long, global = true, value_name = "NAME")]
     pub namespace: Option<String>,
-    /// How long to wait for each request to the server (e.g. 10s, 1m); 0 waits forever
-    #[arg(long, global = true, value_name = "DURATION", default_value = "30s")]
-    pub request_timeout: String,
+    /// How long to wait for each request to the server (e.g. 10s, 1m; at most 24h); 0 waits forever
+    #[arg(
+        long,
+        global = true,
+        value_name = "DURATION",
+        default_value = "30s",
+        value_parser = request_timeout_arg
+    )]
+    pub request_timeout: RequestTimeout,
     /// When to use colours
     #[arg(long, global = true, value_enum, default_value_t = ColorArg::Auto)]
     pub color: ColorArg,
     /// Log what is done to stderr (-v requests, -vv also configuration); values are never logged
     #[arg(short = 'v', long = "verbose", global = true, action = clap::ArgAction::Count)]
     pub verbose: u8,
+}
+
+/// `--request-timeout`, checked by clap: a bad value is a usage error
+/// (exit 2) before anything runs. `None` is no limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RequestTimeout(pub Option<std::time::Duration>);
+
+fn request_timeout_arg(text: &str) -> std::result::Result<RequestTimeout, String> {
+    crate::cluster::parse_timeout(text).map(RequestTimeout)
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -137,14 +152,12 @@ pub struct Context {
 
 impl Context {
     fn from_args(global: &GlobalArgs) -> Result<Self> {
-        let request_timeout = crate::cluster::parse_timeout(&global.request_timeout)
-            .map_err(|e| Error::input(format!("--request-timeout: {e}")))?;
         Ok(Context {
             connect: ConnectOptions {
                 kubeconfig: global.kubeconfig.clone(),
                 context: global.context.clone(),
                 namespace: global.namespace.clone(),
-                request_timeout,
+                request_timeout: global.request_timeout.0,
             },
             color: global.color.into(),
         })

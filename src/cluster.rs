@@ -18,6 +18,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::input_file;
 use crate::konduktor::{self, LiveSecret};
 use crate::secret_value::SecretBytes;
 
@@ -60,6 +61,16 @@ pub struct Cluster {
     pub context: String,
     pub server: String,
     timeout: Option<Duration>,
+    /// The context's user, for messages about its credentials.
+    user: UserRef,
+}
+
+/// The kubeconfig user of the context, as messages name it.
+#[derive(Debug, Clone, Default)]
+struct UserRef {
+    name: String,
+    /// The `exec` plugin's command, as the kubeconfig gives it.
+    exec_command: Option<String>,
 }
 
 /// Who the API server says we are (`SelfSubjectReview`).
@@ -69,21 +80,195 @@ pub struct ClusterUser {
     pub groups: Vec<String>,
 }
 
+const KUBECONFIG_HELP: &str = "check the file with `kubectl config view`, or point --kubeconfig / KUBECONFIG at a working one";
+
 fn kubeconfig_error(files: &KubeconfigFiles, e: impl std::fmt::Display) -> Error {
-    Error::new(ErrorKind::Kubeconfig, format!("cannot use the kubeconfig {}: {e}", files.describe()))
-        .with_help("check the file with `kubectl config view`, or point --kubeconfig / KUBECONFIG at a working one")
+    Error::new(
+        ErrorKind::Kubeconfig,
+        format!("cannot use the kubeconfig {}: {e}", files.describe()),
+    )
+    .with_help(KUBECONFIG_HELP)
 }
 
+/// One kubeconfig file, read as a regular file of at most
+/// [`MAX_KUBECONFIG_BYTES`] (a FIFO or `/dev/zero` is refused, not read),
+/// parsed, and its relative file references resolved against its folder as
+/// kubectl does. Errors name the file and the place, never its content.
 fn read_kubeconfig(path: &Path) -> Result<Kubeconfig> {
-    let files = KubeconfigFiles(vec![path.to_path_buf()]);
-    if !path.exists() {
-        return Err(Error::new(
+    let shown = crate::escape::path(path);
+    let bytes = match input_file::read_regular(path, input_file::MAX_KUBECONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => {
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!("the kubeconfig `{shown}` does not exist"),
+            )
+            .with_help("pass an existing file with --kubeconfig or KUBECONFIG"));
+        }
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!("cannot use the kubeconfig: {e}"),
+            )
+            .with_help(e.help()));
+        }
+    };
+    let text = kubeconfig_text(bytes).map_err(|why| {
+        Error::new(
             ErrorKind::Kubeconfig,
-            format!("the kubeconfig `{}` does not exist", path.display()),
+            format!("the kubeconfig `{shown}` {why}"),
         )
-        .with_help("pass an existing file with --kubeconfig or KUBECONFIG"));
+        .with_help(KUBECONFIG_HELP)
+    })?;
+    let mut config = parse_kubeconfig(&text).map_err(|why| {
+        Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the kubeconfig `{shown}` {why}"),
+        )
+        .with_help("fix the file at that place (`kubectl config view` shows it with secrets hidden), or point --kubeconfig / KUBECONFIG at a working one")
+    })?;
+    if let Some(dir) = path.parent() {
+        resolve_relative_paths(&mut config, dir);
     }
-    Kubeconfig::read_from(path).map_err(|e| kubeconfig_error(&files, error_chain(&e)))
+    Ok(config)
+}
+
+/// The text of a kubeconfig: UTF-8, or UTF-16 with a byte-order mark, as
+/// kube and client-go accept.
+fn kubeconfig_text(bytes: Vec<u8>) -> Result<String, &'static str> {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let chunks = rest.chunks_exact(2);
+        if !chunks.remainder().is_empty() {
+            return Err("is not valid UTF-16 text (an odd number of bytes)");
+        }
+        let units: Vec<u16> = chunks.map(|c| from([c[0], c[1]])).collect();
+        String::from_utf16(&units).map_err(|_| "is not valid UTF-16 text")
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => {
+            String::from_utf8(rest.to_vec()).map_err(|_| "is not valid UTF-8 text")
+        }
+        _ => String::from_utf8(bytes).map_err(|_| "is not valid UTF-8 text"),
+    }
+}
+
+/// Parse a kubeconfig (several YAML documents are merged, as kube does).
+/// The error is the end of a sentence that starts with the file's name:
+/// where and what kind of problem, in our words only. The parser's own
+/// message is never used as is: it quotes the file (snippets, scalar
+/// values), and a kubeconfig holds tokens and keys.
+pub(crate) fn parse_kubeconfig(text: &str) -> Result<Kubeconfig, String> {
+    match Kubeconfig::from_yaml(text) {
+        Ok(config) => Ok(config),
+        Err(kube::config::KubeconfigError::Parse(e)) => Err(describe_yaml_error(text, &e)),
+        Err(kube::config::KubeconfigError::KindMismatch) => {
+            Err("has YAML documents of different kinds, which cannot be merged".into())
+        }
+        Err(kube::config::KubeconfigError::ApiVersionMismatch) => {
+            Err("has YAML documents of different apiVersions, which cannot be merged".into())
+        }
+        Err(_) => Err("cannot be read as a kubeconfig".into()),
+    }
+}
+
+fn at_place(e: &serde_saphyr::Error) -> String {
+    e.location()
+        .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+        .unwrap_or_default()
+}
+
+fn describe_yaml_error(text: &str, e: &serde_saphyr::Error) -> String {
+    // Syntax first: is it YAML at all? Only then is it the wrong shape.
+    if let Err(syntax) = serde_saphyr::from_multiple::<serde::de::IgnoredAny>(text) {
+        let what = syntax.without_snippet().to_string();
+        let reason = [
+            (
+                "duplicate mapping key",
+                "a key appears twice in one mapping",
+            ),
+            ("tab", "a tab where YAML allows only spaces"),
+            ("unclosed quote", "a quote is not closed"),
+            ("quoted scalar", "a quote is not closed"),
+            (
+                "mapping values are not allowed",
+                "a `key: value` where none can be; check the indentation",
+            ),
+            (
+                "did not find expected",
+                "a bracket, brace or indentation does not match",
+            ),
+        ]
+        .iter()
+        .find(|(needle, _)| what.contains(needle))
+        .map_or(String::new(), |(_, reason)| format!(": {reason}"));
+        return format!("is not valid YAML{}{reason}", at_place(&syntax));
+    }
+    // Only phrases of the parser and of kube's types are kept, in our
+    // words: serde's "invalid type: <the value>, expected <a type>" quotes
+    // the file, so only what follows "expected" is used.
+    let what = e.without_snippet().to_string();
+    let what = what.split(" at line ").next().unwrap_or_default();
+    let expected = |phrase: &str| match phrase {
+        "mapping start" => "a mapping of `key: value` lines".to_string(),
+        "sequence start" => "a list of `- ` items".to_string(),
+        "string scalar" => "a string".to_string(),
+        other if other.len() <= 40 && !other.contains(['"', '\'', '`']) => other.to_string(),
+        _ => "another kind of value".to_string(),
+    };
+    let reason = if let Some(phrase) = what.strip_prefix("expected ") {
+        format!(": expected {} there", expected(phrase))
+    } else if let Some((_, phrase)) = what
+        .split_once("invalid type: ")
+        .and_then(|(_, rest)| rest.rsplit_once(", expected "))
+    {
+        format!(": expected {} there", expected(phrase))
+    } else if what.starts_with("invalid boolean") {
+        ": expected true or false there".to_string()
+    } else if let Some(field) = what
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        format!(": the field `{field}` is missing")
+    } else {
+        String::new()
+    };
+    format!("is not a valid kubeconfig{}{reason}", at_place(e))
+}
+
+/// What kube's `Kubeconfig::read_from` does after parsing: file references
+/// relative to the kubeconfig's folder; an exec command only when it has a
+/// path separator (a bare name is looked up in PATH), as client-go does.
+fn resolve_relative_paths(config: &mut Kubeconfig, dir: &Path) {
+    let absolute = |p: &mut Option<String>| {
+        if let Some(path) = p.as_deref()
+            && Path::new(path).is_relative()
+            && let Some(joined) = dir.join(path).to_str()
+        {
+            *p = Some(joined.to_string());
+        }
+    };
+    for named in &mut config.clusters {
+        if let Some(cluster) = &mut named.cluster {
+            absolute(&mut cluster.certificate_authority);
+        }
+    }
+    for named in &mut config.auth_infos {
+        if let Some(user) = &mut named.auth_info {
+            absolute(&mut user.client_certificate);
+            absolute(&mut user.client_key);
+            absolute(&mut user.token_file);
+            if let Some(exec) = &mut user.exec
+                && exec
+                    .command
+                    .as_deref()
+                    .is_some_and(|c| c.contains(std::path::MAIN_SEPARATOR))
+            {
+                absolute(&mut exec.command);
+            }
+        }
+    }
 }
 
 /// kubectl's rules: `--kubeconfig` alone if given; else every existing file
@@ -137,6 +322,254 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<(Kubeconfig, KubeconfigFil
         .with_help("point --kubeconfig or KUBECONFIG at the kubeconfig of your cluster"));
     }
     Ok((read_kubeconfig(&default)?, KubeconfigFiles(vec![default])))
+}
+
+/// Standard base64, as Kubernetes writes `*-data` fields.
+fn base64(bytes: Vec<u8>) -> String {
+    match serde_json::to_value(k8s_openapi::ByteString(bytes)) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The files the selected context's cluster and user name
+/// (`certificate-authority`, `client-certificate`, `client-key`,
+/// `tokenFile`), read by us as regular files of at most
+/// [`input_file::MAX_CREDENTIAL_FILE_BYTES`] and put inline, so kube never
+/// reads a path itself (it would block on a FIFO, or read `/dev/zero`
+/// forever). An inline value, where kube would prefer it, leaves the file
+/// unread, as kube does.
+fn inline_credential_files(
+    mut config: Kubeconfig,
+    context: &str,
+    files: &KubeconfigFiles,
+) -> Result<(Kubeconfig, UserRef)> {
+    let Some(ctx) = config
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.clone())
+    else {
+        return Ok((config, UserRef::default()));
+    };
+    let read = |path: &str, field: &str, owner: String| -> Result<Vec<u8>> {
+        input_file::read_regular(Path::new(path), input_file::MAX_CREDENTIAL_FILE_BYTES).map_err(
+            |e| {
+                Error::new(
+                    ErrorKind::Kubeconfig,
+                    format!(
+                        "cannot use the {field} of {owner} in the kubeconfig {}: {e}",
+                        files.describe()
+                    ),
+                )
+                .with_help(e.help())
+            },
+        )
+    };
+    if let Some(cluster) = config
+        .clusters
+        .iter_mut()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.as_mut())
+        && let Some(path) = cluster.certificate_authority.take()
+        && cluster.certificate_authority_data.is_none()
+    {
+        let owner = format!("cluster `{}`", ctx.cluster);
+        cluster.certificate_authority_data =
+            Some(base64(read(&path, "certificate-authority", owner)?));
+    }
+    let mut user = UserRef {
+        name: ctx.user.clone().unwrap_or_default(),
+        exec_command: None,
+    };
+    if let Some(name) = &ctx.user
+        && let Some(info) = config
+            .auth_infos
+            .iter_mut()
+            .find(|u| &u.name == name)
+            .and_then(|u| u.auth_info.as_mut())
+    {
+        let owner = || format!("user `{name}`");
+        if let Some(path) = info.client_certificate.take()
+            && info.client_certificate_data.is_none()
+        {
+            info.client_certificate_data =
+                Some(base64(read(&path, "client-certificate", owner())?));
+        }
+        if let Some(path) = info.client_key.take()
+            && info.client_key_data.is_none()
+        {
+            info.client_key_data = Some(base64(read(&path, "client-key", owner())?).into());
+        }
+        if let Some(path) = info.token_file.take()
+            && info.token.is_none()
+        {
+            let bytes = read(&path, "tokenFile", owner())?;
+            // client-go trims the file's whitespace (a final newline).
+            let token = String::from_utf8(bytes).map_err(|_| {
+                Error::new(
+                    ErrorKind::Kubeconfig,
+                    format!(
+                        "the tokenFile of user `{name}` in the kubeconfig {} is not text",
+                        files.describe()
+                    ),
+                )
+                .with_help("a token file holds one token as text")
+            })?;
+            info.token = Some(token.trim().to_string().into());
+        }
+        user.exec_command = info.exec.as_ref().and_then(|e| e.command.clone());
+    }
+    Ok((config, user))
+}
+
+/// A kube configuration error in our words: kube's own text for file
+/// errors shows paths as Rust debug strings, and a base64 error quotes a
+/// byte of the value.
+fn config_error_text(e: &kube::config::KubeconfigError) -> String {
+    use kube::config::{KubeconfigError as K, LoadDataError as L};
+    let data = |what: &str, e: &L| match e {
+        L::DecodeBase64(_) => format!("the {what} data is not valid base64"),
+        L::ReadFile(source, path) => format!(
+            "cannot read the {what} file `{}`: {source}",
+            crate::escape::path(path)
+        ),
+        L::NoBase64DataOrFile => format!("the {what} is missing"),
+    };
+    match e {
+        K::LoadCertificateAuthority(e) => data("certificate-authority", e),
+        K::LoadClientCertificate(e) => data("client-certificate", e),
+        K::LoadClientKey(e) => data("client-key", e),
+        K::ParseCertificates(_) => "its certificates are not valid PEM".to_string(),
+        K::ParseClusterUrl(_) => "the server URL of its cluster is not a valid URL".to_string(),
+        K::ParseProxyUrl(_) => "the proxy-url of its cluster is not a valid URL".to_string(),
+        K::ReadConfig(source, path) => {
+            format!("cannot read `{}`: {source}", crate::escape::path(path))
+        }
+        K::Parse(_) => "it is not valid YAML".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The text of a kube error without kube's variant prefixes
+/// (`HyperError: `, `ServiceError: `).
+fn kube_error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::HyperError(inner) => error_chain(inner),
+        kube::Error::Service(inner) => error_chain(inner.as_ref()),
+        // serde's messages quote the value they choke on: the place is enough.
+        kube::Error::SerdeError(inner) => format!(
+            "its answer is not the JSON expected (line {} column {})",
+            inner.line(),
+            inner.column()
+        ),
+        kube::Error::Auth(_) => "cannot get credentials".to_string(),
+        other => error_chain(other),
+    }
+}
+
+/// A credential failure, for a person: which plugin or setting, what went
+/// wrong, what to try. Never the plugin's output, its captured stderr, or
+/// kube's debug dump of them (`Output { status: ..., stdout: [...] }`),
+/// nor the plugin's command line as kube prints it (with its environment).
+fn auth_error(e: &kube::client::AuthError, context: &str, user: &UserRef) -> Error {
+    use kube::client::AuthError as A;
+    let who = format!("user `{}` of context `{context}`", user.name);
+    let plugin = match &user.exec_command {
+        Some(cmd) => format!("the credential plugin `{cmd}` of {who}"),
+        None => format!("the auth-provider command of {who}"),
+    };
+    let by_hand = format!(
+        "run the plugin by hand, with the command, args and env of the `exec` entry of user `{}` in your kubeconfig, to see its output and messages; then log in again or fix that entry",
+        user.name
+    );
+    let kind = ErrorKind::Unauthorized;
+    match e {
+        A::AuthExecStart(source) => {
+            Error::new(kind, format!("cannot run {plugin}: {source}")).with_help(format!(
+                "install the plugin, or fix `command` in the `exec` entry of user `{}` in your kubeconfig",
+                user.name
+            ))
+        }
+        A::AuthExecRun { out, .. } => {
+            let how = match out.status.code() {
+                Some(code) => format!("failed with exit status {code}"),
+                None => exit_signal(&out.status)
+                    .map_or("was stopped".to_string(), |s| format!("was stopped by signal {s}")),
+            };
+            Error::new(kind, format!("{plugin} {how}")).with_help(by_hand)
+        }
+        A::AuthExecParse(_) | A::ExecPluginFailed => Error::new(
+            kind,
+            format!("the output of {plugin} is not a valid ExecCredential"),
+        )
+        .with_help(by_hand),
+        A::MalformedTokenExpirationDate(_) => Error::new(
+            kind,
+            format!("{plugin} gave an ExecCredential whose expirationTimestamp is not a valid time"),
+        )
+        .with_help(by_hand),
+        A::AuthExecSerialize(_) | A::AuthExec(_) => {
+            Error::new(kind, format!("cannot run {plugin}")).with_help(by_hand)
+        }
+        A::MissingCommand => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the `exec` entry of {who} has no `command`"),
+        )
+        .with_help("name the credential plugin to run in `command`"),
+        A::ExecMissingClusterInfo => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the `exec` entry of {who} sets provideClusterInfo, but its cluster has no usable entry"),
+        )
+        .with_help("fix the cluster of this context in your kubeconfig"),
+        A::InvalidBasicAuth(_) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the username or password of {who} cannot be sent in an HTTP header"),
+        )
+        .with_help("a line break or another control character is not allowed there"),
+        A::InvalidBearerToken(_) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the token of {who} cannot be sent in an HTTP header"),
+        )
+        .with_help("a token may not hold a line break or another control character; check the token (or tokenFile, or the plugin's output)"),
+        A::UnrefreshableTokenResponse => Error::new(
+            kind,
+            format!("{plugin} gave a token that cannot be refreshed"),
+        )
+        .with_help(by_hand),
+        A::ReadTokenFile(source, path) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!(
+                "cannot read the tokenFile `{}` of {who}: {source}",
+                crate::escape::path(path)
+            ),
+        )
+        .with_help("check the path and its permissions"),
+        A::ParseTokenKey(_) => Error::new(
+            kind,
+            format!("the output of {plugin} is not the JSON expected"),
+        )
+        .with_help("run the command of the auth-provider entry by hand to see its output"),
+        A::NoValidNativeRootCA(source) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("no usable root certificate on this system: {source}"),
+        )
+        .with_help("give the cluster's certificate-authority in the kubeconfig"),
+        #[allow(unreachable_patterns)]
+        _ => Error::new(kind, format!("cannot get credentials for {who}"))
+            .with_help("log in again, or fix the user entry of this context in your kubeconfig"),
+    }
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_: &std::process::ExitStatus) -> Option<i32> {
+    None
 }
 
 /// A namespace must be a DNS-1123 label; checked here so a typo is an input
@@ -237,6 +670,7 @@ impl Cluster {
                 }
             )));
         }
+        let (kubeconfig, user) = inline_credential_files(kubeconfig, &context, &files)?;
         let options = KubeConfigOptions {
             context: Some(context.clone()),
             cluster: None,
@@ -244,7 +678,7 @@ impl Cluster {
         };
         let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| kubeconfig_error(&files, error_chain(&e)))?;
+            .map_err(|e| kubeconfig_error(&files, config_error_text(&e)))?;
         // We retry reads ourselves, within the request timeout; kube's own
         // retry layer would also repeat writes and wait up to minutes.
         config.default_retry = false;
@@ -271,14 +705,18 @@ impl Cluster {
                 opts.request_timeout.map_or("none".to_string(), humanize)
             )
         });
-        let client = kube::Client::try_from(config)
-            .map_err(|e| kubeconfig_error(&files, error_chain(&e)))?;
+        // Building the client runs a credential plugin, if the user has one.
+        let client = kube::Client::try_from(config).map_err(|e| match &e {
+            kube::Error::Auth(auth) => auth_error(auth, &context, &user),
+            other => kubeconfig_error(&files, kube_error_text(other)),
+        })?;
         Ok(Cluster {
             client,
             namespace,
             context,
             server,
             timeout: opts.request_timeout,
+            user,
         })
     }
 
@@ -300,9 +738,18 @@ impl Cluster {
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
+        self.call_sending(op, &Sent::default(), fut).await
+    }
+
+    /// [`Self::call`] for a request that carries values (`sent`): they are
+    /// blanked out of whatever the server says back.
+    async fn call_sending<T, F>(&self, op: &Operation, sent: &Sent, fut: F) -> Result<T>
+    where
+        F: std::future::Future<Output = Result<T, kube::Error>>,
+    {
         let started = std::time::Instant::now();
         crate::log::log(1, || format!("{} ...", op.describe()));
-        let result = self.call_inner(op, fut).await;
+        let result = self.call_inner(op, sent, fut).await;
         crate::log::log(1, || {
             let outcome = match &result {
                 Ok(_) => "ok".to_string(),
@@ -317,7 +764,7 @@ impl Cluster {
         result
     }
 
-    async fn call_inner<T, F>(&self, op: &Operation, fut: F) -> Result<T>
+    async fn call_inner<T, F>(&self, op: &Operation, sent: &Sent, fut: F) -> Result<T>
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
@@ -328,7 +775,7 @@ impl Cluster {
             },
             None => fut.await,
         };
-        result.map_err(|e| self.translate(op, e))
+        result.map_err(|e| self.translate(op, sent, e))
     }
 
     /// A read, retried on transient failures with a short backoff.
@@ -368,42 +815,56 @@ impl Cluster {
         .with_help("check that the cluster is reachable (VPN, context), or allow more time with --request-timeout")
     }
 
-    fn translate(&self, op: &Operation, e: kube::Error) -> Error {
+    fn translate(&self, op: &Operation, sent: &Sent, e: kube::Error) -> Error {
         match e {
-            kube::Error::Api(status) => {
-                self.status_error(op, status.code, &status.reason, &status.message)
+            kube::Error::Api(status) => self.status_error(
+                op,
+                status.code,
+                &sent.scrub(&status.reason),
+                &sent.scrub(&status.message),
+            ),
+            kube::Error::Auth(auth) => auth_error(&auth, &self.context, &self.user),
+            // A credential plugin run again to refresh an expired token
+            // fails inside kube's service stack.
+            kube::Error::Service(inner) if inner.is::<kube::client::AuthError>() => {
+                match inner.downcast_ref::<kube::client::AuthError>() {
+                    Some(auth) => auth_error(auth, &self.context, &self.user),
+                    None => self.unreachable(op, sent, "cannot get credentials"),
+                }
             }
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
-                let chain = error_chain(&e);
-                if chain.to_lowercase().contains("timed out")
-                    || chain.to_lowercase().contains("timeout")
-                {
+                let chain = kube_error_text(&e);
+                let lower = chain.to_lowercase();
+                if lower.contains("timed out") || lower.contains("timeout") {
                     return self.timeout_error(op, self.timeout.unwrap_or(CONNECT_TIMEOUT));
                 }
-                Error::new(ErrorKind::Unreachable, format!("cannot reach the API server at {}: {chain}", self.server)).with_help(format!(
-                    "check that context `{}` points at a running cluster and that you can reach it (network, VPN, proxy)",
-                    self.context
-                ))
+                self.unreachable(op, sent, &chain)
             }
-            kube::Error::Auth(_) => Error::new(
-                ErrorKind::Unauthorized,
-                format!(
-                    "cannot get credentials for context `{}`: {}",
-                    self.context,
-                    error_chain(&e)
-                ),
-            )
-            .with_help("log in again, or fix the user entry of this context in your kubeconfig"),
             other => Error::new(
                 ErrorKind::Server,
                 format!(
                     "could not {} on {}: {}",
                     op.describe(),
                     self.server,
-                    error_chain(&other)
+                    sent.scrub(&kube_error_text(&other))
                 ),
             ),
         }
+    }
+
+    fn unreachable(&self, _op: &Operation, sent: &Sent, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Unreachable,
+            format!(
+                "cannot reach the API server at {}: {}",
+                self.server,
+                sent.scrub(why)
+            ),
+        )
+        .with_help(format!(
+            "check that context `{}` points at a running cluster and that you can reach it (network, VPN, proxy)",
+            self.context
+        ))
     }
 
     fn status_error(&self, op: &Operation, code: u16, reason: &str, message: &str) -> Error {
@@ -470,8 +931,10 @@ impl Cluster {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PostParams::default()
         };
+        let sent = Sent::of_secret(secret);
         Ok(LiveSecret::from_object(
-            self.call(&op, api.create(&params, secret)).await?,
+            self.call_sending(&op, &sent, api.create(&params, secret))
+                .await?,
         ))
     }
 
@@ -487,6 +950,7 @@ impl Cluster {
     ) -> Result<LiveSecret> {
         let api = self.secrets_api();
         let op = self.op("patch", Some(name));
+        let sent = Sent::of_values(data.values().flatten().map(SecretBytes::expose));
         let data: serde_json::Map<String, serde_json::Value> = data
             .iter()
             .map(|(k, v)| {
@@ -506,7 +970,7 @@ impl Cluster {
             ..PatchParams::default()
         };
         Ok(LiveSecret::from_object(
-            self.call(&op, api.patch(name, &params, &Patch::Merge(&patch)))
+            self.call_sending(&op, &sent, api.patch(name, &params, &Patch::Merge(&patch)))
                 .await?,
         ))
     }
@@ -559,6 +1023,75 @@ impl Cluster {
     }
 }
 
+/// The values a write carries, to blank out of what the server says back:
+/// a validating webhook's 422 may quote the object it refused, data and
+/// all. Each value is looked for as the base64 we sent, and, when it is
+/// text of a few characters or more, as itself and JSON-escaped.
+#[derive(Default)]
+struct Sent {
+    /// Longest first, so a value inside another is not left half-blanked.
+    needles: Vec<String>,
+}
+
+/// Raw values shorter than this are not looked for: they would blank out
+/// ordinary words of the message and say little about the value.
+const MIN_SCRUBBED_CHARS: usize = 4;
+
+const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sent({} needles)", self.needles.len())
+    }
+}
+
+impl Sent {
+    fn of_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut needles = Vec::new();
+        for bytes in values {
+            if bytes.is_empty() {
+                continue;
+            }
+            needles.push(base64(bytes.to_vec()));
+            if let Ok(text) = std::str::from_utf8(bytes)
+                && text.chars().count() >= MIN_SCRUBBED_CHARS
+            {
+                needles.push(text.to_string());
+                if let Ok(quoted) = serde_json::to_string(text)
+                    && let Some(inner) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
+                    && inner != text
+                {
+                    needles.push(inner.to_string());
+                }
+            }
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        Sent { needles }
+    }
+
+    fn of_secret(secret: &Secret) -> Self {
+        let data = secret.data.iter().flatten().map(|(_, v)| v.0.as_slice());
+        let string_data = secret
+            .string_data
+            .iter()
+            .flatten()
+            .map(|(_, v)| v.as_bytes());
+        Self::of_values(data.chain(string_data))
+    }
+
+    /// `text` with every value replaced by `<redacted>`.
+    fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for needle in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(needle.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+}
+
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 fn is_transient(e: &Error) -> bool {
@@ -585,39 +1118,97 @@ pub fn humanize(d: Duration) -> String {
     out
 }
 
-/// kubectl's `--request-timeout`: a bare number of seconds, or a duration with
-/// units (`500ms`, `30s`, `1m`, `1h30m`). Zero means no limit.
+/// The longest `--request-timeout` allowed (0 still means no limit).
+pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
+
+/// kubectl's `--request-timeout`: a bare number of seconds, or a Go
+/// duration (`500ms`, `30s`, `1m30s`, `1.5h`; units ns, us, µs, ms, s, m,
+/// h). Zero means no limit. Negative values, values over
+/// [`MAX_REQUEST_TIMEOUT`] and anything else are refused; the message does
+/// not repeat the text (clap shows it).
 pub fn parse_timeout(text: &str) -> Result<Option<Duration>, String> {
-    let bad = || format!("`{text}` is not a duration; use e.g. 30s, 1m or 0 (no limit)");
+    const EXAMPLES: &str = "use e.g. 30s, 1m30s, 500ms, or 0 for no limit";
+    let max_nanos = MAX_REQUEST_TIMEOUT.as_nanos();
+    let too_long = || {
+        format!(
+            "at most {} is allowed (0 means no limit)",
+            humanize(MAX_REQUEST_TIMEOUT)
+        )
+    };
     let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return Ok((secs > 0).then(|| Duration::from_secs(secs)));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let digits = rest
-            .find(|c: char| !c.is_ascii_digit() && c != '.')
-            .ok_or_else(bad)?;
-        let number: f64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ms" => 0.001,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return Err(bad()),
-        };
-        total += Duration::from_secs_f64(number * scale);
-        rest = &rest[unit_len..];
-    }
     if text.is_empty() {
-        return Err(bad());
+        return Err(format!("a duration is needed; {EXAMPLES}"));
     }
-    Ok((!total.is_zero()).then_some(total))
+    if text.starts_with('-') {
+        return Err(format!("a duration cannot be negative; {EXAMPLES}"));
+    }
+    let nanos: u128 = if text.bytes().all(|b| b.is_ascii_digit()) {
+        saturating_digits(text).saturating_mul(1_000_000_000)
+    } else {
+        let mut total: u128 = 0;
+        let mut rest = text.strip_prefix('+').unwrap_or(text);
+        if rest.is_empty() {
+            return Err(format!("not a duration; {EXAMPLES}"));
+        }
+        while !rest.is_empty() {
+            let (whole, after) = rest.split_at(rest.bytes().take_while(u8::is_ascii_digit).count());
+            let (fraction, after) = match after.strip_prefix('.') {
+                Some(a) => a.split_at(a.bytes().take_while(u8::is_ascii_digit).count()),
+                None => ("", after),
+            };
+            if whole.is_empty() && fraction.is_empty() {
+                return Err(format!("not a duration; {EXAMPLES}"));
+            }
+            // Up to the next digit or dot: both ASCII, so a char boundary.
+            let (unit, after) = after.split_at(
+                after
+                    .bytes()
+                    .take_while(|b| !b.is_ascii_digit() && *b != b'.')
+                    .count(),
+            );
+            let scale: u128 = match unit {
+                "ns" => 1,
+                "us" | "\u{b5}s" | "\u{3bc}s" => 1_000,
+                "ms" => 1_000_000,
+                "s" => 1_000_000_000,
+                "m" => 60_000_000_000,
+                "h" => 3_600_000_000_000,
+                "" => return Err(format!("a number needs a unit after it; {EXAMPLES}")),
+                _ => return Err(format!("unknown unit; {EXAMPLES}")),
+            };
+            // At most 19 fraction digits count (below a nanosecond for any
+            // unit); 10^19 * scale stays far below u128::MAX.
+            let digits = fraction.get(..19).unwrap_or(fraction);
+            let fraction_nanos = u32::try_from(digits.len())
+                .ok()
+                .and_then(|n| 10u128.checked_pow(n))
+                .map_or(0, |denominator| {
+                    saturating_digits(digits).saturating_mul(scale) / denominator
+                });
+            total = total
+                .saturating_add(saturating_digits(whole).saturating_mul(scale))
+                .saturating_add(fraction_nanos);
+            rest = after;
+        }
+        total
+    };
+    if nanos > max_nanos {
+        return Err(too_long());
+    }
+    if nanos == 0 {
+        return Ok(None);
+    }
+    u64::try_from(nanos)
+        .map(|n| Some(Duration::from_nanos(n)))
+        .map_err(|_| too_long())
+}
+
+/// A run of ASCII digits as a number, saturating instead of overflowing.
+fn saturating_digits(digits: &str) -> u128 {
+    digits.bytes().fold(0u128, |n, b| {
+        n.saturating_mul(10)
+            .saturating_add(u128::from(b.wrapping_sub(b'0')))
+    })
 }
 
 #[cfg(test)]

@@ -27,3 +27,284 @@ fn namespaces() {
         assert!(validate_namespace(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn timeouts_out_of_range_or_malformed_are_refused() {
+    assert_eq!(parse_timeout("24h"), Ok(Some(MAX_REQUEST_TIMEOUT)));
+    assert_eq!(parse_timeout("1.5s"), Ok(Some(Duration::from_millis(1500))));
+    assert_eq!(parse_timeout("1h0.5m"), Ok(Some(Duration::from_secs(3630))));
+    assert_eq!(parse_timeout("250us"), Ok(Some(Duration::from_micros(250))));
+    assert_eq!(parse_timeout("+2s"), Ok(Some(Duration::from_secs(2))));
+    assert_eq!(parse_timeout(".5s"), Ok(Some(Duration::from_millis(500))));
+    for bad in [
+        "99999999999999999999h",
+        "99999999999999999999",
+        "340282366920938463463374607431768211456",
+        "86401",
+        "24h1ns",
+        "-1",
+        "-0.5s",
+        "NaN",
+        "inf",
+        "1e400s",
+        "1.5",
+        "1.5.3s",
+        ".s",
+        "+",
+        "5 s",
+        "1h-1m",
+    ] {
+        assert!(parse_timeout(bad).is_err(), "{bad}");
+    }
+    let message = parse_timeout("99999999999999999999h")
+        .err()
+        .unwrap_or_default();
+    assert!(message.contains("at most 24h"), "{message}");
+}
+
+/// A small deterministic PRNG: the same cases on every run.
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+    fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next() % u64::try_from(n).unwrap_or(1)).unwrap_or(0)
+    }
+}
+
+/// Whatever the text, parse_timeout returns (no panic, no overflow), and a
+/// duration it accepts is never above the cap.
+#[test]
+fn parse_timeout_never_panics_and_stays_under_the_cap() {
+    const PIECES: &[&str] = &[
+        "0",
+        "1",
+        "9",
+        "99999999999999999999",
+        "18446744073709551615",
+        "3",
+        ".",
+        "..",
+        "5.",
+        ".25",
+        "ns",
+        "us",
+        "\u{b5}s",
+        "\u{3bc}s",
+        "ms",
+        "s",
+        "m",
+        "h",
+        "d",
+        "-",
+        "+",
+        "e",
+        "E10",
+        "NaN",
+        "inf",
+        " ",
+        "\u{e9}",
+        "\u{1F600}",
+        "x",
+        "0000000000000000000000000000001",
+    ];
+    let mut rng = XorShift(0x9E37_79B9_7F4A_7C15);
+    let mut accepted = 0;
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        for _ in 0..rng.below(7) {
+            let piece = PIECES.get(rng.below(PIECES.len())).copied().unwrap_or("");
+            text.push_str(piece);
+        }
+        // Runs of digits of any length, too.
+        if rng.below(4) == 0 {
+            let digits = rng.below(60);
+            for _ in 0..digits {
+                text.push(char::from(b'0' + u8::try_from(rng.below(10)).unwrap_or(0)));
+            }
+            text.push_str(["h", "s", "ms", "", "m"][rng.below(5)]);
+        }
+        match parse_timeout(&text) {
+            Ok(Some(d)) => {
+                accepted += 1;
+                assert!(d <= MAX_REQUEST_TIMEOUT, "{text:?} gave {d:?}");
+                assert!(!d.is_zero(), "{text:?}");
+            }
+            Ok(None) => {}
+            Err(message) => assert!(!message.is_empty(), "{text:?}"),
+        }
+    }
+    assert!(
+        accepted > 100,
+        "the generator should make some valid durations too"
+    );
+}
+
+const CANARY: &str = "canary-kubeconfig-7f3a9c1e";
+
+fn kubeconfig_with(user: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: https://example.com\nusers:\n- name: u\n  user:\n{user}contexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\n"
+    )
+}
+
+/// Broken kubeconfigs: a place and a sentence of ours, never their text.
+#[test]
+fn kubeconfig_errors_say_where_but_never_quote_the_file() {
+    let c = CANARY;
+    let cases: Vec<(String, &str, &str)> = vec![
+        (
+            kubeconfig_with(&format!("    token: {c}\n     bad: indent\n")),
+            "not valid YAML at line 11 column",
+            "indentation",
+        ),
+        (
+            kubeconfig_with(&format!("    token: \"{c}\n")),
+            "not valid YAML at line 10 column",
+            "quote",
+        ),
+        (
+            kubeconfig_with(&format!("    token: {c}\n    token: {c}2\n")),
+            "not valid YAML at line 11 column 5",
+            "twice",
+        ),
+        (
+            kubeconfig_with(&format!("    token: {c}\n\tfoo: 1\n")),
+            "not valid YAML at line",
+            "tab",
+        ),
+        (
+            format!("- {c}\n- b\n"),
+            "not a valid kubeconfig at line 1 column 1",
+            "mapping",
+        ),
+        (
+            kubeconfig_with(&format!("    token: [{c}]\n")),
+            "not a valid kubeconfig at line 10 column 12",
+            "a string",
+        ),
+        (
+            format!("apiVersion: v1\nclusters: {c}\n"),
+            "not a valid kubeconfig at line 2 column 11",
+            "a list",
+        ),
+        (
+            format!("apiVersion: v1\nclusters:\n- cluster: {{server: {c}}}\n"),
+            "not a valid kubeconfig at line",
+            "name",
+        ),
+        (
+            format!("apiVersion: v1\npreferences: {{colors: {c}}}\n"),
+            "not a valid kubeconfig at line",
+            "",
+        ),
+        (
+            format!("apiVersion: v1\nusers: [{{name: {c}, user: {{token: {c}"),
+            "not valid YAML at line",
+            "",
+        ),
+    ];
+    for (text, says, reason) in cases {
+        let message = match parse_kubeconfig(&text) {
+            Ok(_) => panic!("parsed:\n{text}"),
+            Err(m) => m,
+        };
+        assert!(message.contains(says), "{message:?} lacks {says:?}\n{text}");
+        assert!(
+            message.contains(reason),
+            "{message:?} lacks {reason:?}\n{text}"
+        );
+        assert!(!message.contains("canary"), "{message:?} quotes the file");
+        assert!(!message.contains("token"), "{message:?} quotes the file");
+        assert!(!message.contains('\n'), "{message:?}");
+    }
+    // Documents that cannot be merged are named as such.
+    let two = "kind: Config\n---\nkind: Other\n";
+    assert_eq!(
+        parse_kubeconfig(two).err().as_deref(),
+        Some("has YAML documents of different kinds, which cannot be merged")
+    );
+}
+
+#[test]
+fn kubeconfig_text_accepts_boms_and_refuses_bad_encodings() {
+    assert_eq!(
+        kubeconfig_text(b"\xEF\xBB\xBFa: 1".to_vec())
+            .ok()
+            .as_deref(),
+        Some("a: 1")
+    );
+    assert_eq!(
+        kubeconfig_text(b"\xFF\xFEa\0".to_vec()).ok().as_deref(),
+        Some("a")
+    );
+    assert_eq!(
+        kubeconfig_text(b"\xFE\xFF\0a".to_vec()).ok().as_deref(),
+        Some("a")
+    );
+    // An odd number of UTF-16 bytes is an error, not a panic.
+    assert!(kubeconfig_text(b"\xFF\xFEa".to_vec()).is_err());
+    assert!(kubeconfig_text(b"\xFFa".to_vec()).is_err());
+}
+
+#[test]
+fn relative_file_references_follow_the_kubeconfig() {
+    let text = "users:\n- name: u\n  user:\n    tokenFile: t\n    client-key: /abs/k\n    exec: {command: bin/plugin}\n- name: v\n  user:\n    exec: {command: aws}\nclusters:\n- name: c\n  cluster: {server: https://x, certificate-authority: ca.crt}\n";
+    let mut config = parse_kubeconfig(text).unwrap_or_else(|e| panic!("{e}"));
+    resolve_relative_paths(&mut config, Path::new("/home/me/.kube"));
+    let user = |i: usize| {
+        config
+            .auth_infos
+            .get(i)
+            .and_then(|u| u.auth_info.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(user(0).token_file.as_deref(), Some("/home/me/.kube/t"));
+    assert_eq!(user(0).client_key.as_deref(), Some("/abs/k"));
+    assert_eq!(
+        user(0).exec.and_then(|e| e.command).as_deref(),
+        Some("/home/me/.kube/bin/plugin")
+    );
+    assert_eq!(user(1).exec.and_then(|e| e.command).as_deref(), Some("aws"));
+    let ca = config
+        .clusters
+        .first()
+        .and_then(|c| c.cluster.clone())
+        .and_then(|c| c.certificate_authority);
+    assert_eq!(ca.as_deref(), Some("/home/me/.kube/ca.crt"));
+}
+
+#[test]
+fn sent_values_are_scrubbed_from_server_messages() {
+    let value = b"hunter2-secret\n\"quoted\"";
+    let sent = Sent::of_values([value.as_slice(), b"ab".as_slice(), b"".as_slice()]);
+    let b64 = base64(value.to_vec());
+    let short_b64 = base64(b"ab".to_vec());
+    let json = r#"hunter2-secret\n\"quoted\""#;
+    let message = format!(
+        "denied: {{\"data\":{{\"K\":\"{b64}\",\"S\":\"{short_b64}\"}}}} raw {} json {json} ab stays",
+        String::from_utf8_lossy(value)
+    );
+    let scrubbed = sent.scrub(&message);
+    assert!(!scrubbed.contains("hunter2"), "{scrubbed}");
+    assert!(!scrubbed.contains(&b64), "{scrubbed}");
+    assert!(!scrubbed.contains(&short_b64), "{scrubbed}");
+    assert!(
+        scrubbed.contains("ab stays"),
+        "short raw values are left: {scrubbed}"
+    );
+    assert_eq!(scrubbed.matches(REDACTED).count(), 4, "{scrubbed}");
+    assert!(!format!("{sent:?}").contains("hunter2"));
+    // Nothing sent, nothing changed.
+    assert!(matches!(
+        Sent::default().scrub("x"),
+        std::borrow::Cow::Borrowed("x")
+    ));
+}

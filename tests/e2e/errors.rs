@@ -9,6 +9,10 @@ fn assert_diagnostic(stderr: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert!(!stderr.contains("Error {"), "debug dump: {stderr}");
     assert!(!stderr.contains("ApiError:"), "raw kube error: {stderr}");
+    // kube's variant names are not for people.
+    for internal in ["ServiceError", "HyperError", "auth error:", "Output {"] {
+        assert!(!stderr.contains(internal), "{internal} in: {stderr}");
+    }
     assert!(stderr.contains("help:"), "no hint: {stderr}");
 }
 
@@ -127,4 +131,115 @@ fn dropped_connections_on_writes_are_not_retried() {
             .count(),
         1
     );
+}
+
+/// A validating webhook that quotes the object it refused: the values we
+/// sent (base64 as sent, and raw) are blanked out of the server's message.
+#[test]
+fn a_server_message_quoting_our_request_is_scrubbed_of_the_values() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let head = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+
+    // create: secret create, then apply.
+    server.inject(FaultRule::new(Fault::EchoBody(422)).on("POST"));
+    let v = env.canary("echo-create");
+    let run = env.run(&["secret", "create", "--inline", &format!("K={v}"), "echoed"]);
+    run.failure()
+        .stderr_has("denied the request")
+        .stderr_has("<redacted>");
+    assert_diagnostic_no_help(&run.stderr);
+    let v2 = env.canary("echo-apply");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{head}  - name: applied\n    kind: env\n    fromEnv: [TOKEN]\n"),
+    );
+    let mut cmd = env.command();
+    cmd.env("TOKEN", &v2)
+        .args(["-n", &env.namespace, "apply", "-f"])
+        .arg(&manifest);
+    let run = env.run_command(cmd);
+    run.failure();
+    let both = format!("{}{}", run.stdout, run.stderr);
+    assert!(both.contains("NOT created"), "{both}");
+    assert!(both.contains("<redacted>"), "{both}");
+
+    // merge: the same two commands on a secret that exists.
+    server.clear_requests();
+    server.inject(FaultRule::new(Fault::EchoBody(422)).on("PATCH"));
+    env.seed_fixture(&format!("my-env-{}", crate::support::OWNER));
+    let v3 = env.canary("echo-merge");
+    let run = env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("NEW={v3}"),
+        "my-env",
+    ]);
+    run.failure()
+        .stderr_has("denied the request")
+        .stderr_has("<redacted>");
+    let v4 = env.canary("echo-apply-merge");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{head}  - name: my-env\n    kind: env\n    fromEnv: [OTHER]\n"),
+    );
+    let mut cmd = env.command();
+    cmd.env("OTHER", &v4)
+        .args(["-n", &env.namespace, "apply", "-f"])
+        .arg(&manifest);
+    let run = env.run_command(cmd);
+    run.failure();
+    let both = format!("{}{}", run.stdout, run.stderr);
+    assert!(both.contains("NOT merged"), "{both}");
+    assert!(both.contains("<redacted>"), "{both}");
+    assert!(
+        server.requests().iter().any(|r| r.method == "PATCH"),
+        "the merge reached the server"
+    );
+}
+
+fn assert_diagnostic_no_help(stderr: &str) {
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(!stderr.contains("Error {"), "debug dump: {stderr}");
+    assert!(!stderr.contains("ApiError"), "raw kube error: {stderr}");
+}
+
+/// Durations out of range are usage errors (exit 2) before anything runs,
+/// never a panic; kubectl's forms still work.
+#[test]
+fn request_timeouts_out_of_range_are_usage_errors() {
+    let env = TestEnv::new();
+    for bad in [
+        "99999999999999999999h",
+        "99999999999999999999",
+        "1e400s",
+        "-5s",
+        "-1",
+        "NaN",
+        "inf",
+        "25h",
+        "1.5.3s",
+        "9223372036854775807ns5h",
+        "",
+    ] {
+        let run = env.run(&[&format!("--request-timeout={bad}"), "secret", "list"]);
+        assert_eq!(run.code, Some(2), "{bad:?}: {run:?}");
+        run.failure().stderr_has("--request-timeout");
+        assert!(!run.stderr.contains("panicked"), "{bad:?}: {}", run.stderr);
+    }
+    env.run(&[
+        "--request-timeout",
+        "99999999999999999999h",
+        "secret",
+        "list",
+    ])
+    .stderr_has("at most 24h");
+    env.assert_no_requests();
+    for good in ["0", "30", "30s", "1m30s", "500ms", "24h", "1.5s"] {
+        env.run(&["--request-timeout", good, "secret", "list"])
+            .success();
+    }
 }

@@ -3,7 +3,7 @@
 //! naming the file. These need a kubeconfig of our own, so they use the
 //! in-process server only.
 
-use crate::support::{OWNER, TestEnv, fake_kubeconfig};
+use crate::support::{OWNER, Run, TestEnv, fake_kubeconfig};
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
@@ -136,4 +136,164 @@ fn broken_or_missing_kubeconfig_names_the_file() {
     env.run_command(cmd)
         .failure()
         .stderr_has("not a valid namespace");
+}
+
+/// Run, and fail (killing the child) if it has not finished after a
+/// minute: only a hang catcher, not a timing assertion.
+pub(crate) fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("wait: {e}")),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("the command hung");
+        }
+    };
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    env.assert_no_leak(&run.stdout);
+    env.assert_no_leak(&run.stderr);
+    run
+}
+
+pub(crate) fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
+}
+
+/// A kubeconfig the YAML parser refuses, with a token in it: the message
+/// names the file, the line and column, and says what to do, and quotes
+/// nothing of the file (no snippet).
+#[test]
+fn broken_kubeconfig_yaml_is_located_but_never_quoted() {
+    let env = TestEnv::new();
+    let server = env
+        .fake()
+        .map_or("http://127.0.0.1:1".to_string(), |s| s.url());
+    let head = format!(
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {server}\ncontexts:\n- name: fake\n  context: {{cluster: fake, user: alice}}\ncurrent-context: fake\nusers:\n- name: alice\n  user:\n"
+    );
+    // Line 14 is the token line.
+    let shapes: Vec<(&str, String, &str)> = vec![
+        (
+            "bad-indent",
+            format!("{head}    token: {{C}}\n     bad: indent\n"),
+            "line 15",
+        ),
+        (
+            "unclosed-quote",
+            format!("{head}    token: \"{{C}}\n"),
+            "line 14",
+        ),
+        (
+            "duplicate-key",
+            format!("{head}    token: {{C}}\n    token: {{C}}x\n"),
+            "line 15",
+        ),
+        (
+            "tab",
+            format!("{head}    token: {{C}}\n\tfoo: 1\n"),
+            "line 14",
+        ),
+        ("a-list", "- {C}\n- other\n".to_string(), "line 1"),
+        (
+            "token-is-a-list",
+            format!("{head}    token: [{{C}}]\n"),
+            "line 14",
+        ),
+        (
+            "clusters-is-a-string",
+            "apiVersion: v1\nclusters: {C}\n".to_string(),
+            "line 2",
+        ),
+        (
+            "unclosed-flow",
+            format!("{head}    token: {{C}}\n    x: [{{C}}, {{\n"),
+            "line",
+        ),
+    ];
+    for (name, text, line) in shapes {
+        let canary = env.canary(name);
+        let path = env.file(&format!("kc-{name}"), text.replace("{C}", &canary));
+        let mut cmd = env.command();
+        cmd.arg("--kubeconfig").arg(&path).args(["secret", "list"]);
+        let run = env.run_command(cmd);
+        run.failure()
+            .stderr_has(&format!("kc-{name}"))
+            .stderr_has(line)
+            .stderr_has(" column ")
+            .stderr_has("help:");
+        assert!(
+            !run.stderr.contains("-->"),
+            "{name}: a snippet: {}",
+            run.stderr
+        );
+        assert!(
+            !run.stderr.contains("token:"),
+            "{name}: file text: {}",
+            run.stderr
+        );
+    }
+    env.assert_no_requests();
+}
+
+/// `--kubeconfig` or a KUBECONFIG entry that is a FIFO, a device, a
+/// directory or a huge file is refused at once, by name.
+#[cfg(unix)]
+#[test]
+fn kubeconfig_that_is_not_a_small_regular_file_is_refused_at_once() {
+    let env = TestEnv::new();
+    let fifo = env.dir.path().join("kubeconfig-fifo");
+    mkfifo(&fifo);
+    let big = env.dir.path().join("kubeconfig-huge");
+    let file = std::fs::File::create(&big).unwrap_or_else(|e| panic!("{e}"));
+    file.set_len(17 * 1024 * 1024)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let cases = [
+        (fifo.clone(), "FIFO"),
+        (std::path::PathBuf::from("/dev/zero"), "character device"),
+        (env.dir.path().to_path_buf(), "directory"),
+        (big.clone(), "larger than 16 MiB"),
+    ];
+    for (path, what) in &cases {
+        let mut cmd = env.command();
+        cmd.arg("--kubeconfig").arg(path).args(["secret", "list"]);
+        run_unhung(&env, cmd)
+            .failure()
+            .stderr_has(&path.display().to_string())
+            .stderr_has(what)
+            .stderr_has("help:");
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", path).args(["secret", "list"]);
+        run_unhung(&env, cmd).failure().stderr_has(what);
+    }
+    env.assert_no_requests();
+}
+
+/// Files a kubeconfig names are resolved against the kubeconfig's folder,
+/// as kubectl does (we read them ourselves now).
+#[test]
+fn relative_token_file_is_read_next_to_the_kubeconfig() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let text = fake_kubeconfig(&server.url(), &env.namespace, "unused")
+        .replace("    token: unused\n", "    tokenFile: token.txt\n");
+    env.file("sub/token.txt", "alice-token\n");
+    let kc = env.file("sub/config", text);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    env.run_command(cmd).success();
 }

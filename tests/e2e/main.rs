@@ -8,6 +8,7 @@ mod apiserver_conformance;
 mod bad_manifests;
 mod completion;
 mod conventions;
+mod credentials;
 mod declarative;
 mod errors;
 mod hostile_inputs;

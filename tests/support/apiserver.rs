@@ -56,6 +56,10 @@ pub enum Fault {
     Delay(Duration),
     /// Close the connection without any response.
     Drop,
+    /// Answer with this status code (422 as a rule) and a `Status` whose
+    /// message and `details.causes` quote the request body, as a validating
+    /// admission webhook may: `admission webhook "..." denied the request: <object>`.
+    EchoBody(u16),
 }
 
 #[derive(Debug, Clone)]
@@ -482,6 +486,33 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
             return Ok(status(code, reason, message, None));
         }
         Some(Fault::Delay(d)) => tokio::time::sleep(d).await,
+        Some(Fault::EchoBody(code)) => {
+            let quoted = String::from_utf8_lossy(&body).into_owned();
+            // Some webhooks decode the data and quote the values, too.
+            let sent: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let decoded: Vec<String> = sent["data"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| {
+                            let raw = B64.decode(v.as_str()?).ok()?;
+                            Some(format!("{k}={}", String::from_utf8_lossy(&raw)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            return Ok(status(
+                code,
+                "Invalid",
+                &format!(
+                    "admission webhook \"validate.example.com\" denied the request: {quoted} (values: {})",
+                    decoded.join(", ")
+                ),
+                Some(
+                    json!({"causes": [{"reason": "FieldValueInvalid", "message": format!("object {quoted} is invalid"), "field": "data"}]}),
+                ),
+            ));
+        }
         None => {}
     }
     // fixture: unauthorized-bad-token

@@ -1,0 +1,234 @@
+//! What a kubeconfig's user entry points at: credential (exec) plugins and
+//! certificate, key and token files. A plugin's output is never echoed, and
+//! a file that is a FIFO is refused by name instead of hanging the tool.
+
+use std::path::{Path, PathBuf};
+
+use crate::kubeconfig::{mkfifo, run_unhung};
+use crate::support::{TestEnv, fake_kubeconfig};
+
+/// A shell script plugin in the scratch folder.
+fn plugin(env: &TestEnv, name: &str, body: &str) -> PathBuf {
+    let path = env.file(name, format!("#!/bin/sh\n{body}\n"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    path
+}
+
+/// A kubeconfig whose user gets its token from `command`.
+fn exec_kubeconfig(
+    env: &TestEnv,
+    server: &str,
+    command: &Path,
+    interactive: Option<&str>,
+) -> PathBuf {
+    let mode = interactive.map_or(String::new(), |m| format!("      interactiveMode: {m}\n"));
+    let text = fake_kubeconfig(server, &env.namespace, "unused").replace(
+        "    token: unused\n",
+        &format!(
+            "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n{mode}",
+            command.display()
+        ),
+    );
+    env.file("exec-kubeconfig", text)
+}
+
+fn server_url(env: &TestEnv) -> String {
+    env.fake()
+        .map_or("http://127.0.0.1:1".to_string(), |s| s.url())
+}
+
+fn assert_no_internals(stderr: &str) {
+    for internal in [
+        "Output {",
+        "ExitStatus",
+        "Error {",
+        "ApiError",
+        "auth exec",
+        "stdout:",
+        "stderr:",
+        "KUBERNETES_EXEC_INFO",
+    ] {
+        assert!(!stderr.contains(internal), "{internal:?} in:\n{stderr}");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_working_exec_plugin_still_works() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let cmd_path = plugin(
+        &env,
+        "good-plugin",
+        r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"alice-token"}}'"#,
+    );
+    let kc = exec_kubeconfig(&env, &server.url(), &cmd_path, None);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    run_unhung(&env, cmd).success();
+}
+
+/// Output that is not an ExecCredential: never shown, whatever its shape.
+#[cfg(unix)]
+#[test]
+fn exec_plugin_output_that_does_not_parse_is_never_echoed() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let shapes = [
+        ("not-json", "echo \"your token is {C}\""),
+        (
+            "prose-then-json",
+            "echo \"token={C}\"; echo '{\"kind\":\"ExecCredential\"}'",
+        ),
+        (
+            "wrong-shape",
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":["{C}"]}}'"#,
+        ),
+        (
+            "status-is-a-string",
+            r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":"{C}"}'"#,
+        ),
+        ("yaml-error", "printf 'status:\\n  token: \"{C}\\n'"),
+    ];
+    for (name, body) in shapes {
+        let canary = env.canary(name);
+        let cmd_path = plugin(
+            &env,
+            &format!("plugin-{name}"),
+            &body.replace("{C}", &canary),
+        );
+        let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+        let run = run_unhung(&env, cmd);
+        run.failure()
+            .stderr_has(&format!("plugin-{name}"))
+            .stderr_has("not a valid ExecCredential")
+            .stderr_has("help:")
+            .stderr_has("by hand");
+        assert_no_internals(&run.stderr);
+    }
+}
+
+/// A plugin that fails: its exit status is told; what it printed to stdout
+/// (captured) and its stderr when kube captures it are not.
+#[cfg(unix)]
+#[test]
+fn failing_exec_plugin_reports_its_exit_status_only() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let canary = env.canary("exit");
+    let cmd_path = plugin(
+        &env,
+        "failing-plugin",
+        &format!("echo \"out {canary}\"; echo \"err {canary}\" >&2; exit 3"),
+    );
+    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    let run = run_unhung(&env, cmd);
+    run.failure()
+        .stderr_has("failing-plugin")
+        .stderr_has("exit status 3")
+        .stderr_has("help:")
+        .stderr_has("by hand");
+    assert_no_internals(&run.stderr);
+
+    // Interactive (the default): kube lets the plugin talk to the user on
+    // stderr, as kubectl does; its stdout is still never echoed.
+    let stdout_canary = env.canary("exit-stdout");
+    let cmd_path = plugin(
+        &env,
+        "chatty-plugin",
+        &format!("echo \"out {stdout_canary}\"; echo 'please log in first' >&2; exit 1"),
+    );
+    let kc = exec_kubeconfig(&env, &server, &cmd_path, None);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    let run = run_unhung(&env, cmd);
+    run.failure()
+        .stderr_has("please log in first")
+        .stderr_has("chatty-plugin")
+        .stderr_has("exit status 1");
+    assert_no_internals(&run.stderr);
+
+    // A plugin that is not there.
+    let missing = env.dir.path().join("no-such-plugin");
+    let kc = exec_kubeconfig(&env, &server, &missing, Some("Never"));
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    let run = run_unhung(&env, cmd);
+    run.failure()
+        .stderr_has("no-such-plugin")
+        .stderr_has("cannot run");
+    assert_no_internals(&run.stderr);
+}
+
+/// certificate-authority and tokenFile that are FIFOs: refused by name,
+/// at once (kube itself would block reading them).
+#[cfg(unix)]
+#[test]
+fn credential_files_that_are_fifos_are_refused_by_name() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let ca = env.dir.path().join("ca-fifo");
+    mkfifo(&ca);
+    let text = fake_kubeconfig(&server, &env.namespace, "alice-token").replace(
+        &format!("    server: {server}\n"),
+        &format!(
+            "    server: {server}\n    certificate-authority: {}\n",
+            ca.display()
+        ),
+    );
+    let kc = env.file("ca-kubeconfig", text);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    run_unhung(&env, cmd)
+        .failure()
+        .stderr_has("ca-fifo")
+        .stderr_has("FIFO")
+        .stderr_has("certificate-authority")
+        .stderr_has("help:");
+
+    let token = env.dir.path().join("token-fifo");
+    mkfifo(&token);
+    let text = fake_kubeconfig(&server, &env.namespace, "unused").replace(
+        "    token: unused\n",
+        &format!("    tokenFile: {}\n", token.display()),
+    );
+    let kc = env.file("token-kubeconfig", text);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    run_unhung(&env, cmd)
+        .failure()
+        .stderr_has("token-fifo")
+        .stderr_has("FIFO")
+        .stderr_has("tokenFile");
+
+    // A client certificate that is a FIFO: refused too.
+    let cert = env.dir.path().join("cert-fifo");
+    mkfifo(&cert);
+    let key = env.file("client.key", "not a key");
+    let text = fake_kubeconfig(&server, &env.namespace, "unused").replace(
+        "    token: unused\n",
+        &format!(
+            "    client-certificate: {}\n    client-key: {}\n",
+            cert.display(),
+            key.display()
+        ),
+    );
+    let kc = env.file("cert-kubeconfig", text);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    run_unhung(&env, cmd)
+        .failure()
+        .stderr_has("cert-fifo")
+        .stderr_has("FIFO")
+        .stderr_has("client-certificate");
+    env.assert_no_requests();
+}
