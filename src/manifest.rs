@@ -766,7 +766,12 @@ pub fn load(
                 data,
             })),
             Err((e, at)) => {
-                let help = e.help();
+                let help = match &e {
+                    sources::SourceError::Io { .. } => {
+                        "paths are relative to the manifest's folder; `~` is your home".into()
+                    }
+                    e => e.help(),
+                };
                 let message = match e {
                     // Names the secret itself.
                     e @ sources::SourceError::TooLarge { .. } => e.named(&entry.name).to_string(),
