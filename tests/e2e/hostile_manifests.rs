@@ -141,6 +141,8 @@ fn no_value_shows_in_any_diagnostic_of_a_bad_manifest() {
                 "--secrets",
                 &path,
             ],
+            // A manifest given where a task file belongs.
+            vec!["render-job", "-f", &path, "--secrets", &path],
         ] {
             // `run` fails the test if any canary shows up.
             let run = env.run(&args);
