@@ -64,8 +64,8 @@ impl ErrorKind {
 /// A place in an input file that the error is about.
 #[derive(Debug, Clone)]
 pub struct Snippet {
-    /// The masked text of the file (see [`crate::yaml`]), never the original.
-    pub source: crate::located::SnippetSource,
+    /// The masked text of the file (see [`crate::input::yaml`]), never the original.
+    pub source: crate::input::located::SnippetSource,
     pub span: SourceSpan,
     pub label: String,
 }
@@ -159,8 +159,8 @@ impl Diagnostic for Error {
     }
 }
 
-impl From<crate::sources::SourceError> for Error {
-    fn from(e: crate::sources::SourceError) -> Self {
+impl From<crate::secrets::sources::SourceError> for Error {
+    fn from(e: crate::secrets::sources::SourceError) -> Self {
         let help = e.help();
         Error::input(e.to_string()).with_help(help)
     }
@@ -173,8 +173,8 @@ impl From<crate::konduktor::RuleError> for Error {
     }
 }
 
-impl From<crate::identity::IdentityError> for Error {
-    fn from(e: crate::identity::IdentityError) -> Self {
+impl From<crate::konduktor::identity::IdentityError> for Error {
+    fn from(e: crate::konduktor::identity::IdentityError) -> Self {
         Error::new(ErrorKind::Identity, e.to_string()).with_help(e.help())
     }
 }

@@ -1,33 +1,25 @@
 //! kubectl-konduktor: Konduktor's per-user Secrets, as a kubectl plugin.
 //!
-//! The core knows nothing of the command line:
-//! - [`secret_value`]: the redacting holder of secret bytes;
-//! - [`konduktor`]: Konduktor's object layout and validation rules;
-//! - [`identity`]: the owner hash;
-//! - [`sources`]: files, directories and inline pairs turned into data;
-//! - [`cluster`]: kubeconfig loading and the Secret requests;
-//! - [`output`]: tables, ages, JSON and YAML;
-//! - [`error`]: the diagnostics users see.
+//! Layers depend one way, `cli` → `cmd` → core; the core knows nothing of
+//! the command line:
+//! - [`konduktor`]: Konduktor's object layout and rules, the owner hash,
+//!   the redacting holder of secret bytes;
+//! - [`secrets`]: manifest, sources, plan, its view, its execution;
+//! - [`render`]: task files and injection, for `render-job`;
+//! - [`cluster`]: kubeconfig loading, requests, error translation;
+//! - [`input`]: bounded reads and located YAML diagnostics;
+//! - small shared parts: [`error`], [`output`], [`escape`], [`log`].
 //!
-//! [`cli`] parses arguments and hands each subcommand to its module in [`cmd`].
+//! `cli` parses arguments and hands each subcommand to its module in `cmd`.
 
 pub mod cli;
 pub mod cluster;
 pub mod cmd;
 pub mod error;
 pub mod escape;
-pub mod execute;
-pub mod identity;
-pub mod inject;
-pub mod input_file;
+pub mod input;
 pub mod konduktor;
-pub mod located;
 pub mod log;
-pub mod manifest;
 pub mod output;
-pub mod plan;
-pub mod plan_view;
-pub mod secret_value;
-pub mod sources;
-pub mod task;
-pub mod yaml;
+pub mod render;
+pub mod secrets;

@@ -162,4 +162,5 @@ pub fn diagnostic(err: &Error, color: bool) -> String {
 }
 
 #[cfg(test)]
+#[path = "output_tests.rs"]
 mod tests;

@@ -9,10 +9,10 @@ use serde::Serialize;
 
 use crate::cli::{Context, OutputArg};
 use crate::error::{Error, ErrorKind, Result};
-use crate::execute::{self, Outcome, Status};
 use crate::output::{Format, to_data};
-use crate::plan::{Action, Plan};
-use crate::plan_view::{self, ViewOptions};
+use crate::secrets::execute::{self, Outcome, Status};
+use crate::secrets::plan::{Action, Plan};
+use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
   # Make the cluster match secrets.yaml (creates and merges; keys are never removed)

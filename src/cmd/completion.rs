@@ -145,4 +145,5 @@ pub fn print_completions(words: &[String]) -> ExitCode {
 }
 
 #[cfg(test)]
+#[path = "completion_tests.rs"]
 mod tests;

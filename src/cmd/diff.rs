@@ -9,7 +9,7 @@ use clap::Args;
 use crate::cli::{Context, OutputArg};
 use crate::error::Result;
 use crate::output::{Format, to_data};
-use crate::plan_view::{self, ViewOptions};
+use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
   # What would change

@@ -11,7 +11,7 @@ pub mod whoami;
 use crate::cli::Context;
 use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::identity::{IdentityInputs, Owner, resolve_owner};
+use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 
 /// The caller's owner identity, from this process's environment.
 pub fn owner() -> Result<Owner> {
@@ -35,25 +35,26 @@ pub async fn plan_manifest(
     ctx: &Context,
     file: &std::path::Path,
     prune: bool,
-) -> Result<(crate::plan::Plan, Cluster)> {
-    let manifest = crate::manifest::read(file)?;
-    let desired = crate::manifest::load(&manifest, &crate::manifest::process_env)?;
+) -> Result<(crate::secrets::plan::Plan, Cluster)> {
+    let manifest = crate::secrets::manifest::read(file)?;
+    let desired =
+        crate::secrets::manifest::load(&manifest, &crate::secrets::manifest::process_env)?;
     crate::log::log(1, || {
         format!("{}: {} secret(s) declared", file.display(), desired.len())
     });
     let owner = owner()?;
-    crate::identity::fits_object_names(&owner)?;
+    crate::konduktor::identity::fits_object_names(&owner)?;
     let cluster = connect(ctx).await?;
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
         .await?;
-    let plan = crate::plan::plan(&desired, &live, &owner.hash, prune);
+    let plan = crate::secrets::plan::plan(&desired, &live, &owner.hash, prune);
     refuse_oversized(&plan)?;
     Ok((plan, cluster))
 }
 
 /// The API server would refuse a Secret over 1 MiB: say so before sending.
-pub fn refuse_oversized(plan: &crate::plan::Plan) -> Result<()> {
+pub fn refuse_oversized(plan: &crate::secrets::plan::Plan) -> Result<()> {
     match plan.oversized() {
         None => Ok(()),
         Some((s, size)) => Err(crate::error::Error::input(format!(

@@ -9,10 +9,10 @@ use clap::{Args, ValueEnum};
 use crate::cli::Context;
 use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::inject::{self, DEFAULT_UNPACK_IMAGE, InjectedSecret, RenderOptions};
 use crate::konduktor::{self, LiveSecret};
-use crate::manifest::{self, Desired};
 use crate::output::{Format, to_data};
+use crate::render::inject::{self, DEFAULT_UNPACK_IMAGE, InjectedSecret, RenderOptions};
+use crate::secrets::manifest::{self, Desired};
 
 pub const EXAMPLES: &str = "Examples:
   # The Job for task.yaml with your secrets from the cluster
@@ -65,7 +65,7 @@ fn from_live(s: LiveSecret) -> Option<InjectedSecret> {
 }
 
 pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
-    let task = crate::task::read(&args.file)?;
+    let task = crate::render::task::read(&args.file)?;
     let owner = super::owner()?;
     let secrets: Vec<InjectedSecret> = match &args.secrets {
         Some(path) => {

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cli::{Context, OutputArg};
 use crate::cluster::ClusterUser;
 use crate::error::Result;
-use crate::identity::HashSource;
+use crate::konduktor::identity::HashSource;
 use crate::output::{Format, to_data};
 
 #[derive(Debug, Args)]

@@ -388,7 +388,7 @@ fn check_unpack_with(path: &std::ffi::OsStr) {
 
     let out = Command::new("sh")
         .env("PATH", path)
-        .args(["-c", konduktor::inject::UNPACK_SCRIPT, "unpack"])
+        .args(["-c", konduktor::render::inject::UNPACK_SCRIPT, "unpack"])
         .arg(&src)
         .arg(&dst)
         .output()
@@ -594,7 +594,10 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     };
     assert_eq!(
         value("GIT_SSH_COMMAND"),
-        Some((Some(konduktor::inject::GIT_SSH_COMMAND.to_string()), false))
+        Some((
+            Some(konduktor::render::inject::GIT_SSH_COMMAND.to_string()),
+            false
+        ))
     );
     for name in [
         "KONDUKTOR_DEFAULT_SECRETS",
@@ -602,7 +605,10 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     ] {
         assert_eq!(
             value(name),
-            Some((Some(konduktor::inject::EXPANDED_MOUNT.to_string()), false)),
+            Some((
+                Some(konduktor::render::inject::EXPANDED_MOUNT.to_string()),
+                false
+            )),
             "{name}"
         );
     }

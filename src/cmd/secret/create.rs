@@ -10,11 +10,11 @@ use clap::Args;
 use crate::cli::Context;
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind, Result};
-use crate::execute;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
-use crate::manifest::Desired;
-use crate::plan::{self, Action, Change};
-use crate::sources::{self, Source};
+use crate::secrets::execute;
+use crate::secrets::manifest::Desired;
+use crate::secrets::plan::{self, Action, Change};
+use crate::secrets::sources::{self, Source};
 
 pub const EXAMPLES: &str = "Examples:
   # A file as a secret; in a job it appears as $KONDUKTOR_DEFAULT_SECRETS/hf-token/token.txt
@@ -129,7 +129,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     let data = sources::collect(args.kind, &source).map_err(|e| e.named(&args.name))?;
     konduktor::validate_size(&args.name, &data)?;
     let owner = super::super::owner()?;
-    crate::identity::fits_object_names(&owner)?;
+    crate::konduktor::identity::fits_object_names(&owner)?;
     let desired = DesiredSecret {
         basename: args.name.clone(),
         kind: args.kind,

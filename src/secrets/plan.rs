@@ -6,9 +6,9 @@ use std::io::Read;
 
 use serde::Serialize;
 
+use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind};
-use crate::manifest::Desired;
-use crate::secret_value::SecretBytes;
+use crate::secrets::manifest::Desired;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -535,4 +535,5 @@ fn compare_values(
 }
 
 #[cfg(test)]
+#[path = "plan_tests.rs"]
 mod tests;

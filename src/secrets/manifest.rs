@@ -2,7 +2,7 @@
 //!
 //! Three steps, each reporting every problem it finds with the line and
 //! column in the manifest:
-//! 1. [`parse`]: YAML into the raw model through [`crate::located::Reader`]
+//! 1. [`parse`]: YAML into the raw model through [`crate::input::located::Reader`]
 //!    (unknown fields are errors, with a "did you mean" when a known field
 //!    is close; every value the schema does not vouch for stays masked);
 //! 2. [`validate`]: the per-entry rules of SPEC 1.1 and the file-level ones,
@@ -17,13 +17,13 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::konduktor::{self, DesiredSecret, SecretKind};
-use crate::located::{
+use crate::input::located::{
     Place, Problems, Reader, Text, has_key_chars, key_is_showable, quote, suggestion,
 };
-use crate::secret_value::SecretBytes;
-use crate::sources::{self, Source};
-use crate::yaml::{Content, Masked, Node};
+use crate::input::yaml::{Content, Masked, Node};
+use crate::konduktor::secret_value::SecretBytes;
+use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::secrets::sources::{self, Source};
 
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
 pub const KIND: &str = "SecretSet";
@@ -268,7 +268,7 @@ pub struct Entry {
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub path: PathBuf,
-    /// The text as snippets may show it (see [`crate::yaml`]).
+    /// The text as snippets may show it (see [`crate::input::yaml`]).
     pub masked: Masked,
     pub entries: Vec<Entry>,
 }
@@ -292,17 +292,17 @@ impl Desired {
 // ------------------------------------------------------------ parse + validate
 
 /// Read and parse a manifest file (`-` is standard input), capped at
-/// [`crate::input_file::MAX_MANIFEST_BYTES`].
+/// [`crate::input::file::MAX_MANIFEST_BYTES`].
 pub fn read(path: &Path) -> Result<Manifest, Error> {
-    let bytes = crate::input_file::read_input(path, crate::input_file::MAX_MANIFEST_BYTES)
+    let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
         .map_err(|e| Error::input(format!("cannot read the manifest: {e}")).with_help(e.help()))?;
-    let text = crate::located::utf8_text(path, bytes)?;
+    let text = crate::input::located::utf8_text(path, bytes)?;
     parse(path, &text)
 }
 
 /// Parse and validate manifest `text` (as read from `path`).
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
-    let mut reader = crate::located::read_document(path, text, &all_fields())?;
+    let mut reader = crate::input::located::read_document(path, text, &all_fields())?;
     let raw = read_manifest(&mut reader);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
     let entries = match &raw {
@@ -786,4 +786,5 @@ pub fn load(
 }
 
 #[cfg(test)]
+#[path = "manifest_tests.rs"]
 mod tests;

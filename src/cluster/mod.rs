@@ -18,9 +18,9 @@ use kube::config::{KubeConfigOptions, Kubeconfig};
 use serde::Serialize;
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::input_file;
+use crate::input::file as input_file;
+use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, LiveSecret};
-use crate::secret_value::SecretBytes;
 
 /// Our field manager name, as recorded in `managedFields`.
 pub const FIELD_MANAGER: &str = "kubectl-konduktor";

@@ -12,7 +12,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
-use crate::secret_value::SecretBytes;
+use crate::konduktor::secret_value::SecretBytes;
 
 pub const LABEL_PARENT: &str = "parent";
 pub const PARENT_VALUE: &str = "konduktor";
@@ -312,4 +312,5 @@ impl LiveSecret {
 }
 
 #[cfg(test)]
+#[path = "layout_tests.rs"]
 mod tests;

@@ -8,7 +8,7 @@ use console::style;
 
 use crate::escape::text as esc;
 
-use crate::plan::{Action, Change, DeleteReason, KeyChange, Plan, SecretPlan};
+use crate::secrets::plan::{Action, Change, DeleteReason, KeyChange, Plan, SecretPlan};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ViewOptions {

@@ -23,11 +23,11 @@ fn distance_and_suggestions() {
 #[test]
 fn keys_that_could_be_values_are_not_showable() {
     let text = "{A: 1, HF_TOKEN hf_abc: 2, hf_abcdef, B: }";
-    let parsed = crate::yaml::parse(text);
+    let parsed = crate::input::yaml::parse(text);
     let Some(root) = parsed.root else {
         panic!("no root")
     };
-    let crate::yaml::Content::Map(pairs) = &*root.content else {
+    let crate::input::yaml::Content::Map(pairs) = &*root.content else {
         panic!("not a map")
     };
     let shown: Vec<bool> = pairs
@@ -42,7 +42,7 @@ fn the_snippet_header_counts_columns_of_the_file() {
     // `***` is shorter than the value before the error: the header must
     // still give the column in the file, as the message does.
     let text = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - {name: a, inline: {A: a-long-secret-value}, bogus: 1}\n";
-    let err = match crate::manifest::parse(Path::new("m.yaml"), text) {
+    let err = match crate::secrets::manifest::parse(Path::new("m.yaml"), text) {
         Err(e) => e,
         Ok(_) => panic!("accepted"),
     };

@@ -363,10 +363,10 @@ pub fn resolve_owner(inputs: &IdentityInputs) -> Result<Owner, IdentityError> {
 }
 
 /// Read the cache file as a regular file of at most
-/// [`crate::input_file::MAX_USER_HASH_BYTES`]: a FIFO or a device there
+/// [`crate::input::file::MAX_USER_HASH_BYTES`]: a FIFO or a device there
 /// neither blocks nor grows memory.
 pub fn read_cache(path: &Path) -> Cached {
-    match crate::input_file::read_regular(path, crate::input_file::MAX_USER_HASH_BYTES) {
+    match crate::input::file::read_regular(path, crate::input::file::MAX_USER_HASH_BYTES) {
         Ok(bytes) => match String::from_utf8(bytes) {
             Ok(text) => Cached::Text(text),
             Err(_) => {
@@ -386,4 +386,5 @@ fn write_cache(path: &Path, hash: &str) -> std::io::Result<()> {
 }
 
 #[cfg(test)]
+#[path = "identity_tests.rs"]
 mod tests;

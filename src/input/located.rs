@@ -1,6 +1,6 @@
 //! Diagnostics for the YAML files people write (the secrets manifest, the
 //! task file): every problem with its file, line and column, a snippet of
-//! the masked text ([`crate::yaml`]), and a "did you mean" for near misses.
+//! the masked text ([`crate::input::yaml`]), and a "did you mean" for near misses.
 //!
 //! [`Reader`] walks a parsed document against a schema. It is the only
 //! thing that may reveal text in a snippet, and only for known fields in
@@ -13,7 +13,7 @@ use std::path::Path;
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::error::{Error, Snippet};
-use crate::yaml::{Content, Masked, Node, Parsed};
+use crate::input::yaml::{Content, Masked, Node, Parsed};
 
 /// Where in an input file something was written: a byte range, line and
 /// column (in characters, as the snippet counts them).
@@ -35,7 +35,7 @@ impl Place {
     };
 
     pub fn of(text: &str, range: Range<usize>) -> Self {
-        let (line, column) = crate::yaml::line_column(text, range.start);
+        let (line, column) = crate::input::yaml::line_column(text, range.start);
         Place {
             offset: range.start,
             len: range.end.saturating_sub(range.start),
@@ -160,7 +160,7 @@ pub struct Problems<'a> {
 
 /// How a path is named in messages: `-` is standard input.
 pub fn display_path(path: &Path) -> String {
-    if crate::input_file::is_stdin(path) {
+    if crate::input::file::is_stdin(path) {
         "<stdin>".into()
     } else {
         crate::escape::path(path)
@@ -499,7 +499,7 @@ pub fn read_document<'a>(
     text: &'a str,
     known: &[&str],
 ) -> Result<Reader<'a>, Error> {
-    let mut parsed = crate::yaml::parse(text);
+    let mut parsed = crate::input::yaml::parse(text);
     if let Some(e) = parsed.error.clone() {
         parsed.reveal_known_keys(known);
         let masked = parsed.masked(text);
@@ -530,4 +530,5 @@ pub fn utf8_text(path: &Path, bytes: Vec<u8>) -> Result<String, Error> {
 }
 
 #[cfg(test)]
+#[path = "located_tests.rs"]
 mod tests;

@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::located::{Place, Reader, Text, key_is_showable, quote};
-use crate::yaml::{Content, Node};
+use crate::input::located::{Place, Reader, Text, key_is_showable, quote};
+use crate::input::yaml::{Content, Node};
 
 const TASK_FIELDS: &[&str] = &["name", "num_nodes", "resources", "envs", "setup", "run"];
 const RESOURCE_FIELDS: &[&str] = &["image_id", "cpus", "memory", "accelerators"];
@@ -42,11 +42,11 @@ pub struct Task {
 }
 
 /// Read and parse a task file (`-` is standard input), capped at
-/// [`crate::input_file::MAX_MANIFEST_BYTES`].
+/// [`crate::input::file::MAX_MANIFEST_BYTES`].
 pub fn read(path: &Path) -> Result<Task, Error> {
-    let bytes = crate::input_file::read_input(path, crate::input_file::MAX_MANIFEST_BYTES)
+    let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
         .map_err(|e| Error::input(format!("cannot read the task: {e}")).with_help(e.help()))?;
-    let text = crate::located::utf8_text(path, bytes)?;
+    let text = crate::input::located::utf8_text(path, bytes)?;
     parse(path, &text)
 }
 
@@ -80,7 +80,7 @@ fn scalar_field(r: &mut Reader<'_>, node: Option<(&Node, Place)>, field: &str) -
 
 pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
     let all: Vec<&str> = TASK_FIELDS.iter().chain(RESOURCE_FIELDS).copied().collect();
-    let mut r = crate::located::read_document(path, text, &all)?;
+    let mut r = crate::input::located::read_document(path, text, &all)?;
     let task = read_task(&mut r, path);
     let masked = r.parsed.masked(text);
     r.problems.finish(&masked)?;

@@ -8,12 +8,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
-use crate::input_file::{self, ReadError};
+use crate::input::file::{self as input_file, ReadError};
 
+use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
     self, GIT_SSH_KEY, MAX_SECRET_BYTES, PAYLOAD_ZIP_KEY, RuleError, SecretKind,
 };
-use crate::secret_value::SecretBytes;
 
 /// One secret's source, as given on the command line or in a manifest.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -608,4 +608,5 @@ pub fn zip_directory_stats(
 }
 
 #[cfg(test)]
+#[path = "sources_tests.rs"]
 mod tests;

@@ -9,9 +9,9 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind};
+use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret};
-use crate::plan::{Action, Change, DeleteReason, Plan, SecretPlan};
-use crate::secret_value::SecretBytes;
+use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan};
 
 /// How many requests run at once.
 pub const PARALLELISM: usize = 4;

@@ -4,7 +4,7 @@
 //!
 //! Masking is decided from the parsed structure, never from line text: every
 //! scalar, comment, tag and anchor is hidden unless the schema reader
-//! [`crate::located::Reader`] vouched for it as a known field in a known
+//! [`crate::input::located::Reader`] vouched for it as a known field in a known
 //! place ([`Parsed::reveal`]). What cannot be parsed is hidden whole. A hidden
 //! piece shows as `***` whatever its length, and line breaks are kept, so
 //! snippet line numbers are the file's.
@@ -555,4 +555,5 @@ pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
 }
 
 #[cfg(test)]
+#[path = "yaml_tests.rs"]
 mod tests;

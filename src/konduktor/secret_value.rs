@@ -53,4 +53,5 @@ impl fmt::Display for SecretBytes {
 }
 
 #[cfg(test)]
+#[path = "secret_value_tests.rs"]
 mod tests;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::*;
 use crate::konduktor::{DesiredSecret, LiveSecret, SecretKind};
-use crate::manifest::Desired;
+use crate::secrets::manifest::Desired;
 
 const ME: &str = "abba3a3e";
 const OTHER: &str = "8417fdac";
@@ -362,7 +362,7 @@ fn konduktors_own_directory_zip_matches_ours() {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    let ours = crate::sources::zip_directory(&root, konduktor::MAX_SECRET_BYTES)
+    let ours = crate::secrets::sources::zip_directory(&root, konduktor::MAX_SECRET_BYTES)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(
         Some(&ours),

@@ -14,9 +14,9 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
+use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, SecretKind};
-use crate::secret_value::SecretBytes;
-use crate::task::Task;
+use crate::render::task::Task;
 
 pub const DEFAULT_SECRETS_MOUNT: &str = "/konduktor/default-secrets";
 pub const EXPANDED_MOUNT: &str = "/run/konduktor/expanded-default-secrets";
