@@ -5,12 +5,13 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::cluster::ConnectOptions;
 use crate::cmd;
+use crate::cmd::prelude::Context;
 use crate::error::{Error, Result};
-use crate::output::{ColorChoice, Format};
+use crate::output::ColorChoice;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,25 +85,6 @@ impl From<ColorArg> for ColorChoice {
     }
 }
 
-/// `-o` for commands that print data.
-#[derive(Debug, Clone, Copy, ValueEnum, Default)]
-pub enum OutputArg {
-    #[default]
-    Text,
-    Json,
-    Yaml,
-}
-
-impl From<OutputArg> for Format {
-    fn from(o: OutputArg) -> Self {
-        match o {
-            OutputArg::Text => Format::Text,
-            OutputArg::Json => Format::Json,
-            OutputArg::Yaml => Format::Yaml,
-        }
-    }
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Show your owner hash and where it came from, your context and namespace
@@ -143,15 +125,10 @@ pub enum SecretCommand {
     Delete(cmd::secret::delete::DeleteArgs),
 }
 
-/// Shared by every command: how to reach the cluster and how to print.
-#[derive(Debug, Clone)]
-pub struct Context {
-    pub connect: ConnectOptions,
-    pub color: ColorChoice,
-}
-
-impl Context {
-    fn from_args(global: &GlobalArgs) -> Result<Self> {
+impl GlobalArgs {
+    /// The plain settings the commands get (clap stops here).
+    fn context(&self) -> Result<Context> {
+        let global = self;
         Ok(Context {
             connect: ConnectOptions {
                 kubeconfig: global.kubeconfig.clone(),
@@ -170,7 +147,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Diff(args) => cmd::diff::run(ctx, &args).await,
         Command::Apply(args) => cmd::apply::run(ctx, &args).await,
         Command::RenderJob(args) => cmd::render_job::run(ctx, &args).await,
-        Command::Completion(args) => cmd::completion::run(ctx, &args).await,
+        Command::Completion(args) => cmd::completion::run(Cli::command(), &args),
         Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
         Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
         Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,
@@ -182,7 +159,10 @@ pub fn main() -> ExitCode {
     // kubectl's plugin completion (via kubectl_complete-konduktor) asks here.
     let argv: Vec<String> = std::env::args().collect();
     if argv.get(1).map(String::as_str) == Some("__complete") {
-        return cmd::completion::print_completions(&argv[2..]);
+        return cmd::completion::print_completions(
+            Cli::command(),
+            argv.get(2..).unwrap_or_default(),
+        );
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -201,7 +181,7 @@ pub fn main() -> ExitCode {
         1
     };
     color.apply();
-    let result = Context::from_args(&cli.global).and_then(|ctx| {
+    let result = cli.global.context().and_then(|ctx| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()

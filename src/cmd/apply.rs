@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::{Context, OutputArg};
+use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome, Status};
@@ -57,7 +57,7 @@ struct Report<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
-    let (plan, cluster) = super::plan_manifest(ctx, &args.file, args.prune).await?;
+    let (plan, cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
     let format = Format::from(args.output);
     let text = format == Format::Text;
     if text {

@@ -5,9 +5,8 @@
 
 use std::process::ExitCode;
 
-use clap::{Args, CommandFactory, ValueEnum};
+use clap::{Args, ValueEnum};
 
-use crate::cli::{Cli, Context};
 use crate::error::Result;
 
 pub const EXAMPLES: &str = "Examples:
@@ -35,19 +34,16 @@ pub struct CompletionArgs {
     pub shell: Shell,
 }
 
-pub async fn run(_ctx: &Context, args: &CompletionArgs) -> Result<ExitCode> {
+/// Print the script. `cli` is the whole command tree, handed down by the
+/// caller (this module does not reach back into `cli`).
+pub fn run(mut cli: clap::Command, args: &CompletionArgs) -> Result<ExitCode> {
     let shell = match args.shell {
         Shell::Bash => clap_complete::Shell::Bash,
         Shell::Zsh => clap_complete::Shell::Zsh,
         Shell::Fish => clap_complete::Shell::Fish,
         Shell::Powershell => clap_complete::Shell::PowerShell,
     };
-    clap_complete::generate(
-        shell,
-        &mut Cli::command(),
-        "kubectl-konduktor",
-        &mut std::io::stdout(),
-    );
+    clap_complete::generate(shell, &mut cli, "kubectl-konduktor", &mut std::io::stdout());
     Ok(ExitCode::SUCCESS)
 }
 
@@ -64,10 +60,11 @@ const PATH_FLAGS: &[&str] = &[
     "from-directory",
 ];
 
-/// Candidates for the last word of `words` (the one being typed, maybe empty).
-pub fn complete(words: &[String]) -> (Vec<String>, u8) {
-    let mut cmd = Cli::command();
-    cmd.build();
+/// Candidates for the last word of `words` (the one being typed, maybe
+/// empty), in the command tree `cli`.
+pub fn complete(mut cli: clap::Command, words: &[String]) -> (Vec<String>, u8) {
+    cli.build();
+    let cmd = cli;
     let (current, before) = match words.split_last() {
         Some((last, rest)) => (last.as_str(), rest),
         None => ("", &[][..]),
@@ -135,8 +132,8 @@ fn find_flag<'a>(cmd: &'a clap::Command, word: &str) -> Option<&'a clap::Arg> {
 }
 
 /// Print completions for kubectl's plugin completion.
-pub fn print_completions(words: &[String]) -> ExitCode {
-    let (candidates, directive) = complete(words);
+pub fn print_completions(cli: clap::Command, words: &[String]) -> ExitCode {
+    let (candidates, directive) = complete(cli, words);
     for c in candidates {
         println!("{c}");
     }

@@ -1,12 +1,16 @@
 use super::*;
 
+fn cli() -> clap::Command {
+    <crate::cli::Cli as clap::CommandFactory>::command()
+}
+
 fn words(s: &[&str]) -> Vec<String> {
     s.iter().map(|w| w.to_string()).collect()
 }
 
 #[test]
 fn completes_subcommands_flags_and_values() {
-    let (c, d) = complete(&words(&[""]));
+    let (c, d) = complete(cli(), &words(&[""]));
     for sub in [
         "whoami",
         "diff",
@@ -18,25 +22,28 @@ fn completes_subcommands_flags_and_values() {
         assert!(c.contains(&sub.to_string()), "{sub} in {c:?}");
     }
     assert_eq!(d, DIRECTIVE_NO_FILES);
-    assert_eq!(complete(&words(&["secret", "c"])).0, ["create"]);
+    assert_eq!(complete(cli(), &words(&["secret", "c"])).0, ["create"]);
     assert!(
-        complete(&words(&["apply", "--p"]))
+        complete(cli(), &words(&["apply", "--p"]))
             .0
             .contains(&"--prune".to_string())
     );
     assert!(
-        complete(&words(&["apply", "--"]))
+        complete(cli(), &words(&["apply", "--"]))
             .0
             .contains(&"--namespace".to_string()),
         "global flags too"
     );
     assert_eq!(
-        complete(&words(&["apply", "-f", ""])),
+        complete(cli(), &words(&["apply", "-f", ""])),
         (vec![], DIRECTIVE_FILES)
     );
     assert_eq!(
-        complete(&words(&["secret", "create", "--kind", "g"])).0,
+        complete(cli(), &words(&["secret", "create", "--kind", "g"])).0,
         ["git-ssh"]
     );
-    assert_eq!(complete(&words(&["-n", "team", "sec"])).0, ["secret"]);
+    assert_eq!(
+        complete(cli(), &words(&["-n", "team", "sec"])).0,
+        ["secret"]
+    );
 }

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::{Context, OutputArg};
+use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::Result;
 use crate::output::{Format, to_data};
 use crate::secrets::view::{self as plan_view, ViewOptions};
@@ -40,7 +40,7 @@ pub struct DiffArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
-    let (plan, _cluster) = super::plan_manifest(ctx, &args.file, args.prune).await?;
+    let (plan, _cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
     match Format::from(args.output) {
         Format::Text => print!(
             "{}",

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::cli::Context;
 use crate::cluster::Cluster;
+use crate::cmd::prelude::Context;
 use crate::error::Result;
 use crate::konduktor::{self, LiveSecret};
 use crate::output::{Format, to_data};
@@ -66,7 +66,7 @@ fn from_live(s: LiveSecret) -> Option<InjectedSecret> {
 
 pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     let task = crate::render::task::read(&args.file)?;
-    let owner = super::owner()?;
+    let owner = crate::cmd::prelude::owner()?;
     let secrets: Vec<InjectedSecret> = match &args.secrets {
         Some(path) => {
             let manifest = manifest::read(path)?;
@@ -84,7 +84,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
                 .collect()
         }
         None => {
-            let cluster = super::connect(ctx).await?;
+            let cluster = crate::cmd::prelude::connect(ctx).await?;
             let live = cluster
                 .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
                 .await?;

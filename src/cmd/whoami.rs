@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::{Context, OutputArg};
 use crate::cluster::ClusterUser;
+use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::Result;
 use crate::konduktor::identity::HashSource;
 use crate::output::{Format, to_data};
@@ -38,7 +38,7 @@ struct WhoamiReport {
 }
 
 pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
-    let owner = super::owner()?;
+    let owner = crate::cmd::prelude::owner()?;
     let mut report = WhoamiReport {
         owner_hash: owner.hash,
         owner_hash_source: owner.source,
@@ -52,7 +52,7 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
     };
     // The owner hash is local: show it even without a usable kubeconfig or
     // a reachable server, and say why the rest is unknown.
-    match super::connect(ctx).await {
+    match crate::cmd::prelude::connect(ctx).await {
         Err(e) => report.cluster_error = Some(e.message().to_string()),
         Ok(cluster) => {
             report.context = Some(cluster.context.clone());

@@ -670,6 +670,21 @@ fn pair_keys_ok(
 
 // ------------------------------------------------------------ load
 
+/// Read, parse, validate and load a manifest with this process's
+/// environment: the desired secrets, or every problem found.
+pub fn read_and_load(path: &Path) -> Result<Vec<Desired>, Error> {
+    let manifest = read(path)?;
+    let desired = load(&manifest, &process_env)?;
+    crate::log::log(1, || {
+        format!(
+            "{}: {} secret(s) declared",
+            crate::input::located::display_path(path),
+            desired.len()
+        )
+    });
+    Ok(desired)
+}
+
 /// `fromEnv` lookups in this process's environment.
 pub fn process_env(name: &str) -> Option<OsString> {
     std::env::var_os(name)

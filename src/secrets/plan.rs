@@ -158,6 +158,20 @@ impl Plan {
         self.summary.conflict > 0
     }
 
+    /// The API server would refuse a Secret over 1 MiB: say so before
+    /// anything is sent.
+    pub fn refuse_oversized(&self) -> Result<(), crate::error::Error> {
+        match self.oversized() {
+            None => Ok(()),
+            Some((s, size)) => Err(crate::error::Error::input(format!(
+                "secret \"{}\" would hold {size} bytes after this change; a Secret holds at most {} (1 MiB)",
+                s.name,
+                konduktor::MAX_SECRET_BYTES
+            ))
+            .with_help("keys in the cluster are kept unless removed: use --prune (apply) or delete the secret first, or split the data over several secrets")),
+        }
+    }
+
     /// The first secret a create or merge would take past the API server's
     /// 1 MiB limit, with its size: refused before anything is sent.
     pub fn oversized(&self) -> Option<(&SecretPlan, usize)> {

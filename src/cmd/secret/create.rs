@@ -7,8 +7,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::Context;
 use crate::cluster::Cluster;
+use crate::cmd::prelude::Context;
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
 use crate::secrets::execute;
@@ -128,7 +128,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     // Checks kind against source, keys, and the 1 MiB limit as it reads.
     let data = sources::collect(args.kind, &source).map_err(|e| e.named(&args.name))?;
     konduktor::validate_size(&args.name, &data)?;
-    let owner = super::super::owner()?;
+    let owner = crate::cmd::prelude::owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
     let desired = DesiredSecret {
         basename: args.name.clone(),
@@ -141,7 +141,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
 
-    let cluster = super::super::connect(ctx).await?;
+    let cluster = crate::cmd::prelude::connect(ctx).await?;
     let previous_git_ssh = if desired.kind == SecretKind::GitSsh {
         let selector = format!(
             "{},{}={}",
@@ -274,7 +274,7 @@ async fn merge(
         owner_hash,
         false,
     );
-    super::super::refuse_oversized(&plan)?;
+    plan.refuse_oversized()?;
     let Some(s) = plan.secrets.first().filter(|s| s.action == Action::Merge) else {
         return Ok(Outcome::Unchanged);
     };

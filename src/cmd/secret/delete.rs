@@ -5,8 +5,8 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cli::Context;
 use crate::cluster::Cluster;
+use crate::cmd::prelude::Context;
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::{self, SecretKind};
 
@@ -23,8 +23,8 @@ pub struct DeleteArgs {
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
     // Any kind allows up to 63 characters; this also keeps the selector sound.
     konduktor::validate_name(&args.name, SecretKind::Env)?;
-    let owner = super::super::owner()?;
-    let cluster = super::super::connect(ctx).await?;
+    let owner = crate::cmd::prelude::owner()?;
+    let cluster = crate::cmd::prelude::connect(ctx).await?;
     let selector = format!(
         "{},{}={}",
         Cluster::owner_selector(&owner.hash),

@@ -6,8 +6,8 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cli::{Context, OutputArg};
 use crate::cluster::Cluster;
+use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::Result;
 use crate::konduktor::LiveSecret;
 use crate::output::{self, Format};
@@ -81,8 +81,8 @@ impl ListedSecret {
 }
 
 pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
-    let owner = super::super::owner()?;
-    let cluster = super::super::connect(ctx).await?;
+    let owner = crate::cmd::prelude::owner()?;
+    let cluster = crate::cmd::prelude::connect(ctx).await?;
     let selector = (!args.all_users).then(|| Cluster::owner_selector(&owner.hash));
     let mut secrets = cluster.list_secrets(selector.as_deref()).await?;
     secrets.sort_by(|a, b| (a.display_name(), &a.name).cmp(&(b.display_name(), &b.name)));
