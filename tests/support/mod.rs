@@ -14,7 +14,6 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
-pub mod selector;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

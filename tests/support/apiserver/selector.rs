@@ -2,7 +2,8 @@
 //! `pkg/labels/selector.go`): `k=v`, `k==v`, `k!=v`, `k in (a,b)`,
 //! `k notin (a,b)`, `k`, `!k`, joined by commas. A bad selector is a 400
 //! BadRequest whose message names the token found and what was expected, as
-//! in the `list-bad-selector` fixture.
+//! in the `list-bad-selector` fixture (`tests/fixtures/apiserver/`, a copy
+//! of the shared kube-apiserver v1.36.2 recordings).
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,142 @@
+//! Fault injection: a rule matches requests by method and path fragment and
+//! answers them with a status code, a delay, a dropped connection or a
+//! webhook-style denial that quotes the request body. The 500, 503 and 429
+//! bodies follow the `Status` shape of every recorded exchange in
+//! `tests/fixtures/apiserver/` (a copy of the shared kube-apiserver v1.36.2
+//! recordings); no fixture records an outage itself.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use super::State;
+use super::routing::{DropConnection, Resp};
+use super::validation::status;
+
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Answer with this status code and a `Status` body, as the real server
+    /// does for 500 (InternalError) and 503 (ServiceUnavailable).
+    Status(u16),
+    /// Wait, then answer normally.
+    Delay(Duration),
+    /// Close the connection without any response.
+    Drop,
+    /// Answer with this status code (422 as a rule) and a `Status` whose
+    /// message and `details.causes` quote the request body, as a validating
+    /// admission webhook may: `admission webhook "..." denied the request: <object>`.
+    EchoBody(u16),
+}
+
+#[derive(Debug, Clone)]
+pub struct FaultRule {
+    pub method: Option<String>,
+    pub path_contains: Option<String>,
+    pub fault: Fault,
+    /// How many matching requests it hits; `None` is every one.
+    pub times: Option<usize>,
+}
+
+impl FaultRule {
+    pub fn new(fault: Fault) -> Self {
+        FaultRule {
+            method: None,
+            path_contains: None,
+            fault,
+            times: None,
+        }
+    }
+    pub fn on(mut self, method: &str) -> Self {
+        self.method = Some(method.to_string());
+        self
+    }
+    pub fn path(mut self, fragment: &str) -> Self {
+        self.path_contains = Some(fragment.to_string());
+        self
+    }
+    pub fn times(mut self, n: usize) -> Self {
+        self.times = Some(n);
+        self
+    }
+}
+
+/// The fault of the first rule matching this request, if any; a rule with a
+/// count is used up by it. Faults are checked first: a real outage hits
+/// before authentication.
+pub(super) fn take(st: &mut State, method: &str, path: &str) -> Option<Fault> {
+    let hit = st.faults.iter().position(|r| {
+        r.method.as_deref().is_none_or(|m| m == method)
+            && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
+    });
+    hit.map(|i| {
+        let fault = st.faults[i].fault.clone();
+        match &mut st.faults[i].times {
+            Some(1) => {
+                st.faults.remove(i);
+            }
+            Some(n) => *n -= 1,
+            None => {}
+        }
+        fault
+    })
+}
+
+/// Apply a fault: `Err` drops the connection, `Ok(Some)` is the answer,
+/// `Ok(None)` lets the request go on (after a delay, if that was the fault).
+pub(super) async fn apply(
+    fault: Option<Fault>,
+    body: &[u8],
+) -> Result<Option<Resp>, DropConnection> {
+    match fault {
+        Some(Fault::Drop) => Err(DropConnection),
+        Some(Fault::Status(code)) => {
+            // 500 InternalError / 503 ServiceUnavailable, as the apiserver writes them.
+            let (reason, message) = match code {
+                503 => (
+                    "ServiceUnavailable",
+                    "the server is currently unable to handle the request",
+                ),
+                429 => (
+                    "TooManyRequests",
+                    "the server has received too many requests and has asked us to try again later",
+                ),
+                _ => ("InternalError", "Internal error occurred: injected fault"),
+            };
+            Ok(Some(status(code, reason, message, None)))
+        }
+        Some(Fault::Delay(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(None)
+        }
+        Some(Fault::EchoBody(code)) => {
+            let quoted = String::from_utf8_lossy(body).into_owned();
+            // Some webhooks decode the data and quote the values, too.
+            let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let decoded: Vec<String> = sent["data"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .filter_map(|(k, v)| {
+                            let raw = B64.decode(v.as_str()?).ok()?;
+                            Some(format!("{k}={}", String::from_utf8_lossy(&raw)))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            Ok(Some(status(
+                code,
+                "Invalid",
+                &format!(
+                    "admission webhook \"validate.example.com\" denied the request: {quoted} (values: {})",
+                    decoded.join(", ")
+                ),
+                Some(
+                    json!({"causes": [{"reason": "FieldValueInvalid", "message": format!("object {quoted} is invalid"), "field": "data"}]}),
+                ),
+            )))
+        }
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,324 @@
+//! The objects: Secrets by namespace and name, the namespaces that exist,
+//! resourceVersion and uid generation, and the handlers that read and write
+//! them (list with a label selector, get, create, PUT, delete with
+//! preconditions). Matches `create-secret`, `create-secret-already-exists`,
+//! `create-dry-run`, `create-in-missing-namespace`, `get-secret`,
+//! `list-by-owner-label`, `list-by-set-selector`, `list-bad-selector`,
+//! `list-namespace-missing`, `put-stale-resourceversion` and the `delete-*`
+//! exchanges in `tests/fixtures/apiserver/` (a copy of the shared
+//! kube-apiserver v1.36.2 recordings).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::{Value, json};
+
+use super::State;
+use super::routing::{Ctx, Resp, respond};
+use super::selector;
+use super::validation::{conflict_modified, decode_secret, not_found, status, validate};
+
+static RESOURCE_VERSION: AtomicU64 = AtomicU64::new(10_000);
+static UID_COUNTER: AtomicU64 = AtomicU64::new(1);
+
+pub(super) fn next_rv() -> String {
+    RESOURCE_VERSION.fetch_add(1, Ordering::SeqCst).to_string()
+}
+
+pub(super) fn current_rv() -> String {
+    RESOURCE_VERSION.load(Ordering::SeqCst).to_string()
+}
+
+pub(super) fn new_uid() -> String {
+    let n = UID_COUNTER.fetch_add(1, Ordering::SeqCst);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0) as u64;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-8{:03x}-{:012x}",
+        t as u32,
+        (t >> 32) as u16,
+        n & 0xfff,
+        (n >> 12) & 0xfff,
+        t.wrapping_mul(n) & 0xffff_ffff_ffff
+    )
+}
+
+pub(super) fn now() -> String {
+    jiff::Timestamp::now()
+        .round(jiff::Unit::Second)
+        .map(|t| t.to_string())
+        .unwrap_or_default()
+}
+
+impl Ctx<'_> {
+    /// GET secrets (the binary lists by owner label). Fixtures: list-by-owner-label,
+    /// list-by-set-selector, list-bad-selector, list-namespace-missing, forbidden-list.
+    pub(super) fn list(&self, ns: &str) -> Resp {
+        if let Some(r) = self.authorize("list", ns, None) {
+            return r;
+        }
+        // fixture: list-bad-selector (400 BadRequest, no details)
+        let selector = match self.params.get("labelSelector").map(|s| selector::parse(s)) {
+            Some(Err(message)) => return status(400, "BadRequest", &message, None),
+            Some(Ok(s)) => s,
+            None => selector::Selector::default(),
+        };
+        // fixture: list-namespace-missing (an empty list, not 404)
+        let st = self.lock();
+        let items: Vec<Value> = st
+            .secrets
+            .iter()
+            .filter(|((n, _), _)| n == ns)
+            .filter(|(_, obj)| selector.matches(&labels_of(obj)))
+            .map(|(_, obj)| {
+                // List items carry no kind/apiVersion (fixture: list-by-owner-label).
+                let mut item = obj.clone();
+                if let Some(map) = item.as_object_mut() {
+                    map.remove("kind");
+                    map.remove("apiVersion");
+                }
+                item
+            })
+            .collect();
+        respond(
+            200,
+            &json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": current_rv()}, "items": items}),
+        )
+    }
+
+    /// GET one secret (the binary's `get_opt`). Fixtures: get-secret, get-secret-not-found.
+    pub(super) fn get(&self, ns: &str, name: &str) -> Resp {
+        if let Some(r) = self.authorize("get", ns, Some(name)) {
+            return r;
+        }
+        match self.lock().secrets.get(&(ns.to_string(), name.to_string())) {
+            Some(obj) => respond(200, obj),
+            None => not_found(name),
+        }
+    }
+
+    /// POST a secret (used by the binary). Fixtures: create-secret,
+    /// create-secret-already-exists, create-dry-run, create-in-missing-namespace,
+    /// create-invalid-name, create-invalid-key, create-invalid-label-value,
+    /// create-too-large.
+    pub(super) fn create(&self, ns: &str, body: &[u8]) -> Resp {
+        let mut obj = match decode_secret(body) {
+            Ok(o) => o,
+            Err(r) => return r,
+        };
+        let name = obj["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        if let Some(r) = self.authorize("create", ns, None) {
+            return r;
+        }
+        if let Some(body_ns) = obj["metadata"]["namespace"].as_str()
+            && body_ns != ns
+        {
+            return status(
+                400,
+                "BadRequest",
+                "the namespace of the provided object does not match the namespace sent on the request",
+                None,
+            );
+        }
+        // fixture: create-in-missing-namespace
+        if !self.lock().namespaces.contains(ns) {
+            return status(
+                404,
+                "NotFound",
+                &format!("namespaces \"{ns}\" not found"),
+                Some(json!({"name": ns, "kind": "namespaces"})),
+            );
+        }
+        // fixtures: create-invalid-name, create-invalid-key, create-invalid-label-value, create-too-large
+        if let Some(r) = validate(&obj) {
+            return r;
+        }
+        let meta = &mut obj["metadata"];
+        meta["namespace"] = json!(ns);
+        meta["uid"] = json!(new_uid());
+        meta["creationTimestamp"] = json!(now());
+        if let Some(map) = meta.as_object_mut() {
+            // The server ignores these on create (they are server-owned).
+            map.remove("deletionTimestamp");
+            map.remove("generation");
+        }
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.clone());
+        // fixture: create-secret-already-exists
+        if st.secrets.contains_key(&key) {
+            return status(
+                409,
+                "AlreadyExists",
+                &format!("secrets \"{name}\" already exists"),
+                Some(json!({"name": name, "kind": "secrets"})),
+            );
+        }
+        // fixture: create-dry-run (201, no resourceVersion, nothing stored)
+        if self.dry_run() {
+            if let Some(map) = obj["metadata"].as_object_mut() {
+                map.remove("resourceVersion");
+            }
+            return respond(201, &obj);
+        }
+        obj["metadata"]["resourceVersion"] = json!(next_rv());
+        st.secrets.insert(key, obj.clone());
+        // fixture: create-secret
+        respond(201, &obj)
+    }
+
+    /// PUT a secret. The binary never sends one; kept because the
+    /// put-stale-resourceversion exchange is replayed.
+    pub(super) fn replace(&self, ns: &str, name: &str, body: &[u8]) -> Resp {
+        let obj = match decode_secret(body) {
+            Ok(o) => o,
+            Err(r) => return r,
+        };
+        if let Some(r) = self.authorize("update", ns, Some(name)) {
+            return r;
+        }
+        if obj["metadata"]["name"].as_str() != Some(name) {
+            let given = obj["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string();
+            return status(
+                400,
+                "BadRequest",
+                &format!(
+                    "the name of the object ({given}) does not match the name on the URL ({name})"
+                ),
+                None,
+            );
+        }
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        // Secrets are not created by PUT (AllowCreateOnUpdate is false).
+        let Some(current) = st.secrets.get(&key).cloned() else {
+            return not_found(name);
+        };
+        // fixture: put-stale-resourceversion. Without a resourceVersion the
+        // update is unconditional (Secrets allow unconditional update).
+        if let Some(rv) = obj["metadata"]["resourceVersion"].as_str()
+            && rv
+                != current["metadata"]["resourceVersion"]
+                    .as_str()
+                    .unwrap_or_default()
+        {
+            return conflict_modified(name);
+        }
+        self.store_update(&mut st, key, &current, obj)
+    }
+
+    /// The end of every update (PUT or PATCH): validate, keep the fields the
+    /// client cannot change, and bump the resourceVersion only if something
+    /// changed (a no-op update keeps it, as the real server does).
+    pub(super) fn store_update(
+        &self,
+        st: &mut State,
+        key: (String, String),
+        current: &Value,
+        mut obj: Value,
+    ) -> Resp {
+        if let Some(r) = validate(&obj) {
+            return r;
+        }
+        for field in ["uid", "creationTimestamp", "namespace"] {
+            obj["metadata"][field] = current["metadata"][field].clone();
+        }
+        if self.dry_run() {
+            return respond(200, &obj);
+        }
+        obj["metadata"]["resourceVersion"] = if same_content(&obj, current) {
+            current["metadata"]["resourceVersion"].clone()
+        } else {
+            json!(next_rv())
+        };
+        st.secrets.insert(key, obj.clone());
+        respond(200, &obj)
+    }
+
+    /// DELETE a secret with preconditions (used by the binary). Fixtures:
+    /// delete-with-preconditions, delete-precondition-wrong-uid,
+    /// delete-precondition-stale-rv, delete-not-found.
+    pub(super) fn delete(&self, ns: &str, name: &str, body: &[u8]) -> Resp {
+        if let Some(r) = self.authorize("delete", ns, Some(name)) {
+            return r;
+        }
+        let options: Value = if body.is_empty() {
+            json!({})
+        } else {
+            serde_json::from_slice(body).unwrap_or(json!({}))
+        };
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        let Some(current) = st.secrets.get(&key).cloned() else {
+            return not_found(name);
+        };
+        let pre = &options["preconditions"];
+        let uid = current["metadata"]["uid"].as_str().unwrap_or_default();
+        let rv = current["metadata"]["resourceVersion"]
+            .as_str()
+            .unwrap_or_default();
+        // fixtures: delete-precondition-wrong-uid, delete-precondition-stale-rv (UID first)
+        if let Some(want) = pre["uid"].as_str()
+            && want != uid
+        {
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on Secret \"{name}\": the UID in the precondition ({want}) does not match the UID in record ({uid}). The object might have been deleted and then recreated"
+                ),
+                Some(json!({"name": name, "kind": "Secret"})),
+            );
+        }
+        if let Some(want) = pre["resourceVersion"].as_str()
+            && want != rv
+        {
+            return status(
+                409,
+                "Conflict",
+                &format!(
+                    "Operation cannot be fulfilled on Secret \"{name}\": the ResourceVersion in the precondition ({want}) does not match the ResourceVersion in record ({rv}). The object might have been modified"
+                ),
+                Some(json!({"name": name, "kind": "Secret"})),
+            );
+        }
+        let uid = uid.to_string();
+        if !self.dry_run() {
+            st.secrets.remove(&key);
+        }
+        // fixture: delete-with-preconditions
+        respond(
+            200,
+            &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "secrets", "uid": uid}}),
+        )
+    }
+}
+
+pub(super) fn labels_of(obj: &Value) -> BTreeMap<String, String> {
+    obj["metadata"]["labels"]
+        .as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+fn same_content(a: &Value, b: &Value) -> bool {
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v["metadata"].as_object_mut() {
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(a) == strip(b)
+}
