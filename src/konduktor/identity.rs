@@ -1,4 +1,4 @@
-//! The owner identity (SPEC 1.2): which 8-hex-digit hash labels "my" secrets.
+//! The owner identity (docs/konduktor-compat.md §2): which 8-hex-digit hash labels "my" secrets.
 //!
 //! Resolution is a pure function of [`IdentityInputs`], so the order and the
 //! test vectors are unit-tested without touching the real environment; only
@@ -259,7 +259,7 @@ pub enum Cached {
     Unusable(String),
 }
 
-/// SPEC 1.2, first that applies wins. The cache file is read as Konduktor
+/// docs/konduktor-compat.md §2.1, first that applies wins (the file: §2.3). The cache file is read as Konduktor
 /// reads it (stripped, then [`konduktor_accepts`]) and used as is; content
 /// Konduktor would replace is replaced, with a warning.
 pub fn resolve(inputs: &IdentityInputs, cached: &Cached) -> Result<Resolution, IdentityError> {

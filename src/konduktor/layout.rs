@@ -1,4 +1,4 @@
-//! Konduktor's Secret layout (SPEC 1.1): names, labels, kinds, and the
+//! Konduktor's Secret layout (docs/konduktor-compat.md §1): names, labels, kinds, and the
 //! validations every secret must pass before it is sent.
 //!
 //! This module is the compatibility surface: what it builds must be read by
@@ -118,7 +118,7 @@ fn is_dns1123_label(s: &str) -> bool {
     }
 }
 
-/// SPEC 1.1: the pattern Konduktor checks, and the lengths it forgets.
+/// docs/konduktor-compat.md §1.3 (why: §6.3): the pattern Konduktor checks, and the lengths it forgets.
 pub fn validate_name(name: &str, kind: SecretKind) -> Result<(), RuleError> {
     if !is_dns1123_label(name) {
         return Err(RuleError::NameNotDns1123 {

@@ -1,4 +1,4 @@
-//! Injection of the caller's secrets into a task's workload (SPEC 1.4), as
+//! Injection of the caller's secrets into a task's workload (docs/konduktor-compat.md §4), as
 //! Konduktor's launcher does it, plus the init container that expands the
 //! default secrets. A pure function of the task and the secrets.
 

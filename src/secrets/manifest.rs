@@ -1,11 +1,11 @@
-//! `secrets.yaml` (SPEC 2.1): parsing, validation and loading.
+//! `secrets.yaml` (docs/konduktor-compat.md §5.2): parsing, validation and loading.
 //!
 //! Three steps, each reporting every problem it finds with the line and
 //! column in the manifest:
 //! 1. [`parse`]: YAML into the raw model through [`crate::input::located::Reader`]
 //!    (unknown fields are errors, with a "did you mean" when a known field
 //!    is close; every value the schema does not vouch for stays masked);
-//! 2. [`validate`]: the per-entry rules of SPEC 1.1 and the file-level ones,
+//! 2. [`validate`]: the per-entry rules of docs/konduktor-compat.md §1 and the file-level ones,
 //!    with no I/O;
 //! 3. [`load`]: read files, directories and environment variables into data.
 //!
@@ -532,7 +532,7 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         );
         return None;
     }
-    // Kind and source must fit (SPEC 1.1).
+    // Kind and source must fit (docs/konduktor-compat.md §1.2).
     let ok = match (kind, &raw.from_file) {
         (SecretKind::Default, _) => true,
         (SecretKind::Env, None) => raw.from_directory.is_none(),

@@ -1,5 +1,5 @@
 //! Turning sources (files, a directory, inline pairs) into Secret data, the
-//! way Konduktor's CLI does (SPEC 1.1), with bounded reads.
+//! way Konduktor's CLI does (docs/konduktor-compat.md §1.2, §1.5), with bounded reads.
 //!
 //! Nothing here reads a file whole before its size is known: every read is
 //! capped at the bytes still allowed under the 1 MiB Secret limit.
@@ -169,7 +169,7 @@ fn redacted_prefix(raw: &str) -> String {
     }
 }
 
-/// SPEC 1.1: which sources each kind accepts.
+/// docs/konduktor-compat.md §1.2: which sources each kind accepts.
 pub fn check_kind_source(kind: SecretKind, source: &Source) -> Result<(), SourceError> {
     let ok = match (kind, source) {
         (SecretKind::Default, _) => true,

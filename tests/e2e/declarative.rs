@@ -1,4 +1,4 @@
-//! `diff` and `apply` with secrets.yaml (SPEC 2): plans, exit codes, one
+//! `diff` and `apply` with secrets.yaml (docs/konduktor-compat.md §5): plans, exit codes, one
 //! LIST per plan, conditional writes, confirmations, convergence, and
 //! interoperation with secrets Konduktor's own CLI wrote.
 

@@ -1,5 +1,5 @@
 //! `render-job`: the workload with the caller's secrets injected as
-//! Konduktor's launcher does (SPEC 1.4), from the cluster or offline from a
+//! Konduktor's launcher does (docs/konduktor-compat.md §4), from the cluster or offline from a
 //! manifest; the unpack step run for real; pre-flight; rotation checksum.
 
 use std::path::{Path, PathBuf};
@@ -214,7 +214,7 @@ fn injection_matches_konduktors_launcher() {
         assert_eq!(env_of(&ours, name), env_of(&theirs, name), "{name}");
     }
     // Konduktor's script re-points KONDUKTOR_DEFAULT_SECRETS at the expanded
-    // copy at run time; we set it so from the start (SPEC 1.4).
+    // copy at run time; we set it so from the start (docs/konduktor-compat.md §6.6).
     assert_eq!(
         env_of(&ours, "KONDUKTOR_DEFAULT_SECRETS")["value"],
         "/run/konduktor/expanded-default-secrets"

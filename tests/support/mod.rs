@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 
 pub use apiserver::{ApiServer, Fault, FaultRule};
 
-/// The owner hash the tests run as (alice on laptop, SPEC 1.2).
+/// The owner hash the tests run as (alice on laptop, docs/konduktor-compat.md §2.2).
 pub const OWNER: &str = "abba3a3e";
 /// Another user.
 pub const OTHER_OWNER: &str = "8417fdac";
