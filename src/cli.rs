@@ -136,7 +136,6 @@ impl GlobalArgs {
                 namespace: global.namespace.clone(),
                 request_timeout: global.request_timeout.0,
             },
-            color: global.color.into(),
         })
     }
 }

@@ -91,22 +91,26 @@ impl Error {
         }
     }
 
+    #[must_use]
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(crate::escape::text(&help.into()).into_owned());
         self
     }
 
+    #[must_use]
     pub fn with_snippet(mut self, mut snippet: Snippet) -> Self {
         snippet.label = crate::escape::text(&snippet.label).into_owned();
         self.snippet = Some(Box::new(snippet));
         self
     }
 
+    #[must_use]
     pub fn with_related(mut self, related: Vec<Error>) -> Self {
         self.related = related;
         self
     }
 
+    #[must_use]
     pub fn message(&self) -> &str {
         &self.message
     }

@@ -13,13 +13,21 @@
 //! `cli` parses arguments and hands each subcommand to its module in `cmd`.
 
 pub mod cli;
-pub mod cluster;
-pub mod cmd;
-pub mod error;
-pub mod escape;
-pub mod input;
-pub mod konduktor;
-pub mod log;
-pub mod output;
-pub mod render;
-pub mod secrets;
+pub(crate) mod cluster;
+pub(crate) mod cmd;
+pub(crate) mod error;
+pub(crate) mod escape;
+pub(crate) mod input;
+pub(crate) mod konduktor;
+pub(crate) mod log;
+pub(crate) mod output;
+pub(crate) mod render;
+pub(crate) mod secrets;
+
+// The surface the binary, the tests and the fuzz targets use; nothing else
+// is public.
+pub use error::Error;
+pub use output::diagnostic;
+pub use render::inject::{EXPANDED_MOUNT, GIT_SSH_COMMAND, UNPACK_SCRIPT};
+pub use render::task::parse as parse_task;
+pub use secrets::manifest::parse as parse_manifest;

@@ -141,6 +141,7 @@ pub fn age(seconds: i64) -> String {
 /// Render a diagnostic for stderr, with or without colour. Wrapped to the
 /// terminal's width on a terminal; not wrapped otherwise, so that logs and
 /// `grep` see whole lines.
+#[must_use]
 pub fn diagnostic(err: &Error, color: bool) -> String {
     let theme = if color {
         miette::GraphicalTheme::unicode()

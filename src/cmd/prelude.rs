@@ -8,14 +8,14 @@ use clap::ValueEnum;
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::Result;
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
-use crate::output::{ColorChoice, Format};
+use crate::output::Format;
 use crate::secrets::plan::Plan;
 
-/// How to reach the cluster and how to print, from the global flags.
+/// How to reach the cluster, from the global flags. (Colour is decided
+/// once for the process, in `cli`.)
 #[derive(Debug, Clone)]
 pub struct Context {
     pub connect: ConnectOptions,
-    pub color: ColorChoice,
 }
 
 /// `-o` for commands that print data.

@@ -175,10 +175,6 @@ impl<'a> Problems<'a> {
         }
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     pub fn add(
         &mut self,
         place: Option<Place>,
@@ -252,7 +248,6 @@ pub struct Reader<'a> {
 
 /// The fields of one mapping, each with its key's place.
 pub struct Fields {
-    pub place: Place,
     known: Vec<(&'static str, Place, Node)>,
     /// Known fields that an unknown key looks like a typo of.
     near_misses: Vec<&'static str>,
@@ -307,7 +302,6 @@ impl<'a> Reader<'a> {
             return None;
         };
         let mut fields = Fields {
-            place,
             known: Vec::new(),
             near_misses: Vec::new(),
         };

@@ -78,6 +78,11 @@ fn scalar_field(r: &mut Reader<'_>, node: Option<(&Node, Place)>, field: &str) -
     node.and_then(|(n, _)| r.scalar(n, field))
 }
 
+/// Parse a task file's `text` (as read from `path`).
+///
+/// # Errors
+///
+/// Every problem of the file, located, values masked.
 pub fn parse(path: &Path, text: &str) -> Result<Task, Error> {
     let all: Vec<&str> = TASK_FIELDS.iter().chain(RESOURCE_FIELDS).copied().collect();
     let mut r = crate::input::located::read_document(path, text, &all)?;

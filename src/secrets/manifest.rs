@@ -301,6 +301,10 @@ pub fn read(path: &Path) -> Result<Manifest, Error> {
 }
 
 /// Parse and validate manifest `text` (as read from `path`).
+///
+/// # Errors
+///
+/// Every problem of the file, located, values masked.
 pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
     let mut reader = crate::input::located::read_document(path, text, &all_fields())?;
     let raw = read_manifest(&mut reader);

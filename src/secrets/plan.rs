@@ -466,15 +466,6 @@ pub fn read_zip(bytes: &[u8]) -> ZipRead {
     ZipRead::Content(out)
 }
 
-/// Read a `payload.zip` into its content; `None` if it is not a zip or is
-/// over the caps.
-pub fn zip_content(bytes: &[u8]) -> Option<ZipContent> {
-    match read_zip(bytes) {
-        ZipRead::Content(c) => Some(c),
-        ZipRead::NotZip | ZipRead::OverCap => None,
-    }
-}
-
 fn zip_files_added(key: &str, value: &SecretBytes) -> (Vec<FileChange>, Option<String>) {
     if key != PAYLOAD_ZIP_KEY {
         return (Vec::new(), None);

@@ -327,6 +327,7 @@ fn read_file_stats(
 
 /// Read a regular file (following symlinks) if it fits in `budget` bytes,
 /// reading never more than `budget + 1` of them.
+#[cfg(test)]
 pub fn read_file_bounded(path: &Path, budget: usize) -> Result<SecretBytes, SourceError> {
     read_file_counted(path, len_u64(budget), 0)
 }
@@ -361,11 +362,7 @@ pub struct WalkStats {
 /// reached again through another link is an error naming both paths), at
 /// most [`MAX_WALK_DEPTH`] levels and [`MAX_WALK_ENTRIES`] entries, and a
 /// FIFO, socket or device (also through a link) is an error naming it.
-pub fn walk_directory(dir: &Path) -> Result<Vec<DirEntryFile>, SourceError> {
-    walk_directory_stats(dir, &mut WalkStats::default())
-}
-
-/// [`walk_directory`], counting its work in `stats`.
+/// The work done is counted in `stats`.
 pub fn walk_directory_stats(
     dir: &Path,
     stats: &mut WalkStats,

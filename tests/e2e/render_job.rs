@@ -388,7 +388,7 @@ fn check_unpack_with(path: &std::ffi::OsStr) {
 
     let out = Command::new("sh")
         .env("PATH", path)
-        .args(["-c", konduktor::render::inject::UNPACK_SCRIPT, "unpack"])
+        .args(["-c", konduktor::UNPACK_SCRIPT, "unpack"])
         .arg(&src)
         .arg(&dst)
         .output()
@@ -594,10 +594,7 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     };
     assert_eq!(
         value("GIT_SSH_COMMAND"),
-        Some((
-            Some(konduktor::render::inject::GIT_SSH_COMMAND.to_string()),
-            false
-        ))
+        Some((Some(konduktor::GIT_SSH_COMMAND.to_string()), false))
     );
     for name in [
         "KONDUKTOR_DEFAULT_SECRETS",
@@ -605,10 +602,7 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     ] {
         assert_eq!(
             value(name),
-            Some((
-                Some(konduktor::render::inject::EXPANDED_MOUNT.to_string()),
-                false
-            )),
+            Some((Some(konduktor::EXPANDED_MOUNT.to_string()), false)),
             "{name}"
         );
     }
