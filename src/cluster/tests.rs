@@ -1,3 +1,8 @@
+use std::path::Path;
+
+use super::duration::MAX_REQUEST_TIMEOUT;
+use super::errors::REDACTED;
+use super::kubeconfig::{base64, kubeconfig_text, parse_kubeconfig, resolve_relative_paths};
 use super::*;
 
 #[test]

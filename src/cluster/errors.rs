@@ -1,0 +1,361 @@
+//! Every way a request can fail, in words a person can act on: kube's
+//! errors translated (never its debug text), credential plugins named but
+//! never echoed, and server messages scrubbed of the values we sent.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::kubeconfig::{UserRef, base64};
+use super::{CONNECT_TIMEOUT, Cluster, humanize};
+use crate::error::{Error, ErrorKind};
+
+/// A kube configuration error in our words: kube's own text for file
+/// errors shows paths as Rust debug strings, and a base64 error quotes a
+/// byte of the value.
+pub(super) fn config_error_text(e: &kube::config::KubeconfigError) -> String {
+    use kube::config::{KubeconfigError as K, LoadDataError as L};
+    let data = |what: &str, e: &L| match e {
+        L::DecodeBase64(_) => format!("the {what} data is not valid base64"),
+        L::ReadFile(source, path) => format!(
+            "cannot read the {what} file `{}`: {source}",
+            crate::escape::path(path)
+        ),
+        L::NoBase64DataOrFile => format!("the {what} is missing"),
+    };
+    match e {
+        K::LoadCertificateAuthority(e) => data("certificate-authority", e),
+        K::LoadClientCertificate(e) => data("client-certificate", e),
+        K::LoadClientKey(e) => data("client-key", e),
+        K::ParseCertificates(_) => "its certificates are not valid PEM".to_string(),
+        K::ParseClusterUrl(_) => "the server URL of its cluster is not a valid URL".to_string(),
+        K::ParseProxyUrl(_) => "the proxy-url of its cluster is not a valid URL".to_string(),
+        K::ReadConfig(source, path) => {
+            format!("cannot read `{}`: {source}", crate::escape::path(path))
+        }
+        K::Parse(_) => "it is not valid YAML".to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// The text of a kube error without kube's variant prefixes
+/// (`HyperError: `, `ServiceError: `).
+pub(super) fn kube_error_text(e: &kube::Error) -> String {
+    match e {
+        kube::Error::HyperError(inner) => error_chain(inner),
+        kube::Error::Service(inner) => error_chain(inner.as_ref()),
+        // serde's messages quote the value they choke on: the place is enough.
+        kube::Error::SerdeError(inner) => format!(
+            "its answer is not the JSON expected (line {} column {})",
+            inner.line(),
+            inner.column()
+        ),
+        kube::Error::Auth(_) => "cannot get credentials".to_string(),
+        other => error_chain(other),
+    }
+}
+
+/// A credential failure, for a person: which plugin or setting, what went
+/// wrong, what to try. Never the plugin's output, its captured stderr, or
+/// kube's debug dump of them (`Output { status: ..., stdout: [...] }`),
+/// nor the plugin's command line as kube prints it (with its environment).
+pub(super) fn auth_error(e: &kube::client::AuthError, context: &str, user: &UserRef) -> Error {
+    use kube::client::AuthError as A;
+    let who = format!("user `{}` of context `{context}`", user.name);
+    let plugin = match &user.exec_command {
+        Some(cmd) => format!("the credential plugin `{cmd}` of {who}"),
+        None => format!("the auth-provider command of {who}"),
+    };
+    let by_hand = format!(
+        "run the plugin by hand, with the command, args and env of the `exec` entry of user `{}` in your kubeconfig, to see its output and messages; then log in again or fix that entry",
+        user.name
+    );
+    let kind = ErrorKind::Unauthorized;
+    match e {
+        A::AuthExecStart(source) => {
+            Error::new(kind, format!("cannot run {plugin}: {source}")).with_help(format!(
+                "install the plugin, or fix `command` in the `exec` entry of user `{}` in your kubeconfig",
+                user.name
+            ))
+        }
+        A::AuthExecRun { out, .. } => {
+            let how = match out.status.code() {
+                Some(code) => format!("failed with exit status {code}"),
+                None => exit_signal(&out.status)
+                    .map_or("was stopped".to_string(), |s| format!("was stopped by signal {s}")),
+            };
+            Error::new(kind, format!("{plugin} {how}")).with_help(by_hand)
+        }
+        A::AuthExecParse(_) | A::ExecPluginFailed => Error::new(
+            kind,
+            format!("the output of {plugin} is not a valid ExecCredential"),
+        )
+        .with_help(by_hand),
+        A::MalformedTokenExpirationDate(_) => Error::new(
+            kind,
+            format!("{plugin} gave an ExecCredential whose expirationTimestamp is not a valid time"),
+        )
+        .with_help(by_hand),
+        A::AuthExecSerialize(_) | A::AuthExec(_) => {
+            Error::new(kind, format!("cannot run {plugin}")).with_help(by_hand)
+        }
+        A::MissingCommand => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the `exec` entry of {who} has no `command`"),
+        )
+        .with_help("name the credential plugin to run in `command`"),
+        A::ExecMissingClusterInfo => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the `exec` entry of {who} sets provideClusterInfo, but its cluster has no usable entry"),
+        )
+        .with_help("fix the cluster of this context in your kubeconfig"),
+        A::InvalidBasicAuth(_) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the username or password of {who} cannot be sent in an HTTP header"),
+        )
+        .with_help("a line break or another control character is not allowed there"),
+        A::InvalidBearerToken(_) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the token of {who} cannot be sent in an HTTP header"),
+        )
+        .with_help("a token may not hold a line break or another control character; check the token (or tokenFile, or the plugin's output)"),
+        A::UnrefreshableTokenResponse => Error::new(
+            kind,
+            format!("{plugin} gave a token that cannot be refreshed"),
+        )
+        .with_help(by_hand),
+        A::ReadTokenFile(source, path) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!(
+                "cannot read the tokenFile `{}` of {who}: {source}",
+                crate::escape::path(path)
+            ),
+        )
+        .with_help("check the path and its permissions"),
+        A::ParseTokenKey(_) => Error::new(
+            kind,
+            format!("the output of {plugin} is not the JSON expected"),
+        )
+        .with_help("run the command of the auth-provider entry by hand to see its output"),
+        A::NoValidNativeRootCA(source) => Error::new(
+            ErrorKind::Kubeconfig,
+            format!("no usable root certificate on this system: {source}"),
+        )
+        .with_help("give the cluster's certificate-authority in the kubeconfig"),
+        #[allow(unreachable_patterns)]
+        _ => Error::new(kind, format!("cannot get credentials for {who}"))
+            .with_help("log in again, or fix the user entry of this context in your kubeconfig"),
+    }
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// The full `source()` chain of an error, joined: "connection refused" sits
+/// several levels down in hyper's errors.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts = vec![e.to_string()];
+    let mut cur = e.source();
+    while let Some(inner) = cur {
+        let text = inner.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        cur = inner.source();
+    }
+    parts.join(": ")
+}
+
+/// One request, named for messages: `list secrets in namespace x`.
+#[derive(Debug, Clone)]
+pub(super) struct Operation {
+    pub verb: &'static str,
+    pub resource: &'static str,
+    pub name: Option<String>,
+    pub namespace: Option<String>,
+}
+
+impl Operation {
+    pub(super) fn describe(&self) -> String {
+        let mut s = format!("{} {}", self.verb, self.resource);
+        if let Some(name) = &self.name {
+            s.push_str(&format!(" \"{name}\""));
+        }
+        if let Some(ns) = &self.namespace {
+            s.push_str(&format!(" in namespace \"{ns}\""));
+        }
+        s
+    }
+}
+
+impl Cluster {
+    pub(super) fn timeout_error(&self, op: &Operation, limit: Duration) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!("no answer from the API server at {} within {} (trying to {})", self.server, humanize(limit), op.describe()),
+        )
+        .with_help("check that the cluster is reachable (VPN, context), or allow more time with --request-timeout")
+    }
+
+    pub(super) fn translate(&self, op: &Operation, sent: &Sent, e: kube::Error) -> Error {
+        match e {
+            kube::Error::Api(status) => self.status_error(
+                op,
+                status.code,
+                &sent.scrub(&status.reason),
+                &sent.scrub(&status.message),
+            ),
+            kube::Error::Auth(auth) => auth_error(&auth, &self.context, &self.user),
+            // A credential plugin run again to refresh an expired token
+            // fails inside kube's service stack.
+            kube::Error::Service(inner) if inner.is::<kube::client::AuthError>() => {
+                match inner.downcast_ref::<kube::client::AuthError>() {
+                    Some(auth) => auth_error(auth, &self.context, &self.user),
+                    None => self.unreachable(op, sent, "cannot get credentials"),
+                }
+            }
+            kube::Error::HyperError(_) | kube::Error::Service(_) => {
+                let chain = kube_error_text(&e);
+                let lower = chain.to_lowercase();
+                if lower.contains("timed out") || lower.contains("timeout") {
+                    return self.timeout_error(op, self.timeout.unwrap_or(CONNECT_TIMEOUT));
+                }
+                self.unreachable(op, sent, &chain)
+            }
+            other => Error::new(
+                ErrorKind::Server,
+                format!(
+                    "could not {} on {}: {}",
+                    op.describe(),
+                    self.server,
+                    sent.scrub(&kube_error_text(&other))
+                ),
+            ),
+        }
+    }
+
+    fn unreachable(&self, _op: &Operation, sent: &Sent, why: &str) -> Error {
+        Error::new(
+            ErrorKind::Unreachable,
+            format!(
+                "cannot reach the API server at {}: {}",
+                self.server,
+                sent.scrub(why)
+            ),
+        )
+        .with_help(format!(
+            "check that context `{}` points at a running cluster and that you can reach it (network, VPN, proxy)",
+            self.context
+        ))
+    }
+
+    fn status_error(&self, op: &Operation, code: u16, reason: &str, message: &str) -> Error {
+        let what = op.describe();
+        match code {
+            401 => Error::new(
+                ErrorKind::Unauthorized,
+                format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),
+            )
+            .with_help("log in again or refresh the credentials of this context's user in your kubeconfig"),
+            403 => {
+                let ns = op.namespace.as_deref().unwrap_or("default");
+                Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} (403: {message})")).with_help(format!(
+                    "access is decided by the cluster's RBAC: ask an administrator for a Role that allows `{verb}` on `{res}` in namespace `{ns}`; check with `kubectl auth can-i {verb} {res} -n {ns}`",
+                    verb = op.verb,
+                    res = op.resource
+                ))
+            }
+            404 => Error::new(ErrorKind::NotFound, format!("not found: {message} (trying to {what})"))
+                .with_help("check the namespace (-n) and the context (--context)"),
+            409 if reason == "AlreadyExists" => Error::new(ErrorKind::Conflict, format!("{message} (trying to {what})")),
+            409 => Error::new(ErrorKind::Conflict, format!("conflict: {message} (trying to {what})"))
+                .with_help("someone changed it since it was read; run the command again"),
+            400 | 422 => Error::new(ErrorKind::Invalid, format!("the API server refused to {what}: {message} ({code} {reason})")),
+            _ => Error::new(ErrorKind::Server, format!("the API server failed to {what}: {message} ({code} {reason})"))
+                .with_help("this is the server's side; try again in a moment"),
+        }
+    }
+}
+
+/// The values a write carries, to blank out of what the server says back:
+/// a validating webhook's 422 may quote the object it refused, data and
+/// all. Each value is looked for as the base64 we sent, and, when it is
+/// text of a few characters or more, as itself and JSON-escaped.
+#[derive(Default)]
+pub(super) struct Sent {
+    /// Longest first, so a value inside another is not left half-blanked.
+    needles: Vec<String>,
+}
+
+/// Raw values shorter than this are not looked for: they would blank out
+/// ordinary words of the message and say little about the value.
+const MIN_SCRUBBED_CHARS: usize = 4;
+
+pub(super) const REDACTED: &str = "<redacted>";
+
+impl std::fmt::Debug for Sent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Sent({} needles)", self.needles.len())
+    }
+}
+
+impl Sent {
+    pub(super) fn of_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut needles = Vec::new();
+        for bytes in values {
+            if bytes.is_empty() {
+                continue;
+            }
+            needles.push(base64(bytes.to_vec()));
+            if let Ok(text) = std::str::from_utf8(bytes)
+                && text.chars().count() >= MIN_SCRUBBED_CHARS
+            {
+                needles.push(text.to_string());
+                if let Ok(quoted) = serde_json::to_string(text)
+                    && let Some(inner) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
+                    && inner != text
+                {
+                    needles.push(inner.to_string());
+                }
+            }
+        }
+        needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
+        needles.dedup();
+        Sent { needles }
+    }
+
+    pub(super) fn of_secret(secret: &Secret) -> Self {
+        let data = secret.data.iter().flatten().map(|(_, v)| v.0.as_slice());
+        let string_data = secret
+            .string_data
+            .iter()
+            .flatten()
+            .map(|(_, v)| v.as_bytes());
+        Self::of_values(data.chain(string_data))
+    }
+
+    /// `text` with every value replaced by `<redacted>`.
+    pub(super) fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let mut out = std::borrow::Cow::Borrowed(text);
+        for needle in &self.needles {
+            if out.contains(needle.as_str()) {
+                out = std::borrow::Cow::Owned(out.replace(needle.as_str(), REDACTED));
+            }
+        }
+        out
+    }
+}
+
+/// Worth another try: a server fault or a refused/dropped connection. A
+/// timeout is not: the time allowed is already spent.
+pub(super) fn is_transient(e: &Error) -> bool {
+    matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
+}

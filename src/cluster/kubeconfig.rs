@@ -1,0 +1,450 @@
+//! Kubeconfig loading as kubectl does it: `--kubeconfig`, else the files of
+//! `KUBECONFIG` merged, else `~/.kube/config`; each file read bounded and
+//! regular, its errors located but never quoted (a kubeconfig holds
+//! tokens), and the files it names read by us, bounded, before kube sees
+//! them.
+
+use std::path::{Path, PathBuf};
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+
+use super::errors::error_chain;
+use crate::error::{Error, ErrorKind, Result};
+use crate::input::file as input_file;
+
+/// Where the kubeconfig came from, for messages.
+#[derive(Debug, Clone)]
+pub(super) struct KubeconfigFiles(Vec<PathBuf>);
+
+impl KubeconfigFiles {
+    pub(super) fn describe(&self) -> String {
+        self.0
+            .iter()
+            .map(|p| format!("`{}`", p.display()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+}
+
+/// The kubeconfig user of the context, as messages name it.
+#[derive(Debug, Clone, Default)]
+pub(super) struct UserRef {
+    pub(super) name: String,
+    /// The `exec` plugin's command, as the kubeconfig gives it.
+    pub(super) exec_command: Option<String>,
+}
+
+const KUBECONFIG_HELP: &str = "check the file with `kubectl config view`, or point --kubeconfig / KUBECONFIG at a working one";
+
+pub(super) fn kubeconfig_error(files: &KubeconfigFiles, e: impl std::fmt::Display) -> Error {
+    Error::new(
+        ErrorKind::Kubeconfig,
+        format!("cannot use the kubeconfig {}: {e}", files.describe()),
+    )
+    .with_help(KUBECONFIG_HELP)
+}
+
+/// One kubeconfig file, read as a regular file of at most
+/// [`MAX_KUBECONFIG_BYTES`] (a FIFO or `/dev/zero` is refused, not read),
+/// parsed, and its relative file references resolved against its folder as
+/// kubectl does. Errors name the file and the place, never its content.
+fn read_kubeconfig(path: &Path) -> Result<Kubeconfig> {
+    let shown = crate::escape::path(path);
+    let bytes = match input_file::read_regular(path, input_file::MAX_KUBECONFIG_BYTES) {
+        Ok(bytes) => bytes,
+        Err(e) if e.is_not_found() => {
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!("the kubeconfig `{shown}` does not exist"),
+            )
+            .with_help("pass an existing file with --kubeconfig or KUBECONFIG"));
+        }
+        Err(e) => {
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!("cannot use the kubeconfig: {e}"),
+            )
+            .with_help(e.help()));
+        }
+    };
+    let text = kubeconfig_text(bytes).map_err(|why| {
+        Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the kubeconfig `{shown}` {why}"),
+        )
+        .with_help(KUBECONFIG_HELP)
+    })?;
+    let mut config = parse_kubeconfig(&text).map_err(|why| {
+        Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the kubeconfig `{shown}` {why}"),
+        )
+        .with_help("fix the file at that place (`kubectl config view` shows it with secrets hidden), or point --kubeconfig / KUBECONFIG at a working one")
+    })?;
+    if let Some(dir) = path.parent() {
+        resolve_relative_paths(&mut config, dir);
+    }
+    Ok(config)
+}
+
+/// The text of a kubeconfig: UTF-8, or UTF-16 with a byte-order mark, as
+/// kube and client-go accept.
+pub(super) fn kubeconfig_text(bytes: Vec<u8>) -> Result<String, &'static str> {
+    let utf16 = |rest: &[u8], from: fn([u8; 2]) -> u16| {
+        let chunks = rest.chunks_exact(2);
+        if !chunks.remainder().is_empty() {
+            return Err("is not valid UTF-16 text (an odd number of bytes)");
+        }
+        let units: Vec<u16> = chunks.map(|c| from([c[0], c[1]])).collect();
+        String::from_utf16(&units).map_err(|_| "is not valid UTF-16 text")
+    };
+    match bytes.as_slice() {
+        [0xFF, 0xFE, rest @ ..] => utf16(rest, u16::from_le_bytes),
+        [0xFE, 0xFF, rest @ ..] => utf16(rest, u16::from_be_bytes),
+        [0xEF, 0xBB, 0xBF, rest @ ..] => {
+            String::from_utf8(rest.to_vec()).map_err(|_| "is not valid UTF-8 text")
+        }
+        _ => String::from_utf8(bytes).map_err(|_| "is not valid UTF-8 text"),
+    }
+}
+
+/// Parse a kubeconfig (several YAML documents are merged, as kube does).
+/// The error is the end of a sentence that starts with the file's name:
+/// where and what kind of problem, in our words only. The parser's own
+/// message is never used as is: it quotes the file (snippets, scalar
+/// values), and a kubeconfig holds tokens and keys.
+pub(crate) fn parse_kubeconfig(text: &str) -> Result<Kubeconfig, String> {
+    match Kubeconfig::from_yaml(text) {
+        Ok(config) => Ok(config),
+        Err(kube::config::KubeconfigError::Parse(e)) => Err(describe_yaml_error(text, &e)),
+        Err(kube::config::KubeconfigError::KindMismatch) => {
+            Err("has YAML documents of different kinds, which cannot be merged".into())
+        }
+        Err(kube::config::KubeconfigError::ApiVersionMismatch) => {
+            Err("has YAML documents of different apiVersions, which cannot be merged".into())
+        }
+        Err(_) => Err("cannot be read as a kubeconfig".into()),
+    }
+}
+
+fn at_place(e: &serde_saphyr::Error) -> String {
+    e.location()
+        .map(|l| format!(" at line {} column {}", l.line(), l.column()))
+        .unwrap_or_default()
+}
+
+fn describe_yaml_error(text: &str, e: &serde_saphyr::Error) -> String {
+    // Syntax first: is it YAML at all? Only then is it the wrong shape.
+    if let Err(syntax) = serde_saphyr::from_multiple::<serde::de::IgnoredAny>(text) {
+        let what = syntax.without_snippet().to_string();
+        let reason = [
+            (
+                "duplicate mapping key",
+                "a key appears twice in one mapping",
+            ),
+            ("tab", "a tab where YAML allows only spaces"),
+            ("unclosed quote", "a quote is not closed"),
+            ("quoted scalar", "a quote is not closed"),
+            (
+                "mapping values are not allowed",
+                "a `key: value` where none can be; check the indentation",
+            ),
+            (
+                "did not find expected",
+                "a bracket, brace or indentation does not match",
+            ),
+        ]
+        .iter()
+        .find(|(needle, _)| what.contains(needle))
+        .map_or(String::new(), |(_, reason)| format!(": {reason}"));
+        return format!("is not valid YAML{}{reason}", at_place(&syntax));
+    }
+    // Only phrases of the parser and of kube's types are kept, in our
+    // words: serde's "invalid type: <the value>, expected <a type>" quotes
+    // the file, so only what follows "expected" is used.
+    let what = e.without_snippet().to_string();
+    let what = what.split(" at line ").next().unwrap_or_default();
+    let expected = |phrase: &str| match phrase {
+        "mapping start" => "a mapping of `key: value` lines".to_string(),
+        "sequence start" => "a list of `- ` items".to_string(),
+        "string scalar" => "a string".to_string(),
+        other if other.len() <= 40 && !other.contains(['"', '\'', '`']) => other.to_string(),
+        _ => "another kind of value".to_string(),
+    };
+    let reason = if let Some(phrase) = what.strip_prefix("expected ") {
+        format!(": expected {} there", expected(phrase))
+    } else if let Some((_, phrase)) = what
+        .split_once("invalid type: ")
+        .and_then(|(_, rest)| rest.rsplit_once(", expected "))
+    {
+        format!(": expected {} there", expected(phrase))
+    } else if what.starts_with("invalid boolean") {
+        ": expected true or false there".to_string()
+    } else if let Some(field) = what
+        .strip_prefix("missing field `")
+        .and_then(|rest| rest.split('`').next())
+    {
+        format!(": the field `{field}` is missing")
+    } else {
+        String::new()
+    };
+    format!("is not a valid kubeconfig{}{reason}", at_place(e))
+}
+
+/// What kube's `Kubeconfig::read_from` does after parsing: file references
+/// relative to the kubeconfig's folder; an exec command only when it has a
+/// path separator (a bare name is looked up in PATH), as client-go does.
+pub(super) fn resolve_relative_paths(config: &mut Kubeconfig, dir: &Path) {
+    let absolute = |p: &mut Option<String>| {
+        if let Some(path) = p.as_deref()
+            && Path::new(path).is_relative()
+            && let Some(joined) = dir.join(path).to_str()
+        {
+            *p = Some(joined.to_string());
+        }
+    };
+    for named in &mut config.clusters {
+        if let Some(cluster) = &mut named.cluster {
+            absolute(&mut cluster.certificate_authority);
+        }
+    }
+    for named in &mut config.auth_infos {
+        if let Some(user) = &mut named.auth_info {
+            absolute(&mut user.client_certificate);
+            absolute(&mut user.client_key);
+            absolute(&mut user.token_file);
+            if let Some(exec) = &mut user.exec
+                && exec
+                    .command
+                    .as_deref()
+                    .is_some_and(|c| c.contains(std::path::MAIN_SEPARATOR))
+            {
+                absolute(&mut exec.command);
+            }
+        }
+    }
+}
+
+/// kubectl's rules: `--kubeconfig` alone if given; else every existing file
+/// in `KUBECONFIG` (a path list), merged, first wins; else `~/.kube/config`.
+fn load_kubeconfig(explicit: Option<&Path>) -> Result<(Kubeconfig, KubeconfigFiles)> {
+    if let Some(path) = explicit {
+        return Ok((
+            read_kubeconfig(path)?,
+            KubeconfigFiles(vec![path.to_path_buf()]),
+        ));
+    }
+    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
+        let named: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|p| !p.as_os_str().is_empty())
+            .collect();
+        let existing: Vec<PathBuf> = named.iter().filter(|p| p.exists()).cloned().collect();
+        if existing.is_empty() {
+            let files = KubeconfigFiles(named);
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!(
+                    "none of the files in KUBECONFIG exists: {}",
+                    files.describe()
+                ),
+            )
+            .with_help("fix KUBECONFIG, or pass --kubeconfig"));
+        }
+        let mut merged: Option<Kubeconfig> = None;
+        for path in &existing {
+            let next = read_kubeconfig(path)?;
+            merged = Some(match merged {
+                None => next,
+                Some(acc) => acc.merge(next).map_err(|e| {
+                    kubeconfig_error(&KubeconfigFiles(existing.clone()), error_chain(&e))
+                })?,
+            });
+        }
+        let merged =
+            merged.ok_or_else(|| Error::new(ErrorKind::Kubeconfig, "KUBECONFIG names no file"))?;
+        return Ok((merged, KubeconfigFiles(existing)));
+    }
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_default();
+    let default = home.join(".kube").join("config");
+    if !default.exists() {
+        return Err(Error::new(
+            ErrorKind::Kubeconfig,
+            format!("no kubeconfig: --kubeconfig is not given, KUBECONFIG is not set, and `{}` does not exist", default.display()),
+        )
+        .with_help("point --kubeconfig or KUBECONFIG at the kubeconfig of your cluster"));
+    }
+    Ok((read_kubeconfig(&default)?, KubeconfigFiles(vec![default])))
+}
+
+/// Standard base64, as Kubernetes writes `*-data` fields.
+pub(super) fn base64(bytes: Vec<u8>) -> String {
+    match serde_json::to_value(k8s_openapi::ByteString(bytes)) {
+        Ok(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    }
+}
+
+/// The files the selected context's cluster and user name
+/// (`certificate-authority`, `client-certificate`, `client-key`,
+/// `tokenFile`), read by us as regular files of at most
+/// [`input_file::MAX_CREDENTIAL_FILE_BYTES`] and put inline, so kube never
+/// reads a path itself (it would block on a FIFO, or read `/dev/zero`
+/// forever). An inline value, where kube would prefer it, leaves the file
+/// unread, as kube does.
+fn inline_credential_files(
+    mut config: Kubeconfig,
+    context: &str,
+    files: &KubeconfigFiles,
+) -> Result<(Kubeconfig, UserRef)> {
+    let Some(ctx) = config
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.clone())
+    else {
+        return Ok((config, UserRef::default()));
+    };
+    let read = |path: &str, field: &str, owner: String| -> Result<Vec<u8>> {
+        input_file::read_regular(Path::new(path), input_file::MAX_CREDENTIAL_FILE_BYTES).map_err(
+            |e| {
+                Error::new(
+                    ErrorKind::Kubeconfig,
+                    format!(
+                        "cannot use the {field} of {owner} in the kubeconfig {}: {e}",
+                        files.describe()
+                    ),
+                )
+                .with_help(e.help())
+            },
+        )
+    };
+    if let Some(cluster) = config
+        .clusters
+        .iter_mut()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.as_mut())
+        && let Some(path) = cluster.certificate_authority.take()
+        && cluster.certificate_authority_data.is_none()
+    {
+        let owner = format!("cluster `{}`", ctx.cluster);
+        cluster.certificate_authority_data =
+            Some(base64(read(&path, "certificate-authority", owner)?));
+    }
+    let mut user = UserRef {
+        name: ctx.user.clone().unwrap_or_default(),
+        exec_command: None,
+    };
+    if let Some(name) = &ctx.user
+        && let Some(info) = config
+            .auth_infos
+            .iter_mut()
+            .find(|u| &u.name == name)
+            .and_then(|u| u.auth_info.as_mut())
+    {
+        let owner = || format!("user `{name}`");
+        if let Some(path) = info.client_certificate.take()
+            && info.client_certificate_data.is_none()
+        {
+            info.client_certificate_data =
+                Some(base64(read(&path, "client-certificate", owner())?));
+        }
+        if let Some(path) = info.client_key.take()
+            && info.client_key_data.is_none()
+        {
+            info.client_key_data = Some(base64(read(&path, "client-key", owner())?).into());
+        }
+        if let Some(path) = info.token_file.take()
+            && info.token.is_none()
+        {
+            let bytes = read(&path, "tokenFile", owner())?;
+            // client-go trims the file's whitespace (a final newline).
+            let token = String::from_utf8(bytes).map_err(|_| {
+                Error::new(
+                    ErrorKind::Kubeconfig,
+                    format!(
+                        "the tokenFile of user `{name}` in the kubeconfig {} is not text",
+                        files.describe()
+                    ),
+                )
+                .with_help("a token file holds one token as text")
+            })?;
+            info.token = Some(token.trim().to_string().into());
+        }
+        user.exec_command = info.exec.as_ref().and_then(|e| e.command.clone());
+    }
+    Ok((config, user))
+}
+
+/// A kubeconfig ready for kube: the context picked, its files read and
+/// inlined, and what messages need to name.
+pub(super) struct Prepared {
+    pub config: kube::Config,
+    pub context: String,
+    pub user: UserRef,
+    pub files: KubeconfigFiles,
+}
+
+/// Load the kubeconfig, pick the context, inline the files it names, and
+/// turn it into kube's configuration.
+pub(super) async fn prepare(explicit: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
+    let (kubeconfig, files) = load_kubeconfig(explicit)?;
+    let context = select_context(&kubeconfig, context, &files)?;
+    let (kubeconfig, user) = inline_credential_files(kubeconfig, &context, &files)?;
+    let options = KubeConfigOptions {
+        context: Some(context.clone()),
+        cluster: None,
+        user: None,
+    };
+    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        .await
+        .map_err(|e| kubeconfig_error(&files, super::errors::config_error_text(&e)))?;
+    Ok(Prepared {
+        config,
+        context,
+        user,
+        files,
+    })
+}
+
+/// `--context`, else the kubeconfig's current context; it must exist.
+fn select_context(
+    kubeconfig: &Kubeconfig,
+    explicit: Option<&str>,
+    files: &KubeconfigFiles,
+) -> Result<String> {
+    let Some(context) = explicit
+        .map(str::to_string)
+        .or_else(|| kubeconfig.current_context.clone())
+    else {
+        return Err(Error::new(
+            ErrorKind::Kubeconfig,
+            format!("the kubeconfig {} has no current context", files.describe()),
+        )
+        .with_help("pick one with --context, or set it with `kubectl config use-context NAME`"));
+    };
+    if kubeconfig.contexts.iter().any(|c| c.name == context) {
+        return Ok(context);
+    }
+    let known: Vec<&str> = kubeconfig
+        .contexts
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    Err(Error::new(
+        ErrorKind::Kubeconfig,
+        format!(
+            "context `{context}` is not in the kubeconfig {}",
+            files.describe()
+        ),
+    )
+    .with_help(format!(
+        "known contexts: {}",
+        if known.is_empty() {
+            "none".to_string()
+        } else {
+            known.join(", ")
+        }
+    )))
+}
