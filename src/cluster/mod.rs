@@ -69,14 +69,7 @@ pub struct ClusterUser {
 /// A namespace must be a DNS-1123 label; checked here so a typo is an input
 /// error, not a confusing 404 from a URL path.
 fn validate_namespace(ns: &str) -> Result<()> {
-    let ok = !ns.is_empty()
-        && ns.len() <= 63
-        && ns
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !ns.starts_with('-')
-        && !ns.ends_with('-');
-    if ok {
+    if konduktor::is_dns1123_label(ns) {
         Ok(())
     } else {
         Err(

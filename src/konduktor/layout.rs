@@ -107,7 +107,9 @@ impl RuleError {
     }
 }
 
-fn is_dns1123_label(s: &str) -> bool {
+/// Lowercase letters, digits and `-`, starting and ending with a letter or
+/// digit: the shape of a DNS-1123 label, whatever its length.
+fn has_label_shape(s: &str) -> bool {
     let bytes = s.as_bytes();
     let alnum = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
     match (bytes.first(), bytes.last()) {
@@ -118,9 +120,48 @@ fn is_dns1123_label(s: &str) -> bool {
     }
 }
 
+/// A DNS-1123 label (RFC 1123, as Kubernetes checks names of namespaces,
+/// Jobs, volumes): the shape above, at most 63 characters. The one place
+/// this rule is written.
+pub fn is_dns1123_label(s: &str) -> bool {
+    s.len() <= 63 && has_label_shape(s)
+}
+
+/// The shape of the source a secret is made from, for the kind rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceShape {
+    /// `n` files.
+    Files(usize),
+    Directory,
+    /// Inline pairs and environment variables.
+    Pairs,
+}
+
+impl SecretKind {
+    /// docs/konduktor-compat.md §1.2: `default` takes any one source, `env`
+    /// pairs only, `git-ssh` exactly one file. The one place this rule is
+    /// written.
+    pub fn accepts(self, source: SourceShape) -> bool {
+        match (self, source) {
+            (SecretKind::Default, _) | (SecretKind::Env, SourceShape::Pairs) => true,
+            (SecretKind::GitSsh, SourceShape::Files(n)) => n == 1,
+            _ => false,
+        }
+    }
+
+    /// What [`SecretKind::accepts`], for messages.
+    pub fn accepted_sources(self) -> &'static str {
+        match self {
+            SecretKind::Default => "one source of any type",
+            SecretKind::Env => "inline KEY=VALUE pairs only",
+            SecretKind::GitSsh => "exactly one file",
+        }
+    }
+}
+
 /// docs/konduktor-compat.md §1.3 (why: §6.3): the pattern Konduktor checks, and the lengths it forgets.
 pub fn validate_name(name: &str, kind: SecretKind) -> Result<(), RuleError> {
-    if !is_dns1123_label(name) {
+    if !has_label_shape(name) {
         return Err(RuleError::NameNotDns1123 {
             name: name.to_string(),
         });

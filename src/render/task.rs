@@ -63,16 +63,6 @@ fn quantity(n: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-fn is_job_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_lowercase() || c.is_ascii_digit();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(alnum)
-        && b.last().is_some_and(alnum)
-        && b.iter().all(|c| alnum(c) || *c == b'-')
-}
-
 /// One field of the task that must be a single value.
 fn scalar_field(r: &mut Reader<'_>, node: Option<(&Node, Place)>, field: &str) -> Option<Text> {
     node.and_then(|(n, _)| r.scalar(n, field))
@@ -112,7 +102,7 @@ fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
             String::new()
         }
         None => String::new(),
-        Some(n) if n.hidden || !is_job_name(&n.value) => {
+        Some(n) if n.hidden || !crate::konduktor::is_dns1123_label(&n.value) => {
             r.add(
                 n.place,
                 format!("task name {} cannot name a Job", n.quoted()),

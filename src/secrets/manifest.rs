@@ -22,7 +22,7 @@ use crate::input::located::{
 };
 use crate::input::yaml::{Content, Masked, Node};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::konduktor::{self, DesiredSecret, SecretKind, SourceShape};
 use crate::secrets::sources::{self, Source};
 
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
@@ -537,16 +537,17 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         return None;
     }
     // Kind and source must fit (docs/konduktor-compat.md §1.2).
-    let ok = match (kind, &raw.from_file) {
-        (SecretKind::Default, _) => true,
-        (SecretKind::Env, None) => raw.from_directory.is_none(),
-        (SecretKind::GitSsh, Some((_, files))) => files.len() == 1,
-        _ => false,
+    let shape = match (&raw.from_file, &raw.from_directory) {
+        (Some((_, files)), _) => SourceShape::Files(files.len()),
+        (None, Some(_)) => SourceShape::Directory,
+        (None, None) => SourceShape::Pairs,
     };
-    if !ok {
-        let accepts = match kind {
-            SecretKind::Env => "`inline` and `fromEnv` only",
-            _ => "exactly one file (`fromFile: PATH`)",
+    if !kind.accepts(shape) {
+        let accepts = kind.accepted_sources();
+        let fields = match kind {
+            SecretKind::Env => " (`inline`, `fromEnv`)",
+            SecretKind::GitSsh => " (`fromFile: PATH`)",
+            SecretKind::Default => "",
         };
         r.add(
             first_at,
@@ -554,7 +555,7 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
                 "{kind} secret `{}` cannot take `{first_field}` here",
                 name.value
             ),
-            format!("{kind} secrets take {accepts}"),
+            format!("{kind} secrets take {accepts}{fields}"),
         );
         return None;
     }

@@ -12,7 +12,7 @@ use crate::input::file::{self as input_file, ReadError};
 
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
-    self, GIT_SSH_KEY, MAX_SECRET_BYTES, PAYLOAD_ZIP_KEY, RuleError, SecretKind,
+    self, GIT_SSH_KEY, MAX_SECRET_BYTES, PAYLOAD_ZIP_KEY, RuleError, SecretKind, SourceShape,
 };
 
 /// One secret's source, as given on the command line or in a manifest.
@@ -24,6 +24,14 @@ pub enum Source {
 }
 
 impl Source {
+    pub fn shape(&self) -> SourceShape {
+        match self {
+            Source::Files(f) => SourceShape::Files(f.len()),
+            Source::Directory(_) => SourceShape::Directory,
+            Source::Inline(_) => SourceShape::Pairs,
+        }
+    }
+
     pub fn describe(&self) -> &'static str {
         match self {
             Source::Files(_) => "a file",
@@ -120,9 +128,11 @@ impl SourceError {
     pub fn help(&self) -> String {
         match self {
             SourceError::InlineWithoutEquals { .. } => "write it as KEY=VALUE, e.g. --inline HF_TOKEN=...".into(),
-            SourceError::KindSource { .. } => {
-                "`default` takes one source of any type; `env` takes inline pairs only; `git-ssh` takes exactly one file".into()
-            }
+            SourceError::KindSource { .. } => SecretKind::ALL
+                .iter()
+                .map(|k| format!("`{k}` takes {}", k.accepted_sources()))
+                .collect::<Vec<_>>()
+                .join("; "),
             SourceError::Io { .. } | SourceError::NotAFile { .. } | SourceError::NotADirectory { .. } | SourceError::NoFileName { .. } => {
                 "check the path and its permissions".into()
             }
@@ -169,25 +179,18 @@ fn redacted_prefix(raw: &str) -> String {
     }
 }
 
-/// docs/konduktor-compat.md §1.2: which sources each kind accepts.
+/// Does `kind` take `source` ([`SecretKind::accepts`])?
 pub fn check_kind_source(kind: SecretKind, source: &Source) -> Result<(), SourceError> {
-    let ok = match (kind, source) {
-        (SecretKind::Default, _) => true,
-        (SecretKind::Env, Source::Inline(_)) => true,
-        (SecretKind::GitSsh, Source::Files(files)) => files.len() == 1,
-        _ => false,
-    };
-    if ok {
+    if kind.accepts(source.shape()) {
         return Ok(());
     }
-    let (accepts, given) = match (kind, source) {
-        (SecretKind::GitSsh, Source::Files(_)) => ("exactly one file", "several files"),
-        (SecretKind::Env, _) => ("inline KEY=VALUE pairs only", source.describe()),
-        _ => ("exactly one file", source.describe()),
+    let given = match source {
+        Source::Files(f) if f.len() > 1 => "several files",
+        other => other.describe(),
     };
     Err(SourceError::KindSource {
         kind,
-        accepts,
+        accepts: kind.accepted_sources(),
         given,
     })
 }
