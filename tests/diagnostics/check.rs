@@ -1,0 +1,368 @@
+//! Run an input through the parsers and every way an error reaches a person
+//! (the rendered diagnostic, the message, each related problem, the help,
+//! the labels, the Debug text), and look for canaries there: raw, base64 at
+//! each alignment, or a 10-character piece of one.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::Path;
+
+use base64::Engine;
+use konduktor::error::Error;
+use konduktor::manifest::{self, EntrySource, EntryState};
+use miette::Diagnostic;
+
+use super::generate::{Canary, Kind};
+
+/// Every text a person (or a log) may see for one input, by channel.
+pub type Outputs = Vec<(String, String)>;
+
+#[derive(Debug, Clone)]
+pub enum Failure {
+    Panic(String),
+    Leak {
+        channel: String,
+        canary: String,
+        how: String,
+        output: String,
+    },
+}
+
+impl Failure {
+    pub fn same_kind(&self, other: &Failure) -> bool {
+        matches!(
+            (self, other),
+            (Failure::Panic(_), Failure::Panic(_)) | (Failure::Leak { .. }, Failure::Leak { .. })
+        )
+    }
+
+    pub fn channel(&self) -> &str {
+        match self {
+            Failure::Panic(_) => "panic",
+            Failure::Leak { channel, .. } => channel,
+        }
+    }
+}
+
+pub fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "(no message)".to_string())
+}
+
+fn collect(err: &Error, step: &str, out: &mut Outputs) {
+    out.push((
+        format!("{step}: rendered diagnostic"),
+        konduktor::output::diagnostic(err, false),
+    ));
+    out.push((format!("{step}: message"), err.to_string()));
+    out.push((format!("{step}: Debug of the error"), format!("{err:?}")));
+    walk(err, step, 0, out);
+}
+
+fn walk(d: &dyn Diagnostic, step: &str, depth: usize, out: &mut Outputs) {
+    if let Some(help) = d.help() {
+        out.push((format!("{step}: help (depth {depth})"), help.to_string()));
+    }
+    for label in d.labels().into_iter().flatten() {
+        if let Some(text) = label.label() {
+            out.push((format!("{step}: label (depth {depth})"), text.to_string()));
+        }
+    }
+    for related in d.related().into_iter().flatten() {
+        out.push((
+            format!("{step}: related message (depth {})", depth + 1),
+            related.to_string(),
+        ));
+        walk(related, step, depth + 1, out);
+    }
+}
+
+/// Whether every path the manifest names lies under `dir` (so that loading
+/// it reads nothing outside the test's scratch folder).
+fn paths_inside(m: &manifest::Manifest, dir: &Path) -> bool {
+    m.entries.iter().all(|e| match &e.state {
+        EntryState::Present {
+            source: EntrySource::Files(files),
+            ..
+        } => files.iter().all(|(p, _)| p.starts_with(dir)),
+        EntryState::Present {
+            source: EntrySource::Directory(p, _),
+            ..
+        } => p.starts_with(dir),
+        _ => true,
+    })
+}
+
+/// Parse (and, for a valid manifest, load with no environment variable
+/// set); every text shown for it.
+pub fn outputs(kind: Kind, text: &str, dir: &Path) -> Result<Outputs, Failure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let mut out = Vec::new();
+        match kind {
+            Kind::Manifest => {
+                let path = dir.join("secrets.yaml");
+                match manifest::parse(&path, text) {
+                    Err(e) => collect(&e, "parse", &mut out),
+                    Ok(m) => {
+                        out.push(("Debug of the parsed manifest".to_string(), format!("{m:?}")));
+                        if paths_inside(&m, dir) {
+                            match manifest::load(&m, &|_| None) {
+                                Err(e) => collect(&e, "load", &mut out),
+                                Ok(d) => out.push((
+                                    "Debug of the loaded secrets".to_string(),
+                                    format!("{d:?}"),
+                                )),
+                            }
+                        }
+                    }
+                }
+            }
+            Kind::Task => {
+                let path = dir.join("task.yaml");
+                if let Err(e) = konduktor::task::parse(&path, text) {
+                    collect(&e, "parse", &mut out);
+                }
+            }
+        }
+        out
+    }))
+    .map_err(|p| Failure::Panic(panic_text(p.as_ref())))
+}
+
+/// What the CLI does with an input file: parse it (and load a valid
+/// manifest) and render the diagnostic it prints, if any.
+pub fn parse_and_render(kind: Kind, text: &str, dir: &Path) -> Result<Option<String>, Failure> {
+    catch_unwind(AssertUnwindSafe(|| {
+        let err = match kind {
+            Kind::Manifest => match manifest::parse(&dir.join("secrets.yaml"), text) {
+                Err(e) => Some(e),
+                Ok(m) if paths_inside(&m, dir) => manifest::load(&m, &|_| None).err(),
+                Ok(_) => None,
+            },
+            Kind::Task => konduktor::task::parse(&dir.join("task.yaml"), text).err(),
+        };
+        err.map(|e| konduktor::output::diagnostic(&e, false))
+    }))
+    .map_err(|p| Failure::Panic(panic_text(p.as_ref())))
+}
+
+fn scalar_text(v: &serde_json::Value) -> Vec<String> {
+    match v {
+        serde_json::Value::String(s) => vec![s.clone()],
+        serde_json::Value::Number(n) => vec![n.to_string()],
+        serde_json::Value::Bool(b) => vec![b.to_string()],
+        serde_json::Value::Array(items) => items
+            .iter()
+            .filter_map(|i| i.as_str().map(str::to_string))
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn keys(v: &serde_json::Value, out: &mut Vec<String>) {
+    match v {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                out.push(k.clone());
+                keys(v, out);
+            }
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|i| keys(i, out)),
+        _ => {}
+    }
+}
+
+fn env_name(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// What may be shown: the values of known structural fields in their known
+/// places (and valid variable names in fromEnv), and mapping keys, as the document (mutated or not) says. Nothing
+/// when it is not YAML at all.
+pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
+    let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    keys(&doc, &mut out);
+    let field = |v: &serde_json::Value, name: &str, out: &mut Vec<String>| {
+        if let Some(x) = v.get(name) {
+            out.extend(scalar_text(x));
+        }
+    };
+    match kind {
+        Kind::Manifest => {
+            field(&doc, "apiVersion", &mut out);
+            field(&doc, "kind", &mut out);
+            for entry in doc
+                .get("secrets")
+                .and_then(|s| s.as_array())
+                .into_iter()
+                .flatten()
+            {
+                for f in ["name", "kind", "state", "fromDirectory", "fromFile"] {
+                    field(entry, f, &mut out);
+                }
+                // A valid variable name in fromEnv is a name (`export X`);
+                // anything else there (`K=V`) is a value.
+                if let Some(names) = entry.get("fromEnv") {
+                    out.extend(scalar_text(names).into_iter().filter(|n| env_name(n)));
+                }
+            }
+        }
+        Kind::Task => {
+            for f in ["name", "num_nodes", "setup", "run"] {
+                field(&doc, f, &mut out);
+            }
+            if let Some(r) = doc.get("resources") {
+                for f in ["image_id", "cpus", "memory", "accelerators"] {
+                    field(r, f, &mut out);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The forms of a canary to look for: (how, pattern).
+fn patterns(canary: &str) -> Vec<(String, String)> {
+    let mut out = vec![("raw".to_string(), canary.to_string())];
+    let tail = &canary[canary.len().saturating_sub(16)..];
+    for i in 0..=tail.len().saturating_sub(10) {
+        out.push((
+            "a 10-character piece".to_string(),
+            tail[i..i + 10].to_string(),
+        ));
+    }
+    let bytes = canary.as_bytes();
+    for skip in 0..3 {
+        let rest = &bytes[skip.min(bytes.len())..];
+        let whole = rest.len() / 3 * 3;
+        for (name, engine) in [
+            ("base64", &base64::engine::general_purpose::STANDARD),
+            ("base64url", &base64::engine::general_purpose::URL_SAFE),
+        ] {
+            out.push((
+                format!("{name} (alignment {skip})"),
+                engine.encode(&rest[..whole]),
+            ));
+        }
+    }
+    out
+}
+
+/// Whether `canary` is written as a mapping key somewhere in `text`
+/// (`canary:`, `"canary":`), as a mutation can make it: keys are names, and
+/// a message may quote an unknown one even when the file is not YAML.
+fn written_as_key(text: &str, canary: &str) -> bool {
+    text.match_indices(canary).any(|(at, m)| {
+        let after = text[at + m.len()..].trim_start_matches(['"', '\'']);
+        after.strip_prefix(':').is_some_and(|rest| {
+            rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || ",}]".contains(c))
+        })
+    })
+}
+
+/// The first canary shown where it may not be. `text` is the input.
+pub fn find_leak(
+    outputs: &Outputs,
+    canaries: &[Canary],
+    allowed: &[String],
+    text: &str,
+) -> Option<Failure> {
+    for c in canaries {
+        if !c.aliased
+            && (allowed.iter().any(|a| a.contains(&c.text)) || written_as_key(text, &c.text))
+        {
+            continue;
+        }
+        for (how, pattern) in patterns(&c.text) {
+            if !c.aliased && allowed.iter().any(|a| a.contains(&pattern)) {
+                continue;
+            }
+            for (channel, text) in outputs {
+                // A terminal may wrap a long line: look across breaks too.
+                let squashed: String = text
+                    .chars()
+                    .filter(|ch| ch.is_ascii() && !ch.is_ascii_whitespace())
+                    .collect();
+                if text.contains(&pattern) || squashed.contains(&pattern) {
+                    return Some(Failure::Leak {
+                        channel: channel.clone(),
+                        canary: c.text.clone(),
+                        how,
+                        output: text.clone(),
+                    });
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Run one input; a panic or a shown canary is a failure.
+pub fn check(kind: Kind, text: &str, canaries: &[Canary], dir: &Path) -> Result<(), Failure> {
+    let outputs = outputs(kind, text, dir)?;
+    if outputs.is_empty() {
+        return Ok(());
+    }
+    let allowed = allowed(kind, text);
+    match find_leak(&outputs, canaries, &allowed, text) {
+        Some(f) => Err(f),
+        None => Ok(()),
+    }
+}
+
+/// The canary a failure shows, if it is a leak.
+fn leaked(f: &Failure) -> Option<&str> {
+    match f {
+        Failure::Leak { canary, .. } => Some(canary),
+        Failure::Panic(_) => None,
+    }
+}
+
+/// The smallest input found by deleting whole lines (so that what is left
+/// is still built the same way) that still fails the same way: the same
+/// canary shown, or a panic.
+pub fn minimize(
+    kind: Kind,
+    text: &str,
+    canaries: &[Canary],
+    dir: &Path,
+    failure: &Failure,
+) -> String {
+    let mut budget = 4000usize;
+    let mut fails = |t: &str| {
+        budget = budget.saturating_sub(1);
+        budget > 0
+            && check(kind, t, canaries, dir)
+                .is_err_and(|f| f.same_kind(failure) && leaked(&f) == leaked(failure))
+    };
+    let mut best = text.to_string();
+    // Lines.
+    let mut i = 0;
+    loop {
+        let lines: Vec<&str> = best.split_inclusive('\n').collect();
+        if i >= lines.len() || lines.len() < 2 {
+            break;
+        }
+        let candidate: String = lines
+            .iter()
+            .enumerate()
+            .filter(|(j, _)| *j != i)
+            .map(|(_, l)| *l)
+            .collect();
+        if fails(&candidate) {
+            best = candidate;
+        } else {
+            i += 1;
+        }
+    }
+    best
+}
