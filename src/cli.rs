@@ -155,8 +155,12 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
 
 /// Parse, run, and turn any error into a diagnostic on stderr and exit 1.
 pub fn main() -> ExitCode {
+    quiet_panics();
     // kubectl's plugin completion (via kubectl_complete-konduktor) asks here.
-    let argv: Vec<String> = std::env::args().collect();
+    // Arguments need not be UTF-8 (a pasted value may not be): never unwrap.
+    let argv: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
     if argv.get(1).map(String::as_str) == Some("__complete") {
         return cmd::completion::print_completions(
             Cli::command(),
@@ -165,11 +169,7 @@ pub fn main() -> ExitCode {
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
-        Err(e) => {
-            // Help and version go to stdout with 0; usage errors to stderr with 2.
-            let _ = e.print();
-            return ExitCode::from(e.exit_code().clamp(0, 255) as u8);
-        }
+        Err(e) => return usage_error(&e),
     };
     let color: ColorChoice = cli.global.color.into();
     crate::log::set_verbosity(cli.global.verbose);
@@ -204,4 +204,43 @@ pub fn main() -> ExitCode {
             ExitCode::from(error_code)
         }
     }
+}
+
+/// Help and version go to stdout with 0; usage errors to stderr with 2.
+/// clap quotes what was typed: a value with control characters (a pasted
+/// secret, a forged line) is shown escaped, as everything else is.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    let code = ExitCode::from(u8::try_from(e.exit_code().clamp(0, 255)).unwrap_or(2));
+    let plain = e.render().to_string();
+    if plain
+        .lines()
+        .all(|l| !l.chars().any(crate::escape::is_unsafe))
+    {
+        let _ = e.print();
+        return code;
+    }
+    let escaped: Vec<String> = plain
+        .lines()
+        .map(|l| crate::escape::text(l).into_owned())
+        .collect();
+    if e.use_stderr() {
+        eprintln!("{}", escaped.join("\n"));
+    } else {
+        println!("{}", escaped.join("\n"));
+    }
+    code
+}
+
+/// A panic is a bug, but its message may hold whatever the failing code
+/// held (an argument, a token): print that it happened, never its payload.
+fn quiet_panics() {
+    std::panic::set_hook(Box::new(|info| {
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "error: kubectl-konduktor stopped on an internal error{at} (a bug: please report it; its message is not shown, as it may hold a value)"
+        );
+    }));
 }

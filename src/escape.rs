@@ -8,11 +8,15 @@ use std::fmt::Write;
 use std::path::Path;
 
 /// Characters that change how the rest of a line is shown: C0 and C1
-/// controls, DEL, and the Unicode bidirectional formatting characters
-/// ("Trojan Source").
+/// controls, DEL, the Unicode bidirectional formatting characters ("Trojan
+/// Source"), line and paragraph separators, and the zero-width no-break
+/// space.
 pub fn is_unsafe(c: char) -> bool {
     c.is_control()
-        || matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}')
+        || matches!(
+            c,
+            '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{2028}' | '\u{2029}' | '\u{FEFF}'
+        )
         || ('\u{202A}'..='\u{202E}').contains(&c)
         || ('\u{2066}'..='\u{2069}').contains(&c)
 }
@@ -33,6 +37,35 @@ pub fn text(s: &str) -> Cow<'_, str> {
                 let _ = write!(out, "\\u{{{:x}}}", c as u32);
             }
             c => out.push(c),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// Unsafe, and not a line break or tab (which YAML output holds as layout).
+pub fn is_unsafe_in_data(c: char) -> bool {
+    is_unsafe(c) && !matches!(c, '\n' | '\t')
+}
+
+/// JSON text with every unsafe character inside its strings written as a
+/// `\uXXXX` escape: the same JSON, safe on a terminal. (serde_json already
+/// escapes C0 controls; DEL, C1 controls and bidi characters it writes raw.)
+pub fn json(text: &str) -> Cow<'_, str> {
+    // Line breaks and tabs are the layout (inside strings serde_json
+    // escapes them itself).
+    let unsafe_here = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r');
+    if !text.chars().any(unsafe_here) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if unsafe_here(c) {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                let _ = write!(out, "\\u{unit:04x}");
+            }
+        } else {
+            out.push(c);
         }
     }
     Cow::Owned(out)
@@ -81,6 +114,16 @@ mod tests {
         assert_eq!(text("x\ny\r\t"), "x\\ny\\r\\t");
         assert_eq!(text("\u{202e}abc"), "\\u{202e}abc");
         assert_eq!(text("\u{9b}2J"), "\\u{9b}2J");
+    }
+
+    #[test]
+    fn json_keeps_its_meaning_and_loses_its_controls() {
+        let value = serde_json::json!({"a": "x\u{1b}[31m\u{202e}\u{9b}\u{7f}\u{1F600}\ny"});
+        let text = serde_json::to_string_pretty(&value).unwrap_or_default();
+        let safe = json(&text);
+        assert!(!safe.chars().any(|c| is_unsafe(c) && c != '\n'), "{safe}");
+        let back: serde_json::Value = serde_json::from_str(&safe).unwrap_or_default();
+        assert_eq!(back, value);
     }
 
     #[test]

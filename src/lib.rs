@@ -29,5 +29,5 @@ pub(crate) mod secrets;
 pub use error::Error;
 pub use output::diagnostic;
 pub use render::inject::{EXPANDED_MOUNT, GIT_SSH_COMMAND, UNPACK_SCRIPT};
-pub use render::task::parse as parse_task;
-pub use secrets::manifest::parse as parse_manifest;
+pub use render::task;
+pub use secrets::manifest;

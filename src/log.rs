@@ -1,5 +1,6 @@
 //! `-v` / `-vv`: what the tool does, on stderr. Only names, paths, verbs,
-//! status codes and timings are logged, never a value.
+//! status codes and timings are logged, never a value; every line is
+//! escaped (a context or file name may hold control characters).
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
@@ -18,7 +19,7 @@ pub fn log(level: u8, message: impl FnOnce() -> String) {
     if enabled(level) {
         eprintln!(
             "{}",
-            console::style(format!("[konduktor] {}", message())).dim()
+            console::style(format!("[konduktor] {}", crate::escape::text(&message()))).dim()
         );
     }
 }

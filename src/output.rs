@@ -41,7 +41,10 @@ pub enum Format {
     Yaml,
 }
 
-/// Serialize `value` as pretty JSON or YAML.
+/// Serialize `value` as pretty JSON or YAML. Strings in it may come from
+/// files or the cluster: control and bidi characters are written as JSON
+/// `\u` escapes, and YAML that would hold one raw is written as that JSON
+/// instead (YAML 1.2 reads JSON, so `kubectl create -f -` takes it).
 pub fn to_data<T: serde::Serialize>(value: &T, format: Format) -> Result<String, Error> {
     let fail = |e: String| {
         Error::new(
@@ -49,11 +52,21 @@ pub fn to_data<T: serde::Serialize>(value: &T, format: Format) -> Result<String,
             format!("cannot render the output: {e}"),
         )
     };
+    let json = || {
+        serde_json::to_string_pretty(value)
+            .map(|s| crate::escape::json(&s).into_owned() + "\n")
+            .map_err(|e| fail(e.to_string()))
+    };
     match format {
-        Format::Json | Format::Text => serde_json::to_string_pretty(value)
-            .map(|s| s + "\n")
-            .map_err(|e| fail(e.to_string())),
-        Format::Yaml => serde_saphyr::to_string(value).map_err(|e| fail(e.to_string())),
+        Format::Json | Format::Text => json(),
+        Format::Yaml => {
+            let yaml = serde_saphyr::to_string(value).map_err(|e| fail(e.to_string()))?;
+            if yaml.chars().any(crate::escape::is_unsafe_in_data) {
+                json()
+            } else {
+                Ok(yaml)
+            }
+        }
     }
 }
 

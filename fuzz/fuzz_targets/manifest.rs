@@ -11,6 +11,6 @@ fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     if let Err(e) = konduktor::manifest::parse(Path::new("fuzz/secrets.yaml"), &text) {
         let _ = e.to_string();
-        let _ = konduktor::output::diagnostic(&e, false);
+        let _ = konduktor::diagnostic(&e, false);
     }
 });

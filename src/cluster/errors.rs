@@ -41,6 +41,10 @@ pub(super) fn config_error_text(e: &kube::config::KubeconfigError) -> String {
 /// The text of a kube error without kube's variant prefixes
 /// (`HyperError: `, `ServiceError: `).
 pub(super) fn kube_error_text(e: &kube::Error) -> String {
+    without_url_secrets(&kube_error_text_raw(e))
+}
+
+fn kube_error_text_raw(e: &kube::Error) -> String {
     match e {
         kube::Error::HyperError(inner) => error_chain(inner),
         kube::Error::Service(inner) => error_chain(inner.as_ref()),
@@ -59,6 +63,22 @@ pub(super) fn kube_error_text(e: &kube::Error) -> String {
 /// wrong, what to try. Never the plugin's output, its captured stderr, or
 /// kube's debug dump of them (`Output { status: ..., stdout: [...] }`),
 /// nor the plugin's command line as kube prints it (with its environment).
+/// The user's token cannot go into an HTTP header.
+pub(super) fn unusable_token(context: &str, user: &UserRef) -> Error {
+    let from = match &user.exec_command {
+        Some(cmd) => format!("the credential plugin `{cmd}`"),
+        None => "the kubeconfig".to_string(),
+    };
+    Error::new(
+        ErrorKind::Unauthorized,
+        format!(
+            "the token of user `{}` (context `{context}`) from {from} holds a line break or a control character (not shown), so it cannot be sent",
+            user.name
+        ),
+    )
+    .with_help("a token is one line of printable text; run the plugin by hand, or check the kubeconfig's user entry")
+}
+
 pub(super) fn auth_error(e: &kube::client::AuthError, context: &str, user: &UserRef) -> Error {
     use kube::client::AuthError as A;
     let who = format!("user `{}` of context `{context}`", user.name);
@@ -358,4 +378,39 @@ impl Sent {
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
+}
+
+/// `text` with what URLs in it may carry as secrets hidden: the user and
+/// password before `@`, and the query (`https://u:p@host/?token=x` becomes
+/// `https://***@host/?***`). A server or proxy URL is shown in messages.
+pub(crate) fn without_url_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (head, tail) = rest.split_at(at + 3);
+        out.push_str(head);
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, '`' | '"' | '\'' | ')' | ','))
+            .unwrap_or(tail.len());
+        let (url, after) = tail.split_at(end);
+        let authority_end = url.find(['/', '?', '#']).unwrap_or(url.len());
+        let (authority, path) = url.split_at(authority_end);
+        match authority.rfind('@') {
+            Some(i) => {
+                out.push_str("***");
+                out.push_str(&authority[i..]);
+            }
+            None => out.push_str(authority),
+        }
+        match path.find('?') {
+            Some(q) => {
+                out.push_str(&path[..q]);
+                out.push_str("?***");
+            }
+            None => out.push_str(path),
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }

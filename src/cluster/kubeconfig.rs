@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use kube::config::{KubeConfigOptions, Kubeconfig};
+use secrecy::ExposeSecret;
 
 use super::errors::error_chain;
 use crate::error::{Error, ErrorKind, Result};
@@ -39,7 +40,11 @@ const KUBECONFIG_HELP: &str = "check the file with `kubectl config view`, or poi
 pub(super) fn kubeconfig_error(files: &KubeconfigFiles, e: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::Kubeconfig,
-        format!("cannot use the kubeconfig {}: {e}", files.describe()),
+        format!(
+            "cannot use the kubeconfig {}: {}",
+            files.describe(),
+            super::errors::without_url_secrets(&e.to_string())
+        ),
     )
     .with_help(KUBECONFIG_HELP)
 }
@@ -372,9 +377,30 @@ fn inline_credential_files(
             })?;
             info.token = Some(token.trim().to_string().into());
         }
+        // A token goes into an HTTP header: one with a line break or a
+        // control character is refused here, where it can be named (the
+        // HTTP layer would stop on it).
+        if let Some(token) = &info.token
+            && !is_header_value(token.expose_secret())
+        {
+            return Err(Error::new(
+                ErrorKind::Kubeconfig,
+                format!(
+                    "the token of user `{name}` in the kubeconfig {} holds a line break or a control character (not shown)",
+                    files.describe()
+                ),
+            )
+            .with_help("a token is one line of printable text; check `token:` or the tokenFile (one token, no PEM block)"));
+        }
         user.exec_command = info.exec.as_ref().and_then(|e| e.command.clone());
     }
     Ok((config, user))
+}
+
+/// Can `text` be an HTTP header value (visible ASCII, spaces and tabs)?
+pub(super) fn is_header_value(text: &str) -> bool {
+    text.bytes()
+        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
 }
 
 /// A kubeconfig ready for kube: the context picked, its files read and

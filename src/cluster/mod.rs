@@ -79,6 +79,20 @@ fn validate_namespace(ns: &str) -> Result<()> {
     }
 }
 
+/// `kube::Client::try_from`, or `None` where it panicked: the HTTP layer
+/// stops on a bearer token that is no valid header value (one a credential
+/// plugin printed with a line break, say). Its panic is silenced: the
+/// message would quote the token's header.
+fn build_client(config: kube::Config) -> Option<Result<kube::Client, kube::Error>> {
+    let hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let built = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        kube::Client::try_from(config)
+    }));
+    std::panic::set_hook(hook);
+    built.ok()
+}
+
 impl Cluster {
     /// Connect as kubectl would: load the kubeconfig, pick the context,
     /// apply the timeouts, check the namespace, build the client (which
@@ -104,11 +118,9 @@ impl Cluster {
             .clone()
             .unwrap_or_else(|| config.default_namespace.clone());
         validate_namespace(&namespace)?;
-        let server = config
-            .cluster_url
-            .to_string()
-            .trim_end_matches('/')
-            .to_string();
+        // Shown in messages and logs: without credentials in the URL.
+        let server =
+            errors::without_url_secrets(config.cluster_url.to_string().trim_end_matches('/'));
         crate::log::log(2, || {
             format!(
                 "kubeconfig {}, context {context}, server {server}, namespace {namespace}, request timeout {}",
@@ -117,10 +129,12 @@ impl Cluster {
             )
         });
         // Building the client runs a credential plugin, if the user has one.
-        let client = kube::Client::try_from(config).map_err(|e| match &e {
-            kube::Error::Auth(auth) => errors::auth_error(auth, &context, &user),
-            other => kubeconfig::kubeconfig_error(&files, errors::kube_error_text(other)),
-        })?;
+        let client = build_client(config)
+            .ok_or_else(|| errors::unusable_token(&context, &user))?
+            .map_err(|e| match &e {
+                kube::Error::Auth(auth) => errors::auth_error(auth, &context, &user),
+                other => kubeconfig::kubeconfig_error(&files, errors::kube_error_text(other)),
+            })?;
         Ok(Cluster {
             client,
             namespace,

@@ -313,3 +313,18 @@ fn sent_values_are_scrubbed_from_server_messages() {
         std::borrow::Cow::Borrowed("x")
     ));
 }
+
+#[test]
+fn url_credentials_are_hidden_in_messages() {
+    use super::errors::without_url_secrets as w;
+    assert_eq!(
+        w("https://u:pw@h:6443/x?t=1 down"),
+        "https://***@h:6443/x?*** down"
+    );
+    assert_eq!(
+        w("proxy http://tok@p:9/ and https://plain/"),
+        "proxy http://***@p:9/ and https://plain/"
+    );
+    assert_eq!(w("no url here"), "no url here");
+    assert_eq!(w("`https://a@b`"), "`https://***@b`");
+}

@@ -71,7 +71,16 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The report for a terminal: every value escaped (a context, server or
+/// user name comes from a kubeconfig or the cluster).
 fn text(r: &WhoamiReport) -> String {
+    text_unescaped(r)
+        .lines()
+        .map(|l| crate::escape::text(l).into_owned() + "\n")
+        .collect()
+}
+
+fn text_unescaped(r: &WhoamiReport) -> String {
     let unknown = |v: &Option<String>| match (v, &r.cluster_error) {
         (Some(v), _) => v.clone(),
         (None, Some(e)) => format!("unknown ({e})"),

@@ -13,7 +13,7 @@ use std::path::Path;
 use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::error::{Error, Snippet};
-use crate::input::yaml::{Content, Masked, Node, Parsed};
+use crate::input::yaml::{Content, LineIndex, Masked, Node, Parsed};
 
 /// Where in an input file something was written: a byte range, line and
 /// column (in characters, as the snippet counts them).
@@ -35,7 +35,12 @@ impl Place {
     };
 
     pub fn of(text: &str, range: Range<usize>) -> Self {
-        let (line, column) = crate::input::yaml::line_column(text, range.start);
+        Self::at(&LineIndex::new(text), range)
+    }
+
+    /// [`Place::of`] through an index built once for many places.
+    pub fn at(lines: &LineIndex<'_>, range: Range<usize>) -> Self {
+        let (line, column) = lines.line_column(range.start);
         Place {
             offset: range.start,
             len: range.end.saturating_sub(range.start),
@@ -105,15 +110,123 @@ pub fn has_key_chars(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
-/// The masked text and file name a snippet shows, with the column of its
-/// primary span as counted in the original file (a `***` is shorter or
-/// longer than what it hides).
+/// What a snippet shows: a few lines of the masked text around one place,
+/// each at most [`SNIPPET_LINE_CHARS`] characters (a long line is cut around
+/// the place, marked `…`), with the file's line numbers and the column of
+/// the place as counted in the original file (a `***` is shorter or longer
+/// than what it hides). Small whatever the file: a problem never holds a
+/// copy of the whole text.
 #[derive(Debug, Clone)]
 pub struct SnippetSource {
     name: String,
     text: String,
+    /// Lines of the file before the first line of `text`.
+    first_line: usize,
     primary_offset: usize,
     primary_column: usize,
+}
+
+/// Characters of a line a snippet shows at most.
+pub const SNIPPET_LINE_CHARS: usize = 160;
+
+impl SnippetSource {
+    /// The lines around `span` of `text` (the escaped masked text), cut to
+    /// size, and the span's place in them.
+    fn around(name: String, text: &str, span: Range<usize>, column: usize) -> (Self, Range<usize>) {
+        let start = span.start.min(text.len());
+        // A span over many lines is shown by its first line.
+        let line_end = |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i);
+        let end = span
+            .end
+            .clamp(start, line_end(start).max(start + 1).min(text.len()));
+        let line_start = |at: usize| text[..at].rfind('\n').map_or(0, |i| i + 1);
+        let span_line = line_start(start);
+        let from = if span_line == 0 {
+            0
+        } else {
+            line_start(span_line - 1)
+        };
+        let last_line_end = line_end(end.max(span_line));
+        let to = if last_line_end < text.len() {
+            line_end(last_line_end + 1)
+        } else {
+            last_line_end
+        };
+        let first_line = text.as_bytes()[..from]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        let mut out = String::new();
+        let mut new_span = 0..0;
+        let mut at = from;
+        let window = &text[from..to];
+        let window = window.strip_suffix('\n').unwrap_or(window);
+        for line in window.split('\n') {
+            let line_range = at..at + line.len();
+            let holds = line_range.start <= start && start <= line_range.end;
+            let (shown, offset_in_shown) = if holds {
+                cut_line(line, start - at, end.min(line_range.end) - start)
+            } else {
+                (cut_line(line, 0, 0).0, 0..0)
+            };
+            if holds {
+                new_span = out.len() + offset_in_shown.start..out.len() + offset_in_shown.end;
+            }
+            out.push_str(&shown);
+            out.push('\n');
+            at = line_range.end + 1;
+        }
+        let source = SnippetSource {
+            name,
+            text: out,
+            first_line,
+            primary_offset: new_span.start,
+            primary_column: column,
+        };
+        (source, new_span)
+    }
+}
+
+/// `line` cut to [`SNIPPET_LINE_CHARS`] around bytes `at..at + len`, and
+/// where those bytes are in the result.
+fn cut_line(line: &str, at: usize, len: usize) -> (String, Range<usize>) {
+    if line.chars().count() <= SNIPPET_LINE_CHARS {
+        return (line.to_string(), at..at + len);
+    }
+    let floor = |mut i: usize| {
+        i = i.min(line.len());
+        while !line.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    // Some context before the place; the rest of the budget after it.
+    let before = line[..floor(at)]
+        .chars()
+        .rev()
+        .take(40)
+        .map(char::len_utf8)
+        .sum::<usize>();
+    let start = floor(at) - before;
+    let end = floor(
+        start
+            + line[start..]
+                .chars()
+                .take(SNIPPET_LINE_CHARS)
+                .map(char::len_utf8)
+                .sum::<usize>(),
+    );
+    let mut out = String::new();
+    if start > 0 {
+        out.push('…');
+    }
+    let offset = out.len() + (at - start);
+    out.push_str(&line[start..end]);
+    if end < line.len() {
+        out.push('…');
+    }
+    let span_end = (offset + len).min(out.len());
+    (out, offset..span_end)
 }
 
 impl SourceCode for SnippetSource {
@@ -123,9 +236,10 @@ impl SourceCode for SnippetSource {
         context_lines_before: usize,
         context_lines_after: usize,
     ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
-        let inner = self
-            .text
-            .read_span(span, context_lines_before, context_lines_after)?;
+        let inner =
+            self.text
+                .as_str()
+                .read_span(span, context_lines_before, context_lines_after)?;
         let column = if inner.span().offset() == self.primary_offset {
             self.primary_column
         } else {
@@ -135,7 +249,7 @@ impl SourceCode for SnippetSource {
             self.name.clone(),
             inner.data(),
             *inner.span(),
-            inner.line(),
+            inner.line() + self.first_line,
             column,
             inner.line_count(),
         )))
@@ -188,7 +302,7 @@ impl<'a> Problems<'a> {
         });
     }
 
-    fn error(&self, p: Problem, masked: &Masked) -> Error {
+    fn error(&self, p: Problem, masked: &Masked, shown: &str) -> Error {
         let path = display_path(self.path);
         let located = p.place.filter(|at| at.line > 0);
         let mut err = Error::input(match located {
@@ -199,49 +313,56 @@ impl<'a> Problems<'a> {
             err = err.with_help(p.help);
         }
         if let Some(at) = located {
-            let span = masked.map(at.range());
+            let column = at.column.saturating_sub(1) as usize;
+            let (source, span) = SnippetSource::around(path, shown, masked.map(at.range()), column);
             err = err.with_snippet(Snippet {
-                source: SnippetSource {
-                    name: path,
-                    text: crate::escape::snippet_source(&masked.text),
-                    primary_offset: span.start,
-                    primary_column: at.column.saturating_sub(1) as usize,
-                },
-                span: (span.start, span.len()).into(),
+                source,
+                span: (span.start, span.len().max(1)).into(),
                 label: p.message,
             });
         }
         err
     }
 
-    /// `Ok` if nothing was found; else one error listing every problem.
+    /// `Ok` if nothing was found; else one error listing the problems (the
+    /// first [`MAX_SHOWN_PROBLEMS`], and how many more there are).
     pub fn finish(self, masked: &Masked) -> Result<(), Error> {
+        if self.list.is_empty() {
+            return Ok(());
+        }
+        let shown = crate::escape::snippet_source(&masked.text);
+        let total = self.list.len();
         let mut errors = self
             .list
             .iter()
-            .map(|p| self.error(p.clone(), masked))
-            .collect::<Vec<_>>()
-            .into_iter();
-        let Some(first) = errors.next() else {
-            return Ok(());
-        };
-        let rest: Vec<Error> = errors.collect();
-        if rest.is_empty() {
-            return Err(first);
+            .take(MAX_SHOWN_PROBLEMS)
+            .map(|p| self.error(p.clone(), masked, &shown))
+            .collect::<Vec<_>>();
+        if total == 1 {
+            return Err(errors.remove(0));
         }
+        let more = if total > MAX_SHOWN_PROBLEMS {
+            format!(" (the first {MAX_SHOWN_PROBLEMS} are shown)")
+        } else {
+            String::new()
+        };
         Err(Error::input(format!(
-            "{} has {} problems",
-            display_path(self.path),
-            rest.len() + 1
+            "{} has {total} problems{more}",
+            display_path(self.path)
         ))
-        .with_related(std::iter::once(first).chain(rest).collect()))
+        .with_related(errors))
     }
 }
+
+/// A file with more problems than this is probably not the file meant:
+/// the rest would only bury the first ones.
+pub const MAX_SHOWN_PROBLEMS: usize = 50;
 
 /// Walks a parsed document against a schema: reports problems, reveals
 /// what the schema vouches for.
 pub struct Reader<'a> {
     pub text: &'a str,
+    lines: LineIndex<'a>,
     pub parsed: Parsed,
     pub problems: Problems<'a>,
 }
@@ -276,13 +397,20 @@ impl<'a> Reader<'a> {
     pub fn new(path: &'a Path, text: &'a str, parsed: Parsed) -> Self {
         Reader {
             text,
+            lines: LineIndex::new(text),
             parsed,
             problems: Problems::new(path),
         }
     }
 
     pub fn place(&self, node: &Node) -> Place {
-        Place::of(self.text, node.span.clone())
+        Place::at(&self.lines, node.span.clone())
+    }
+
+    fn spans_lines(&self, node: &Node) -> bool {
+        self.text
+            .get(node.span.clone())
+            .is_none_or(|t| t.contains(['\n', '\r']))
     }
 
     pub fn add(&mut self, at: Place, message: impl Into<String>, help: impl Into<String>) {
@@ -354,11 +482,16 @@ impl<'a> Reader<'a> {
         let place = self.place(node);
         match &*node.content {
             Content::Scalar(s) => {
-                self.parsed.reveal(node);
+                // A field value over several lines is text that slid under
+                // the field (a lost indent): not shown.
+                let hidden = node.alias || self.spans_lines(node);
+                if !hidden {
+                    self.parsed.reveal(node);
+                }
                 Some(Text {
                     value: s.clone(),
                     place,
-                    hidden: node.alias,
+                    hidden,
                 })
             }
             Content::Null => {
@@ -414,7 +547,7 @@ impl<'a> Reader<'a> {
             let at = self.place(item);
             match item.as_scalar() {
                 Some(s) => {
-                    let alias = item.alias || node.alias;
+                    let alias = item.alias || node.alias || self.spans_lines(item);
                     if !alias && showable(s) {
                         self.parsed.reveal(item);
                     }

@@ -20,8 +20,10 @@ use std::rc::Rc;
 
 use granit_parser::{Event, Parser, ScalarStyle};
 
-/// Nodes a document may expand to through aliases. A manifest of 10,000
-/// secrets with a few keys each is far below it.
+/// Nodes a document may expand to through aliases, a scalar counting one
+/// node per 16 bytes of its text (so one large value repeated by alias is
+/// bounded too: at most 16 MiB of text in all). A 4 MiB manifest written
+/// out in full is far below it.
 pub const MAX_NODES: u64 = 1_000_000;
 
 /// A node and where it was written. For a node reached through an alias,
@@ -202,6 +204,7 @@ impl Builder {
                 if self.in_key_position() {
                     self.keys.push((range.clone(), text.to_string()));
                 }
+                let weight = 1 + u64::try_from(text.len() / 16).unwrap_or(u64::MAX);
                 let content = if is_null_scalar(&text, style) {
                     Content::Null
                 } else {
@@ -211,7 +214,7 @@ impl Builder {
                     content: Rc::new(content),
                     span: range,
                     alias: false,
-                    weight: 1,
+                    weight,
                 };
                 self.attach(node, anchor)?;
             }
@@ -532,26 +535,80 @@ fn mask(
     }
 }
 
-/// 1-based line and column (in characters) of a byte offset, counting a
-/// CRLF, a lone LF and a lone CR as one line break each, as the parser does.
-pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
-    let (mut line, mut column) = (1u32, 1u32);
-    let mut prev_cr = false;
-    for (i, c) in text.char_indices() {
-        if i >= offset {
-            break;
-        }
-        match c {
-            '\n' if prev_cr => {}
-            '\n' | '\r' => {
-                line = line.saturating_add(1);
-                column = 1;
+/// Lines and columns of a text's byte offsets, each found in logarithmic
+/// time (a file with a hundred thousand nodes on one line is not walked
+/// once per node). A CRLF, a lone LF and a lone CR each end a line, as the
+/// parser counts them.
+pub struct LineIndex<'a> {
+    text: &'a str,
+    /// Byte offsets where lines start.
+    line_starts: Vec<usize>,
+    /// (byte offset, characters before it), every [`SAMPLE_BYTES`] or so.
+    samples: Vec<(usize, usize)>,
+}
+
+const SAMPLE_BYTES: usize = 256;
+
+impl<'a> LineIndex<'a> {
+    pub fn new(text: &'a str) -> Self {
+        let mut line_starts = vec![0];
+        let mut samples = vec![(0, 0)];
+        let mut prev_cr = false;
+        for (chars, (i, c)) in text.char_indices().enumerate() {
+            if i >= samples.last().map_or(0, |(b, _)| *b) + SAMPLE_BYTES {
+                samples.push((i, chars));
             }
-            _ => column = column.saturating_add(1),
+            match c {
+                '\n' if prev_cr => {
+                    if let Some(last) = line_starts.last_mut() {
+                        *last = i + 1;
+                    }
+                }
+                '\n' | '\r' => line_starts.push(i + 1),
+                _ => {}
+            }
+            prev_cr = c == '\r';
         }
-        prev_cr = c == '\r';
+        LineIndex {
+            text,
+            line_starts,
+            samples,
+        }
     }
-    (line, column)
+
+    /// Characters before byte `offset` (clamped to a character boundary).
+    fn chars_before(&self, offset: usize) -> usize {
+        let mut offset = offset.min(self.text.len());
+        while !self.text.is_char_boundary(offset) {
+            offset -= 1;
+        }
+        let at = self.samples.partition_point(|(b, _)| *b <= offset);
+        let (b, c) = self
+            .samples
+            .get(at.saturating_sub(1))
+            .copied()
+            .unwrap_or((0, 0));
+        c + self.text.get(b..offset).map_or(0, |t| t.chars().count())
+    }
+
+    /// 1-based line and column (in characters) of byte `offset`.
+    pub fn line_column(&self, offset: usize) -> (u32, u32) {
+        let line = self.line_starts.partition_point(|s| *s <= offset).max(1);
+        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let column = self
+            .chars_before(offset)
+            .saturating_sub(self.chars_before(start))
+            + 1;
+        let to_u32 = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        (to_u32(line), to_u32(column))
+    }
+}
+
+/// 1-based line and column (in characters) of a byte offset; for one
+/// lookup (many go through a [`LineIndex`]).
+#[cfg(test)]
+pub fn line_column(text: &str, offset: usize) -> (u32, u32) {
+    LineIndex::new(text).line_column(offset)
 }
 
 #[cfg(test)]

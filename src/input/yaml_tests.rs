@@ -120,3 +120,38 @@ fn documents_nulls_and_debug() {
     let p = parse("token: hunter2-secret\n");
     assert!(!format!("{:?}", p.root).contains("hunter2"));
 }
+
+#[test]
+fn the_line_index_agrees_with_counting_from_the_start() {
+    let text = format!(
+        "a: ü\r\nb: {}\rc: ç{}\n\nd",
+        "é".repeat(700),
+        "x".repeat(600)
+    );
+    let naive = |offset: usize| {
+        let (mut line, mut column, mut prev_cr) = (1u32, 1u32, false);
+        for (i, c) in text.char_indices() {
+            if i >= offset {
+                break;
+            }
+            match c {
+                '\n' if prev_cr => {}
+                '\n' | '\r' => {
+                    line += 1;
+                    column = 1;
+                }
+                _ => column += 1,
+            }
+            prev_cr = c == '\r';
+        }
+        (line, column)
+    };
+    let index = LineIndex::new(&text);
+    for (offset, c) in text.char_indices() {
+        // The LF of a CRLF ends the line; no span starts there.
+        if c == '\n' && text[..offset].ends_with('\r') {
+            continue;
+        }
+        assert_eq!(index.line_column(offset), naive(offset), "at {offset}");
+    }
+}

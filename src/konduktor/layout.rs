@@ -71,6 +71,23 @@ impl FromStr for SecretKind {
     }
 }
 
+/// A key as a message may quote it: only with a key's characters. Anything
+/// else (`HF_TOKEN hf_...`, `K=V`) may be a value pasted in its place.
+fn shown_key(what: &str, key: &str) -> String {
+    let key_chars = (1..=253).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    if key_chars {
+        format!("{what} `{key}`")
+    } else {
+        format!(
+            "a {} (not shown: it may hold a value)",
+            what.trim_start_matches("the ")
+        )
+    }
+}
+
 /// Why a name, key or size is not acceptable. Messages never contain values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RuleError {
@@ -83,9 +100,12 @@ pub enum RuleError {
         max: usize,
         why: &'static str,
     },
-    #[error("data key `{key}` is not a valid Secret key")]
+    #[error("{} is not a valid Secret key", shown_key("data key", key))]
     InvalidDataKey { key: String },
-    #[error("`{key}` is not a valid environment variable name")]
+    #[error(
+        "{} is not a valid environment variable name",
+        shown_key("the key", key)
+    )]
     InvalidEnvName { key: String },
     #[error(
         "the secret `{name}` holds {total} bytes; the API server accepts at most {MAX_SECRET_BYTES} (1 MiB)"

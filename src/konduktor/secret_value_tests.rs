@@ -7,7 +7,7 @@ fn debug_and_display_never_show_the_value() {
     let display = format!("{value}");
     assert!(!debug.contains("hunter2"), "{debug}");
     assert!(!display.contains("hunter2"), "{display}");
-    assert!(debug.contains("14 bytes"));
+    assert!(!debug.contains("14"), "{debug}");
 }
 
 #[test]

@@ -24,7 +24,7 @@ pub struct Accelerators {
     pub count: u32,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Clone, PartialEq)]
 pub struct Task {
     pub path: PathBuf,
     pub name: String,
@@ -39,6 +39,25 @@ pub struct Task {
     pub envs: Vec<(String, String)>,
     pub setup: Option<String>,
     pub run: Option<String>,
+}
+
+// Env values and scripts may hold tokens: Debug shows their names only.
+impl std::fmt::Debug for Task {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let envs: Vec<&str> = self.envs.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("Task")
+            .field("path", &self.path)
+            .field("name", &self.name)
+            .field("num_nodes", &self.num_nodes)
+            .field("image", &self.image)
+            .field("cpus", &self.cpus)
+            .field("memory", &self.memory)
+            .field("accelerators", &self.accelerators)
+            .field("env_names", &envs)
+            .field("setup", &self.setup.as_ref().map(|_| "<redacted>"))
+            .field("run", &self.run.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// Read and parse a task file (`-` is standard input), capped at
@@ -140,9 +159,14 @@ fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
         Some((node, at)) => {
             if let Some(res) = r.fields(node, "`resources`", RESOURCE_FIELDS) {
                 match scalar_field(r, res.get("image_id"), "image_id") {
-                    Some(i) if !i.value.trim().is_empty() => {
+                    Some(i) if is_image_reference(i.value.trim().trim_start_matches("docker:")) => {
                         image = i.value.trim().trim_start_matches("docker:").to_string()
                     }
+                    Some(i) if !i.value.trim().is_empty() => r.add(
+                        i.place,
+                        format!("image_id {} is not an image reference", i.quoted()),
+                        "name a container image without spaces or control characters, e.g. `ubuntu:22.04`",
+                    ),
                     Some(i) => r.add(
                         i.place,
                         "`image_id` is empty",
@@ -231,11 +255,30 @@ fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
     })
 }
 
+/// A Kubernetes label value, not empty: at most 63 of letters, digits, `-`,
+/// `_` and `.`, starting and ending with a letter or digit.
+fn is_label_value(s: &str) -> bool {
+    let b = s.as_bytes();
+    let alnum = |c: &u8| c.is_ascii_alphanumeric();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.first().is_some_and(alnum)
+        && b.last().is_some_and(alnum)
+        && b.iter()
+            .all(|c| alnum(c) || matches!(c, b'-' | b'_' | b'.'))
+}
+
+/// An image reference: printable, no spaces (`registry/name:tag@digest`).
+fn is_image_reference(s: &str) -> bool {
+    !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
+}
+
 /// `H100:8`, or `H100` for one.
 fn accelerators_of(text: &str) -> Option<Accelerators> {
     let (kind, count) = text.split_once(':').unwrap_or((text, "1"));
     let count = count.trim().parse::<u32>().ok()?;
-    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && !kind.trim().is_empty();
+    // The type becomes the value of the `trainy.ai/accelerator` label.
+    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && is_label_value(kind.trim());
     ok.then(|| Accelerators {
         kind: kind.trim().to_string(),
         count,
@@ -258,7 +301,7 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
         return Vec::new();
     };
     let mut out: Vec<(String, String)> = Vec::new();
-    let mut seen: Vec<(String, Place)> = Vec::new();
+    let mut seen: std::collections::HashMap<String, Place> = std::collections::HashMap::new();
     for (key, value) in pairs {
         let at = r.place(key);
         let name = key.as_scalar().unwrap_or_default();
@@ -310,7 +353,7 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
         if crate::konduktor::validate_env_name(name).is_err() {
             continue;
         }
-        if let Some((_, first)) = seen.iter().find(|(n, _)| n == name) {
+        if let Some(first) = seen.get(name) {
             r.add(
                 at,
                 format!("{label} is given twice (first at line {})", first.line),
@@ -318,7 +361,7 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
             );
             continue;
         }
-        seen.push((name.to_string(), at));
+        seen.insert(name.to_string(), at);
         out.push((name.to_string(), v));
     }
     out

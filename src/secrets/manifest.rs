@@ -440,8 +440,8 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         // The name is shown in plans and messages: it must be written here.
         r.add(
             name.place,
-            "the secret's `name` is given through an alias",
-            "write the name itself, e.g. `name: my-creds`",
+            "the secret's `name` is given through an alias or runs over several lines (not shown)",
+            "write the name itself on the line of `name:`, e.g. `name: my-creds`",
         );
         return None;
     }
@@ -578,6 +578,24 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
             first_at,
             format!("`{first_field}` of secret `{}` is empty", name.value),
             format!("{what}, or remove the secret with `state: absent`"),
+        );
+        return None;
+    }
+    // A path is quoted in every message about it: it must be written here.
+    let hidden_path = raw
+        .from_file
+        .iter()
+        .flat_map(|(_, files)| files.iter())
+        .chain(raw.from_directory.iter())
+        .find(|p| p.hidden);
+    if let Some(p) = hidden_path {
+        r.add(
+            p.place,
+            format!(
+                "a path of secret `{}` is given through an alias or runs over several lines (not shown)",
+                name.value
+            ),
+            "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",
         );
         return None;
     }

@@ -4,8 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::kubeconfig::{mkfifo, run_unhung};
-use crate::support::{TestEnv, fake_kubeconfig};
+use crate::support::{TestEnv, fake_kubeconfig, mkfifo, run_unhung};
 
 /// A shell script plugin in the scratch folder.
 fn plugin(env: &TestEnv, name: &str, body: &str) -> PathBuf {
@@ -231,4 +230,101 @@ fn credential_files_that_are_fifos_are_refused_by_name() {
         .stderr_has("FIFO")
         .stderr_has("client-certificate");
     env.assert_no_requests();
+}
+
+/// A token that cannot go into an HTTP header (a line break, a control
+/// character), from the kubeconfig, a tokenFile or a plugin: a clear
+/// error, never a panic, never the token.
+#[cfg(unix)]
+#[test]
+fn tokens_that_are_no_header_value_are_refused_not_panicked_on() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let token = env.canary("header");
+    let kc_inline = env.file(
+        "kc-inline",
+        fake_kubeconfig(&server, &env.namespace, "unused").replace(
+            "token: unused",
+            &format!("token: \"{token}\\r\\nX-Evil: 1\""),
+        ),
+    );
+    let token_file = env.file("token.pem", format!("{token}\nsecond line\n"));
+    let kc_file = env.file(
+        "kc-file",
+        fake_kubeconfig(&server, &env.namespace, "unused").replace(
+            "token: unused",
+            &format!("tokenFile: {}", token_file.display()),
+        ),
+    );
+    let plugin_path = plugin(
+        &env,
+        "crlf-plugin",
+        &format!(
+            r#"printf '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{token}\\r\\nX: y"}}}}'"#
+        ),
+    );
+    let kc_exec = exec_kubeconfig(&env, &server, &plugin_path, Some("Never"));
+    for kc in [kc_inline, kc_file, kc_exec] {
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+        run_unhung(&env, cmd)
+            .failure()
+            .stderr_has("line break or a control character")
+            .stderr_has("help:");
+    }
+}
+
+/// Credentials in a server URL are not shown in messages or in whoami.
+#[test]
+fn credentials_in_the_server_url_are_not_shown() {
+    let env = TestEnv::new();
+    let user = env.canary("urluser");
+    let query = env.canary("urlquery");
+    let kc = env.file(
+        "kc-url",
+        fake_kubeconfig(
+            &format!("http://u:{user}@127.0.0.1:1/?t={query}"),
+            &env.namespace,
+            "t",
+        ),
+    );
+    for args in [&["whoami"][..], &["secret", "list"], &["-v", "whoami"]] {
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(args);
+        // TestEnv checks every run for the canaries.
+        let run = run_unhung(&env, cmd);
+        assert!(
+            run.stdout.contains("***@127.0.0.1") || run.stderr.contains("***@127.0.0.1"),
+            "{run:?}"
+        );
+    }
+}
+
+/// A context name with control characters is shown escaped, in whoami's
+/// text and in the -vv log.
+#[test]
+fn a_context_name_with_control_characters_is_escaped() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let kc = env.file(
+        "kc-esc",
+        fake_kubeconfig(&server, &env.namespace, "t")
+            .replace(
+                "- name: fake\n  context:",
+                "- name: \"x\\e[2J\\u202e\"\n  context:",
+            )
+            .replace(
+                "current-context: fake",
+                "current-context: \"x\\e[2J\\u202e\"",
+            ),
+    );
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["-vv", "whoami"]);
+    let run = run_unhung(&env, cmd);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(
+            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
+            "{run:?}"
+        );
+    }
 }

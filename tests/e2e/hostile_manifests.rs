@@ -95,6 +95,14 @@ const MANIFESTS: &[(&str, &str)] = &[
         "secrets:\n  - name: Bad!\n    inline:\n      A: |\n        {C}\n        {C}\n",
     ),
     (
+        "an anchored value used as a path",
+        "secrets:\n  - name: a\n    inline:\n      A: &t |\n        {C}\n        {C}\n  - name: b\n    fromFile: *t\n  - name: c\n    fromFile: [*t]\n  - name: d\n    fromDirectory: *t\n",
+    ),
+    (
+        "a value slid under a name",
+        "secrets:\n  - name: hf\n      {C}\n    inline: {A: x}\n",
+    ),
+    (
         "several documents",
         "secrets:\n  - name: a\n    inline: {A: {C}}\n---\nsecrets:\n  - name: b\n    inline: {A: {C}}\n",
     ),
@@ -169,6 +177,8 @@ fn no_value_shows_in_any_diagnostic_of_a_bad_task() {
         "name: Bad\nresources: {image_id: x}\nrun: |\n  export TOKEN={C}\n  python train.py\n",
         "name: t\nresources: {image_id: x}\nenvs: {C}\n",
         "name: t\nresources: {image_id: x}\nenvs: {TOKEN {C}}\n",
+        "name: t\nresources: {image_id: x}\nnum_nodes: 2\n  export HF_TOKEN={C}\nrun: python train.py\n",
+        "name: t\n  {C}\nresources: {image_id: x}\n",
     ];
     for (i, template) in tasks.iter().enumerate() {
         let text = plant(&env, template);
@@ -287,44 +297,18 @@ fn control_characters_in_file_names_are_escaped_on_the_terminal() {
     run.stdout_has("creds/a\\u{1b}[2Jb\\u{202e}c");
 }
 
-/// Run with a watchdog: a command that blocks (on a FIFO, say) is killed
-/// and fails the test instead of hanging the suite. Not a timing check:
-/// the limit is far above any normal run.
+/// The binary with `args`, under the suite's hang catcher.
 fn run_or_hang(env: &TestEnv, args: &[&str]) -> crate::support::Run {
     let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("{e}"));
-    let started = std::time::Instant::now();
-    loop {
-        if child.try_wait().ok().flatten().is_some() {
-            break;
-        }
-        if started.elapsed() > std::time::Duration::from_secs(60) {
-            let _ = child.kill();
-            panic!("{args:?} hung");
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    let run = crate::support::Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    env.assert_no_leak(&run.stderr);
-    run
+    cmd.args(["-n", &env.namespace]).args(args);
+    crate::support::run_unhung(env, cmd)
 }
 
 #[test]
 fn input_files_are_regular_and_bounded() {
     let env = TestEnv::new();
     let fifo = env.dir.path().join("fifo");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    crate::support::mkfifo(&fifo);
     let fifo = fifo.to_string_lossy().to_string();
     let task = env.file("task.yaml", TASK).to_string_lossy().to_string();
     let secrets = env
@@ -358,4 +342,92 @@ fn input_files_are_regular_and_bounded() {
         run.failure().stderr_has(want).stderr_has("help:");
     }
     env.assert_no_requests();
+}
+
+#[test]
+fn arguments_and_keys_that_may_be_values_are_never_echoed() {
+    let env = TestEnv::new();
+    let value = env.canary("arg");
+    // Not UTF-8: clap refuses it without a panic and without the value.
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let mut raw = b"A=\xff".to_vec();
+        raw.extend_from_slice(value.as_bytes());
+        let mut cmd = env.command();
+        cmd.args(["secret", "create", "x", "--dry-run", "--inline"])
+            .arg(std::ffi::OsStr::from_bytes(&raw));
+        let run = env.run_command(cmd);
+        run.failure();
+        assert_eq!(run.code, Some(2), "{run:?}");
+    }
+    // A key with a space is probably `KEY value` pasted: not quoted.
+    let run = env.run(&[
+        "secret",
+        "create",
+        "x",
+        "--dry-run",
+        "--inline",
+        &format!("HF_TOKEN {value}=x"),
+    ]);
+    run.failure().stderr_has("not shown");
+    // A usage error quoting a value with a CR or a bidi override escapes it.
+    let run = env.run(&["--color", "x\rforged\u{202e}", "whoami"]);
+    run.failure();
+    assert!(!run.stderr.contains('\r') && !run.stderr.contains('\u{202e}'));
+    assert!(run.stderr.contains("x\\rforged\\u{202e}"), "{}", run.stderr);
+}
+
+#[test]
+fn render_job_output_holds_no_raw_control_characters() {
+    let env = TestEnv::new();
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources: {image_id: ubuntu}\nenvs: {A: \"x\\e[31my\\u202ez\\u0085\\u2028\"}\nrun: \"echo \\u202e hi\"\n",
+    );
+    let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
+    for format in ["yaml", "json"] {
+        let run = env.run(&[
+            "render-job",
+            "-f",
+            &task.to_string_lossy(),
+            "--secrets",
+            &secrets.to_string_lossy(),
+            "-o",
+            format,
+        ]);
+        run.success();
+        assert!(
+            !run.stdout
+                .chars()
+                .any(|c| c.is_control() && c != '\n' || matches!(c, '\u{202e}' | '\u{2028}')),
+            "{format}: {}",
+            run.stdout
+        );
+        // Still the same Job, with the same values.
+        let job: serde_json::Value = if format == "json" {
+            run.json()
+        } else {
+            serde_saphyr::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"))
+        };
+        let env_value = &job["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"];
+        assert_eq!(env_value, "x\u{1b}[31my\u{202e}z\u{85}\u{2028}");
+    }
+}
+
+#[test]
+fn thousands_of_problems_are_counted_and_the_first_shown() {
+    let env = TestEnv::new();
+    let names: Vec<String> = (0..10_000).map(|i| format!("K{i}")).collect();
+    let path = env.file(
+        "many.yaml",
+        format!(
+            "{HEAD}secrets:\n  - name: a\n    kind: env\n    fromEnv: [{}]\n",
+            names.join(", ")
+        ),
+    );
+    let run = run_or_hang(&env, &["diff", "-f", &path.to_string_lossy()]);
+    run.failure()
+        .stderr_has("has 10000 problems (the first 50 are shown)");
+    assert!(run.stderr.len() < 1 << 20, "{} bytes", run.stderr.len());
 }

@@ -3,7 +3,7 @@
 //! naming the file. These need a kubeconfig of our own, so they use the
 //! in-process server only.
 
-use crate::support::{OWNER, Run, TestEnv, fake_kubeconfig};
+use crate::support::{OWNER, TestEnv, fake_kubeconfig, mkfifo, run_unhung};
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
@@ -136,42 +136,6 @@ fn broken_or_missing_kubeconfig_names_the_file() {
     env.run_command(cmd)
         .failure()
         .stderr_has("not a valid namespace");
-}
-
-/// Run, and fail (killing the child) if it has not finished after a
-/// minute: only a hang catcher, not a timing assertion.
-pub(crate) fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-    let pid = child.id();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        let _ = tx.send(child.wait_with_output());
-    });
-    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-        Ok(out) => out.unwrap_or_else(|e| panic!("wait: {e}")),
-        Err(_) => {
-            let _ = std::process::Command::new("kill")
-                .args(["-9", &pid.to_string()])
-                .status();
-            panic!("the command hung");
-        }
-    };
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    env.assert_no_leak(&run.stdout);
-    env.assert_no_leak(&run.stderr);
-    run
-}
-
-pub(crate) fn mkfifo(path: &std::path::Path) {
-    let made = std::process::Command::new("mkfifo").arg(path).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
 
 /// A kubeconfig the YAML parser refuses, with a token in it: the message

@@ -502,8 +502,7 @@ fn a_pair_without_inline_is_not_echoed_as_a_name() {
 fn a_fifo_or_device_as_a_file_source_is_refused_without_hanging() {
     let env = TestEnv::new();
     let fifo = env.dir.path().join("pipe");
-    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    crate::support::mkfifo(&fifo);
     // Nobody ever writes to the FIFO: reading it would block forever.
     for (source, kind) in [("pipe", "FIFO"), ("/dev/zero", "character device")] {
         env.run(&["secret", "create", "--from-file", source, "creds"])

@@ -170,8 +170,7 @@ fn an_invalid_hash_file_is_replaced_and_says_so() {
 fn a_fifo_as_the_hash_file_neither_hangs_nor_is_replaced() {
     let env = TestEnv::new();
     let file = hash_file(&env);
-    let made = std::process::Command::new("mkfifo").arg(&file).status();
-    assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+    crate::support::mkfifo(&file);
     let run = without_override(&env, &["whoami", "-o", "json"]);
     run.success()
         .stderr_has("is a FIFO (named pipe), not a regular file")

@@ -98,6 +98,12 @@ impl Run {
             self.stderr
         );
         assert!(!self.stderr.contains("panicked"), "panic:\n{}", self.stderr);
+        assert_ne!(self.code, Some(101), "panic:\n{}", self.stderr);
+        assert!(
+            !self.stderr.contains("internal error"),
+            "panic:\n{}",
+            self.stderr
+        );
         assert!(
             !self.stderr.contains("RUST_BACKTRACE"),
             "panic:\n{}",
@@ -517,4 +523,40 @@ contexts:
 current-context: fake
 "
     )
+}
+
+/// Run, and fail (killing the child) if it has not finished after a
+/// minute: only a hang catcher, not a timing assertion.
+pub fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let pid = child.id();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(child.wait_with_output());
+    });
+    let out = match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+        Ok(out) => out.unwrap_or_else(|e| panic!("wait: {e}")),
+        Err(_) => {
+            let _ = std::process::Command::new("kill")
+                .args(["-9", &pid.to_string()])
+                .status();
+            panic!("the command hung");
+        }
+    };
+    let run = Run {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    env.assert_no_leak(&run.stdout);
+    env.assert_no_leak(&run.stderr);
+    run
+}
+
+pub fn mkfifo(path: &std::path::Path) {
+    let made = std::process::Command::new("mkfifo").arg(path).status();
+    assert!(made.is_ok_and(|s| s.success()), "mkfifo {}", path.display());
 }
