@@ -164,3 +164,26 @@ fn every_command_in_the_readme_parses() {
     }
     assert!(checked >= 12, "only {checked} commands found");
 }
+
+/// On a machine without the tools the suite uses, the README's test line
+/// says which before any test runs (as root with apt-get, it installs them).
+#[test]
+fn the_test_line_says_plainly_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    // Only `id`: no busybox, unzip, script, kubectl or apt-get on PATH.
+    #[cfg(unix)]
+    std::os::unix::fs::symlink("/usr/bin/id", dir.path().join("id"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let out = std::process::Command::new("/bin/bash")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/needs.sh"))
+        .env("PATH", dir.path())
+        .output()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("the test suite needs unzip busybox script kubectl on PATH"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("apt-get install"), "{stderr}");
+}
