@@ -427,7 +427,36 @@ fn expand_path(raw: &str, base: &Path) -> PathBuf {
     }
 }
 
+/// One entry, checked step by step; every problem is reported at its place.
 fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Entry> {
+    let name = entry_name(raw, r)?;
+    let absent = entry_state(raw, r)?;
+    let kind = entry_kind(raw, r)?;
+    // An absent secret is named as an env secret, whose names may be longer.
+    if let Err(rule) =
+        konduktor::validate_name(&name.value, if absent { SecretKind::Env } else { kind })
+    {
+        r.add(name.place, rule.to_string(), rule.help());
+        return None;
+    }
+    let given = sources_given(raw);
+    if absent {
+        return absent_entry(name, &given, r);
+    }
+    let first = one_kind_of_source(raw, name, &given, r)?;
+    check_kind_fits(raw, name, kind, first, r)?;
+    check_not_empty(raw, name, first, r)?;
+    check_paths_written_here(raw, name, r)?;
+    let source = entry_source(raw, base, name, kind, r)?;
+    Some(Entry {
+        name: name.value.clone(),
+        state: EntryState::Present { kind, source },
+        place: name.place,
+    })
+}
+
+/// The name, written out on its line (it is shown in plans and messages).
+fn entry_name<'e>(raw: &'e RawEntry, r: &mut Reader<'_>) -> Option<&'e Text> {
     let Some(name) = &raw.name else {
         r.add(
             raw.place,
@@ -437,7 +466,6 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         return None;
     };
     if name.hidden {
-        // The name is shown in plans and messages: it must be written here.
         r.add(
             name.place,
             "the secret's `name` is given through an alias or runs over several lines (not shown)",
@@ -445,41 +473,46 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         );
         return None;
     }
-    let name_place = name.place;
-    let absent = match &raw.state {
-        None => false,
-        Some(s) if s.value == "present" => false,
-        Some(s) if s.value == "absent" => true,
+    Some(name)
+}
+
+/// `state:`, as "is it absent?".
+fn entry_state(raw: &RawEntry, r: &mut Reader<'_>) -> Option<bool> {
+    match &raw.state {
+        None => Some(false),
+        Some(s) if s.value == "present" => Some(false),
+        Some(s) if s.value == "absent" => Some(true),
         Some(s) => {
             r.add(
                 s.place,
                 format!("unknown state {}", s.quoted()),
                 suggestion(&s.value, &["present", "absent"]),
             );
-            return None;
+            None
         }
-    };
-    let kind = match &raw.kind {
-        None => SecretKind::Default,
-        Some(k) => match k.value.parse::<SecretKind>() {
-            Ok(kind) => kind,
-            Err(_) => {
-                r.add(
-                    k.place,
-                    format!("unknown kind {}", k.quoted()),
-                    suggestion(&k.value, &["default", "env", "git-ssh"]),
-                );
-                return None;
-            }
-        },
-    };
-    if let Err(rule) =
-        konduktor::validate_name(&name.value, if absent { SecretKind::Env } else { kind })
-    {
-        r.add(name_place, rule.to_string(), rule.help());
-        return None;
     }
-    let mut given: Vec<(&str, Place)> = Vec::new();
+}
+
+fn entry_kind(raw: &RawEntry, r: &mut Reader<'_>) -> Option<SecretKind> {
+    let Some(k) = &raw.kind else {
+        return Some(SecretKind::Default);
+    };
+    match k.value.parse::<SecretKind>() {
+        Ok(kind) => Some(kind),
+        Err(_) => {
+            r.add(
+                k.place,
+                format!("unknown kind {}", k.quoted()),
+                suggestion(&k.value, &["default", "env", "git-ssh"]),
+            );
+            None
+        }
+    }
+}
+
+/// The source fields given, in file order of the schema.
+fn sources_given(raw: &RawEntry) -> Vec<(&'static str, Place)> {
+    let mut given = Vec::new();
     if let Some((at, _)) = &raw.from_file {
         given.push(("fromFile", *at));
     }
@@ -492,31 +525,43 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
     if let Some((at, _)) = &raw.from_env {
         given.push(("fromEnv", *at));
     }
-    if absent {
-        if let Some((field, at)) = given.first() {
-            r.add(
-                *at,
-                format!(
-                    "secret `{}` has `state: absent` and a source (`{field}`)",
-                    name.value
-                ),
-                "an absent secret is deleted; remove its sources",
-            );
-            return None;
-        }
-        return Some(Entry {
-            name: name.value.clone(),
-            state: EntryState::Absent,
-            place: name_place,
-        });
+    given
+}
+
+fn absent_entry(name: &Text, given: &[(&str, Place)], r: &mut Reader<'_>) -> Option<Entry> {
+    if let Some((field, at)) = given.first() {
+        r.add(
+            *at,
+            format!(
+                "secret `{}` has `state: absent` and a source (`{field}`)",
+                name.value
+            ),
+            "an absent secret is deleted; remove its sources",
+        );
+        return None;
     }
+    Some(Entry {
+        name: name.value.clone(),
+        state: EntryState::Absent,
+        place: name.place,
+    })
+}
+
+/// Exactly one kind of source (inline and fromEnv together count as one):
+/// the first field given, for later messages.
+fn one_kind_of_source(
+    raw: &RawEntry,
+    name: &Text,
+    given: &[(&'static str, Place)],
+    r: &mut Reader<'_>,
+) -> Option<(&'static str, Place)> {
     let pairs = raw.inline.is_some() || raw.from_env.is_some();
     let kinds_given = usize::from(raw.from_file.is_some())
         + usize::from(raw.from_directory.is_some())
         + usize::from(pairs);
-    let Some((first_field, first_at)) = given.first().copied() else {
+    let Some(first) = given.first().copied() else {
         r.add(
-            name_place,
+            name.place,
             format!("secret `{}` has no source", name.value),
             "give one of fromFile, fromDirectory, inline/fromEnv, or `state: absent`",
         );
@@ -524,7 +569,7 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
     };
     if kinds_given > 1 {
         let fields: Vec<&str> = given.iter().map(|(f, _)| *f).collect();
-        let at = given.get(1).map_or(first_at, |(_, at)| *at);
+        let at = given.get(1).map_or(first.1, |(_, at)| *at);
         r.add(
             at,
             format!(
@@ -536,101 +581,130 @@ fn validate_entry(raw: &RawEntry, base: &Path, r: &mut Reader<'_>) -> Option<Ent
         );
         return None;
     }
-    // Kind and source must fit (docs/konduktor-compat.md §1.2).
+    Some(first)
+}
+
+/// Kind and source must fit (docs/konduktor-compat.md §1.2).
+fn check_kind_fits(
+    raw: &RawEntry,
+    name: &Text,
+    kind: SecretKind,
+    (first_field, first_at): (&str, Place),
+    r: &mut Reader<'_>,
+) -> Option<()> {
     let shape = match (&raw.from_file, &raw.from_directory) {
         (Some((_, files)), _) => SourceShape::Files(files.len()),
         (None, Some(_)) => SourceShape::Directory,
         (None, None) => SourceShape::Pairs,
     };
-    if !kind.accepts(shape) {
-        let accepts = kind.accepted_sources();
-        let fields = match kind {
-            SecretKind::Env => " (`inline`, `fromEnv`)",
-            SecretKind::GitSsh => " (`fromFile: PATH`)",
-            SecretKind::Default => "",
-        };
-        r.add(
-            first_at,
-            format!(
-                "{kind} secret `{}` cannot take `{first_field}` here",
-                name.value
-            ),
-            format!("{kind} secrets take {accepts}{fields}"),
-        );
-        return None;
+    if kind.accepts(shape) {
+        return Some(());
     }
-    // Every kind of source needs something in it, alike.
+    let fields = match kind {
+        SecretKind::Env => " (`inline`, `fromEnv`)",
+        SecretKind::GitSsh => " (`fromFile: PATH`)",
+        SecretKind::Default => "",
+    };
+    r.add(
+        first_at,
+        format!(
+            "{kind} secret `{}` cannot take `{first_field}` here",
+            name.value
+        ),
+        format!("{kind} secrets take {}{fields}", kind.accepted_sources()),
+    );
+    None
+}
+
+/// Every kind of source needs something in it, alike.
+fn check_not_empty(
+    raw: &RawEntry,
+    name: &Text,
+    (first_field, first_at): (&str, Place),
+    r: &mut Reader<'_>,
+) -> Option<()> {
     let empty = match (&raw.from_file, &raw.inline, &raw.from_env) {
         (Some((_, files)), _, _) => files.is_empty(),
-        (None, inline, env) if pairs => {
+        (None, None, None) => false,
+        (None, inline, env) => {
             inline.as_ref().is_none_or(|(_, p)| p.is_empty())
                 && env.as_ref().is_none_or(|(_, e)| e.is_empty())
         }
-        _ => false,
     };
-    if empty {
-        let what = if raw.from_file.is_some() {
-            "name at least one file"
-        } else {
-            "give at least one key (`inline`) or variable name (`fromEnv`)"
-        };
-        r.add(
-            first_at,
-            format!("`{first_field}` of secret `{}` is empty", name.value),
-            format!("{what}, or remove the secret with `state: absent`"),
-        );
-        return None;
+    if !empty {
+        return Some(());
     }
-    // A path is quoted in every message about it: it must be written here.
-    let hidden_path = raw
+    let what = if raw.from_file.is_some() {
+        "name at least one file"
+    } else {
+        "give at least one key (`inline`) or variable name (`fromEnv`)"
+    };
+    r.add(
+        first_at,
+        format!("`{first_field}` of secret `{}` is empty", name.value),
+        format!("{what}, or remove the secret with `state: absent`"),
+    );
+    None
+}
+
+/// A path is quoted in every message about it: it must be written here.
+fn check_paths_written_here(raw: &RawEntry, name: &Text, r: &mut Reader<'_>) -> Option<()> {
+    let hidden = raw
         .from_file
         .iter()
         .flat_map(|(_, files)| files.iter())
         .chain(raw.from_directory.iter())
         .find(|p| p.hidden);
-    if let Some(p) = hidden_path {
-        r.add(
-            p.place,
-            format!(
-                "a path of secret `{}` is given through an alias or runs over several lines (not shown)",
-                name.value
-            ),
-            "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",
-        );
-        return None;
-    }
-    let source = if let Some((_, files)) = &raw.from_file {
-        EntrySource::Files(
+    let Some(p) = hidden else {
+        return Some(());
+    };
+    r.add(
+        p.place,
+        format!(
+            "a path of secret `{}` is given through an alias or runs over several lines (not shown)",
+            name.value
+        ),
+        "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",
+    );
+    None
+}
+
+/// The checked source: paths resolved, pair keys checked.
+fn entry_source(
+    raw: &RawEntry,
+    base: &Path,
+    name: &Text,
+    kind: SecretKind,
+    r: &mut Reader<'_>,
+) -> Option<EntrySource> {
+    if let Some((_, files)) = &raw.from_file {
+        return Some(EntrySource::Files(
             files
                 .iter()
                 .map(|f| (expand_path(&f.value, base), f.place))
                 .collect(),
-        )
-    } else if let Some(dir) = &raw.from_directory {
-        EntrySource::Directory(expand_path(&dir.value, base), dir.place)
-    } else {
-        let no_pairs = Vec::new();
-        let no_names = Vec::new();
-        let inline = raw.inline.as_ref().map_or(&no_pairs, |(_, p)| p);
-        let from_env = raw.from_env.as_ref().map_or(&no_names, |(_, e)| e);
-        if !pair_keys_ok(&name.value, kind, inline, from_env, r) {
-            return None;
-        }
-        EntrySource::Pairs {
-            inline: inline
-                .iter()
-                .map(|(k, v, at)| (k.value.clone(), v.clone(), *at))
-                .collect(),
-            from_env: from_env
-                .iter()
-                .map(|n| (n.value.clone(), n.place))
-                .collect(),
-        }
-    };
-    Some(Entry {
-        name: name.value.clone(),
-        state: EntryState::Present { kind, source },
-        place: name_place,
+        ));
+    }
+    if let Some(dir) = &raw.from_directory {
+        return Some(EntrySource::Directory(
+            expand_path(&dir.value, base),
+            dir.place,
+        ));
+    }
+    let inline = raw.inline.as_ref().map_or(&[][..], |(_, p)| p.as_slice());
+    let from_env = raw.from_env.as_ref().map_or(&[][..], |(_, e)| e.as_slice());
+    if !pair_keys_ok(&name.value, kind, inline, from_env, r) {
+        return None;
+    }
+    Some(EntrySource::Pairs {
+        inline: inline
+            .iter()
+            .map(|(k, v, at)| (k.value.clone(), v.clone(), *at))
+            .collect(),
+        from_env: from_env
+            .iter()
+            .map(|n| (n.value.clone(), n.place))
+            .collect(),
     })
 }
 
@@ -732,95 +806,122 @@ pub fn load(
             }
             EntryState::Present { kind, source } => (*kind, source),
         };
-        let loaded = match source {
-            EntrySource::Files(files) => sources::collect(
-                kind,
-                &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
-            )
-            .map_err(|e| {
-                // Point at the file the error names, else at the first.
-                let at = files
-                    .iter()
-                    .find(|(p, _)| e.to_string().contains(&crate::escape::path(p)))
-                    .or(files.first())
-                    .map_or(entry.place, |(_, at)| *at);
-                (e, at)
-            }),
-            EntrySource::Directory(dir, at) => {
-                sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
-            }
-            EntrySource::Pairs { inline, from_env } => {
-                let mut pairs: Vec<(String, SecretBytes)> = inline
-                    .iter()
-                    .map(|(k, v, _)| (k.clone(), v.clone()))
-                    .collect();
-                let mut bad = false;
-                for (name, at) in from_env {
-                    match env(name).map(OsString::into_string) {
-                        Some(Ok(value)) => {
-                            pairs.push((name.clone(), SecretBytes::new(value.into_bytes())))
-                        }
-                        Some(Err(_)) => {
-                            problems.add(
-                                Some(*at),
-                                format!(
-                                    "the environment variable `{name}` is set, but its value is not UTF-8 text"
-                                ),
-                                "a Secret value from `fromEnv` must be text; put binary data in a file and use `fromFile`",
-                            );
-                            bad = true;
-                        }
-                        None => {
-                            problems.add(
-                                Some(*at),
-                                format!("the environment variable `{name}` is not set"),
-                                format!(
-                                    "export {name} before running, or remove it from `fromEnv`"
-                                ),
-                            );
-                            bad = true;
-                        }
-                    }
-                }
-                if bad {
-                    continue;
-                }
-                let at = inline
-                    .first()
-                    .map(|(_, _, at)| *at)
-                    .or(from_env.first().map(|(_, at)| *at))
-                    .unwrap_or(entry.place);
-                sources::collect(kind, &Source::Inline(pairs)).map_err(|e| (e, at))
-            }
+        let Some(loaded) = load_source(entry, kind, source, env, &mut problems) else {
+            continue;
         };
-        match loaded.and_then(|data| {
+        let checked = loaded.and_then(|data| {
             konduktor::validate_size(&entry.name, &data)
                 .map(|()| data)
                 .map_err(|e| (e.into(), entry.place))
-        }) {
+        });
+        match checked {
             Ok(data) => out.push(Desired::Present(DesiredSecret {
                 basename: entry.name.clone(),
                 kind,
                 data,
             })),
-            Err((e, at)) => {
-                let help = match &e {
-                    sources::SourceError::Io { .. } => {
-                        "paths are relative to the manifest's folder; `~` is your home".into()
-                    }
-                    e => e.help(),
-                };
-                let message = match e {
-                    // Names the secret itself.
-                    e @ sources::SourceError::TooLarge { .. } => e.named(&entry.name).to_string(),
-                    e => format!("secret `{}`: {e}", entry.name),
-                };
-                problems.add(Some(at), message, help);
-            }
+            Err((e, at)) => report_source_error(&entry.name, e, at, &mut problems),
         }
     }
     problems.finish(&manifest.masked)?;
     Ok(out)
+}
+
+type Loaded = Result<BTreeMap<String, SecretBytes>, (sources::SourceError, Place)>;
+
+/// One entry's data, or the source error and where to show it; `None` when
+/// its problems (unset variables) are reported already.
+fn load_source(
+    entry: &Entry,
+    kind: SecretKind,
+    source: &EntrySource,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    problems: &mut Problems<'_>,
+) -> Option<Loaded> {
+    Some(match source {
+        EntrySource::Files(files) => sources::collect(
+            kind,
+            &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
+        )
+        .map_err(|e| {
+            // Point at the file the error names, else at the first.
+            let at = files
+                .iter()
+                .find(|(p, _)| e.to_string().contains(&crate::escape::path(p)))
+                .or(files.first())
+                .map_or(entry.place, |(_, at)| *at);
+            (e, at)
+        }),
+        EntrySource::Directory(dir, at) => {
+            sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
+        }
+        EntrySource::Pairs { inline, from_env } => {
+            let mut pairs: Vec<(String, SecretBytes)> = inline
+                .iter()
+                .map(|(k, v, _)| (k.clone(), v.clone()))
+                .collect();
+            pairs.extend(env_values(from_env, env, problems)?);
+            let at = inline
+                .first()
+                .map(|(_, _, at)| *at)
+                .or(from_env.first().map(|(_, at)| *at))
+                .unwrap_or(entry.place);
+            sources::collect(kind, &Source::Inline(pairs)).map_err(|e| (e, at))
+        }
+    })
+}
+
+/// The values of `fromEnv` names, or `None` once every unset or non-UTF-8
+/// one is reported.
+fn env_values(
+    names: &[(String, Place)],
+    env: &dyn Fn(&str) -> Option<OsString>,
+    problems: &mut Problems<'_>,
+) -> Option<Vec<(String, SecretBytes)>> {
+    let mut out = Vec::new();
+    let mut bad = false;
+    for (name, at) in names {
+        match env(name).map(OsString::into_string) {
+            Some(Ok(value)) => out.push((name.clone(), SecretBytes::new(value.into_bytes()))),
+            Some(Err(_)) => {
+                problems.add(
+                    Some(*at),
+                    format!("the environment variable `{name}` is set, but its value is not UTF-8 text"),
+                    "a Secret value from `fromEnv` must be text; put binary data in a file and use `fromFile`",
+                );
+                bad = true;
+            }
+            None => {
+                problems.add(
+                    Some(*at),
+                    format!("the environment variable `{name}` is not set"),
+                    format!("export {name} before running, or remove it from `fromEnv`"),
+                );
+                bad = true;
+            }
+        }
+    }
+    (!bad).then_some(out)
+}
+
+fn report_source_error(
+    secret: &str,
+    e: sources::SourceError,
+    at: Place,
+    problems: &mut Problems<'_>,
+) {
+    let help = match &e {
+        sources::SourceError::Io { .. } => {
+            "paths are relative to the manifest's folder; `~` is your home".into()
+        }
+        e => e.help(),
+    };
+    let message = match e {
+        // Names the secret itself.
+        e @ sources::SourceError::TooLarge { .. } => e.named(secret).to_string(),
+        e => format!("secret `{secret}`: {e}"),
+    };
+    problems.add(Some(at), message, help);
 }
 
 #[cfg(test)]
