@@ -1,15 +1,6 @@
 use super::*;
 
-const TOP: &[&str] = &["apiVersion", "kind", "secrets"];
-const ENTRY: &[&str] = &[
-    "name",
-    "kind",
-    "state",
-    "fromFile",
-    "fromDirectory",
-    "inline",
-    "fromEnv",
-];
+use crate::secrets::manifest::{ENTRY_FIELDS as ENTRY, TOP_FIELDS as TOP};
 
 #[test]
 fn distance_and_suggestions() {

@@ -28,8 +28,8 @@ use crate::secrets::sources::{self, Source};
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
 pub const KIND: &str = "SecretSet";
 
-const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
-const ENTRY_FIELDS: &[&str] = &[
+pub(crate) const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
+pub(crate) const ENTRY_FIELDS: &[&str] = &[
     "name",
     "kind",
     "state",
@@ -326,33 +326,27 @@ fn all_fields() -> Vec<&'static str> {
     TOP_FIELDS.iter().chain(ENTRY_FIELDS).copied().collect()
 }
 
-fn validate(raw: &RawManifest, base: &Path, r: &mut Reader<'_>) -> Vec<Entry> {
-    match &raw.api_version {
+/// A top field that must say exactly `expected` (reported once if it was
+/// unusable already).
+fn expect_constant(r: &mut Reader<'_>, given: &Option<Option<Text>>, field: &str, expected: &str) {
+    match given {
         None => r.add(
             Place::START,
-            "`apiVersion` is missing",
-            format!("start the file with `apiVersion: {API_VERSION}`"),
+            format!("`{field}` is missing"),
+            format!("start the file with `{field}: {expected}`"),
         ),
-        Some(Some(v)) if v.value != API_VERSION => r.add(
+        Some(Some(v)) if v.value != expected => r.add(
             v.place,
-            format!("unsupported apiVersion {}", v.quoted()),
-            format!("use `apiVersion: {API_VERSION}`"),
+            format!("unsupported {field} {}", v.quoted()),
+            format!("use `{field}: {expected}`"),
         ),
         _ => {}
     }
-    match &raw.kind {
-        None => r.add(
-            Place::START,
-            "`kind` is missing",
-            format!("add `kind: {KIND}`"),
-        ),
-        Some(Some(k)) if k.value != KIND => r.add(
-            k.place,
-            format!("unsupported kind {}", k.quoted()),
-            format!("use `kind: {KIND}`"),
-        ),
-        _ => {}
-    }
+}
+
+fn validate(raw: &RawManifest, base: &Path, r: &mut Reader<'_>) -> Vec<Entry> {
+    expect_constant(r, &raw.api_version, "apiVersion", API_VERSION);
+    expect_constant(r, &raw.kind, "kind", KIND);
     let secrets = match &raw.secrets {
         None => {
             r.add(

@@ -294,6 +294,11 @@ impl TestEnv {
     /// Run a prepared command and check its output for canaries.
     pub fn run_command(&self, mut cmd: StdCommand) -> Run {
         let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+        self.checked(out)
+    }
+
+    /// A finished run, checked for canaries in both outputs.
+    pub fn checked(&self, out: std::process::Output) -> Run {
         let run = Run {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -318,14 +323,7 @@ impl TestEnv {
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("run: {e}"));
-        let run = Run {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        };
-        self.assert_no_leak(&run.stdout);
-        self.assert_no_leak(&run.stderr);
-        run
+        self.checked(out)
     }
 
     pub fn assert_no_leak(&self, text: &str) {
@@ -546,14 +544,7 @@ pub fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
             panic!("the command hung");
         }
     };
-    let run = Run {
-        code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    };
-    env.assert_no_leak(&run.stdout);
-    env.assert_no_leak(&run.stderr);
-    run
+    env.checked(out)
 }
 
 pub fn mkfifo(path: &std::path::Path) {
