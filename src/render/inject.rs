@@ -597,3 +597,7 @@ pub fn render(
     let job = job(task, nodes, labels(task, opts), checksum(&secrets), pod);
     Ok(Rendered { job, warnings })
 }
+
+#[cfg(test)]
+#[path = "inject_tests.rs"]
+mod tests;
