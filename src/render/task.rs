@@ -448,3 +448,7 @@ fn read_env_value(r: &mut Reader<'_>, at: Place, label: &str, value: &Node) -> O
         }
     }
 }
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;
