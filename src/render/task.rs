@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::input::located::{Fields, Place, Reader, Text, key_is_showable, quote};
 use crate::input::yaml::{Content, Node};
+use crate::konduktor::identity::is_label_value;
 
 const TASK_FIELDS: &[&str] = &["name", "num_nodes", "resources", "envs", "setup", "run"];
 const RESOURCE_FIELDS: &[&str] = &["image_id", "cpus", "memory", "accelerators"];
@@ -304,19 +305,6 @@ fn read_script(r: &mut Reader<'_>, fields: &Fields, field: &str) -> Option<Strin
     }
 }
 
-/// A Kubernetes label value, not empty: at most 63 of letters, digits, `-`,
-/// `_` and `.`, starting and ending with a letter or digit.
-fn is_label_value(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_alphanumeric();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(alnum)
-        && b.last().is_some_and(alnum)
-        && b.iter()
-            .all(|c| alnum(c) || matches!(c, b'-' | b'_' | b'.'))
-}
-
 /// An image reference: printable, no spaces (`registry/name:tag@digest`).
 fn is_image_reference(s: &str) -> bool {
     !s.is_empty() && s.chars().all(|c| c.is_ascii_graphic())
@@ -327,7 +315,8 @@ fn accelerators_of(text: &str) -> Option<Accelerators> {
     let (kind, count) = text.split_once(':').unwrap_or((text, "1"));
     let count = count.trim().parse::<u32>().ok()?;
     // The type becomes the value of the `trainy.ai/accelerator` label.
-    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && is_label_value(kind.trim());
+    let kind_ok = !kind.trim().is_empty() && is_label_value(kind.trim());
+    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && kind_ok;
     ok.then(|| Accelerators {
         kind: kind.trim().to_string(),
         count,

@@ -284,8 +284,21 @@ fn quantities_are_whole_or_to_three_decimals() {
     assert_eq!(quantity(0.0015), "0.002");
     assert_eq!(positive_number(" 8+ ", MAX_COUNT), Some(8.0));
     assert_eq!(positive_number("inf", MAX_COUNT), None);
-    assert!(is_label_value("A100-80GB_x.y"));
-    for bad in ["", "-a", "a-", "a b", &"a".repeat(64)] {
-        assert!(!is_label_value(bad), "{bad}");
+    // The accelerator type is a label value, not empty.
+    assert_eq!(
+        accelerators_of("A100-80GB_x.y:2").map(|a| (a.kind, a.count)),
+        Some(("A100-80GB_x.y".to_string(), 2))
+    );
+    for bad in [
+        "",
+        ":1",
+        "-a:1",
+        "a-:1",
+        "a b:1",
+        "é:1",
+        &format!("{}:1", "a".repeat(64)),
+    ] {
+        assert_eq!(accelerators_of(bad), None, "{bad}");
     }
+    assert!(accelerators_of(&format!("{}:1", "a".repeat(63))).is_some());
 }
