@@ -6,13 +6,10 @@ use std::process::ExitCode;
 
 use clap::{Args, ValueEnum};
 
-use crate::cluster::Cluster;
 use crate::cmd::prelude::Context;
 use crate::error::Result;
-use crate::konduktor::{self, LiveSecret};
 use crate::output::{Format, to_data};
-use crate::render::inject::{self, DEFAULT_UNPACK_IMAGE, InjectedSecret, RenderOptions};
-use crate::secrets::manifest::{self, Desired};
+use crate::render::{self, inject, inject::DEFAULT_UNPACK_IMAGE, inject::RenderOptions};
 
 pub const EXAMPLES: &str = "Examples:
   # The Job for task.yaml with your secrets from the cluster
@@ -53,65 +50,31 @@ pub struct RenderJobArgs {
     pub output: RenderFormat,
 }
 
-fn from_live(s: LiveSecret) -> Option<InjectedSecret> {
-    let kind = s.kind()?;
-    let basename = s.basename()?.to_string();
-    Some(InjectedSecret {
-        basename,
-        object_name: s.name,
-        kind,
-        data: s.data,
-    })
+/// Each warning on its own line, made safe for a terminal.
+fn warn(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {}", crate::escape::text(w));
+    }
 }
 
 pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     let task = crate::render::task::read(&args.file)?;
     let owner = crate::cmd::prelude::owner()?;
-    let secrets: Vec<InjectedSecret> = match &args.secrets {
-        Some(path) => {
-            let manifest = manifest::read(path)?;
-            manifest::load(&manifest, &manifest::process_env)?
-                .into_iter()
-                .filter_map(|d| match d {
-                    Desired::Present(s) => Some(InjectedSecret {
-                        object_name: konduktor::object_name(&s.basename, &owner.hash),
-                        basename: s.basename,
-                        kind: s.kind,
-                        data: s.data,
-                    }),
-                    Desired::Absent { .. } => None,
-                })
-                .collect()
-        }
+    let gathered = match &args.secrets {
+        Some(path) => render::secrets_from_manifest(path, &owner.hash)?,
         None => {
             let cluster = crate::cmd::prelude::connect(ctx).await?;
-            let live = cluster
-                .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
-                .await?;
-            live.into_iter()
-                .filter(|s| s.is_konduktor())
-                .filter_map(|s| {
-                    if s.kind().is_none() {
-                        eprintln!(
-                            "warning: secret {} has the kind `{}`, which Konduktor does not know; it is not injected",
-                            crate::escape::text(&s.name),
-                            crate::escape::text(s.kind_label().unwrap_or("<none>"))
-                        );
-                    }
-                    from_live(s)
-                })
-                .collect()
+            render::secrets_from_cluster(&cluster, &owner.hash).await?
         }
     };
+    warn(&gathered.warnings);
     let opts = RenderOptions {
         unpack_image: args.unpack_image.clone(),
         owner_hash: owner.hash.clone(),
         username: owner.username.clone(),
     };
-    let rendered = inject::render(&task, &secrets, &opts)?;
-    for w in &rendered.warnings {
-        eprintln!("warning: {}", crate::escape::text(w));
-    }
+    let rendered = inject::render(&task, &gathered.secrets, &opts)?;
+    warn(&rendered.warnings);
     let format = match args.output {
         RenderFormat::Yaml => Format::Yaml,
         RenderFormat::Json => Format::Json,

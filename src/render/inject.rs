@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, SecretKind};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
 use crate::render::task::Task;
 
 pub const DEFAULT_SECRETS_MOUNT: &str = "/konduktor/default-secrets";
@@ -62,6 +62,60 @@ pub struct InjectedSecret {
     pub object_name: String,
     pub kind: SecretKind,
     pub data: BTreeMap<String, SecretBytes>,
+}
+
+impl InjectedSecret {
+    /// A secret read from the cluster, if its labels name it and give a kind
+    /// this version knows.
+    pub fn from_live(s: LiveSecret) -> Option<Self> {
+        let kind = s.kind()?;
+        let basename = s.basename()?.to_string();
+        Some(InjectedSecret {
+            basename,
+            object_name: s.name,
+            kind,
+            data: s.data,
+        })
+    }
+
+    /// A secret as a manifest declares it, under the object name it would
+    /// have for `owner_hash`.
+    pub fn from_desired(s: DesiredSecret, owner_hash: &str) -> Self {
+        InjectedSecret {
+            object_name: konduktor::object_name(&s.basename, owner_hash),
+            basename: s.basename,
+            kind: s.kind,
+            data: s.data,
+        }
+    }
+}
+
+/// The secrets a task receives, and a warning for each one left out.
+#[derive(Debug, Clone, Default)]
+pub struct Gathered {
+    pub secrets: Vec<InjectedSecret>,
+    pub warnings: Vec<String>,
+}
+
+/// The caller's live secrets as Konduktor injects them: those Konduktor
+/// made, with a kind it knows; a secret of an unknown kind gets a warning.
+pub fn gather_live(live: Vec<LiveSecret>) -> Gathered {
+    let mut warnings = Vec::new();
+    let secrets = live
+        .into_iter()
+        .filter(LiveSecret::is_konduktor)
+        .filter_map(|s| {
+            if s.kind().is_none() {
+                warnings.push(format!(
+                    "secret {} has the kind `{}`, which Konduktor does not know; it is not injected",
+                    s.name,
+                    s.kind_label().unwrap_or("<none>")
+                ));
+            }
+            InjectedSecret::from_live(s)
+        })
+        .collect();
+    Gathered { secrets, warnings }
 }
 
 #[derive(Debug, Clone)]
@@ -166,22 +220,11 @@ fn uninjectable(s: &InjectedSecret) -> Option<String> {
         })
 }
 
-pub fn render(
-    task: &Task,
-    secrets: &[InjectedSecret],
-    opts: &RenderOptions,
-) -> Result<Rendered, Error> {
-    let mut warnings = Vec::new();
-    let nodes = i32::try_from(task.num_nodes).map_err(|_| {
-        Error::input(format!(
-            "num_nodes {} is more than a Job can run ({})",
-            task.num_nodes,
-            i32::MAX
-        ))
-        .with_help("give a number of nodes the cluster can run, e.g. `num_nodes: 2`")
-    })?;
-    // Only what makes a valid pod spec is injected; the rest is named in a warning.
-    let mut secrets: Vec<InjectedSecret> = secrets
+/// The caller's secrets that make a valid pod spec, in the order Konduktor
+/// injects them: by object name, as the API lists them. Each secret left
+/// out is named in a warning.
+pub fn injectable(secrets: &[InjectedSecret], warnings: &mut Vec<String>) -> Vec<InjectedSecret> {
+    let mut kept: Vec<InjectedSecret> = secrets
         .iter()
         .filter(|s| match uninjectable(s) {
             Some(why) => {
@@ -195,63 +238,116 @@ pub fn render(
         })
         .cloned()
         .collect();
-    // Konduktor injects in the order the API lists them: by object name.
-    secrets.sort_by(|a, b| a.object_name.cmp(&b.object_name));
-    let defaults: Vec<&InjectedSecret> = secrets
-        .iter()
-        .filter(|s| s.kind == SecretKind::Default)
-        .collect();
-    let git_ssh = secrets.iter().find(|s| s.kind == SecretKind::GitSsh);
-    let env_secrets: Vec<&InjectedSecret> = secrets
-        .iter()
-        .filter(|s| s.kind == SecretKind::Env)
-        .collect();
+    kept.sort_by(|a, b| a.object_name.cmp(&b.object_name));
+    kept
+}
 
-    if defaults.is_empty() && uses_default_secrets(task) {
-        return Err(Error::new(
-            ErrorKind::Input,
-            format!(
-                "the task uses KONDUKTOR_DEFAULT_SECRETS, but user {} (owner {}) has no default secret",
-                if opts.username.is_empty() { "(unknown)" } else { &opts.username },
-                opts.owner_hash
-            ),
-        )
-        .with_help("create one first, e.g. `kubectl konduktor secret create --from-file ./token.txt my-secret`, or stop using it in run/setup"));
+/// Injectable secrets split by how each kind is injected, in order.
+#[derive(Debug, Clone, Copy)]
+struct ByKind<'a> {
+    all: &'a [InjectedSecret],
+    /// The first git-ssh secret: a pod has one key.
+    git_ssh: Option<&'a InjectedSecret>,
+}
+
+impl<'a> ByKind<'a> {
+    fn of(all: &'a [InjectedSecret]) -> Self {
+        ByKind {
+            all,
+            git_ssh: all.iter().find(|s| s.kind == SecretKind::GitSsh),
+        }
     }
 
-    let mut volumes = Vec::new();
-    let mut mounts = Vec::new();
-    let mut unpack_mounts = Vec::new();
-    for s in &defaults {
+    fn kind(&self, kind: SecretKind) -> impl Iterator<Item = &'a InjectedSecret> + use<'a> {
+        self.all.iter().filter(move |s| s.kind == kind)
+    }
+
+    fn has_defaults(&self) -> bool {
+        self.kind(SecretKind::Default).next().is_some()
+    }
+}
+
+/// `num_nodes` as the Job's int32 counts.
+fn node_count(task: &Task) -> Result<i32, Error> {
+    i32::try_from(task.num_nodes).map_err(|_| {
+        Error::input(format!(
+            "num_nodes {} is more than a Job can run ({})",
+            task.num_nodes,
+            i32::MAX
+        ))
+        .with_help("give a number of nodes the cluster can run, e.g. `num_nodes: 2`")
+    })
+}
+
+/// A task that expects default secrets needs at least one.
+fn require_default_secrets(
+    task: &Task,
+    by_kind: ByKind<'_>,
+    opts: &RenderOptions,
+) -> Result<(), Error> {
+    if by_kind.has_defaults() || !uses_default_secrets(task) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Input,
+        format!(
+            "the task uses KONDUKTOR_DEFAULT_SECRETS, but user {} (owner {}) has no default secret",
+            if opts.username.is_empty() { "(unknown)" } else { &opts.username },
+            opts.owner_hash
+        ),
+    )
+    .with_help("create one first, e.g. `kubectl konduktor secret create --from-file ./token.txt my-secret`, or stop using it in run/setup"))
+}
+
+/// The pod's volumes, the main container's mounts and the unpack
+/// container's mounts.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct Mounts {
+    volumes: Vec<Volume>,
+    main: Vec<VolumeMount>,
+    unpack: Vec<VolumeMount>,
+}
+
+/// A volume per default secret (mounted read-only for the unpacker), the
+/// emptyDir they expand into, and the git-ssh key with mode 0600.
+fn volumes_and_mounts(by_kind: ByKind<'_>) -> Mounts {
+    let mut m = Mounts::default();
+    for s in by_kind.kind(SecretKind::Default) {
         let volume = format!("default-secret-{}", s.basename);
-        volumes.push(secret_volume(volume.clone(), &s.object_name, None));
+        m.volumes
+            .push(secret_volume(volume.clone(), &s.object_name, None));
         let path = format!("{DEFAULT_SECRETS_MOUNT}/{}", s.basename);
-        mounts.push(mount(&volume, &path, false));
-        unpack_mounts.push(mount(&volume, &path, true));
+        m.main.push(mount(&volume, &path, false));
+        m.unpack.push(mount(&volume, &path, true));
     }
-    if !defaults.is_empty() {
-        volumes.push(Volume {
+    if by_kind.has_defaults() {
+        m.volumes.push(Volume {
             name: EXPANDED_VOLUME.into(),
             empty_dir: Some(EmptyDirVolumeSource::default()),
             ..Default::default()
         });
-        mounts.push(mount(EXPANDED_VOLUME, EXPANDED_MOUNT, false));
-        unpack_mounts.push(mount(EXPANDED_VOLUME, EXPANDED_MOUNT, false));
+        m.main.push(mount(EXPANDED_VOLUME, EXPANDED_MOUNT, false));
+        m.unpack.push(mount(EXPANDED_VOLUME, EXPANDED_MOUNT, false));
     }
-    if let Some(g) = git_ssh {
-        volumes.push(secret_volume(
+    if let Some(g) = by_kind.git_ssh {
+        m.volumes.push(secret_volume(
             GIT_SSH_VOLUME.into(),
             &g.object_name,
             Some(0o600),
         ));
-        mounts.push(mount(GIT_SSH_VOLUME, GIT_SSH_MOUNT, false));
+        m.main.push(mount(GIT_SSH_VOLUME, GIT_SSH_MOUNT, false));
     }
+    m
+}
 
-    let mut env: Vec<EnvVar> = Vec::new();
-    if git_ssh.is_some() {
+/// The variables injection itself sets: `GIT_SSH_COMMAND` with a git-ssh
+/// secret, where the expanded default secrets are with default secrets.
+fn reserved_env(by_kind: ByKind<'_>) -> Vec<EnvVar> {
+    let mut env = Vec::new();
+    if by_kind.git_ssh.is_some() {
         env.push(env_value("GIT_SSH_COMMAND", GIT_SSH_COMMAND));
     }
-    if !defaults.is_empty() {
+    if by_kind.has_defaults() {
         // The expanded copy is what `$KONDUKTOR_DEFAULT_SECRETS/<name>/...` means.
         env.push(env_value("KONDUKTOR_DEFAULT_SECRETS", EXPANDED_MOUNT));
         env.push(env_value(
@@ -259,9 +355,36 @@ pub fn render(
             EXPANDED_MOUNT,
         ));
     }
-    let injected: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
+    env
+}
+
+fn secret_key_ref(s: &InjectedSecret, key: &str) -> EnvVar {
+    EnvVar {
+        name: key.to_string(),
+        value: None,
+        value_from: Some(EnvVarSource {
+            secret_key_ref: Some(SecretKeySelector {
+                name: s.object_name.clone(),
+                key: key.to_string(),
+                optional: None,
+            }),
+            ..Default::default()
+        }),
+    }
+}
+
+/// Each key of each env secret as a `secretKeyRef`, a later secret
+/// overriding an earlier one in its place. Keys that are not variable
+/// names, or that would replace a reserved variable, are left out with a
+/// warning. Returns which secret each variable came from.
+fn add_env_secrets(
+    env: &mut Vec<EnvVar>,
+    by_kind: ByKind<'_>,
+    warnings: &mut Vec<String>,
+) -> BTreeMap<String, String> {
+    let reserved: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
     let mut from_secret: BTreeMap<String, String> = BTreeMap::new();
-    for s in &env_secrets {
+    for s in by_kind.kind(SecretKind::Env) {
         for key in s.data.keys() {
             if konduktor::validate_env_name(key).is_err() {
                 warnings.push(format!(
@@ -270,45 +393,55 @@ pub fn render(
                 ));
                 continue;
             }
-            if injected.contains(key) {
+            if reserved.contains(key) {
                 warnings.push(format!(
                     "key {key} of env secret \"{}\" would replace the {key} that injection sets; the injected value is kept",
                     s.basename
                 ));
                 continue;
             }
-            let var = EnvVar {
-                name: key.clone(),
-                value: None,
-                value_from: Some(EnvVarSource {
-                    secret_key_ref: Some(SecretKeySelector {
-                        name: s.object_name.clone(),
-                        key: key.clone(),
-                        optional: None,
-                    }),
-                    ..Default::default()
-                }),
-            };
-            // A later env secret overrides an earlier one, in its place.
-            match env.iter_mut().find(|e| e.name == *key) {
-                Some(existing) => *existing = var,
-                None => env.push(var),
-            }
+            set_env(env, secret_key_ref(s, key));
             from_secret.insert(key.clone(), s.basename.clone());
         }
     }
-    for (name, value) in &task.envs {
-        match env.iter_mut().find(|e| e.name == *name) {
-            Some(existing) => {
-                if let Some(secret) = from_secret.get(name) {
-                    warnings.push(format!("task env {name} shadows the key {name} of env secret \"{secret}\"; the task's value is used"));
-                }
-                *existing = env_value(name, value);
-            }
-            None => env.push(env_value(name, value)),
-        }
-    }
+    from_secret
+}
 
+/// Set a variable: in its place if it is there, else at the end.
+fn set_env(env: &mut Vec<EnvVar>, var: EnvVar) {
+    match env.iter_mut().find(|e| e.name == var.name) {
+        Some(existing) => *existing = var,
+        None => env.push(var),
+    }
+}
+
+/// The task's own `envs` win over everything; shadowing an env secret's
+/// key is a warning.
+fn add_task_envs(
+    env: &mut Vec<EnvVar>,
+    task: &Task,
+    from_secret: &BTreeMap<String, String>,
+    warnings: &mut Vec<String>,
+) {
+    for (name, value) in &task.envs {
+        if let Some(secret) = from_secret.get(name) {
+            warnings.push(format!("task env {name} shadows the key {name} of env secret \"{secret}\"; the task's value is used"));
+        }
+        set_env(env, env_value(name, value));
+    }
+}
+
+/// The main container's environment: reserved variables, env secrets, then
+/// the task's `envs`.
+fn environment(task: &Task, by_kind: ByKind<'_>, warnings: &mut Vec<String>) -> Vec<EnvVar> {
+    let mut env = reserved_env(by_kind);
+    let from_secret = add_env_secrets(&mut env, by_kind, warnings);
+    add_task_envs(&mut env, task, &from_secret, warnings);
+    env
+}
+
+/// CPU, memory and GPUs, as both requests and limits.
+fn resources(task: &Task) -> Option<ResourceRequirements> {
     let mut resources: BTreeMap<String, Quantity> = BTreeMap::new();
     if let Some(c) = &task.cpus {
         resources.insert("cpu".into(), Quantity(c.clone()));
@@ -319,6 +452,15 @@ pub fn render(
     if let Some(a) = &task.accelerators {
         resources.insert("nvidia.com/gpu".into(), Quantity(a.count.to_string()));
     }
+    (!resources.is_empty()).then(|| ResourceRequirements {
+        limits: Some(resources.clone()),
+        requests: Some(resources),
+        ..Default::default()
+    })
+}
+
+/// `set -e`, then `setup`, then `run`.
+fn script(task: &Task) -> String {
     let mut script = String::from("set -e\n");
     if let Some(setup) = &task.setup {
         script.push_str(setup);
@@ -329,36 +471,42 @@ pub fn render(
     if let Some(run) = &task.run {
         script.push_str(run);
     }
-    let main = Container {
+    script
+}
+
+fn main_container(task: &Task, env: Vec<EnvVar>, mounts: Vec<VolumeMount>) -> Container {
+    Container {
         name: MAIN_CONTAINER.into(),
         image: Some(task.image.clone()),
         command: Some(vec!["bash".into(), "-c".into()]),
-        args: Some(vec![script]),
+        args: Some(vec![script(task)]),
         env: (!env.is_empty()).then_some(env),
         volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        resources: (!resources.is_empty()).then(|| ResourceRequirements {
-            limits: Some(resources.clone()),
-            requests: Some(resources),
-            ..Default::default()
-        }),
+        resources: resources(task),
         ..Default::default()
-    };
-    let init = (!defaults.is_empty()).then(|| {
-        vec![Container {
-            name: UNPACK_CONTAINER.into(),
-            image: Some(opts.unpack_image.clone()),
-            command: Some(vec![
-                "sh".into(),
-                "-c".into(),
-                UNPACK_SCRIPT.into(),
-                "unpack".into(),
-                DEFAULT_SECRETS_MOUNT.into(),
-                EXPANDED_MOUNT.into(),
-            ]),
-            volume_mounts: Some(unpack_mounts),
-            ..Default::default()
-        }]
-    });
+    }
+}
+
+/// The init container that runs [`UNPACK_SCRIPT`].
+fn unpack_container(image: &str, mounts: Vec<VolumeMount>) -> Container {
+    Container {
+        name: UNPACK_CONTAINER.into(),
+        image: Some(image.to_string()),
+        command: Some(vec![
+            "sh".into(),
+            "-c".into(),
+            UNPACK_SCRIPT.into(),
+            "unpack".into(),
+            DEFAULT_SECRETS_MOUNT.into(),
+            EXPANDED_MOUNT.into(),
+        ]),
+        volume_mounts: Some(mounts),
+        ..Default::default()
+    }
+}
+
+/// The labels of the Job and its pods.
+fn labels(task: &Task, opts: &RenderOptions) -> BTreeMap<String, String> {
     let mut labels = BTreeMap::from([("parent".to_string(), "trainy".to_string())]);
     if !opts.username.is_empty() {
         labels.insert("trainy.ai/username".into(), opts.username.clone());
@@ -366,21 +514,29 @@ pub fn render(
     if let Some(a) = &task.accelerators {
         labels.insert("trainy.ai/accelerator".into(), a.kind.clone());
     }
-    let pod = PodSpec {
-        restart_policy: Some("Never".into()),
-        init_containers: init,
-        containers: vec![main],
-        volumes: (!volumes.is_empty()).then_some(volumes),
-        tolerations: task.accelerators.as_ref().map(|_| {
-            vec![Toleration {
-                key: Some("nvidia.com/gpu".into()),
-                operator: Some("Exists".into()),
-                ..Default::default()
-            }]
-        }),
-        ..Default::default()
-    };
-    let job = Job {
+    labels
+}
+
+fn gpu_tolerations(task: &Task) -> Option<Vec<Toleration>> {
+    task.accelerators.as_ref().map(|_| {
+        vec![Toleration {
+            key: Some("nvidia.com/gpu".into()),
+            operator: Some("Exists".into()),
+            ..Default::default()
+        }]
+    })
+}
+
+/// An Indexed Job of `nodes` pods that run once, with the pod template's
+/// annotation [`CHECKSUM_ANNOTATION`].
+fn job(
+    task: &Task,
+    nodes: i32,
+    labels: BTreeMap<String, String>,
+    checksum: String,
+    pod: PodSpec,
+) -> Job {
+    Job {
         metadata: ObjectMeta {
             name: Some(task.name.clone()),
             labels: Some(labels.clone()),
@@ -396,7 +552,7 @@ pub fn render(
                     labels: Some(labels),
                     annotations: Some(BTreeMap::from([(
                         CHECKSUM_ANNOTATION.to_string(),
-                        checksum(&secrets),
+                        checksum,
                     )])),
                     ..Default::default()
                 }),
@@ -405,6 +561,43 @@ pub fn render(
             ..Default::default()
         }),
         ..Default::default()
+    }
+}
+
+/// The Job `task` runs as, with `secrets` injected as Konduktor's launcher
+/// injects them.
+///
+/// # Errors
+///
+/// A node count the Job API cannot hold; a task that uses default secrets
+/// when there are none.
+pub fn render(
+    task: &Task,
+    secrets: &[InjectedSecret],
+    opts: &RenderOptions,
+) -> Result<Rendered, Error> {
+    let mut warnings = Vec::new();
+    let nodes = node_count(task)?;
+    let secrets = injectable(secrets, &mut warnings);
+    let by_kind = ByKind::of(&secrets);
+    require_default_secrets(task, by_kind, opts)?;
+    let mounts = volumes_and_mounts(by_kind);
+    let env = environment(task, by_kind, &mut warnings);
+    let init = by_kind
+        .has_defaults()
+        .then(|| vec![unpack_container(&opts.unpack_image, mounts.unpack)]);
+    let pod = PodSpec {
+        restart_policy: Some("Never".into()),
+        init_containers: init,
+        containers: vec![main_container(task, env, mounts.main)],
+        volumes: (!mounts.volumes.is_empty()).then_some(mounts.volumes),
+        tolerations: gpu_tolerations(task),
+        ..Default::default()
     };
+    let job = job(task, nodes, labels(task, opts), checksum(&secrets), pod);
     Ok(Rendered { job, warnings })
 }
+
+#[cfg(test)]
+#[path = "inject_tests.rs"]
+mod tests;

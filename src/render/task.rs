@@ -4,8 +4,9 @@
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::input::located::{Place, Reader, Text, key_is_showable, quote};
+use crate::input::located::{Fields, Place, Reader, Text, key_is_showable, quote};
 use crate::input::yaml::{Content, Node};
+use crate::konduktor::identity::is_label_value;
 
 const TASK_FIELDS: &[&str] = &["name", "num_nodes", "resources", "envs", "setup", "run"];
 const RESOURCE_FIELDS: &[&str] = &["image_id", "cpus", "memory", "accelerators"];
@@ -111,7 +112,32 @@ fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
         return None;
     };
     let fields = r.fields(&root, "the task", TASK_FIELDS)?;
-    let name = match scalar_field(r, fields.get("name"), "name") {
+    let name = read_name(r, &fields);
+    let num_nodes = read_num_nodes(r, &fields);
+    let resources = read_resources(r, &fields);
+    let envs = fields
+        .get("envs")
+        .map(|(n, _)| read_envs(r, n))
+        .unwrap_or_default();
+    let setup = read_script(r, &fields, "setup");
+    let run = read_script(r, &fields, "run");
+    Some(Task {
+        path: path.to_path_buf(),
+        name,
+        num_nodes,
+        image: resources.image,
+        cpus: resources.cpus,
+        memory: resources.memory,
+        accelerators: resources.accelerators,
+        envs,
+        setup,
+        run,
+    })
+}
+
+/// `name`: required, a DNS-1123 label (it names the Job).
+fn read_name(r: &mut Reader<'_>, fields: &Fields) -> String {
+    match scalar_field(r, fields.get("name"), "name") {
         None if !fields.has("name") => {
             r.add(
                 Place::START,
@@ -130,142 +156,153 @@ fn read_task(r: &mut Reader<'_>, path: &Path) -> Option<Task> {
             String::new()
         }
         Some(n) => n.value,
+    }
+}
+
+/// `num_nodes`: 1 when absent, else a whole number from 1 to
+/// [`MAX_NUM_NODES`].
+fn read_num_nodes(r: &mut Reader<'_>, fields: &Fields) -> u32 {
+    let Some(n) = scalar_field(r, fields.get("num_nodes"), "num_nodes") else {
+        return 1;
     };
-    let num_nodes = match scalar_field(r, fields.get("num_nodes"), "num_nodes") {
-        None => 1,
-        Some(n) => match n.value.trim().parse::<u32>() {
-            Ok(v) if (1..=MAX_NUM_NODES).contains(&v) => v,
-            _ => {
-                r.add(
-                    n.place,
-                    format!(
-                        "num_nodes {} is not a whole number from 1 to {MAX_NUM_NODES}",
-                        n.quoted()
-                    ),
-                    "e.g. `num_nodes: 2`",
-                );
-                1
-            }
-        },
-    };
-    let mut image = String::new();
-    let (mut cpus, mut memory, mut accelerators) = (None, None, None);
-    match fields.get("resources") {
-        None => r.add(
+    match n.value.trim().parse::<u32>() {
+        Ok(v) if (1..=MAX_NUM_NODES).contains(&v) => v,
+        _ => {
+            r.add(
+                n.place,
+                format!(
+                    "num_nodes {} is not a whole number from 1 to {MAX_NUM_NODES}",
+                    n.quoted()
+                ),
+                "e.g. `num_nodes: 2`",
+            );
+            1
+        }
+    }
+}
+
+/// What `resources` gives: the image (empty when missing or wrong) and the
+/// optional requests.
+#[derive(Debug, Default)]
+struct Resources {
+    image: String,
+    cpus: Option<String>,
+    memory: Option<String>,
+    accelerators: Option<Accelerators>,
+}
+
+/// `resources`: required, with `image_id`.
+fn read_resources(r: &mut Reader<'_>, fields: &Fields) -> Resources {
+    let Some((node, at)) = fields.get("resources") else {
+        r.add(
             Place::START,
             "the task has no `resources`",
             "add `resources: {image_id: ubuntu:22.04}` at least",
-        ),
-        Some((node, at)) => {
-            if let Some(res) = r.fields(node, "`resources`", RESOURCE_FIELDS) {
-                match scalar_field(r, res.get("image_id"), "image_id") {
-                    Some(i) if is_image_reference(i.value.trim().trim_start_matches("docker:")) => {
-                        image = i.value.trim().trim_start_matches("docker:").to_string()
-                    }
-                    Some(i) if !i.value.trim().is_empty() => r.add(
-                        i.place,
-                        format!("image_id {} is not an image reference", i.quoted()),
-                        "name a container image without spaces or control characters, e.g. `ubuntu:22.04`",
-                    ),
-                    Some(i) => r.add(
-                        i.place,
-                        "`image_id` is empty",
-                        "name a container image, e.g. `ubuntu:22.04`",
-                    ),
-                    None if !res.has("image_id") => r.add(
-                        at,
-                        "`resources.image_id` is missing",
-                        "add `image_id: <image>`",
-                    ),
-                    None => {}
-                }
-                if let Some(c) = scalar_field(r, res.get("cpus"), "cpus") {
-                    match positive_number(&c.value, MAX_COUNT) {
-                        Some(n) => cpus = Some(quantity(n)),
-                        None => r.add(
-                            c.place,
-                            format!(
-                                "cpus {} is not a number from 0.001 to {MAX_COUNT}",
-                                c.quoted()
-                            ),
-                            "e.g. `cpus: 4` or `cpus: 0.5`",
-                        ),
-                    }
-                }
-                if let Some(m) = scalar_field(r, res.get("memory"), "memory") {
-                    match positive_number(&m.value, MAX_MEMORY_GIB) {
-                        Some(n) => memory = Some(format!("{}Gi", quantity(n))),
-                        None => r.add(
-                            m.place,
-                            format!(
-                                "memory {} is not a number of GiB from 0.001 to {MAX_MEMORY_GIB}",
-                                m.quoted()
-                            ),
-                            "e.g. `memory: 16`",
-                        ),
-                    }
-                }
-                if let Some(a) = scalar_field(r, res.get("accelerators"), "accelerators") {
-                    accelerators = accelerators_of(&a.value);
-                    if accelerators.is_none() {
-                        r.add(
-                            a.place,
-                            format!("accelerators {} is not TYPE:COUNT", a.quoted()),
-                            format!("e.g. `accelerators: H100:8` (COUNT from 1 to {MAX_COUNT})"),
-                        );
-                    }
-                }
-            }
-        }
-    }
-    let envs = fields
-        .get("envs")
-        .map(|(n, _)| read_envs(r, n))
-        .unwrap_or_default();
-    let script = |r: &mut Reader<'_>, field: &str| {
-        let (node, _) = fields.get(field)?;
-        // Scripts often hold tokens: never revealed in a snippet.
-        match &*node.content {
-            Content::Scalar(s) => Some(s.clone()),
-            Content::Null => None,
-            _ => {
-                let at = r.place(node);
-                r.add(
-                    at,
-                    format!("`{field}` should be a script (text), not {}", node.shape()),
-                    format!("write `{field}: |` and the commands on the lines below"),
-                );
-                None
-            }
-        }
+        );
+        return Resources::default();
     };
-    let setup = script(r, "setup");
-    let run = script(r, "run");
-    Some(Task {
-        path: path.to_path_buf(),
-        name,
-        num_nodes,
-        image,
-        cpus,
-        memory,
-        accelerators,
-        envs,
-        setup,
-        run,
-    })
+    let Some(res) = r.fields(node, "`resources`", RESOURCE_FIELDS) else {
+        return Resources::default();
+    };
+    Resources {
+        image: read_image(r, &res, at),
+        cpus: read_cpus(r, &res),
+        memory: read_memory(r, &res),
+        accelerators: read_accelerators(r, &res),
+    }
 }
 
-/// A Kubernetes label value, not empty: at most 63 of letters, digits, `-`,
-/// `_` and `.`, starting and ending with a letter or digit.
-fn is_label_value(s: &str) -> bool {
-    let b = s.as_bytes();
-    let alnum = |c: &u8| c.is_ascii_alphanumeric();
-    !b.is_empty()
-        && b.len() <= 63
-        && b.first().is_some_and(alnum)
-        && b.last().is_some_and(alnum)
-        && b.iter()
-            .all(|c| alnum(c) || matches!(c, b'-' | b'_' | b'.'))
+/// `resources.image_id` (`docker:` prefix dropped), empty if missing or wrong.
+fn read_image(r: &mut Reader<'_>, res: &Fields, resources_at: Place) -> String {
+    match scalar_field(r, res.get("image_id"), "image_id") {
+        Some(i) if is_image_reference(i.value.trim().trim_start_matches("docker:")) => {
+            return i.value.trim().trim_start_matches("docker:").to_string();
+        }
+        Some(i) if !i.value.trim().is_empty() => r.add(
+            i.place,
+            format!("image_id {} is not an image reference", i.quoted()),
+            "name a container image without spaces or control characters, e.g. `ubuntu:22.04`",
+        ),
+        Some(i) => r.add(
+            i.place,
+            "`image_id` is empty",
+            "name a container image, e.g. `ubuntu:22.04`",
+        ),
+        None if !res.has("image_id") => r.add(
+            resources_at,
+            "`resources.image_id` is missing",
+            "add `image_id: <image>`",
+        ),
+        None => {}
+    }
+    String::new()
+}
+
+/// `resources.cpus` as a quantity.
+fn read_cpus(r: &mut Reader<'_>, res: &Fields) -> Option<String> {
+    let c = scalar_field(r, res.get("cpus"), "cpus")?;
+    let n = positive_number(&c.value, MAX_COUNT);
+    if n.is_none() {
+        r.add(
+            c.place,
+            format!(
+                "cpus {} is not a number from 0.001 to {MAX_COUNT}",
+                c.quoted()
+            ),
+            "e.g. `cpus: 4` or `cpus: 0.5`",
+        );
+    }
+    n.map(quantity)
+}
+
+/// `resources.memory` in GiB, as a quantity (`16Gi`).
+fn read_memory(r: &mut Reader<'_>, res: &Fields) -> Option<String> {
+    let m = scalar_field(r, res.get("memory"), "memory")?;
+    let n = positive_number(&m.value, MAX_MEMORY_GIB);
+    if n.is_none() {
+        r.add(
+            m.place,
+            format!(
+                "memory {} is not a number of GiB from 0.001 to {MAX_MEMORY_GIB}",
+                m.quoted()
+            ),
+            "e.g. `memory: 16`",
+        );
+    }
+    n.map(|n| format!("{}Gi", quantity(n)))
+}
+
+/// `resources.accelerators`: `TYPE:COUNT`.
+fn read_accelerators(r: &mut Reader<'_>, res: &Fields) -> Option<Accelerators> {
+    let a = scalar_field(r, res.get("accelerators"), "accelerators")?;
+    let accelerators = accelerators_of(&a.value);
+    if accelerators.is_none() {
+        r.add(
+            a.place,
+            format!("accelerators {} is not TYPE:COUNT", a.quoted()),
+            format!("e.g. `accelerators: H100:8` (COUNT from 1 to {MAX_COUNT})"),
+        );
+    }
+    accelerators
+}
+
+/// `setup` or `run`: text, or nothing. Scripts often hold tokens: never
+/// revealed in a snippet.
+fn read_script(r: &mut Reader<'_>, fields: &Fields, field: &str) -> Option<String> {
+    let (node, _) = fields.get(field)?;
+    match &*node.content {
+        Content::Scalar(s) => Some(s.clone()),
+        Content::Null => None,
+        _ => {
+            let at = r.place(node);
+            r.add(
+                at,
+                format!("`{field}` should be a script (text), not {}", node.shape()),
+                format!("write `{field}: |` and the commands on the lines below"),
+            );
+            None
+        }
+    }
 }
 
 /// An image reference: printable, no spaces (`registry/name:tag@digest`).
@@ -278,7 +315,8 @@ fn accelerators_of(text: &str) -> Option<Accelerators> {
     let (kind, count) = text.split_once(':').unwrap_or((text, "1"));
     let count = count.trim().parse::<u32>().ok()?;
     // The type becomes the value of the `trainy.ai/accelerator` label.
-    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && is_label_value(kind.trim());
+    let kind_ok = !kind.trim().is_empty() && is_label_value(kind.trim());
+    let ok = count >= 1 && f64::from(count) <= MAX_COUNT && kind_ok;
     ok.then(|| Accelerators {
         kind: kind.trim().to_string(),
         count,
@@ -305,52 +343,13 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
     for (key, value) in pairs {
         let at = r.place(key);
         let name = key.as_scalar().unwrap_or_default();
-        let shown = !key.alias && !node.alias && key_is_showable(name, value);
-        if shown {
-            r.parsed.reveal(key);
-        }
-        let label = if shown {
-            format!("task env {}", quote(name))
-        } else {
-            "a name in `envs` (not shown: it may hold a value)".to_string()
-        };
-        if let Err(rule) = crate::konduktor::validate_env_name(name) {
-            if shown {
-                r.add(at, rule.to_string(), rule.help());
-            } else if !value.is_null() {
-                r.add(
-                    at,
-                    format!("{label} is not an environment variable name"),
-                    "write each variable as `NAME: value`; names use letters, digits and `_`",
-                );
-            }
-        }
-        let Some(v) = (match &*value.content {
-            Content::Scalar(v) => Some(v.clone()),
-            Content::Null => {
-                r.add(
-                    at,
-                    format!("{label} has no value"),
-                    "write `NAME: \"\"` for an empty value, or `NAME: value`",
-                );
-                None
-            }
-            _ => {
-                let vat = r.place(value);
-                r.add(
-                    vat,
-                    format!(
-                        "the value of {label} should be a single value, not {}",
-                        value.shape()
-                    ),
-                    "quote the value if it holds `:`, `[` or `{`: `NAME: \"...\"`",
-                );
-                None
-            }
-        }) else {
+        let shown = env_name_shown(r, node, key, value);
+        let label = env_label(name, shown);
+        let name_ok = check_env_name(r, at, name, shown, &label, value);
+        let Some(v) = read_env_value(r, at, &label, value) else {
             continue;
         };
-        if crate::konduktor::validate_env_name(name).is_err() {
+        if !name_ok {
             continue;
         }
         if let Some(first) = seen.get(name) {
@@ -366,3 +365,79 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
     }
     out
 }
+
+/// Can this env's name be shown (and revealed in snippets)? Only when it
+/// could not be a pasted value and is no alias.
+fn env_name_shown(r: &mut Reader<'_>, envs: &Node, key: &Node, value: &Node) -> bool {
+    let name = key.as_scalar().unwrap_or_default();
+    let shown = !key.alias && !envs.alias && key_is_showable(name, value);
+    if shown {
+        r.parsed.reveal(key);
+    }
+    shown
+}
+
+/// How a problem names an env.
+fn env_label(name: &str, shown: bool) -> String {
+    if shown {
+        format!("task env {}", quote(name))
+    } else {
+        "a name in `envs` (not shown: it may hold a value)".to_string()
+    }
+}
+
+/// Is `name` an environment variable name? A name not shown is reported
+/// only when it has a value (else the missing value is the problem).
+fn check_env_name(
+    r: &mut Reader<'_>,
+    at: Place,
+    name: &str,
+    shown: bool,
+    label: &str,
+    value: &Node,
+) -> bool {
+    let Err(rule) = crate::konduktor::validate_env_name(name) else {
+        return true;
+    };
+    if shown {
+        r.add(at, rule.to_string(), rule.help());
+    } else if !value.is_null() {
+        r.add(
+            at,
+            format!("{label} is not an environment variable name"),
+            "write each variable as `NAME: value`; names use letters, digits and `_`",
+        );
+    }
+    false
+}
+
+/// An env's value: a single value, never revealed.
+fn read_env_value(r: &mut Reader<'_>, at: Place, label: &str, value: &Node) -> Option<String> {
+    match &*value.content {
+        Content::Scalar(v) => Some(v.clone()),
+        Content::Null => {
+            r.add(
+                at,
+                format!("{label} has no value"),
+                "write `NAME: \"\"` for an empty value, or `NAME: value`",
+            );
+            None
+        }
+        _ => {
+            let vat = r.place(value);
+            r.add(
+                vat,
+                format!(
+                    "the value of {label} should be a single value, not {}",
+                    value.shape()
+                ),
+                "quote the value if it holds `:`, `[` or `{`: `NAME: \"...\"`",
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "task_tests.rs"]
+mod tests;

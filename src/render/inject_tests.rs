@@ -1,0 +1,544 @@
+use std::path::Path;
+
+use super::*;
+
+const OWNER: &str = "0123abcd";
+
+fn task(yaml: &str) -> Task {
+    crate::render::task::parse(Path::new("/t/task.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"))
+}
+
+const PLAIN: &str = "name: t\nresources: {image_id: ubuntu}\n";
+
+fn secret(basename: &str, kind: SecretKind, data: &[(&str, &str)]) -> InjectedSecret {
+    InjectedSecret {
+        basename: basename.to_string(),
+        object_name: format!("{basename}-{OWNER}"),
+        kind,
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), SecretBytes::new(v.as_bytes().to_vec())))
+            .collect(),
+    }
+}
+
+fn opts() -> RenderOptions {
+    RenderOptions {
+        unpack_image: "busybox:1.36".into(),
+        owner_hash: OWNER.into(),
+        username: "alice".into(),
+    }
+}
+
+fn rendered(task_yaml: &str, secrets: &[InjectedSecret]) -> Rendered {
+    render(&task(task_yaml), secrets, &opts()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn pod(r: &Rendered) -> &PodSpec {
+    r.pod_spec().unwrap_or_else(|| panic!("no pod spec"))
+}
+
+fn main_container(r: &Rendered) -> &Container {
+    pod(r)
+        .containers
+        .first()
+        .unwrap_or_else(|| panic!("no container"))
+}
+
+fn env_of(r: &Rendered) -> Vec<EnvVar> {
+    main_container(r).env.clone().unwrap_or_default()
+}
+
+fn env_names(r: &Rendered) -> Vec<String> {
+    env_of(r).into_iter().map(|e| e.name).collect()
+}
+
+/// The object a variable's `secretKeyRef` names, or its literal value.
+fn env_source(r: &Rendered, name: &str) -> Option<String> {
+    env_of(r).into_iter().find(|e| e.name == name).map(|e| {
+        match e.value_from.and_then(|f| f.secret_key_ref) {
+            Some(sel) => format!("ref:{}/{}", sel.name, sel.key),
+            None => format!("value:{}", e.value.unwrap_or_default()),
+        }
+    })
+}
+
+fn volume_names(r: &Rendered) -> Vec<String> {
+    pod(r)
+        .volumes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|v| v.name)
+        .collect()
+}
+
+fn mounts_of(c: &Container) -> Vec<(String, String, Option<bool>)> {
+    c.volume_mounts
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|m| (m.name, m.mount_path, m.read_only))
+        .collect()
+}
+
+fn checksum_of(r: &Rendered) -> String {
+    r.job
+        .spec
+        .as_ref()
+        .and_then(|s| s.template.metadata.as_ref())
+        .and_then(|m| m.annotations.as_ref())
+        .and_then(|a| a.get(CHECKSUM_ANNOTATION))
+        .cloned()
+        .unwrap_or_else(|| panic!("no checksum"))
+}
+
+#[test]
+fn live_secrets_become_injected_secrets_and_unknown_kinds_are_named() {
+    let live = |name: &str, labels: &[(&str, &str)]| LiveSecret {
+        name: name.to_string(),
+        uid: None,
+        resource_version: None,
+        created: None,
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        data: BTreeMap::from([("K".to_string(), SecretBytes::new(b"v".to_vec()))]),
+    };
+    fn made<'a>(basename: &'a str, kind: &'a str) -> Vec<(&'a str, &'a str)> {
+        vec![
+            (konduktor::LABEL_PARENT, konduktor::PARENT_VALUE),
+            (konduktor::LABEL_OWNER, OWNER),
+            (konduktor::LABEL_BASENAME, basename),
+            (konduktor::LABEL_KIND, kind),
+        ]
+    }
+    let ok = live("app-env-x", &made("app-env", "env"));
+    let injected = InjectedSecret::from_live(ok.clone()).unwrap_or_else(|| panic!("dropped"));
+    assert_eq!(injected.basename, "app-env");
+    assert_eq!(injected.object_name, "app-env-x");
+    assert_eq!(injected.kind, SecretKind::Env);
+    assert_eq!(injected.data, ok.data);
+
+    let strange = live("s-x", &made("s", "s\u{1b}[31mecret"));
+    let foreign = live("f-x", &[(konduktor::LABEL_OWNER, OWNER)]);
+    let nameless = live(
+        "n-x",
+        &[
+            (konduktor::LABEL_PARENT, konduktor::PARENT_VALUE),
+            (konduktor::LABEL_KIND, "env"),
+        ],
+    );
+    let g = gather_live(vec![strange, ok, foreign, nameless]);
+    assert_eq!(g.secrets, vec![injected]);
+    // The foreign one (not Konduktor's) and the one without a basename are
+    // dropped silently; the unknown kind is named (escaped when printed).
+    assert_eq!(
+        g.warnings,
+        [
+            "secret s-x has the kind `s\u{1b}[31mecret`, which Konduktor does not know; it is not injected"
+        ]
+    );
+}
+
+#[test]
+fn declared_secrets_get_the_object_name_of_the_owner() {
+    let d = DesiredSecret {
+        basename: "hf".into(),
+        kind: SecretKind::Default,
+        data: BTreeMap::from([("t".to_string(), SecretBytes::new(b"v".to_vec()))]),
+    };
+    let s = InjectedSecret::from_desired(d.clone(), OWNER);
+    assert_eq!(s.object_name, konduktor::object_name("hf", OWNER));
+    assert_eq!((s.basename, s.kind, s.data), (d.basename, d.kind, d.data));
+}
+
+#[test]
+fn without_secrets_nothing_is_injected() {
+    let r = rendered(PLAIN, &[]);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(pod(&r).volumes, None);
+    assert_eq!(pod(&r).init_containers, None);
+    assert_eq!(main_container(&r).env, None);
+    assert_eq!(main_container(&r).volume_mounts, None);
+    assert_eq!(pod(&r).restart_policy.as_deref(), Some("Never"));
+}
+
+#[test]
+fn default_secrets_get_volumes_mounts_and_the_unpack_init_container() {
+    let secrets = [
+        secret("zeta", SecretKind::Default, &[("z.txt", "z")]),
+        secret("alpha", SecretKind::Default, &[("a.txt", "a")]),
+    ];
+    let r = rendered(PLAIN, &secrets);
+    assert_eq!(
+        volume_names(&r),
+        [
+            "default-secret-alpha",
+            "default-secret-zeta",
+            EXPANDED_VOLUME
+        ]
+    );
+    let alpha = format!("{DEFAULT_SECRETS_MOUNT}/alpha");
+    let zeta = format!("{DEFAULT_SECRETS_MOUNT}/zeta");
+    let main = mounts_of(main_container(&r));
+    assert_eq!(
+        main,
+        [
+            ("default-secret-alpha".into(), alpha.clone(), None),
+            ("default-secret-zeta".into(), zeta.clone(), None),
+            (EXPANDED_VOLUME.into(), EXPANDED_MOUNT.into(), None),
+        ]
+    );
+    let init = pod(&r).init_containers.clone().unwrap_or_default();
+    assert_eq!(init.len(), 1);
+    let unpack = &init[0];
+    assert_eq!(unpack.name, UNPACK_CONTAINER);
+    assert_eq!(unpack.image.as_deref(), Some("busybox:1.36"));
+    assert_eq!(
+        unpack.command.clone().unwrap_or_default(),
+        [
+            "sh",
+            "-c",
+            UNPACK_SCRIPT,
+            "unpack",
+            DEFAULT_SECRETS_MOUNT,
+            EXPANDED_MOUNT
+        ]
+    );
+    assert_eq!(
+        mounts_of(unpack),
+        [
+            ("default-secret-alpha".into(), alpha, Some(true)),
+            ("default-secret-zeta".into(), zeta, Some(true)),
+            (EXPANDED_VOLUME.into(), EXPANDED_MOUNT.into(), None),
+        ]
+    );
+    let volumes = pod(&r).volumes.clone().unwrap_or_default();
+    let source = volumes[0].secret.clone().unwrap_or_default();
+    assert_eq!(source.secret_name, Some(format!("alpha-{OWNER}")));
+    assert_eq!(source.default_mode, None);
+    assert_eq!(
+        env_source(&r, "KONDUKTOR_DEFAULT_SECRETS"),
+        Some(format!("value:{EXPANDED_MOUNT}"))
+    );
+    assert_eq!(
+        env_source(&r, "KONDUKTOR_DEFAULT_SECRETS_EXPANDED"),
+        Some(format!("value:{EXPANDED_MOUNT}"))
+    );
+}
+
+#[test]
+fn the_unpack_image_is_the_callers() {
+    let task = task(PLAIN);
+    let mut o = opts();
+    o.unpack_image = "registry.local/tools:1".into();
+    let r = render(&task, &[secret("d", SecretKind::Default, &[])], &o)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let init = pod(&r).init_containers.clone().unwrap_or_default();
+    assert_eq!(init[0].image.as_deref(), Some("registry.local/tools:1"));
+}
+
+#[test]
+fn a_task_that_uses_default_secrets_needs_one() {
+    for script in [
+        "run: ls $KONDUKTOR_DEFAULT_SECRETS\n",
+        "setup: cat /konduktor/default-secrets/x/y\n",
+    ] {
+        let t = task(&format!("{PLAIN}{script}"));
+        let e = match render(&t, &[secret("e", SecretKind::Env, &[("A", "a")])], &opts()) {
+            Ok(_) => panic!("rendered: {script}"),
+            Err(e) => e.to_string(),
+        };
+        assert!(e.contains("has no default secret"), "{e}");
+        assert!(e.contains("user alice") && e.contains(OWNER), "{e}");
+        assert!(uses_default_secrets(&t));
+    }
+    let mut o = opts();
+    o.username.clear();
+    let t = task(&format!("{PLAIN}run: ls $KONDUKTOR_DEFAULT_SECRETS\n"));
+    let e = render(&t, &[], &o).err().map(|e| e.to_string());
+    assert!(
+        e.as_deref().is_some_and(|e| e.contains("user (unknown)")),
+        "{e:?}"
+    );
+    let ok = render(&t, &[secret("d", SecretKind::Default, &[])], &opts());
+    assert!(ok.is_ok());
+}
+
+#[test]
+fn env_secrets_are_key_refs_in_object_name_order_later_overriding_earlier() {
+    // Given out of order: "a-env" is injected first, "b-env" overrides it.
+    let secrets = [
+        secret(
+            "b-env",
+            SecretKind::Env,
+            &[("SHARED", "b"), ("ONLY_B", "b")],
+        ),
+        secret(
+            "a-env",
+            SecretKind::Env,
+            &[("SHARED", "a"), ("ONLY_A", "a")],
+        ),
+    ];
+    let r = rendered(PLAIN, &secrets);
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+    assert_eq!(env_names(&r), ["ONLY_A", "SHARED", "ONLY_B"]);
+    assert_eq!(
+        env_source(&r, "SHARED"),
+        Some(format!("ref:b-env-{OWNER}/SHARED"))
+    );
+    assert_eq!(
+        env_source(&r, "ONLY_A"),
+        Some(format!("ref:a-env-{OWNER}/ONLY_A"))
+    );
+    // No value is ever written into the Job.
+    assert!(env_of(&r).iter().all(|e| e.value.is_none()));
+}
+
+#[test]
+fn git_ssh_gets_a_private_volume_and_git_ssh_command() {
+    let secrets = [
+        secret("key-b", SecretKind::GitSsh, &[("gitkey", "B")]),
+        secret("key-a", SecretKind::GitSsh, &[("gitkey", "A")]),
+    ];
+    let r = rendered(PLAIN, &secrets);
+    assert_eq!(volume_names(&r), [GIT_SSH_VOLUME]);
+    let volume = pod(&r).volumes.clone().unwrap_or_default();
+    let source = volume[0].secret.clone().unwrap_or_default();
+    // The first by object name; one key per pod.
+    assert_eq!(source.secret_name, Some(format!("key-a-{OWNER}")));
+    assert_eq!(source.default_mode, Some(0o600));
+    assert_eq!(
+        mounts_of(main_container(&r)),
+        [(GIT_SSH_VOLUME.into(), GIT_SSH_MOUNT.into(), None)]
+    );
+    assert_eq!(env_names(&r), ["GIT_SSH_COMMAND"]);
+    assert_eq!(
+        env_source(&r, "GIT_SSH_COMMAND"),
+        Some(format!("value:{GIT_SSH_COMMAND}"))
+    );
+    assert_eq!(pod(&r).init_containers, None);
+}
+
+#[test]
+fn env_keys_that_would_replace_reserved_variables_are_kept_out_with_a_warning() {
+    let secrets = [
+        secret("d", SecretKind::Default, &[("f", "f")]),
+        secret("g", SecretKind::GitSsh, &[("gitkey", "K")]),
+        secret(
+            "app-env",
+            SecretKind::Env,
+            &[
+                ("GIT_SSH_COMMAND", "ssh -o ProxyCommand=evil"),
+                ("KONDUKTOR_DEFAULT_SECRETS", "/tmp"),
+                ("GOOD", "g"),
+            ],
+        ),
+    ];
+    let r = rendered(PLAIN, &secrets);
+    assert_eq!(
+        env_names(&r),
+        [
+            "GIT_SSH_COMMAND",
+            "KONDUKTOR_DEFAULT_SECRETS",
+            "KONDUKTOR_DEFAULT_SECRETS_EXPANDED",
+            "GOOD"
+        ]
+    );
+    assert_eq!(
+        env_source(&r, "GIT_SSH_COMMAND"),
+        Some(format!("value:{GIT_SSH_COMMAND}"))
+    );
+    assert_eq!(
+        r.warnings,
+        [
+            "key GIT_SSH_COMMAND of env secret \"app-env\" would replace the GIT_SSH_COMMAND that injection sets; the injected value is kept",
+            "key KONDUKTOR_DEFAULT_SECRETS of env secret \"app-env\" would replace the KONDUKTOR_DEFAULT_SECRETS that injection sets; the injected value is kept",
+        ]
+    );
+}
+
+#[test]
+fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
+    let long = "a".repeat(49);
+    let secrets = [
+        secret("ok", SecretKind::Default, &[("f", "f")]),
+        secret(&long, SecretKind::Default, &[("f", "f")]),
+        secret("Bad_Name", SecretKind::Default, &[("f", "f")]),
+        secret("e", SecretKind::Env, &[("NOT-AN-ENV", "x"), ("GOOD", "g")]),
+    ];
+    let r = rendered(PLAIN, &secrets);
+    assert_eq!(volume_names(&r), ["default-secret-ok", EXPANDED_VOLUME]);
+    assert_eq!(
+        r.warnings,
+        [
+            format!(
+                "secret \"{long}\" ({long}-{OWNER}) is not injected: its volume name `default-secret-{long}` would be longer than 63 characters"
+            ),
+            format!(
+                "secret \"Bad_Name\" (Bad_Name-{OWNER}) is not injected: its name is not a DNS-1123 label, so it cannot name a volume"
+            ),
+            "key \"NOT-AN-ENV\" of env secret \"e\" is not a valid environment variable name; it is not injected".to_string(),
+        ]
+    );
+    assert!(!env_names(&r).contains(&"NOT-AN-ENV".to_string()));
+    // Env and git-ssh secrets are not volumes: their names need not be labels.
+    let mut kept = Vec::new();
+    let odd = [secret("Odd_Env", SecretKind::Env, &[])];
+    assert_eq!(injectable(&odd, &mut kept).len(), 1);
+    assert!(kept.is_empty());
+}
+
+#[test]
+fn task_envs_win_and_shadowing_a_secret_key_is_a_warning() {
+    let secrets = [secret(
+        "one",
+        SecretKind::Env,
+        &[("SHARED", "a"), ("ONLY", "b")],
+    )];
+    let r = rendered(
+        &format!("{PLAIN}envs:\n  SHARED: from-task\n  NEW: n\n"),
+        &secrets,
+    );
+    assert_eq!(env_names(&r), ["ONLY", "SHARED", "NEW"]);
+    assert_eq!(
+        env_source(&r, "SHARED"),
+        Some("value:from-task".to_string())
+    );
+    assert_eq!(
+        r.warnings,
+        ["task env SHARED shadows the key SHARED of env secret \"one\"; the task's value is used"]
+    );
+    // A task env over a reserved variable replaces it, without a warning.
+    let r = rendered(
+        &format!("{PLAIN}envs:\n  GIT_SSH_COMMAND: ssh\n"),
+        &[secret("g", SecretKind::GitSsh, &[])],
+    );
+    assert_eq!(env_source(&r, "GIT_SSH_COMMAND"), Some("value:ssh".into()));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+#[test]
+fn the_checksum_changes_with_any_name_kind_key_or_value() {
+    let base = secret("s", SecretKind::Env, &[("K", "v")]);
+    let sum = |s: &InjectedSecret| checksum(std::slice::from_ref(s));
+    let mut variants = vec![base.clone()];
+    let mut v = base.clone();
+    v.object_name = "t-x".into();
+    variants.push(v);
+    let mut v = base.clone();
+    v.kind = SecretKind::Default;
+    variants.push(v);
+    variants.push(secret("s", SecretKind::Env, &[("L", "v")]));
+    variants.push(secret("s", SecretKind::Env, &[("K", "w")]));
+    variants.push(secret("s", SecretKind::Env, &[("K", "v"), ("L", "")]));
+    // Lengths are hashed too: moving a byte from key to value changes it.
+    variants.push(secret("s", SecretKind::Env, &[("Kv", "")]));
+    let sums: std::collections::BTreeSet<String> = variants.iter().map(sum).collect();
+    assert_eq!(sums.len(), variants.len());
+    assert!(
+        sums.iter()
+            .all(|s| s.starts_with("sha256:") && s.len() == 71)
+    );
+    // It is the annotation, and the basename alone does not change it.
+    let r = rendered(PLAIN, std::slice::from_ref(&base));
+    assert_eq!(checksum_of(&r), sum(&base));
+    let mut renamed = base.clone();
+    renamed.basename = "other".into();
+    assert_eq!(sum(&renamed), sum(&base));
+    // Nor does the order the secrets are given in.
+    let two = [base.clone(), secret("r", SecretKind::Env, &[("K", "v")])];
+    let swapped = [two[1].clone(), two[0].clone()];
+    assert_eq!(
+        checksum_of(&rendered(PLAIN, &two)),
+        checksum_of(&rendered(PLAIN, &swapped))
+    );
+}
+
+#[test]
+fn num_nodes_sets_completions_and_parallelism_of_an_indexed_job() {
+    let r = rendered(
+        "name: t\nnum_nodes: 4\nresources: {image_id: ubuntu}\n",
+        &[],
+    );
+    let spec = r.job.spec.clone().unwrap_or_default();
+    assert_eq!(spec.completions, Some(4));
+    assert_eq!(spec.parallelism, Some(4));
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    assert_eq!(spec.backoff_limit, Some(0));
+    assert_eq!(r.job.metadata.name.as_deref(), Some("t"));
+    let mut t = task(PLAIN);
+    t.num_nodes = u32::MAX;
+    let e = render(&t, &[], &opts()).err().map(|e| e.to_string());
+    assert!(
+        e.as_deref()
+            .is_some_and(|e| e.contains("num_nodes 4294967295 is more than a Job can run")),
+        "{e:?}"
+    );
+}
+
+#[test]
+fn resources_tolerations_and_labels_follow_the_task() {
+    let r = rendered(
+        "name: t\nresources: {image_id: docker:nvcr.io/x:1, cpus: 4, memory: 16, accelerators: H100:8}\nsetup: pip install x\nrun: python train.py\n",
+        &[],
+    );
+    let c = main_container(&r);
+    assert_eq!(c.name, MAIN_CONTAINER);
+    assert_eq!(c.image.as_deref(), Some("nvcr.io/x:1"));
+    assert_eq!(c.command.clone().unwrap_or_default(), ["bash", "-c"]);
+    assert_eq!(
+        c.args.clone().unwrap_or_default(),
+        ["set -e\npip install x\npython train.py"]
+    );
+    let res = c.resources.clone().unwrap_or_default();
+    let expected = BTreeMap::from([
+        ("cpu".to_string(), Quantity("4".into())),
+        ("memory".to_string(), Quantity("16Gi".into())),
+        ("nvidia.com/gpu".to_string(), Quantity("8".into())),
+    ]);
+    assert_eq!(res.requests, Some(expected.clone()));
+    assert_eq!(res.limits, Some(expected));
+    let tolerations = pod(&r).tolerations.clone().unwrap_or_default();
+    assert_eq!(tolerations.len(), 1);
+    assert_eq!(tolerations[0].key.as_deref(), Some("nvidia.com/gpu"));
+    assert_eq!(tolerations[0].operator.as_deref(), Some("Exists"));
+    let labels = BTreeMap::from([
+        ("parent".to_string(), "trainy".to_string()),
+        ("trainy.ai/username".to_string(), "alice".to_string()),
+        ("trainy.ai/accelerator".to_string(), "H100".to_string()),
+    ]);
+    assert_eq!(r.job.metadata.labels, Some(labels.clone()));
+    let template = r.job.spec.clone().unwrap_or_default().template.metadata;
+    assert_eq!(template.and_then(|m| m.labels), Some(labels));
+
+    // Without requests: no resources, no tolerations, no username label
+    // when the user is unknown.
+    let mut o = opts();
+    o.username.clear();
+    let r = render(&task(PLAIN), &[], &o).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(main_container(&r).resources, None);
+    assert_eq!(pod(&r).tolerations, None);
+    assert_eq!(
+        r.job.metadata.labels,
+        Some(BTreeMap::from([(
+            "parent".to_string(),
+            "trainy".to_string()
+        )]))
+    );
+    assert_eq!(
+        main_container(&r).args.clone().unwrap_or_default(),
+        ["set -e\n"]
+    );
+}
+
+#[test]
+fn a_setup_without_a_final_newline_still_ends_its_line() {
+    let r = rendered(&format!("{PLAIN}setup: a\nrun: b\n"), &[]);
+    assert_eq!(
+        main_container(&r).args.clone().unwrap_or_default(),
+        ["set -e\na\nb"]
+    );
+}
