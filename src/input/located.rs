@@ -14,6 +14,7 @@ use miette::{MietteError, MietteSpanContents, SourceCode, SourceSpan, SpanConten
 
 use crate::error::{Error, Snippet};
 use crate::input::yaml::{Content, LineIndex, Masked, Node, Parsed};
+use crate::konduktor::has_key_chars;
 
 /// Where in an input file something was written: a byte range, line and
 /// column (in characters, as the snippet counts them).
@@ -100,14 +101,6 @@ pub fn quote(text: &str) -> String {
 /// pasted: the characters of a Secret data key, and it has a value.
 pub fn key_is_showable(key: &str, value: &Node) -> bool {
     !value.is_null() && has_key_chars(key)
-}
-
-/// The characters of a Secret data key (which `=`, spaces and `/` of a
-/// pasted `KEY=value` or token are not).
-pub fn has_key_chars(s: &str) -> bool {
-    (1..=253).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
 }
 
 /// What a snippet shows: a few lines of the masked text around one place,

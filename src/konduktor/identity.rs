@@ -181,16 +181,6 @@ pub fn konduktor_accepts(s: &str) -> bool {
     digits > 0 && !prev_underscore
 }
 
-/// A Kubernetes label value (at most 63 characters): the owner hash is one.
-pub fn is_label_value(s: &str) -> bool {
-    let alnum = |c: &char| c.is_ascii_alphanumeric();
-    s.len() <= 63
-        && (s.is_empty()
-            || (s.chars().next().is_some_and(|c| alnum(&c))
-                && s.chars().last().is_some_and(|c| alnum(&c))
-                && s.chars().all(|c| alnum(&c) || matches!(c, '-' | '_' | '.'))))
-}
-
 /// Can `hash` be part of a Secret name (`<name>-<hash>`)? Uppercase or `_`
 /// cannot, though Konduktor reads such a file.
 pub fn fits_object_names(owner: &Owner) -> Result<(), IdentityError> {
@@ -298,7 +288,7 @@ pub fn resolve(inputs: &IdentityInputs, cached: &Cached) -> Result<Resolution, I
                     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
                 });
                 if konduktor_accepts(text) {
-                    if !is_label_value(text) {
+                    if !super::is_label_value(text) {
                         return Err(IdentityError::HashNotLabel {
                             path,
                             hash: crate::escape::text(text).into_owned(),

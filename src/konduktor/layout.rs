@@ -74,11 +74,7 @@ impl FromStr for SecretKind {
 /// A key as a message may quote it: only with a key's characters. Anything
 /// else (`HF_TOKEN hf_...`, `K=V`) may be a value pasted in its place.
 fn shown_key(what: &str, key: &str) -> String {
-    let key_chars = (1..=253).contains(&key.len())
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if key_chars {
+    if has_key_chars(key) {
         format!("{what} `{key}`")
     } else {
         format!(
@@ -147,6 +143,27 @@ pub fn is_dns1123_label(s: &str) -> bool {
     s.len() <= 63 && has_label_shape(s)
 }
 
+/// A Kubernetes label value: empty, or at most 63 letters, digits, `-`, `_`
+/// and `.`, starting and ending with a letter or digit. The one place this
+/// rule is written (owner hashes, accelerator types).
+pub fn is_label_value(s: &str) -> bool {
+    let alnum = |c: &char| c.is_ascii_alphanumeric();
+    s.len() <= 63
+        && (s.is_empty()
+            || (s.chars().next().is_some_and(|c| alnum(&c))
+                && s.chars().last().is_some_and(|c| alnum(&c))
+                && s.chars().all(|c| alnum(&c) || matches!(c, '-' | '_' | '.'))))
+}
+
+/// The characters of a Secret data key: at most 253 of letters, digits,
+/// `-`, `_` and `.` (which `=`, spaces and `/` of a pasted `KEY=value` or
+/// token are not). The one place this rule is written.
+pub fn has_key_chars(s: &str) -> bool {
+    (1..=253).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
 /// The shape of the source a secret is made from, for the kind rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceShape {
@@ -208,14 +225,7 @@ pub fn validate_name(name: &str, kind: SecretKind) -> Result<(), RuleError> {
 /// `IsConfigMapKey`): `[-._a-zA-Z0-9]+`, at most 253 characters, not `.`,
 /// and not starting with `..` (the kubelet's own entries in a volume).
 pub fn validate_data_key(key: &str) -> Result<(), RuleError> {
-    let ok = !key.is_empty()
-        && key.len() <= 253
-        && key != "."
-        && !key.starts_with("..")
-        && key
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    if ok {
+    if has_key_chars(key) && key != "." && !key.starts_with("..") {
         Ok(())
     } else {
         Err(RuleError::InvalidDataKey {

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::input::located::{Fields, Place, Reader, Text, key_is_showable, quote};
 use crate::input::yaml::{Content, Node};
-use crate::konduktor::identity::is_label_value;
+use crate::konduktor::is_label_value;
 
 const TASK_FIELDS: &[&str] = &["name", "num_nodes", "resources", "envs", "setup", "run"];
 const RESOURCE_FIELDS: &[&str] = &["image_id", "cpus", "memory", "accelerators"];

@@ -17,9 +17,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 use crate::error::Error;
-use crate::input::located::{
-    Place, Problems, Reader, Text, has_key_chars, key_is_showable, quote, suggestion,
-};
+use crate::input::located::{Place, Problems, Reader, Text, key_is_showable, quote, suggestion};
 use crate::input::yaml::{Content, Masked, Node};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, SecretKind, SourceShape};
@@ -142,7 +140,7 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         items.map(|items| (at, items))
     };
     let from_file = list(r, "fromFile", &|_| true);
-    let from_env = list(r, "fromEnv", &has_key_chars);
+    let from_env = list(r, "fromEnv", &konduktor::has_key_chars);
     let inline = fields.get("inline").and_then(|(n, at)| {
         let pairs = read_pairs(r, n);
         broken |= pairs.is_none();
