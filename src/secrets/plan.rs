@@ -541,4 +541,4 @@ fn compare_values(
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

@@ -24,7 +24,7 @@ fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
     })
 }
 
-fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
+pub(crate) fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
     LiveSecret {
         name: format!("{name}-{owner}"),
         uid: Some(format!("uid-{name}")),
@@ -499,4 +499,56 @@ fn a_zip_with_too_many_entries_is_compared_by_bytes() {
         read_zip(tiny_entries(MAX_ZIP_ENTRIES).expose()),
         ZipRead::Content(c) if c.len() == MAX_ZIP_ENTRIES
     ));
+}
+
+/// One plan with every action, every delete reason, a relabel, a conflict
+/// with and without an owner, and a live kind label this version does not
+/// know: the JSON `diff -o json` and `apply -o json` print, pinned.
+pub(crate) fn every_action() -> Plan {
+    let mut not_konduktor = live("taken", OTHER, "env", &[("K", "v")]);
+    not_konduktor.name = format!("taken2-{ME}");
+    not_konduktor.labels.clear();
+    let mut unknown_kind = live("odd", ME, "env", &[("K", "v")]);
+    unknown_kind
+        .labels
+        .insert(konduktor::LABEL_KIND.into(), "future-kind".into());
+    let mut foreign = live("taken", OTHER, "env", &[("K", "v")]);
+    foreign.name = format!("taken-{ME}");
+    plan(
+        &[
+            want("new", SecretKind::Env, &[("A", "1")]),
+            want("ssh", SecretKind::GitSsh, &[("gitkey", "k")]),
+            want("same", SecretKind::Default, &[("f", "x")]),
+            want("relabel", SecretKind::Default, &[("f", "x"), ("g", "y")]),
+            Desired::Absent {
+                basename: "gone".into(),
+            },
+            Desired::Absent {
+                basename: "never".into(),
+            },
+            want("taken", SecretKind::Env, &[("K", "v")]),
+            want("taken2", SecretKind::Env, &[("K", "v")]),
+        ],
+        &[
+            live("same", ME, "default", &[("f", "x")]),
+            live("relabel", ME, "env", &[("f", "old"), ("h", "z")]),
+            live("gone", ME, "default", &[("f", "x")]),
+            live("oldssh", ME, "git-ssh", &[("gitkey", "k")]),
+            live("stale", ME, "default", &[("f", "x")]),
+            unknown_kind,
+            foreign,
+            not_konduktor,
+        ],
+        ME,
+        true,
+    )
+}
+
+#[test]
+fn plan_json_is_pinned_for_every_action() {
+    let json = serde_json::to_string_pretty(&every_action()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        json,
+        include_str!("plan_tests_every_action.json").trim_end()
+    );
 }

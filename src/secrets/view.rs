@@ -209,3 +209,7 @@ fn value_diff(k: &KeyChange) -> String {
         ),
     }
 }
+
+#[cfg(test)]
+#[path = "view_tests.rs"]
+mod tests;
