@@ -44,6 +44,8 @@ pub struct FakeStore {
     pub secrets: Vec<LiveSecret>,
     /// Object name -> the error a write to it fails with.
     pub fail: BTreeMap<String, ErrorKind>,
+    /// Object name -> the error only a create of it fails with.
+    pub fail_create: BTreeMap<String, ErrorKind>,
     calls: Mutex<Vec<Call>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
@@ -59,6 +61,11 @@ impl FakeStore {
 
     pub fn failing(mut self, name: &str, kind: ErrorKind) -> Self {
         self.fail.insert(name.to_string(), kind);
+        self
+    }
+
+    pub fn failing_create(mut self, name: &str, kind: ErrorKind) -> Self {
+        self.fail_create.insert(name.to_string(), kind);
         self
     }
 
@@ -128,7 +135,11 @@ impl SecretStore for FakeStore {
 
     async fn create(&self, secret: &Secret) -> Result<()> {
         let name = secret.metadata.name.clone().unwrap_or_default();
-        self.write(&name, Call::Create(name.clone())).await
+        let written = self.write(&name, Call::Create(name.clone())).await;
+        match self.fail_create.get(&name) {
+            Some(kind) => Err(Error::new(*kind, format!("{name} already exists"))),
+            None => written,
+        }
     }
 
     async fn merge(
