@@ -3,10 +3,13 @@
 //! [`sources`] (files, folders, inline pairs into data), [`plan`] (a pure
 //! function of desired and live state), [`view`] (showing a plan and its
 //! outcome), [`execute`] (carrying it out, conditionally); [`create`] is
-//! `secret create`'s create-or-merge; [`store`] the cluster calls they make.
+//! `secret create`'s create-or-merge, [`delete`] `secret delete`'s, [`list`]
+//! what `secret list` shows; [`store`] the cluster calls they make.
 
 pub mod create;
+pub mod delete;
 pub mod execute;
+pub mod list;
 pub mod manifest;
 pub mod plan;
 pub mod sources;

@@ -554,3 +554,20 @@ fn plan_json_is_pinned_for_every_action() {
         include_str!("plan_tests_every_action.json").trim_end()
     );
 }
+
+#[test]
+fn an_unknown_live_kind_is_kept_as_written_and_known_as_none() {
+    let p = every_action();
+    let odd = one(&p, "odd");
+    assert_eq!(odd.kind, Some(KindLabel::Unknown("future-kind".into())));
+    assert_eq!(odd.known_kind(), None);
+    let ssh = one(&p, "oldssh");
+    assert_eq!(ssh.kind, Some(KindLabel::Known(SecretKind::GitSsh)));
+    assert!(matches!(
+        ssh.step,
+        Step::Delete {
+            reason: DeleteReason::ReplacedGitSsh,
+            ..
+        }
+    ));
+}
