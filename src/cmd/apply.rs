@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
+use crate::cluster::Cluster;
 use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::output::{Format, to_data};
-use crate::secrets::execute::{self, Outcome, Status};
-use crate::secrets::plan::{Action, Plan};
+use crate::secrets::execute::{self, Outcome};
+use crate::secrets::plan::Plan;
 use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -61,75 +62,69 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     let format = Format::from(args.output);
     let text = format == Format::Text;
     if text {
-        print!(
-            "{}",
-            plan_view::render(
-                &plan,
-                ViewOptions {
-                    show_secrets: args.show_secrets
-                }
-            )
-        );
+        let opts = ViewOptions {
+            show_secrets: args.show_secrets,
+        };
+        print!("{}", plan_view::render(&plan, opts));
     }
-    let report = |result: Vec<Outcome>, code: ExitCode| -> Result<ExitCode> {
-        if !text {
-            print!(
-                "{}",
-                to_data(
-                    &Report {
-                        plan: &plan,
-                        dry_run: args.dry_run,
-                        result
-                    },
-                    format
-                )?
-            );
+    plan.refuse_conflicts()?;
+    let result = match nothing_to_do(&plan, args.dry_run) {
+        Some(note) => {
+            if text {
+                println!("{note}");
+            }
+            Vec::new()
         }
-        Ok(code)
+        None => {
+            if plan.has_deletions() && !args.yes {
+                confirm_deletions(&plan)?;
+            }
+            let outcomes = carry_out(&cluster, &plan, text).await;
+            if text {
+                print!("{}", plan_view::render_outcomes(&outcomes));
+            }
+            outcomes
+        }
     };
-    if plan.has_conflicts() {
-        return Err(Error::new(
-            ErrorKind::Foreign,
-            "apply refused: secrets with your names exist that are not yours; nothing was changed",
-        )
-        .with_help("rename those secrets in the manifest; the existing ones are never touched"));
+    let failed = result.iter().any(Outcome::failed);
+    if !text {
+        let report = Report {
+            plan: &plan,
+            dry_run: args.dry_run,
+            result,
+        };
+        print!("{}", to_data(&report, format)?);
     }
+    Ok(if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Why nothing is to be carried out, if so.
+fn nothing_to_do(plan: &Plan, dry_run: bool) -> Option<&'static str> {
     if !plan.has_changes() {
-        if text {
-            println!("No changes: the cluster matches the manifest.");
-        }
-        return report(Vec::new(), ExitCode::SUCCESS);
+        Some("No changes: the cluster matches the manifest.")
+    } else if dry_run {
+        Some("Dry run: nothing was changed.")
+    } else {
+        None
     }
-    if args.dry_run {
-        if text {
-            println!("Dry run: nothing was changed.");
-        }
-        return report(Vec::new(), ExitCode::SUCCESS);
-    }
-    if plan.has_deletions() && !args.yes {
-        confirm_deletions(&plan)?;
-    }
+}
+
+/// Execute the plan, with a progress line on a terminal.
+async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Vec<Outcome> {
     let progress = std::sync::Arc::new(execute::Progress::default());
     let ticker = (text && std::io::stderr().is_terminal())
-        .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(&plan))));
-    let outcomes = execute::execute(&cluster, &plan, &progress).await;
+        .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
+    let outcomes = execute::execute(cluster, plan, &progress).await;
     if let Some(t) = ticker {
         t.abort();
         // Clear the progress line.
         eprint!("\r\x1b[2K");
     }
-    let failed = outcomes.iter().filter(|o| o.failed()).count();
-    if text {
-        print!("{}", render_outcomes(&outcomes));
-    }
-    report(
-        outcomes,
-        if failed == 0 {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::FAILURE
-        },
-    )
+    outcomes
 }
 
 /// A progress line on stderr, once the apply takes more than a moment.
@@ -145,17 +140,7 @@ async fn show_progress(progress: std::sync::Arc<execute::Progress>, total: usize
 
 /// On a terminal, ask; elsewhere, refuse before changing anything.
 fn confirm_deletions(plan: &Plan) -> Result<()> {
-    let secrets = plan
-        .secrets
-        .iter()
-        .filter(|s| s.action == Action::Delete)
-        .count();
-    let keyed = plan
-        .secrets
-        .iter()
-        .filter(|s| s.action == Action::Merge && s.deletes())
-        .count();
-    let what = format!("{secrets} secret(s) and keys of {keyed} secret(s)");
+    let what = plan_view::deletions(plan);
     if !std::io::stdin().is_terminal() {
         return Err(Error::new(ErrorKind::Refused, format!("apply would delete {what}, and there is no terminal to confirm it; nothing was changed"))
             .with_help("review the plan above, then run again with --yes"));
@@ -174,50 +159,4 @@ fn confirm_deletions(plan: &Plan) -> Result<()> {
             "apply cancelled; nothing was changed",
         ))
     }
-}
-
-fn render_outcomes(outcomes: &[Outcome]) -> String {
-    use crate::escape::text as esc;
-    let mut out = String::new();
-    let (mut done, mut failed, mut skipped) = (0, 0, 0);
-    for o in outcomes {
-        let verb = match o.action {
-            Action::Create => "created",
-            Action::Merge => "merged",
-            Action::Delete => "deleted",
-            _ => "unchanged",
-        };
-        match &o.status {
-            Status::Done => {
-                done += 1;
-                out.push_str(&format!(
-                    "secret \"{}\" {verb} ({})\n",
-                    esc(&o.name),
-                    esc(&o.secret_name)
-                ));
-            }
-            Status::Failed { message } => {
-                failed += 1;
-                out.push_str(&format!(
-                    "secret \"{}\" NOT {verb}: {}\n",
-                    esc(&o.name),
-                    esc(message)
-                ));
-            }
-            Status::Skipped { message } => {
-                skipped += 1;
-                out.push_str(&format!(
-                    "secret \"{}\" not {verb}: {}\n",
-                    esc(&o.name),
-                    esc(message)
-                ));
-            }
-        }
-    }
-    if failed + skipped == 0 {
-        out.push_str(&format!("Apply complete: {done} done.\n"));
-    } else {
-        out.push_str(&format!("Apply incomplete: {done} done, {failed} failed, {skipped} not attempted. Run apply again to converge.\n"));
-    }
-    out
 }

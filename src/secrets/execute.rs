@@ -3,15 +3,16 @@
 //! the plan saw; a secret changed meanwhile fails alone, never overwritten.
 
 use std::collections::BTreeMap;
+use std::future::Future;
 
 use futures::StreamExt;
 use serde::Serialize;
 
-use crate::cluster::Cluster;
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret};
-use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan};
+use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
+use crate::secrets::store::SecretStore;
 
 /// How many requests run at once.
 pub const PARALLELISM: usize = 4;
@@ -61,34 +62,30 @@ impl Progress {
 pub fn steps(plan: &Plan) -> usize {
     plan.secrets
         .iter()
-        .filter(|s| matches!(s.action, Action::Create | Action::Merge | Action::Delete))
+        .filter(|s| matches!(s.action(), Action::Create | Action::Merge | Action::Delete))
         .count()
 }
 
-pub async fn execute(cluster: &Cluster, plan: &Plan, progress: &Progress) -> Vec<Outcome> {
-    let writes: Vec<&SecretPlan> = plan
+/// A planned delete: the secret, the live object it is conditional on, why.
+type PlannedDelete<'a> = (&'a SecretPlan, &'a LiveRef, DeleteReason);
+
+/// Creates and merges first, at most [`PARALLELISM`] at once; then the
+/// deletions (the old git-ssh secret only once the new one is in place);
+/// outcomes in plan order.
+pub async fn execute(store: &impl SecretStore, plan: &Plan, progress: &Progress) -> Vec<Outcome> {
+    let writes = plan
         .secrets
         .iter()
-        .filter(|s| matches!(s.action, Action::Create | Action::Merge))
-        .collect();
-    let mut outcomes: Vec<Outcome> =
-        futures::stream::iter(writes.into_iter().map(|s| write(cluster, s, &plan.owner)))
-            .buffer_unordered(PARALLELISM)
-            .inspect(|_| progress.tick())
-            .collect()
-            .await;
-    // The old git-ssh key goes only once the new one is in place.
-    let git_ssh_failed = outcomes.iter().any(|o| {
-        o.failed()
-            && plan
-                .secrets
-                .iter()
-                .any(|s| s.name == o.name && s.kind.as_deref() == Some("git-ssh"))
-    });
-    let deletes = plan.secrets.iter().filter(|s| s.action == Action::Delete);
-    let mut delete_futures = Vec::new();
-    for s in deletes {
-        if git_ssh_failed && s.reason == Some(DeleteReason::ReplacedGitSsh) {
+        .filter_map(|s| write(store, s, &plan.owner));
+    let mut outcomes: Vec<Outcome> = futures::stream::iter(writes)
+        .buffer_unordered(PARALLELISM)
+        .inspect(|_| progress.tick())
+        .collect()
+        .await;
+    let keep_old_git_ssh = git_ssh_write_failed(plan, &outcomes);
+    let mut deletes = Vec::new();
+    for (s, live, reason) in plan.secrets.iter().filter_map(planned_delete) {
+        if keep_old_git_ssh && reason == DeleteReason::ReplacedGitSsh {
             outcomes.push(outcome(
                 s,
                 Status::Skipped {
@@ -96,17 +93,39 @@ pub async fn execute(cluster: &Cluster, plan: &Plan, progress: &Progress) -> Vec
                 },
             ));
         } else {
-            delete_futures.push(delete(cluster, s));
+            deletes.push(delete(store, s, live));
         }
     }
     outcomes.extend(
-        futures::stream::iter(delete_futures)
+        futures::stream::iter(deletes)
             .buffer_unordered(PARALLELISM)
             .inspect(|_| progress.tick())
             .collect::<Vec<_>>()
             .await,
     );
-    // Report in plan order.
+    in_plan_order(plan, &mut outcomes);
+    outcomes
+}
+
+fn planned_delete(s: &SecretPlan) -> Option<PlannedDelete<'_>> {
+    match &s.step {
+        Step::Delete { live, reason } => Some((s, live, *reason)),
+        _ => None,
+    }
+}
+
+/// Did the write of a git-ssh secret fail? Then the one it replaces stays.
+fn git_ssh_write_failed(plan: &Plan, outcomes: &[Outcome]) -> bool {
+    outcomes.iter().any(|o| {
+        o.failed()
+            && plan
+                .secrets
+                .iter()
+                .any(|s| s.name == o.name && s.known_kind() == Some(SecretKind::GitSsh))
+    })
+}
+
+fn in_plan_order(plan: &Plan, outcomes: &mut [Outcome]) {
     let order: BTreeMap<&str, usize> = plan
         .secrets
         .iter()
@@ -114,14 +133,13 @@ pub async fn execute(cluster: &Cluster, plan: &Plan, progress: &Progress) -> Vec
         .map(|(i, s)| (s.name.as_str(), i))
         .collect();
     outcomes.sort_by_key(|o| order.get(o.name.as_str()).copied().unwrap_or(usize::MAX));
-    outcomes
 }
 
 fn outcome(s: &SecretPlan, status: Status) -> Outcome {
     Outcome {
         name: s.name.clone(),
         secret_name: s.secret_name.clone(),
-        action: s.action,
+        action: s.action(),
         status,
     }
 }
@@ -134,38 +152,40 @@ fn failed(e: &Error) -> Status {
     Status::Failed { message }
 }
 
-async fn write(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Outcome {
-    let Some(desired) = &s.desired else {
-        return outcome(
-            s,
-            Status::Skipped {
-                message: "nothing to write".into(),
+/// The write a create or merge step makes; `None` for any other step.
+fn write<'a>(
+    store: &'a impl SecretStore,
+    s: &'a SecretPlan,
+    owner: &'a str,
+) -> Option<impl Future<Output = Outcome> + 'a> {
+    let (live, desired) = match &s.step {
+        Step::Create { desired } => (None, desired),
+        Step::Merge { live, desired, .. } => (Some(live), desired),
+        _ => return None,
+    };
+    Some(async move {
+        let status = match live {
+            None => match store.create(&desired.to_object(owner)).await {
+                Ok(()) => Status::Done,
+                Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
+                Err(e) => failed(&e),
             },
-        );
-    };
-    let status = match s.action {
-        Action::Create => match cluster.create_secret(&desired.to_object(owner)).await {
-            Ok(_) => Status::Done,
-            Err(e) if e.kind == ErrorKind::Conflict => already_exists(cluster, s, owner).await,
-            Err(e) => failed(&e),
-        },
-        Action::Merge => match merge_one(cluster, s, desired, owner).await {
-            Ok(()) => Status::Done,
-            Err(e) => failed(&e),
-        },
-        _ => Status::Skipped {
-            message: "not a write".into(),
-        },
-    };
-    outcome(s, status)
+            Some(live) => match merge_one(store, s, live, desired, owner).await {
+                Ok(()) => Status::Done,
+                Err(e) => failed(&e),
+            },
+        };
+        outcome(s, status)
+    })
 }
 
 /// Carry out one planned merge: send the added and changed keys, null the
 /// removed ones, set the labels, all conditional on the resourceVersion
 /// the plan saw. Shared by `apply` and `secret create`.
 pub async fn merge_one(
-    cluster: &Cluster,
+    store: &impl SecretStore,
     s: &SecretPlan,
+    live: &LiveRef,
     desired: &DesiredSecret,
     owner: &str,
 ) -> crate::error::Result<()> {
@@ -179,21 +199,14 @@ pub async fn merge_one(
         })
         .collect();
     let labels = konduktor::labels(&desired.basename, desired.kind, owner);
-    let rv = s
-        .live
-        .as_ref()
-        .and_then(|l| l.resource_version.clone())
-        .unwrap_or_default();
-    cluster
-        .merge_secret(&s.secret_name, &rv, &labels, &data)
-        .await
-        .map(|_| ())
+    let rv = live.resource_version.clone().unwrap_or_default();
+    store.merge(&s.secret_name, &rv, &labels, &data).await
 }
 
 /// A create that found the name taken: someone else's (never touched), or
 /// ours made meanwhile (run again).
-async fn already_exists(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Status {
-    match cluster.get_secret(&s.secret_name).await {
+async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -> Status {
+    match store.get(&s.secret_name).await {
         Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
             message: format!(
                 "conflict: a Secret named {} exists and is not yours; it was not touched",
@@ -210,17 +223,9 @@ async fn already_exists(cluster: &Cluster, s: &SecretPlan, owner: &str) -> Statu
     }
 }
 
-async fn delete(cluster: &Cluster, s: &SecretPlan) -> Outcome {
-    let Some(live) = &s.live else {
-        return outcome(
-            s,
-            Status::Skipped {
-                message: "no live object".into(),
-            },
-        );
-    };
-    let status = match cluster
-        .delete_secret(
+async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef) -> Outcome {
+    let status = match store
+        .delete(
             &s.secret_name,
             live.uid.clone(),
             live.resource_version.clone(),
@@ -234,3 +239,7 @@ async fn delete(cluster: &Cluster, s: &SecretPlan) -> Outcome {
     };
     outcome(s, status)
 }
+
+#[cfg(test)]
+#[path = "execute_tests.rs"]
+mod tests;

@@ -2,10 +2,16 @@
 //! order data flows: [`manifest`] (parse, validate, load `secrets.yaml`),
 //! [`sources`] (files, folders, inline pairs into data), [`plan`] (a pure
 //! function of desired and live state), [`view`] (showing a plan and its
-//! outcome), [`execute`] (carrying it out, conditionally).
+//! outcome), [`execute`] (carrying it out, conditionally); [`create`] is
+//! `secret create`'s create-or-merge, [`delete`] `secret delete`'s, [`list`]
+//! what `secret list` shows; [`store`] the cluster calls they make.
 
+pub mod create;
+pub mod delete;
 pub mod execute;
+pub mod list;
 pub mod manifest;
 pub mod plan;
 pub mod sources;
+pub mod store;
 pub mod view;

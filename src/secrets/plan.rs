@@ -75,29 +75,130 @@ pub struct LiveRef {
     pub resource_version: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
+/// A secret's kind as the plan shows it: one this version knows, or a live
+/// label it does not (a newer Konduktor's kind, or a hand-edited label),
+/// kept as written so the plan's JSON shows it unchanged.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KindLabel {
+    Known(SecretKind),
+    Unknown(String),
+}
+
+impl KindLabel {
+    /// The kind label of a live secret, if it has one.
+    pub fn of_live(l: &LiveSecret) -> Option<Self> {
+        l.kind_label().map(|raw| match raw.parse() {
+            Ok(kind) => KindLabel::Known(kind),
+            Err(_) => KindLabel::Unknown(raw.to_string()),
+        })
+    }
+
+    pub fn known(&self) -> Option<SecretKind> {
+        match self {
+            KindLabel::Known(kind) => Some(*kind),
+            KindLabel::Unknown(_) => None,
+        }
+    }
+
+    /// The label as written.
+    pub fn as_str(&self) -> &str {
+        match self {
+            KindLabel::Known(kind) => kind.as_str(),
+            KindLabel::Unknown(raw) => raw,
+        }
+    }
+}
+
+impl Serialize for KindLabel {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+/// What the plan does with one secret, each step carrying what carrying it
+/// out needs and nothing else.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Step {
+    /// Not in the cluster: write `desired`.
+    Create { desired: DesiredSecret },
+    /// Ours in the cluster and different: patch it, conditional on `live`.
+    Merge {
+        live: LiveRef,
+        desired: DesiredSecret,
+        /// The kind label before (`<none>` when there was none), when the
+        /// merge relabels it.
+        relabel_from: Option<String>,
+    },
+    /// Ours in the cluster and already as the manifest wants it.
+    Unchanged { live: LiveRef },
+    /// `state: absent`, and there is nothing to delete.
+    AlreadyAbsent,
+    /// Ours in the cluster and to go, conditional on `live`.
+    Delete { live: LiveRef, reason: DeleteReason },
+    /// A secret with our name that is not ours: never touched.
+    Conflict {
+        /// Its owner label; `None` when Konduktor did not make it.
+        foreign_owner: Option<String>,
+        /// The caller's owner hash, for the message.
+        caller: String,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretPlan {
     pub name: String,
     pub secret_name: String,
-    pub kind: Option<String>,
-    pub action: Action,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<DeleteReason>,
-    /// The kind label before, when a merge relabels it.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub relabel_from: Option<String>,
+    /// The desired kind for a create, merge or unchanged secret; the live
+    /// label for a delete or conflict; none for an absent one.
+    pub kind: Option<KindLabel>,
     pub keys: Vec<KeyChange>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub conflict: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub live: Option<LiveRef>,
-    /// What to write, for create and merge; never serialized.
-    #[serde(skip)]
-    pub desired: Option<DesiredSecret>,
+    pub step: Step,
 }
 
 impl SecretPlan {
+    pub fn action(&self) -> Action {
+        match self.step {
+            Step::Create { .. } => Action::Create,
+            Step::Merge { .. } => Action::Merge,
+            Step::Unchanged { .. } | Step::AlreadyAbsent => Action::Unchanged,
+            Step::Delete { .. } => Action::Delete,
+            Step::Conflict { .. } => Action::Conflict,
+        }
+    }
+
+    /// Why the secret goes (or, for an absent one, would have gone).
+    pub fn reason(&self) -> Option<DeleteReason> {
+        match self.step {
+            Step::Delete { reason, .. } => Some(reason),
+            Step::AlreadyAbsent => Some(DeleteReason::Absent),
+            _ => None,
+        }
+    }
+
+    /// The kind this version knows the secret as, if any.
+    pub fn known_kind(&self) -> Option<SecretKind> {
+        self.kind.as_ref().and_then(KindLabel::known)
+    }
+
+    /// For a conflict, what is in the way, for people.
+    pub fn conflict_message(&self) -> Option<String> {
+        let Step::Conflict {
+            foreign_owner,
+            caller,
+        } = &self.step
+        else {
+            return None;
+        };
+        let holder = match foreign_owner {
+            Some(o) => format!("it belongs to owner {o}"),
+            None => "it was not made by Konduktor".to_string(),
+        };
+        Some(format!(
+            "a Secret named {} exists and {holder}, not to you ({caller}); it is never touched",
+            self.secret_name
+        ))
+    }
+
     /// Decoded bytes the secret holds once this plan is carried out (keys
     /// that compare unchanged keep their live bytes; removed keys count 0).
     pub fn size_after(&self) -> usize {
@@ -117,9 +218,55 @@ impl SecretPlan {
 
     /// Does carrying this out delete anything (a secret or a key)?
     pub fn deletes(&self) -> bool {
-        self.action == Action::Delete
-            || (self.action == Action::Merge
-                && self.keys.iter().any(|k| k.change == Change::Removed))
+        match self.step {
+            Step::Delete { .. } => true,
+            Step::Merge { .. } => self.keys.iter().any(|k| k.change == Change::Removed),
+            _ => false,
+        }
+    }
+}
+
+/// A plan's secret as `-o json` has always shown it: flat, with the fields
+/// of other actions left out. (`kind` is the label as written, known or not.)
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SecretPlanJson<'a> {
+    name: &'a str,
+    secret_name: &'a str,
+    kind: Option<&'a KindLabel>,
+    action: Action,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<DeleteReason>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    relabel_from: Option<&'a str>,
+    keys: &'a [KeyChange],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    conflict: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    live: Option<&'a LiveRef>,
+}
+
+impl Serialize for SecretPlan {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let (live, relabel_from) = match &self.step {
+            Step::Merge {
+                live, relabel_from, ..
+            } => (Some(live), relabel_from.as_deref()),
+            Step::Unchanged { live } | Step::Delete { live, .. } => (Some(live), None),
+            Step::Create { .. } | Step::AlreadyAbsent | Step::Conflict { .. } => (None, None),
+        };
+        SecretPlanJson {
+            name: &self.name,
+            secret_name: &self.secret_name,
+            kind: self.kind.as_ref(),
+            action: self.action(),
+            reason: self.reason(),
+            relabel_from,
+            keys: &self.keys,
+            conflict: self.conflict_message(),
+            live,
+        }
+        .serialize(serializer)
     }
 }
 
@@ -147,7 +294,7 @@ impl Plan {
     pub fn has_changes(&self) -> bool {
         self.secrets
             .iter()
-            .any(|s| matches!(s.action, Action::Create | Action::Merge | Action::Delete))
+            .any(|s| matches!(s.action(), Action::Create | Action::Merge | Action::Delete))
     }
 
     pub fn has_deletions(&self) -> bool {
@@ -156,6 +303,18 @@ impl Plan {
 
     pub fn has_conflicts(&self) -> bool {
         self.summary.conflict > 0
+    }
+
+    /// Apply refuses a plan with a conflict, before anything is sent.
+    pub fn refuse_conflicts(&self) -> Result<(), crate::error::Error> {
+        if !self.has_conflicts() {
+            return Ok(());
+        }
+        Err(crate::error::Error::new(
+            crate::error::ErrorKind::Foreign,
+            "apply refused: secrets with your names exist that are not yours; nothing was changed",
+        )
+        .with_help("rename those secrets in the manifest; the existing ones are never touched"))
     }
 
     /// The API server would refuse a Secret over 1 MiB: say so before
@@ -177,7 +336,7 @@ impl Plan {
     pub fn oversized(&self) -> Option<(&SecretPlan, usize)> {
         self.secrets
             .iter()
-            .filter(|s| matches!(s.action, Action::Create | Action::Merge))
+            .filter(|s| matches!(s.action(), Action::Create | Action::Merge))
             .map(|s| (s, s.size_after()))
             .find(|(_, size)| *size > konduktor::MAX_SECRET_BYTES)
     }
@@ -186,61 +345,10 @@ impl Plan {
 /// Compute the plan. `live` is what the one LIST returned (normally only the
 /// caller's secrets; anything else holding one of our names is a conflict).
 pub fn plan(desired: &[Desired], live: &[LiveSecret], owner_hash: &str, prune: bool) -> Plan {
-    let by_name: BTreeMap<&str, &LiveSecret> = live.iter().map(|s| (s.name.as_str(), s)).collect();
-    let mentioned: BTreeSet<&str> = desired.iter().map(Desired::basename).collect();
-    let wanted_git_ssh = desired.iter().find_map(|d| match d {
-        Desired::Present(s) if s.kind == SecretKind::GitSsh => Some(s.basename.as_str()),
-        _ => None,
-    });
-    let mut secrets = Vec::new();
-    for d in desired {
-        let object = konduktor::object_name(d.basename(), owner_hash);
-        let current = by_name.get(object.as_str()).copied();
-        secrets.push(match (d, current) {
-            (_, Some(l)) if !l.is_owned_by(owner_hash) => conflict(d, l, owner_hash),
-            (Desired::Present(s), None) => create(s, object),
-            (Desired::Present(s), Some(l)) => merge(s, l, prune),
-            (Desired::Absent { basename }, Some(l)) => delete(basename, l, DeleteReason::Absent),
-            (Desired::Absent { basename }, None) => SecretPlan {
-                name: basename.clone(),
-                secret_name: object,
-                kind: None,
-                action: Action::Unchanged,
-                reason: Some(DeleteReason::Absent),
-                relabel_from: None,
-                keys: Vec::new(),
-                conflict: None,
-                live: None,
-                desired: None,
-            },
-        });
-    }
-    let mut unmanaged = Vec::new();
-    for l in live.iter().filter(|l| l.is_owned_by(owner_hash)) {
-        let basename = l.basename().unwrap_or(&l.name);
-        if mentioned.contains(basename) && konduktor::object_name(basename, owner_hash) == l.name {
-            continue;
-        }
-        let replaced_git_ssh =
-            wanted_git_ssh.is_some_and(|w| w != basename) && l.kind() == Some(SecretKind::GitSsh);
-        if replaced_git_ssh {
-            secrets.push(delete(basename, l, DeleteReason::ReplacedGitSsh));
-        } else if prune {
-            secrets.push(delete(basename, l, DeleteReason::Pruned));
-        } else {
-            unmanaged.push(basename.to_string());
-        }
-    }
-    let mut summary = Summary::default();
-    for s in &secrets {
-        match s.action {
-            Action::Create => summary.create += 1,
-            Action::Merge => summary.merge += 1,
-            Action::Delete => summary.delete += 1,
-            Action::Unchanged => summary.unchanged += 1,
-            Action::Conflict => summary.conflict += 1,
-        }
-    }
+    let mut secrets = plan_desired(desired, live, owner_hash, prune);
+    let (deletes, unmanaged) = plan_unmentioned(desired, live, owner_hash, prune);
+    secrets.extend(deletes);
+    let summary = summarize(&secrets);
     Plan {
         owner: owner_hash.to_string(),
         prune,
@@ -250,32 +358,102 @@ pub fn plan(desired: &[Desired], live: &[LiveSecret], owner_hash: &str, prune: b
     }
 }
 
-fn live_ref(l: &LiveSecret) -> Option<LiveRef> {
-    Some(LiveRef {
+/// One step per secret the manifest names, in manifest order.
+fn plan_desired(
+    desired: &[Desired],
+    live: &[LiveSecret],
+    owner_hash: &str,
+    prune: bool,
+) -> Vec<SecretPlan> {
+    let by_name: BTreeMap<&str, &LiveSecret> = live.iter().map(|s| (s.name.as_str(), s)).collect();
+    desired
+        .iter()
+        .map(|d| {
+            let object = konduktor::object_name(d.basename(), owner_hash);
+            let current = by_name.get(object.as_str()).copied();
+            match (d, current) {
+                (_, Some(l)) if !l.is_owned_by(owner_hash) => conflict(d, l, owner_hash),
+                (Desired::Present(s), None) => create(s, object),
+                (Desired::Present(s), Some(l)) => merge(s, l, prune),
+                (Desired::Absent { basename }, Some(l)) => {
+                    delete(basename, l, DeleteReason::Absent)
+                }
+                (Desired::Absent { basename }, None) => SecretPlan {
+                    name: basename.clone(),
+                    secret_name: object,
+                    kind: None,
+                    keys: Vec::new(),
+                    step: Step::AlreadyAbsent,
+                },
+            }
+        })
+        .collect()
+}
+
+/// The caller's secrets the manifest does not name: deleted when a new
+/// git-ssh secret replaces them or with `--prune`, else listed as kept.
+fn plan_unmentioned(
+    desired: &[Desired],
+    live: &[LiveSecret],
+    owner_hash: &str,
+    prune: bool,
+) -> (Vec<SecretPlan>, Vec<String>) {
+    let mentioned: BTreeSet<&str> = desired.iter().map(Desired::basename).collect();
+    let wanted_git_ssh = desired.iter().find_map(|d| match d {
+        Desired::Present(s) if s.kind == SecretKind::GitSsh => Some(s.basename.as_str()),
+        _ => None,
+    });
+    let mut deletes = Vec::new();
+    let mut unmanaged = Vec::new();
+    for l in live.iter().filter(|l| l.is_owned_by(owner_hash)) {
+        let basename = l.basename().unwrap_or(&l.name);
+        if mentioned.contains(basename) && konduktor::object_name(basename, owner_hash) == l.name {
+            continue;
+        }
+        let replaced_git_ssh =
+            wanted_git_ssh.is_some_and(|w| w != basename) && l.kind() == Some(SecretKind::GitSsh);
+        if replaced_git_ssh {
+            deletes.push(delete(basename, l, DeleteReason::ReplacedGitSsh));
+        } else if prune {
+            deletes.push(delete(basename, l, DeleteReason::Pruned));
+        } else {
+            unmanaged.push(basename.to_string());
+        }
+    }
+    (deletes, unmanaged)
+}
+
+fn summarize(secrets: &[SecretPlan]) -> Summary {
+    let mut summary = Summary::default();
+    for s in secrets {
+        match s.action() {
+            Action::Create => summary.create += 1,
+            Action::Merge => summary.merge += 1,
+            Action::Delete => summary.delete += 1,
+            Action::Unchanged => summary.unchanged += 1,
+            Action::Conflict => summary.conflict += 1,
+        }
+    }
+    summary
+}
+
+fn live_ref(l: &LiveSecret) -> LiveRef {
+    LiveRef {
         uid: l.uid.clone(),
         resource_version: l.resource_version.clone(),
-    })
+    }
 }
 
 fn conflict(d: &Desired, l: &LiveSecret, owner_hash: &str) -> SecretPlan {
-    let holder = match l.owner() {
-        Some(o) => format!("it belongs to owner {o}"),
-        None => "it was not made by Konduktor".to_string(),
-    };
     SecretPlan {
         name: d.basename().to_string(),
         secret_name: l.name.clone(),
-        kind: l.kind_label().map(str::to_string),
-        action: Action::Conflict,
-        reason: None,
-        relabel_from: None,
+        kind: KindLabel::of_live(l),
         keys: Vec::new(),
-        conflict: Some(format!(
-            "a Secret named {} exists and {holder}, not to you ({owner_hash}); it is never touched",
-            l.name
-        )),
-        live: None,
-        desired: None,
+        step: Step::Conflict {
+            foreign_owner: l.owner().map(str::to_string),
+            caller: owner_hash.to_string(),
+        },
     }
 }
 
@@ -283,10 +461,7 @@ fn create(s: &DesiredSecret, object: String) -> SecretPlan {
     SecretPlan {
         name: s.basename.clone(),
         secret_name: object,
-        kind: Some(s.kind.to_string()),
-        action: Action::Create,
-        reason: None,
-        relabel_from: None,
+        kind: Some(KindLabel::Known(s.kind)),
         keys: s
             .data
             .iter()
@@ -302,9 +477,7 @@ fn create(s: &DesiredSecret, object: String) -> SecretPlan {
                 }
             })
             .collect(),
-        conflict: None,
-        live: None,
-        desired: Some(s.clone()),
+        step: Step::Create { desired: s.clone() },
     }
 }
 
@@ -312,10 +485,7 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
     SecretPlan {
         name: basename.to_string(),
         secret_name: l.name.clone(),
-        kind: l.kind_label().map(str::to_string),
-        action: Action::Delete,
-        reason: Some(reason),
-        relabel_from: None,
+        kind: KindLabel::of_live(l),
         keys: l
             .data
             .iter()
@@ -328,13 +498,43 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
                 new: None,
             })
             .collect(),
-        conflict: None,
-        live: live_ref(l),
-        desired: None,
+        step: Step::Delete {
+            live: live_ref(l),
+            reason,
+        },
     }
 }
 
 fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
+    let keys = merge_keys(s, l, prune);
+    let labels = konduktor::labels(&s.basename, s.kind, l.owner().unwrap_or_default());
+    let relabel = labels.iter().any(|(k, v)| l.labels.get(k) != Some(v));
+    let changed = relabel
+        || keys
+            .iter()
+            .any(|k| matches!(k.change, Change::Added | Change::Changed | Change::Removed));
+    let step = if changed {
+        Step::Merge {
+            live: live_ref(l),
+            desired: s.clone(),
+            relabel_from: (l.kind_label() != Some(s.kind.as_str()))
+                .then(|| l.kind_label().unwrap_or("<none>").to_string()),
+        }
+    } else {
+        Step::Unchanged { live: live_ref(l) }
+    };
+    SecretPlan {
+        name: s.basename.clone(),
+        secret_name: l.name.clone(),
+        kind: Some(KindLabel::Known(s.kind)),
+        keys,
+        step,
+    }
+}
+
+/// Every key of the desired and the live secret, sorted: desired keys
+/// added, changed or unchanged; live-only keys kept, or removed with prune.
+fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> {
     let mut keys = Vec::new();
     for (k, new) in &s.data {
         let (change, files, note) = match l.data.get(k) {
@@ -365,32 +565,7 @@ fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
         });
     }
     keys.sort_by(|a, b| a.key.cmp(&b.key));
-    let labels = konduktor::labels(&s.basename, s.kind, l.owner().unwrap_or_default());
-    let relabel = labels.iter().any(|(k, v)| l.labels.get(k) != Some(v));
-    let changed = relabel
-        || keys
-            .iter()
-            .any(|k| matches!(k.change, Change::Added | Change::Changed | Change::Removed));
-    SecretPlan {
-        name: s.basename.clone(),
-        secret_name: l.name.clone(),
-        kind: Some(s.kind.to_string()),
-        action: if changed {
-            Action::Merge
-        } else {
-            Action::Unchanged
-        },
-        reason: None,
-        relabel_from: if l.kind_label() != Some(s.kind.as_str()) {
-            Some(l.kind_label().unwrap_or("<none>").to_string())
-        } else {
-            None
-        },
-        keys,
-        conflict: None,
-        live: live_ref(l),
-        desired: Some(s.clone()),
-    }
+    keys
 }
 
 /// A zip read from the cluster is inflated up to this many bytes in all:
@@ -541,4 +716,4 @@ fn compare_values(
 
 #[cfg(test)]
 #[path = "plan_tests.rs"]
-mod tests;
+pub(crate) mod tests;

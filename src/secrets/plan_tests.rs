@@ -6,14 +6,14 @@ use super::*;
 use crate::konduktor::{DesiredSecret, LiveSecret, SecretKind};
 use crate::secrets::manifest::Desired;
 
-const ME: &str = "abba3a3e";
+pub(crate) const ME: &str = "abba3a3e";
 const OTHER: &str = "8417fdac";
 
-fn bytes(s: &str) -> SecretBytes {
+pub(crate) fn bytes(s: &str) -> SecretBytes {
     SecretBytes::new(s.as_bytes().to_vec())
 }
 
-fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
+pub(crate) fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
     Desired::Present(DesiredSecret {
         basename: name.into(),
         kind,
@@ -24,7 +24,7 @@ fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
     })
 }
 
-fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
+pub(crate) fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
     LiveSecret {
         name: format!("{name}-{owner}"),
         uid: Some(format!("uid-{name}")),
@@ -58,7 +58,7 @@ fn create_when_missing() {
         false,
     );
     let s = one(&p, "hf");
-    assert_eq!(s.action, Action::Create);
+    assert_eq!(s.action(), Action::Create);
     assert_eq!(s.secret_name, "hf-abba3a3e");
     assert_eq!(changes(s), [("TOKEN", Change::Added)]);
     assert_eq!(
@@ -89,7 +89,7 @@ fn merge_adds_changes_and_keeps() {
         false,
     );
     let s = one(&p, "hf");
-    assert_eq!(s.action, Action::Merge);
+    assert_eq!(s.action(), Action::Merge);
     assert_eq!(
         changes(s),
         [
@@ -99,10 +99,10 @@ fn merge_adds_changes_and_keeps() {
             ("KEEP", Change::Kept)
         ]
     );
-    assert_eq!(
-        s.live.as_ref().and_then(|l| l.resource_version.as_deref()),
-        Some("7")
-    );
+    let Step::Merge { live, .. } = &s.step else {
+        panic!("not a merge: {s:?}")
+    };
+    assert_eq!(live.resource_version.as_deref(), Some("7"));
     assert!(!p.has_deletions(), "kept keys are not deletions");
 }
 
@@ -115,8 +115,11 @@ fn kind_relabel_alone_is_a_merge() {
         false,
     );
     let s = one(&p, "x");
-    assert_eq!(s.action, Action::Merge);
-    assert_eq!(s.relabel_from.as_deref(), Some("env"));
+    assert_eq!(s.action(), Action::Merge);
+    assert!(
+        matches!(&s.step, Step::Merge { relabel_from: Some(from), .. } if from == "env"),
+        "{s:?}"
+    );
 }
 
 #[test]
@@ -127,7 +130,7 @@ fn unchanged_when_equal() {
         ME,
         false,
     );
-    assert_eq!(one(&p, "x").action, Action::Unchanged);
+    assert_eq!(one(&p, "x").action(), Action::Unchanged);
     assert!(!p.has_changes());
     assert_eq!(p.summary.unchanged, 1);
 }
@@ -143,14 +146,14 @@ fn absent_deletes_only_what_exists() {
     );
     let old = one(&p, "old");
     assert_eq!(
-        (old.action, old.reason),
+        (old.action(), old.reason()),
         (Action::Delete, Some(DeleteReason::Absent))
     );
-    assert_eq!(
-        old.live.as_ref().and_then(|l| l.uid.as_deref()),
-        Some("uid-old")
-    );
-    assert_eq!(one(&p, "never").action, Action::Unchanged);
+    let Step::Delete { live, .. } = &old.step else {
+        panic!("not a delete: {old:?}")
+    };
+    assert_eq!(live.uid.as_deref(), Some("uid-old"));
+    assert_eq!(one(&p, "never").action(), Action::Unchanged);
     assert!(p.has_deletions());
 }
 
@@ -168,7 +171,7 @@ fn replaced_git_ssh_under_another_name_is_deleted() {
     );
     let old = one(&p, "old-key");
     assert_eq!(
-        (old.action, old.reason),
+        (old.action(), old.reason()),
         (Action::Delete, Some(DeleteReason::ReplacedGitSsh))
     );
     assert_eq!(
@@ -198,16 +201,16 @@ fn prune_deletes_unlisted_secrets_and_keys() {
         changes(one(&p, "listed")),
         [("A", Change::Unchanged), ("EXTRA", Change::Removed)]
     );
-    assert_eq!(one(&p, "listed").action, Action::Merge);
+    assert_eq!(one(&p, "listed").action(), Action::Merge);
     let gone = one(&p, "unlisted");
     assert_eq!(
-        (gone.action, gone.reason),
+        (gone.action(), gone.reason()),
         (Action::Delete, Some(DeleteReason::Pruned))
     );
     assert!(p.has_deletions());
     // Without --prune the same is kept.
     let p = plan(&desired, &current, ME, false);
-    assert_eq!(one(&p, "listed").action, Action::Unchanged);
+    assert_eq!(one(&p, "listed").action(), Action::Unchanged);
     assert_eq!(p.unmanaged, ["unlisted"]);
 }
 
@@ -239,12 +242,11 @@ fn a_foreign_secret_holding_our_name_is_a_conflict() {
         ME,
         true,
     );
-    assert_eq!(one(&p, "creds").action, Action::Conflict);
-    assert_eq!(one(&p, "plain").action, Action::Conflict);
+    assert_eq!(one(&p, "creds").action(), Action::Conflict);
+    assert_eq!(one(&p, "plain").action(), Action::Conflict);
     assert!(
         one(&p, "creds")
-            .conflict
-            .as_deref()
+            .conflict_message()
             .is_some_and(|c| c.contains(OTHER))
     );
     assert_eq!(p.summary.conflict, 2);
@@ -292,7 +294,7 @@ fn directory_secrets_compare_by_content() {
         false,
     );
     assert_eq!(
-        one(&p, "creds").action,
+        one(&p, "creds").action(),
         Action::Unchanged,
         "timestamps and order do not count"
     );
@@ -305,7 +307,7 @@ fn directory_secrets_compare_by_content() {
         false,
     );
     let s = one(&p, "creds");
-    assert_eq!(s.action, Action::Merge);
+    assert_eq!(s.action(), Action::Merge);
     let files: Vec<(&str, Change)> = s.keys[0]
         .files
         .iter()
@@ -375,7 +377,7 @@ fn konduktors_own_directory_zip_matches_ours() {
     };
     let p = plan(&[Desired::Present(desired)], &[theirs], ME, false);
     assert_eq!(
-        one(&p, "my-default-directory").action,
+        one(&p, "my-default-directory").action(),
         Action::Unchanged,
         "{:#?}",
         p.secrets[0].keys
@@ -498,5 +500,74 @@ fn a_zip_with_too_many_entries_is_compared_by_bytes() {
     assert!(matches!(
         read_zip(tiny_entries(MAX_ZIP_ENTRIES).expose()),
         ZipRead::Content(c) if c.len() == MAX_ZIP_ENTRIES
+    ));
+}
+
+/// One plan with every action, every delete reason, a relabel, a conflict
+/// with and without an owner, and a live kind label this version does not
+/// know: the JSON `diff -o json` and `apply -o json` print, pinned.
+pub(crate) fn every_action() -> Plan {
+    let mut not_konduktor = live("taken", OTHER, "env", &[("K", "v")]);
+    not_konduktor.name = format!("taken2-{ME}");
+    not_konduktor.labels.clear();
+    let mut unknown_kind = live("odd", ME, "env", &[("K", "v")]);
+    unknown_kind
+        .labels
+        .insert(konduktor::LABEL_KIND.into(), "future-kind".into());
+    let mut foreign = live("taken", OTHER, "env", &[("K", "v")]);
+    foreign.name = format!("taken-{ME}");
+    plan(
+        &[
+            want("new", SecretKind::Env, &[("A", "1")]),
+            want("ssh", SecretKind::GitSsh, &[("gitkey", "k")]),
+            want("same", SecretKind::Default, &[("f", "x")]),
+            want("relabel", SecretKind::Default, &[("f", "x"), ("g", "y")]),
+            Desired::Absent {
+                basename: "gone".into(),
+            },
+            Desired::Absent {
+                basename: "never".into(),
+            },
+            want("taken", SecretKind::Env, &[("K", "v")]),
+            want("taken2", SecretKind::Env, &[("K", "v")]),
+        ],
+        &[
+            live("same", ME, "default", &[("f", "x")]),
+            live("relabel", ME, "env", &[("f", "old"), ("h", "z")]),
+            live("gone", ME, "default", &[("f", "x")]),
+            live("oldssh", ME, "git-ssh", &[("gitkey", "k")]),
+            live("stale", ME, "default", &[("f", "x")]),
+            unknown_kind,
+            foreign,
+            not_konduktor,
+        ],
+        ME,
+        true,
+    )
+}
+
+#[test]
+fn plan_json_is_pinned_for_every_action() {
+    let json = serde_json::to_string_pretty(&every_action()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        json,
+        include_str!("plan_tests_every_action.json").trim_end()
+    );
+}
+
+#[test]
+fn an_unknown_live_kind_is_kept_as_written_and_known_as_none() {
+    let p = every_action();
+    let odd = one(&p, "odd");
+    assert_eq!(odd.kind, Some(KindLabel::Unknown("future-kind".into())));
+    assert_eq!(odd.known_kind(), None);
+    let ssh = one(&p, "oldssh");
+    assert_eq!(ssh.kind, Some(KindLabel::Known(SecretKind::GitSsh)));
+    assert!(matches!(
+        ssh.step,
+        Step::Delete {
+            reason: DeleteReason::ReplacedGitSsh,
+            ..
+        }
     ));
 }

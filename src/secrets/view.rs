@@ -8,7 +8,11 @@ use console::style;
 
 use crate::escape::text as esc;
 
-use crate::secrets::plan::{Action, Change, DeleteReason, KeyChange, Plan, SecretPlan};
+use crate::konduktor::SecretKind;
+use crate::secrets::execute::{Outcome, Status};
+use crate::secrets::plan::{
+    Action, Change, DeleteReason, KeyChange, KindLabel, Plan, SecretPlan, Step,
+};
 
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ViewOptions {
@@ -45,6 +49,21 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     out
 }
 
+/// What an apply would delete, for the confirmation question.
+pub fn deletions(plan: &Plan) -> String {
+    let secrets = plan
+        .secrets
+        .iter()
+        .filter(|s| s.action() == Action::Delete)
+        .count();
+    let keyed = plan
+        .secrets
+        .iter()
+        .filter(|s| s.action() == Action::Merge && s.deletes())
+        .count();
+    format!("{secrets} secret(s) and keys of {keyed} secret(s)")
+}
+
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary;
     format!(
@@ -55,87 +74,73 @@ pub fn summary_line(plan: &Plan) -> String {
 
 fn kind_suffix(s: &SecretPlan) -> String {
     s.kind
-        .as_deref()
-        .map(|k| format!(" ({})", esc(k)))
+        .as_ref()
+        .map(|k| format!(" ({})", esc(k.as_str())))
         .unwrap_or_default()
 }
 
 fn render_secret(out: &mut String, s: &SecretPlan, plan: &Plan, opts: ViewOptions) {
-    let head = match s.action {
-        Action::Create => style(format!(
-            "+ {}{}: create {}",
-            esc(&s.name),
-            kind_suffix(s),
-            esc(&s.secret_name)
-        ))
-        .green()
-        .to_string(),
-        Action::Merge => {
-            let relabel = s
-                .relabel_from
-                .as_deref()
-                .map(|from| {
-                    format!(
-                        ", kind {} -> {}",
-                        esc(from),
-                        esc(s.kind.as_deref().unwrap_or_default())
-                    )
-                })
-                .unwrap_or_default();
-            style(format!(
-                "~ {}{}: merge into {}{relabel}",
-                esc(&s.name),
-                kind_suffix(s),
-                esc(&s.secret_name)
-            ))
-            .yellow()
-            .to_string()
-        }
-        Action::Delete => {
-            let why = match s.reason {
-                Some(DeleteReason::Absent) => "state: absent".to_string(),
-                Some(DeleteReason::ReplacedGitSsh) => {
-                    let new = plan
-                        .secrets
-                        .iter()
-                        .find(|o| {
-                            o.kind.as_deref() == Some("git-ssh") && o.action != Action::Delete
-                        })
-                        .map_or("another", |o| o.name.as_str());
-                    format!("replaced by git-ssh secret \"{}\"", esc(new))
-                }
-                Some(DeleteReason::Pruned) => "not in the manifest, --prune".to_string(),
-                None => String::new(),
-            };
-            style(format!(
-                "- {}{}: delete {} ({why})",
-                esc(&s.name),
-                kind_suffix(s),
-                esc(&s.secret_name)
-            ))
-            .red()
-            .to_string()
-        }
-        Action::Conflict => style(format!(
-            "! {}: conflict: {}",
-            esc(&s.name),
-            esc(s.conflict.as_deref().unwrap_or_default())
-        ))
-        .red()
-        .bold()
-        .to_string(),
-        Action::Unchanged if s.reason == Some(DeleteReason::Absent) => {
-            format!("  {}: absent (nothing to delete)", esc(&s.name))
-        }
-        Action::Unchanged => format!("  {}{}: unchanged", esc(&s.name), kind_suffix(s)),
-    };
-    out.push_str(&head);
+    out.push_str(&head_line(s, plan));
     out.push('\n');
-    if !matches!(s.action, Action::Create | Action::Merge | Action::Delete) {
+    if !matches!(s.action(), Action::Create | Action::Merge | Action::Delete) {
         return;
     }
     for k in &s.keys {
         render_key(out, k, opts);
+    }
+}
+
+/// The secret's own line: its mark, name, kind and what happens to it.
+fn head_line(s: &SecretPlan, plan: &Plan) -> String {
+    let (name, kind, object) = (esc(&s.name), kind_suffix(s), esc(&s.secret_name));
+    match &s.step {
+        Step::Create { .. } => style(format!("+ {name}{kind}: create {object}"))
+            .green()
+            .to_string(),
+        Step::Merge { relabel_from, .. } => {
+            let relabel = relabel_from
+                .as_deref()
+                .map(|from| {
+                    let to = s.kind.as_ref().map(KindLabel::as_str).unwrap_or_default();
+                    format!(", kind {} -> {}", esc(from), esc(to))
+                })
+                .unwrap_or_default();
+            style(format!("~ {name}{kind}: merge into {object}{relabel}"))
+                .yellow()
+                .to_string()
+        }
+        Step::Delete { reason, .. } => {
+            let why = delete_reason(*reason, plan);
+            style(format!("- {name}{kind}: delete {object} ({why})"))
+                .red()
+                .to_string()
+        }
+        Step::Conflict { .. } => style(format!(
+            "! {name}: conflict: {}",
+            esc(&s.conflict_message().unwrap_or_default())
+        ))
+        .red()
+        .bold()
+        .to_string(),
+        Step::AlreadyAbsent => format!("  {name}: absent (nothing to delete)"),
+        Step::Unchanged { .. } => format!("  {name}{kind}: unchanged"),
+    }
+}
+
+fn delete_reason(reason: DeleteReason, plan: &Plan) -> String {
+    match reason {
+        DeleteReason::Absent => "state: absent".to_string(),
+        DeleteReason::ReplacedGitSsh => {
+            let new = plan
+                .secrets
+                .iter()
+                .find(|o| {
+                    o.known_kind() == Some(SecretKind::GitSsh) && o.action() != Action::Delete
+                })
+                .map_or("another", |o| o.name.as_str());
+            format!("replaced by git-ssh secret \"{}\"", esc(new))
+        }
+        DeleteReason::Pruned => "not in the manifest, --prune".to_string(),
     }
 }
 
@@ -209,3 +214,44 @@ fn value_diff(k: &KeyChange) -> String {
         ),
     }
 }
+
+/// One line per secret an apply touched (done, failed, or not attempted
+/// and why), then whether the apply completed.
+pub fn render_outcomes(outcomes: &[Outcome]) -> String {
+    let mut out = String::new();
+    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    for o in outcomes {
+        let verb = match o.action {
+            Action::Create => "created",
+            Action::Merge => "merged",
+            Action::Delete => "deleted",
+            _ => "unchanged",
+        };
+        let (name, object) = (esc(&o.name), esc(&o.secret_name));
+        let line = match &o.status {
+            Status::Done => {
+                done += 1;
+                format!("secret \"{name}\" {verb} ({object})\n")
+            }
+            Status::Failed { message } => {
+                failed += 1;
+                format!("secret \"{name}\" NOT {verb}: {}\n", esc(message))
+            }
+            Status::Skipped { message } => {
+                skipped += 1;
+                format!("secret \"{name}\" not {verb}: {}\n", esc(message))
+            }
+        };
+        out.push_str(&line);
+    }
+    if failed + skipped == 0 {
+        out.push_str(&format!("Apply complete: {done} done.\n"));
+    } else {
+        out.push_str(&format!("Apply incomplete: {done} done, {failed} failed, {skipped} not attempted. Run apply again to converge.\n"));
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "view_tests.rs"]
+mod tests;

@@ -7,13 +7,10 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cluster::Cluster;
 use crate::cmd::prelude::Context;
-use crate::error::{Error, ErrorKind, Result};
-use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
-use crate::secrets::execute;
-use crate::secrets::manifest::Desired;
-use crate::secrets::plan::{self, Action, Change};
+use crate::error::{Error, Result};
+use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::secrets::create;
 use crate::secrets::sources::{self, Source};
 
 pub const EXAMPLES: &str = "Examples:
@@ -61,6 +58,27 @@ fn kind_parser() -> impl clap::builder::TypedValueParser<Value = SecretKind> {
 }
 
 impl CreateArgs {
+    /// The secret to write, read and checked before anything reaches the
+    /// cluster: name, source, kind against source, keys, the 1 MiB limit.
+    fn desired(&self) -> Result<DesiredSecret> {
+        if self.name.contains('=') {
+            // Most likely a KEY=VALUE pair that lost its --inline: never echo it.
+            return Err(Error::input(
+                "the secret name looks like a KEY=VALUE pair (not shown, it may hold a value)",
+            )
+            .with_help("put --inline before each KEY=VALUE pair, and the secret's name last"));
+        }
+        konduktor::validate_name(&self.name, self.kind)?;
+        let source = self.source()?;
+        let data = sources::collect(self.kind, &source).map_err(|e| e.named(&self.name))?;
+        konduktor::validate_size(&self.name, &data)?;
+        Ok(DesiredSecret {
+            basename: self.name.clone(),
+            kind: self.kind,
+            data,
+        })
+    }
+
     /// Exactly one kind of source, with every input rule checked before any
     /// file is read.
     fn source(&self) -> Result<Source> {
@@ -102,194 +120,19 @@ impl CreateArgs {
     }
 }
 
-/// What happened to the secret, for the report line.
-enum Outcome {
-    Created,
-    Merged {
-        added: Vec<String>,
-        updated: Vec<String>,
-        kept: Vec<String>,
-        relabelled: bool,
-    },
-    Unchanged,
-}
-
 pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
-    // Everything local first: nothing reaches the cluster unless it is valid.
-    if args.name.contains('=') {
-        // Most likely a KEY=VALUE pair that lost its --inline: never echo it.
-        return Err(Error::input(
-            "the secret name looks like a KEY=VALUE pair (not shown, it may hold a value)",
-        )
-        .with_help("put --inline before each KEY=VALUE pair, and the secret's name last"));
-    }
-    konduktor::validate_name(&args.name, args.kind)?;
-    let source = args.source()?;
-    // Checks kind against source, keys, and the 1 MiB limit as it reads.
-    let data = sources::collect(args.kind, &source).map_err(|e| e.named(&args.name))?;
-    konduktor::validate_size(&args.name, &data)?;
+    let desired = args.desired()?;
     let owner = crate::cmd::prelude::owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
-    let desired = DesiredSecret {
-        basename: args.name.clone(),
-        kind: args.kind,
-        data,
-    };
-
     if args.dry_run {
-        print!("{}", dry_run_preview(&desired, &owner.hash)?);
+        print!("{}", create::dry_run_preview(&desired, &owner.hash)?);
         return Ok(ExitCode::SUCCESS);
     }
-
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let previous_git_ssh = if desired.kind == SecretKind::GitSsh {
-        let selector = format!(
-            "{},{}={}",
-            Cluster::owner_selector(&owner.hash),
-            konduktor::LABEL_KIND,
-            SecretKind::GitSsh
-        );
-        cluster.list_secrets(Some(&selector)).await?
-    } else {
-        Vec::new()
-    };
-
-    let object_name = konduktor::object_name(&desired.basename, &owner.hash);
-    let outcome = write(&cluster, &desired, &owner.hash).await?;
-    let keys = desired.data.keys().cloned().collect::<Vec<_>>().join(", ");
-    match outcome {
-        Outcome::Created => println!(
-            "secret \"{}\" created ({object_name}, kind {}, keys: {keys})",
-            desired.basename, desired.kind
-        ),
-        Outcome::Unchanged => println!("secret \"{}\" unchanged ({object_name})", desired.basename),
-        Outcome::Merged {
-            added,
-            updated,
-            kept,
-            relabelled,
-        } => {
-            let mut parts = Vec::new();
-            for (label, list) in [("added", added), ("updated", updated), ("kept", kept)] {
-                if !list.is_empty() {
-                    parts.push(format!("{label}: {}", list.join(", ")));
-                }
-            }
-            if relabelled {
-                parts.push(format!("kind now {}", desired.kind));
-            }
-            println!(
-                "secret \"{}\" merged into {object_name} ({})",
-                desired.basename,
-                parts.join("; ")
-            );
-        }
+    let report = create::create_or_merge(&cluster, &desired, &owner.hash).await?;
+    print!("{}", report.render());
+    match report.removal_failed {
+        Some(e) => Err(e),
+        None => Ok(ExitCode::SUCCESS),
     }
-
-    // One git-ssh secret per owner: the old one goes once the new one is in.
-    for old in previous_git_ssh.iter().filter(|s| s.name != object_name) {
-        cluster.delete_secret(&old.name, old.uid.clone(), old.resource_version.clone()).await.map_err(|e| {
-            Error::new(e.kind, format!("the new git-ssh secret is in place, but the previous one ({}) was not removed: {e}", old.name))
-                .with_help("run the command again, or delete it with `kubectl konduktor secret delete`")
-        })?;
-        println!(
-            "removed the previous git-ssh secret \"{}\" ({})",
-            old.display_name(),
-            old.name
-        );
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
-/// The object as YAML, each value replaced by its size. Client-side only: it
-/// cannot tell whether the write would create or merge.
-fn dry_run_preview(desired: &DesiredSecret, owner_hash: &str) -> Result<String> {
-    let mut object = serde_json::to_value(desired.to_object(owner_hash))
-        .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the object: {e}")))?;
-    object["data"] = desired
-        .data
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.clone(),
-                serde_json::Value::String(format!("<redacted, {} bytes>", v.len())),
-            )
-        })
-        .collect::<serde_json::Map<_, _>>()
-        .into();
-    let yaml = crate::output::to_data(&object, crate::output::Format::Yaml)?;
-    Ok(format!(
-        "# Client-side dry run: the cluster was not contacted. If {} exists, the keys are merged into it.\n{yaml}",
-        konduktor::object_name(&desired.basename, owner_hash)
-    ))
-}
-
-/// Create, or on AlreadyExists merge into the existing object, if it is ours.
-async fn write(cluster: &Cluster, desired: &DesiredSecret, owner_hash: &str) -> Result<Outcome> {
-    let object = desired.to_object(owner_hash);
-    match cluster.create_secret(&object).await {
-        Ok(_) => return Ok(Outcome::Created),
-        Err(e) if e.kind == ErrorKind::Conflict => {}
-        Err(e) => return Err(e),
-    }
-    let name = konduktor::object_name(&desired.basename, owner_hash);
-    // It existed a moment ago; if it is gone now, someone deleted it meanwhile.
-    let live = cluster.get_secret(&name).await?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Conflict,
-            format!("secret {name} changed while it was being written"),
-        )
-        .with_help("run the command again")
-    })?;
-    if !live.is_owned_by(owner_hash) {
-        return Err(foreign(&live, owner_hash, &cluster.namespace));
-    }
-    merge(cluster, desired, &live, owner_hash).await
-}
-
-fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
-    let holder = match live.owner() {
-        Some(other) => format!("owned by {other}"),
-        None => "not made by Konduktor".to_string(),
-    };
-    Error::new(
-        ErrorKind::Foreign,
-        format!("a Secret named {} already exists in namespace {namespace} and is {holder}, not by you ({owner_hash}); it is left untouched", live.name),
-    )
-    .with_help("choose another name for your secret")
-}
-
-/// Konduktor's merge: keys added or overwritten, none removed, kind
-/// relabelled. Planned exactly as `apply` plans it (so a re-zipped folder
-/// with the same content is unchanged), then written the same way.
-async fn merge(
-    cluster: &Cluster,
-    desired: &DesiredSecret,
-    live: &LiveSecret,
-    owner_hash: &str,
-) -> Result<Outcome> {
-    let plan = plan::plan(
-        &[Desired::Present(desired.clone())],
-        std::slice::from_ref(live),
-        owner_hash,
-        false,
-    );
-    plan.refuse_oversized()?;
-    let Some(s) = plan.secrets.first().filter(|s| s.action == Action::Merge) else {
-        return Ok(Outcome::Unchanged);
-    };
-    execute::merge_one(cluster, s, desired, owner_hash).await?;
-    let keys = |change: Change| {
-        s.keys
-            .iter()
-            .filter(|k| k.change == change)
-            .map(|k| k.key.clone())
-            .collect::<Vec<_>>()
-    };
-    Ok(Outcome::Merged {
-        added: keys(Change::Added),
-        updated: keys(Change::Changed),
-        kept: keys(Change::Kept),
-        relabelled: s.relabel_from.is_some(),
-    })
 }

@@ -6,11 +6,10 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cluster::Cluster;
 use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::Result;
-use crate::konduktor::LiveSecret;
 use crate::output::{self, Format};
+use crate::secrets::list::{self, ListedSecret};
 
 pub const EXAMPLES: &str = "Examples:
   # Your secrets in the current namespace
@@ -32,22 +31,6 @@ pub struct ListArgs {
     pub output: OutputArg,
 }
 
-/// One row, as data: no values, only key names.
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedSecret {
-    /// The name the user gave (the object name for non-Konduktor Secrets).
-    pub name: String,
-    /// The Kubernetes object name, `<name>-<owner>`.
-    pub secret_name: String,
-    /// `default`, `env`, `git-ssh`; `None` for Secrets Konduktor did not make.
-    pub kind: Option<String>,
-    pub owner: Option<String>,
-    pub konduktor: bool,
-    pub keys: Vec<String>,
-    pub created: Option<String>,
-}
-
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ListReport {
@@ -57,36 +40,10 @@ struct ListReport {
     items: Vec<ListedSecret>,
 }
 
-impl ListedSecret {
-    fn from_live(s: &LiveSecret) -> Self {
-        let konduktor = s.is_konduktor();
-        ListedSecret {
-            name: s.display_name().to_string(),
-            secret_name: s.name.clone(),
-            kind: if konduktor {
-                s.kind_label().map(str::to_string)
-            } else {
-                None
-            },
-            owner: if konduktor {
-                s.owner().map(str::to_string)
-            } else {
-                None
-            },
-            konduktor,
-            keys: s.keys().into_iter().map(str::to_string).collect(),
-            created: s.created.map(|t| t.to_string()),
-        }
-    }
-}
-
 pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     let owner = crate::cmd::prelude::owner()?;
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let selector = (!args.all_users).then(|| Cluster::owner_selector(&owner.hash));
-    let mut secrets = cluster.list_secrets(selector.as_deref()).await?;
-    secrets.sort_by(|a, b| (a.display_name(), &a.name).cmp(&(b.display_name(), &b.name)));
-    let items: Vec<ListedSecret> = secrets.iter().map(ListedSecret::from_live).collect();
+    let items = list::list(&cluster, &owner.hash, args.all_users).await?;
     match Format::from(args.output) {
         Format::Text => {
             if items.is_empty() {

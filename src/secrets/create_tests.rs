@@ -1,0 +1,191 @@
+use super::*;
+use crate::secrets::plan::tests::{ME, bytes, live};
+use crate::secrets::store::fake::{Call, FakeStore};
+
+const CANARY: &str = "canary-5b2e0d";
+
+fn desired(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> DesiredSecret {
+    DesiredSecret {
+        basename: name.into(),
+        kind,
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), bytes(v)))
+            .collect(),
+    }
+}
+
+fn obj(name: &str) -> String {
+    format!("{name}-{ME}")
+}
+
+async fn ok(store: &FakeStore, d: &DesiredSecret) -> CreateReport {
+    create_or_merge(store, d, ME)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[tokio::test]
+async fn a_new_secret_is_created() {
+    let store = FakeStore::new(Vec::new());
+    let d = desired("hf", SecretKind::Env, &[("B", CANARY), ("A", "1")]);
+    let report = ok(&store, &d).await;
+    assert_eq!(store.calls(), [Call::Create(obj("hf"))]);
+    assert_eq!(
+        report.render(),
+        format!(
+            "secret \"hf\" created ({}, kind env, keys: A, B)\n",
+            obj("hf")
+        )
+    );
+}
+
+#[tokio::test]
+async fn an_existing_secret_of_ours_is_merged_on_its_resource_version() {
+    let store = FakeStore::new(vec![live(
+        "hf",
+        ME,
+        "default",
+        &[("A", "old"), ("K", "keep"), ("S", "same")],
+    )])
+    .failing_create(&obj("hf"), ErrorKind::Conflict);
+    let d = desired(
+        "hf",
+        SecretKind::Env,
+        &[("A", "new"), ("N", "n"), ("S", "same")],
+    );
+    let report = ok(&store, &d).await;
+    assert_eq!(
+        store.calls(),
+        [
+            Call::Create(obj("hf")),
+            Call::Get(obj("hf")),
+            Call::Merge {
+                name: obj("hf"),
+                resource_version: "7".into(),
+                keys: vec![("A".into(), true), ("N".into(), true)],
+                labels: konduktor::labels("hf", SecretKind::Env, ME),
+            }
+        ]
+    );
+    assert_eq!(
+        report.render(),
+        format!(
+            "secret \"hf\" merged into {} (added: N; updated: A; kept: K; kind now env)\n",
+            obj("hf")
+        )
+    );
+}
+
+#[tokio::test]
+async fn the_same_content_again_is_unchanged_and_not_written() {
+    let store = FakeStore::new(vec![live("hf", ME, "env", &[("A", "1")])])
+        .failing_create(&obj("hf"), ErrorKind::Conflict);
+    let report = ok(&store, &desired("hf", SecretKind::Env, &[("A", "1")])).await;
+    assert_eq!(report.written, Written::Unchanged);
+    assert_eq!(store.calls().len(), 2, "create, get, no merge");
+    assert_eq!(
+        report.render(),
+        format!("secret \"hf\" unchanged ({})\n", obj("hf"))
+    );
+}
+
+#[tokio::test]
+async fn someone_elses_secret_is_never_merged_into() {
+    let mut theirs = live("hf", "8417fdac", "env", &[("A", "1")]);
+    theirs.name = obj("hf");
+    let store = FakeStore::new(vec![theirs]).failing_create(&obj("hf"), ErrorKind::Conflict);
+    let err = create_or_merge(&store, &desired("hf", SecretKind::Env, &[("A", "2")]), ME)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("merged into someone else's secret"));
+    assert_eq!(err.kind, ErrorKind::Foreign);
+    assert!(
+        err.message()
+            .contains("namespace fake-ns and is owned by 8417fdac"),
+        "{err}"
+    );
+    assert!(
+        !store
+            .calls()
+            .iter()
+            .any(|c| matches!(c, Call::Merge { .. }))
+    );
+}
+
+#[tokio::test]
+async fn a_secret_deleted_between_create_and_get_asks_to_run_again() {
+    let store = FakeStore::new(Vec::new()).failing_create(&obj("hf"), ErrorKind::Conflict);
+    let err = create_or_merge(&store, &desired("hf", SecretKind::Env, &[("A", "2")]), ME)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("no error"));
+    assert_eq!(err.kind, ErrorKind::Conflict);
+    assert!(
+        err.message().contains("changed while it was being written"),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn a_new_git_ssh_secret_replaces_the_previous_one_once_written() {
+    let store = FakeStore::new(vec![
+        live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")]),
+        live("other", ME, "env", &[("A", "1")]),
+    ]);
+    let d = desired("new-ssh", SecretKind::GitSsh, &[("gitkey", "k2")]);
+    let report = ok(&store, &d).await;
+    let calls = store.calls();
+    assert!(matches!(calls.first(), Some(Call::List(Some(sel))) if sel.contains("git-ssh")));
+    assert_eq!(
+        calls.get(1..),
+        Some(
+            &[
+                Call::Create(obj("new-ssh")),
+                Call::Delete {
+                    name: obj("old-ssh"),
+                    uid: Some("uid-old-ssh".into()),
+                    resource_version: Some("7".into()),
+                }
+            ][..]
+        )
+    );
+    assert!(
+        report.render().ends_with(&format!(
+            "removed the previous git-ssh secret \"old-ssh\" ({})\n",
+            obj("old-ssh")
+        )),
+        "{}",
+        report.render()
+    );
+}
+
+#[tokio::test]
+async fn a_previous_git_ssh_secret_that_cannot_go_is_reported_after_the_write() {
+    let store = FakeStore::new(vec![live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")])])
+        .failing(&obj("old-ssh"), ErrorKind::Forbidden);
+    let report = ok(
+        &store,
+        &desired("new-ssh", SecretKind::GitSsh, &[("gitkey", "k2")]),
+    )
+    .await;
+    assert_eq!(report.written, Written::Created);
+    assert!(report.removed.is_empty());
+    let err = report
+        .removal_failed
+        .unwrap_or_else(|| panic!("the failed removal was not reported"));
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert!(
+        err.message()
+            .starts_with("the new git-ssh secret is in place, but the previous one")
+    );
+}
+
+#[test]
+fn the_dry_run_preview_shows_sizes_never_values() {
+    let d = desired("hf", SecretKind::Env, &[("TOKEN", CANARY)]);
+    let preview = dry_run_preview(&d, ME).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!preview.contains(CANARY), "{preview}");
+    assert!(preview.contains("<redacted, 13 bytes>"), "{preview}");
+    assert!(preview.starts_with("# Client-side dry run"), "{preview}");
+}

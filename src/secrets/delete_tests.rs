@@ -1,0 +1,69 @@
+use super::*;
+use crate::konduktor::identity::HashSource;
+use crate::secrets::plan::tests::{ME, live};
+use crate::secrets::store::fake::{Call, FakeStore};
+
+fn me() -> Owner {
+    Owner {
+        hash: ME.into(),
+        source: HashSource::TestOverride,
+        username: "alice".into(),
+    }
+}
+
+#[tokio::test]
+async fn only_my_secret_goes_on_its_uid_and_resource_version() {
+    let mut theirs = live("hf", "8417fdac", "env", &[("A", "1")]);
+    theirs.name = "hf-8417fdac".into();
+    let store = FakeStore::new(vec![live("hf", ME, "env", &[("A", "1")]), theirs]);
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.calls().last(),
+        Some(&Call::Delete {
+            name: format!("hf-{ME}"),
+            uid: Some("uid-hf".into()),
+            resource_version: Some("7".into()),
+        })
+    );
+    assert_eq!(store.calls().iter().filter(|c| c.is_delete()).count(), 1);
+    assert_eq!(
+        report.render(),
+        format!("secret \"hf\" deleted (hf-{ME})\n")
+    );
+}
+
+#[tokio::test]
+async fn someone_elses_name_is_not_found_and_says_so() {
+    let mut theirs = live("hf", "8417fdac", "env", &[("A", "1")]);
+    theirs.name = "hf-8417fdac".into();
+    let store = FakeStore::new(vec![theirs]);
+    let err = delete_mine(&store, "hf", &me())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted someone else's secret"));
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(
+        err.message().contains(
+            "you own no secret named \"hf\" in namespace fake-ns (owner abba3a3e, user alice)"
+        ),
+        "{err}"
+    );
+    assert!(
+        format!("{err:?}").contains("1 other user(s) have a secret with that name"),
+        "{err:?}"
+    );
+    assert!(!store.calls().iter().any(Call::is_delete));
+}
+
+#[tokio::test]
+async fn a_failed_delete_is_reported() {
+    let store = FakeStore::new(vec![live("hf", ME, "env", &[("A", "1")])])
+        .failing(&format!("hf-{ME}"), ErrorKind::Conflict);
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.deleted.is_empty());
+    assert_eq!(report.failed.map(|e| e.kind), Some(ErrorKind::Conflict));
+}

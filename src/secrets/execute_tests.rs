@@ -1,0 +1,270 @@
+use super::*;
+use crate::konduktor::SecretKind;
+use crate::secrets::manifest::Desired;
+use crate::secrets::plan::plan;
+use crate::secrets::plan::tests::{ME, live, want};
+use crate::secrets::store::fake::{Call, FakeStore};
+use crate::secrets::view::render_outcomes;
+
+fn obj(name: &str) -> String {
+    format!("{name}-{ME}")
+}
+
+async fn run(store: &FakeStore, p: &Plan) -> Vec<Outcome> {
+    execute(store, p, &Progress::default()).await
+}
+
+/// A create, a merge and two deletes, the deletes listed between the writes.
+fn mixed() -> (Plan, Vec<crate::konduktor::LiveSecret>) {
+    let existing = vec![
+        live(
+            "merged",
+            ME,
+            "env",
+            &[("A", "old"), ("GONE", "x"), ("SAME", "s")],
+        ),
+        live("absent", ME, "default", &[("f", "x")]),
+        live("stale", ME, "default", &[("f", "x")]),
+    ];
+    let desired = [
+        want(
+            "merged",
+            SecretKind::Default,
+            &[("A", "new"), ("SAME", "s")],
+        ),
+        Desired::Absent {
+            basename: "absent".into(),
+        },
+        want("created", SecretKind::Env, &[("K", "v")]),
+    ];
+    (plan(&desired, &existing, ME, true), existing)
+}
+
+fn statuses(outcomes: &[Outcome]) -> Vec<(&str, Action, &Status)> {
+    outcomes
+        .iter()
+        .map(|o| (o.name.as_str(), o.action, &o.status))
+        .collect()
+}
+
+#[tokio::test]
+async fn writes_go_first_then_deletes_and_outcomes_follow_the_plan() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing);
+    let outcomes = run(&store, &p).await;
+    let calls = store.calls();
+    let first_delete = calls.iter().position(Call::is_delete);
+    let last_write = calls.iter().rposition(|c| !c.is_delete());
+    assert!(
+        matches!((first_delete, last_write), (Some(d), Some(w)) if w < d),
+        "{calls:#?}"
+    );
+    assert_eq!(calls.len(), 4, "{calls:#?}");
+    assert_eq!(
+        statuses(&outcomes),
+        [
+            ("merged", Action::Merge, &Status::Done),
+            ("absent", Action::Delete, &Status::Done),
+            ("created", Action::Create, &Status::Done),
+            ("stale", Action::Delete, &Status::Done),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn every_write_is_conditional_on_what_the_plan_saw() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing);
+    run(&store, &p).await;
+    let calls = store.calls();
+    let merge = calls
+        .iter()
+        .find(|c| matches!(c, Call::Merge { .. }))
+        .unwrap_or_else(|| panic!("no merge: {calls:#?}"));
+    assert_eq!(
+        merge,
+        &Call::Merge {
+            name: obj("merged"),
+            resource_version: "7".into(),
+            // Changed key sent, key not in the manifest removed (prune),
+            // unchanged key not sent.
+            keys: vec![("A".into(), true), ("GONE".into(), false)],
+            labels: konduktor::labels("merged", SecretKind::Default, ME),
+        }
+    );
+    for name in ["absent", "stale"] {
+        assert!(
+            calls.contains(&Call::Delete {
+                name: obj(name),
+                uid: Some(format!("uid-{name}")),
+                resource_version: Some("7".into()),
+            }),
+            "{name}: {calls:#?}"
+        );
+    }
+    assert!(calls.contains(&Call::Create(obj("created"))), "{calls:#?}");
+}
+
+#[tokio::test]
+async fn a_failed_write_fails_alone_and_is_reported() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing)
+        .failing(&obj("merged"), ErrorKind::Conflict)
+        .failing(&obj("stale"), ErrorKind::Server);
+    let outcomes = run(&store, &p).await;
+    assert_eq!(store.calls().len(), 4, "the others are still attempted");
+    let failed: Vec<(&str, &str)> = outcomes
+        .iter()
+        .filter_map(|o| match &o.status {
+            Status::Failed { message } => Some((o.name.as_str(), message.as_str())),
+            _ => None,
+        })
+        .collect();
+    let merged = format!(
+        "the fake refused {}; it changed since the plan was made: run apply again",
+        obj("merged")
+    );
+    let stale = format!("the fake refused {}", obj("stale"));
+    assert_eq!(
+        failed,
+        [("merged", merged.as_str()), ("stale", stale.as_str())]
+    );
+    let text = render_outcomes(&outcomes);
+    assert!(
+        text.ends_with(
+            "Apply incomplete: 2 done, 2 failed, 0 not attempted. Run apply again to converge.\n"
+        ),
+        "{text}"
+    );
+}
+
+#[tokio::test]
+async fn the_old_git_ssh_secret_stays_when_the_new_one_was_not_written() {
+    let p = plan(
+        &[want("new-ssh", SecretKind::GitSsh, &[("gitkey", "k2")])],
+        &[live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")])],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(Vec::new()).failing(&obj("new-ssh"), ErrorKind::Server);
+    let outcomes = run(&store, &p).await;
+    assert!(
+        !store.calls().iter().any(Call::is_delete),
+        "{:#?}",
+        store.calls()
+    );
+    assert_eq!(
+        outcomes.get(1).map(|o| (o.name.as_str(), &o.status)),
+        Some((
+            "old-ssh",
+            &Status::Skipped {
+                message: "kept because the new git-ssh secret was not written".into()
+            }
+        ))
+    );
+    assert_eq!(
+        render_outcomes(&outcomes),
+        format!(
+            "secret \"new-ssh\" NOT created: the fake refused {}\n\
+             secret \"old-ssh\" not deleted: kept because the new git-ssh secret was not written\n\
+             Apply incomplete: 0 done, 1 failed, 1 not attempted. Run apply again to converge.\n",
+            obj("new-ssh")
+        )
+    );
+
+    // Once written, the old one goes, after it.
+    let store = FakeStore::new(Vec::new());
+    run(&store, &p).await;
+    assert_eq!(
+        store.calls(),
+        [
+            Call::Create(obj("new-ssh")),
+            Call::Delete {
+                name: obj("old-ssh"),
+                uid: Some("uid-old-ssh".into()),
+                resource_version: Some("7".into()),
+            }
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_secret_already_gone_counts_as_deleted() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing).failing(&obj("stale"), ErrorKind::NotFound);
+    let outcomes = run(&store, &p).await;
+    assert!(
+        outcomes.iter().all(|o| o.status == Status::Done),
+        "{outcomes:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_create_that_finds_the_name_taken_says_by_whom() {
+    let p = plan(
+        &[
+            want("theirs", SecretKind::Env, &[("K", "v")]),
+            want("raced", SecretKind::Env, &[("K", "v")]),
+        ],
+        &[],
+        ME,
+        false,
+    );
+    let mut theirs = live("theirs", "8417fdac", "env", &[("K", "x")]);
+    theirs.name = obj("theirs");
+    let store = FakeStore::new(vec![theirs, live("raced", ME, "env", &[("K", "x")])])
+        .failing(&obj("theirs"), ErrorKind::Conflict)
+        .failing(&obj("raced"), ErrorKind::Conflict);
+    let outcomes = run(&store, &p).await;
+    let messages: Vec<&Status> = outcomes.iter().map(|o| &o.status).collect();
+    assert_eq!(
+        messages,
+        [
+            &Status::Failed {
+                message: format!(
+                    "conflict: a Secret named {} exists and is not yours; it was not touched",
+                    obj("theirs")
+                )
+            },
+            &Status::Failed {
+                message: format!(
+                    "{} was created by someone else since the plan was made; run apply again",
+                    obj("raced")
+                )
+            },
+        ]
+    );
+    assert!(store.calls().contains(&Call::Get(obj("theirs"))));
+}
+
+#[tokio::test]
+async fn at_most_parallelism_requests_run_at_once() {
+    let names: Vec<String> = (0..PARALLELISM * 3).map(|i| format!("s{i}")).collect();
+    let desired: Vec<Desired> = names
+        .iter()
+        .map(|n| want(n, SecretKind::Env, &[("K", "v")]))
+        .collect();
+    let p = plan(&desired, &[], ME, false);
+    let store = FakeStore::new(Vec::new());
+    let progress = Progress::default();
+    let outcomes = execute(&store, &p, &progress).await;
+    assert_eq!(outcomes.len(), names.len());
+    assert_eq!(
+        progress.done.load(std::sync::atomic::Ordering::SeqCst),
+        steps(&p)
+    );
+    assert_eq!(store.max_in_flight(), PARALLELISM, "never more, and used");
+}
+
+#[tokio::test]
+async fn nothing_is_sent_for_unchanged_absent_or_conflicting_secrets() {
+    let p = crate::secrets::plan::tests::every_action();
+    let store = FakeStore::new(Vec::new());
+    let outcomes = run(&store, &p).await;
+    let touched: Vec<&str> = outcomes.iter().map(|o| o.name.as_str()).collect();
+    assert_eq!(
+        touched,
+        ["new", "ssh", "relabel", "gone", "oldssh", "stale", "odd"]
+    );
+    assert_eq!(store.calls().len(), steps(&p));
+}

@@ -1,0 +1,74 @@
+use super::*;
+use crate::secrets::plan::tests::{ME, live};
+use crate::secrets::store::fake::{Call, FakeStore};
+
+const CANARY: &str = "canary-90aa1c";
+
+fn store() -> FakeStore {
+    let mut plain = live("zz", ME, "env", &[("K", CANARY)]);
+    plain.name = "aa-plain".into();
+    plain.labels.clear();
+    FakeStore::new(vec![
+        live("b", ME, "env", &[("K2", CANARY), ("K1", CANARY)]),
+        live("a", "8417fdac", "default", &[("f", CANARY)]),
+        live("a", ME, "git-ssh", &[("gitkey", CANARY)]),
+        plain,
+    ])
+}
+
+fn rows(items: &[ListedSecret]) -> Vec<(&str, &str, Option<&str>, Option<&str>)> {
+    items
+        .iter()
+        .map(|s| {
+            (
+                s.name.as_str(),
+                s.secret_name.as_str(),
+                s.kind.as_deref(),
+                s.owner.as_deref(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn mine_are_selected_by_the_server_and_sorted() {
+    let store = store();
+    let items = list(&store, ME, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        store.calls(),
+        [Call::List(Some(format!("trainy.ai/secret-owner={ME}")))]
+    );
+    assert_eq!(
+        rows(&items),
+        [
+            ("a", "a-abba3a3e", Some("git-ssh"), Some(ME)),
+            ("b", "b-abba3a3e", Some("env"), Some(ME)),
+        ]
+    );
+    assert_eq!(
+        items.get(1).map(|s| s.keys.clone()),
+        Some(vec!["K1".into(), "K2".into()])
+    );
+}
+
+#[tokio::test]
+async fn all_users_shows_every_secret_and_no_values() {
+    let store = store();
+    let items = list(&store, ME, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(store.calls(), [Call::List(None)]);
+    assert_eq!(
+        rows(&items),
+        [
+            ("a", "a-8417fdac", Some("default"), Some("8417fdac")),
+            ("a", "a-abba3a3e", Some("git-ssh"), Some(ME)),
+            ("aa-plain", "aa-plain", None, None),
+            ("b", "b-abba3a3e", Some("env"), Some(ME)),
+        ]
+    );
+    let json = serde_json::to_string(&items).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!json.contains(CANARY), "{json}");
+}

@@ -1,0 +1,93 @@
+//! The calls the secret workflows make on the cluster, as a trait: the
+//! real [`Cluster`], or an in-memory fake in unit tests. Every write is
+//! conditional: a merge on a resourceVersion, a delete on a UID and a
+//! resourceVersion.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+
+use k8s_openapi::api::core::v1::Secret;
+
+use crate::cluster::Cluster;
+use crate::error::Result;
+use crate::konduktor::LiveSecret;
+use crate::konduktor::secret_value::SecretBytes;
+
+pub trait SecretStore {
+    /// The namespace the secrets live in, for messages.
+    fn namespace(&self) -> &str;
+
+    /// LIST, with a server-side label selector.
+    fn list(&self, selector: Option<&str>) -> impl Future<Output = Result<Vec<LiveSecret>>>;
+
+    fn get(&self, name: &str) -> impl Future<Output = Result<Option<LiveSecret>>>;
+
+    /// Create; a taken name fails with [`crate::error::ErrorKind::Conflict`].
+    fn create(&self, secret: &Secret) -> impl Future<Output = Result<()>>;
+
+    /// Patch data and labels, conditional on `resource_version`; a `None`
+    /// value removes that key.
+    fn merge(
+        &self,
+        name: &str,
+        resource_version: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Option<SecretBytes>>,
+    ) -> impl Future<Output = Result<()>>;
+
+    /// Delete, conditional on `uid` and `resource_version`.
+    fn delete(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> impl Future<Output = Result<()>>;
+}
+
+impl SecretStore for Cluster {
+    fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    async fn list(&self, selector: Option<&str>) -> Result<Vec<LiveSecret>> {
+        self.list_secrets(selector).await
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<LiveSecret>> {
+        self.get_secret(name).await
+    }
+
+    async fn create(&self, secret: &Secret) -> Result<()> {
+        self.create_secret(secret).await.map(|_| ())
+    }
+
+    async fn merge(
+        &self,
+        name: &str,
+        resource_version: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Option<SecretBytes>>,
+    ) -> Result<()> {
+        self.merge_secret(name, resource_version, labels, data)
+            .await
+            .map(|_| ())
+    }
+
+    async fn delete(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> Result<()> {
+        self.delete_secret(name, uid, resource_version).await
+    }
+}
+
+/// The label selector for the caller's own secrets.
+pub fn owner_selector(owner_hash: &str) -> String {
+    Cluster::owner_selector(owner_hash)
+}
+
+#[cfg(test)]
+#[path = "store_fake.rs"]
+pub(crate) mod fake;

@@ -1,0 +1,174 @@
+//! An in-memory [`SecretStore`] for unit tests: it records every call,
+//! answers reads from the secrets it is given, fails the writes it is told
+//! to, and counts how many writes were in flight at once.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use k8s_openapi::api::core::v1::Secret;
+
+use super::SecretStore;
+use crate::error::{Error, ErrorKind, Result};
+use crate::konduktor::LiveSecret;
+use crate::konduktor::secret_value::SecretBytes;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Call {
+    List(Option<String>),
+    Get(String),
+    Create(String),
+    Merge {
+        name: String,
+        resource_version: String,
+        /// Each key sent, and whether with a value (`false`: removed).
+        keys: Vec<(String, bool)>,
+        labels: BTreeMap<String, String>,
+    },
+    Delete {
+        name: String,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    },
+}
+
+impl Call {
+    pub fn is_delete(&self) -> bool {
+        matches!(self, Call::Delete { .. })
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct FakeStore {
+    /// What reads see.
+    pub secrets: Vec<LiveSecret>,
+    /// Object name -> the error a write to it fails with.
+    pub fail: BTreeMap<String, ErrorKind>,
+    /// Object name -> the error only a create of it fails with.
+    pub fail_create: BTreeMap<String, ErrorKind>,
+    calls: Mutex<Vec<Call>>,
+    in_flight: AtomicUsize,
+    max_in_flight: AtomicUsize,
+}
+
+impl FakeStore {
+    pub fn new(secrets: Vec<LiveSecret>) -> Self {
+        FakeStore {
+            secrets,
+            ..FakeStore::default()
+        }
+    }
+
+    pub fn failing(mut self, name: &str, kind: ErrorKind) -> Self {
+        self.fail.insert(name.to_string(), kind);
+        self
+    }
+
+    pub fn failing_create(mut self, name: &str, kind: ErrorKind) -> Self {
+        self.fail_create.insert(name.to_string(), kind);
+        self
+    }
+
+    pub fn calls(&self) -> Vec<Call> {
+        self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The most writes that were in flight at once.
+    pub fn max_in_flight(&self) -> usize {
+        self.max_in_flight.load(Ordering::SeqCst)
+    }
+
+    /// Record the call, hold it in flight across a few yields (so other
+    /// writes can start), then answer as told.
+    async fn write(&self, name: &str, call: Call) -> Result<()> {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+        let now = self.in_flight.fetch_add(1, Ordering::SeqCst) + 1;
+        self.max_in_flight.fetch_max(now, Ordering::SeqCst);
+        for _ in 0..3 {
+            tokio::task::yield_now().await;
+        }
+        self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        match self.fail.get(name) {
+            Some(kind) => Err(Error::new(*kind, format!("the fake refused {name}"))),
+            None => Ok(()),
+        }
+    }
+
+    fn record(&self, call: Call) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
+        }
+    }
+}
+
+/// Does `s` match a selector of `key=value` terms joined by commas?
+fn selected(s: &LiveSecret, selector: Option<&str>) -> bool {
+    selector.unwrap_or_default().split(',').all(|term| {
+        term.is_empty()
+            || term
+                .split_once('=')
+                .is_some_and(|(k, v)| s.labels.get(k).map(String::as_str) == Some(v))
+    })
+}
+
+impl SecretStore for FakeStore {
+    fn namespace(&self) -> &str {
+        "fake-ns"
+    }
+
+    async fn list(&self, selector: Option<&str>) -> Result<Vec<LiveSecret>> {
+        self.record(Call::List(selector.map(str::to_string)));
+        Ok(self
+            .secrets
+            .iter()
+            .filter(|s| selected(s, selector))
+            .cloned()
+            .collect())
+    }
+
+    async fn get(&self, name: &str) -> Result<Option<LiveSecret>> {
+        self.record(Call::Get(name.to_string()));
+        Ok(self.secrets.iter().find(|s| s.name == name).cloned())
+    }
+
+    async fn create(&self, secret: &Secret) -> Result<()> {
+        let name = secret.metadata.name.clone().unwrap_or_default();
+        let written = self.write(&name, Call::Create(name.clone())).await;
+        match self.fail_create.get(&name) {
+            Some(kind) => Err(Error::new(*kind, format!("{name} already exists"))),
+            None => written,
+        }
+    }
+
+    async fn merge(
+        &self,
+        name: &str,
+        resource_version: &str,
+        labels: &BTreeMap<String, String>,
+        data: &BTreeMap<String, Option<SecretBytes>>,
+    ) -> Result<()> {
+        let call = Call::Merge {
+            name: name.to_string(),
+            resource_version: resource_version.to_string(),
+            keys: data.iter().map(|(k, v)| (k.clone(), v.is_some())).collect(),
+            labels: labels.clone(),
+        };
+        self.write(name, call).await
+    }
+
+    async fn delete(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> Result<()> {
+        let call = Call::Delete {
+            name: name.to_string(),
+            uid,
+            resource_version,
+        };
+        self.write(name, call).await
+    }
+}

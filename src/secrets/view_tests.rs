@@ -1,0 +1,191 @@
+use super::*;
+use crate::konduktor::secret_value::SecretBytes;
+use crate::konduktor::{DesiredSecret, SecretKind};
+use crate::secrets::manifest::Desired;
+use crate::secrets::plan::tests::every_action;
+use crate::secrets::plan::{self, NOTE_ZIP_BY_BYTES};
+
+const ME: &str = "abba3a3e";
+
+/// The rendered text without colour codes.
+fn shown(plan: &Plan, show_secrets: bool) -> String {
+    console::strip_ansi_codes(&render(plan, ViewOptions { show_secrets })).into_owned()
+}
+
+fn want(name: &str, data: &[(&str, &str)]) -> Desired {
+    Desired::Present(DesiredSecret {
+        basename: name.into(),
+        kind: SecretKind::Default,
+        data: data
+            .iter()
+            .map(|(k, v)| (k.to_string(), SecretBytes::new(v.as_bytes().to_vec())))
+            .collect(),
+    })
+}
+
+#[test]
+fn every_action_has_its_line() {
+    assert_eq!(
+        shown(&every_action(), false),
+        include_str!("view_tests_every_action.txt")
+    );
+}
+
+#[test]
+fn values_are_shown_only_when_asked() {
+    let p = every_action();
+    let hidden = shown(&p, false);
+    let asked = shown(&p, true);
+    assert_eq!(asked, include_str!("view_tests_every_action_shown.txt"));
+    for line in ["+1", "-old", "+x", "+y", "-z", "-k", "-v"] {
+        assert!(
+            asked.lines().any(|l| l.trim() == line),
+            "{line} missing:\n{asked}"
+        );
+        assert!(
+            !hidden.lines().any(|l| l.trim() == line),
+            "{line} shown unasked:\n{hidden}"
+        );
+    }
+}
+
+#[test]
+fn a_value_never_appears_unasked() {
+    const CANARY: &str = "canary-7c1f9e";
+    let p = plan::plan(&[want("s", &[("k", CANARY)])], &[], ME, false);
+    assert!(!shown(&p, false).contains(CANARY));
+    assert!(shown(&p, true).contains(CANARY));
+}
+
+#[test]
+fn names_keys_and_paths_are_escaped() {
+    let mut p = plan::plan(
+        &[want("evil\u{1b}[2J\u{202e}", &[("k\u{7}ey", "v")])],
+        &[],
+        ME,
+        false,
+    );
+    if let Some(k) = p.secrets.first_mut().and_then(|s| s.keys.first_mut()) {
+        k.files.push(plan::FileChange {
+            path: "dir/\u{202e}txt.exe".into(),
+            change: plan::Change::Added,
+        });
+    }
+    let text = render(&p, ViewOptions::default());
+    let plain = console::strip_ansi_codes(&text);
+    for raw in ['\u{7}', '\u{202e}'] {
+        assert!(!text.contains(raw), "{raw:?} reached the output: {text:?}");
+    }
+    assert!(!plain.contains("\u{1b}[2J"), "{plain:?}");
+    assert!(plain.contains("+ evil"), "{plain}");
+    assert!(plain.contains("        + dir/"), "{plain}");
+}
+
+#[test]
+fn a_key_compared_by_bytes_says_so() {
+    let mut p = plan::plan(&[want("z", &[("payload.zip", "x")])], &[], ME, false);
+    if let Some(k) = p.secrets.first_mut().and_then(|s| s.keys.first_mut()) {
+        k.note = Some(NOTE_ZIP_BY_BYTES.into());
+    }
+    assert!(
+        shown(&p, false).contains(&format!("    + payload.zip ({NOTE_ZIP_BY_BYTES})\n")),
+        "{}",
+        shown(&p, false)
+    );
+}
+
+#[test]
+fn an_unchanged_key_is_shown_only_with_a_note() {
+    let live = plan::tests::live("z", ME, "default", &[("payload.zip", "x"), ("b", "1")]);
+    let mut p = plan::plan(
+        &[want("z", &[("payload.zip", "x"), ("b", "2")])],
+        std::slice::from_ref(&live),
+        ME,
+        false,
+    );
+    if let Some(k) = p
+        .secrets
+        .first_mut()
+        .and_then(|s| s.keys.iter_mut().find(|k| k.key == "payload.zip"))
+    {
+        k.note = Some(NOTE_ZIP_BY_BYTES.into());
+    }
+    assert_eq!(
+        shown(&p, false),
+        format!(
+            "~ z (default): merge into z-{ME}\n    ~ b\n      payload.zip: unchanged ({NOTE_ZIP_BY_BYTES})\n\
+             Plan: 0 to create, 1 to merge, 0 to delete, 0 unchanged.\n"
+        )
+    );
+}
+
+fn outcome(name: &str, action: Action, status: Status) -> Outcome {
+    Outcome {
+        name: name.into(),
+        secret_name: format!("{name}-{ME}"),
+        action,
+        status,
+    }
+}
+
+#[test]
+fn outcome_lines_say_what_was_done() {
+    let outcomes = [
+        outcome("a", Action::Create, Status::Done),
+        outcome("b", Action::Merge, Status::Done),
+        outcome("c", Action::Delete, Status::Done),
+    ];
+    assert_eq!(
+        render_outcomes(&outcomes),
+        format!(
+            "secret \"a\" created (a-{ME})\nsecret \"b\" merged (b-{ME})\nsecret \"c\" deleted (c-{ME})\n\
+             Apply complete: 3 done.\n"
+        )
+    );
+}
+
+#[test]
+fn outcome_lines_say_what_failed_and_what_was_not_attempted() {
+    let outcomes = [
+        outcome("a", Action::Create, Status::Done),
+        outcome(
+            "b\u{1b}[2J",
+            Action::Merge,
+            Status::Failed {
+                message: "refused\u{7}".into(),
+            },
+        ),
+        outcome(
+            "c",
+            Action::Delete,
+            Status::Skipped {
+                message: "kept".into(),
+            },
+        ),
+    ];
+    let text = render_outcomes(&outcomes);
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    let lines: Vec<&str> = text.lines().collect();
+    assert!(
+        lines
+            .get(1)
+            .is_some_and(|l| l.starts_with("secret \"b") && l.contains("\" NOT merged: refused")),
+        "{text}"
+    );
+    assert_eq!(lines.get(2), Some(&"secret \"c\" not deleted: kept"));
+    assert_eq!(
+        lines.get(3),
+        Some(&"Apply incomplete: 1 done, 1 failed, 1 not attempted. Run apply again to converge.")
+    );
+}
+
+#[test]
+fn deletions_count_secrets_and_secrets_losing_keys() {
+    assert_eq!(
+        deletions(&every_action()),
+        "4 secret(s) and keys of 1 secret(s)"
+    );
+}
