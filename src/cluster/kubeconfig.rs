@@ -311,20 +311,7 @@ fn inline_credential_files(
     else {
         return Ok((config, UserRef::default()));
     };
-    let read = |path: &str, field: &str, owner: String| -> Result<Vec<u8>> {
-        input_file::read_regular(Path::new(path), input_file::MAX_CREDENTIAL_FILE_BYTES).map_err(
-            |e| {
-                Error::new(
-                    ErrorKind::Kubeconfig,
-                    format!(
-                        "cannot use the {field} of {owner} in the kubeconfig {}: {e}",
-                        files.describe()
-                    ),
-                )
-                .with_help(e.help())
-            },
-        )
-    };
+    let reader = CredentialFiles { files };
     if let Some(cluster) = config
         .clusters
         .iter_mut()
@@ -334,8 +321,11 @@ fn inline_credential_files(
         && cluster.certificate_authority_data.is_none()
     {
         let owner = format!("cluster `{}`", ctx.cluster);
-        cluster.certificate_authority_data =
-            Some(base64(read(&path, "certificate-authority", owner)?));
+        cluster.certificate_authority_data = Some(base64(reader.read(
+            &path,
+            "certificate-authority",
+            &owner,
+        )?));
     }
     let mut user = UserRef {
         name: ctx.user.clone().unwrap_or_default(),
@@ -348,29 +338,60 @@ fn inline_credential_files(
             .find(|u| &u.name == name)
             .and_then(|u| u.auth_info.as_mut())
     {
-        let owner = || format!("user `{name}`");
+        reader.inline_user_files(info, name)?;
+        user.exec_command = info.exec.as_ref().and_then(|e| e.command.clone());
+    }
+    Ok((config, user))
+}
+
+/// Reads the files a kubeconfig names, bounded, with messages that name
+/// the field, its owner and the kubeconfig.
+struct CredentialFiles<'a> {
+    files: &'a KubeconfigFiles,
+}
+
+impl CredentialFiles<'_> {
+    fn read(&self, path: &str, field: &str, owner: &str) -> Result<Vec<u8>> {
+        input_file::read_regular(Path::new(path), input_file::MAX_CREDENTIAL_FILE_BYTES).map_err(
+            |e| {
+                Error::new(
+                    ErrorKind::Kubeconfig,
+                    format!(
+                        "cannot use the {field} of {owner} in the kubeconfig {}: {e}",
+                        self.files.describe()
+                    ),
+                )
+                .with_help(e.help())
+            },
+        )
+    }
+
+    /// The user's certificate, key and token files, inlined; the token
+    /// checked to be one line of printable text.
+    fn inline_user_files(&self, info: &mut kube::config::AuthInfo, name: &str) -> Result<()> {
+        let owner = format!("user `{name}`");
         if let Some(path) = info.client_certificate.take()
             && info.client_certificate_data.is_none()
         {
             info.client_certificate_data =
-                Some(base64(read(&path, "client-certificate", owner())?));
+                Some(base64(self.read(&path, "client-certificate", &owner)?));
         }
         if let Some(path) = info.client_key.take()
             && info.client_key_data.is_none()
         {
-            info.client_key_data = Some(base64(read(&path, "client-key", owner())?).into());
+            info.client_key_data = Some(base64(self.read(&path, "client-key", &owner)?).into());
         }
         if let Some(path) = info.token_file.take()
             && info.token.is_none()
         {
-            let bytes = read(&path, "tokenFile", owner())?;
+            let bytes = self.read(&path, "tokenFile", &owner)?;
             // client-go trims the file's whitespace (a final newline).
             let token = String::from_utf8(bytes).map_err(|_| {
                 Error::new(
                     ErrorKind::Kubeconfig,
                     format!(
                         "the tokenFile of user `{name}` in the kubeconfig {} is not text",
-                        files.describe()
+                        self.files.describe()
                     ),
                 )
                 .with_help("a token file holds one token as text")
@@ -387,14 +408,13 @@ fn inline_credential_files(
                 ErrorKind::Kubeconfig,
                 format!(
                     "the token of user `{name}` in the kubeconfig {} holds a line break or a control character (not shown)",
-                    files.describe()
+                    self.files.describe()
                 ),
             )
             .with_help("a token is one line of printable text; check `token:` or the tokenFile (one token, no PEM block)"));
         }
-        user.exec_command = info.exec.as_ref().and_then(|e| e.command.clone());
+        Ok(())
     }
-    Ok((config, user))
 }
 
 /// Can `text` be an HTTP header value (visible ASCII, spaces and tabs)?

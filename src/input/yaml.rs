@@ -190,6 +190,77 @@ impl Builder {
         matches!(self.stack.last(), Some(Frame::Map { key: None, .. }))
     }
 
+    fn scalar(
+        &mut self,
+        text: &str,
+        style: ScalarStyle,
+        anchor: usize,
+        range: Range<usize>,
+    ) -> Result<(), SyntaxError> {
+        self.tokens.push(range.clone());
+        if self.in_key_position() {
+            self.keys.push((range.clone(), text.to_string()));
+        }
+        let weight = 1 + u64::try_from(text.len() / 16).unwrap_or(u64::MAX);
+        let content = if is_null_scalar(text, style) {
+            Content::Null
+        } else {
+            Content::Scalar(text.to_string())
+        };
+        let node = Node {
+            content: Rc::new(content),
+            span: range,
+            alias: false,
+            weight,
+        };
+        self.attach(node, anchor)
+    }
+
+    /// An alias shares its anchor's content; its span is the `*alias`.
+    fn alias(&mut self, id: usize, range: Range<usize>) -> Result<(), SyntaxError> {
+        self.tokens.push(range.clone());
+        let Some(target) = self.anchors.get(&id) else {
+            return Err(SyntaxError {
+                offset: range.start,
+                message: "this alias names no anchor".into(),
+                help: "define the anchor (`&name`) before its alias (`*name`)".into(),
+            });
+        };
+        let node = Node {
+            content: target.content.clone(),
+            span: range,
+            alias: true,
+            weight: target.weight,
+        };
+        self.attach(node, 0)
+    }
+
+    fn end_collection(&mut self, end: usize) -> Result<(), SyntaxError> {
+        let (content, start, anchor, weight) = match self.stack.pop() {
+            Some(Frame::Seq {
+                start,
+                anchor,
+                items,
+                weight,
+            }) => (Content::Seq(items), start, anchor, weight),
+            Some(Frame::Map {
+                start,
+                anchor,
+                pairs,
+                weight,
+                ..
+            }) => (Content::Map(pairs), start, anchor, weight),
+            None => return Ok(()),
+        };
+        let node = Node {
+            content: Rc::new(content),
+            span: start..end.max(start),
+            alias: false,
+            weight,
+        };
+        self.attach(node, anchor)
+    }
+
     fn event(&mut self, event: Event<'_>, span: &granit_parser::Span) -> Result<(), SyntaxError> {
         let range = span_of(span);
         if let Some(tag) = span.tag_span() {
@@ -199,42 +270,8 @@ impl Builder {
         }
         match event {
             Event::DocumentStart(..) => self.doc_start = range.start,
-            Event::Scalar(text, style, anchor, _) => {
-                self.tokens.push(range.clone());
-                if self.in_key_position() {
-                    self.keys.push((range.clone(), text.to_string()));
-                }
-                let weight = 1 + u64::try_from(text.len() / 16).unwrap_or(u64::MAX);
-                let content = if is_null_scalar(&text, style) {
-                    Content::Null
-                } else {
-                    Content::Scalar(text.into_owned())
-                };
-                let node = Node {
-                    content: Rc::new(content),
-                    span: range,
-                    alias: false,
-                    weight,
-                };
-                self.attach(node, anchor)?;
-            }
-            Event::Alias(id) => {
-                self.tokens.push(range.clone());
-                let Some(target) = self.anchors.get(&id) else {
-                    return Err(SyntaxError {
-                        offset: range.start,
-                        message: "this alias names no anchor".into(),
-                        help: "define the anchor (`&name`) before its alias (`*name`)".into(),
-                    });
-                };
-                let node = Node {
-                    content: target.content.clone(),
-                    span: range,
-                    alias: true,
-                    weight: target.weight,
-                };
-                self.attach(node, 0)?;
-            }
+            Event::Scalar(text, style, anchor, _) => self.scalar(&text, style, anchor, range)?,
+            Event::Alias(id) => self.alias(id, range)?,
             Event::Anchor(..) => self.tokens.push(range),
             Event::Comment(..) => self.tokens.push(range),
             Event::SequenceStart(_, anchor, _) => self.stack.push(Frame::Seq {
@@ -250,31 +287,7 @@ impl Builder {
                 key: None,
                 weight: 1,
             }),
-            Event::SequenceEnd | Event::MappingEnd => {
-                let (content, start, anchor, weight) = match self.stack.pop() {
-                    Some(Frame::Seq {
-                        start,
-                        anchor,
-                        items,
-                        weight,
-                    }) => (Content::Seq(items), start, anchor, weight),
-                    Some(Frame::Map {
-                        start,
-                        anchor,
-                        pairs,
-                        weight,
-                        ..
-                    }) => (Content::Map(pairs), start, anchor, weight),
-                    None => return Ok(()),
-                };
-                let node = Node {
-                    content: Rc::new(content),
-                    span: start..range.end.max(start),
-                    alias: false,
-                    weight,
-                };
-                self.attach(node, anchor)?;
-            }
+            Event::SequenceEnd | Event::MappingEnd => self.end_collection(range.end)?,
             _ => {}
         }
         Ok(())
@@ -441,6 +454,17 @@ fn mask(
     revealed: &[Range<usize>],
     trusted_until: usize,
 ) -> Masked {
+    let class = classify(text, tokens, revealed, trusted_until);
+    write_masked(text, &class)
+}
+
+/// What happens to each byte: shown, or hidden as part of which piece.
+fn classify(
+    text: &str,
+    tokens: &[Range<usize>],
+    revealed: &[Range<usize>],
+    trusted_until: usize,
+) -> Vec<Class> {
     let len = text.len();
     let mut class = vec![Class::Between; len];
     for (n, t) in tokens.iter().enumerate() {
@@ -479,7 +503,13 @@ fn mask(
             *c = Class::Hidden(next_piece);
         }
     }
+    class
+}
 
+/// The masked text: each hidden piece one `***` a line, line breaks and
+/// indentation kept; and where each original byte went.
+fn write_masked(text: &str, class: &[Class]) -> Masked {
+    let len = text.len();
     let mut out = String::with_capacity(len.min(1 << 20));
     let mut to_masked = vec![0; len + 1];
     // The piece whose `***` this line already shows, and whether only
