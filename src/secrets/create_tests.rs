@@ -1,19 +1,8 @@
 use super::*;
-use crate::secrets::plan::tests::{ME, bytes, live};
+use crate::secrets::plan::tests::{ME, desired_secret as desired, live};
 use crate::secrets::store::fake::{Call, FakeStore};
 
 const CANARY: &str = "canary-5b2e0d";
-
-fn desired(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> DesiredSecret {
-    DesiredSecret {
-        basename: name.into(),
-        kind,
-        data: data
-            .iter()
-            .map(|(k, v)| (k.to_string(), bytes(v)))
-            .collect(),
-    }
-}
 
 fn obj(name: &str) -> String {
     format!("{name}-{ME}")

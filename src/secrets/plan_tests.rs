@@ -14,14 +14,18 @@ pub(crate) fn bytes(s: &str) -> SecretBytes {
 }
 
 pub(crate) fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desired {
-    Desired::Present(DesiredSecret {
+    Desired::Present(desired_secret(name, kind, data))
+}
+
+pub(crate) fn desired_secret(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> DesiredSecret {
+    DesiredSecret {
         basename: name.into(),
         kind,
         data: data
             .iter()
             .map(|(k, v)| (k.to_string(), bytes(v)))
             .collect(),
-    })
+    }
 }
 
 pub(crate) fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
@@ -423,25 +427,12 @@ fn a_merge_past_one_mebibyte_is_caught_by_the_plan() {
     assert!(p.oversized().is_none());
 }
 
-/// A zip bomb: one entry of 1 MiB of zeros, copied raw (still compressed)
-/// under `copies` names: about 1 KiB each, 1 MiB each once inflated.
+#[path = "../../tests/support/zip_bomb.rs"]
+mod zip_bombs;
+
+/// [`zip_bombs::zip_bomb`], as a value.
 pub(crate) fn zip_bomb(copies: usize) -> SecretBytes {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    w.start_file("bomb/0", opts)
-        .unwrap_or_else(|e| panic!("{e}"));
-    w.write_all(&vec![0u8; 1 << 20])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let one = w.finish().unwrap_or_else(|e| panic!("{e}"));
-    let mut source = zip::ZipArchive::new(one).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..copies {
-        let entry = source.by_index(0).unwrap_or_else(|e| panic!("{e}"));
-        w.raw_copy_file_rename(entry, format!("bomb/{i}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    SecretBytes::new(w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner())
+    SecretBytes::new(zip_bombs::zip_bomb("bomb", copies))
 }
 
 fn tiny_entries(count: usize) -> SecretBytes {

@@ -1,8 +1,6 @@
 //! What others can plant in the cluster: the tool's work on it stays
 //! bounded, and nothing it cannot use is written into a workload.
 
-use std::io::Write;
-
 use base64::Engine;
 use serde_json::{Value, json};
 
@@ -14,27 +12,6 @@ fn b64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
-/// One entry of 1 MiB of zeros copied raw under `copies` names: about
-/// 1 KiB each as stored, 1 MiB each inflated.
-fn zip_bomb(copies: usize) -> Vec<u8> {
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Deflated);
-    w.start_file("creds/0", opts)
-        .unwrap_or_else(|e| panic!("{e}"));
-    w.write_all(&vec![0u8; 1 << 20])
-        .unwrap_or_else(|e| panic!("{e}"));
-    let one = w.finish().unwrap_or_else(|e| panic!("{e}"));
-    let mut source = zip::ZipArchive::new(one).unwrap_or_else(|e| panic!("{e}"));
-    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    for i in 0..copies {
-        let entry = source.by_index(0).unwrap_or_else(|e| panic!("{e}"));
-        w.raw_copy_file_rename(entry, format!("creds/{i}"))
-            .unwrap_or_else(|e| panic!("{e}"));
-    }
-    w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner()
-}
-
 fn labels(name: &str, kind: &str) -> Value {
     json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
         "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
@@ -43,7 +20,7 @@ fn labels(name: &str, kind: &str) -> Value {
 #[test]
 fn diff_against_a_planted_zip_bomb_compares_by_bytes() {
     let env = TestEnv::new();
-    let bomb = zip_bomb(100);
+    let bomb = crate::support::zip_bomb::zip_bomb("creds", 100);
     assert!(bomb.len() < 1 << 20);
     env.seed(
         json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",

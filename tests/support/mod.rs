@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod zip_bomb;
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
