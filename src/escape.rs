@@ -48,7 +48,7 @@ pub fn is_unsafe_in_data(c: char) -> bool {
 }
 
 /// JSON text with every unsafe character inside its strings written as a
-/// `\uXXXX` escape: the same JSON, safe on a terminal. (serde_json already
+/// `\uXXXX` escape: the same JSON, safe on a terminal. (`serde_json` already
 /// escapes C0 controls; DEL, C1 controls and bidi characters it writes raw.)
 pub fn json(text: &str) -> Cow<'_, str> {
     // Line breaks and tabs are the layout (inside strings serde_json

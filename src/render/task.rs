@@ -63,6 +63,10 @@ impl std::fmt::Debug for Task {
 
 /// Read and parse a task file (`-` is standard input), capped at
 /// [`crate::input::file::MAX_MANIFEST_BYTES`].
+///
+/// # Errors
+///
+/// The file cannot be read, or has problems (every one, located).
 pub fn read(path: &Path) -> Result<Task, Error> {
     let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
         .map_err(|e| Error::input(format!("cannot read the task: {e}")).with_help(e.help()))?;

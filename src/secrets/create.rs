@@ -169,7 +169,7 @@ pub fn dry_run_preview(desired: &DesiredSecret, owner_hash: &str) -> Result<Stri
     ))
 }
 
-/// Create, or on AlreadyExists merge into the existing object, if it is ours.
+/// Create, or on `AlreadyExists` merge into the existing object, if it is ours.
 async fn write(
     store: &impl SecretStore,
     desired: &DesiredSecret,

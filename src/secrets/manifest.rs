@@ -279,6 +279,7 @@ pub enum Desired {
 }
 
 impl Desired {
+    #[must_use]
     pub fn basename(&self) -> &str {
         match self {
             Desired::Present(d) => &d.basename,
@@ -291,6 +292,10 @@ impl Desired {
 
 /// Read and parse a manifest file (`-` is standard input), capped at
 /// [`crate::input::file::MAX_MANIFEST_BYTES`].
+///
+/// # Errors
+///
+/// The file cannot be read, or has problems (every one, located).
 pub fn read(path: &Path) -> Result<Manifest, Error> {
     let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
         .map_err(|e| Error::input(format!("cannot read the manifest: {e}")).with_help(e.help()))?;
@@ -761,6 +766,10 @@ fn pair_keys_ok(
 
 /// Read, parse, validate and load a manifest with this process's
 /// environment: the desired secrets, or every problem found.
+///
+/// # Errors
+///
+/// As [`read`] and [`load`].
 pub fn read_and_load(path: &Path) -> Result<Vec<Desired>, Error> {
     let manifest = read(path)?;
     let desired = load(&manifest, &process_env)?;
@@ -775,6 +784,7 @@ pub fn read_and_load(path: &Path) -> Result<Vec<Desired>, Error> {
 }
 
 /// `fromEnv` lookups in this process's environment.
+#[must_use]
 pub fn process_env(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
@@ -782,6 +792,10 @@ pub fn process_env(name: &str) -> Option<OsString> {
 /// Read every source. `env` looks up `fromEnv` names ([`process_env`] in
 /// the CLI). Every unreadable path, unset or non-UTF-8 variable is reported
 /// at its line.
+///
+/// # Errors
+///
+/// Every source that cannot be read, located in the manifest.
 pub fn load(
     manifest: &Manifest,
     env: &dyn Fn(&str) -> Option<OsString>,
