@@ -156,6 +156,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
 /// Parse, run, and turn any error into a diagnostic on stderr and exit 1.
 pub fn main() -> ExitCode {
     quiet_panics();
+    quit_on_broken_pipe();
     // kubectl's plugin completion (via kubectl_complete-konduktor) asks here.
     // Arguments need not be UTF-8 (a pasted value may not be): never unwrap.
     let argv: Vec<String> = std::env::args_os()
@@ -243,4 +244,15 @@ fn quiet_panics() {
             "error: kubectl-konduktor stopped on an internal error{at} (a bug: please report it; its message is not shown, as it may hold a value)"
         );
     }));
+}
+
+/// `render-job ... | head` closes our output early: end quietly, as Unix
+/// tools do, instead of failing to print (Rust ignores SIGPIPE by default).
+fn quit_on_broken_pipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists;
+    // restoring the default action of a signal has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

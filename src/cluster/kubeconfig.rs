@@ -446,6 +446,12 @@ pub(super) async fn prepare(explicit: Option<&Path>, context: Option<&str>) -> R
     let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
         .map_err(|e| kubeconfig_error(&files, super::errors::config_error_text(&e)))?;
+    check_server_url(
+        config.cluster_url.scheme_str(),
+        config.cluster_url.host(),
+        &context,
+        &files,
+    )?;
     Ok(Prepared {
         config,
         context,
@@ -493,4 +499,27 @@ fn select_context(
             known.join(", ")
         }
     )))
+}
+
+/// The server must be an `http(s)://host...` URL: kube stops on one without
+/// a scheme, and a URL we cannot take apart could not have its credentials
+/// hidden in messages, so it is refused without being shown.
+fn check_server_url(
+    scheme: Option<&str>,
+    host: Option<&str>,
+    context: &str,
+    files: &KubeconfigFiles,
+) -> Result<()> {
+    let http = matches!(scheme, Some("http" | "https"));
+    if http && host.is_some_and(|h| !h.is_empty()) {
+        return Ok(());
+    }
+    Err(Error::new(
+        ErrorKind::Kubeconfig,
+        format!(
+            "the server of context `{context}` in the kubeconfig {} is not an http(s) URL (not shown: it may hold credentials)",
+            files.describe()
+        ),
+    )
+    .with_help("write the cluster's `server:` as https://HOST[:PORT], as `kubectl config view` shows it"))
 }

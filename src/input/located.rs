@@ -460,10 +460,11 @@ impl<'a> Reader<'a> {
                     } else {
                         format!("an unknown field in {what} (not shown: it may hold a value)")
                     };
-                    if let Some(meant) = did_you_mean(name, known) {
+                    let meant = did_you_mean(name, known);
+                    if let Some(meant) = meant {
                         fields.near_misses.push(meant);
                     }
-                    self.add(at, message, suggestion(name, known));
+                    self.add(at, message, suggestion_for(meant, known));
                 }
             }
         }
@@ -571,17 +572,17 @@ impl<'a> Reader<'a> {
 fn distance(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.to_lowercase().chars().collect();
     let b: Vec<char> = b.to_lowercase().chars().collect();
+    // Two rows, allocated once (a file may hold many unknown fields).
     let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur: Vec<usize> = vec![0; b.len() + 1];
     for (i, ca) in a.iter().enumerate() {
-        let mut cur = vec![i + 1];
+        cur[0] = i + 1;
         for (j, cb) in b.iter().enumerate() {
-            cur.push(
-                (prev[j] + usize::from(ca != cb))
-                    .min(prev[j + 1] + 1)
-                    .min(cur[j] + 1),
-            );
+            cur[j + 1] = (prev[j] + usize::from(ca != cb))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
         }
-        prev = cur;
+        std::mem::swap(&mut prev, &mut cur);
     }
     prev[b.len()]
 }
@@ -606,7 +607,12 @@ pub fn did_you_mean<'a>(word: &str, known: &[&'a str]) -> Option<&'a str> {
 }
 
 pub fn suggestion(word: &str, known: &[&str]) -> String {
-    match did_you_mean(word, known) {
+    suggestion_for(did_you_mean(word, known), known)
+}
+
+/// The help for a near miss already looked up.
+fn suggestion_for(meant: Option<&str>, known: &[&str]) -> String {
+    match meant {
         Some(k) => format!("did you mean `{k}`? Known: {}", known.join(", ")),
         None => format!("known: {}", known.join(", ")),
     }

@@ -378,11 +378,11 @@ fn secret_key_ref(s: &InjectedSecret, key: &str) -> EnvVar {
 /// names, or that would replace a reserved variable, are left out with a
 /// warning. Returns which secret each variable came from.
 fn add_env_secrets(
-    env: &mut Vec<EnvVar>,
+    env: &mut EnvList,
     by_kind: ByKind<'_>,
     warnings: &mut Vec<String>,
 ) -> BTreeMap<String, String> {
-    let reserved: Vec<String> = env.iter().map(|e| e.name.clone()).collect();
+    let reserved: Vec<String> = env.vars.iter().map(|e| e.name.clone()).collect();
     let mut from_secret: BTreeMap<String, String> = BTreeMap::new();
     for s in by_kind.kind(SecretKind::Env) {
         for key in s.data.keys() {
@@ -400,25 +400,46 @@ fn add_env_secrets(
                 ));
                 continue;
             }
-            set_env(env, secret_key_ref(s, key));
+            env.set(secret_key_ref(s, key));
             from_secret.insert(key.clone(), s.basename.clone());
         }
     }
     from_secret
 }
 
-/// Set a variable: in its place if it is there, else at the end.
-fn set_env(env: &mut Vec<EnvVar>, var: EnvVar) {
-    match env.iter_mut().find(|e| e.name == var.name) {
-        Some(existing) => *existing = var,
-        None => env.push(var),
+/// Variables in order, indexed by name, so that setting one does not walk
+/// the list (a secret may hold thousands of keys).
+struct EnvList {
+    vars: Vec<EnvVar>,
+    at: std::collections::HashMap<String, usize>,
+}
+
+impl EnvList {
+    fn new(vars: Vec<EnvVar>) -> Self {
+        let at = vars
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.clone(), i))
+            .collect();
+        EnvList { vars, at }
+    }
+
+    /// Set a variable: in its place if it is there, else at the end.
+    fn set(&mut self, var: EnvVar) {
+        match self.at.get(&var.name).and_then(|i| self.vars.get_mut(*i)) {
+            Some(existing) => *existing = var,
+            None => {
+                self.at.insert(var.name.clone(), self.vars.len());
+                self.vars.push(var);
+            }
+        }
     }
 }
 
 /// The task's own `envs` win over everything; shadowing an env secret's
 /// key is a warning.
 fn add_task_envs(
-    env: &mut Vec<EnvVar>,
+    env: &mut EnvList,
     task: &Task,
     from_secret: &BTreeMap<String, String>,
     warnings: &mut Vec<String>,
@@ -427,17 +448,17 @@ fn add_task_envs(
         if let Some(secret) = from_secret.get(name) {
             warnings.push(format!("task env {name} shadows the key {name} of env secret \"{secret}\"; the task's value is used"));
         }
-        set_env(env, env_value(name, value));
+        env.set(env_value(name, value));
     }
 }
 
 /// The main container's environment: reserved variables, env secrets, then
 /// the task's `envs`.
 fn environment(task: &Task, by_kind: ByKind<'_>, warnings: &mut Vec<String>) -> Vec<EnvVar> {
-    let mut env = reserved_env(by_kind);
+    let mut env = EnvList::new(reserved_env(by_kind));
     let from_secret = add_env_secrets(&mut env, by_kind, warnings);
     add_task_envs(&mut env, task, &from_secret, warnings);
-    env
+    env.vars
 }
 
 /// CPU, memory and GPUs, as both requests and limits.

@@ -328,3 +328,23 @@ fn a_context_name_with_control_characters_is_escaped() {
         );
     }
 }
+
+/// A server URL without a scheme (kube would stop on it) is refused, and
+/// not shown: credentials in it could not be told apart.
+#[test]
+fn a_server_url_without_a_scheme_is_refused_unshown() {
+    let env = TestEnv::new();
+    let secret = env.canary("noscheme");
+    for server in [
+        format!("u:{secret}@127.0.0.1:1"),
+        format!("//u:{secret}@127.0.0.1:1"),
+        "127.0.0.1:1".to_string(),
+    ] {
+        let kc = env.file("kc-noscheme", fake_kubeconfig(&server, &env.namespace, "t"));
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+        run_unhung(&env, cmd)
+            .failure()
+            .stderr_has("is not an http(s) URL (not shown");
+    }
+}

@@ -431,3 +431,40 @@ fn thousands_of_problems_are_counted_and_the_first_shown() {
         .stderr_has("has 10000 problems (the first 50 are shown)");
     assert!(run.stderr.len() < 1 << 20, "{} bytes", run.stderr.len());
 }
+
+/// `render-job ... | head -1`: the reader goes away early; the tool ends
+/// quietly (SIGPIPE, as Unix tools do), with no internal error.
+#[cfg(unix)]
+#[test]
+fn a_closed_output_pipe_ends_the_tool_quietly() {
+    use std::io::Read;
+    let env = TestEnv::new();
+    let task = env.file("task.yaml", TASK);
+    let keys: Vec<String> = (0..5_000).map(|i| format!("K{i}: v")).collect();
+    let secrets = env.file(
+        "secrets.yaml",
+        format!(
+            "{HEAD}secrets:\n  - name: many\n    kind: env\n    inline:\n      {}\n",
+            keys.join("\n      ")
+        ),
+    );
+    let mut child = env
+        .command()
+        .args(["render-job", "-f"])
+        .arg(&task)
+        .arg("--secrets")
+        .arg(&secrets)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{e}"));
+    // Read one byte, then close our end.
+    if let Some(mut out) = child.stdout.take() {
+        let mut first = [0u8; 1];
+        let _ = out.read(&mut first);
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("internal error"), "{stderr}");
+    assert_ne!(out.status.code(), Some(101), "{stderr}");
+}
