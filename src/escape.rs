@@ -52,14 +52,13 @@ pub fn is_unsafe_in_data(c: char) -> bool {
 /// escapes C0 controls; DEL, C1 controls and bidi characters it writes raw.)
 pub fn json(text: &str) -> Cow<'_, str> {
     // Line breaks and tabs are the layout (inside strings serde_json
-    // escapes them itself).
-    let unsafe_here = |c: char| is_unsafe(c) && !matches!(c, '\n' | '\t' | '\r');
-    if !text.chars().any(unsafe_here) {
+    // escapes them, and it never writes a raw CR).
+    if !text.chars().any(is_unsafe_in_data) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len() + 16);
     for c in text.chars() {
-        if unsafe_here(c) {
+        if is_unsafe_in_data(c) {
             let mut units = [0u16; 2];
             for unit in c.encode_utf16(&mut units) {
                 let _ = write!(out, "\\u{unit:04x}");

@@ -125,7 +125,7 @@ pub const SNIPPET_LINE_CHARS: usize = 160;
 impl SnippetSource {
     /// The lines around `span` of `text` (the escaped masked text), cut to
     /// size, and the span's place in them.
-    fn around(name: String, text: &str, span: Range<usize>, column: usize) -> (Self, Range<usize>) {
+    fn around(name: String, text: &str, span: Range<usize>, place: Place) -> (Self, Range<usize>) {
         let start = span.start.min(text.len());
         // A span over many lines is shown by its first line.
         let line_end = |at: usize| text[at..].find('\n').map_or(text.len(), |i| at + i);
@@ -145,10 +145,10 @@ impl SnippetSource {
         } else {
             last_line_end
         };
-        let first_line = text.as_bytes()[..from]
-            .iter()
-            .filter(|b| **b == b'\n')
-            .count();
+        // The place knows its line (masking keeps every line break): the
+        // window starts there, or one line above.
+        let first_line =
+            (place.line.saturating_sub(1) as usize).saturating_sub(usize::from(span_line != 0));
         let mut out = String::new();
         let mut new_span = 0..0;
         let mut at = from;
@@ -174,7 +174,7 @@ impl SnippetSource {
             text: out,
             first_line,
             primary_offset: new_span.start,
-            primary_column: column,
+            primary_column: place.column.saturating_sub(1) as usize,
         };
         (source, new_span)
     }
@@ -306,8 +306,7 @@ impl<'a> Problems<'a> {
             err = err.with_help(p.help);
         }
         if let Some(at) = located {
-            let column = at.column.saturating_sub(1) as usize;
-            let (source, span) = SnippetSource::around(path, shown, masked.map(at.range()), column);
+            let (source, span) = SnippetSource::around(path, shown, masked.map(at.range()), at);
             err = err.with_snippet(Snippet {
                 source,
                 span: (span.start, span.len().max(1)).into(),
@@ -638,6 +637,15 @@ pub fn read_document<'a>(
         problems.finish(&masked)?;
     }
     Ok(Reader::new(path, text, parsed))
+}
+
+/// A YAML file the user names (`-` is standard input), read bounded
+/// ([`crate::input::file::MAX_MANIFEST_BYTES`]) and as UTF-8 text; `what`
+/// names it in messages ("manifest", "task").
+pub fn read_yaml_file(path: &Path, what: &str) -> Result<String, Error> {
+    let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
+        .map_err(|e| Error::input(format!("cannot read the {what}: {e}")).with_help(e.help()))?;
+    utf8_text(path, bytes)
 }
 
 /// Bytes of a file the user wrote, as text: a clear error for what is not

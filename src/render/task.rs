@@ -68,9 +68,7 @@ impl std::fmt::Debug for Task {
 ///
 /// The file cannot be read, or has problems (every one, located).
 pub fn read(path: &Path) -> Result<Task, Error> {
-    let bytes = crate::input::file::read_input(path, crate::input::file::MAX_MANIFEST_BYTES)
-        .map_err(|e| Error::input(format!("cannot read the task: {e}")).with_help(e.help()))?;
-    let text = crate::input::located::utf8_text(path, bytes)?;
+    let text = crate::input::located::read_yaml_file(path, "task")?;
     parse(path, &text)
 }
 
