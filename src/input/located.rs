@@ -506,6 +506,41 @@ impl<'a> Reader<'a> {
         }
     }
 
+    /// The value of a pair in a map of values (`inline`, `envs`): a single
+    /// value, never revealed. `label` names the pair in messages;
+    /// `key_word` is what the help calls a key (`KEY`, `NAME`).
+    pub fn pair_value(
+        &mut self,
+        key_at: Place,
+        label: &str,
+        value: &Node,
+        key_word: &str,
+    ) -> Option<String> {
+        match &*value.content {
+            Content::Scalar(v) => Some(v.clone()),
+            Content::Null => {
+                self.add(
+                    key_at,
+                    format!("{label} has no value"),
+                    format!("write `{key_word}: \"\"` for an empty value, or `{key_word}: value`"),
+                );
+                None
+            }
+            _ => {
+                let at = self.place(value);
+                self.add(
+                    at,
+                    format!(
+                        "the value of {label} should be a single value, not {}",
+                        value.shape()
+                    ),
+                    format!("quote the value if it holds `:`, `[` or `{{`: `{key_word}: \"...\"`"),
+                );
+                None
+            }
+        }
+    }
+
     /// One value or a list of values (paths, variable names), each revealed
     /// only if `showable` says it cannot be a pasted value.
     pub fn scalar_list(

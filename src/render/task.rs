@@ -348,7 +348,7 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
         let shown = env_name_shown(r, node, key, value);
         let label = env_label(name, shown);
         let name_ok = check_env_name(r, at, name, shown, &label, value);
-        let Some(v) = read_env_value(r, at, &label, value) else {
+        let Some(v) = r.pair_value(at, &label, value, "NAME") else {
             continue;
         };
         if !name_ok {
@@ -411,33 +411,6 @@ fn check_env_name(
         );
     }
     false
-}
-
-/// An env's value: a single value, never revealed.
-fn read_env_value(r: &mut Reader<'_>, at: Place, label: &str, value: &Node) -> Option<String> {
-    match &*value.content {
-        Content::Scalar(v) => Some(v.clone()),
-        Content::Null => {
-            r.add(
-                at,
-                format!("{label} has no value"),
-                "write `NAME: \"\"` for an empty value, or `NAME: value`",
-            );
-            None
-        }
-        _ => {
-            let vat = r.place(value);
-            r.add(
-                vat,
-                format!(
-                    "the value of {label} should be a single value, not {}",
-                    value.shape()
-                ),
-                "quote the value if it holds `:`, `[` or `{`: `NAME: \"...\"`",
-            );
-            None
-        }
-    }
 }
 
 #[cfg(test)]

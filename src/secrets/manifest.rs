@@ -201,32 +201,9 @@ fn read_pairs(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawPair>> {
             place: at,
             hidden,
         };
-        match &*value.content {
-            Content::Scalar(v) => out.push((
-                text,
-                SecretBytes::new(v.clone().into_bytes()),
-                r.place(value),
-            )),
-            Content::Null => {
-                r.add(
-                    at,
-                    format!("{shown} has no value"),
-                    "write `KEY: \"\"` for an empty value, or `KEY: value`",
-                );
-                ok = false;
-            }
-            _ => {
-                let vat = r.place(value);
-                r.add(
-                    vat,
-                    format!(
-                        "the value of {shown} should be a single value, not {}",
-                        value.shape()
-                    ),
-                    "quote the value if it holds `:`, `[` or `{`: `KEY: \"...\"`",
-                );
-                ok = false;
-            }
+        match r.pair_value(at, &shown, value, "KEY") {
+            Some(v) => out.push((text, SecretBytes::new(v.into_bytes()), r.place(value))),
+            None => ok = false,
         }
     }
     ok.then_some(out)
