@@ -452,7 +452,7 @@ impl<'a> Reader<'a> {
                     fields.known.push((field, at, value.clone()));
                 }
                 None => {
-                    let shown = !key.alias && key_is_showable(name, value) && name.len() <= 64;
+                    let shown = key.is_plain() && key_is_showable(name, value) && name.len() <= 64;
                     let message = if shown {
                         self.parsed.reveal(key);
                         format!("unknown field {} in {what}", quote(name))
@@ -477,7 +477,7 @@ impl<'a> Reader<'a> {
             Content::Scalar(s) => {
                 // A field value over several lines is text that slid under
                 // the field (a lost indent): not shown.
-                let hidden = node.alias || self.spans_lines(node);
+                let hidden = !node.is_plain() || self.spans_lines(node);
                 if !hidden {
                     self.parsed.reveal(node);
                 }
@@ -575,7 +575,7 @@ impl<'a> Reader<'a> {
             let at = self.place(item);
             match item.as_scalar() {
                 Some(s) => {
-                    let alias = item.alias || node.alias || self.spans_lines(item);
+                    let alias = !item.is_plain() || node.alias || self.spans_lines(item);
                     if !alias && showable(s) {
                         self.parsed.reveal(item);
                     }

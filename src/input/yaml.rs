@@ -33,6 +33,9 @@ pub struct Node {
     pub content: Rc<Content>,
     pub span: Range<usize>,
     pub alias: bool,
+    /// A scalar with an anchor (`&a value`): written to be reused, maybe
+    /// as a value elsewhere, so never shown or quoted, even where it stands.
+    pub anchored: bool,
     /// Nodes below and including this one, aliases expanded.
     weight: u64,
 }
@@ -68,6 +71,11 @@ impl fmt::Debug for Node {
 }
 
 impl Node {
+    /// Written here as it is: neither an alias nor an anchored scalar.
+    pub fn is_plain(&self) -> bool {
+        !self.alias && !self.anchored
+    }
+
     pub fn as_scalar(&self) -> Option<&str> {
         match &*self.content {
             Content::Scalar(s) => Some(s),
@@ -211,6 +219,7 @@ impl Builder {
             content: Rc::new(content),
             span: range,
             alias: false,
+            anchored: anchor != 0,
             weight,
         };
         self.attach(node, anchor)
@@ -230,6 +239,7 @@ impl Builder {
             content: target.content.clone(),
             span: range,
             alias: true,
+            anchored: false,
             weight: target.weight,
         };
         self.attach(node, 0)
@@ -256,6 +266,7 @@ impl Builder {
             content: Rc::new(content),
             span: start..end.max(start),
             alias: false,
+            anchored: false,
             weight,
         };
         self.attach(node, anchor)
@@ -362,7 +373,7 @@ pub fn parse(text: &str) -> Parsed {
 impl Parsed {
     /// The schema reader vouches for this node's text: show it in snippets.
     pub fn reveal(&mut self, node: &Node) {
-        if !node.alias && matches!(*node.content, Content::Scalar(_) | Content::Null) {
+        if node.is_plain() && matches!(*node.content, Content::Scalar(_) | Content::Null) {
             self.revealed.push(node.span.clone());
         }
     }

@@ -372,7 +372,7 @@ fn read_envs(r: &mut Reader<'_>, node: &Node) -> Vec<(String, String)> {
 /// could not be a pasted value and is no alias.
 fn env_name_shown(r: &mut Reader<'_>, envs: &Node, key: &Node, value: &Node) -> bool {
     let name = key.as_scalar().unwrap_or_default();
-    let shown = !key.alias && !envs.alias && key_is_showable(name, value);
+    let shown = key.is_plain() && !envs.alias && key_is_showable(name, value);
     if shown {
         r.parsed.reveal(key);
     }

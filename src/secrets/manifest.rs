@@ -187,7 +187,7 @@ fn read_pairs(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawPair>> {
             ok = false;
             continue;
         };
-        let hidden = key.alias || node.alias || !key_is_showable(k, value);
+        let hidden = !key.is_plain() || node.alias || !key_is_showable(k, value);
         if !hidden {
             r.parsed.reveal(key);
         }

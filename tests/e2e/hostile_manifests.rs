@@ -99,6 +99,10 @@ const MANIFESTS: &[(&str, &str)] = &[
         "secrets:\n  - name: a\n    inline:\n      A: &t |\n        {C}\n        {C}\n  - name: b\n    fromFile: *t\n  - name: c\n    fromFile: [*t]\n  - name: d\n    fromDirectory: *t\n",
     ),
     (
+        "an anchored value that looks like a name",
+        "secrets:\n  - {\n      fromEnv: &a \"{C}-x\"\n    }\n  - name: b\n    fromEnv: [&b {C}]\n    kind: env\n",
+    ),
+    (
         "a value slid under a name",
         "secrets:\n  - name: hf\n      {C}\n    inline: {A: x}\n",
     ),
