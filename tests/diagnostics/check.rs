@@ -186,7 +186,11 @@ fn env_name(s: &str) -> bool {
 /// places (and valid variable names in fromEnv), and mapping keys, as the document (mutated or not) says. Nothing
 /// when it is not YAML at all.
 pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
-    let Ok(doc) = serde_saphyr::from_str::<serde_json::Value>(text) else {
+    // A repeated field is reported and its first value kept, as the
+    // manifest and task readers do: read the document the same way.
+    let mut options = serde_saphyr::Options::default();
+    options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::FirstWins;
+    let Ok(doc) = serde_saphyr::from_str_with_options::<serde_json::Value>(text, options) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -257,12 +261,16 @@ fn patterns(canary: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Whether `canary` is written as a mapping key somewhere in `text`
-/// (`canary:`, `"canary":`), as a mutation can make it: keys are names, and
-/// a message may quote an unknown one even when the file is not YAML.
-fn written_as_key(text: &str, canary: &str) -> bool {
-    text.match_indices(canary).any(|(at, m)| {
-        let after = text[at + m.len()..].trim_start_matches(['"', '\'']);
+/// Whether `piece` is written in a mapping key somewhere in `text`
+/// (`piece:`, `"piece":`, or inside a longer key that a mutation pasted it
+/// into), as a mutation can make it: keys are names, and a message may quote
+/// an unknown one even when the file is not YAML.
+fn written_as_key(text: &str, piece: &str) -> bool {
+    let key_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.');
+    text.match_indices(piece).any(|(at, m)| {
+        let after = &text[at + m.len()..];
+        let after = after.trim_start_matches(key_char);
+        let after = after.trim_start_matches(['"', '\'']);
         after.strip_prefix(':').is_some_and(|rest| {
             rest.is_empty() || rest.starts_with(|c: char| c.is_whitespace() || ",}]".contains(c))
         })
@@ -290,11 +298,12 @@ pub fn find_leak(
             .any(|a| a.contains(piece) && (!c.aliased || written_out(a)))
     };
     for c in canaries {
-        if allows(c, &c.text) || (!c.aliased && written_as_key(text, &c.text)) {
+        // A key is written out where it stands (an alias key would read `*a:`).
+        if allows(c, &c.text) || written_as_key(text, &c.text) {
             continue;
         }
         for (how, pattern) in patterns(&c.text) {
-            if allows(c, &pattern) {
+            if allows(c, &pattern) || written_as_key(text, &pattern) {
                 continue;
             }
             for (channel, text) in outputs {
