@@ -33,9 +33,10 @@ pub struct Node {
     pub content: Rc<Content>,
     pub span: Range<usize>,
     pub alias: bool,
-    /// A scalar with an anchor (`&a value`): written to be reused, maybe
-    /// as a value elsewhere, so never shown or quoted, even where it stands.
-    pub anchored: bool,
+    /// A scalar with an anchor or a tag (`&a value`, `!t value`): written
+    /// to be reused, maybe as a value elsewhere, or to be read specially;
+    /// never shown or quoted, even where it stands.
+    pub marked: bool,
     /// Nodes below and including this one, aliases expanded.
     weight: u64,
 }
@@ -71,9 +72,9 @@ impl fmt::Debug for Node {
 }
 
 impl Node {
-    /// Written here as it is: neither an alias nor an anchored scalar.
+    /// Written here as it is: neither an alias nor a marked scalar.
     pub fn is_plain(&self) -> bool {
-        !self.alias && !self.anchored
+        !self.alias && !self.marked
     }
 
     pub fn as_scalar(&self) -> Option<&str> {
@@ -203,6 +204,7 @@ impl Builder {
         text: &str,
         style: ScalarStyle,
         anchor: usize,
+        tagged: bool,
         range: Range<usize>,
     ) -> Result<(), SyntaxError> {
         self.tokens.push(range.clone());
@@ -219,7 +221,7 @@ impl Builder {
             content: Rc::new(content),
             span: range,
             alias: false,
-            anchored: anchor != 0,
+            marked: anchor != 0 || tagged,
             weight,
         };
         self.attach(node, anchor)
@@ -239,7 +241,7 @@ impl Builder {
             content: target.content.clone(),
             span: range,
             alias: true,
-            anchored: false,
+            marked: false,
             weight: target.weight,
         };
         self.attach(node, 0)
@@ -266,7 +268,7 @@ impl Builder {
             content: Rc::new(content),
             span: start..end.max(start),
             alias: false,
-            anchored: false,
+            marked: false,
             weight,
         };
         self.attach(node, anchor)
@@ -281,7 +283,9 @@ impl Builder {
         }
         match event {
             Event::DocumentStart(..) => self.doc_start = range.start,
-            Event::Scalar(text, style, anchor, _) => self.scalar(&text, style, anchor, range)?,
+            Event::Scalar(text, style, anchor, tag) => {
+                self.scalar(&text, style, anchor, tag.is_some(), range)?
+            }
             Event::Alias(id) => self.alias(id, range)?,
             Event::Anchor(..) => self.tokens.push(range),
             Event::Comment(..) => self.tokens.push(range),

@@ -440,7 +440,7 @@ fn entry_name<'e>(raw: &'e RawEntry, r: &mut Reader<'_>) -> Option<&'e Text> {
     if name.hidden {
         r.add(
             name.place,
-            "the secret's `name` is given through an alias or runs over several lines (not shown)",
+            "the secret's `name` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
             "write the name itself on the line of `name:`, e.g. `name: my-creds`",
         );
         return None;
@@ -633,7 +633,7 @@ fn check_paths_written_here(raw: &RawEntry, name: &Text, r: &mut Reader<'_>) -> 
     r.add(
         p.place,
         format!(
-            "a path of secret `{}` is given through an alias or runs over several lines (not shown)",
+            "a path of secret `{}` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
             name.value
         ),
         "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",

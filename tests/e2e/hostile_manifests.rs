@@ -103,6 +103,10 @@ const MANIFESTS: &[(&str, &str)] = &[
         "secrets:\n  - {\n      fromEnv: &a \"{C}-x\"\n    }\n  - name: b\n    fromEnv: [&b {C}]\n    kind: env\n",
     ),
     (
+        "a tagged value copied into a structural field",
+        "kind: !custom \"{C}\"\nsecrets:\n  - name: !custom {C}\n    fromFile: !!str {C}\n",
+    ),
+    (
         "a value slid under a name",
         "secrets:\n  - name: hf\n      {C}\n    inline: {A: x}\n",
     ),
