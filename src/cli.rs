@@ -104,6 +104,12 @@ pub enum Command {
     /// Print a shell completion script
     #[command(after_help = cmd::completion::EXAMPLES)]
     Completion(cmd::completion::CompletionArgs),
+    /// Your owner hash on this and other workstations: show, find, adopt, export
+    #[command(
+        subcommand,
+        after_help = "Examples:\n  kubectl konduktor identity show\n  kubectl konduktor identity candidates\n  kubectl konduktor identity adopt 0123abcd\n  kubectl konduktor identity export >> ~/.bashrc"
+    )]
+    Identity(IdentityCommand),
     /// Create, list and delete your secrets one at a time (as Konduktor's `secret` commands)
     #[command(
         subcommand,
@@ -123,6 +129,24 @@ pub enum SecretCommand {
     /// Delete one of your secrets
     #[command(after_help = cmd::secret::delete::EXAMPLES)]
     Delete(cmd::secret::delete::DeleteArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Show your owner hash and where it came from (as `whoami`)
+    #[command(
+        after_help = "Examples:\n  kubectl konduktor identity show\n  kubectl konduktor identity show -o json"
+    )]
+    Show(cmd::whoami::WhoamiArgs),
+    /// List owner hashes whose secrets your cluster user wrote
+    #[command(after_help = cmd::identity::candidates::EXAMPLES)]
+    Candidates(cmd::identity::candidates::CandidatesArgs),
+    /// Use another owner hash from now on, here and in Konduktor's CLI
+    #[command(after_help = cmd::identity::adopt::EXAMPLES)]
+    Adopt(cmd::identity::adopt::AdoptArgs),
+    /// Print your owner hash as a line for a shell profile
+    #[command(after_help = cmd::identity::export::EXAMPLES)]
+    Export(cmd::identity::export::ExportArgs),
 }
 
 impl GlobalArgs {
@@ -147,6 +171,16 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Apply(args) => cmd::apply::run(ctx, &args).await,
         Command::RenderJob(args) => cmd::render_job::run(ctx, &args).await,
         Command::Completion(args) => cmd::completion::run(Cli::command(), &args),
+        Command::Identity(IdentityCommand::Show(args)) => cmd::whoami::run(ctx, &args).await,
+        Command::Identity(IdentityCommand::Candidates(args)) => {
+            cmd::identity::candidates::run(ctx, &args).await
+        }
+        Command::Identity(IdentityCommand::Adopt(args)) => {
+            cmd::identity::adopt::run(ctx, &args).await
+        }
+        Command::Identity(IdentityCommand::Export(args)) => {
+            cmd::identity::export::run(ctx, &args).await
+        }
         Command::Secret(SecretCommand::Create(args)) => cmd::secret::create::run(ctx, &args).await,
         Command::Secret(SecretCommand::List(args)) => cmd::secret::list::run(ctx, &args).await,
         Command::Secret(SecretCommand::Delete(args)) => cmd::secret::delete::run(ctx, &args).await,

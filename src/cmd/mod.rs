@@ -4,6 +4,7 @@
 pub mod apply;
 pub mod completion;
 pub mod diff;
+pub mod identity;
 pub mod prelude;
 pub mod render_job;
 pub mod secret;
