@@ -59,6 +59,14 @@ pub struct Cluster {
     user: UserRef,
 }
 
+/// The labels and annotations a merge patch sets (merged into the
+/// object's: keys not named are kept).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PatchMeta {
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
 /// Who the API server says we are (`SelfSubjectReview`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClusterUser {
@@ -275,14 +283,14 @@ impl Cluster {
         ))
     }
 
-    /// A JSON merge patch of data and labels, conditional on `resource_version`
+    /// A JSON merge patch of data, labels and annotations, conditional on `resource_version`
     /// (the server answers 409 Conflict if the object changed since). A `None`
     /// value removes that key.
     pub async fn merge_secret(
         &self,
         name: &str,
         resource_version: &str,
-        labels: &BTreeMap<String, String>,
+        metadata: &PatchMeta,
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> Result<LiveSecret> {
         let api = self.secrets_api();
@@ -298,10 +306,14 @@ impl Cluster {
                 (k.clone(), value)
             })
             .collect();
-        let patch = serde_json::json!({
-            "metadata": {"resourceVersion": resource_version, "labels": labels},
-            "data": data,
+        let mut meta = serde_json::json!({
+            "resourceVersion": resource_version,
+            "labels": metadata.labels,
         });
+        if !metadata.annotations.is_empty() {
+            meta["annotations"] = serde_json::json!(metadata.annotations);
+        }
+        let patch = serde_json::json!({"metadata": meta, "data": data});
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()

@@ -10,6 +10,8 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::{Error, ErrorKind, Result};
+use crate::konduktor::WriteMeta;
+use crate::konduktor::config::CustomMetadata;
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome};
 use crate::secrets::plan::Plan;
@@ -118,7 +120,13 @@ async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Vec<Outcome> {
     let progress = std::sync::Arc::new(execute::Progress::default());
     let ticker = (text && std::io::stderr().is_terminal())
         .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
-    let outcomes = execute::execute(cluster, plan, &progress).await;
+    // Only a run that writes asks who we are: a no-op stays one request.
+    let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
+        crate::cmd::prelude::write_meta(cluster, CustomMetadata::default()).await
+    } else {
+        WriteMeta::default()
+    };
+    let outcomes = execute::execute(cluster, plan, &meta, &progress).await;
     if let Some(t) = ticker {
         t.abort();
         // Clear the progress line.

@@ -7,6 +7,8 @@ use clap::ValueEnum;
 
 use crate::cluster::{Cluster, ConnectOptions};
 use crate::error::Result;
+use crate::konduktor::WriteMeta;
+use crate::konduktor::config::CustomMetadata;
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 use crate::output::Format;
 use crate::secrets::plan::Plan;
@@ -51,6 +53,33 @@ pub fn owner() -> Result<Owner> {
 
 pub async fn connect(ctx: &Context) -> Result<Cluster> {
     Cluster::connect(&ctx.connect).await
+}
+
+/// What the writes of this run add to each object (docs/konduktor-compat.md
+/// §5.1): who the cluster says we are, asked once (a SelfSubjectReview),
+/// and the configuration's custom metadata. A server that cannot say (no
+/// review API before 1.28, or RBAC) leaves `created-by` out: the writes go on.
+pub async fn write_meta(cluster: &Cluster, custom: CustomMetadata) -> WriteMeta {
+    let created_by = match cluster.whoami().await {
+        Ok(user) if !user.username.is_empty() => Some(user.username),
+        Ok(_) => {
+            crate::log::log(1, || {
+                "the server named no user: secrets are written without a created-by annotation"
+                    .to_string()
+            });
+            None
+        }
+        Err(e) => {
+            crate::log::log(1, || {
+                format!(
+                    "cannot ask the server who we are ({}): secrets are written without a created-by annotation",
+                    e.message()
+                )
+            });
+            None
+        }
+    };
+    WriteMeta { created_by, custom }
 }
 
 /// Parse, validate and load a manifest (nothing sent), then read the

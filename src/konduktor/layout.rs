@@ -19,6 +19,9 @@ pub const PARENT_VALUE: &str = "konduktor";
 pub const LABEL_OWNER: &str = "trainy.ai/secret-owner";
 pub const LABEL_BASENAME: &str = "trainy.ai/secret-basename";
 pub const LABEL_KIND: &str = "trainy.ai/secret-kind";
+/// Who the cluster says wrote a secret (docs/konduktor-compat.md §5.1): a
+/// hint for finding one's secrets from another workstation, not proof.
+pub const ANNOTATION_CREATED_BY: &str = "konduktor.trainy.ai/created-by";
 
 /// The API server rejects a Secret whose decoded values total more than this.
 pub const MAX_SECRET_BYTES: usize = 1_048_576;
@@ -279,6 +282,37 @@ pub fn labels(basename: &str, kind: SecretKind, owner_hash: &str) -> BTreeMap<St
     ])
 }
 
+/// What every object this tool writes carries besides its data and our
+/// labels: who wrote it, and the configuration's custom metadata.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WriteMeta {
+    /// The username the cluster authenticated; `None` when it could not say.
+    pub created_by: Option<String>,
+    /// `kubernetes.custom_metadata` of Konduktor's configuration.
+    pub custom: crate::konduktor::config::CustomMetadata,
+}
+
+impl WriteMeta {
+    /// Labels for a write: the configuration's, then ours over them.
+    pub fn labels(&self, ours: BTreeMap<String, String>) -> BTreeMap<String, String> {
+        let mut labels = self.custom.labels.clone();
+        labels.extend(ours);
+        labels
+    }
+
+    /// Annotations for a write: the configuration's, and `created-by`
+    /// unless the object already names its writer (kept on merge).
+    pub fn annotations(&self, live_created_by: Option<&str>) -> BTreeMap<String, String> {
+        let mut annotations = self.custom.annotations.clone();
+        // Ours alone say who wrote a secret: a configuration cannot forge it.
+        annotations.remove(ANNOTATION_CREATED_BY);
+        if let (None, Some(user)) = (live_created_by, &self.created_by) {
+            annotations.insert(ANNOTATION_CREATED_BY.to_string(), user.clone());
+        }
+        annotations
+    }
+}
+
 /// A secret as the user wants it written: basename, kind and data.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DesiredSecret {
@@ -288,12 +322,15 @@ pub struct DesiredSecret {
 }
 
 impl DesiredSecret {
-    /// Exactly Konduktor's object: `type: Opaque`, only `data`, four labels.
-    pub fn to_object(&self, owner_hash: &str) -> Secret {
+    /// Konduktor's object (`type: Opaque`, only `data`, four labels), with
+    /// what [`WriteMeta`] adds.
+    pub fn to_object(&self, owner_hash: &str, meta: &WriteMeta) -> Secret {
+        let annotations = meta.annotations(None);
         Secret {
             metadata: ObjectMeta {
                 name: Some(object_name(&self.basename, owner_hash)),
-                labels: Some(labels(&self.basename, self.kind, owner_hash)),
+                labels: Some(meta.labels(labels(&self.basename, self.kind, owner_hash))),
+                annotations: (!annotations.is_empty()).then_some(annotations),
                 ..ObjectMeta::default()
             },
             type_: Some("Opaque".to_string()),
@@ -316,6 +353,7 @@ pub struct LiveSecret {
     pub resource_version: Option<String>,
     pub created: Option<jiff::Timestamp>,
     pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
     pub data: BTreeMap<String, SecretBytes>,
 }
 
@@ -338,8 +376,16 @@ impl LiveSecret {
             resource_version: meta.resource_version,
             created: meta.creation_timestamp.map(|t| t.0),
             labels: meta.labels.unwrap_or_default(),
+            annotations: meta.annotations.unwrap_or_default(),
             data,
         }
+    }
+
+    /// The `created-by` annotation: who the cluster said wrote it.
+    pub fn created_by(&self) -> Option<&str> {
+        self.annotations
+            .get(ANNOTATION_CREATED_BY)
+            .map(String::as_str)
     }
 
     pub fn owner(&self) -> Option<&str> {

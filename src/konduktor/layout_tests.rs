@@ -68,7 +68,8 @@ fn object_matches_konduktor_layout() {
         kind: SecretKind::Env,
         data: BTreeMap::from([("TOKEN".into(), SecretBytes::new(b"t1".to_vec()))]),
     };
-    let obj = serde_json::to_value(desired.to_object("abba3a3e")).unwrap_or_default();
+    let obj = serde_json::to_value(desired.to_object("abba3a3e", &WriteMeta::default()))
+        .unwrap_or_default();
     // The body of the recorded `create-secret` request, as the real server took it.
     let expected = serde_json::json!({
         "apiVersion": "v1", "kind": "Secret",

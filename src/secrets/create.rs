@@ -4,7 +4,7 @@
 //! else's; a new git-ssh secret replaces the caller's previous one.
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
 use crate::secrets::execute;
 use crate::secrets::manifest::Desired;
 use crate::secrets::plan::{self, Change, Step};
@@ -95,6 +95,7 @@ pub async fn create_or_merge(
     store: &impl SecretStore,
     desired: &DesiredSecret,
     owner_hash: &str,
+    meta: &WriteMeta,
 ) -> Result<CreateReport> {
     let previous_git_ssh = if desired.kind == SecretKind::GitSsh {
         let selector = format!(
@@ -108,7 +109,7 @@ pub async fn create_or_merge(
         Vec::new()
     };
     let secret_name = konduktor::object_name(&desired.basename, owner_hash);
-    let written = write(store, desired, owner_hash).await?;
+    let written = write(store, desired, owner_hash, meta).await?;
     let stale = previous_git_ssh.iter().filter(|s| s.name != secret_name);
     let (removed, removal_failed) = remove_previous(store, stale).await;
     Ok(CreateReport {
@@ -148,8 +149,12 @@ async fn remove_previous<'a>(
 
 /// The object as YAML, each value replaced by its size. Client-side only: it
 /// cannot tell whether the write would create or merge.
-pub fn dry_run_preview(desired: &DesiredSecret, owner_hash: &str) -> Result<String> {
-    let mut object = serde_json::to_value(desired.to_object(owner_hash))
+pub fn dry_run_preview(
+    desired: &DesiredSecret,
+    owner_hash: &str,
+    meta: &WriteMeta,
+) -> Result<String> {
+    let mut object = serde_json::to_value(desired.to_object(owner_hash, meta))
         .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the object: {e}")))?;
     object["data"] = desired
         .data
@@ -174,8 +179,9 @@ async fn write(
     store: &impl SecretStore,
     desired: &DesiredSecret,
     owner_hash: &str,
+    meta: &WriteMeta,
 ) -> Result<Written> {
-    let object = desired.to_object(owner_hash);
+    let object = desired.to_object(owner_hash, meta);
     match store.create(&object).await {
         Ok(()) => return Ok(Written::Created),
         Err(e) if e.kind == ErrorKind::Conflict => {}
@@ -193,7 +199,7 @@ async fn write(
     if !live.is_owned_by(owner_hash) {
         return Err(foreign(&live, owner_hash, store.namespace()));
     }
-    merge(store, desired, &live, owner_hash).await
+    merge(store, desired, &live, owner_hash, meta).await
 }
 
 fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
@@ -216,6 +222,7 @@ async fn merge(
     desired: &DesiredSecret,
     live: &LiveSecret,
     owner_hash: &str,
+    meta: &WriteMeta,
 ) -> Result<Written> {
     let plan = plan::plan(
         &[Desired::Present(desired.clone())],
@@ -232,7 +239,7 @@ async fn merge(
     }) else {
         return Ok(Written::Unchanged);
     };
-    execute::merge_one(store, s, live_ref, desired, owner_hash).await?;
+    execute::merge_one(store, s, live_ref, desired, owner_hash, meta).await?;
     let keys = |change: Change| {
         s.keys
             .iter()

@@ -9,7 +9,7 @@ fn obj(name: &str) -> String {
 }
 
 async fn ok(store: &FakeStore, d: &DesiredSecret) -> CreateReport {
-    create_or_merge(store, d, ME)
+    create_or_merge(store, d, ME, &WriteMeta::default())
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -54,6 +54,7 @@ async fn an_existing_secret_of_ours_is_merged_on_its_resource_version() {
                 resource_version: "7".into(),
                 keys: vec![("A".into(), true), ("N".into(), true)],
                 labels: konduktor::labels("hf", SecretKind::Env, ME),
+                annotations: Default::default(),
             }
         ]
     );
@@ -84,10 +85,15 @@ async fn someone_elses_secret_is_never_merged_into() {
     let mut theirs = live("hf", "8417fdac", "env", &[("A", "1")]);
     theirs.name = obj("hf");
     let store = FakeStore::new(vec![theirs]).failing_create(&obj("hf"), ErrorKind::Conflict);
-    let err = create_or_merge(&store, &desired("hf", SecretKind::Env, &[("A", "2")]), ME)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("merged into someone else's secret"));
+    let err = create_or_merge(
+        &store,
+        &desired("hf", SecretKind::Env, &[("A", "2")]),
+        ME,
+        &WriteMeta::default(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("merged into someone else's secret"));
     assert_eq!(err.kind, ErrorKind::Foreign);
     assert!(
         err.message()
@@ -105,10 +111,15 @@ async fn someone_elses_secret_is_never_merged_into() {
 #[tokio::test]
 async fn a_secret_deleted_between_create_and_get_asks_to_run_again() {
     let store = FakeStore::new(Vec::new()).failing_create(&obj("hf"), ErrorKind::Conflict);
-    let err = create_or_merge(&store, &desired("hf", SecretKind::Env, &[("A", "2")]), ME)
-        .await
-        .err()
-        .unwrap_or_else(|| panic!("no error"));
+    let err = create_or_merge(
+        &store,
+        &desired("hf", SecretKind::Env, &[("A", "2")]),
+        ME,
+        &WriteMeta::default(),
+    )
+    .await
+    .err()
+    .unwrap_or_else(|| panic!("no error"));
     assert_eq!(err.kind, ErrorKind::Conflict);
     assert!(
         err.message().contains("changed while it was being written"),
@@ -173,7 +184,7 @@ async fn a_previous_git_ssh_secret_that_cannot_go_is_reported_after_the_write() 
 #[test]
 fn the_dry_run_preview_shows_sizes_never_values() {
     let d = desired("hf", SecretKind::Env, &[("TOKEN", CANARY)]);
-    let preview = dry_run_preview(&d, ME).unwrap_or_else(|e| panic!("{e}"));
+    let preview = dry_run_preview(&d, ME, &WriteMeta::default()).unwrap_or_else(|e| panic!("{e}"));
     assert!(!preview.contains(CANARY), "{preview}");
     assert!(preview.contains("<redacted, 13 bytes>"), "{preview}");
     assert!(preview.starts_with("# Client-side dry run"), "{preview}");

@@ -10,9 +10,9 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
 use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
-use crate::secrets::store::SecretStore;
+use crate::secrets::store::{PatchMeta, SecretStore};
 
 /// How many requests run at once.
 pub const PARALLELISM: usize = 4;
@@ -72,11 +72,16 @@ type PlannedDelete<'a> = (&'a SecretPlan, &'a LiveRef, DeleteReason);
 /// Creates and merges first, at most [`PARALLELISM`] at once; then the
 /// deletions (the old git-ssh secret only once the new one is in place);
 /// outcomes in plan order.
-pub async fn execute(store: &impl SecretStore, plan: &Plan, progress: &Progress) -> Vec<Outcome> {
+pub async fn execute(
+    store: &impl SecretStore,
+    plan: &Plan,
+    meta: &WriteMeta,
+    progress: &Progress,
+) -> Vec<Outcome> {
     let writes = plan
         .secrets
         .iter()
-        .filter_map(|s| write(store, s, &plan.owner));
+        .filter_map(|s| write(store, s, &plan.owner, meta));
     let mut outcomes: Vec<Outcome> = futures::stream::iter(writes)
         .buffer_unordered(PARALLELISM)
         .inspect(|_| progress.tick())
@@ -157,6 +162,7 @@ fn write<'a>(
     store: &'a impl SecretStore,
     s: &'a SecretPlan,
     owner: &'a str,
+    meta: &'a WriteMeta,
 ) -> Option<impl Future<Output = Outcome> + 'a> {
     let (live, desired) = match &s.step {
         Step::Create { desired } => (None, desired),
@@ -165,12 +171,12 @@ fn write<'a>(
     };
     Some(async move {
         let status = match live {
-            None => match store.create(&desired.to_object(owner)).await {
+            None => match store.create(&desired.to_object(owner, meta)).await {
                 Ok(()) => Status::Done,
                 Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
                 Err(e) => failed(&e),
             },
-            Some(live) => match merge_one(store, s, live, desired, owner).await {
+            Some(live) => match merge_one(store, s, live, desired, owner, meta).await {
                 Ok(()) => Status::Done,
                 Err(e) => failed(&e),
             },
@@ -180,14 +186,16 @@ fn write<'a>(
 }
 
 /// Carry out one planned merge: send the added and changed keys, null the
-/// removed ones, set the labels, all conditional on the resourceVersion
-/// the plan saw. Shared by `apply` and `secret create`.
+/// removed ones, set the labels (and the annotations [`WriteMeta`] adds),
+/// all conditional on the resourceVersion the plan saw. Shared by `apply`
+/// and `secret create`.
 pub async fn merge_one(
     store: &impl SecretStore,
     s: &SecretPlan,
     live: &LiveRef,
     desired: &DesiredSecret,
     owner: &str,
+    meta: &WriteMeta,
 ) -> crate::error::Result<()> {
     let data: BTreeMap<String, Option<SecretBytes>> = s
         .keys
@@ -198,9 +206,12 @@ pub async fn merge_one(
             Change::Kept | Change::Unchanged => None,
         })
         .collect();
-    let labels = konduktor::labels(&desired.basename, desired.kind, owner);
+    let metadata = PatchMeta {
+        labels: meta.labels(konduktor::labels(&desired.basename, desired.kind, owner)),
+        annotations: meta.annotations(live.created_by.as_deref()),
+    };
     let rv = live.resource_version.clone().unwrap_or_default();
-    store.merge(&s.secret_name, &rv, &labels, &data).await
+    store.merge(&s.secret_name, &rv, &metadata, &data).await
 }
 
 /// A create that found the name taken: someone else's (never touched), or

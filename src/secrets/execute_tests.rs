@@ -11,7 +11,7 @@ fn obj(name: &str) -> String {
 }
 
 async fn run(store: &FakeStore, p: &Plan) -> Vec<Outcome> {
-    execute(store, p, &Progress::default()).await
+    execute(store, p, &WriteMeta::default(), &Progress::default()).await
 }
 
 /// A create, a merge and two deletes, the deletes listed between the writes.
@@ -90,6 +90,7 @@ async fn every_write_is_conditional_on_what_the_plan_saw() {
             // unchanged key not sent.
             keys: vec![("A".into(), true), ("GONE".into(), false)],
             labels: konduktor::labels("merged", SecretKind::Default, ME),
+            annotations: BTreeMap::new(),
         }
     );
     for name in ["absent", "stale"] {
@@ -247,7 +248,7 @@ async fn at_most_parallelism_requests_run_at_once() {
     let p = plan(&desired, &[], ME, false);
     let store = FakeStore::new(Vec::new());
     let progress = Progress::default();
-    let outcomes = execute(&store, &p, &progress).await;
+    let outcomes = execute(&store, &p, &WriteMeta::default(), &progress).await;
     assert_eq!(outcomes.len(), names.len());
     assert_eq!(
         progress.done.load(std::sync::atomic::Ordering::SeqCst),
@@ -267,4 +268,130 @@ async fn nothing_is_sent_for_unchanged_absent_or_conflicting_secrets() {
         ["new", "ssh", "relabel", "gone", "oldssh", "stale", "odd"]
     );
     assert_eq!(store.calls().len(), steps(&p));
+}
+
+/// Who wrote it, and the configuration's metadata (docs/konduktor-compat.md §5.1).
+fn meta() -> WriteMeta {
+    WriteMeta {
+        created_by: Some("alice@example.com".into()),
+        custom: crate::konduktor::config::CustomMetadata {
+            labels: BTreeMap::from([
+                ("team".to_string(), "ml".to_string()),
+                // Ours win over the configuration's.
+                (konduktor::LABEL_OWNER.to_string(), "ffffffff".to_string()),
+            ]),
+            annotations: BTreeMap::from([
+                ("cost-center".to_string(), "42".to_string()),
+                // Only the cluster says who wrote a secret.
+                (
+                    konduktor::ANNOTATION_CREATED_BY.to_string(),
+                    "forged".to_string(),
+                ),
+            ]),
+        },
+    }
+}
+
+#[tokio::test]
+async fn a_create_carries_created_by_and_the_custom_metadata_under_our_labels() {
+    let p = plan(
+        &[want("new", SecretKind::Env, &[("K", "v")])],
+        &[],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(Vec::new());
+    execute(&store, &p, &meta(), &Progress::default()).await;
+    let created = store.created_objects();
+    let [object] = created.as_slice() else {
+        panic!("one create expected: {created:#?}")
+    };
+    let labels = object.metadata.labels.clone().unwrap_or_default();
+    assert_eq!(
+        labels.get(konduktor::LABEL_OWNER).map(String::as_str),
+        Some(ME)
+    );
+    assert_eq!(labels.get("team").map(String::as_str), Some("ml"));
+    let annotations = object.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(
+        annotations,
+        BTreeMap::from([
+            ("cost-center".to_string(), "42".to_string()),
+            (
+                konduktor::ANNOTATION_CREATED_BY.to_string(),
+                "alice@example.com".to_string()
+            ),
+        ])
+    );
+}
+
+#[tokio::test]
+async fn without_a_cluster_user_a_create_names_no_writer() {
+    let p = plan(
+        &[want("new", SecretKind::Env, &[("K", "v")])],
+        &[],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(Vec::new());
+    execute(&store, &p, &WriteMeta::default(), &Progress::default()).await;
+    let created = store.created_objects();
+    assert!(
+        created.iter().all(|o| o.metadata.annotations.is_none()),
+        "{created:#?}"
+    );
+}
+
+#[tokio::test]
+async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
+    let mut written_by_bob = live("bob-made", ME, "env", &[("K", "old")]);
+    written_by_bob.annotations.insert(
+        konduktor::ANNOTATION_CREATED_BY.to_string(),
+        "bob".to_string(),
+    );
+    let unattributed = live("konduktor-made", ME, "env", &[("K", "old")]);
+    let p = plan(
+        &[
+            want("bob-made", SecretKind::Env, &[("K", "new")]),
+            want("konduktor-made", SecretKind::Env, &[("K", "new")]),
+        ],
+        &[written_by_bob, unattributed],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(Vec::new());
+    execute(&store, &p, &meta(), &Progress::default()).await;
+    let annotations_sent = |name: &str| {
+        store
+            .calls()
+            .into_iter()
+            .find_map(|c| match c {
+                Call::Merge {
+                    name: n,
+                    annotations,
+                    labels,
+                    ..
+                } if n == obj(name) => Some((annotations, labels)),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("no merge of {name}"))
+    };
+    let (bob, labels) = annotations_sent("bob-made");
+    assert_eq!(
+        bob.get(konduktor::ANNOTATION_CREATED_BY),
+        None,
+        "kept as bob wrote it: a merge patch that names no value keeps it"
+    );
+    assert_eq!(bob.get("cost-center").map(String::as_str), Some("42"));
+    assert_eq!(
+        labels.get(konduktor::LABEL_OWNER).map(String::as_str),
+        Some(ME)
+    );
+    let (konduktor_made, _) = annotations_sent("konduktor-made");
+    assert_eq!(
+        konduktor_made
+            .get(konduktor::ANNOTATION_CREATED_BY)
+            .map(String::as_str),
+        Some("alice@example.com")
+    );
 }

@@ -73,6 +73,9 @@ pub struct KeyChange {
 pub struct LiveRef {
     pub uid: Option<String>,
     pub resource_version: Option<String>,
+    /// Its `created-by` annotation, kept by a merge (docs/konduktor-compat.md §5.1).
+    #[serde(skip)]
+    pub created_by: Option<String>,
 }
 
 /// A secret's kind as the plan shows it: one this version knows, or a live
@@ -167,6 +170,11 @@ impl SecretPlan {
     }
 
     /// Why the secret goes (or, for an absent one, would have gone).
+    /// Does carrying it out create or merge an object (a delete does neither)?
+    pub fn writes_object(&self) -> bool {
+        matches!(self.step, Step::Create { .. } | Step::Merge { .. })
+    }
+
     pub fn reason(&self) -> Option<DeleteReason> {
         match self.step {
             Step::Delete { reason, .. } => Some(reason),
@@ -441,6 +449,7 @@ fn live_ref(l: &LiveSecret) -> LiveRef {
     LiveRef {
         uid: l.uid.clone(),
         resource_version: l.resource_version.clone(),
+        created_by: l.created_by().map(str::to_string),
     }
 }
 

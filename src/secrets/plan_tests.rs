@@ -35,6 +35,7 @@ pub(crate) fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -
         resource_version: Some("7".into()),
         created: None,
         labels: konduktor::labels(name, kind.parse().unwrap_or_default(), owner),
+        annotations: Default::default(),
         data: data
             .iter()
             .map(|(k, v)| (k.to_string(), bytes(v)))

@@ -9,6 +9,7 @@ use std::future::Future;
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::cluster::Cluster;
+pub use crate::cluster::PatchMeta;
 use crate::error::Result;
 use crate::konduktor::LiveSecret;
 use crate::konduktor::secret_value::SecretBytes;
@@ -25,13 +26,13 @@ pub trait SecretStore {
     /// Create; a taken name fails with [`crate::error::ErrorKind::Conflict`].
     fn create(&self, secret: &Secret) -> impl Future<Output = Result<()>>;
 
-    /// Patch data and labels, conditional on `resource_version`; a `None`
-    /// value removes that key.
+    /// Patch data, labels and annotations, conditional on
+    /// `resource_version`; a `None` value removes that key.
     fn merge(
         &self,
         name: &str,
         resource_version: &str,
-        labels: &BTreeMap<String, String>,
+        metadata: &PatchMeta,
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> impl Future<Output = Result<()>>;
 
@@ -65,10 +66,10 @@ impl SecretStore for Cluster {
         &self,
         name: &str,
         resource_version: &str,
-        labels: &BTreeMap<String, String>,
+        metadata: &PatchMeta,
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> Result<()> {
-        self.merge_secret(name, resource_version, labels, data)
+        self.merge_secret(name, resource_version, metadata, data)
             .await
             .map(|_| ())
     }

@@ -24,6 +24,7 @@ pub enum Call {
         /// Each key sent, and whether with a value (`false`: removed).
         keys: Vec<(String, bool)>,
         labels: BTreeMap<String, String>,
+        annotations: BTreeMap<String, String>,
     },
     Delete {
         name: String,
@@ -47,6 +48,8 @@ pub struct FakeStore {
     /// Object name -> the error only a create of it fails with.
     pub fail_create: BTreeMap<String, ErrorKind>,
     calls: Mutex<Vec<Call>>,
+    /// Every object a create sent.
+    created: Mutex<Vec<Secret>>,
     in_flight: AtomicUsize,
     max_in_flight: AtomicUsize,
 }
@@ -71,6 +74,11 @@ impl FakeStore {
 
     pub fn calls(&self) -> Vec<Call> {
         self.calls.lock().map(|c| c.clone()).unwrap_or_default()
+    }
+
+    /// The objects creates sent, in order.
+    pub fn created_objects(&self) -> Vec<Secret> {
+        self.created.lock().map(|c| c.clone()).unwrap_or_default()
     }
 
     /// The most writes that were in flight at once.
@@ -135,6 +143,9 @@ impl SecretStore for FakeStore {
 
     async fn create(&self, secret: &Secret) -> Result<()> {
         let name = secret.metadata.name.clone().unwrap_or_default();
+        if let Ok(mut created) = self.created.lock() {
+            created.push(secret.clone());
+        }
         let written = self.write(&name, Call::Create(name.clone())).await;
         match self.fail_create.get(&name) {
             Some(kind) => Err(Error::new(*kind, format!("{name} already exists"))),
@@ -146,14 +157,15 @@ impl SecretStore for FakeStore {
         &self,
         name: &str,
         resource_version: &str,
-        labels: &BTreeMap<String, String>,
+        metadata: &super::PatchMeta,
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> Result<()> {
         let call = Call::Merge {
             name: name.to_string(),
             resource_version: resource_version.to_string(),
             keys: data.iter().map(|(k, v)| (k.clone(), v.is_some())).collect(),
-            labels: labels.clone(),
+            labels: metadata.labels.clone(),
+            annotations: metadata.annotations.clone(),
         };
         self.write(name, call).await
     }

@@ -9,7 +9,8 @@ use clap::Args;
 
 use crate::cmd::prelude::Context;
 use crate::error::{Error, Result};
-use crate::konduktor::{self, DesiredSecret, SecretKind};
+use crate::konduktor::config::CustomMetadata;
+use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
 use crate::secrets::create;
 use crate::secrets::sources::{self, Source};
 
@@ -125,11 +126,16 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     let owner = crate::cmd::prelude::owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
     if args.dry_run {
-        print!("{}", create::dry_run_preview(&desired, &owner.hash)?);
+        let meta = WriteMeta {
+            created_by: None,
+            custom: CustomMetadata::default(),
+        };
+        print!("{}", create::dry_run_preview(&desired, &owner.hash, &meta)?);
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let report = create::create_or_merge(&cluster, &desired, &owner.hash).await?;
+    let meta = crate::cmd::prelude::write_meta(&cluster, CustomMetadata::default()).await;
+    let report = create::create_or_merge(&cluster, &desired, &owner.hash, &meta).await?;
     print!("{}", report.render());
     match report.removal_failed {
         Some(e) => Err(e),
