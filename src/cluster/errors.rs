@@ -285,6 +285,11 @@ impl Cluster {
                 format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),
             )
             .with_help("log in again or refresh the credentials of this context's user in your kubeconfig"),
+            403 if op.namespace.is_none() => Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} in all namespaces (403: {message})")).with_help(format!(
+                "access is decided by the cluster's RBAC: this needs a ClusterRole that allows `{verb}` on `{res}` in every namespace; check with `kubectl auth can-i {verb} {res} -A`, or ask about one namespace with -n",
+                verb = op.verb,
+                res = op.resource
+            )),
             403 => {
                 let ns = op.namespace.as_deref().unwrap_or("default");
                 Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} (403: {message})")).with_help(format!(

@@ -30,7 +30,7 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, LiveSecret};
+use crate::konduktor::{self, LiveSecret, SecretMetadata};
 
 /// Our field manager name, as recorded in `managedFields`.
 pub const FIELD_MANAGER: &str = "kubectl-konduktor";
@@ -342,6 +342,42 @@ impl Cluster {
             ..DeleteParams::default()
         };
         self.call(&op, api.delete(name, &params)).await.map(|_| ())
+    }
+
+    /// The metadata of every Konduktor secret (`parent=konduktor`) in the
+    /// namespace, or in every namespace: a metadata-only LIST, so no
+    /// value of anyone's secret is ever fetched. Only the owner label, the
+    /// `created-by` annotation and times are kept (managedFields name
+    /// data keys: they are read for their times alone).
+    pub async fn list_konduktor_metadata(
+        &self,
+        all_namespaces: bool,
+    ) -> Result<Vec<SecretMetadata>> {
+        let api: Api<Secret> = if all_namespaces {
+            Api::all(self.client.clone())
+        } else {
+            self.secrets_api()
+        };
+        let params = ListParams::default().labels(&format!(
+            "{}={}",
+            konduktor::LABEL_PARENT,
+            konduktor::PARENT_VALUE
+        ));
+        let op = Operation {
+            verb: "list",
+            resource: "secrets",
+            name: None,
+            namespace: (!all_namespaces).then(|| self.namespace.clone()),
+        };
+        let list = self.read(&op, || api.list_metadata(&params)).await?;
+        crate::log::log(1, || {
+            format!("listed the metadata of {} secret(s)", list.items.len())
+        });
+        Ok(list
+            .items
+            .into_iter()
+            .map(|item| SecretMetadata::from_object_meta(item.metadata))
+            .collect())
     }
 
     /// Who the server thinks we are. Old servers (before 1.28) lack the API.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cmd::prelude::{Context, OutputArg};
+use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::error::Result;
 use crate::output::{Format, to_data};
 use crate::secrets::view::{self as plan_view, ViewOptions};
@@ -40,17 +40,24 @@ pub struct DiffArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
-    let (plan, _cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
+    let (plan, cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
     match Format::from(args.output) {
-        Format::Text => print!(
-            "{}",
-            plan_view::render(
-                &plan,
-                ViewOptions {
-                    show_secrets: args.show_secrets
-                }
-            )
-        ),
+        Format::Text => {
+            print!(
+                "{}",
+                plan_view::render(
+                    &plan,
+                    ViewOptions {
+                        show_secrets: args.show_secrets
+                    }
+                )
+            );
+            // A second workstation's first diff: say where the secrets are.
+            if plan.found_none_of_yours() {
+                let found = prelude::other_identities(&cluster, &plan.owner, None).await;
+                prelude::hint_other_identities(found.as_ref());
+            }
+        }
         format => print!("{}", to_data(&plan, format)?),
     }
     Ok(if plan.has_changes() || plan.has_conflicts() {

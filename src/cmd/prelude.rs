@@ -5,9 +5,10 @@
 
 use clap::ValueEnum;
 
-use crate::cluster::{Cluster, ConnectOptions};
+use crate::cluster::{Cluster, ClusterUser, ConnectOptions};
 use crate::error::Result;
 use crate::konduktor::WriteMeta;
+use crate::konduktor::candidates::{self, Candidates};
 use crate::konduktor::config::CustomMetadata;
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 use crate::output::Format;
@@ -53,6 +54,52 @@ pub fn owner() -> Result<Owner> {
 
 pub async fn connect(ctx: &Context) -> Result<Cluster> {
     Cluster::connect(&ctx.connect).await
+}
+
+/// The caller's other owner hashes (docs/konduktor-compat.md §2.4), for a hint: who the
+/// server says we are (unless `user` is known already), then one
+/// metadata-only LIST of Konduktor secrets. `None` when either fails (a
+/// hint is not worth an error; logged at -v).
+pub async fn other_identities(
+    cluster: &Cluster,
+    owner_hash: &str,
+    user: Option<&ClusterUser>,
+) -> Option<Candidates> {
+    let asked;
+    let user = match user {
+        Some(u) => u,
+        None => match cluster.whoami().await {
+            Ok(u) => {
+                asked = u;
+                &asked
+            }
+            Err(e) => {
+                crate::log::log(1, || {
+                    format!("cannot look for your other owner hashes: {}", e.message())
+                });
+                return None;
+            }
+        },
+    };
+    if user.username.is_empty() {
+        return None;
+    }
+    match cluster.list_konduktor_metadata(false).await {
+        Ok(secrets) => Some(candidates::find(&secrets, &user.username, owner_hash)),
+        Err(e) => {
+            crate::log::log(1, || {
+                format!("cannot look for your other owner hashes: {}", e.message())
+            });
+            None
+        }
+    }
+}
+
+/// Print the hint about the caller's other owner hashes, if there is one.
+pub fn hint_other_identities(found: Option<&Candidates>) {
+    if let Some(hint) = found.and_then(Candidates::hint) {
+        eprintln!("{hint}");
+    }
 }
 
 /// What the writes of this run add to each object (docs/konduktor-compat.md

@@ -7,8 +7,9 @@ use clap::Args;
 use serde::Serialize;
 
 use crate::cluster::ClusterUser;
-use crate::cmd::prelude::{Context, OutputArg};
+use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::error::Result;
+use crate::konduktor::candidates::Candidates;
 use crate::konduktor::identity::HashSource;
 use crate::output::{Format, to_data};
 
@@ -35,10 +36,14 @@ struct WhoamiReport {
     cluster_user: Option<ClusterUser>,
     #[serde(skip_serializing_if = "Option::is_none")]
     cluster_user_error: Option<String>,
+    /// Owner hashes whose secrets in this namespace the cluster user wrote
+    /// (docs/konduktor-compat.md §2.4); `None` when that could not be looked up.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    owner_candidates: Option<Candidates>,
 }
 
 pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
-    let owner = crate::cmd::prelude::owner()?;
+    let owner = prelude::owner()?;
     let mut report = WhoamiReport {
         owner_hash: owner.hash,
         owner_hash_source: owner.source,
@@ -49,17 +54,22 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         cluster_error: None,
         cluster_user: None,
         cluster_user_error: None,
+        owner_candidates: None,
     };
     // The owner hash is local: show it even without a usable kubeconfig or
     // a reachable server, and say why the rest is unknown.
-    match crate::cmd::prelude::connect(ctx).await {
+    match prelude::connect(ctx).await {
         Err(e) => report.cluster_error = Some(e.message().to_string()),
         Ok(cluster) => {
             report.context = Some(cluster.context.clone());
             report.namespace = Some(cluster.namespace.clone());
             report.server = Some(cluster.server.clone());
             match cluster.whoami().await {
-                Ok(user) => report.cluster_user = Some(user),
+                Ok(user) => {
+                    report.owner_candidates =
+                        prelude::other_identities(&cluster, &report.owner_hash, Some(&user)).await;
+                    report.cluster_user = Some(user);
+                }
                 Err(e) => report.cluster_user_error = Some(e.message().to_string()),
             }
         }
@@ -111,5 +121,9 @@ fn text_unescaped(r: &WhoamiReport) -> String {
         unknown(&r.namespace),
         unknown(&r.server)
     ));
+    if let Some(hint) = r.owner_candidates.as_ref().and_then(Candidates::hint) {
+        out.push_str(&hint);
+        out.push('\n');
+    }
     out
 }

@@ -345,6 +345,38 @@ impl DesiredSecret {
     }
 }
 
+/// What a metadata-only list shows of a Konduktor secret, cut down to what
+/// finding an owner's other identities needs: never a value, never a key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretMetadata {
+    pub namespace: String,
+    pub owner: Option<String>,
+    pub created_by: Option<String>,
+    /// The newest write the server recorded (managedFields), else its creation.
+    pub last_write: Option<jiff::Timestamp>,
+}
+
+impl SecretMetadata {
+    pub fn from_object_meta(meta: ObjectMeta) -> Self {
+        let created = meta.creation_timestamp.map(|t| t.0);
+        let last_write = meta
+            .managed_fields
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|f| f.time.map(|t| t.0))
+            .chain(created)
+            .max();
+        let mut labels = meta.labels.unwrap_or_default();
+        let mut annotations = meta.annotations.unwrap_or_default();
+        SecretMetadata {
+            namespace: meta.namespace.unwrap_or_default(),
+            owner: labels.remove(LABEL_OWNER),
+            created_by: annotations.remove(ANNOTATION_CREATED_BY),
+            last_write,
+        }
+    }
+}
+
 /// A Secret read from the cluster, with Konduktor's labels picked out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LiveSecret {

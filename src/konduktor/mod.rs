@@ -2,6 +2,7 @@
 //! the object layout and its rules ([`layout`]), the owner hash
 //! ([`identity`]), and the type that holds secret bytes ([`secret_value`]).
 
+pub mod candidates;
 pub mod config;
 pub mod identity;
 mod layout;

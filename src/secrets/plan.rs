@@ -305,6 +305,18 @@ impl Plan {
             .any(|s| matches!(s.action(), Action::Create | Action::Merge | Action::Delete))
     }
 
+    /// Did the cluster hold none of the caller's secrets? (Then they may
+    /// be under another owner hash: docs/konduktor-compat.md §2.4.)
+    pub fn found_none_of_yours(&self) -> bool {
+        self.unmanaged.is_empty()
+            && self.secrets.iter().all(|s| {
+                matches!(
+                    s.step,
+                    Step::Create { .. } | Step::AlreadyAbsent | Step::Conflict { .. }
+                )
+            })
+    }
+
     pub fn has_deletions(&self) -> bool {
         self.secrets.iter().any(SecretPlan::deletes)
     }

@@ -20,6 +20,7 @@ fn send(
     method: &str,
     path: &str,
     content_type: Option<&str>,
+    accept: Option<&str>,
     body: &Value,
 ) -> Reply {
     let addr = server.url().trim_start_matches("http://").to_string();
@@ -38,6 +39,9 @@ fn send(
     }
     if let Some(ct) = content_type {
         head.push_str(&format!("Content-Type: {ct}\r\n"));
+    }
+    if let Some(accept) = accept {
+        head.push_str(&format!("Accept: {accept}\r\n"));
     }
     stream
         .write_all(format!("{head}\r\n{payload}").as_bytes())
@@ -104,6 +108,7 @@ fn replay(server: &ApiServer, name: &str, map: &[(&str, &str)]) -> (Reply, Value
         req["method"].as_str().unwrap_or_default(),
         req["path"].as_str().unwrap_or_default(),
         req["contentType"].as_str(),
+        req["accept"].as_str(),
         &req["body"],
     );
     let expected = sub(&fx["response"]);
@@ -226,6 +231,46 @@ fn replays_every_recorded_exchange() {
         &[(fx_uid, &uid), ("10536", &current)],
     );
     replay_status(&server, "delete-not-found", &[]);
+
+    // The labels and annotation the recorded exchanges below act on.
+    server.create_namespace("fixtures2");
+    server.put_secret(
+        "fixtures2",
+        json!({"metadata": {"name": "ann-abba3a3e", "labels": {
+            "parent": "konduktor", "trainy.ai/secret-basename": "ann",
+            "trainy.ai/secret-kind": "env", "trainy.ai/secret-owner": "abba3a3e"}},
+            "type": "Opaque", "data": {"A": "MQ=="}}),
+    );
+    let (annotated, expected) = replay(&server, "merge-patch-add-annotation", &[]);
+    for field in ["data", "type"] {
+        assert_eq!(
+            annotated.body[field], expected[field],
+            "merge-patch-add-annotation {field}"
+        );
+    }
+    assert_eq!(
+        annotated.body["metadata"]["annotations"],
+        expected["metadata"]["annotations"]
+    );
+    // Metadata only: items of kind PartialObjectMetadata, without data.
+    let (listed, expected) = replay(&server, "list-metadata-only", &[("&limit=2", "")]);
+    for field in ["kind", "apiVersion"] {
+        assert_eq!(
+            listed.body[field], expected[field],
+            "list-metadata-only {field}"
+        );
+    }
+    let item = &listed.body["items"][0];
+    assert_eq!(item["kind"], expected["items"][0]["kind"]);
+    assert_eq!(item["apiVersion"], expected["items"][0]["apiVersion"]);
+    assert!(
+        item.get("data").is_none() && item.get("type").is_none(),
+        "{item}"
+    );
+    assert_eq!(
+        item["metadata"]["annotations"],
+        expected["items"][0]["metadata"]["annotations"]
+    );
 
     replay_status(&server, "unauthorized-bad-token", &[]);
     server.deny("alice", "list");

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use clap::Args;
 use serde::Serialize;
 
-use crate::cmd::prelude::{Context, OutputArg};
+use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::error::Result;
 use crate::output::{self, Format};
 use crate::secrets::list::{self, ListedSecret};
@@ -54,6 +54,8 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                         "No secrets owned by you ({}, owner {}) in namespace {}.",
                         owner.username, owner.hash, cluster.namespace
                     );
+                    let found = prelude::other_identities(&cluster, &owner.hash, None).await;
+                    prelude::hint_other_identities(found.as_ref());
                 }
             } else {
                 print!("{}", table(&items, args.all_users, jiff::Timestamp::now()));

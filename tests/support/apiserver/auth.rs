@@ -32,9 +32,31 @@ pub(super) fn unauthorized() -> Resp {
     status(401, "Unauthorized", "Unauthorized", None)
 }
 
-/// POST selfsubjectreviews: used by the binary (`whoami`, and to name the
-/// user in messages); fixture: selfsubjectreview.
-pub(super) fn self_subject_review(username: &str, groups: &[String]) -> Resp {
+impl Ctx<'_> {
+    /// POST selfsubjectreviews: used by the binary (`whoami`, `created-by`,
+    /// `identity candidates`); fixture: selfsubjectreview. Every
+    /// authenticated user may by default (the `system:basic-user`
+    /// ClusterRole); a cluster can take that away, and then the answer is
+    /// RBAC's 403 at the cluster scope (k8s.io/apiserver's forbidden message
+    /// for a non-namespaced resource of the group authentication.k8s.io).
+    pub(super) fn self_subject_review(&self, groups: &[String]) -> Resp {
+        if self.user == "system:anonymous" || self.lock().review_denied.contains(self.user) {
+            let message = format!(
+                "selfsubjectreviews.authentication.k8s.io is forbidden: User \"{}\" cannot create resource \"selfsubjectreviews\" in API group \"authentication.k8s.io\" at the cluster scope",
+                self.user
+            );
+            return status(
+                403,
+                "Forbidden",
+                &message,
+                Some(json!({"group": "authentication.k8s.io", "kind": "selfsubjectreviews"})),
+            );
+        }
+        review(self.user, groups)
+    }
+}
+
+fn review(username: &str, groups: &[String]) -> Resp {
     // fixture: selfsubjectreview (201, userInfo with username and groups)
     respond(
         201,
@@ -47,17 +69,38 @@ pub(super) fn self_subject_review(username: &str, groups: &[String]) -> Resp {
 }
 
 impl Ctx<'_> {
-    /// RBAC: fixture forbidden-list; for named requests the real message
-    /// carries the name: `secrets "x" is forbidden: User ...`.
-    pub(super) fn authorize(&self, verb: &str, ns: &str, name: Option<&str>) -> Option<Resp> {
-        let denied = self.user == "system:anonymous"
-            || self
-                .lock()
-                .denied
-                .contains(&(self.user.to_string(), verb.to_string()));
+    /// RBAC on secrets in a namespace, or (`ns` of `None`) in all of them:
+    /// fixture forbidden-list; for named requests the real message carries
+    /// the name: `secrets "x" is forbidden: User ...`; at the cluster scope
+    /// it ends `at the cluster scope` (k8s.io/apiserver's forbidden message).
+    pub(super) fn authorize_in(
+        &self,
+        verb: &str,
+        ns: Option<&str>,
+        name: Option<&str>,
+    ) -> Option<Resp> {
+        let key = (self.user.to_string(), verb.to_string());
+        let denied = {
+            let st = self.lock();
+            self.user == "system:anonymous"
+                || st.denied.contains(&key)
+                || (ns.is_none() && st.denied_cluster_wide.contains(&key))
+        };
         if !denied {
             return None;
         }
+        let Some(ns) = ns else {
+            let message = format!(
+                "secrets is forbidden: User \"{}\" cannot {verb} resource \"secrets\" in API group \"\" at the cluster scope",
+                self.user
+            );
+            return Some(status(
+                403,
+                "Forbidden",
+                &message,
+                Some(json!({"kind": "secrets"})),
+            ));
+        };
         let subject = match name {
             Some(n) => format!("secrets \"{n}\""),
             None => "secrets".to_string(),
@@ -71,5 +114,10 @@ impl Ctx<'_> {
             details["name"] = json!(n);
         }
         Some(status(403, "Forbidden", &message, Some(details)))
+    }
+
+    /// [`Self::authorize_in`] a namespace.
+    pub(super) fn authorize(&self, verb: &str, ns: &str, name: Option<&str>) -> Option<Resp> {
+        self.authorize_in(verb, Some(ns), name)
     }
 }

@@ -45,6 +45,8 @@ pub struct Recorded {
     pub path: String,
     pub query: String,
     pub content_type: Option<String>,
+    /// The Accept header (a metadata-only list asks for `as=PartialObjectMetadataList`).
+    pub accept: Option<String>,
     pub user: Option<String>,
     pub body: String,
 }
@@ -68,8 +70,13 @@ struct State {
     faults: VecDeque<FaultRule>,
     /// bearer token -> (username, groups)
     tokens: HashMap<String, (String, Vec<String>)>,
-    /// (username, verb) pairs RBAC refuses.
+    /// (username, verb) pairs RBAC refuses on secrets, everywhere.
     denied: BTreeSet<(String, String)>,
+    /// (username, verb) pairs RBAC refuses on secrets at the cluster scope
+    /// only (a RoleBinding in the namespace, no ClusterRoleBinding).
+    denied_cluster_wide: BTreeSet<(String, String)>,
+    /// Users RBAC refuses a SelfSubjectReview.
+    review_denied: BTreeSet<String>,
 }
 
 pub struct ApiServer {
@@ -191,6 +198,31 @@ impl ApiServer {
         self.lock()
             .denied
             .insert((user.to_string(), verb.to_string()));
+    }
+
+    /// Another user, authenticated by `token` (e.g. a shared `admin`).
+    pub fn add_token(&self, token: &str, user: &str, groups: &[&str]) {
+        self.lock().tokens.insert(
+            token.to_string(),
+            (
+                user.to_string(),
+                groups.iter().map(|g| g.to_string()).collect(),
+            ),
+        );
+    }
+
+    /// RBAC refuses `verb` on secrets in all namespaces at once (`-A`)
+    /// to `user`, who may still do it in a namespace.
+    pub fn deny_cluster_wide(&self, user: &str, verb: &str) {
+        self.lock()
+            .denied_cluster_wide
+            .insert((user.to_string(), verb.to_string()));
+    }
+
+    /// RBAC refuses `user` a SelfSubjectReview (a cluster that removed
+    /// the default `system:basic-user` binding).
+    pub fn deny_review(&self, user: &str) {
+        self.lock().review_denied.insert(user.to_string());
     }
 
     /// Change an object behind the client's back (a concurrent writer).

@@ -108,6 +108,11 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         .get("content-type")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
+    let accept = req
+        .headers()
+        .get("accept")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     let token = req
         .headers()
         .get("authorization")
@@ -126,6 +131,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         path: path.clone(),
         query: query.clone(),
         content_type: content_type.clone(),
+        accept: accept.clone(),
         user: user.as_ref().ok().map(|u| u.0.clone()),
     });
     if let Some(resp) = faults::apply(fault, &body).await? {
@@ -148,11 +154,17 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     let resp = match (&method, segments.as_slice()) {
         // fixture: selfsubjectreview
         (&Method::POST, ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]) => {
-            auth::self_subject_review(&username, &groups)
+            ctx.self_subject_review(&groups)
         }
         // fixtures: list-by-owner-label, list-by-set-selector, list-bad-selector,
-        // list-namespace-missing, forbidden-list, unauthorized-bad-token
-        (&Method::GET, ["api", "v1", "namespaces", ns, "secrets"]) => ctx.list(ns),
+        // list-namespace-missing, forbidden-list, unauthorized-bad-token,
+        // list-metadata-only (with its Accept header)
+        (&Method::GET, ["api", "v1", "namespaces", ns, "secrets"]) => {
+            ctx.list(Some(ns), accept.as_deref())
+        }
+        // Secrets in every namespace (`identity candidates -A`): the same
+        // handler as the namespaced list, authorized at the cluster scope.
+        (&Method::GET, ["api", "v1", "secrets"]) => ctx.list(None, accept.as_deref()),
         // fixtures: create-secret, create-secret-already-exists, create-dry-run,
         // create-in-missing-namespace, create-invalid-*, create-too-large
         (&Method::POST, ["api", "v1", "namespaces", ns, "secrets"]) => ctx.create(ns, &body),

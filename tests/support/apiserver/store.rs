@@ -55,10 +55,14 @@ pub(super) fn now() -> String {
 impl Ctx<'_> {
     /// GET secrets (the binary lists by owner label). Fixtures: list-by-owner-label,
     /// list-by-set-selector, list-bad-selector, list-namespace-missing, forbidden-list.
-    pub(super) fn list(&self, ns: &str) -> Resp {
-        if let Some(r) = self.authorize("list", ns, None) {
+    /// LIST in namespace `ns`, or in all (`None`); metadata only when the
+    /// Accept header asks for `PartialObjectMetadataList` (fixture
+    /// list-metadata-only: items of kind PartialObjectMetadata, no data).
+    pub(super) fn list(&self, ns: Option<&str>, accept: Option<&str>) -> Resp {
+        if let Some(r) = self.authorize_in("list", ns, None) {
             return r;
         }
+        let metadata_only = accept.is_some_and(|a| a.contains("as=PartialObjectMetadataList"));
         // fixture: list-bad-selector (400 BadRequest, no details)
         let selector = match self.params.get("labelSelector").map(|s| selector::parse(s)) {
             Some(Err(message)) => return status(400, "BadRequest", &message, None),
@@ -70,9 +74,12 @@ impl Ctx<'_> {
         let items: Vec<Value> = st
             .secrets
             .iter()
-            .filter(|((n, _), _)| n == ns)
+            .filter(|((n, _), _)| ns.is_none_or(|ns| n == ns))
             .filter(|(_, obj)| selector.matches(&labels_of(obj)))
             .map(|(_, obj)| {
+                if metadata_only {
+                    return json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]});
+                }
                 // List items carry no kind/apiVersion (fixture: list-by-owner-label).
                 let mut item = obj.clone();
                 if let Some(map) = item.as_object_mut() {
@@ -82,9 +89,14 @@ impl Ctx<'_> {
                 item
             })
             .collect();
+        let (kind, api_version) = if metadata_only {
+            ("PartialObjectMetadataList", "meta.k8s.io/v1")
+        } else {
+            ("SecretList", "v1")
+        };
         respond(
             200,
-            &json!({"kind": "SecretList", "apiVersion": "v1", "metadata": {"resourceVersion": current_rv()}, "items": items}),
+            &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": current_rv()}, "items": items}),
         )
     }
 
