@@ -91,7 +91,7 @@ impl Candidates {
         let user = crate::escape::text(&self.cluster_user);
         if self.shared {
             return Some(format!(
-                "hint: secrets under {} owner hashes were written by the cluster user \"{user}\", which several people seem to share: it cannot tell which of them are yours",
+                "hint: secrets under {} owner hashes were written by the cluster user \"{user}\", which several people seem to share: which of them are yours cannot be told from the cluster",
                 self.candidates.len()
             ));
         }

@@ -1,0 +1,390 @@
+//! One identity on every workstation (docs/konduktor-compat.md §2.4, §5.1): who wrote each
+//! secret (`created-by`), finding the caller's other owner hashes, and
+//! `identity candidates`. The second workstation is played by running as
+//! another owner hash with the same cluster credentials.
+
+use base64::Engine;
+use serde_json::{Value, json};
+
+use crate::support::{Fault, FaultRule, OWNER, TestEnv, fake_kubeconfig, fixture_json};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+const CREATED_BY: &str = "konduktor.trainy.ai/created-by";
+/// This workstation's hash in the tests that play the second workstation.
+const SECOND: &str = "5ec0d0d5";
+
+/// The username the cluster authenticates for the test credentials.
+fn cluster_user(env: &TestEnv) -> String {
+    let json = env.run(&["whoami", "-o", "json"]).json();
+    let user = json["clusterUser"]["username"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    assert!(!user.is_empty(), "the server names the user: {json}");
+    user
+}
+
+fn created_by(env: &TestEnv, name: &str) -> Option<String> {
+    let secret = env
+        .secret(name)
+        .unwrap_or_else(|| panic!("{name} is missing"));
+    secret["metadata"]["annotations"][CREATED_BY]
+        .as_str()
+        .map(str::to_string)
+}
+
+/// A secret as another workstation of `user` (owner `hash`) left it.
+fn seed_written_by(env: &TestEnv, basename: &str, hash: &str, user: &str, key: &str) {
+    let value = env.canary(&format!("{basename}-value"));
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {
+            "name": format!("{basename}-{hash}"),
+            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": hash,
+                "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"},
+            "annotations": {CREATED_BY: user},
+        },
+        "data": {key: base64::engine::general_purpose::STANDARD.encode(value)},
+    }));
+}
+
+fn reviews(env: &TestEnv) -> usize {
+    env.fake().map_or(0, |s| {
+        s.requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/selfsubjectreviews"))
+            .count()
+    })
+}
+
+#[test]
+fn created_by_is_set_on_create_kept_on_merge_and_added_where_missing() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    // Konduktor's CLI wrote my-env without the annotation; someone else
+    // (another tool run by another cluster user) wrote `theirs` for us.
+    env.seed_fixture(&format!("my-env-{OWNER}"));
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("theirs-{OWNER}"),
+            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+                "trainy.ai/secret-basename": "theirs", "trainy.ai/secret-kind": "env"},
+            "annotations": {CREATED_BY: "someone-else"}},
+        "data": {"OLD": "MQ=="},
+    }));
+    let value = env.canary("created-by");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!(
+            "{HEAD}  - name: fresh\n    kind: env\n    inline: {{TOKEN: {value}}}\n  - name: my-env\n    kind: env\n    inline: {{FOO: bar, NEW: x}}\n  - name: theirs\n    kind: env\n    inline: {{NEW: y}}\n"
+        ),
+    );
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    env.run(&["apply", "-f", manifest.to_str().unwrap_or_default()])
+        .success();
+    assert_eq!(
+        created_by(&env, &format!("fresh-{OWNER}")),
+        Some(user.clone()),
+        "set on create"
+    );
+    assert_eq!(
+        created_by(&env, &format!("my-env-{OWNER}")),
+        Some(user.clone()),
+        "added on merge where missing"
+    );
+    assert_eq!(
+        created_by(&env, &format!("theirs-{OWNER}")).as_deref(),
+        Some("someone-else"),
+        "kept on merge"
+    );
+    if env.fake().is_some() {
+        assert_eq!(reviews(&env), 1, "one review for the whole run");
+    }
+    // `secret create` writes it too, with one review.
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        "A=1",
+        "imperative",
+    ])
+    .success();
+    assert_eq!(created_by(&env, &format!("imperative-{OWNER}")), Some(user));
+    if env.fake().is_some() {
+        assert_eq!(reviews(&env), 1);
+    }
+}
+
+#[test]
+fn a_run_that_changes_nothing_asks_nobody_who_we_are() {
+    let env = TestEnv::new();
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: calm\n    kind: env\n    inline: {{A: \"1\"}}\n"),
+    );
+    let path = manifest.to_str().unwrap_or_default();
+    env.run(&["apply", "-f", path]).success();
+    let Some(server) = env.fake() else { return };
+    for args in [["diff", "-f", path], ["apply", "-f", path]] {
+        server.clear_requests();
+        env.run(&args).success();
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{args:?}: only the LIST: {requests:#?}");
+    }
+}
+
+#[test]
+fn without_an_answer_from_the_review_api_secrets_are_written_unattributed() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    // An old server (no SelfSubjectReview before 1.28): 404.
+    server.inject(
+        FaultRule::new(Fault::Status(404))
+            .on("POST")
+            .path("selfsubjectreviews"),
+    );
+    let value = env.canary("unattributed");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: old-server\n    kind: env\n    inline: {{T: {value}}}\n"),
+    );
+    let run = env.run(&["-v", "apply", "-f", manifest.to_str().unwrap_or_default()]);
+    run.success().stderr_has("without a created-by annotation");
+    assert_eq!(created_by(&env, &format!("old-server-{OWNER}")), None);
+    // RBAC that refuses the review: the same.
+    server.deny_review("alice");
+    let run = env.run(&[
+        "-v", "secret", "create", "--kind", "env", "--inline", "A=1", "denied",
+    ]);
+    run.success().stderr_has("without a created-by annotation");
+    assert_eq!(created_by(&env, &format!("denied-{OWNER}")), None);
+}
+
+/// The recorded object after Konduktor's CLI merged into a secret that
+/// carried our annotations: its patch sends labels and data only, so both
+/// stay. We read it as ours, attribute it, and keep its writer on our merge.
+#[test]
+fn konduktor_cli_keeps_created_by_when_it_merges_and_so_do_we() {
+    let recorded = fixture_json(&format!(
+        "konduktor-made/my-env-annotated-merged-{OWNER}.json"
+    ));
+    let annotations = &recorded["metadata"]["annotations"];
+    assert_eq!(
+        annotations[CREATED_BY], "admin",
+        "kept by Konduktor's merge"
+    );
+    assert!(annotations["konduktor.trainy.ai/applied"].is_string());
+    assert!(
+        recorded["data"]["BAZ"].is_string(),
+        "Konduktor's merge added BAZ"
+    );
+    assert!(recorded["data"]["FOO"].is_string(), "and kept FOO");
+
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.seed(recorded);
+    // From a second workstation, as the cluster user who wrote it.
+    server.add_token(
+        "admin-token",
+        "admin",
+        &["system:masters", "system:authenticated"],
+    );
+    let admin = env.file(
+        "admin.kubeconfig",
+        fake_kubeconfig(&server.url(), &env.namespace, "admin-token"),
+    );
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &admin)
+        .env("KONDUKTOR_TEST_USER_HASH", SECOND)
+        .args(["-n", &env.namespace, "identity", "candidates", "-o", "json"]);
+    let json = env.run_command(cmd).json();
+    assert_eq!(json["clusterUser"], "admin");
+    assert_eq!(json["candidates"][0]["hash"], OWNER);
+    assert_eq!(json["candidates"][0]["secrets"], 1);
+    // Our merge (by alice) keeps admin as the writer, and Konduktor's keys.
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: my-env-ann\n    kind: env\n    inline: {{QUX: \"1\"}}\n"),
+    );
+    env.run(&["apply", "-f", manifest.to_str().unwrap_or_default()])
+        .success();
+    let merged = env
+        .secret(&format!("my-env-ann-{OWNER}"))
+        .unwrap_or_default();
+    assert_eq!(merged["metadata"]["annotations"][CREATED_BY], "admin");
+    let keys: Vec<&String> = merged["data"]
+        .as_object()
+        .map(|d| d.keys().collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["BAZ", "FOO", "QUX"]);
+}
+
+#[test]
+fn a_second_workstation_is_told_where_its_secrets_are() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    // The first workstation's secrets (owner OWNER), and another user's,
+    // whose key name is itself a canary: never shown.
+    seed_written_by(&env, "hf", OWNER, &user, "HF_TOKEN");
+    seed_written_by(&env, "wandb", OWNER, &user, "WANDB_API_KEY");
+    let foreign_key = env.canary("foreign-key").replace('-', "_");
+    seed_written_by(&env, "other", "0badf00d", "bob", &foreign_key);
+    let adopt = format!("kubectl konduktor identity adopt {OWNER}");
+
+    let list = env.run_as(SECOND, &["secret", "list"]);
+    list.success()
+        .stderr_has("No secrets owned by you")
+        .stderr_has(&format!("{OWNER} (2 secrets)"))
+        .stderr_has(&adopt);
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: x}}\n"),
+    );
+    let diff = env.run_as(
+        SECOND,
+        &["diff", "-f", manifest.to_str().unwrap_or_default()],
+    );
+    assert_eq!(diff.code, Some(1), "changes: {}", diff.stderr);
+    assert!(diff.stderr.contains(&adopt), "{}", diff.stderr);
+    let whoami = env.run_as(SECOND, &["whoami"]);
+    whoami.success().stdout_has(&adopt);
+    let json = env.run_as(SECOND, &["whoami", "-o", "json"]).json();
+    assert_eq!(json["ownerCandidates"]["candidates"][0]["hash"], OWNER);
+    assert_eq!(json["ownerCandidates"]["candidates"][0]["secrets"], 2);
+    for out in [&list.stdout, &list.stderr, &diff.stderr, &whoami.stdout] {
+        for key in ["HF_TOKEN", "WANDB_API_KEY", "0badf00d", "bob"] {
+            assert!(!out.contains(key), "{key} shown:\n{out}");
+        }
+    }
+    // The lookup fetched no values: a metadata-only list.
+    if let Some(server) = env.fake() {
+        let lists: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| {
+                r.method == "GET" && r.label_selector().as_deref() == Some("parent=konduktor")
+            })
+            .collect();
+        assert!(!lists.is_empty());
+        for r in lists {
+            let accept = r.accept.unwrap_or_default();
+            assert!(accept.contains("as=PartialObjectMetadataList"), "{accept}");
+        }
+    }
+    // Where the secrets are yours, list says nothing more.
+    let mine = env.run(&["secret", "list"]);
+    mine.success();
+    assert!(!mine.stderr.contains("hint"), "{}", mine.stderr);
+}
+
+#[test]
+fn a_shared_cluster_user_gets_no_suggestion() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    for hash in ["00000001", "00000002", "00000003", "00000004"] {
+        seed_written_by(&env, "shared", hash, &user, "K");
+    }
+    let list = env.run_as(SECOND, &["secret", "list"]);
+    list.success().stderr_has("several people seem to share");
+    assert!(!list.stderr.contains("adopt"), "{}", list.stderr);
+    for hash in ["00000001", "00000002", "00000003", "00000004"] {
+        assert!(!list.stderr.contains(hash), "{}", list.stderr);
+    }
+    // An explicit adoption still works: candidates lists them all.
+    let json = env
+        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+        .json();
+    assert_eq!(json["shared"], true);
+    assert_eq!(json["candidates"].as_array().map(Vec::len), Some(4));
+}
+
+#[test]
+fn candidates_in_this_namespace_and_in_all() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    seed_written_by(&env, "a", "0badf00d", &user, "K");
+    seed_written_by(&env, "b", "0badf00d", &user, "K");
+    seed_written_by(&env, "c", "12345678", &user, "K");
+    let table = env.run_as(SECOND, &["identity", "candidates"]);
+    table
+        .success()
+        .stdout_has("OWNER HASH")
+        .stdout_has("0badf00d")
+        .stdout_has("12345678")
+        .stdout_has("identity adopt <hash>");
+    let json = env
+        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+        .json();
+    let hashes: Vec<(&str, u64)> = json["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            (
+                c["hash"].as_str().unwrap_or_default(),
+                c["secrets"].as_u64().unwrap_or(0),
+            )
+        })
+        .collect();
+    assert!(
+        hashes.contains(&("0badf00d", 2)) && hashes.contains(&("12345678", 1)),
+        "{hashes:?}"
+    );
+    let Some(server) = env.fake() else { return };
+    // Another namespace, seen with -A only.
+    server.create_namespace("elsewhere");
+    server.put_secret(
+        "elsewhere",
+        json!({"metadata": {"name": "d-0badf00d", "labels": {"parent": "konduktor",
+            "trainy.ai/secret-owner": "0badf00d", "trainy.ai/secret-basename": "d",
+            "trainy.ai/secret-kind": "env"}, "annotations": {CREATED_BY: user}},
+            "type": "Opaque", "data": {"K": "MQ=="}}),
+    );
+    let all = env
+        .run_as(SECOND, &["identity", "candidates", "-A", "-o", "json"])
+        .json();
+    let first: &Value = &all["candidates"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|c| c["hash"] == "0badf00d")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(first["secrets"], 3);
+    assert_eq!(first["namespaces"]["elsewhere"], 1);
+    assert!(
+        server
+            .requests()
+            .iter()
+            .any(|r| r.method == "GET" && r.path == "/api/v1/secrets"),
+        "one cluster-wide list"
+    );
+    env.run_as(SECOND, &["identity", "candidates", "-A"])
+        .success()
+        .stdout_has("NAMESPACES")
+        .stdout_has("elsewhere(1)");
+    // RBAC that allows a namespace but not all of them: a clear error.
+    server.deny_cluster_wide("alice", "list");
+    let denied = env.run_as(SECOND, &["identity", "candidates", "-A"]);
+    denied
+        .failure()
+        .stderr_has("all namespaces")
+        .stderr_has("ClusterRole")
+        .stderr_has("-n");
+    env.run_as(SECOND, &["identity", "candidates"]).success();
+    // No review, no candidates: said plainly.
+    server.deny_review("alice");
+    env.run_as(SECOND, &["identity", "candidates"])
+        .failure()
+        .stderr_has("cannot tell which cluster user you are");
+    // And the hints go quiet rather than fail.
+    env.run_as(SECOND, &["secret", "list"]).success();
+    env.run_as(SECOND, &["whoami"]).success();
+}
