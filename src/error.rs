@@ -115,6 +115,18 @@ impl Error {
         &self.message
     }
 
+    /// The hint, if any (already escaped).
+    #[must_use]
+    pub fn hint(&self) -> Option<&str> {
+        self.help.as_deref()
+    }
+
+    /// The further problems found in the same pass.
+    #[must_use]
+    pub fn related(&self) -> &[Error] {
+        &self.related
+    }
+
     pub fn input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Input, message)
     }

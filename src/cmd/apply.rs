@@ -11,7 +11,6 @@ use crate::cluster::Cluster;
 use crate::cmd::prelude::{Context, OutputArg};
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::WriteMeta;
-use crate::konduktor::config::CustomMetadata;
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome};
 use crate::secrets::plan::Plan;
@@ -81,7 +80,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             if plan.has_deletions() && !args.yes {
                 confirm_deletions(&plan)?;
             }
-            let outcomes = carry_out(&cluster, &plan, text).await;
+            let outcomes = carry_out(&cluster, &plan, text).await?;
             if text {
                 print!("{}", plan_view::render_outcomes(&outcomes));
             }
@@ -116,13 +115,13 @@ fn nothing_to_do(plan: &Plan, dry_run: bool) -> Option<&'static str> {
 }
 
 /// Execute the plan, with a progress line on a terminal.
-async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Vec<Outcome> {
+async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Result<Vec<Outcome>> {
     let progress = std::sync::Arc::new(execute::Progress::default());
     let ticker = (text && std::io::stderr().is_terminal())
         .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
     // Only a run that writes asks who we are: a no-op stays one request.
     let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
-        crate::cmd::prelude::write_meta(cluster, CustomMetadata::default()).await
+        crate::cmd::prelude::write_meta(cluster).await?
     } else {
         WriteMeta::default()
     };
@@ -132,7 +131,7 @@ async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Vec<Outcome> {
         // Clear the progress line.
         eprint!("\r\x1b[2K");
     }
-    outcomes
+    Ok(outcomes)
 }
 
 /// A progress line on stderr, once the apply takes more than a moment.

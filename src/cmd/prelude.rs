@@ -3,13 +3,15 @@
 //! take. A leaf of the command layer: it imports the core, never `cli` or
 //! another command, so dependencies run one way (`cli` -> `cmd` -> core).
 
+use std::sync::OnceLock;
+
 use clap::ValueEnum;
 
 use crate::cluster::{Cluster, ClusterUser, ConnectOptions};
-use crate::error::Result;
+use crate::error::{ErrorKind, Result};
 use crate::konduktor::WriteMeta;
 use crate::konduktor::candidates::{self, Candidates};
-use crate::konduktor::config::CustomMetadata;
+use crate::konduktor::config::{self, ConfigInputs, CustomMetadata, KonduktorConfig};
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 use crate::output::Format;
 use crate::secrets::plan::Plan;
@@ -52,8 +54,113 @@ pub fn owner() -> Result<Owner> {
     Ok(owner)
 }
 
+/// Konduktor's own config file (`KONDUKTOR_CONFIG`, else
+/// `~/.konduktor/config.yaml`), read once per run: `None` when there is
+/// none. The first call logs at `-vv` which file applied and warns on
+/// stderr about each of our labels or annotations it tries to set.
+///
+/// # Errors
+///
+/// The file is broken or `KONDUKTOR_CONFIG` names no file (the same error
+/// on every call): commands that connect or write stop on it.
+pub fn konduktor_config() -> Result<Option<&'static KonduktorConfig>> {
+    static LOADED: OnceLock<Result<Option<KonduktorConfig>>> = OnceLock::new();
+    let loaded = LOADED.get_or_init(|| {
+        let loaded = config::load(&ConfigInputs::from_process());
+        match &loaded {
+            Ok(Some(c)) => {
+                crate::log::log(2, || {
+                    format!("Konduktor config: {}", crate::escape::path(&c.path))
+                });
+                warn_reserved(c);
+            }
+            Ok(None) => crate::log::log(2, || {
+                format!(
+                    "Konduktor config: none ({} unset, no ~/{})",
+                    config::ENV_CONFIG,
+                    config::DEFAULT_RELATIVE_PATH
+                )
+            }),
+            Err(_) => {}
+        }
+        loaded
+    });
+    match loaded {
+        Ok(c) => Ok(c.as_ref()),
+        Err(e) => Err(e.clone()),
+    }
+}
+
+/// Our labels and annotations win over the config's: say so, once each.
+fn warn_reserved(c: &KonduktorConfig) {
+    for reserved in c.overrides_ours() {
+        let line = format!(
+            "{} sets the {reserved} in `kubernetes.custom_metadata`, which this tool sets itself: ours is written, the config's is ignored",
+            crate::escape::path(&c.path)
+        );
+        eprintln!("warning: {}", crate::escape::text(&line));
+    }
+}
+
+/// The context `kubernetes.allowed_contexts` picks when `--context` was not
+/// given: its one entry. With several, it is ignored (logged at `-v`) and
+/// the kubeconfig's current context applies.
+fn config_context(opts: &ConnectOptions, c: &KonduktorConfig) -> Option<String> {
+    let path = crate::escape::path(&c.path);
+    if let Some(given) = &opts.context {
+        if !c.allowed_contexts.is_empty() {
+            crate::log::log(1, || {
+                format!(
+                    "context `{given}` from --context; `kubernetes.allowed_contexts` in {path} not used"
+                )
+            });
+        }
+        return None;
+    }
+    match (c.default_context(), c.allowed_contexts.len()) {
+        (Some(one), _) => {
+            crate::log::log(1, || {
+                format!("context `{one}` from `kubernetes.allowed_contexts` in {path}")
+            });
+            Some(one.to_string())
+        }
+        (None, n) if n > 1 => {
+            crate::log::log(1, || {
+                format!(
+                    "`kubernetes.allowed_contexts` in {path} lists {n} contexts: ignored (only a single entry picks the context); using the kubeconfig's current context"
+                )
+            });
+            None
+        }
+        (None, _) => None,
+    }
+}
+
+/// Connect with the global flags, the context from Konduktor's config when
+/// `--context` was not given ([`config_context`]). A broken config stops
+/// here, before any request.
 pub async fn connect(ctx: &Context) -> Result<Cluster> {
-    Cluster::connect(&ctx.connect).await
+    let mut opts = ctx.connect.clone();
+    let picked = konduktor_config()?.and_then(|c| {
+        let context = config_context(&opts, c)?;
+        opts.context = Some(context.clone());
+        Some((context, &c.path))
+    });
+    Cluster::connect(&opts).await.map_err(|e| match picked {
+        // Say where a context nobody typed came from.
+        Some((context, path)) if e.kind == ErrorKind::Kubeconfig => {
+            let note = format!(
+                "the context `{context}` comes from `kubernetes.allowed_contexts` in {} (pick another with --context)",
+                crate::escape::path(path)
+            );
+            let help = match e.hint() {
+                Some(h) => format!("{h}; {note}"),
+                None => note,
+            };
+            e.with_help(help)
+        }
+        _ => e,
+    })
 }
 
 /// The caller's other owner hashes (docs/konduktor-compat.md §2.4), for a hint: who the
@@ -102,11 +209,21 @@ pub fn hint_other_identities(found: Option<&Candidates>) {
     }
 }
 
+/// `kubernetes.custom_metadata` of Konduktor's config, without what only
+/// this tool may set (docs/konduktor-compat.md §5.4).
+pub fn custom_metadata() -> Result<CustomMetadata> {
+    Ok(konduktor_config()?
+        .map(|c| c.custom_metadata.without_reserved())
+        .unwrap_or_default())
+}
+
 /// What the writes of this run add to each object (docs/konduktor-compat.md
-/// §5.1): who the cluster says we are, asked once (a SelfSubjectReview),
-/// and the configuration's custom metadata. A server that cannot say (no
-/// review API before 1.28, or RBAC) leaves `created-by` out: the writes go on.
-pub async fn write_meta(cluster: &Cluster, custom: CustomMetadata) -> WriteMeta {
+/// §5.1, §5.4): who the cluster says we are, asked once (a
+/// SelfSubjectReview), and the config's custom metadata. A server that
+/// cannot say (no review API before 1.28, or RBAC) leaves `created-by`
+/// out: the writes go on.
+pub async fn write_meta(cluster: &Cluster) -> Result<WriteMeta> {
+    let custom = custom_metadata()?;
     let created_by = match cluster.whoami().await {
         Ok(user) if !user.username.is_empty() => Some(user.username),
         Ok(_) => {
@@ -126,7 +243,7 @@ pub async fn write_meta(cluster: &Cluster, custom: CustomMetadata) -> WriteMeta 
             None
         }
     };
-    WriteMeta { created_by, custom }
+    Ok(WriteMeta { created_by, custom })
 }
 
 /// Parse, validate and load a manifest (nothing sent), then read the

@@ -1,6 +1,7 @@
 //! `whoami`: the owner hash and where it came from, the cleaned username,
 //! context, namespace, and who the API server says we are.
 
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
@@ -8,8 +9,9 @@ use serde::Serialize;
 
 use crate::cluster::ClusterUser;
 use crate::cmd::prelude::{self, Context, OutputArg};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::konduktor::candidates::Candidates;
+use crate::konduktor::config::ConfigInputs;
 use crate::konduktor::identity::HashSource;
 use crate::output::{Format, to_data};
 
@@ -26,6 +28,13 @@ struct WhoamiReport {
     owner_hash: String,
     owner_hash_source: HashSource,
     username: String,
+    /// The Konduktor config file that applied (or that is broken); `None`
+    /// when there is none.
+    konduktor_config: Option<PathBuf>,
+    /// Why that file cannot be used: its problems, located. Commands that
+    /// connect or write stop on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    konduktor_config_error: Option<Vec<String>>,
     /// `None` when no kubeconfig could be used (see `cluster_error`).
     context: Option<String>,
     namespace: Option<String>,
@@ -48,6 +57,8 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         owner_hash: owner.hash,
         owner_hash_source: owner.source,
         username: owner.username,
+        konduktor_config: None,
+        konduktor_config_error: None,
         context: None,
         namespace: None,
         server: None,
@@ -56,9 +67,29 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         cluster_user_error: None,
         owner_candidates: None,
     };
+    // A broken config is shown here, not fatal: whoami is where one looks
+    // when something is wrong. Without it, which context applies is not
+    // known, so nothing is sent.
+    let config = prelude::konduktor_config();
+    match &config {
+        Ok(c) => report.konduktor_config = c.map(|c| c.path.clone()),
+        Err(e) => {
+            report.konduktor_config = ConfigInputs::from_process()
+                .candidate()
+                .map(|c| c.path)
+                .filter(|p| !p.as_os_str().is_empty());
+            report.konduktor_config_error = Some(problems(e));
+        }
+    }
     // The owner hash is local: show it even without a usable kubeconfig or
     // a reachable server, and say why the rest is unknown.
-    match prelude::connect(ctx).await {
+    let connected = match config {
+        Ok(_) => prelude::connect(ctx).await,
+        Err(_) => Err(Error::input(
+            "not connected: Konduktor's config file has a problem",
+        )),
+    };
+    match connected {
         Err(e) => report.cluster_error = Some(e.message().to_string()),
         Ok(cluster) => {
             report.context = Some(cluster.context.clone());
@@ -79,6 +110,15 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         format => print!("{}", to_data(&report, format)?),
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// An error's message and those of the problems found with it: each a
+/// line that names the file, line and column.
+fn problems(e: &Error) -> Vec<String> {
+    match e.related() {
+        [] => vec![e.message().to_string()],
+        related => related.iter().map(|r| r.message().to_string()).collect(),
+    }
 }
 
 /// The report for a terminal: every value escaped (a context, server or
@@ -111,6 +151,19 @@ fn text_unescaped(r: &WhoamiReport) -> String {
         "Owner hash:    {}\n  from:        {}\nUsername:      {username}\n",
         r.owner_hash, r.owner_hash_source
     );
+    let config = r
+        .konduktor_config
+        .as_ref()
+        .map_or_else(|| "none".to_string(), |p| crate::escape::path(p));
+    match &r.konduktor_config_error {
+        None => out.push_str(&format!("Konduktor config: {config}\n")),
+        Some(problems) => {
+            out.push_str(&format!("Konduktor config: {config} (broken)\n"));
+            for p in problems {
+                out.push_str(&format!("  error: {p}\n"));
+            }
+        }
+    }
     if r.cluster_error.is_some() {
         out.push_str(&format!("Cluster:       {}\n", unknown(&None)));
         return out;

@@ -22,6 +22,17 @@ pub const LABEL_KIND: &str = "trainy.ai/secret-kind";
 /// Who the cluster says wrote a secret (docs/konduktor-compat.md §5.1): a
 /// hint for finding one's secrets from another workstation, not proof.
 pub const ANNOTATION_CREATED_BY: &str = "konduktor.trainy.ai/created-by";
+/// Per-key digests of what `apply` wrote last (docs/konduktor-compat.md §5.1).
+pub const ANNOTATION_APPLIED: &str = "konduktor.trainy.ai/applied";
+/// The labels that make a secret Konduktor's and this owner's: nothing
+/// else (Konduktor's `custom_metadata`) may set them.
+pub const RESERVED_LABELS: [&str; 4] = [LABEL_PARENT, LABEL_OWNER, LABEL_KIND, LABEL_BASENAME];
+/// The annotations this tool writes: nothing else may set them (a config
+/// must not forge who wrote a secret).
+pub const RESERVED_ANNOTATIONS: [&str; 2] = [ANNOTATION_CREATED_BY, ANNOTATION_APPLIED];
+/// The API server refuses an object whose annotations (keys and values)
+/// total more than this (apimachinery `TotalAnnotationSizeLimitB`).
+pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The API server rejects a Secret whose decoded values total more than this.
 pub const MAX_SECRET_BYTES: usize = 1_048_576;
@@ -156,6 +167,60 @@ pub fn is_label_value(s: &str) -> bool {
             || (s.chars().next().is_some_and(|c| alnum(&c))
                 && s.chars().last().is_some_and(|c| alnum(&c))
                 && s.chars().all(|c| alnum(&c) || matches!(c, '-' | '_' | '.'))))
+}
+
+/// A DNS-1123 subdomain (apimachinery `IsDNS1123Subdomain`): at most 253
+/// characters, dot-separated DNS-1123 label shapes. The prefix of a label
+/// or annotation key.
+pub fn is_dns1123_subdomain(s: &str) -> bool {
+    s.len() <= 253 && s.split('.').all(has_label_shape)
+}
+
+/// Why a label or annotation key is not a qualified name; `None` if it is.
+/// apimachinery `IsQualifiedName`: an optional DNS-1123 subdomain prefix and
+/// `/`, then a name of at most 63 letters, digits, `-`, `_` and `.`,
+/// starting and ending with a letter or digit. The one place this rule is
+/// written.
+pub fn qualified_name_problem(key: &str) -> Option<&'static str> {
+    let (prefix, name) = match key.split_once('/') {
+        Some((prefix, name)) => (Some(prefix), name),
+        None => (None, key),
+    };
+    if name.contains('/') {
+        return Some("it holds more than one `/`");
+    }
+    match prefix {
+        Some("") => return Some("the prefix before `/` is empty"),
+        Some(p) if p.len() > 253 => {
+            return Some("the prefix before `/` is longer than 253 characters");
+        }
+        Some(p) if !is_dns1123_subdomain(p) => {
+            return Some(
+                "the prefix before `/` is not a DNS subdomain (lowercase letters, digits, `-` and `.`)",
+            );
+        }
+        _ => {}
+    }
+    if name.is_empty() {
+        return Some("the name is empty");
+    }
+    if name.len() > 63 {
+        return Some("the name is longer than 63 characters");
+    }
+    // The label-value shape, non-empty: the same characters and ends.
+    if !is_label_value(name) {
+        return Some(
+            "the name may hold only letters, digits, `-`, `_` and `.`, and must start and end with a letter or digit",
+        );
+    }
+    None
+}
+
+/// Why an annotation key is refused; `None` if the API server accepts it.
+/// apimachinery `ValidateAnnotations` checks the lowercased key, so upper
+/// case is allowed in the prefix.
+pub fn annotation_key_problem(key: &str) -> Option<&'static str> {
+    qualified_name_problem(&key.to_ascii_lowercase())
 }
 
 /// The characters of a Secret data key: at most 253 of letters, digits,

@@ -264,6 +264,7 @@ impl TestEnv {
         let mut cmd = StdCommand::new(assert_cmd::cargo::cargo_bin!("kubectl-konduktor"));
         cmd.env_remove("KUBECONFIG")
             .env_remove("KONDUKTOR_USER_ID")
+            .env_remove("KONDUKTOR_CONFIG")
             .env_remove("NO_COLOR")
             .env("HOME", self.home.path())
             .env("KUBECONFIG", &self.kubeconfig)

@@ -9,7 +9,6 @@ use clap::Args;
 
 use crate::cmd::prelude::Context;
 use crate::error::{Error, Result};
-use crate::konduktor::config::CustomMetadata;
 use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
 use crate::secrets::create;
 use crate::secrets::sources::{self, Source};
@@ -128,13 +127,13 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     if args.dry_run {
         let meta = WriteMeta {
             created_by: None,
-            custom: CustomMetadata::default(),
+            custom: crate::cmd::prelude::custom_metadata()?,
         };
         print!("{}", create::dry_run_preview(&desired, &owner.hash, &meta)?);
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let meta = crate::cmd::prelude::write_meta(&cluster, CustomMetadata::default()).await;
+    let meta = crate::cmd::prelude::write_meta(&cluster).await?;
     let report = create::create_or_merge(&cluster, &desired, &owner.hash, &meta).await?;
     print!("{}", report.render());
     match report.removal_failed {
