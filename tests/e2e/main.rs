@@ -13,6 +13,7 @@ mod declarative;
 mod errors;
 mod hostile_inputs;
 mod hostile_manifests;
+mod identity_local;
 mod krew;
 mod kubeconfig;
 mod plugin;
