@@ -148,22 +148,13 @@ async fn show_progress(progress: std::sync::Arc<execute::Progress>, total: usize
 /// On a terminal, ask; elsewhere, refuse before changing anything.
 fn confirm_deletions(plan: &Plan) -> Result<()> {
     let what = plan_view::deletions(plan);
-    if !std::io::stdin().is_terminal() {
-        return Err(Error::new(ErrorKind::Refused, format!("apply would delete {what}, and there is no terminal to confirm it; nothing was changed"))
-            .with_help("review the plan above, then run again with --yes"));
-    }
-    eprint!("Apply will delete {what}. Type 'yes' to go on: ");
-    let _ = std::io::stderr().flush();
-    let mut answer = String::new();
-    std::io::stdin()
-        .read_line(&mut answer)
-        .map_err(|e| Error::new(ErrorKind::Refused, format!("cannot read the answer: {e}")))?;
-    if answer.trim() == "yes" {
-        Ok(())
-    } else {
-        Err(Error::new(
+    crate::cmd::confirm::confirm(
+        &format!("Apply will delete {what}."),
+        Error::new(
             ErrorKind::Refused,
-            "apply cancelled; nothing was changed",
-        ))
-    }
+            format!("apply would delete {what}, and there is no terminal to confirm it; nothing was changed"),
+        )
+        .with_help("review the plan above, then run again with --yes"),
+        Error::new(ErrorKind::Refused, "apply cancelled; nothing was changed"),
+    )
 }

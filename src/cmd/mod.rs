@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod completion;
+pub mod confirm;
 pub mod diff;
 pub mod identity;
 pub mod prelude;

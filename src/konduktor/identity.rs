@@ -69,6 +69,8 @@ pub struct Owner {
 pub enum IdentityError {
     #[error("{ENV_TEST_USER_HASH} is set to `{value}`, which is not an owner hash")]
     BadOverride { value: String },
+    #[error("an owner hash is exactly 8 lowercase hex characters (0-9, a-f), e.g. `0123abcd`")]
+    NotAHash,
     #[error("cannot tell the login name or hostname of this machine: {0}")]
     NoSystemIdentity(String),
     #[error(
@@ -87,6 +89,9 @@ impl IdentityError {
         match self {
             IdentityError::BadOverride { .. } => {
                 "an owner hash is exactly 8 lowercase hex characters, e.g. `abba3a3e`; unset the variable to use your own"
+            }
+            IdentityError::NotAHash => {
+                "`kubectl konduktor whoami` on the machine that made your secrets shows its owner hash"
             }
             IdentityError::NoSystemIdentity(_) => {
                 "set KONDUKTOR_USER_ID to your 8-hex owner hash (see `~/.konduktor/user_hash` on the machine that made your secrets)"
@@ -152,9 +157,18 @@ pub fn is_owner_hash(s: &str) -> bool {
 /// and any Unicode decimal digit. Non-ASCII numeric characters are taken as
 /// accepted (the safe side: such a file is refused, never overwritten).
 pub fn konduktor_accepts(s: &str) -> bool {
-    if s.chars().count() != 8 {
-        return false;
-    }
+    s.chars().count() == 8 && python_hex_int(s)
+}
+
+/// Konduktor's `_is_valid_user_hash` on `KONDUKTOR_USER_ID`, which it does
+/// not strip: 8 characters, and `int(x, 16)` ignores whitespace around the
+/// digits (Unicode whitespace, but not U+001C..U+001F).
+pub fn konduktor_accepts_env(s: &str) -> bool {
+    s.chars().count() == 8 && python_hex_int(s.trim())
+}
+
+/// Does Python's `int(s, 16)` parse `s` (already stripped)?
+fn python_hex_int(s: &str) -> bool {
     let mut rest = s.strip_prefix(['+', '-']).unwrap_or(s);
     let mut after_prefix = false;
     if let Some(r) = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X")) {
@@ -179,6 +193,15 @@ pub fn konduktor_accepts(s: &str) -> bool {
         }
     }
     digits > 0 && !prev_underscore
+}
+
+/// A command-line owner hash: exactly 8 lowercase hex characters.
+pub fn parse_owner_hash(text: &str) -> Result<String, IdentityError> {
+    if is_owner_hash(text) {
+        Ok(text.to_string())
+    } else {
+        Err(IdentityError::NotAHash)
+    }
 }
 
 /// Can `hash` be part of a Secret name (`<name>-<hash>`)? Uppercase or `_`
@@ -226,6 +249,12 @@ pub fn clean_username(raw: &str) -> String {
     let trimmed = lowered.trim_start_matches(|c: char| c.is_ascii_digit() || c == '-');
     let trimmed = trimmed.strip_suffix('-').unwrap_or(trimmed);
     trimmed.chars().take(63).collect()
+}
+
+/// Python's `str.strip()`: Unicode whitespace at both ends, the
+/// information separators U+001C..U+001F among them.
+fn python_strip(text: &str) -> &str {
+    text.trim_matches(|c: char| c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c))
 }
 
 /// What resolution decided, whether the cache file must be written, and
@@ -282,11 +311,7 @@ pub fn resolve(inputs: &IdentityInputs, cached: &Cached) -> Result<Resolution, I
         match cached {
             Cached::Missing => {}
             Cached::Text(text) => {
-                // Python's str.strip(): Unicode whitespace at both ends,
-                // the information separators U+001C..U+001F among them.
-                let text = text.trim_matches(|c: char| {
-                    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
-                });
+                let text = python_strip(text);
                 if konduktor_accepts(text) {
                     if !super::is_label_value(text) {
                         return Err(IdentityError::HashNotLabel {
@@ -368,11 +393,311 @@ pub fn read_cache(path: &Path) -> Cached {
     }
 }
 
+/// Write the cache file as Konduktor does (the bare hash, no newline), but
+/// atomically: a temporary file in the same directory (made if missing),
+/// then renamed over the path, so a reader sees the old file or the new one.
 fn write_cache(path: &Path, hash: &str) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = write_new(
+        dir,
+        &format!(".{name}.tmp-{}", std::process::id()),
+        hash.as_bytes(),
+    )?;
+    let renamed = std::fs::rename(&temp, path);
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&temp);
     }
-    std::fs::write(path, hash)
+    renamed?;
+    // The rename is durable once the directory is; not every system can sync one.
+    if let Ok(d) = std::fs::File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Create `<dir>/<base>` (or `<base>.1`, `<base>.2`, ... if taken: never
+/// over an existing file), write `bytes`, sync, and return its path.
+fn write_new(dir: &Path, base: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
+    use std::io::Write;
+    for n in 0..MAX_NUMBERED {
+        let path = match n {
+            0 => dir.join(base),
+            n => dir.join(format!("{base}.{n}")),
+        };
+        let mut file = match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        };
+        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&path);
+            return Err(e);
+        }
+        return Ok(path);
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        format!(
+            "{} and {MAX_NUMBERED} numbered names after it are all taken",
+            crate::escape::path(&dir.join(base))
+        ),
+    ))
+}
+
+/// How many numbered names [`write_new`] tries before giving up.
+const MAX_NUMBERED: u32 = 1000;
+
+// ---- `identity adopt`: make another owner hash this machine's -----------
+
+/// Why `identity adopt` leaves the file as it is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AdoptError {
+    #[error("{0}")]
+    NotAHash(IdentityError),
+    #[error(
+        "{var} is set{}, and {users} it instead of `~/.konduktor/user_hash`: adopting {hash} there would change nothing while it is set; nothing was changed",
+        shown_value(value)
+    )]
+    Overridden {
+        var: &'static str,
+        value: String,
+        hash: String,
+        /// Who reads the variable before the file.
+        users: &'static str,
+    },
+    #[error("HOME is not set, so there is no `~/.konduktor/user_hash` to write")]
+    NoHome,
+    #[error("{message}; nothing was changed")]
+    Unusable { message: String },
+    #[error(
+        "`{}` changed while adopt was running; nothing was changed",
+        crate::escape::path(path)
+    )]
+    Changed { path: PathBuf },
+    #[error("cannot write `{}`: {why}", crate::escape::path(path))]
+    Write { path: PathBuf, why: String },
+}
+
+fn shown_value(value: &str) -> String {
+    if value.is_empty() {
+        " (to nothing)".into()
+    } else {
+        format!(" to `{}`", crate::escape::text(value))
+    }
+}
+
+impl AdoptError {
+    pub fn help(&self) -> String {
+        match self {
+            AdoptError::NotAHash(e) => e.help().into(),
+            AdoptError::Overridden { var, hash, .. } => format!(
+                "unset it (`unset {var}`) and run adopt again, or set it to {hash} instead (`export {var}={hash}`)"
+            ),
+            AdoptError::NoHome => {
+                "set HOME, or set KONDUKTOR_USER_ID to the hash in your shell profile (`kubectl konduktor identity export HASH`)".into()
+            }
+            AdoptError::Unusable { .. } => {
+                "adopt replaces only a regular file: move this one out of the way, then run adopt again".into()
+            }
+            AdoptError::Changed { .. } => "run adopt again".into(),
+            AdoptError::Write { .. } => {
+                "check that `~/.konduktor` is a directory you can write to".into()
+            }
+        }
+    }
+}
+
+/// `~/.konduktor/user_hash` as adopt found it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HashFile {
+    Missing,
+    /// A regular file, or a symbolic link to one (`symlink`), and its bytes.
+    Regular {
+        bytes: Vec<u8>,
+        symlink: bool,
+    },
+}
+
+/// Read the file adopt may replace: a regular file of at most
+/// [`crate::input::file::MAX_USER_HASH_BYTES`], or nothing there at all.
+/// Anything else (a directory, a FIFO, a link to one or to nothing, a file
+/// too large) is refused, never replaced.
+pub fn read_hash_file(path: &Path) -> Result<HashFile, AdoptError> {
+    let symlink = std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink());
+    match crate::input::file::read_regular(path, crate::input::file::MAX_USER_HASH_BYTES) {
+        Ok(bytes) => Ok(HashFile::Regular { bytes, symlink }),
+        Err(e) if e.is_not_found() && !symlink => Ok(HashFile::Missing),
+        Err(e) if e.is_not_found() => Err(AdoptError::Unusable {
+            message: format!(
+                "`{}` is a symbolic link to a file that does not exist",
+                crate::escape::path(path)
+            ),
+        }),
+        Err(e) => Err(AdoptError::Unusable {
+            message: e.to_string(),
+        }),
+    }
+}
+
+/// What `identity adopt HASH` will do, decided before anything is written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdoptPlan {
+    pub hash: String,
+    pub path: PathBuf,
+    /// The file as it was read: it is written only if it is still so.
+    pub file: HashFile,
+    /// The owner hash so far and where it came from, for messages.
+    pub before: String,
+    /// The file already holds `hash`, as Konduktor reads it: nothing to do.
+    pub unchanged: bool,
+    pub warnings: Vec<String>,
+}
+
+/// What adopt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Adopted {
+    /// Where the previous file was copied (none when there was no file).
+    pub backup: Option<PathBuf>,
+}
+
+const BOTH_USE: &str = "this tool and Konduktor's CLI use";
+
+/// The checks that need no file: the hash, the variables that would win
+/// over the file (for this tool or for Konduktor's CLI), and HOME. Returns
+/// the file's path and warnings.
+pub fn adopt_target(
+    inputs: &IdentityInputs,
+    hash: &str,
+) -> Result<(PathBuf, Vec<String>), AdoptError> {
+    let hash = parse_owner_hash(hash).map_err(AdoptError::NotAHash)?;
+    if let Some(value) = &inputs.test_user_hash {
+        return Err(AdoptError::Overridden {
+            var: ENV_TEST_USER_HASH,
+            value: value.clone(),
+            hash,
+            users: BOTH_USE,
+        });
+    }
+    let mut warnings = Vec::new();
+    if let Some(value) = &inputs.user_id {
+        // A value either tool takes wins over the file; one both ignore is harmless.
+        if is_owner_hash(value) || konduktor_accepts_env(value) {
+            if *value != hash {
+                return Err(AdoptError::Overridden {
+                    var: ENV_USER_ID,
+                    value: value.clone(),
+                    hash,
+                    users: if is_owner_hash(value) {
+                        BOTH_USE
+                    } else {
+                        "Konduktor's CLI uses"
+                    },
+                });
+            }
+        } else {
+            warnings.push(format!(
+                "{ENV_USER_ID} is set{}, which is not an owner hash: this tool and Konduktor's CLI ignore it and use the file",
+                shown_value(value)
+            ));
+        }
+    }
+    let path = inputs.cache_path().ok_or(AdoptError::NoHome)?;
+    Ok((path, warnings))
+}
+
+/// Decide what adopt does, from the inputs and the file as read (pure).
+pub fn plan_adopt(
+    inputs: &IdentityInputs,
+    hash: &str,
+    file: HashFile,
+) -> Result<AdoptPlan, AdoptError> {
+    let (path, warnings) = adopt_target(inputs, hash)?;
+    let text = match &file {
+        HashFile::Missing => None,
+        HashFile::Regular { bytes, .. } => Some(String::from_utf8_lossy(bytes).into_owned()),
+    };
+    let unchanged = text.as_deref().map(python_strip) == Some(hash);
+    let cached = text.map_or(Cached::Missing, Cached::Text);
+    // The file's hash as both tools read it (KONDUKTOR_USER_ID, if set, is
+    // the hash itself or ignored by both; see adopt_target).
+    let without_env = IdentityInputs {
+        user_id: None,
+        ..inputs.clone()
+    };
+    let before = match resolve(&without_env, &cached) {
+        Ok(r) => match r.owner.source {
+            HashSource::Computed { seed, .. } if file == HashFile::Missing => format!(
+                "{} (computed from \"{}\"; not saved yet)",
+                r.owner.hash,
+                crate::escape::text(&seed)
+            ),
+            HashSource::Computed { .. } => {
+                format!("{} (computed: the file holds no owner hash)", r.owner.hash)
+            }
+            source => format!("{} ({source})", r.owner.hash),
+        },
+        Err(e) => format!("none ({e})"),
+    };
+    Ok(AdoptPlan {
+        hash: hash.to_string(),
+        path,
+        file,
+        before,
+        unchanged,
+        warnings,
+    })
+}
+
+/// Read the file and plan (see [`plan_adopt`]).
+pub fn prepare_adopt(inputs: &IdentityInputs, hash: &str) -> Result<AdoptPlan, AdoptError> {
+    let (path, _) = adopt_target(inputs, hash)?;
+    let file = read_hash_file(&path)?;
+    plan_adopt(inputs, hash, file)
+}
+
+/// Carry out a plan: if the file is still as planned, copy it to
+/// `user_hash.bak-<UTC time>` (numbered if taken: no backup is ever
+/// overwritten), then write the hash as the cache is written.
+pub fn adopt(plan: &AdoptPlan, now: jiff::Timestamp) -> Result<Adopted, AdoptError> {
+    if plan.unchanged {
+        return Ok(Adopted { backup: None });
+    }
+    if read_hash_file(&plan.path)? != plan.file {
+        return Err(AdoptError::Changed {
+            path: plan.path.clone(),
+        });
+    }
+    let failed = |e: std::io::Error| AdoptError::Write {
+        path: plan.path.clone(),
+        why: e.to_string(),
+    };
+    let backup = match &plan.file {
+        HashFile::Missing => None,
+        HashFile::Regular { bytes, .. } => {
+            let dir = plan.path.parent().unwrap_or(Path::new("."));
+            let name = plan
+                .path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let stamp = now
+                .to_zoned(jiff::tz::TimeZone::UTC)
+                .strftime("%Y%m%dT%H%M%SZ");
+            Some(write_new(dir, &format!("{name}.bak-{stamp}"), bytes).map_err(failed)?)
+        }
+    };
+    write_cache(&plan.path, &plan.hash).map_err(failed)?;
+    Ok(Adopted { backup })
 }
 
 #[cfg(test)]

@@ -216,3 +216,346 @@ fn a_fifo_or_device_as_the_file_neither_blocks_nor_is_overwritten() {
         Cached::Unusable(_)
     ));
 }
+
+// ---- identity adopt -----------------------------------------------------
+
+fn in_home(home: &Path) -> IdentityInputs {
+    let mut i = inputs("alice", "laptop");
+    i.home = Some(home.to_path_buf());
+    i
+}
+
+fn hash_file(home: &Path) -> PathBuf {
+    home.join(".konduktor").join("user_hash")
+}
+
+/// Every file under `dir`, with its bytes (to show that nothing changed).
+fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let meta = std::fs::symlink_metadata(&p).unwrap_or_else(|e| panic!("{e}"));
+            if meta.is_dir() {
+                todo.push(p.clone());
+                out.push((p, b"<dir>".to_vec()));
+            } else if meta.is_file() {
+                let bytes = std::fs::read(&p).unwrap_or_default();
+                out.push((p, bytes));
+            } else {
+                out.push((p, b"<other>".to_vec()));
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn at(seconds: i64) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(seconds).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn adopt_takes_only_an_owner_hash() {
+    let i = inputs("alice", "laptop");
+    for bad in [
+        "ABBA3A3E",
+        "abba3a3",
+        "abba3a3e0",
+        "0x123456",
+        "zzzzzzzz",
+        "",
+    ] {
+        let err = plan_adopt(&i, bad, HashFile::Missing)
+            .err()
+            .unwrap_or_else(|| panic!("{bad} accepted"));
+        assert!(matches!(err, AdoptError::NotAHash(_)), "{bad}: {err}");
+        assert!(err.to_string().contains("8 lowercase hex"), "{err}");
+    }
+    assert_eq!(parse_owner_hash("0123abcd"), Ok("0123abcd".to_string()));
+}
+
+#[test]
+fn adopt_refuses_when_a_variable_would_win_over_the_file() {
+    let mut i = inputs("alice", "laptop");
+    i.test_user_hash = Some("11111111".into());
+    let err = plan_adopt(&i, "0123abcd", HashFile::Missing)
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert!(err.to_string().contains(ENV_TEST_USER_HASH), "{err}");
+    let help = err.help();
+    assert!(
+        help.contains("unset KONDUKTOR_TEST_USER_HASH") && help.contains("0123abcd"),
+        "{help}"
+    );
+    i.test_user_hash = None;
+    // Ours takes lowercase only; Konduktor's CLI takes any case, and
+    // whitespace around the digits: either would win over the file.
+    for value in ["22222222", "ABBA3A3E", " 1234567", "0x123456"] {
+        i.user_id = Some(value.into());
+        let err = plan_adopt(&i, "0123abcd", HashFile::Missing)
+            .err()
+            .unwrap_or_else(|| panic!("{value:?} accepted"));
+        let text = err.to_string();
+        assert!(text.contains(ENV_USER_ID) && text.contains(value), "{text}");
+        assert!(text.contains("nothing was changed"), "{text}");
+        let users = if is_owner_hash(value) {
+            "this tool and Konduktor's CLI use it instead of"
+        } else {
+            "Konduktor's CLI uses it instead of"
+        };
+        assert!(text.contains(users), "{text}");
+        assert!(
+            err.help().contains("unset KONDUKTOR_USER_ID"),
+            "{}",
+            err.help()
+        );
+        assert!(
+            err.help().contains("export KONDUKTOR_USER_ID=0123abcd"),
+            "{}",
+            err.help()
+        );
+    }
+}
+
+#[test]
+fn adopt_goes_on_past_a_user_id_both_tools_ignore_with_a_warning() {
+    let mut i = inputs("alice", "laptop");
+    for value in ["not-a-hash", "", "abba3a3e0", "\u{1c}1234567"] {
+        i.user_id = Some(value.into());
+        let plan = plan_adopt(&i, "0123abcd", HashFile::Missing)
+            .unwrap_or_else(|e| panic!("{value:?}: {e}"));
+        assert_eq!(plan.warnings.len(), 1, "{value:?}");
+        assert!(
+            plan.warnings
+                .iter()
+                .any(|w| w.contains(ENV_USER_ID) && w.contains("ignore")),
+            "{:?}",
+            plan.warnings
+        );
+    }
+    // Already the hash being adopted: the file is brought in line, no refusal.
+    i.user_id = Some("0123abcd".into());
+    let plan = plan_adopt(&i, "0123abcd", HashFile::Missing).unwrap_or_else(|e| panic!("{e}"));
+    assert!(plan.warnings.is_empty(), "{:?}", plan.warnings);
+}
+
+#[test]
+fn konduktor_reads_its_variable_unstripped_but_int_ignores_whitespace() {
+    for ok in [
+        "abba3a3e",
+        "ABBA3A3E",
+        " 1234567",
+        "1234567\n",
+        "\u{a0}1234567",
+    ] {
+        assert!(konduktor_accepts_env(ok), "{ok:?}");
+    }
+    for bad in [" abba3a3e", "abba3a3e\n", "\u{1c}1234567", "12 34567", ""] {
+        assert!(!konduktor_accepts_env(bad), "{bad:?}");
+    }
+}
+
+#[test]
+fn adopt_without_home_is_a_clear_error() {
+    let mut i = inputs("alice", "laptop");
+    i.home = None;
+    let err = plan_adopt(&i, "0123abcd", HashFile::Missing)
+        .err()
+        .unwrap_or_else(|| panic!("accepted"));
+    assert_eq!(err, AdoptError::NoHome);
+    assert!(err.to_string().contains("HOME is not set"), "{err}");
+}
+
+#[test]
+fn adopt_says_what_the_hash_was() {
+    let i = inputs("alice", "laptop");
+    let before = |file| {
+        plan_adopt(&i, "0123abcd", file)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .before
+    };
+    let regular = |text: &str| HashFile::Regular {
+        bytes: text.as_bytes().to_vec(),
+        symlink: false,
+    };
+    assert_eq!(
+        before(HashFile::Missing),
+        "abba3a3e (computed from \"alice-7994\"; not saved yet)"
+    );
+    assert_eq!(
+        before(regular("8417fdac")),
+        "8417fdac (file /home/x/.konduktor/user_hash)"
+    );
+    assert_eq!(
+        before(regular("junk")),
+        "abba3a3e (computed: the file holds no owner hash)"
+    );
+    assert!(before(regular("+1234567")).starts_with("none ("));
+}
+
+#[test]
+fn adopt_of_the_hash_the_file_holds_changes_nothing() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = hash_file(home.path());
+    std::fs::create_dir_all(file.parent().unwrap_or(home.path())).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, "0123abcd\n").unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshot(home.path());
+    let plan = prepare_adopt(&in_home(home.path()), "0123abcd").unwrap_or_else(|e| panic!("{e}"));
+    assert!(plan.unchanged);
+    let done = adopt(&plan, at(0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.backup, None);
+    assert_eq!(snapshot(home.path()), before);
+}
+
+#[test]
+fn adopt_writes_the_bare_hash_and_keeps_every_earlier_file() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let i = in_home(home.path());
+    let file = hash_file(home.path());
+    // No directory, no file: made, and nothing to back up.
+    let plan = prepare_adopt(&i, "8417fdac").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(plan.file, HashFile::Missing);
+    let done = adopt(&plan, at(1_700_000_000)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.backup, None);
+    assert_eq!(std::fs::read(&file).unwrap_or_default(), b"8417fdac");
+    // Then twice within one second: two backups, neither overwritten.
+    for hash in ["0123abcd", "feedbeef"] {
+        let plan = prepare_adopt(&i, hash).unwrap_or_else(|e| panic!("{e}"));
+        assert!(!plan.unchanged);
+        adopt(&plan, at(1_700_000_000)).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(std::fs::read(&file).unwrap_or_default(), hash.as_bytes());
+    }
+    let dir = home.path().join(".konduktor");
+    let backup = dir.join("user_hash.bak-20231114T221320Z");
+    assert_eq!(std::fs::read(&backup).unwrap_or_default(), b"8417fdac");
+    let second = dir.join("user_hash.bak-20231114T221320Z.1");
+    assert_eq!(std::fs::read(&second).unwrap_or_default(), b"0123abcd");
+    // Nothing else left behind (no temporary file).
+    let names: Vec<_> = snapshot(home.path()).into_iter().map(|(p, _)| p).collect();
+    assert_eq!(names, vec![dir.clone(), file, backup, second]);
+    // And resolution now reads it.
+    let owner = resolve_owner(&i).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(owner.hash, "feedbeef");
+    assert!(matches!(owner.source, HashSource::CacheFile { .. }));
+}
+
+#[test]
+fn adopt_reports_the_backup_path() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = hash_file(home.path());
+    std::fs::create_dir_all(file.parent().unwrap_or(home.path())).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, "garbage that is no hash").unwrap_or_else(|e| panic!("{e}"));
+    let plan = prepare_adopt(&in_home(home.path()), "0123abcd").unwrap_or_else(|e| panic!("{e}"));
+    let done = adopt(&plan, at(86_400)).unwrap_or_else(|e| panic!("{e}"));
+    let backup = done.backup.unwrap_or_default();
+    assert_eq!(
+        backup,
+        home.path()
+            .join(".konduktor/user_hash.bak-19700102T000000Z")
+    );
+    assert_eq!(
+        std::fs::read(&backup).unwrap_or_default(),
+        b"garbage that is no hash"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn adopt_refuses_anything_but_a_regular_file_and_changes_nothing() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = home.path().join(".konduktor");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.join("user_hash");
+    let elsewhere = home.path().join("elsewhere");
+    std::fs::create_dir_all(&elsewhere).unwrap_or_else(|e| panic!("{e}"));
+    let make: [(&str, &dyn Fn()); 5] = [
+        ("a directory", &|| {
+            std::fs::create_dir(&file).unwrap_or_else(|e| panic!("{e}"));
+        }),
+        ("a FIFO", &|| {
+            let made = std::process::Command::new("mkfifo").arg(&file).status();
+            assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        }),
+        ("a directory", &|| {
+            std::os::unix::fs::symlink(&elsewhere, &file).unwrap_or_else(|e| panic!("{e}"));
+        }),
+        ("does not exist", &|| {
+            std::os::unix::fs::symlink(home.path().join("gone"), &file)
+                .unwrap_or_else(|e| panic!("{e}"));
+        }),
+        ("larger than 4 KiB", &|| {
+            std::fs::write(&file, vec![b' '; 5000]).unwrap_or_else(|e| panic!("{e}"));
+        }),
+    ];
+    for (what, make) in make {
+        make();
+        let before = snapshot(home.path());
+        let err = prepare_adopt(&in_home(home.path()), "0123abcd")
+            .err()
+            .unwrap_or_else(|| panic!("{what}: accepted"));
+        let text = err.to_string();
+        assert!(
+            text.contains(what) && text.contains("user_hash"),
+            "{what}: {text}"
+        );
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert!(err.help().contains("move"), "{}", err.help());
+        assert_eq!(snapshot(home.path()), before, "{what}");
+        if std::fs::symlink_metadata(&file).is_ok_and(|m| m.is_dir()) {
+            std::fs::remove_dir(&file).unwrap_or_else(|e| panic!("{e}"));
+        } else {
+            std::fs::remove_file(&file).unwrap_or_else(|e| panic!("{e}"));
+        }
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn adopt_replaces_a_link_to_a_file_and_leaves_its_target_alone() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = home.path().join(".konduktor");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let target = home.path().join("dotfiles-user_hash");
+    std::fs::write(&target, "8417fdac").unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(&target, dir.join("user_hash")).unwrap_or_else(|e| panic!("{e}"));
+    let plan = prepare_adopt(&in_home(home.path()), "0123abcd").unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        plan.file,
+        HashFile::Regular {
+            bytes: b"8417fdac".to_vec(),
+            symlink: true
+        }
+    );
+    let done = adopt(&plan, at(0)).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        std::fs::read(dir.join("user_hash")).unwrap_or_default(),
+        b"0123abcd"
+    );
+    assert_eq!(std::fs::read(&target).unwrap_or_default(), b"8417fdac");
+    assert_eq!(
+        std::fs::read(done.backup.unwrap_or_default()).unwrap_or_default(),
+        b"8417fdac"
+    );
+}
+
+#[test]
+fn adopt_writes_nothing_if_the_file_changed_since_it_was_read() {
+    let home = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let i = in_home(home.path());
+    let plan = prepare_adopt(&i, "0123abcd").unwrap_or_else(|e| panic!("{e}"));
+    // Konduktor's CLI computed and saved a hash meanwhile.
+    let file = hash_file(home.path());
+    std::fs::create_dir_all(file.parent().unwrap_or(home.path())).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&file, "abba3a3e").unwrap_or_else(|e| panic!("{e}"));
+    let before = snapshot(home.path());
+    let err = adopt(&plan, at(0))
+        .err()
+        .unwrap_or_else(|| panic!("written"));
+    assert!(matches!(err, AdoptError::Changed { .. }), "{err}");
+    assert_eq!(snapshot(home.path()), before);
+}

@@ -14,6 +14,7 @@ mod errors;
 mod hostile_inputs;
 mod hostile_manifests;
 mod identity;
+mod identity_local;
 mod konduktor_config;
 mod krew;
 mod kubeconfig;

@@ -18,26 +18,40 @@ fn on_terminal(
     args: &[&str],
     input: &str,
 ) -> (Option<i32>, String) {
+    let mut base = env.command();
+    base.env_remove("NO_COLOR");
+    for (k, v) in vars {
+        base.env(k, v);
+    }
+    on_terminal_with(env, &base, args, input)
+}
+
+/// Run the binary on a pseudo-terminal with the environment of `base` (its
+/// variables set and removed), feeding `input` to it; stdout and stderr
+/// come back as one text, as a terminal shows them.
+pub fn on_terminal_with(
+    env: &TestEnv,
+    base: &Command,
+    args: &[&str],
+    input: &str,
+) -> (Option<i32>, String) {
     let bin = assert_cmd::cargo::cargo_bin!("kubectl-konduktor");
     let mut line = quote(&bin.display().to_string());
     for a in ["-n", env.namespace.as_str()].iter().chain(args) {
         line.push(' ');
         line.push_str(&quote(a));
     }
-    let base = env.command();
     let mut cmd = Command::new("script");
     cmd.args(["-qec", &line, "/dev/null"])
-        .envs(
-            base.get_envs()
-                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
-        )
-        .env_remove("NO_COLOR")
         .current_dir(env.dir.path())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    for (k, v) in vars {
-        cmd.env(k, v);
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => cmd.env(k, v),
+            None => cmd.env_remove(k),
+        };
     }
     let mut child = cmd.spawn().unwrap_or_else(|e| panic!("script: {e}"));
     if let Some(mut stdin) = child.stdin.take() {
