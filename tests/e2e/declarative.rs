@@ -30,6 +30,27 @@ fn clear(env: &TestEnv) {
     }
 }
 
+/// Reads only: the LIST with the owner selector first; then, when none of
+/// the caller's secrets were found, who we are and a metadata-only list
+/// (looking for the caller's other owner hashes, docs/konduktor-compat.md §2.4).
+fn assert_reads_only(env: &TestEnv) {
+    if let Some(server) = env.fake() {
+        let reqs = server.requests();
+        assert_eq!(
+            reqs[0].label_selector().as_deref(),
+            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
+        );
+        for r in &reqs[1..] {
+            let lookup = (r.method == "POST" && r.path.ends_with("/selfsubjectreviews"))
+                || (r.method == "GET"
+                    && r.accept
+                        .as_deref()
+                        .is_some_and(|a| a.contains("PartialObjectMetadataList")));
+            assert!(lookup, "{reqs:#?}");
+        }
+    }
+}
+
 /// Exactly one request, the LIST with the owner selector.
 fn assert_only_the_list(env: &TestEnv) {
     if let Some(server) = env.fake() {
@@ -88,7 +109,7 @@ fn example_manifest_creates_then_converges() {
         .stdout_has("+ cloud-creds (default)")
         .stdout_has("        + creds/config.toml")
         .stdout_has("Plan: 4 to create, 0 to merge, 0 to delete, 1 unchanged.");
-    assert_only_the_list(&env);
+    assert_reads_only(&env);
 
     with_env(&env, &vars, &["apply", "-f", file])
         .success()
@@ -443,7 +464,12 @@ fn a_failure_part_way_reports_what_was_done_and_rerun_converges() {
         "  - name: one\n    inline: {A: a}\n  - name: two\n    inline: {B: b}\n",
     );
     let path = file.to_str().unwrap_or_default();
-    server.inject(FaultRule::new(Fault::Status(500)).on("POST").times(1));
+    server.inject(
+        FaultRule::new(Fault::Status(500))
+            .on("POST")
+            .path("/secrets")
+            .times(1),
+    );
     let run = env.run(&["apply", "-f", path]);
     run.failure()
         .stdout_has("1 done, 1 failed")

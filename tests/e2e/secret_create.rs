@@ -53,7 +53,7 @@ fn file_secret_is_konduktors_object() {
         let post = server
             .requests()
             .into_iter()
-            .find(|r| r.method == "POST")
+            .find(|r| r.method == "POST" && r.path.ends_with("/secrets"))
             .unwrap_or_else(|| panic!("no POST"));
         assert!(
             post.query.contains("fieldManager=kubectl-konduktor"),

@@ -112,7 +112,8 @@ fn a_slow_apply_shows_progress_on_a_terminal() {
         crate::support::FaultRule::new(crate::support::Fault::Delay(
             std::time::Duration::from_millis(1500),
         ))
-        .on("POST"),
+        .on("POST")
+        .path("/secrets"),
     );
     let file = env.file("secrets.yaml", "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: slow\n    inline: {A: a}\n");
     let (code, out) = on_terminal(
