@@ -15,6 +15,7 @@ mod hostile_inputs;
 mod hostile_manifests;
 mod krew;
 mod kubeconfig;
+mod manifest_owner;
 mod plugin;
 mod readme;
 mod release;
