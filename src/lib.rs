@@ -27,6 +27,8 @@ pub(crate) mod secrets;
 // The surface the binary, the tests and the fuzz targets use; nothing else
 // is public.
 pub use error::Error;
+/// The resolved owner, for [`manifest::Manifest::check_owner`] in tests.
+pub use konduktor::identity::{HashSource, Owner};
 pub use output::diagnostic;
 pub use render::inject::{EXPANDED_MOUNT, GIT_SSH_COMMAND, UNPACK_SCRIPT};
 pub use render::task;

@@ -290,6 +290,27 @@ fn the_checker_finds_a_canary_in_every_form() {
     assert!(check::find_leak(&out, std::slice::from_ref(&canary), &[], &as_key).is_none());
     let as_value = format!("a: {}\n", canary.text);
     assert!(check::find_leak(&out, std::slice::from_ref(&canary), &[], &as_value).is_some());
+    // `owner:` holds a hash, shown by design; an `owner` key under
+    // `inline:` holds a value, whatever shape the file takes.
+    let out = shown(format!("`owner` is `{}`", canary.text));
+    let leaks_in = |text: &str| {
+        let allowed = check::allowed(Kind::Manifest, text);
+        check::find_leak(&out, std::slice::from_ref(&canary), &allowed, text).is_some()
+    };
+    let c = &canary.text;
+    assert!(!leaks_in(&format!("owner: {c}\nsecrets: []\n")));
+    assert!(!leaks_in(&format!("{{owner: {c}, secrets: []}}\n")));
+    assert!(!leaks_in(&format!(
+        "{{\"owner\": \"{c}\", \"secrets\": []}}\n"
+    )));
+    for nested in [
+        format!("secrets:\n  - name: a\n    inline:\n      owner: {c}\n"),
+        format!("secrets:\n  - name: a\n    inline: {{owner: {c}}}\n"),
+        format!("secrets:\n  - {{name: a, inline: {{\n    owner: {c}}}}}\n"),
+        format!("secrets:\n  - name: a\n    inline:\n      owner: {c}\n  bad: [\n"),
+    ] {
+        assert!(leaks_in(&nested), "{nested}");
+    }
 }
 
 #[test]
@@ -348,6 +369,8 @@ fn the_generator_writes_yaml_with_every_canary_in_it() {
         "misspelled-envs",
         "envs-list",
         "envs-scalar",
+        "owner",
+        "owner-key-in-inline",
     ] {
         assert!(features.contains(f), "no generated input has {f}");
     }
@@ -413,6 +436,27 @@ fn issue_examples() -> Vec<(&'static str, Kind, String)> {
             m(&format!(
                 "  - name: a\n    inline: {{A: &t {V}}}\n  - name: b\n    kind: *t\n    fromFile: x\n"
             )),
+        ),
+        (
+            "an anchored value used as the owner through an alias",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline: {{A: &t {V}}}\nowner: *t\n"
+            )),
+        ),
+        (
+            "a value under an `owner` key in inline:, next to a problem",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      owner: {V}\n      B: {W}\n    kind: nope\n"
+            )),
+        ),
+        (
+            "the owner of someone else, a value on the next line",
+            Kind::Manifest,
+            format!(
+                "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets: [{{name: a, inline: {{A: {V}}}}}]\nowner: abba3a3e\n# old token: {W}\n"
+            ),
         ),
         (
             "fromEnv: [K=V]",
@@ -636,6 +680,8 @@ const SOUP: &[&str] = &[
     "value",
     "apiVersion",
     "kind",
+    "owner",
+    "abba3a3e",
     "secrets",
     "name",
     "inline",

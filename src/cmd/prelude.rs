@@ -253,9 +253,11 @@ pub async fn plan_manifest(
     file: &std::path::Path,
     prune: bool,
 ) -> Result<(Plan, Cluster)> {
-    let desired = crate::secrets::manifest::read_and_load(file)?;
+    let manifest = crate::secrets::manifest::read(file)?;
     let owner = owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
+    manifest.check_owner(&owner)?;
+    let desired = crate::secrets::manifest::load_here(&manifest)?;
     let cluster = connect(ctx).await?;
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))

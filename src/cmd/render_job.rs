@@ -61,7 +61,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     let task = crate::render::task::read(&args.file)?;
     let owner = crate::cmd::prelude::owner()?;
     let gathered = match &args.secrets {
-        Some(path) => render::secrets_from_manifest(path, &owner.hash)?,
+        Some(path) => render::secrets_from_manifest(path, &owner)?,
         None => {
             let cluster = crate::cmd::prelude::connect(ctx).await?;
             render::secrets_from_cluster(&cluster, &owner.hash).await?

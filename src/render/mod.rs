@@ -10,17 +10,20 @@ use std::path::Path;
 
 use crate::cluster::Cluster;
 use crate::error::Error;
+use crate::konduktor::identity::Owner;
 use crate::render::inject::{Gathered, InjectedSecret};
 use crate::secrets::manifest::{self, Desired};
 
 /// The secrets a manifest declares present, as they would be injected for
-/// `owner_hash`. Reads the files it names; sends nothing.
-pub fn secrets_from_manifest(path: &Path, owner_hash: &str) -> Result<Gathered, Error> {
+/// `owner`. Reads the files it names once the manifest's `owner:`, if any,
+/// is `owner` ([`manifest::Manifest::check_owner`]); sends nothing.
+pub fn secrets_from_manifest(path: &Path, owner: &Owner) -> Result<Gathered, Error> {
     let manifest = manifest::read(path)?;
+    manifest.check_owner(owner)?;
     let secrets = manifest::load(&manifest, &manifest::process_env)?
         .into_iter()
         .filter_map(|d| match d {
-            Desired::Present(s) => Some(InjectedSecret::from_desired(s, owner_hash)),
+            Desired::Present(s) => Some(InjectedSecret::from_desired(s, &owner.hash)),
             Desired::Absent { .. } => None,
         })
         .collect();

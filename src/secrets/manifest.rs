@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use crate::error::Error;
 use crate::input::located::{Place, Problems, Reader, Text, key_is_showable, quote, suggestion};
 use crate::input::yaml::{Content, Masked, Node};
+use crate::konduktor::identity::{self, HashSource, Owner};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, SecretKind, SourceShape};
 use crate::secrets::sources::{self, Source};
@@ -26,7 +27,7 @@ use crate::secrets::sources::{self, Source};
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
 pub const KIND: &str = "SecretSet";
 
-pub(crate) const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "secrets"];
+pub(crate) const TOP_FIELDS: &[&str] = &["apiVersion", "kind", "owner", "secrets"];
 pub(crate) const ENTRY_FIELDS: &[&str] = &[
     "name",
     "kind",
@@ -44,6 +45,7 @@ pub(crate) const ENTRY_FIELDS: &[&str] = &[
 struct RawManifest {
     api_version: Option<Option<Text>>,
     kind: Option<Option<Text>>,
+    owner: Option<Option<Text>>,
     secrets: Option<Option<Vec<RawEntry>>>,
 }
 
@@ -82,6 +84,7 @@ fn read_manifest(r: &mut Reader<'_>) -> Option<RawManifest> {
     };
     let api_version = field(r, "apiVersion");
     let kind = field(r, "kind");
+    let owner = fields.get("owner").map(|(node, _)| read_owner(r, node));
     let secrets = fields
         .get("secrets")
         .map(|(node, at)| match &*node.content {
@@ -108,8 +111,24 @@ fn read_manifest(r: &mut Reader<'_>) -> Option<RawManifest> {
     Some(RawManifest {
         api_version,
         kind,
+        owner,
         secrets,
     })
+}
+
+/// How to write `owner:`, for every problem with it.
+const OWNER_HELP: &str = "an owner hash is exactly 8 lowercase hex characters, e.g. `owner: abba3a3e`; `kubectl konduktor whoami` shows yours (or remove `owner:`)";
+
+/// `owner:`, a single value (checked to be a hash in [`validate`]).
+fn read_owner(r: &mut Reader<'_>, node: &Node) -> Option<Text> {
+    let what = match &*node.content {
+        Content::Scalar(_) => return r.scalar(node, "owner"),
+        Content::Null => "`owner` has no value".to_string(),
+        _ => format!("`owner` should be a single value, not {}", node.shape()),
+    };
+    let at = r.place(node);
+    r.add(at, what, OWNER_HELP);
+    None
 }
 
 fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
@@ -239,13 +258,71 @@ pub struct Entry {
     pub place: Place,
 }
 
+/// The owner a manifest names (`owner:`): an owner hash, and where.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ManifestOwner {
+    pub hash: String,
+    pub place: Place,
+}
+
 /// A manifest that passed every rule that needs no I/O.
 #[derive(Debug, Clone)]
 pub struct Manifest {
     pub path: PathBuf,
     /// The text as snippets may show it (see [`crate::input::yaml`]).
     pub masked: Masked,
+    /// Whose secrets these are, if the manifest says.
+    pub owner: Option<ManifestOwner>,
     pub entries: Vec<Entry>,
+}
+
+impl Manifest {
+    /// The manifest names another owner than `owner` (the one resolved
+    /// here): an error at the line of `owner:` with both hashes, where
+    /// `owner` came from, and how to make them agree. Nothing is planned or
+    /// sent for a manifest written for someone else, or from another
+    /// identity of the same person (docs/konduktor-compat.md §5.2).
+    ///
+    /// # Errors
+    ///
+    /// The hashes differ.
+    pub fn check_owner(&self, owner: &Owner) -> Result<(), Error> {
+        let Some(wanted) = &self.owner else {
+            return Ok(());
+        };
+        if wanted.hash == owner.hash {
+            return Ok(());
+        }
+        let (theirs, mine) = (&wanted.hash, &owner.hash);
+        let fix = match &owner.source {
+            HashSource::UserIdEnv | HashSource::TestOverride => {
+                let var = match owner.source {
+                    HashSource::UserIdEnv => identity::ENV_USER_ID,
+                    _ => identity::ENV_TEST_USER_HASH,
+                };
+                format!(
+                    "{var} sets your owner hash (`kubectl konduktor identity adopt` refuses while it is set): \
+                     set {var} to `{theirs}`, or unset {var} to use ~/.konduktor/user_hash"
+                )
+            }
+            HashSource::CacheFile { .. } | HashSource::Computed { .. } => format!(
+                "run `kubectl konduktor identity adopt {theirs}` to use that owner hash here \
+                 (Konduktor's CLI too)"
+            ),
+        };
+        let mut problems = Problems::new(&self.path);
+        problems.add(
+            Some(wanted.place),
+            format!(
+                "this manifest is for owner `{theirs}`, but your owner hash here is `{mine}` ({})",
+                owner.source
+            ),
+            format!(
+                "{fix}; if the manifest is the one that is wrong, change its `owner:` to `{mine}`"
+            ),
+        );
+        problems.finish(&self.masked)
+    }
 }
 
 /// A secret the manifest wants, with its data read.
@@ -287,15 +364,21 @@ pub fn parse(path: &Path, text: &str) -> Result<Manifest, Error> {
     let mut reader = crate::input::located::read_document(path, text, &all_fields())?;
     let raw = read_manifest(&mut reader);
     let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
-    let entries = match &raw {
-        Some(raw) => validate(raw, &base, &mut reader),
-        None => Vec::new(),
+    let (owner, entries) = match &raw {
+        Some(raw) => (
+            raw.owner
+                .as_ref()
+                .and_then(|o| manifest_owner(o, &mut reader)),
+            validate(raw, &base, &mut reader),
+        ),
+        None => (None, Vec::new()),
     };
     let masked = reader.parsed.masked(text);
     reader.problems.finish(&masked)?;
     Ok(Manifest {
         path: path.to_path_buf(),
         masked,
+        owner,
         entries,
     })
 }
@@ -320,6 +403,35 @@ fn expect_constant(r: &mut Reader<'_>, given: &Option<Option<Text>>, field: &str
         ),
         _ => {}
     }
+}
+
+/// `owner:` as given: an owner hash written out on its line.
+fn manifest_owner(given: &Option<Text>, r: &mut Reader<'_>) -> Option<ManifestOwner> {
+    let owner = given.as_ref()?;
+    if owner.hidden {
+        r.add(
+            owner.place,
+            "`owner` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
+            "write the owner hash itself on the line of `owner:`, e.g. `owner: abba3a3e`",
+        );
+        return None;
+    }
+    if owner.value.is_empty() {
+        r.add(owner.place, "`owner` is empty", OWNER_HELP);
+        return None;
+    }
+    if !identity::is_owner_hash(&owner.value) {
+        r.add(
+            owner.place,
+            format!("`owner` is {}, which is not an owner hash", owner.quoted()),
+            OWNER_HELP,
+        );
+        return None;
+    }
+    Some(ManifestOwner {
+        hash: owner.value.clone(),
+        place: owner.place,
+    })
 }
 
 fn validate(raw: &RawManifest, base: &Path, r: &mut Reader<'_>) -> Vec<Entry> {
@@ -739,19 +851,19 @@ fn pair_keys_ok(
 
 // ------------------------------------------------------------ load
 
-/// Read, parse, validate and load a manifest with this process's
-/// environment: the desired secrets, or every problem found.
+/// Load a manifest read with [`read`] in this process's environment, once
+/// its owner is checked ([`Manifest::check_owner`]): the desired secrets,
+/// or every problem found.
 ///
 /// # Errors
 ///
-/// As [`read`] and [`load`].
-pub fn read_and_load(path: &Path) -> Result<Vec<Desired>, Error> {
-    let manifest = read(path)?;
-    let desired = load(&manifest, &process_env)?;
+/// As [`load`].
+pub fn load_here(manifest: &Manifest) -> Result<Vec<Desired>, Error> {
+    let desired = load(manifest, &process_env)?;
     crate::log::log(1, || {
         format!(
             "{}: {} secret(s) declared",
-            crate::input::located::display_path(path),
+            crate::input::located::display_path(&manifest.path),
             desired.len()
         )
     });

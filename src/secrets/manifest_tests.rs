@@ -52,3 +52,159 @@ fn several_problems_are_all_reported() {
     assert!(e.contains("2 problems"), "{e}");
     assert!(e.contains("DNS-1123") && e.contains("no source"), "{e}");
 }
+
+// ------------------------------------------------------------ owner:
+
+use crate::konduktor::identity::{HashSource, Owner};
+
+fn with_owner(owner: &str) -> String {
+    format!("{HEAD}owner: {owner}\nsecrets:\n  - name: a\n    inline: {{A: cnryOwnerValue0123}}\n")
+}
+
+fn me(hash: &str, source: HashSource) -> Owner {
+    Owner {
+        hash: hash.to_string(),
+        source,
+        username: "alice".to_string(),
+    }
+}
+
+fn mismatch(m: &Manifest, owner: &Owner) -> String {
+    match m.check_owner(owner) {
+        Ok(()) => panic!("{} accepted for {}", m.path.display(), owner.hash),
+        Err(e) => crate::output::diagnostic(&e, false),
+    }
+}
+
+#[test]
+fn a_manifest_may_name_its_owner() {
+    let m = ok(&with_owner("abba3a3e"));
+    let owner = m.owner.as_ref().unwrap_or_else(|| panic!("no owner"));
+    assert_eq!(owner.hash, "abba3a3e");
+    assert_eq!((owner.place.line, owner.place.column), (3, 8));
+    assert_eq!(m.entries.len(), 1);
+    // Quoted, it is still written out on its line.
+    let m = ok(&with_owner("\"abba3a3e\""));
+    assert_eq!(m.owner.map(|o| o.hash).as_deref(), Some("abba3a3e"));
+    // Without it, nothing is asked of the owner.
+    let m = ok(&format!("{HEAD}secrets: []\n"));
+    assert!(m.owner.is_none());
+    assert!(
+        m.check_owner(&me("8417fdac", HashSource::UserIdEnv))
+            .is_ok()
+    );
+}
+
+#[test]
+fn owner_must_be_an_owner_hash() {
+    for (given, what) in [
+        (
+            "ABBA3A3E",
+            "`owner` is `ABBA3A3E`, which is not an owner hash",
+        ),
+        (
+            "abba3a3",
+            "`owner` is `abba3a3`, which is not an owner hash",
+        ),
+        (
+            "abba3a3e0",
+            "`owner` is `abba3a3e0`, which is not an owner hash",
+        ),
+        ("\"\"", "`owner` is empty"),
+        ("", "`owner` has no value"),
+        ("[abba3a3e]", "`owner` should be a single value, not a list"),
+        (
+            "{hash: abba3a3e}",
+            "`owner` should be a single value, not a mapping",
+        ),
+    ] {
+        let e = err(&with_owner(given));
+        assert!(e.contains("secrets.yaml:3:"), "{given}: {e}");
+        assert!(e.contains(what), "{given}: {e}");
+        assert!(e.contains("8 lowercase hex characters"), "{given}: {e}");
+        assert!(e.contains("kubectl konduktor whoami"), "{given}: {e}");
+        assert!(!e.contains("cnryOwnerValue0123"), "{given}: {e}");
+    }
+    // A typo is a near miss of `owner`.
+    let e = err(&format!("{HEAD}ownr: abba3a3e\nsecrets: []\n"));
+    assert!(e.contains("did you mean `owner`"), "{e}");
+}
+
+#[test]
+fn an_owner_that_could_be_a_value_is_never_quoted() {
+    // Through an alias of an inline value, with an anchor or a tag, or
+    // over several lines, the reader does not vouch for it: not shown.
+    let canary = "cnryQ3mN8rT5yU2wE6aZ";
+    for text in [
+        format!("{HEAD}secrets:\n  - name: a\n    inline: {{A: &v {canary}}}\nowner: *v\n"),
+        format!("{HEAD}owner: &o {canary}\nsecrets: []\n"),
+        format!("{HEAD}owner: !!str {canary}\nsecrets: []\n"),
+        format!("{HEAD}owner: \"{canary}\n  x\"\nsecrets: []\n"),
+        format!("{HEAD}owner: |\n  {canary}\nsecrets: []\n"),
+    ] {
+        let e = err(&text);
+        assert!(e.contains("`owner`"), "{text}: {e}");
+        assert!(!e.contains(&canary[10..]), "{text}: {e}");
+    }
+    // Written out on the line of `owner:`, it is what the file says the
+    // owner is: shown, as `kind:` and `apiVersion:` are.
+    let e = err(&with_owner(canary));
+    assert!(
+        e.contains(&format!(
+            "`owner` is `{canary}`, which is not an owner hash"
+        )),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_different_owner_stops_with_both_hashes_and_the_fix() {
+    let m = ok(&with_owner("abba3a3e"));
+    let same = me("abba3a3e", HashSource::UserIdEnv);
+    assert!(m.check_owner(&same).is_ok());
+
+    let file = HashSource::CacheFile {
+        path: "/home/alice/.konduktor/user_hash".into(),
+    };
+    let computed = HashSource::Computed {
+        path: Some("/home/alice/.konduktor/user_hash".into()),
+        seed: "alice-4d3e".into(),
+    };
+    for source in [file, computed] {
+        let e = mismatch(&m, &me("8417fdac", source.clone()));
+        assert!(e.contains("/m/secrets.yaml:3:8"), "{e}");
+        assert!(e.contains("`abba3a3e`") && e.contains("`8417fdac`"), "{e}");
+        assert!(e.contains(&source.to_string()), "{e}");
+        assert!(
+            e.contains("kubectl konduktor identity adopt abba3a3e"),
+            "{e}"
+        );
+        assert!(e.contains("`owner:`"), "{e}");
+        assert!(!e.contains("cnryOwnerValue0123"), "{e}");
+    }
+    for (source, var) in [
+        (HashSource::UserIdEnv, "KONDUKTOR_USER_ID"),
+        (HashSource::TestOverride, "KONDUKTOR_TEST_USER_HASH"),
+    ] {
+        let e = mismatch(&m, &me("8417fdac", source));
+        assert!(e.contains(&format!("(env {var})")), "{e}");
+        assert!(e.contains(&format!("set {var} to `abba3a3e`")), "{e}");
+        assert!(e.contains(&format!("unset {var}")), "{e}");
+        assert!(!e.contains("identity adopt abba3a3e"), "{e}");
+        assert!(e.contains("`owner:`"), "{e}");
+    }
+}
+
+#[test]
+fn the_owner_mismatch_reads_well() {
+    let m = ok(&with_owner("abba3a3e"));
+    let file = HashSource::CacheFile {
+        path: "/home/alice/.konduktor/user_hash".into(),
+    };
+    insta::assert_snapshot!("owner_mismatch_file", mismatch(&m, &me("8417fdac", file)));
+    insta::assert_snapshot!(
+        "owner_mismatch_env",
+        mismatch(&m, &me("8417fdac", HashSource::UserIdEnv))
+    );
+    insta::assert_snapshot!("owner_not_a_hash", err(&with_owner("ABBA3A3E")));
+}

@@ -7,8 +7,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 
 use base64::Engine;
-use konduktor::Error;
 use konduktor::manifest::{self, EntrySource, EntryState};
+use konduktor::{Error, HashSource, Owner};
 use miette::Diagnostic;
 
 use super::generate::{Canary, Kind};
@@ -95,8 +95,18 @@ fn paths_inside(m: &manifest::Manifest, dir: &Path) -> bool {
     })
 }
 
-/// Parse (and, for a valid manifest, load with no environment variable
-/// set); every text shown for it.
+/// An owner no generated manifest names.
+fn someone_else() -> Owner {
+    Owner {
+        hash: "8417fdac".to_string(),
+        source: HashSource::UserIdEnv,
+        username: "bob".to_string(),
+    }
+}
+
+/// Parse (and, for a valid manifest, check its owner against someone
+/// else's and load it with no environment variable set); every text shown
+/// for it.
 pub fn outputs(kind: Kind, text: &str, dir: &Path) -> Result<Outputs, Failure> {
     catch_unwind(AssertUnwindSafe(|| {
         let mut out = Vec::new();
@@ -107,6 +117,10 @@ pub fn outputs(kind: Kind, text: &str, dir: &Path) -> Result<Outputs, Failure> {
                     Err(e) => collect(&e, "parse", &mut out),
                     Ok(m) => {
                         out.push(("Debug of the parsed manifest".to_string(), format!("{m:?}")));
+                        // Its `owner:` against someone else's hash.
+                        if let Err(e) = m.check_owner(&someone_else()) {
+                            collect(&e, "owner check", &mut out);
+                        }
                         if paths_inside(&m, dir) {
                             match manifest::load(&m, &|_| None) {
                                 Err(e) => collect(&e, "load", &mut out),
@@ -204,6 +218,8 @@ pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
         Kind::Manifest => {
             field(&doc, "apiVersion", &mut out);
             field(&doc, "kind", &mut out);
+            // A hash, not a secret: shown in every owner message.
+            field(&doc, "owner", &mut out);
             for entry in doc
                 .get("secrets")
                 .and_then(|s| s.as_array())
@@ -292,19 +308,27 @@ const STRUCTURAL: &[&str] = &[
     "accelerators",
 ];
 
+/// Top-level fields whose value, written on the field's own line at the
+/// start of the line, the manifest reader shows. Indented, the same key is
+/// in a deeper mapping (an `owner` key under `inline:` holds a value).
+const TOP_LEVEL: &[&str] = &["owner"];
+
 /// Whether `piece` stands in the value of a structural field, on that
 /// field's own line (`apiVersion: x<piece>y`): what the document says even
 /// where a YAML library refuses it as a whole (a bad `!!binary` elsewhere).
 fn written_in_structural_line(text: &str, piece: &str) -> bool {
+    let value_of = |line: &str, field: &str| {
+        line.strip_prefix(field)
+            .and_then(|rest| rest.strip_prefix(':'))
+            .is_some_and(|value| !value.contains(['#', '&', '*', '!']))
+    };
     text.match_indices(piece).any(|(at, _)| {
         let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
+        let top = text[line_start..at].trim_start_matches('{');
         let line = text[line_start..at].trim_start();
         let line = line.trim_start_matches("- ").trim_start_matches(['{', ' ']);
-        STRUCTURAL.iter().any(|field| {
-            line.strip_prefix(field)
-                .and_then(|rest| rest.strip_prefix(':'))
-                .is_some_and(|value| !value.contains(['#', '&', '*', '!']))
-        })
+        STRUCTURAL.iter().any(|field| value_of(line, field))
+            || TOP_LEVEL.iter().any(|field| value_of(top, field))
     })
 }
 

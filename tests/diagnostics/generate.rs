@@ -3,8 +3,9 @@
 //! `inline:` given a scalar or a list, `fromEnv` given `K=V` or a map,
 //! anchored values used through aliases in structural fields, tags,
 //! comments, multi-line flow maps, JSON, several documents, CR and CRLF line
-//! endings. Structural fields (apiVersion, kind, name, state, paths) hold no
-//! canary unless it arrives through an alias.
+//! endings. Structural fields (apiVersion, kind, owner, name, state, paths)
+//! hold no canary unless it arrives through an alias; an `owner` key inside
+//! `inline:` holds one like any other key there.
 
 use super::rng::Rng;
 use super::yaml::{DocStyle, Item, Layout, Node, Scalar, Style, emit};
@@ -259,6 +260,10 @@ pub fn manifest(rng: &mut Rng) -> Case {
         cx.feature("metadata-with-values");
         order.push("metadata");
     }
+    if cx.rng.percent(30) {
+        cx.feature("owner");
+        order.push("owner");
+    }
     if cx.rng.percent(25) {
         cx.rng.shuffle(&mut order);
     }
@@ -276,6 +281,13 @@ pub fn manifest(rng: &mut Rng) -> Case {
                 _ => cx.structural_or_alias("SecretSet"),
             },
             "metadata" => cx.secret_map(VALUE_KEYS),
+            "owner" => match cx.rng.below(10) {
+                0 => {
+                    let bad = bad_owner(cx.rng.below(3));
+                    cx.structural(bad)
+                }
+                _ => cx.structural_or_alias("abba3a3e"),
+            },
             _ => match cx.rng.below(40) {
                 0 => {
                     cx.feature("secrets-not-a-list");
@@ -331,11 +343,25 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
         let state = cx.structural_or_alias(state);
         items.push(cx.item("state", state));
     }
-    let source = cx.rng.below(24);
+    // An anchored inline map is there to be reused: often, so that merge
+    // keys and aliased maps are common enough to be tested.
+    let source = if !cx.map_anchors.is_empty() && cx.rng.percent(60) {
+        18
+    } else {
+        cx.rng.below(24)
+    };
     match source {
         0..=7 => {
             cx.feature("inline");
-            let map = cx.secret_map(VALUE_KEYS);
+            let mut map = cx.secret_map(VALUE_KEYS);
+            // A key named as a top-level field: its value is still a value.
+            if cx.rng.percent(10)
+                && let Node::Map { items: inner, .. } = &mut map
+            {
+                cx.feature("owner-key-in-inline");
+                let value = cx.secret();
+                inner.insert(0, Node::item("owner", value));
+            }
             let map = anchor_map(cx, map);
             items.push(cx.item("inline", map));
         }
@@ -442,6 +468,11 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
         _ => Layout::Block,
     };
     Node::map(items, layout)
+}
+
+/// An `owner:` that is no owner hash (uppercase, short, long).
+fn bad_owner(i: usize) -> &'static str {
+    ["ABBA3A3E", "abba3a3", "abba3a3e0"][i % 3]
 }
 
 /// Sometimes anchor an inline map, for later `inline: *m` or `<<: *m`.

@@ -20,6 +20,7 @@ const TYPOS: &[(&str, &[&str])] = &[
     ("state", &["sate", "State"]),
     ("secrets", &["secret", "Secrets"]),
     ("apiVersion", &["apiversion", "apiVerison"]),
+    ("owner", &["ownr", "Owner", "owners"]),
     ("resources", &["resource", "Resources"]),
     ("image_id", &["imageid", "image"]),
     ("num_nodes", &["numnodes", "nodes"]),

@@ -18,6 +18,7 @@ mod identity_local;
 mod konduktor_config;
 mod krew;
 mod kubeconfig;
+mod manifest_owner;
 mod plugin;
 mod readme;
 mod release;

@@ -1,0 +1,254 @@
+//! A manifest that names its owner (issue 10, point 5): `owner: <hash>`
+//! next to `apiVersion`. When the owner resolved here is another one,
+//! `diff`, `apply` and `render-job --secrets` stop before any request,
+//! showing both hashes, where the resolved one came from, the line of
+//! `owner:`, and the fix; when it is the same, nothing changes.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
+
+const TASK: &str = "name: demo\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n";
+
+/// A manifest for `owner` with a planted value in every secret.
+fn manifest(env: &TestEnv, owner: &str) -> PathBuf {
+    let token = env.canary("owner-token");
+    let key = env.canary("owner-key");
+    env.file(
+        "secrets.yaml",
+        format!(
+            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {owner}\nsecrets:\n  - name: hf\n    kind: env\n    inline:\n      HF_TOKEN: {token}\n  - name: creds\n    inline: {{key.pem: \"{key}\"}}\n"
+        ),
+    )
+}
+
+/// How the owner is resolved in a run.
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    /// KONDUKTOR_TEST_USER_HASH (what every test env sets).
+    TestOverride,
+    /// KONDUKTOR_USER_ID.
+    UserId,
+    /// `~/.konduktor/user_hash` in the test HOME.
+    File,
+}
+
+fn command(env: &TestEnv, source: Source, resolved: &str) -> Command {
+    let mut cmd = env.command();
+    match source {
+        Source::TestOverride => {
+            cmd.env("KONDUKTOR_TEST_USER_HASH", resolved);
+        }
+        Source::UserId => {
+            cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
+                .env("KONDUKTOR_USER_ID", resolved);
+        }
+        Source::File => {
+            cmd.env_remove("KONDUKTOR_TEST_USER_HASH");
+        }
+    }
+    cmd
+}
+
+fn write_user_hash(env: &TestEnv, hash: &str) -> PathBuf {
+    let dir = env.home.path().join(".konduktor");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    let path = dir.join("user_hash");
+    std::fs::write(&path, hash).unwrap_or_else(|e| panic!("{e}"));
+    path
+}
+
+/// diff, apply and render-job --secrets with `manifest`, resolved as
+/// `source` says: (diff, apply, render-job) runs.
+fn every_command(env: &TestEnv, source: Source, resolved: &str, file: &Path) -> [Run; 3] {
+    let task = env.file("task.yaml", TASK);
+    let run = |args: &[&std::ffi::OsStr]| {
+        let mut cmd = command(env, source, resolved);
+        cmd.arg("-n").arg(&env.namespace).args(args);
+        env.run_command(cmd)
+    };
+    [
+        run(&["diff".as_ref(), "-f".as_ref(), file.as_os_str()]),
+        run(&[
+            "apply".as_ref(),
+            "--yes".as_ref(),
+            "-f".as_ref(),
+            file.as_os_str(),
+        ]),
+        run(&[
+            "render-job".as_ref(),
+            "-f".as_ref(),
+            task.as_os_str(),
+            "--secrets".as_ref(),
+            file.as_os_str(),
+        ]),
+    ]
+}
+
+/// Every command stops with the located mismatch and `help`, sending nothing.
+fn assert_stopped(env: &TestEnv, runs: &[Run; 3], from: &str, help: &[&str]) {
+    let [diff, apply, render] = runs;
+    assert_eq!(diff.code, Some(2), "diff: {diff:?}");
+    assert_eq!(apply.code, Some(1), "apply: {apply:?}");
+    assert_eq!(render.code, Some(1), "render-job: {render:?}");
+    for (what, run) in [("diff", diff), ("apply", apply), ("render-job", render)] {
+        assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
+        for needle in [
+            "secrets.yaml:3:8",
+            &format!("`{OTHER_OWNER}`"),
+            &format!("`{OWNER}`"),
+            from,
+            "`owner:`",
+        ]
+        .iter()
+        .chain(help)
+        {
+            assert!(
+                run.stderr.contains(needle),
+                "{what}: no {needle:?} in\n{}",
+                run.stderr
+            );
+        }
+    }
+    env.assert_no_requests();
+    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+}
+
+#[test]
+fn another_owner_from_the_environment_stops_everything_before_a_request() {
+    for (source, var) in [
+        (Source::TestOverride, "KONDUKTOR_TEST_USER_HASH"),
+        (Source::UserId, "KONDUKTOR_USER_ID"),
+    ] {
+        let env = TestEnv::new();
+        let file = manifest(&env, OTHER_OWNER);
+        let runs = every_command(&env, source, OWNER, &file);
+        let set = format!("set {var} to `{OTHER_OWNER}`");
+        let unset = format!("unset {var}");
+        assert_stopped(&env, &runs, &format!("(env {var})"), &[&set, &unset]);
+        for run in &runs {
+            // adopt refuses while the variable is set: not suggested.
+            let adopt = format!("identity adopt {OTHER_OWNER}");
+            assert!(!run.stderr.contains(&adopt), "{}", run.stderr);
+        }
+    }
+}
+
+#[test]
+fn another_owner_from_the_user_hash_file_says_to_adopt() {
+    let env = TestEnv::new();
+    let path = write_user_hash(&env, OWNER);
+    let file = manifest(&env, OTHER_OWNER);
+    let runs = every_command(&env, Source::File, OWNER, &file);
+    let adopt = format!("kubectl konduktor identity adopt {OTHER_OWNER}");
+    assert_stopped(
+        &env,
+        &runs,
+        &format!("(file {})", path.display()),
+        &[&adopt],
+    );
+    // The file is left as it was.
+    assert_eq!(std::fs::read_to_string(&path).unwrap_or_default(), OWNER);
+}
+
+#[test]
+fn another_owner_than_the_computed_one_says_to_adopt() {
+    let env = TestEnv::new();
+    // No variable, no file: computed from alice and this host, then saved.
+    let file = env.file(
+        "secrets.yaml",
+        format!(
+            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {OTHER_OWNER}\nsecrets: []\n"
+        ),
+    );
+    let mut cmd = command(&env, Source::File, "");
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .arg("diff")
+        .arg("-f")
+        .arg(&file);
+    let run = env.run_command(cmd);
+    let saved = env.home.path().join(".konduktor/user_hash");
+    let computed = std::fs::read_to_string(&saved).unwrap_or_else(|e| panic!("{e}: {run:?}"));
+    assert_ne!(
+        computed, OTHER_OWNER,
+        "this host computes the test's other owner"
+    );
+    assert_eq!(run.code, Some(2), "{run:?}");
+    for needle in [
+        format!("`{OTHER_OWNER}`"),
+        format!("`{computed}`"),
+        "computed from".to_string(),
+        format!("kubectl konduktor identity adopt {OTHER_OWNER}"),
+    ] {
+        assert!(
+            run.stderr.contains(&needle),
+            "no {needle:?} in\n{}",
+            run.stderr
+        );
+    }
+    env.assert_no_requests();
+}
+
+#[test]
+fn the_same_owner_applies_as_before() {
+    for source in [Source::TestOverride, Source::UserId, Source::File] {
+        let env = TestEnv::new();
+        if matches!(source, Source::File) {
+            write_user_hash(&env, OWNER);
+        }
+        let file = manifest(&env, OWNER);
+        let [diff, apply, render] = every_command(&env, source, OWNER, &file);
+        assert_eq!(diff.code, Some(1), "{source:?} diff: {diff:?}");
+        assert!(
+            diff.stdout.contains(&format!("hf-{OWNER}")),
+            "{}",
+            diff.stdout
+        );
+        apply.success();
+        render.success();
+        assert!(
+            render
+                .stdout
+                .contains(&format!("secretName: creds-{OWNER}")),
+            "{}",
+            render.stdout
+        );
+        assert!(env.secret(&format!("hf-{OWNER}")).is_some(), "{source:?}");
+        assert!(
+            env.secret(&format!("creds-{OWNER}")).is_some(),
+            "{source:?}"
+        );
+        // Converged: the same manifest plans nothing.
+        let mut cmd = command(&env, source, OWNER);
+        cmd.arg("-n")
+            .arg(&env.namespace)
+            .arg("diff")
+            .arg("-f")
+            .arg(&file);
+        env.run_command(cmd).success();
+    }
+}
+
+#[test]
+fn a_bad_owner_is_a_located_error_before_any_request() {
+    let env = TestEnv::new();
+    let canary = env.canary("owner-field");
+    for (owner, shown) in [
+        ("ABBA3A3E", Some("`ABBA3A3E`")),
+        ("abba3a3", Some("`abba3a3`")),
+        ("[abba3a3e]", None),
+        (&format!("!!str {canary}") as &str, None),
+    ] {
+        let file = manifest(&env, owner);
+        let run = env.run(&["diff", "-f", file.to_str().unwrap_or_default()]);
+        assert_eq!(run.code, Some(2), "{owner}: {run:?}");
+        run.stderr_has("secrets.yaml:3:").stderr_has("`owner`");
+        if let Some(shown) = shown {
+            run.stderr_has(shown)
+                .stderr_has("8 lowercase hex characters");
+        }
+    }
+    env.assert_no_requests();
+}
