@@ -98,6 +98,9 @@ pub enum Command {
     /// Make your secrets match a secrets.yaml manifest
     #[command(after_help = cmd::apply::EXAMPLES)]
     Apply(cmd::apply::ApplyArgs),
+    /// Write a secrets.yaml that reproduces your current secrets
+    #[command(after_help = cmd::export::EXAMPLES)]
+    Export(cmd::export::ExportArgs),
     /// Print the Job a Konduktor task runs as, with your secrets injected
     #[command(after_help = cmd::render_job::EXAMPLES)]
     RenderJob(cmd::render_job::RenderJobArgs),
@@ -170,6 +173,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
         Command::Diff(args) => cmd::diff::run(ctx, &args).await,
         Command::Apply(args) => cmd::apply::run(ctx, &args).await,
         Command::RenderJob(args) => cmd::render_job::run(ctx, &args).await,
+        Command::Export(args) => cmd::export::run(ctx, &args).await,
         Command::Completion(args) => cmd::completion::run(Cli::command(), &args),
         Command::Identity(IdentityCommand::Show(args)) => cmd::whoami::run(ctx, &args).await,
         Command::Identity(IdentityCommand::Candidates(args)) => {

@@ -5,6 +5,7 @@ pub mod apply;
 pub mod completion;
 pub mod confirm;
 pub mod diff;
+pub mod export;
 pub mod identity;
 pub mod prelude;
 pub mod render_job;
