@@ -238,18 +238,21 @@ pub enum SourceShape {
     /// `n` files.
     Files(usize),
     Directory,
-    /// Inline pairs and environment variables.
+    /// Inline pairs and environment variables (and commands with them).
     Pairs,
+    /// `n` commands alone (`fromCommand`).
+    Commands(usize),
 }
 
 impl SecretKind {
     /// docs/konduktor-compat.md §1.2: `default` takes any one source, `env`
-    /// pairs only, `git-ssh` exactly one file. The one place this rule is
-    /// written.
+    /// pairs only, `git-ssh` exactly one file (or, here, one command in its
+    /// place). The one place this rule is written.
     pub fn accepts(self, source: SourceShape) -> bool {
         match (self, source) {
-            (SecretKind::Default, _) | (SecretKind::Env, SourceShape::Pairs) => true,
-            (SecretKind::GitSsh, SourceShape::Files(n)) => n == 1,
+            (SecretKind::Default, _)
+            | (SecretKind::Env, SourceShape::Pairs | SourceShape::Commands(_)) => true,
+            (SecretKind::GitSsh, SourceShape::Files(n) | SourceShape::Commands(n)) => n == 1,
             _ => false,
         }
     }
@@ -384,6 +387,9 @@ pub struct DesiredSecret {
     pub basename: String,
     pub kind: SecretKind,
     pub data: BTreeMap<String, SecretBytes>,
+    /// Where a key's value came from, where a plan should say so (a
+    /// command: never the value itself).
+    pub origins: BTreeMap<String, String>,
 }
 
 impl DesiredSecret {

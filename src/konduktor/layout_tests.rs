@@ -64,6 +64,7 @@ fn size_limit_counts_decoded_values() {
 #[test]
 fn object_matches_konduktor_layout() {
     let desired = DesiredSecret {
+        origins: Default::default(),
         basename: "hf".into(),
         kind: SecretKind::Env,
         data: BTreeMap::from([("TOKEN".into(), SecretBytes::new(b"t1".to_vec()))]),

@@ -146,6 +146,7 @@ fn live_secrets_become_injected_secrets_and_unknown_kinds_are_named() {
 #[test]
 fn declared_secrets_get_the_object_name_of_the_owner() {
     let d = DesiredSecret {
+        origins: Default::default(),
         basename: "hf".into(),
         kind: SecretKind::Default,
         data: BTreeMap::from([("t".to_string(), SecretBytes::new(b"v".to_vec()))]),

@@ -909,6 +909,7 @@ pub fn load(
         });
         match checked {
             Ok(data) => out.push(Desired::Present(DesiredSecret {
+                origins: Default::default(),
                 basename: entry.name.clone(),
                 kind,
                 data,

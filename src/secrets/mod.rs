@@ -6,6 +6,7 @@
 //! `secret create`'s create-or-merge, [`delete`] `secret delete`'s, [`list`]
 //! what `secret list` shows; [`store`] the cluster calls they make.
 
+pub mod command;
 pub mod create;
 pub mod delete;
 pub mod execute;

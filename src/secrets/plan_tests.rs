@@ -19,6 +19,7 @@ pub(crate) fn want(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> Desir
 
 pub(crate) fn desired_secret(name: &str, kind: SecretKind, data: &[(&str, &str)]) -> DesiredSecret {
     DesiredSecret {
+        origins: Default::default(),
         basename: name.into(),
         kind,
         data: data
@@ -279,6 +280,7 @@ fn zip_of(entries: &[(&str, &str, u32)], minute: u8) -> SecretBytes {
 
 fn dir_secret(data: SecretBytes) -> DesiredSecret {
     DesiredSecret {
+        origins: Default::default(),
         basename: "creds".into(),
         kind: SecretKind::Default,
         data: BTreeMap::from([(PAYLOAD_ZIP_KEY.to_string(), data)]),
@@ -377,6 +379,7 @@ fn konduktors_own_directory_zip_matches_ours() {
         "the bytes differ (timestamps)"
     );
     let desired = DesiredSecret {
+        origins: Default::default(),
         basename: "my-default-directory".into(),
         ..dir_secret(ours)
     };

@@ -14,6 +14,7 @@ fn shown(plan: &Plan, show_secrets: bool) -> String {
 
 fn want(name: &str, data: &[(&str, &str)]) -> Desired {
     Desired::Present(DesiredSecret {
+        origins: Default::default(),
         basename: name.into(),
         kind: SecretKind::Default,
         data: data

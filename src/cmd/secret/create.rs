@@ -73,6 +73,7 @@ impl CreateArgs {
         let data = sources::collect(self.kind, &source).map_err(|e| e.named(&self.name))?;
         konduktor::validate_size(&self.name, &data)?;
         Ok(DesiredSecret {
+            origins: Default::default(),
             basename: self.name.clone(),
             kind: self.kind,
             data,

@@ -1,0 +1,242 @@
+//! `fromCommand` (docs/konduktor-compat.md §5.2): a value is what a program prints. The
+//! program is run directly (an argument list, never a shell), in the
+//! manifest's folder, with the user's environment, standard input and
+//! standard error (a password manager may ask on the terminal); its output
+//! is read up to [`MAX_OUTPUT_BYTES`] and it is stopped at its timeout.
+//! Nothing a program prints ever reaches a message: a failure names the
+//! command and how it ended.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use crate::input::located::Place;
+use crate::konduktor::secret_value::SecretBytes;
+
+/// What one program may print: a Secret holds at most 1 MiB.
+pub const MAX_OUTPUT_BYTES: usize = crate::konduktor::MAX_SECRET_BYTES;
+/// How long a program may run, unless its entry says otherwise.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// One `fromCommand` entry, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandSpec {
+    /// The data key its output becomes.
+    pub key: String,
+    /// The program and its arguments (never a shell line).
+    pub argv: Vec<String>,
+    pub timeout: Duration,
+    /// Remove one trailing newline (`trim: true`, the default).
+    pub trim: bool,
+    /// Where the entry is written.
+    pub place: Place,
+}
+
+impl CommandSpec {
+    /// The command line as a person would type it: arguments with spaces
+    /// or quotes in single quotes, control characters escaped.
+    pub fn display(&self) -> String {
+        let shown: Vec<String> = self.argv.iter().map(|a| shell_word(a)).collect();
+        crate::escape::text(&shown.join(" ")).into_owned()
+    }
+}
+
+fn shell_word(arg: &str) -> String {
+    let plain = !arg.is_empty()
+        && arg.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, '-' | '_' | '.' | '/' | ':' | '=' | '@' | '+' | ',' | '%')
+        });
+    if plain {
+        arg.to_string()
+    } else {
+        format!("'{}'", arg.replace('\'', r"'\''"))
+    }
+}
+
+/// How a program failed to give a value. Never holds its output.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CommandError {
+    #[error("the program `{program}` was not found")]
+    NotFound { program: String },
+    #[error("the program `{program}` could not be started: {reason}")]
+    CannotStart { program: String, reason: String },
+    #[error("it exited with {status}")]
+    Failed { status: String },
+    #[error("it did not finish within {}", crate::cluster::humanize(*.0))]
+    TimedOut(Duration),
+    #[error(
+        "it printed more than {} bytes (a Secret holds at most 1 MiB)",
+        MAX_OUTPUT_BYTES
+    )]
+    TooLarge,
+    #[error("its output could not be read: {0}")]
+    Unreadable(String),
+}
+
+impl CommandError {
+    pub fn help(&self) -> &'static str {
+        match self {
+            CommandError::NotFound { .. } => {
+                "install it or put it on PATH, or give its path (a relative path is taken from the manifest's folder)"
+            }
+            CommandError::CannotStart { .. } => "check that the program is executable",
+            CommandError::Failed { .. } => {
+                "run the command yourself to see why (its output is never shown here); a password manager may need you to sign in first"
+            }
+            CommandError::TimedOut(_) => {
+                "raise the entry's `timeout:` (e.g. `timeout: 2m`), or check that the program is not waiting for input"
+            }
+            CommandError::TooLarge => "a value must fit in a Secret; print only the value",
+            CommandError::Unreadable(_) => "run the command again",
+        }
+    }
+}
+
+/// Run `spec` in `dir` and return what it printed (less one trailing
+/// newline, unless `trim: false`).
+///
+/// # Errors
+///
+/// The program is missing, fails, runs past its timeout, or prints more
+/// than [`MAX_OUTPUT_BYTES`].
+pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> {
+    let Some(program) = spec.argv.first() else {
+        return Err(CommandError::NotFound {
+            program: String::new(),
+        });
+    };
+    let program_path = resolve_program(program, dir);
+    let mut child = Command::new(&program_path)
+        .args(spec.argv.iter().skip(1))
+        .current_dir(if dir.as_os_str().is_empty() {
+            Path::new(".")
+        } else {
+            dir
+        })
+        .stdin(Stdio::inherit())
+        .stderr(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => CommandError::NotFound {
+                program: crate::escape::text(program).into_owned(),
+            },
+            _ => CommandError::CannotStart {
+                program: crate::escape::text(program).into_owned(),
+                reason: e.kind().to_string(),
+            },
+        })?;
+    let deadline = Instant::now() + spec.timeout;
+    let output = read_output(&mut child, deadline, spec.timeout);
+    let status = match output {
+        Ok(_) => wait_until(&mut child, deadline),
+        Err(_) => None,
+    };
+    let output = output?;
+    let Some(status) = status else {
+        stop(&mut child);
+        return Err(CommandError::TimedOut(spec.timeout));
+    };
+    if !status.success() {
+        return Err(CommandError::Failed {
+            status: describe(status),
+        });
+    }
+    let mut bytes = output.expose().to_vec();
+    if spec.trim && bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    Ok(SecretBytes::new(bytes))
+}
+
+/// A program path with a `/` is taken from the manifest's folder; a bare
+/// name is looked up on PATH.
+fn resolve_program(program: &str, dir: &Path) -> PathBuf {
+    let path = Path::new(program);
+    if program.contains('/') && path.is_relative() {
+        dir.join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
+/// Read standard output on a thread (a pipe read blocks), up to one byte
+/// past the limit, until it closes or the deadline passes.
+fn read_output(
+    child: &mut Child,
+    deadline: Instant,
+    timeout: Duration,
+) -> Result<SecretBytes, CommandError> {
+    let Some(mut stdout) = child.stdout.take() else {
+        stop(child);
+        return Err(CommandError::Unreadable("no output pipe".into()));
+    };
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buf = Vec::new();
+        let limit = u64::try_from(MAX_OUTPUT_BYTES)
+            .unwrap_or(u64::MAX)
+            .saturating_add(1);
+        let read = (&mut stdout).take(limit).read_to_end(&mut buf);
+        // Held as secret bytes from here on (wiped when dropped).
+        let _ = tx.send(
+            read.map(|_| SecretBytes::new(buf))
+                .map_err(|e| e.kind().to_string()),
+        );
+    });
+    let remaining = deadline.saturating_duration_since(Instant::now());
+    match rx.recv_timeout(remaining) {
+        Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES => {
+            stop(child);
+            Err(CommandError::TooLarge)
+        }
+        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Err(kind)) => {
+            stop(child);
+            Err(CommandError::Unreadable(kind))
+        }
+        Err(_) => {
+            stop(child);
+            Err(CommandError::TimedOut(timeout))
+        }
+    }
+}
+
+/// The exit status, if the program ends before the deadline.
+fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
+    loop {
+        match child.try_wait() {
+            Ok(Some(status)) => return Some(status),
+            Ok(None) if Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            _ => return None,
+        }
+    }
+}
+
+fn stop(child: &mut Child) {
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+fn describe(status: ExitStatus) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        if let Some(signal) = status.signal() {
+            return format!("signal {signal}");
+        }
+    }
+    match status.code() {
+        Some(code) => format!("status {code}"),
+        None => "an unknown status".to_string(),
+    }
+}
+
+#[cfg(test)]
+#[path = "command_tests.rs"]
+mod tests;
