@@ -37,6 +37,8 @@ pub struct ApplyArgs {
     /// Also delete your secrets and keys that the manifest does not list
     #[arg(long)]
     pub prune: bool,
+    #[command(flatten)]
+    pub commands: crate::cmd::prelude::CommandsArg,
     /// Do not ask before deleting
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -59,7 +61,8 @@ struct Report<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
-    let (plan, cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
+    let (plan, cluster) =
+        crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune, args.commands).await?;
     let format = Format::from(args.output);
     let text = format == Format::Text;
     if text {

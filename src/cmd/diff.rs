@@ -31,6 +31,8 @@ pub struct DiffArgs {
     /// Also delete your secrets and keys that the manifest does not list
     #[arg(long)]
     pub prune: bool,
+    #[command(flatten)]
+    pub commands: crate::cmd::prelude::CommandsArg,
     /// Show changed text values as a unified diff
     #[arg(long)]
     pub show_secrets: bool,
@@ -40,7 +42,8 @@ pub struct DiffArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
-    let (plan, cluster) = crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune).await?;
+    let (plan, cluster) =
+        crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune, args.commands).await?;
     match Format::from(args.output) {
         Format::Text => {
             print!(

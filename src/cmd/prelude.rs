@@ -42,6 +42,24 @@ impl From<OutputArg> for Format {
     }
 }
 
+/// `--allow-commands`, for commands that read a manifest.
+#[derive(Debug, Clone, Copy, Default, clap::Args)]
+pub struct CommandsArg {
+    /// Run the programs the manifest's `fromCommand` entries name (also KONDUKTOR_ALLOW_COMMANDS=1)
+    #[arg(long)]
+    pub allow_commands: bool,
+}
+
+impl CommandsArg {
+    /// Allowed by the flag, or by `KONDUKTOR_ALLOW_COMMANDS=1` (never by
+    /// the manifest itself: docs/konduktor-compat.md §5.2).
+    pub fn allowed(self) -> bool {
+        self.allow_commands
+            || std::env::var("KONDUKTOR_ALLOW_COMMANDS")
+                .is_ok_and(|v| matches!(v.as_str(), "1" | "true" | "yes"))
+    }
+}
+
 /// The caller's owner identity, from this process's environment.
 pub fn owner() -> Result<Owner> {
     let owner = resolve_owner(&IdentityInputs::from_process())?;
@@ -252,12 +270,13 @@ pub async fn plan_manifest(
     ctx: &Context,
     file: &std::path::Path,
     prune: bool,
+    commands: CommandsArg,
 ) -> Result<(Plan, Cluster)> {
     let manifest = crate::secrets::manifest::read(file)?;
     let owner = owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
     manifest.check_owner(&owner)?;
-    let desired = crate::secrets::manifest::load_here(&manifest)?;
+    let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
     let cluster = connect(ctx).await?;
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))

@@ -39,6 +39,8 @@ pub struct RenderJobArgs {
     /// Take the secrets from this manifest instead of the cluster (no request is made)
     #[arg(long, value_name = "SECRETS_YAML")]
     pub secrets: Option<PathBuf>,
+    #[command(flatten)]
+    pub commands: crate::cmd::prelude::CommandsArg,
     /// Print only the pod spec, not the whole Job
     #[arg(long)]
     pub pod_spec: bool,
@@ -61,7 +63,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     let task = crate::render::task::read(&args.file)?;
     let owner = crate::cmd::prelude::owner()?;
     let gathered = match &args.secrets {
-        Some(path) => render::secrets_from_manifest(path, &owner)?,
+        Some(path) => render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
         None => {
             let cluster = crate::cmd::prelude::connect(ctx).await?;
             render::secrets_from_cluster(&cluster, &owner.hash).await?

@@ -17,10 +17,14 @@ use crate::secrets::manifest::{self, Desired};
 /// The secrets a manifest declares present, as they would be injected for
 /// `owner`. Reads the files it names once the manifest's `owner:`, if any,
 /// is `owner` ([`manifest::Manifest::check_owner`]); sends nothing.
-pub fn secrets_from_manifest(path: &Path, owner: &Owner) -> Result<Gathered, Error> {
+pub fn secrets_from_manifest(
+    path: &Path,
+    owner: &Owner,
+    allow_commands: bool,
+) -> Result<Gathered, Error> {
     let manifest = manifest::read(path)?;
     manifest.check_owner(owner)?;
-    let secrets = manifest::load(&manifest, &manifest::process_env)?
+    let secrets = manifest::load_here(&manifest, allow_commands)?
         .into_iter()
         .filter_map(|d| match d {
             Desired::Present(s) => Some(InjectedSecret::from_desired(s, &owner.hash)),

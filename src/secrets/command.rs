@@ -57,7 +57,7 @@ fn shell_word(arg: &str) -> String {
 }
 
 /// How a program failed to give a value. Never holds its output.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
 pub enum CommandError {
     #[error("the program `{program}` was not found")]
     NotFound { program: String },

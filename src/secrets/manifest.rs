@@ -22,6 +22,7 @@ use crate::input::yaml::{Content, Masked, Node};
 use crate::konduktor::identity::{self, HashSource, Owner};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, SecretKind, SourceShape};
+use crate::secrets::command::{self, CommandSpec};
 use crate::secrets::sources::{self, Source};
 
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
@@ -36,7 +37,10 @@ pub(crate) const ENTRY_FIELDS: &[&str] = &[
     "fromDirectory",
     "inline",
     "fromEnv",
+    "fromCommand",
 ];
+/// The fields of one `fromCommand` entry.
+pub(crate) const COMMAND_FIELDS: &[&str] = &["key", "command", "timeout", "trim"];
 
 // ---------------------------------------------------------------- raw model
 
@@ -62,8 +66,18 @@ struct RawEntry {
     from_directory: Option<Text>,
     inline: Option<(Place, Vec<RawPair>)>,
     from_env: Option<(Place, Vec<Text>)>,
+    from_command: Option<(Place, Vec<RawCommand>)>,
     /// A field had the wrong shape (reported): skip the entry's rules.
     broken: bool,
+}
+
+/// One `fromCommand` entry as written (its shape checked).
+struct RawCommand {
+    place: Place,
+    key: Option<Text>,
+    argv: Option<Vec<Text>>,
+    timeout: Option<Text>,
+    trim: Option<Text>,
 }
 
 fn read_manifest(r: &mut Reader<'_>) -> Option<RawManifest> {
@@ -139,9 +153,16 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
     };
     let fields = r.fields(node, "this secret", ENTRY_FIELDS)?;
     // A misspelled name or source is reported already: no "no source" too.
-    let mut broken = ["name", "fromFile", "fromDirectory", "inline", "fromEnv"]
-        .iter()
-        .any(|f| fields.misspelled(f) && !fields.has(f));
+    let mut broken = [
+        "name",
+        "fromFile",
+        "fromDirectory",
+        "inline",
+        "fromEnv",
+        "fromCommand",
+    ]
+    .iter()
+    .any(|f| fields.misspelled(f) && !fields.has(f));
     let mut scalar = |r: &mut Reader<'_>, field: &str| {
         let (n, _) = fields.get(field)?;
         let text = r.scalar(n, field);
@@ -165,6 +186,11 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         broken |= pairs.is_none();
         pairs.map(|p| (at, p))
     });
+    let from_command = fields.get("fromCommand").and_then(|(n, at)| {
+        let commands = read_commands(r, n);
+        broken |= commands.is_none();
+        commands.map(|c| (at, c))
+    });
     Some(RawEntry {
         place,
         name,
@@ -174,8 +200,84 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         from_directory,
         inline,
         from_env,
+        from_command,
         broken,
     })
+}
+
+/// `fromCommand:`'s entries, each a mapping of `key`, `command` (a list:
+/// a program and its arguments, never a shell line), `timeout`, `trim`.
+/// The command is shown in messages and plans, as paths are.
+fn read_commands(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawCommand>> {
+    let Content::Seq(items) = &*node.content else {
+        let at = r.place(node);
+        r.add(
+            at,
+            format!(
+                "`fromCommand` should be a list of entries, not {}",
+                node.shape()
+            ),
+            "write each entry as `- key: KEY` with `command: [program, arg, ...]`",
+        );
+        return None;
+    };
+    let mut out = Vec::new();
+    let mut ok = true;
+    for item in items {
+        let place = Place {
+            len: 1,
+            ..r.place(item)
+        };
+        let Some(fields) = r.fields(item, "this `fromCommand` entry", COMMAND_FIELDS) else {
+            ok = false;
+            continue;
+        };
+        let key = match fields.get("key") {
+            Some((n, _)) => r
+                .scalar_list(n, "key", &konduktor::has_key_chars)
+                .and_then(|keys| match <[Text; 1]>::try_from(keys) {
+                    Ok([key]) => Some(key),
+                    Err(_) => {
+                        r.add(
+                            place,
+                            "`key` of a `fromCommand` entry should be a single name",
+                            "write `key: NAME`",
+                        );
+                        None
+                    }
+                }),
+            None => None,
+        };
+        let argv = match fields.get("command") {
+            Some((n, _)) if !matches!(&*n.content, Content::Seq(_)) => {
+                let at = r.place(n);
+                r.add(
+                    at,
+                    "`command` should be a list: the program, then each argument",
+                    "write `command: [op, read, \"op://vault/item/field\"]`; it is run directly, never by a shell",
+                );
+                None
+            }
+            Some((n, _)) => r.scalar_list(n, "command", &|_| true),
+            None => None,
+        };
+        let scalar = |r: &mut Reader<'_>, field: &str| {
+            let (n, _) = fields.get(field)?;
+            r.scalar(n, field)
+        };
+        let timeout = scalar(r, "timeout");
+        let trim = scalar(r, "trim");
+        ok &= (key.is_some() || !fields.has("key")) && (argv.is_some() || !fields.has("command"));
+        ok &= fields.has("timeout") == timeout.is_some() && fields.has("trim") == trim.is_some();
+        out.push(RawCommand {
+            place,
+            key,
+            argv,
+            timeout,
+            trim,
+        });
+    }
+    ok.then_some(out)
 }
 
 /// `inline:`'s pairs. Values are never revealed; a key is shown only when
@@ -235,10 +337,12 @@ fn read_pairs(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawPair>> {
 pub enum EntrySource {
     Files(Vec<(PathBuf, Place)>),
     Directory(PathBuf, Place),
-    /// Inline pairs and `fromEnv` names, merged into one map of keys.
+    /// Inline pairs, `fromEnv` names and `fromCommand` entries, merged
+    /// into one map of keys.
     Pairs {
         inline: Vec<(String, SecretBytes, Place)>,
         from_env: Vec<(String, Place)>,
+        from_command: Vec<CommandSpec>,
     },
 }
 
@@ -609,6 +713,9 @@ fn sources_given(raw: &RawEntry) -> Vec<(&'static str, Place)> {
     if let Some((at, _)) = &raw.from_env {
         given.push(("fromEnv", *at));
     }
+    if let Some((at, _)) = &raw.from_command {
+        given.push(("fromCommand", *at));
+    }
     given
 }
 
@@ -639,7 +746,7 @@ fn one_kind_of_source(
     given: &[(&'static str, Place)],
     r: &mut Reader<'_>,
 ) -> Option<(&'static str, Place)> {
-    let pairs = raw.inline.is_some() || raw.from_env.is_some();
+    let pairs = raw.inline.is_some() || raw.from_env.is_some() || raw.from_command.is_some();
     let kinds_given = usize::from(raw.from_file.is_some())
         + usize::from(raw.from_directory.is_some())
         + usize::from(pairs);
@@ -647,7 +754,7 @@ fn one_kind_of_source(
         r.add(
             name.place,
             format!("secret `{}` has no source", name.value),
-            "give one of fromFile, fromDirectory, inline/fromEnv, or `state: absent`",
+            "give one of fromFile, fromDirectory, inline/fromEnv/fromCommand, or `state: absent`",
         );
         return None;
     };
@@ -661,7 +768,7 @@ fn one_kind_of_source(
                 name.value,
                 fields.join(", ")
             ),
-            "give exactly one kind of source (inline and fromEnv together count as one)",
+            "give exactly one kind of source (inline, fromEnv and fromCommand together count as one)",
         );
         return None;
     }
@@ -676,17 +783,20 @@ fn check_kind_fits(
     (first_field, first_at): (&str, Place),
     r: &mut Reader<'_>,
 ) -> Option<()> {
-    let shape = match (&raw.from_file, &raw.from_directory) {
-        (Some((_, files)), _) => SourceShape::Files(files.len()),
-        (None, Some(_)) => SourceShape::Directory,
-        (None, None) => SourceShape::Pairs,
+    let shape = match (&raw.from_file, &raw.from_directory, &raw.from_command) {
+        (Some((_, files)), _, _) => SourceShape::Files(files.len()),
+        (None, Some(_), _) => SourceShape::Directory,
+        (None, None, Some((_, commands))) if raw.inline.is_none() && raw.from_env.is_none() => {
+            SourceShape::Commands(commands.len())
+        }
+        (None, None, _) => SourceShape::Pairs,
     };
     if kind.accepts(shape) {
         return Some(());
     }
     let fields = match kind {
-        SecretKind::Env => " (`inline`, `fromEnv`)",
-        SecretKind::GitSsh => " (`fromFile: PATH`)",
+        SecretKind::Env => " (`inline`, `fromEnv`, `fromCommand`)",
+        SecretKind::GitSsh => " (`fromFile: PATH`, or one `fromCommand` entry with `key: gitkey`)",
         SecretKind::Default => "",
     };
     r.add(
@@ -707,12 +817,18 @@ fn check_not_empty(
     (first_field, first_at): (&str, Place),
     r: &mut Reader<'_>,
 ) -> Option<()> {
-    let empty = match (&raw.from_file, &raw.inline, &raw.from_env) {
-        (Some((_, files)), _, _) => files.is_empty(),
-        (None, None, None) => false,
-        (None, inline, env) => {
+    let empty = match (
+        &raw.from_file,
+        &raw.inline,
+        &raw.from_env,
+        &raw.from_command,
+    ) {
+        (Some((_, files)), _, _, _) => files.is_empty(),
+        (None, None, None, None) => false,
+        (None, inline, env, commands) => {
             inline.as_ref().is_none_or(|(_, p)| p.is_empty())
                 && env.as_ref().is_none_or(|(_, e)| e.is_empty())
+                && commands.as_ref().is_none_or(|(_, c)| c.is_empty())
         }
     };
     if !empty {
@@ -721,7 +837,7 @@ fn check_not_empty(
     let what = if raw.from_file.is_some() {
         "name at least one file"
     } else {
-        "give at least one key (`inline`) or variable name (`fromEnv`)"
+        "give at least one key (`inline`), variable name (`fromEnv`) or command (`fromCommand`)"
     };
     r.add(
         first_at,
@@ -739,18 +855,35 @@ fn check_paths_written_here(raw: &RawEntry, name: &Text, r: &mut Reader<'_>) -> 
         .flat_map(|(_, files)| files.iter())
         .chain(raw.from_directory.iter())
         .find(|p| p.hidden);
-    let Some(p) = hidden else {
-        return Some(());
-    };
-    r.add(
-        p.place,
-        format!(
-            "a path of secret `{}` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
-            name.value
-        ),
-        "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",
-    );
-    None
+    if let Some(p) = hidden {
+        r.add(
+            p.place,
+            format!(
+                "a path of secret `{}` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
+                name.value
+            ),
+            "write the path itself on the line of its field, e.g. `fromFile: ./token.txt`",
+        );
+        return None;
+    }
+    let hidden_arg = raw
+        .from_command
+        .iter()
+        .flat_map(|(_, commands)| commands.iter())
+        .flat_map(|c| c.argv.iter().flatten())
+        .find(|a| a.hidden);
+    if let Some(a) = hidden_arg {
+        r.add(
+            a.place,
+            format!(
+                "a command argument of secret `{}` is given through an alias, an anchor or a tag, or runs over several lines (not shown)",
+                name.value
+            ),
+            "write each argument itself in the list, e.g. `command: [op, read, \"op://vault/item/field\"]`",
+        );
+        return None;
+    }
+    Some(())
 }
 
 /// The checked source: paths resolved, pair keys checked.
@@ -777,7 +910,13 @@ fn entry_source(
     }
     let inline = raw.inline.as_ref().map_or(&[][..], |(_, p)| p.as_slice());
     let from_env = raw.from_env.as_ref().map_or(&[][..], |(_, e)| e.as_slice());
-    if !pair_keys_ok(&name.value, kind, inline, from_env, r) {
+    let raw_commands = raw
+        .from_command
+        .as_ref()
+        .map_or(&[][..], |(_, c)| c.as_slice());
+    let commands = command_specs(raw_commands, kind, r)?;
+    let command_keys: Vec<&Text> = raw_commands.iter().filter_map(|c| c.key.as_ref()).collect();
+    if !pair_keys_ok(&name.value, kind, inline, from_env, &command_keys, r) {
         return None;
     }
     Some(EntrySource::Pairs {
@@ -789,7 +928,110 @@ fn entry_source(
             .iter()
             .map(|n| (n.value.clone(), n.place))
             .collect(),
+        from_command: commands,
     })
+}
+
+/// Each `fromCommand` entry checked: a key, a program, a timeout within
+/// bounds, `trim` true or false; a git-ssh secret's one key is `gitkey`.
+fn command_specs(
+    raw: &[RawCommand],
+    kind: SecretKind,
+    r: &mut Reader<'_>,
+) -> Option<Vec<CommandSpec>> {
+    let mut out = Vec::new();
+    let mut ok = true;
+    for c in raw {
+        let Some(key) = &c.key else {
+            r.add(
+                c.place,
+                "this `fromCommand` entry has no `key`",
+                "add `key: NAME`: the data key its output becomes",
+            );
+            ok = false;
+            continue;
+        };
+        if kind == SecretKind::GitSsh && !key.hidden && key.value != konduktor::GIT_SSH_KEY {
+            r.add(
+                key.place,
+                format!(
+                    "a git-ssh secret's key is `{}`, not {}",
+                    konduktor::GIT_SSH_KEY,
+                    key.quoted()
+                ),
+                format!("write `key: {}`", konduktor::GIT_SSH_KEY),
+            );
+            ok = false;
+        }
+        let argv: Vec<String> = match &c.argv {
+            Some(args) if !args.is_empty() && !args[0].value.is_empty() => {
+                args.iter().map(|a| a.value.clone()).collect()
+            }
+            Some(_) => {
+                r.add(
+                    c.place,
+                    "the `command` of this `fromCommand` entry names no program",
+                    "write `command: [program, arg, ...]`",
+                );
+                ok = false;
+                continue;
+            }
+            None => {
+                r.add(
+                    c.place,
+                    "this `fromCommand` entry has no `command`",
+                    "add `command: [program, arg, ...]`: the program whose output is the value",
+                );
+                ok = false;
+                continue;
+            }
+        };
+        let timeout = match &c.timeout {
+            None => command::DEFAULT_TIMEOUT,
+            Some(t) => match crate::cluster::parse_timeout(&t.value) {
+                Ok(Some(d)) => d,
+                Ok(None) => {
+                    r.add(
+                        t.place,
+                        "a command's `timeout` must be more than 0",
+                        "give a duration such as `10s` or `2m` (at most 24h); a program that never ends would stop the run",
+                    );
+                    ok = false;
+                    continue;
+                }
+                Err(why) => {
+                    r.add(
+                        t.place,
+                        format!("`timeout` {} is not a duration: {why}", t.quoted()),
+                        "give a duration such as `10s` or `2m` (at most 24h)",
+                    );
+                    ok = false;
+                    continue;
+                }
+            },
+        };
+        let trim = match c.trim.as_ref().map(|t| (t, t.value.as_str())) {
+            None | Some((_, "true")) => true,
+            Some((_, "false")) => false,
+            Some((t, _)) => {
+                r.add(
+                    t.place,
+                    format!("`trim` should be true or false, not {}", t.quoted()),
+                    "`trim: false` keeps the output's trailing newline",
+                );
+                ok = false;
+                continue;
+            }
+        };
+        out.push(CommandSpec {
+            key: key.value.clone(),
+            argv,
+            timeout,
+            trim,
+            place: c.place,
+        });
+    }
+    ok.then_some(out)
 }
 
 /// Key rules that need no I/O, for inline keys and `fromEnv` names. A key
@@ -799,6 +1041,7 @@ fn pair_keys_ok(
     kind: SecretKind,
     inline: &[RawPair],
     from_env: &[Text],
+    from_command: &[&Text],
     r: &mut Reader<'_>,
 ) -> bool {
     let mut ok = true;
@@ -806,7 +1049,8 @@ fn pair_keys_ok(
     let all = inline
         .iter()
         .map(|(k, _, _)| (k, false))
-        .chain(from_env.iter().map(|n| (n, true)));
+        .chain(from_env.iter().map(|n| (n, true)))
+        .chain(from_command.iter().map(|k| (*k, false)));
     for (key, is_env) in all {
         if key.hidden {
             let (what, help) = if is_env {
@@ -858,8 +1102,14 @@ fn pair_keys_ok(
 /// # Errors
 ///
 /// As [`load`].
-pub fn load_here(manifest: &Manifest) -> Result<Vec<Desired>, Error> {
-    let desired = load(manifest, &process_env)?;
+pub fn load_here(manifest: &Manifest, allow_commands: bool) -> Result<Vec<Desired>, Error> {
+    let run = |spec: &CommandSpec, dir: &Path| command::run(spec, dir);
+    let commands = if allow_commands {
+        Commands::Run(&run)
+    } else {
+        Commands::Refused
+    };
+    let desired = load_with(manifest, &process_env, commands)?;
     crate::log::log(1, || {
         format!(
             "{}: {} secret(s) declared",
@@ -876,17 +1126,116 @@ pub fn process_env(name: &str) -> Option<OsString> {
     std::env::var_os(name)
 }
 
-/// Read every source. `env` looks up `fromEnv` names ([`process_env`] in
-/// the CLI). Every unreadable path, unset or non-UTF-8 variable is reported
-/// at its line.
+/// How loading treats `fromCommand` entries.
+pub enum Commands<'a> {
+    /// Run none: a manifest with commands is refused, every command listed
+    /// (a shared file must not run programs on someone's machine unasked).
+    Refused,
+    /// Run each, one at a time in file order, with this runner (the real
+    /// one is [`command::run`]).
+    Run(&'a dyn Fn(&CommandSpec, &Path) -> Result<SecretBytes, command::CommandError>),
+}
+
+impl Manifest {
+    /// Every `fromCommand` entry, in file order, with its secret's name.
+    pub fn commands(&self) -> Vec<(&str, &CommandSpec)> {
+        self.entries
+            .iter()
+            .filter_map(|e| match &e.state {
+                EntryState::Present {
+                    source: EntrySource::Pairs { from_command, .. },
+                    ..
+                } => Some((e.name.as_str(), from_command)),
+                _ => None,
+            })
+            .flat_map(|(name, commands)| commands.iter().map(move |c| (name, c)))
+            .collect()
+    }
+
+    /// The refusal to run this manifest's commands, if it has any: each
+    /// command shown where it is written.
+    ///
+    /// # Errors
+    ///
+    /// The manifest has `fromCommand` entries.
+    pub fn refuse_commands(&self) -> Result<(), Error> {
+        let commands = self.commands();
+        if commands.is_empty() {
+            return Ok(());
+        }
+        const HELP: &str = "read them, then run again with --allow-commands (or KONDUKTOR_ALLOW_COMMANDS=1) to run them";
+        let mut listed = Problems::new(&self.path);
+        for (secret, c) in &commands {
+            listed.add(
+                Some(c.place),
+                format!(
+                    "secret `{secret}` would run `{}` for its key `{}`",
+                    c.display(),
+                    c.key
+                ),
+                HELP,
+            );
+        }
+        let Err(shown) = listed.finish(&self.masked) else {
+            return Ok(());
+        };
+        let related = match shown.related() {
+            [] => vec![shown.clone()],
+            many => many.to_vec(),
+        };
+        Err(Error::input(format!(
+            "{} would run {} to read values, and running programs was not allowed; nothing was run",
+            crate::input::located::display_path(&self.path),
+            candidates_plural(commands.len())
+        ))
+        .with_help(HELP)
+        .with_related(related))
+    }
+}
+
+fn candidates_plural(n: usize) -> String {
+    if n == 1 {
+        "1 command".to_string()
+    } else {
+        format!("{n} commands")
+    }
+}
+
+/// Read every source, running no command ([`Commands::Refused`]).
 ///
 /// # Errors
 ///
-/// Every source that cannot be read, located in the manifest.
+/// As [`load_with`].
 pub fn load(
     manifest: &Manifest,
     env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Vec<Desired>, Error> {
+    load_with(manifest, env, Commands::Refused)
+}
+
+/// Read every source. `env` looks up `fromEnv` names ([`process_env`] in
+/// the CLI); `commands` says whether and how `fromCommand` programs run.
+/// Every unreadable path, unset or non-UTF-8 variable is reported at its
+/// line; the first command that fails stops the others from running.
+///
+/// # Errors
+///
+/// Every source that cannot be read, located in the manifest; or the
+/// refusal to run commands, before anything is read.
+pub fn load_with(
+    manifest: &Manifest,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    commands: Commands<'_>,
+) -> Result<Vec<Desired>, Error> {
+    if matches!(commands, Commands::Refused) {
+        manifest.refuse_commands()?;
+    }
+    let dir = manifest.path.parent().unwrap_or(Path::new(""));
+    let mut runner = CommandRunner {
+        commands,
+        dir,
+        failed: false,
+    };
     let mut problems = Problems::new(&manifest.path);
     let mut out = Vec::new();
     for entry in &manifest.entries {
@@ -899,7 +1248,9 @@ pub fn load(
             }
             EntryState::Present { kind, source } => (*kind, source),
         };
-        let Some(loaded) = load_source(entry, kind, source, env, &mut problems) else {
+        let Some((loaded, origins)) =
+            load_source(entry, kind, source, env, &mut runner, &mut problems)
+        else {
             continue;
         };
         let checked = loaded.and_then(|data| {
@@ -909,7 +1260,7 @@ pub fn load(
         });
         match checked {
             Ok(data) => out.push(Desired::Present(DesiredSecret {
-                origins: Default::default(),
+                origins,
                 basename: entry.name.clone(),
                 kind,
                 data,
@@ -923,16 +1274,71 @@ pub fn load(
 
 type Loaded = Result<BTreeMap<String, SecretBytes>, (sources::SourceError, Place)>;
 
-/// One entry's data, or the source error and where to show it; `None` when
-/// its problems (unset variables) are reported already.
+/// Runs the `fromCommand` programs of a load, one at a time; after one
+/// fails, no other runs.
+struct CommandRunner<'a> {
+    commands: Commands<'a>,
+    dir: &'a Path,
+    failed: bool,
+}
+
+impl CommandRunner<'_> {
+    /// The outputs by key, or `None` once a failure is reported.
+    fn run_all(
+        &mut self,
+        secret: &str,
+        specs: &[CommandSpec],
+        problems: &mut Problems<'_>,
+    ) -> Option<Vec<(String, SecretBytes)>> {
+        let Commands::Run(run) = &self.commands else {
+            return None;
+        };
+        if self.failed {
+            return None;
+        }
+        let mut out = Vec::new();
+        for spec in specs {
+            crate::log::log(1, || {
+                format!(
+                    "running `{}` for secret `{secret}`, key `{}`",
+                    spec.display(),
+                    spec.key
+                )
+            });
+            match run(spec, self.dir) {
+                Ok(value) => out.push((spec.key.clone(), value)),
+                Err(e) => {
+                    problems.add(
+                        Some(spec.place),
+                        format!(
+                            "secret `{secret}`: the command for key `{}` (`{}`) failed: {e}",
+                            spec.key,
+                            spec.display()
+                        ),
+                        e.help(),
+                    );
+                    self.failed = true;
+                    return None;
+                }
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One entry's data (and where a key's value came from, when a plan should
+/// say so), or the source error and where to show it; `None` when its
+/// problems (unset variables, failed commands) are reported already.
 fn load_source(
     entry: &Entry,
     kind: SecretKind,
     source: &EntrySource,
     env: &dyn Fn(&str) -> Option<OsString>,
+    runner: &mut CommandRunner<'_>,
     problems: &mut Problems<'_>,
-) -> Option<Loaded> {
-    Some(match source {
+) -> Option<(Loaded, BTreeMap<String, String>)> {
+    let mut origins = BTreeMap::new();
+    let loaded = match source {
         EntrySource::Files(files) => sources::collect(
             kind,
             &Source::Files(files.iter().map(|(p, _)| p.clone()).collect()),
@@ -949,20 +1355,37 @@ fn load_source(
         EntrySource::Directory(dir, at) => {
             sources::collect(kind, &Source::Directory(dir.clone())).map_err(|e| (e, *at))
         }
-        EntrySource::Pairs { inline, from_env } => {
+        EntrySource::Pairs {
+            inline,
+            from_env,
+            from_command,
+        } => {
             let mut pairs: Vec<(String, SecretBytes)> = inline
                 .iter()
                 .map(|(k, v, _)| (k.clone(), v.clone()))
                 .collect();
             pairs.extend(env_values(from_env, env, problems)?);
+            if !from_command.is_empty() {
+                pairs.extend(runner.run_all(&entry.name, from_command, problems)?);
+                for c in from_command {
+                    origins.insert(c.key.clone(), format!("command `{}`", c.display()));
+                }
+            }
             let at = inline
                 .first()
                 .map(|(_, _, at)| *at)
                 .or(from_env.first().map(|(_, at)| *at))
+                .or(from_command.first().map(|c| c.place))
                 .unwrap_or(entry.place);
-            sources::collect(kind, &Source::Inline(pairs)).map_err(|e| (e, at))
+            let source = if inline.is_empty() && from_env.is_empty() {
+                Source::Commands(pairs)
+            } else {
+                Source::Inline(pairs)
+            };
+            sources::collect(kind, &source).map_err(|e| (e, at))
         }
-    })
+    };
+    Some((loaded, origins))
 }
 
 /// The values of `fromEnv` names, or `None` once every unset or non-UTF-8

@@ -1,4 +1,5 @@
 use super::*;
+use crate::secrets::command::CommandError;
 
 fn ok(text: &str) -> Manifest {
     parse(Path::new("/m/secrets.yaml"), text).unwrap_or_else(|e| panic!("{e:?}"))
@@ -207,4 +208,241 @@ fn the_owner_mismatch_reads_well() {
         mismatch(&m, &me("8417fdac", HashSource::UserIdEnv))
     );
     insta::assert_snapshot!("owner_not_a_hash", err(&with_owner("ABBA3A3E")));
+}
+
+// ------------------------------------------------------------ fromCommand
+
+fn commands_of(m: &Manifest) -> Vec<(String, CommandSpec)> {
+    m.commands()
+        .into_iter()
+        .map(|(s, c)| (s.to_string(), c.clone()))
+        .collect()
+}
+
+#[test]
+fn from_command_entries_are_read_with_their_defaults() {
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: hf\n    kind: env\n    inline: {{WANDB_MODE: online}}\n    fromCommand:\n      - key: HF_TOKEN\n        command: [op, read, \"op://ml/huggingface/token\"]\n      - key: WANDB_API_KEY\n        command: [vault, kv, get, -field=key, secret/wandb]\n        timeout: 2m\n        trim: false\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: gitkey\n        command: [pass, show, ssh/github]\n  - name: creds\n    fromCommand:\n      - key: config.toml\n        command: [sops, -d, config.enc.toml]\n"
+    ));
+    let commands = commands_of(&m);
+    type Row<'a> = (&'a str, &'a str, Vec<&'a str>, u64, bool, u32);
+    let summary: Vec<Row> = commands
+        .iter()
+        .map(|(s, c)| {
+            (
+                s.as_str(),
+                c.key.as_str(),
+                c.argv.iter().map(String::as_str).collect(),
+                c.timeout.as_secs(),
+                c.trim,
+                c.place.line,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            (
+                "hf",
+                "HF_TOKEN",
+                vec!["op", "read", "op://ml/huggingface/token"],
+                30,
+                true,
+                8
+            ),
+            (
+                "hf",
+                "WANDB_API_KEY",
+                vec!["vault", "kv", "get", "-field=key", "secret/wandb"],
+                120,
+                false,
+                10
+            ),
+            (
+                "github",
+                "gitkey",
+                vec!["pass", "show", "ssh/github"],
+                30,
+                true,
+                17
+            ),
+            (
+                "creds",
+                "config.toml",
+                vec!["sops", "-d", "config.enc.toml"],
+                30,
+                true,
+                21
+            ),
+        ]
+    );
+}
+
+#[test]
+fn from_command_mistakes_are_located() {
+    let cases = [
+        (
+            "    fromCommand: op read x\n",
+            "should be a list of entries",
+        ),
+        (
+            "    fromCommand:\n      - key: A\n        command: op read x\n",
+            "`command` should be a list",
+        ),
+        ("    fromCommand:\n      - command: [op]\n", "has no `key`"),
+        ("    fromCommand:\n      - key: A\n", "has no `command`"),
+        (
+            "    fromCommand:\n      - key: A\n        command: []\n",
+            "names no program",
+        ),
+        (
+            "    fromCommand:\n      - key: A\n        command: [op]\n        timeout: soon\n",
+            "is not a duration",
+        ),
+        (
+            "    fromCommand:\n      - key: A\n        command: [op]\n        timeout: 0s\n",
+            "must be more than 0",
+        ),
+        (
+            "    fromCommand:\n      - key: A\n        command: [op]\n        trim: maybe\n",
+            "`trim` should be true or false",
+        ),
+        (
+            "    fromCommand:\n      - key: A\n        command: [op]\n        shell: true\n",
+            "unknown field `shell`",
+        ),
+        (
+            "    fromCommand:\n      - key: bad-name\n        command: [op]\n",
+            "environment variable name",
+        ),
+        (
+            "    inline: {A: x}\n    fromCommand:\n      - key: A\n        command: [op]\n",
+            "given twice",
+        ),
+        (
+            "    fromFile: x\n    fromCommand:\n      - key: A\n        command: [op]\n",
+            "several sources",
+        ),
+    ];
+    for (body, expected) in cases {
+        let e = err(&format!(
+            "{HEAD}secrets:\n  - name: s\n    kind: env\n{body}"
+        ));
+        assert!(e.contains(expected), "{body}: {e}");
+        assert!(e.contains("secrets.yaml:"), "located: {e}");
+    }
+    let e = err(&format!(
+        "{HEAD}secrets:\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: id_rsa\n        command: [pass, show, x]\n"
+    ));
+    assert!(e.contains("git-ssh secret's key is `gitkey`"), "{e}");
+    let e = err(&format!(
+        "{HEAD}secrets:\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: gitkey\n        command: [a]\n      - key: other\n        command: [b]\n"
+    ));
+    assert!(e.contains("cannot take `fromCommand`"), "{e}");
+}
+
+#[test]
+fn a_command_argument_through_an_alias_is_refused_unshown() {
+    let canary = "canary-arg-5521";
+    let e = err(&format!(
+        "{HEAD}x: &a {canary}\nsecrets:\n  - name: s\n    fromCommand:\n      - key: K\n        command: [op, *a]\n"
+    ));
+    assert!(e.contains("command argument"), "{e}");
+    assert!(!e.contains(canary), "{e}");
+}
+
+/// A fake runner: each program prints what the map says, or fails.
+fn load_running(
+    m: &Manifest,
+    outputs: &[(&str, Result<&str, CommandError>)],
+) -> (Result<Vec<Desired>, Error>, Vec<String>) {
+    let ran = std::cell::RefCell::new(Vec::new());
+    let run = |spec: &CommandSpec, _dir: &Path| {
+        ran.borrow_mut().push(spec.argv.join(" "));
+        match outputs.iter().find(|(p, _)| *p == spec.argv[0]) {
+            Some((_, Ok(v))) => Ok(SecretBytes::new(v.as_bytes().to_vec())),
+            Some((_, Err(e))) => Err(e.clone()),
+            None => Err(CommandError::NotFound {
+                program: spec.argv[0].clone(),
+            }),
+        }
+    };
+    let result = load_with(m, &|_| None, Commands::Run(&run));
+    (result, ran.into_inner())
+}
+
+#[test]
+fn command_outputs_become_values_with_their_origin_and_mix_with_inline() {
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: hf\n    kind: env\n    inline: {{MODE: online}}\n    fromCommand:\n      - key: HF_TOKEN\n        command: [op, read, \"op://ml/hf token\"]\n"
+    ));
+    let (loaded, ran) = load_running(&m, &[("op", Ok("hf_canary_1"))]);
+    let loaded = loaded.unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(ran, ["op read op://ml/hf token"]);
+    let Desired::Present(s) = &loaded[0] else {
+        panic!("{loaded:?}")
+    };
+    assert_eq!(s.data["HF_TOKEN"].expose(), b"hf_canary_1");
+    assert_eq!(s.data["MODE"].expose(), b"online");
+    assert_eq!(
+        s.origins.get("HF_TOKEN").map(String::as_str),
+        Some("command `op read 'op://ml/hf token'`")
+    );
+    assert!(!s.origins.contains_key("MODE"));
+}
+
+#[test]
+fn the_first_failing_command_stops_the_rest_and_is_named_without_its_output() {
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [first]\n      - key: B\n        command: [second, x]\n  - name: b\n    fromCommand:\n      - key: C\n        command: [third]\n"
+    ));
+    let failed = CommandError::Failed {
+        status: "status 1".into(),
+    };
+    let (loaded, ran) = load_running(
+        &m,
+        &[
+            ("first", Ok("1")),
+            ("second", Err(failed)),
+            ("third", Ok("3")),
+        ],
+    );
+    assert_eq!(ran, ["first", "second x"], "nothing runs after a failure");
+    let e = loaded
+        .map(|_| ())
+        .err()
+        .map(|e| crate::output::diagnostic(&e, false))
+        .unwrap_or_default();
+    assert!(
+        e.contains("the command for key `B` (`second x`) failed: it exited with status 1"),
+        "{e}"
+    );
+    assert!(e.contains("secrets.yaml:8:9"), "{e}");
+}
+
+#[test]
+fn without_permission_nothing_runs_and_every_command_is_listed() {
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: a\n    kind: env\n    fromCommand:\n      - key: A\n        command: [op, read, \"op://x/y\"]\n  - name: b\n    fromCommand:\n      - key: gitkey\n        command: [pass, show, z]\n"
+    ));
+    let e = load(&m, &|_| None)
+        .map(|_| ())
+        .err()
+        .unwrap_or_else(|| panic!("loaded"));
+    let shown = crate::output::diagnostic(&e, false);
+    assert!(shown.contains("would run 2 commands"), "{shown}");
+    assert!(
+        shown.contains("`op read op://x/y` for its key `A`"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("`pass show z` for its key `gitkey`"),
+        "{shown}"
+    );
+    assert!(shown.contains("--allow-commands"), "{shown}");
+    // A manifest without commands loads as before.
+    let plain = ok(&format!(
+        "{HEAD}secrets:\n  - name: a\n    inline: {{A: x}}\n"
+    ));
+    assert!(load(&plain, &|_| None).is_ok());
 }

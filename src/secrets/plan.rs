@@ -60,6 +60,10 @@ pub struct KeyChange {
     /// How the key was compared, when not as usual (e.g. [`NOTE_ZIP_BY_BYTES`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Where the desired value comes from, when worth saying (a command):
+    /// never the value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
     /// Values, for `--show-secrets` only; never serialized.
     #[serde(skip)]
     pub old: Option<SecretBytes>,
@@ -493,6 +497,7 @@ fn create(s: &DesiredSecret, object: String) -> SecretPlan {
                     change: Change::Added,
                     files,
                     note,
+                    from: s.origins.get(k).cloned(),
                     old: None,
                     new: Some(v.clone()),
                 }
@@ -515,6 +520,7 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
                 change: Change::Removed,
                 files: Vec::new(),
                 note: None,
+                from: None,
                 old: Some(v.clone()),
                 new: None,
             })
@@ -570,6 +576,7 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             change,
             files,
             note,
+            from: s.origins.get(k).cloned(),
             old: l.data.get(k).cloned(),
             new: Some(new.clone()),
         });
@@ -581,6 +588,7 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             change,
             files: Vec::new(),
             note: None,
+            from: None,
             old: Some(old.clone()),
             new: None,
         });

@@ -21,6 +21,8 @@ pub enum Source {
     Files(Vec<PathBuf>),
     Directory(PathBuf),
     Inline(Vec<(String, SecretBytes)>),
+    /// What programs printed (`fromCommand` alone), by key.
+    Commands(Vec<(String, SecretBytes)>),
 }
 
 impl Source {
@@ -29,6 +31,7 @@ impl Source {
             Source::Files(f) => SourceShape::Files(f.len()),
             Source::Directory(_) => SourceShape::Directory,
             Source::Inline(_) => SourceShape::Pairs,
+            Source::Commands(c) => SourceShape::Commands(c.len()),
         }
     }
 
@@ -37,6 +40,7 @@ impl Source {
             Source::Files(_) => "a file",
             Source::Directory(_) => "a directory",
             Source::Inline(_) => "inline pairs",
+            Source::Commands(_) => "command output",
         }
     }
 }
@@ -215,7 +219,7 @@ pub fn collect(
         Ok(())
     };
     match source {
-        Source::Inline(pairs) => {
+        Source::Inline(pairs) | Source::Commands(pairs) => {
             let total: u64 = pairs.iter().map(|(_, v)| len_u64(v.len())).sum();
             if total > MAX_SECRET_LIMIT {
                 return Err(too_large(format!("its inline values total {total} bytes")));

@@ -146,11 +146,13 @@ fn delete_reason(reason: DeleteReason, plan: &Plan) -> String {
 
 fn render_key(out: &mut String, k: &KeyChange, opts: ViewOptions) {
     let key = esc(&k.key);
-    let note = k
+    // How it was compared, and where the value comes from (a command).
+    let note: String = k
         .note
-        .as_deref()
+        .iter()
+        .chain(k.from.as_ref().map(|f| format!("from {f}")).iter())
         .map(|n| format!(" ({})", esc(n)))
-        .unwrap_or_default();
+        .collect();
     let line = match k.change {
         Change::Added => style(format!("    + {key}{note}")).green().to_string(),
         Change::Changed => style(format!("    ~ {key}{note}")).yellow().to_string(),
