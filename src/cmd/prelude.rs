@@ -190,6 +190,25 @@ pub async fn other_identities(
     owner_hash: &str,
     user: Option<&ClusterUser>,
 ) -> Option<Candidates> {
+    // A hint must not hold the command up: a slow server gets a short while.
+    const HINT_DEADLINE: std::time::Duration = std::time::Duration::from_secs(5);
+    let lookup = look_for_other_identities(cluster, owner_hash, user);
+    match tokio::time::timeout(HINT_DEADLINE, lookup).await {
+        Ok(found) => found,
+        Err(_) => {
+            crate::log::log(1, || {
+                "cannot look for your other owner hashes: no answer within 5s".to_string()
+            });
+            None
+        }
+    }
+}
+
+async fn look_for_other_identities(
+    cluster: &Cluster,
+    owner_hash: &str,
+    user: Option<&ClusterUser>,
+) -> Option<Candidates> {
     let asked;
     let user = match user {
         Some(u) => u,

@@ -131,21 +131,28 @@ fn text(r: &WhoamiReport) -> String {
 }
 
 fn text_unescaped(r: &WhoamiReport) -> String {
+    // Each value escaped where it is placed: a line break inside a user
+    // name from the cluster must not start a line of its own.
+    let esc = |s: &str| crate::escape::text(s).into_owned();
     let unknown = |v: &Option<String>| match (v, &r.cluster_error) {
-        (Some(v), _) => v.clone(),
-        (None, Some(e)) => format!("unknown ({e})"),
+        (Some(v), _) => esc(v),
+        (None, Some(e)) => format!("unknown ({})", esc(e)),
         (None, None) => "unknown".into(),
     };
     let cluster_user = match (&r.cluster_user, &r.cluster_user_error) {
-        (Some(u), _) if u.groups.is_empty() => u.username.clone(),
-        (Some(u), _) => format!("{} (groups: {})", u.username, u.groups.join(", ")),
-        (None, Some(e)) => format!("unknown ({e})"),
+        (Some(u), _) if u.groups.is_empty() => esc(&u.username),
+        (Some(u), _) => format!(
+            "{} (groups: {})",
+            esc(&u.username),
+            esc(&u.groups.join(", "))
+        ),
+        (None, Some(e)) => format!("unknown ({})", esc(e)),
         (None, None) => "unknown".into(),
     };
     let username = if r.username.is_empty() {
-        "(unknown)"
+        "(unknown)".to_string()
     } else {
-        &r.username
+        esc(&r.username)
     };
     let mut out = format!(
         "Owner hash:    {}\n  from:        {}\nUsername:      {username}\n",
@@ -160,7 +167,7 @@ fn text_unescaped(r: &WhoamiReport) -> String {
         Some(problems) => {
             out.push_str(&format!("Konduktor config: {config} (broken)\n"));
             for p in problems {
-                out.push_str(&format!("  error: {p}\n"));
+                out.push_str(&format!("  error: {}\n", esc(p)));
             }
         }
     }

@@ -88,7 +88,7 @@ impl Candidates {
     /// One or two lines for a person, or `None` when there is nothing to
     /// say. Names hashes and counts, never a secret.
     pub fn hint(&self) -> Option<String> {
-        let user = crate::escape::text(&self.cluster_user);
+        let user = shown_user(&self.cluster_user);
         if self.shared {
             return Some(format!(
                 "hint: secrets under {} owner hashes were written by the cluster user \"{user}\", which several people seem to share: which of them are yours cannot be told from the cluster",
@@ -111,6 +111,17 @@ impl Candidates {
                 "hint: your cluster user \"{user}\" wrote secrets under other owner hashes: {listed}\n      to use one from this workstation: kubectl konduktor identity adopt <hash> (see kubectl konduktor identity candidates)"
             )),
         }
+    }
+}
+
+/// A cluster user name for a message: escaped, and cut short (a name is
+/// whatever the cluster's authenticator says).
+pub fn shown_user(user: &str) -> String {
+    const MAX: usize = 128;
+    let escaped = crate::escape::text(user);
+    match escaped.char_indices().nth(MAX) {
+        Some((cut, _)) => format!("{}...", &escaped[..cut]),
+        None => escaped.into_owned(),
     }
 }
 

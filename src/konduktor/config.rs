@@ -384,11 +384,18 @@ fn read_contexts(r: &mut Reader<'_>, node: &Node) -> Vec<String> {
         let at = r.place(item);
         match &*item.content {
             Content::Scalar(name) if !name.is_empty() => {
-                // A context name is shown as whoami shows it; not when it
-                // came through an alias or slid over several lines.
-                if !node.alias && one_line(r, item) {
-                    r.parsed.reveal(item);
+                // A context name is shown wherever a context is (whoami,
+                // errors, -v): it must be written out, not reached through
+                // an alias, anchor or tag, nor slid over several lines.
+                if node.alias || !item.is_plain() || !one_line(r, item) {
+                    r.add(
+                        at,
+                        format!("an item of {FIELD} is given through an alias, an anchor or a tag, or runs over several lines (not shown)"),
+                        "write each context name itself in the list: `allowed_contexts: [my-context]`",
+                    );
+                    continue;
                 }
+                r.parsed.reveal(item);
                 out.push(name.clone());
             }
             Content::Scalar(_) | Content::Null => {

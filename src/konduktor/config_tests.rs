@@ -263,3 +263,20 @@ fn a_repeated_key_we_read_is_an_error_an_unrelated_one_is_not() {
     assert!(shown.contains("given twice"), "{shown}");
     parsed("logs: 1\nlogs: 2\nkubernetes: {}\n");
 }
+
+/// A context name is shown wherever a context is (whoami, errors, -v), so
+/// one reached through an alias, an anchor, a tag or over several lines is
+/// refused rather than used and shown later.
+#[test]
+fn a_context_not_written_out_is_refused_unshown() {
+    for text in [
+        format!("x: &v {CANARY}\nkubernetes:\n  allowed_contexts: [*v]\n"),
+        format!("kubernetes:\n  allowed_contexts:\n    - &v {CANARY}\n"),
+        format!("kubernetes:\n  allowed_contexts:\n    - !!str {CANARY}\n"),
+        format!("kubernetes:\n  allowed_contexts:\n    - {CANARY}\n      more\n"),
+        format!("kubernetes:\n  allowed_contexts:\n    - |\n      {CANARY}\n"),
+    ] {
+        let shown = problems(&text);
+        assert!(shown.contains("allowed_contexts"), "{text}: {shown}");
+    }
+}

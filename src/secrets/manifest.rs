@@ -133,9 +133,23 @@ fn read_manifest(r: &mut Reader<'_>) -> Option<RawManifest> {
 /// How to write `owner:`, for every problem with it.
 const OWNER_HELP: &str = "an owner hash is exactly 8 lowercase hex characters, e.g. `owner: abba3a3e`; `kubectl konduktor whoami` shows yours (or remove `owner:`)";
 
-/// `owner:`, a single value (checked to be a hash in [`validate`]).
+/// Could `s` be a mistyped owner hash, and so be quoted? Short letters and
+/// digits only: a pasted token (`HF_TOKEN=hf_...`) never is.
+fn could_be_a_hash(s: &str) -> bool {
+    s.len() <= 12 && s.bytes().all(|b| b.is_ascii_alphanumeric())
+}
+
+/// `owner:`, a single value (checked to be a hash in [`validate`]). Only a
+/// value that could be a mistyped hash is ever shown.
 fn read_owner(r: &mut Reader<'_>, node: &Node) -> Option<Text> {
     let what = match &*node.content {
+        Content::Scalar(s) if !could_be_a_hash(s) => {
+            return Some(Text {
+                value: s.clone(),
+                place: r.place(node),
+                hidden: true,
+            });
+        }
         Content::Scalar(_) => return r.scalar(node, "owner"),
         Content::Null => "`owner` has no value".to_string(),
         _ => format!("`owner` should be a single value, not {}", node.shape()),
@@ -512,6 +526,14 @@ fn expect_constant(r: &mut Reader<'_>, given: &Option<Option<Text>>, field: &str
 /// `owner:` as given: an owner hash written out on its line.
 fn manifest_owner(given: &Option<Text>, r: &mut Reader<'_>) -> Option<ManifestOwner> {
     let owner = given.as_ref()?;
+    if owner.hidden && !owner.value.is_empty() && !identity::is_owner_hash(&owner.value) {
+        r.add(
+            owner.place,
+            "`owner` is not an owner hash (not shown: it may hold a value)",
+            OWNER_HELP,
+        );
+        return None;
+    }
     if owner.hidden {
         r.add(
             owner.place,

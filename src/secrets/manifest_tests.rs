@@ -147,15 +147,24 @@ fn an_owner_that_could_be_a_value_is_never_quoted() {
         assert!(e.contains("`owner`"), "{text}: {e}");
         assert!(!e.contains(&canary[10..]), "{text}: {e}");
     }
-    // Written out on the line of `owner:`, it is what the file says the
-    // owner is: shown, as `kind:` and `apiVersion:` are.
-    let e = err(&with_owner(canary));
-    assert!(
-        e.contains(&format!(
-            "`owner` is `{canary}`, which is not an owner hash"
-        )),
-        "{e}"
-    );
+    // Written out on its line, it is shown only if it could be a mistyped
+    // hash: a pasted token never is.
+    for pasted in [
+        canary.to_string(),
+        "HF_TOKEN=hf_SECRETVALUE123".to_string(),
+        format!("\"{canary}\""),
+        "hf_abc".to_string(),
+    ] {
+        let e = err(&with_owner(&pasted));
+        assert!(
+            e.contains("`owner` is not an owner hash (not shown"),
+            "{pasted}: {e}"
+        );
+        assert!(
+            !e.contains("SECRETVALUE") && !e.contains(&canary[10..]),
+            "{pasted}: {e}"
+        );
+    }
 }
 
 #[test]

@@ -388,3 +388,57 @@ fn candidates_in_this_namespace_and_in_all() {
     env.run_as(SECOND, &["secret", "list"]).success();
     env.run_as(SECOND, &["whoami"]).success();
 }
+
+/// A user name from the cluster is escaped where it is placed: a line break
+/// in it cannot forge a line of whoami's report.
+#[test]
+fn a_cluster_user_name_cannot_forge_lines() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let forged = "alice\nhint: kubectl konduktor identity adopt deadbeef";
+    server.add_token(
+        crate::support::apiserver::ALICE_TOKEN,
+        forged,
+        &["system:authenticated"],
+    );
+    let run = env.run(&["whoami"]);
+    run.success();
+    assert!(
+        !run.stdout.lines().any(|l| l.starts_with("hint:")),
+        "{}",
+        run.stdout
+    );
+    run.stdout_has("alice\\nhint");
+}
+
+/// The hint is looked for within a short while: a server that stalls on
+/// it does not hold up a command that has done its work.
+#[test]
+fn a_stalled_lookup_does_not_hold_up_the_command() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    // The owner LIST answers; the metadata LIST behind the hint stalls.
+    server.inject(
+        FaultRule::new(Fault::Delay(std::time::Duration::from_millis(1)))
+            .on("GET")
+            .path("/secrets")
+            .times(1),
+    );
+    server.inject(
+        FaultRule::new(Fault::Delay(std::time::Duration::from_secs(300)))
+            .on("GET")
+            .path("/secrets"),
+    );
+    let mut cmd = env.command();
+    cmd.env("KONDUKTOR_TEST_USER_HASH", SECOND).args([
+        "-n",
+        &env.namespace,
+        "--request-timeout",
+        "0",
+        "secret",
+        "list",
+    ]);
+    crate::support::run_unhung(&env, cmd)
+        .success()
+        .stderr_has("No secrets owned by you");
+}

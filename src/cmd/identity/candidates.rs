@@ -91,7 +91,7 @@ fn text(
     namespace: Option<&str>,
     now: jiff::Timestamp,
 ) -> String {
-    let user = crate::escape::text(&found.cluster_user);
+    let user = candidates::shown_user(&found.cluster_user);
     let place = match namespace {
         Some(ns) => format!("namespace {}", crate::escape::text(ns)),
         None => "any namespace you may list".to_string(),
