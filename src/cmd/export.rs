@@ -75,6 +75,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
             owner_hash: &owner.hash,
             namespace: &cluster.namespace,
             values: prefix.as_deref(),
+            values_absolute: values.as_ref().map(|v| v.text.as_str()),
         },
     );
     match &args.out {
@@ -88,29 +89,19 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
             plan.left_out.len()
         )
     });
-    report(
-        &plan,
-        values.as_ref(),
-        prefix.as_deref(),
-        args.out.as_deref(),
-    );
+    report(&plan, values.as_ref(), args.out.as_deref());
     Ok(ExitCode::SUCCESS)
 }
 
 /// What was done, on stderr: counts, where things went, what to do next,
 /// and each secret left out with its reason.
-fn report(
-    plan: &export::ExportPlan,
-    values: Option<&ValuesDir>,
-    prefix: Option<&str>,
-    out: Option<&Path>,
-) {
+fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Path>) {
     let to = out.map_or_else(
         || "standard output".to_string(),
         |o| format!("`{}`", crate::escape::path(o)),
     );
-    match (values, prefix) {
-        (Some(v), Some(prefix)) => {
+    match values {
+        Some(v) => {
             eprintln!(
                 "Exported {} secret(s) to {to}; their values are in `{}`.",
                 plan.secrets.len(),
@@ -121,7 +112,7 @@ fn report(
                 .iter()
                 .filter(|s| matches!(s.source, export::ExportSource::Env { .. }))
                 .map(|s| {
-                    let path = format!("{prefix}/{}.env", s.name);
+                    let path = format!("{}/{}.env", v.text, s.name);
                     String::from_utf8_lossy(&export::sh_quote(path.as_bytes())).into_owned()
                 })
                 .collect();
@@ -132,7 +123,7 @@ fn report(
                 }
             }
         }
-        _ => {
+        None => {
             eprintln!(
                 "warning: exported {} secret(s) to {to} without --values-dir: the manifest holds no values and must be completed before use (see its first lines), or export again with --values-dir DIR.",
                 plan.secrets.len()

@@ -654,13 +654,16 @@ impl ValuesDir {
                 let root = folder.join(&unpacked.root);
                 self.clear(&root)?;
                 self.ensure_dir(&root)?;
+                // Folders this run made: files share them.
+                let mut made = BTreeSet::new();
                 for f in &unpacked.files {
                     let mut at = root.clone();
                     let mut parts = f.path.split('/').peekable();
                     while let Some(part) = parts.next() {
                         at.push(part);
-                        if parts.peek().is_some() {
+                        if parts.peek().is_some() && !made.contains(&at) {
                             self.ensure_dir(&at)?;
+                            made.insert(at.clone());
                         }
                     }
                     self.write_file(&at, &f.bytes, f.mode)?;
@@ -860,6 +863,9 @@ pub struct RenderContext<'a> {
     /// The values folder as the manifest's paths start (absolute, or
     /// `./...` relative to the manifest's folder); `None`: placeholders.
     pub values: Option<&'a str>,
+    /// The values folder, absolute, for the shell lines that source the
+    /// env files (they run from any folder).
+    pub values_absolute: Option<&'a str>,
 }
 
 /// Placeholder paths start here, relative to the manifest's folder.
@@ -889,7 +895,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
         .iter()
         .filter(|s| matches!(s.source, ExportSource::Env { .. }))
         .collect();
-    if let (Some(values), false) = (ctx.values, env_files.is_empty()) {
+    if let (Some(values), false) = (ctx.values_absolute.or(ctx.values), env_files.is_empty()) {
         out.push_str("# Before `diff` or `apply`, load the env files into your shell:\n");
         for s in env_files {
             let path = format!("{values}/{}.env", s.name);

@@ -342,6 +342,7 @@ fn an_archive_made_from_a_folder_unpacks_to_one_that_archives_back_the_same() {
         (".hidden", 0o644),
         ("a.txt", 0o600),
         ("sub/deeper/c", 0o755),
+        ("sub/deeper/d", 0o640),
     ] {
         let p = root.join(rel);
         std::fs::write(&p, rel).unwrap_or_else(|e| panic!("{e}"));
@@ -398,6 +399,7 @@ fn without_values_the_manifest_lists_keys_and_placeholders_and_says_to_complete_
             owner_hash: ME,
             namespace: "ns",
             values: None,
+            values_absolute: None,
         },
     );
     assert!(text.starts_with(INCOMPLETE), "{text}");
@@ -463,6 +465,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
             owner_hash: ME,
             namespace: "ns",
             values: Some("/v"),
+            values_absolute: Some("/v"),
         },
     );
     assert!(text.contains("# Left out"), "{text}");
@@ -526,6 +529,7 @@ fn an_exported_manifest_loads_back_to_no_changes() {
             owner_hash: ME,
             namespace: "ns",
             values: Some(&vd.text),
+            values_absolute: Some(&vd.text),
         },
     );
     let m = manifest::parse(&tmp.path().join("secrets.yaml"), &text)
