@@ -1,18 +1,214 @@
-//! `export`: a secrets.yaml that reproduces your current secrets.
+//! `export`: a secrets.yaml that reproduces your current secrets. Glue over
+//! [`crate::secrets::export`]: flags, the one LIST, where the text goes.
 
+use std::io::Write;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
 
-use crate::cmd::prelude::Context;
+use crate::cluster::Cluster;
+use crate::cmd::prelude::{self, Context};
 use crate::error::{Error, ErrorKind, Result};
+use crate::secrets::export::{self, RenderContext, ValuesDir};
 
-pub const EXAMPLES: &str =
-    "Examples:\n  kubectl konduktor export --values-dir ./values > secrets.yaml";
+pub const EXAMPLES: &str = "Examples:
+  # A manifest and the values it reads, so that `diff` right after shows no change
+  kubectl konduktor export --values-dir ./values --out secrets.yaml
+  . ./values/my-env.env          # for each env secret, as the manifest's header says
+  kubectl konduktor diff -f secrets.yaml
+
+  # A skeleton to complete by hand: no value is written anywhere
+  kubectl konduktor export > secrets.yaml";
 
 #[derive(Debug, Args)]
-pub struct ExportArgs {}
+pub struct ExportArgs {
+    /// Write each value under DIR (created with mode 0700, files 0600); without it the manifest holds placeholders to complete
+    #[arg(long = "values-dir", value_name = "DIR")]
+    pub values_dir: Option<PathBuf>,
+    /// Write the manifest to FILE instead of standard output
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Overwrite FILE, and write into a non-empty DIR (replacing what export writes there)
+    #[arg(long)]
+    pub force: bool,
+}
 
-pub async fn run(_ctx: &Context, _args: &ExportArgs) -> Result<ExitCode> {
-    Err(Error::new(ErrorKind::Input, "not written yet"))
+pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
+    let owner = prelude::owner()?;
+    crate::konduktor::identity::fits_object_names(&owner)?;
+    // Refusals first: nothing is asked of the cluster, nothing written.
+    if let Some(out) = &args.out {
+        check_out(out, args.force)?;
+    }
+    if let Some(dir) = &args.values_dir {
+        export::check_values_dir(dir, args.force)?;
+    }
+    let cluster = prelude::connect(ctx).await?;
+    let live = cluster
+        .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
+        .await?;
+    let mut plan = export::plan(&live, &owner.hash, args.values_dir.is_some());
+    let values = match &args.values_dir {
+        Some(dir) => {
+            let values = ValuesDir::prepare(dir, args.force)?;
+            values.write(&mut plan)?;
+            Some(values)
+        }
+        None => None,
+    };
+    let manifest_dir = args
+        .out
+        .as_deref()
+        .map(|o| {
+            o.parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."))
+        })
+        .and_then(|d| std::fs::canonicalize(d).ok());
+    let prefix = values
+        .as_ref()
+        .map(|v| export::values_prefix(v, manifest_dir.as_deref()));
+    let text = export::render(
+        &plan,
+        &RenderContext {
+            owner_hash: &owner.hash,
+            namespace: &cluster.namespace,
+            values: prefix.as_deref(),
+            values_absolute: values.as_ref().map(|v| v.text.as_str()),
+        },
+    );
+    match &args.out {
+        Some(out) => write_out(out, &text, args.force)?,
+        None => print!("{text}"),
+    }
+    crate::log::log(1, || {
+        format!(
+            "export: {} secret(s) written, {} left out",
+            plan.secrets.len(),
+            plan.left_out.len()
+        )
+    });
+    report(&plan, values.as_ref(), args.out.as_deref());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What was done, on stderr: counts, where things went, what to do next,
+/// and each secret left out with its reason.
+fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Path>) {
+    let to = out.map_or_else(
+        || "standard output".to_string(),
+        |o| format!("`{}`", crate::escape::path(o)),
+    );
+    match values {
+        Some(v) => {
+            eprintln!(
+                "Exported {} secret(s) to {to}; their values are in `{}`.",
+                plan.secrets.len(),
+                crate::escape::path(&v.path)
+            );
+            let env: Vec<String> = plan
+                .secrets
+                .iter()
+                .filter(|s| matches!(s.source, export::ExportSource::Env { .. }))
+                .map(|s| {
+                    let path = format!("{}/{}.env", v.text, s.name);
+                    String::from_utf8_lossy(&export::sh_quote(path.as_bytes())).into_owned()
+                })
+                .collect();
+            if !env.is_empty() {
+                eprintln!("Before `diff` or `apply`, load the env files into your shell:");
+                for e in env {
+                    eprintln!("  . {}", crate::escape::text(&e));
+                }
+            }
+        }
+        None => {
+            eprintln!(
+                "warning: exported {} secret(s) to {to} without --values-dir: the manifest holds no values and must be completed before use (see its first lines), or export again with --values-dir DIR.",
+                plan.secrets.len()
+            );
+        }
+    }
+    for l in &plan.left_out {
+        eprintln!(
+            "warning: left out secret `{}`: {}",
+            crate::escape::text(&l.name),
+            crate::escape::text(&l.reason)
+        );
+    }
+}
+
+fn out_error(out: &Path, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Input,
+        format!("cannot write `{}`: {what}", crate::escape::path(out)),
+    )
+}
+
+/// `--out` names a file to create (or, with `--force`, to replace).
+fn check_out(out: &Path, force: bool) -> Result<()> {
+    match std::fs::symlink_metadata(out) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => {
+            Err(out_error(out, "it is a folder").with_help("name the manifest file to write"))
+        }
+        Ok(_) if force => Ok(()),
+        Ok(_) => Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` exists already; nothing was exported",
+                crate::escape::path(out)
+            ),
+        )
+        .with_help("name a new file, or pass --force to replace it")),
+    }
+}
+
+/// Write the manifest whole or not at all: a new file beside `out`
+/// (0644: it holds no value), then moved into place; without `force`,
+/// never over a file that appeared meanwhile.
+fn write_out(out: &Path, text: &str, force: bool) -> Result<()> {
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.export-{}", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o644)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    let written = options.open(&temp).and_then(|mut f| {
+        f.write_all(text.as_bytes())?;
+        f.sync_all()
+    });
+    let placed = written.and_then(|()| {
+        if force {
+            std::fs::rename(&temp, out)
+        } else {
+            // A link fails if `out` exists: never replaced unasked.
+            std::fs::hard_link(&temp, out)
+        }
+    });
+    let _ = std::fs::remove_file(&temp);
+    placed.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` appeared meanwhile; it was left as it is",
+                crate::escape::path(out)
+            ),
+        )
+        .with_help("pass --force to replace it"),
+        _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
+    })
 }

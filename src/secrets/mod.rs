@@ -4,12 +4,14 @@
 //! function of desired and live state), [`view`] (showing a plan and its
 //! outcome), [`execute`] (carrying it out, conditionally); [`create`] is
 //! `secret create`'s create-or-merge, [`delete`] `secret delete`'s, [`list`]
-//! what `secret list` shows; [`store`] the cluster calls they make.
+//! what `secret list` shows; [`export`] a manifest from live secrets;
+//! [`store`] the cluster calls they make.
 
 pub mod command;
 pub mod create;
 pub mod delete;
 pub mod execute;
+pub mod export;
 pub mod list;
 pub mod manifest;
 pub mod plan;

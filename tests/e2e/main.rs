@@ -11,6 +11,7 @@ mod conventions;
 mod credentials;
 mod declarative;
 mod errors;
+mod export;
 mod hostile_inputs;
 mod hostile_manifests;
 mod identity;

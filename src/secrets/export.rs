@@ -1,0 +1,976 @@
+//! `export`: a manifest that reproduces the caller's live secrets, so that
+//! `diff` of it right after reports no changes (docs/konduktor-compat.md
+//! §5.2 for the manifest, §1 for the objects it stands for).
+//!
+//! Three steps:
+//! 1. [`plan`]: decide, from the live objects alone, how each secret is
+//!    written (`fromEnv` and an env file, `fromFile`, or `fromDirectory` and
+//!    an unpacked archive), or why it cannot be (left out, with the reason);
+//! 2. [`ValuesDir`]: write the values under a folder the user named, each
+//!    file created new (`O_EXCL`, never through a link) with mode 0600 (an
+//!    unpacked folder's files get the archive's modes before any byte is
+//!    written), and check that each unpacked folder archives back to the
+//!    same content;
+//! 3. [`render`]: the manifest text, paths double-quoted so that any folder
+//!    name reads back as written.
+//!
+//! Values go only into the files of step 2: no message, comment or log line
+//! holds one.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, ErrorKind};
+use crate::konduktor::secret_value::SecretBytes;
+use crate::konduktor::{
+    self, GIT_SSH_KEY, LiveSecret, MAX_SECRET_BYTES, PARENT_VALUE, PAYLOAD_ZIP_KEY, SecretKind,
+};
+use crate::secrets::manifest::{API_VERSION, KIND};
+use crate::secrets::plan::{MAX_ZIP_ENTRIES, ZipRead, read_zip};
+use crate::secrets::sources::{self, MAX_WALK_DEPTH};
+
+// ------------------------------------------------------------------ plan
+
+/// What export does with one secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecretExport {
+    pub name: String,
+    pub kind: SecretKind,
+    /// The data keys, sorted.
+    pub keys: Vec<String>,
+    pub source: ExportSource,
+}
+
+/// Where a secret's values go; `None` values: placeholders only.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExportSource {
+    /// `fromEnv`, the values in `<DIR>/<name>.env`.
+    Env { file: Option<SecretBytes> },
+    /// `fromFile`, one file per key under `<DIR>/<name>/`.
+    Files { values: Option<Vec<SecretBytes>> },
+    /// `fromDirectory`, `payload.zip` unpacked under `<DIR>/<name>/`.
+    Directory { unpacked: Option<Unpacked> },
+}
+
+/// A `payload.zip`, unpacked in memory: its one top folder, and its files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpacked {
+    pub root: String,
+    pub files: Vec<UnpackedFile>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnpackedFile {
+    /// Below the root, `/`-separated, every part a plain name.
+    pub path: String,
+    /// Permission bits (`0o777` at most).
+    pub mode: u32,
+    pub bytes: SecretBytes,
+}
+
+/// A secret export cannot write faithfully, and why (names and keys only).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LeftOut {
+    pub name: String,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportPlan {
+    pub secrets: Vec<SecretExport>,
+    pub left_out: Vec<LeftOut>,
+}
+
+/// Variables that sourcing an env file must not set: they change how the
+/// shell runs commands, or which cluster, identity and config this tool
+/// uses for the `diff` that follows.
+const SHELL_SENSITIVE: &[&str] = &[
+    "PATH",
+    "HOME",
+    "IFS",
+    "ENV",
+    "BASH_ENV",
+    "CDPATH",
+    "PS1",
+    "PS2",
+    "PS4",
+    "SHELL",
+    "PWD",
+    "OLDPWD",
+    "OPTIND",
+    "LD_PRELOAD",
+    "LD_LIBRARY_PATH",
+    "KUBECONFIG",
+    "USER",
+    "LOGNAME",
+];
+
+fn shell_sensitive(key: &str) -> bool {
+    SHELL_SENSITIVE.contains(&key) || key.starts_with("KONDUKTOR_")
+}
+
+/// A key as a comment or message may show it: only with a key's
+/// characters (anything else may be a value pasted in its place).
+fn shown_key(key: &str) -> String {
+    if konduktor::has_key_chars(key) {
+        format!("`{key}`")
+    } else {
+        "(not shown: it may hold a value)".to_string()
+    }
+}
+
+/// Decide how each of `owner_hash`'s secrets in `live` is exported.
+/// `with_values`: values are to be written (else placeholders, and no
+/// value is looked at). Another owner's secret is never listed.
+#[must_use]
+pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportPlan {
+    let mut mine: Vec<&LiveSecret> = live.iter().filter(|l| l.is_owned_by(owner_hash)).collect();
+    mine.sort_by(|a, b| {
+        a.display_name()
+            .cmp(b.display_name())
+            .then(a.name.cmp(&b.name))
+    });
+    let mut out = ExportPlan::default();
+    // A manifest holds one git-ssh secret, and applying it deletes the
+    // others: with several, none can be exported without a change.
+    let git_ssh = mine
+        .iter()
+        .filter(|l| l.kind() == Some(SecretKind::GitSsh))
+        .count();
+    // Env files are sourced into one shell: a variable two secrets hold
+    // with different values would come back as one.
+    let mut variables: BTreeMap<String, (String, Option<SecretBytes>)> = BTreeMap::new();
+    for l in mine {
+        let name = l.display_name().to_string();
+        let result = one_secret(l, owner_hash, with_values).and_then(|s| {
+            if s.kind == SecretKind::GitSsh && git_ssh > 1 {
+                return Err(format!(
+                    "you have {git_ssh} git-ssh secrets; a manifest holds one, and applying it deletes the others: delete the ones you do not use, then export again"
+                ));
+            }
+            if s.kind == SecretKind::Env {
+                shared_variable(&s, l, &variables)?;
+                for k in &s.keys {
+                    let value = with_values.then(|| l.data.get(k).cloned()).flatten();
+                    variables
+                        .entry(k.clone())
+                        .or_insert_with(|| (s.name.clone(), value));
+                }
+            }
+            Ok(s)
+        });
+        match result {
+            Ok(s) => out.secrets.push(s),
+            Err(reason) => out.left_out.push(LeftOut { name, reason }),
+        }
+    }
+    out
+}
+
+/// A variable of env secret `s` that an exported one holds already, with
+/// another value (or, without values, at all).
+fn shared_variable(
+    s: &SecretExport,
+    l: &LiveSecret,
+    seen: &BTreeMap<String, (String, Option<SecretBytes>)>,
+) -> Result<(), String> {
+    for k in &s.keys {
+        let Some((other, value)) = seen.get(k) else {
+            continue;
+        };
+        let same = matches!((value, l.data.get(k)), (Some(a), Some(b)) if a == b);
+        if !same {
+            let why = if value.is_some() {
+                "with another value: sourcing both env files gives one value"
+            } else {
+                "and `fromEnv` takes both from the one variable"
+            };
+            return Err(format!(
+                "the variable `{k}` is in secret `{other}` too, {why}"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// One secret, checked rule by rule; the reason it cannot be exported.
+fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<SecretExport, String> {
+    if l.labels.get(konduktor::LABEL_PARENT).map(String::as_str) != Some(PARENT_VALUE) {
+        return Err(format!(
+            "it lacks the label `{}: {PARENT_VALUE}` that Konduktor's secrets carry",
+            konduktor::LABEL_PARENT
+        ));
+    }
+    let Some(name) = l.basename() else {
+        return Err(format!("it has no `{}` label", konduktor::LABEL_BASENAME));
+    };
+    if konduktor::object_name(name, owner_hash) != l.name {
+        return Err(format!(
+            "its object is named `{}`, not `{}`: a manifest would make a new one",
+            l.name,
+            konduktor::object_name(name, owner_hash)
+        ));
+    }
+    let kind = match l.kind_label() {
+        None => return Err(format!("it has no `{}` label", konduktor::LABEL_KIND)),
+        Some(k) => k
+            .parse::<SecretKind>()
+            .map_err(|_| format!("its kind `{k}` is not one of default, env, git-ssh"))?,
+    };
+    konduktor::validate_name(name, kind).map_err(|e| e.to_string())?;
+    if l.data.is_empty() {
+        return Err("it holds no keys, and a manifest entry needs at least one".to_string());
+    }
+    let keys: Vec<String> = l.data.keys().cloned().collect();
+    for k in &keys {
+        konduktor::validate_data_key(k).map_err(|e| e.to_string())?;
+    }
+    let value = |k: &str| l.data.get(k).cloned().unwrap_or_default();
+    let source = match kind {
+        SecretKind::Env => {
+            for k in &keys {
+                konduktor::validate_env_name(k).map_err(|e| e.to_string())?;
+                if shell_sensitive(k) {
+                    return Err(format!(
+                        "its key `{k}` is a variable that sourcing the env file would set in your shell, changing how commands (and this tool) run"
+                    ));
+                }
+            }
+            let file = if with_values {
+                let pairs: Vec<(String, SecretBytes)> =
+                    keys.iter().map(|k| (k.clone(), value(k))).collect();
+                Some(env_file(name, &pairs)?)
+            } else {
+                None
+            };
+            ExportSource::Env { file }
+        }
+        SecretKind::GitSsh => {
+            if keys != [GIT_SSH_KEY] {
+                return Err(format!(
+                    "a git-ssh secret holds the one key `{GIT_SSH_KEY}`; this one holds {}",
+                    keys.iter()
+                        .map(|k| shown_key(k))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            ExportSource::Files {
+                values: with_values.then(|| vec![value(GIT_SSH_KEY)]),
+            }
+        }
+        SecretKind::Default if keys == [PAYLOAD_ZIP_KEY] => {
+            let unpacked = if with_values {
+                Some(unpack_zip(value(PAYLOAD_ZIP_KEY).expose())?)
+            } else {
+                None
+            };
+            ExportSource::Directory { unpacked }
+        }
+        SecretKind::Default => ExportSource::Files {
+            values: with_values.then(|| keys.iter().map(|k| value(k)).collect()),
+        },
+    };
+    Ok(SecretExport {
+        name: name.to_string(),
+        kind,
+        keys,
+        source,
+    })
+}
+
+// ------------------------------------------------------------ env files
+
+/// `'...'` for sh: every byte as it is, `'` as `'\''`. Sourcing gives back
+/// exactly `value` (which must not hold a NUL byte: no variable can).
+#[must_use]
+pub fn sh_quote(value: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(value.len() + 2);
+    out.push(b'\'');
+    for &b in value {
+        if b == b'\'' {
+            out.extend_from_slice(b"'\\''");
+        } else {
+            out.push(b);
+        }
+    }
+    out.push(b'\'');
+    out
+}
+
+/// The env file of secret `name`: one `export KEY='value'` line per key.
+/// A value `fromEnv` cannot take back (a NUL byte, not UTF-8) is the
+/// reason the secret is left out.
+///
+/// # Errors
+///
+/// A value cannot be carried by an environment variable.
+pub fn env_file(name: &str, pairs: &[(String, SecretBytes)]) -> Result<SecretBytes, String> {
+    let mut out = format!(
+        "# The values of secret `{name}`, for `fromEnv`: source this file (. ./{name}.env) before `kubectl konduktor diff` or `apply`.\n"
+    )
+    .into_bytes();
+    for (key, value) in pairs {
+        if value.expose().contains(&0) {
+            return Err(format!(
+                "the value of `{key}` holds a NUL byte, which no environment variable can carry"
+            ));
+        }
+        if std::str::from_utf8(value.expose()).is_err() {
+            return Err(format!(
+                "the value of `{key}` is not UTF-8 text, which `fromEnv` requires"
+            ));
+        }
+        out.extend_from_slice(b"export ");
+        out.extend_from_slice(key.as_bytes());
+        out.push(b'=');
+        out.extend_from_slice(&sh_quote(value.expose()));
+        out.push(b'\n');
+    }
+    Ok(SecretBytes::new(out))
+}
+
+// ------------------------------------------------------------ zip
+
+/// Unpack a `payload.zip` in memory, if `fromDirectory` of the result
+/// gives the same archive back (by entry names, bytes and modes, as `diff`
+/// compares them): one top folder, plain relative names, no links, no
+/// duplicates, Unix modes the owner can read, at most 1 MiB of files (what
+/// a folder may hold), within [`read_zip`]'s caps.
+///
+/// # Errors
+///
+/// Why it cannot be unpacked faithfully (entry names escaped, no bytes).
+pub fn unpack_zip(bytes: &[u8]) -> Result<Unpacked, String> {
+    use sha2::{Digest, Sha256};
+    let expected = match read_zip(bytes) {
+        ZipRead::Content(c) => c,
+        ZipRead::NotZip => return Err("its `payload.zip` is not a readable zip archive".into()),
+        ZipRead::OverCap => {
+            return Err(format!(
+                "its `payload.zip` inflates past the limits (at most {MAX_ZIP_ENTRIES} entries)"
+            ));
+        }
+    };
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|_| "its `payload.zip` is not a readable zip archive".to_string())?;
+    // The reader keeps one of two entries with the same name; an unzip
+    // in the pod would see both.
+    if central_directory_entries(bytes) != Some(archive.len()) {
+        return Err(
+            "its `payload.zip` holds an entry name twice (or says it holds more entries than it does)"
+                .into(),
+        );
+    }
+    let mut root: Option<String> = None;
+    let mut files: Vec<UnpackedFile> = Vec::new();
+    let mut seen = BTreeSet::new();
+    let mut remaining = u64::try_from(MAX_SECRET_BYTES).unwrap_or(u64::MAX);
+    for i in 0..archive.len() {
+        let file = archive
+            .by_index(i)
+            .map_err(|_| "an entry of its `payload.zip` cannot be read".to_string())?;
+        let name = file
+            .name()
+            .map(|n| n.into_owned())
+            .map_err(|_| "an entry name in its `payload.zip` is not UTF-8 text".to_string())?;
+        let shown = crate::escape::text(&name).into_owned();
+        if file.is_symlink() {
+            return Err(format!(
+                "its `payload.zip` holds a symbolic link (`{shown}`)"
+            ));
+        }
+        let is_dir = file.is_dir();
+        let (top, rest) = entry_parts(name.trim_end_matches('/'), is_dir)
+            .map_err(|why| format!("the entry `{shown}` of its `payload.zip` {why}"))?;
+        match &root {
+            Some(r) if *r != top => {
+                return Err(format!(
+                    "its `payload.zip` has more than one top folder (`{}`, `{}`); a folder archives under its own name only",
+                    crate::escape::text(r),
+                    crate::escape::text(&top)
+                ));
+            }
+            Some(_) => {}
+            None => root = Some(top),
+        }
+        if is_dir {
+            continue;
+        }
+        let Some(mode) = file.unix_mode() else {
+            return Err(format!(
+                "the entry `{shown}` of its `payload.zip` has no Unix permissions to give back"
+            ));
+        };
+        let mode = mode & 0o777;
+        if mode & 0o400 == 0 {
+            return Err(format!(
+                "the entry `{shown}` of its `payload.zip` is not readable by its owner (mode {mode:o}), so it could not be archived again"
+            ));
+        }
+        if rest.rsplit('/').next() == Some(".DS_Store") {
+            return Err(format!(
+                "its `payload.zip` holds `{shown}`, which `fromDirectory` leaves out"
+            ));
+        }
+        if !seen.insert(rest.clone()) {
+            return Err(format!("its `payload.zip` holds `{shown}` twice"));
+        }
+        let mut data = Vec::new();
+        file.take(remaining.saturating_add(1))
+            .read_to_end(&mut data)
+            .map_err(|_| format!("the entry `{shown}` of its `payload.zip` cannot be read"))?;
+        let n = u64::try_from(data.len()).unwrap_or(u64::MAX);
+        remaining = remaining.checked_sub(n).ok_or_else(|| {
+            format!(
+                "its `payload.zip` unpacks to more than 1 MiB ({MAX_SECRET_BYTES} bytes), more than a folder for `fromDirectory` may hold"
+            )
+        })?;
+        files.push(UnpackedFile {
+            path: rest,
+            mode,
+            bytes: SecretBytes::new(data),
+        });
+    }
+    let Some(root) = root.filter(|_| !files.is_empty()) else {
+        return Err("its `payload.zip` holds no file".into());
+    };
+    // A file where another needs a folder ("a" and "a/b") cannot be made.
+    for f in &files {
+        let below = format!("{}/", f.path);
+        if seen
+            .range(below.clone()..)
+            .next()
+            .is_some_and(|p| p.starts_with(&below))
+        {
+            return Err(format!(
+                "its `payload.zip` holds `{}` both as a file and as a folder",
+                crate::escape::text(&format!("{root}/{}", f.path))
+            ));
+        }
+    }
+    // What the folder archives back to, compared as `diff` compares.
+    let again: BTreeMap<String, (Option<u32>, [u8; 32])> = files
+        .iter()
+        .map(|f| {
+            (
+                format!("{root}/{}", f.path),
+                (Some(f.mode), Sha256::digest(f.bytes.expose()).into()),
+            )
+        })
+        .collect();
+    if again != expected {
+        return Err("its `payload.zip` would not archive back to the same files".into());
+    }
+    Ok(Unpacked { root, files })
+}
+
+/// How many entries the end-of-central-directory record of `bytes` says
+/// there are (`None`: no record, or a ZIP64 count, which is past
+/// [`MAX_ZIP_ENTRIES`] anyway).
+fn central_directory_entries(bytes: &[u8]) -> Option<usize> {
+    const EOCD: &[u8] = b"PK\x05\x06";
+    // The record is 22 bytes and a comment of at most 65535.
+    let from = bytes.len().saturating_sub(22 + 65_535);
+    let tail = bytes.get(from..)?;
+    let at = tail.windows(EOCD.len()).rposition(|w| w == EOCD)?;
+    let count = tail.get(at + 10..at + 12)?;
+    let count = u16::from_le_bytes([*count.first()?, *count.get(1)?]);
+    (count != u16::MAX).then_some(usize::from(count))
+}
+
+/// An entry name as `<top>/<rest>`: relative, plain parts only (no empty,
+/// `.` or `..` part, no `\`, no NUL), a file below the top folder, at most
+/// as deep as a folder walk goes.
+fn entry_parts(name: &str, is_dir: bool) -> Result<(String, String), &'static str> {
+    if name.starts_with('/') {
+        return Err("is an absolute path");
+    }
+    if name.contains('\\') || name.contains('\0') {
+        return Err("holds `\\` or a NUL character");
+    }
+    let parts: Vec<&str> = name.split('/').collect();
+    if parts
+        .iter()
+        .any(|p| p.is_empty() || *p == "." || *p == "..")
+    {
+        return Err("is not a plain relative path (an empty, `.` or `..` part)");
+    }
+    let Some((top, rest)) = parts.split_first() else {
+        return Err("has no name");
+    };
+    if rest.is_empty() && !is_dir {
+        return Err("is a file outside the archive's top folder");
+    }
+    if rest.len() > MAX_WALK_DEPTH + 1 {
+        return Err("is nested deeper than `fromDirectory` walks");
+    }
+    Ok(((*top).to_string(), rest.join("/")))
+}
+
+// ------------------------------------------------------------ writing
+
+/// The folder `--values-dir` names, checked and made ready.
+#[derive(Debug, Clone)]
+pub struct ValuesDir {
+    /// Canonical and absolute.
+    pub path: PathBuf,
+    /// The path as UTF-8 text (the manifest is text).
+    pub text: String,
+    /// Replace what export writes if it is there already.
+    pub force: bool,
+}
+
+fn values_error(path: &Path, what: &str) -> Error {
+    Error::new(
+        ErrorKind::Input,
+        format!(
+            "cannot use `{}` for values: {what}",
+            crate::escape::path(path)
+        ),
+    )
+}
+
+/// Check `dir` before anything is asked of the cluster: a folder that does
+/// not exist yet, or an empty one (a non-empty one only with `force`),
+/// that no one else may write to.
+///
+/// # Errors
+///
+/// It is a file, not empty without `force`, writable by others, or unreadable.
+pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
+    let meta = match std::fs::metadata(dir) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(values_error(dir, &e.to_string())),
+    };
+    if !meta.is_dir() {
+        return Err(values_error(dir, "it is not a folder")
+            .with_help("name a folder to create, or an empty one"));
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        // SAFETY: geteuid has no preconditions and cannot fail.
+        let me = unsafe { libc::geteuid() };
+        if meta.uid() != me || meta.permissions().mode() & 0o022 != 0 {
+            return Err(values_error(
+                dir,
+                "someone else owns it or may write to it, and could plant links where values are written",
+            )
+            .with_help("use a folder of yours that only you can write to (export creates a new one with mode 0700)"));
+        }
+    }
+    let mut entries = std::fs::read_dir(dir).map_err(|e| values_error(dir, &e.to_string()))?;
+    if entries.next().is_some() && !force {
+        return Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` is not empty; nothing was exported",
+                crate::escape::path(dir)
+            ),
+        )
+        .with_help("name a new or empty folder, or pass --force to write into it (replacing what export writes there)"));
+    }
+    Ok(())
+}
+
+impl ValuesDir {
+    /// Create `dir` (mode 0700; its parents as usual) unless it exists, as
+    /// [`check_values_dir`] allows.
+    ///
+    /// # Errors
+    ///
+    /// As [`check_values_dir`]; it cannot be created; its path is not UTF-8.
+    pub fn prepare(dir: &Path, force: bool) -> Result<Self, Error> {
+        check_values_dir(dir, force)?;
+        let mut created = false;
+        if !dir.exists() {
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| values_error(dir, &e.to_string()))?;
+            }
+            new_dir(dir).map_err(|e| values_error(dir, &e.to_string()))?;
+            created = true;
+        }
+        let path = std::fs::canonicalize(dir).map_err(|e| values_error(dir, &e.to_string()))?;
+        let Some(text) = path.to_str().map(str::to_string) else {
+            if created {
+                let _ = std::fs::remove_dir(&path);
+            }
+            return Err(values_error(
+                dir,
+                "its path is not UTF-8 text, which a manifest cannot hold",
+            )
+            .with_help("choose a folder whose path is UTF-8"));
+        };
+        Ok(ValuesDir { path, text, force })
+    }
+
+    /// Write every value of `plan` under this folder. A directory secret
+    /// whose folder does not archive back to the same content is removed
+    /// again and left out.
+    ///
+    /// # Errors
+    ///
+    /// A file or folder cannot be written (named, with the system's reason).
+    pub fn write(&self, plan: &mut ExportPlan) -> Result<(), Error> {
+        let mut kept = Vec::new();
+        for s in std::mem::take(&mut plan.secrets) {
+            match self.write_secret(&s)? {
+                None => kept.push(s),
+                Some(reason) => plan.left_out.push(LeftOut {
+                    name: s.name.clone(),
+                    reason,
+                }),
+            }
+        }
+        plan.secrets = kept;
+        plan.left_out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(())
+    }
+
+    /// `Some(reason)`: written, but not faithfully (and removed again).
+    fn write_secret(&self, s: &SecretExport) -> Result<Option<String>, Error> {
+        match &s.source {
+            ExportSource::Env { file: Some(file) } => {
+                self.write_file(&self.path.join(format!("{}.env", s.name)), file, 0o600)?;
+            }
+            ExportSource::Files {
+                values: Some(values),
+            } => {
+                let folder = self.path.join(&s.name);
+                self.ensure_dir(&folder)?;
+                for (key, value) in s.keys.iter().zip(values) {
+                    self.write_file(&folder.join(file_name(s, key)), value, 0o600)?;
+                }
+            }
+            ExportSource::Directory {
+                unpacked: Some(unpacked),
+            } => {
+                let folder = self.path.join(&s.name);
+                self.ensure_dir(&folder)?;
+                let root = folder.join(&unpacked.root);
+                self.clear(&root)?;
+                self.ensure_dir(&root)?;
+                // Folders this run made: files share them.
+                let mut made = BTreeSet::new();
+                for f in &unpacked.files {
+                    let mut at = root.clone();
+                    let mut parts = f.path.split('/').peekable();
+                    while let Some(part) = parts.next() {
+                        at.push(part);
+                        if parts.peek().is_some() && !made.contains(&at) {
+                            self.ensure_dir(&at)?;
+                            made.insert(at.clone());
+                        }
+                    }
+                    self.write_file(&at, &f.bytes, f.mode)?;
+                }
+                if let Some(reason) = archives_back(&root, unpacked) {
+                    let _ = std::fs::remove_dir_all(&root);
+                    return Ok(Some(reason));
+                }
+            }
+            // Placeholders: nothing to write.
+            _ => {}
+        }
+        Ok(None)
+    }
+
+    /// A folder export writes into: made new (0700), or, with `force`, one
+    /// that is there already (never through a link).
+    fn ensure_dir(&self, path: &Path) -> Result<(), Error> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                new_dir(path).map_err(|e| write_error(path, &e))
+            }
+            Ok(m) if m.is_dir() && self.force => Ok(()),
+            Ok(m) if self.force && !m.is_dir() => {
+                std::fs::remove_file(path).map_err(|e| write_error(path, &e))?;
+                new_dir(path).map_err(|e| write_error(path, &e))
+            }
+            Ok(_) => Err(exists_error(path)),
+            Err(e) => Err(write_error(path, &e)),
+        }
+    }
+
+    /// With `force`, remove what is at `path` (a folder export unpacks
+    /// into: stale files would be archived too). Links are removed, never
+    /// followed.
+    fn clear(&self, path: &Path) -> Result<(), Error> {
+        match std::fs::symlink_metadata(path) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Ok(_) if !self.force => Err(exists_error(path)),
+            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(|e| write_error(path, &e)),
+            Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e)),
+            Err(e) => Err(write_error(path, &e)),
+        }
+    }
+
+    /// Create `path` new with `mode` (the permissions are set on the empty
+    /// file, before any byte is written), write `bytes`, sync. With
+    /// `force`, a file or link there is removed first (a link is never
+    /// followed: the file is created with `O_EXCL | O_NOFOLLOW`).
+    fn write_file(&self, path: &Path, bytes: &SecretBytes, mode: u32) -> Result<(), Error> {
+        if self.force {
+            match std::fs::symlink_metadata(path) {
+                Ok(m) if m.is_dir() => return Err(exists_error(path)),
+                Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e))?,
+                Err(_) => {}
+            }
+        }
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options
+                .mode(0o600)
+                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+        }
+        let mut file = options.open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => exists_error(path),
+            _ => write_error(path, &e),
+        })?;
+        let written = set_mode(&file, mode)
+            .and_then(|()| file.write_all(bytes.expose()))
+            .and_then(|()| file.sync_all());
+        if let Err(e) = written {
+            drop(file);
+            let _ = std::fs::remove_file(path);
+            return Err(write_error(path, &e));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    if mode == 0o600 {
+        return Ok(());
+    }
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &std::fs::File, _mode: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
+fn new_dir(path: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        builder.mode(0o700);
+    }
+    builder.create(path)
+}
+
+fn write_error(path: &Path, e: &std::io::Error) -> Error {
+    Error::new(
+        ErrorKind::Input,
+        format!("cannot write `{}`: {e}", crate::escape::path(path)),
+    )
+    .with_help("check free space and permissions; the manifest was not written")
+}
+
+fn exists_error(path: &Path) -> Error {
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "`{}` exists already; the manifest was not written",
+            crate::escape::path(path)
+        ),
+    )
+    .with_help("export into a new or empty folder, or pass --force to replace it")
+}
+
+/// The file a key is written to: its name is the key (`gitkey` for git-ssh).
+fn file_name(s: &SecretExport, key: &str) -> String {
+    match s.kind {
+        SecretKind::GitSsh => GIT_SSH_KEY.to_string(),
+        _ => key.to_string(),
+    }
+}
+
+/// Does `fromDirectory` of `root`, as written, give the archive's content
+/// back? `Some(reason)` if not.
+fn archives_back(root: &Path, unpacked: &Unpacked) -> Option<String> {
+    use sha2::{Digest, Sha256};
+    let zipped = match sources::zip_directory(root, MAX_SECRET_BYTES) {
+        Ok(z) => z,
+        Err(e) => return Some(format!("its unpacked folder cannot be archived again: {e}")),
+    };
+    let expected: BTreeMap<String, (Option<u32>, [u8; 32])> = unpacked
+        .files
+        .iter()
+        .map(|f| {
+            (
+                format!("{}/{}", unpacked.root, f.path),
+                (Some(f.mode), Sha256::digest(f.bytes.expose()).into()),
+            )
+        })
+        .collect();
+    match read_zip(zipped.expose()) {
+        ZipRead::Content(c) if c == expected => None,
+        _ => Some("its unpacked folder does not archive back to the same files".into()),
+    }
+}
+
+// ------------------------------------------------------------ manifest
+
+/// A YAML double-quoted scalar that reads back as exactly `s`: `\` and
+/// `"` escaped, and every character that is not printable (or that a
+/// terminal would act on) as a `\u`/`\U` escape. One line, whatever `s`.
+#[must_use]
+pub fn yaml_quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        let code = u32::from(c);
+        let printable = matches!(code, 0x20..=0x7E | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..)
+            && !crate::escape::is_unsafe(c);
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            _ if printable => out.push(c),
+            _ if code <= 0xFFFF => {
+                let _ = write!(out, "\\u{code:04X}");
+            }
+            _ => {
+                let _ = write!(out, "\\U{code:08X}");
+            }
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// Text for a `#` comment: one line, nothing a terminal acts on.
+fn comment(s: &str) -> String {
+    crate::escape::text(s).into_owned()
+}
+
+/// Where the manifest is written from, for its header.
+#[derive(Debug, Clone)]
+pub struct RenderContext<'a> {
+    pub owner_hash: &'a str,
+    pub namespace: &'a str,
+    /// The values folder as the manifest's paths start (absolute, or
+    /// `./...` relative to the manifest's folder); `None`: placeholders.
+    pub values: Option<&'a str>,
+    /// The values folder, absolute, for the shell lines that source the
+    /// env files (they run from any folder).
+    pub values_absolute: Option<&'a str>,
+}
+
+/// Placeholder paths start here, relative to the manifest's folder.
+pub const PLACEHOLDER_DIR: &str = "./values";
+
+/// The first line of a manifest written without values.
+pub const INCOMPLETE: &str = "# INCOMPLETE: exported without --values-dir, so this file holds no values and names files that do not exist yet.";
+
+/// The manifest text for `plan`.
+#[must_use]
+pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
+    let mut out = String::new();
+    let base = ctx.values.unwrap_or(PLACEHOLDER_DIR);
+    if ctx.values.is_none() {
+        out.push_str(INCOMPLETE);
+        out.push('\n');
+        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and export\n# each `fromEnv` variable; or export again with --values-dir DIR.\n");
+    }
+    let _ = writeln!(
+        out,
+        "# Written by `kubectl konduktor export` from your secrets in namespace `{}` (owner {}).",
+        comment(ctx.namespace),
+        ctx.owner_hash
+    );
+    let env_files: Vec<&SecretExport> = plan
+        .secrets
+        .iter()
+        .filter(|s| matches!(s.source, ExportSource::Env { .. }))
+        .collect();
+    if let (Some(values), false) = (ctx.values_absolute.or(ctx.values), env_files.is_empty()) {
+        out.push_str("# Before `diff` or `apply`, load the env files into your shell:\n");
+        for s in env_files {
+            let path = format!("{values}/{}.env", s.name);
+            let quoted = String::from_utf8_lossy(&sh_quote(path.as_bytes())).into_owned();
+            let _ = writeln!(out, "#   . {}", comment(&quoted));
+        }
+    }
+    if !plan.left_out.is_empty() {
+        out.push_str("# Left out (a manifest cannot reproduce them):\n");
+        for l in &plan.left_out {
+            let _ = writeln!(out, "#   {}: {}", comment(&l.name), comment(&l.reason));
+        }
+    }
+    let _ = writeln!(
+        out,
+        "apiVersion: {API_VERSION}\nkind: {KIND}\nowner: {}",
+        ctx.owner_hash
+    );
+    if plan.secrets.is_empty() {
+        out.push_str("secrets: []\n");
+        return out;
+    }
+    out.push_str("secrets:\n");
+    for s in &plan.secrets {
+        let _ = writeln!(out, "  - name: {}\n    kind: {}", s.name, s.kind);
+        let keys: Vec<String> = s.keys.iter().map(|k| comment(k)).collect();
+        let _ = writeln!(out, "    # keys: {}", keys.join(", "));
+        match &s.source {
+            ExportSource::Env { .. } => {
+                out.push_str("    fromEnv:\n");
+                for k in &s.keys {
+                    let _ = writeln!(out, "      - {}", yaml_quote(k));
+                }
+            }
+            ExportSource::Files { values } => {
+                out.push_str("    fromFile:\n");
+                for k in &s.keys {
+                    let path = format!("{base}/{}/{}", s.name, file_name(s, k));
+                    let todo = if values.is_none() {
+                        format!(" # TODO: the value of key {}", comment(k))
+                    } else {
+                        String::new()
+                    };
+                    let _ = writeln!(out, "      - {}{todo}", yaml_quote(&path));
+                }
+            }
+            ExportSource::Directory { unpacked } => {
+                let (path, todo) = match unpacked {
+                    Some(u) => (format!("{base}/{}/{}", s.name, u.root), String::new()),
+                    None => (
+                        format!("{base}/{}/FOLDER", s.name),
+                        " # TODO: the folder this secret was made from (it is archived as payload.zip)".to_string(),
+                    ),
+                };
+                let _ = writeln!(out, "    fromDirectory: {}{todo}", yaml_quote(&path));
+            }
+        }
+    }
+    out
+}
+
+/// How the manifest's paths name `values`: `./<relative>` when it lies
+/// under `manifest_dir` (both canonical), else absolute.
+#[must_use]
+pub fn values_prefix(values: &ValuesDir, manifest_dir: Option<&Path>) -> String {
+    let relative = manifest_dir
+        .and_then(|d| values.path.strip_prefix(d).ok())
+        .and_then(Path::to_str)
+        .filter(|r| !r.is_empty());
+    match relative {
+        Some(r) => format!("./{r}"),
+        None => values.text.clone(),
+    }
+}
+
+#[cfg(test)]
+#[path = "export_tests.rs"]
+mod tests;

@@ -1,0 +1,463 @@
+//! `export` (issue 11, point 4 and its share of point 5): a manifest that
+//! reproduces your secrets, `diff` of it right after reporting no changes;
+//! values only in files under `--values-dir`, never in any output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command as StdCommand;
+
+use base64::Engine;
+use serde_json::json;
+
+use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap_or_default()
+}
+
+/// The `.env` files export wrote under `dir`.
+fn env_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "env"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `diff -f manifest` in a shell that sourced each of `sourced` first, as
+/// the exported manifest's header says to.
+fn sourced_diff(env: &TestEnv, sourced: &[PathBuf], manifest: &Path, extra: &[&str]) -> Run {
+    let base = env.command();
+    let mut sh = StdCommand::new("sh");
+    for (k, v) in base.get_envs() {
+        match v {
+            Some(v) => sh.env(k, v),
+            None => sh.env_remove(k),
+        };
+    }
+    sh.current_dir(env.dir.path())
+        .arg("-c")
+        .arg(
+            "bin=$1; ns=$2; m=$3; x=$4; shift 4; for f in \"$@\"; do . \"$f\" || exit 9; done; exec \"$bin\" -n \"$ns\" $x diff -f \"$m\"",
+        )
+        .arg("sh")
+        .arg(base.get_program())
+        .arg(&env.namespace)
+        .arg(manifest)
+        .arg(extra.join(" "))
+        .args(sourced);
+    env.run_command(sh)
+}
+
+/// Files (not folders) under `dir`, relative, sorted.
+fn files_under(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                walk(root, &p, out);
+            } else {
+                out.push(
+                    p.strip_prefix(root)
+                        .map(|r| r.display().to_string())
+                        .unwrap_or_default(),
+                );
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+fn mode(p: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(p)
+        .map(|m| m.permissions().mode() & 0o777)
+        .unwrap_or(0)
+}
+
+/// Secrets made by `secret create` (file, directory, inline, env,
+/// git-ssh) and by `apply`, exported with their values into a folder
+/// whose name YAML and sh must both quote: `diff` of the exported
+/// manifest, env files sourced, exits 0. Nothing of any value in any
+/// output, with -v and -vv too.
+#[test]
+fn created_and_applied_secrets_round_trip_through_export_and_diff() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let file_value = env.canary("file");
+    let f = env.file("src/token.txt", &file_value);
+    let dir = env.dir.path().join("src/mycreds");
+    env.file("src/mycreds/a.txt", env.canary("dir-a"));
+    env.file("src/mycreds/sub/run.sh", env.canary("dir-b"));
+    std::fs::set_permissions(dir.join("a.txt"), std::fs::Permissions::from_mode(0o600))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::set_permissions(
+        dir.join("sub/run.sh"),
+        std::fs::Permissions::from_mode(0o755),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let key = env.file("src/id_test", env.canary("gitkey"));
+    let quote_value = format!("it's \"{}\" $HOME `x`", env.canary("env-quote"));
+    for args in [
+        vec!["--from-file", s(&f), "c-file"],
+        vec!["--from-directory", s(&dir), "c-dir"],
+        vec![
+            "--inline",
+            &format!("K1={}", env.canary("inline")),
+            "c-inline",
+        ],
+        vec![
+            "--kind",
+            "env",
+            "--inline",
+            &format!("TOKEN={quote_value}"),
+            "--inline",
+            "EMPTY=",
+            "c-env",
+        ],
+        vec!["--kind", "git-ssh", "--from-file", s(&key), "c-ssh"],
+    ] {
+        let mut full = vec!["secret", "create"];
+        full.extend(args);
+        env.run(&full).success();
+    }
+    let applied = env.file(
+        "applied.yaml",
+        format!(
+            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: a-env\n    kind: env\n    inline:\n      MULTI: \"line one\\nline 'two' {}\\n\"\n  - name: a-files\n    fromFile: [src/token.txt]\n",
+            env.canary("applied")
+        ),
+    );
+    env.run(&["apply", "-f", s(&applied)]).success();
+
+    // A folder name YAML and sh must both quote, next to the manifest.
+    let values = env.dir.path().join("va'l\"s #: x\ny");
+    let out = env.dir.path().join("exported.yaml");
+    let run = env.run(&[
+        "-vv",
+        "export",
+        "--values-dir",
+        s(&values),
+        "--out",
+        s(&out),
+    ]);
+    run.success()
+        .stderr_has("Exported 7 secret(s)")
+        .stderr_has("load the env files");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    env.assert_no_leak(&text);
+    assert!(text.contains("owner: abba3a3e\n"), "{text}");
+    assert!(!text.contains("INCOMPLETE"), "{text}");
+    assert_eq!(mode(&values), 0o700);
+    for f in files_under(&values) {
+        let m = mode(&values.join(&f));
+        let want = match f.as_str() {
+            "c-dir/mycreds/sub/run.sh" => 0o755,
+            _ => 0o600,
+        };
+        assert_eq!(m, want, "{f}");
+    }
+    assert_eq!(
+        files_under(&values),
+        vec![
+            "a-env.env",
+            "a-files/token.txt",
+            "c-dir/mycreds/a.txt",
+            "c-dir/mycreds/sub/run.sh",
+            "c-env.env",
+            "c-file/token.txt",
+            "c-inline/K1",
+            "c-ssh/gitkey",
+        ]
+    );
+    assert_eq!(
+        std::fs::read(values.join("c-file/token.txt")).unwrap_or_default(),
+        file_value.as_bytes()
+    );
+    let sourced = env_files(&values);
+    sourced_diff(&env, &sourced, &out, &["-v"]).success();
+    // Not sourcing them: the run stops on the unset variables.
+    sourced_diff(&env, &[], &out, &[])
+        .failure()
+        .stderr_has("is not set");
+
+    // To standard output, absolute paths; -v too.
+    let values2 = env.dir.path().join("v2");
+    let run = env.run(&["-v", "export", "--values-dir", s(&values2)]);
+    run.success();
+    let out2 = env.file("stdout.yaml", &run.stdout);
+    assert!(
+        run.stdout
+            .contains(&format!("\"{}/c-file/token.txt\"", values2.display())),
+        "{}",
+        run.stdout
+    );
+    sourced_diff(&env, &env_files(&values2), &out2, &["-vv"]).success();
+}
+
+/// The recorded objects Konduktor's own CLI made round-trip too: the
+/// directory secret unpacks with the archive's own folder and modes.
+#[test]
+fn konduktor_made_secrets_round_trip_through_export_and_diff() {
+    let env = TestEnv::new();
+    env.seed_konduktor_made();
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
+        .success()
+        .stderr_has("Exported 5 secret(s)");
+    let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        text.contains("fromDirectory: \"./values/my-default-directory/mycreds\""),
+        "{text}"
+    );
+    assert!(text.contains("    kind: git-ssh\n"), "{text}");
+    // Shell lines name the env files absolutely: they run from anywhere.
+    let sourcing = format!("#   . '{}/my-env.env'", values.display());
+    assert!(text.contains(&sourcing), "{text}");
+    assert_eq!(
+        mode(&values.join("my-default-directory/mycreds/a.txt")),
+        0o600
+    );
+    assert_eq!(
+        mode(&values.join("my-default-directory/mycreds/sub/b.json")),
+        0o644
+    );
+    assert_eq!(
+        std::fs::read(values.join("my-default-directory/mycreds/sub/b.json")).unwrap_or_default(),
+        std::fs::read(crate::support::fixtures().join("konduktor-made/source/mycreds/sub/b.json"))
+            .unwrap_or_default()
+    );
+    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+}
+
+/// Without `--values-dir`: no file anywhere, every secret with its kind,
+/// keys and placeholders, and both the text and stderr say to complete it.
+#[test]
+fn without_a_values_dir_nothing_is_written_and_the_manifest_says_to_complete_it() {
+    let env = TestEnv::new();
+    env.seed_konduktor_made();
+    let before = files_under(env.dir.path());
+    let home_before = files_under(env.home.path());
+    for verbosity in [None, Some("-v"), Some("-vv")] {
+        let mut args: Vec<&str> = verbosity.into_iter().collect();
+        args.push("export");
+        let run = env.run(&args);
+        run.success().stderr_has("must be completed before use");
+        assert!(run.stdout.starts_with("# INCOMPLETE"), "{}", run.stdout);
+        for want in [
+            "  - name: my-env\n    kind: env\n    # keys: BAZ, FOO\n    fromEnv:\n",
+            "  - name: my-default-file\n    kind: default\n    # keys: secret-file.txt\n    fromFile:\n",
+            "    fromDirectory: \"./values/my-default-directory/FOLDER\" # TODO",
+            "  - name: my-ssh-2\n    kind: git-ssh\n",
+        ] {
+            run.stdout_has(want);
+        }
+        // The recorded values are short and known: none is in the text.
+        for value in ["\"bar\"", "\"qux\""] {
+            assert!(!run.stdout.contains(value), "{}", run.stdout);
+        }
+    }
+    assert_eq!(files_under(env.dir.path()), before);
+    // Only what any run leaves in HOME (the owner-hash cache), nothing new.
+    assert!(
+        files_under(env.home.path())
+            .iter()
+            .all(|f| home_before.contains(f) || f.contains("user_hash")),
+        "{:?}",
+        files_under(env.home.path())
+    );
+}
+
+/// `--out` never replaces a file unasked, a non-empty DIR is refused; both
+/// before any request. `--force` allows both.
+#[test]
+fn out_and_values_dir_are_refused_when_taken_unless_forced() {
+    let env = TestEnv::new();
+    let canary = env.canary("forced");
+    env.run(&[
+        "secret",
+        "create",
+        "--inline",
+        &format!("K={canary}"),
+        "one",
+    ])
+    .success();
+    let out = env.file("secrets.yaml", "mine\n");
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    env.run(&["export", "--out", s(&out)])
+        .failure()
+        .stderr_has("exists already")
+        .stderr_has("--force");
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "mine\n");
+    let taken = env.dir.path().join("taken");
+    env.file("taken/notes.txt", "keep");
+    let taken_s = s(&taken).to_string();
+    env.run(&["export", "--values-dir", &taken_s])
+        .failure()
+        .stderr_has("is not empty")
+        .stderr_has("--force");
+    env.file("a-file", "x");
+    env.run(&["export", "--values-dir", s(&env.dir.path().join("a-file"))])
+        .failure()
+        .stderr_has("not a folder");
+    env.assert_no_requests();
+
+    env.run(&[
+        "export",
+        "--out",
+        s(&out),
+        "--force",
+        "--values-dir",
+        &taken_s,
+    ])
+    .success();
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(text.contains("name: one"), "{text}");
+    assert_eq!(
+        std::fs::read_to_string(taken.join("notes.txt")).unwrap_or_default(),
+        "keep"
+    );
+    assert_eq!(
+        std::fs::read_to_string(taken.join("one/K")).unwrap_or_default(),
+        canary
+    );
+    // Again, over its own output.
+    env.run(&[
+        "export",
+        "--out",
+        s(&out),
+        "--force",
+        "--values-dir",
+        &taken_s,
+    ])
+    .success();
+}
+
+/// A secret a manifest cannot reproduce is listed, with the reason, on
+/// stderr and in the manifest, and left out; the rest still diffs clean.
+#[test]
+fn unrepresentable_secrets_are_listed_and_left_out() {
+    let env = TestEnv::new();
+    let labels = |name: &str, kind: &str| {
+        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
+    };
+    let nul = format!("{}\0tail", env.canary("nul"));
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("has-nul-{OWNER}"), "labels": labels("has-nul", "env")},
+        "data": {"TOKEN": b64(nul.as_bytes())}}),
+    );
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("odd-kind-{OWNER}"), "labels": labels("odd-kind", "kustom")},
+        "data": {"A": b64(env.canary("odd").as_bytes())}}),
+    );
+    env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("not-a-zip-{OWNER}"), "labels": labels("not-a-zip", "default")},
+        "data": {"payload.zip": b64(env.canary("zip").as_bytes())}}));
+    let fine = env.canary("fine");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("OK={fine}"),
+        "fine",
+    ])
+    .success();
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["-v", "export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success()
+        .stderr_has("Exported 1 secret(s)")
+        .stderr_has("left out secret `has-nul`: the value of `TOKEN` holds a NUL byte")
+        .stderr_has("left out secret `odd-kind`: its kind `kustom`")
+        .stderr_has("left out secret `not-a-zip`: its `payload.zip` is not a readable zip");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    env.assert_no_leak(&text);
+    assert!(
+        text.contains("#   has-nul: the value of `TOKEN` holds a NUL byte"),
+        "{text}"
+    );
+    assert!(!text.contains("- name: has-nul"), "{text}");
+    assert_eq!(files_under(&values), vec!["fine.env"]);
+    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+    // Without values: the kind is still checked, the value never read.
+    env.run(&["export"])
+        .success()
+        .stderr_has("left out secret `odd-kind`");
+}
+
+/// Only your own secrets: another user's (and the bystander every test
+/// namespace holds) are never exported, listed or read into a file.
+#[test]
+fn another_users_secrets_are_never_exported() {
+    let env = TestEnv::new();
+    let theirs = env.canary("theirs");
+    env.run_as(
+        OTHER_OWNER,
+        &[
+            "secret",
+            "create",
+            "--kind",
+            "env",
+            "--inline",
+            &format!("THEIRS={theirs}"),
+            "theirs",
+        ],
+    )
+    .success();
+    let mine = env.canary("mine");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("MINE={mine}"),
+        "mine",
+    ])
+    .success();
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    let values = env.dir.path().join("values");
+    let run = env.run(&["-vv", "export", "--values-dir", s(&values)]);
+    run.success().stdout_has("- name: mine");
+    for other in ["theirs", "THEIRS", "bystander", OTHER_OWNER, "feedbeef"] {
+        assert!(!run.stdout.contains(other), "{other}:\n{}", run.stdout);
+        assert!(
+            !run.stderr.contains(&format!("`{other}`")),
+            "{}",
+            run.stderr
+        );
+    }
+    assert_eq!(files_under(&values), vec!["mine.env"]);
+    if let Some(server) = env.fake() {
+        let lists: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "GET")
+            .collect();
+        assert_eq!(lists.len(), 1, "{lists:#?}");
+        assert_eq!(
+            lists[0].label_selector().as_deref(),
+            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
+        );
+    }
+}
