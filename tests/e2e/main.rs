@@ -12,6 +12,7 @@ mod credentials;
 mod declarative;
 mod errors;
 mod export;
+mod from_command;
 mod hostile_inputs;
 mod hostile_manifests;
 mod identity;

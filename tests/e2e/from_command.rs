@@ -1,0 +1,253 @@
+//! `fromCommand` (docs/konduktor-compat.md §5.2): values printed by programs, which run
+//! only when the user allows it from outside the file. Small scripts stand
+//! in for password managers (`op`, `vault`, `pass`, ...): each prints a
+//! canary and counts its runs in a file.
+
+use std::path::{Path, PathBuf};
+
+use crate::support::{OWNER, Run, TestEnv};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+
+/// An executable script in the test folder, written by another process
+/// (a file this threaded test process held open for writing could be
+/// "busy" when the binary runs it). It counts its runs in `<name>.runs`.
+fn script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
+    let path = env.dir.path().join(name);
+    let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
+    let made = std::process::Command::new("sh")
+        .args(["-c", "cat > \"$1\" && chmod 700 \"$1\"", "sh"])
+        .arg(&path)
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            if let Some(mut stdin) = child.stdin.take() {
+                stdin.write_all(text.as_bytes())?;
+            }
+            child.wait()
+        })
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(made.success());
+    path
+}
+
+fn runs(path: &Path) -> usize {
+    std::fs::read_to_string(format!("{}.runs", path.display()))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+fn manifest(env: &TestEnv, body: &str) -> String {
+    env.file("secrets.yaml", format!("{HEAD}{body}"))
+        .to_str()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn allowed(env: &TestEnv, args: &[&str]) -> Run {
+    let mut cmd = env.command();
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .args(args)
+        .arg("--allow-commands");
+    env.run_command(cmd)
+}
+
+#[test]
+fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed() {
+    let env = TestEnv::new();
+    let token = env.canary("op-token");
+    let op = script(&env, "op", &format!("printf %s '{token}'"));
+    let vault = script(&env, "vault", "printf %s v");
+    let file = manifest(
+        &env,
+        "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf/token\"]\n      - key: WANDB_API_KEY\n        command: [./vault, kv, get, -field=key, secret/wandb]\n",
+    );
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n",
+    );
+    let task = task.to_str().unwrap_or_default();
+    for args in [
+        vec!["diff", "-f", &file],
+        vec!["apply", "-f", &file, "--yes"],
+        vec!["render-job", "-f", task, "--secrets", &file],
+    ] {
+        let run = env.run(&args);
+        run.failure()
+            .stderr_has("would run 2 commands")
+            .stderr_has("`./op read op://ml/hf/token` for its key `HF_TOKEN`")
+            .stderr_has("`./vault kv get -field=key secret/wandb` for its key `WANDB_API_KEY`")
+            .stderr_has("--allow-commands");
+        assert_eq!(runs(&op) + runs(&vault), 0, "{args:?} ran a program");
+        env.assert_no_requests();
+    }
+    // The flag, or the variable, allows them.
+    assert_eq!(allowed(&env, &["diff", "-f", &file]).code, Some(1));
+    assert_eq!((runs(&op), runs(&vault)), (1, 1), "each once per run");
+    let mut cmd = env.command();
+    cmd.env("KONDUKTOR_ALLOW_COMMANDS", "1")
+        .args(["-n", &env.namespace, "diff", "-f", &file]);
+    assert_eq!(env.run_command(cmd).code, Some(1));
+    assert_eq!((runs(&op), runs(&vault)), (2, 2));
+}
+
+#[test]
+fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_value() {
+    let env = TestEnv::new();
+    let token = env.canary("hf-token");
+    let key = env.canary("ssh-key");
+    // Printed with a trailing newline, which goes; a binary value keeps
+    // every byte with `trim: false`.
+    let op = script(&env, "op", &format!("printf '%s\\n' '{token}'"));
+    let pass = script(&env, "pass", &format!("printf '%s\\n' '{key}'"));
+    let bin = script(&env, "bin", "printf 'a\\000b\\377\\n'");
+    let file = manifest(
+        &env,
+        "  - name: hf\n    kind: env\n    inline: {MODE: online}\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf token\"]\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: gitkey\n        command: [./pass, show, ssh/github]\n  - name: blob\n    fromCommand:\n      - key: data.bin\n        command: [./bin]\n        trim: false\n        timeout: 10s\n",
+    );
+    let diff = allowed(&env, &["diff", "-f", &file]);
+    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
+    diff.stdout_has("+ HF_TOKEN (from command `./op read 'op://ml/hf token'`)")
+        .stdout_has("+ gitkey (from command `./pass show ssh/github`)")
+        .stdout_has("+ data.bin (from command `./bin`)");
+    let json = allowed(&env, &["diff", "-f", &file, "-o", "json"]).json();
+    let from = json["secrets"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|s| s["keys"].as_array().into_iter().flatten())
+        .find(|k| k["key"] == "HF_TOKEN")
+        .map(|k| k["from"].clone())
+        .unwrap_or_default();
+    assert_eq!(from, "command `./op read 'op://ml/hf token'`");
+    allowed(&env, &["-v", "apply", "-f", &file]).success();
+    assert_eq!(
+        env.data(&format!("hf-{OWNER}"))["HF_TOKEN"],
+        token.as_bytes()
+    );
+    assert_eq!(env.data(&format!("hf-{OWNER}"))["MODE"], b"online");
+    assert_eq!(
+        env.data(&format!("github-{OWNER}"))["gitkey"],
+        key.as_bytes()
+    );
+    assert_eq!(
+        env.data(&format!("blob-{OWNER}"))["data.bin"],
+        b"a\0b\xff\n"
+    );
+    assert_eq!(
+        (runs(&op), runs(&pass), runs(&bin)),
+        (3, 3, 3),
+        "once per run"
+    );
+    // Nothing changed since: the same values, no changes, at any verbosity.
+    for v in ["-v", "-vv"] {
+        let again = allowed(&env, &[v, "diff", "-f", &file]);
+        assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+    }
+}
+
+#[test]
+fn a_failing_command_stops_the_run_before_anything_is_sent_and_its_output_never_shows() {
+    let env = TestEnv::new();
+    let printed = env.canary("printed-before-failing");
+    script(&env, "fails", &format!("printf %s '{printed}'; exit 3"));
+    // (`exec`: the program itself sleeps; a child it left behind would
+    // keep our inherited stderr open, and this test waiting, after the stop.)
+    script(
+        &env,
+        "slow",
+        &format!("printf %s '{printed}'; exec sleep 30"),
+    );
+    script(&env, "flood", "yes 0123456789abcdef");
+    let cases = [
+        (
+            "[./fails, --flag]",
+            "",
+            "`./fails --flag`) failed: it exited with status 3",
+        ),
+        (
+            "[no-such-program-kk]",
+            "",
+            "the program `no-such-program-kk` was not found",
+        ),
+        (
+            "[./slow]",
+            "        timeout: 1s\n",
+            "`./slow`) failed: it did not finish within 1s",
+        ),
+        ("[./flood]", "", "it printed more than 1048576 bytes"),
+    ];
+    for (command, extra, expected) in cases {
+        let file = manifest(
+            &env,
+            &format!(
+                "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: {command}\n{extra}"
+            ),
+        );
+        for verbosity in ["-v", "-vv"] {
+            let run = allowed(&env, &[verbosity, "apply", "-f", &file, "--yes"]);
+            run.failure()
+                .stderr_has(expected)
+                .stderr_has("secret `s`: the command for key `K`");
+            env.assert_no_requests();
+        }
+    }
+}
+
+#[test]
+fn a_program_may_ask_on_the_terminal_stdin_and_stderr_are_the_users() {
+    let env = TestEnv::new();
+    let typed = env.canary("typed");
+    script(
+        &env,
+        "ask",
+        "printf 'passphrase for vault: ' >&2; read -r answer; printf %s \"$answer\"",
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n",
+    );
+    let mut cmd = env.command();
+    cmd.args([
+        "-n",
+        &env.namespace,
+        "apply",
+        "-f",
+        &file,
+        "--allow-commands",
+    ]);
+    env.run_with_stdin(cmd, &format!("{typed}\n"))
+        .success()
+        .stderr_has("passphrase for vault: ");
+    assert_eq!(env.data(&format!("s-{OWNER}"))["K"], typed.as_bytes());
+}
+
+#[test]
+fn render_job_takes_command_values_offline() {
+    let env = TestEnv::new();
+    let token = env.canary("render");
+    let op = script(&env, "op", &format!("printf %s '{token}'"));
+    let file = manifest(
+        &env,
+        "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
+    );
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n",
+    );
+    let run = allowed(
+        &env,
+        &[
+            "render-job",
+            "-f",
+            task.to_str().unwrap_or_default(),
+            "--secrets",
+            &file,
+        ],
+    );
+    run.success().stdout_has("HF_TOKEN");
+    assert_eq!(runs(&op), 1);
+    env.assert_no_requests();
+}
