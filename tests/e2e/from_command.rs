@@ -251,3 +251,89 @@ fn render_job_takes_command_values_offline() {
     assert_eq!(runs(&op), 1);
     env.assert_no_requests();
 }
+
+/// The README's recipes, run as written, with stand-ins for `op`, `vault`,
+/// `aws`, `gcloud`, `sops` and `pass` on PATH that print canaries: each
+/// entry parses, runs the program it names with its arguments, and the
+/// values arrive, never shown.
+#[test]
+fn the_readme_recipes_work_as_written() {
+    let env = TestEnv::new();
+    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let section = readme
+        .split("### Values from password managers")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no fromCommand section in the README"));
+    let recipe = section
+        .split("```yaml\n")
+        .nth(1)
+        .and_then(|r| r.split("```").next())
+        .unwrap_or_else(|| panic!("no yaml block in the section"));
+    let bin = env.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
+    let mut expected = Vec::new();
+    for (program, key) in [
+        ("op", "HF_TOKEN"),
+        ("vault", "WANDB_API_KEY"),
+        ("aws", "AWS_SECRET"),
+        ("gcloud", "GCP_TOKEN"),
+        ("sops", "DB_PASSWORD"),
+        ("pass", "GITHUB_TOKEN"),
+    ] {
+        let value = env.canary(program);
+        // Each stand-in prints its value and records the arguments it got.
+        script(
+            &env,
+            &format!("bin/{program}"),
+            &format!(
+                "printf '%s\\n' \"$*\" > '{}/{program}.args'; printf '%s\\n' '{value}'",
+                bin.display()
+            ),
+        );
+        expected.push((program, key, value));
+    }
+    let file = manifest(&env, recipe);
+    let path = format!(
+        "{}:{}",
+        bin.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let refused = env.run(&["diff", "-f", &file]);
+    refused.failure().stderr_has("would run 6 commands");
+    let mut cmd = env.command();
+    cmd.env("PATH", &path).args([
+        "-n",
+        &env.namespace,
+        "apply",
+        "-f",
+        &file,
+        "--allow-commands",
+    ]);
+    env.run_command(cmd).success();
+    let data = env.data(&format!("hf-{OWNER}"));
+    for (program, key, value) in &expected {
+        assert_eq!(data[*key], value.as_bytes(), "{program}");
+    }
+    let args = |p: &str| {
+        std::fs::read_to_string(bin.join(format!("{p}.args")))
+            .unwrap_or_default()
+            .trim_end()
+            .to_string()
+    };
+    assert_eq!(args("op"), "read op://ml/huggingface/token");
+    assert_eq!(args("vault"), "kv get -field=key secret/wandb");
+    assert_eq!(
+        args("aws"),
+        "secretsmanager get-secret-value --secret-id ml/aws --query SecretString --output text"
+    );
+    assert_eq!(
+        args("gcloud"),
+        "secrets versions access latest --secret gcp-token"
+    );
+    assert_eq!(
+        args("sops"),
+        "-d --extract [\"db_password\"] secrets.enc.yaml"
+    );
+    assert_eq!(args("pass"), "show github/token");
+}
