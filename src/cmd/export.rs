@@ -1,7 +1,6 @@
 //! `export`: a secrets.yaml that reproduces your current secrets. Glue over
 //! [`crate::secrets::export`]: flags, the one LIST, where the text goes.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -178,19 +177,7 @@ fn write_out(out: &Path, text: &str, force: bool) -> Result<()> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let temp = dir.join(format!(".{name}.export-{}", std::process::id()));
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options
-            .mode(0o644)
-            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-    }
-    let written = options.open(&temp).and_then(|mut f| {
-        f.write_all(text.as_bytes())?;
-        f.sync_all()
-    });
+    let written = crate::input::file::write_new_file(&temp, 0o644, text.as_bytes());
     let placed = written.and_then(|()| {
         if force {
             std::fs::rename(&temp, out)

@@ -202,6 +202,49 @@ pub fn read_input(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     }
 }
 
+/// Create `path` new (never through a link, never over a file: `O_EXCL |
+/// O_NOFOLLOW`), set exactly `mode` on the empty file before any byte is
+/// written (so a value is never readable by others, and umask does not
+/// change an archive's modes), write `bytes` and sync. On a failure the
+/// file is removed. The one writer of new files.
+///
+/// # Errors
+///
+/// `AlreadyExists` if anything is at `path`; any other I/O error.
+pub fn write_new_file(path: &Path, mode: u32, bytes: &[u8]) -> io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options
+            .mode(0o600 & mode)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    }
+    let mut file = options.open(path)?;
+    let written = set_mode(&file, mode)
+        .and_then(|()| file.write_all(bytes))
+        .and_then(|()| file.sync_all());
+    if let Err(e) = written {
+        drop(file);
+        let _ = std::fs::remove_file(path);
+        return Err(e);
+    }
+    Ok(())
+}
+
+#[cfg(unix)]
+fn set_mode(file: &File, mode: u32) -> io::Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    file.set_permissions(std::fs::Permissions::from_mode(mode))
+}
+
+#[cfg(not(unix))]
+fn set_mode(_file: &File, _mode: u32) -> io::Result<()> {
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

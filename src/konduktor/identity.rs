@@ -423,25 +423,15 @@ fn write_cache(path: &Path, hash: &str) -> std::io::Result<()> {
 /// Create `<dir>/<base>` (or `<base>.1`, `<base>.2`, ... if taken: never
 /// over an existing file), write `bytes`, sync, and return its path.
 fn write_new(dir: &Path, base: &str, bytes: &[u8]) -> std::io::Result<PathBuf> {
-    use std::io::Write;
     for n in 0..MAX_NUMBERED {
         let path = match n {
             0 => dir.join(base),
             n => dir.join(format!("{base}.{n}")),
         };
-        let mut file = match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => f,
+        match crate::input::file::write_new_file(&path, 0o644, bytes) {
+            Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(e),
-        };
-        let written = file.write_all(bytes).and_then(|()| file.sync_all());
-        if let Err(e) = written {
-            let _ = std::fs::remove_file(&path);
-            return Err(e);
         }
         return Ok(path);
     }

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::io::{Read, Write};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, ErrorKind};
@@ -721,43 +721,11 @@ impl ValuesDir {
                 Err(_) => {}
             }
         }
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options
-                .mode(0o600)
-                .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
-        }
-        let mut file = options.open(path).map_err(|e| match e.kind() {
+        crate::input::file::write_new_file(path, mode, bytes.expose()).map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => exists_error(path),
             _ => write_error(path, &e),
-        })?;
-        let written = set_mode(&file, mode)
-            .and_then(|()| file.write_all(bytes.expose()))
-            .and_then(|()| file.sync_all());
-        if let Err(e) = written {
-            drop(file);
-            let _ = std::fs::remove_file(path);
-            return Err(write_error(path, &e));
-        }
-        Ok(())
+        })
     }
-}
-
-#[cfg(unix)]
-fn set_mode(file: &std::fs::File, mode: u32) -> std::io::Result<()> {
-    use std::os::unix::fs::PermissionsExt;
-    if mode == 0o600 {
-        return Ok(());
-    }
-    file.set_permissions(std::fs::Permissions::from_mode(mode))
-}
-
-#[cfg(not(unix))]
-fn set_mode(_file: &std::fs::File, _mode: u32) -> std::io::Result<()> {
-    Ok(())
 }
 
 fn new_dir(path: &Path) -> std::io::Result<()> {
