@@ -295,8 +295,17 @@ pub async fn plan_manifest(
     let owner = owner()?;
     crate::konduktor::identity::fits_object_names(&owner)?;
     manifest.check_owner(&owner)?;
-    let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
-    let cluster = connect(ctx).await?;
+    // Programs run last: not for a run that an unusable kubeconfig stops.
+    let (desired, cluster) = if manifest.commands().is_empty() || !commands.allowed() {
+        let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
+        (desired, connect(ctx).await?)
+    } else {
+        let cluster = connect(ctx).await?;
+        (
+            crate::secrets::manifest::load_here(&manifest, commands.allowed())?,
+            cluster,
+        )
+    };
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
         .await?;

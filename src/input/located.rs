@@ -318,6 +318,11 @@ impl<'a> Problems<'a> {
 
     /// `Ok` if nothing was found; else one error listing the problems (the
     /// first [`MAX_SHOWN_PROBLEMS`], and how many more there are).
+    /// Nothing reported yet.
+    pub fn is_empty(&self) -> bool {
+        self.list.is_empty()
+    }
+
     pub fn finish(self, masked: &Masked) -> Result<(), Error> {
         if self.list.is_empty() {
             return Ok(());

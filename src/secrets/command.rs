@@ -38,8 +38,13 @@ impl CommandSpec {
     /// The command line as a person would type it: arguments with spaces
     /// or quotes in single quotes, control characters escaped.
     pub fn display(&self) -> String {
+        const MAX_CHARS: usize = 200;
         let shown: Vec<String> = self.argv.iter().map(|a| shell_word(a)).collect();
-        crate::escape::text(&shown.join(" ")).into_owned()
+        let line = crate::escape::text(&shown.join(" ")).into_owned();
+        match line.char_indices().nth(MAX_CHARS) {
+            Some((cut, _)) => format!("{}...", &line[..cut]),
+            None => line,
+        }
     }
 }
 
@@ -67,6 +72,8 @@ pub enum CommandError {
     Failed { status: String },
     #[error("it did not finish within {}", crate::cluster::humanize(*.0))]
     TimedOut(Duration),
+    #[error("it ended, but a program it started kept its output open past {}", crate::cluster::humanize(*.0))]
+    OutputHeldOpen(Duration),
     #[error(
         "it printed more than {} bytes (a Secret holds at most 1 MiB)",
         MAX_OUTPUT_BYTES
@@ -89,6 +96,9 @@ impl CommandError {
             CommandError::TimedOut(_) => {
                 "raise the entry's `timeout:` (e.g. `timeout: 2m`), or check that the program is not waiting for input"
             }
+            CommandError::OutputHeldOpen(_) => {
+                "a program it left running in the background still holds its standard output: redirect that program's output elsewhere"
+            }
             CommandError::TooLarge => "a value must fit in a Secret; print only the value",
             CommandError::Unreadable(_) => "run the command again",
         }
@@ -108,14 +118,21 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
             program: String::new(),
         });
     };
-    let program_path = resolve_program(program, dir);
+    // Absolute, so that a program path taken from the folder is not taken
+    // from it twice once the program runs there.
+    let dir = std::path::absolute(if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    })
+    .map_err(|e| CommandError::CannotStart {
+        program: crate::escape::text(program).into_owned(),
+        reason: e.kind().to_string(),
+    })?;
+    let program_path = resolve_program(program, &dir);
     let mut child = Command::new(&program_path)
         .args(spec.argv.iter().skip(1))
-        .current_dir(if dir.as_os_str().is_empty() {
-            Path::new(".")
-        } else {
-            dir
-        })
+        .current_dir(&dir)
         .stdin(Stdio::inherit())
         .stderr(Stdio::inherit())
         .stdout(Stdio::piped())
@@ -199,8 +216,13 @@ fn read_output(
             Err(CommandError::Unreadable(kind))
         }
         Err(_) => {
+            let ended = matches!(child.try_wait(), Ok(Some(_)));
             stop(child);
-            Err(CommandError::TimedOut(timeout))
+            Err(if ended {
+                CommandError::OutputHeldOpen(timeout)
+            } else {
+                CommandError::TimedOut(timeout)
+            })
         }
     }
 }

@@ -51,6 +51,52 @@ fn a_program_runs_in_the_manifests_folder_and_a_relative_path_is_taken_from_ther
     assert_eq!(out.expose(), real.to_string_lossy().as_bytes());
 }
 
+/// A manifest named by a relative path: its folder is relative too, and
+/// a program path is taken from it once, not twice.
+#[test]
+fn a_relative_folder_is_not_taken_twice() {
+    let dir = tempfile::Builder::new()
+        .prefix("kk-command-")
+        .tempdir_in("target")
+        .unwrap_or_else(|e| panic!("{e}"));
+    let relative = dir
+        .path()
+        .strip_prefix(std::env::current_dir().unwrap_or_default())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|_| dir.path().to_path_buf());
+    assert!(relative.is_relative(), "{relative:?}");
+    let made = std::process::Command::new("sh")
+        .args(["-c", "printf '#!/bin/sh\\nprintf right\\n' > ok.sh && chmod 700 ok.sh && mkdir -p \"$1\" && printf '#!/bin/sh\\nprintf wrong\\n' > \"$1/ok.sh\" && chmod 700 \"$1/ok.sh\"", "sh"])
+        .arg(&relative)
+        .current_dir(dir.path())
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(made.success());
+    let out = run(&spec(&["./ok.sh"]), &relative).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(out.expose(), b"right");
+}
+
+#[test]
+fn a_program_that_ends_but_leaves_its_output_open_is_told_apart() {
+    let mut s = sh("sleep 30 & printf x");
+    s.timeout = Duration::from_millis(500);
+    assert_eq!(
+        run(&s, &here()),
+        Err(CommandError::OutputHeldOpen(s.timeout))
+    );
+}
+
+#[test]
+fn a_long_command_line_is_cut_when_shown() {
+    let long = "a".repeat(10_000);
+    let shown = spec(&["op", &long]).display();
+    assert!(
+        shown.len() < 300 && shown.ends_with("..."),
+        "{}",
+        shown.len()
+    );
+}
+
 #[test]
 fn failures_say_how_the_program_ended_never_what_it_printed() {
     let canary = "canary-command-output-4471";

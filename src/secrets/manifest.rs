@@ -986,6 +986,15 @@ fn command_specs(
             ok = false;
         }
         let argv: Vec<String> = match &c.argv {
+            Some(args) if args.iter().any(|a| a.value.contains('\0')) => {
+                r.add(
+                    c.place,
+                    "an argument of this `fromCommand` entry holds a NUL character, which no program can be given",
+                    "remove the `\\0` from the argument",
+                );
+                ok = false;
+                continue;
+            }
             Some(args) if !args.is_empty() && !args[0].value.is_empty() => {
                 args.iter().map(|a| a.value.clone()).collect()
             }
@@ -1008,24 +1017,28 @@ fn command_specs(
                 continue;
             }
         };
+        const TIMEOUT_HELP: &str = "give a duration from 1ms to 24h, such as `10s` or `2m` (a program that never ends would stop the run)";
         let timeout = match &c.timeout {
             None => command::DEFAULT_TIMEOUT,
             Some(t) => match crate::cluster::parse_timeout(&t.value) {
-                Ok(Some(d)) => d,
-                Ok(None) => {
+                Ok(Some(d)) if d >= std::time::Duration::from_millis(1) => d,
+                Ok(_) => {
                     r.add(
                         t.place,
-                        "a command's `timeout` must be more than 0",
-                        "give a duration such as `10s` or `2m` (at most 24h); a program that never ends would stop the run",
+                        format!(
+                            "a command's `timeout` must be at least 1ms, not {}",
+                            t.quoted()
+                        ),
+                        TIMEOUT_HELP,
                     );
                     ok = false;
                     continue;
                 }
-                Err(why) => {
+                Err(_) => {
                     r.add(
                         t.place,
-                        format!("`timeout` {} is not a duration: {why}", t.quoted()),
-                        "give a duration such as `10s` or `2m` (at most 24h)",
+                        format!("`timeout` {} is not a duration from 1ms to 24h", t.quoted()),
+                        TIMEOUT_HELP,
                     );
                     ok = false;
                     continue;
@@ -1068,23 +1081,33 @@ fn pair_keys_ok(
 ) -> bool {
     let mut ok = true;
     let mut keys = BTreeSet::new();
+    #[derive(PartialEq)]
+    enum From {
+        Inline,
+        Env,
+        Command,
+    }
     let all = inline
         .iter()
-        .map(|(k, _, _)| (k, false))
-        .chain(from_env.iter().map(|n| (n, true)))
-        .chain(from_command.iter().map(|k| (*k, false)));
-    for (key, is_env) in all {
+        .map(|(k, _, _)| (k, From::Inline))
+        .chain(from_env.iter().map(|n| (n, From::Env)))
+        .chain(from_command.iter().map(|k| (*k, From::Command)));
+    for (key, from) in all {
+        let is_env = from == From::Env;
         if key.hidden {
-            let (what, help) = if is_env {
-                (
+            let (what, help) = match from {
+                From::Env => (
                     "an entry of `fromEnv` is not a variable name (not shown: it may hold a value)",
                     "`fromEnv` lists names of environment variables, e.g. `fromEnv: [HF_TOKEN]`; put KEY: value pairs under `inline`",
-                )
-            } else {
-                (
+                ),
+                From::Inline => (
                     "a key in `inline` is not a valid Secret key (not shown: it may hold a value)",
                     "write each pair as `KEY: value`; keys use letters, digits, `-`, `_` and `.`",
-                )
+                ),
+                From::Command => (
+                    "the `key` of a `fromCommand` entry is not a valid Secret key (not shown: it may hold a value)",
+                    "write `key: NAME`; keys use letters, digits, `-`, `_` and `.`",
+                ),
             };
             r.add(key.place, what, help);
             ok = false;
@@ -1259,39 +1282,60 @@ pub fn load_with(
         failed: false,
     };
     let mut problems = Problems::new(&manifest.path);
-    let mut out = Vec::new();
-    for entry in &manifest.entries {
-        let (kind, source) = match &entry.state {
-            EntryState::Absent => {
-                out.push(Desired::Absent {
-                    basename: entry.name.clone(),
-                });
-                continue;
+    let mut slots: Vec<Option<Desired>> = vec![None; manifest.entries.len()];
+    // Every other source first: no password manager asks for a value of a
+    // run that a missing file or variable stops anyway.
+    for pass_runs_commands in [false, true] {
+        if pass_runs_commands && !problems.is_empty() {
+            break;
+        }
+        for (entry, slot) in manifest.entries.iter().zip(slots.iter_mut()) {
+            if runs_commands(entry) == pass_runs_commands {
+                *slot = load_entry(entry, env, &mut runner, &mut problems);
             }
-            EntryState::Present { kind, source } => (*kind, source),
-        };
-        let Some((loaded, origins)) =
-            load_source(entry, kind, source, env, &mut runner, &mut problems)
-        else {
-            continue;
-        };
-        let checked = loaded.and_then(|data| {
-            konduktor::validate_size(&entry.name, &data)
-                .map(|()| data)
-                .map_err(|e| (e.into(), entry.place))
-        });
-        match checked {
-            Ok(data) => out.push(Desired::Present(DesiredSecret {
-                origins,
-                basename: entry.name.clone(),
-                kind,
-                data,
-            })),
-            Err((e, at)) => report_source_error(&entry.name, e, at, &mut problems),
         }
     }
     problems.finish(&manifest.masked)?;
-    Ok(out)
+    Ok(slots.into_iter().flatten().collect())
+}
+
+fn runs_commands(entry: &Entry) -> bool {
+    matches!(&entry.state, EntryState::Present { source: EntrySource::Pairs { from_command, .. }, .. } if !from_command.is_empty())
+}
+
+/// One entry loaded and size-checked, or `None` with its problems reported.
+fn load_entry(
+    entry: &Entry,
+    env: &dyn Fn(&str) -> Option<OsString>,
+    runner: &mut CommandRunner<'_>,
+    problems: &mut Problems<'_>,
+) -> Option<Desired> {
+    let (kind, source) = match &entry.state {
+        EntryState::Absent => {
+            return Some(Desired::Absent {
+                basename: entry.name.clone(),
+            });
+        }
+        EntryState::Present { kind, source } => (*kind, source),
+    };
+    let (loaded, origins) = load_source(entry, kind, source, env, runner, problems)?;
+    let checked = loaded.and_then(|data| {
+        konduktor::validate_size(&entry.name, &data)
+            .map(|()| data)
+            .map_err(|e| (e.into(), entry.place))
+    });
+    match checked {
+        Ok(data) => Some(Desired::Present(DesiredSecret {
+            origins,
+            basename: entry.name.clone(),
+            kind,
+            data,
+        })),
+        Err((e, at)) => {
+            report_source_error(&entry.name, e, at, problems);
+            None
+        }
+    }
 }
 
 type Loaded = Result<BTreeMap<String, SecretBytes>, (sources::SourceError, Place)>;

@@ -310,7 +310,7 @@ fn from_command_mistakes_are_located() {
         ),
         (
             "    fromCommand:\n      - key: A\n        command: [op]\n        timeout: 0s\n",
-            "must be more than 0",
+            "must be at least 1ms",
         ),
         (
             "    fromCommand:\n      - key: A\n        command: [op]\n        trim: maybe\n",
@@ -454,4 +454,34 @@ fn without_permission_nothing_runs_and_every_command_is_listed() {
         "{HEAD}secrets:\n  - name: a\n    inline: {{A: x}}\n"
     ));
     assert!(load(&plain, &|_| None).is_ok());
+}
+
+#[test]
+fn no_command_runs_when_another_source_already_stops_the_run() {
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [op]\n  - name: b\n    fromFile: /no/such/file-kk\n  - name: c\n    kind: env\n    fromEnv: [KK_UNSET_VARIABLE_0]\n"
+    ));
+    let (loaded, ran) = load_running(&m, &[("op", Ok("1"))]);
+    assert!(ran.is_empty(), "ran {ran:?}");
+    let e = loaded
+        .map(|_| ())
+        .err()
+        .map(|e| crate::output::diagnostic(&e, false))
+        .unwrap_or_default();
+    assert!(
+        e.contains("file-kk") && e.contains("KK_UNSET_VARIABLE_0"),
+        "{e}"
+    );
+    // Without those, it runs, and the secrets keep their file order.
+    let m = ok(&format!(
+        "{HEAD}secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [op]\n  - name: b\n    inline: {{B: x}}\n"
+    ));
+    let (loaded, ran) = load_running(&m, &[("op", Ok("1"))]);
+    assert_eq!(ran, ["op"]);
+    let names: Vec<String> = loaded
+        .unwrap_or_default()
+        .iter()
+        .map(|d| d.basename().to_string())
+        .collect();
+    assert_eq!(names, ["a", "b"]);
 }

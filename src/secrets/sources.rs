@@ -222,7 +222,11 @@ pub fn collect(
         Source::Inline(pairs) | Source::Commands(pairs) => {
             let total: u64 = pairs.iter().map(|(_, v)| len_u64(v.len())).sum();
             if total > MAX_SECRET_LIMIT {
-                return Err(too_large(format!("its inline values total {total} bytes")));
+                let what = match source {
+                    Source::Commands(_) => "values from commands",
+                    _ => "inline values",
+                };
+                return Err(too_large(format!("its {what} total {total} bytes")));
             }
             for (key, value) in pairs {
                 insert(&mut data, key.clone(), value.clone())?;

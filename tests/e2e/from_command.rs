@@ -337,3 +337,22 @@ fn the_readme_recipes_work_as_written() {
     );
     assert_eq!(args("pass"), "show github/token");
 }
+
+/// Programs run last: a run that an unusable kubeconfig stops asks no
+/// password manager for anything.
+#[test]
+fn no_program_runs_for_a_run_the_kubeconfig_stops() {
+    let env = TestEnv::new();
+    let op = script(&env, "op", "printf %s value");
+    let file = manifest(
+        &env,
+        "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
+    );
+    let missing = env.dir.path().join("no-such-kubeconfig");
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &missing)
+        .args(["diff", "-f", &file, "--allow-commands"]);
+    let run = env.run_command(cmd);
+    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    assert_eq!(runs(&op), 0);
+}
