@@ -116,10 +116,18 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
                 })
                 .collect();
             if !env.is_empty() {
-                eprintln!("Before `diff` or `apply`, load the env files into your shell:");
-                for e in env {
-                    eprintln!("  . {}", crate::escape::text(&e));
-                }
+                let sources: Vec<String> = env
+                    .iter()
+                    .map(|e| format!(". {} &&", crate::escape::text(e)))
+                    .collect();
+                eprintln!(
+                    "Load the env files for `diff` or `apply` only, in a subshell (so their variables do not stay in your shell):"
+                );
+                eprintln!(
+                    "  ( {} kubectl konduktor diff -f {} )",
+                    sources.join(" "),
+                    out.map_or("secrets.yaml".to_string(), crate::escape::path)
+                );
             }
         }
         None => {
@@ -147,6 +155,13 @@ fn out_error(out: &Path, what: &str) -> Error {
 
 /// `--out` names a file to create (or, with `--force`, to replace).
 fn check_out(out: &Path, force: bool) -> Result<()> {
+    match export::parent_of(out).map(std::fs::metadata) {
+        Some(Ok(m)) if m.is_dir() => {}
+        _ => {
+            return Err(out_error(out, "its folder does not exist")
+                .with_help("create the folder first, or name a file in an existing one"));
+        }
+    }
     match std::fs::symlink_metadata(out) {
         Err(_) => Ok(()),
         Ok(m) if m.is_dir() => {

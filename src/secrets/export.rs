@@ -84,31 +84,101 @@ pub struct ExportPlan {
 }
 
 /// Variables that sourcing an env file must not set: they change how the
-/// shell runs commands, or which cluster, identity and config this tool
-/// uses for the `diff` that follows.
+/// shell runs commands (a prompt or hook runs code: `PROMPT_COMMAND`, `PS0`),
+/// are the shell's own (`RANDOM`, `UID`: read-only, or never read back as
+/// written, so `diff` would not come out clean), change what later programs
+/// run (`LD_PRELOAD`, `GIT_SSH_COMMAND`), or which cluster, identity and
+/// config this tool uses for the `diff` that follows. A secret that holds
+/// one is left out, never exported.
 const SHELL_SENSITIVE: &[&str] = &[
+    // How the shell runs commands, and hooks that run code.
     "PATH",
     "HOME",
     "IFS",
     "ENV",
     "BASH_ENV",
     "CDPATH",
+    "GLOBIGNORE",
+    "SHELLOPTS",
+    "BASHOPTS",
+    "POSIXLY_CORRECT",
+    "PROMPT_COMMAND",
+    "PS0",
     "PS1",
     "PS2",
+    "PS3",
     "PS4",
+    "TMOUT",
+    "MAIL",
+    "MAILPATH",
+    "MAILCHECK",
+    "INPUTRC",
+    "FCEDIT",
     "SHELL",
+    "TERM",
+    // The shell's own, read-only or changing on their own.
     "PWD",
     "OLDPWD",
     "OPTIND",
-    "LD_PRELOAD",
-    "LD_LIBRARY_PATH",
+    "OPTARG",
+    "RANDOM",
+    "SRANDOM",
+    "SECONDS",
+    "LINENO",
+    "UID",
+    "EUID",
+    "PPID",
+    "SHLVL",
+    "_",
+    "GROUPS",
+    "FUNCNAME",
+    "HOSTNAME",
+    "HOSTTYPE",
+    "MACHTYPE",
+    "OSTYPE",
+    "EPOCHSECONDS",
+    "EPOCHREALTIME",
+    "BASHPID",
+    "PIPESTATUS",
+    "DIRSTACK",
+    "COLUMNS",
+    "LINES",
+    "REPLY",
+    // What later programs load or run.
+    "EDITOR",
+    "VISUAL",
+    "PAGER",
+    "PYTHONSTARTUP",
+    "PYTHONPATH",
+    "NODE_OPTIONS",
+    "PERL5OPT",
+    "RUBYOPT",
+    "JAVA_TOOL_OPTIONS",
+    "TMPDIR",
+    // Which cluster and identity this tool uses.
     "KUBECONFIG",
     "USER",
     "LOGNAME",
 ];
 
+/// Families of such variables, by prefix.
+const SHELL_SENSITIVE_PREFIXES: &[&str] = &[
+    "BASH_",
+    "HIST",
+    "COMP_",
+    "READLINE_",
+    "LD_",
+    "DYLD_",
+    "GIT_",
+    "SSH_",
+    "KONDUKTOR_",
+    "LC_",
+];
+
 fn shell_sensitive(key: &str) -> bool {
-    SHELL_SENSITIVE.contains(&key) || key.starts_with("KONDUKTOR_")
+    SHELL_SENSITIVE.contains(&key)
+        || SHELL_SENSITIVE_PREFIXES.iter().any(|p| key.starts_with(p))
+        || key == "LANG"
 }
 
 /// A key as a comment or message may show it: only with a key's
@@ -309,7 +379,7 @@ pub fn sh_quote(value: &[u8]) -> Vec<u8> {
 /// A value cannot be carried by an environment variable.
 pub fn env_file(name: &str, pairs: &[(String, SecretBytes)]) -> Result<SecretBytes, String> {
     let mut out = format!(
-        "# The values of secret `{name}`, for `fromEnv`: source this file (. ./{name}.env) before `kubectl konduktor diff` or `apply`.\n"
+        "# The values of secret `{name}`, for `fromEnv`: source this file in a subshell for `kubectl konduktor diff` or `apply`: ( . ./{name}.env && kubectl konduktor diff -f secrets.yaml )\n"
     )
     .into_bytes();
     for (key, value) in pairs {
@@ -540,10 +610,30 @@ fn values_error(path: &Path, what: &str) -> Error {
 /// # Errors
 ///
 /// It is a file, not empty without `force`, writable by others, or unreadable.
+/// The folder `path` is in (`.` for a bare name).
+pub fn parent_of(path: &Path) -> Option<&Path> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Some(Path::new(".")),
+        other => other,
+    }
+}
+
 pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(_) if std::fs::symlink_metadata(dir).is_ok() => {
+            return Err(values_error(dir, "it is a link to nothing")
+                .with_help("name a folder to create, or an empty one"));
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // It is made below its parent, which must be there now, not
+            // found missing once values are read.
+            return match parent_of(dir).map(std::fs::metadata) {
+                Some(Ok(m)) if m.is_dir() => Ok(()),
+                _ => Err(values_error(dir, "its parent folder does not exist")
+                    .with_help("create the parent folder first, or name another")),
+            };
+        }
         Err(e) => return Err(values_error(dir, &e.to_string())),
     };
     if !meta.is_dir() {
@@ -864,12 +954,15 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
         .filter(|s| matches!(s.source, ExportSource::Env { .. }))
         .collect();
     if let (Some(values), false) = (ctx.values_absolute.or(ctx.values), env_files.is_empty()) {
-        out.push_str("# Before `diff` or `apply`, load the env files into your shell:\n");
+        out.push_str(
+            "# Load the env files for `diff` or `apply` only, in a subshell (so their\n# variables do not stay in your shell):\n#   (",
+        );
         for s in env_files {
             let path = format!("{values}/{}.env", s.name);
             let quoted = String::from_utf8_lossy(&sh_quote(path.as_bytes())).into_owned();
-            let _ = writeln!(out, "#   . {}", comment(&quoted));
+            let _ = write!(out, " . {} &&", comment(&quoted));
         }
+        out.push_str(" kubectl konduktor diff -f secrets.yaml )\n");
     }
     if !plan.left_out.is_empty() {
         out.push_str("# Left out (a manifest cannot reproduce them):\n");

@@ -629,3 +629,48 @@ fn a_folder_others_may_write_to_is_refused() {
         "{e:?}"
     );
 }
+
+/// Sourcing an env file into a shell must not run code (a prompt hook), set
+/// what later programs run, or set the shell's own variables (read-only,
+/// or never read back as written, so `diff` would not come out clean).
+#[test]
+fn variables_a_shell_acts_on_are_never_exported() {
+    let keys = [
+        "PROMPT_COMMAND",
+        "PS0",
+        "PS3",
+        "TMOUT",
+        "GIT_SSH_COMMAND",
+        "BASH_ENV",
+        "HISTFILE",
+        "LD_PRELOAD",
+        "RANDOM",
+        "SECONDS",
+        "UID",
+        "PPID",
+        "LINENO",
+        "SHLVL",
+        "_",
+        "PYTHONSTARTUP",
+        "NODE_OPTIONS",
+    ];
+    let secrets: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| live(&format!("s{i}"), "env", &[(k, CANARY)]))
+        .collect();
+    let p = plan(&secrets, ME, true);
+    assert!(p.secrets.is_empty(), "exported: {:?}", p.secrets);
+    assert_eq!(p.left_out.len(), keys.len());
+    // Ordinary names go through.
+    let ok = plan(
+        &[live(
+            "ok",
+            "env",
+            &[("PSQL_PASSWORD", "x"), ("GITHUB_TOKEN", "y")],
+        )],
+        ME,
+        true,
+    );
+    assert_eq!(ok.secrets.len(), 1, "{:?}", ok.left_out);
+}

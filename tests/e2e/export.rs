@@ -152,7 +152,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     ]);
     run.success()
         .stderr_has("Exported 7 secret(s)")
-        .stderr_has("load the env files");
+        .stderr_has("in a subshell");
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
@@ -223,7 +223,10 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
     );
     assert!(text.contains("    kind: git-ssh\n"), "{text}");
     // Shell lines name the env files absolutely: they run from anywhere.
-    let sourcing = format!("#   . '{}/my-env.env'", values.display());
+    let sourcing = format!(
+        "#   ( . '{}/my-env.env' && kubectl konduktor diff",
+        values.display()
+    );
     assert!(text.contains(&sourcing), "{text}");
     assert_eq!(
         mode(&values.join("my-default-directory/mycreds/a.txt")),
@@ -313,6 +316,32 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
     env.run(&["export", "--values-dir", s(&env.dir.path().join("a-file"))])
         .failure()
         .stderr_has("not a folder");
+    // A missing parent, or a link to nothing, is found before anything is
+    // read or written (not once values are on disk).
+    let fresh = env.dir.path().join("fresh-values");
+    env.run(&[
+        "export",
+        "--values-dir",
+        s(&fresh),
+        "--out",
+        s(&env.dir.path().join("no-such-folder/x.yaml")),
+    ])
+    .failure()
+    .stderr_has("its folder does not exist");
+    assert!(!fresh.exists(), "values written before the refusal");
+    env.run(&[
+        "export",
+        "--values-dir",
+        s(&env.dir.path().join("nope/values")),
+    ])
+    .failure()
+    .stderr_has("its parent folder does not exist");
+    let dangling = env.dir.path().join("dangling");
+    std::os::unix::fs::symlink(env.dir.path().join("nowhere"), &dangling)
+        .unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["export", "--values-dir", s(&dangling)])
+        .failure()
+        .stderr_has("a link to nothing");
     env.assert_no_requests();
 
     env.run(&[
