@@ -3,18 +3,31 @@
 //! supported apiVersion and kind, a safe name matching the file, a semver
 //! `v` version, a one-line short description, platforms with valid sha256,
 //! bin, files (with a LICENSE) and os/arch selectors that do not overlap.
+//! The manifest is generated from the release archives by
+//! `plugin-index/release.sh manifest`; no committed manifest holds
+//! placeholder sums unless it is named as the template.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 
 use serde_json::Value;
+use sha2::Digest;
 
 const API_VERSION: &str = "krew.googlecontainertools.github.com/v1alpha2";
+/// The platforms a release publishes (issue 13): what krew users can install.
+pub(crate) const PUBLISHED: [(&str, &str); 5] = [
+    ("linux", "amd64"),
+    ("linux", "arm64"),
+    ("darwin", "amd64"),
+    ("darwin", "arm64"),
+    ("windows", "amd64"),
+];
 const WINDOWS_FORBIDDEN: &[&str] = &[
     "con", "prn", "aux", "nul", "com1", "com2", "com3", "com4", "com5", "com6", "com7", "com8",
     "com9", "lpt1", "lpt2", "lpt3", "lpt4", "lpt5", "lpt6", "lpt7", "lpt8", "lpt9",
 ];
 
-fn is_semver_v(v: &str) -> bool {
+pub(crate) fn is_semver_v(v: &str) -> bool {
     let Some(rest) = v.strip_prefix('v') else {
         return false;
     };
@@ -29,7 +42,7 @@ fn is_semver_v(v: &str) -> bool {
 }
 
 /// Does a krew platform selector (a LabelSelector) match this os/arch?
-fn selects(selector: &Value, os: &str, arch: &str) -> bool {
+pub(crate) fn selects(selector: &Value, os: &str, arch: &str) -> bool {
     let label = |k: &str| match k {
         "os" => Some(os),
         "arch" => Some(arch),
@@ -60,7 +73,7 @@ fn selects(selector: &Value, os: &str, arch: &str) -> bool {
 }
 
 /// Every rule, as a list of what is wrong (empty when valid).
-fn problems(file_stem: &str, m: &Value) -> Vec<String> {
+pub(crate) fn problems(file_stem: &str, m: &Value) -> Vec<String> {
     let mut out = Vec::new();
     let mut check = |ok: bool, what: String| {
         if !ok {
@@ -162,43 +175,259 @@ fn problems(file_stem: &str, m: &Value) -> Vec<String> {
                 format!("platform {i}: selector key `{key}` is not os or arch"),
             );
         }
+        let is_windows = selects(sel, "windows", "amd64") || selects(sel, "windows", "arm64");
+        check(
+            !is_windows || (uri.ends_with(".zip") && bin.ends_with(".exe")),
+            format!("platform {i}: windows wants a .zip archive and an .exe bin"),
+        );
     }
-    // Each supported os/arch is matched by exactly one platform.
-    for os in ["linux", "darwin"] {
-        for arch in ["amd64", "arm64"] {
-            let n = platforms
-                .iter()
-                .filter(|p| selects(&p["selector"], os, arch))
-                .count();
-            check(
-                n == 1,
-                format!("{os}/{arch} is matched by {n} platforms; exactly one is needed"),
-            );
-        }
+    // Each published os/arch is matched by exactly one platform.
+    for (os, arch) in PUBLISHED {
+        let n = platforms
+            .iter()
+            .filter(|p| selects(&p["selector"], os, arch))
+            .count();
+        check(
+            n == 1,
+            format!("{os}/{arch} is matched by {n} platforms; exactly one is needed"),
+        );
     }
     out
 }
 
-fn manifest() -> Value {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("plugin-index/plugins/konduktor.yaml");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+pub(crate) fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub(crate) fn sha256_hex(bytes: &[u8]) -> String {
+    sha2::Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// `plugin-index/release.sh ARGS` with `envs`, from the repository root.
+pub(crate) fn release_sh(args: &[&str], envs: &[(&str, &Path)]) -> Output {
+    let mut cmd = Command::new("bash");
+    cmd.arg(root().join("plugin-index/release.sh"))
+        .args(args)
+        .current_dir(root());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap_or_else(|e| panic!("release.sh: {e}"))
+}
+
+pub(crate) fn ok(run: &Output) -> String {
+    let stdout = String::from_utf8_lossy(&run.stdout).into_owned();
+    assert!(
+        run.status.success(),
+        "release.sh failed:\n{stdout}\n{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    stdout
+}
+
+/// The platforms `release.sh platforms` names, as (os, arch).
+pub(crate) fn release_platforms() -> Vec<(String, String)> {
+    ok(&release_sh(&["platforms"], &[]))
+        .lines()
+        .filter_map(|l| l.split_once('/'))
+        .map(|(os, arch)| (os.to_string(), arch.to_string()))
+        .collect()
+}
+
+/// Packs an archive for every platform release.sh publishes into `out`, each
+/// holding `bin` (a stand-in binary is enough for the manifest's sums).
+pub(crate) fn pack_all(bin: &Path, out: &Path) -> Vec<PathBuf> {
+    release_platforms()
+        .iter()
+        .map(|(os, arch)| {
+            let stdout = ok(&release_sh(
+                &["pack", &out.display().to_string()],
+                &[
+                    ("BIN", bin),
+                    ("OS", Path::new(os)),
+                    ("ARCH", Path::new(arch)),
+                ],
+            ));
+            PathBuf::from(stdout.lines().next().unwrap_or_default())
+        })
+        .collect()
+}
+
+pub(crate) fn read_manifest(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// A manifest generated from archives of a stand-in binary, in `dir`.
+fn generated(dir: &Path) -> (Value, Vec<PathBuf>) {
+    let bin = dir.join("stand-in");
+    std::fs::write(&bin, "#!/bin/sh\necho stand-in\n").unwrap_or_else(|e| panic!("{e}"));
+    let archives = dir.join("archives");
+    let packed = pack_all(&bin, &archives);
+    let out = dir.join("konduktor.yaml");
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    ok(&release_sh(
+        &[
+            "manifest",
+            &version,
+            &archives.display().to_string(),
+            &out.display().to_string(),
+        ],
+        &[],
+    ));
+    (read_manifest(&out), packed)
 }
 
 #[test]
-fn the_manifest_is_valid_for_krew() {
-    let m = manifest();
+fn the_manifest_is_generated_from_the_archives_and_valid_for_krew() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (m, packed) = generated(dir.path());
     assert_eq!(problems("konduktor", &m), Vec::<String>::new());
-    assert_eq!(
-        m["spec"]["version"],
-        format!("v{}", env!("CARGO_PKG_VERSION")),
-        "the manifest version follows Cargo.toml"
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(m["spec"]["version"], version.as_str());
+    let platforms = m["spec"]["platforms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(platforms.len(), PUBLISHED.len());
+    assert_eq!(packed.len(), PUBLISHED.len());
+    for (os, arch) in PUBLISHED {
+        let p = platforms
+            .iter()
+            .find(|p| selects(&p["selector"], os, arch))
+            .unwrap_or_else(|| panic!("{os}/{arch} is not in the manifest"));
+        let ext = if os == "windows" { "zip" } else { "tar.gz" };
+        let name = format!("kubectl-konduktor_{version}_{os}_{arch}.{ext}");
+        assert_eq!(
+            p["uri"],
+            format!(
+                "https://github.com/trainy-ai/kubectl-konduktor/releases/download/{version}/{name}"
+            )
+            .as_str()
+        );
+        let archive = packed
+            .iter()
+            .find(|a| a.file_name().is_some_and(|f| f.to_string_lossy() == name))
+            .unwrap_or_else(|| panic!("{name} was not packed: {packed:?}"));
+        let bytes = std::fs::read(archive).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p["sha256"], sha256_hex(&bytes).as_str(), "{name}");
+        let exe = if os == "windows" { ".exe" } else { "" };
+        assert_eq!(p["bin"], format!("kubectl-konduktor{exe}").as_str());
+    }
+}
+
+#[test]
+fn the_generator_refuses_what_would_not_install() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (_, packed) = generated(dir.path());
+    let archives = dir.path().join("archives").display().to_string();
+    let out = dir.path().join("out.yaml").display().to_string();
+    let version = format!("v{}", env!("CARGO_PKG_VERSION"));
+
+    let no_v = release_sh(
+        &["manifest", env!("CARGO_PKG_VERSION"), &archives, &out],
+        &[],
     );
+    assert!(!no_v.status.success());
+    assert!(String::from_utf8_lossy(&no_v.stderr).contains("semver"));
+
+    let other = release_sh(&["manifest", "v9.9.9", &archives, &out], &[]);
+    assert!(!other.status.success(), "no archive of that version");
+
+    let gone = packed
+        .iter()
+        .find(|a| a.to_string_lossy().contains("darwin_arm64"))
+        .unwrap_or_else(|| panic!("{packed:?}"));
+    std::fs::remove_file(gone).unwrap_or_else(|e| panic!("{e}"));
+    let missing = release_sh(&["manifest", &version, &archives, &out], &[]);
+    assert!(!missing.status.success());
+    assert!(
+        String::from_utf8_lossy(&missing.stderr).contains("darwin_arm64"),
+        "names the missing archive: {}",
+        String::from_utf8_lossy(&missing.stderr)
+    );
+    assert!(!Path::new(&out).exists(), "nothing written on failure");
+
+    // --partial leaves the missing platform out (a local install).
+    let partial = release_sh(&["manifest", "--partial", &version, &archives, &out], &[]);
+    ok(&partial);
+    let m = read_manifest(Path::new(&out));
+    let platforms = m["spec"]["platforms"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(platforms.len(), PUBLISHED.len() - 1);
+    assert!(
+        !platforms
+            .iter()
+            .any(|p| selects(&p["selector"], "darwin", "arm64"))
+    );
+}
+
+/// Every manifest under plugin-index/ that krew could read: the template
+/// is exempt by its name; anything else must be a real release's.
+#[test]
+fn no_committed_manifest_holds_placeholder_sums() {
+    let index = root().join("plugin-index");
+    let mut stack = vec![index.clone()];
+    let mut manifests = Vec::new();
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .flatten()
+        {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|x| x == "yaml" || x == "yml") {
+                manifests.push(path);
+            }
+        }
+    }
+    assert!(
+        manifests
+            .iter()
+            .any(|p| p.ends_with("plugin-index/konduktor.template.yaml")),
+        "the template the generator fills: {manifests:?}"
+    );
+    for path in manifests {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name.ends_with(".template.yaml") {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            assert!(
+                !text.contains("sha256:"),
+                "{}: the template names no sums; the generator writes them",
+                path.display()
+            );
+            continue;
+        }
+        let m = read_manifest(&path);
+        let stem = path.file_stem().unwrap_or_default().to_string_lossy();
+        assert_eq!(
+            problems(&stem, &m),
+            Vec::<String>::new(),
+            "{}",
+            path.display()
+        );
+        for p in m["spec"]["platforms"].as_array().into_iter().flatten() {
+            let sha = p["sha256"].as_str().unwrap_or_default();
+            assert!(
+                sha.bytes().collect::<std::collections::BTreeSet<_>>().len() > 1,
+                "{}: sha256 {sha} is a placeholder; generate the manifest with \
+                 `plugin-index/release.sh manifest VERSION DIR` or name the file *.template.yaml",
+                path.display()
+            );
+        }
+    }
 }
 
 #[test]
 fn the_validator_catches_what_krew_rejects() {
-    let good = manifest();
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let (good, _) = generated(dir.path());
     let broken = |f: &dyn Fn(&mut Value)| {
         let mut m = good.clone();
         f(&mut m);
@@ -230,5 +459,23 @@ fn the_validator_catches_what_krew_rejects() {
         .is_empty()
     );
     assert!(!broken(&|m| m["spec"]["platforms"][0]["selector"] = serde_json::json!({})).is_empty());
+    let windows = good["spec"]["platforms"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .position(|p| selects(&p["selector"], "windows", "amd64"))
+        .unwrap_or_else(|| panic!("no windows platform"));
+    assert!(
+        !broken(&|m| m["spec"]["platforms"][windows]["bin"] = "kubectl-konduktor".into())
+            .is_empty()
+    );
+    assert!(
+        !broken(&|m| m["spec"]["platforms"]
+            .as_array_mut()
+            .into_iter()
+            .for_each(|p| p.truncate(PUBLISHED.len() - 1)))
+        .is_empty(),
+        "a published platform is missing"
+    );
     assert!(is_semver_v("v1.2.3-rc.1+build") && !is_semver_v("v1.2") && !is_semver_v("v01.2.3"));
 }
