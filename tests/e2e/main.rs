@@ -31,3 +31,4 @@ mod secret_list;
 mod style;
 mod terminal;
 mod whoami;
+mod workflows;
