@@ -267,3 +267,59 @@ fn ci_runs_ci_run_on_every_push() {
         .collect();
     assert!(runs.iter().any(|r| r.trim() == ".ci/run"), "{runs:?}");
 }
+
+/// README, Install: the platforms published, how a release is cut (tag,
+/// workflow, index update); the CHANGELOG holds a release entry template.
+#[test]
+fn the_readme_says_what_is_published_and_how_a_release_is_cut() {
+    let readme = text("README.md");
+    let install = readme
+        .split("\n## Install\n")
+        .nth(1)
+        .and_then(|s| s.split("\n## ").next())
+        .unwrap_or_else(|| panic!("README has no Install section"));
+    for (os, arch) in PUBLISHED {
+        assert!(
+            install.contains(&format!("{os}/{arch}")),
+            "{os}/{arch} is not named"
+        );
+    }
+    for needed in [
+        "git tag v",
+        ".github/workflows/release.yml",
+        "plugin-index/release.sh manifest",
+        "plugins/konduktor.yaml",
+        "konduktor.template.yaml",
+        "--manifest-url=",
+        "static (musl)",
+    ] {
+        assert!(
+            install.contains(needed),
+            "the Install section must say `{needed}`"
+        );
+    }
+    let version = format!("/download/v{}/", env!("CARGO_PKG_VERSION"));
+    for (i, _) in install.match_indices("/download/") {
+        assert!(
+            install[i..].starts_with(&version),
+            "release URLs name the current version ({version})"
+        );
+    }
+    for line in install
+        .lines()
+        .filter(|l| l.starts_with("plugin-index/release.sh "))
+    {
+        let sub = line.split_whitespace().nth(1).unwrap_or_default();
+        assert!(
+            ["platforms", "pack", "check-version", "manifest"].contains(&sub),
+            "`{line}`: release.sh has no `{sub}`"
+        );
+    }
+
+    let changelog = text("CHANGELOG.md");
+    assert!(
+        changelog.contains("## [X.Y.Z] - YYYY-MM-DD")
+            && changelog.contains("vX.Y.Z/konduktor.yaml"),
+        "CHANGELOG.md has a release entry template"
+    );
+}
