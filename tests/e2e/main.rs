@@ -10,6 +10,7 @@ mod completion;
 mod conventions;
 mod credentials;
 mod declarative;
+mod drift;
 mod errors;
 mod export;
 mod from_command;
