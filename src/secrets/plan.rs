@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind};
 use crate::secrets::manifest::Desired;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
     Create,
@@ -21,7 +21,7 @@ pub enum Action {
     Conflict,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DeleteReason {
     /// `state: absent` in the manifest.
@@ -32,7 +32,7 @@ pub enum DeleteReason {
     Pruned,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
     Added,
