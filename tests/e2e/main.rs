@@ -26,6 +26,7 @@ mod plugin;
 mod readme;
 mod release;
 mod render_job;
+mod saved_plans;
 mod secret_create;
 mod secret_delete;
 mod secret_list;
