@@ -14,6 +14,7 @@ use crate::konduktor::WriteMeta;
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome};
 use crate::secrets::plan::Plan;
+use crate::secrets::saved_plan::{SavedPlan, Target};
 use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -25,6 +26,9 @@ pub const EXAMPLES: &str = "Examples:
 
   # Also delete your secrets and keys not in the file, without asking
   kubectl konduktor apply -f secrets.yaml --prune --yes
+
+  # Carry out exactly the plan reviewed with `diff --out plan.json`
+  kubectl konduktor apply -f secrets.yaml --plan plan.json
 
 Deletions (state: absent, --prune, a replaced git-ssh secret) are confirmed
 on a terminal; elsewhere they need --yes. Running apply again converges.";
@@ -48,6 +52,9 @@ pub struct ApplyArgs {
     /// Show changed text values as a unified diff in the plan
     #[arg(long)]
     pub show_secrets: bool,
+    /// Carry out the plan `diff --out FILE` saved, without asking, only if neither the sources nor the cluster changed since
+    #[arg(long = "plan", value_name = "FILE")]
+    pub plan: Option<PathBuf>,
     /// Output format (json/yaml: the plan and the result per secret)
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputArg::Text)]
     pub output: OutputArg,
@@ -61,8 +68,25 @@ struct Report<'a> {
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+    // --plan: the reviewed plan decides --prune, and is carried out only
+    // if planning again gives it back (sources and cluster as reviewed).
+    let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
+    let prune = match (&saved, &args.plan) {
+        (Some(saved), Some(path)) => saved.prune_for(args.prune, path)?,
+        _ => args.prune,
+    };
     let (plan, cluster) =
-        crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune, args.commands).await?;
+        crate::cmd::prelude::plan_manifest(ctx, &args.file, prune, args.commands).await?;
+    if let (Some(saved), Some(path)) = (&saved, &args.plan) {
+        let target = Target {
+            server: cluster.server.clone(),
+            namespace: cluster.namespace.clone(),
+            owner: plan.owner.clone(),
+        };
+        saved.verify(&plan, &target, path)?;
+    }
+    // Deletions in a saved plan were reviewed: not asked again.
+    let yes = args.yes || saved.is_some();
     let format = Format::from(args.output);
     let text = format == Format::Text;
     if text {
@@ -80,7 +104,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             Vec::new()
         }
         None => {
-            if plan.has_deletions() && !args.yes {
+            if plan.has_deletions() && !yes {
                 confirm_deletions(&plan)?;
             }
             let outcomes = carry_out(&cluster, &plan, text).await?;

@@ -1,7 +1,7 @@
 //! `diff -f secrets.yaml`: what apply would do. Exit status as `kubectl
 //! diff`: 0 no changes, 1 changes, above 1 on error.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::Args;
@@ -9,6 +9,7 @@ use clap::Args;
 use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::error::Result;
 use crate::output::{Format, to_data};
+use crate::secrets::saved_plan::{SavedPlan, Target};
 use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -20,6 +21,10 @@ pub const EXAMPLES: &str = "Examples:
 
   # Include deletions of your secrets and keys that are not in the file
   kubectl konduktor diff -f secrets.yaml --prune
+
+  # Save the reviewed plan; apply carries out exactly it, or nothing
+  kubectl konduktor diff -f secrets.yaml --out plan.json
+  kubectl konduktor apply -f secrets.yaml --plan plan.json
 
 Exit status: 0 no changes, 1 changes, 2 or more on error.";
 
@@ -39,11 +44,24 @@ pub struct DiffArgs {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputArg::Text)]
     pub output: OutputArg,
+    /// Save the plan to FILE (digests of values, never a value), for `apply --plan FILE`
+    #[arg(long = "out", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Replace FILE if it exists
+    #[arg(long, requires = "out")]
+    pub force: bool,
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
+    // Refused before anything is read or asked.
+    if let Some(out) = &args.out {
+        SavedPlan::check_out(out, args.force)?;
+    }
     let (plan, cluster) =
         crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune, args.commands).await?;
+    if let Some(out) = &args.out {
+        save(&plan, &cluster, &args.file, out, args.force)?;
+    }
     match Format::from(args.output) {
         Format::Text => {
             print!(
@@ -68,4 +86,28 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// Save the reviewed plan for `apply --plan`, and say how to apply it.
+fn save(
+    plan: &crate::secrets::plan::Plan,
+    cluster: &crate::cluster::Cluster,
+    manifest: &Path,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
+    let target = Target {
+        server: cluster.server.clone(),
+        namespace: cluster.namespace.clone(),
+        owner: plan.owner.clone(),
+    };
+    let salt = crate::secrets::saved_plan::new_salt()?;
+    SavedPlan::new(plan, &target, manifest, &salt).write(out, force)?;
+    eprintln!(
+        "Plan saved to `{}`; carry it out with: kubectl konduktor apply -f {} --plan {}",
+        crate::escape::path(out),
+        crate::escape::path(manifest),
+        crate::escape::path(out)
+    );
+    Ok(())
 }

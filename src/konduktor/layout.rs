@@ -379,6 +379,90 @@ impl WriteMeta {
         }
         annotations
     }
+
+    /// Annotations for a merge: as [`WriteMeta::annotations`], and the
+    /// `applied` record of what the object holds of the manifest afterwards
+    /// (replacing the old one; empty, read as no record, when too large).
+    pub fn merge_annotations(
+        &self,
+        live_created_by: Option<&str>,
+        applied: &BTreeMap<String, String>,
+    ) -> BTreeMap<String, String> {
+        let mut annotations = self.annotations(live_created_by);
+        annotations.insert(ANNOTATION_APPLIED.to_string(), applied_annotation(applied));
+        annotations
+    }
+}
+
+/// The `applied` record stops at this many bytes (a quarter of what all
+/// annotations may hold): past it, an empty record is written, which reads
+/// as "origin unknown".
+pub const MAX_APPLIED_BYTES: usize = MAX_ANNOTATIONS_BYTES / 4;
+
+/// One key's entry in the `applied` annotation (docs/konduktor-compat.md
+/// §5.1): `sha256:` and the first 8 hex digits of the SHA-256 of the value,
+/// the form Konduktor's CLI keeps on its merges. Unsalted and short: it sits
+/// on the object that holds the value itself, so it tells a reader nothing
+/// the object does not; 32 bits tell "same as applied" from "changed" with
+/// a chance of 1 in 4 billion of taking a change for none.
+pub fn applied_digest(value: &[u8]) -> String {
+    use sha2::{Digest, Sha256};
+    let hash = Sha256::digest(value);
+    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// Does a recorded digest (`sha256:` and 8 to 64 lowercase hex digits, as
+/// far as recorded) match `value`? Anything else matches nothing.
+pub fn digest_matches(recorded: &str, value: &[u8]) -> bool {
+    use sha2::{Digest, Sha256};
+    let Some(hex) = recorded_hex(recorded) else {
+        return false;
+    };
+    let full: String = Sha256::digest(value)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    full.starts_with(hex)
+}
+
+/// The hex digits of a well-formed recorded digest.
+fn recorded_hex(recorded: &str) -> Option<&str> {
+    let hex = recorded.strip_prefix("sha256:")?;
+    let well_formed = (8..=64).contains(&hex.len())
+        && hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    well_formed.then_some(hex)
+}
+
+/// The `applied` annotation's value: a JSON object of key -> digest; empty
+/// (read as no record) when it would pass [`MAX_APPLIED_BYTES`].
+pub fn applied_annotation(record: &BTreeMap<String, String>) -> String {
+    let text = serde_json::to_string(record).unwrap_or_default();
+    if text.len() > MAX_APPLIED_BYTES {
+        String::new()
+    } else {
+        text
+    }
+}
+
+/// Read an `applied` annotation: `None` unless it is a JSON object of
+/// well-formed digests (an empty, hand-edited or foreign one is no record,
+/// never an error).
+pub fn parse_applied(raw: &str) -> Option<BTreeMap<String, String>> {
+    let record: BTreeMap<String, String> = serde_json::from_str(raw).ok()?;
+    record
+        .values()
+        .all(|d| recorded_hex(d).is_some())
+        .then_some(record)
+}
+
+/// The `applied` record of what `data` holds.
+pub fn applied_record(data: &BTreeMap<String, SecretBytes>) -> BTreeMap<String, String> {
+    data.iter()
+        .map(|(k, v)| (k.clone(), applied_digest(v.expose())))
+        .collect()
 }
 
 /// A secret as the user wants it written: basename, kind and data.
@@ -393,6 +477,22 @@ pub struct DesiredSecret {
 }
 
 impl DesiredSecret {
+    /// [`DesiredSecret::to_object`] as a write sends it: with the
+    /// `applied` record of its data (docs/konduktor-compat.md §5.1), which a
+    /// preview leaves out (it would print digests of values).
+    pub fn to_written_object(&self, owner_hash: &str, meta: &WriteMeta) -> Secret {
+        let mut object = self.to_object(owner_hash, meta);
+        let record = applied_annotation(&applied_record(&self.data));
+        if !record.is_empty() {
+            object
+                .metadata
+                .annotations
+                .get_or_insert_with(BTreeMap::new)
+                .insert(ANNOTATION_APPLIED.to_string(), record);
+        }
+        object
+    }
+
     /// Konduktor's object (`type: Opaque`, only `data`, four labels), with
     /// what [`WriteMeta`] adds.
     pub fn to_object(&self, owner_hash: &str, meta: &WriteMeta) -> Secret {
@@ -506,6 +606,14 @@ impl LiveSecret {
 
     pub fn kind(&self) -> Option<SecretKind> {
         self.kind_label().and_then(|k| k.parse().ok())
+    }
+
+    /// The `applied` record of the last write through this tool, if it
+    /// has a readable one.
+    pub fn applied(&self) -> Option<BTreeMap<String, String>> {
+        self.annotations
+            .get(ANNOTATION_APPLIED)
+            .and_then(|raw| parse_applied(raw))
     }
 
     /// Made by Konduktor (or by us): `parent=konduktor` and an owner label.

@@ -123,3 +123,65 @@ fn label_and_annotation_keys_are_qualified_names() {
     assert_eq!(annotation_key_problem("Example.COM/Note"), None);
     assert!(annotation_key_problem("a/b/c").is_some());
 }
+
+#[test]
+fn applied_digests_match_konduktors_recorded_format() {
+    // tests/fixtures/konduktor-made/my-env-annotated-merged-abba3a3e.json: FOO=bar.
+    assert_eq!(applied_digest(b"bar"), "sha256:fcde2b2e");
+    let recorded = parse_applied(r#"{"FOO":"sha256:fcde2b2e"}"#)
+        .unwrap_or_else(|| panic!("the fixture's annotation parses"));
+    let foo = recorded.get("FOO").map(String::as_str).unwrap_or_default();
+    assert!(digest_matches(foo, b"bar"));
+    assert!(!digest_matches(foo, b"baz"));
+    // A longer prefix (or the whole digest) is compared as far as it goes.
+    let full = "sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
+    assert!(digest_matches(full, b"bar"));
+    // Anything else is not a digest: never matches, never an error.
+    for bad in [
+        "",
+        "sha256:",
+        "sha256:fcde",
+        "md5:fcde2b2e",
+        "sha256:FCDE2B2E",
+        "sha256:zzzzzzzz",
+    ] {
+        assert!(!digest_matches(bad, b"bar"), "{bad}");
+    }
+    for bad in ["", "not json", "[1]", r#"{"FOO":1}"#] {
+        assert_eq!(parse_applied(bad), None, "{bad}");
+    }
+}
+
+#[test]
+fn a_written_object_records_what_it_applied_and_a_preview_does_not() {
+    let desired = DesiredSecret {
+        basename: "my-env".into(),
+        kind: SecretKind::Env,
+        data: BTreeMap::from([("FOO".to_string(), SecretBytes::new(b"bar".to_vec()))]),
+        origins: BTreeMap::new(),
+    };
+    let meta = WriteMeta::default();
+    let written = desired.to_written_object("abba3a3e", &meta);
+    let annotations = written.metadata.annotations.unwrap_or_default();
+    assert_eq!(
+        annotations.get(ANNOTATION_APPLIED).map(String::as_str),
+        Some(r#"{"FOO":"sha256:fcde2b2e"}"#)
+    );
+    let preview = desired.to_object("abba3a3e", &meta);
+    assert!(
+        !preview
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(ANNOTATION_APPLIED)
+    );
+}
+
+#[test]
+fn too_many_keys_to_record_leave_an_empty_record() {
+    let data: BTreeMap<String, String> = (0..10_000)
+        .map(|i| (format!("{}{i}", "K".repeat(200)), applied_digest(b"v")))
+        .collect();
+    assert_eq!(applied_annotation(&data), "");
+    assert_eq!(parse_applied(""), None);
+}

@@ -181,7 +181,7 @@ async fn write(
     owner_hash: &str,
     meta: &WriteMeta,
 ) -> Result<Written> {
-    let object = desired.to_object(owner_hash, meta);
+    let object = desired.to_written_object(owner_hash, meta);
     match store.create(&object).await {
         Ok(()) => return Ok(Written::Created),
         Err(e) if e.kind == ErrorKind::Conflict => {}

@@ -1,5 +1,5 @@
 use super::*;
-use crate::secrets::plan::tests::{ME, desired_secret as desired, live};
+use crate::secrets::plan::tests::{ME, applied_annotations, desired_secret as desired, live};
 use crate::secrets::store::fake::{Call, FakeStore};
 
 const CANARY: &str = "canary-5b2e0d";
@@ -54,7 +54,7 @@ async fn an_existing_secret_of_ours_is_merged_on_its_resource_version() {
                 resource_version: "7".into(),
                 keys: vec![("A".into(), true), ("N".into(), true)],
                 labels: konduktor::labels("hf", SecretKind::Env, ME),
-                annotations: Default::default(),
+                annotations: applied_annotations(&[("A", "new"), ("N", "n"), ("S", "same")]),
             }
         ]
     );

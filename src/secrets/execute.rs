@@ -171,7 +171,7 @@ fn write<'a>(
     };
     Some(async move {
         let status = match live {
-            None => match store.create(&desired.to_object(owner, meta)).await {
+            None => match store.create(&desired.to_written_object(owner, meta)).await {
                 Ok(()) => Status::Done,
                 Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
                 Err(e) => failed(&e),
@@ -208,7 +208,7 @@ pub async fn merge_one(
         .collect();
     let metadata = PatchMeta {
         labels: meta.labels(konduktor::labels(&desired.basename, desired.kind, owner)),
-        annotations: meta.annotations(live.created_by.as_deref()),
+        annotations: meta.merge_annotations(live.created_by.as_deref(), &s.applied_after()),
     };
     let rv = live.resource_version.clone().unwrap_or_default();
     store.merge(&s.secret_name, &rv, &metadata, &data).await

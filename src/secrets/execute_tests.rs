@@ -2,7 +2,7 @@ use super::*;
 use crate::konduktor::SecretKind;
 use crate::secrets::manifest::Desired;
 use crate::secrets::plan::plan;
-use crate::secrets::plan::tests::{ME, live, want};
+use crate::secrets::plan::tests::{ME, applied_annotations, live, want};
 use crate::secrets::store::fake::{Call, FakeStore};
 use crate::secrets::view::render_outcomes;
 
@@ -90,7 +90,8 @@ async fn every_write_is_conditional_on_what_the_plan_saw() {
             // unchanged key not sent.
             keys: vec![("A".into(), true), ("GONE".into(), false)],
             labels: konduktor::labels("merged", SecretKind::Default, ME),
-            annotations: BTreeMap::new(),
+            // What the object holds of the manifest afterwards.
+            annotations: applied_annotations(&[("A", "new"), ("SAME", "s")]),
         }
     );
     for name in ["absent", "stale"] {
@@ -321,6 +322,12 @@ async fn a_create_carries_created_by_and_the_custom_metadata_under_our_labels() 
                 konduktor::ANNOTATION_CREATED_BY.to_string(),
                 "alice@example.com".to_string()
             ),
+            (
+                konduktor::ANNOTATION_APPLIED.to_string(),
+                applied_annotations(&[("K", "v")])
+                    .into_values()
+                    .collect::<String>()
+            ),
         ])
     );
 }
@@ -337,7 +344,11 @@ async fn without_a_cluster_user_a_create_names_no_writer() {
     execute(&store, &p, &WriteMeta::default(), &Progress::default()).await;
     let created = store.created_objects();
     assert!(
-        created.iter().all(|o| o.metadata.annotations.is_none()),
+        created.iter().all(|o| o
+            .metadata
+            .annotations
+            .as_ref()
+            .is_some_and(|a| !a.contains_key(konduktor::ANNOTATION_CREATED_BY))),
         "{created:#?}"
     );
 }

@@ -15,6 +15,7 @@ pub mod export;
 pub mod list;
 pub mod manifest;
 pub mod plan;
+pub mod saved_plan;
 pub mod sources;
 pub mod store;
 pub mod view;

@@ -4,13 +4,13 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind};
 use crate::secrets::manifest::Desired;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Action {
     Create,
@@ -21,7 +21,7 @@ pub enum Action {
     Conflict,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum DeleteReason {
     /// `state: absent` in the manifest.
@@ -32,7 +32,7 @@ pub enum DeleteReason {
     Pruned,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub enum Change {
     Added,
@@ -41,6 +41,24 @@ pub enum Change {
     /// In the cluster, not in the manifest: kept (Konduktor's merge).
     Kept,
     Unchanged,
+}
+
+/// Where a changed key's change came from, by the `applied` record the
+/// last write through this tool left (docs/konduktor-compat.md §5.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Origin {
+    /// The manifest's value is not what was applied; the cluster still
+    /// holds what was.
+    Sources,
+    /// The cluster no longer holds what was applied (something else wrote
+    /// it); the manifest still wants what was.
+    Cluster,
+    /// Both moved since the last apply.
+    Both,
+    /// No record to tell by: written before the record existed, or by
+    /// another tool.
+    Unknown,
 }
 
 /// A file inside a directory secret's archive.
@@ -64,6 +82,10 @@ pub struct KeyChange {
     /// never the value.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub from: Option<String>,
+    /// For a key a merge adds, changes or removes: where the change came
+    /// from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub origin: Option<Origin>,
     /// Values, for `--show-secrets` only; never serialized.
     #[serde(skip)]
     pub old: Option<SecretBytes>,
@@ -80,6 +102,10 @@ pub struct LiveRef {
     /// Its `created-by` annotation, kept by a merge (docs/konduktor-compat.md §5.1).
     #[serde(skip)]
     pub created_by: Option<String>,
+    /// Its `applied` record, if readable: what the last write through this
+    /// tool applied, key -> digest.
+    #[serde(skip)]
+    pub applied: Option<BTreeMap<String, String>>,
 }
 
 /// A secret's kind as the plan shows it: one this version knows, or a live
@@ -226,6 +252,30 @@ impl SecretPlan {
                 Change::Removed => 0,
             })
             .sum()
+    }
+
+    /// The `applied` record a merge or create of this secret leaves: the
+    /// digest of each key the manifest sets, and the old record of keys
+    /// kept without it (they were not written now; what was applied to
+    /// them last still stands). Removed keys leave no entry.
+    pub fn applied_after(&self) -> BTreeMap<String, String> {
+        let old = match &self.step {
+            Step::Merge { live, .. } => live.applied.as_ref(),
+            _ => None,
+        };
+        self.keys
+            .iter()
+            .filter_map(|k| match k.change {
+                Change::Added | Change::Changed | Change::Unchanged => k
+                    .new
+                    .as_ref()
+                    .map(|v| (k.key.clone(), konduktor::applied_digest(v.expose()))),
+                Change::Kept => old
+                    .and_then(|o| o.get(&k.key))
+                    .map(|d| (k.key.clone(), d.clone())),
+                Change::Removed => None,
+            })
+            .collect()
     }
 
     /// Does carrying this out delete anything (a secret or a key)?
@@ -466,6 +516,7 @@ fn live_ref(l: &LiveSecret) -> LiveRef {
         uid: l.uid.clone(),
         resource_version: l.resource_version.clone(),
         created_by: l.created_by().map(str::to_string),
+        applied: l.applied(),
     }
 }
 
@@ -498,6 +549,7 @@ fn create(s: &DesiredSecret, object: String) -> SecretPlan {
                     files,
                     note,
                     from: s.origins.get(k).cloned(),
+                    origin: None,
                     old: None,
                     new: Some(v.clone()),
                 }
@@ -521,6 +573,7 @@ fn delete(basename: &str, l: &LiveSecret, reason: DeleteReason) -> SecretPlan {
                 files: Vec::new(),
                 note: None,
                 from: None,
+                origin: None,
                 old: Some(v.clone()),
                 new: None,
             })
@@ -562,6 +615,7 @@ fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
 /// Every key of the desired and the live secret, sorted: desired keys
 /// added, changed or unchanged; live-only keys kept, or removed with prune.
 fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> {
+    let applied = l.applied();
     let mut keys = Vec::new();
     for (k, new) in &s.data {
         let (change, files, note) = match l.data.get(k) {
@@ -571,13 +625,15 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             }
             Some(old) => compare_values(k, old, new),
         };
+        let old = l.data.get(k);
         keys.push(KeyChange {
             key: k.clone(),
             change,
             files,
             note,
             from: s.origins.get(k).cloned(),
-            old: l.data.get(k).cloned(),
+            origin: origin(change, applied.as_ref(), k, Some(new), old),
+            old: old.cloned(),
             new: Some(new.clone()),
         });
     }
@@ -589,12 +645,46 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             files: Vec::new(),
             note: None,
             from: None,
+            origin: origin(change, applied.as_ref(), k, None, Some(old)),
             old: Some(old.clone()),
             new: None,
         });
     }
     keys.sort_by(|a, b| a.key.cmp(&b.key));
     keys
+}
+
+/// Where a merge's change to key `k` came from: the desired and the live
+/// value (`None`: not there), each compared with the `applied` record.
+/// `None` for a key the merge leaves alone.
+fn origin(
+    change: Change,
+    applied: Option<&BTreeMap<String, String>>,
+    k: &str,
+    desired: Option<&SecretBytes>,
+    live: Option<&SecretBytes>,
+) -> Option<Origin> {
+    if !matches!(change, Change::Added | Change::Changed | Change::Removed) {
+        return None;
+    }
+    let Some(applied) = applied else {
+        return Some(Origin::Unknown);
+    };
+    // Does this side still hold what was applied? A key without a record
+    // was not applied: it still "holds" it where it is absent.
+    let as_applied = |v: Option<&SecretBytes>| match (applied.get(k), v) {
+        (Some(d), Some(v)) => konduktor::digest_matches(d, v.expose()),
+        (None, None) => true,
+        _ => false,
+    };
+    let origin = match (as_applied(desired), as_applied(live)) {
+        (false, true) => Origin::Sources,
+        (true, false) => Origin::Cluster,
+        (false, false) => Origin::Both,
+        // Both as applied and yet different: a record that cannot tell.
+        (true, true) => Origin::Unknown,
+    };
+    Some(origin)
 }
 
 /// A zip read from the cluster is inflated up to this many bytes in all:

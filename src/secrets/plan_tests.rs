@@ -566,3 +566,166 @@ fn an_unknown_live_kind_is_kept_as_written_and_known_as_none() {
         }
     ));
 }
+
+/// A live secret holding `data`, whose `applied` annotation records `applied`.
+fn live_applied(data: &[(&str, &str)], applied: Option<&[(&str, &str)]>) -> LiveSecret {
+    let mut l = live("my-env", ME, "env", data);
+    if let Some(applied) = applied {
+        let record: BTreeMap<String, String> = applied
+            .iter()
+            .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+            .collect();
+        l.annotations.insert(
+            konduktor::ANNOTATION_APPLIED.to_string(),
+            konduktor::applied_annotation(&record),
+        );
+    }
+    l
+}
+
+fn origins(s: &SecretPlan) -> Vec<(&str, Option<Origin>)> {
+    s.keys.iter().map(|k| (k.key.as_str(), k.origin)).collect()
+}
+
+#[test]
+fn each_changed_key_says_where_the_change_came_from() {
+    // Applied A=1 B=1 C=1 D=1. Since then: A changed in the sources, B in
+    // the cluster, C on both sides, D untouched; E added in the sources; F
+    // deleted from the cluster; G appeared in the cluster (kept).
+    let l = live_applied(
+        &[("A", "1"), ("B", "2"), ("C", "2"), ("D", "1"), ("G", "1")],
+        Some(&[("A", "1"), ("B", "1"), ("C", "1"), ("D", "1"), ("F", "1")]),
+    );
+    let d = want(
+        "my-env",
+        SecretKind::Env,
+        &[
+            ("A", "2"),
+            ("B", "1"),
+            ("C", "3"),
+            ("D", "1"),
+            ("E", "1"),
+            ("F", "1"),
+        ],
+    );
+    let p = plan(&[d], &[l], ME, false);
+    assert_eq!(
+        origins(one(&p, "my-env")),
+        [
+            ("A", Some(Origin::Sources)),
+            ("B", Some(Origin::Cluster)),
+            ("C", Some(Origin::Both)),
+            ("D", None),
+            ("E", Some(Origin::Sources)),
+            ("F", Some(Origin::Cluster)),
+            ("G", None),
+        ]
+    );
+}
+
+#[test]
+fn a_pruned_key_says_which_side_it_left() {
+    // H was applied and then taken out of the manifest; I appeared in the cluster.
+    let l = live_applied(&[("H", "1"), ("I", "1")], Some(&[("H", "1")]));
+    let d = want("my-env", SecretKind::Env, &[]);
+    let p = plan(&[d], &[l], ME, true);
+    assert_eq!(
+        origins(one(&p, "my-env")),
+        [("H", Some(Origin::Sources)), ("I", Some(Origin::Cluster))]
+    );
+}
+
+#[test]
+fn without_a_record_the_origin_is_unknown_never_an_error() {
+    for annotation in [None, Some(""), Some("not json"), Some(r#"{"A":"md5:1"}"#)] {
+        let mut l = live_applied(&[("A", "1")], None);
+        if let Some(a) = annotation {
+            l.annotations
+                .insert(konduktor::ANNOTATION_APPLIED.into(), a.into());
+        }
+        let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
+        let p = plan(&[d], &[l], ME, false);
+        assert_eq!(
+            origins(one(&p, "my-env")),
+            [("A", Some(Origin::Unknown)), ("B", Some(Origin::Unknown))],
+            "{annotation:?}"
+        );
+    }
+}
+
+#[test]
+fn konduktors_kept_record_tells_its_own_merge_apart() {
+    // Konduktor's CLI merged BAZ=qux into a secret we applied FOO=bar to,
+    // and kept our record: FOO unchanged, BAZ appeared in the cluster.
+    let obj = konduktor_fixture("my-env-annotated-merged-abba3a3e");
+    let l = LiveSecret::from_object(obj);
+    let d = want("my-env-ann", SecretKind::Env, &[("FOO", "baz")]);
+    let p = plan(&[d], &[l], ME, true);
+    assert_eq!(
+        origins(one(&p, "my-env-ann")),
+        [
+            ("BAZ", Some(Origin::Cluster)),
+            ("FOO", Some(Origin::Sources))
+        ]
+    );
+}
+
+pub(crate) fn konduktor_fixture(name: &str) -> k8s_openapi::api::core::v1::Secret {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/konduktor-made")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}"));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_write_records_what_the_secret_holds_of_the_manifest_afterwards() {
+    // Applied A, K; the manifest now changes A, drops K (kept without
+    // --prune: its record stays), adds B; R is pruned away below.
+    let l = live_applied(&[("A", "1"), ("K", "1")], Some(&[("A", "1"), ("K", "1")]));
+    let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
+    let p = plan(
+        std::slice::from_ref(&d),
+        std::slice::from_ref(&l),
+        ME,
+        false,
+    );
+    let digest = |v: &str| konduktor::applied_digest(v.as_bytes());
+    assert_eq!(
+        one(&p, "my-env").applied_after(),
+        BTreeMap::from([
+            ("A".to_string(), digest("2")),
+            ("B".to_string(), digest("1")),
+            ("K".to_string(), digest("1")),
+        ])
+    );
+    let pruned = plan(&[d], &[l], ME, true);
+    assert_eq!(
+        one(&pruned, "my-env").applied_after(),
+        BTreeMap::from([
+            ("A".to_string(), digest("2")),
+            ("B".to_string(), digest("1"))
+        ])
+    );
+}
+
+#[test]
+fn plan_json_carries_the_origin() {
+    let l = live_applied(&[("A", "1")], Some(&[("A", "1")]));
+    let d = want("my-env", SecretKind::Env, &[("A", "2")]);
+    let p = plan(&[d], &[l], ME, false);
+    let json = serde_json::to_value(&p).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(json["secrets"][0]["keys"][0]["origin"], "sources");
+}
+
+/// The annotations a write leaves that records `values` as applied.
+pub(crate) fn applied_annotations(values: &[(&str, &str)]) -> BTreeMap<String, String> {
+    let record = values
+        .iter()
+        .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+        .collect();
+    BTreeMap::from([(
+        konduktor::ANNOTATION_APPLIED.to_string(),
+        konduktor::applied_annotation(&record),
+    )])
+}

@@ -11,7 +11,7 @@ use crate::escape::text as esc;
 use crate::konduktor::SecretKind;
 use crate::secrets::execute::{Outcome, Status};
 use crate::secrets::plan::{
-    Action, Change, DeleteReason, KeyChange, KindLabel, Plan, SecretPlan, Step,
+    Action, Change, DeleteReason, KeyChange, KindLabel, Origin, Plan, SecretPlan, Step,
 };
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -146,17 +146,20 @@ fn delete_reason(reason: DeleteReason, plan: &Plan) -> String {
 
 fn render_key(out: &mut String, k: &KeyChange, opts: ViewOptions) {
     let key = esc(&k.key);
-    // How it was compared, and where the value comes from (a command).
+    // How it was compared, where the value comes from (a command), and
+    // where the change came from.
+    let origin = k.origin.map(origin_note).map(str::to_string);
     let note: String = k
         .note
         .iter()
         .chain(k.from.as_ref().map(|f| format!("from {f}")).iter())
+        .chain(origin.iter())
         .map(|n| format!(" ({})", esc(n)))
         .collect();
     let line = match k.change {
         Change::Added => style(format!("    + {key}{note}")).green().to_string(),
         Change::Changed => style(format!("    ~ {key}{note}")).yellow().to_string(),
-        Change::Removed => style(format!("    - {key}")).red().to_string(),
+        Change::Removed => style(format!("    - {key}{note}")).red().to_string(),
         Change::Kept => format!("      {key} (kept: not in the manifest)"),
         Change::Unchanged if !note.is_empty() => format!("      {key}: unchanged{note}"),
         Change::Unchanged => return,
@@ -177,6 +180,16 @@ fn render_key(out: &mut String, k: &KeyChange, opts: ViewOptions) {
         && k.files.is_empty()
     {
         out.push_str(&value_diff(k));
+    }
+}
+
+/// Where a key's change came from, for people.
+fn origin_note(origin: Origin) -> &'static str {
+    match origin {
+        Origin::Sources => "changed in the sources since the last apply",
+        Origin::Cluster => "changed in the cluster since the last apply",
+        Origin::Both => "changed in the sources and in the cluster since the last apply",
+        Origin::Unknown => "origin unknown",
     }
 }
 

@@ -114,7 +114,7 @@ fn an_unchanged_key_is_shown_only_with_a_note() {
     assert_eq!(
         shown(&p, false),
         format!(
-            "~ z (default): merge into z-{ME}\n    ~ b\n      payload.zip: unchanged ({NOTE_ZIP_BY_BYTES})\n\
+            "~ z (default): merge into z-{ME}\n    ~ b (origin unknown)\n      payload.zip: unchanged ({NOTE_ZIP_BY_BYTES})\n\
              Plan: 0 to create, 1 to merge, 0 to delete, 0 unchanged.\n"
         )
     );
@@ -189,4 +189,38 @@ fn deletions_count_secrets_and_secrets_losing_keys() {
         deletions(&every_action()),
         "4 secret(s) and keys of 1 secret(s)"
     );
+}
+
+#[test]
+fn each_changed_key_says_where_its_change_came_from() {
+    let digest = |v: &str| crate::konduktor::applied_digest(v.as_bytes());
+    let record: std::collections::BTreeMap<String, String> = [("A", "1"), ("B", "1"), ("C", "1")]
+        .iter()
+        .map(|(k, v)| (k.to_string(), digest(v)))
+        .collect();
+    let mut recorded =
+        plan::tests::live("rec", ME, "default", &[("A", "1"), ("B", "2"), ("C", "2")]);
+    recorded.annotations.insert(
+        crate::konduktor::ANNOTATION_APPLIED.into(),
+        crate::konduktor::applied_annotation(&record),
+    );
+    let unrecorded = plan::tests::live("old", ME, "default", &[("A", "1")]);
+    let p = plan::plan(
+        &[
+            want("rec", &[("A", "2"), ("B", "1"), ("C", "3")]),
+            want("old", &[("A", "2")]),
+        ],
+        &[recorded, unrecorded],
+        ME,
+        false,
+    );
+    let text = shown(&p, false);
+    for line in [
+        "    ~ A (changed in the sources since the last apply)",
+        "    ~ B (changed in the cluster since the last apply)",
+        "    ~ C (changed in the sources and in the cluster since the last apply)",
+        "    ~ A (origin unknown)",
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
+    }
 }

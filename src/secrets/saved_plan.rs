@@ -1,0 +1,541 @@
+//! Saved plans (the README's "Saved plans"): what `diff --out` writes and
+//! `apply --plan` carries out. A saved plan names where it applies (server,
+//! namespace, owner), and per secret the action, the live object it saw
+//! (UID, resourceVersion) and a digest of each desired value, never a value.
+//! `apply --plan` plans again and goes on only if the fresh plan is the
+//! saved one: same digests (the sources did not move), same objects at the
+//! same resourceVersions (the cluster did not move).
+//!
+//! Digests are SHA-256 over a per-plan random salt, the object and key
+//! names (each length-prefixed) and the value bytes: the same value in two
+//! plans, or under two keys, digests differently; anyone holding the plan
+//! can still confirm a guessed value (README, security notes).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, ErrorKind, Result};
+use crate::escape;
+use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan, Step};
+
+/// The format this version writes and the only one it reads.
+pub const FORMAT_VERSION: u32 = 1;
+/// A saved plan is read up to this many bytes (a plan of 10,000 secrets
+/// with a few keys each is a few MiB).
+pub const MAX_PLAN_BYTES: u64 = 32 * 1024 * 1024;
+/// The random salt, in bytes.
+pub const SALT_BYTES: usize = 32;
+
+/// Where a plan applies: a plan for another is refused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub server: String,
+    pub namespace: String,
+    pub owner: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedPlan {
+    pub format_version: u32,
+    pub server: String,
+    pub namespace: String,
+    pub owner: String,
+    /// The manifest as named to `diff -f` (for people: the digests are
+    /// what is checked).
+    pub manifest: String,
+    pub prune: bool,
+    /// Hex of the random salt the digests are made with.
+    pub salt: String,
+    pub secrets: Vec<SavedSecret>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedSecret {
+    pub name: String,
+    pub secret_name: String,
+    pub action: Action,
+    /// The kind the manifest wants (or the live label of a deletion).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// For a deletion, why (the manifest's `state: absent`, `--prune`, a
+    /// replaced git-ssh secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<DeleteReason>,
+    /// The live object the plan saw: none when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource_version: Option<String>,
+    pub keys: Vec<SavedKey>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedKey {
+    pub key: String,
+    pub change: Change,
+    /// The salted digest of the desired value (keys the manifest sets).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<String>,
+}
+
+/// Which side moved since the plan was saved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    Sources,
+    Cluster,
+    Both,
+}
+
+/// A secret whose fresh plan is not the saved one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Moved {
+    pub name: String,
+    pub side: Side,
+    pub detail: String,
+}
+
+impl Moved {
+    fn line(&self) -> String {
+        let side = match self.side {
+            Side::Sources => "in the sources",
+            Side::Cluster => "in the cluster",
+            Side::Both => "in the sources and in the cluster",
+        };
+        format!("\"{}\" changed {side} ({})", self.name, self.detail)
+    }
+}
+
+/// A fresh random salt (from the system's random source).
+///
+/// # Errors
+///
+/// The random source cannot be read.
+pub fn new_salt() -> Result<[u8; SALT_BYTES]> {
+    use std::io::Read;
+    let mut salt = [0u8; SALT_BYTES];
+    std::fs::File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut salt))
+        .map_err(|e| {
+            Error::new(
+                ErrorKind::Server,
+                format!("cannot read random bytes for the plan's salt: {e}"),
+            )
+        })?;
+    Ok(salt)
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The salted digest of one desired value.
+pub fn digest(salt: &[u8], secret_name: &str, key: &str, value: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(salt);
+    for part in [secret_name.as_bytes(), key.as_bytes()] {
+        h.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
+        h.update(part);
+    }
+    h.update(value);
+    format!("sha256:{}", hex(&h.finalize()))
+}
+
+fn saved_secret(s: &SecretPlan, salt: &[u8]) -> SavedSecret {
+    let live = match &s.step {
+        Step::Merge { live, .. } | Step::Unchanged { live } | Step::Delete { live, .. } => {
+            Some(live)
+        }
+        Step::Create { .. } | Step::AlreadyAbsent | Step::Conflict { .. } => None,
+    };
+    SavedSecret {
+        name: s.name.clone(),
+        secret_name: s.secret_name.clone(),
+        action: s.action(),
+        kind: s.kind.as_ref().map(|k| k.as_str().to_string()),
+        reason: s.reason(),
+        uid: live.and_then(|l| l.uid.clone()),
+        resource_version: live.and_then(|l| l.resource_version.clone()),
+        keys: s
+            .keys
+            .iter()
+            .map(|k| SavedKey {
+                key: k.key.clone(),
+                change: k.change,
+                digest: k
+                    .new
+                    .as_ref()
+                    .map(|v| digest(salt, &s.secret_name, &k.key, v.expose())),
+            })
+            .collect(),
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    if !text.len().is_multiple_of(2) {
+        return None;
+    }
+    (0..text.len())
+        .step_by(2)
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|b| u8::from_str_radix(b, 16).ok())
+        })
+        .collect()
+}
+
+impl SavedPlan {
+    /// The plan as `diff --out` saves it.
+    pub fn new(plan: &Plan, target: &Target, manifest: &Path, salt: &[u8]) -> Self {
+        SavedPlan {
+            format_version: FORMAT_VERSION,
+            server: target.server.clone(),
+            namespace: target.namespace.clone(),
+            owner: target.owner.clone(),
+            manifest: manifest.to_string_lossy().into_owned(),
+            prune: plan.prune,
+            salt: hex(salt),
+            secrets: plan.secrets.iter().map(|s| saved_secret(s, salt)).collect(),
+        }
+    }
+
+    /// The `--prune` the plan was made with; `--prune` on a plan made
+    /// without it is refused (it would carry out another plan).
+    pub fn prune_for(&self, asked: bool, path: &Path) -> Result<bool> {
+        if asked && !self.prune {
+            return Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{}` was made without --prune; nothing was changed",
+                    escape::path(path)
+                ),
+            )
+            .with_help(
+                "leave --prune out (the plan decides), or review a new plan: diff --prune --out",
+            ));
+        }
+        Ok(self.prune)
+    }
+
+    /// Refuse a plan made for another server, namespace or owner.
+    pub fn check_target(&self, target: &Target, path: &Path) -> Result<()> {
+        let differs = [
+            ("server", &self.server, &target.server),
+            ("namespace", &self.namespace, &target.namespace),
+            ("owner", &self.owner, &target.owner),
+        ]
+        .into_iter()
+        .find(|(_, saved, now)| saved != now);
+        match differs {
+            None => Ok(()),
+            Some((what, saved, now)) => Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{}` is a plan for {what} {saved}, and this run is for {what} {now}; nothing was changed",
+                    escape::path(path)
+                ),
+            )
+            .with_help("apply it where it was made (--context, -n, your owner hash), or review a new plan with diff --out")),
+        }
+    }
+
+    /// Every secret whose fresh plan differs from the saved one, and on
+    /// which side: the sources (a value, a key, an entry, a kind) or the
+    /// cluster (an object changed, appeared or vanished).
+    pub fn compare(&self, fresh: &Plan) -> Vec<Moved> {
+        let salt = unhex(&self.salt).unwrap_or_default();
+        let saved: BTreeMap<&str, &SavedSecret> = self
+            .secrets
+            .iter()
+            .map(|s| (s.secret_name.as_str(), s))
+            .collect();
+        let now: Vec<SavedSecret> = fresh
+            .secrets
+            .iter()
+            .map(|s| saved_secret(s, &salt))
+            .collect();
+        let now_by_name: BTreeMap<&str, &SavedSecret> =
+            now.iter().map(|s| (s.secret_name.as_str(), s)).collect();
+        let mut moved = Vec::new();
+        for s in &now {
+            match saved.get(s.secret_name.as_str()) {
+                Some(old) => moved.extend(compare_one(old, s)),
+                None => moved.push(Moved {
+                    name: s.name.clone(),
+                    side: if unmentioned(s) {
+                        Side::Cluster
+                    } else {
+                        Side::Sources
+                    },
+                    detail: if unmentioned(s) {
+                        format!("{} appeared", s.secret_name)
+                    } else {
+                        "not in the plan".to_string()
+                    },
+                }),
+            }
+        }
+        for old in self
+            .secrets
+            .iter()
+            .filter(|s| !now_by_name.contains_key(s.secret_name.as_str()))
+        {
+            moved.push(Moved {
+                name: old.name.clone(),
+                side: if unmentioned(old) {
+                    Side::Cluster
+                } else {
+                    Side::Sources
+                },
+                detail: if unmentioned(old) {
+                    format!("{} vanished", old.secret_name)
+                } else {
+                    "no longer in the manifest".to_string()
+                },
+            });
+        }
+        moved
+    }
+
+    /// Go on only if `fresh` is this plan, for this target.
+    pub fn verify(&self, fresh: &Plan, target: &Target, path: &Path) -> Result<()> {
+        self.check_target(target, path)?;
+        let moved = self.compare(fresh);
+        if moved.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<String> = moved.iter().map(Moved::line).collect();
+        Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "the plan in `{}` is out of date: {}; nothing was changed",
+                escape::path(path),
+                lines.join("; ")
+            ),
+        )
+        .with_help("review the changes again: diff --out a new plan, then apply it"))
+    }
+
+    /// Read a saved plan: a regular file of at most [`MAX_PLAN_BYTES`],
+    /// of [`FORMAT_VERSION`].
+    pub fn read(path: &Path) -> Result<Self> {
+        let shown = escape::path(path);
+        let bytes = crate::input::file::read_regular(path, MAX_PLAN_BYTES).map_err(|e| {
+            Error::input(format!("cannot read the saved plan: {e}")).with_help(e.help())
+        })?;
+        let not_a_plan = |why: String| {
+            Error::input(format!("`{shown}` is not a saved plan: {why}"))
+                .with_help("save one with: kubectl konduktor diff -f secrets.yaml --out plan.json")
+        };
+        #[derive(Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Version {
+            format_version: Option<serde_json::Value>,
+        }
+        let version: Version =
+            serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
+        match version.format_version {
+            Some(v) if v == serde_json::json!(FORMAT_VERSION) => {}
+            Some(v) => {
+                let v = match v {
+                    serde_json::Value::Number(n) => n.to_string(),
+                    _ => "not a number".to_string(),
+                };
+                return Err(Error::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "`{shown}` is a saved plan of format version {v}; this version reads version {FORMAT_VERSION} only; nothing was changed"
+                    ),
+                )
+                .with_help("review a new plan with this version: diff --out"));
+            }
+            None => return Err(not_a_plan("it has no formatVersion".to_string())),
+        }
+        let plan: SavedPlan =
+            serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
+        if unhex(&plan.salt).is_none_or(|s| s.len() != SALT_BYTES) {
+            return Err(not_a_plan("its salt is not 64 hex digits".to_string()));
+        }
+        Ok(plan)
+    }
+
+    /// Check that `out` can be written (before anything is read or asked).
+    pub fn check_out(out: &Path, force: bool) -> Result<()> {
+        let folder_ok = crate::secrets::export::parent_of(out)
+            .map(std::fs::metadata)
+            .is_some_and(|m| m.is_ok_and(|m| m.is_dir()));
+        if !folder_ok {
+            return Err(out_error(out, "its folder does not exist")
+                .with_help("create the folder first, or name a file in an existing one"));
+        }
+        match std::fs::symlink_metadata(out) {
+            Err(_) => Ok(()),
+            Ok(m) if m.is_dir() => {
+                Err(out_error(out, "it is a folder").with_help("name the plan file to write"))
+            }
+            Ok(_) if force => Ok(()),
+            Ok(_) => Err(Error::new(
+                ErrorKind::Refused,
+                format!("`{}` exists already; no plan was saved", escape::path(out)),
+            )
+            .with_help("name a new file, or pass --force to replace it")),
+        }
+    }
+
+    /// Write the plan whole or not at all, mode 0600 (its digests confirm
+    /// guesses of values): a new file beside `out`, moved into place;
+    /// without `force`, never over a file that appeared meanwhile.
+    pub fn write(&self, out: &Path, force: bool) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
+        text.push('\n');
+        let dir = crate::secrets::export::parent_of(out).unwrap_or(Path::new("."));
+        let name = out
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let temp = dir.join(format!(".{name}.plan-{}", std::process::id()));
+        let written = crate::input::file::write_new_file(&temp, 0o600, text.as_bytes());
+        let placed = written.and_then(|()| {
+            if force {
+                std::fs::rename(&temp, out)
+            } else {
+                // A link fails if `out` exists: never replaced unasked.
+                std::fs::hard_link(&temp, out)
+            }
+        });
+        let _ = std::fs::remove_file(&temp);
+        placed.map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{}` appeared meanwhile; it was left as it is",
+                    escape::path(out)
+                ),
+            )
+            .with_help("pass --force to replace it"),
+            _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
+        })
+    }
+}
+
+fn out_error(out: &Path, what: &str) -> Error {
+    Error::input(format!("cannot write `{}`: {what}", escape::path(out)))
+}
+
+/// Where a JSON document broke, without quoting it.
+fn json_problem(e: &serde_json::Error) -> String {
+    use serde_json::error::Category;
+    let what = match e.classify() {
+        Category::Io | Category::Eof => "it ends too early",
+        Category::Syntax => "it is not JSON",
+        Category::Data => "a field is missing, unknown or of the wrong type",
+    };
+    format!("{what} (line {}, column {})", e.line(), e.column())
+}
+
+/// A deletion of a secret the manifest does not name: the object alone
+/// put it in the plan.
+fn unmentioned(s: &SavedSecret) -> bool {
+    matches!(
+        s.reason,
+        Some(DeleteReason::Pruned | DeleteReason::ReplacedGitSsh)
+    ) && s.action == Action::Delete
+}
+
+/// What the manifest says of a secret: absent or left out (and why), its
+/// kind, and each key it sets with its value's digest.
+type Stance<'a> = (
+    Option<DeleteReason>,
+    Option<&'a str>,
+    Vec<(&'a str, Option<&'a str>)>,
+);
+
+/// Which of the manifest's keys moved, for people (key names, never values).
+fn sources_detail(old: &Stance<'_>, now: &Stance<'_>) -> String {
+    if (old.0, old.1) != (now.0, now.1) {
+        return "its entry in the manifest changed".to_string();
+    }
+    let before: BTreeMap<&str, Option<&str>> = old.2.iter().copied().collect();
+    let after: BTreeMap<&str, Option<&str>> = now.2.iter().copied().collect();
+    let mut keys: Vec<&str> = before
+        .iter()
+        .filter(|(k, d)| after.get(*k) != Some(*d))
+        .map(|(k, _)| *k)
+        .chain(after.keys().filter(|k| !before.contains_key(*k)).copied())
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let keys: Vec<String> = keys.iter().map(|k| escape::text(k).into_owned()).collect();
+    format!("the value of {} changed", keys.join(", "))
+}
+
+/// What the manifest says of a secret.
+fn stance(s: &SavedSecret) -> Stance<'_> {
+    let wanted: Vec<(&str, Option<&str>)> = s
+        .keys
+        .iter()
+        .filter(|k| k.digest.is_some())
+        .map(|k| (k.key.as_str(), k.digest.as_deref()))
+        .collect();
+    // Absent or left out (and why), else its kind.
+    let reason = match s.action {
+        Action::Delete | Action::Unchanged => s.reason,
+        _ => None,
+    };
+    let kind = if reason.is_some() {
+        None
+    } else {
+        s.kind.as_deref()
+    };
+    (reason, kind, wanted)
+}
+
+/// How one secret moved, if it did.
+fn compare_one(old: &SavedSecret, now: &SavedSecret) -> Option<Moved> {
+    let (old_desired, now_desired) = (stance(old), stance(now));
+    let sources = old_desired != now_desired;
+    let cluster = (&old.uid, &old.resource_version) != (&now.uid, &now.resource_version);
+    let mut details = Vec::new();
+    if sources {
+        details.push(sources_detail(&old_desired, &now_desired));
+    }
+    if cluster {
+        details.push(match (&old.resource_version, &now.resource_version) {
+            (None, Some(_)) => format!("{} appeared", now.secret_name),
+            (Some(_), None) => format!("{} vanished", now.secret_name),
+            (Some(a), Some(b)) if old.uid != now.uid => {
+                format!(
+                    "{} was replaced (resourceVersion {a} -> {b})",
+                    now.secret_name
+                )
+            }
+            (Some(a), Some(b)) => format!("{} resourceVersion {a} -> {b}", now.secret_name),
+            (None, None) => format!("{} changed", now.secret_name),
+        });
+    }
+    let side = match (sources, cluster) {
+        (false, false) if old.action != now.action => Side::Both,
+        (false, false) => return None,
+        (true, false) => Side::Sources,
+        (false, true) => Side::Cluster,
+        (true, true) => Side::Both,
+    };
+    if details.is_empty() {
+        details.push("what the plan does with it changed".to_string());
+    }
+    Some(Moved {
+        name: old.name.clone(),
+        side,
+        detail: details.join(", "),
+    })
+}
+
+#[cfg(test)]
+#[path = "saved_plan_tests.rs"]
+mod tests;

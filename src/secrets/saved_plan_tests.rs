@@ -1,0 +1,326 @@
+use std::path::PathBuf;
+
+use super::*;
+use crate::konduktor::SecretKind;
+use crate::secrets::manifest::Desired;
+use crate::secrets::plan::plan;
+use crate::secrets::plan::tests::{ME, live, want};
+
+const CANARY: &str = "canary-3f9a1c";
+const SALT: [u8; SALT_BYTES] = [7; SALT_BYTES];
+
+fn target() -> Target {
+    Target {
+        server: "https://k8s.example:6443".into(),
+        namespace: "team".into(),
+        owner: ME.into(),
+    }
+}
+
+fn path() -> PathBuf {
+    PathBuf::from("plan.json")
+}
+
+/// A create, a merge, an unchanged secret and a deletion.
+fn desired(hf: &str) -> Vec<Desired> {
+    vec![
+        want("new", SecretKind::Env, &[("A", "1")]),
+        want("hf", SecretKind::Env, &[("TOKEN", hf), ("MODE", "on")]),
+        want("same", SecretKind::Env, &[("K", "v")]),
+        Desired::Absent {
+            basename: "old".into(),
+        },
+    ]
+}
+
+fn cluster() -> Vec<crate::konduktor::LiveSecret> {
+    vec![
+        live("hf", ME, "env", &[("TOKEN", "before"), ("MODE", "on")]),
+        live("same", ME, "env", &[("K", "v")]),
+        live("old", ME, "env", &[("X", "x")]),
+    ]
+}
+
+fn saved() -> SavedPlan {
+    SavedPlan::new(
+        &plan(&desired(CANARY), &cluster(), ME, false),
+        &target(),
+        Path::new("secrets.yaml"),
+        &SALT,
+    )
+}
+
+#[test]
+fn a_saved_plan_names_where_it_applies_and_what_it_saw_never_a_value() {
+    let s = saved();
+    let json = serde_json::to_string_pretty(&s).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!json.contains(CANARY), "{json}");
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(v["formatVersion"], 1);
+    assert_eq!(v["server"], "https://k8s.example:6443");
+    assert_eq!(v["namespace"], "team");
+    assert_eq!(v["owner"], ME);
+    assert_eq!(v["manifest"], "secrets.yaml");
+    assert_eq!(v["salt"], "07".repeat(SALT_BYTES));
+    let hf = &v["secrets"][1];
+    assert_eq!(hf["name"], "hf");
+    assert_eq!(hf["secretName"], format!("hf-{ME}"));
+    assert_eq!(hf["action"], "merge");
+    assert_eq!(hf["uid"], "uid-hf");
+    assert_eq!(hf["resourceVersion"], "7");
+    assert_eq!(hf["keys"][1]["key"], "TOKEN");
+    assert_eq!(
+        hf["keys"][1]["digest"],
+        digest(&SALT, &format!("hf-{ME}"), "TOKEN", CANARY.as_bytes())
+    );
+    assert_eq!(v["secrets"][0]["action"], "create");
+    assert!(v["secrets"][0].get("resourceVersion").is_none());
+    assert_eq!(v["secrets"][3]["action"], "delete");
+    assert_eq!(v["secrets"][3]["reason"], "absent");
+    // The deletion's keys are named, with no digest (nothing is written).
+    assert_eq!(v["secrets"][3]["keys"][0]["key"], "X");
+    assert!(v["secrets"][3]["keys"][0].get("digest").is_none());
+    // It reads back as written.
+    let back: SavedPlan = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(back, s);
+}
+
+#[test]
+fn digests_are_salted_and_bound_to_their_key() {
+    let d = |salt: &[u8], key: &str| digest(salt, "s-x", key, b"same value");
+    assert_ne!(d(&[1; 32], "A"), d(&[2; 32], "A"));
+    assert_ne!(d(&[1; 32], "A"), d(&[1; 32], "B"));
+    // Length-prefixed: moving a byte from the name to the key is another digest.
+    assert_ne!(
+        digest(&[1; 32], "ab", "c", b"v"),
+        digest(&[1; 32], "a", "bc", b"v")
+    );
+    assert!(d(&[1; 32], "A").starts_with("sha256:") && d(&[1; 32], "A").len() == 71);
+}
+
+#[test]
+fn the_same_sources_and_cluster_match() {
+    let fresh = plan(&desired(CANARY), &cluster(), ME, false);
+    assert_eq!(saved().compare(&fresh), []);
+    assert!(saved().verify(&fresh, &target(), &path()).is_ok());
+}
+
+#[test]
+fn a_changed_value_moved_the_sources() {
+    let fresh = plan(&desired("another"), &cluster(), ME, false);
+    let moved = saved().compare(&fresh);
+    assert_eq!(
+        moved,
+        [Moved {
+            name: "hf".into(),
+            side: Side::Sources,
+            detail: "the value of TOKEN changed".into()
+        }]
+    );
+    let e = saved()
+        .verify(&fresh, &target(), &path())
+        .err()
+        .unwrap_or_else(|| panic!("a moved plan verified"));
+    assert_eq!(e.kind, ErrorKind::Refused);
+    assert!(e.message().contains("\"hf\" changed in the sources"), "{e}");
+    assert!(e.message().contains("nothing was changed"), "{e}");
+    assert!(!e.message().contains(CANARY));
+}
+
+#[test]
+fn an_unchanged_secret_that_moved_counts_too() {
+    let mut d = desired(CANARY);
+    d[2] = want("same", SecretKind::Env, &[("K", "w")]);
+    let moved = saved().compare(&plan(&d, &cluster(), ME, false));
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(
+        (moved[0].name.as_str(), moved[0].side),
+        ("same", Side::Sources)
+    );
+}
+
+#[test]
+fn a_new_resource_version_moved_the_cluster() {
+    let mut live = cluster();
+    live[2].resource_version = Some("8".into());
+    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false));
+    assert_eq!(
+        moved,
+        [Moved {
+            name: "old".into(),
+            side: Side::Cluster,
+            detail: format!("old-{ME} resourceVersion 7 -> 8"),
+        }]
+    );
+}
+
+#[test]
+fn objects_appearing_or_vanishing_moved_the_cluster() {
+    let mut live = cluster();
+    live.retain(|l| l.name != format!("old-{ME}"));
+    live.push(crate::secrets::plan::tests::live(
+        "new",
+        ME,
+        "env",
+        &[("A", "1")],
+    ));
+    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false));
+    let sides: Vec<(&str, Side, &str)> = moved
+        .iter()
+        .map(|m| (m.name.as_str(), m.side, m.detail.as_str()))
+        .collect();
+    let appeared = format!("new-{ME} appeared");
+    let vanished = format!("old-{ME} vanished");
+    assert_eq!(
+        sides,
+        [
+            ("new", Side::Cluster, appeared.as_str()),
+            ("old", Side::Cluster, vanished.as_str()),
+        ]
+    );
+}
+
+#[test]
+fn both_sides_moving_says_both() {
+    let mut live = cluster();
+    live[0].resource_version = Some("9".into());
+    let moved = saved().compare(&plan(&desired("another"), &live, ME, false));
+    assert_eq!(moved.len(), 1, "{moved:?}");
+    assert_eq!(moved[0].side, Side::Both);
+}
+
+#[test]
+fn an_entry_added_to_or_dropped_from_the_manifest_moved_the_sources() {
+    let mut d = desired(CANARY);
+    d.remove(0);
+    d.push(want("extra", SecretKind::Env, &[("E", "1")]));
+    let moved = saved().compare(&plan(&d, &cluster(), ME, false));
+    let sides: Vec<(&str, Side)> = moved.iter().map(|m| (m.name.as_str(), m.side)).collect();
+    assert_eq!(sides, [("extra", Side::Sources), ("new", Side::Sources)]);
+}
+
+#[test]
+fn a_plan_for_another_server_namespace_or_owner_is_refused() {
+    let s = saved();
+    for (what, t) in [
+        (
+            "server",
+            Target {
+                server: "https://other:6443".into(),
+                ..target()
+            },
+        ),
+        (
+            "namespace",
+            Target {
+                namespace: "prod".into(),
+                ..target()
+            },
+        ),
+        (
+            "owner",
+            Target {
+                owner: "8417fdac".into(),
+                ..target()
+            },
+        ),
+    ] {
+        let e = s
+            .check_target(&t, &path())
+            .err()
+            .unwrap_or_else(|| panic!("{what} not refused"));
+        assert_eq!(e.kind, ErrorKind::Refused);
+        assert!(e.message().contains(&format!("a plan for {what}")), "{e}");
+    }
+}
+
+#[test]
+fn prune_comes_from_the_plan() {
+    let s = saved();
+    assert_eq!(s.prune_for(false, &path()).ok(), Some(false));
+    assert!(s.prune_for(true, &path()).is_err());
+}
+
+fn read_text(text: &str) -> Result<SavedPlan> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    SavedPlan::read(&file)
+}
+
+#[test]
+fn a_plan_file_is_read_back_and_checked() {
+    let text = serde_json::to_string(&saved()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(read_text(&text).ok(), Some(saved()));
+    let refused = |text: &str, needle: &str| {
+        let e = read_text(text)
+            .err()
+            .unwrap_or_else(|| panic!("read: {text}"));
+        assert!(e.message().contains(needle), "{text}: {e}");
+    };
+    refused(
+        &text.replace("\"formatVersion\":1", "\"formatVersion\":2"),
+        "format version 2; this version reads version 1 only",
+    );
+    refused(
+        &text.replace("\"formatVersion\":1,", ""),
+        "has no formatVersion",
+    );
+    refused(
+        &text.replace("\"prune\":false", "\"prune\":false,\"extra\":1"),
+        "a field is missing, unknown or of the wrong type",
+    );
+    refused(&text.replace("\"salt\":\"07", "\"salt\":\"zz"), "salt");
+    refused("{not json", "not JSON");
+    refused(
+        &format!("{{\"formatVersion\":1,\"server\":\"{CANARY}\"}}"),
+        "missing",
+    );
+    let e = read_text(&format!("{{\"formatVersion\":\"{CANARY}\"}}"))
+        .err()
+        .unwrap_or_else(|| panic!("read"));
+    assert!(!e.message().contains(CANARY), "{e}");
+}
+
+#[test]
+fn a_plan_file_is_never_read_from_a_fifo_or_a_folder() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    assert!(SavedPlan::read(dir.path()).is_err());
+    #[cfg(unix)]
+    {
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        assert!(SavedPlan::read(&fifo).is_err());
+    }
+}
+
+#[test]
+fn out_is_written_0600_and_never_over_a_file_unasked() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.path().join("plan.json");
+    SavedPlan::check_out(&out, false).unwrap_or_else(|e| panic!("{e}"));
+    saved().write(&out, false).unwrap_or_else(|e| panic!("{e}"));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&out)
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600);
+    }
+    assert!(SavedPlan::check_out(&out, false).is_err());
+    assert!(saved().write(&out, false).is_err());
+    assert!(SavedPlan::check_out(&out, true).is_ok());
+    saved().write(&out, true).unwrap_or_else(|e| panic!("{e}"));
+    assert!(SavedPlan::check_out(&dir.path().join("no/such/plan.json"), true).is_err());
+    assert_eq!(
+        std::fs::read_dir(dir.path())
+            .map(Iterator::count)
+            .unwrap_or_default(),
+        1,
+        "no temporary file is left"
+    );
+}
