@@ -311,6 +311,93 @@ fn the_checker_finds_a_canary_in_every_form() {
     ] {
         assert!(leaks_in(&nested), "{nested}");
     }
+    // `fromCommand`: a command argument, `key`, `timeout` and `trim`
+    // written out are shown by design (in errors, in the refusal that lists
+    // every command); a value reached through an alias never is, and a field
+    // of that name holding a value (under `inline:`) is a value.
+    let out = shown(format!(
+        "secret `a` would run `op read {c}` for its key `{c}` (timeout {c}, trim {c})"
+    ));
+    let shows = |canary: &Canary, text: &str| {
+        let allowed = check::allowed(Kind::Manifest, text);
+        check::find_leak(&out, std::slice::from_ref(canary), &allowed, text).is_some()
+    };
+    let entry = |body: &str| format!("secrets:\n  - name: a\n{body}");
+    let by_design = [
+        entry(&format!(
+            "    fromCommand:\n      - key: B\n        command: [op, read, {c}]\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - key: B\n        command:\n          - op\n          - {c}\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - {{key: B, command: [op, \"{c}\"], timeout: 3s}}\n"
+        )),
+        format!("secrets:\n  - {{name: a, fromCommand: [{{key: B, command: [op, {c}]}}]}}\n"),
+        entry(&format!(
+            "    fromCommand:\n      - key: {c}\n        command: [op]\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - command: [op]\n        timeout: {c}\n        trim: x\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - command: [op]\n        trim: {c}\n"
+        )),
+        format!(
+            "{{\"secrets\": [{{\"name\": \"a\", \"fromCommand\": [{{\"key\": \"B\", \"command\": [\"op\", \"{c}\"]}}]}}]}}\n"
+        ),
+        // Not YAML as a whole (a bad `!!binary` elsewhere), read line by line.
+        entry(&format!(
+            "    inline: {{A: !!binary '%%'}}\n  - name: b\n    fromCommand:\n      - key: B\n        command: [op, read, {c}]\n"
+        )),
+    ];
+    for text in &by_design {
+        assert!(!shows(&canary, text), "{text}");
+    }
+    let aliased = Canary {
+        aliased: true,
+        ..canary.clone()
+    };
+    let inline = format!("    inline: {{A: &t {c}}}\n");
+    let through_alias = [
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op, read, *t]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command:\n          - op\n          - *t\n"
+        )),
+        format!(
+            "secrets:\n  - {{name: a, inline: {{A: &t {c}}}, fromCommand: [{{key: B, command: [op, *t]}}]}}\n"
+        ),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: *t\n        command: [op]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op]\n        timeout: *t\n        trim: *t\n"
+        )),
+        // Anchored under a field of the same name, still a value.
+        entry(&format!(
+            "    inline:\n      command: &t {c}\n    fromCommand:\n      - key: B\n        command: [op, *t]\n"
+        )),
+    ];
+    for text in &through_alias {
+        assert!(shows(&aliased, text), "{text}");
+    }
+    let values = [
+        entry(&format!("    inline:\n      key: {c}\n")),
+        entry(&format!(
+            "    inline:\n      timeout: {c}\n      trim: {c}\n"
+        )),
+        entry(&format!("    inline: {{command: {c}}}\n")),
+        format!("secrets:\n  - {{name: a, inline: {{TOKEN: {c}}}}}\n"),
+        format!(
+            "secrets:\n  - {{name: a, fromCommand: [{{key: B, command: [op]}}], inline: {{TOKEN: {c}}}}}\n"
+        ),
+        format!("secrets:\n  - {{name: a, fromFile: [x, y], inline: {{TOKEN: {c}}}}}\n"),
+    ];
+    for text in &values {
+        assert!(shows(&canary, text), "{text}");
+    }
 }
 
 #[test]
