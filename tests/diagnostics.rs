@@ -458,9 +458,35 @@ fn the_generator_writes_yaml_with_every_canary_in_it() {
         "envs-scalar",
         "owner",
         "owner-key-in-inline",
+        "fromCommand",
+        "fromCommand-and-inline",
+        "fromCommand-and-fromEnv",
+        "alias-in-command",
+        "command-value-tag",
+        "command-value-anchor",
+        "command-value-multi-line",
+        "command-field-key-in-inline",
     ] {
         assert!(features.contains(f), "no generated input has {f}");
     }
+}
+
+#[test]
+fn the_mutator_misspells_the_fields_of_a_command() {
+    let text = "secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [op]\n        timeout: 5s\n        trim: true\n";
+    let mut misspelled = std::collections::BTreeSet::new();
+    for case in 0..2000 {
+        let mut rng = Rng::for_case(DEFAULT_SEED, case);
+        let mut mutated = text.to_string();
+        if mutate::mutate_once(&mut rng, &mut mutated) == "misspell a field" {
+            for field in ["fromCommand", "key", "command", "timeout", "trim"] {
+                if !mutated.contains(&format!("{field}:")) {
+                    misspelled.insert(field);
+                }
+            }
+        }
+    }
+    assert_eq!(misspelled.len(), 5, "misspelled only {misspelled:?}");
 }
 
 // ------------------------------------------------------------ the issue's list
@@ -522,6 +548,41 @@ fn issue_examples() -> Vec<(&'static str, Kind, String)> {
             Kind::Manifest,
             m(&format!(
                 "  - name: a\n    inline: {{A: &t {V}}}\n  - name: b\n    kind: *t\n    fromFile: x\n"
+            )),
+        ),
+        (
+            "an anchored value used as a command argument through an alias",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline: {{A: &t {V}}}\n    fromCommand:\n      - key: B\n        command: [op, read, *t]\n"
+            )),
+        ),
+        (
+            "an anchored value used as a command argument through an alias, in a block list",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      A: &t {V}\n  - name: b\n    fromCommand:\n      - key: B\n        command:\n          - op\n          - *t\n"
+            )),
+        ),
+        (
+            "anchored values used as a command's key, timeout and trim through aliases",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline: {{A: &t {V}, B: &u {W}}}\n    fromCommand:\n      - {{key: *t, command: [op], timeout: *u, trim: *t}}\n"
+            )),
+        ),
+        (
+            "commands listed in the refusal to run them, next to values",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      A: {V}\n    fromCommand:\n      - key: B\n        command: [op, read, \"op://vault/item/field\"]\n      - key: C\n        command: [pass, show, x]\n        timeout: 5s\n        trim: false\n    fromEnv: [HOME]\n  - name: b\n    inline: {{command: {W}}}\n"
+            )),
+        ),
+        (
+            "an inline key named as a command field, next to a problem",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      key: {V}\n      timeout: {W}\n    fromCommand:\n      - key: B\n        command: [op]\n        timeout: soon\n"
             )),
         ),
         (
@@ -775,6 +836,12 @@ const SOUP: &[&str] = &[
     "fromFile",
     "fromEnv",
     "fromDirectory",
+    "fromCommand",
+    "command",
+    "key",
+    "timeout",
+    "trim",
+    "30s",
     "state",
     "konduktor.trainy.ai/v1alpha1",
     "SecretSet",
