@@ -471,6 +471,34 @@ fn the_generator_writes_yaml_with_every_canary_in_it() {
     }
 }
 
+/// The suite parses and loads manifests with `fromCommand` entries: loading
+/// refuses them (as the CLI does without `--allow-commands`), so no program
+/// a generated or mutated file names is ever run.
+#[test]
+fn the_checker_runs_no_command() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = dir.path().join("ran");
+    let text = format!(
+        "{HEAD}  - name: a\n    fromCommand:\n      - key: B\n        command: [touch, {}]\n",
+        marker.display()
+    );
+    let outputs = check::outputs(Kind::Manifest, &text, dir.path())
+        .unwrap_or_else(|f| panic!("{}", describe(&f)));
+    let refused = outputs
+        .iter()
+        .find(|(c, _)| c == "load: rendered diagnostic")
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| panic!("not refused: {outputs:?}"));
+    assert!(
+        refused.contains("running programs was not allowed"),
+        "{refused}"
+    );
+    let rendered = check::parse_and_render(Kind::Manifest, &text, dir.path())
+        .unwrap_or_else(|f| panic!("{}", describe(&f)));
+    assert!(rendered.is_some_and(|r| r.contains("nothing was run")));
+    assert!(!marker.exists(), "a command ran");
+}
+
 #[test]
 fn the_mutator_misspells_the_fields_of_a_command() {
     let text = "secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [op]\n        timeout: 5s\n        trim: true\n";
