@@ -351,6 +351,22 @@ fn the_checker_finds_a_canary_in_every_form() {
             "    inline: {{A: !!binary '%%'}}\n  - name: b\n    fromCommand:\n      - key: B\n        command: [op, read, {c}]\n"
         )),
     ];
+    // Found by random runs: a piece pasted into a structural field of a
+    // one-line flow document that is not YAML as a whole (the line starts
+    // with another field); an anchored value's text pasted into a quoted
+    // command argument or a `fromEnv` name, written out there.
+    let not_yaml = "inline: {A: !!binary '%%'}";
+    let by_design = [
+        by_design.to_vec(),
+        vec![
+            format!(
+                "{{apiVersion: v1, kind: \"Secre {c}\", secrets: [{{name: s0, {not_yaml}}}]}}\n"
+            ),
+            format!("{{apiVersion: v1, secrets: [{{{not_yaml}}}, {{name: x{c}, fromFile: x}}]}}\n"),
+            format!("{{apiVersion: v1, owner: x{c}, secrets: [{{name: s0, {not_yaml}}}]}}\n"),
+        ],
+    ]
+    .concat();
     for text in &by_design {
         assert!(!shows(&canary, text), "{text}");
     }
@@ -383,6 +399,17 @@ fn the_checker_finds_a_canary_in_every_form() {
     for text in &through_alias {
         assert!(shows(&aliased, text), "{text}");
     }
+    for text in [
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op, \"x: &t {c},y\"]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command:\n          - op\n          - {c}\n"
+        )),
+        entry(&format!("{inline}    fromEnv: [HOME, \"TOKEN_{c}\"]\n")),
+    ] {
+        assert!(!shows(&aliased, &text), "{text}");
+    }
     let values = [
         entry(&format!("    inline:\n      key: {c}\n")),
         entry(&format!(
@@ -395,6 +422,15 @@ fn the_checker_finds_a_canary_in_every_form() {
         ),
         format!("secrets:\n  - {{name: a, fromFile: [x, y], inline: {{TOKEN: {c}}}}}\n"),
     ];
+    let values = [
+        values.to_vec(),
+        vec![
+            format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: !!binary '%%', B: {c}}}}}]}}\n"),
+            format!("{{secrets: [{{name: s0, inline: {{owner: {c}}}, {not_yaml}}}]}}\n"),
+            format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: \"name: {c}\"}}, {not_yaml}}}]}}\n"),
+        ],
+    ]
+    .concat();
     for text in &values {
         assert!(shows(&canary, text), "{text}");
     }

@@ -354,39 +354,58 @@ const COMMAND_FIELDS: &[(&str, bool)] = &[
     ("trim", false),
 ];
 
-/// Top-level fields whose value, written on the field's own line at the
-/// start of the line, the manifest reader shows. Indented, the same key is
-/// in a deeper mapping (an `owner` key under `inline:` holds a value).
+/// Top-level fields whose value the manifest reader shows: written at the
+/// start of a line, or at the top of a document in flow style. Indented, or
+/// in a nested flow mapping, the same key is in a deeper mapping (an
+/// `owner` key under `inline:` holds a value).
 const TOP_LEVEL: &[&str] = &["owner"];
 
 /// Whether `piece` stands in the value of a structural field, on that
-/// field's own line (`apiVersion: x<piece>y`, `- {name: x<piece>y, ...}`):
-/// what the document says even where a YAML library refuses it as a whole
-/// (a bad `!!binary` elsewhere). Only in that field's own value: not after
-/// an anchor, alias, tag or comment, nor in a later field of the same flow
-/// mapping (`{name: a, inline: {K: <piece>}}`), nor after a list closed.
-/// `yaml` says whether the document is YAML as a whole.
+/// field's own line (`apiVersion: x<piece>y`, `- {name: x<piece>y, ...}`,
+/// `{apiVersion: v, kind: x<piece>y, ...}`): what the document says even
+/// where a YAML library refuses it as a whole (a bad `!!binary` elsewhere).
+/// Only in that field's own value: not after an anchor, alias, tag or
+/// comment, nor in a later field of the same flow mapping
+/// (`{name: a, inline: {K: <piece>}}`), nor after a list closed. `yaml`
+/// says whether the document is YAML as a whole.
 fn written_in_structural_line(text: &str, piece: &str, yaml: bool) -> bool {
-    let value_of = |line: &str, (field, list): (&str, bool)| {
-        line.strip_prefix(field)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .is_some_and(|value| {
-                !value.contains(['#', '&', '*', '!', '{', '}', ']'])
-                    && !value.contains(": ")
-                    && (list || !value.contains([',', '[']))
-            })
+    // The field starts the line's content or follows `{`, `,` or `- `.
+    let field_starts = |before: &str| {
+        let b = before.trim_end_matches(' ');
+        b.is_empty() || b.ends_with(['{', ',', '-', '['])
+    };
+    let own_value = |value: &str, list: bool| {
+        !value.contains(['#', '&', '*', '!', '{', '}', ']'])
+            && !value.contains(": ")
+            && (list || !value.contains([',', '[']))
+    };
+    // `field:` in `line` (the text before the piece on its line), with
+    // the piece in its own value; `top` asks for a top-level field.
+    let in_field = |line_at: usize, line: &str, field: &str, list: bool, top: bool| {
+        let key = format!("{field}:");
+        line.match_indices(&key).any(|(at, _)| {
+            let before = &line[..at];
+            let top_ok = !top
+                || before.trim_start_matches('{').is_empty()
+                || (text.trim_start().starts_with('{') && {
+                    let upto = &text[..line_at + at];
+                    let count = |c: char| upto.matches(c).count();
+                    count('{') == count('}') + 1 && count('[') == count(']')
+                });
+            field_starts(before) && top_ok && own_value(&line[at + key.len()..], list)
+        })
     };
     let command_fields = if yaml { &[][..] } else { COMMAND_FIELDS };
     text.match_indices(piece).any(|(at, _)| {
         let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let top = text[line_start..at].trim_start_matches('{');
-        let line = text[line_start..at].trim_start();
-        let line = line.trim_start_matches("- ").trim_start_matches(['{', ' ']);
+        let line = &text[line_start..at];
         STRUCTURAL
             .iter()
             .chain(command_fields)
-            .any(|field| value_of(line, *field))
-            || TOP_LEVEL.iter().any(|field| value_of(top, (field, false)))
+            .any(|&(field, list)| in_field(line_start, line, field, list, false))
+            || TOP_LEVEL
+                .iter()
+                .any(|field| in_field(line_start, line, field, false, true))
     })
 }
 
@@ -400,10 +419,14 @@ pub fn find_leak(
     // A structural value may show what it holds. For a canary that has an
     // anchor, only where the value is written out after its key (a mutation
     // can copy text into a name): through an alias it may never show.
+    // After its key, or as an item of a list (a command argument, a
+    // `fromEnv` name).
     let written_out = |a: &str| {
-        [": ", ":", ": \"", ": '"]
-            .iter()
-            .any(|lead| text.contains(&format!("{lead}{a}")))
+        [": ", ":", "[", ", ", ",", "- "].iter().any(|lead| {
+            ["", "\"", "'"]
+                .iter()
+                .any(|quote| text.contains(&format!("{lead}{quote}{a}")))
+        })
     };
     let allows = |c: &Canary, piece: &str| {
         allowed
