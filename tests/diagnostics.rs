@@ -364,6 +364,14 @@ fn the_checker_finds_a_canary_in_every_form() {
             ),
             format!("{{apiVersion: v1, secrets: [{{{not_yaml}}}, {{name: x{c}, fromFile: x}}]}}\n"),
             format!("{{apiVersion: v1, owner: x{c}, secrets: [{{name: s0, {not_yaml}}}]}}\n"),
+            // A quoted value holding `: `; a character a mutation put
+            // inside the canary (outputs are searched without it).
+            entry(&format!("    fromFile: \"x: {c}\"\n    {not_yaml}\n")),
+            entry(&format!(
+                "    fromFile: {}é{}\n    {not_yaml}\n",
+                &c[..8],
+                &c[8..]
+            )),
         ],
     ]
     .concat();
@@ -428,6 +436,7 @@ fn the_checker_finds_a_canary_in_every_form() {
             format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: !!binary '%%', B: {c}}}}}]}}\n"),
             format!("{{secrets: [{{name: s0, inline: {{owner: {c}}}, {not_yaml}}}]}}\n"),
             format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: \"name: {c}\"}}, {not_yaml}}}]}}\n"),
+            format!("{{apiVersion: v1, secrets: [{{name: \"s0\", inline: {{A: {c}}}, {not_yaml}}}]}}\n"),
         ],
     ]
     .concat();

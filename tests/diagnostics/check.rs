@@ -374,7 +374,12 @@ fn written_in_structural_line(text: &str, piece: &str, yaml: bool) -> bool {
         let b = before.trim_end_matches(' ');
         b.is_empty() || b.ends_with(['{', ',', '-', '['])
     };
+    // Inside a quoted scalar still open (`"a: b<piece>`), anything goes.
     let own_value = |value: &str, list: bool| {
+        let value = match value.trim_start().strip_prefix(['"', '\'']) {
+            Some(quoted) if !quoted.contains(['"', '\'']) => return true,
+            _ => value,
+        };
         !value.contains(['#', '&', '*', '!', '{', '}', ']'])
             && !value.contains(": ")
             && (list || !value.contains([',', '[']))
@@ -434,19 +439,21 @@ pub fn find_leak(
             .any(|a| a.contains(piece) && (!c.aliased || written_out(a)))
     };
     let yaml = document(text).is_some();
+    // Outputs are searched without their non-ASCII characters (a mutation
+    // may have put one inside a canary): the input is read the same way.
+    let ascii: String = text.chars().filter(char::is_ascii).collect();
+    let written_here = |piece: &str| {
+        [text, ascii.as_str()]
+            .iter()
+            .any(|t| written_as_key(t, piece) || written_in_structural_line(t, piece, yaml))
+    };
     for c in canaries {
         // A key is written out where it stands (an alias key would read `*a:`).
-        if allows(c, &c.text)
-            || written_as_key(text, &c.text)
-            || written_in_structural_line(text, &c.text, yaml)
-        {
+        if allows(c, &c.text) || written_here(&c.text) {
             continue;
         }
         for (how, pattern) in patterns(&c.text) {
-            if allows(c, &pattern)
-                || written_as_key(text, &pattern)
-                || written_in_structural_line(text, &pattern, yaml)
-            {
+            if allows(c, &pattern) || written_here(&pattern) {
                 continue;
             }
             for (channel, text) in outputs {
