@@ -311,6 +311,138 @@ fn the_checker_finds_a_canary_in_every_form() {
     ] {
         assert!(leaks_in(&nested), "{nested}");
     }
+    // `fromCommand`: a command argument, `key`, `timeout` and `trim`
+    // written out are shown by design (in errors, in the refusal that lists
+    // every command); a value reached through an alias never is, and a field
+    // of that name holding a value (under `inline:`) is a value.
+    let out = shown(format!(
+        "secret `a` would run `op read {c}` for its key `{c}` (timeout {c}, trim {c})"
+    ));
+    let shows = |canary: &Canary, text: &str| {
+        let allowed = check::allowed(Kind::Manifest, text);
+        check::find_leak(&out, std::slice::from_ref(canary), &allowed, text).is_some()
+    };
+    let entry = |body: &str| format!("secrets:\n  - name: a\n{body}");
+    let by_design = [
+        entry(&format!(
+            "    fromCommand:\n      - key: B\n        command: [op, read, {c}]\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - key: B\n        command:\n          - op\n          - {c}\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - {{key: B, command: [op, \"{c}\"], timeout: 3s}}\n"
+        )),
+        format!("secrets:\n  - {{name: a, fromCommand: [{{key: B, command: [op, {c}]}}]}}\n"),
+        entry(&format!(
+            "    fromCommand:\n      - key: {c}\n        command: [op]\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - command: [op]\n        timeout: {c}\n        trim: x\n"
+        )),
+        entry(&format!(
+            "    fromCommand:\n      - command: [op]\n        trim: {c}\n"
+        )),
+        format!(
+            "{{\"secrets\": [{{\"name\": \"a\", \"fromCommand\": [{{\"key\": \"B\", \"command\": [\"op\", \"{c}\"]}}]}}]}}\n"
+        ),
+        // Not YAML as a whole (a bad `!!binary` elsewhere), read line by line.
+        entry(&format!(
+            "    inline: {{A: !!binary '%%'}}\n  - name: b\n    fromCommand:\n      - key: B\n        command: [op, read, {c}]\n"
+        )),
+    ];
+    // Found by random runs: a piece pasted into a structural field of a
+    // one-line flow document that is not YAML as a whole (the line starts
+    // with another field); an anchored value's text pasted into a quoted
+    // command argument or a `fromEnv` name, written out there.
+    let not_yaml = "inline: {A: !!binary '%%'}";
+    let by_design = [
+        by_design.to_vec(),
+        vec![
+            format!(
+                "{{apiVersion: v1, kind: \"Secre {c}\", secrets: [{{name: s0, {not_yaml}}}]}}\n"
+            ),
+            format!("{{apiVersion: v1, secrets: [{{{not_yaml}}}, {{name: x{c}, fromFile: x}}]}}\n"),
+            format!("{{apiVersion: v1, owner: x{c}, secrets: [{{name: s0, {not_yaml}}}]}}\n"),
+            // A quoted value holding `: `; a character a mutation put
+            // inside the canary (outputs are searched without it).
+            entry(&format!("    fromFile: \"x: {c}\"\n    {not_yaml}\n")),
+            entry(&format!(
+                "    fromFile: {}é{}\n    {not_yaml}\n",
+                &c[..8],
+                &c[8..]
+            )),
+        ],
+    ]
+    .concat();
+    for text in &by_design {
+        assert!(!shows(&canary, text), "{text}");
+    }
+    let aliased = Canary {
+        aliased: true,
+        ..canary.clone()
+    };
+    let inline = format!("    inline: {{A: &t {c}}}\n");
+    let through_alias = [
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op, read, *t]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command:\n          - op\n          - *t\n"
+        )),
+        format!(
+            "secrets:\n  - {{name: a, inline: {{A: &t {c}}}, fromCommand: [{{key: B, command: [op, *t]}}]}}\n"
+        ),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: *t\n        command: [op]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op]\n        timeout: *t\n        trim: *t\n"
+        )),
+        // Anchored under a field of the same name, still a value.
+        entry(&format!(
+            "    inline:\n      command: &t {c}\n    fromCommand:\n      - key: B\n        command: [op, *t]\n"
+        )),
+    ];
+    for text in &through_alias {
+        assert!(shows(&aliased, text), "{text}");
+    }
+    for text in [
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command: [op, \"x: &t {c},y\"]\n"
+        )),
+        entry(&format!(
+            "{inline}    fromCommand:\n      - key: B\n        command:\n          - op\n          - {c}\n"
+        )),
+        entry(&format!("{inline}    fromEnv: [HOME, \"TOKEN_{c}\"]\n")),
+    ] {
+        assert!(!shows(&aliased, &text), "{text}");
+    }
+    let values = [
+        entry(&format!("    inline:\n      key: {c}\n")),
+        entry(&format!(
+            "    inline:\n      timeout: {c}\n      trim: {c}\n"
+        )),
+        entry(&format!("    inline: {{command: {c}}}\n")),
+        format!("secrets:\n  - {{name: a, inline: {{TOKEN: {c}}}}}\n"),
+        format!(
+            "secrets:\n  - {{name: a, fromCommand: [{{key: B, command: [op]}}], inline: {{TOKEN: {c}}}}}\n"
+        ),
+        format!("secrets:\n  - {{name: a, fromFile: [x, y], inline: {{TOKEN: {c}}}}}\n"),
+    ];
+    let values = [
+        values.to_vec(),
+        vec![
+            format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: !!binary '%%', B: {c}}}}}]}}\n"),
+            format!("{{secrets: [{{name: s0, inline: {{owner: {c}}}, {not_yaml}}}]}}\n"),
+            format!("{{apiVersion: v1, secrets: [{{name: s0, inline: {{A: \"name: {c}\"}}, {not_yaml}}}]}}\n"),
+            format!("{{apiVersion: v1, secrets: [{{name: \"s0\", inline: {{A: {c}}}, {not_yaml}}}]}}\n"),
+        ],
+    ]
+    .concat();
+    for text in &values {
+        assert!(shows(&canary, text), "{text}");
+    }
 }
 
 #[test]
@@ -371,9 +503,63 @@ fn the_generator_writes_yaml_with_every_canary_in_it() {
         "envs-scalar",
         "owner",
         "owner-key-in-inline",
+        "fromCommand",
+        "fromCommand-and-inline",
+        "fromCommand-and-fromEnv",
+        "alias-in-command",
+        "command-value-tag",
+        "command-value-anchor",
+        "command-value-multi-line",
+        "command-field-key-in-inline",
     ] {
         assert!(features.contains(f), "no generated input has {f}");
     }
+}
+
+/// The suite parses and loads manifests with `fromCommand` entries: loading
+/// refuses them (as the CLI does without `--allow-commands`), so no program
+/// a generated or mutated file names is ever run.
+#[test]
+fn the_checker_runs_no_command() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let marker = dir.path().join("ran");
+    let text = format!(
+        "{HEAD}  - name: a\n    fromCommand:\n      - key: B\n        command: [touch, {}]\n",
+        marker.display()
+    );
+    let outputs = check::outputs(Kind::Manifest, &text, dir.path())
+        .unwrap_or_else(|f| panic!("{}", describe(&f)));
+    let refused = outputs
+        .iter()
+        .find(|(c, _)| c == "load: rendered diagnostic")
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| panic!("not refused: {outputs:?}"));
+    assert!(
+        refused.contains("running programs was not allowed"),
+        "{refused}"
+    );
+    let rendered = check::parse_and_render(Kind::Manifest, &text, dir.path())
+        .unwrap_or_else(|f| panic!("{}", describe(&f)));
+    assert!(rendered.is_some_and(|r| r.contains("nothing was run")));
+    assert!(!marker.exists(), "a command ran");
+}
+
+#[test]
+fn the_mutator_misspells_the_fields_of_a_command() {
+    let text = "secrets:\n  - name: a\n    fromCommand:\n      - key: A\n        command: [op]\n        timeout: 5s\n        trim: true\n";
+    let mut misspelled = std::collections::BTreeSet::new();
+    for case in 0..2000 {
+        let mut rng = Rng::for_case(DEFAULT_SEED, case);
+        let mut mutated = text.to_string();
+        if mutate::mutate_once(&mut rng, &mut mutated) == "misspell a field" {
+            for field in ["fromCommand", "key", "command", "timeout", "trim"] {
+                if !mutated.contains(&format!("{field}:")) {
+                    misspelled.insert(field);
+                }
+            }
+        }
+    }
+    assert_eq!(misspelled.len(), 5, "misspelled only {misspelled:?}");
 }
 
 // ------------------------------------------------------------ the issue's list
@@ -435,6 +621,41 @@ fn issue_examples() -> Vec<(&'static str, Kind, String)> {
             Kind::Manifest,
             m(&format!(
                 "  - name: a\n    inline: {{A: &t {V}}}\n  - name: b\n    kind: *t\n    fromFile: x\n"
+            )),
+        ),
+        (
+            "an anchored value used as a command argument through an alias",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline: {{A: &t {V}}}\n    fromCommand:\n      - key: B\n        command: [op, read, *t]\n"
+            )),
+        ),
+        (
+            "an anchored value used as a command argument through an alias, in a block list",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      A: &t {V}\n  - name: b\n    fromCommand:\n      - key: B\n        command:\n          - op\n          - *t\n"
+            )),
+        ),
+        (
+            "anchored values used as a command's key, timeout and trim through aliases",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline: {{A: &t {V}, B: &u {W}}}\n    fromCommand:\n      - {{key: *t, command: [op], timeout: *u, trim: *t}}\n"
+            )),
+        ),
+        (
+            "commands listed in the refusal to run them, next to values",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      A: {V}\n    fromCommand:\n      - key: B\n        command: [op, read, \"op://vault/item/field\"]\n      - key: C\n        command: [pass, show, x]\n        timeout: 5s\n        trim: false\n    fromEnv: [HOME]\n  - name: b\n    inline: {{command: {W}}}\n"
+            )),
+        ),
+        (
+            "an inline key named as a command field, next to a problem",
+            Kind::Manifest,
+            m(&format!(
+                "  - name: a\n    inline:\n      key: {V}\n      timeout: {W}\n    fromCommand:\n      - key: B\n        command: [op]\n        timeout: soon\n"
             )),
         ),
         (
@@ -688,6 +909,12 @@ const SOUP: &[&str] = &[
     "fromFile",
     "fromEnv",
     "fromDirectory",
+    "fromCommand",
+    "command",
+    "key",
+    "timeout",
+    "trim",
+    "30s",
     "state",
     "konduktor.trainy.ai/v1alpha1",
     "SecretSet",

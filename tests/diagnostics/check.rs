@@ -196,15 +196,29 @@ fn env_name(s: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
-/// What may be shown: the values of known structural fields in their known
-/// places (and valid variable names in fromEnv), and mapping keys, as the document (mutated or not) says. Nothing
-/// when it is not YAML at all.
-pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
-    // A repeated field is reported and its first value kept, as the
-    // manifest and task readers do: read the document the same way.
+/// The document as the manifest and task readers see it, if it is YAML: a
+/// repeated field is reported and its first value kept, as they do.
+fn document(text: &str) -> Option<serde_json::Value> {
     let mut options = serde_saphyr::Options::default();
     options.duplicate_keys = serde_saphyr::DuplicateKeyPolicy::FirstWins;
-    let Ok(doc) = serde_saphyr::from_str_with_options::<serde_json::Value>(text, options) else {
+    serde_saphyr::from_str_with_options::<serde_json::Value>(text, options).ok()
+}
+
+/// A name the readers show as a key (`has_key_chars`): anything else could
+/// be a pasted value.
+fn key_chars(s: &str) -> bool {
+    (1..=253).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// What may be shown: the values of known structural fields in their known
+/// places (valid variable names in fromEnv; in each `fromCommand` entry the
+/// command's program and arguments, a `key` that could not be a value,
+/// `timeout` and `trim`), and mapping keys, as the document (mutated or
+/// not) says. Nothing when it is not YAML at all.
+pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
+    let Some(doc) = document(text) else {
         return Vec::new();
     };
     let mut out = Vec::new();
@@ -233,6 +247,26 @@ pub fn allowed(kind: Kind, text: &str) -> Vec<String> {
                 // anything else there (`K=V`) is a value.
                 if let Some(names) = entry.get("fromEnv") {
                     out.extend(scalar_text(names).into_iter().filter(|n| env_name(n)));
+                }
+                // A command is shown as paths are; its `key` as an inline
+                // key is (only when it could not be a pasted value).
+                for command in entry
+                    .get("fromCommand")
+                    .and_then(|c| c.as_array())
+                    .into_iter()
+                    .flatten()
+                {
+                    if let Some(argv) = command.get("command").and_then(|a| a.as_array()) {
+                        out.extend(argv.iter().filter(|a| !a.is_array()).flat_map(scalar_text));
+                    }
+                    if let Some(key) = command.get("key") {
+                        out.extend(scalar_text(key).into_iter().filter(|k| key_chars(k)));
+                    }
+                    for f in ["timeout", "trim"] {
+                        if let Some(v) = command.get(f).filter(|v| !v.is_array()) {
+                            out.extend(scalar_text(v));
+                        }
+                    }
                 }
             }
         }
@@ -293,42 +327,90 @@ fn written_as_key(text: &str, piece: &str) -> bool {
     })
 }
 
-/// Fields whose value, written on the field's own line, the readers show.
-const STRUCTURAL: &[&str] = &[
-    "apiVersion",
-    "kind",
-    "name",
-    "state",
-    "fromDirectory",
-    "fromFile",
-    "num_nodes",
-    "image_id",
-    "cpus",
-    "memory",
-    "accelerators",
+/// Fields whose value, written on the field's own line, the readers show;
+/// `true` for a list (`fromFile: [a, b]`).
+const STRUCTURAL: &[(&str, bool)] = &[
+    ("apiVersion", false),
+    ("kind", false),
+    ("name", false),
+    ("state", false),
+    ("fromDirectory", false),
+    ("fromFile", true),
+    ("num_nodes", false),
+    ("image_id", false),
+    ("cpus", false),
+    ("memory", false),
+    ("accelerators", false),
 ];
 
-/// Top-level fields whose value, written on the field's own line at the
-/// start of the line, the manifest reader shows. Indented, the same key is
-/// in a deeper mapping (an `owner` key under `inline:` holds a value).
+/// The fields of a `fromCommand` entry the manifest reader shows. Read line
+/// by line only when the document is not YAML as a whole: a line alone
+/// cannot tell them from keys of the same name under `inline:`, which hold
+/// values; a YAML document says where they stand ([`allowed`]).
+const COMMAND_FIELDS: &[(&str, bool)] = &[
+    ("command", true),
+    ("key", false),
+    ("timeout", false),
+    ("trim", false),
+];
+
+/// Top-level fields whose value the manifest reader shows: written at the
+/// start of a line, or at the top of a document in flow style. Indented, or
+/// in a nested flow mapping, the same key is in a deeper mapping (an
+/// `owner` key under `inline:` holds a value).
 const TOP_LEVEL: &[&str] = &["owner"];
 
 /// Whether `piece` stands in the value of a structural field, on that
-/// field's own line (`apiVersion: x<piece>y`): what the document says even
+/// field's own line (`apiVersion: x<piece>y`, `- {name: x<piece>y, ...}`,
+/// `{apiVersion: v, kind: x<piece>y, ...}`): what the document says even
 /// where a YAML library refuses it as a whole (a bad `!!binary` elsewhere).
-fn written_in_structural_line(text: &str, piece: &str) -> bool {
-    let value_of = |line: &str, field: &str| {
-        line.strip_prefix(field)
-            .and_then(|rest| rest.strip_prefix(':'))
-            .is_some_and(|value| !value.contains(['#', '&', '*', '!']))
+/// Only in that field's own value: not after an anchor, alias, tag or
+/// comment, nor in a later field of the same flow mapping
+/// (`{name: a, inline: {K: <piece>}}`), nor after a list closed. `yaml`
+/// says whether the document is YAML as a whole.
+fn written_in_structural_line(text: &str, piece: &str, yaml: bool) -> bool {
+    // The field starts the line's content or follows `{`, `,` or `- `.
+    let field_starts = |before: &str| {
+        let b = before.trim_end_matches(' ');
+        b.is_empty() || b.ends_with(['{', ',', '-', '['])
     };
+    // Inside a quoted scalar still open (`"a: b<piece>`), anything goes.
+    let own_value = |value: &str, list: bool| {
+        let value = match value.trim_start().strip_prefix(['"', '\'']) {
+            Some(quoted) if !quoted.contains(['"', '\'']) => return true,
+            _ => value,
+        };
+        !value.contains(['#', '&', '*', '!', '{', '}', ']'])
+            && !value.contains(": ")
+            && (list || !value.contains([',', '[']))
+    };
+    // `field:` in `line` (the text before the piece on its line), with
+    // the piece in its own value; `top` asks for a top-level field.
+    let in_field = |line_at: usize, line: &str, field: &str, list: bool, top: bool| {
+        let key = format!("{field}:");
+        line.match_indices(&key).any(|(at, _)| {
+            let before = &line[..at];
+            let top_ok = !top
+                || before.trim_start_matches('{').is_empty()
+                || (text.trim_start().starts_with('{') && {
+                    let upto = &text[..line_at + at];
+                    let count = |c: char| upto.matches(c).count();
+                    count('{') == count('}') + 1 && count('[') == count(']')
+                });
+            field_starts(before) && top_ok && own_value(&line[at + key.len()..], list)
+        })
+    };
+    let command_fields = if yaml { &[][..] } else { COMMAND_FIELDS };
     text.match_indices(piece).any(|(at, _)| {
         let line_start = text[..at].rfind(['\n', '\r']).map_or(0, |i| i + 1);
-        let top = text[line_start..at].trim_start_matches('{');
-        let line = text[line_start..at].trim_start();
-        let line = line.trim_start_matches("- ").trim_start_matches(['{', ' ']);
-        STRUCTURAL.iter().any(|field| value_of(line, field))
-            || TOP_LEVEL.iter().any(|field| value_of(top, field))
+        let line = &text[line_start..at];
+        STRUCTURAL
+            .iter()
+            .chain(command_fields)
+            .any(|&(field, list)| in_field(line_start, line, field, list, false))
+            || TOP_LEVEL
+                .iter()
+                .any(|field| in_field(line_start, line, field, false, true))
     })
 }
 
@@ -342,29 +424,36 @@ pub fn find_leak(
     // A structural value may show what it holds. For a canary that has an
     // anchor, only where the value is written out after its key (a mutation
     // can copy text into a name): through an alias it may never show.
+    // After its key, or as an item of a list (a command argument, a
+    // `fromEnv` name).
     let written_out = |a: &str| {
-        [": ", ":", ": \"", ": '"]
-            .iter()
-            .any(|lead| text.contains(&format!("{lead}{a}")))
+        [": ", ":", "[", ", ", ",", "- "].iter().any(|lead| {
+            ["", "\"", "'"]
+                .iter()
+                .any(|quote| text.contains(&format!("{lead}{quote}{a}")))
+        })
     };
     let allows = |c: &Canary, piece: &str| {
         allowed
             .iter()
             .any(|a| a.contains(piece) && (!c.aliased || written_out(a)))
     };
+    let yaml = document(text).is_some();
+    // Outputs are searched without their non-ASCII characters (a mutation
+    // may have put one inside a canary): the input is read the same way.
+    let ascii: String = text.chars().filter(char::is_ascii).collect();
+    let written_here = |piece: &str| {
+        [text, ascii.as_str()]
+            .iter()
+            .any(|t| written_as_key(t, piece) || written_in_structural_line(t, piece, yaml))
+    };
     for c in canaries {
         // A key is written out where it stands (an alias key would read `*a:`).
-        if allows(c, &c.text)
-            || written_as_key(text, &c.text)
-            || written_in_structural_line(text, &c.text)
-        {
+        if allows(c, &c.text) || written_here(&c.text) {
             continue;
         }
         for (how, pattern) in patterns(&c.text) {
-            if allows(c, &pattern)
-                || written_as_key(text, &pattern)
-                || written_in_structural_line(text, &pattern)
-            {
+            if allows(c, &pattern) || written_here(&pattern) {
                 continue;
             }
             for (channel, text) in outputs {

@@ -3,8 +3,10 @@
 //! `inline:` given a scalar or a list, `fromEnv` given `K=V` or a map,
 //! anchored values used through aliases in structural fields, tags,
 //! comments, multi-line flow maps, JSON, several documents, CR and CRLF line
-//! endings. Structural fields (apiVersion, kind, owner, name, state, paths)
-//! hold no canary unless it arrives through an alias; an `owner` key inside
+//! endings; `fromCommand` entries (alone, with `inline`, with `fromEnv`).
+//! Structural fields (apiVersion, kind, owner, name, state, paths, a
+//! command's program and arguments, its `key`, `timeout` and `trim`) hold no
+//! canary unless it arrives through an alias; an `owner` or `key` key inside
 //! `inline:` holds one like any other key there.
 
 use super::rng::Rng;
@@ -155,6 +157,22 @@ impl Cx<'_> {
         }
         s.comment = self.comment();
         Node::Scalar(s)
+    }
+
+    /// A value like [`Cx::secret`], always anchored.
+    fn anchored_secret(&mut self) -> Node {
+        let from = self.canaries.len();
+        let mut value = self.secret();
+        if let Node::Scalar(s) = &mut value
+            && s.anchor.is_none()
+        {
+            self.feature("anchor");
+            let a = self.new_anchor();
+            self.aliased_since(from);
+            self.scalar_anchors.push(a.clone());
+            s.anchor = Some(a);
+        }
+        value
     }
 
     fn secret_map(&mut self, keys: &[&str]) -> Node {
@@ -348,7 +366,7 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
     let source = if !cx.map_anchors.is_empty() && cx.rng.percent(60) {
         18
     } else {
-        cx.rng.below(24)
+        cx.rng.below(29)
     };
     match source {
         0..=7 => {
@@ -361,6 +379,15 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
                 cx.feature("owner-key-in-inline");
                 let value = cx.secret();
                 inner.insert(0, Node::item("owner", value));
+            }
+            // Keys named as `fromCommand` fields: their values are values.
+            if cx.rng.percent(10)
+                && let Node::Map { items: inner, .. } = &mut map
+            {
+                cx.feature("command-field-key-in-inline");
+                let key = *cx.rng.pick(&["key", "command", "timeout", "trim"]);
+                let value = cx.secret();
+                inner.insert(0, Node::item(key, value));
             }
             let map = anchor_map(cx, map);
             items.push(cx.item("inline", map));
@@ -449,6 +476,31 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
             let map = cx.secret_map(VALUE_KEYS);
             items.push(cx.item(field, map));
         }
+        24 | 25 => {
+            cx.feature("fromCommand");
+            let commands = from_command(cx);
+            items.push(cx.item("fromCommand", commands));
+        }
+        26 | 27 => {
+            // Values next to the commands, one of them anchored, so that a
+            // command argument can repeat it through an alias.
+            cx.feature("fromCommand-and-inline");
+            let mut map = cx.secret_map(VALUE_KEYS);
+            if let Node::Map { items: inner, .. } = &mut map {
+                let value = cx.anchored_secret();
+                inner.push(Node::item("TOKEN_A", value));
+            }
+            items.push(cx.item("inline", map));
+            let commands = from_command(cx);
+            items.push(cx.item("fromCommand", commands));
+        }
+        28 => {
+            cx.feature("fromCommand-and-fromEnv");
+            let env = cx.structural("HOME");
+            items.push(cx.item("fromEnv", Node::seq(vec![env], Layout::Line)));
+            let commands = from_command(cx);
+            items.push(cx.item("fromCommand", commands));
+        }
         _ => {
             cx.feature("inline");
             let map = cx.secret_map(&["TOKEN_", "A"]);
@@ -468,6 +520,136 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
         _ => Layout::Block,
     };
     Node::map(items, layout)
+}
+
+/// A `fromCommand:` list: entries of `key`, `command` (a program and its
+/// arguments), `timeout` and `trim`, written out (shown by design) or, in
+/// any position, through an alias (often of an anchored value: a canary
+/// that must not be shown), anchored, tagged or over several lines; now and
+/// then a field missing, misspelled or of the wrong shape, or a field of
+/// the same name under `inline:` holding a value.
+fn from_command(cx: &mut Cx<'_>) -> Node {
+    let n = if cx.rng.percent(75) { 1 } else { 2 };
+    let mut entries = Vec::new();
+    for j in 0..n {
+        let mut items = Vec::new();
+        if cx.rng.percent(95) {
+            let key = match cx.rng.below(20) {
+                0 => command_scalar(cx, "gitkey"),
+                1 => command_scalar(cx, "Bad Key"),
+                _ => {
+                    let key = format!("{}C{j}", cx.rng.pick(VALUE_KEYS));
+                    command_scalar(cx, &key)
+                }
+            };
+            items.push(cx.item("key", key));
+        }
+        match cx.rng.below(40) {
+            0 => {}
+            1 => {
+                cx.feature("command-not-a-list");
+                let line = cx.structural("op read op://vault/item/field");
+                items.push(cx.item("command", line));
+            }
+            2 => items.push(cx.item("command", Node::seq(Vec::new(), Layout::Line))),
+            3 if !cx.map_anchors.is_empty() => {
+                cx.feature("alias-of-inline-map-as-command");
+                let name = cx.rng.pick(&cx.map_anchors).clone();
+                let alias = Node::Alias {
+                    name,
+                    fallback: "op".to_string(),
+                };
+                items.push(cx.item("command", alias));
+            }
+            _ => {
+                let (program, args) = *cx.rng.pick(&[
+                    ("op", &["read", "op://vault/my item/field"][..]),
+                    ("vault", &["kv", "get", "-field=password", "secret/app"][..]),
+                    ("/usr/bin/pass", &["show", "team/db password"][..]),
+                    ("gcloud", &["secrets", "versions", "access", "latest"][..]),
+                    ("./get-token.sh", &[][..]),
+                ]);
+                let mut argv = vec![command_scalar(cx, program)];
+                for arg in args {
+                    argv.push(command_scalar(cx, arg));
+                }
+                if cx.rng.percent(10) {
+                    cx.feature("command-argument-map");
+                    let map = cx.secret_map(VALUE_KEYS);
+                    argv.push(map);
+                }
+                let layout = cx.layout();
+                items.push(cx.item("command", Node::seq(argv, layout)));
+            }
+        }
+        if cx.rng.percent(40) {
+            let t = *cx
+                .rng
+                .pick(&["30s", "2m", "1h", "90", "0s", "soon", "25h", "-1s"]);
+            let t = command_scalar(cx, t);
+            items.push(cx.item("timeout", t));
+        }
+        if cx.rng.percent(30) {
+            let t = *cx.rng.pick(&["true", "false", "false", "yes", "1"]);
+            let t = command_scalar(cx, t);
+            items.push(cx.item("trim", t));
+        }
+        if cx.rng.percent(4) {
+            cx.feature("misspelled-command-field");
+            let (typo, value) = *cx.rng.pick(&[
+                ("comand", "op"),
+                ("args", "read"),
+                ("timout", "5s"),
+                ("keys", "TOKEN"),
+            ]);
+            let value = cx.structural(value);
+            items.push(cx.item(typo, value));
+        }
+        if cx.rng.percent(10) {
+            cx.rng.shuffle(&mut items);
+        }
+        let layout = cx.layout();
+        entries.push(Node::map(items, layout));
+    }
+    let layout = match cx.rng.below(10) {
+        0 => Layout::Line,
+        1 => Layout::Lines,
+        _ => Layout::Block,
+    };
+    Node::seq(entries, layout)
+}
+
+/// A value in a `fromCommand` entry: written out; or through an alias (of
+/// an anchored canary, when there is one); or anchored, tagged or over
+/// several lines (refused, never shown).
+fn command_scalar(cx: &mut Cx<'_>, text: &str) -> Node {
+    if !cx.scalar_anchors.is_empty() && cx.rng.percent(20) {
+        cx.feature("alias-in-command");
+        let name = cx.rng.pick(&cx.scalar_anchors).clone();
+        return Node::Alias {
+            name,
+            fallback: text.to_string(),
+        };
+    }
+    let mut node = cx.structural(text);
+    if let Node::Scalar(s) = &mut node {
+        match cx.rng.below(25) {
+            0 => {
+                cx.feature("command-value-tag");
+                s.tag = Some(*cx.rng.pick(&["!!str", "!custom", "!"]));
+            }
+            1 => {
+                cx.feature("command-value-anchor");
+                s.anchor = Some(cx.new_anchor());
+            }
+            _ if text.contains(' ') && cx.rng.percent(40) => {
+                cx.feature("command-value-multi-line");
+                s.multiline = true;
+            }
+            _ => {}
+        }
+    }
+    node
 }
 
 /// An `owner:` that is no owner hash (uppercase, short, long).
