@@ -380,6 +380,51 @@ impl Cluster {
             .collect())
     }
 
+    /// May we `verb` secrets in the namespace? Asked with a
+    /// SelfSubjectAccessReview (authorization.k8s.io/v1); `Ok(None)` where
+    /// the server gives no answer: the review API missing (404) or refused
+    /// to us (403). Nothing is stored by a review, so it is retried as a
+    /// read is.
+    pub async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let op = Operation {
+            verb: "create",
+            resource: "selfsubjectaccessreviews",
+            name: None,
+            namespace: None,
+        };
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(self.namespace.clone()),
+                    verb: Some(verb.to_string()),
+                    group: Some(String::new()),
+                    resource: Some("secrets".to_string()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let params = PostParams::default();
+        match self.read(&op, || api.create(&params, &review)).await {
+            Ok(answer) => Ok(Some(answer.status.is_some_and(|s| s.allowed))),
+            Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::NotFound) => {
+                crate::log::log(1, || {
+                    format!(
+                        "cannot check permissions before writing ({}): going on",
+                        e.message()
+                    )
+                });
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// Who the server thinks we are. Old servers (before 1.28) lack the API.
     pub async fn whoami(&self) -> Result<ClusterUser> {
         let api: Api<SelfSubjectReview> = Api::all(self.client.clone());

@@ -83,6 +83,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             if plan.has_deletions() && !args.yes {
                 confirm_deletions(&plan)?;
             }
+            // Before the first write: may we make every kind of write the
+            // plan needs? (After the confirmation, so that a refusal for
+            // want of a terminal sends nothing.)
+            execute::check_access(&cluster, &plan).await?;
             let outcomes = carry_out(&cluster, &plan, text).await?;
             if text {
                 print!("{}", plan_view::render_outcomes(&outcomes));

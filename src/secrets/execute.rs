@@ -66,6 +66,58 @@ pub fn steps(plan: &Plan) -> usize {
         .count()
 }
 
+/// The verbs on secrets the plan's writes need, each once, in the order
+/// create, patch, delete.
+pub fn verbs(plan: &Plan) -> Vec<&'static str> {
+    let needs = |action: Action| plan.secrets.iter().any(|s| s.action() == action);
+    [
+        (Action::Create, "create"),
+        (Action::Merge, "patch"),
+        (Action::Delete, "delete"),
+    ]
+    .into_iter()
+    .filter(|(action, _)| needs(*action))
+    .map(|(_, verb)| verb)
+    .collect()
+}
+
+/// Before the first write: ask the server, once per verb the plan needs,
+/// whether we may; any denial stops here, before anything is written.
+/// A server that cannot say (no review API, or reviews refused to us) is
+/// taken at its word later, write by write.
+pub async fn check_access(store: &impl SecretStore, plan: &Plan) -> crate::error::Result<()> {
+    let mut denied = Vec::new();
+    for verb in verbs(plan) {
+        if store.may(verb).await? == Some(false) {
+            denied.push(verb);
+        }
+    }
+    let Some(first) = denied.first() else {
+        return Ok(());
+    };
+    let ns = store.namespace();
+    let list = match denied.as_slice() {
+        [one] => format!("`{one}`"),
+        [init @ .., last] => format!(
+            "{} or `{last}`",
+            init.iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => String::new(),
+    };
+    Err(Error::new(
+        ErrorKind::Forbidden,
+        format!(
+            "forbidden: you may not {list} secrets in namespace \"{ns}\", which this plan needs (the API server's access review says so); nothing was changed"
+        ),
+    )
+    .with_help(format!(
+        "access is decided by the cluster's RBAC: ask an administrator for a Role that allows {list} on `secrets` in namespace `{ns}`; check with `kubectl auth can-i {first} secrets -n {ns}`"
+    )))
+}
+
 /// A planned delete: the secret, the live object it is conditional on, why.
 type PlannedDelete<'a> = (&'a SecretPlan, &'a LiveRef, DeleteReason);
 

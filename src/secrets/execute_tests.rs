@@ -395,3 +395,29 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
         Some("alice@example.com")
     );
 }
+
+#[tokio::test]
+async fn access_is_asked_once_per_verb_and_a_denial_names_it() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing.clone()).denying("delete");
+    let err = check_access(&store, &p)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("delete was denied"));
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert!(
+        err.message()
+            .contains("`delete` secrets in namespace \"fake-ns\"")
+            && err.message().contains("nothing was changed"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        store.calls(),
+        ["create", "patch", "delete"].map(|v| Call::May(v.to_string()))
+    );
+    let store = FakeStore::new(existing);
+    check_access(&store, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}

@@ -17,6 +17,8 @@ use crate::konduktor::secret_value::SecretBytes;
 pub enum Call {
     List(Option<String>),
     Get(String),
+    /// An access review of this verb.
+    May(String),
     Create(String),
     Merge {
         name: String,
@@ -47,6 +49,8 @@ pub struct FakeStore {
     pub fail: BTreeMap<String, ErrorKind>,
     /// Object name -> the error only a create of it fails with.
     pub fail_create: BTreeMap<String, ErrorKind>,
+    /// Verbs an access review denies.
+    pub denied: Vec<&'static str>,
     calls: Mutex<Vec<Call>>,
     /// Every object a create sent.
     created: Mutex<Vec<Secret>>,
@@ -64,6 +68,11 @@ impl FakeStore {
 
     pub fn failing(mut self, name: &str, kind: ErrorKind) -> Self {
         self.fail.insert(name.to_string(), kind);
+        self
+    }
+
+    pub fn denying(mut self, verb: &'static str) -> Self {
+        self.denied.push(verb);
         self
     }
 
@@ -168,6 +177,11 @@ impl SecretStore for FakeStore {
             annotations: metadata.annotations.clone(),
         };
         self.write(name, call).await
+    }
+
+    async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        self.record(Call::May(verb.to_string()));
+        Ok(Some(!self.denied.contains(&verb)))
     }
 
     async fn delete(
