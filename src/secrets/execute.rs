@@ -121,21 +121,66 @@ pub async fn check_access(store: &impl SecretStore, plan: &Plan) -> crate::error
 /// A planned delete: the secret, the live object it is conditional on, why.
 type PlannedDelete<'a> = (&'a SecretPlan, &'a LiveRef, DeleteReason);
 
-/// Creates and merges first, at most [`PARALLELISM`] at once; then the
-/// deletions (the old git-ssh secret only once the new one is in place);
-/// outcomes in plan order.
-pub async fn execute(
+/// What [`execute_with`] did.
+#[derive(Debug)]
+pub struct Executed {
+    /// One per write planned, in plan order.
+    pub outcomes: Vec<Outcome>,
+    /// Set when a write found the server unreachable (after its retries):
+    /// no write was started after it, and the rest are [`Status::Skipped`].
+    pub unreachable: Option<Error>,
+}
+
+/// Once a write finds the server unreachable, no new write starts.
+#[derive(Default)]
+struct Stop(std::sync::Mutex<Option<Error>>);
+
+impl Stop {
+    fn stopped(&self) -> bool {
+        self.0.lock().map_or(true, |s| s.is_some())
+    }
+
+    /// Note a failed write; an unreachable server stops the rest.
+    fn note(&self, e: &Error) {
+        if e.kind == ErrorKind::Unreachable
+            && let Ok(mut first) = self.0.lock()
+            && first.is_none()
+        {
+            *first = Some(e.clone());
+        }
+    }
+
+    fn into_error(self) -> Option<Error> {
+        self.0.into_inner().ok().flatten()
+    }
+}
+
+/// What a write not started is listed with.
+fn not_attempted() -> Status {
+    Status::Skipped {
+        message: "not attempted".into(),
+    }
+}
+
+/// Carry out the plan: creates and merges first, `parallel` at once (at
+/// least one; [`PARALLELISM`] unless told); then the deletions (the old
+/// git-ssh secret only once the new one is in place); outcomes in plan
+/// order.
+pub async fn execute_with(
     store: &impl SecretStore,
     plan: &Plan,
     meta: &WriteMeta,
     progress: &Progress,
-) -> Vec<Outcome> {
+    parallel: usize,
+) -> Executed {
+    let parallel = parallel.max(1);
+    let stop = Stop::default();
     let writes = plan
         .secrets
         .iter()
-        .filter_map(|s| write(store, s, &plan.owner, meta));
+        .filter_map(|s| write(store, s, &plan.owner, meta, &stop));
     let mut outcomes: Vec<Outcome> = futures::stream::iter(writes)
-        .buffer_unordered(PARALLELISM)
+        .buffer_unordered(parallel)
         .inspect(|_| progress.tick())
         .collect()
         .await;
@@ -150,18 +195,21 @@ pub async fn execute(
                 },
             ));
         } else {
-            deletes.push(delete(store, s, live));
+            deletes.push(delete(store, s, live, &stop));
         }
     }
     outcomes.extend(
         futures::stream::iter(deletes)
-            .buffer_unordered(PARALLELISM)
+            .buffer_unordered(parallel)
             .inspect(|_| progress.tick())
             .collect::<Vec<_>>()
             .await,
     );
     in_plan_order(plan, &mut outcomes);
-    outcomes
+    Executed {
+        outcomes,
+        unreachable: stop.into_error(),
+    }
 }
 
 fn planned_delete(s: &SecretPlan) -> Option<PlannedDelete<'_>> {
@@ -202,6 +250,12 @@ fn outcome(s: &SecretPlan, status: Status) -> Outcome {
 }
 
 fn failed(e: &Error) -> Status {
+    if e.kind == ErrorKind::Unreachable {
+        // Said once, for the whole apply (see [`Executed::unreachable`]).
+        return Status::Failed {
+            message: "the API server became unreachable; whether it was written is not known: run apply again".into(),
+        };
+    }
     let mut message = e.message().to_string();
     if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) {
         message.push_str("; it changed since the plan was made: run apply again");
@@ -215,6 +269,7 @@ fn write<'a>(
     s: &'a SecretPlan,
     owner: &'a str,
     meta: &'a WriteMeta,
+    stop: &'a Stop,
 ) -> Option<impl Future<Output = Outcome> + 'a> {
     let (live, desired) = match &s.step {
         Step::Create { desired } => (None, desired),
@@ -222,15 +277,24 @@ fn write<'a>(
         _ => return None,
     };
     Some(async move {
+        if stop.stopped() {
+            return outcome(s, not_attempted());
+        }
         let status = match live {
             None => match store.create(&desired.to_object(owner, meta)).await {
                 Ok(()) => Status::Done,
                 Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
-                Err(e) => failed(&e),
+                Err(e) => {
+                    stop.note(&e);
+                    failed(&e)
+                }
             },
             Some(live) => match merge_one(store, s, live, desired, owner, meta).await {
                 Ok(()) => Status::Done,
-                Err(e) => failed(&e),
+                Err(e) => {
+                    stop.note(&e);
+                    failed(&e)
+                }
             },
         };
         outcome(s, status)
@@ -286,7 +350,10 @@ async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -
     }
 }
 
-async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef) -> Outcome {
+async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef, stop: &Stop) -> Outcome {
+    if stop.stopped() {
+        return outcome(s, not_attempted());
+    }
     let status = match store
         .delete(
             &s.secret_name,
@@ -298,7 +365,10 @@ async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef) -> Out
         Ok(()) => Status::Done,
         // Already gone: what we wanted.
         Err(e) if e.kind == ErrorKind::NotFound => Status::Done,
-        Err(e) => failed(&e),
+        Err(e) => {
+            stop.note(&e);
+            failed(&e)
+        }
     };
     outcome(s, status)
 }

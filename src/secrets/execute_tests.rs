@@ -10,6 +10,17 @@ fn obj(name: &str) -> String {
     format!("{name}-{ME}")
 }
 
+async fn execute(
+    store: &FakeStore,
+    p: &Plan,
+    meta: &WriteMeta,
+    progress: &Progress,
+) -> Vec<Outcome> {
+    execute_with(store, p, meta, progress, PARALLELISM)
+        .await
+        .outcomes
+}
+
 async fn run(store: &FakeStore, p: &Plan) -> Vec<Outcome> {
     execute(store, p, &WriteMeta::default(), &Progress::default()).await
 }
@@ -420,4 +431,60 @@ async fn access_is_asked_once_per_verb_and_a_denial_names_it() {
     check_access(&store, &p)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn creates(n: usize) -> Plan {
+    let desired: Vec<Desired> = (0..n)
+        .map(|i| want(&format!("s{i:02}"), SecretKind::Env, &[("K", "v")]))
+        .collect();
+    plan(&desired, &[], ME, false)
+}
+
+#[tokio::test]
+async fn parallel_sets_how_many_writes_run_at_once() {
+    for parallel in [1, 2, 7] {
+        let p = creates(20);
+        let store = FakeStore::new(Vec::new());
+        let done = execute_with(
+            &store,
+            &p,
+            &WriteMeta::default(),
+            &Progress::default(),
+            parallel,
+        )
+        .await;
+        assert_eq!(done.outcomes.len(), 20);
+        assert_eq!(store.max_in_flight(), parallel);
+    }
+}
+
+/// Issue 12 point 7: once a write finds the server unreachable, no write
+/// starts after it; the rest are listed as not attempted, deletions too.
+#[tokio::test]
+async fn an_unreachable_server_stops_every_write_not_yet_started() {
+    let (mut p, existing) = mixed();
+    p.secrets.extend(creates(10).secrets);
+    let store = FakeStore::new(existing).failing(&obj("s03"), ErrorKind::Unreachable);
+    let done = execute_with(&store, &p, &WriteMeta::default(), &Progress::default(), 1).await;
+    let stopped = done
+        .unreachable
+        .unwrap_or_else(|| panic!("the stop is reported"));
+    assert_eq!(stopped.kind, ErrorKind::Unreachable);
+    // One at a time: merged, created, s00..s03 sent; nothing after s03.
+    let calls = store.calls();
+    assert_eq!(calls.len(), 6, "{calls:#?}");
+    assert!(!calls.iter().any(Call::is_delete), "{calls:#?}");
+    let count = |f: fn(&Status) -> bool| done.outcomes.iter().filter(|o| f(&o.status)).count();
+    assert_eq!(count(|s| matches!(s, Status::Done)), 5);
+    assert_eq!(count(|s| matches!(s, Status::Failed { .. })), 1);
+    assert_eq!(count(|s| matches!(s, Status::Skipped { .. })), 8);
+    let rendered = render_outcomes(&done.outcomes);
+    assert!(
+        rendered.contains("5 done, 1 failed, 8 not attempted"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("secret \"stale\" not deleted: not attempted"),
+        "{rendered}"
+    );
 }

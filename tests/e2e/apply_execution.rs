@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{OWNER, TestEnv};
+use crate::support::{Fault, FaultRule, OWNER, TestEnv};
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
@@ -116,4 +116,127 @@ fn an_unavailable_review_api_is_logged_and_apply_goes_on() {
         .success()
         .stderr_has("cannot check permissions");
     assert!(env.secret(&format!("one-{OWNER}")).is_some());
+}
+
+fn many(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("  - name: s{i:02}\n    inline: {{K: v{i}}}\n"))
+        .collect()
+}
+
+/// The names of the secrets the POSTs to secrets carried, in order.
+fn posted_names(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            body["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Issue 12 point 7: the server goes away after five creates. Apply stops
+/// sending (the failed create is retried as a read is, nothing new is
+/// started), says once that the server is unreachable, counts what was
+/// done, lists the rest as not attempted; a re-run converges.
+#[test]
+fn losing_the_server_part_way_stops_sending_and_a_rerun_converges() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = manifest(&env, &many(20));
+    server.inject(
+        FaultRule::new(Fault::Drop)
+            .on("POST")
+            .path("/secrets")
+            .after(5),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    run.failure()
+        .stdout_has("Apply incomplete: 5 done, 1 failed, 14 not attempted")
+        .stdout_has("not attempted");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        all.matches("cannot reach the API server").count(),
+        1,
+        "one message about the server: {all}"
+    );
+    let posted = posted_names(&server.requests());
+    let (first, retries) = posted.split_at(5.min(posted.len()));
+    assert_eq!(first.len(), 5, "{posted:?}");
+    assert!(
+        !retries.is_empty() && retries.iter().all(|n| n == &retries[0]),
+        "only the failed create was sent again: {posted:?}"
+    );
+    let names = env.secret_names();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with('s')).count(),
+        5,
+        "{names:?}"
+    );
+
+    server.clear_faults();
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has("Apply complete: 15 done.");
+    for i in 0..20 {
+        assert_eq!(
+            env.data(&format!("s{i:02}-{OWNER}"))["K"],
+            format!("v{i}").as_bytes()
+        );
+    }
+}
+
+/// Issue 12 point 7, -o json: the results say done, failed and skipped
+/// (not attempted), and one `stopped` message says why.
+#[test]
+fn losing_the_server_part_way_in_json() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = manifest(&env, &many(8));
+    server.inject(
+        FaultRule::new(Fault::Drop)
+            .on("POST")
+            .path("/secrets")
+            .after(3),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1", "-o", "json"]);
+    run.failure();
+    let report = run.json();
+    let count = |status: &str| {
+        report["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    assert_eq!(
+        (count("done"), count("failed"), count("skipped")),
+        (3, 1, 4),
+        "{report}"
+    );
+    let stopped = report["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("cannot reach the API server"), "{report}");
+    assert_eq!(
+        run.stdout.matches("cannot reach the API server").count(),
+        1,
+        "{report}"
+    );
+}
+
+/// Issue 12 point 4: `--parallel` takes 1 to 64.
+#[test]
+fn parallel_is_range_checked() {
+    let env = TestEnv::new();
+    let file = manifest(&env, &many(1));
+    for bad in ["0", "65", "many"] {
+        let run = env.run(&["apply", "-f", &file, "--parallel", bad]);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        run.stderr_has("--parallel");
+    }
+    env.run(&["apply", "-f", &file, "--parallel", "64"])
+        .success();
 }

@@ -37,6 +37,9 @@ pub struct FaultRule {
     pub fault: Fault,
     /// How many matching requests it hits; `None` is every one.
     pub times: Option<usize>,
+    /// How many matching requests it lets through before it hits (a server
+    /// that goes away part way).
+    pub after: usize,
 }
 
 impl FaultRule {
@@ -46,6 +49,7 @@ impl FaultRule {
             path_contains: None,
             fault,
             times: None,
+            after: 0,
         }
     }
     pub fn on(mut self, method: &str) -> Self {
@@ -60,27 +64,43 @@ impl FaultRule {
         self.times = Some(n);
         self
     }
+    /// Let the first `n` matching requests through, then hit.
+    pub fn after(mut self, n: usize) -> Self {
+        self.after = n;
+        self
+    }
+}
+
+impl super::ApiServer {
+    /// Remove every fault rule (the server is back).
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
 }
 
 /// The fault of the first rule matching this request, if any; a rule with a
-/// count is used up by it. Faults are checked first: a real outage hits
+/// count is used up by it; one still letting requests through (`after`)
+/// counts this one off and lets it go. Faults are checked first: a real outage hits
 /// before authentication.
 pub(super) fn take(st: &mut State, method: &str, path: &str) -> Option<Fault> {
     let hit = st.faults.iter().position(|r| {
         r.method.as_deref().is_none_or(|m| m == method)
             && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
     });
-    hit.map(|i| {
-        let fault = st.faults[i].fault.clone();
-        match &mut st.faults[i].times {
-            Some(1) => {
-                st.faults.remove(i);
-            }
-            Some(n) => *n -= 1,
-            None => {}
+    let i = hit?;
+    if st.faults[i].after > 0 {
+        st.faults[i].after -= 1;
+        return None;
+    }
+    let fault = st.faults[i].fault.clone();
+    match &mut st.faults[i].times {
+        Some(1) => {
+            st.faults.remove(i);
         }
-        fault
-    })
+        Some(n) => *n -= 1,
+        None => {}
+    }
+    Some(fault)
 }
 
 /// Apply a fault: `Err` drops the connection, `Ok(Some)` is the answer,
