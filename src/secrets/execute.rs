@@ -10,12 +10,46 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
 use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
 use crate::secrets::store::{PatchMeta, SecretStore};
 
 /// How many requests run at once.
 pub const PARALLELISM: usize = 4;
+
+/// Attempts for a write that finds the server unreachable, first one
+/// included: as many as a read gets before it is given up.
+const UNREACHABLE_ATTEMPTS: u32 = crate::cluster::READ_ATTEMPTS;
+
+/// One write, sent again (after a short backoff) while the server is
+/// unreachable, up to [`UNREACHABLE_ATTEMPTS`]. The write may have landed
+/// before the connection was lost: the callers count a retried write that
+/// finds its own result (a create's object, a merge's values) as done.
+async fn retrying<F, Fut>(mut attempt: F) -> crate::error::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::error::Result<()>>,
+{
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut n = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.kind == ErrorKind::Unreachable && n < UNREACHABLE_ATTEMPTS => {
+                crate::log::log(1, || {
+                    format!(
+                        "retrying in {}ms (attempt {} of {UNREACHABLE_ATTEMPTS})",
+                        delay.as_millis(),
+                        n + 1
+                    )
+                });
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                n += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "status")]
@@ -162,6 +196,55 @@ fn not_attempted() -> Status {
     }
 }
 
+/// The store apply writes through: each write sent again while the
+/// server is unreachable ([`retrying`]); reads as they are (the store
+/// retries those itself).
+struct Retrying<'a, S>(&'a S);
+
+impl<S: SecretStore> SecretStore for Retrying<'_, S> {
+    fn namespace(&self) -> &str {
+        self.0.namespace()
+    }
+
+    async fn list(&self, selector: Option<&str>) -> crate::error::Result<Vec<LiveSecret>> {
+        self.0.list(selector).await
+    }
+
+    async fn get(&self, name: &str) -> crate::error::Result<Option<LiveSecret>> {
+        self.0.get(name).await
+    }
+
+    async fn create(
+        &self,
+        secret: &k8s_openapi::api::core::v1::Secret,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.create(secret)).await
+    }
+
+    async fn merge(
+        &self,
+        name: &str,
+        resource_version: &str,
+        metadata: &PatchMeta,
+        data: &BTreeMap<String, Option<SecretBytes>>,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.merge(name, resource_version, metadata, data)).await
+    }
+
+    async fn may(&self, verb: &'static str) -> crate::error::Result<Option<bool>> {
+        self.0.may(verb).await
+    }
+
+    async fn delete(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.delete(name, uid.clone(), resource_version.clone())).await
+    }
+}
+
 /// Carry out the plan: creates and merges first, `parallel` at once (at
 /// least one; [`PARALLELISM`] unless told); then the deletions (the old
 /// git-ssh secret only once the new one is in place); outcomes in plan
@@ -174,6 +257,7 @@ pub async fn execute_with(
     parallel: usize,
 ) -> Executed {
     let parallel = parallel.max(1);
+    let store = &Retrying(store);
     let stop = Stop::default();
     let writes = plan
         .secrets
@@ -283,19 +367,26 @@ fn write<'a>(
         let status = match live {
             None => match store.create(&desired.to_object(owner, meta)).await {
                 Ok(()) => Status::Done,
-                Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
+                Err(e) if e.kind == ErrorKind::Conflict => {
+                    already_exists(store, s, desired, owner, meta).await
+                }
                 Err(e) => {
                     stop.note(&e);
                     failed(&e)
                 }
             },
-            Some(live) => match merge_one(store, s, live, desired, owner, meta).await {
-                Ok(()) => Status::Done,
-                Err(e) => {
-                    stop.note(&e);
-                    failed(&e)
+            Some(live) => {
+                match retrying(|| merge_one(store, s, live, desired, owner, meta)).await {
+                    Ok(()) => Status::Done,
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        merge_conflict(store, s, desired, owner, meta, &e).await
+                    }
+                    Err(e) => {
+                        stop.note(&e);
+                        failed(&e)
+                    }
                 }
-            },
+            }
         };
         outcome(s, status)
     })
@@ -330,9 +421,31 @@ pub async fn merge_one(
     store.merge(&s.secret_name, &rv, &metadata, &data).await
 }
 
-/// A create that found the name taken: someone else's (never touched), or
-/// ours made meanwhile (run again).
-async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -> Status {
+/// The labels a write of `desired` sets.
+fn meant_labels(
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+) -> BTreeMap<String, String> {
+    meta.labels(konduktor::labels(&desired.basename, desired.kind, owner))
+}
+
+/// Does `live` carry every one of `labels`?
+fn has_labels(live: &LiveSecret, labels: &BTreeMap<String, String>) -> bool {
+    labels.iter().all(|(k, v)| live.labels.get(k) == Some(v))
+}
+
+/// A create that found the name taken: someone else's (never touched);
+/// ours holding exactly what was meant (our own create, retried after its
+/// answer was lost, or the same change made meanwhile): done; ours holding
+/// something else, made meanwhile: run again.
+async fn already_exists(
+    store: &impl SecretStore,
+    s: &SecretPlan,
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+) -> Status {
     match store.get(&s.secret_name).await {
         Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
             message: format!(
@@ -340,6 +453,12 @@ async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -
                 s.secret_name
             ),
         },
+        Ok(Some(live))
+            if live.data == desired.data
+                && has_labels(&live, &meant_labels(desired, owner, meta)) =>
+        {
+            Status::Done
+        }
         Ok(_) => Status::Failed {
             message: format!(
                 "{} was created by someone else since the plan was made; run apply again",
@@ -348,6 +467,41 @@ async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -
         },
         Err(e) => failed(&e),
     }
+}
+
+/// A merge whose precondition failed: the object changed since the plan
+/// saw it. Read again: if it already holds what was meant (our own merge,
+/// retried after its answer was lost, or the same change made meanwhile),
+/// done; otherwise it failed, and nothing was overwritten.
+async fn merge_conflict(
+    store: &impl SecretStore,
+    s: &SecretPlan,
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+    e: &Error,
+) -> Status {
+    match store.get(&s.secret_name).await {
+        Ok(Some(live))
+            if holds_merge(&live, s) && has_labels(&live, &meant_labels(desired, owner, meta)) =>
+        {
+            Status::Done
+        }
+        _ => failed(e),
+    }
+}
+
+/// Does `live` hold what the merge of `s` meant: every added or changed
+/// key's new value, no removed key?
+fn holds_merge(live: &LiveSecret, s: &SecretPlan) -> bool {
+    s.keys.iter().all(|k| match k.change {
+        Change::Added | Change::Changed => k
+            .new
+            .as_ref()
+            .is_some_and(|v| live.data.get(&k.key) == Some(v)),
+        Change::Removed => !live.data.contains_key(&k.key),
+        Change::Kept | Change::Unchanged => true,
+    })
 }
 
 async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef, stop: &Stop) -> Outcome {

@@ -124,7 +124,15 @@ async fn a_failed_write_fails_alone_and_is_reported() {
         .failing(&obj("merged"), ErrorKind::Conflict)
         .failing(&obj("stale"), ErrorKind::Server);
     let outcomes = run(&store, &p).await;
-    assert_eq!(store.calls().len(), 4, "the others are still attempted");
+    let writes = store
+        .calls()
+        .into_iter()
+        .filter(|c| !matches!(c, Call::Get(_)))
+        .count();
+    assert_eq!(writes, 4, "the others are still attempted");
+    // The conflicted merge read the object again, to see whether it
+    // already held what was meant (it did not).
+    assert!(store.calls().contains(&Call::Get(obj("merged"))));
     let failed: Vec<(&str, &str)> = outcomes
         .iter()
         .filter_map(|o| match &o.status {
@@ -470,9 +478,18 @@ async fn an_unreachable_server_stops_every_write_not_yet_started() {
         .unreachable
         .unwrap_or_else(|| panic!("the stop is reported"));
     assert_eq!(stopped.kind, ErrorKind::Unreachable);
-    // One at a time: merged, created, s00..s03 sent; nothing after s03.
+    // One at a time: merged, created, s00..s03 sent, s03 as often as a
+    // read is tried; nothing after s03.
     let calls = store.calls();
-    assert_eq!(calls.len(), 6, "{calls:#?}");
+    assert_eq!(
+        calls.len(),
+        5 + crate::cluster::READ_ATTEMPTS as usize,
+        "{calls:#?}"
+    );
+    assert!(
+        calls[5..].iter().all(|c| c == &Call::Create(obj("s03"))),
+        "{calls:#?}"
+    );
     assert!(!calls.iter().any(Call::is_delete), "{calls:#?}");
     let count = |f: fn(&Status) -> bool| done.outcomes.iter().filter(|o| f(&o.status)).count();
     assert_eq!(count(|s| matches!(s, Status::Done)), 5);
@@ -487,4 +504,114 @@ async fn an_unreachable_server_stops_every_write_not_yet_started() {
         rendered.contains("secret \"stale\" not deleted: not attempted"),
         "{rendered}"
     );
+}
+
+/// Issue 12 point 4: a create retried after its answer was lost finds the
+/// name taken by what it sent: done. The same name holding other values
+/// still fails.
+#[tokio::test]
+async fn a_create_that_finds_its_own_identical_object_counts_as_done() {
+    let p = plan(
+        &[
+            want("landed", SecretKind::Env, &[("K", "v")]),
+            want("other", SecretKind::Env, &[("K", "v")]),
+        ],
+        &[],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(vec![
+        live("landed", ME, "env", &[("K", "v")]),
+        live("other", ME, "env", &[("K", "v"), ("X", "x")]),
+    ])
+    .failing(&obj("landed"), ErrorKind::Conflict)
+    .failing(&obj("other"), ErrorKind::Conflict);
+    let outcomes = run(&store, &p).await;
+    assert_eq!(outcomes[0].status, Status::Done, "{outcomes:#?}");
+    assert!(outcomes[1].failed(), "{outcomes:#?}");
+    assert!(store.calls().contains(&Call::Get(obj("landed"))));
+}
+
+/// Issue 12 point 4: a merge whose precondition failed (a retry after its
+/// answer was lost) re-reads, and is done only if the object already holds
+/// what was meant: the changed keys' new values, the removed keys gone.
+#[tokio::test]
+async fn a_merge_whose_precondition_failed_is_done_only_if_the_object_holds_what_was_meant() {
+    let before = live(
+        "m",
+        ME,
+        "env",
+        &[("A", "old"), ("GONE", "x"), ("SAME", "s")],
+    );
+    let p = plan(
+        &[want("m", SecretKind::Env, &[("A", "new"), ("SAME", "s")])],
+        std::slice::from_ref(&before),
+        ME,
+        true,
+    );
+    let landed = live("m", ME, "env", &[("A", "new"), ("SAME", "s")]);
+    let store = FakeStore::new(vec![landed]).failing(&obj("m"), ErrorKind::Conflict);
+    let outcomes = run(&store, &p).await;
+    assert_eq!(outcomes[0].status, Status::Done, "{outcomes:#?}");
+    assert!(store.calls().contains(&Call::Get(obj("m"))));
+
+    for moved in [
+        live("m", ME, "env", &[("A", "theirs"), ("SAME", "s")]),
+        live(
+            "m",
+            ME,
+            "env",
+            &[("A", "new"), ("GONE", "x"), ("SAME", "s")],
+        ),
+    ] {
+        let store = FakeStore::new(vec![moved]).failing(&obj("m"), ErrorKind::Conflict);
+        let outcomes = run(&store, &p).await;
+        assert!(
+            matches!(&outcomes[0].status, Status::Failed { message } if message.contains("run apply again")),
+            "{outcomes:#?}"
+        );
+    }
+}
+
+/// Issue 12 points 4 and 7: a write that lost its connection is sent again
+/// (as often as a read is tried); a create that had landed meanwhile finds
+/// its own object and is done, a merge that had landed finds its values.
+#[tokio::test]
+async fn a_write_that_lost_its_connection_is_retried_and_finds_its_own_result() {
+    let before = live("m", ME, "env", &[("A", "old")]);
+    let p = plan(
+        &[
+            want("c", SecretKind::Env, &[("K", "v")]),
+            want("m", SecretKind::Env, &[("A", "new")]),
+        ],
+        std::slice::from_ref(&before),
+        ME,
+        false,
+    );
+    let store = FakeStore::new(vec![
+        live("c", ME, "env", &[("K", "v")]),
+        live("m", ME, "env", &[("A", "new")]),
+    ])
+    .failing_next(&obj("c"), &[ErrorKind::Unreachable, ErrorKind::Conflict])
+    .failing_next(
+        &obj("m"),
+        &[
+            ErrorKind::Unreachable,
+            ErrorKind::Unreachable,
+            ErrorKind::Conflict,
+        ],
+    );
+    let done = execute_with(&store, &p, &WriteMeta::default(), &Progress::default(), 1).await;
+    assert!(done.unreachable.is_none());
+    assert_eq!(
+        statuses(&done.outcomes),
+        [
+            ("c", Action::Create, &Status::Done),
+            ("m", Action::Merge, &Status::Done),
+        ]
+    );
+    let calls = store.calls();
+    let count = |f: &dyn Fn(&Call) -> bool| calls.iter().filter(|c| f(c)).count();
+    assert_eq!(count(&|c| c == &Call::Create(obj("c"))), 2, "{calls:#?}");
+    assert_eq!(count(&|c| matches!(c, Call::Merge { .. })), 3, "{calls:#?}");
 }

@@ -51,6 +51,9 @@ pub struct FakeStore {
     pub fail_create: BTreeMap<String, ErrorKind>,
     /// Verbs an access review denies.
     pub denied: Vec<&'static str>,
+    /// Object name -> the errors its next writes fail with, one each, before
+    /// `fail` applies.
+    fail_next: Mutex<BTreeMap<String, std::collections::VecDeque<ErrorKind>>>,
     calls: Mutex<Vec<Call>>,
     /// Every object a create sent.
     created: Mutex<Vec<Secret>>,
@@ -68,6 +71,14 @@ impl FakeStore {
 
     pub fn failing(mut self, name: &str, kind: ErrorKind) -> Self {
         self.fail.insert(name.to_string(), kind);
+        self
+    }
+
+    /// The next writes to `name` fail with `kinds`, in order.
+    pub fn failing_next(self, name: &str, kinds: &[ErrorKind]) -> Self {
+        if let Ok(mut next) = self.fail_next.lock() {
+            next.insert(name.to_string(), kinds.iter().copied().collect());
+        }
         self
     }
 
@@ -107,6 +118,14 @@ impl FakeStore {
             tokio::task::yield_now().await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let next = self
+            .fail_next
+            .lock()
+            .ok()
+            .and_then(|mut n| n.get_mut(name).and_then(|kinds| kinds.pop_front()));
+        if let Some(kind) = next {
+            return Err(Error::new(kind, format!("the fake refused {name}")));
+        }
         match self.fail.get(name) {
             Some(kind) => Err(Error::new(*kind, format!("the fake refused {name}"))),
             None => Ok(()),

@@ -240,3 +240,39 @@ fn parallel_is_range_checked() {
     env.run(&["apply", "-f", &file, "--parallel", "64"])
         .success();
 }
+
+/// Issue 12 point 4: a create refused twice with 429 (Retry-After: 1) and a
+/// merge refused once with 503 wait and are sent again; the apply
+/// completes, each write landed once.
+#[test]
+fn writes_wait_out_back_pressure_and_retry() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.run(&["secret", "create", "--inline", "A=a", "kept"])
+        .success();
+    let file = manifest(
+        &env,
+        "  - name: new\n    inline: {B: b}\n  - name: kept\n    inline: {A: z}\n",
+    );
+    server.inject(
+        FaultRule::new(Fault::StatusRetryAfter(429, 1))
+            .on("POST")
+            .path("/secrets")
+            .times(2),
+    );
+    server.inject(FaultRule::new(Fault::Status(503)).on("PATCH").times(1));
+    server.clear_requests();
+    env.run(&["-v", "apply", "-f", &file])
+        .success()
+        .stdout_has("Apply complete: 2 done.")
+        .stderr_has("retrying in 1000ms");
+    let reqs = server.requests();
+    let count = |method: &str| {
+        reqs.iter()
+            .filter(|r| r.method == method && r.path.contains("/secrets"))
+            .count()
+    };
+    assert_eq!((count("POST"), count("PATCH")), (3, 2), "{reqs:#?}");
+    assert_eq!(env.data(&format!("new-{OWNER}"))["B"], b"b");
+    assert_eq!(env.data(&format!("kept-{OWNER}"))["A"], b"z");
+}

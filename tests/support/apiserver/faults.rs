@@ -28,6 +28,10 @@ pub enum Fault {
     /// message and `details.causes` quote the request body, as a validating
     /// admission webhook may: `admission webhook "..." denied the request: <object>`.
     EchoBody(u16),
+    /// [`Fault::Status`] with a `Retry-After` of this many seconds, as the
+    /// API server sends with a 429 or 503 (the header, and
+    /// `details.retryAfterSeconds` in the `Status`).
+    StatusRetryAfter(u16, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -111,20 +115,13 @@ pub(super) async fn apply(
 ) -> Result<Option<Resp>, DropConnection> {
     match fault {
         Some(Fault::Drop) => Err(DropConnection),
-        Some(Fault::Status(code)) => {
-            // 500 InternalError / 503 ServiceUnavailable, as the apiserver writes them.
-            let (reason, message) = match code {
-                503 => (
-                    "ServiceUnavailable",
-                    "the server is currently unable to handle the request",
-                ),
-                429 => (
-                    "TooManyRequests",
-                    "the server has received too many requests and has asked us to try again later",
-                ),
-                _ => ("InternalError", "Internal error occurred: injected fault"),
-            };
-            Ok(Some(status(code, reason, message, None)))
+        Some(Fault::Status(code)) => Ok(Some(status_fault(code, None))),
+        Some(Fault::StatusRetryAfter(code, seconds)) => {
+            let mut resp = status_fault(code, Some(json!({"retryAfterSeconds": seconds})));
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
+                resp.headers_mut().insert(hyper::header::RETRY_AFTER, value);
+            }
+            Ok(Some(resp))
         }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
@@ -159,4 +156,21 @@ pub(super) async fn apply(
         }
         None => Ok(None),
     }
+}
+
+/// 500 InternalError, 503 ServiceUnavailable or 429 TooManyRequests, as the
+/// apiserver writes them.
+fn status_fault(code: u16, details: Option<Value>) -> Resp {
+    let (reason, message) = match code {
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ),
+        429 => (
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        ),
+        _ => ("InternalError", "Internal error occurred: injected fault"),
+    };
+    status(code, reason, message, details)
 }
