@@ -379,6 +379,13 @@ impl Sent {
     }
 }
 
+/// How long a 429 or 503 asks us to wait: its `Retry-After` in seconds
+/// (the form the API server writes), if any.
+pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?;
+    value.trim().parse::<u64>().ok().map(Duration::from_secs)
+}
+
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {

@@ -4,9 +4,13 @@
 //! ([`errors`]).
 //!
 //! Reads (GET, LIST) are retried a few times on transient failures (429, 5xx,
-//! dropped connections); writes are not, because a write the server may have
-//! applied must not be repeated blindly. Every call is bounded by the
-//! request timeout.
+//! dropped connections). Writes are retried here only when the server
+//! pushes back (429, 503: after its `Retry-After`, bounded), which is safe
+//! because every write is conditional (a create on the name being free, a
+//! merge on a resourceVersion, a delete on a UID). A write whose connection
+//! was lost may have been applied: it is not repeated here, but by a caller
+//! that can tell its own landed write from a conflict (`secrets::execute`).
+//! Every call is bounded by the request timeout.
 
 mod duration;
 mod errors;
@@ -35,7 +39,18 @@ use crate::konduktor::{self, LiveSecret, SecretMetadata};
 /// Our field manager name, as recorded in `managedFields`.
 pub const FIELD_MANAGER: &str = "kubectl-konduktor";
 /// Attempts for a read, first one included.
-const READ_ATTEMPTS: u32 = 3;
+pub const READ_ATTEMPTS: u32 = 3;
+/// Attempts for a write the server pushes back (429, 503), first one included.
+const WRITE_ATTEMPTS: u32 = 4;
+/// The longest a `Retry-After` may make one write wait.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
+
+/// How long to wait before sending a write again that the server pushed
+/// back: what its `Retry-After` asked, else our backoff; never more than
+/// [`MAX_RETRY_AFTER`].
+fn wait_before_retry(retry_after: Option<Duration>, backoff: Duration) -> Duration {
+    retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER)
+}
 
 /// What `--kubeconfig`, `--context`, `-n` and `--request-timeout` said.
 #[derive(Debug, Clone, Default)]
@@ -239,6 +254,88 @@ impl Cluster {
             format!("could not {}", op.describe()),
         ))
     }
+    /// A write, sent as built by `build` (again for each attempt) and
+    /// retried when the server pushes back (429, 503: after `Retry-After`
+    /// where given, at most [`MAX_RETRY_AFTER`]); any other answer is final.
+    /// The body of a success is parsed as `T`.
+    async fn write<T, F>(&self, op: &Operation, sent: &Sent, build: F) -> Result<T>
+    where
+        T: serde::de::DeserializeOwned,
+        F: Fn() -> std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+    {
+        let mut delay = Duration::from_millis(200);
+        for n in 1..=WRITE_ATTEMPTS {
+            let request = build().map_err(|e| {
+                Error::new(
+                    ErrorKind::Invalid,
+                    format!(
+                        "could not {}: {}",
+                        op.describe(),
+                        sent.scrub(&e.to_string())
+                    ),
+                )
+            })?;
+            let pushed_back = std::cell::Cell::new(None::<Option<Duration>>);
+            let answer = self
+                .call_sending(op, sent, self.send_once(request, &pushed_back))
+                .await;
+            let wait = match (&answer, pushed_back.get()) {
+                (Err(_), Some(retry_after)) => wait_before_retry(retry_after, delay),
+                _ => return answer,
+            };
+            if n == WRITE_ATTEMPTS {
+                return answer;
+            }
+            crate::log::log(1, || {
+                format!(
+                    "retrying in {}ms (attempt {} of {WRITE_ATTEMPTS})",
+                    wait.as_millis(),
+                    n + 1
+                )
+            });
+            tokio::time::sleep(wait).await;
+            delay *= 2;
+        }
+        Err(Error::new(
+            ErrorKind::Server,
+            format!("could not {}", op.describe()),
+        ))
+    }
+
+    /// Send one request; a failure status becomes [`kube::Error::Api`] as
+    /// kube makes it, and a 429 or 503 also sets `pushed_back` (to the
+    /// `Retry-After` it gave, if any).
+    async fn send_once<T: serde::de::DeserializeOwned>(
+        &self,
+        request: http::Request<Vec<u8>>,
+        pushed_back: &std::cell::Cell<Option<Option<Duration>>>,
+    ) -> std::result::Result<T, kube::Error> {
+        let response = self
+            .client
+            .send(request.map(kube::client::Body::from))
+            .await?;
+        let code = response.status();
+        if matches!(code.as_u16(), 429 | 503) {
+            pushed_back.set(Some(errors::retry_after(response.headers())));
+        }
+        let body = response.into_body().collect_bytes().await?;
+        if code.is_success() {
+            return serde_json::from_slice(&body).map_err(kube::Error::SerdeError);
+        }
+        let text = String::from_utf8_lossy(&body);
+        let status = serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
+            kube::core::Status::failure(text.trim(), "").with_code(code.as_u16())
+        });
+        Err(kube::Error::Api(status.with_code(code.as_u16()).boxed()))
+    }
+
+    fn secrets_request(&self) -> kube::core::Request {
+        kube::core::Request::new(<Secret as kube::Resource>::url_path(
+            &(),
+            Some(&self.namespace),
+        ))
+    }
+
     /// LIST secrets in the namespace, with a server-side label selector.
     pub async fn list_secrets(&self, selector: Option<&str>) -> Result<Vec<LiveSecret>> {
         let api = self.secrets_api();
@@ -269,7 +366,6 @@ impl Cluster {
     }
 
     pub async fn create_secret(&self, secret: &Secret) -> Result<LiveSecret> {
-        let api = self.secrets_api();
         let name = secret.metadata.name.clone().unwrap_or_default();
         let op = self.op("create", Some(&name));
         let params = PostParams {
@@ -277,10 +373,13 @@ impl Cluster {
             ..PostParams::default()
         };
         let sent = Sent::of_secret(secret);
-        Ok(LiveSecret::from_object(
-            self.call_sending(&op, &sent, api.create(&params, secret))
-                .await?,
-        ))
+        let body = serde_json::to_vec(secret)
+            .map_err(|_| Error::new(ErrorKind::Invalid, format!("could not {}", op.describe())))?;
+        let request = self.secrets_request();
+        let created: Secret = self
+            .write(&op, &sent, || request.create(&params, body.clone()))
+            .await?;
+        Ok(LiveSecret::from_object(created))
     }
 
     /// A JSON merge patch of data, labels and annotations, conditional on `resource_version`
@@ -293,7 +392,6 @@ impl Cluster {
         metadata: &PatchMeta,
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> Result<LiveSecret> {
-        let api = self.secrets_api();
         let op = self.op("patch", Some(name));
         let sent = Sent::of_values(data.values().flatten().map(SecretBytes::expose));
         let data: serde_json::Map<String, serde_json::Value> = data
@@ -318,10 +416,13 @@ impl Cluster {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..PatchParams::default()
         };
-        Ok(LiveSecret::from_object(
-            self.call_sending(&op, &sent, api.patch(name, &params, &Patch::Merge(&patch)))
-                .await?,
-        ))
+        let request = self.secrets_request();
+        let patched: Secret = self
+            .write(&op, &sent, || {
+                request.patch(name, &params, &Patch::Merge(&patch))
+            })
+            .await?;
+        Ok(LiveSecret::from_object(patched))
     }
 
     /// DELETE with UID and resourceVersion preconditions: a secret replaced or
@@ -332,7 +433,6 @@ impl Cluster {
         uid: Option<String>,
         resource_version: Option<String>,
     ) -> Result<()> {
-        let api = self.secrets_api();
         let op = self.op("delete", Some(name));
         let params = DeleteParams {
             preconditions: Some(Preconditions {
@@ -341,7 +441,10 @@ impl Cluster {
             }),
             ..DeleteParams::default()
         };
-        self.call(&op, api.delete(name, &params)).await.map(|_| ())
+        let request = self.secrets_request();
+        self.write::<serde_json::Value, _>(&op, &Sent::default(), || request.delete(name, &params))
+            .await
+            .map(|_| ())
     }
 
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
@@ -378,6 +481,51 @@ impl Cluster {
             .into_iter()
             .map(|item| SecretMetadata::from_object_meta(item.metadata))
             .collect())
+    }
+
+    /// May we `verb` secrets in the namespace? Asked with a
+    /// SelfSubjectAccessReview (authorization.k8s.io/v1); `Ok(None)` where
+    /// the server gives no answer: the review API missing (404) or refused
+    /// to us (403). Nothing is stored by a review, so it is retried as a
+    /// read is.
+    pub async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        use k8s_openapi::api::authorization::v1::{
+            ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
+        };
+        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
+        let op = Operation {
+            verb: "create",
+            resource: "selfsubjectaccessreviews",
+            name: None,
+            namespace: None,
+        };
+        let review = SelfSubjectAccessReview {
+            spec: SelfSubjectAccessReviewSpec {
+                resource_attributes: Some(ResourceAttributes {
+                    namespace: Some(self.namespace.clone()),
+                    verb: Some(verb.to_string()),
+                    group: Some(String::new()),
+                    resource: Some("secrets".to_string()),
+                    ..ResourceAttributes::default()
+                }),
+                ..SelfSubjectAccessReviewSpec::default()
+            },
+            ..SelfSubjectAccessReview::default()
+        };
+        let params = PostParams::default();
+        match self.read(&op, || api.create(&params, &review)).await {
+            Ok(answer) => Ok(Some(answer.status.is_some_and(|s| s.allowed))),
+            Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::NotFound) => {
+                crate::log::log(1, || {
+                    format!(
+                        "cannot check permissions before writing ({}): going on",
+                        e.message()
+                    )
+                });
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Who the server thinks we are. Old servers (before 1.28) lack the API.

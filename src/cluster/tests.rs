@@ -328,3 +328,34 @@ fn url_credentials_are_hidden_in_messages() {
     assert_eq!(w("no url here"), "no url here");
     assert_eq!(w("`https://a@b`"), "`https://***@b`");
 }
+
+/// Issue 12 point 4: a write pushed back waits what `Retry-After` asks, in
+/// seconds, at most ten; without one, its own backoff.
+#[test]
+fn a_pushed_back_write_waits_what_retry_after_asks_within_a_bound() {
+    let header = |value: &str| {
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(value) {
+            headers.insert(http::header::RETRY_AFTER, v);
+        }
+        super::errors::retry_after(&headers)
+    };
+    assert_eq!(header("3"), Some(Duration::from_secs(3)));
+    assert_eq!(header(" 1 "), Some(Duration::from_secs(1)));
+    // An HTTP date or nonsense: not understood, our backoff applies.
+    assert_eq!(header("Wed, 21 Oct 2026 07:28:00 GMT"), None);
+    assert_eq!(header("-1"), None);
+    assert_eq!(super::errors::retry_after(&http::HeaderMap::new()), None);
+
+    let backoff = Duration::from_millis(400);
+    assert_eq!(wait_before_retry(None, backoff), backoff);
+    assert_eq!(
+        wait_before_retry(Some(Duration::from_secs(2)), backoff),
+        Duration::from_secs(2)
+    );
+    assert_eq!(
+        wait_before_retry(Some(Duration::from_secs(3600)), backoff),
+        MAX_RETRY_AFTER
+    );
+    assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(10));
+}

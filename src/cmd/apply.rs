@@ -55,6 +55,14 @@ pub struct ApplyArgs {
     /// Carry out the plan `diff --out FILE` saved, without asking, only if neither the sources nor the cluster changed since
     #[arg(long = "plan", value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    /// How many writes to send at once
+    #[arg(
+        long,
+        value_name = "N",
+        value_parser = clap::value_parser!(u8).range(1..=64),
+        default_value_t = u8::try_from(execute::PARALLELISM).unwrap_or(64)
+    )]
+    pub parallel: u8,
     /// Output format (json/yaml: the plan and the result per secret)
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputArg::Text)]
     pub output: OutputArg,
@@ -65,6 +73,9 @@ struct Report<'a> {
     plan: &'a Plan,
     dry_run: bool,
     result: Vec<Outcome>,
+    /// Why writing stopped part way (the server became unreachable).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
 }
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
@@ -96,6 +107,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         print!("{}", plan_view::render(&plan, opts));
     }
     plan.refuse_conflicts()?;
+    let mut stopped = None;
     let result = match nothing_to_do(&plan, args.dry_run) {
         Some(note) => {
             if text {
@@ -107,11 +119,19 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             if plan.has_deletions() && !yes {
                 confirm_deletions(&plan)?;
             }
-            let outcomes = carry_out(&cluster, &plan, text).await?;
+            // Before the first write: may we make every kind of write the
+            // plan needs? (After the confirmation, so that a refusal for
+            // want of a terminal sends nothing.)
+            execute::check_access(&cluster, &plan).await?;
+            let executed = carry_out(&cluster, &plan, text, args.parallel.into()).await?;
             if text {
-                print!("{}", plan_view::render_outcomes(&outcomes));
+                print!("{}", plan_view::render_outcomes(&executed.outcomes));
+                if let Some(e) = &executed.unreachable {
+                    print!("{}", stopped_note(e));
+                }
             }
-            outcomes
+            stopped = executed.unreachable.map(|e| e.message().to_string());
+            executed.outcomes
         }
     };
     let failed = result.iter().any(Outcome::failed);
@@ -120,6 +140,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             plan: &plan,
             dry_run: args.dry_run,
             result,
+            stopped,
         };
         print!("{}", to_data(&report, format)?);
     }
@@ -141,8 +162,24 @@ fn nothing_to_do(plan: &Plan, dry_run: bool) -> Option<&'static str> {
     }
 }
 
-/// Execute the plan, with a progress line on a terminal.
-async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Result<Vec<Outcome>> {
+/// Said once when the server went away part way: why writing stopped,
+/// and what to do.
+fn stopped_note(e: &Error) -> String {
+    let mut note = format!("Stopped sending: {}.\n", e.message());
+    if let Some(help) = e.hint() {
+        note.push_str(&format!("  help: {help}; then run apply again\n"));
+    }
+    note
+}
+
+/// Execute the plan, `parallel` writes at once, with a progress line on a
+/// terminal.
+async fn carry_out(
+    cluster: &Cluster,
+    plan: &Plan,
+    text: bool,
+    parallel: usize,
+) -> Result<execute::Executed> {
     let progress = std::sync::Arc::new(execute::Progress::default());
     let ticker = (text && std::io::stderr().is_terminal())
         .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
@@ -152,13 +189,13 @@ async fn carry_out(cluster: &Cluster, plan: &Plan, text: bool) -> Result<Vec<Out
     } else {
         WriteMeta::default()
     };
-    let outcomes = execute::execute(cluster, plan, &meta, &progress).await;
+    let executed = execute::execute_with(cluster, plan, &meta, &progress, parallel).await;
     if let Some(t) = ticker {
         t.abort();
         // Clear the progress line.
         eprint!("\r\x1b[2K");
     }
-    Ok(outcomes)
+    Ok(executed)
 }
 
 /// A progress line on stderr, once the apply takes more than a moment.

@@ -10,12 +10,46 @@ use serde::Serialize;
 
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
 use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
 use crate::secrets::store::{PatchMeta, SecretStore};
 
 /// How many requests run at once.
 pub const PARALLELISM: usize = 4;
+
+/// Attempts for a write that finds the server unreachable, first one
+/// included: as many as a read gets before it is given up.
+const UNREACHABLE_ATTEMPTS: u32 = crate::cluster::READ_ATTEMPTS;
+
+/// One write, sent again (after a short backoff) while the server is
+/// unreachable, up to [`UNREACHABLE_ATTEMPTS`]. The write may have landed
+/// before the connection was lost: the callers count a retried write that
+/// finds its own result (a create's object, a merge's values) as done.
+async fn retrying<F, Fut>(mut attempt: F) -> crate::error::Result<()>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = crate::error::Result<()>>,
+{
+    let mut delay = std::time::Duration::from_millis(200);
+    let mut n = 1;
+    loop {
+        match attempt().await {
+            Err(e) if e.kind == ErrorKind::Unreachable && n < UNREACHABLE_ATTEMPTS => {
+                crate::log::log(1, || {
+                    format!(
+                        "retrying in {}ms (attempt {} of {UNREACHABLE_ATTEMPTS})",
+                        delay.as_millis(),
+                        n + 1
+                    )
+                });
+                tokio::time::sleep(delay).await;
+                delay *= 2;
+                n += 1;
+            }
+            other => return other,
+        }
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase", tag = "status")]
@@ -66,24 +100,171 @@ pub fn steps(plan: &Plan) -> usize {
         .count()
 }
 
+/// The verbs on secrets the plan's writes need, each once, in the order
+/// create, patch, delete.
+pub fn verbs(plan: &Plan) -> Vec<&'static str> {
+    let needs = |action: Action| plan.secrets.iter().any(|s| s.action() == action);
+    [
+        (Action::Create, "create"),
+        (Action::Merge, "patch"),
+        (Action::Delete, "delete"),
+    ]
+    .into_iter()
+    .filter(|(action, _)| needs(*action))
+    .map(|(_, verb)| verb)
+    .collect()
+}
+
+/// Before the first write: ask the server, once per verb the plan needs,
+/// whether we may; any denial stops here, before anything is written.
+/// A server that cannot say (no review API, or reviews refused to us) is
+/// taken at its word later, write by write.
+pub async fn check_access(store: &impl SecretStore, plan: &Plan) -> crate::error::Result<()> {
+    let mut denied = Vec::new();
+    for verb in verbs(plan) {
+        if store.may(verb).await? == Some(false) {
+            denied.push(verb);
+        }
+    }
+    let Some(first) = denied.first() else {
+        return Ok(());
+    };
+    let ns = store.namespace();
+    let list = match denied.as_slice() {
+        [one] => format!("`{one}`"),
+        [init @ .., last] => format!(
+            "{} or `{last}`",
+            init.iter()
+                .map(|v| format!("`{v}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        [] => String::new(),
+    };
+    Err(Error::new(
+        ErrorKind::Forbidden,
+        format!(
+            "forbidden: you may not {list} secrets in namespace \"{ns}\", which this plan needs (the API server's access review says so); nothing was changed"
+        ),
+    )
+    .with_help(format!(
+        "access is decided by the cluster's RBAC: ask an administrator for a Role that allows {list} on `secrets` in namespace `{ns}`; check with `kubectl auth can-i {first} secrets -n {ns}`"
+    )))
+}
+
 /// A planned delete: the secret, the live object it is conditional on, why.
 type PlannedDelete<'a> = (&'a SecretPlan, &'a LiveRef, DeleteReason);
 
-/// Creates and merges first, at most [`PARALLELISM`] at once; then the
-/// deletions (the old git-ssh secret only once the new one is in place);
-/// outcomes in plan order.
-pub async fn execute(
+/// What [`execute_with`] did.
+#[derive(Debug)]
+pub struct Executed {
+    /// One per write planned, in plan order.
+    pub outcomes: Vec<Outcome>,
+    /// Set when a write found the server unreachable (after its retries):
+    /// no write was started after it, and the rest are [`Status::Skipped`].
+    pub unreachable: Option<Error>,
+}
+
+/// Once a write finds the server unreachable, no new write starts.
+#[derive(Default)]
+struct Stop(std::sync::Mutex<Option<Error>>);
+
+impl Stop {
+    fn stopped(&self) -> bool {
+        self.0.lock().map_or(true, |s| s.is_some())
+    }
+
+    /// Note a failed write; an unreachable server stops the rest.
+    fn note(&self, e: &Error) {
+        if e.kind == ErrorKind::Unreachable
+            && let Ok(mut first) = self.0.lock()
+            && first.is_none()
+        {
+            *first = Some(e.clone());
+        }
+    }
+
+    fn into_error(self) -> Option<Error> {
+        self.0.into_inner().ok().flatten()
+    }
+}
+
+/// What a write not started is listed with.
+fn not_attempted() -> Status {
+    Status::Skipped {
+        message: "not attempted".into(),
+    }
+}
+
+/// The store apply writes through: each write sent again while the
+/// server is unreachable ([`retrying`]); reads as they are (the store
+/// retries those itself).
+struct Retrying<'a, S>(&'a S);
+
+impl<S: SecretStore> SecretStore for Retrying<'_, S> {
+    fn namespace(&self) -> &str {
+        self.0.namespace()
+    }
+
+    async fn list(&self, selector: Option<&str>) -> crate::error::Result<Vec<LiveSecret>> {
+        self.0.list(selector).await
+    }
+
+    async fn get(&self, name: &str) -> crate::error::Result<Option<LiveSecret>> {
+        self.0.get(name).await
+    }
+
+    async fn create(
+        &self,
+        secret: &k8s_openapi::api::core::v1::Secret,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.create(secret)).await
+    }
+
+    async fn merge(
+        &self,
+        name: &str,
+        resource_version: &str,
+        metadata: &PatchMeta,
+        data: &BTreeMap<String, Option<SecretBytes>>,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.merge(name, resource_version, metadata, data)).await
+    }
+
+    async fn may(&self, verb: &'static str) -> crate::error::Result<Option<bool>> {
+        self.0.may(verb).await
+    }
+
+    async fn delete(
+        &self,
+        name: &str,
+        uid: Option<String>,
+        resource_version: Option<String>,
+    ) -> crate::error::Result<()> {
+        retrying(|| self.0.delete(name, uid.clone(), resource_version.clone())).await
+    }
+}
+
+/// Carry out the plan: creates and merges first, `parallel` at once (at
+/// least one; [`PARALLELISM`] unless told); then the deletions (the old
+/// git-ssh secret only once the new one is in place); outcomes in plan
+/// order.
+pub async fn execute_with(
     store: &impl SecretStore,
     plan: &Plan,
     meta: &WriteMeta,
     progress: &Progress,
-) -> Vec<Outcome> {
+    parallel: usize,
+) -> Executed {
+    let parallel = parallel.max(1);
+    let store = &Retrying(store);
+    let stop = Stop::default();
     let writes = plan
         .secrets
         .iter()
-        .filter_map(|s| write(store, s, &plan.owner, meta));
+        .filter_map(|s| write(store, s, &plan.owner, meta, &stop));
     let mut outcomes: Vec<Outcome> = futures::stream::iter(writes)
-        .buffer_unordered(PARALLELISM)
+        .buffer_unordered(parallel)
         .inspect(|_| progress.tick())
         .collect()
         .await;
@@ -98,18 +279,21 @@ pub async fn execute(
                 },
             ));
         } else {
-            deletes.push(delete(store, s, live));
+            deletes.push(delete(store, s, live, &stop));
         }
     }
     outcomes.extend(
         futures::stream::iter(deletes)
-            .buffer_unordered(PARALLELISM)
+            .buffer_unordered(parallel)
             .inspect(|_| progress.tick())
             .collect::<Vec<_>>()
             .await,
     );
     in_plan_order(plan, &mut outcomes);
-    outcomes
+    Executed {
+        outcomes,
+        unreachable: stop.into_error(),
+    }
 }
 
 fn planned_delete(s: &SecretPlan) -> Option<PlannedDelete<'_>> {
@@ -150,6 +334,12 @@ fn outcome(s: &SecretPlan, status: Status) -> Outcome {
 }
 
 fn failed(e: &Error) -> Status {
+    if e.kind == ErrorKind::Unreachable {
+        // Said once, for the whole apply (see [`Executed::unreachable`]).
+        return Status::Failed {
+            message: "the API server became unreachable; whether it was written is not known: run apply again".into(),
+        };
+    }
     let mut message = e.message().to_string();
     if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) {
         message.push_str("; it changed since the plan was made: run apply again");
@@ -163,6 +353,7 @@ fn write<'a>(
     s: &'a SecretPlan,
     owner: &'a str,
     meta: &'a WriteMeta,
+    stop: &'a Stop,
 ) -> Option<impl Future<Output = Outcome> + 'a> {
     let (live, desired) = match &s.step {
         Step::Create { desired } => (None, desired),
@@ -170,16 +361,32 @@ fn write<'a>(
         _ => return None,
     };
     Some(async move {
+        if stop.stopped() {
+            return outcome(s, not_attempted());
+        }
         let status = match live {
             None => match store.create(&desired.to_written_object(owner, meta)).await {
                 Ok(()) => Status::Done,
-                Err(e) if e.kind == ErrorKind::Conflict => already_exists(store, s, owner).await,
-                Err(e) => failed(&e),
+                Err(e) if e.kind == ErrorKind::Conflict => {
+                    already_exists(store, s, desired, owner, meta).await
+                }
+                Err(e) => {
+                    stop.note(&e);
+                    failed(&e)
+                }
             },
-            Some(live) => match merge_one(store, s, live, desired, owner, meta).await {
-                Ok(()) => Status::Done,
-                Err(e) => failed(&e),
-            },
+            Some(live) => {
+                match retrying(|| merge_one(store, s, live, desired, owner, meta)).await {
+                    Ok(()) => Status::Done,
+                    Err(e) if e.kind == ErrorKind::Conflict => {
+                        merge_conflict(store, s, desired, owner, meta, &e).await
+                    }
+                    Err(e) => {
+                        stop.note(&e);
+                        failed(&e)
+                    }
+                }
+            }
         };
         outcome(s, status)
     })
@@ -214,9 +421,31 @@ pub async fn merge_one(
     store.merge(&s.secret_name, &rv, &metadata, &data).await
 }
 
-/// A create that found the name taken: someone else's (never touched), or
-/// ours made meanwhile (run again).
-async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -> Status {
+/// The labels a write of `desired` sets.
+fn meant_labels(
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+) -> BTreeMap<String, String> {
+    meta.labels(konduktor::labels(&desired.basename, desired.kind, owner))
+}
+
+/// Does `live` carry every one of `labels`?
+fn has_labels(live: &LiveSecret, labels: &BTreeMap<String, String>) -> bool {
+    labels.iter().all(|(k, v)| live.labels.get(k) == Some(v))
+}
+
+/// A create that found the name taken: someone else's (never touched);
+/// ours holding exactly what was meant (our own create, retried after its
+/// answer was lost, or the same change made meanwhile): done; ours holding
+/// something else, made meanwhile: run again.
+async fn already_exists(
+    store: &impl SecretStore,
+    s: &SecretPlan,
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+) -> Status {
     match store.get(&s.secret_name).await {
         Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
             message: format!(
@@ -224,6 +453,12 @@ async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -
                 s.secret_name
             ),
         },
+        Ok(Some(live))
+            if live.data == desired.data
+                && has_labels(&live, &meant_labels(desired, owner, meta)) =>
+        {
+            Status::Done
+        }
         Ok(_) => Status::Failed {
             message: format!(
                 "{} was created by someone else since the plan was made; run apply again",
@@ -234,7 +469,45 @@ async fn already_exists(store: &impl SecretStore, s: &SecretPlan, owner: &str) -
     }
 }
 
-async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef) -> Outcome {
+/// A merge whose precondition failed: the object changed since the plan
+/// saw it. Read again: if it already holds what was meant (our own merge,
+/// retried after its answer was lost, or the same change made meanwhile),
+/// done; otherwise it failed, and nothing was overwritten.
+async fn merge_conflict(
+    store: &impl SecretStore,
+    s: &SecretPlan,
+    desired: &DesiredSecret,
+    owner: &str,
+    meta: &WriteMeta,
+    e: &Error,
+) -> Status {
+    match store.get(&s.secret_name).await {
+        Ok(Some(live))
+            if holds_merge(&live, s) && has_labels(&live, &meant_labels(desired, owner, meta)) =>
+        {
+            Status::Done
+        }
+        _ => failed(e),
+    }
+}
+
+/// Does `live` hold what the merge of `s` meant: every added or changed
+/// key's new value, no removed key?
+fn holds_merge(live: &LiveSecret, s: &SecretPlan) -> bool {
+    s.keys.iter().all(|k| match k.change {
+        Change::Added | Change::Changed => k
+            .new
+            .as_ref()
+            .is_some_and(|v| live.data.get(&k.key) == Some(v)),
+        Change::Removed => !live.data.contains_key(&k.key),
+        Change::Kept | Change::Unchanged => true,
+    })
+}
+
+async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef, stop: &Stop) -> Outcome {
+    if stop.stopped() {
+        return outcome(s, not_attempted());
+    }
     let status = match store
         .delete(
             &s.secret_name,
@@ -246,7 +519,10 @@ async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef) -> Out
         Ok(()) => Status::Done,
         // Already gone: what we wanted.
         Err(e) if e.kind == ErrorKind::NotFound => Status::Done,
-        Err(e) => failed(&e),
+        Err(e) => {
+            stop.note(&e);
+            failed(&e)
+        }
     };
     outcome(s, status)
 }

@@ -10,6 +10,17 @@ fn obj(name: &str) -> String {
     format!("{name}-{ME}")
 }
 
+async fn execute(
+    store: &FakeStore,
+    p: &Plan,
+    meta: &WriteMeta,
+    progress: &Progress,
+) -> Vec<Outcome> {
+    execute_with(store, p, meta, progress, PARALLELISM)
+        .await
+        .outcomes
+}
+
 async fn run(store: &FakeStore, p: &Plan) -> Vec<Outcome> {
     execute(store, p, &WriteMeta::default(), &Progress::default()).await
 }
@@ -114,7 +125,15 @@ async fn a_failed_write_fails_alone_and_is_reported() {
         .failing(&obj("merged"), ErrorKind::Conflict)
         .failing(&obj("stale"), ErrorKind::Server);
     let outcomes = run(&store, &p).await;
-    assert_eq!(store.calls().len(), 4, "the others are still attempted");
+    let writes = store
+        .calls()
+        .into_iter()
+        .filter(|c| !matches!(c, Call::Get(_)))
+        .count();
+    assert_eq!(writes, 4, "the others are still attempted");
+    // The conflicted merge read the object again, to see whether it
+    // already held what was meant (it did not).
+    assert!(store.calls().contains(&Call::Get(obj("merged"))));
     let failed: Vec<(&str, &str)> = outcomes
         .iter()
         .filter_map(|o| match &o.status {
@@ -405,4 +424,205 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
             .map(String::as_str),
         Some("alice@example.com")
     );
+}
+
+#[tokio::test]
+async fn access_is_asked_once_per_verb_and_a_denial_names_it() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing.clone()).denying("delete");
+    let err = check_access(&store, &p)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("delete was denied"));
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    assert!(
+        err.message()
+            .contains("`delete` secrets in namespace \"fake-ns\"")
+            && err.message().contains("nothing was changed"),
+        "{}",
+        err.message()
+    );
+    assert_eq!(
+        store.calls(),
+        ["create", "patch", "delete"].map(|v| Call::May(v.to_string()))
+    );
+    let store = FakeStore::new(existing);
+    check_access(&store, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn creates(n: usize) -> Plan {
+    let desired: Vec<Desired> = (0..n)
+        .map(|i| want(&format!("s{i:02}"), SecretKind::Env, &[("K", "v")]))
+        .collect();
+    plan(&desired, &[], ME, false)
+}
+
+#[tokio::test]
+async fn parallel_sets_how_many_writes_run_at_once() {
+    for parallel in [1, 2, 7] {
+        let p = creates(20);
+        let store = FakeStore::new(Vec::new());
+        let done = execute_with(
+            &store,
+            &p,
+            &WriteMeta::default(),
+            &Progress::default(),
+            parallel,
+        )
+        .await;
+        assert_eq!(done.outcomes.len(), 20);
+        assert_eq!(store.max_in_flight(), parallel);
+    }
+}
+
+/// Issue 12 point 7: once a write finds the server unreachable, no write
+/// starts after it; the rest are listed as not attempted, deletions too.
+#[tokio::test]
+async fn an_unreachable_server_stops_every_write_not_yet_started() {
+    let (mut p, existing) = mixed();
+    p.secrets.extend(creates(10).secrets);
+    let store = FakeStore::new(existing).failing(&obj("s03"), ErrorKind::Unreachable);
+    let done = execute_with(&store, &p, &WriteMeta::default(), &Progress::default(), 1).await;
+    let stopped = done
+        .unreachable
+        .unwrap_or_else(|| panic!("the stop is reported"));
+    assert_eq!(stopped.kind, ErrorKind::Unreachable);
+    // One at a time: merged, created, s00..s03 sent, s03 as often as a
+    // read is tried; nothing after s03.
+    let calls = store.calls();
+    assert_eq!(
+        calls.len(),
+        5 + crate::cluster::READ_ATTEMPTS as usize,
+        "{calls:#?}"
+    );
+    assert!(
+        calls[5..].iter().all(|c| c == &Call::Create(obj("s03"))),
+        "{calls:#?}"
+    );
+    assert!(!calls.iter().any(Call::is_delete), "{calls:#?}");
+    let count = |f: fn(&Status) -> bool| done.outcomes.iter().filter(|o| f(&o.status)).count();
+    assert_eq!(count(|s| matches!(s, Status::Done)), 5);
+    assert_eq!(count(|s| matches!(s, Status::Failed { .. })), 1);
+    assert_eq!(count(|s| matches!(s, Status::Skipped { .. })), 8);
+    let rendered = render_outcomes(&done.outcomes);
+    assert!(
+        rendered.contains("5 done, 1 failed, 8 not attempted"),
+        "{rendered}"
+    );
+    assert!(
+        rendered.contains("secret \"stale\" not deleted: not attempted"),
+        "{rendered}"
+    );
+}
+
+/// Issue 12 point 4: a create retried after its answer was lost finds the
+/// name taken by what it sent: done. The same name holding other values
+/// still fails.
+#[tokio::test]
+async fn a_create_that_finds_its_own_identical_object_counts_as_done() {
+    let p = plan(
+        &[
+            want("landed", SecretKind::Env, &[("K", "v")]),
+            want("other", SecretKind::Env, &[("K", "v")]),
+        ],
+        &[],
+        ME,
+        false,
+    );
+    let store = FakeStore::new(vec![
+        live("landed", ME, "env", &[("K", "v")]),
+        live("other", ME, "env", &[("K", "v"), ("X", "x")]),
+    ])
+    .failing(&obj("landed"), ErrorKind::Conflict)
+    .failing(&obj("other"), ErrorKind::Conflict);
+    let outcomes = run(&store, &p).await;
+    assert_eq!(outcomes[0].status, Status::Done, "{outcomes:#?}");
+    assert!(outcomes[1].failed(), "{outcomes:#?}");
+    assert!(store.calls().contains(&Call::Get(obj("landed"))));
+}
+
+/// Issue 12 point 4: a merge whose precondition failed (a retry after its
+/// answer was lost) re-reads, and is done only if the object already holds
+/// what was meant: the changed keys' new values, the removed keys gone.
+#[tokio::test]
+async fn a_merge_whose_precondition_failed_is_done_only_if_the_object_holds_what_was_meant() {
+    let before = live(
+        "m",
+        ME,
+        "env",
+        &[("A", "old"), ("GONE", "x"), ("SAME", "s")],
+    );
+    let p = plan(
+        &[want("m", SecretKind::Env, &[("A", "new"), ("SAME", "s")])],
+        std::slice::from_ref(&before),
+        ME,
+        true,
+    );
+    let landed = live("m", ME, "env", &[("A", "new"), ("SAME", "s")]);
+    let store = FakeStore::new(vec![landed]).failing(&obj("m"), ErrorKind::Conflict);
+    let outcomes = run(&store, &p).await;
+    assert_eq!(outcomes[0].status, Status::Done, "{outcomes:#?}");
+    assert!(store.calls().contains(&Call::Get(obj("m"))));
+
+    for moved in [
+        live("m", ME, "env", &[("A", "theirs"), ("SAME", "s")]),
+        live(
+            "m",
+            ME,
+            "env",
+            &[("A", "new"), ("GONE", "x"), ("SAME", "s")],
+        ),
+    ] {
+        let store = FakeStore::new(vec![moved]).failing(&obj("m"), ErrorKind::Conflict);
+        let outcomes = run(&store, &p).await;
+        assert!(
+            matches!(&outcomes[0].status, Status::Failed { message } if message.contains("run apply again")),
+            "{outcomes:#?}"
+        );
+    }
+}
+
+/// Issue 12 points 4 and 7: a write that lost its connection is sent again
+/// (as often as a read is tried); a create that had landed meanwhile finds
+/// its own object and is done, a merge that had landed finds its values.
+#[tokio::test]
+async fn a_write_that_lost_its_connection_is_retried_and_finds_its_own_result() {
+    let before = live("m", ME, "env", &[("A", "old")]);
+    let p = plan(
+        &[
+            want("c", SecretKind::Env, &[("K", "v")]),
+            want("m", SecretKind::Env, &[("A", "new")]),
+        ],
+        std::slice::from_ref(&before),
+        ME,
+        false,
+    );
+    let store = FakeStore::new(vec![
+        live("c", ME, "env", &[("K", "v")]),
+        live("m", ME, "env", &[("A", "new")]),
+    ])
+    .failing_next(&obj("c"), &[ErrorKind::Unreachable, ErrorKind::Conflict])
+    .failing_next(
+        &obj("m"),
+        &[
+            ErrorKind::Unreachable,
+            ErrorKind::Unreachable,
+            ErrorKind::Conflict,
+        ],
+    );
+    let done = execute_with(&store, &p, &WriteMeta::default(), &Progress::default(), 1).await;
+    assert!(done.unreachable.is_none());
+    assert_eq!(
+        statuses(&done.outcomes),
+        [
+            ("c", Action::Create, &Status::Done),
+            ("m", Action::Merge, &Status::Done),
+        ]
+    );
+    let calls = store.calls();
+    let count = |f: &dyn Fn(&Call) -> bool| calls.iter().filter(|c| f(c)).count();
+    assert_eq!(count(&|c| c == &Call::Create(obj("c"))), 2, "{calls:#?}");
+    assert_eq!(count(&|c| matches!(c, Call::Merge { .. })), 3, "{calls:#?}");
 }

@@ -36,6 +36,10 @@ pub trait SecretStore {
         data: &BTreeMap<String, Option<SecretBytes>>,
     ) -> impl Future<Output = Result<()>>;
 
+    /// May we `verb` (create, patch, delete) secrets in the namespace?
+    /// `None` where the server cannot say.
+    fn may(&self, verb: &'static str) -> impl Future<Output = Result<Option<bool>>>;
+
     /// Delete, conditional on `uid` and `resource_version`.
     fn delete(
         &self,
@@ -72,6 +76,10 @@ impl SecretStore for Cluster {
         self.merge_secret(name, resource_version, metadata, data)
             .await
             .map(|_| ())
+    }
+
+    async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        Cluster::may(self, verb).await
     }
 
     async fn delete(

@@ -17,6 +17,8 @@ use crate::konduktor::secret_value::SecretBytes;
 pub enum Call {
     List(Option<String>),
     Get(String),
+    /// An access review of this verb.
+    May(String),
     Create(String),
     Merge {
         name: String,
@@ -47,6 +49,11 @@ pub struct FakeStore {
     pub fail: BTreeMap<String, ErrorKind>,
     /// Object name -> the error only a create of it fails with.
     pub fail_create: BTreeMap<String, ErrorKind>,
+    /// Verbs an access review denies.
+    pub denied: Vec<&'static str>,
+    /// Object name -> the errors its next writes fail with, one each, before
+    /// `fail` applies.
+    fail_next: Mutex<BTreeMap<String, std::collections::VecDeque<ErrorKind>>>,
     calls: Mutex<Vec<Call>>,
     /// Every object a create sent.
     created: Mutex<Vec<Secret>>,
@@ -64,6 +71,19 @@ impl FakeStore {
 
     pub fn failing(mut self, name: &str, kind: ErrorKind) -> Self {
         self.fail.insert(name.to_string(), kind);
+        self
+    }
+
+    /// The next writes to `name` fail with `kinds`, in order.
+    pub fn failing_next(self, name: &str, kinds: &[ErrorKind]) -> Self {
+        if let Ok(mut next) = self.fail_next.lock() {
+            next.insert(name.to_string(), kinds.iter().copied().collect());
+        }
+        self
+    }
+
+    pub fn denying(mut self, verb: &'static str) -> Self {
+        self.denied.push(verb);
         self
     }
 
@@ -98,6 +118,14 @@ impl FakeStore {
             tokio::task::yield_now().await;
         }
         self.in_flight.fetch_sub(1, Ordering::SeqCst);
+        let next = self
+            .fail_next
+            .lock()
+            .ok()
+            .and_then(|mut n| n.get_mut(name).and_then(|kinds| kinds.pop_front()));
+        if let Some(kind) = next {
+            return Err(Error::new(kind, format!("the fake refused {name}")));
+        }
         match self.fail.get(name) {
             Some(kind) => Err(Error::new(*kind, format!("the fake refused {name}"))),
             None => Ok(()),
@@ -168,6 +196,11 @@ impl SecretStore for FakeStore {
             annotations: metadata.annotations.clone(),
         };
         self.write(name, call).await
+    }
+
+    async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        self.record(Call::May(verb.to_string()));
+        Ok(Some(!self.denied.contains(&verb)))
     }
 
     async fn delete(

@@ -280,4 +280,22 @@ fn replays_every_recorded_exchange() {
     assert_eq!(review.body["kind"], expected["kind"]);
     assert_eq!(review.body["apiVersion"], expected["apiVersion"]);
     assert_eq!(review.body["status"]["userInfo"]["username"], "alice");
+
+    // Access reviews answer from the same deny rules: alice may create
+    // secrets in fixtures2, and once RBAC refuses her delete, the review
+    // says so too.
+    let (allowed, expected) = replay(&server, "selfsubjectaccessreview-allowed", &[]);
+    server.deny("alice", "delete");
+    let (denied, expected_denied) = replay(&server, "selfsubjectaccessreview-denied", &[]);
+    for (name, got, want) in [
+        ("allowed", &allowed.body, &expected),
+        ("denied", &denied.body, &expected_denied),
+    ] {
+        for field in ["kind", "apiVersion", "spec", "status"] {
+            assert_eq!(
+                got[field], want[field],
+                "selfsubjectaccessreview-{name} {field}"
+            );
+        }
+    }
 }

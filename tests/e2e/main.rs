@@ -5,6 +5,7 @@
 mod support;
 
 mod apiserver_conformance;
+mod apply_execution;
 mod bad_manifests;
 mod completion;
 mod conventions;

@@ -1,10 +1,12 @@
 //! Authentication and authorization in miniature: bearer tokens mapped to
-//! users, per-user deny rules standing in for RBAC, and the SelfSubjectReview
-//! that says who the caller is. Matches `unauthorized-bad-token`,
-//! `forbidden-list` and `selfsubjectreview` in `tests/fixtures/apiserver/`
+//! users, per-user deny rules standing in for RBAC, the SelfSubjectReview
+//! that says who the caller is, and the SelfSubjectAccessReview that asks
+//! those same deny rules. Matches `unauthorized-bad-token`,
+//! `forbidden-list`, `selfsubjectreview` and `selfsubjectaccessreview-*` in
+//! `tests/fixtures/apiserver/`
 //! (a copy of the shared kube-apiserver v1.36.2 recordings).
 
-use serde_json::json;
+use serde_json::{Value, json};
 
 use super::State;
 use super::routing::{Ctx, Resp, respond};
@@ -53,6 +55,56 @@ impl Ctx<'_> {
             );
         }
         review(self.user, groups)
+    }
+}
+
+impl Ctx<'_> {
+    /// POST selfsubjectaccessreviews: may the caller do this? Answered from
+    /// the deny rules RBAC enforces here, so a review and the request it asks
+    /// about never disagree. Fixtures: selfsubjectaccessreview-allowed,
+    /// -denied (201 either way, `status.allowed`; the spec echoed without
+    /// the empty `group`). `system:basic-user` grants reviews along with
+    /// SelfSubjectReview, so [`super::ApiServer::deny_review`] takes both
+    /// away (RBAC's 403 at the cluster scope).
+    pub(super) fn self_subject_access_review(&self, body: &[u8]) -> Resp {
+        if self.user == "system:anonymous" || self.lock().review_denied.contains(self.user) {
+            let message = format!(
+                "selfsubjectaccessreviews.authorization.k8s.io is forbidden: User \"{}\" cannot create resource \"selfsubjectaccessreviews\" in API group \"authorization.k8s.io\" at the cluster scope",
+                self.user
+            );
+            return status(
+                403,
+                "Forbidden",
+                &message,
+                Some(json!({"group": "authorization.k8s.io", "kind": "selfsubjectaccessreviews"})),
+            );
+        }
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        let attrs = &request["spec"]["resourceAttributes"];
+        let verb = attrs["verb"].as_str().unwrap_or_default();
+        let ns = attrs["namespace"].as_str().filter(|n| !n.is_empty());
+        let allowed = match (
+            attrs["group"].as_str().unwrap_or_default(),
+            attrs["resource"].as_str(),
+        ) {
+            ("", Some("secrets")) => self.authorize_in(verb, ns, None).is_none(),
+            _ => self.user != "system:anonymous",
+        };
+        let mut echoed = serde_json::Map::new();
+        for field in ["namespace", "verb", "group", "resource", "name"] {
+            if let Some(v) = attrs[field].as_str().filter(|v| !v.is_empty()) {
+                echoed.insert(field.to_string(), json!(v));
+            }
+        }
+        respond(
+            201,
+            &json!({
+                "kind": "SelfSubjectAccessReview", "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {},
+                "spec": {"resourceAttributes": echoed},
+                "status": {"allowed": allowed},
+            }),
+        )
     }
 }
 

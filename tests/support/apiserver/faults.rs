@@ -28,6 +28,10 @@ pub enum Fault {
     /// message and `details.causes` quote the request body, as a validating
     /// admission webhook may: `admission webhook "..." denied the request: <object>`.
     EchoBody(u16),
+    /// [`Fault::Status`] with a `Retry-After` of this many seconds, as the
+    /// API server sends with a 429 or 503 (the header, and
+    /// `details.retryAfterSeconds` in the `Status`).
+    StatusRetryAfter(u16, u64),
 }
 
 #[derive(Debug, Clone)]
@@ -37,6 +41,9 @@ pub struct FaultRule {
     pub fault: Fault,
     /// How many matching requests it hits; `None` is every one.
     pub times: Option<usize>,
+    /// How many matching requests it lets through before it hits (a server
+    /// that goes away part way).
+    pub after: usize,
 }
 
 impl FaultRule {
@@ -46,6 +53,7 @@ impl FaultRule {
             path_contains: None,
             fault,
             times: None,
+            after: 0,
         }
     }
     pub fn on(mut self, method: &str) -> Self {
@@ -60,27 +68,43 @@ impl FaultRule {
         self.times = Some(n);
         self
     }
+    /// Let the first `n` matching requests through, then hit.
+    pub fn after(mut self, n: usize) -> Self {
+        self.after = n;
+        self
+    }
+}
+
+impl super::ApiServer {
+    /// Remove every fault rule (the server is back).
+    pub fn clear_faults(&self) {
+        self.lock().faults.clear();
+    }
 }
 
 /// The fault of the first rule matching this request, if any; a rule with a
-/// count is used up by it. Faults are checked first: a real outage hits
+/// count is used up by it; one still letting requests through (`after`)
+/// counts this one off and lets it go. Faults are checked first: a real outage hits
 /// before authentication.
 pub(super) fn take(st: &mut State, method: &str, path: &str) -> Option<Fault> {
     let hit = st.faults.iter().position(|r| {
         r.method.as_deref().is_none_or(|m| m == method)
             && r.path_contains.as_deref().is_none_or(|p| path.contains(p))
     });
-    hit.map(|i| {
-        let fault = st.faults[i].fault.clone();
-        match &mut st.faults[i].times {
-            Some(1) => {
-                st.faults.remove(i);
-            }
-            Some(n) => *n -= 1,
-            None => {}
+    let i = hit?;
+    if st.faults[i].after > 0 {
+        st.faults[i].after -= 1;
+        return None;
+    }
+    let fault = st.faults[i].fault.clone();
+    match &mut st.faults[i].times {
+        Some(1) => {
+            st.faults.remove(i);
         }
-        fault
-    })
+        Some(n) => *n -= 1,
+        None => {}
+    }
+    Some(fault)
 }
 
 /// Apply a fault: `Err` drops the connection, `Ok(Some)` is the answer,
@@ -91,20 +115,13 @@ pub(super) async fn apply(
 ) -> Result<Option<Resp>, DropConnection> {
     match fault {
         Some(Fault::Drop) => Err(DropConnection),
-        Some(Fault::Status(code)) => {
-            // 500 InternalError / 503 ServiceUnavailable, as the apiserver writes them.
-            let (reason, message) = match code {
-                503 => (
-                    "ServiceUnavailable",
-                    "the server is currently unable to handle the request",
-                ),
-                429 => (
-                    "TooManyRequests",
-                    "the server has received too many requests and has asked us to try again later",
-                ),
-                _ => ("InternalError", "Internal error occurred: injected fault"),
-            };
-            Ok(Some(status(code, reason, message, None)))
+        Some(Fault::Status(code)) => Ok(Some(status_fault(code, None))),
+        Some(Fault::StatusRetryAfter(code, seconds)) => {
+            let mut resp = status_fault(code, Some(json!({"retryAfterSeconds": seconds})));
+            if let Ok(value) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
+                resp.headers_mut().insert(hyper::header::RETRY_AFTER, value);
+            }
+            Ok(Some(resp))
         }
         Some(Fault::Delay(d)) => {
             tokio::time::sleep(d).await;
@@ -139,4 +156,21 @@ pub(super) async fn apply(
         }
         None => Ok(None),
     }
+}
+
+/// 500 InternalError, 503 ServiceUnavailable or 429 TooManyRequests, as the
+/// apiserver writes them.
+fn status_fault(code: u16, details: Option<Value>) -> Resp {
+    let (reason, message) = match code {
+        503 => (
+            "ServiceUnavailable",
+            "the server is currently unable to handle the request",
+        ),
+        429 => (
+            "TooManyRequests",
+            "the server has received too many requests and has asked us to try again later",
+        ),
+        _ => ("InternalError", "Internal error occurred: injected fault"),
+    };
+    status(code, reason, message, details)
 }

@@ -156,6 +156,16 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         (&Method::POST, ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]) => {
             ctx.self_subject_review(&groups)
         }
+        // fixtures: selfsubjectaccessreview-allowed, -denied
+        (
+            &Method::POST,
+            [
+                "apis",
+                "authorization.k8s.io",
+                "v1",
+                "selfsubjectaccessreviews",
+            ],
+        ) => ctx.self_subject_access_review(&body),
         // fixtures: list-by-owner-label, list-by-set-selector, list-bad-selector,
         // list-namespace-missing, forbidden-list, unauthorized-bad-token,
         // list-metadata-only (with its Accept header)

@@ -1,0 +1,278 @@
+//! Carrying out an apply against a server that says no, pushes back or goes
+//! away: the permission pre-check (SelfSubjectAccessReview before the first
+//! write), retries on 429/503, and stopping once the server is unreachable.
+
+use std::path::PathBuf;
+
+use crate::support::apiserver::{ALICE, Recorded};
+use crate::support::{Fault, FaultRule, OWNER, TestEnv};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+
+fn manifest(env: &TestEnv, body: &str) -> String {
+    let path: PathBuf = env.file("secrets.yaml", format!("{HEAD}{body}"));
+    path.to_str().unwrap_or_default().to_string()
+}
+
+/// Writes to secrets among these requests.
+fn secret_writes(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| {
+            r.path.contains("/secrets")
+                && matches!(r.method.as_str(), "POST" | "PATCH" | "DELETE" | "PUT")
+        })
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect()
+}
+
+/// The verbs asked about in access reviews, in order.
+fn reviewed_verbs(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| r.is("POST", "/selfsubjectaccessreviews"))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            body["spec"]["resourceAttributes"]["verb"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Issue 12 point 1: allowed to create but not to delete, apply stops
+/// before its first write and names the verb, resource and namespace.
+#[test]
+fn a_denied_verb_stops_apply_before_any_write() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.run(&["secret", "create", "--inline", "A=a", "old"])
+        .success();
+    server.deny(ALICE, "delete");
+    let file = manifest(
+        &env,
+        "  - name: new\n    inline: {B: b}\n  - name: old\n    state: absent\n",
+    );
+    server.clear_requests();
+    let run = env.run(&["apply", "-f", &file, "--yes"]);
+    run.failure()
+        .stderr_has("delete")
+        .stderr_has("secrets")
+        .stderr_has(&env.namespace)
+        .stderr_has("nothing was changed");
+    let reqs = server.requests();
+    assert_eq!(secret_writes(&reqs), Vec::<String>::new(), "{reqs:#?}");
+    assert_eq!(reviewed_verbs(&reqs), ["create", "delete"], "{reqs:#?}");
+    assert!(env.secret(&format!("new-{OWNER}")).is_none());
+    assert!(env.secret(&format!("old-{OWNER}")).is_some());
+}
+
+/// Issue 12 point 1: one review per verb the plan needs, no more; with
+/// every verb allowed, apply goes on.
+#[test]
+fn allowed_verbs_are_asked_once_each_and_apply_goes_on() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.run(&["secret", "create", "--inline", "A=a", "kept"])
+        .success();
+    let file = manifest(
+        &env,
+        "  - name: one\n    inline: {B: b}\n  - name: two\n    inline: {C: c}\n  - name: kept\n    inline: {A: z}\n",
+    );
+    server.clear_requests();
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has("Apply complete: 3 done.");
+    assert_eq!(reviewed_verbs(&server.requests()), ["create", "patch"]);
+    // A no-op asks nothing.
+    server.clear_requests();
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has("No changes");
+    assert_eq!(reviewed_verbs(&server.requests()), Vec::<String>::new());
+}
+
+/// Issue 12 point 1: a server that refuses the review itself (403, RBAC
+/// without `system:basic-user`) or lacks the API (404): apply goes on,
+/// and says so at -v.
+#[test]
+fn an_unavailable_review_api_is_logged_and_apply_goes_on() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.deny_review(ALICE);
+    let file = manifest(&env, "  - name: one\n    inline: {B: b}\n");
+    env.run(&["-v", "apply", "-f", &file])
+        .success()
+        .stderr_has("cannot check permissions");
+    assert!(env.secret(&format!("one-{OWNER}")).is_some());
+
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.inject(
+        crate::support::FaultRule::new(crate::support::Fault::Status(404))
+            .path("selfsubjectaccessreviews"),
+    );
+    let file = manifest(&env, "  - name: one\n    inline: {B: b}\n");
+    env.run(&["-v", "apply", "-f", &file])
+        .success()
+        .stderr_has("cannot check permissions");
+    assert!(env.secret(&format!("one-{OWNER}")).is_some());
+}
+
+fn many(n: usize) -> String {
+    (0..n)
+        .map(|i| format!("  - name: s{i:02}\n    inline: {{K: v{i}}}\n"))
+        .collect()
+}
+
+/// The names of the secrets the POSTs to secrets carried, in order.
+fn posted_names(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
+        .map(|r| {
+            let body: serde_json::Value = serde_json::from_str(&r.body).unwrap_or_default();
+            body["metadata"]["name"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect()
+}
+
+/// Issue 12 point 7: the server goes away after five creates. Apply stops
+/// sending (the failed create is retried as a read is, nothing new is
+/// started), says once that the server is unreachable, counts what was
+/// done, lists the rest as not attempted; a re-run converges.
+#[test]
+fn losing_the_server_part_way_stops_sending_and_a_rerun_converges() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = manifest(&env, &many(20));
+    server.inject(
+        FaultRule::new(Fault::Drop)
+            .on("POST")
+            .path("/secrets")
+            .after(5),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    run.failure()
+        .stdout_has("Apply incomplete: 5 done, 1 failed, 14 not attempted")
+        .stdout_has("not attempted");
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert_eq!(
+        all.matches("cannot reach the API server").count(),
+        1,
+        "one message about the server: {all}"
+    );
+    let posted = posted_names(&server.requests());
+    let (first, retries) = posted.split_at(5.min(posted.len()));
+    assert_eq!(first.len(), 5, "{posted:?}");
+    assert!(
+        !retries.is_empty() && retries.iter().all(|n| n == &retries[0]),
+        "only the failed create was sent again: {posted:?}"
+    );
+    let names = env.secret_names();
+    assert_eq!(
+        names.iter().filter(|n| n.starts_with('s')).count(),
+        5,
+        "{names:?}"
+    );
+
+    server.clear_faults();
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has("Apply complete: 15 done.");
+    for i in 0..20 {
+        assert_eq!(
+            env.data(&format!("s{i:02}-{OWNER}"))["K"],
+            format!("v{i}").as_bytes()
+        );
+    }
+}
+
+/// Issue 12 point 7, -o json: the results say done, failed and skipped
+/// (not attempted), and one `stopped` message says why.
+#[test]
+fn losing_the_server_part_way_in_json() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = manifest(&env, &many(8));
+    server.inject(
+        FaultRule::new(Fault::Drop)
+            .on("POST")
+            .path("/secrets")
+            .after(3),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1", "-o", "json"]);
+    run.failure();
+    let report = run.json();
+    let count = |status: &str| {
+        report["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    assert_eq!(
+        (count("done"), count("failed"), count("skipped")),
+        (3, 1, 4),
+        "{report}"
+    );
+    let stopped = report["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("cannot reach the API server"), "{report}");
+    assert_eq!(
+        run.stdout.matches("cannot reach the API server").count(),
+        1,
+        "{report}"
+    );
+}
+
+/// Issue 12 point 4: `--parallel` takes 1 to 64.
+#[test]
+fn parallel_is_range_checked() {
+    let env = TestEnv::new();
+    let file = manifest(&env, &many(1));
+    for bad in ["0", "65", "many"] {
+        let run = env.run(&["apply", "-f", &file, "--parallel", bad]);
+        assert_eq!(run.code, Some(2), "{run:?}");
+        run.stderr_has("--parallel");
+    }
+    env.run(&["apply", "-f", &file, "--parallel", "64"])
+        .success();
+}
+
+/// Issue 12 point 4: a create refused twice with 429 (Retry-After: 1) and a
+/// merge refused once with 503 wait and are sent again; the apply
+/// completes, each write landed once.
+#[test]
+fn writes_wait_out_back_pressure_and_retry() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.run(&["secret", "create", "--inline", "A=a", "kept"])
+        .success();
+    let file = manifest(
+        &env,
+        "  - name: new\n    inline: {B: b}\n  - name: kept\n    inline: {A: z}\n",
+    );
+    server.inject(
+        FaultRule::new(Fault::StatusRetryAfter(429, 1))
+            .on("POST")
+            .path("/secrets")
+            .times(2),
+    );
+    server.inject(FaultRule::new(Fault::Status(503)).on("PATCH").times(1));
+    server.clear_requests();
+    env.run(&["-v", "apply", "-f", &file])
+        .success()
+        .stdout_has("Apply complete: 2 done.")
+        .stderr_has("retrying in 1000ms");
+    let reqs = server.requests();
+    let count = |method: &str| {
+        reqs.iter()
+            .filter(|r| r.method == method && r.path.contains("/secrets"))
+            .count()
+    };
+    assert_eq!((count("POST"), count("PATCH")), (3, 2), "{reqs:#?}");
+    assert_eq!(env.data(&format!("new-{OWNER}"))["B"], b"b");
+    assert_eq!(env.data(&format!("kept-{OWNER}"))["A"], b"z");
+}
