@@ -366,7 +366,7 @@ fn the_checker_finds_a_canary_in_every_form() {
             format!("{{apiVersion: v1, owner: x{c}, secrets: [{{name: s0, {not_yaml}}}]}}\n"),
             // A quoted value holding `: `; a character a mutation put
             // inside the canary (outputs are searched without it).
-            entry(&format!("    fromFile: \"x: {c}\"\n    {not_yaml}\n")),
+            entry(&format!("    fromFile: \"x': {c}\"\n    {not_yaml}\n")),
             entry(&format!(
                 "    fromFile: {}é{}\n    {not_yaml}\n",
                 &c[..8],

@@ -376,10 +376,12 @@ fn written_in_structural_line(text: &str, piece: &str, yaml: bool) -> bool {
     };
     // Inside a quoted scalar still open (`"a: b<piece>`), anything goes.
     let own_value = |value: &str, list: bool| {
-        let value = match value.trim_start().strip_prefix(['"', '\'']) {
-            Some(quoted) if !quoted.contains(['"', '\'']) => return true,
-            _ => value,
-        };
+        let trimmed = value.trim_start();
+        if let Some(quote) = trimmed.chars().next().filter(|q| matches!(q, '"' | '\''))
+            && !trimmed[1..].contains(quote)
+        {
+            return true;
+        }
         !value.contains(['#', '&', '*', '!', '{', '}', ']'])
             && !value.contains(": ")
             && (list || !value.contains([',', '[']))
