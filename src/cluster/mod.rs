@@ -287,7 +287,7 @@ impl Cluster {
             }
         }
         crate::log::log(1, || {
-            format!("listed {} item(s) in {pages} page(s)", items.len())
+            format!("listed {} secret(s) in {pages} page(s)", items.len())
         });
         Ok(items)
     }
