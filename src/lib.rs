@@ -12,6 +12,8 @@
 //!
 //! `cli` parses arguments and hands each subcommand to its module in `cmd`.
 
+#[doc(hidden)]
+pub mod bench;
 pub mod cli;
 pub(crate) mod cluster;
 pub(crate) mod cmd;

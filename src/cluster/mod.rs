@@ -15,6 +15,7 @@
 mod duration;
 mod errors;
 mod kubeconfig;
+mod pages;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -34,7 +35,7 @@ pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, LiveSecret, SecretMetadata};
+use crate::konduktor::{self, LiveSecret, SecretListing, SecretMetadata};
 
 /// Our field manager name, as recorded in `managedFields`.
 pub const FIELD_MANAGER: &str = "kubectl-konduktor";
@@ -51,6 +52,10 @@ const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 fn wait_before_retry(retry_after: Option<Duration>, backoff: Duration) -> Duration {
     retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER)
 }
+/// Objects per page of a LIST: kubectl's `--chunk-size` default. Neither
+/// the server nor we hold a whole namespace of other people's secrets at
+/// once.
+pub const LIST_PAGE: u32 = 500;
 
 /// What `--kubeconfig`, `--context`, `-n` and `--request-timeout` said.
 #[derive(Debug, Clone, Default)]
@@ -337,6 +342,56 @@ impl Cluster {
     }
 
     /// LIST secrets in the namespace, with a server-side label selector.
+    /// A LIST read page by page (`limit` [`LIST_PAGE`], then each page's
+    /// `continue` token), each page retried as any read is; `page` fetches
+    /// one page given its parameters. A server that hands back the token
+    /// it was given would never end: that is an error.
+    async fn list_paged<T, F, Fut>(
+        &self,
+        op: &Operation,
+        params: ListParams,
+        mut page: F,
+    ) -> Result<Vec<T>>
+    where
+        F: FnMut(ListParams) -> Fut,
+        Fut: std::future::Future<Output = Result<(Vec<T>, Option<String>), kube::Error>>,
+    {
+        let first = params.limit(LIST_PAGE);
+        let mut token: Option<String> = None;
+        let mut items = Vec::new();
+        let mut pages = 0u32;
+        loop {
+            let params = match &token {
+                Some(t) => first.clone().continue_token(t),
+                None => first.clone(),
+            };
+            let (mut got, next) = self.read(op, || page(params.clone())).await?;
+            pages = pages.saturating_add(1);
+            crate::log::log(2, || format!("page {pages}: {} item(s)", got.len()));
+            items.append(&mut got);
+            match next.filter(|t| !t.is_empty()) {
+                Some(next) if token.as_deref() == Some(next.as_str()) => {
+                    return Err(Error::new(
+                        ErrorKind::Server,
+                        format!(
+                            "could not {} on {}: the server gave the same page token twice",
+                            op.describe(),
+                            self.server
+                        ),
+                    ));
+                }
+                Some(next) => token = Some(next),
+                None => break,
+            }
+        }
+        crate::log::log(1, || {
+            format!("listed {} secret(s) in {pages} page(s)", items.len())
+        });
+        Ok(items)
+    }
+
+    /// LIST secrets in the namespace, values and all, with a server-side
+    /// label selector (the caller's own, for a plan or an export).
     pub async fn list_secrets(&self, selector: Option<&str>) -> Result<Vec<LiveSecret>> {
         let api = self.secrets_api();
         let params = match selector {
@@ -347,13 +402,44 @@ impl Cluster {
         crate::log::log(2, || {
             format!("label selector: {}", selector.unwrap_or("(none)"))
         });
-        let list = self.read(&op, || api.list(&params)).await?;
-        crate::log::log(1, || format!("listed {} secret(s)", list.items.len()));
-        Ok(list
-            .items
-            .into_iter()
-            .map(LiveSecret::from_object)
-            .collect())
+        self.list_paged(&op, params, |params| {
+            let api = api.clone();
+            async move {
+                let list = api.list(&params).await?;
+                let items = list
+                    .items
+                    .into_iter()
+                    .map(LiveSecret::from_object)
+                    .collect();
+                Ok((items, list.metadata.continue_))
+            }
+        })
+        .await
+    }
+
+    /// LIST secrets in the namespace as listings: names, labels, key names
+    /// and sizes. Each value is dropped as its page is read, so memory
+    /// holds one page's names, never anyone's values.
+    pub async fn list_secret_listings(&self, selector: Option<&str>) -> Result<Vec<SecretListing>> {
+        let api = self.secrets_api();
+        let params = match selector {
+            Some(s) => ListParams::default().labels(s),
+            None => ListParams::default(),
+        };
+        let op = self.op("list", None);
+        crate::log::log(2, || {
+            format!("label selector: {}", selector.unwrap_or("(none)"))
+        });
+        let url = api.resource_url().to_string();
+        self.list_paged(&op, params, |params| {
+            let client = self.client.clone();
+            let url = url.clone();
+            async move {
+                let page = pages::listing_page(&client, &url, &params).await?;
+                Ok((page.items, page.next))
+            }
+        })
+        .await
     }
 
     pub async fn get_secret(&self, name: &str) -> Result<Option<LiveSecret>> {
@@ -448,7 +534,7 @@ impl Cluster {
     }
 
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
-    /// namespace, or in every namespace: a metadata-only LIST, so no
+    /// namespace, or in every namespace: a metadata-only LIST, in pages, so no
     /// value of anyone's secret is ever fetched. Only the owner label, the
     /// `created-by` annotation and times are kept (managedFields name
     /// data keys: they are read for their times alone).
@@ -472,15 +558,19 @@ impl Cluster {
             name: None,
             namespace: (!all_namespaces).then(|| self.namespace.clone()),
         };
-        let list = self.read(&op, || api.list_metadata(&params)).await?;
-        crate::log::log(1, || {
-            format!("listed the metadata of {} secret(s)", list.items.len())
-        });
-        Ok(list
-            .items
-            .into_iter()
-            .map(|item| SecretMetadata::from_object_meta(item.metadata))
-            .collect())
+        self.list_paged(&op, params, |params| {
+            let api = api.clone();
+            async move {
+                let list = api.list_metadata(&params).await?;
+                let items = list
+                    .items
+                    .into_iter()
+                    .map(|item| SecretMetadata::from_object_meta(item.metadata))
+                    .collect();
+                Ok((items, list.metadata.continue_))
+            }
+        })
+        .await
     }
 
     /// May we `verb` secrets in the namespace? Asked with a

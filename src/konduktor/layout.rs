@@ -633,9 +633,67 @@ impl LiveSecret {
             _ => &self.name,
         }
     }
+}
+
+/// A Secret as a listing shows it: its name, labels, creation time, and
+/// the name and decoded size of each key. Its values were dropped as the
+/// list was read (the `secret list` path never holds one), so a namespace
+/// of other people's secrets costs names, not values.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretListing {
+    pub name: String,
+    pub created: Option<jiff::Timestamp>,
+    pub labels: BTreeMap<String, String>,
+    /// Key name -> decoded size in bytes.
+    pub key_sizes: BTreeMap<String, u64>,
+}
+
+impl SecretListing {
+    /// The listing of a secret read whole (the values are not kept).
+    #[cfg(test)]
+    pub fn from_live(s: &LiveSecret) -> Self {
+        SecretListing {
+            name: s.name.clone(),
+            created: s.created,
+            labels: s.labels.clone(),
+            key_sizes: s
+                .data
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        u64::try_from(v.expose().len()).unwrap_or(u64::MAX),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn owner(&self) -> Option<&str> {
+        self.labels.get(LABEL_OWNER).map(String::as_str)
+    }
+
+    /// The kind label as written (it may be a value this version does not know).
+    pub fn kind_label(&self) -> Option<&str> {
+        self.labels.get(LABEL_KIND).map(String::as_str)
+    }
+
+    /// Made by Konduktor (or by us): `parent=konduktor` and an owner label.
+    pub fn is_konduktor(&self) -> bool {
+        self.labels.get(LABEL_PARENT).map(String::as_str) == Some(PARENT_VALUE)
+            && self.owner().is_some()
+    }
+
+    /// The name to show a person: the basename for Konduktor secrets, else the object name.
+    pub fn display_name(&self) -> &str {
+        match self.labels.get(LABEL_BASENAME) {
+            Some(b) if self.is_konduktor() => b,
+            _ => &self.name,
+        }
+    }
 
     pub fn keys(&self) -> Vec<&str> {
-        self.data.keys().map(String::as_str).collect()
+        self.key_sizes.keys().map(String::as_str).collect()
     }
 }
 

@@ -14,8 +14,11 @@ use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
 use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
 use crate::secrets::store::{PatchMeta, SecretStore};
 
-/// How many requests run at once.
-pub const PARALLELISM: usize = 4;
+/// How many writes run at once, unless `--parallel` says otherwise.
+/// Measured creating 1,000 secrets against the test API server 50 ms away
+/// (benches/apiserver.rs): 4 at once 13.1 s, 8: 6.7 s, 16: 3.5 s, 32:
+/// 1.9 s. 16 is under 5 s with margin, at half the burst of 32.
+pub const PARALLELISM: usize = 16;
 
 /// Attempts for a write that finds the server unreachable, first one
 /// included: as many as a read gets before it is given up.

@@ -1,12 +1,32 @@
 //! What `secret list` shows: the caller's secrets (selected by the server
 //! on the owner label) or every Secret in the namespace, as rows of key
-//! names, never values.
+//! names, never values. The list is read as listings (names, labels, key
+//! names and sizes), each value dropped as its page arrives: memory follows
+//! the number of secrets, not the size of other people's values.
+
+use std::future::Future;
 
 use serde::Serialize;
 
+use crate::cluster::Cluster;
 use crate::error::Result;
-use crate::konduktor::LiveSecret;
-use crate::secrets::store::{SecretStore, owner_selector};
+use crate::konduktor::SecretListing;
+use crate::secrets::store::owner_selector;
+
+/// Where listings come from: the cluster, or a fake in unit tests.
+pub trait SecretLister {
+    /// LIST as listings, with a server-side label selector.
+    fn list_listings(
+        &self,
+        selector: Option<&str>,
+    ) -> impl Future<Output = Result<Vec<SecretListing>>>;
+}
+
+impl SecretLister for Cluster {
+    async fn list_listings(&self, selector: Option<&str>) -> Result<Vec<SecretListing>> {
+        self.list_secret_listings(selector).await
+    }
+}
 
 /// One row, as data: no values, only key names.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -25,7 +45,7 @@ pub struct ListedSecret {
 }
 
 impl ListedSecret {
-    pub fn from_live(s: &LiveSecret) -> Self {
+    pub fn from_listing(s: &SecretListing) -> Self {
         let konduktor = s.is_konduktor();
         ListedSecret {
             name: s.display_name().to_string(),
@@ -50,14 +70,14 @@ impl ListedSecret {
 /// The caller's secrets, or with `all_users` every Secret in the namespace,
 /// sorted by the name shown, then the object name.
 pub async fn list(
-    store: &impl SecretStore,
+    store: &impl SecretLister,
     owner_hash: &str,
     all_users: bool,
 ) -> Result<Vec<ListedSecret>> {
     let selector = (!all_users).then(|| owner_selector(owner_hash));
-    let mut secrets = store.list(selector.as_deref()).await?;
+    let mut secrets = store.list_listings(selector.as_deref()).await?;
     secrets.sort_by(|a, b| (a.display_name(), &a.name).cmp(&(b.display_name(), &b.name)));
-    Ok(secrets.iter().map(ListedSecret::from_live).collect())
+    Ok(secrets.iter().map(ListedSecret::from_listing).collect())
 }
 
 #[cfg(test)]

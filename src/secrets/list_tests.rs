@@ -4,6 +4,16 @@ use crate::secrets::store::fake::{Call, FakeStore};
 
 const CANARY: &str = "canary-90aa1c";
 
+/// The fake store's LIST (recorded as a call), cut down to listings as the
+/// cluster's paged reader does.
+impl SecretLister for FakeStore {
+    async fn list_listings(&self, selector: Option<&str>) -> Result<Vec<SecretListing>> {
+        use crate::secrets::store::SecretStore;
+        let live = SecretStore::list(self, selector).await?;
+        Ok(live.iter().map(SecretListing::from_live).collect())
+    }
+}
+
 fn store() -> FakeStore {
     let mut plain = live("zz", ME, "env", &[("K", CANARY)]);
     plain.name = "aa-plain".into();

@@ -299,3 +299,78 @@ fn replays_every_recorded_exchange() {
         }
     }
 }
+
+/// `limit`/`continue` as the real server pages a list: the first page, the
+/// page its token leads to, and a token it cannot read (400).
+#[test]
+fn replays_paginated_lists() {
+    let server = ApiServer::start();
+    server.create_namespace("fixtures2");
+    let first = fixture_json("apiserver/list-paginated-first.json");
+    let next = fixture_json("apiserver/list-paginated-next.json");
+    // The recorded namespace held eight secrets: the four the two pages
+    // show, and four after them in name order.
+    let shown = [&first, &next].into_iter().flat_map(|fx| {
+        fx["response"]["body"]["items"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+    });
+    for item in shown {
+        server.put_secret("fixtures2", item);
+    }
+    for name in ["q1", "q2", "q3", "q4"] {
+        server.put_secret(
+            "fixtures2",
+            json!({"metadata": {"name": name}, "type": "Opaque", "data": {}}),
+        );
+    }
+    let names = |v: &Value| {
+        v["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|i| meta(i, "name"))
+            .collect::<Vec<_>>()
+    };
+    for (name, fx) in [
+        ("list-paginated-first", &first),
+        ("list-paginated-next", &next),
+    ] {
+        let (got, expected) = replay(&server, name, &[]);
+        assert_eq!(names(&got.body), names(&expected), "{name}");
+        assert_eq!(
+            got.body["metadata"]["remainingItemCount"], expected["metadata"]["remainingItemCount"],
+            "{name}"
+        );
+        assert!(
+            got.body["metadata"]["continue"].is_string(),
+            "{name}: {}",
+            got.body
+        );
+        assert_eq!(fx["response"]["body"]["kind"], got.body["kind"]);
+    }
+    // The token a page gives leads to the next page; the last page has none.
+    let (page, _) = replay(&server, "list-paginated-next", &[]);
+    let token = page.body["metadata"]["continue"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let reply = send(
+        &server,
+        Some(crate::support::apiserver::ALICE_TOKEN),
+        "GET",
+        &format!("/api/v1/namespaces/fixtures2/secrets?limit=4&continue={token}"),
+        None,
+        None,
+        &Value::Null,
+    );
+    assert_eq!(names(&reply.body), ["q1", "q2", "q3", "q4"]);
+    assert!(
+        reply.body["metadata"].get("continue").is_none(),
+        "{}",
+        reply.body
+    );
+    assert!(reply.body["metadata"].get("remainingItemCount").is_none());
+    replay_status(&server, "list-paginated-bad-continue", &[]);
+}

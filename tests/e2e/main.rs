@@ -23,6 +23,7 @@ mod konduktor_config;
 mod krew;
 mod kubeconfig;
 mod manifest_owner;
+mod paged_lists;
 mod plugin;
 mod readme;
 mod release;

@@ -10,7 +10,8 @@
 //!
 //! It serves plain HTTP on 127.0.0.1, authenticates bearer tokens, applies
 //! per-user deny rules (RBAC in miniature), counts every request, and can
-//! inject faults: a status code, a delay, or a dropped connection.
+//! inject faults: a status code, a delay, or a dropped connection; and it can
+//! be made as far away as a real one ([`ApiServer::set_latency`]).
 //!
 //! This file holds the handle the tests use ([`ApiServer`]) and the state
 //! shared by the parts: `routing` (HTTP and dispatch), `store` (objects,
@@ -30,6 +31,7 @@ mod validation;
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
 
 use serde_json::{Value, json};
 
@@ -77,6 +79,8 @@ struct State {
     denied_cluster_wide: BTreeSet<(String, String)>,
     /// Users RBAC refuses a SelfSubjectReview.
     review_denied: BTreeSet<String>,
+    /// Added to every request before it is answered: a server far away.
+    latency: Duration,
 }
 
 pub struct ApiServer {
@@ -191,6 +195,12 @@ impl ApiServer {
 
     pub fn inject(&self, rule: FaultRule) {
         self.lock().faults.push_back(rule);
+    }
+
+    /// Every request from now on waits `latency` before it is answered, as
+    /// over a link that far away (requests in flight wait side by side).
+    pub fn set_latency(&self, latency: Duration) {
+        self.lock().latency = latency;
     }
 
     /// RBAC refuses `verb` (get, list, create, patch, update, delete) to `user`.

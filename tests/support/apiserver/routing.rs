@@ -134,6 +134,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         accept: accept.clone(),
         user: user.as_ref().ok().map(|u| u.0.clone()),
     });
+    let latency = lock(&state).latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     if let Some(resp) = faults::apply(fault, &body).await? {
         return Ok(resp);
     }

@@ -4,13 +4,15 @@
 //! preconditions). Matches `create-secret`, `create-secret-already-exists`,
 //! `create-dry-run`, `create-in-missing-namespace`, `get-secret`,
 //! `list-by-owner-label`, `list-by-set-selector`, `list-bad-selector`,
-//! `list-namespace-missing`, `put-stale-resourceversion` and the `delete-*`
+//! `list-namespace-missing`, `list-paginated-*`, `put-stale-resourceversion` and the `delete-*`
 //! exchanges in `tests/fixtures/apiserver/` (a copy of the shared
 //! kube-apiserver v1.36.2 recordings).
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::{Value, json};
 
 use super::State;
@@ -45,6 +47,70 @@ pub(super) fn new_uid() -> String {
     )
 }
 
+/// A continue token as the real server makes one: unpadded URL-safe base64
+/// of `{"v":"meta.k8s.io/v1","rv":N,"start":"<last key>\0"}`
+/// (k8s.io/apiserver storage/continue.go).
+fn encode_continue(rv: &str, start: &str) -> String {
+    let token =
+        json!({"v": "meta.k8s.io/v1", "rv": rv.parse::<u64>().unwrap_or(0), "start": start});
+    URL_SAFE_NO_PAD.encode(token.to_string())
+}
+
+/// The start key of a continue token, or the real server's message for a
+/// token it cannot read (fixture list-paginated-bad-continue).
+fn decode_continue(token: &str) -> Result<String, String> {
+    let bad = |why: String| format!("invalid continue token: {why}");
+    let raw = URL_SAFE_NO_PAD
+        .decode(token.trim_end_matches('='))
+        .map_err(|_| bad("illegal base64 data".into()))?;
+    let value: Value = serde_json::from_slice(&raw).map_err(|_| {
+        bad(format!(
+            "continue key is not valid: {}",
+            go_json_error(&raw)
+        ))
+    })?;
+    match (value["v"].as_str(), value["start"].as_str()) {
+        (Some("meta.k8s.io/v1"), Some(start)) => Ok(start.to_string()),
+        (Some(_), _) => Err(bad("continue key is not valid: server does not recognize this encoded key".into())),
+        _ => Err(bad("continue key is not valid: incorrect encoded start resourceVersion (version meta.k8s.io/v1)".into())),
+    }
+}
+
+/// Go's encoding/json message for text that is not JSON, for the two
+/// cases a mangled token gives: a word that starts like a literal, or a
+/// character that starts nothing.
+fn go_json_error(raw: &[u8]) -> String {
+    let literal = match raw.first() {
+        Some(b'n') => Some("null"),
+        Some(b't') => Some("true"),
+        Some(b'f') => Some("false"),
+        _ => None,
+    };
+    if let Some(word) = literal {
+        let bytes = word.as_bytes();
+        for (i, c) in raw.iter().enumerate().skip(1) {
+            match bytes.get(i) {
+                Some(want) if want == c => continue,
+                Some(want) => {
+                    return format!(
+                        "invalid character '{}' in literal {word} (expecting '{}')",
+                        char::from(*c),
+                        char::from(*want)
+                    );
+                }
+                None => break,
+            }
+        }
+    }
+    match raw.first() {
+        Some(c) => format!(
+            "invalid character '{}' looking for beginning of value",
+            char::from(*c)
+        ),
+        None => "unexpected end of JSON input".into(),
+    }
+}
+
 pub(super) fn now() -> String {
     jiff::Timestamp::now()
         .round(jiff::Unit::Second)
@@ -69,19 +135,47 @@ impl Ctx<'_> {
             Some(Ok(s)) => s,
             None => selector::Selector::default(),
         };
+        // fixtures: list-paginated-first, list-paginated-next: `limit` cuts
+        // the list, `metadata.continue` names where the next page starts.
+        let limit = self
+            .params
+            .get("limit")
+            .and_then(|l| l.parse::<usize>().ok())
+            .filter(|l| *l > 0);
+        // fixture: list-paginated-bad-continue (400 BadRequest)
+        let start = match self.params.get("continue").map(|t| decode_continue(t)) {
+            Some(Err(message)) => return status(400, "BadRequest", &message, None),
+            Some(Ok(start)) => Some(start),
+            None => None,
+        };
         // fixture: list-namespace-missing (an empty list, not 404)
         let st = self.lock();
-        let items: Vec<Value> = st
+        let key = |n: &str, name: &str| match ns {
+            Some(_) => format!("{name}\u{0}"),
+            None => format!("{n}/{name}\u{0}"),
+        };
+        let mut matching = st
             .secrets
             .iter()
             .filter(|((n, _), _)| ns.is_none_or(|ns| n == ns))
-            .filter(|(_, obj)| selector.matches(&labels_of(obj)))
+            // The real server reads the snapshot at the token's
+            // resourceVersion; this one reads what is there now, past the
+            // token's start key (in key order, as etcd does).
+            .filter(|((n, name), _)| start.as_ref().is_none_or(|s| key(n, name) > *s))
+            .filter(|(_, obj)| selector.matches(&labels_of(obj)));
+        let page: Vec<(&(String, String), &Value)> = match limit {
+            Some(l) => matching.by_ref().take(l).collect(),
+            None => matching.by_ref().collect(),
+        };
+        let remaining = matching.count();
+        let items: Vec<Value> = page
+            .iter()
             .map(|(_, obj)| {
                 if metadata_only {
                     return json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]});
                 }
                 // List items carry no kind/apiVersion (fixture: list-by-owner-label).
-                let mut item = obj.clone();
+                let mut item = (*obj).clone();
                 if let Some(map) = item.as_object_mut() {
                     map.remove("kind");
                     map.remove("apiVersion");
@@ -94,9 +188,19 @@ impl Ctx<'_> {
         } else {
             ("SecretList", "v1")
         };
+        let rv = current_rv();
+        let mut metadata = json!({"resourceVersion": rv});
+        if let (true, Some(((n, name), _))) = (remaining > 0, page.last()) {
+            metadata["continue"] = json!(encode_continue(&rv, &key(n, name)));
+            // The real server counts what is left only when no selector
+            // filters the list (k8s.io/apiserver storage/etcd3 store.go).
+            if !self.params.contains_key("labelSelector") {
+                metadata["remainingItemCount"] = json!(remaining);
+            }
+        }
         respond(
             200,
-            &json!({"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": current_rv()}, "items": items}),
+            &json!({"kind": kind, "apiVersion": api_version, "metadata": metadata, "items": items}),
         )
     }
 

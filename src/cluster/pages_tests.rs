@@ -1,0 +1,46 @@
+use super::*;
+
+#[test]
+fn decoded_sizes_padded_or_not() {
+    for (text, size) in [
+        ("", 0),
+        ("MQ==", 1),
+        ("MQ", 1),
+        ("Mg=", 1),
+        ("YWI=", 2),
+        ("YWJj", 3),
+    ] {
+        assert_eq!(base64_decoded_len(text), size, "{text}");
+    }
+}
+
+#[test]
+fn a_page_keeps_names_labels_and_sizes_and_no_value() {
+    let canary = "Y2FuYXJ5LTkwYWExYw==";
+    let body = format!(
+        r#"{{"kind":"SecretList","metadata":{{"continue":"abc","remainingItemCount":3}},
+        "items":[{{"metadata":{{"name":"a-1","labels":{{"parent":"konduktor"}},
+        "creationTimestamp":"2026-01-01T00:00:00Z","managedFields":[{{"manager":"x"}}]}},
+        "data":{{"K":"{canary}","E":""}},"type":"Opaque"}},{{"metadata":{{"name":"b"}},"data":null}}]}}"#
+    );
+    let page: Page = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.metadata.next.as_deref(), Some("abc"));
+    let sizes: Vec<Vec<(String, u64)>> = page
+        .items
+        .iter()
+        .map(|i| i.data.0.clone().into_iter().collect())
+        .collect();
+    assert_eq!(sizes, [vec![("E".into(), 0), ("K".into(), 13)], vec![]]);
+    let first = page.items.first().map(|i| &i.metadata);
+    assert_eq!(first.and_then(|m| m.name.as_deref()), Some("a-1"));
+    assert!(first.is_some_and(|m| m.creation_timestamp.is_some()));
+}
+
+#[test]
+fn a_value_that_is_not_a_string_is_an_error_that_quotes_nothing() {
+    let body = r#"{"items":[{"metadata":{"name":"a"},"data":{"K":12345678}}]}"#;
+    let e = serde_json::from_str::<Page>(body).err();
+    let e = e.unwrap_or_else(|| panic!("parsed"));
+    let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
+    assert!(!text.contains("12345678"), "{text}");
+}

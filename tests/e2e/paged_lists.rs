@@ -1,0 +1,199 @@
+//! Lists read in pages (`limit`/`continue`, 500 at a time as kubectl's
+//! `--chunk-size`), so that memory does not grow with a namespace full of
+//! other people's secrets: every secret is listed once across the pages,
+//! every page carries the same selector, metadata-only lists stay
+//! metadata-only, and no value of anyone's secret is ever printed.
+
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde_json::{Value, json};
+
+use crate::support::apiserver::Recorded;
+use crate::support::{ApiServer, OTHER_OWNER, OWNER, TestEnv};
+
+/// kubectl's `--chunk-size` default, which the binary uses too.
+const PAGE: usize = 500;
+
+/// `n` Konduktor secrets of `owner`, named `s0000-<owner>`..., each holding
+/// `value` under two keys.
+fn seed_many(env: &TestEnv, server: &ApiServer, owner: &str, n: usize, value: &str) {
+    for i in 0..n {
+        server.put_secret(
+            &env.namespace,
+            json!({"metadata": {"name": format!("s{i:04}-{owner}"), "labels": {
+                "parent": "konduktor", "trainy.ai/secret-owner": owner,
+                "trainy.ai/secret-basename": format!("s{i:04}"), "trainy.ai/secret-kind": "env"}},
+                "type": "Opaque", "data": {"TOKEN": B64.encode(value), "OTHER": B64.encode("x")}}),
+        );
+    }
+}
+
+/// The LISTs of secrets the binary sent, in order.
+fn lists(server: &ApiServer) -> Vec<Recorded> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.path.ends_with("/secrets"))
+        .collect()
+}
+
+fn param(r: &Recorded, name: &str) -> Option<String> {
+    r.query.split('&').find_map(|kv| {
+        kv.split_once('=')
+            .filter(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    })
+}
+
+/// Pages of `PAGE`: the first without a token, each next one with the
+/// token the previous page gave.
+fn assert_paged(requests: &[Recorded], pages: usize) {
+    assert_eq!(requests.len(), pages, "one request per page: {requests:#?}");
+    for (i, r) in requests.iter().enumerate() {
+        assert_eq!(param(r, "limit"), Some(PAGE.to_string()), "{r:?}");
+        assert_eq!(param(r, "continue").is_some(), i > 0, "{r:?}");
+    }
+}
+
+fn names(items: &Value, field: &str) -> Vec<String> {
+    items
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|i| i[field].as_str().map(str::to_string))
+        .collect()
+}
+
+#[test]
+fn all_users_reads_pages_and_lists_each_secret_once() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let theirs = env.canary("theirs");
+    seed_many(&env, server, OTHER_OWNER, 1_200, &theirs);
+    seed_many(&env, server, OWNER, 3, "mine");
+    server.clear_requests();
+    let run = env.run(&["secret", "list", "-u", "-o", "json"]);
+    run.success();
+    // 1,200 + 3 + the bystander: three pages of 500.
+    assert_paged(&lists(server), 3);
+    let listed = names(&run.json()["items"], "secretName");
+    let unique: BTreeSet<&String> = listed.iter().collect();
+    assert_eq!(listed.len(), 1_204, "every secret once");
+    assert_eq!(unique.len(), 1_204, "no secret twice");
+    let stored: BTreeSet<String> = server
+        .secrets(&env.namespace)
+        .iter()
+        .filter_map(|s| s["metadata"]["name"].as_str().map(str::to_string))
+        .collect();
+    assert_eq!(unique.into_iter().cloned().collect::<BTreeSet<_>>(), stored);
+
+    let table = env.run(&["secret", "list", "-u"]);
+    table.success();
+    assert_eq!(
+        table.stdout.lines().count(),
+        1 + 1_204,
+        "a header and a row each"
+    );
+    assert!(table.stdout.contains("OTHER,TOKEN"), "key names are shown");
+}
+
+#[test]
+fn my_list_sends_the_owner_selector_on_every_page() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let mine = env.canary("mine");
+    seed_many(&env, server, OWNER, 1_001, &mine);
+    seed_many(&env, server, OTHER_OWNER, 20, &mine);
+    server.clear_requests();
+    let run = env.run(&["secret", "list", "-o", "json"]);
+    run.success();
+    let requests = lists(server);
+    assert_paged(&requests, 3);
+    for r in &requests {
+        assert_eq!(
+            r.label_selector(),
+            Some(format!("trainy.ai/secret-owner={OWNER}")),
+            "{r:?}"
+        );
+    }
+    let listed = names(&run.json()["items"], "secretName");
+    assert_eq!(listed.len(), 1_001);
+    assert_eq!(listed.iter().collect::<BTreeSet<_>>().len(), 1_001);
+}
+
+#[test]
+fn reads_of_my_secrets_for_a_plan_are_paged() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    seed_many(&env, server, OWNER, 700, "mine");
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: s0699\n    kind: env\n    inline: {TOKEN: mine, OTHER: x}\n",
+    );
+    server.clear_requests();
+    let run = env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()]);
+    assert_eq!(run.code, Some(0), "{run:?}");
+    let requests = lists(server);
+    assert_paged(&requests, 2);
+    for r in &requests {
+        assert_eq!(
+            r.label_selector(),
+            Some(format!("trainy.ai/secret-owner={OWNER}")),
+            "{r:?}"
+        );
+    }
+}
+
+#[test]
+fn identity_lookups_page_metadata_only_lists() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let theirs = env.canary("theirs");
+    seed_many(&env, server, OTHER_OWNER, 1_100, &theirs);
+    server.clear_requests();
+    let run = env.run(&["identity", "candidates", "-o", "json"]);
+    run.success();
+    let requests = lists(server);
+    assert_paged(&requests, 3);
+    for r in &requests {
+        let accept = r.accept.clone().unwrap_or_default();
+        assert!(accept.contains("as=PartialObjectMetadataList"), "{r:?}");
+        assert_eq!(r.label_selector().as_deref(), Some("parent=konduktor"));
+    }
+    assert!(
+        !run.stdout.contains("TOKEN"),
+        "no key name in a metadata-only answer"
+    );
+
+    // The hint `secret list` gives when none are mine uses the same list.
+    server.clear_requests();
+    env.run(&["secret", "list"]).success();
+    let metadata: Vec<Recorded> = lists(server)
+        .into_iter()
+        .filter(|r| {
+            r.accept
+                .as_deref()
+                .is_some_and(|a| a.contains("PartialObjectMetadataList"))
+        })
+        .collect();
+    assert_paged(&metadata, 3);
+}
+
+#[test]
+fn a_canary_in_other_users_values_is_never_printed() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let theirs = env.canary("theirs");
+    seed_many(&env, server, OTHER_OWNER, 600, &theirs);
+    // `run` fails the test if the canary (or its base64) appears anywhere.
+    for args in [
+        &["secret", "list", "-u"][..],
+        &["secret", "list", "-u", "-o", "json"],
+        &["secret", "list", "-u", "-o", "yaml"],
+        &["-vv", "secret", "list", "-u"],
+    ] {
+        env.run(args).success();
+    }
+}
