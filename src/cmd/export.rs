@@ -183,25 +183,7 @@ fn check_out(out: &Path, force: bool) -> Result<()> {
 /// (0644: it holds no value), then moved into place; without `force`,
 /// never over a file that appeared meanwhile.
 fn write_out(out: &Path, text: &str, force: bool) -> Result<()> {
-    let dir = out
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = out
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let temp = dir.join(format!(".{name}.export-{}", std::process::id()));
-    let written = crate::input::file::write_new_file(&temp, 0o644, text.as_bytes());
-    let placed = written.and_then(|()| {
-        if force {
-            std::fs::rename(&temp, out)
-        } else {
-            // A link fails if `out` exists: never replaced unasked.
-            std::fs::hard_link(&temp, out)
-        }
-    });
-    let _ = std::fs::remove_file(&temp);
+    let placed = crate::input::file::write_whole(out, 0o644, text.as_bytes(), force);
     placed.map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => Error::new(
             ErrorKind::Refused,

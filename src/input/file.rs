@@ -234,6 +234,35 @@ pub fn write_new_file(path: &Path, mode: u32, bytes: &[u8]) -> io::Result<()> {
     Ok(())
 }
 
+/// Write `out` whole or not at all: a new file beside it ([`write_new_file`]),
+/// then renamed over it (`replace`) or linked to its name (otherwise: an
+/// `out` that exists, or appeared meanwhile, is never replaced unasked and
+/// fails with `AlreadyExists`).
+///
+/// # Errors
+///
+/// As [`write_new_file`], or the rename or link.
+pub fn write_whole(out: &Path, mode: u32, bytes: &[u8], replace: bool) -> io::Result<()> {
+    let dir = match out.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temp = dir.join(format!(".{name}.new-{}", std::process::id()));
+    let placed = write_new_file(&temp, mode, bytes).and_then(|()| {
+        if replace {
+            std::fs::rename(&temp, out)
+        } else {
+            std::fs::hard_link(&temp, out)
+        }
+    });
+    let _ = std::fs::remove_file(&temp);
+    placed
+}
+
 #[cfg(unix)]
 fn set_mode(file: &File, mode: u32) -> io::Result<()> {
     use std::os::unix::fs::PermissionsExt;

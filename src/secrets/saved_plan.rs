@@ -394,22 +394,7 @@ impl SavedPlan {
         let mut text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
         text.push('\n');
-        let dir = crate::secrets::export::parent_of(out).unwrap_or(Path::new("."));
-        let name = out
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let temp = dir.join(format!(".{name}.plan-{}", std::process::id()));
-        let written = crate::input::file::write_new_file(&temp, 0o600, text.as_bytes());
-        let placed = written.and_then(|()| {
-            if force {
-                std::fs::rename(&temp, out)
-            } else {
-                // A link fails if `out` exists: never replaced unasked.
-                std::fs::hard_link(&temp, out)
-            }
-        });
-        let _ = std::fs::remove_file(&temp);
+        let placed = crate::input::file::write_whole(out, 0o600, text.as_bytes(), force);
         placed.map_err(|e| match e.kind() {
             std::io::ErrorKind::AlreadyExists => Error::new(
                 ErrorKind::Refused,
