@@ -8,7 +8,7 @@ use clap::Args;
 
 use crate::cluster::Cluster;
 use crate::cmd::prelude::{self, Context};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::Result;
 use crate::secrets::export::{self, RenderContext, ValuesDir};
 
 pub const EXAMPLES: &str = "Examples:
@@ -38,7 +38,13 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
     crate::konduktor::identity::fits_object_names(&owner)?;
     // Refusals first: nothing is asked of the cluster, nothing written.
     if let Some(out) = &args.out {
-        check_out(out, args.force)?;
+        // A manifest holds no value: 0644 when written.
+        crate::input::file::check_out_file(
+            out,
+            args.force,
+            "manifest file",
+            "nothing was exported",
+        )?;
     }
     if let Some(dir) = &args.values_dir {
         export::check_values_dir(dir, args.force)?;
@@ -78,7 +84,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         },
     );
     match &args.out {
-        Some(out) => write_out(out, &text, args.force)?,
+        Some(out) => crate::input::file::write_out_file(out, 0o644, text.as_bytes(), args.force)?,
         None => print!("{text}"),
     }
     crate::log::log(1, || {
@@ -144,55 +150,4 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
             crate::escape::text(&l.reason)
         );
     }
-}
-
-fn out_error(out: &Path, what: &str) -> Error {
-    Error::new(
-        ErrorKind::Input,
-        format!("cannot write `{}`: {what}", crate::escape::path(out)),
-    )
-}
-
-/// `--out` names a file to create (or, with `--force`, to replace).
-fn check_out(out: &Path, force: bool) -> Result<()> {
-    match export::parent_of(out).map(std::fs::metadata) {
-        Some(Ok(m)) if m.is_dir() => {}
-        _ => {
-            return Err(out_error(out, "its folder does not exist")
-                .with_help("create the folder first, or name a file in an existing one"));
-        }
-    }
-    match std::fs::symlink_metadata(out) {
-        Err(_) => Ok(()),
-        Ok(m) if m.is_dir() => {
-            Err(out_error(out, "it is a folder").with_help("name the manifest file to write"))
-        }
-        Ok(_) if force => Ok(()),
-        Ok(_) => Err(Error::new(
-            ErrorKind::Refused,
-            format!(
-                "`{}` exists already; nothing was exported",
-                crate::escape::path(out)
-            ),
-        )
-        .with_help("name a new file, or pass --force to replace it")),
-    }
-}
-
-/// Write the manifest whole or not at all: a new file beside `out`
-/// (0644: it holds no value), then moved into place; without `force`,
-/// never over a file that appeared meanwhile.
-fn write_out(out: &Path, text: &str, force: bool) -> Result<()> {
-    let placed = crate::input::file::write_whole(out, 0o644, text.as_bytes(), force);
-    placed.map_err(|e| match e.kind() {
-        std::io::ErrorKind::AlreadyExists => Error::new(
-            ErrorKind::Refused,
-            format!(
-                "`{}` appeared meanwhile; it was left as it is",
-                crate::escape::path(out)
-            ),
-        )
-        .with_help("pass --force to replace it"),
-        _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
-    })
 }

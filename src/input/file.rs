@@ -1,5 +1,7 @@
 //! Reading the files a user names (manifest, task, kubeconfig, the owner-hash
-//! cache): regular files only, never more than a documented cap.
+//! cache): regular files only, never more than a documented cap. And
+//! writing files: new ones never through a link, `--out` files whole or not
+//! at all.
 //!
 //! A FIFO, a socket or a device would block or never end (`-f /dev/zero`),
 //! so the file is opened without blocking and checked from the open handle
@@ -243,10 +245,7 @@ pub fn write_new_file(path: &Path, mode: u32, bytes: &[u8]) -> io::Result<()> {
 ///
 /// As [`write_new_file`], or the rename or link.
 pub fn write_whole(out: &Path, mode: u32, bytes: &[u8], replace: bool) -> io::Result<()> {
-    let dir = match out.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
+    let dir = folder_of(out).unwrap_or(Path::new("."));
     let name = out
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
@@ -261,6 +260,84 @@ pub fn write_whole(out: &Path, mode: u32, bytes: &[u8], replace: bool) -> io::Re
     });
     let _ = std::fs::remove_file(&temp);
     placed
+}
+
+/// The folder `path` is in (`.` for a bare name; `None` for a root).
+pub fn folder_of(path: &Path) -> Option<&Path> {
+    match path.parent() {
+        Some(p) if p.as_os_str().is_empty() => Some(Path::new(".")),
+        other => other,
+    }
+}
+
+/// Check a file a command was asked to write (`--out`) before anything is
+/// read or asked: its folder exists, it is not a folder, and one that exists
+/// is replaced only with `force`. `what` names it ("plan file");
+/// `nothing_done` says what a refusal left undone ("no plan was saved").
+///
+/// # Errors
+///
+/// Any of those, said for a person.
+pub fn check_out_file(
+    out: &Path,
+    force: bool,
+    what: &str,
+    nothing_done: &str,
+) -> Result<(), crate::error::Error> {
+    let folder_ok = folder_of(out)
+        .map(std::fs::metadata)
+        .is_some_and(|m| m.is_ok_and(|m| m.is_dir()));
+    if !folder_ok {
+        return Err(out_error(out, "its folder does not exist")
+            .with_help("create the folder first, or name a file in an existing one"));
+    }
+    match std::fs::symlink_metadata(out) {
+        Err(_) => Ok(()),
+        Ok(m) if m.is_dir() => {
+            Err(out_error(out, "it is a folder").with_help(format!("name the {what} to write")))
+        }
+        Ok(_) if force => Ok(()),
+        Ok(_) => Err(crate::error::Error::new(
+            crate::error::ErrorKind::Refused,
+            format!(
+                "`{}` exists already; {nothing_done}",
+                crate::escape::path(out)
+            ),
+        )
+        .with_help("name a new file, or pass --force to replace it")),
+    }
+}
+
+/// [`write_whole`] for a file checked with [`check_out_file`], its
+/// failures said for a person.
+///
+/// # Errors
+///
+/// The file appeared meanwhile (without `force`), or could not be written.
+pub fn write_out_file(
+    out: &Path,
+    mode: u32,
+    bytes: &[u8],
+    force: bool,
+) -> Result<(), crate::error::Error> {
+    write_whole(out, mode, bytes, force).map_err(|e| match e.kind() {
+        io::ErrorKind::AlreadyExists => crate::error::Error::new(
+            crate::error::ErrorKind::Refused,
+            format!(
+                "`{}` appeared meanwhile; it was left as it is",
+                crate::escape::path(out)
+            ),
+        )
+        .with_help("pass --force to replace it"),
+        _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
+    })
+}
+
+fn out_error(out: &Path, what: &str) -> crate::error::Error {
+    crate::error::Error::input(format!(
+        "cannot write `{}`: {what}",
+        crate::escape::path(out)
+    ))
 }
 
 #[cfg(unix)]

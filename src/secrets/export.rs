@@ -610,14 +610,6 @@ fn values_error(path: &Path, what: &str) -> Error {
 /// # Errors
 ///
 /// It is a file, not empty without `force`, writable by others, or unreadable.
-/// The folder `path` is in (`.` for a bare name).
-pub fn parent_of(path: &Path) -> Option<&Path> {
-    match path.parent() {
-        Some(p) if p.as_os_str().is_empty() => Some(Path::new(".")),
-        other => other,
-    }
-}
-
 pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
     let meta = match std::fs::metadata(dir) {
         Ok(m) => m,
@@ -628,7 +620,7 @@ pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             // It is made below its parent, which must be there now, not
             // found missing once values are read.
-            return match parent_of(dir).map(std::fs::metadata) {
+            return match crate::input::file::folder_of(dir).map(std::fs::metadata) {
                 Some(Ok(m)) if m.is_dir() => Ok(()),
                 _ => Err(values_error(dir, "its parent folder does not exist")
                     .with_help("create the parent folder first, or name another")),

@@ -365,26 +365,12 @@ impl SavedPlan {
     }
 
     /// Check that `out` can be written (before anything is read or asked).
+    ///
+    /// # Errors
+    ///
+    /// As [`crate::input::file::check_out_file`].
     pub fn check_out(out: &Path, force: bool) -> Result<()> {
-        let folder_ok = crate::secrets::export::parent_of(out)
-            .map(std::fs::metadata)
-            .is_some_and(|m| m.is_ok_and(|m| m.is_dir()));
-        if !folder_ok {
-            return Err(out_error(out, "its folder does not exist")
-                .with_help("create the folder first, or name a file in an existing one"));
-        }
-        match std::fs::symlink_metadata(out) {
-            Err(_) => Ok(()),
-            Ok(m) if m.is_dir() => {
-                Err(out_error(out, "it is a folder").with_help("name the plan file to write"))
-            }
-            Ok(_) if force => Ok(()),
-            Ok(_) => Err(Error::new(
-                ErrorKind::Refused,
-                format!("`{}` exists already; no plan was saved", escape::path(out)),
-            )
-            .with_help("name a new file, or pass --force to replace it")),
-        }
+        crate::input::file::check_out_file(out, force, "plan file", "no plan was saved")
     }
 
     /// Write the plan whole or not at all, mode 0600 (its digests confirm
@@ -394,23 +380,8 @@ impl SavedPlan {
         let mut text = serde_json::to_string_pretty(self)
             .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
         text.push('\n');
-        let placed = crate::input::file::write_whole(out, 0o600, text.as_bytes(), force);
-        placed.map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => Error::new(
-                ErrorKind::Refused,
-                format!(
-                    "`{}` appeared meanwhile; it was left as it is",
-                    escape::path(out)
-                ),
-            )
-            .with_help("pass --force to replace it"),
-            _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
-        })
+        crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
     }
-}
-
-fn out_error(out: &Path, what: &str) -> Error {
-    Error::input(format!("cannot write `{}`: {what}", escape::path(out)))
 }
 
 /// Where a JSON document broke, without quoting it.
