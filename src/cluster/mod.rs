@@ -46,6 +46,18 @@ const WRITE_ATTEMPTS: u32 = 4;
 /// The longest a `Retry-After` may make one write wait.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(10);
 
+/// Wait `wait` before attempt `next` of `attempts` of a request, saying so
+/// at `-v`: the one backoff step of every retry loop.
+pub(crate) async fn pause_before_attempt(wait: Duration, next: u32, attempts: u32) {
+    crate::log::log(1, || {
+        format!(
+            "retrying in {}ms (attempt {next} of {attempts})",
+            wait.as_millis()
+        )
+    });
+    tokio::time::sleep(wait).await;
+}
+
 /// How long to wait before sending a write again that the server pushed
 /// back: what its `Retry-After` asked, else our backoff; never more than
 /// [`MAX_RETRY_AFTER`].
@@ -241,14 +253,7 @@ impl Cluster {
         for n in 1..=READ_ATTEMPTS {
             match self.call(op, attempt()).await {
                 Err(e) if n < READ_ATTEMPTS && is_transient(&e) => {
-                    crate::log::log(1, || {
-                        format!(
-                            "retrying in {}ms (attempt {} of {READ_ATTEMPTS})",
-                            delay.as_millis(),
-                            n + 1
-                        )
-                    });
-                    tokio::time::sleep(delay).await;
+                    pause_before_attempt(delay, n + 1, READ_ATTEMPTS).await;
                     delay *= 2;
                 }
                 other => return other,
@@ -291,14 +296,7 @@ impl Cluster {
             if n == WRITE_ATTEMPTS {
                 return answer;
             }
-            crate::log::log(1, || {
-                format!(
-                    "retrying in {}ms (attempt {} of {WRITE_ATTEMPTS})",
-                    wait.as_millis(),
-                    n + 1
-                )
-            });
-            tokio::time::sleep(wait).await;
+            pause_before_attempt(wait, n + 1, WRITE_ATTEMPTS).await;
             delay *= 2;
         }
         Err(Error::new(

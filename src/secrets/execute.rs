@@ -38,14 +38,7 @@ where
     loop {
         match attempt().await {
             Err(e) if e.kind == ErrorKind::Unreachable && n < UNREACHABLE_ATTEMPTS => {
-                crate::log::log(1, || {
-                    format!(
-                        "retrying in {}ms (attempt {} of {UNREACHABLE_ATTEMPTS})",
-                        delay.as_millis(),
-                        n + 1
-                    )
-                });
-                tokio::time::sleep(delay).await;
+                crate::cluster::pause_before_attempt(delay, n + 1, UNREACHABLE_ATTEMPTS).await;
                 delay *= 2;
                 n += 1;
             }
