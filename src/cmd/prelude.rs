@@ -296,15 +296,15 @@ pub async fn plan_manifest(
     crate::konduktor::identity::fits_object_names(&owner)?;
     manifest.check_owner(&owner)?;
     // Programs run last: not for a run that an unusable kubeconfig stops.
-    let (desired, cluster) = if manifest.commands().is_empty() || !commands.allowed() {
-        let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
-        (desired, connect(ctx).await?)
-    } else {
-        let cluster = connect(ctx).await?;
-        (
-            crate::secrets::manifest::load_here(&manifest, commands.allowed())?,
-            cluster,
-        )
+    let runs_programs = commands.allowed() && !manifest.commands().is_empty();
+    let connected_first = match runs_programs {
+        true => Some(connect(ctx).await?),
+        false => None,
+    };
+    let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
+    let cluster = match connected_first {
+        Some(cluster) => cluster,
+        None => connect(ctx).await?,
     };
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))

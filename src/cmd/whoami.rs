@@ -124,13 +124,6 @@ fn problems(e: &Error) -> Vec<String> {
 /// The report for a terminal: every value escaped (a context, server or
 /// user name comes from a kubeconfig or the cluster).
 fn text(r: &WhoamiReport) -> String {
-    text_unescaped(r)
-        .lines()
-        .map(|l| crate::escape::text(l).into_owned() + "\n")
-        .collect()
-}
-
-fn text_unescaped(r: &WhoamiReport) -> String {
     // Each value escaped where it is placed: a line break inside a user
     // name from the cluster must not start a line of its own.
     let esc = |s: &str| crate::escape::text(s).into_owned();
@@ -156,7 +149,8 @@ fn text_unescaped(r: &WhoamiReport) -> String {
     };
     let mut out = format!(
         "Owner hash:    {}\n  from:        {}\nUsername:      {username}\n",
-        r.owner_hash, r.owner_hash_source
+        esc(&r.owner_hash),
+        r.owner_hash_source
     );
     let config = r
         .konduktor_config
