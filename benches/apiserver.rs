@@ -27,6 +27,9 @@ const OWNER: &str = "abba3a3e";
 const OTHER: &str = "8417fdac";
 
 fn main() {
+    if std::env::var_os(MEASURE).is_some() {
+        measure_child();
+    }
     divan::main();
 }
 
@@ -90,13 +93,83 @@ fn binary(world: &World, kubeconfig: &Path, args: &[&str]) -> Command {
     cmd
 }
 
-/// Run to the end; the child's peak resident memory in KiB (wait4's rusage).
+/// Set in the copy of this bench that measures one run (see [`run`]).
+const MEASURE: &str = "KONDUKTOR_BENCH_MEASURE";
+
+/// What one run of the child took.
+struct Usage {
+    peak_kib: u64,
+    cpu_ms: u64,
+}
+
+impl std::fmt::Display for Usage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "peak RSS {} MiB, CPU {}.{:02} s",
+            self.peak_kib / 1024,
+            self.cpu_ms / 1000,
+            self.cpu_ms % 1000 / 10
+        )
+    }
+}
+
+/// Run to the end; the child's peak resident memory and CPU time.
+///
+/// The child is started by a fresh copy of this bench, which waits for it
+/// with wait4 and prints its rusage: started from here, the child's
+/// `ru_maxrss` would count this process's own peak (Linux keeps the larger
+/// of the old and new image's peak across fork and exec), and this process
+/// holds the test API server with every secret of every bench.
+fn run(cmd: Command) -> Usage {
+    let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
+    let mut measured = Command::new(exe);
+    measured
+        .env(MEASURE, "1")
+        .arg(cmd.get_program())
+        .args(cmd.get_args());
+    for (key, value) in cmd.get_envs() {
+        match value {
+            Some(value) => measured.env(key, value),
+            None => measured.env_remove(key),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        measured.current_dir(dir);
+    }
+    let out = measured
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
+    assert!(out.status.success(), "{cmd:?} failed ({})", out.status);
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut numbers = text.split_whitespace().map(|n| {
+        n.parse::<u64>()
+            .unwrap_or_else(|e| panic!("usage {text:?}: {e}"))
+    });
+    Usage {
+        peak_kib: numbers.next().unwrap_or(0),
+        cpu_ms: numbers.next().unwrap_or(0),
+    }
+}
+
+/// The measuring copy: run argv[1..] with its output dropped, and print
+/// its peak resident memory in KiB and its CPU time (user and system) in
+/// milliseconds (wait4's rusage).
 // The child is waited for with wait4, for its rusage.
 #[allow(clippy::zombie_processes)]
-fn run(mut cmd: Command) -> u64 {
-    cmd.stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::inherit());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+fn measure_child() -> ! {
+    let mut args = std::env::args_os().skip(1);
+    let program = args
+        .next()
+        .unwrap_or_else(|| panic!("no program to measure"));
+    let child = Command::new(program)
+        .args(args)
+        .env_remove(MEASURE)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("spawn: {e}"));
     let pid = libc::pid_t::try_from(child.id()).unwrap_or_else(|e| panic!("{e}"));
     let mut status = 0;
     // SAFETY: an all-zero rusage is valid; wait4 fills it for our own child.
@@ -104,11 +177,16 @@ fn run(mut cmd: Command) -> u64 {
     // SAFETY: pid is our child, not yet waited for; the pointers are live.
     let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
     assert_eq!(waited, pid, "wait4");
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "{cmd:?} failed ({status})"
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let ms = |t: libc::timeval| {
+        u64::try_from(t.tv_sec).unwrap_or(0) * 1000 + u64::try_from(t.tv_usec).unwrap_or(0) / 1000
+    };
+    println!(
+        "{} {}",
+        u64::try_from(usage.ru_maxrss).unwrap_or(0),
+        ms(usage.ru_utime) + ms(usage.ru_stime)
     );
-    u64::try_from(usage.ru_maxrss).unwrap_or(0)
+    std::process::exit(if ok { 0 } else { 1 })
 }
 
 fn requests(world: &World, ns: &str) -> usize {
@@ -137,12 +215,8 @@ fn create_1000(bencher: Bencher) {
             namespace(world, &format!("create-{round}"))
         })
         .bench_local_values(|(ns, kubeconfig)| {
-            let rss = run(binary(world, &kubeconfig, &args));
-            eprintln!(
-                "create_1000: {} requests, peak RSS {} MiB",
-                requests(world, &ns),
-                rss / 1024
-            );
+            let usage = run(binary(world, &kubeconfig, &args));
+            eprintln!("create_1000: {} requests, {}", requests(world, &ns), usage);
         });
 }
 
@@ -164,31 +238,76 @@ fn noop_1000(bencher: Bencher) {
     );
 }
 
+/// The namespace of 3,000 secrets of 50 KB of another user's values, made
+/// once for the list benches.
+fn crowded_namespace() -> &'static (String, PathBuf) {
+    static CROWDED: OnceLock<(String, PathBuf)> = OnceLock::new();
+    CROWDED.get_or_init(|| {
+        let world = world();
+        let (ns, kubeconfig) = namespace(world, "list");
+        let value = B64.encode(vec![b'v'; 50 * 1024]);
+        for i in 0..3_000 {
+            world.server.put_secret(
+                &ns,
+                json!({"metadata": {"name": format!("s{i:04}-{OTHER}"), "labels": {
+                    "parent": "konduktor", "trainy.ai/secret-owner": OTHER,
+                    "trainy.ai/secret-basename": format!("s{i:04}"), "trainy.ai/secret-kind": "env"}},
+                    "type": "Opaque", "data": {"TOKEN": value}}),
+            );
+        }
+        (ns, kubeconfig)
+    })
+}
+
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn list_all_users_3000_of_50kb(bencher: Bencher) {
     let world = world();
-    let (ns, kubeconfig) = namespace(world, "list");
-    let value = B64.encode(vec![b'v'; 50 * 1024]);
-    for i in 0..3_000 {
-        world.server.put_secret(
-            &ns,
-            json!({"metadata": {"name": format!("s{i:04}-{OTHER}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": OTHER,
-                "trainy.ai/secret-basename": format!("s{i:04}"), "trainy.ai/secret-kind": "env"}},
-                "type": "Opaque", "data": {"TOKEN": value}}),
-        );
-    }
+    let (ns, kubeconfig) = crowded_namespace();
     bencher.bench_local(|| {
         world.server.clear_requests();
-        let rss = run(binary(
+        let usage = run(binary(
             world,
-            &kubeconfig,
-            &["-n", &ns, "secret", "list", "-u"],
+            kubeconfig,
+            &["-n", ns, "secret", "list", "-u"],
         ));
         eprintln!(
-            "list_all_users_3000_of_50kb: {} requests, peak RSS {} MiB",
-            requests(world, &ns),
-            rss / 1024
+            "list_all_users_3000_of_50kb: {} requests, {}",
+            requests(world, ns),
+            usage
+        );
+    });
+}
+
+/// The same listing by `kubectl get secrets` (pages of 500, its default
+/// `--chunk-size`), for comparison; skipped where kubectl is not installed.
+/// The test API server answers its request for a `Table` with the full
+/// list, so kubectl reads the values here, as it would not from a real
+/// server (which sends table rows).
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn kubectl_get_secrets_3000_of_50kb(bencher: Bencher) {
+    if Command::new("kubectl")
+        .arg("version")
+        .arg("--client")
+        .output()
+        .is_err()
+    {
+        eprintln!("kubectl_get_secrets_3000_of_50kb: kubectl not found, skipped");
+        return;
+    }
+    let world = world();
+    let (ns, kubeconfig) = crowded_namespace();
+    world.server.allow_anonymous();
+    bencher.bench_local(|| {
+        world.server.clear_requests();
+        let mut cmd = Command::new("kubectl");
+        cmd.env("KUBECONFIG", kubeconfig)
+            .env("HOME", world.dir.path())
+            .args(["get", "secrets", "-n", ns]);
+        let usage = run(cmd);
+        eprintln!(
+            "kubectl_get_secrets_3000_of_50kb: {} requests, {}",
+            requests(world, ns),
+            usage
         );
     });
 }

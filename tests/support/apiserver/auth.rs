@@ -134,7 +134,7 @@ impl Ctx<'_> {
         let key = (self.user.to_string(), verb.to_string());
         let denied = {
             let st = self.lock();
-            self.user == "system:anonymous"
+            (self.user == "system:anonymous" && !st.anonymous_allowed)
                 || st.denied.contains(&key)
                 || (ns.is_none() && st.denied_cluster_wide.contains(&key))
         };

@@ -156,6 +156,10 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
     // and POST selfsubjectreviews (src/cluster.rs); PUT, strategic merge and
     // JSON patches are served only because recorded exchanges need them.
     let resp = match (&method, segments.as_slice()) {
+        // Discovery, for kubectl beside the binary (the list benchmark).
+        (&Method::GET, ["api"]) => super::discovery::core_versions(),
+        (&Method::GET, ["apis"]) => super::discovery::groups(),
+        (&Method::GET, ["api", "v1"]) => super::discovery::core_v1_resources(),
         // fixture: selfsubjectreview
         (&Method::POST, ["apis", "authentication.k8s.io", "v1", "selfsubjectreviews"]) => {
             ctx.self_subject_review(&groups)
