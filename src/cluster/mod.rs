@@ -16,6 +16,7 @@ mod duration;
 mod errors;
 mod kubeconfig;
 mod pages;
+mod short_strings;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -2,7 +2,9 @@
 //! arrives, and each value is measured and dropped on the spot. A page of
 //! 500 secrets of 50 KB is 33 MB of JSON; read whole (as kube's `list`
 //! does, twice over while it copies the body), it would cost that much
-//! again for every page. Here it costs one read buffer.
+//! again for every page. Here it costs one read buffer, and the values
+//! longer than [`short_strings::LONG`] are skipped before the parser sees
+//! them (it would read them a byte at a time).
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -13,6 +15,7 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 
+use super::short_strings::{self, ShortStrings};
 use crate::konduktor::SecretListing;
 
 /// How much of the body is read at a time.
@@ -98,7 +101,10 @@ impl<'de> Deserialize<'de> for Size {
                 f.write_str("a base64 value")
             }
             fn visit_str<E>(self, v: &str) -> Result<Size, E> {
-                Ok(Size(base64_decoded_len(v)))
+                // A long value arrives as its size (see short_strings).
+                Ok(Size(
+                    short_strings::marker_size(v).unwrap_or_else(|| base64_decoded_len(v)),
+                ))
             }
             fn visit_unit<E>(self) -> Result<Size, E> {
                 Ok(Size(0))
@@ -158,7 +164,10 @@ pub(super) async fn listing_page(
             runtime,
             cancel,
         };
-        serde_json::from_reader::<_, Page>(BufReader::with_capacity(READ_BUFFER, reader))
+        serde_json::from_reader::<_, Page>(BufReader::with_capacity(
+            READ_BUFFER,
+            ShortStrings::new(reader),
+        ))
     });
     let page = match parse.await {
         Ok(Ok(page)) => page,
