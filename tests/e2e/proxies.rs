@@ -322,6 +322,33 @@ fn the_kubeconfig_proxy_url_is_used_and_no_proxy_does_not_override_it() {
 }
 
 #[test]
+fn an_https_proxy_url_is_spoken_to_over_tls() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "");
+    // The proxy behind TLS of its own, with a certificate the cluster's CA
+    // signed (kube trusts the cluster's roots for the proxy too).
+    let proxy_addr = behind
+        .proxy
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tls_proxy = TlsFront::start(proxy_addr);
+    let kubeconfig = env.file(
+        "https-proxy-kubeconfig",
+        kubeconfig_text(
+            &format!("https://{}", behind.target()),
+            &env.namespace,
+            &format!("    proxy-url: https://localhost:{}\n", tls_proxy.port()),
+            "",
+        ),
+    );
+    create_and_list(&env, &kubeconfig, &[], "by-https-proxy");
+    assert_tunnelled(&behind.proxy, &behind.target());
+}
+
+#[test]
 fn a_socks5_proxy_url_is_used() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
