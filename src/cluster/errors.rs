@@ -162,10 +162,60 @@ pub(super) fn auth_error(e: &kube::client::AuthError, context: &str, user: &User
             format!("no usable root certificate on this system: {source}"),
         )
         .with_help("give the cluster's certificate-authority in the kubeconfig"),
+        A::Oidc(e) => oidc_error(e, &who),
         #[allow(unreachable_patterns)]
         _ => Error::new(kind, format!("cannot get credentials for {who}"))
             .with_help("log in again, or fix the user entry of this context in your kubeconfig"),
     }
+}
+
+/// The `oidc` auth-provider's failures: kube checks the id-token's expiry
+/// and refreshes it at the issuer. Never the provider's answer (it holds
+/// tokens).
+fn oidc_error(e: &kube::client::oidc_errors::Error, who: &str) -> Error {
+    use kube::client::oidc_errors::{Error as O, RefreshError as R, RefreshInitError as I};
+    let provider = format!("the oidc auth-provider of {who}");
+    let login = "log in again with your identity provider (for example `kubectl oidc-login`), or switch the user to an exec plugin such as kubelogin";
+    let (what, help) = match e {
+        O::IdTokenMissing => (format!("{provider} has no id-token"), login.to_string()),
+        O::IdToken(_) => (
+            format!("the id-token of {provider} is not a JWT whose expiry can be read"),
+            login.to_string(),
+        ),
+        O::RefreshInit(I::MissingField(field)) => (
+            format!(
+                "the id-token of {provider} has expired, and it cannot be refreshed: the auth-provider has no `{field}`"
+            ),
+            format!(
+                "{login}; to refresh by itself, the auth-provider needs idp-issuer-url, client-id, client-secret and refresh-token"
+            ),
+        ),
+        O::RefreshInit(_) => (
+            format!(
+                "the id-token of {provider} has expired, and it cannot be refreshed: no root certificate to reach the issuer with"
+            ),
+            login.to_string(),
+        ),
+        O::Refresh(r) => {
+            let why = match r {
+                R::RequestFailed(code) => format!("the issuer answered {code}"),
+                R::AuthorizationFailure => {
+                    "the issuer refused the client-id, client-secret or refresh-token".to_string()
+                }
+                R::NoIdTokenReceived => "the issuer sent no id-token".to_string(),
+                R::InvalidMetadata(_) | R::InvalidTokenResponse(_) => {
+                    "the issuer's answer is not what OIDC specifies".to_string()
+                }
+                R::InvalidURI(_) => "its idp-issuer-url is not a URL".to_string(),
+                other => format!("cannot reach the issuer: {}", error_chain(other)),
+            };
+            (
+                format!("the id-token of {provider} has expired, and refreshing it failed: {why}"),
+                login.to_string(),
+            )
+        }
+    };
+    Error::new(ErrorKind::Unauthorized, what).with_help(help)
 }
 
 #[cfg(unix)]
@@ -266,8 +316,9 @@ impl Cluster {
         Error::new(
             ErrorKind::Unreachable,
             format!(
-                "cannot reach the API server at {}: {}",
+                "cannot reach the API server at {}{}: {}",
                 self.server,
+                self.via.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
                 sent.scrub(why)
             ),
         )

@@ -6,24 +6,36 @@
 
 use std::path::{Path, PathBuf};
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::Kubeconfig;
 use secrecy::ExposeSecret;
 
 use super::errors::error_chain;
+use super::incluster;
+use super::proxy;
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::file as input_file;
 
-/// Where the kubeconfig came from, for messages.
+/// Where the kubeconfig came from, for messages: its files, or the pod's
+/// service account when there is none.
 #[derive(Debug, Clone)]
-pub(super) struct KubeconfigFiles(Vec<PathBuf>);
+pub(super) enum KubeconfigFiles {
+    Files(Vec<PathBuf>),
+    InCluster,
+}
 
 impl KubeconfigFiles {
     pub(super) fn describe(&self) -> String {
-        self.0
-            .iter()
-            .map(|p| format!("`{}`", p.display()))
-            .collect::<Vec<_>>()
-            .join(", ")
+        match self {
+            KubeconfigFiles::Files(files) => files
+                .iter()
+                .map(|p| format!("`{}`", p.display()))
+                .collect::<Vec<_>>()
+                .join(", "),
+            KubeconfigFiles::InCluster => format!(
+                "made from the pod's service account (`{}`)",
+                super::incluster::SERVICE_ACCOUNT_DIR
+            ),
+        }
     }
 }
 
@@ -232,12 +244,17 @@ pub(super) fn resolve_relative_paths(config: &mut Kubeconfig, dir: &Path) {
 
 /// kubectl's rules: `--kubeconfig` alone if given; else every existing file
 /// in `KUBECONFIG` (a path list), merged, first wins; else `~/.kube/config`.
-fn load_kubeconfig(explicit: Option<&Path>) -> Result<(Kubeconfig, KubeconfigFiles)> {
+/// Where none of these exists, the error says so, unless the pod's service
+/// account can stand in (`Ok(None)`), as in client-go.
+fn load_kubeconfig(
+    explicit: Option<&Path>,
+    in_cluster_possible: bool,
+) -> Result<Option<(Kubeconfig, KubeconfigFiles)>> {
     if let Some(path) = explicit {
-        return Ok((
+        return Ok(Some((
             read_kubeconfig(path)?,
-            KubeconfigFiles(vec![path.to_path_buf()]),
-        ));
+            KubeconfigFiles::Files(vec![path.to_path_buf()]),
+        )));
     }
     if let Some(list) = std::env::var_os("KUBECONFIG").filter(|v| !v.is_empty()) {
         let named: Vec<PathBuf> = std::env::split_paths(&list)
@@ -245,7 +262,10 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<(Kubeconfig, KubeconfigFil
             .collect();
         let existing: Vec<PathBuf> = named.iter().filter(|p| p.exists()).cloned().collect();
         if existing.is_empty() {
-            let files = KubeconfigFiles(named);
+            if in_cluster_possible {
+                return Ok(None);
+            }
+            let files = KubeconfigFiles::Files(named);
             return Err(Error::new(
                 ErrorKind::Kubeconfig,
                 format!(
@@ -261,26 +281,32 @@ fn load_kubeconfig(explicit: Option<&Path>) -> Result<(Kubeconfig, KubeconfigFil
             merged = Some(match merged {
                 None => next,
                 Some(acc) => acc.merge(next).map_err(|e| {
-                    kubeconfig_error(&KubeconfigFiles(existing.clone()), error_chain(&e))
+                    kubeconfig_error(&KubeconfigFiles::Files(existing.clone()), error_chain(&e))
                 })?,
             });
         }
         let merged =
             merged.ok_or_else(|| Error::new(ErrorKind::Kubeconfig, "KUBECONFIG names no file"))?;
-        return Ok((merged, KubeconfigFiles(existing)));
+        return Ok(Some((merged, KubeconfigFiles::Files(existing))));
     }
     let home = std::env::var_os("HOME")
         .map(PathBuf::from)
         .unwrap_or_default();
     let default = home.join(".kube").join("config");
     if !default.exists() {
+        if in_cluster_possible {
+            return Ok(None);
+        }
         return Err(Error::new(
             ErrorKind::Kubeconfig,
             format!("no kubeconfig: --kubeconfig is not given, KUBECONFIG is not set, and `{}` does not exist", default.display()),
         )
         .with_help("point --kubeconfig or KUBECONFIG at the kubeconfig of your cluster"));
     }
-    Ok((read_kubeconfig(&default)?, KubeconfigFiles(vec![default])))
+    Ok(Some((
+        read_kubeconfig(&default)?,
+        KubeconfigFiles::Files(vec![default]),
+    )))
 }
 
 /// Standard base64, as Kubernetes writes `*-data` fields.
@@ -424,40 +450,193 @@ pub(super) fn is_header_value(text: &str) -> bool {
 }
 
 /// A kubeconfig ready for kube: the context picked, its files read and
-/// inlined, and what messages need to name.
+/// inlined, the proxy chosen, and what messages need to name.
 pub(super) struct Prepared {
     pub config: kube::Config,
     pub context: String,
     pub user: UserRef,
     pub files: KubeconfigFiles,
+    /// `through the proxy URL (from where)`, its password hidden, when the
+    /// connection goes through one.
+    pub via: Option<String>,
 }
 
-/// Load the kubeconfig, pick the context, inline the files it names, and
-/// turn it into kube's configuration.
-pub(super) async fn prepare(explicit: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
-    let (kubeconfig, files) = load_kubeconfig(explicit)?;
-    let context = select_context(&kubeconfig, context, &files)?;
-    let (kubeconfig, user) = inline_credential_files(kubeconfig, &context, &files)?;
-    let options = KubeConfigOptions {
-        context: Some(context.clone()),
-        cluster: None,
-        user: None,
+/// Load the kubeconfig (or, where there is none, make one from the pod's
+/// service account), pick the context, inline the files it names, and turn
+/// it into kube's configuration.
+pub(super) fn prepare(explicit: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
+    let env = |name: &str| std::env::var(name).ok();
+    let service_account = Path::new(incluster::SERVICE_ACCOUNT_DIR);
+    // client-go uses the service account only when no kubeconfig is found
+    // and nothing names one (a --context needs a kubeconfig to be in).
+    let in_cluster =
+        explicit.is_none() && context.is_none() && incluster::possible(service_account, &env);
+    let (kubeconfig, files, context, user) = match load_kubeconfig(explicit, in_cluster)? {
+        Some((kubeconfig, files)) => {
+            let context = select_context(&kubeconfig, context, &files)?;
+            let (kubeconfig, user) = inline_credential_files(kubeconfig, &context, &files)?;
+            (kubeconfig, files, context, user)
+        }
+        None => {
+            let kubeconfig = incluster::kubeconfig(service_account, &env)?;
+            let user = UserRef {
+                name: incluster::USER.to_string(),
+                exec_command: None,
+            };
+            let context = incluster::CONTEXT.to_string();
+            (kubeconfig, KubeconfigFiles::InCluster, context, user)
+        }
     };
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
-        .await
-        .map_err(|e| kubeconfig_error(&files, super::errors::config_error_text(&e)))?;
-    check_server_url(
-        config.cluster_url.scheme_str(),
-        config.cluster_url.host(),
-        &context,
-        &files,
-    )?;
+    let (config, via) = kube_config(&kubeconfig, &context, &files, &env)?;
     Ok(Prepared {
         config,
         context,
         user,
         files,
+        via,
     })
+}
+
+/// kube's configuration for the context, made as kube's
+/// `Config::from_custom_kubeconfig` makes it (the context's cluster and
+/// user, the CA, `insecure-skip-tls-verify`, `tls-server-name`, an exec
+/// plugin's cluster information), except for the proxy, which is chosen as
+/// kubectl chooses it ([`proxy::choose`]): kube's own choice reads
+/// `HTTPS_PROXY` and `NO_PROXY` its own way, and fails on `NO_PROXY`
+/// values Go takes (an empty entry, a trailing comma).
+fn kube_config(
+    kubeconfig: &Kubeconfig,
+    context: &str,
+    files: &KubeconfigFiles,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(kube::Config, Option<String>)> {
+    use kube::config::ExecAuthCluster;
+    let ctx = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.clone())
+        .ok_or_else(|| {
+            kubeconfig_error(
+                files,
+                format!("the context `{context}` has no `context:` entry"),
+            )
+        })?;
+    let cluster = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.clone())
+        .ok_or_else(|| {
+            kubeconfig_error(
+                files,
+                format!(
+                    "the cluster `{}` of context `{context}` is not in it",
+                    ctx.cluster
+                ),
+            )
+        })?;
+    let url = cluster
+        .server
+        .as_deref()
+        .and_then(|s| s.parse::<http::Uri>().ok());
+    check_server_url(
+        url.as_ref().and_then(http::Uri::scheme_str),
+        url.as_ref().and_then(http::Uri::host),
+        context,
+        files,
+    )?;
+    let Some(url) = url else {
+        return Err(kubeconfig_error(files, "its server is not a URL"));
+    };
+    let mut config = kube::Config::new(url);
+    config.default_namespace = ctx.namespace.clone().unwrap_or_else(|| "default".into());
+    config.accept_invalid_certs = cluster.insecure_skip_tls_verify.unwrap_or(false);
+    config.disable_compression = cluster.disable_compression.unwrap_or(false);
+    config.tls_server_name = cluster.tls_server_name.clone();
+    // kube's reading of the cluster's CA (base64, or the file it names).
+    let for_exec = ExecAuthCluster::try_from(&cluster)
+        .map_err(|e| kubeconfig_error(files, super::errors::config_error_text(&e)))?;
+    if let Some(pem) = &for_exec.certificate_authority_data {
+        config.root_cert = Some(
+            certificates(pem)
+                .ok_or_else(|| kubeconfig_error(files, "its certificates are not valid PEM"))?,
+        );
+    }
+    let mut auth_info = ctx
+        .user
+        .as_ref()
+        .and_then(|name| kubeconfig.auth_infos.iter().find(|u| &u.name == name))
+        .and_then(|u| u.auth_info.clone())
+        .unwrap_or_default();
+    if let Some(provider) = &auth_info.auth_provider {
+        check_auth_provider(
+            &provider.name,
+            ctx.user.as_deref().unwrap_or_default(),
+            files,
+        )?;
+    }
+    if let Some(exec) = &mut auth_info.exec
+        && exec.provide_cluster_info
+    {
+        exec.cluster = Some(for_exec);
+    }
+    config.auth_info = auth_info;
+    let proxy = proxy::choose(
+        &config.cluster_url,
+        cluster.proxy_url.as_deref(),
+        &format!(
+            "cluster `{}` in the kubeconfig {}",
+            ctx.cluster,
+            files.describe()
+        ),
+        env,
+    )?;
+    config.proxy_url = proxy.as_ref().map(|p| p.url.clone());
+    let via = proxy.map(|p| {
+        format!(
+            "through the proxy {} ({})",
+            super::errors::without_url_secrets(p.url.to_string().trim_end_matches('/')),
+            p.source.describe(&format!("cluster `{}`", ctx.cluster))
+        )
+    });
+    Ok((config, via))
+}
+
+/// The auth-providers kube can use: `oidc` (the id-token, checked for
+/// expiry and refreshed at the issuer) and `gcp` (its cached token or its
+/// `cmd-path`). client-go dropped the others (`azure`, and `gcp` itself)
+/// for exec plugins; one of them is named, with where to go instead.
+fn check_auth_provider(name: &str, user: &str, files: &KubeconfigFiles) -> Result<()> {
+    if matches!(name, "oidc" | "gcp") {
+        return Ok(());
+    }
+    let instead = match name {
+        "azure" => "kubelogin (https://github.com/Azure/kubelogin: `kubelogin convert-kubeconfig`)",
+        _ => "the credential plugin of your provider",
+    };
+    Err(Error::new(
+        ErrorKind::Kubeconfig,
+        format!(
+            "the auth-provider `{name}` of user `{user}` in the kubeconfig {} is not supported (only oidc and gcp are; client-go and kubectl dropped the others)",
+            files.describe()
+        ),
+    )
+    .with_help(format!(
+        "switch the user to an `exec` credential plugin: {instead}"
+    )))
+}
+
+/// The DER of each certificate in a PEM bundle, as kube reads a CA.
+fn certificates(pem: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let blocks = pem::parse_many(pem).ok()?;
+    Some(
+        blocks
+            .into_iter()
+            .filter(|b| b.tag() == "CERTIFICATE")
+            .map(pem::Pem::into_contents)
+            .collect(),
+    )
 }
 
 /// `--context`, else the kubeconfig's current context; it must exist.

@@ -14,8 +14,10 @@
 
 mod duration;
 mod errors;
+mod incluster;
 mod kubeconfig;
 mod pages;
+mod proxy;
 mod short_strings;
 
 use std::collections::BTreeMap;
@@ -90,6 +92,8 @@ pub struct Cluster {
     timeout: Option<Duration>,
     /// The context's user, for messages about its credentials.
     user: UserRef,
+    /// `through the proxy URL (from where)`, when there is one.
+    via: Option<String>,
 }
 
 /// The labels and annotations a merge patch sets (merged into the
@@ -144,7 +148,8 @@ impl Cluster {
             context,
             user,
             files,
-        } = kubeconfig::prepare(opts.kubeconfig.as_deref(), opts.context.as_deref()).await?;
+            via,
+        } = kubeconfig::prepare(opts.kubeconfig.as_deref(), opts.context.as_deref())?;
         // We retry reads ourselves, within the request timeout; kube's own
         // retry layer would also repeat writes and wait up to minutes.
         config.default_retry = false;
@@ -164,8 +169,9 @@ impl Cluster {
             errors::without_url_secrets(config.cluster_url.to_string().trim_end_matches('/'));
         crate::log::log(2, || {
             format!(
-                "kubeconfig {}, context {context}, server {server}, namespace {namespace}, request timeout {}",
+                "kubeconfig {}, context {context}, server {server}{}, namespace {namespace}, request timeout {}",
                 files.describe(),
+                via.as_ref().map(|v| format!(" {v}")).unwrap_or_default(),
                 opts.request_timeout.map_or("none".to_string(), humanize)
             )
         });
@@ -183,6 +189,7 @@ impl Cluster {
             server,
             timeout: opts.request_timeout,
             user,
+            via,
         })
     }
 

@@ -25,6 +25,7 @@ mod kubeconfig;
 mod manifest_owner;
 mod paged_lists;
 mod plugin;
+mod proxies;
 mod readme;
 mod release;
 mod render_job;

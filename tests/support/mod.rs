@@ -14,6 +14,7 @@
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod proxy;
 pub mod zip_bomb;
 
 use std::cell::RefCell;
@@ -266,6 +267,17 @@ impl TestEnv {
             .env_remove("KONDUKTOR_USER_ID")
             .env_remove("KONDUKTOR_CONFIG")
             .env_remove("NO_COLOR")
+            // Nothing of the machine's own way to its clusters: no proxy, no
+            // pod's service account (tests/e2e/proxies.rs sets them).
+            .env_remove("HTTPS_PROXY")
+            .env_remove("https_proxy")
+            .env_remove("HTTP_PROXY")
+            .env_remove("http_proxy")
+            .env_remove("NO_PROXY")
+            .env_remove("no_proxy")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env_remove("KUBERNETES_SERVICE_PORT")
+            .env_remove("POD_NAMESPACE")
             .env("HOME", self.home.path())
             .env("KUBECONFIG", &self.kubeconfig)
             .env("KONDUKTOR_TEST_USER_HASH", OWNER)

@@ -1,0 +1,213 @@
+//! Which proxy a connection goes through, decided as kubectl decides it:
+//! the cluster's `proxy-url` if the kubeconfig has one, else Go's
+//! `http.ProxyFromEnvironment` (golang.org/x/net/http/httpproxy):
+//! `HTTPS_PROXY` for an https server, `HTTP_PROXY` for an http one (upper
+//! case first, then lower case; the first that is not empty), never for
+//! `localhost` or a loopback address, and not for a server `NO_PROXY`
+//! matches.
+//!
+//! kube's own reading of the environment is not used: it takes
+//! `HTTPS_PROXY` for every server, matches `NO_PROXY` against the proxy's
+//! address rather than the server's, compares ports that Go leaves out,
+//! fails on an empty entry (`a,,b`, a trailing comma) and never bypasses
+//! loopback.
+
+use std::net::IpAddr;
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// Where the proxy came from, for messages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum ProxySource {
+    /// The cluster's `proxy-url` in the kubeconfig.
+    Kubeconfig,
+    /// The environment variable of that name.
+    Env(&'static str),
+}
+
+impl ProxySource {
+    /// `cluster` names the cluster entry: "cluster `c`" and where it is.
+    pub(super) fn describe(&self, cluster: &str) -> String {
+        match self {
+            ProxySource::Kubeconfig => format!("the proxy-url of {cluster}"),
+            ProxySource::Env(var) => format!("{var} in the environment"),
+        }
+    }
+}
+
+/// The proxy to use: its URL as kube takes it, and where it came from.
+#[derive(Debug, Clone)]
+pub(super) struct Proxy {
+    pub url: http::Uri,
+    pub source: ProxySource,
+}
+
+/// The proxy for `server`: the kubeconfig's `proxy_url` if not empty, else
+/// the environment's (read through `env`), else none.
+pub(super) fn choose(
+    server: &http::Uri,
+    proxy_url: Option<&str>,
+    cluster: &str,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Proxy>> {
+    if let Some(raw) = proxy_url.filter(|p| !p.is_empty()) {
+        return parse(raw, ProxySource::Kubeconfig, cluster).map(Some);
+    }
+    let first = |names: [&'static str; 2]| {
+        names
+            .into_iter()
+            .find_map(|n| env(n).filter(|v| !v.is_empty()).map(|v| (n, v)))
+    };
+    let chosen = match server.scheme_str() {
+        Some("https") => first(["HTTPS_PROXY", "https_proxy"]),
+        Some("http") => first(["HTTP_PROXY", "http_proxy"]),
+        _ => None,
+    };
+    let Some((var, raw)) = chosen else {
+        return Ok(None);
+    };
+    let no_proxy = first(["NO_PROXY", "no_proxy"]).map(|(_, v)| v);
+    if !use_proxy(server, no_proxy.as_deref().unwrap_or("")) {
+        return Ok(None);
+    }
+    parse(&raw, ProxySource::Env(var), cluster).map(Some)
+}
+
+/// Go's `parseProxy`: a URL, or `host:port` meaning `http://host:port`;
+/// then the schemes a proxy can have here (Go's: http, https, socks5,
+/// socks5h). The URL is never shown: it may hold a password.
+fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
+    let from = source.describe(cluster);
+    let bad = |why: String| {
+        Error::new(ErrorKind::Kubeconfig, format!("{from} {why}")).with_help(
+            "a proxy is http://HOST:PORT, https://HOST:PORT or socks5://HOST:PORT (user:password@ before HOST if it needs them)",
+        )
+    };
+    let parsed = |text: &str| {
+        text.parse::<http::Uri>()
+            .ok()
+            .filter(|u| u.scheme_str().is_some() && u.host().is_some_and(|h| !h.is_empty()))
+    };
+    let url = parsed(raw)
+        .or_else(|| parsed(&format!("http://{raw}")))
+        .ok_or_else(|| bad("is not a URL (not shown: it may hold a password)".to_string()))?;
+    let scheme = url.scheme_str().unwrap_or_default().to_ascii_lowercase();
+    let url = match scheme.as_str() {
+        "http" | "https" | "socks5" => url,
+        // socks5h: the proxy resolves the name, which is what kube's
+        // SOCKS5 client always asks for.
+        "socks5h" => {
+            let rest = url
+                .authority()
+                .map(|a| a.as_str().to_string())
+                .unwrap_or_default();
+            parsed(&format!("socks5://{rest}"))
+                .ok_or_else(|| bad("is not a URL (not shown: it may hold a password)".into()))?
+        }
+        other => {
+            return Err(bad(format!(
+                "uses the proxy protocol `{}`, which is not supported (http, https and socks5 are)",
+                crate::escape::text(other)
+            )));
+        }
+    };
+    Ok(Proxy { url, source })
+}
+
+/// Go's `useProxy`: false for `localhost`, a loopback address, and a
+/// server `no_proxy` matches.
+pub(super) fn use_proxy(server: &http::Uri, no_proxy: &str) -> bool {
+    let Some(host) = server.host() else {
+        return true;
+    };
+    let host = host
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .trim()
+        .to_ascii_lowercase();
+    let port = server
+        .port_u16()
+        .or(match server.scheme_str() {
+            Some("https") => Some(443),
+            Some("http") => Some(80),
+            _ => None,
+        })
+        .map(|p| p.to_string())
+        .unwrap_or_default();
+    if host == "localhost" {
+        return false;
+    }
+    let ip = host.parse::<IpAddr>().ok();
+    if ip.is_some_and(|ip| ip.is_loopback()) {
+        return false;
+    }
+    !no_proxy
+        .split(',')
+        .map(|entry| entry.trim().to_ascii_lowercase())
+        .filter(|entry| !entry.is_empty())
+        .any(|entry| matches(&entry, &host, &port, ip))
+}
+
+/// One `NO_PROXY` entry against the server, as Go's matchers: `*`; an
+/// address range; an address, with or without a port; a domain, which
+/// also matches its subdomains (`.domain` and `*.domain` only those), with
+/// or without a port.
+fn matches(entry: &str, host: &str, port: &str, ip: Option<IpAddr>) -> bool {
+    if entry == "*" {
+        return true;
+    }
+    if let Some((net, bits)) = entry.split_once('/') {
+        return match (net.parse::<IpAddr>(), bits.parse::<u8>(), ip) {
+            (Ok(net), Ok(bits), Some(ip)) => in_range(ip, net, bits),
+            _ => false,
+        };
+    }
+    let (entry_host, entry_port) = split_host_port(entry);
+    if entry_host.is_empty() {
+        return false;
+    }
+    let port_ok = entry_port.is_none_or(|p| p == port);
+    if let Ok(entry_ip) = entry_host.parse::<IpAddr>() {
+        return ip == Some(entry_ip) && port_ok;
+    }
+    let entry_host = entry_host.strip_prefix('*').unwrap_or(entry_host);
+    let (domain, match_host) = match entry_host.strip_prefix('.') {
+        Some(_) => (entry_host.to_string(), false),
+        None => (format!(".{entry_host}"), true),
+    };
+    (host.ends_with(&domain) || (match_host && host == &domain[1..])) && port_ok
+}
+
+/// Go's `net.SplitHostPort` where it succeeds, else the entry as a host:
+/// `host:port`, `[v6]:port`, or no port.
+fn split_host_port(entry: &str) -> (&str, Option<&str>) {
+    if let Some(rest) = entry.strip_prefix('[') {
+        return match rest.split_once(']') {
+            Some((host, after)) => (host, after.strip_prefix(':').filter(|p| !p.is_empty())),
+            None => (entry, None),
+        };
+    }
+    match entry.split_once(':') {
+        // One colon: host and port; more: an IPv6 address without a port.
+        Some((host, port)) if !port.contains(':') => (host, Some(port)),
+        _ => (entry, None),
+    }
+}
+
+fn in_range(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) if bits <= 32 => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) if bits <= 128 => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+#[path = "proxy_tests.rs"]
+mod tests;

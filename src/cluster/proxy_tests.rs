@@ -1,0 +1,171 @@
+use std::collections::HashMap;
+
+use super::*;
+
+fn uri(s: &str) -> http::Uri {
+    s.parse().unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn env_of(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    let map: HashMap<String, String> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |k| map.get(k).cloned()
+}
+
+fn chosen(server: &str, proxy_url: Option<&str>, vars: &[(&str, &str)]) -> Option<String> {
+    choose(&uri(server), proxy_url, "cluster `c`", &env_of(vars))
+        .unwrap_or_else(|e| panic!("{e}"))
+        .map(|p| p.url.to_string())
+}
+
+#[test]
+fn the_variable_follows_the_server_scheme_upper_case_first() {
+    let both = [
+        ("HTTPS_PROXY", "http://s:1"),
+        ("https_proxy", "http://lower-s:1"),
+        ("HTTP_PROXY", "http://p:2"),
+        ("http_proxy", "http://lower-p:2"),
+    ];
+    assert_eq!(
+        chosen("https://k:6443", None, &both).as_deref(),
+        Some("http://s:1/")
+    );
+    assert_eq!(
+        chosen("http://k:8080", None, &both).as_deref(),
+        Some("http://p:2/")
+    );
+    // An empty upper-case value gives way to the lower-case one.
+    let lower = [("HTTPS_PROXY", ""), ("https_proxy", "http://lower-s:1")];
+    assert_eq!(
+        chosen("https://k", None, &lower).as_deref(),
+        Some("http://lower-s:1/")
+    );
+    // HTTPS_PROXY is not for http servers, nor HTTP_PROXY for https ones.
+    assert_eq!(
+        chosen("http://k", None, &[("HTTPS_PROXY", "http://s:1")]),
+        None
+    );
+    assert_eq!(
+        chosen("https://k", None, &[("HTTP_PROXY", "http://p:1")]),
+        None
+    );
+    assert_eq!(chosen("https://k", None, &[]), None);
+}
+
+#[test]
+fn a_bare_host_port_is_an_http_proxy_and_socks5h_is_socks5() {
+    let got = |v: &str| chosen("https://k", None, &[("HTTPS_PROXY", v)]);
+    assert_eq!(
+        got("proxy.corp:3128").as_deref(),
+        Some("http://proxy.corp:3128/")
+    );
+    assert_eq!(got("socks5h://s:1080").as_deref(), Some("socks5://s:1080/"));
+    assert_eq!(
+        got("https://u:p@s:443").as_deref(),
+        Some("https://u:p@s:443/")
+    );
+}
+
+#[test]
+fn an_unsupported_proxy_names_its_protocol_and_source_never_the_password() {
+    let err = choose(
+        &uri("https://k"),
+        None,
+        "cluster `c`",
+        &env_of(&[("HTTPS_PROXY", "socks4://user:hunter2@s:1080")]),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        err.contains("HTTPS_PROXY") && err.contains("socks4"),
+        "{err}"
+    );
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = choose(
+        &uri("https://k"),
+        Some("ftp://s:21"),
+        "cluster `prod`",
+        &env_of(&[]),
+    )
+    .err()
+    .map(|e| e.to_string())
+    .unwrap_or_default();
+    assert!(
+        err.contains("proxy-url of cluster `prod`") && err.contains("ftp"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_kubeconfig_proxy_url_wins_and_ignores_no_proxy_and_loopback() {
+    let vars = [("HTTPS_PROXY", "http://env:1"), ("NO_PROXY", "*")];
+    assert_eq!(
+        chosen("https://127.0.0.1:6443", Some("socks5://s:1080"), &vars).as_deref(),
+        Some("socks5://s:1080/")
+    );
+    // An empty proxy-url is none.
+    assert_eq!(
+        chosen("https://k", Some(""), &[("HTTPS_PROXY", "http://env:1")]).as_deref(),
+        Some("http://env:1/")
+    );
+}
+
+#[test]
+fn loopback_servers_never_use_the_environment_proxy() {
+    for server in [
+        "https://localhost:6443",
+        "https://LOCALHOST",
+        "https://127.0.0.1:6443",
+        "https://127.1.2.3",
+        "https://[::1]:6443",
+    ] {
+        assert!(!use_proxy(&uri(server), ""), "{server}");
+    }
+    for server in [
+        "https://localhost.localdomain",
+        "https://0.0.0.0",
+        "https://10.0.0.1",
+    ] {
+        assert!(use_proxy(&uri(server), ""), "{server}");
+    }
+}
+
+#[test]
+fn no_proxy_matches_as_go_does() {
+    let bypass = |server: &str, no_proxy: &str| !use_proxy(&uri(server), no_proxy);
+    // `*` alone, or among others.
+    assert!(bypass("https://k.example.com", "*"));
+    assert!(bypass("https://k.example.com", "a.test, *"));
+    // A domain matches itself and its subdomains; `.d` and `*.d` only its
+    // subdomains; case and spaces do not matter; empty entries are skipped.
+    assert!(bypass("https://example.com", "example.com"));
+    assert!(bypass("https://k.example.com", ",, Example.COM ,"));
+    assert!(bypass("https://k.example.com", ".example.com"));
+    assert!(bypass("https://k.example.com", "*.example.com"));
+    assert!(!bypass("https://example.com", ".example.com"));
+    assert!(!bypass("https://example.com", "*.example.com"));
+    assert!(!bypass("https://notexample.com", "example.com"));
+    assert!(!bypass("https://example.com.evil", "example.com"));
+    // With a port: only that port (the scheme's default when none is given).
+    assert!(bypass("https://k.example.com:6443", "example.com:6443"));
+    assert!(!bypass("https://k.example.com:6443", "example.com:443"));
+    assert!(bypass("https://k.example.com", "example.com:443"));
+    assert!(bypass("http://k.example.com", "k.example.com:80"));
+    // Addresses and ranges.
+    assert!(bypass("https://10.1.2.3:6443", "10.1.2.3"));
+    assert!(bypass("https://10.1.2.3:6443", "10.1.2.3:6443"));
+    assert!(!bypass("https://10.1.2.3:6443", "10.1.2.3:443"));
+    assert!(bypass("https://10.1.2.3", "10.0.0.0/8"));
+    assert!(!bypass("https://11.1.2.3", "10.0.0.0/8"));
+    assert!(bypass("https://0.0.0.0", "0.0.0.0/0"));
+    assert!(bypass("https://[fd00::5]:6443", "fd00::/8"));
+    assert!(bypass("https://[fd00::5]:6443", "[fd00::5]:6443"));
+    assert!(bypass("https://[fd00::5]", "fd00::5"));
+    assert!(!bypass("https://[fd01::5]", "fd00::/16"));
+    // A range never matches a name, nor a malformed entry anything.
+    assert!(!bypass("https://k.example.com", "10.0.0.0/8"));
+    assert!(!bypass("https://k.example.com", ":443,/8,[]"));
+}

@@ -1,0 +1,585 @@
+//! It works wherever kubectl works (issue 14, point 9): through the proxy
+//! of `HTTPS_PROXY` / `HTTP_PROXY` unless `NO_PROXY` or a loopback server
+//! says otherwise (Go's `ProxyFromEnvironment`, which kubectl uses), through
+//! the kubeconfig's `proxy-url` (http and socks5), with an `oidc`
+//! auth-provider, and in a pod from its service account.
+//!
+//! The server is the fake API server behind a TLS front, named
+//! `apiserver.konduktor.test`: a name only the test proxy resolves, so a
+//! request that reaches the server went through the proxy. These need the
+//! in-process server.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use crate::support::apiserver::ALICE_TOKEN;
+use crate::support::proxy::{Protocol, Proxy, SERVER_NAME, TlsFront, ca_data};
+use crate::support::{ApiServer, OWNER, Run, TestEnv, run_unhung};
+
+fn backend(server: &ApiServer) -> SocketAddr {
+    let url = server.url();
+    url.trim_start_matches("http://")
+        .trim_end_matches('/')
+        .parse()
+        .unwrap_or_else(|e| panic!("{url}: {e}"))
+}
+
+/// A kubeconfig for `server` (https ones trust the test CA), with
+/// `cluster_extra` lines added to the cluster entry and `user` as the
+/// user entry (a token by default).
+fn kubeconfig_text(server: &str, namespace: &str, cluster_extra: &str, user: &str) -> String {
+    let ca = if server.starts_with("https://") {
+        format!("    certificate-authority-data: {}\n", ca_data())
+    } else {
+        String::new()
+    };
+    let user = if user.is_empty() {
+        format!("    token: {ALICE_TOKEN}\n")
+    } else {
+        user.to_string()
+    };
+    format!(
+        "apiVersion: v1
+kind: Config
+clusters:
+- name: c
+  cluster:
+    server: {server}
+{ca}{cluster_extra}users:
+- name: alice
+  user:
+{user}contexts:
+- name: c
+  context:
+    cluster: c
+    user: alice
+    namespace: {namespace}
+current-context: c
+"
+    )
+}
+
+/// The fake server over HTTPS, a proxy that knows it by name, and a
+/// kubeconfig that names it so.
+struct Behind {
+    front: TlsFront,
+    proxy: Proxy,
+    kubeconfig: PathBuf,
+}
+
+impl Behind {
+    fn new(env: &TestEnv, server: &ApiServer, protocol: Protocol, cluster_extra: &str) -> Self {
+        let front = TlsFront::start(backend(server));
+        let named = format!("{SERVER_NAME}:{}", front.port());
+        let proxy = Proxy::start(protocol, &[(named.clone(), front.addr())]);
+        let kubeconfig = env.file(
+            "behind-proxy-kubeconfig",
+            kubeconfig_text(
+                &format!("https://{named}"),
+                &env.namespace,
+                &cluster_extra.replace("{proxy}", &proxy.url()),
+                "",
+            ),
+        );
+        Behind {
+            front,
+            proxy,
+            kubeconfig,
+        }
+    }
+
+    fn target(&self) -> String {
+        format!("{SERVER_NAME}:{}", self.front.port())
+    }
+}
+
+fn run(env: &TestEnv, kubeconfig: &Path, vars: &[(&str, &str)], args: &[&str]) -> Run {
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", kubeconfig);
+    for (k, v) in vars {
+        cmd.env(k, v);
+    }
+    cmd.args(args);
+    run_unhung(env, cmd)
+}
+
+/// A write and a read, with a value that must never show.
+fn create_and_list(env: &TestEnv, kubeconfig: &Path, vars: &[(&str, &str)], name: &str) -> Run {
+    let value = env.canary(name);
+    run(
+        env,
+        kubeconfig,
+        vars,
+        &["secret", "create", "--inline", &format!("K={value}"), name],
+    )
+    .success();
+    assert_eq!(
+        env.data(&format!("{name}-{OWNER}"))
+            .get("K")
+            .map(Vec::as_slice),
+        Some(value.as_bytes()),
+        "the secret was written through the proxy"
+    );
+    let listed = run(env, kubeconfig, vars, &["secret", "list"]);
+    listed.success().stdout_has(name);
+    listed
+}
+
+/// Every tunnel the proxy was asked for went to `target`, and there was one.
+fn assert_tunnelled(proxy: &Proxy, target: &str) {
+    let seen = proxy.seen();
+    assert!(!seen.is_empty(), "the proxy saw no tunnel");
+    assert!(
+        seen.iter().all(|s| s == target),
+        "the proxy saw {seen:?}, expected only {target}"
+    );
+}
+
+#[test]
+fn https_proxy_carries_every_request_to_a_server_known_by_name() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "");
+    // Lower case works as well as upper case; upper case wins.
+    for var in ["HTTPS_PROXY", "https_proxy"] {
+        create_and_list(
+            &env,
+            &behind.kubeconfig,
+            &[
+                (var, &behind.proxy.url()),
+                ("NO_PROXY", "other.test,10.0.0.0/8"),
+            ],
+            &format!("via-{}", var.to_ascii_lowercase().replace('_', "-")),
+        );
+    }
+    assert_tunnelled(&behind.proxy, &behind.target());
+    // HTTP_PROXY is for http:// servers: an https one ignores it, as Go does.
+    let before = behind.proxy.seen().len();
+    let run = run(
+        &env,
+        &behind.kubeconfig,
+        &[
+            ("HTTP_PROXY", &behind.proxy.url()),
+            ("HTTPS_PROXY", ""),
+            ("https_proxy", ""),
+        ],
+        &["secret", "list"],
+    );
+    run.failure().stderr_has(SERVER_NAME);
+    assert_eq!(
+        behind.proxy.seen().len(),
+        before,
+        "HTTP_PROXY is not used for https"
+    );
+}
+
+#[test]
+fn http_proxy_carries_requests_to_an_http_server() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let port = backend(server).port();
+    let target = format!("{SERVER_NAME}:{port}");
+    let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
+    let kubeconfig = env.file(
+        "http-kubeconfig",
+        kubeconfig_text(&format!("http://{target}"), &env.namespace, "", ""),
+    );
+    create_and_list(
+        &env,
+        &kubeconfig,
+        &[("http_proxy", &proxy.url())],
+        "plain-http",
+    );
+    assert_tunnelled(&proxy, &target);
+}
+
+#[test]
+fn a_loopback_server_is_reached_directly_whatever_the_proxy() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let proxy = Proxy::start(Protocol::Connect, &[]);
+    let everywhere = [
+        ("HTTPS_PROXY", proxy.url()),
+        ("HTTP_PROXY", proxy.url()),
+        ("NO_PROXY", "example.com".to_string()),
+    ];
+    let vars: Vec<(&str, &str)> = everywhere.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    // The test kubeconfig's server is http://127.0.0.1:PORT.
+    let kubeconfig = env.file(
+        "loopback-kubeconfig",
+        kubeconfig_text(&server.url(), &env.namespace, "", ""),
+    );
+    create_and_list(&env, &kubeconfig, &vars, "on-loopback");
+    // And `localhost`, over https.
+    let front = TlsFront::start(backend(server));
+    let localhost = env.file(
+        "localhost-kubeconfig",
+        kubeconfig_text(
+            &format!("https://localhost:{}", front.port()),
+            &env.namespace,
+            "",
+            "",
+        ),
+    );
+    create_and_list(&env, &localhost, &vars, "on-localhost");
+    assert_eq!(
+        proxy.seen(),
+        Vec::<String>::new(),
+        "loopback bypasses the proxy"
+    );
+}
+
+#[test]
+fn no_proxy_sends_a_matching_server_around_the_proxy() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "");
+    let port = behind.front.port().to_string();
+    let proxy = behind.proxy.url();
+    // Each of Go's forms: a domain and its subdomains, with a leading dot
+    // or `*.`, the host with its port, several entries, `*`; the server
+    // name resolves nowhere but through the proxy, so a direct attempt
+    // fails on the name.
+    for no_proxy in [
+        "konduktor.test".to_string(),
+        ".konduktor.test".to_string(),
+        "*.konduktor.test".to_string(),
+        format!("example.com, APISERVER.konduktor.test:{port}"),
+        "*".to_string(),
+    ] {
+        for var in ["NO_PROXY", "no_proxy"] {
+            let run = run(
+                &env,
+                &behind.kubeconfig,
+                &[("HTTPS_PROXY", &proxy), (var, &no_proxy)],
+                &["secret", "list"],
+            );
+            run.failure().stderr_has(SERVER_NAME);
+            assert_eq!(
+                behind.proxy.seen(),
+                Vec::<String>::new(),
+                "{var}={no_proxy} bypasses the proxy"
+            );
+        }
+    }
+    // Entries that do not match leave the proxy in place: another port, a
+    // name that only ends like ours, an address range.
+    let no_proxy = "apiserver.konduktor.test:1,server.konduktor.test,ktor.test,10.0.0.0/8";
+    create_and_list(
+        &env,
+        &behind.kubeconfig,
+        &[("HTTPS_PROXY", &proxy), ("NO_PROXY", no_proxy)],
+        "not-excluded",
+    );
+    assert_tunnelled(&behind.proxy, &behind.target());
+}
+
+#[test]
+fn no_proxy_address_ranges_bypass_the_proxy() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    // 0.0.0.0 is no loopback address, so Go would proxy it; connecting to
+    // it reaches this host.
+    let port = backend(server).port();
+    let target = format!("0.0.0.0:{port}");
+    let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
+    let kubeconfig = env.file(
+        "any-address-kubeconfig",
+        kubeconfig_text(&format!("http://{target}"), &env.namespace, "", ""),
+    );
+    for no_proxy in ["0.0.0.0/8", "0.0.0.0", "example.com,0.0.0.0/0"] {
+        create_and_list(
+            &env,
+            &kubeconfig,
+            &[("HTTP_PROXY", &proxy.url()), ("NO_PROXY", no_proxy)],
+            "by-range",
+        );
+        assert_eq!(proxy.seen(), Vec::<String>::new(), "NO_PROXY={no_proxy}");
+    }
+    create_and_list(
+        &env,
+        &kubeconfig,
+        &[("HTTP_PROXY", &proxy.url())],
+        "proxied",
+    );
+    assert_tunnelled(&proxy, &target);
+}
+
+#[test]
+fn the_kubeconfig_proxy_url_is_used_and_no_proxy_does_not_override_it() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "    proxy-url: {proxy}\n");
+    // As client-go: the cluster's proxy-url wins over the environment.
+    create_and_list(
+        &env,
+        &behind.kubeconfig,
+        &[("NO_PROXY", "*"), ("HTTPS_PROXY", "http://127.0.0.1:1")],
+        "by-proxy-url",
+    );
+    assert_tunnelled(&behind.proxy, &behind.target());
+}
+
+#[test]
+fn an_https_proxy_url_is_spoken_to_over_tls() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "");
+    // The proxy behind TLS of its own, with a certificate the cluster's CA
+    // signed (kube trusts the cluster's roots for the proxy too).
+    let proxy_addr = behind
+        .proxy
+        .url()
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    let tls_proxy = TlsFront::start(proxy_addr);
+    let kubeconfig = env.file(
+        "https-proxy-kubeconfig",
+        kubeconfig_text(
+            &format!("https://{}", behind.target()),
+            &env.namespace,
+            &format!("    proxy-url: https://localhost:{}\n", tls_proxy.port()),
+            "",
+        ),
+    );
+    create_and_list(&env, &kubeconfig, &[], "by-https-proxy");
+    assert_tunnelled(&behind.proxy, &behind.target());
+}
+
+#[test]
+fn a_socks5_proxy_url_is_used() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Socks5, "    proxy-url: {proxy}\n");
+    create_and_list(&env, &behind.kubeconfig, &[], "by-socks5");
+    // The name goes to the proxy, which resolves it.
+    assert_tunnelled(&behind.proxy, &behind.target());
+}
+
+#[test]
+fn proxy_credentials_are_sent_and_never_shown() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(&env, server, Protocol::Connect, "");
+    let password = env.canary("proxy-password");
+    let url = behind
+        .proxy
+        .url()
+        .replace("http://", &format!("http://someone:{password}@"));
+    let listed = run(
+        &env,
+        &behind.kubeconfig,
+        &[("HTTPS_PROXY", &url)],
+        &["-vvv", "secret", "list"],
+    );
+    listed.success();
+    assert_tunnelled(&behind.proxy, &format!("{}+auth", behind.target()));
+    // Said at -v, without the password.
+    listed.stderr_has("proxy");
+    // And on a failure.
+    let dead = format!("http://someone:{password}@127.0.0.1:1");
+    run(
+        &env,
+        &behind.kubeconfig,
+        &[("HTTPS_PROXY", &dead)],
+        &["-vvv", "secret", "list"],
+    )
+    .failure()
+    .stderr_has("proxy");
+}
+
+#[test]
+fn unsupported_kubeconfig_features_are_named_not_blamed_on_the_file() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let behind = Behind::new(
+        &env,
+        server,
+        Protocol::Connect,
+        "    proxy-url: ftp://127.0.0.1:21\n",
+    );
+    let run1 = run(&env, &behind.kubeconfig, &[], &["secret", "list"]);
+    run1.failure().stderr_has("proxy-url").stderr_has("ftp");
+    assert!(
+        !run1.stderr.contains("check the file"),
+        "names the feature, not the file: {}",
+        run1.stderr
+    );
+    let env_proxy = env.file(
+        "env-proxy-kubeconfig",
+        kubeconfig_text(
+            &format!("https://{}", behind.target()),
+            &env.namespace,
+            "",
+            "",
+        ),
+    );
+    run(
+        &env,
+        &env_proxy,
+        &[("HTTPS_PROXY", "socks4://127.0.0.1:1080")],
+        &["secret", "list"],
+    )
+    .failure()
+    .stderr_has("HTTPS_PROXY")
+    .stderr_has("socks4");
+    // An auth-provider client-go dropped.
+    let azure = env.file(
+        "azure-kubeconfig",
+        kubeconfig_text(
+            &server.url(),
+            &env.namespace,
+            "",
+            "    auth-provider:\n      name: azure\n      config: {}\n",
+        ),
+    );
+    let run3 = run(&env, &azure, &[], &["secret", "list"]);
+    run3.failure()
+        .stderr_has("auth-provider `azure`")
+        .stderr_has("not supported")
+        .stderr_has("kubelogin");
+    assert!(!run3.stderr.contains("check the file"), "{}", run3.stderr);
+}
+
+/// An unsigned JWT whose `exp` is `exp` (seconds since the epoch).
+fn jwt(exp: i64) -> String {
+    use base64::Engine;
+    let b64 = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+    format!(
+        "{}.{}.c2ln",
+        b64(r#"{"alg":"RS256","typ":"JWT"}"#),
+        b64(&format!(
+            r#"{{"iss":"https://issuer.konduktor.test","sub":"alice","exp":{exp}}}"#
+        ))
+    )
+}
+
+fn oidc_user(id_token: &str, extra: &str) -> String {
+    format!(
+        "    auth-provider:
+      name: oidc
+      config:
+        client-id: konduktor
+        idp-issuer-url: https://issuer.konduktor.test
+        id-token: {id_token}
+{extra}"
+    )
+}
+
+#[test]
+fn an_oidc_auth_provider_sends_its_id_token_and_refuses_an_expired_one() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let valid = jwt(4_102_444_800); // 2100-01-01
+    server.add_token(&valid, "oidc-alice", &["system:authenticated"]);
+    let kubeconfig = env.file(
+        "oidc-kubeconfig",
+        kubeconfig_text(&server.url(), &env.namespace, "", &oidc_user(&valid, "")),
+    );
+    let who = run(&env, &kubeconfig, &[], &["whoami", "-o", "json"]);
+    assert_eq!(
+        who.success().json()["clusterUser"]["username"],
+        "oidc-alice",
+        "{}",
+        who.stdout
+    );
+    // An expired id-token is not sent (the server would refuse it): without
+    // a refresh-token it cannot be renewed, and the message says so.
+    let expired = jwt(1_000_000_000); // 2001
+    server.add_token(&expired, "oidc-alice", &["system:authenticated"]);
+    let kubeconfig = env.file(
+        "oidc-expired-kubeconfig",
+        kubeconfig_text(&server.url(), &env.namespace, "", &oidc_user(&expired, "")),
+    );
+    server.clear_requests();
+    let run = run(&env, &kubeconfig, &[], &["secret", "list"]);
+    run.failure()
+        .stderr_has("oidc")
+        .stderr_has("expired")
+        .stderr_has("refresh-token");
+    assert!(
+        server.requests().is_empty(),
+        "an expired id-token is never sent: {:?}",
+        server.requests()
+    );
+    assert!(!run.stderr.contains(&expired), "the token is never shown");
+}
+
+/// Run the binary where the service account's files are at their real
+/// place, `/var/run/secrets/kubernetes.io/serviceaccount`, in a private
+/// mount namespace (`unshare`), so nothing on this host is touched and the
+/// binary has no override for the place. `None` where user namespaces are
+/// not allowed (then the unit tests in src/cluster cover the reading).
+fn in_a_pod(env: &TestEnv, sa: &Path, cmd: Command) -> Option<Run> {
+    let probe = Command::new("unshare")
+        .args(["-rm", "sh", "-c", "mount -t tmpfs tmpfs /run"])
+        .output();
+    if !probe.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: no unshare with a private mount namespace here");
+        return None;
+    }
+    let script = r#"mount -t tmpfs tmpfs /run && mkdir -p /run/secrets/kubernetes.io/serviceaccount && cp "$SA"/* /run/secrets/kubernetes.io/serviceaccount/ && exec "$@""#;
+    let program = cmd.get_program().to_os_string();
+    let args: Vec<_> = cmd.get_args().map(|a| a.to_os_string()).collect();
+    let mut wrapped = Command::new("unshare");
+    wrapped
+        .args(["-rm", "sh", "-c", script, "sh"])
+        .arg(program)
+        .args(args)
+        .env("SA", sa);
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => wrapped.env(k, v),
+            None => wrapped.env_remove(k),
+        };
+    }
+    if let Some(dir) = cmd.get_current_dir() {
+        wrapped.current_dir(dir);
+    }
+    Some(run_unhung(env, wrapped))
+}
+
+#[test]
+fn in_a_pod_without_a_kubeconfig_the_service_account_is_used() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let front = TlsFront::start(backend(server));
+    let sa = env.file("sa/token", format!("{ALICE_TOKEN}\n"));
+    let sa = sa.parent().map(Path::to_path_buf).unwrap_or_default();
+    std::fs::copy(crate::support::proxy::tls_file("ca.crt"), sa.join("ca.crt"))
+        .unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(sa.join("namespace"), &env.namespace).unwrap_or_else(|e| panic!("{e}"));
+    let value = env.canary("in-pod");
+    let mut cmd = env.command();
+    cmd.env_remove("KUBECONFIG")
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", front.port().to_string())
+        .args([
+            "secret",
+            "create",
+            "--inline",
+            &format!("K={value}"),
+            "from-pod",
+        ]);
+    let Some(run) = in_a_pod(&env, &sa, cmd) else {
+        return;
+    };
+    run.success();
+    assert!(
+        env.secret(&format!("from-pod-{OWNER}")).is_some(),
+        "written with the service account, in the namespace of the pod"
+    );
+    let mut cmd = env.command();
+    cmd.env_remove("KUBECONFIG")
+        .env("KUBERNETES_SERVICE_HOST", "127.0.0.1")
+        .env("KUBERNETES_SERVICE_PORT", front.port().to_string())
+        .args(["whoami", "-o", "json"]);
+    let Some(who) = in_a_pod(&env, &sa, cmd) else {
+        return;
+    };
+    let json = who.success().json();
+    assert_eq!(json["namespace"], env.namespace.as_str(), "{json}");
+    assert_eq!(json["clusterUser"]["username"], "alice", "{json}");
+}

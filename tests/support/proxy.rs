@@ -1,0 +1,389 @@
+//! What stands between the binary and the API server in the reach tests
+//! (tests/e2e/proxies.rs): a forward proxy on loopback that records every
+//! tunnel it was asked for, speaking HTTP `CONNECT` or SOCKS5, and a TLS
+//! front that serves the (plain HTTP) fake API server over HTTPS with the
+//! test certificate in `tests/support/tls/`.
+//!
+//! The proxy resolves names itself from a fixed table (a name that is not
+//! in it is refused, never looked up), so a test can give the server a name
+//! that resolves nowhere but through the proxy, as a cluster behind a
+//! company proxy is. It never connects anywhere but to the table's
+//! addresses.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+/// The name the test certificate is made out to (besides `localhost`,
+/// `kubernetes.default.svc` and 127.0.0.1). It resolves nowhere: only the
+/// proxy knows it.
+pub const SERVER_NAME: &str = "apiserver.konduktor.test";
+
+/// How the proxy is spoken to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Protocol {
+    /// HTTP `CONNECT host:port` (what `HTTPS_PROXY=http://...` means).
+    Connect,
+    /// SOCKS5, no authentication, `CONNECT` command.
+    Socks5,
+}
+
+/// A forward proxy on 127.0.0.1 that records the `host:port` of every
+/// tunnel asked for (and whether `Proxy-Authorization` came with it).
+pub struct Proxy {
+    addr: SocketAddr,
+    protocol: Protocol,
+    seen: Arc<Mutex<Vec<String>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    /// Start a proxy that knows `routes` (`host:port` asked -> address
+    /// connected to).
+    pub fn start(protocol: Protocol, routes: &[(String, SocketAddr)]) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let routes: Arc<HashMap<String, SocketAddr>> = Arc::new(routes.iter().cloned().collect());
+        let (seen2, stop2) = (seen.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(conn) = conn else { continue };
+                let (seen, routes) = (seen2.clone(), routes.clone());
+                std::thread::spawn(move || {
+                    let _ = match protocol {
+                        Protocol::Connect => serve_connect(conn, &routes, &seen),
+                        Protocol::Socks5 => serve_socks5(conn, &routes, &seen),
+                    };
+                });
+            }
+        });
+        Proxy {
+            addr,
+            protocol,
+            seen,
+            stop,
+        }
+    }
+
+    /// The proxy's URL, as `HTTPS_PROXY` or `proxy-url` would give it.
+    pub fn url(&self) -> String {
+        match self.protocol {
+            Protocol::Connect => format!("http://{}", self.addr),
+            Protocol::Socks5 => format!("socks5://{}", self.addr),
+        }
+    }
+
+    /// `host:port` of every tunnel asked for, in order (`+auth` appended
+    /// when a `Proxy-Authorization` header came with it).
+    pub fn seen(&self) -> Vec<String> {
+        self.seen.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        // Wake the accept loop so that it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+fn record(seen: &Mutex<Vec<String>>, what: String) {
+    if let Ok(mut seen) = seen.lock() {
+        seen.push(what);
+    }
+}
+
+/// `CONNECT host:port HTTP/1.1`, headers, blank line; then a tunnel.
+fn serve_connect(
+    mut conn: TcpStream,
+    routes: &HashMap<String, SocketAddr>,
+    seen: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        if head.len() > 16 * 1024 || conn.read(&mut byte)? == 0 {
+            return Ok(());
+        }
+        head.extend_from_slice(&byte);
+    }
+    let head = String::from_utf8_lossy(&head).into_owned();
+    let mut words = head.split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let auth = head
+        .lines()
+        .any(|l| l.to_ascii_lowercase().starts_with("proxy-authorization:"));
+    if method != "CONNECT" {
+        record(seen, format!("{method} {target}"));
+        conn.write_all(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")?;
+        return Ok(());
+    }
+    record(
+        seen,
+        if auth {
+            format!("{target}+auth")
+        } else {
+            target.to_string()
+        },
+    );
+    let Some(upstream) = routes.get(target).and_then(|a| TcpStream::connect(a).ok()) else {
+        conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
+        return Ok(());
+    };
+    conn.write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")?;
+    tunnel(conn, upstream)
+}
+
+/// RFC 1928, the subset a client without credentials uses.
+fn serve_socks5(
+    mut conn: TcpStream,
+    routes: &HashMap<String, SocketAddr>,
+    seen: &Mutex<Vec<String>>,
+) -> std::io::Result<()> {
+    let mut greeting = [0u8; 2];
+    conn.read_exact(&mut greeting)?;
+    let mut methods = vec![0u8; usize::from(greeting[1])];
+    conn.read_exact(&mut methods)?;
+    if greeting[0] != 5 || !methods.contains(&0) {
+        conn.write_all(&[5, 0xFF])?;
+        return Ok(());
+    }
+    conn.write_all(&[5, 0])?;
+    let mut request = [0u8; 4];
+    conn.read_exact(&mut request)?;
+    let host = match request[3] {
+        1 => {
+            let mut ip = [0u8; 4];
+            conn.read_exact(&mut ip)?;
+            std::net::Ipv4Addr::from(ip).to_string()
+        }
+        3 => {
+            let mut len = [0u8; 1];
+            conn.read_exact(&mut len)?;
+            let mut name = vec![0u8; usize::from(len[0])];
+            conn.read_exact(&mut name)?;
+            String::from_utf8_lossy(&name).into_owned()
+        }
+        4 => {
+            let mut ip = [0u8; 16];
+            conn.read_exact(&mut ip)?;
+            format!("[{}]", std::net::Ipv6Addr::from(ip))
+        }
+        _ => return Ok(()),
+    };
+    let mut port = [0u8; 2];
+    conn.read_exact(&mut port)?;
+    let target = format!("{host}:{}", u16::from_be_bytes(port));
+    record(seen, target.clone());
+    let Some(upstream) = routes.get(&target).and_then(|a| TcpStream::connect(a).ok()) else {
+        // 4: host unreachable.
+        conn.write_all(&[5, 4, 0, 1, 0, 0, 0, 0, 0, 0])?;
+        return Ok(());
+    };
+    conn.write_all(&[5, 0, 0, 1, 127, 0, 0, 1, 0, 0])?;
+    tunnel(conn, upstream)
+}
+
+/// Bytes both ways until either side is done.
+fn tunnel(client: TcpStream, upstream: TcpStream) -> std::io::Result<()> {
+    let (mut c_read, mut u_write) = (client.try_clone()?, upstream.try_clone()?);
+    let up = std::thread::spawn(move || {
+        let _ = std::io::copy(&mut c_read, &mut u_write);
+        let _ = u_write.shutdown(Shutdown::Write);
+    });
+    let (mut u_read, mut c_write) = (upstream, client);
+    let _ = std::io::copy(&mut u_read, &mut c_write);
+    let _ = c_write.shutdown(Shutdown::Write);
+    let _ = up.join();
+    Ok(())
+}
+
+/// `tests/support/tls/<name>`.
+pub fn tls_file(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/support/tls")
+        .join(name)
+}
+
+/// The test CA, base64 as a kubeconfig's `certificate-authority-data`.
+pub fn ca_data() -> String {
+    use base64::Engine;
+    let pem = std::fs::read(tls_file("ca.crt")).unwrap_or_else(|e| panic!("ca.crt: {e}"));
+    base64::engine::general_purpose::STANDARD.encode(pem)
+}
+
+/// HTTPS on 127.0.0.1 in front of a plain-HTTP backend (the fake API
+/// server), with the test certificate.
+pub struct TlsFront {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl TlsFront {
+    pub fn start(backend: SocketAddr) -> Self {
+        use tokio_rustls::rustls;
+        use tokio_rustls::rustls::pki_types::pem::PemObject;
+        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certs: Vec<CertificateDer<'static>> =
+            CertificateDer::pem_file_iter(tls_file("server.crt"))
+                .unwrap_or_else(|e| panic!("server.crt: {e}"))
+                .map(|c| c.unwrap_or_else(|e| panic!("server.crt: {e}")))
+                .collect();
+        let key = PrivateKeyDer::from_pem_file(tls_file("server.key"))
+            .unwrap_or_else(|e| panic!("server.key: {e}"));
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap_or_else(|e| panic!("tls: {e}"))
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap_or_else(|e| panic!("tls: {e}"));
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+        listener
+            .set_nonblocking(true)
+            .unwrap_or_else(|e| panic!("nonblocking: {e}"));
+        let addr = listener
+            .local_addr()
+            .unwrap_or_else(|e| panic!("addr: {e}"));
+        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap_or_else(|e| panic!("runtime: {e}"));
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener)
+                    .unwrap_or_else(|e| panic!("listener: {e}"));
+                loop {
+                    tokio::select! {
+                        _ = &mut rx => break,
+                        accepted = listener.accept() => {
+                            let Ok((tcp, _)) = accepted else { continue };
+                            let acceptor = acceptor.clone();
+                            tokio::spawn(async move {
+                                let Ok(tls) = acceptor.accept(tcp).await else { return };
+                                let Ok(back) = tokio::net::TcpStream::connect(backend).await else {
+                                    return;
+                                };
+                                pump(tls, back).await;
+                            });
+                        }
+                    }
+                }
+            });
+        });
+        TlsFront {
+            addr,
+            shutdown: Some(tx),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Copy both ways between two async streams until both are done (tokio's
+/// `copy_bidirectional` needs its `io-util` feature, which nothing else
+/// here turns on).
+async fn pump<A, B>(mut a: A, mut b: B)
+where
+    A: AsyncRead + AsyncWrite + Unpin,
+    B: AsyncRead + AsyncWrite + Unpin,
+{
+    let (mut ab, mut ba) = (Half::default(), Half::default());
+    std::future::poll_fn(|cx| {
+        let there = ab.poll(cx, &mut a, &mut b);
+        let back = ba.poll(cx, &mut b, &mut a);
+        if there.is_ready() && back.is_ready() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+struct Half {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    done: bool,
+}
+
+impl Default for Half {
+    fn default() -> Self {
+        Half {
+            buf: vec![0; 16 * 1024],
+            start: 0,
+            end: 0,
+            done: false,
+        }
+    }
+}
+
+impl Half {
+    fn poll<R, W>(&mut self, cx: &mut Context<'_>, from: &mut R, to: &mut W) -> Poll<()>
+    where
+        R: AsyncRead + Unpin,
+        W: AsyncWrite + Unpin,
+    {
+        loop {
+            if self.done {
+                let _ = Pin::new(&mut *to).poll_shutdown(cx);
+                return Poll::Ready(());
+            }
+            if self.start == self.end {
+                let mut read = ReadBuf::new(&mut self.buf);
+                match Pin::new(&mut *from).poll_read(cx, &mut read) {
+                    Poll::Pending => return Poll::Pending,
+                    Poll::Ready(Ok(())) if !read.filled().is_empty() => {
+                        self.end = read.filled().len();
+                        self.start = 0;
+                    }
+                    Poll::Ready(_) => {
+                        self.done = true;
+                        continue;
+                    }
+                }
+            }
+            match Pin::new(&mut *to).poll_write(cx, &self.buf[self.start..self.end]) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(n)) if n > 0 => self.start += n,
+                Poll::Ready(_) => self.done = true,
+            }
+            if self.start == self.end && Pin::new(&mut *to).poll_flush(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
