@@ -4,7 +4,9 @@
 //! two rows alike without saying why, counts read as English, and
 //! render-job refuses a task Konduktor's launcher would refuse.
 
-use crate::support::TestEnv;
+use serde_json::{Value, json};
+
+use crate::support::{OWNER, Run, TestEnv};
 use clap::CommandFactory;
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
@@ -191,4 +193,206 @@ fn arguments_checked_after_parsing_are_usage_errors() {
         run.stderr_has(says);
     }
     env.assert_no_requests();
+}
+
+/// Is `key` camelCase (Kubernetes' style): a lowercase first letter, then
+/// letters and digits, no `_` or `-`?
+fn camel(key: &str) -> bool {
+    key.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+        && key.chars().all(|c| c.is_ascii_alphanumeric())
+}
+
+/// Maps whose keys are names (label keys, data keys, env var names,
+/// resource names), not the output's own schema.
+const NAME_MAPS: [&str; 8] = [
+    "labels",
+    "namespaces",
+    "annotations",
+    "data",
+    "stringData",
+    "nodeSelector",
+    "limits",
+    "requests",
+];
+
+/// Every key of `value` that is not camelCase, as a path.
+fn bad_keys(value: &Value, at: &str, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            let names = NAME_MAPS.iter().any(|m| at.ends_with(&format!(".{m}")));
+            for (k, v) in map {
+                if !names && !camel(k) {
+                    out.push(format!("{at}.{k}"));
+                }
+                bad_keys(v, &format!("{at}.{k}"), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, v) in items.iter().enumerate() {
+                bad_keys(v, &format!("{at}[{i}]"), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Every JSON output of a scenario that goes through each command, and the
+/// saved plan file: one key style, camelCase (today apply's report says
+/// `dry_run` beside `secretName`).
+#[test]
+fn every_json_output_uses_camel_case_keys() {
+    let env = TestEnv::new();
+    let canary = env.canary("json");
+    env.file("token.txt", &canary);
+    env.run(&["secret", "create", "--from-file", "token.txt", "old-file"])
+        .success();
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("OLD_KEY={canary}"),
+        "app",
+    ])
+    .success();
+    let manifest = env.file(
+        "secrets.yaml",
+        format!(
+            "{HEAD}  - name: app\n    kind: env\n    inline: {{NEW_KEY: {canary}}}\n  - name: fresh\n    fromFile: token.txt\n  - name: old-file\n    state: absent\n"
+        ),
+    );
+    let manifest = manifest.display().to_string();
+    env.file("task.yaml", TASK);
+    let mut outputs: Vec<(String, Value)> = Vec::new();
+    let json = |outputs: &mut Vec<(String, Value)>, what: &str, run: Run| {
+        assert!(
+            matches!(run.code, Some(0 | 1)),
+            "{what}: {:?}\n{}",
+            run.code,
+            run.stderr
+        );
+        outputs.push((what.to_string(), run.json()));
+    };
+    json(&mut outputs, "whoami", env.run(&["whoami", "-o", "json"]));
+    json(
+        &mut outputs,
+        "identity show",
+        env.run(&["identity", "show", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "identity candidates",
+        env.run(&["identity", "candidates", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "secret list",
+        env.run(&["secret", "list", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "secret list -u",
+        env.run(&["secret", "list", "-u", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "diff",
+        env.run(&["diff", "-f", &manifest, "--prune", "-o", "json"]),
+    );
+    env.run(&["diff", "-f", &manifest, "--out", "plan.json"]);
+    let saved = std::fs::read_to_string(env.dir.path().join("plan.json"))
+        .unwrap_or_else(|e| panic!("plan.json: {e}"));
+    outputs.push((
+        "saved plan".into(),
+        serde_json::from_str(&saved).unwrap_or_else(|e| panic!("{e}")),
+    ));
+    json(
+        &mut outputs,
+        "apply --dry-run",
+        env.run(&["apply", "-f", &manifest, "--dry-run", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "apply",
+        env.run(&["apply", "-f", &manifest, "--yes", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "apply, nothing to do",
+        env.run(&["apply", "-f", &manifest, "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "render-job",
+        env.run(&["render-job", "-f", "task.yaml", "-o", "json"]),
+    );
+    json(
+        &mut outputs,
+        "render-job --pod-spec",
+        env.run(&["render-job", "-f", "task.yaml", "--pod-spec", "-o", "json"]),
+    );
+    let export = env.run(&["export", "--values-dir", "values"]);
+    export.success();
+    outputs.push((
+        "export".into(),
+        serde_saphyr::from_str(&export.stdout).unwrap_or_else(|e| panic!("{e}\n{}", export.stdout)),
+    ));
+    let mut bad = Vec::new();
+    for (what, value) in &outputs {
+        bad_keys(value, what, &mut bad);
+    }
+    assert!(bad.is_empty(), "keys not in camelCase: {bad:#?}");
+    // The apply report's own keys, to be sure the walk saw it.
+    let apply = &outputs
+        .iter()
+        .find(|(w, _)| w == "apply --dry-run")
+        .map(|(_, v)| v);
+    assert_eq!(apply.and_then(|v| v.get("dryRun")), Some(&json!(true)));
+}
+
+/// `apply -o json` refused for want of a terminal (deletions, no --yes)
+/// prints the plan it would carry out on stdout, as JSON, and says where it
+/// is; nothing is changed.
+#[test]
+fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
+    let env = TestEnv::new();
+    let canary = env.canary("refused");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("A={canary}"),
+        "gone",
+    ])
+    .success();
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: gone\n    state: absent\n"),
+    );
+    let run = env.run(&["apply", "-f", &manifest.display().to_string(), "-o", "json"]);
+    run.failure().stderr_has("no terminal").stderr_has("--yes");
+    assert!(
+        !run.stderr.contains("plan above"),
+        "no plan is above on stderr: {}",
+        run.stderr
+    );
+    let report = run.json();
+    let secrets = report
+        .pointer("/plan/secrets")
+        .and_then(Value::as_array)
+        .unwrap_or_else(|| panic!("no plan in {report}"));
+    assert!(
+        secrets
+            .iter()
+            .any(|s| s["name"] == "gone" && s["action"] == "delete"),
+        "{report}"
+    );
+    assert_eq!(report["result"], json!([]), "{report}");
+    assert!(
+        env.secret(&format!("gone-{OWNER}")).is_some(),
+        "nothing is deleted"
+    );
 }
