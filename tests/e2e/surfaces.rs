@@ -6,7 +6,7 @@
 
 use serde_json::{Value, json};
 
-use crate::support::{OWNER, Run, TestEnv};
+use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
 use clap::CommandFactory;
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
@@ -373,7 +373,9 @@ fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
         format!("{HEAD}  - name: gone\n    state: absent\n"),
     );
     let run = env.run(&["apply", "-f", &manifest.display().to_string(), "-o", "json"]);
-    run.failure().stderr_has("no terminal").stderr_has("--yes");
+    run.failure()
+        .stderr_has("apply would delete 1 secret, and there is no terminal")
+        .stderr_has("--yes");
     assert!(
         !run.stderr.contains("plan above"),
         "no plan is above on stderr: {}",
@@ -395,4 +397,59 @@ fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
         env.secret(&format!("gone-{OWNER}")).is_some(),
         "nothing is deleted"
     );
+}
+
+/// Two of my objects carry the basename `hf` (one of another kind, made by
+/// some other tool): `secret list` shows which object each row is, and
+/// says why two rows share a name.
+#[test]
+fn secret_list_never_shows_two_rows_alike_without_saying_why() {
+    let env = TestEnv::new();
+    let canary = env.canary("twin");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("TOKEN={canary}"),
+        "hf",
+    ])
+    .success();
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &canary);
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("hf-copy-{OWNER}"), "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+            "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "default"}},
+        "data": {"token": b64}
+    }));
+    let run = env.run(&["secret", "list"]);
+    run.success();
+    let lines: Vec<&str> = run.stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{}", run.stdout);
+    assert!(lines[0].contains("OBJECT"), "{}", run.stdout);
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("hf ") && l.contains(&format!("hf-{OWNER}")))
+    );
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.starts_with("hf ") && l.contains(&format!("hf-copy-{OWNER}")))
+    );
+    run.stderr_has("hf").stderr_has("OBJECT");
+    // Rows with names of their own stay as they were: no OBJECT column.
+    let alone = env.run_as(
+        OTHER_OWNER,
+        &[
+            "secret", "create", "--kind", "env", "--inline", "A=b", "solo",
+        ],
+    );
+    alone.success();
+    let solo = env.run_as(OTHER_OWNER, &["secret", "list"]);
+    solo.success();
+    assert!(!solo.stdout.contains("OBJECT"), "{}", solo.stdout);
+    assert!(solo.stderr.is_empty(), "{}", solo.stderr);
 }
