@@ -453,3 +453,49 @@ fn secret_list_never_shows_two_rows_alike_without_saying_why() {
     assert!(!solo.stdout.contains("OBJECT"), "{}", solo.stdout);
     assert!(solo.stderr.is_empty(), "{}", solo.stderr);
 }
+
+/// A task without `resources.cpus` or `resources.memory` is refused, as
+/// Konduktor's launcher refuses it, with the place in the task file; a
+/// task with both renders.
+#[test]
+fn render_job_refuses_a_task_without_cpus_or_memory() {
+    let env = TestEnv::new();
+    let canary = env.canary("task-env");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: {canary}}}\n"),
+    );
+    let manifest = manifest.display().to_string();
+    let cases = [
+        (
+            "name: t\nresources:\n  image_id: ubuntu:22.04\n  memory: 16\n",
+            vec!["task.yaml:2:1: `resources.cpus` is missing"],
+        ),
+        (
+            "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 4\n",
+            vec!["task.yaml:2:1: `resources.memory` is missing"],
+        ),
+        (
+            "name: t\nenvs:\n  TOKEN: CANARY\nresources: {image_id: ubuntu:22.04}\nrun: echo hi\n",
+            vec![
+                "`resources.cpus` is missing",
+                "`resources.memory` is missing",
+                "4:",
+            ],
+        ),
+    ];
+    for (task, says) in cases {
+        env.file("task.yaml", task.replace("CANARY", &canary));
+        let run = env.run(&["render-job", "-f", "task.yaml", "--secrets", &manifest]);
+        run.failure().stderr_has("Konduktor");
+        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        for needle in says {
+            run.stderr_has(needle);
+        }
+        assert!(run.stdout.is_empty(), "no Job: {}", run.stdout);
+    }
+    env.file("task.yaml", TASK);
+    env.run(&["render-job", "-f", "task.yaml", "--secrets", &manifest])
+        .success()
+        .stdout_has("kind: Job");
+}
