@@ -37,7 +37,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub context: Option<String>,
     /// The namespace (default: the context's, else `default`)
     #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = namespace_arg)]

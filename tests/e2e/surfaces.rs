@@ -74,7 +74,9 @@ fn required_args(env: &TestEnv, words: &[String], required: &[clap::Arg]) -> Vec
 fn a_bad_global_flag_exits_2_from_every_subcommand() {
     let env = TestEnv::new();
     let canary = env.canary("usage");
-    let bad_flags: [(&[&str], &str); 6] = [
+    let bad_flags: [(&[&str], &str); 8] = [
+        (&["--context="], "--context"),
+        (&["--kubeconfig="], "--kubeconfig"),
         (&["-n", "Bad_NS"], "-n"),
         (&["--namespace=team_a"], "--namespace"),
         (&["--namespace="], "--namespace"),
@@ -332,6 +334,20 @@ fn every_json_output_uses_camel_case_keys() {
         "render-job --pod-spec",
         env.run(&["render-job", "-f", "task.yaml", "--pod-spec", "-o", "json"]),
     );
+    let preview = env.run(&[
+        "secret",
+        "create",
+        "--dry-run",
+        "--from-file",
+        "token.txt",
+        "preview",
+    ]);
+    preview.success();
+    outputs.push((
+        "secret create --dry-run".into(),
+        serde_saphyr::from_str(&preview.stdout)
+            .unwrap_or_else(|e| panic!("{e}\n{}", preview.stdout)),
+    ));
     let export = env.run(&["export", "--values-dir", "values"]);
     export.success();
     outputs.push((
