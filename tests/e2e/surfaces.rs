@@ -4,10 +4,10 @@
 //! two rows alike without saying why, counts read as English, and
 //! render-job refuses a task Konduktor's launcher would refuse.
 
+use clap::CommandFactory;
 use serde_json::{Value, json};
 
 use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
-use clap::CommandFactory;
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const TASK: &str =
