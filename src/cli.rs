@@ -37,10 +37,10 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub context: Option<String>,
     /// The namespace (default: the context's, else `default`)
-    #[arg(short = 'n', long, global = true, value_name = "NAME")]
+    #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = namespace_arg)]
     pub namespace: Option<String>,
     /// How long to wait for each request to the server (e.g. 10s, 1m; at most 24h); 0 waits forever
     #[arg(
@@ -66,6 +66,19 @@ pub struct RequestTimeout(pub Option<std::time::Duration>);
 
 fn request_timeout_arg(text: &str) -> std::result::Result<RequestTimeout, String> {
     crate::cluster::parse_timeout(text).map(RequestTimeout)
+}
+
+/// `-n`, checked by clap: a namespace is a DNS-1123 label, so a typo is a
+/// usage error (exit 2) from every command, before anything runs.
+fn namespace_arg(text: &str) -> std::result::Result<String, String> {
+    if crate::konduktor::is_dns1123_label(text) {
+        Ok(text.to_string())
+    } else {
+        Err(
+            "not a namespace name: namespaces are DNS-1123 labels (at most 63 lowercase letters, digits and `-`, starting and ending with a letter or digit)"
+                .to_string(),
+        )
+    }
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -191,7 +204,8 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
     }
 }
 
-/// Parse, run, and turn any error into a diagnostic on stderr and exit 1.
+/// Parse, run, and turn any error into a diagnostic on stderr and exit 1
+/// (2 for a usage error, see [`exit_status`]).
 pub fn main() -> ExitCode {
     quiet_panics();
     quit_on_broken_pipe();
@@ -213,11 +227,7 @@ pub fn main() -> ExitCode {
     let color: ColorChoice = cli.global.color.into();
     crate::log::set_verbosity(cli.global.verbose);
     // `diff` exits 1 for "changes", so its errors exit 2, as `kubectl diff`.
-    let error_code = if matches!(cli.command, Command::Diff(_)) {
-        2
-    } else {
-        1
-    };
+    let diff = matches!(cli.command, Command::Diff(_));
     color.apply();
     let result = cli.global.context().and_then(|ctx| {
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -240,8 +250,18 @@ pub fn main() -> ExitCode {
                 "{}",
                 crate::output::diagnostic(&err, color.enabled_for(std::io::stderr().is_terminal()))
             );
-            ExitCode::from(error_code)
+            ExitCode::from(exit_status(&err, diff))
         }
+    }
+}
+
+/// The exit status of a failed run: 2 for a usage error (as clap's own,
+/// from every command) and for any error of `diff`, else 1.
+fn exit_status(err: &Error, diff: bool) -> u8 {
+    if diff || err.kind == crate::error::ErrorKind::Usage {
+        2
+    } else {
+        1
     }
 }
 

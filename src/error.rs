@@ -13,7 +13,10 @@ use miette::{Diagnostic, LabeledSpan, SourceSpan};
 /// What went wrong, broadly: it picks the diagnostic code and the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ErrorKind {
-    /// Bad command-line or manifest input; nothing was sent.
+    /// A command-line argument the parser let through but a later check
+    /// refused: a usage error, exit 2 as clap's own, nothing was sent.
+    Usage,
+    /// Bad manifest or file input; nothing was sent.
     Input,
     /// The owner hash could not be resolved.
     Identity,
@@ -44,6 +47,7 @@ pub enum ErrorKind {
 impl ErrorKind {
     fn code(self) -> &'static str {
         match self {
+            ErrorKind::Usage => "konduktor::usage",
             ErrorKind::Input => "konduktor::input",
             ErrorKind::Identity => "konduktor::identity",
             ErrorKind::Kubeconfig => "konduktor::kubeconfig",
@@ -129,6 +133,18 @@ impl Error {
 
     pub fn input(message: impl Into<String>) -> Self {
         Self::new(ErrorKind::Input, message)
+    }
+
+    /// A bad command-line argument: exit 2, as clap's usage errors.
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(ErrorKind::Usage, message)
+    }
+
+    /// The same error, as a usage error (it is about what was typed).
+    #[must_use]
+    pub fn as_usage(mut self) -> Self {
+        self.kind = ErrorKind::Usage;
+        self
     }
 }
 

@@ -108,6 +108,26 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
     out
 }
 
+/// `n` things, in English: `0 secrets`, `1 secret`, `2 secrets`. The one
+/// place a count meets its noun: no message says `secret(s)`.
+pub fn count(n: impl std::fmt::Display, one: &str, many: &str) -> String {
+    let n = n.to_string();
+    if n == "1" {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// Items joined as English lists them: `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
+}
+
 /// kubectl's `HumanDuration`: `45s`, `5m10s`, `3h`, `2d4h`, `400d`, `3y20d`.
 pub fn age(seconds: i64) -> String {
     let s = seconds.max(0);

@@ -24,3 +24,68 @@ fn tables_align() {
     );
     assert_eq!(t, "NAME     KIND\na        env\nlonger   default\n");
 }
+
+/// `text` says `n` of a noun as English does: `1 secret`, `0 secrets`,
+/// `2 secrets`, never `secret(s)`.
+fn says_count(text: &str, n: usize, one: &str, many: &str) {
+    assert!(!text.contains("(s)"), "{text}");
+    if n == 1 {
+        assert!(text.contains(&format!("1 {one}")), "{text}");
+        assert!(!text.contains(&format!("1 {many}")), "{text}");
+    } else {
+        assert!(text.contains(&format!("{n} {many}")), "{text}");
+    }
+}
+
+/// Every message with a count, generated over counts 0, 1, 2, ...: the
+/// noun and the verb agree with the number.
+#[test]
+fn every_count_reads_as_english() {
+    use crate::secrets::view::{conflicts_line, deletions_text};
+    for n in (0..=120).chain([999, 1000, 1001, 3000]) {
+        says_count(&count(n, "secret", "secrets"), n, "secret", "secrets");
+        says_count(
+            &crate::konduktor::candidates::plural(n, "secret"),
+            n,
+            "secret",
+            "secrets",
+        );
+        let conflicts = conflicts_line(n);
+        says_count(&conflicts, n, "conflict", "conflicts");
+        let agrees = if n == 1 {
+            "until it is"
+        } else {
+            "until they are"
+        };
+        assert!(conflicts.contains(agrees), "{conflicts}");
+        let others = crate::secrets::delete::others_help(n);
+        says_count(&others, n, "other user", "other users");
+        let agrees = if n == 1 { "user has" } else { "users have" };
+        assert!(others.contains(agrees), "{others}");
+        if n > 0 {
+            let whole = deletions_text(n, 0);
+            says_count(&whole, n, "secret", "secrets");
+            assert!(!whole.contains("keys"), "{whole}");
+            let keys = deletions_text(0, n);
+            says_count(&keys, n, "secret", "secrets");
+            assert!(keys.starts_with("keys of "), "{keys}");
+            for m in [1, 2, 7] {
+                let both = deletions_text(n, m);
+                assert!(both.starts_with(&count(n, "secret", "secrets")), "{both}");
+                assert!(
+                    both.ends_with(&format!(" and keys of {}", count(m, "secret", "secrets"))),
+                    "{both}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn lists_join_as_english() {
+    let list = |items: &[&str]| and_list(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    assert_eq!(list(&[]), "");
+    assert_eq!(list(&["a"]), "a");
+    assert_eq!(list(&["a", "b"]), "a and b");
+    assert_eq!(list(&["a", "b", "c"]), "a, b and c");
+}

@@ -754,37 +754,43 @@ fn issue_examples() -> Vec<(&'static str, Kind, String)> {
         (
             "a task with env: for envs:",
             Kind::Task,
-            format!("name: t\nresources: {{image_id: ubuntu}}\nenv:\n  TOKEN: {V}\n"),
+            format!(
+                "name: t\nresources: {{image_id: ubuntu, cpus: 1, memory: 1}}\nenv:\n  TOKEN: {V}\n"
+            ),
         ),
         (
             "a task with envs given a list",
             Kind::Task,
-            format!("name: t\nresources: {{image_id: ubuntu}}\nenvs: [TOKEN={V}]\n"),
+            format!(
+                "name: t\nresources: {{image_id: ubuntu, cpus: 1, memory: 1}}\nenvs: [TOKEN={V}]\n"
+            ),
         ),
         (
             "a task with envs in a flow map over several lines",
             Kind::Task,
             format!(
-                "name: t\nresources: {{image_id: ubuntu}}\nenvs: {{A: {V},\n  BAD-NAME: {W}}}\n"
+                "name: t\nresources: {{image_id: ubuntu, cpus: 1, memory: 1}}\nenvs: {{A: {V},\n  BAD-NAME: {W}}}\n"
             ),
         ),
         (
             "a task with an anchored env value used as its name",
             Kind::Task,
-            format!("envs:\n  A: &t {V}\nname: *t\nresources: {{image_id: ubuntu}}\n"),
+            format!(
+                "envs:\n  A: &t {V}\nname: *t\nresources: {{image_id: ubuntu, cpus: 1, memory: 1}}\n"
+            ),
         ),
         (
             "a task with an anchored env value used as num_nodes",
             Kind::Task,
             format!(
-                "envs:\n  A: &t {V}\nname: t\nnum_nodes: *t\nresources: {{image_id: ubuntu}}\n"
+                "envs:\n  A: &t {V}\nname: t\nnum_nodes: *t\nresources: {{image_id: ubuntu, cpus: 1, memory: 1}}\n"
             ),
         ),
         (
             "a one-line JSON task",
             Kind::Task,
             format!(
-                "{{\"name\": \"My_Job\", \"resources\": {{\"image_id\": \"u\"}}, \"envs\": {{\"A\": \"{V}\"}}}}\n"
+                "{{\"name\": \"My_Job\", \"resources\": {{\"image_id\": \"u\", \"cpus\": 1, \"memory\": 1}}, \"envs\": {{\"A\": \"{V}\"}}}}\n"
             ),
         ),
     ]
@@ -1086,7 +1092,7 @@ fn hostile_inputs() -> Vec<(&'static str, String, bool)> {
     out.push((
         "billion laughs in envs",
         format!(
-            "name: t\nresources: {{image_id: u}}\n{}",
+            "name: t\nresources: {{image_id: u, cpus: 1, memory: 1}}\n{}",
             laughs("a", &|i, v| format!("e{i}: {v}\n"))
         ),
         true,
@@ -1210,7 +1216,8 @@ fn many_problems(kind: Kind, n: usize) -> String {
             text
         }
         Kind::Task => {
-            let mut text = "name: t\nresources: {image_id: u}\nenvs:\n".to_string();
+            let mut text =
+                "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n".to_string();
             for i in 0..n {
                 text.push_str(&format!("  BAD-{i}: v\n"));
             }

@@ -373,7 +373,12 @@ impl Cluster {
             };
             let (mut got, next) = self.read(op, || page(params.clone())).await?;
             pages = pages.saturating_add(1);
-            crate::log::log(2, || format!("page {pages}: {} item(s)", got.len()));
+            crate::log::log(2, || {
+                format!(
+                    "page {pages}: {}",
+                    crate::output::count(got.len(), "item", "items")
+                )
+            });
             items.append(&mut got);
             match next.filter(|t| !t.is_empty()) {
                 Some(next) if token.as_deref() == Some(next.as_str()) => {
@@ -391,7 +396,11 @@ impl Cluster {
             }
         }
         crate::log::log(1, || {
-            format!("listed {} secret(s) in {pages} page(s)", items.len())
+            format!(
+                "listed {} in {}",
+                crate::output::count(items.len(), "secret", "secrets"),
+                crate::output::count(pages, "page", "pages")
+            )
         });
         Ok(items)
     }

@@ -69,6 +69,7 @@ pub struct ApplyArgs {
 }
 
 #[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
 struct Report<'a> {
     plan: &'a Plan,
     dry_run: bool,
@@ -116,8 +117,15 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             Vec::new()
         }
         None => {
-            if plan.has_deletions() && !yes {
-                confirm_deletions(&plan)?;
+            if plan.has_deletions()
+                && !yes
+                && let Err(refused) = confirm_deletions(&plan, text)
+            {
+                // Refused: the plan is still what -o asked for.
+                if !text {
+                    print_report(&plan, args.dry_run, Vec::new(), None, format)?;
+                }
+                return Err(refused);
             }
             // Before the first write: may we make every kind of write the
             // plan needs? (After the confirmation, so that a refusal for
@@ -136,19 +144,31 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     };
     let failed = result.iter().any(Outcome::failed);
     if !text {
-        let report = Report {
-            plan: &plan,
-            dry_run: args.dry_run,
-            result,
-            stopped,
-        };
-        print!("{}", to_data(&report, format)?);
+        print_report(&plan, args.dry_run, result, stopped, format)?;
     }
     Ok(if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// The plan and the result per secret, as `-o json` or `-o yaml`.
+fn print_report(
+    plan: &Plan,
+    dry_run: bool,
+    result: Vec<Outcome>,
+    stopped: Option<String>,
+    format: Format,
+) -> Result<()> {
+    let report = Report {
+        plan,
+        dry_run,
+        result,
+        stopped,
+    };
+    print!("{}", to_data(&report, format)?);
+    Ok(())
 }
 
 /// Why nothing is to be carried out, if so.
@@ -209,8 +229,14 @@ async fn show_progress(progress: std::sync::Arc<execute::Progress>, total: usize
     }
 }
 
-/// On a terminal, ask; elsewhere, refuse before changing anything.
-fn confirm_deletions(plan: &Plan) -> Result<()> {
+/// On a terminal, ask; elsewhere, refuse before changing anything. The
+/// plan is above (text) or on stdout (`-o json`/`yaml`, printed on refusal).
+fn confirm_deletions(plan: &Plan, text: bool) -> Result<()> {
+    let review = if text {
+        "review the plan above, then run again with --yes"
+    } else {
+        "review the plan printed on standard output, then run again with --yes"
+    };
     let what = plan_view::deletions(plan);
     crate::cmd::confirm::confirm(
         &format!("Apply will delete {what}."),
@@ -218,7 +244,7 @@ fn confirm_deletions(plan: &Plan) -> Result<()> {
             ErrorKind::Refused,
             format!("apply would delete {what}, and there is no terminal to confirm it; nothing was changed"),
         )
-        .with_help("review the plan above, then run again with --yes"),
+        .with_help(review),
         Error::new(ErrorKind::Refused, "apply cancelled; nothing was changed"),
     )
 }

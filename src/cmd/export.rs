@@ -89,8 +89,8 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
     }
     crate::log::log(1, || {
         format!(
-            "export: {} secret(s) written, {} left out",
-            plan.secrets.len(),
+            "export: {} written, {} left out",
+            secrets(plan.secrets.len()),
             plan.left_out.len()
         )
     });
@@ -100,6 +100,11 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
 
 /// What was done, on stderr: counts, where things went, what to do next,
 /// and each secret left out with its reason.
+/// `n` secrets, in English.
+fn secrets(n: usize) -> String {
+    crate::output::count(n, "secret", "secrets")
+}
+
 fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Path>) {
     let to = out.map_or_else(
         || "standard output".to_string(),
@@ -108,8 +113,8 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
     match values {
         Some(v) => {
             eprintln!(
-                "Exported {} secret(s) to {to}; their values are in `{}`.",
-                plan.secrets.len(),
+                "Exported {} to {to}; their values are in `{}`.",
+                secrets(plan.secrets.len()),
                 crate::escape::path(&v.path)
             );
             let env: Vec<String> = plan
@@ -138,8 +143,8 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
         }
         None => {
             eprintln!(
-                "warning: exported {} secret(s) to {to} without --values-dir: the manifest holds no values and must be completed before use (see its first lines), or export again with --values-dir DIR.",
-                plan.secrets.len()
+                "warning: exported {} to {to} without --values-dir: the manifest holds no values and must be completed before use (see its first lines), or export again with --values-dir DIR.",
+                secrets(plan.secrets.len())
             );
         }
     }

@@ -45,11 +45,24 @@ pub struct RenderJobArgs {
     #[arg(long)]
     pub pod_spec: bool,
     /// The image of the init container that unpacks default secrets (needs sh and unzip)
-    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_UNPACK_IMAGE)]
+    #[arg(long, value_name = "IMAGE", default_value = DEFAULT_UNPACK_IMAGE, value_parser = image_arg)]
     pub unpack_image: String,
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = RenderFormat::Yaml)]
     pub output: RenderFormat,
+}
+
+/// `--unpack-image`, checked by clap: an image reference is not empty and
+/// holds no blank or control character (a usage error, exit 2).
+fn image_arg(text: &str) -> std::result::Result<String, String> {
+    if text.is_empty() || text.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        Err(
+            "not an image reference (e.g. busybox:1.36 or registry.example/tools/unzip@sha256:...)"
+                .to_string(),
+        )
+    } else {
+        Ok(text.to_string())
+    }
 }
 
 /// Each warning on its own line, made safe for a terminal.

@@ -126,11 +126,7 @@ pub fn shown_user(user: &str) -> String {
 }
 
 pub fn plural(n: usize, what: &str) -> String {
-    if n == 1 {
-        format!("1 {what}")
-    } else {
-        format!("{n} {what}s")
-    }
+    crate::output::count(n, what, &format!("{what}s"))
 }
 
 #[cfg(test)]

@@ -464,12 +464,8 @@ fn environment(task: &Task, by_kind: ByKind<'_>, warnings: &mut Vec<String>) -> 
 /// CPU, memory and GPUs, as both requests and limits.
 fn resources(task: &Task) -> Option<ResourceRequirements> {
     let mut resources: BTreeMap<String, Quantity> = BTreeMap::new();
-    if let Some(c) = &task.cpus {
-        resources.insert("cpu".into(), Quantity(c.clone()));
-    }
-    if let Some(m) = &task.memory {
-        resources.insert("memory".into(), Quantity(m.clone()));
-    }
+    resources.insert("cpu".into(), Quantity(task.cpus.clone()));
+    resources.insert("memory".into(), Quantity(task.memory.clone()));
     if let Some(a) = &task.accelerators {
         resources.insert("nvidia.com/gpu".into(), Quantity(a.count.to_string()));
     }

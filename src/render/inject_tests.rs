@@ -8,7 +8,7 @@ fn task(yaml: &str) -> Task {
     crate::render::task::parse(Path::new("/t/task.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"))
 }
 
-const PLAIN: &str = "name: t\nresources: {image_id: ubuntu}\n";
+const PLAIN: &str = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
 
 fn secret(basename: &str, kind: SecretKind, data: &[(&str, &str)]) -> InjectedSecret {
     InjectedSecret {
@@ -462,7 +462,7 @@ fn the_checksum_changes_with_any_name_kind_key_or_value() {
 #[test]
 fn num_nodes_sets_completions_and_parallelism_of_an_indexed_job() {
     let r = rendered(
-        "name: t\nnum_nodes: 4\nresources: {image_id: ubuntu}\n",
+        "name: t\nnum_nodes: 4\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n",
         &[],
     );
     let spec = r.job.spec.clone().unwrap_or_default();
@@ -516,12 +516,18 @@ fn resources_tolerations_and_labels_follow_the_task() {
     let template = r.job.spec.clone().unwrap_or_default().template.metadata;
     assert_eq!(template.and_then(|m| m.labels), Some(labels));
 
-    // Without requests: no resources, no tolerations, no username label
-    // when the user is unknown.
+    // Without accelerators: CPU and memory only (a task always has both),
+    // no tolerations, no username label when the user is unknown.
     let mut o = opts();
     o.username.clear();
     let r = render(&task(PLAIN), &[], &o).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(main_container(&r).resources, None);
+    let cpu_and_memory = BTreeMap::from([
+        ("cpu".to_string(), Quantity("1".into())),
+        ("memory".to_string(), Quantity("1Gi".into())),
+    ]);
+    let res = main_container(&r).resources.clone().unwrap_or_default();
+    assert_eq!(res.requests, Some(cpu_and_memory.clone()));
+    assert_eq!(res.limits, Some(cpu_and_memory));
     assert_eq!(pod(&r).tolerations, None);
     assert_eq!(
         r.job.metadata.labels,

@@ -31,10 +31,12 @@ pub struct Task {
     pub name: String,
     pub num_nodes: u32,
     pub image: String,
-    /// CPU cores, as a Kubernetes quantity (`4`, `0.5`).
-    pub cpus: Option<String>,
-    /// Memory, as a Kubernetes quantity (`16Gi`).
-    pub memory: Option<String>,
+    /// CPU cores, as a Kubernetes quantity (`4`, `0.5`): required, as
+    /// Konduktor's launcher requires it.
+    pub cpus: String,
+    /// Memory, as a Kubernetes quantity (`16Gi`): required, as Konduktor's
+    /// launcher requires it.
+    pub memory: String,
     pub accelerators: Option<Accelerators>,
     /// In file order.
     pub envs: Vec<(String, String)>,
@@ -183,23 +185,24 @@ fn read_num_nodes(r: &mut Reader<'_>, fields: &Fields) -> u32 {
     }
 }
 
-/// What `resources` gives: the image (empty when missing or wrong) and the
-/// optional requests.
+/// What `resources` gives: the image, CPUs and memory (empty when missing
+/// or wrong: the problem is reported) and the optional accelerators.
 #[derive(Debug, Default)]
 struct Resources {
     image: String,
-    cpus: Option<String>,
-    memory: Option<String>,
+    cpus: String,
+    memory: String,
     accelerators: Option<Accelerators>,
 }
 
-/// `resources`: required, with `image_id`.
+/// `resources`: required, with `image_id`, `cpus` and `memory` (Konduktor's
+/// launcher stops on a task without either: so does render-job).
 fn read_resources(r: &mut Reader<'_>, fields: &Fields) -> Resources {
     let Some((node, at)) = fields.get("resources") else {
         r.add(
             Place::START,
             "the task has no `resources`",
-            "add `resources: {image_id: ubuntu:22.04}` at least",
+            "add `resources: {image_id: ubuntu:22.04, cpus: 4, memory: 16}` at least",
         );
         return Resources::default();
     };
@@ -208,8 +211,8 @@ fn read_resources(r: &mut Reader<'_>, fields: &Fields) -> Resources {
     };
     Resources {
         image: read_image(r, &res, at),
-        cpus: read_cpus(r, &res),
-        memory: read_memory(r, &res),
+        cpus: read_cpus(r, &res, at).unwrap_or_default(),
+        memory: read_memory(r, &res, at).unwrap_or_default(),
         accelerators: read_accelerators(r, &res),
     }
 }
@@ -240,8 +243,21 @@ fn read_image(r: &mut Reader<'_>, res: &Fields, resources_at: Place) -> String {
     String::new()
 }
 
+/// A field of `resources` Konduktor's launcher requires is missing: say
+/// so at `resources`.
+fn require(r: &mut Reader<'_>, res: &Fields, field: &str, resources_at: Place, example: &str) {
+    if !res.has(field) {
+        r.add(
+            resources_at,
+            format!("`resources.{field}` is missing"),
+            format!("Konduktor's launcher requires it: add {example} under `resources`"),
+        );
+    }
+}
+
 /// `resources.cpus` as a quantity.
-fn read_cpus(r: &mut Reader<'_>, res: &Fields) -> Option<String> {
+fn read_cpus(r: &mut Reader<'_>, res: &Fields, resources_at: Place) -> Option<String> {
+    require(r, res, "cpus", resources_at, "`cpus: 4` (CPU cores)");
     let c = scalar_field(r, res.get("cpus"), "cpus")?;
     let n = positive_number(&c.value, MAX_COUNT);
     if n.is_none() {
@@ -258,7 +274,8 @@ fn read_cpus(r: &mut Reader<'_>, res: &Fields) -> Option<String> {
 }
 
 /// `resources.memory` in GiB, as a quantity (`16Gi`).
-fn read_memory(r: &mut Reader<'_>, res: &Fields) -> Option<String> {
+fn read_memory(r: &mut Reader<'_>, res: &Fields, resources_at: Place) -> Option<String> {
+    require(r, res, "memory", resources_at, "`memory: 16` (GiB)");
     let m = scalar_field(r, res.get("memory"), "memory")?;
     let n = positive_number(&m.value, MAX_MEMORY_GIB);
     if n.is_none() {

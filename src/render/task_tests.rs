@@ -1,7 +1,7 @@
 use super::*;
 
 const PATH: &str = "/t/task.yaml";
-const BASE: &str = "name: t\nresources: {image_id: ubuntu}\n";
+const BASE: &str = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 2}\n";
 
 fn ok(text: &str) -> Task {
     parse(Path::new(PATH), text)
@@ -25,8 +25,8 @@ fn every_field_is_read() {
     assert_eq!(t.name, "train-1");
     assert_eq!(t.num_nodes, 3);
     assert_eq!(t.image, "nvcr.io/nvidia/pytorch:24.01");
-    assert_eq!(t.cpus.as_deref(), Some("4"));
-    assert_eq!(t.memory.as_deref(), Some("0.5Gi"));
+    assert_eq!(t.cpus, "4");
+    assert_eq!(t.memory, "0.5Gi");
     assert_eq!(
         t.accelerators,
         Some(Accelerators {
@@ -51,17 +51,18 @@ fn optional_fields_have_defaults() {
     let t = ok(BASE);
     assert_eq!(t.num_nodes, 1);
     assert_eq!(t.image, "ubuntu");
-    assert_eq!((t.cpus, t.memory, t.accelerators), (None, None, None));
+    assert_eq!((t.cpus.as_str(), t.memory.as_str()), ("1", "2Gi"));
+    assert_eq!(t.accelerators, None);
     assert!(t.envs.is_empty());
     assert_eq!((t.setup, t.run), (None, None));
     let t = ok(
-        "name: t\nresources: {image_id: u, accelerators: A100, cpus: 0.25}\nrun:\nsetup: ~\nenvs:\n  E: ''\n",
+        "name: t\nresources: {image_id: u, accelerators: A100, cpus: 0.25, memory: 1}\nrun:\nsetup: ~\nenvs:\n  E: ''\n",
     );
     assert_eq!(
         t.accelerators.map(|a| (a.kind, a.count)),
         Some(("A100".into(), 1))
     );
-    assert_eq!(t.cpus.as_deref(), Some("0.25"));
+    assert_eq!(t.cpus, "0.25");
     assert_eq!((t.setup, t.run), (None, None));
     assert_eq!(t.envs, [("E".to_string(), String::new())]);
 }
@@ -84,7 +85,7 @@ fn numbers_out_of_range_are_errors_at_their_place() {
         ("num_nodes: -1", "4:12: num_nodes `-1`"),
     ] {
         let e = err(&format!(
-            "name: t\nresources: {{image_id: u}}\n# c\n{line}\n"
+            "name: t\nresources: {{image_id: u, cpus: 1, memory: 1}}\n# c\n{line}\n"
         ));
         assert!(e.contains(&format!("{PATH}:{message}")), "{line}: {e}");
         assert!(e.contains("help: e.g. `num_nodes: 2`"), "{e}");
@@ -129,36 +130,48 @@ fn numbers_out_of_range_are_errors_at_their_place() {
 fn missing_and_malformed_fields_are_named() {
     let e = err("");
     assert!(e.contains("the task file is empty"), "{e}");
-    let e = err("num_nodes: 1\nresources: {image_id: u}\n");
+    let e = err("num_nodes: 1\nresources: {image_id: u, cpus: 1, memory: 1}\n");
     assert!(e.contains("the task has no `name`"), "{e}");
     assert!(e.contains("add `name: my-job`"), "{e}");
     let e = err("name: t\n");
     assert!(e.contains("the task has no `resources`"), "{e}");
-    let e = err("name: t\nresources: {cpus: 1}\n");
+    // Konduktor's launcher stops on a task without CPUs or memory: so do we.
+    for (res, missing) in [
+        ("{image_id: u, memory: 1}", "cpus"),
+        ("{image_id: u, cpus: 1}", "memory"),
+    ] {
+        let e = err(&format!("name: t\nresources: {res}\n"));
+        assert!(
+            e.contains(&format!("{PATH}:2:1: `resources.{missing}` is missing")),
+            "{e}"
+        );
+        assert!(e.contains("Konduktor's launcher requires it"), "{e}");
+    }
+    let e = err("name: t\nresources: {cpus: 1, memory: 1}\n");
     assert!(
         e.contains(&format!("{PATH}:2:1: `resources.image_id` is missing")),
         "{e}"
     );
-    let e = err("name: t\nresources: {image_id: ''}\n");
+    let e = err("name: t\nresources: {image_id: '', cpus: 1, memory: 1}\n");
     assert!(e.contains("`image_id` is empty"), "{e}");
-    let e = err("name: t\nresources: {image_id: 'a b'}\n");
+    let e = err("name: t\nresources: {image_id: 'a b', cpus: 1, memory: 1}\n");
     assert!(
         e.contains("image_id `a b` is not an image reference"),
         "{e}"
     );
-    let e = err("name: My_Job\nresources: {image_id: u}\n");
+    let e = err("name: My_Job\nresources: {image_id: u, cpus: 1, memory: 1}\n");
     assert!(
         e.contains(&format!("{PATH}:1:7: task name `My_Job` cannot name a Job")),
         "{e}"
     );
     let e = err(&format!(
-        "name: {}\nresources: {{image_id: u}}\n",
+        "name: {}\nresources: {{image_id: u, cpus: 1, memory: 1}}\n",
         "a".repeat(64)
     ));
     assert!(e.contains("cannot name a Job"), "{e}");
-    let e = err("name: t\nresources: {image_id: u, gpus: 1}\n");
+    let e = err("name: t\nresources: {image_id: u, cpus: 1, memory: 1, gpus: 1}\n");
     assert!(e.contains("gpus"), "{e}");
-    let e = err("name: t\nresources: {image_id: u}\nenvs: [A, B]\n");
+    let e = err("name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs: [A, B]\n");
     assert!(
         e.contains("`envs` should be a mapping of NAME: value, not"),
         "{e}"
@@ -168,12 +181,16 @@ fn missing_and_malformed_fields_are_named() {
 #[test]
 fn scripts_are_never_revealed_in_a_snippet() {
     // A problem next to a script: the snippet shows the script masked.
-    let e = err("name: t\nresources: {image_id: u}\nrun: echo TOKEN-abc123\nnum_nodes: 0\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nrun: echo TOKEN-abc123\nnum_nodes: 0\n",
+    );
     assert!(e.contains("num_nodes `0`"), "{e}");
     assert!(e.contains("run: ***"), "{e}");
     assert!(!e.contains("TOKEN-abc123"), "{e}");
     // A script of the wrong shape is named by its field, its content hidden.
-    let e = err("name: t\nresources: {image_id: u}\nsetup:\n  token: TOKEN-abc123\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nsetup:\n  token: TOKEN-abc123\n",
+    );
     assert!(
         e.contains(&format!(
             "{PATH}:4:3: `setup` should be a script (text), not"
@@ -187,7 +204,7 @@ fn scripts_are_never_revealed_in_a_snippet() {
 #[test]
 fn env_values_are_never_shown_and_names_only_when_safe() {
     let e = err(
-        "name: t\nresources: {image_id: u}\nenvs:\n  GOOD: secret-ish-value\n  BAD-NAME: secret-ish-value\n",
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  GOOD: secret-ish-value\n  BAD-NAME: secret-ish-value\n",
     );
     assert!(
         e.contains(&format!(
@@ -198,7 +215,9 @@ fn env_values_are_never_shown_and_names_only_when_safe() {
     assert!(e.contains("GOOD: ***"), "{e}");
     assert!(!e.contains("secret-ish-value"), "{e}");
     // A name that could be a pasted value is not quoted.
-    let e = err("name: t\nresources: {image_id: u}\nenvs:\n  HF_TOKEN=hf_abc def: x\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  HF_TOKEN=hf_abc def: x\n",
+    );
     assert!(
         e.contains(
             "a name in `envs` (not shown: it may hold a value) is not an environment variable name"
@@ -207,14 +226,16 @@ fn env_values_are_never_shown_and_names_only_when_safe() {
     );
     assert!(!e.contains("hf_abc"), "{e}");
     // Without a value: the missing value is the problem.
-    let e = err("name: t\nresources: {image_id: u}\nenvs:\n  hf_abc def:\n");
+    let e = err("name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  hf_abc def:\n");
     assert!(
         e.contains("a name in `envs` (not shown: it may hold a value) has no value"),
         "{e}"
     );
     assert!(!e.contains("is not an environment variable name"), "{e}");
     assert!(!e.contains("hf_abc"), "{e}");
-    let e = err("name: t\nresources: {image_id: u}\nenvs:\n  A: [secret-ish-value]\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  A: [secret-ish-value]\n",
+    );
     assert!(
         e.contains(&format!(
             "{PATH}:4:6: the value of task env `A` should be a single value"
@@ -226,7 +247,9 @@ fn env_values_are_never_shown_and_names_only_when_safe() {
 
 #[test]
 fn a_duplicate_env_names_its_first_line() {
-    let e = err("name: t\nresources: {image_id: u}\nenvs:\n  A: x\n  B: y\n  A: z\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  A: x\n  B: y\n  A: z\n",
+    );
     assert!(
         e.contains(&format!(
             "{PATH}:6:3: task env `A` is given twice (first at line 4)"
@@ -238,13 +261,15 @@ fn a_duplicate_env_names_its_first_line() {
 
 #[test]
 fn aliases_and_multi_line_values_are_not_quoted() {
-    let e = err("name: t\nresources: {image_id: u}\nenvs:\n  A: &n Not_A_Name\nnum_nodes: *n\n");
+    let e = err(
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs:\n  A: &n Not_A_Name\nnum_nodes: *n\n",
+    );
     assert!(
         e.contains("num_nodes (not shown) is not a whole number"),
         "{e}"
     );
     assert!(!e.contains("Not_A_Name"), "{e}");
-    let e = err("name: My\n  Secret_Job\nresources: {image_id: u}\n");
+    let e = err("name: My\n  Secret_Job\nresources: {image_id: u, cpus: 1, memory: 1}\n");
     assert!(e.contains("task name (not shown) cannot name a Job"), "{e}");
     assert!(!e.contains("Secret_Job"), "{e}");
 }
@@ -253,7 +278,7 @@ fn aliases_and_multi_line_values_are_not_quoted() {
 fn problems_are_capped() {
     let envs: String = (0..60).map(|i| format!("  BAD-{i}: v\n")).collect();
     let e = err(&format!(
-        "name: t\nresources: {{image_id: u}}\nenvs:\n{envs}"
+        "name: t\nresources: {{image_id: u, cpus: 1, memory: 1}}\nenvs:\n{envs}"
     ));
     assert!(
         e.contains(&format!("{PATH} has 60 problems (the first 50 are shown)")),
@@ -268,7 +293,7 @@ fn problems_are_capped() {
 #[test]
 fn debug_shows_env_names_only_and_no_script() {
     let t = ok(
-        "name: t\nresources: {image_id: u}\nenvs: {TOKEN: secret-ish-value}\nrun: echo run-secret\nsetup: echo setup-secret\n",
+        "name: t\nresources: {image_id: u, cpus: 1, memory: 1}\nenvs: {TOKEN: secret-ish-value}\nrun: echo run-secret\nsetup: echo setup-secret\n",
     );
     let d = format!("{t:?}");
     assert!(d.contains("TOKEN") && d.contains("<redacted>"), "{d}");

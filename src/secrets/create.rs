@@ -162,7 +162,10 @@ pub fn dry_run_preview(
         .map(|(k, v)| {
             (
                 k.clone(),
-                serde_json::Value::String(format!("<redacted, {} bytes>", v.len())),
+                serde_json::Value::String(format!(
+                    "<redacted, {}>",
+                    crate::output::count(v.len(), "byte", "bytes")
+                )),
             )
         })
         .collect::<serde_json::Map<_, _>>()

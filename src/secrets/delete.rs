@@ -83,11 +83,17 @@ async fn not_yours(store: &impl SecretStore, name: &str, owner: &Owner) -> Resul
     Ok(if others.is_empty() {
         err.with_help("see your secrets with `kubectl konduktor secret list`")
     } else {
-        err.with_help(format!(
-            "{} other user(s) have a secret with that name; only its owner can delete it (see `kubectl konduktor secret list -u`)",
-            others.len()
-        ))
+        err.with_help(others_help(others.len()))
     })
+}
+
+/// The hint when other users hold a secret of the name given.
+pub(crate) fn others_help(n: usize) -> String {
+    let have = if n == 1 { "has" } else { "have" };
+    format!(
+        "{} {have} a secret with that name; only its owner can delete it (see `kubectl konduktor secret list -u`)",
+        crate::output::count(n, "other user", "other users")
+    )
 }
 
 #[cfg(test)]

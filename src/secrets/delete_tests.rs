@@ -51,7 +51,7 @@ async fn someone_elses_name_is_not_found_and_says_so() {
         "{err}"
     );
     assert!(
-        format!("{err:?}").contains("1 other user(s) have a secret with that name"),
+        format!("{err:?}").contains("1 other user has a secret with that name"),
         "{err:?}"
     );
     assert!(!store.calls().iter().any(Call::is_delete));

@@ -1157,9 +1157,9 @@ pub fn load_here(manifest: &Manifest, allow_commands: bool) -> Result<Vec<Desire
     let desired = load_with(manifest, &process_env, commands)?;
     crate::log::log(1, || {
         format!(
-            "{}: {} secret(s) declared",
+            "{}: {} declared",
             crate::input::located::display_path(&manifest.path),
-            desired.len()
+            crate::output::count(desired.len(), "secret", "secrets")
         )
     });
     Ok(desired)
@@ -1239,11 +1239,7 @@ impl Manifest {
 }
 
 fn candidates_plural(n: usize) -> String {
-    if n == 1 {
-        "1 command".to_string()
-    } else {
-        format!("{n} commands")
-    }
+    crate::output::count(n, "command", "commands")
 }
 
 /// Read every source, running no command ([`Commands::Refused`]).

@@ -39,11 +39,7 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     if plan.summary.conflict > 0 {
         out.push_str(&format!(
             "{}\n",
-            style(format!(
-                "{} conflict(s): apply refuses to run until they are resolved.",
-                plan.summary.conflict
-            ))
-            .red()
+            style(conflicts_line(plan.summary.conflict)).red()
         ));
     }
     out
@@ -61,7 +57,32 @@ pub fn deletions(plan: &Plan) -> String {
         .iter()
         .filter(|s| s.action() == Action::Merge && s.deletes())
         .count();
-    format!("{secrets} secret(s) and keys of {keyed} secret(s)")
+    deletions_text(secrets, keyed)
+}
+
+/// `n` deletions of whole secrets and of keys of `keyed` secrets, as the
+/// confirmation says them: "1 secret", "keys of 2 secrets", "2 secrets and
+/// keys of 1 secret".
+pub fn deletions_text(secrets: usize, keyed: usize) -> String {
+    let whole = crate::output::count(secrets, "secret", "secrets");
+    let keys = format!(
+        "keys of {}",
+        crate::output::count(keyed, "secret", "secrets")
+    );
+    match (secrets, keyed) {
+        (_, 0) => whole,
+        (0, _) => keys,
+        _ => format!("{whole} and {keys}"),
+    }
+}
+
+/// The line under a plan with conflicts.
+pub fn conflicts_line(n: usize) -> String {
+    let they = if n == 1 { "it is" } else { "they are" };
+    format!(
+        "{}: apply refuses to run until {they} resolved.",
+        crate::output::count(n, "conflict", "conflicts")
+    )
 }
 
 pub fn summary_line(plan: &Plan) -> String {
@@ -223,9 +244,9 @@ fn value_diff(k: &KeyChange) -> String {
             out
         }
         _ => format!(
-            "        (binary value: {} -> {} bytes)\n",
-            old.len(),
-            new.len()
+            "        (binary value: {} -> {})\n",
+            crate::output::count(old.len(), "byte", "bytes"),
+            crate::output::count(new.len(), "byte", "bytes")
         ),
     }
 }

@@ -185,10 +185,7 @@ fn outcome_lines_say_what_failed_and_what_was_not_attempted() {
 
 #[test]
 fn deletions_count_secrets_and_secrets_losing_keys() {
-    assert_eq!(
-        deletions(&every_action()),
-        "4 secret(s) and keys of 1 secret(s)"
-    );
+    assert_eq!(deletions(&every_action()), "4 secrets and keys of 1 secret");
 }
 
 #[test]

@@ -69,7 +69,7 @@ fn verbose_logs_requests_but_never_values() {
     list.success()
         .stderr_has("[konduktor] list secrets in namespace")
         .stderr_has("-> ok in ")
-        .stderr_has("listed 1 secret(s)");
+        .stderr_has("listed 1 secret in 1 page");
     let quiet = env.run(&["secret", "list"]);
     assert!(!quiet.stderr.contains("[konduktor]"), "{}", quiet.stderr);
     let file = env.file("secrets.yaml", format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: logged\n    kind: env\n    inline: {{TOKEN: {v}-changed}}\n"));

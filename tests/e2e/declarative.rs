@@ -559,7 +559,7 @@ fn show_secrets_prints_text_diffs_only_when_asked() {
         file.to_str().unwrap_or_default(),
         "--show-secrets",
     ])
-    .stdout_has("(binary value: 4 -> 3 bytes)");
+    .stdout_has("(binary value: 4 bytes -> 3 bytes)");
 }
 
 #[test]

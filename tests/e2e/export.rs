@@ -151,7 +151,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         s(&out),
     ]);
     run.success()
-        .stderr_has("Exported 7 secret(s)")
+        .stderr_has("Exported 7 secrets")
         .stderr_has("in a subshell");
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
@@ -215,7 +215,7 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
     let out = env.dir.path().join("secrets.yaml");
     env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
         .success()
-        .stderr_has("Exported 5 secret(s)");
+        .stderr_has("Exported 5 secrets");
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     assert!(
         text.contains("fromDirectory: \"./values/my-default-directory/mycreds\""),
@@ -413,7 +413,7 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
     let out = env.dir.path().join("secrets.yaml");
     let run = env.run(&["-v", "export", "--values-dir", s(&values), "--out", s(&out)]);
     run.success()
-        .stderr_has("Exported 1 secret(s)")
+        .stderr_has("Exported 1 secret ")
         .stderr_has("left out secret `has-nul`: the value of `TOKEN` holds a NUL byte")
         .stderr_has("left out secret `odd-kind`: its kind `kustom`")
         .stderr_has("left out secret `not-a-zip`: its `payload.zip` is not a readable zip");

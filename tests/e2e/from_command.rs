@@ -66,7 +66,7 @@ fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed
     );
     let task = env.file(
         "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
     );
     let task = task.to_str().unwrap_or_default();
     for args in [
@@ -235,7 +235,7 @@ fn render_job_takes_command_values_offline() {
     );
     let task = env.file(
         "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
     );
     let run = allowed(
         &env,

@@ -138,7 +138,8 @@ fn manifest_cases(env: &TestEnv) -> Vec<(String, String)> {
     cases
 }
 
-const TASK: &str = "name: t\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n";
+const TASK: &str =
+    "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n";
 
 #[test]
 fn no_value_shows_in_any_diagnostic_of_a_bad_manifest() {
@@ -178,15 +179,15 @@ fn no_value_shows_in_any_diagnostic_of_a_bad_task() {
     let env = TestEnv::new();
     let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
     let tasks = [
-        "name: t\nresources:\n  image_id: x\nenv:\n  HF_TOKEN: {C}\n  B: {C}\n",
-        "name: t\nresources: {image_id: x}\nenvs: {A: {C}, B: [{C}], C:}\n",
-        "name: t\nresources: {image_id: x}\nenvs:\n  A: &v {C}\nnum_nodes: *v\n",
-        "name: t\nresources: {image_id: x}\nenvs:\n  A: \"{C}\n",
-        "name: Bad\nresources: {image_id: x}\nrun: |\n  export TOKEN={C}\n  python train.py\n",
-        "name: t\nresources: {image_id: x}\nenvs: {C}\n",
-        "name: t\nresources: {image_id: x}\nenvs: {TOKEN {C}}\n",
-        "name: t\nresources: {image_id: x}\nnum_nodes: 2\n  export HF_TOKEN={C}\nrun: python train.py\n",
-        "name: t\n  {C}\nresources: {image_id: x}\n",
+        "name: t\nresources:\n  image_id: x\n  cpus: 1\n  memory: 1\nenv:\n  HF_TOKEN: {C}\n  B: {C}\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs: {A: {C}, B: [{C}], C:}\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs:\n  A: &v {C}\nnum_nodes: *v\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs:\n  A: \"{C}\n",
+        "name: Bad\nresources: {image_id: x, cpus: 1, memory: 1}\nrun: |\n  export TOKEN={C}\n  python train.py\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs: {C}\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs: {TOKEN {C}}\n",
+        "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nnum_nodes: 2\n  export HF_TOKEN={C}\nrun: python train.py\n",
+        "name: t\n  {C}\nresources: {image_id: x, cpus: 1, memory: 1}\n",
     ];
     for (i, template) in tasks.iter().enumerate() {
         let text = plant(&env, template);
@@ -391,7 +392,7 @@ fn render_job_output_holds_no_raw_control_characters() {
     let env = TestEnv::new();
     let task = env.file(
         "task.yaml",
-        "name: t\nresources: {image_id: ubuntu}\nenvs: {A: \"x\\e[31my\\u202ez\\u0085\\u2028\"}\nrun: \"echo \\u202e hi\"\n",
+        "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nenvs: {A: \"x\\e[31my\\u202ez\\u0085\\u2028\"}\nrun: \"echo \\u202e hi\"\n",
     );
     let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
     for format in ["yaml", "json"] {

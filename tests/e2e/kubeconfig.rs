@@ -133,9 +133,9 @@ fn broken_or_missing_kubeconfig_names_the_file() {
     }
     let mut cmd = env.command();
     cmd.args(["-n", "Bad_NS", "secret", "list"]);
-    env.run_command(cmd)
-        .failure()
-        .stderr_has("not a valid namespace");
+    let run = env.run_command(cmd);
+    run.failure().stderr_has("not a namespace name");
+    assert_eq!(run.code, Some(2), "a usage error: {run:?}");
 }
 
 /// A kubeconfig the YAML parser refuses, with a token in it: the message

@@ -34,6 +34,7 @@ mod secret_create;
 mod secret_delete;
 mod secret_list;
 mod style;
+mod surfaces;
 mod terminal;
 mod whoami;
 mod workflows;

@@ -9,7 +9,8 @@ use std::process::Command;
 
 use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
 
-const TASK: &str = "name: demo\nresources:\n  image_id: ubuntu:22.04\nrun: echo hi\n";
+const TASK: &str =
+    "name: demo\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n";
 
 /// A manifest for `owner` with a planted value in every secret.
 fn manifest(env: &TestEnv, owner: &str) -> PathBuf {

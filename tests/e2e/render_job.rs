@@ -226,7 +226,7 @@ fn injection_matches_konduktors_launcher() {
 fn task_envs_win_and_shadowing_is_a_warning() {
     let env = TestEnv::new();
     let body = "  - name: one\n    kind: env\n    inline: {SHARED: a, ONLY_ONE: b}\n  - name: two\n    kind: env\n    inline: {SHARED: c}\n";
-    let task = "name: t\nresources: {image_id: ubuntu}\nenvs:\n  ONLY_ONE: from-task\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nenvs:\n  ONLY_ONE: from-task\n";
     let run = render(&env, task, Some(body), &["--pod-spec", "-o", "json"]);
     run.success()
         .stderr_has("warning: task env ONLY_ONE shadows the key ONLY_ONE of env secret \"one\"");
@@ -245,7 +245,7 @@ fn task_envs_win_and_shadowing_is_a_warning() {
 #[test]
 fn preflight_names_the_user_without_default_secrets() {
     let env = TestEnv::new();
-    let task = "name: t\nresources: {image_id: ubuntu}\nrun: cat $KONDUKTOR_DEFAULT_SECRETS/x/y\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: cat $KONDUKTOR_DEFAULT_SECRETS/x/y\n";
     let task_path = env.file("task.yaml", task);
     let manifest = env.file(
         "secrets.yaml",
@@ -263,7 +263,7 @@ fn preflight_names_the_user_without_default_secrets() {
         .stderr_has("uses KONDUKTOR_DEFAULT_SECRETS")
         .stderr_has("user alice")
         .stderr_has(OWNER);
-    let task = "name: t\nresources: {image_id: ubuntu}\nsetup: ls /konduktor/default-secrets/\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nsetup: ls /konduktor/default-secrets/\n";
     let run = render(&env, task, None, &[]);
     run.failure().stderr_has("has no default secret");
 }
@@ -550,7 +550,7 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     for (object, basename, kind, data) in seeds {
         env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{object}-{OWNER}"), "labels": labels(basename, kind)}, "data": data}));
     }
-    let task = "name: t\nresources: {image_id: ubuntu}\nrun: ls $KONDUKTOR_DEFAULT_SECRETS\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: ls $KONDUKTOR_DEFAULT_SECRETS\n";
     let run = render(&env, task, None, &["-o", "json"]);
     run.success()
         .stderr_has(&format!("secret \"{long}\""))
@@ -620,7 +620,8 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
 #[test]
 fn a_node_count_a_job_cannot_hold_is_an_error() {
     let env = TestEnv::new();
-    let task = "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu}\n";
+    let task =
+        "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
     let body = "  - name: e\n    kind: env\n    inline: {A: b}\n";
     let run = render(&env, task, Some(body), &[]);
     run.failure().stderr_has("num_nodes");

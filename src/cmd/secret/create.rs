@@ -60,17 +60,25 @@ fn kind_parser() -> impl clap::builder::TypedValueParser<Value = SecretKind> {
 impl CreateArgs {
     /// The secret to write, read and checked before anything reaches the
     /// cluster: name, source, kind against source, keys, the 1 MiB limit.
+    /// What was typed (name, sources, kind against source, inline keys)
+    /// fails as a usage error (exit 2); a file that cannot be read, as input.
     fn desired(&self) -> Result<DesiredSecret> {
         if self.name.contains('=') {
             // Most likely a KEY=VALUE pair that lost its --inline: never echo it.
-            return Err(Error::input(
+            return Err(Error::usage(
                 "the secret name looks like a KEY=VALUE pair (not shown, it may hold a value)",
             )
             .with_help("put --inline before each KEY=VALUE pair, and the secret's name last"));
         }
-        konduktor::validate_name(&self.name, self.kind)?;
-        let source = self.source()?;
-        let data = sources::collect(self.kind, &source).map_err(|e| e.named(&self.name))?;
+        konduktor::validate_name(&self.name, self.kind).map_err(|e| Error::from(e).as_usage())?;
+        let source = self.source().map_err(Error::as_usage)?;
+        sources::check_kind_source(self.kind, &source)
+            .map_err(|e| Error::from(e.named(&self.name)).as_usage())?;
+        let typed = matches!(source, Source::Inline(_));
+        let data = sources::collect(self.kind, &source).map_err(|e| {
+            let e = Error::from(e.named(&self.name));
+            if typed { e.as_usage() } else { e }
+        })?;
         konduktor::validate_size(&self.name, &data)?;
         Ok(DesiredSecret {
             origins: Default::default(),

@@ -20,7 +20,8 @@ pub struct DeleteArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
-    crate::konduktor::validate_name(&args.name, crate::konduktor::SecretKind::Env)?;
+    crate::konduktor::validate_name(&args.name, crate::konduktor::SecretKind::Env)
+        .map_err(|e| crate::error::Error::from(e).as_usage())?;
     let owner = crate::cmd::prelude::owner()?;
     let cluster = crate::cmd::prelude::connect(ctx).await?;
     let report = delete::delete_mine(&cluster, &args.name, &owner).await?;

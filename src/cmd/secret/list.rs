@@ -59,6 +59,9 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 }
             } else {
                 print!("{}", table(&items, args.all_users, jiff::Timestamp::now()));
+                if let Some(note) = shared_names_note(&items) {
+                    eprintln!("{note}");
+                }
             }
         }
         format => {
@@ -74,8 +77,45 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The names two or more rows share (a basename on two objects: of two
+/// owners, of two kinds, or written by another tool), in order.
+fn shared_names(items: &[ListedSecret]) -> Vec<&str> {
+    let mut seen = std::collections::BTreeMap::<&str, usize>::new();
+    for s in items {
+        *seen.entry(s.name.as_str()).or_default() += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(name, _)| name)
+        .collect()
+}
+
+/// Why two rows show the same name, when some do.
+fn shared_names_note(items: &[ListedSecret]) -> Option<String> {
+    let shared = shared_names(items);
+    let names: Vec<String> = shared
+        .iter()
+        .map(|n| format!("`{}`", crate::escape::text(n)))
+        .collect();
+    let (these, is) = match names.len() {
+        0 => return None,
+        1 => ("the name", "is"),
+        _ => ("the names", "are"),
+    };
+    Some(format!(
+        "note: {these} {} {is} on more than one Secret object (the OBJECT column names each)",
+        crate::output::and_list(&names)
+    ))
+}
+
 fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> String {
-    let mut headers = vec!["NAME", "KIND", "KEYS", "AGE"];
+    // Two rows of one name: say which object each is.
+    let objects = !shared_names(items).is_empty();
+    let mut headers = vec!["NAME"];
+    if objects {
+        headers.push("OBJECT");
+    }
+    headers.extend(["KIND", "KEYS", "AGE"]);
     if all_users {
         headers.push("OWNER");
     }
@@ -94,12 +134,11 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
             } else {
                 s.keys.join(",")
             };
-            let mut row = vec![
-                s.name.clone(),
-                s.kind.clone().unwrap_or_else(|| "-".into()),
-                keys,
-                age,
-            ];
+            let mut row = vec![s.name.clone()];
+            if objects {
+                row.push(s.secret_name.clone());
+            }
+            row.extend([s.kind.clone().unwrap_or_else(|| "-".into()), keys, age]);
             if all_users {
                 row.push(s.owner.clone().unwrap_or_else(|| "(not konduktor)".into()));
             }
