@@ -8,6 +8,7 @@ use std::future::Future;
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::cluster::FailureClass;
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
@@ -53,6 +54,12 @@ pub enum Status {
     Done,
     Failed {
         message: String,
+        /// What kind of failure (permission, quota, conflict, invalid,
+        /// gone, unreachable, ...): whether running again can help.
+        class: FailureClass,
+        /// What to do about it, when there is more to say than the class.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        help: Option<String>,
     },
     /// Not attempted, and why.
     Skipped {
@@ -330,17 +337,33 @@ fn outcome(s: &SecretPlan, status: Status) -> Outcome {
 }
 
 fn failed(e: &Error) -> Status {
+    let class = FailureClass::of(e);
     if e.kind == ErrorKind::Unreachable {
         // Said once, for the whole apply (see [`Executed::unreachable`]).
         return Status::Failed {
             message: "the API server became unreachable; whether it was written is not known: run apply again".into(),
+            class,
+            help: None,
         };
     }
     let mut message = e.message().to_string();
     if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) {
         message.push_str("; it changed since the plan was made: run apply again");
     }
-    Status::Failed { message }
+    Status::Failed {
+        message,
+        class,
+        help: e.hint().map(str::to_string),
+    }
+}
+
+/// A failure found by reading back, not said by the server.
+fn failed_as(class: FailureClass, message: String) -> Status {
+    Status::Failed {
+        message,
+        class,
+        help: None,
+    }
 }
 
 /// The write a create or merge step makes; `None` for any other step.
@@ -443,24 +466,26 @@ async fn already_exists(
     meta: &WriteMeta,
 ) -> Status {
     match store.get(&s.secret_name).await {
-        Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
-            message: format!(
+        Ok(Some(live)) if !live.is_owned_by(owner) => failed_as(
+            FailureClass::Foreign,
+            format!(
                 "conflict: a Secret named {} exists and is not yours; it was not touched",
                 s.secret_name
             ),
-        },
+        ),
         Ok(Some(live))
             if live.data == desired.data
                 && has_labels(&live, &meant_labels(desired, owner, meta)) =>
         {
             Status::Done
         }
-        Ok(_) => Status::Failed {
-            message: format!(
+        Ok(_) => failed_as(
+            FailureClass::Conflict,
+            format!(
                 "{} was created by someone else since the plan was made; run apply again",
                 s.secret_name
             ),
-        },
+        ),
         Err(e) => failed(&e),
     }
 }

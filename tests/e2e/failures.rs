@@ -11,10 +11,8 @@ use serde_json::json;
 use crate::support::apiserver::{ALICE, Recorded};
 use crate::support::{OWNER, TestEnv};
 
-#[allow(dead_code)]
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
-#[allow(dead_code)]
 fn manifest(env: &TestEnv, body: &str) -> String {
     let path: PathBuf = env.file("secrets.yaml", format!("{HEAD}{body}"));
     path.to_str().unwrap_or_default().to_string()
@@ -74,4 +72,179 @@ fn secret_create_merges_without_the_create_permission() {
     let stored = env.secret(&name).unwrap_or_default();
     assert_eq!(stored["data"]["OLD"], json!(b64(&old)));
     assert_eq!(stored["data"]["NEW"], json!(b64(&new)));
+}
+
+/// Advice that a re-run or a Role cannot act on must not be given: the
+/// apply summary's "run again", RBAC's "ask for a Role", or "changed
+/// since the plan".
+fn assert_no_wrong_advice(text: &str) {
+    for wrong in [
+        "Run apply again to converge",
+        "Role",
+        "changed since the plan",
+        "run the command again",
+    ] {
+        assert!(!text.contains(wrong), "{wrong:?} in:\n{text}");
+    }
+}
+
+/// The recorded answers the fake server now models (issue 14 point 3):
+/// replayed, they come back the same.
+#[test]
+fn the_server_answers_quota_terminating_and_immutable_as_recorded() {
+    let server = crate::support::ApiServer::start();
+    server.create_namespace("fixtures2");
+    for i in 0..9 {
+        server.put_secret(
+            "fixtures2",
+            json!({"metadata": {"name": format!("s{i}")}, "type": "Opaque", "data": {}}),
+        );
+    }
+    server.set_secret_quota("fixtures2", "q", 1);
+    crate::apiserver_conformance::replay_status(&server, "create-quota-exceeded", &[]);
+    server.create_namespace("fixtures2-terminating");
+    server.terminate_namespace("fixtures2-terminating");
+    crate::apiserver_conformance::replay_status(&server, "create-in-terminating-namespace", &[]);
+    server.put_secret(
+        "fixtures2",
+        json!({"metadata": {"name": "frozen-abba3a3e"}, "type": "Opaque",
+            "immutable": true, "data": {"A": "MQ=="}}),
+    );
+    crate::apiserver_conformance::replay_status(&server, "merge-patch-immutable", &[]);
+    server.remove_namespace("fixtures2");
+    assert!(server.secrets("fixtures2").is_empty());
+}
+
+/// Issue 14 point 3: a full ResourceQuota is named, with what is used and
+/// the limit, in apply's text and JSON (class `quota`) and in `secret
+/// create`; nobody is told to run again or to ask for a Role.
+#[test]
+fn an_exceeded_quota_is_named_with_use_and_limit() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let canary = env.canary("quota");
+    // The bystander and one more fit.
+    server.set_secret_quota(&env.namespace, "secrets-per-team", 2);
+    let file = manifest(
+        &env,
+        &format!(
+            "  - name: a\n    inline: {{A: {canary}}}\n  - name: b\n    inline: {{B: b}}\n  - name: c\n    inline: {{C: c}}\n"
+        ),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    run.failure()
+        .stdout_has("ResourceQuota \"secrets-per-team\"")
+        .stdout_has("count/secrets: 2 used of 2 allowed")
+        .stdout_has("1 done, 2 failed")
+        .stdout_has("will not help");
+    assert_no_wrong_advice(&run.stdout);
+    assert_eq!(server.secrets(&env.namespace).len(), 2);
+
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    run.failure();
+    let report = run.json();
+    let classes: Vec<&str> = report["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["class"].as_str())
+        .collect();
+    assert_eq!(classes, ["quota", "quota"], "{report:#}");
+
+    let run = env.run(&["secret", "create", "--inline", "D=d", "d"]);
+    run.failure()
+        .stderr_has("ResourceQuota \"secrets-per-team\"")
+        .stderr_has("2 used of 2 allowed");
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: a namespace that does not exist is said to, not
+/// reported as "changed since the plan", and no re-run is advised.
+#[test]
+fn a_missing_namespace_is_said_to_be_missing() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.remove_namespace(&env.namespace);
+    let file = manifest(&env, "  - name: a\n    inline: {A: a}\n");
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("namespace \"{}\" does not exist", env.namespace))
+        .stdout_has("kubectl get namespaces");
+    assert_no_wrong_advice(&run.stdout);
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(run.json()["result"][0]["class"], "gone", "{}", run.stdout);
+
+    let run = env.run(&["secret", "create", "--inline", "A=a", "a"]);
+    run.failure()
+        .stderr_has(&format!("namespace \"{}\" does not exist", env.namespace));
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: a Terminating namespace refuses anything new; that is
+/// what apply and `secret create` say, while a merge into an existing
+/// secret there still goes through (as on a real server).
+#[test]
+fn a_terminating_namespace_is_said_to_be_going() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    ours(&env, "kept", "K", "k");
+    server.terminate_namespace(&env.namespace);
+    let file = manifest(
+        &env,
+        "  - name: new\n    inline: {A: a}\n  - name: kept\n    inline: {K: k, L: l}\n",
+    );
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("namespace \"{}\" is being deleted", env.namespace))
+        .stdout_has("secret \"kept\" merged")
+        .stdout_has("1 done, 1 failed");
+    assert_no_wrong_advice(&run.stdout);
+
+    let run = env.run(&["secret", "create", "--inline", "B=b", "other"]);
+    run.failure().stderr_has("is being deleted (Terminating)");
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: an `immutable: true` Secret cannot take a merge
+/// (422 "field is immutable"): said so, with how to replace it; no
+/// re-run advised.
+#[test]
+fn an_immutable_secret_is_said_to_be_immutable() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let old = env.canary("frozen");
+    let new = env.canary("thawed");
+    let name = format!("frozen-{OWNER}");
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "immutable": true,
+        "metadata": {"name": name, "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+            "trainy.ai/secret-basename": "frozen", "trainy.ai/secret-kind": "env"}},
+        "data": {"A": b64(&old)}
+    }));
+    let file = manifest(
+        &env,
+        &format!("  - name: frozen\n    inline: {{A: {new}}}\n"),
+    );
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("secret \"{name}\" is immutable"))
+        .stdout_has("kubectl delete secret");
+    assert_no_wrong_advice(&run.stdout);
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(
+        run.json()["result"][0]["class"],
+        "invalid",
+        "{}",
+        run.stdout
+    );
+
+    let pair = format!("A={new}");
+    let run = env.run(&[
+        "secret", "create", "--kind", "env", "--inline", &pair, "frozen",
+    ]);
+    run.failure().stderr_has("is immutable");
+    assert_no_wrong_advice(&run.stderr);
+    let stored = server.secret(&env.namespace, &name).unwrap_or_default();
+    assert_eq!(stored["data"]["A"], json!(b64(&old)));
 }
