@@ -630,3 +630,28 @@ async fn a_write_that_lost_its_connection_is_retried_and_finds_its_own_result() 
     assert_eq!(count(&|c| c == &Call::Create(obj("c"))), 2, "{calls:#?}");
     assert_eq!(count(&|c| matches!(c, Call::Merge { .. })), 3, "{calls:#?}");
 }
+
+/// Issue 14 point 6: once interrupted, no write starts (deletions
+/// included); every one is listed as not attempted, and why.
+#[tokio::test]
+async fn an_interrupted_apply_starts_no_write() {
+    let (mut p, existing) = mixed();
+    p.secrets.extend(creates(4).secrets);
+    let store = FakeStore::new(existing);
+    let progress = Progress::default();
+    progress.interrupt();
+    let done = execute_with(&store, &p, &WriteMeta::default(), &progress, 2).await;
+    assert!(done.interrupted);
+    assert!(done.unreachable.is_none());
+    assert_eq!(store.calls(), [], "no write");
+    assert!(!done.outcomes.is_empty());
+    for o in &done.outcomes {
+        assert_eq!(
+            o.status,
+            Status::Skipped {
+                message: "not attempted: apply was interrupted".into()
+            },
+            "{o:?}"
+        );
+    }
+}

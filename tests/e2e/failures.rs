@@ -248,3 +248,179 @@ fn an_immutable_secret_is_said_to_be_immutable() {
     let stored = server.secret(&env.namespace, &name).unwrap_or_default();
     assert_eq!(stored["data"]["A"], json!(b64(&old)));
 }
+
+/// How many secrets the interrupted applies below write.
+const MANY: usize = 120;
+
+/// A manifest of [`MANY`] secrets, a canary in each.
+fn many(env: &TestEnv) -> String {
+    let canary = env.canary("many");
+    let body: String = (0..MANY)
+        .map(|i| format!("  - name: s{i:03}\n    inline: {{K: {canary}-{i}}}\n"))
+        .collect();
+    manifest(env, &body)
+}
+
+/// Our secrets the server holds.
+fn held(env: &TestEnv) -> usize {
+    env.fake().map_or(0, |server| {
+        server
+            .secrets(&env.namespace)
+            .iter()
+            .filter(|s| s["metadata"]["labels"]["trainy.ai/secret-owner"] == OWNER)
+            .count()
+    })
+}
+
+/// Start `apply -f file` against a server 50 ms away, wait until some of
+/// its creates have reached the server, send `signal`, and wait for it to
+/// end (piped output). Only a watchdog bounds the wait: it catches a hang.
+fn interrupted_apply(
+    env: &TestEnv,
+    file: &str,
+    signal: &str,
+    args: &[&str],
+) -> crate::support::Run {
+    let Some(server) = env.fake() else {
+        panic!("needs the test server")
+    };
+    server.set_latency(std::time::Duration::from_millis(50));
+    let mut cmd = env.command();
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .args(["apply", "-f", file, "--parallel", "2"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let watchdog = std::time::Instant::now();
+    loop {
+        let creates = server
+            .requests()
+            .iter()
+            .filter(|r| r.is("POST", "/secrets"))
+            .count();
+        if creates >= 6 {
+            break;
+        }
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "apply sent no creates"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    server.set_latency(std::time::Duration::ZERO);
+    env.checked(out)
+}
+
+/// The numbers of the summary line `Apply incomplete: D done, F failed, N not attempted.`
+fn summary_counts(stdout: &str) -> (usize, usize, usize) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Apply incomplete: "))
+        .unwrap_or_else(|| panic!("no summary:\n{stdout}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers.as_slice() {
+        [done, failed, skipped, ..] => (*done, *failed, *skipped),
+        _ => panic!("bad summary: {line}"),
+    }
+}
+
+/// Issue 14 point 6: Ctrl-C (SIGINT) part way through a large apply starts
+/// no new write, lets those in flight finish, prints what was done and what
+/// was not attempted (stdout piped), and exits 130; what it says was done
+/// is what the server holds, and a re-run converges.
+#[test]
+fn an_interrupted_apply_says_what_it_did_and_exits_130() {
+    let env = TestEnv::new();
+    if env.fake().is_none() {
+        return;
+    }
+    let file = many(&env);
+    let run = interrupted_apply(&env, &file, "INT", &[]);
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr_has("SIGINT: stopping")
+        .stdout_has("not attempted: apply was interrupted")
+        .stdout_has("Apply interrupted");
+    let (done, failed, skipped) = summary_counts(&run.stdout);
+    assert_eq!(failed, 0, "{}", run.stdout);
+    assert_eq!(done + skipped, MANY, "{}", run.stdout);
+    assert!(done >= 6 && skipped > 0, "{}", run.stdout);
+    assert_eq!(
+        held(&env),
+        done,
+        "what apply says it did is what the server holds"
+    );
+    assert_eq!(
+        run.stdout.matches(" created (").count(),
+        done,
+        "one line per secret created"
+    );
+
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has(&format!(
+            "Plan: {skipped} to create, 0 to merge, 0 to delete, {done} unchanged."
+        ));
+    assert_eq!(held(&env), MANY);
+}
+
+/// Issue 14 point 6: SIGTERM does the same, and `-o json` carries the
+/// record: `interrupted`, and per secret done or skipped, counts matching
+/// what the server holds.
+#[test]
+fn an_interrupted_apply_leaves_a_json_record() {
+    let env = TestEnv::new();
+    if env.fake().is_none() {
+        return;
+    }
+    let file = many(&env);
+    let run = interrupted_apply(&env, &file, "TERM", &["-o", "json"]);
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr_has("SIGTERM: stopping");
+    let report = run.json();
+    assert_eq!(report["interrupted"], json!(true), "{report:#}");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains("interrupted"))
+    );
+    let statuses: Vec<&str> = report["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["status"].as_str())
+        .collect();
+    assert_eq!(statuses.len(), MANY);
+    let done = statuses.iter().filter(|s| **s == "done").count();
+    let skipped = statuses.iter().filter(|s| **s == "skipped").count();
+    assert_eq!(done + skipped, MANY, "{statuses:?}");
+    assert!(skipped > 0);
+    assert_eq!(held(&env), done);
+    env.run(&["apply", "-f", &file]).success();
+    assert_eq!(held(&env), MANY);
+}
