@@ -213,7 +213,9 @@ async fn carry_out(
     };
     // From here on a Ctrl-C (or SIGTERM) stops the apply in order: no new
     // write, those in flight finish, the summary is printed.
-    let interrupts = tokio::spawn(watch_interrupts(progress.clone()));
+    // (The handlers are in place before the first write, not whenever the
+    // task first runs.)
+    let interrupts = tokio::spawn(watch_interrupts(Interrupts::new(), progress.clone()));
     let executed = execute::execute_with(cluster, plan, &meta, &progress, parallel).await;
     interrupts.abort();
     if let Some(t) = ticker {
@@ -226,8 +228,7 @@ async fn carry_out(
 
 /// On the first SIGINT or SIGTERM: stop starting writes, and say so; on
 /// the second: exit at once (130), as kubectl does, without a summary.
-async fn watch_interrupts(progress: std::sync::Arc<execute::Progress>) {
-    let mut signals = Interrupts::new();
+async fn watch_interrupts(mut signals: Interrupts, progress: std::sync::Arc<execute::Progress>) {
     loop {
         let Some(name) = signals.next().await else {
             return;
