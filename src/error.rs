@@ -28,8 +28,12 @@ pub enum ErrorKind {
     Timeout,
     /// 401.
     Unauthorized,
-    /// 403.
+    /// 403 from RBAC: the user may not do this.
     Forbidden,
+    /// 403 from a ResourceQuota: the namespace has no room for more.
+    Quota,
+    /// The namespace does not exist, or is being deleted.
+    Gone,
     /// 404 on something the user named.
     NotFound,
     /// 409: already exists, changed meanwhile, failed precondition.
@@ -55,6 +59,8 @@ impl ErrorKind {
             ErrorKind::Timeout => "konduktor::timeout",
             ErrorKind::Unauthorized => "konduktor::unauthorized",
             ErrorKind::Forbidden => "konduktor::forbidden",
+            ErrorKind::Quota => "konduktor::quota",
+            ErrorKind::Gone => "konduktor::namespace_gone",
             ErrorKind::NotFound => "konduktor::not_found",
             ErrorKind::Conflict => "konduktor::conflict",
             ErrorKind::Invalid => "konduktor::invalid",

@@ -277,12 +277,7 @@ impl Cluster {
 
     pub(super) fn translate(&self, op: &Operation, sent: &Sent, e: kube::Error) -> Error {
         match e {
-            kube::Error::Api(status) => self.status_error(
-                op,
-                status.code,
-                &sent.scrub(&status.reason),
-                &sent.scrub(&status.message),
-            ),
+            kube::Error::Api(status) => self.status_error(op, &scrubbed(sent, &status)),
             kube::Error::Auth(auth) => auth_error(&auth, &self.context, &self.user),
             // A credential plugin run again to refresh an expired token
             // fails inside kube's service stack.
@@ -328,36 +323,307 @@ impl Cluster {
         ))
     }
 
-    fn status_error(&self, op: &Operation, code: u16, reason: &str, message: &str) -> Error {
+    /// A failure answer, read ([`refusal`]) and worded for its class.
+    fn status_error(&self, op: &Operation, status: &kube::core::Status) -> Error {
+        let read = refusal(status);
+        let class = read.class();
+        let e = self.refusal_error(op, status, read);
+        debug_assert_eq!(FailureClass::of(&e), class);
+        e
+    }
+
+    fn refusal_error(&self, op: &Operation, status: &kube::core::Status, read: Refusal) -> Error {
         let what = op.describe();
-        match code {
-            401 => Error::new(
+        let (code, reason, message) =
+            (status.code, status.reason.as_str(), status.message.as_str());
+        let ns = op.namespace.as_deref().unwrap_or("default");
+        match read {
+            Refusal::Unauthorized => Error::new(
                 ErrorKind::Unauthorized,
                 format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),
             )
             .with_help("log in again or refresh the credentials of this context's user in your kubeconfig"),
-            403 if op.namespace.is_none() => Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} in all namespaces (403: {message})")).with_help(format!(
+            Refusal::Quota(q) => Error::new(
+                ErrorKind::Quota,
+                format!(
+                    "the ResourceQuota \"{}\" of namespace \"{ns}\" is used up: {}; could not {what}",
+                    q.quota,
+                    q.describe()
+                ),
+            )
+            .with_help(format!(
+                "running again will not help until there is room: delete secrets you no longer need, or ask an administrator to raise the quota (see `kubectl describe resourcequota {} -n {ns}`)",
+                q.quota
+            )),
+            Refusal::NamespaceMissing { namespace } => {
+                let namespace = namespace.unwrap_or_else(|| ns.to_string());
+                Error::new(
+                    ErrorKind::Gone,
+                    format!("namespace \"{namespace}\" does not exist (trying to {what})"),
+                )
+                .with_help(format!(
+                    "check the namespace (-n) and the context (--context) of context `{}`: `kubectl get namespaces` lists those there are; running again will not help until the namespace exists",
+                    self.context
+                ))
+            }
+            Refusal::NamespaceTerminating { namespace } => {
+                let namespace = namespace.unwrap_or_else(|| ns.to_string());
+                Error::new(
+                    ErrorKind::Gone,
+                    format!("namespace \"{namespace}\" is being deleted (Terminating): nothing new can be created in it (trying to {what})"),
+                )
+                .with_help("use another namespace (-n); running again will not help: once the namespace is gone, an administrator may create it again")
+            }
+            Refusal::Permission if op.namespace.is_none() => Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} in all namespaces (403: {message})")).with_help(format!(
                 "access is decided by the cluster's RBAC: this needs a ClusterRole that allows `{verb}` on `{res}` in every namespace; check with `kubectl auth can-i {verb} {res} -A`, or ask about one namespace with -n",
                 verb = op.verb,
                 res = op.resource
             )),
-            403 => {
-                let ns = op.namespace.as_deref().unwrap_or("default");
-                Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} (403: {message})")).with_help(format!(
-                    "access is decided by the cluster's RBAC: ask an administrator for a Role that allows `{verb}` on `{res}` in namespace `{ns}`; check with `kubectl auth can-i {verb} {res} -n {ns}`",
-                    verb = op.verb,
-                    res = op.resource
+            Refusal::Permission => Error::new(ErrorKind::Forbidden, format!("forbidden: you may not {what} (403: {message})")).with_help(format!(
+                "access is decided by the cluster's RBAC: ask an administrator for a Role that allows `{verb}` on `{res}` in namespace `{ns}`; check with `kubectl auth can-i {verb} {res} -n {ns}`",
+                verb = op.verb,
+                res = op.resource
+            )),
+            Refusal::NotFound => Error::new(ErrorKind::NotFound, format!("not found: {message} (trying to {what})"))
+                .with_help("check the namespace (-n) and the context (--context)"),
+            Refusal::AlreadyExists => Error::new(ErrorKind::Conflict, format!("{message} (trying to {what})")),
+            Refusal::Conflict => Error::new(ErrorKind::Conflict, format!("conflict: {message} (trying to {what})"))
+                .with_help("someone changed it since it was read; run the command again"),
+            Refusal::Immutable => {
+                let name = op.name.as_deref().unwrap_or("the secret");
+                Error::new(
+                    ErrorKind::Invalid,
+                    format!("secret \"{name}\" is immutable (`immutable: true`): its data cannot change (trying to {what}; {code} {reason})"),
+                )
+                .with_help(format!(
+                    "running again will not help: an immutable Secret can only be deleted and written anew (`kubectl delete secret {name} -n {ns}`, then write it again), or use another name"
                 ))
             }
-            404 => Error::new(ErrorKind::NotFound, format!("not found: {message} (trying to {what})"))
-                .with_help("check the namespace (-n) and the context (--context)"),
-            409 if reason == "AlreadyExists" => Error::new(ErrorKind::Conflict, format!("{message} (trying to {what})")),
-            409 => Error::new(ErrorKind::Conflict, format!("conflict: {message} (trying to {what})"))
-                .with_help("someone changed it since it was read; run the command again"),
-            400 | 422 => Error::new(ErrorKind::Invalid, format!("the API server refused to {what}: {message} ({code} {reason})")),
-            _ => Error::new(ErrorKind::Server, format!("the API server failed to {what}: {message} ({code} {reason})"))
+            Refusal::Invalid => Error::new(ErrorKind::Invalid, format!("the API server refused to {what}: {message} ({code} {reason})")),
+            Refusal::Server => Error::new(ErrorKind::Server, format!("the API server failed to {what}: {message} ({code} {reason})"))
                 .with_help("this is the server's side; try again in a moment"),
         }
+    }
+}
+
+/// `status` with the values a write carried blanked out of its texts.
+fn scrubbed(sent: &Sent, status: &kube::core::Status) -> kube::core::Status {
+    let mut status = status.clone();
+    status.message = sent.scrub(&status.message).into_owned();
+    status.reason = sent.scrub(&status.reason).into_owned();
+    if let Some(details) = status.details.as_mut() {
+        for cause in &mut details.causes {
+            cause.message = sent.scrub(&cause.message).into_owned();
+        }
+    }
+    status
+}
+
+/// A failure, in the classes advice is given by: who can fix it, and
+/// whether running the same command again can help. The command-line
+/// layer words the advice; this only says what kind of failure it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FailureClass {
+    /// RBAC said no: a Role is needed.
+    Permission,
+    /// A ResourceQuota is used up.
+    Quota,
+    /// Changed (or deleted) by someone else since it was read.
+    Conflict,
+    /// The server refused the object or request (an immutable Secret included).
+    Invalid,
+    /// The namespace does not exist or is being deleted.
+    Gone,
+    /// The server could not be reached.
+    Unreachable,
+    /// No answer in time.
+    Timeout,
+    /// The credentials were not accepted.
+    Unauthorized,
+    /// A fault on the server's side.
+    Server,
+    /// The name is someone else's secret.
+    Foreign,
+    /// Not a failure of the server (input, configuration, refusal).
+    Other,
+}
+
+impl FailureClass {
+    pub fn of(e: &Error) -> Self {
+        match e.kind {
+            ErrorKind::Forbidden => FailureClass::Permission,
+            ErrorKind::Quota => FailureClass::Quota,
+            ErrorKind::Conflict | ErrorKind::NotFound => FailureClass::Conflict,
+            ErrorKind::Invalid => FailureClass::Invalid,
+            ErrorKind::Gone => FailureClass::Gone,
+            ErrorKind::Unreachable => FailureClass::Unreachable,
+            ErrorKind::Timeout => FailureClass::Timeout,
+            ErrorKind::Unauthorized => FailureClass::Unauthorized,
+            ErrorKind::Server => FailureClass::Server,
+            ErrorKind::Foreign => FailureClass::Foreign,
+            ErrorKind::Input | ErrorKind::Identity | ErrorKind::Kubeconfig | ErrorKind::Refused => {
+                FailureClass::Other
+            }
+        }
+    }
+
+    /// Can running the same command again, with nothing else changed, help?
+    /// Yes for what passes (a conflict, an outage, a slow or failing
+    /// server); no for what someone must fix first (a Role, a quota, the
+    /// namespace, the object, the credentials).
+    pub fn rerun_helps(self) -> bool {
+        matches!(
+            self,
+            FailureClass::Conflict
+                | FailureClass::Unreachable
+                | FailureClass::Timeout
+                | FailureClass::Server
+        )
+    }
+}
+
+/// What a ResourceQuota's refusal says (the message the quota admission
+/// plugin writes: `exceeded quota: NAME, requested: R, used: U, limited: L`,
+/// each of R, U, L a list `resource=quantity,...`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QuotaExceeded {
+    pub quota: String,
+    pub requested: String,
+    pub used: String,
+    pub limited: String,
+}
+
+impl QuotaExceeded {
+    fn parse(message: &str) -> Option<Self> {
+        let rest = message.split_once("exceeded quota: ")?.1;
+        let (quota, rest) = rest.split_once(", requested: ")?;
+        let (requested, rest) = rest.split_once(", used: ")?;
+        let (used, limited) = rest.split_once(", limited: ")?;
+        Some(QuotaExceeded {
+            quota: quota.trim().to_string(),
+            requested: requested.trim().to_string(),
+            used: used.trim().to_string(),
+            limited: limited.trim().to_string(),
+        })
+    }
+
+    /// `count/secrets: 9 used of 1 allowed, 1 more requested`, per resource.
+    pub fn describe(&self) -> String {
+        let pairs = |list: &str| -> Vec<(String, String)> {
+            list.split(',')
+                .filter_map(|p| p.split_once('='))
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .collect()
+        };
+        let (used, requested) = (pairs(&self.used), pairs(&self.requested));
+        let find = |list: &[(String, String)], key: &str| {
+            list.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone())
+        };
+        let parts: Vec<String> = pairs(&self.limited)
+            .iter()
+            .map(|(resource, limit)| {
+                let used = find(&used, resource).unwrap_or_else(|| "?".into());
+                match find(&requested, resource) {
+                    Some(more) => {
+                        format!("{resource}: {used} used of {limit} allowed, {more} more requested")
+                    }
+                    None => format!("{resource}: {used} used of {limit} allowed"),
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            format!(
+                "used {}, limited {}, requested {}",
+                self.used, self.limited, self.requested
+            )
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+/// A failure answer from the API server, read for what it is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    Unauthorized,
+    /// RBAC's 403.
+    Permission,
+    /// 403 from a ResourceQuota (told from RBAC's by its message).
+    Quota(QuotaExceeded),
+    /// 404 naming the namespace, not the object (`details.kind: namespaces`).
+    NamespaceMissing {
+        namespace: Option<String>,
+    },
+    /// 403 with the cause `NamespaceTerminating`.
+    NamespaceTerminating {
+        namespace: Option<String>,
+    },
+    /// 422: an `immutable` Secret's data cannot change.
+    Immutable,
+    Invalid,
+    NotFound,
+    AlreadyExists,
+    Conflict,
+    Server,
+}
+
+impl Refusal {
+    pub fn class(&self) -> FailureClass {
+        match self {
+            Refusal::Unauthorized => FailureClass::Unauthorized,
+            Refusal::Permission => FailureClass::Permission,
+            Refusal::Quota(_) => FailureClass::Quota,
+            Refusal::NamespaceMissing { .. } | Refusal::NamespaceTerminating { .. } => {
+                FailureClass::Gone
+            }
+            Refusal::Immutable | Refusal::Invalid => FailureClass::Invalid,
+            Refusal::NotFound | Refusal::AlreadyExists | Refusal::Conflict => {
+                FailureClass::Conflict
+            }
+            Refusal::Server => FailureClass::Server,
+        }
+    }
+}
+
+/// Read a failure `Status`: its code, reason, message and details.
+pub fn refusal(status: &kube::core::Status) -> Refusal {
+    let details = status.details.as_ref();
+    let causes = details.map(|d| d.causes.as_slice()).unwrap_or_default();
+    match status.code {
+        401 => Refusal::Unauthorized,
+        403 => {
+            if let Some(cause) = causes.iter().find(|c| c.reason == "NamespaceTerminating") {
+                let namespace = cause
+                    .message
+                    .strip_prefix("namespace ")
+                    .and_then(|m| m.strip_suffix(" is being terminated"))
+                    .map(str::to_string);
+                return Refusal::NamespaceTerminating { namespace };
+            }
+            if status.message.contains("because it is being terminated") {
+                return Refusal::NamespaceTerminating { namespace: None };
+            }
+            match QuotaExceeded::parse(&status.message) {
+                Some(q) => Refusal::Quota(q),
+                None => Refusal::Permission,
+            }
+        }
+        404 if details.is_some_and(|d| d.kind == "namespaces") => Refusal::NamespaceMissing {
+            namespace: details.map(|d| d.name.clone()).filter(|n| !n.is_empty()),
+        },
+        404 => Refusal::NotFound,
+        409 if status.reason == "AlreadyExists" => Refusal::AlreadyExists,
+        409 => Refusal::Conflict,
+        422 if status.message.contains("field is immutable")
+            || causes
+                .iter()
+                .any(|c| c.message.contains("field is immutable")) =>
+        {
+            Refusal::Immutable
+        }
+        400 | 422 => Refusal::Invalid,
+        _ => Refusal::Server,
     }
 }
 
@@ -477,3 +743,7 @@ pub(crate) fn without_url_secrets(text: &str) -> String {
     out.push_str(rest);
     out
 }
+
+#[cfg(test)]
+#[path = "errors_tests.rs"]
+mod tests;

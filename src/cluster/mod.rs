@@ -30,6 +30,7 @@ use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, P
 use serde::Serialize;
 
 pub use duration::{humanize, parse_timeout};
+pub use errors::FailureClass;
 use errors::{Operation, Sent, is_transient};
 use kubeconfig::UserRef;
 

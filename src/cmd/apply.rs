@@ -74,10 +74,21 @@ struct Report<'a> {
     plan: &'a Plan,
     dry_run: bool,
     result: Vec<Outcome>,
-    /// Why writing stopped part way (the server became unreachable).
+    /// Why writing stopped part way (the server became unreachable, or
+    /// the apply was interrupted).
     #[serde(skip_serializing_if = "Option::is_none")]
     stopped: Option<String>,
+    /// Interrupted (SIGINT, SIGTERM): no write was started after that.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
 }
+
+/// The exit status of an apply stopped by SIGINT or SIGTERM, as a shell
+/// reports a command a Ctrl-C ended (128 + 2).
+const INTERRUPTED: u8 = 130;
+
+/// What the summary says when the apply was interrupted.
+const INTERRUPTED_NOTE: &str = "interrupted: no write was started after the signal, and the writes in flight were let finish; running apply again converges";
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     // --plan: the reviewed plan decides --prune, and is carried out only
@@ -109,6 +120,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     }
     plan.refuse_conflicts()?;
     let mut stopped = None;
+    let mut interrupted = false;
     let result = match nothing_to_do(&plan, args.dry_run) {
         Some(note) => {
             if text {
@@ -123,7 +135,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             {
                 // Refused: the plan is still what -o asked for.
                 if !text {
-                    print_report(&plan, args.dry_run, Vec::new(), None, format)?;
+                    print_report(&plan, args.dry_run, Vec::new(), None, false, format)?;
                 }
                 return Err(refused);
             }
@@ -137,16 +149,25 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
                 if let Some(e) = &executed.unreachable {
                     print!("{}", stopped_note(e));
                 }
+                if executed.interrupted {
+                    println!("Apply {INTERRUPTED_NOTE}.");
+                }
             }
-            stopped = executed.unreachable.map(|e| e.message().to_string());
+            interrupted = executed.interrupted;
+            stopped = match executed.unreachable {
+                Some(e) => Some(e.message().to_string()),
+                None => interrupted.then(|| INTERRUPTED_NOTE.to_string()),
+            };
             executed.outcomes
         }
     };
     let failed = result.iter().any(Outcome::failed);
     if !text {
-        print_report(&plan, args.dry_run, result, stopped, format)?;
+        print_report(&plan, args.dry_run, result, stopped, interrupted, format)?;
     }
-    Ok(if failed {
+    Ok(if interrupted {
+        ExitCode::from(INTERRUPTED)
+    } else if failed {
         ExitCode::FAILURE
     } else {
         ExitCode::SUCCESS
@@ -159,6 +180,7 @@ fn print_report(
     dry_run: bool,
     result: Vec<Outcome>,
     stopped: Option<String>,
+    interrupted: bool,
     format: Format,
 ) -> Result<()> {
     let report = Report {
@@ -166,6 +188,7 @@ fn print_report(
         dry_run,
         result,
         stopped,
+        interrupted,
     };
     print!("{}", to_data(&report, format)?);
     Ok(())
@@ -209,13 +232,87 @@ async fn carry_out(
     } else {
         WriteMeta::default()
     };
+    // From here on a Ctrl-C (or SIGTERM) stops the apply in order: no new
+    // write, those in flight finish, the summary is printed.
+    // (The handlers are in place before the first write, not whenever the
+    // task first runs.)
+    let interrupts = tokio::spawn(watch_interrupts(Interrupts::new(), progress.clone()));
     let executed = execute::execute_with(cluster, plan, &meta, &progress, parallel).await;
+    interrupts.abort();
     if let Some(t) = ticker {
         t.abort();
         // Clear the progress line.
         eprint!("\r\x1b[2K");
     }
     Ok(executed)
+}
+
+/// On the first SIGINT or SIGTERM: stop starting writes, and say so; on
+/// the second: exit at once (130), as kubectl does, without a summary.
+async fn watch_interrupts(mut signals: Interrupts, progress: std::sync::Arc<execute::Progress>) {
+    loop {
+        let Some(name) = signals.next().await else {
+            return;
+        };
+        if progress.interrupted() {
+            eprintln!(
+                "\n{name} again: stopping at once; the writes in flight may or may not have been made: run apply again"
+            );
+            std::process::exit(i32::from(INTERRUPTED));
+        }
+        progress.interrupt();
+        eprintln!(
+            "\n{name}: stopping; no new write starts, waiting for those in flight (press Ctrl-C again to stop at once)"
+        );
+    }
+}
+
+/// SIGINT and SIGTERM, as they come.
+struct Interrupts {
+    #[cfg(unix)]
+    int: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    term: Option<tokio::signal::unix::Signal>,
+}
+
+impl Interrupts {
+    #[cfg(unix)]
+    fn new() -> Self {
+        use tokio::signal::unix::{SignalKind, signal};
+        Interrupts {
+            int: signal(SignalKind::interrupt()).ok(),
+            term: signal(SignalKind::terminate()).ok(),
+        }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        Interrupts {}
+    }
+
+    /// The name of the next signal; `None` if none can come.
+    #[cfg(unix)]
+    async fn next(&mut self) -> Option<&'static str> {
+        async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+            match s {
+                Some(s) => s.recv().await,
+                None => std::future::pending().await,
+            }
+        }
+        if self.int.is_none() && self.term.is_none() {
+            return None;
+        }
+        tokio::select! {
+            Some(()) = recv(&mut self.int) => Some("SIGINT"),
+            Some(()) = recv(&mut self.term) => Some("SIGTERM"),
+            else => None,
+        }
+    }
+
+    #[cfg(not(unix))]
+    async fn next(&mut self) -> Option<&'static str> {
+        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    }
 }
 
 /// A progress line on stderr, once the apply takes more than a moment.

@@ -1,5 +1,5 @@
-//! `secret create`'s create-or-merge, as Konduktor's CLI does it: create
-//! the secret, or merge into the caller's existing one of that name (keys
+//! `secret create`'s create-or-merge, as Konduktor's CLI does it: read,
+//! then create the secret, or merge into the caller's existing one of that name (keys
 //! added or overwritten, none removed, kind relabelled), never into someone
 //! else's; a new git-ssh secret replaces the caller's previous one.
 
@@ -177,28 +177,36 @@ pub fn dry_run_preview(
     ))
 }
 
-/// Create, or on `AlreadyExists` merge into the existing object, if it is ours.
+/// Read first, then create or merge, as Konduktor's CLI and `apply` do:
+/// merging into an existing secret needs `get` and `patch`, never
+/// `create`. A create that finds the name taken (made meanwhile) reads
+/// again and merges.
 async fn write(
     store: &impl SecretStore,
     desired: &DesiredSecret,
     owner_hash: &str,
     meta: &WriteMeta,
 ) -> Result<Written> {
-    let object = desired.to_written_object(owner_hash, meta);
-    match store.create(&object).await {
-        Ok(()) => return Ok(Written::Created),
-        Err(e) if e.kind == ErrorKind::Conflict => {}
-        Err(e) => return Err(e),
-    }
     let name = konduktor::object_name(&desired.basename, owner_hash);
-    // It existed a moment ago; if it is gone now, someone deleted it meanwhile.
-    let live = store.get(&name).await?.ok_or_else(|| {
-        Error::new(
-            ErrorKind::Conflict,
-            format!("secret {name} changed while it was being written"),
-        )
-        .with_help("run the command again")
-    })?;
+    let live = match store.get(&name).await? {
+        Some(live) => live,
+        None => {
+            let object = desired.to_written_object(owner_hash, meta);
+            match store.create(&object).await {
+                Ok(()) => return Ok(Written::Created),
+                Err(e) if e.kind == ErrorKind::Conflict => {}
+                Err(e) => return Err(e),
+            }
+            // Made meanwhile; if it is gone again, someone deleted it meanwhile.
+            store.get(&name).await?.ok_or_else(|| {
+                Error::new(
+                    ErrorKind::Conflict,
+                    format!("secret {name} changed while it was being written"),
+                )
+                .with_help("run the command again")
+            })?
+        }
+    };
     if !live.is_owned_by(owner_hash) {
         return Err(foreign(&live, owner_hash, store.namespace()));
     }

@@ -19,7 +19,10 @@ async fn a_new_secret_is_created() {
     let store = FakeStore::new(Vec::new());
     let d = desired("hf", SecretKind::Env, &[("B", CANARY), ("A", "1")]);
     let report = ok(&store, &d).await;
-    assert_eq!(store.calls(), [Call::Create(obj("hf"))]);
+    assert_eq!(
+        store.calls(),
+        [Call::Get(obj("hf")), Call::Create(obj("hf"))]
+    );
     assert_eq!(
         report.render(),
         format!(
@@ -47,7 +50,6 @@ async fn an_existing_secret_of_ours_is_merged_on_its_resource_version() {
     assert_eq!(
         store.calls(),
         [
-            Call::Create(obj("hf")),
             Call::Get(obj("hf")),
             Call::Merge {
                 name: obj("hf"),
@@ -73,7 +75,11 @@ async fn the_same_content_again_is_unchanged_and_not_written() {
         .failing_create(&obj("hf"), ErrorKind::Conflict);
     let report = ok(&store, &desired("hf", SecretKind::Env, &[("A", "1")])).await;
     assert_eq!(report.written, Written::Unchanged);
-    assert_eq!(store.calls().len(), 2, "create, get, no merge");
+    assert_eq!(
+        store.calls(),
+        [Call::Get(obj("hf"))],
+        "get, no create, no merge"
+    );
     assert_eq!(
         report.render(),
         format!("secret \"hf\" unchanged ({})\n", obj("hf"))
@@ -141,6 +147,7 @@ async fn a_new_git_ssh_secret_replaces_the_previous_one_once_written() {
         calls.get(1..),
         Some(
             &[
+                Call::Get(obj("new-ssh")),
                 Call::Create(obj("new-ssh")),
                 Call::Delete {
                     name: obj("old-ssh"),

@@ -8,6 +8,7 @@ use std::future::Future;
 use futures::StreamExt;
 use serde::Serialize;
 
+use crate::cluster::FailureClass;
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
@@ -53,6 +54,12 @@ pub enum Status {
     Done,
     Failed {
         message: String,
+        /// What kind of failure (permission, quota, conflict, invalid,
+        /// gone, unreachable, ...): whether running again can help.
+        class: FailureClass,
+        /// What to do about it, when there is more to say than the class.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        help: Option<String>,
     },
     /// Not attempted, and why.
     Skipped {
@@ -76,15 +83,27 @@ impl Outcome {
     }
 }
 
-/// How far an apply has got, for a progress line.
+/// How far an apply has got, for a progress line; and whether it was
+/// asked to stop (an interrupt): then no new write starts.
 #[derive(Debug, Default)]
 pub struct Progress {
     pub done: std::sync::atomic::AtomicUsize,
+    interrupted: std::sync::atomic::AtomicBool,
 }
 
 impl Progress {
     fn tick(&self) {
         self.done.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// Start no new write; those in flight finish.
+    pub fn interrupt(&self) {
+        self.interrupted
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    pub fn interrupted(&self) -> bool {
+        self.interrupted.load(std::sync::atomic::Ordering::SeqCst)
     }
 }
 
@@ -159,36 +178,54 @@ pub struct Executed {
     /// Set when a write found the server unreachable (after its retries):
     /// no write was started after it, and the rest are [`Status::Skipped`].
     pub unreachable: Option<Error>,
+    /// Set when the apply was interrupted ([`Progress::interrupt`]): no
+    /// write was started after that, and the rest are [`Status::Skipped`].
+    pub interrupted: bool,
 }
 
-/// Once a write finds the server unreachable, no new write starts.
-#[derive(Default)]
-struct Stop(std::sync::Mutex<Option<Error>>);
+/// Once a write finds the server unreachable, or the apply is
+/// interrupted, no new write starts.
+struct Stop<'a> {
+    unreachable: std::sync::Mutex<Option<Error>>,
+    progress: &'a Progress,
+}
 
-impl Stop {
+impl<'a> Stop<'a> {
+    fn new(progress: &'a Progress) -> Self {
+        Stop {
+            unreachable: std::sync::Mutex::new(None),
+            progress,
+        }
+    }
+
     fn stopped(&self) -> bool {
-        self.0.lock().map_or(true, |s| s.is_some())
+        self.progress.interrupted() || self.unreachable.lock().map_or(true, |s| s.is_some())
     }
 
     /// Note a failed write; an unreachable server stops the rest.
     fn note(&self, e: &Error) {
         if e.kind == ErrorKind::Unreachable
-            && let Ok(mut first) = self.0.lock()
+            && let Ok(mut first) = self.unreachable.lock()
             && first.is_none()
         {
             *first = Some(e.clone());
         }
     }
 
-    fn into_error(self) -> Option<Error> {
-        self.0.into_inner().ok().flatten()
+    /// What a write not started is listed with.
+    fn not_attempted(&self) -> Status {
+        let message = if self.progress.interrupted() {
+            "not attempted: apply was interrupted"
+        } else {
+            "not attempted"
+        };
+        Status::Skipped {
+            message: message.into(),
+        }
     }
-}
 
-/// What a write not started is listed with.
-fn not_attempted() -> Status {
-    Status::Skipped {
-        message: "not attempted".into(),
+    fn into_error(self) -> Option<Error> {
+        self.unreachable.into_inner().ok().flatten()
     }
 }
 
@@ -254,7 +291,7 @@ pub async fn execute_with(
 ) -> Executed {
     let parallel = parallel.max(1);
     let store = &Retrying(store);
-    let stop = Stop::default();
+    let stop = Stop::new(progress);
     let writes = plan
         .secrets
         .iter()
@@ -289,6 +326,7 @@ pub async fn execute_with(
     Executed {
         outcomes,
         unreachable: stop.into_error(),
+        interrupted: progress.interrupted(),
     }
 }
 
@@ -330,17 +368,33 @@ fn outcome(s: &SecretPlan, status: Status) -> Outcome {
 }
 
 fn failed(e: &Error) -> Status {
+    let class = FailureClass::of(e);
     if e.kind == ErrorKind::Unreachable {
         // Said once, for the whole apply (see [`Executed::unreachable`]).
         return Status::Failed {
             message: "the API server became unreachable; whether it was written is not known: run apply again".into(),
+            class,
+            help: None,
         };
     }
     let mut message = e.message().to_string();
     if matches!(e.kind, ErrorKind::Conflict | ErrorKind::NotFound) {
         message.push_str("; it changed since the plan was made: run apply again");
     }
-    Status::Failed { message }
+    Status::Failed {
+        message,
+        class,
+        help: e.hint().map(str::to_string),
+    }
+}
+
+/// A failure found by reading back, not said by the server.
+fn failed_as(class: FailureClass, message: String) -> Status {
+    Status::Failed {
+        message,
+        class,
+        help: None,
+    }
 }
 
 /// The write a create or merge step makes; `None` for any other step.
@@ -349,7 +403,7 @@ fn write<'a>(
     s: &'a SecretPlan,
     owner: &'a str,
     meta: &'a WriteMeta,
-    stop: &'a Stop,
+    stop: &'a Stop<'a>,
 ) -> Option<impl Future<Output = Outcome> + 'a> {
     let (live, desired) = match &s.step {
         Step::Create { desired } => (None, desired),
@@ -358,7 +412,7 @@ fn write<'a>(
     };
     Some(async move {
         if stop.stopped() {
-            return outcome(s, not_attempted());
+            return outcome(s, stop.not_attempted());
         }
         let status = match live {
             None => match store.create(&desired.to_written_object(owner, meta)).await {
@@ -443,24 +497,26 @@ async fn already_exists(
     meta: &WriteMeta,
 ) -> Status {
     match store.get(&s.secret_name).await {
-        Ok(Some(live)) if !live.is_owned_by(owner) => Status::Failed {
-            message: format!(
+        Ok(Some(live)) if !live.is_owned_by(owner) => failed_as(
+            FailureClass::Foreign,
+            format!(
                 "conflict: a Secret named {} exists and is not yours; it was not touched",
                 s.secret_name
             ),
-        },
+        ),
         Ok(Some(live))
             if live.data == desired.data
                 && has_labels(&live, &meant_labels(desired, owner, meta)) =>
         {
             Status::Done
         }
-        Ok(_) => Status::Failed {
-            message: format!(
+        Ok(_) => failed_as(
+            FailureClass::Conflict,
+            format!(
                 "{} was created by someone else since the plan was made; run apply again",
                 s.secret_name
             ),
-        },
+        ),
         Err(e) => failed(&e),
     }
 }
@@ -500,9 +556,14 @@ fn holds_merge(live: &LiveSecret, s: &SecretPlan) -> bool {
     })
 }
 
-async fn delete(store: &impl SecretStore, s: &SecretPlan, live: &LiveRef, stop: &Stop) -> Outcome {
+async fn delete(
+    store: &impl SecretStore,
+    s: &SecretPlan,
+    live: &LiveRef,
+    stop: &Stop<'_>,
+) -> Outcome {
     if stop.stopped() {
-        return outcome(s, not_attempted());
+        return outcome(s, stop.not_attempted());
     }
     let status = match store
         .delete(

@@ -137,7 +137,7 @@ async fn a_failed_write_fails_alone_and_is_reported() {
     let failed: Vec<(&str, &str)> = outcomes
         .iter()
         .filter_map(|o| match &o.status {
-            Status::Failed { message } => Some((o.name.as_str(), message.as_str())),
+            Status::Failed { message, .. } => Some((o.name.as_str(), message.as_str())),
             _ => None,
         })
         .collect();
@@ -245,13 +245,17 @@ async fn a_create_that_finds_the_name_taken_says_by_whom() {
                 message: format!(
                     "conflict: a Secret named {} exists and is not yours; it was not touched",
                     obj("theirs")
-                )
+                ),
+                class: crate::cluster::FailureClass::Foreign,
+                help: None,
             },
             &Status::Failed {
                 message: format!(
                     "{} was created by someone else since the plan was made; run apply again",
                     obj("raced")
-                )
+                ),
+                class: crate::cluster::FailureClass::Conflict,
+                help: None,
             },
         ]
     );
@@ -578,7 +582,7 @@ async fn a_merge_whose_precondition_failed_is_done_only_if_the_object_holds_what
         let store = FakeStore::new(vec![moved]).failing(&obj("m"), ErrorKind::Conflict);
         let outcomes = run(&store, &p).await;
         assert!(
-            matches!(&outcomes[0].status, Status::Failed { message } if message.contains("run apply again")),
+            matches!(&outcomes[0].status, Status::Failed { message, .. } if message.contains("run apply again")),
             "{outcomes:#?}"
         );
     }
@@ -625,4 +629,29 @@ async fn a_write_that_lost_its_connection_is_retried_and_finds_its_own_result() 
     let count = |f: &dyn Fn(&Call) -> bool| calls.iter().filter(|c| f(c)).count();
     assert_eq!(count(&|c| c == &Call::Create(obj("c"))), 2, "{calls:#?}");
     assert_eq!(count(&|c| matches!(c, Call::Merge { .. })), 3, "{calls:#?}");
+}
+
+/// Issue 14 point 6: once interrupted, no write starts (deletions
+/// included); every one is listed as not attempted, and why.
+#[tokio::test]
+async fn an_interrupted_apply_starts_no_write() {
+    let (mut p, existing) = mixed();
+    p.secrets.extend(creates(4).secrets);
+    let store = FakeStore::new(existing);
+    let progress = Progress::default();
+    progress.interrupt();
+    let done = execute_with(&store, &p, &WriteMeta::default(), &progress, 2).await;
+    assert!(done.interrupted);
+    assert!(done.unreachable.is_none());
+    assert_eq!(store.calls(), [], "no write");
+    assert!(!done.outcomes.is_empty());
+    for o in &done.outcomes {
+        assert_eq!(
+            o.status,
+            Status::Skipped {
+                message: "not attempted: apply was interrupted".into()
+            },
+            "{o:?}"
+        );
+    }
 }

@@ -252,10 +252,12 @@ fn value_diff(k: &KeyChange) -> String {
 }
 
 /// One line per secret an apply touched (done, failed, or not attempted
-/// and why), then whether the apply completed.
+/// and why; a failure's help under it, once while it repeats), then
+/// whether the apply completed, and whether running it again can help.
 pub fn render_outcomes(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    let (mut done, mut failed, mut skipped, mut stuck) = (0, 0, 0, 0);
+    let mut last_help: Option<&str> = None;
     for o in outcomes {
         let verb = match o.action {
             Action::Create => "created",
@@ -269,9 +271,21 @@ pub fn render_outcomes(outcomes: &[Outcome]) -> String {
                 done += 1;
                 format!("secret \"{name}\" {verb} ({object})\n")
             }
-            Status::Failed { message } => {
+            Status::Failed {
+                message,
+                class,
+                help,
+            } => {
                 failed += 1;
-                format!("secret \"{name}\" NOT {verb}: {}\n", esc(message))
+                if !class.rerun_helps() {
+                    stuck += 1;
+                }
+                let mut line = format!("secret \"{name}\" NOT {verb}: {}\n", esc(message));
+                if let Some(help) = help.as_deref().filter(|h| last_help != Some(*h)) {
+                    line.push_str(&format!("  help: {}\n", esc(help)));
+                    last_help = Some(help);
+                }
+                line
             }
             Status::Skipped { message } => {
                 skipped += 1;
@@ -282,9 +296,20 @@ pub fn render_outcomes(outcomes: &[Outcome]) -> String {
     }
     if failed + skipped == 0 {
         out.push_str(&format!("Apply complete: {done} done.\n"));
-    } else {
-        out.push_str(&format!("Apply incomplete: {done} done, {failed} failed, {skipped} not attempted. Run apply again to converge.\n"));
+        return out;
     }
+    let advice = if stuck == 0 {
+        "Run apply again to converge.".to_string()
+    } else if stuck == failed && skipped == 0 {
+        "Running apply again will not help until what each failure says is fixed.".to_string()
+    } else {
+        format!(
+            "{stuck} of the failures will not go away by running apply again: fix what each says, then run apply again."
+        )
+    };
+    out.push_str(&format!(
+        "Apply incomplete: {done} done, {failed} failed, {skipped} not attempted. {advice}\n"
+    ));
     out
 }
 

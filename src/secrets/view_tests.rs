@@ -154,6 +154,8 @@ fn outcome_lines_say_what_failed_and_what_was_not_attempted() {
             Action::Merge,
             Status::Failed {
                 message: "refused\u{7}".into(),
+                class: crate::cluster::FailureClass::Server,
+                help: None,
             },
         ),
         outcome(

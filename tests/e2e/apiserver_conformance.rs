@@ -122,7 +122,7 @@ fn replay(server: &ApiServer, name: &str, map: &[(&str, &str)]) -> (Reply, Value
 }
 
 /// For failures the whole `Status` body must match.
-fn replay_status(server: &ApiServer, name: &str, map: &[(&str, &str)]) {
+pub(crate) fn replay_status(server: &ApiServer, name: &str, map: &[(&str, &str)]) {
     let (reply, expected) = replay(server, name, map);
     assert_eq!(reply.body, expected, "{name}");
 }

@@ -14,6 +14,7 @@ mod declarative;
 mod drift;
 mod errors;
 mod export;
+mod failures;
 mod from_command;
 mod hostile_inputs;
 mod hostile_manifests;

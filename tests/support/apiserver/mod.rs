@@ -84,6 +84,10 @@ struct State {
     review_denied: BTreeSet<String>,
     /// Added to every request before it is answered: a server far away.
     latency: Duration,
+    /// Namespaces being deleted: nothing new may be created in them.
+    terminating: BTreeSet<String>,
+    /// namespace -> (ResourceQuota name, its hard limit on `count/secrets`).
+    secret_quotas: BTreeMap<String, (String, usize)>,
 }
 
 pub struct ApiServer {
@@ -138,6 +142,32 @@ impl ApiServer {
 
     pub fn create_namespace(&self, ns: &str) {
         self.lock().namespaces.insert(ns.to_string());
+    }
+
+    /// Delete a namespace, as `kubectl delete namespace` with a finalizer
+    /// still holding it: it stays, Terminating, with what it holds, and
+    /// refuses anything new (fixture create-in-terminating-namespace).
+    pub fn terminate_namespace(&self, ns: &str) {
+        self.lock().terminating.insert(ns.to_string());
+    }
+
+    /// Remove a namespace and everything in it (fixture
+    /// create-in-missing-namespace answers a create there).
+    pub fn remove_namespace(&self, ns: &str) {
+        let mut st = self.lock();
+        st.namespaces.remove(ns);
+        st.terminating.remove(ns);
+        st.secrets.retain(|(n, _), _| n != ns);
+    }
+
+    /// A ResourceQuota `name` in `ns` with `hard: {count/secrets: limit}`:
+    /// a create that would make more secrets than that is refused
+    /// (fixture create-quota-exceeded). What is used is what is stored,
+    /// as the quota controller would count it.
+    pub fn set_secret_quota(&self, ns: &str, name: &str, limit: usize) {
+        self.lock()
+            .secret_quotas
+            .insert(ns.to_string(), (name.to_string(), limit));
     }
 
     /// Store an object as is (e.g. a Konduktor-made fixture), filling in what

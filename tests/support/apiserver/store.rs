@@ -4,7 +4,9 @@
 //! preconditions). Matches `create-secret`, `create-secret-already-exists`,
 //! `create-dry-run`, `create-in-missing-namespace`, `get-secret`,
 //! `list-by-owner-label`, `list-by-set-selector`, `list-bad-selector`,
-//! `list-namespace-missing`, `list-paginated-*`, `put-stale-resourceversion` and the `delete-*`
+//! `list-namespace-missing`, `list-paginated-*`, `put-stale-resourceversion`,
+//! `create-quota-exceeded`, `create-in-terminating-namespace`,
+//! `merge-patch-immutable` and the `delete-*`
 //! exchanges in `tests/fixtures/apiserver/` (a copy of the shared
 //! kube-apiserver v1.36.2 recordings).
 
@@ -250,8 +252,28 @@ impl Ctx<'_> {
                 Some(json!({"name": ns, "kind": "namespaces"})),
             );
         }
+        // fixture: create-in-terminating-namespace (the NamespaceLifecycle
+        // admission plugin's 403)
+        if self.lock().terminating.contains(ns) {
+            return status(
+                403,
+                "Forbidden",
+                &format!(
+                    "secrets \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated"
+                ),
+                Some(json!({"name": name, "kind": "secrets", "causes": [{
+                    "reason": "NamespaceTerminating",
+                    "message": format!("namespace {ns} is being terminated"),
+                    "field": "metadata.namespace"}]})),
+            );
+        }
         // fixtures: create-invalid-name, create-invalid-key, create-invalid-label-value, create-too-large
         if let Some(r) = validate(&obj) {
+            return r;
+        }
+        // fixture: create-quota-exceeded (the ResourceQuota admission
+        // plugin's 403: used is what the namespace holds)
+        if let Some(r) = self.quota_refusal(ns, &name) {
             return r;
         }
         let meta = &mut obj["metadata"];
@@ -285,6 +307,24 @@ impl Ctx<'_> {
         st.secrets.insert(key, obj.clone());
         // fixture: create-secret
         respond(201, &obj)
+    }
+
+    /// A create in `ns` that its `count/secrets` quota has no room for.
+    fn quota_refusal(&self, ns: &str, name: &str) -> Option<Resp> {
+        let st = self.lock();
+        let (quota, limit) = st.secret_quotas.get(ns)?;
+        let used = st.secrets.keys().filter(|(n, _)| n == ns).count();
+        if used < *limit {
+            return None;
+        }
+        Some(status(
+            403,
+            "Forbidden",
+            &format!(
+                "secrets \"{name}\" is forbidden: exceeded quota: {quota}, requested: count/secrets=1, used: count/secrets={used}, limited: count/secrets={limit}"
+            ),
+            Some(json!({"name": name, "kind": "secrets"})),
+        ))
     }
 
     /// PUT a secret. The binary never sends one; kept because the
@@ -342,6 +382,26 @@ impl Ctx<'_> {
     ) -> Resp {
         if let Some(r) = validate(&obj) {
             return r;
+        }
+        // fixture: merge-patch-immutable (ValidateSecretUpdate: the data of
+        // an `immutable: true` Secret, and that flag, never change)
+        if current["immutable"] == json!(true) {
+            let name = key.1.as_str();
+            for field in ["data", "immutable"] {
+                if obj[field] != current[field] {
+                    return status(
+                        422,
+                        "Invalid",
+                        &format!(
+                            "Secret \"{name}\" is invalid: {field}: Forbidden: field is immutable when `immutable` is set"
+                        ),
+                        Some(json!({"name": name, "kind": "Secret", "causes": [{
+                            "reason": "FieldValueForbidden",
+                            "message": "Forbidden: field is immutable when `immutable` is set",
+                            "field": field}]})),
+                    );
+                }
+            }
         }
         for field in ["uid", "creationTimestamp", "namespace"] {
             obj["metadata"][field] = current["metadata"][field].clone();

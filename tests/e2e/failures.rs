@@ -1,0 +1,426 @@
+//! Failures in the corners of a real cluster (issue 14 points 2, 3, 6):
+//! merging without the create permission, advice that fits each server
+//! failure (RBAC, quota, missing or terminating namespace, immutable
+//! Secret), and an interrupted apply that still leaves a record.
+
+use std::path::PathBuf;
+
+use base64::Engine;
+use serde_json::json;
+
+use crate::support::apiserver::{ALICE, Recorded};
+use crate::support::{OWNER, TestEnv};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+
+fn manifest(env: &TestEnv, body: &str) -> String {
+    let path: PathBuf = env.file("secrets.yaml", format!("{HEAD}{body}"));
+    path.to_str().unwrap_or_default().to_string()
+}
+
+fn b64(text: &str) -> String {
+    base64::engine::general_purpose::STANDARD.encode(text)
+}
+
+/// Requests on secrets among these, as `METHOD name-or-collection`.
+fn secret_requests(reqs: &[Recorded]) -> Vec<String> {
+    reqs.iter()
+        .filter(|r| r.path.contains("/secrets"))
+        .map(|r| {
+            let last = r.path.rsplit('/').next().unwrap_or_default();
+            format!("{} {last}", r.method)
+        })
+        .collect()
+}
+
+/// One of our secrets, as Konduktor's CLI writes it, holding `key`.
+fn ours(env: &TestEnv, basename: &str, key: &str, value: &str) {
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("{basename}-{OWNER}"), "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+            "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"}},
+        "data": {key: b64(value)}
+    }));
+}
+
+/// Issue 14 point 2: a user allowed get and patch but not create merges
+/// into their existing secret, as Konduktor's CLI does: read, then patch;
+/// no create is sent.
+#[test]
+fn secret_create_merges_without_the_create_permission() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let old = env.canary("old");
+    let new = env.canary("new");
+    ours(&env, "app", "OLD", &old);
+    server.deny(ALICE, "create");
+    server.clear_requests();
+    let pair = format!("NEW={new}");
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", &pair, "app",
+    ])
+    .success()
+    .stdout_has("merged into");
+    let reqs = server.requests();
+    let name = format!("app-{OWNER}");
+    assert_eq!(
+        secret_requests(&reqs),
+        [format!("GET {name}"), format!("PATCH {name}")],
+        "{reqs:#?}"
+    );
+    let stored = env.secret(&name).unwrap_or_default();
+    assert_eq!(stored["data"]["OLD"], json!(b64(&old)));
+    assert_eq!(stored["data"]["NEW"], json!(b64(&new)));
+}
+
+/// Advice that a re-run or a Role cannot act on must not be given: the
+/// apply summary's "run again", RBAC's "ask for a Role", or "changed
+/// since the plan".
+fn assert_no_wrong_advice(text: &str) {
+    for wrong in [
+        "Run apply again to converge",
+        "Role",
+        "changed since the plan",
+        "run the command again",
+    ] {
+        assert!(!text.contains(wrong), "{wrong:?} in:\n{text}");
+    }
+}
+
+/// The recorded answers the fake server now models (issue 14 point 3):
+/// replayed, they come back the same.
+#[test]
+fn the_server_answers_quota_terminating_and_immutable_as_recorded() {
+    let server = crate::support::ApiServer::start();
+    server.create_namespace("fixtures2");
+    for i in 0..9 {
+        server.put_secret(
+            "fixtures2",
+            json!({"metadata": {"name": format!("s{i}")}, "type": "Opaque", "data": {}}),
+        );
+    }
+    server.set_secret_quota("fixtures2", "q", 1);
+    crate::apiserver_conformance::replay_status(&server, "create-quota-exceeded", &[]);
+    server.create_namespace("fixtures2-terminating");
+    server.terminate_namespace("fixtures2-terminating");
+    crate::apiserver_conformance::replay_status(&server, "create-in-terminating-namespace", &[]);
+    server.put_secret(
+        "fixtures2",
+        json!({"metadata": {"name": "frozen-abba3a3e"}, "type": "Opaque",
+            "immutable": true, "data": {"A": "MQ=="}}),
+    );
+    crate::apiserver_conformance::replay_status(&server, "merge-patch-immutable", &[]);
+    server.remove_namespace("fixtures2");
+    assert!(server.secrets("fixtures2").is_empty());
+}
+
+/// Issue 14 point 3: a full ResourceQuota is named, with what is used and
+/// the limit, in apply's text and JSON (class `quota`) and in `secret
+/// create`; nobody is told to run again or to ask for a Role.
+#[test]
+fn an_exceeded_quota_is_named_with_use_and_limit() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let canary = env.canary("quota");
+    // The bystander and one more fit.
+    server.set_secret_quota(&env.namespace, "secrets-per-team", 2);
+    let file = manifest(
+        &env,
+        &format!(
+            "  - name: a\n    inline: {{A: {canary}}}\n  - name: b\n    inline: {{B: b}}\n  - name: c\n    inline: {{C: c}}\n"
+        ),
+    );
+    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    run.failure()
+        .stdout_has("ResourceQuota \"secrets-per-team\"")
+        .stdout_has("count/secrets: 2 used of 2 allowed")
+        .stdout_has("1 done, 2 failed")
+        .stdout_has("will not help");
+    assert_no_wrong_advice(&run.stdout);
+    assert_eq!(server.secrets(&env.namespace).len(), 2);
+
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    run.failure();
+    let report = run.json();
+    let classes: Vec<&str> = report["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["class"].as_str())
+        .collect();
+    assert_eq!(classes, ["quota", "quota"], "{report:#}");
+
+    let run = env.run(&["secret", "create", "--inline", "D=d", "d"]);
+    run.failure()
+        .stderr_has("ResourceQuota \"secrets-per-team\"")
+        .stderr_has("2 used of 2 allowed");
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: a namespace that does not exist is said to, not
+/// reported as "changed since the plan", and no re-run is advised.
+#[test]
+fn a_missing_namespace_is_said_to_be_missing() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.remove_namespace(&env.namespace);
+    let file = manifest(&env, "  - name: a\n    inline: {A: a}\n");
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("namespace \"{}\" does not exist", env.namespace))
+        .stdout_has("kubectl get namespaces");
+    assert_no_wrong_advice(&run.stdout);
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(run.json()["result"][0]["class"], "gone", "{}", run.stdout);
+
+    let run = env.run(&["secret", "create", "--inline", "A=a", "a"]);
+    run.failure()
+        .stderr_has(&format!("namespace \"{}\" does not exist", env.namespace));
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: a Terminating namespace refuses anything new; that is
+/// what apply and `secret create` say, while a merge into an existing
+/// secret there still goes through (as on a real server).
+#[test]
+fn a_terminating_namespace_is_said_to_be_going() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    ours(&env, "kept", "K", "k");
+    server.terminate_namespace(&env.namespace);
+    let file = manifest(
+        &env,
+        "  - name: new\n    inline: {A: a}\n  - name: kept\n    inline: {K: k, L: l}\n",
+    );
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("namespace \"{}\" is being deleted", env.namespace))
+        .stdout_has("secret \"kept\" merged")
+        .stdout_has("1 done, 1 failed");
+    assert_no_wrong_advice(&run.stdout);
+
+    let run = env.run(&["secret", "create", "--inline", "B=b", "other"]);
+    run.failure().stderr_has("is being deleted (Terminating)");
+    assert_no_wrong_advice(&run.stderr);
+}
+
+/// Issue 14 point 3: an `immutable: true` Secret cannot take a merge
+/// (422 "field is immutable"): said so, with how to replace it; no
+/// re-run advised.
+#[test]
+fn an_immutable_secret_is_said_to_be_immutable() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let old = env.canary("frozen");
+    let new = env.canary("thawed");
+    let name = format!("frozen-{OWNER}");
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "immutable": true,
+        "metadata": {"name": name, "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+            "trainy.ai/secret-basename": "frozen", "trainy.ai/secret-kind": "env"}},
+        "data": {"A": b64(&old)}
+    }));
+    let file = manifest(
+        &env,
+        &format!("  - name: frozen\n    inline: {{A: {new}}}\n"),
+    );
+    let run = env.run(&["apply", "-f", &file]);
+    run.failure()
+        .stdout_has(&format!("secret \"{name}\" is immutable"))
+        .stdout_has("kubectl delete secret");
+    assert_no_wrong_advice(&run.stdout);
+    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    assert_eq!(
+        run.json()["result"][0]["class"],
+        "invalid",
+        "{}",
+        run.stdout
+    );
+
+    let pair = format!("A={new}");
+    let run = env.run(&[
+        "secret", "create", "--kind", "env", "--inline", &pair, "frozen",
+    ]);
+    run.failure().stderr_has("is immutable");
+    assert_no_wrong_advice(&run.stderr);
+    let stored = server.secret(&env.namespace, &name).unwrap_or_default();
+    assert_eq!(stored["data"]["A"], json!(b64(&old)));
+}
+
+/// How many secrets the interrupted applies below write.
+const MANY: usize = 120;
+
+/// A manifest of [`MANY`] secrets, a canary in each.
+fn many(env: &TestEnv) -> String {
+    let canary = env.canary("many");
+    let body: String = (0..MANY)
+        .map(|i| format!("  - name: s{i:03}\n    inline: {{K: {canary}-{i}}}\n"))
+        .collect();
+    manifest(env, &body)
+}
+
+/// Our secrets the server holds.
+fn held(env: &TestEnv) -> usize {
+    env.fake().map_or(0, |server| {
+        server
+            .secrets(&env.namespace)
+            .iter()
+            .filter(|s| s["metadata"]["labels"]["trainy.ai/secret-owner"] == OWNER)
+            .count()
+    })
+}
+
+/// Start `apply -f file` against a server 50 ms away, wait until some of
+/// its creates have reached the server, send `signal`, and wait for it to
+/// end (piped output). Only a watchdog bounds the wait: it catches a hang.
+fn interrupted_apply(
+    env: &TestEnv,
+    file: &str,
+    signal: &str,
+    args: &[&str],
+) -> crate::support::Run {
+    let Some(server) = env.fake() else {
+        panic!("needs the test server")
+    };
+    server.set_latency(std::time::Duration::from_millis(50));
+    let mut cmd = env.command();
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .args(["apply", "-f", file, "--parallel", "2"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let watchdog = std::time::Instant::now();
+    loop {
+        let creates = server
+            .requests()
+            .iter()
+            .filter(|r| r.is("POST", "/secrets"))
+            .count();
+        if creates >= 6 {
+            break;
+        }
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "apply sent no creates"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    server.set_latency(std::time::Duration::ZERO);
+    env.checked(out)
+}
+
+/// The numbers of the summary line `Apply incomplete: D done, F failed, N not attempted.`
+fn summary_counts(stdout: &str) -> (usize, usize, usize) {
+    let line = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Apply incomplete: "))
+        .unwrap_or_else(|| panic!("no summary:\n{stdout}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match numbers.as_slice() {
+        [done, failed, skipped, ..] => (*done, *failed, *skipped),
+        _ => panic!("bad summary: {line}"),
+    }
+}
+
+/// Issue 14 point 6: Ctrl-C (SIGINT) part way through a large apply starts
+/// no new write, lets those in flight finish, prints what was done and what
+/// was not attempted (stdout piped), and exits 130; what it says was done
+/// is what the server holds, and a re-run converges.
+#[test]
+fn an_interrupted_apply_says_what_it_did_and_exits_130() {
+    let env = TestEnv::new();
+    if env.fake().is_none() {
+        return;
+    }
+    let file = many(&env);
+    let run = interrupted_apply(&env, &file, "INT", &[]);
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr_has("SIGINT: stopping")
+        .stdout_has("not attempted: apply was interrupted")
+        .stdout_has("Apply interrupted");
+    let (done, failed, skipped) = summary_counts(&run.stdout);
+    assert_eq!(failed, 0, "{}", run.stdout);
+    assert_eq!(done + skipped, MANY, "{}", run.stdout);
+    assert!(done >= 6 && skipped > 0, "{}", run.stdout);
+    assert_eq!(
+        held(&env),
+        done,
+        "what apply says it did is what the server holds"
+    );
+    assert_eq!(
+        run.stdout.matches(" created (").count(),
+        done,
+        "one line per secret created"
+    );
+
+    env.run(&["apply", "-f", &file])
+        .success()
+        .stdout_has(&format!(
+            "Plan: {skipped} to create, 0 to merge, 0 to delete, {done} unchanged."
+        ));
+    assert_eq!(held(&env), MANY);
+}
+
+/// Issue 14 point 6: SIGTERM does the same, and `-o json` carries the
+/// record: `interrupted`, and per secret done or skipped, counts matching
+/// what the server holds.
+#[test]
+fn an_interrupted_apply_leaves_a_json_record() {
+    let env = TestEnv::new();
+    if env.fake().is_none() {
+        return;
+    }
+    let file = many(&env);
+    let run = interrupted_apply(&env, &file, "TERM", &["-o", "json"]);
+    assert_eq!(
+        run.code,
+        Some(130),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr_has("SIGTERM: stopping");
+    let report = run.json();
+    assert_eq!(report["interrupted"], json!(true), "{report:#}");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .is_some_and(|s| s.contains("interrupted"))
+    );
+    let statuses: Vec<&str> = report["result"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|o| o["status"].as_str())
+        .collect();
+    assert_eq!(statuses.len(), MANY);
+    let done = statuses.iter().filter(|s| **s == "done").count();
+    let skipped = statuses.iter().filter(|s| **s == "skipped").count();
+    assert_eq!(done + skipped, MANY, "{statuses:?}");
+    assert!(skipped > 0);
+    assert_eq!(held(&env), done);
+    env.run(&["apply", "-f", &file]).success();
+    assert_eq!(held(&env), MANY);
+}
