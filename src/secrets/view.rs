@@ -36,12 +36,12 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     }
     out.push_str(&summary_line(plan));
     out.push('\n');
-    if plan.summary.conflict > 0 {
+    let blocking = plan.blocking_conflicts();
+    if blocking > 0 {
         out.push_str(&format!(
             "{}\n",
             style(format!(
-                "{} conflict(s): apply refuses to run until they are resolved.",
-                plan.summary.conflict
+                "{blocking} conflict(s): apply refuses to run until they are resolved."
             ))
             .red()
         ));
@@ -66,8 +66,13 @@ pub fn deletions(plan: &Plan) -> String {
 
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary;
+    let waiting = if s.terminating > 0 {
+        format!(", {} terminating", s.terminating)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to create, {} to merge, {} to delete, {} unchanged.",
+        "Plan: {} to create, {} to merge, {} to delete, {} unchanged{waiting}.",
         s.create, s.merge, s.delete, s.unchanged
     )
 }
@@ -123,6 +128,25 @@ fn head_line(s: &SecretPlan, plan: &Plan) -> String {
         .bold()
         .to_string(),
         Step::AlreadyAbsent => format!("  {name}: absent (nothing to delete)"),
+        Step::Terminating {
+            terminating,
+            reason: Some(reason),
+            ..
+        } => style(format!(
+            "  {name}{kind}: waiting on deletion of {object} ({}; it was to go: {})",
+            esc(&terminating.pending()),
+            delete_reason(*reason, plan)
+        ))
+        .yellow()
+        .to_string(),
+        Step::Terminating {
+            terminating,
+            reason: None,
+            ..
+        } => format!(
+            "  {name}{kind}: terminating, {object} ({})",
+            esc(&terminating.pending())
+        ),
         Step::Unchanged { .. } => format!("  {name}{kind}: unchanged"),
     }
 }
@@ -234,12 +258,12 @@ fn value_diff(k: &KeyChange) -> String {
 /// and why), then whether the apply completed.
 pub fn render_outcomes(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let (mut done, mut failed, mut skipped) = (0, 0, 0);
+    let (mut done, mut failed, mut skipped, mut pending) = (0, 0, 0, 0);
     for o in outcomes {
         let verb = match o.action {
             Action::Create => "created",
             Action::Merge => "merged",
-            Action::Delete => "deleted",
+            Action::Delete | Action::Terminating => "deleted",
             _ => "unchanged",
         };
         let (name, object) = (esc(&o.name), esc(&o.secret_name));
@@ -256,10 +280,16 @@ pub fn render_outcomes(outcomes: &[Outcome]) -> String {
                 skipped += 1;
                 format!("secret \"{name}\" not {verb}: {}\n", esc(message))
             }
+            Status::Pending { message } => {
+                pending += 1;
+                format!("secret \"{name}\" not yet {verb}: {}\n", esc(message))
+            }
         };
         out.push_str(&line);
     }
-    if failed + skipped == 0 {
+    if pending > 0 && failed + skipped == 0 {
+        out.push_str(&format!("Apply complete: {done} done; {pending} deletion(s) pending on finalizers, not waited for (--wait=false).\n"));
+    } else if failed + skipped == 0 {
         out.push_str(&format!("Apply complete: {done} done.\n"));
     } else {
         out.push_str(&format!("Apply incomplete: {done} done, {failed} failed, {skipped} not attempted. Run apply again to converge.\n"));
