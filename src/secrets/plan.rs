@@ -529,19 +529,20 @@ fn plan_desired(
         .map(|d| {
             let object = konduktor::object_name(d.basename(), owner_hash);
             let current = by_name.get(object.as_str()).copied();
+            // Not ours to write: another owner's, none's, or not Opaque;
+            // or ours, wanted, and being deleted.
+            let blocked = current.and_then(|l| {
+                not_ours(l, owner_hash).or_else(|| match (d, &l.terminating) {
+                    (Desired::Present(_), Some(t)) => Some(ConflictCause::Terminating(t.clone())),
+                    _ => None,
+                })
+            });
             match (d, current) {
-                (_, Some(l)) if not_ours(l, owner_hash).is_some() => conflict(
+                (_, Some(l)) if blocked.is_some() => conflict(
                     d.basename(),
                     l,
                     owner_hash,
-                    not_ours(l, owner_hash).unwrap_or(ConflictCause::Foreign { owner: None }),
-                    true,
-                ),
-                (Desired::Present(s), Some(l)) if l.terminating.is_some() => conflict(
-                    &s.basename,
-                    l,
-                    owner_hash,
-                    ConflictCause::Terminating(l.terminating.clone().unwrap_or_default()),
+                    blocked.unwrap_or(ConflictCause::Foreign { owner: None }),
                     true,
                 ),
                 (Desired::Absent { basename }, Some(l)) if l.terminating.is_some() => {

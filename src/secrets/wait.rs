@@ -75,11 +75,6 @@ pub async fn until_gone(
     }
 }
 
-/// What a held deletion says: `deletion pending on <finalizer>`.
-pub fn pending_message(t: &Terminating) -> String {
-    t.pending()
-}
-
 /// After an apply's writes: the deletions a finalizer holds (those the
 /// apply sent, now [`Status::Pending`], and the secrets the plan found
 /// already being deleted that it would delete) are waited on as `wait`
@@ -104,7 +99,7 @@ pub async fn settle(
                 secret_name: s.secret_name.clone(),
                 action: Action::Terminating,
                 status: Status::Pending {
-                    message: format!("already being deleted: {}", pending_message(terminating)),
+                    message: format!("already being deleted: {}", terminating.pending()),
                 },
             });
         }
@@ -156,6 +151,6 @@ pub fn timed_out(t: &Terminating, timeout: Option<Duration>) -> String {
     });
     format!(
         "{}: still there{after} (Terminating until the finalizer is removed by whatever set it)",
-        pending_message(t)
+        t.pending()
     )
 }

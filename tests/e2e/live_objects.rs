@@ -120,8 +120,7 @@ fn list_diff_apply_and_create_see_a_terminating_secret_and_never_write_it() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let old = held(&env, server, "going");
-    env.run(&["secret", "delete", "going", "--wait=false"])
-        .success();
+    server.delete_secret_elsewhere(&env.namespace, &object("going"));
     env.run(&["secret", "list"])
         .success()
         .stdout_has("STATUS")
@@ -179,8 +178,7 @@ fn render_job_does_not_inject_a_terminating_secret_and_says_why() {
         "staying",
     ])
     .success();
-    env.run(&["secret", "delete", "leaving", "--wait=false"])
-        .success();
+    server.delete_secret_elsewhere(&env.namespace, &object("leaving"));
     let task = env.file(
         "task.yaml",
         "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo hi\n",

@@ -252,6 +252,23 @@ impl ApiServer {
         }
     }
 
+    /// Delete an object as someone else would (`kubectl delete` with
+    /// `--wait=false`): one a finalizer holds stays, Terminating.
+    pub fn delete_secret_elsewhere(&self, ns: &str, name: &str) {
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        let Some(obj) = st.secrets.get_mut(&key) else {
+            return;
+        };
+        if store::finalizers_of(obj).is_empty() {
+            st.secrets.remove(&key);
+        } else if !store::is_terminating(obj) {
+            obj["metadata"]["deletionTimestamp"] = json!(now());
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            obj["metadata"]["resourceVersion"] = json!(next_rv());
+        }
+    }
+
     /// Remove an object's finalizers (the controller is done): one being
     /// deleted goes.
     pub fn remove_finalizers(&self, ns: &str, name: &str) {
