@@ -134,8 +134,16 @@ pub async fn settle(
         .iter_mut()
         .filter(|o| matches!(o.status, Status::Pending { .. }))
     {
+        let before = match &o.status {
+            Status::Pending { message } => message.clone(),
+            _ => String::new(),
+        };
         o.status = match still.iter().find(|a| a.secret_name == o.secret_name) {
             None => Status::Done,
+            // What holds it now, or (if the server no longer says) what held it.
+            Some(a) if a.terminating.finalizers.is_empty() => Status::Failed {
+                message: format!("{before}: {}", still_there(timeout)),
+            },
             Some(a) => Status::Failed {
                 message: timed_out(&a.terminating, timeout),
             },
@@ -146,11 +154,16 @@ pub async fn settle(
 
 /// The message for a deletion still held when the wait ended.
 pub fn timed_out(t: &Terminating, timeout: Option<Duration>) -> String {
+    format!("{}: {}", t.pending(), still_there(timeout))
+}
+
+fn still_there(timeout: Option<Duration>) -> String {
     let after = timeout.map_or(String::new(), |t| {
         format!(" after waiting {}", crate::cluster::humanize(t))
     });
-    format!(
-        "{}: still there{after} (Terminating until the finalizer is removed by whatever set it)",
-        t.pending()
-    )
+    format!("still there{after} (Terminating until the finalizer is removed by whatever set it)")
 }
+
+#[cfg(test)]
+#[path = "wait_tests.rs"]
+mod tests;
