@@ -50,6 +50,7 @@ pub fn plan_input(n: usize) -> PlanInput {
             labels: konduktor::labels(&name(i), SecretKind::Env, OWNER),
             annotations: BTreeMap::new(),
             data: data(i, false),
+            ..LiveSecret::default()
         })
         .collect();
     PlanInput { desired, live }

@@ -445,6 +445,9 @@ pub enum FailureClass {
     Server,
     /// The name is someone else's secret.
     Foreign,
+    /// A finalizer still holds an object being deleted: whatever set it
+    /// must finish (or remove it) first.
+    Held,
     /// Not a failure of the server (input, configuration, refusal).
     Other,
 }
@@ -462,9 +465,11 @@ impl FailureClass {
             ErrorKind::Unauthorized => FailureClass::Unauthorized,
             ErrorKind::Server => FailureClass::Server,
             ErrorKind::Foreign => FailureClass::Foreign,
-            ErrorKind::Input | ErrorKind::Identity | ErrorKind::Kubeconfig | ErrorKind::Refused => {
-                FailureClass::Other
-            }
+            ErrorKind::Input
+            | ErrorKind::Usage
+            | ErrorKind::Identity
+            | ErrorKind::Kubeconfig
+            | ErrorKind::Refused => FailureClass::Other,
         }
     }
 

@@ -26,6 +26,7 @@ fn cluster(namespace: &str) -> Cluster {
         server: "http://127.0.0.1:1".to_string(),
         timeout: None,
         user: UserRef::default(),
+        via: None,
     }
 }
 

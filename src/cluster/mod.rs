@@ -528,13 +528,15 @@ impl Cluster {
     }
 
     /// DELETE with UID and resourceVersion preconditions: a secret replaced or
-    /// changed since it was read is not deleted (409 Conflict).
+    /// changed since it was read is not deleted (409 Conflict). A finalizer
+    /// may hold it: the server then answers with the object itself, its
+    /// `deletionTimestamp` set (fixture delete-with-finalizer), and it stays.
     pub async fn delete_secret(
         &self,
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> Result<()> {
+    ) -> Result<crate::secrets::store::Deleted> {
         let op = self.op("delete", Some(name));
         let params = DeleteParams {
             preconditions: Some(Preconditions {
@@ -544,9 +546,10 @@ impl Cluster {
             ..DeleteParams::default()
         };
         let request = self.secrets_request();
-        self.write::<serde_json::Value, _>(&op, &Sent::default(), || request.delete(name, &params))
-            .await
-            .map(|_| ())
+        let answer = self
+            .write::<serde_json::Value, _>(&op, &Sent::default(), || request.delete(name, &params))
+            .await?;
+        Ok(deleted_from_answer(&answer))
     }
 
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
@@ -660,6 +663,31 @@ impl Cluster {
     pub fn owner_selector(owner_hash: &str) -> String {
         format!("{}={owner_hash}", konduktor::LABEL_OWNER)
     }
+}
+
+/// What a DELETE's answer says: a `Status` (gone), or the object with a
+/// `deletionTimestamp` (a finalizer holds it: fixture delete-with-finalizer).
+fn deleted_from_answer(answer: &serde_json::Value) -> crate::secrets::store::Deleted {
+    use crate::secrets::store::Deleted;
+    let meta = &answer["metadata"];
+    let Some(since) = meta["deletionTimestamp"].as_str() else {
+        return Deleted::Gone;
+    };
+    if answer["kind"].as_str() == Some("Status") {
+        return Deleted::Gone;
+    }
+    let finalizers = meta["finalizers"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    Deleted::Pending(konduktor::Terminating {
+        since: since.parse().ok(),
+        finalizers,
+    })
 }
 
 #[cfg(test)]

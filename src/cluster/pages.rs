@@ -47,6 +47,8 @@ struct Item {
     metadata: ItemMeta,
     #[serde(default)]
     data: KeySizes,
+    #[serde(default, rename = "type")]
+    secret_type: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -58,6 +60,10 @@ struct ItemMeta {
     creation_timestamp: Option<Time>,
     #[serde(default)]
     labels: Option<BTreeMap<String, String>>,
+    #[serde(default)]
+    deletion_timestamp: Option<Time>,
+    #[serde(default)]
+    finalizers: Option<Vec<String>>,
 }
 
 /// `data`, read as key -> decoded size: each base64 value is measured
@@ -194,6 +200,11 @@ pub(super) async fn listing_page(
                 created: item.metadata.creation_timestamp.map(|t| t.0),
                 labels: item.metadata.labels.unwrap_or_default(),
                 key_sizes: item.data.0,
+                secret_type: item.secret_type,
+                terminating: crate::konduktor::Terminating::of(
+                    item.metadata.deletion_timestamp.map(|t| t.0),
+                    item.metadata.finalizers,
+                ),
             })
             .collect(),
         next: page.metadata.next.filter(|t| !t.is_empty()),

@@ -55,6 +55,8 @@ pub struct ApplyArgs {
     /// Carry out the plan `diff --out FILE` saved, without asking, only if neither the sources nor the cluster changed since
     #[arg(long = "plan", value_name = "FILE")]
     pub plan: Option<PathBuf>,
+    #[command(flatten)]
+    pub wait: crate::cmd::prelude::WaitArgs,
     /// How many writes to send at once
     #[arg(
         long,
@@ -143,7 +145,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             // plan needs? (After the confirmation, so that a refusal for
             // want of a terminal sends nothing.)
             execute::check_access(&cluster, &plan).await?;
-            let executed = carry_out(&cluster, &plan, text, args.parallel.into()).await?;
+            let mut executed = carry_out(&cluster, &plan, text, args.parallel.into()).await?;
+            // Deletions a finalizer holds: waited for, as `kubectl delete` does.
+            crate::secrets::wait::settle(&cluster, &plan, &mut executed.outcomes, args.wait.wait())
+                .await?;
             if text {
                 print!("{}", plan_view::render_outcomes(&executed.outcomes));
                 if let Some(e) = &executed.unreachable {

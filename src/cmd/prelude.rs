@@ -60,6 +60,41 @@ impl CommandsArg {
     }
 }
 
+/// `--wait` and `--timeout`, for commands that delete: as `kubectl delete`,
+/// wait for a deleted secret a finalizer holds to go.
+#[derive(Debug, Clone, Copy, clap::Args)]
+pub struct WaitArgs {
+    /// Wait for a deleted secret to be gone (a finalizer may hold it); --wait=false reports it pending and exits 0
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1, default_missing_value = "true", value_name = "BOOL")]
+    pub wait: bool,
+    /// How long to wait for deleted secrets to go (e.g. 30s, 2m); 0 waits forever
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = crate::secrets::wait::DEFAULT_TIMEOUT,
+        value_parser = wait_timeout_arg
+    )]
+    pub timeout: WaitTimeout,
+}
+
+/// `--timeout`, parsed (`None`: no limit).
+#[derive(Debug, Clone, Copy)]
+pub struct WaitTimeout(pub Option<std::time::Duration>);
+
+fn wait_timeout_arg(text: &str) -> std::result::Result<WaitTimeout, String> {
+    crate::cluster::parse_timeout(text).map(WaitTimeout)
+}
+
+impl WaitArgs {
+    pub fn wait(self) -> crate::secrets::wait::Wait {
+        if self.wait {
+            crate::secrets::wait::Wait::Upto(self.timeout.0)
+        } else {
+            crate::secrets::wait::Wait::No
+        }
+    }
+}
+
 /// The caller's owner identity, from this process's environment.
 pub fn owner() -> Result<Owner> {
     let owner = resolve_owner(&IdentityInputs::from_process())?;

@@ -549,7 +549,7 @@ impl SecretMetadata {
 }
 
 /// A Secret read from the cluster, with Konduktor's labels picked out.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct LiveSecret {
     pub name: String,
     pub uid: Option<String>,
@@ -558,6 +558,41 @@ pub struct LiveSecret {
     pub labels: BTreeMap<String, String>,
     pub annotations: BTreeMap<String, String>,
     pub data: BTreeMap<String, SecretBytes>,
+    /// Its `type` (`None` is read as Opaque, the server's default).
+    pub secret_type: Option<String>,
+    /// Set once it is being deleted (a `deletionTimestamp`): a finalizer
+    /// holds it until whoever set the finalizer removes it.
+    pub terminating: Option<Terminating>,
+}
+
+/// The type of every Secret Konduktor writes; any other type is not ours.
+pub const OPAQUE: &str = "Opaque";
+
+/// A Secret that is being deleted but is still there: its
+/// `deletionTimestamp` and the finalizers that hold it.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Terminating {
+    pub since: Option<jiff::Timestamp>,
+    pub finalizers: Vec<String>,
+}
+
+impl Terminating {
+    /// From an object's metadata: `Some` when it has a `deletionTimestamp`.
+    pub fn of(deletion: Option<jiff::Timestamp>, finalizers: Option<Vec<String>>) -> Option<Self> {
+        deletion.is_some().then(|| Terminating {
+            since: deletion,
+            finalizers: finalizers.unwrap_or_default(),
+        })
+    }
+
+    /// What holds it, for people: `deletion pending on a, b`.
+    pub fn pending(&self) -> String {
+        if self.finalizers.is_empty() {
+            "deletion pending".to_string()
+        } else {
+            format!("deletion pending on {}", self.finalizers.join(", "))
+        }
+    }
 }
 
 impl LiveSecret {
@@ -581,7 +616,19 @@ impl LiveSecret {
             labels: meta.labels.unwrap_or_default(),
             annotations: meta.annotations.unwrap_or_default(),
             data,
+            secret_type: secret.type_,
+            terminating: Terminating::of(meta.deletion_timestamp.map(|t| t.0), meta.finalizers),
         }
+    }
+
+    /// The type as the server reports it (Opaque when none is given).
+    pub fn type_name(&self) -> &str {
+        self.secret_type.as_deref().unwrap_or(OPAQUE)
+    }
+
+    /// Of the only type Konduktor writes (any other is never ours).
+    pub fn is_opaque(&self) -> bool {
+        self.type_name() == OPAQUE
     }
 
     /// The `created-by` annotation: who the cluster said wrote it.
@@ -646,6 +693,10 @@ pub struct SecretListing {
     pub labels: BTreeMap<String, String>,
     /// Key name -> decoded size in bytes.
     pub key_sizes: BTreeMap<String, u64>,
+    /// Its `type` (`None` is read as Opaque).
+    pub secret_type: Option<String>,
+    /// Set while it is being deleted.
+    pub terminating: Option<Terminating>,
 }
 
 impl SecretListing {
@@ -666,6 +717,8 @@ impl SecretListing {
                     )
                 })
                 .collect(),
+            secret_type: s.secret_type.clone(),
+            terminating: s.terminating.clone(),
         }
     }
 

@@ -105,6 +105,24 @@ pub fn gather_live(live: Vec<LiveSecret>) -> Gathered {
         .into_iter()
         .filter(LiveSecret::is_konduktor)
         .filter_map(|s| {
+            // Konduktor's launcher would mount a secret that is about to
+            // go: the pod would fail to start once it is gone.
+            if let Some(t) = &s.terminating {
+                warnings.push(format!(
+                    "secret {} is being deleted ({}); it is not injected",
+                    s.name,
+                    t.pending()
+                ));
+                return None;
+            }
+            if !s.is_opaque() {
+                warnings.push(format!(
+                    "secret {} carries Konduktor's labels but is of type {}, not Opaque; it is not injected",
+                    s.name,
+                    s.type_name()
+                ));
+                return None;
+            }
             if s.kind().is_none() {
                 warnings.push(format!(
                     "secret {} has the kind `{}`, which Konduktor does not know; it is not injected",

@@ -106,6 +106,7 @@ fn live_secrets_become_injected_secrets_and_unknown_kinds_are_named() {
             .collect(),
         annotations: BTreeMap::new(),
         data: BTreeMap::from([("K".to_string(), SecretBytes::new(b"v".to_vec()))]),
+        ..LiveSecret::default()
     };
     fn made<'a>(basename: &'a str, kind: &'a str) -> Vec<(&'a str, &'a str)> {
         vec![

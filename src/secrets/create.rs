@@ -110,7 +110,10 @@ pub async fn create_or_merge(
     };
     let secret_name = konduktor::object_name(&desired.basename, owner_hash);
     let written = write(store, desired, owner_hash, meta).await?;
-    let stale = previous_git_ssh.iter().filter(|s| s.name != secret_name);
+    // Not Opaque: not ours; being deleted: not deleted again.
+    let stale = previous_git_ssh
+        .iter()
+        .filter(|s| s.name != secret_name && s.is_opaque() && s.terminating.is_none());
     let (removed, removal_failed) = remove_previous(store, stale).await;
     Ok(CreateReport {
         name: desired.basename.clone(),
@@ -210,6 +213,7 @@ async fn write(
     if !live.is_owned_by(owner_hash) {
         return Err(foreign(&live, owner_hash, store.namespace()));
     }
+    refuse_unwritable(&live)?;
     merge(store, desired, &live, owner_hash, meta).await
 }
 
@@ -223,6 +227,35 @@ fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
         format!("a Secret named {} already exists in namespace {namespace} and is {holder}, not by you ({owner_hash}); it is left untouched", live.name),
     )
     .with_help("choose another name for your secret")
+}
+
+/// Ours by its owner label, yet never merged into: a Secret being deleted
+/// (a finalizer holds it; the server would take the write, and the secret
+/// would still go), or one that is not Opaque (Konduktor never made it).
+fn refuse_unwritable(live: &LiveSecret) -> Result<()> {
+    if let Some(t) = &live.terminating {
+        return Err(Error::new(
+            ErrorKind::Conflict,
+            format!(
+                "your secret {} is being deleted ({}); it is not merged into, and a new one cannot be created until it is gone",
+                live.name,
+                t.pending()
+            ),
+        )
+        .with_help("run the command again once it is gone (`kubectl konduktor secret list` shows it as Terminating), or choose another name"));
+    }
+    if !live.is_opaque() {
+        return Err(Error::new(
+            ErrorKind::Foreign,
+            format!(
+                "a Secret named {} carries your owner label but is of type {}, not Opaque: Konduktor never made it, and it is left untouched",
+                live.name,
+                live.type_name()
+            ),
+        )
+        .with_help("choose another name for your secret"));
+    }
+    Ok(())
 }
 
 /// Konduktor's merge: keys added or overwritten, none removed, kind

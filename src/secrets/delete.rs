@@ -1,11 +1,15 @@
 //! `secret delete`: the caller's secret with a basename, and only theirs,
 //! each deleted on its UID and resourceVersion so a replaced object is
-//! never deleted.
+//! never deleted. Only Opaque Secrets are ours: one of another type that
+//! carries our labels is refused, never deleted. One a finalizer holds is
+//! not "deleted": it is pending (and waited on: [`crate::secrets::wait`]),
+//! and one already being deleted is not deleted again.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::identity::Owner;
-use crate::konduktor::{self, SecretKind};
-use crate::secrets::store::{SecretStore, owner_selector};
+use crate::konduktor::{self, SecretKind, Terminating};
+use crate::secrets::store::{Deleted, SecretStore, owner_selector};
+use crate::secrets::wait::Awaited;
 
 /// What `delete_mine` did, for the command to print.
 #[derive(Debug)]
@@ -13,16 +17,66 @@ pub struct DeleteReport {
     pub name: String,
     /// The object names deleted, in turn.
     pub deleted: Vec<String>,
+    /// Deleted (or already being deleted), but a finalizer holds them:
+    /// still there, Terminating.
+    pub pending: Vec<Awaited>,
+    /// Carrying our labels but not Opaque (object name, type): not ours,
+    /// never deleted.
+    pub refused: Vec<(String, String)>,
     /// The delete that failed, after those in `deleted`.
     pub failed: Option<Error>,
 }
 
 impl DeleteReport {
     pub fn render(&self) -> String {
-        self.deleted
+        let name = crate::escape::text(&self.name);
+        let mut out: String = self
+            .deleted
             .iter()
-            .map(|object| format!("secret \"{}\" deleted ({object})\n", self.name))
-            .collect()
+            .map(|object| {
+                format!(
+                    "secret \"{name}\" deleted ({})\n",
+                    crate::escape::text(object)
+                )
+            })
+            .collect();
+        for p in &self.pending {
+            out.push_str(&format!(
+                "secret \"{name}\" not yet deleted ({}): {}\n",
+                crate::escape::text(&p.secret_name),
+                crate::escape::text(&p.terminating.pending())
+            ));
+        }
+        out
+    }
+
+    /// The error for secrets refused because they are not Opaque, if any.
+    pub fn refusal(&self) -> Option<Error> {
+        let list: Vec<String> = self
+            .refused
+            .iter()
+            .map(|(object, ty)| format!("{object} (type {ty})"))
+            .collect();
+        (!list.is_empty()).then(|| {
+            Error::new(
+                ErrorKind::Foreign,
+                format!(
+                    "not deleted: {} carries your owner label but is not an Opaque Secret, and Konduktor makes only Opaque ones: it is not yours",
+                    list.join(", ")
+                ),
+            )
+            .with_help("it is never deleted by this tool; if it is truly yours, delete it with kubectl, or remove the trainy.ai/secret-owner label from it")
+        })
+    }
+
+    /// Once waited on: those gone are deleted, the rest stay pending.
+    pub fn settle(&mut self, still: Vec<Awaited>) {
+        for p in self.pending.drain(..) {
+            if !still.iter().any(|s| s.secret_name == p.secret_name) {
+                self.deleted.push(p.secret_name);
+            }
+        }
+        self.pending = still;
     }
 }
 
@@ -47,9 +101,27 @@ pub async fn delete_mine(
     let mut report = DeleteReport {
         name: name.to_string(),
         deleted: Vec::new(),
+        pending: Vec::new(),
+        refused: Vec::new(),
         failed: None,
     };
     for secret in &mine {
+        if !secret.is_opaque() {
+            report
+                .refused
+                .push((secret.name.clone(), secret.type_name().to_string()));
+            continue;
+        }
+        let awaited = |terminating: Terminating| Awaited {
+            secret_name: secret.name.clone(),
+            uid: secret.uid.clone(),
+            terminating,
+        };
+        // Already being deleted: waited on, not deleted again.
+        if let Some(t) = &secret.terminating {
+            report.pending.push(awaited(t.clone()));
+            continue;
+        }
         let deleted = store
             .delete(
                 &secret.name,
@@ -57,11 +129,14 @@ pub async fn delete_mine(
                 secret.resource_version.clone(),
             )
             .await;
-        if let Err(e) = deleted {
-            report.failed = Some(e);
-            break;
+        match deleted {
+            Ok(Deleted::Gone) => report.deleted.push(secret.name.clone()),
+            Ok(Deleted::Pending(t)) => report.pending.push(awaited(t)),
+            Err(e) => {
+                report.failed = Some(e);
+                break;
+            }
         }
-        report.deleted.push(secret.name.clone());
     }
     Ok(report)
 }

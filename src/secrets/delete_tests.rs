@@ -67,3 +67,45 @@ async fn a_failed_delete_is_reported() {
     assert!(report.deleted.is_empty());
     assert_eq!(report.failed.map(|e| e.kind), Some(ErrorKind::Conflict));
 }
+
+#[tokio::test]
+async fn a_held_delete_is_pending_and_one_already_going_is_not_deleted_again() {
+    let mut store = FakeStore::new(vec![live("hf", ME, "env", &[("A", "1")])]);
+    store
+        .held
+        .insert(format!("hf-{ME}"), vec!["example.com/hold".into()]);
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(report.deleted.is_empty());
+    assert_eq!(
+        report.render(),
+        format!("secret \"hf\" not yet deleted (hf-{ME}): deletion pending on example.com/hold\n")
+    );
+    // Already Terminating: waited on, no second DELETE.
+    let mut going = live("hf", ME, "env", &[("A", "1")]);
+    going.terminating = Some(crate::konduktor::Terminating {
+        since: None,
+        finalizers: vec!["example.com/hold".into()],
+    });
+    let store = FakeStore::new(vec![going]);
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(report.pending.len(), 1);
+    assert!(!store.calls().iter().any(Call::is_delete));
+}
+
+#[tokio::test]
+async fn a_non_opaque_secret_with_my_labels_is_refused_never_deleted() {
+    let mut tls = live("hf", ME, "env", &[("tls.crt", "c"), ("tls.key", "k")]);
+    tls.secret_type = Some("kubernetes.io/tls".into());
+    let store = FakeStore::new(vec![tls]);
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let err = report.refusal().unwrap_or_else(|| panic!("not refused"));
+    assert_eq!(err.kind, ErrorKind::Foreign);
+    assert!(err.message().contains("type kubernetes.io/tls"), "{err}");
+    assert!(!store.calls().iter().any(Call::is_delete));
+}

@@ -13,7 +13,7 @@ use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind, WriteMeta};
 use crate::secrets::plan::{Action, Change, DeleteReason, LiveRef, Plan, SecretPlan, Step};
-use crate::secrets::store::{PatchMeta, SecretStore};
+use crate::secrets::store::{Deleted, PatchMeta, SecretStore};
 
 /// How many writes run at once, unless `--parallel` says otherwise.
 /// Measured creating 1,000 secrets against the test API server 50 ms away
@@ -29,10 +29,10 @@ const UNREACHABLE_ATTEMPTS: u32 = crate::cluster::READ_ATTEMPTS;
 /// unreachable, up to [`UNREACHABLE_ATTEMPTS`]. The write may have landed
 /// before the connection was lost: the callers count a retried write that
 /// finds its own result (a create's object, a merge's values) as done.
-async fn retrying<F, Fut>(mut attempt: F) -> crate::error::Result<()>
+async fn retrying<T, F, Fut>(mut attempt: F) -> crate::error::Result<T>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = crate::error::Result<()>>,
+    Fut: Future<Output = crate::error::Result<T>>,
 {
     let mut delay = std::time::Duration::from_millis(200);
     let mut n = 1;
@@ -63,6 +63,11 @@ pub enum Status {
     },
     /// Not attempted, and why.
     Skipped {
+        message: String,
+    },
+    /// Deleted, but a finalizer holds it: still there, Terminating
+    /// (`deletion pending on <finalizer>`); see [`crate::secrets::wait`].
+    Pending {
         message: String,
     },
 }
@@ -273,7 +278,7 @@ impl<S: SecretStore> SecretStore for Retrying<'_, S> {
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> crate::error::Result<()> {
+    ) -> crate::error::Result<Deleted> {
         retrying(|| self.0.delete(name, uid.clone(), resource_version.clone())).await
     }
 }
@@ -573,7 +578,10 @@ async fn delete(
         )
         .await
     {
-        Ok(()) => Status::Done,
+        Ok(Deleted::Gone) => Status::Done,
+        Ok(Deleted::Pending(held)) => Status::Pending {
+            message: held.pending(),
+        },
         // Already gone: what we wanted.
         Err(e) if e.kind == ErrorKind::NotFound => Status::Done,
         Err(e) => {

@@ -38,6 +38,7 @@ fn live_bytes(name: &str, owner: &str, kind: &str, data: &[(&str, &[u8])]) -> Li
             .iter()
             .map(|(k, v)| (k.to_string(), SecretBytes::new(v.to_vec())))
             .collect(),
+        ..LiveSecret::default()
     }
 }
 

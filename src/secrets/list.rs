@@ -42,6 +42,17 @@ pub struct ListedSecret {
     pub konduktor: bool,
     pub keys: Vec<String>,
     pub created: Option<String>,
+    /// Set while it is being deleted: a finalizer holds it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub terminating: Option<ListedTerminating>,
+}
+
+/// A secret being deleted: since when, and the finalizers holding it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedTerminating {
+    pub since: Option<String>,
+    pub finalizers: Vec<String>,
 }
 
 impl ListedSecret {
@@ -63,6 +74,10 @@ impl ListedSecret {
             konduktor,
             keys: s.keys().into_iter().map(str::to_string).collect(),
             created: s.created.map(|t| t.to_string()),
+            terminating: s.terminating.as_ref().map(|t| ListedTerminating {
+                since: t.since.map(|t| t.to_string()),
+                finalizers: t.finalizers.clone(),
+            }),
         }
     }
 }

@@ -5,7 +5,8 @@
 //! outcome), [`execute`] (carrying it out, conditionally); [`create`] is
 //! `secret create`'s create-or-merge, [`delete`] `secret delete`'s, [`list`]
 //! what `secret list` shows; [`export`] a manifest from live secrets;
-//! [`store`] the cluster calls they make.
+//! [`store`] the cluster calls they make; [`wait`] waiting for a
+//! deletion a finalizer holds.
 
 pub mod command;
 pub mod create;
@@ -19,3 +20,4 @@ pub mod saved_plan;
 pub mod sources;
 pub mod store;
 pub mod view;
+pub mod wait;

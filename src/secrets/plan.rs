@@ -7,7 +7,7 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind};
+use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind, Terminating};
 use crate::secrets::manifest::Desired;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,6 +19,9 @@ pub enum Action {
     Delete,
     /// A secret with our name that is not ours: never touched.
     Conflict,
+    /// Ours, already being deleted (a finalizer holds it): never written,
+    /// never deleted again; apply waits for it to go.
+    Terminating,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -168,13 +171,38 @@ pub enum Step {
     AlreadyAbsent,
     /// Ours in the cluster and to go, conditional on `live`.
     Delete { live: LiveRef, reason: DeleteReason },
-    /// A secret with our name that is not ours: never touched.
+    /// A secret with our name that is not ours (or not one we may write):
+    /// never touched.
     Conflict {
-        /// Its owner label; `None` when Konduktor did not make it.
-        foreign_owner: Option<String>,
+        cause: ConflictCause,
         /// The caller's owner hash, for the message.
         caller: String,
+        /// Does the manifest name it? Only then does it stop an apply; one
+        /// it does not name is only reported (it is never deleted).
+        named: bool,
     },
+    /// Ours, and already being deleted: a finalizer holds it. Never
+    /// deleted again; `reason` is why the plan would have deleted it (then
+    /// apply waits for it to go), `None` when it would not have.
+    Terminating {
+        live: LiveRef,
+        terminating: Terminating,
+        reason: Option<DeleteReason>,
+    },
+}
+
+/// Why a secret with one of our names is never written or deleted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConflictCause {
+    /// Its owner label names someone else (`Some`), or it has none: not
+    /// made by Konduktor (`None`).
+    Foreign { owner: Option<String> },
+    /// It carries our owner label, but Konduktor writes only Opaque
+    /// Secrets: this one (e.g. `kubernetes.io/tls`) is not ours.
+    NotOpaque { secret_type: String },
+    /// Ours, but being deleted: it cannot be merged into, nor created anew
+    /// until it is gone.
+    Terminating(Terminating),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -196,6 +224,7 @@ impl SecretPlan {
             Step::Unchanged { .. } | Step::AlreadyAbsent => Action::Unchanged,
             Step::Delete { .. } => Action::Delete,
             Step::Conflict { .. } => Action::Conflict,
+            Step::Terminating { .. } => Action::Terminating,
         }
     }
 
@@ -208,6 +237,7 @@ impl SecretPlan {
     pub fn reason(&self) -> Option<DeleteReason> {
         match self.step {
             Step::Delete { reason, .. } => Some(reason),
+            Step::Terminating { reason, .. } => reason,
             Step::AlreadyAbsent => Some(DeleteReason::Absent),
             _ => None,
         }
@@ -220,21 +250,33 @@ impl SecretPlan {
 
     /// For a conflict, what is in the way, for people.
     pub fn conflict_message(&self) -> Option<String> {
-        let Step::Conflict {
-            foreign_owner,
-            caller,
-        } = &self.step
-        else {
+        let Step::Conflict { cause, caller, .. } = &self.step else {
             return None;
         };
-        let holder = match foreign_owner {
-            Some(o) => format!("it belongs to owner {o}"),
-            None => "it was not made by Konduktor".to_string(),
-        };
-        Some(format!(
-            "a Secret named {} exists and {holder}, not to you ({caller}); it is never touched",
-            self.secret_name
-        ))
+        let name = &self.secret_name;
+        Some(match cause {
+            ConflictCause::Foreign { owner } => {
+                let holder = match owner {
+                    Some(o) => format!("it belongs to owner {o}"),
+                    None => "it was not made by Konduktor".to_string(),
+                };
+                format!(
+                    "a Secret named {name} exists and {holder}, not to you ({caller}); it is never touched"
+                )
+            }
+            ConflictCause::NotOpaque { secret_type } => format!(
+                "a Secret named {name} carries your owner label but is of type {secret_type}, not Opaque: Konduktor never made it; it is never written or deleted"
+            ),
+            ConflictCause::Terminating(t) => format!(
+                "your Secret {name} is being deleted ({}); it is not written until it is gone",
+                t.pending()
+            ),
+        })
+    }
+
+    /// Does this conflict stop an apply (the manifest names the secret)?
+    pub fn blocks(&self) -> bool {
+        matches!(self.step, Step::Conflict { named: true, .. })
     }
 
     /// Decoded bytes the secret holds once this plan is carried out (keys
@@ -304,6 +346,9 @@ struct SecretPlanJson<'a> {
     keys: &'a [KeyChange],
     #[serde(skip_serializing_if = "Option::is_none")]
     conflict: Option<String>,
+    /// For a secret being deleted: the finalizers that hold it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finalizers: Option<&'a [String]>,
     #[serde(skip_serializing_if = "Option::is_none")]
     live: Option<&'a LiveRef>,
 }
@@ -314,8 +359,18 @@ impl Serialize for SecretPlan {
             Step::Merge {
                 live, relabel_from, ..
             } => (Some(live), relabel_from.as_deref()),
-            Step::Unchanged { live } | Step::Delete { live, .. } => (Some(live), None),
+            Step::Unchanged { live }
+            | Step::Delete { live, .. }
+            | Step::Terminating { live, .. } => (Some(live), None),
             Step::Create { .. } | Step::AlreadyAbsent | Step::Conflict { .. } => (None, None),
+        };
+        let finalizers = match &self.step {
+            Step::Terminating { terminating, .. }
+            | Step::Conflict {
+                cause: ConflictCause::Terminating(terminating),
+                ..
+            } => Some(terminating.finalizers.as_slice()),
+            _ => None,
         };
         SecretPlanJson {
             name: &self.name,
@@ -326,6 +381,7 @@ impl Serialize for SecretPlan {
             relabel_from,
             keys: &self.keys,
             conflict: self.conflict_message(),
+            finalizers,
             live,
         }
         .serialize(serializer)
@@ -339,6 +395,13 @@ pub struct Summary {
     pub delete: usize,
     pub unchanged: usize,
     pub conflict: usize,
+    /// Ours and already being deleted (waited on, never deleted again).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub terminating: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -357,6 +420,21 @@ impl Plan {
         self.secrets
             .iter()
             .any(|s| matches!(s.action(), Action::Create | Action::Merge | Action::Delete))
+            || self.awaits_deletion()
+    }
+
+    /// Is a secret the plan would delete already being deleted? (Apply
+    /// then waits for it to go, and never deletes it again.)
+    pub fn awaits_deletion(&self) -> bool {
+        self.secrets.iter().any(|s| {
+            matches!(
+                s.step,
+                Step::Terminating {
+                    reason: Some(_),
+                    ..
+                }
+            )
+        })
     }
 
     /// Did the cluster hold none of the caller's secrets? (Then they may
@@ -379,16 +457,22 @@ impl Plan {
         self.summary.conflict > 0
     }
 
-    /// Apply refuses a plan with a conflict, before anything is sent.
+    /// The conflicts that stop an apply: those the manifest names.
+    pub fn blocking_conflicts(&self) -> usize {
+        self.secrets.iter().filter(|s| s.blocks()).count()
+    }
+
+    /// Apply refuses a plan with a conflict on a secret the manifest
+    /// names, before anything is sent.
     pub fn refuse_conflicts(&self) -> Result<(), crate::error::Error> {
-        if !self.has_conflicts() {
+        if self.blocking_conflicts() == 0 {
             return Ok(());
         }
         Err(crate::error::Error::new(
             crate::error::ErrorKind::Foreign,
-            "apply refused: secrets with your names exist that are not yours; nothing was changed",
+            "apply refused: secrets with your names exist that are not yours, not Opaque, or being deleted; nothing was changed",
         )
-        .with_help("rename those secrets in the manifest; the existing ones are never touched"))
+        .with_help("rename those secrets in the manifest (the existing ones are never touched), or run apply again once a secret being deleted is gone"))
     }
 
     /// The API server would refuse a Secret over 1 MiB: say so before
@@ -445,8 +529,25 @@ fn plan_desired(
         .map(|d| {
             let object = konduktor::object_name(d.basename(), owner_hash);
             let current = by_name.get(object.as_str()).copied();
+            // Not ours to write: another owner's, none's, or not Opaque;
+            // or ours, wanted, and being deleted.
+            let blocked = current.and_then(|l| {
+                not_ours(l, owner_hash).or_else(|| match (d, &l.terminating) {
+                    (Desired::Present(_), Some(t)) => Some(ConflictCause::Terminating(t.clone())),
+                    _ => None,
+                })
+            });
             match (d, current) {
-                (_, Some(l)) if !l.is_owned_by(owner_hash) => conflict(d, l, owner_hash),
+                (_, Some(l)) if blocked.is_some() => conflict(
+                    d.basename(),
+                    l,
+                    owner_hash,
+                    blocked.unwrap_or(ConflictCause::Foreign { owner: None }),
+                    true,
+                ),
+                (Desired::Absent { basename }, Some(l)) if l.terminating.is_some() => {
+                    terminating(basename, l, Some(DeleteReason::Absent))
+                }
                 (Desired::Present(s), None) => create(s, object),
                 (Desired::Present(s), Some(l)) => merge(s, l, prune),
                 (Desired::Absent { basename }, Some(l)) => {
@@ -472,7 +573,14 @@ fn plan_unmentioned(
     owner_hash: &str,
     prune: bool,
 ) -> (Vec<SecretPlan>, Vec<String>) {
-    let mentioned: BTreeSet<&str> = desired.iter().map(Desired::basename).collect();
+    // Our secrets are known by object name and owner label: the object a
+    // manifest entry names is that entry's alone, whatever its basename
+    // label says (a wrong one is repaired by the merge), so it is never
+    // also deleted as unmentioned.
+    let mentioned: BTreeSet<String> = desired
+        .iter()
+        .map(|d| konduktor::object_name(d.basename(), owner_hash))
+        .collect();
     let wanted_git_ssh = desired.iter().find_map(|d| match d {
         Desired::Present(s) if s.kind == SecretKind::GitSsh => Some(s.basename.as_str()),
         _ => None,
@@ -481,20 +589,42 @@ fn plan_unmentioned(
     let mut unmanaged = Vec::new();
     for l in live.iter().filter(|l| l.is_owned_by(owner_hash)) {
         let basename = l.basename().unwrap_or(&l.name);
-        if mentioned.contains(basename) && konduktor::object_name(basename, owner_hash) == l.name {
+        if mentioned.contains(&l.name) {
+            continue;
+        }
+        if let Some(cause) = not_ours(l, owner_hash) {
+            deletes.push(conflict(basename, l, owner_hash, cause, false));
             continue;
         }
         let replaced_git_ssh =
             wanted_git_ssh.is_some_and(|w| w != basename) && l.kind() == Some(SecretKind::GitSsh);
-        if replaced_git_ssh {
-            deletes.push(delete(basename, l, DeleteReason::ReplacedGitSsh));
-        } else if prune {
-            deletes.push(delete(basename, l, DeleteReason::Pruned));
+        let reason = if replaced_git_ssh {
+            Some(DeleteReason::ReplacedGitSsh)
+        } else {
+            prune.then_some(DeleteReason::Pruned)
+        };
+        if l.terminating.is_some() {
+            deletes.push(terminating(basename, l, reason));
+        } else if let Some(reason) = reason {
+            deletes.push(delete(basename, l, reason));
         } else {
             unmanaged.push(basename.to_string());
         }
     }
     (deletes, unmanaged)
+}
+
+/// Why `l`, which holds one of our names, is not ours to write or delete:
+/// another owner, none, or a type Konduktor never writes.
+fn not_ours(l: &LiveSecret, owner_hash: &str) -> Option<ConflictCause> {
+    if !l.is_owned_by(owner_hash) {
+        return Some(ConflictCause::Foreign {
+            owner: l.owner().map(str::to_string),
+        });
+    }
+    (!l.is_opaque()).then(|| ConflictCause::NotOpaque {
+        secret_type: l.type_name().to_string(),
+    })
 }
 
 fn summarize(secrets: &[SecretPlan]) -> Summary {
@@ -506,6 +636,7 @@ fn summarize(secrets: &[SecretPlan]) -> Summary {
             Action::Delete => summary.delete += 1,
             Action::Unchanged => summary.unchanged += 1,
             Action::Conflict => summary.conflict += 1,
+            Action::Terminating => summary.terminating += 1,
         }
     }
     summary
@@ -520,15 +651,37 @@ fn live_ref(l: &LiveSecret) -> LiveRef {
     }
 }
 
-fn conflict(d: &Desired, l: &LiveSecret, owner_hash: &str) -> SecretPlan {
+fn conflict(
+    basename: &str,
+    l: &LiveSecret,
+    owner_hash: &str,
+    cause: ConflictCause,
+    named: bool,
+) -> SecretPlan {
     SecretPlan {
-        name: d.basename().to_string(),
+        name: basename.to_string(),
         secret_name: l.name.clone(),
         kind: KindLabel::of_live(l),
         keys: Vec::new(),
         step: Step::Conflict {
-            foreign_owner: l.owner().map(str::to_string),
+            cause,
             caller: owner_hash.to_string(),
+            named,
+        },
+    }
+}
+
+/// Ours, already being deleted: waited on, never deleted again.
+fn terminating(basename: &str, l: &LiveSecret, reason: Option<DeleteReason>) -> SecretPlan {
+    SecretPlan {
+        name: basename.to_string(),
+        secret_name: l.name.clone(),
+        kind: KindLabel::of_live(l),
+        keys: Vec::new(),
+        step: Step::Terminating {
+            live: live_ref(l),
+            terminating: l.terminating.clone().unwrap_or_default(),
+            reason,
         },
     }
 }

@@ -41,6 +41,7 @@ pub(crate) fn live(name: &str, owner: &str, kind: &str, data: &[(&str, &str)]) -
             .iter()
             .map(|(k, v)| (k.to_string(), bytes(v)))
             .collect(),
+        ..LiveSecret::default()
     }
 }
 
@@ -728,4 +729,224 @@ pub(crate) fn applied_annotations(values: &[(&str, &str)]) -> BTreeMap<String, S
         konduktor::ANNOTATION_APPLIED.to_string(),
         konduktor::applied_annotation(&record),
     )])
+}
+
+// Issue 14: one object, one action; only Opaque secrets are ours; a
+// secret being deleted is waited on, never written or deleted again.
+
+fn held(mut l: LiveSecret, finalizers: &[&str]) -> LiveSecret {
+    l.terminating = Some(Terminating {
+        since: None,
+        finalizers: finalizers.iter().map(|f| f.to_string()).collect(),
+    });
+    l
+}
+
+fn typed(mut l: LiveSecret, secret_type: &str) -> LiveSecret {
+    l.secret_type = Some(secret_type.to_string());
+    l
+}
+
+/// Every object name the plan acts on, with how often.
+fn actions_per_object(p: &Plan) -> BTreeMap<&str, usize> {
+    let mut seen = BTreeMap::new();
+    for s in &p.secrets {
+        *seen.entry(s.secret_name.as_str()).or_insert(0) += 1;
+    }
+    seen
+}
+
+#[test]
+fn no_object_gets_two_actions_whatever_its_labels_say() {
+    // Live objects named as the manifest's secrets would be, or not, with
+    // every basename label (right, another, another desired's, none),
+    // kind label, owner, type and deletion state; the manifest wanting
+    // each present, absent or not at all; with and without --prune.
+    let basenames = ["a", "b", "c"];
+    let label_choices = [Some("a"), Some("b"), Some("zz"), None];
+    let kinds = [Some("env"), Some("git-ssh"), Some("weird"), None];
+    let owners = [Some(ME), Some(OTHER), None];
+    let types = ["Opaque", "kubernetes.io/tls"];
+    let mut checked = 0usize;
+    for (i, object_base) in ["a", "b", "orphan"].iter().enumerate() {
+        for label in label_choices {
+            for kind in kinds {
+                for owner in owners {
+                    for ty in types {
+                        for terminating in [false, true] {
+                            let mut l = live(object_base, ME, "env", &[("K", "v")]);
+                            l.labels.clear();
+                            l.labels.insert(
+                                konduktor::LABEL_PARENT.into(),
+                                konduktor::PARENT_VALUE.into(),
+                            );
+                            for (key, value) in [
+                                (konduktor::LABEL_BASENAME, label),
+                                (konduktor::LABEL_KIND, kind),
+                                (konduktor::LABEL_OWNER, owner),
+                            ] {
+                                if let Some(v) = value {
+                                    l.labels.insert(key.into(), v.into());
+                                }
+                            }
+                            l = typed(l, ty);
+                            if terminating {
+                                l = held(l, &["example.com/hold"]);
+                            }
+                            // A second, well-labelled object of ours beside it.
+                            let other = live(basenames[(i + 1) % 3], ME, "git-ssh", &[("K", "w")]);
+                            let lives = vec![l, other];
+                            for wants in 0..9u32 {
+                                let desired: Vec<Desired> = basenames
+                                    .iter()
+                                    .take(2)
+                                    .enumerate()
+                                    .filter_map(|(j, b)| match (wants / 3u32.pow(j as u32)) % 3 {
+                                        0 => None,
+                                        1 => Some(want(b, SecretKind::GitSsh, &[("K", "x")])),
+                                        _ => Some(Desired::Absent {
+                                            basename: b.to_string(),
+                                        }),
+                                    })
+                                    .collect();
+                                for prune in [false, true] {
+                                    let p = plan(&desired, &lives, ME, prune);
+                                    for (object, n) in actions_per_object(&p) {
+                                        assert_eq!(n, 1, "{object} planned {n} times: {p:#?}");
+                                    }
+                                    for s in &p.secrets {
+                                        let live = lives.iter().find(|l| l.name == s.secret_name);
+                                        let foreign = live
+                                            .is_some_and(|l| !l.is_owned_by(ME) || !l.is_opaque());
+                                        let being_deleted =
+                                            live.is_some_and(|l| l.terminating.is_some());
+                                        if foreign {
+                                            assert_eq!(s.action(), Action::Conflict, "{s:#?}");
+                                        } else if being_deleted {
+                                            assert!(
+                                                matches!(
+                                                    s.action(),
+                                                    Action::Conflict | Action::Terminating
+                                                ),
+                                                "{s:#?}"
+                                            );
+                                        }
+                                    }
+                                    checked += 1;
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(checked, 3 * 4 * 4 * 3 * 2 * 2 * 9 * 2);
+}
+
+#[test]
+fn our_object_under_another_basename_label_is_merged_and_relabelled_not_also_pruned() {
+    let mut l = live("env-a", ME, "env", &[("K", "1")]);
+    l.labels
+        .insert(konduktor::LABEL_BASENAME.into(), "something-else".into());
+    let p = plan(
+        &[want("env-a", SecretKind::Env, &[("K", "1")])],
+        &[l.clone()],
+        ME,
+        true,
+    );
+    assert_eq!(p.secrets.len(), 1, "{p:#?}");
+    assert_eq!(one(&p, "env-a").action(), Action::Merge);
+    assert!(!p.has_deletions());
+    // No basename label at all: the same.
+    l.labels.remove(konduktor::LABEL_BASENAME);
+    let p = plan(
+        &[want("env-a", SecretKind::Env, &[("K", "1")])],
+        &[l],
+        ME,
+        true,
+    );
+    assert_eq!(p.secrets.len(), 1, "{p:#?}");
+    assert_eq!(one(&p, "env-a").action(), Action::Merge);
+}
+
+#[test]
+fn a_non_opaque_secret_with_our_labels_is_a_conflict_never_written_or_deleted() {
+    let tls = typed(
+        live("cert", ME, "default", &[("tls.crt", "c"), ("tls.key", "k")]),
+        "kubernetes.io/tls",
+    );
+    // Named: a conflict that stops apply, naming the type.
+    for d in [
+        want("cert", SecretKind::Default, &[("K", "v")]),
+        Desired::Absent {
+            basename: "cert".into(),
+        },
+    ] {
+        let p = plan(&[d], std::slice::from_ref(&tls), ME, true);
+        let s = one(&p, "cert");
+        assert_eq!(s.action(), Action::Conflict);
+        assert!(s.blocks());
+        let message = s.conflict_message().unwrap_or_default();
+        assert!(
+            message.contains("kubernetes.io/tls, not Opaque"),
+            "{message}"
+        );
+        assert!(p.refuse_conflicts().is_err());
+    }
+    // Not named, with --prune: reported, never deleted, apply goes on.
+    let p = plan(&[], std::slice::from_ref(&tls), ME, true);
+    assert_eq!(one(&p, "cert").action(), Action::Conflict);
+    assert!(!p.has_deletions() && p.refuse_conflicts().is_ok());
+    assert!(p.unmanaged.is_empty());
+}
+
+#[test]
+fn a_secret_being_deleted_is_never_merged_into_or_deleted_again() {
+    let going = held(
+        live("going", ME, "env", &[("K", "1")]),
+        &["example.com/hold"],
+    );
+    // Wanted: not merged into; a conflict naming what holds it.
+    let p = plan(
+        &[want("going", SecretKind::Env, &[("K", "2")])],
+        std::slice::from_ref(&going),
+        ME,
+        false,
+    );
+    let s = one(&p, "going");
+    assert_eq!(s.action(), Action::Conflict);
+    assert!(
+        s.conflict_message()
+            .unwrap_or_default()
+            .contains("deletion pending on example.com/hold"),
+        "{s:#?}"
+    );
+    assert!(!s.writes_object());
+    // Absent, or pruned: waiting on deletion, not a new delete.
+    for (desired, prune, reason) in [
+        (
+            vec![Desired::Absent {
+                basename: "going".into(),
+            }],
+            false,
+            Some(DeleteReason::Absent),
+        ),
+        (Vec::new(), true, Some(DeleteReason::Pruned)),
+        (Vec::new(), false, None),
+    ] {
+        let p = plan(&desired, std::slice::from_ref(&going), ME, prune);
+        let s = one(&p, "going");
+        assert_eq!(s.action(), Action::Terminating, "{s:#?}");
+        assert_eq!(s.reason(), reason);
+        assert!(!p.has_deletions());
+        assert_eq!(p.summary.delete, 0);
+        assert_eq!(p.awaits_deletion(), reason.is_some());
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["secrets"][0]["action"], "terminating");
+        assert_eq!(
+            json["secrets"][0]["finalizers"],
+            serde_json::json!(["example.com/hold"])
+        );
+    }
 }

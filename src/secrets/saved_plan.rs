@@ -148,9 +148,10 @@ pub fn digest(salt: &[u8], secret_name: &str, key: &str, value: &[u8]) -> String
 
 fn saved_secret(s: &SecretPlan, salt: &[u8]) -> SavedSecret {
     let live = match &s.step {
-        Step::Merge { live, .. } | Step::Unchanged { live } | Step::Delete { live, .. } => {
-            Some(live)
-        }
+        Step::Merge { live, .. }
+        | Step::Unchanged { live }
+        | Step::Delete { live, .. }
+        | Step::Terminating { live, .. } => Some(live),
         Step::Create { .. } | Step::AlreadyAbsent | Step::Conflict { .. } => None,
     };
     SavedSecret {

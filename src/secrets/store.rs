@@ -40,13 +40,22 @@ pub trait SecretStore {
     /// `None` where the server cannot say.
     fn may(&self, verb: &'static str) -> impl Future<Output = Result<Option<bool>>>;
 
-    /// Delete, conditional on `uid` and `resource_version`.
+    /// Delete, conditional on `uid` and `resource_version`: gone, or still
+    /// there because a finalizer holds it.
     fn delete(
         &self,
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> impl Future<Output = Result<()>>;
+    ) -> impl Future<Output = Result<Deleted>>;
+}
+
+/// What a DELETE left: nothing, or the object, still there (Terminating)
+/// until the finalizers that hold it are removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Gone,
+    Pending(crate::konduktor::Terminating),
 }
 
 impl SecretStore for Cluster {
@@ -87,7 +96,7 @@ impl SecretStore for Cluster {
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> Result<()> {
+    ) -> Result<Deleted> {
         self.delete_secret(name, uid, resource_version).await
     }
 }

@@ -51,6 +51,9 @@ pub struct FakeStore {
     pub fail_create: BTreeMap<String, ErrorKind>,
     /// Verbs an access review denies.
     pub denied: Vec<&'static str>,
+    /// Object name -> the finalizers that hold it once deleted (a delete
+    /// leaves it Terminating).
+    pub held: BTreeMap<String, Vec<String>>,
     /// Object name -> the errors its next writes fail with, one each, before
     /// `fail` applies.
     fail_next: Mutex<BTreeMap<String, std::collections::VecDeque<ErrorKind>>>,
@@ -208,12 +211,19 @@ impl SecretStore for FakeStore {
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> Result<()> {
+    ) -> Result<super::Deleted> {
         let call = Call::Delete {
             name: name.to_string(),
             uid,
             resource_version,
         };
-        self.write(name, call).await
+        self.write(name, call).await?;
+        Ok(match self.held.get(name) {
+            Some(finalizers) => super::Deleted::Pending(crate::konduktor::Terminating {
+                since: None,
+                finalizers: finalizers.clone(),
+            }),
+            None => super::Deleted::Gone,
+        })
     }
 }

@@ -36,10 +36,11 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     }
     out.push_str(&summary_line(plan));
     out.push('\n');
-    if plan.summary.conflict > 0 {
+    let blocking = plan.blocking_conflicts();
+    if blocking > 0 {
         out.push_str(&format!(
             "{}\n",
-            style(conflicts_line(plan.summary.conflict)).red()
+            style(conflicts_line(blocking)).red()
         ));
     }
     out
@@ -87,8 +88,13 @@ pub fn conflicts_line(n: usize) -> String {
 
 pub fn summary_line(plan: &Plan) -> String {
     let s = plan.summary;
+    let waiting = if s.terminating > 0 {
+        format!(", {} terminating", s.terminating)
+    } else {
+        String::new()
+    };
     format!(
-        "Plan: {} to create, {} to merge, {} to delete, {} unchanged.",
+        "Plan: {} to create, {} to merge, {} to delete, {} unchanged{waiting}.",
         s.create, s.merge, s.delete, s.unchanged
     )
 }
@@ -144,6 +150,25 @@ fn head_line(s: &SecretPlan, plan: &Plan) -> String {
         .bold()
         .to_string(),
         Step::AlreadyAbsent => format!("  {name}: absent (nothing to delete)"),
+        Step::Terminating {
+            terminating,
+            reason: Some(reason),
+            ..
+        } => style(format!(
+            "  {name}{kind}: waiting on deletion of {object} ({}; it was to go: {})",
+            esc(&terminating.pending()),
+            delete_reason(*reason, plan)
+        ))
+        .yellow()
+        .to_string(),
+        Step::Terminating {
+            terminating,
+            reason: None,
+            ..
+        } => format!(
+            "  {name}{kind}: terminating, {object} ({})",
+            esc(&terminating.pending())
+        ),
         Step::Unchanged { .. } => format!("  {name}{kind}: unchanged"),
     }
 }
@@ -256,13 +281,13 @@ fn value_diff(k: &KeyChange) -> String {
 /// whether the apply completed, and whether running it again can help.
 pub fn render_outcomes(outcomes: &[Outcome]) -> String {
     let mut out = String::new();
-    let (mut done, mut failed, mut skipped, mut stuck) = (0, 0, 0, 0);
+    let (mut done, mut failed, mut skipped, mut stuck, mut pending) = (0, 0, 0, 0, 0);
     let mut last_help: Option<&str> = None;
     for o in outcomes {
         let verb = match o.action {
             Action::Create => "created",
             Action::Merge => "merged",
-            Action::Delete => "deleted",
+            Action::Delete | Action::Terminating => "deleted",
             _ => "unchanged",
         };
         let (name, object) = (esc(&o.name), esc(&o.secret_name));
@@ -291,11 +316,22 @@ pub fn render_outcomes(outcomes: &[Outcome]) -> String {
                 skipped += 1;
                 format!("secret \"{name}\" not {verb}: {}\n", esc(message))
             }
+            Status::Pending { message } => {
+                pending += 1;
+                format!("secret \"{name}\" not yet {verb}: {}\n", esc(message))
+            }
         };
         out.push_str(&line);
     }
     if failed + skipped == 0 {
-        out.push_str(&format!("Apply complete: {done} done.\n"));
+        if pending > 0 {
+            out.push_str(&format!(
+                "Apply complete: {done} done; {} pending on finalizers, not waited for (--wait=false).\n",
+                crate::output::count(pending, "deletion", "deletions")
+            ));
+        } else {
+            out.push_str(&format!("Apply complete: {done} done.\n"));
+        }
         return out;
     }
     let advice = if stuck == 0 {

@@ -374,3 +374,68 @@ fn replays_paginated_lists() {
     assert!(reply.body["metadata"].get("remainingItemCount").is_none());
     replay_status(&server, "list-paginated-bad-continue", &[]);
 }
+
+/// Finalizers as the real server keeps them (fixtures delete-with-finalizer
+/// to get-after-finalizer-removed): a held DELETE answers with the object,
+/// marked for deletion; it is still read, listed and written; a create of
+/// its name is 409; removing the finalizer makes it go. And a Secret's type
+/// cannot change, nor a TLS Secret lose a key it must hold.
+#[test]
+fn replays_finalizer_and_type_exchanges() {
+    let server = ApiServer::start();
+    server.create_namespace("fixtures2");
+    let fx = fixture_json("apiserver/get-terminating.json");
+    let mut obj = fx["response"]["body"].clone();
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("deletionTimestamp");
+        m.remove("deletionGracePeriodSeconds");
+        m.remove("finalizers");
+    }
+    let fx_uid = meta(&obj, "uid");
+    let stored = server.put_secret("fixtures2", obj);
+    let uid = meta(&stored, "uid");
+    server.add_finalizer("fixtures2", "held-abba3a3e", "example.com/hold");
+    let map = [(fx_uid.as_str(), uid.as_str())];
+    let (deleted, expected) = replay(&server, "delete-with-finalizer", &map);
+    for body in [&deleted.body, &expected] {
+        assert!(body["metadata"]["deletionTimestamp"].is_string(), "{body}");
+    }
+    assert_eq!(
+        deleted.body["metadata"]["finalizers"],
+        expected["metadata"]["finalizers"]
+    );
+    assert_eq!(
+        deleted.body["metadata"]["deletionGracePeriodSeconds"],
+        expected["metadata"]["deletionGracePeriodSeconds"]
+    );
+    assert_eq!(deleted.body["kind"], expected["kind"]);
+    let (got, expected) = replay(&server, "get-terminating", &map);
+    assert_eq!(
+        got.body["metadata"]["finalizers"],
+        expected["metadata"]["finalizers"]
+    );
+    assert!(got.body["metadata"]["deletionTimestamp"].is_string());
+    let (listed, expected) = replay(&server, "list-includes-terminating", &map);
+    assert_eq!(
+        listed.body["items"][0]["metadata"]["finalizers"],
+        expected["items"][0]["metadata"]["finalizers"]
+    );
+    assert!(listed.body["items"][0]["metadata"]["deletionTimestamp"].is_string());
+    let (patched, expected) = replay(&server, "merge-patch-terminating", &map);
+    assert_eq!(patched.body["data"], expected["data"]);
+    assert!(patched.body["metadata"]["deletionTimestamp"].is_string());
+    replay_status(&server, "create-while-terminating-same-name", &map);
+    let (released, expected) = replay(&server, "remove-finalizer", &map);
+    assert_eq!(released.body["data"], expected["data"]);
+    assert!(released.body["metadata"].get("finalizers").is_none());
+    replay_status(&server, "get-after-finalizer-removed", &map);
+
+    server.put_secret(
+        "fixtures2",
+        json!({"metadata": {"name": "cert-abba3a3e", "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": "abba3a3e"}},
+            "type": "kubernetes.io/tls", "data": {"tls.crt": "Yw==", "tls.key": "aw=="}}),
+    );
+    replay_status(&server, "merge-patch-type-change", &[]);
+    replay_status(&server, "merge-patch-tls-remove-required-key", &[]);
+}

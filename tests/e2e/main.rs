@@ -23,6 +23,7 @@ mod identity_local;
 mod konduktor_config;
 mod krew;
 mod kubeconfig;
+mod live_objects;
 mod manifest_owner;
 mod paged_lists;
 mod plugin;

@@ -6,17 +6,23 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cmd::prelude::Context;
-use crate::error::Result;
+use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::delete;
+use crate::secrets::wait::{self, Wait};
 
 pub const EXAMPLES: &str = "Examples:
   # Delete your secret named hf-token (only yours: other users' are never touched)
-  kubectl konduktor secret delete hf-token";
+  kubectl konduktor secret delete hf-token
+
+  # Do not wait for a secret a finalizer holds to go
+  kubectl konduktor secret delete hf-token --wait=false";
 
 #[derive(Debug, Args)]
 pub struct DeleteArgs {
     /// The secret's name, as given to `secret create`
     pub name: String,
+    #[command(flatten)]
+    pub wait: crate::cmd::prelude::WaitArgs,
 }
 
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
@@ -24,10 +30,35 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
         .map_err(|e| crate::error::Error::from(e).as_usage())?;
     let owner = crate::cmd::prelude::owner()?;
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let report = delete::delete_mine(&cluster, &args.name, &owner).await?;
+    let mut report = delete::delete_mine(&cluster, &args.name, &owner).await?;
+    // As `kubectl delete`: a secret a finalizer holds is waited on until
+    // it is gone, up to --timeout, unless --wait=false.
+    let timeout = match args.wait.wait() {
+        Wait::Upto(timeout) if !report.pending.is_empty() => {
+            let still = wait::until_gone(&cluster, report.pending.clone(), timeout).await?;
+            report.settle(still);
+            Some(timeout)
+        }
+        _ => None,
+    };
     print!("{}", report.render());
-    match report.failed {
-        Some(e) => Err(e),
-        None => Ok(ExitCode::SUCCESS),
+    if let Some(e) = report.failed {
+        return Err(e);
+    }
+    if let Some(e) = report.refusal() {
+        return Err(e);
+    }
+    match (report.pending.first(), timeout) {
+        (Some(held), Some(timeout)) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "secret \"{}\" ({}) was not deleted: {}",
+                args.name,
+                held.secret_name,
+                wait::timed_out(&held.terminating, timeout)
+            ),
+        )
+        .with_help("the finalizer's owner (a controller) removes it; see `kubectl get secret -o yaml` for who set it, wait longer with --timeout, or pass --wait=false to return at once")),
+        _ => Ok(ExitCode::SUCCESS),
     }
 }

@@ -119,6 +119,11 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
     if all_users {
         headers.push("OWNER");
     }
+    // Shown only when a secret is being deleted (a finalizer holds it).
+    let any_terminating = items.iter().any(|s| s.terminating.is_some());
+    if any_terminating {
+        headers.push("STATUS");
+    }
     let rows: Vec<Vec<String>> = items
         .iter()
         .map(|s| {
@@ -141,6 +146,13 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
             row.extend([s.kind.clone().unwrap_or_else(|| "-".into()), keys, age]);
             if all_users {
                 row.push(s.owner.clone().unwrap_or_else(|| "(not konduktor)".into()));
+            }
+            if any_terminating {
+                row.push(match &s.terminating {
+                    Some(t) if t.finalizers.is_empty() => "Terminating".to_string(),
+                    Some(t) => format!("Terminating (finalizers: {})", t.finalizers.join(",")),
+                    None => "Active".to_string(),
+                });
             }
             row
         })

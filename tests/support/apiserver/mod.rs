@@ -88,6 +88,9 @@ struct State {
     terminating: BTreeSet<String>,
     /// namespace -> (ResourceQuota name, its hard limit on `count/secrets`).
     secret_quotas: BTreeMap<String, (String, usize)>,
+    /// (namespace, name) -> GETs of it still to answer before its
+    /// finalizers are removed (a controller finishing its work).
+    release_after_gets: BTreeMap<(String, String), usize>,
 }
 
 pub struct ApiServer {
@@ -273,6 +276,51 @@ impl ApiServer {
     /// the default `system:basic-user` binding).
     pub fn deny_review(&self, user: &str) {
         self.lock().review_denied.insert(user.to_string());
+    }
+
+    /// Put a finalizer on an object (as a controller would): a DELETE then
+    /// leaves it Terminating until the finalizer is removed.
+    pub fn add_finalizer(&self, ns: &str, name: &str, finalizer: &str) {
+        let mut st = self.lock();
+        if let Some(obj) = st.secrets.get_mut(&(ns.to_string(), name.to_string())) {
+            let meta = &mut obj["metadata"];
+            match meta["finalizers"].as_array_mut() {
+                Some(list) => list.push(json!(finalizer)),
+                None => meta["finalizers"] = json!([finalizer]),
+            }
+            meta["resourceVersion"] = json!(next_rv());
+        }
+    }
+
+    /// Delete an object as someone else would (`kubectl delete` with
+    /// `--wait=false`): one a finalizer holds stays, Terminating.
+    pub fn delete_secret_elsewhere(&self, ns: &str, name: &str) {
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        let Some(obj) = st.secrets.get_mut(&key) else {
+            return;
+        };
+        if store::finalizers_of(obj).is_empty() {
+            st.secrets.remove(&key);
+        } else if !store::is_terminating(obj) {
+            obj["metadata"]["deletionTimestamp"] = json!(now());
+            obj["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            obj["metadata"]["resourceVersion"] = json!(next_rv());
+        }
+    }
+
+    /// Remove an object's finalizers (the controller is done): one being
+    /// deleted goes.
+    pub fn remove_finalizers(&self, ns: &str, name: &str) {
+        store::release_finalizers(&mut self.lock(), &(ns.to_string(), name.to_string()));
+    }
+
+    /// Remove an object's finalizers once it has been read (GET) `gets`
+    /// more times: a controller finishing while a client waits on it.
+    pub fn remove_finalizers_after_gets(&self, ns: &str, name: &str, gets: usize) {
+        self.lock()
+            .release_after_gets
+            .insert((ns.to_string(), name.to_string()), gets);
     }
 
     /// Change an object behind the client's back (a concurrent writer).

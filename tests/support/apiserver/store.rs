@@ -9,6 +9,14 @@
 //! `merge-patch-immutable` and the `delete-*`
 //! exchanges in `tests/fixtures/apiserver/` (a copy of the shared
 //! kube-apiserver v1.36.2 recordings).
+//!
+//! Finalizers, as `delete-with-finalizer`, `get-terminating`,
+//! `list-includes-terminating`, `merge-patch-terminating`,
+//! `create-while-terminating-same-name`, `remove-finalizer` and
+//! `get-after-finalizer-removed` show: a DELETE of an object with
+//! finalizers sets its `deletionTimestamp` and answers 200 with it; it stays
+//! (read, listed and written as before) until its last finalizer is
+//! removed, and then it goes.
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +28,9 @@ use serde_json::{Value, json};
 use super::State;
 use super::routing::{Ctx, Resp, respond};
 use super::selector;
-use super::validation::{conflict_modified, decode_secret, not_found, status, validate};
+use super::validation::{
+    conflict_modified, decode_secret, not_found, status, validate, validate_update,
+};
 
 static RESOURCE_VERSION: AtomicU64 = AtomicU64::new(10_000);
 static UID_COUNTER: AtomicU64 = AtomicU64::new(1);
@@ -211,7 +221,19 @@ impl Ctx<'_> {
         if let Some(r) = self.authorize("get", ns, Some(name)) {
             return r;
         }
-        match self.lock().secrets.get(&(ns.to_string(), name.to_string())) {
+        let mut st = self.lock();
+        let key = (ns.to_string(), name.to_string());
+        // A test's stand-in for a controller: it removes the finalizers
+        // after the object was read this many times.
+        if let Some(left) = st.release_after_gets.get_mut(&key) {
+            if *left == 0 {
+                st.release_after_gets.remove(&key);
+                release_finalizers(&mut st, &key);
+            } else {
+                *left -= 1;
+            }
+        }
+        match st.secrets.get(&key) {
             Some(obj) => respond(200, obj),
             None => not_found(name),
         }
@@ -287,6 +309,15 @@ impl Ctx<'_> {
         }
         let mut st = self.lock();
         let key = (ns.to_string(), name.clone());
+        // fixture: create-while-terminating-same-name
+        if st.secrets.get(&key).is_some_and(is_terminating) {
+            return status(
+                409,
+                "AlreadyExists",
+                &format!("object is being deleted: secrets \"{name}\" already exists"),
+                Some(json!({"name": name, "kind": "secrets"})),
+            );
+        }
         // fixture: create-secret-already-exists
         if st.secrets.contains_key(&key) {
             return status(
@@ -380,7 +411,8 @@ impl Ctx<'_> {
         current: &Value,
         mut obj: Value,
     ) -> Resp {
-        if let Some(r) = validate(&obj) {
+        // fixtures: merge-patch-type-change, merge-patch-tls-remove-required-key
+        if let Some(r) = validate_update(&obj, current) {
             return r;
         }
         // fixture: merge-patch-immutable (ValidateSecretUpdate: the data of
@@ -403,10 +435,32 @@ impl Ctx<'_> {
                 }
             }
         }
-        for field in ["uid", "creationTimestamp", "namespace"] {
-            obj["metadata"][field] = current["metadata"][field].clone();
+        for field in [
+            "uid",
+            "creationTimestamp",
+            "namespace",
+            "deletionTimestamp",
+            "deletionGracePeriodSeconds",
+        ] {
+            match current["metadata"].get(field) {
+                Some(v) => obj["metadata"][field] = v.clone(),
+                None => {
+                    if let Some(m) = obj["metadata"].as_object_mut() {
+                        m.remove(field);
+                    }
+                }
+            }
         }
         if self.dry_run() {
+            return respond(200, &obj);
+        }
+        // fixture: remove-finalizer: the last finalizer of an object being
+        // deleted removed, it goes (get-after-finalizer-removed: 404).
+        if is_terminating(&obj) && finalizers_of(&obj).is_empty() {
+            if let Some(m) = obj["metadata"].as_object_mut() {
+                m.remove("finalizers");
+            }
+            st.secrets.remove(&key);
             return respond(200, &obj);
         }
         obj["metadata"]["resourceVersion"] = if same_content(&obj, current) {
@@ -466,6 +520,20 @@ impl Ctx<'_> {
             );
         }
         let uid = uid.to_string();
+        // fixture: delete-with-finalizer: held, it stays, marked for
+        // deletion, and the answer is the object (a second DELETE finds
+        // it marked already and changes nothing).
+        if !finalizers_of(&current).is_empty() {
+            if is_terminating(&current) || self.dry_run() {
+                return respond(200, &current);
+            }
+            let mut held = current.clone();
+            held["metadata"]["deletionTimestamp"] = json!(now());
+            held["metadata"]["deletionGracePeriodSeconds"] = json!(0);
+            held["metadata"]["resourceVersion"] = json!(next_rv());
+            st.secrets.insert(key, held.clone());
+            return respond(200, &held);
+        }
         if !self.dry_run() {
             st.secrets.remove(&key);
         }
@@ -474,6 +542,40 @@ impl Ctx<'_> {
             200,
             &json!({"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": {"name": name, "kind": "secrets", "uid": uid}}),
         )
+    }
+}
+
+/// Is it being deleted (a `deletionTimestamp`)?
+pub(super) fn is_terminating(obj: &Value) -> bool {
+    obj["metadata"]
+        .get("deletionTimestamp")
+        .is_some_and(|t| !t.is_null())
+}
+
+pub(super) fn finalizers_of(obj: &Value) -> Vec<String> {
+    obj["metadata"]["finalizers"]
+        .as_array()
+        .map(|f| {
+            f.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// What a controller does once it has done its part: remove its
+/// finalizers (fixture remove-finalizer). An object being deleted then goes.
+pub(super) fn release_finalizers(st: &mut State, key: &(String, String)) {
+    let Some(obj) = st.secrets.get_mut(key) else {
+        return;
+    };
+    if let Some(m) = obj["metadata"].as_object_mut() {
+        m.remove("finalizers");
+    }
+    if is_terminating(obj) {
+        st.secrets.remove(key);
+    } else {
+        obj["metadata"]["resourceVersion"] = json!(next_rv());
     }
 }
 

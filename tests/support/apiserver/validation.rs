@@ -127,6 +127,31 @@ fn is_dns1123_subdomain(s: &str) -> bool {
 /// message is `Secret "<name>" is invalid: <field>: <detail>`; several
 /// causes are joined in brackets.
 pub(super) fn validate(obj: &Value) -> Option<Resp> {
+    invalid(obj, secret_causes(obj))
+}
+
+/// An update (PUT or PATCH) as ValidateSecretUpdate checks it: the type
+/// cannot change (fixture merge-patch-type-change), then the Secret as a
+/// new one would be checked (fixture merge-patch-tls-remove-required-key).
+pub(super) fn validate_update(obj: &Value, current: &Value) -> Option<Resp> {
+    let mut causes = Vec::new();
+    let (new_type, old_type) = (
+        obj["type"].as_str().unwrap_or("Opaque"),
+        current["type"].as_str().unwrap_or("Opaque"),
+    );
+    if new_type != old_type {
+        causes.push((
+            "type".to_string(),
+            "FieldValueInvalid".to_string(),
+            format!("Invalid value: \"{new_type}\": field is immutable"),
+        ));
+    }
+    causes.extend(secret_causes(obj));
+    invalid(obj, causes)
+}
+
+/// What ValidateSecret finds wrong: (field, reason, message) each.
+fn secret_causes(obj: &Value) -> Vec<(String, String, String)> {
     let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     let mut causes: Vec<(String, String, String)> = Vec::new();
     if name.is_empty() {
@@ -187,6 +212,25 @@ pub(super) fn validate(obj: &Value) -> Option<Resp> {
             "Too long: may not be more than 1048576 bytes".into(),
         ));
     }
+    // A kubernetes.io/tls Secret must hold tls.crt and tls.key (fixture
+    // merge-patch-tls-remove-required-key).
+    if obj["type"].as_str() == Some("kubernetes.io/tls") {
+        for key in ["tls.crt", "tls.key"] {
+            if obj["data"].get(key).is_none_or(Value::is_null) {
+                causes.push((
+                    format!("data[{key}]"),
+                    "FieldValueRequired".into(),
+                    "Required value".into(),
+                ));
+            }
+        }
+    }
+    causes
+}
+
+/// The 422 for `causes`, if any: `Secret "<name>" is invalid: ...`.
+fn invalid(obj: &Value, causes: Vec<(String, String, String)>) -> Option<Resp> {
+    let name = obj["metadata"]["name"].as_str().unwrap_or_default();
     if causes.is_empty() {
         return None;
     }
