@@ -13,21 +13,8 @@ fn recorded(name: &str) -> kube::core::Status {
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
 
-/// A cluster that is never contacted: only its messages are used.
 fn cluster(namespace: &str) -> Cluster {
-    let url = "http://127.0.0.1:1"
-        .parse::<http::Uri>()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let client = kube::Client::try_from(kube::Config::new(url)).unwrap_or_else(|e| panic!("{e}"));
-    Cluster {
-        client,
-        namespace: namespace.to_string(),
-        context: "ctx".to_string(),
-        server: "http://127.0.0.1:1".to_string(),
-        timeout: None,
-        user: UserRef::default(),
-        via: None,
-    }
+    Cluster::offline(namespace)
 }
 
 fn op(verb: &'static str, name: &str, namespace: &str) -> Operation {

@@ -359,3 +359,35 @@ fn a_pushed_back_write_waits_what_retry_after_asks_within_a_bound() {
     );
     assert_eq!(MAX_RETRY_AFTER, Duration::from_secs(10));
 }
+
+/// A server that hands back the page token it was given would have the
+/// list read forever: the second time the same token comes, it is an
+/// error that says so, after exactly two requests.
+#[tokio::test]
+async fn a_server_that_repeats_its_page_token_is_an_error_not_a_loop() {
+    let cluster = Cluster::offline("team-a");
+    let asked = std::sync::atomic::AtomicUsize::new(0);
+    let op = cluster.op("list", None);
+    let got = cluster
+        .list_paged(&op, ListParams::default(), |params| {
+            let n = asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move {
+                // Ends on its own after 10 pages, so that a missing guard
+                // fails this test instead of hanging it.
+                let next = (n < 10).then(|| "same-token".to_string());
+                assert_eq!(params.limit, Some(LIST_PAGE));
+                Ok((vec![n], next))
+            }
+        })
+        .await;
+    let e = got
+        .err()
+        .unwrap_or_else(|| panic!("the repeated token was accepted"));
+    assert!(
+        e.message()
+            .contains("the server gave the same page token twice"),
+        "{}",
+        e.message()
+    );
+    assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
+}

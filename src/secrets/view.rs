@@ -38,10 +38,7 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
     out.push('\n');
     let blocking = plan.blocking_conflicts();
     if blocking > 0 {
-        out.push_str(&format!(
-            "{}\n",
-            style(conflicts_line(blocking)).red()
-        ));
+        out.push_str(&format!("{}\n", style(conflicts_line(blocking)).red()));
     }
     out
 }

@@ -141,6 +141,8 @@ impl Ctx<'_> {
             return r;
         }
         let metadata_only = accept.is_some_and(|a| a.contains("as=PartialObjectMetadataList"));
+        // kubectl get asks for a Table first (`as=Table;v=v1;g=meta.k8s.io`).
+        let table = !metadata_only && accept.is_some_and(|a| a.contains("as=Table"));
         // fixture: list-bad-selector (400 BadRequest, no details)
         let selector = match self.params.get("labelSelector").map(|s| selector::parse(s)) {
             Some(Err(message)) => return status(400, "BadRequest", &message, None),
@@ -209,6 +211,17 @@ impl Ctx<'_> {
             if !self.params.contains_key("labelSelector") {
                 metadata["remainingItemCount"] = json!(remaining);
             }
+        }
+        if table {
+            let rows: Vec<Value> = page.iter().map(|(_, obj)| table_row(obj)).collect();
+            return respond(
+                200,
+                &json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": metadata,
+                    "columnDefinitions": SECRET_COLUMNS.iter().map(|(name, format, description)| json!({
+                        "name": name, "type": "string",
+                        "format": format, "description": description, "priority": 0})).collect::<Vec<_>>(),
+                    "rows": rows}),
+            );
         }
         respond(
             200,
@@ -599,4 +612,52 @@ fn same_content(a: &Value, b: &Value) -> bool {
         v
     };
     strip(a) == strip(b)
+}
+
+/// The columns the real server prints a Secret with (kubernetes
+/// pkg/printers/internalversion/printers.go, `secretColumnDefinitions`):
+/// name, format, description (shortened here); every column's type is
+/// `string`, though the Data cell is a number.
+const SECRET_COLUMNS: [(&str, &str, &str); 4] = [
+    ("Name", "name", "Name must be unique within a namespace."),
+    (
+        "Type",
+        "",
+        "Used to facilitate programmatic handling of secret data.",
+    ),
+    ("Data", "", "Data contains the secret data."),
+    (
+        "Age",
+        "",
+        "CreationTimestamp is a timestamp representing the server time when this object was created.",
+    ),
+];
+
+/// One Secret as a Table row (printSecret: name, type, number of keys,
+/// age), with the object as metadata only (`includeObject=Metadata`, the
+/// default): a Table carries no value.
+fn table_row(obj: &Value) -> Value {
+    let keys = obj["data"].as_object().map_or(0, |d| d.len());
+    let age = obj["metadata"]["creationTimestamp"]
+        .as_str()
+        .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+        .map_or_else(
+            || "<unknown>".to_string(),
+            |t| human_age(jiff::Timestamp::now().as_second() - t.as_second()),
+        );
+    json!({
+        "cells": [obj["metadata"]["name"], obj["type"].as_str().unwrap_or("Opaque"), keys, age],
+        "object": {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj["metadata"]},
+    })
+}
+
+/// An age as the server prints one, roughly (apimachinery's
+/// `duration.HumanDuration`: seconds, then minutes, hours, days).
+fn human_age(seconds: i64) -> String {
+    match seconds.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 3600 => format!("{}m", s / 60),
+        s if s < 48 * 3600 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
+    }
 }
