@@ -552,6 +552,27 @@ impl Cluster {
         Ok(deleted_from_answer(&answer))
     }
 
+    /// Every Secret in the namespace as listings read from a metadata-only
+    /// LIST (in pages): names, labels, times and finalizers, no key names,
+    /// and no byte of anyone's values fetched.
+    pub async fn list_secret_metadata(&self) -> Result<Vec<SecretListing>> {
+        let api = self.secrets_api();
+        let op = self.op("list", None);
+        self.list_paged(&op, ListParams::default(), |params| {
+            let api = api.clone();
+            async move {
+                let list = api.list_metadata(&params).await?;
+                let items = list
+                    .items
+                    .into_iter()
+                    .map(|item| SecretListing::from_object_meta(item.metadata))
+                    .collect();
+                Ok((items, list.metadata.continue_))
+            }
+        })
+        .await
+    }
+
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
     /// namespace, or in every namespace: a metadata-only LIST, in pages, so no
     /// value of anyone's secret is ever fetched. Only the owner label, the

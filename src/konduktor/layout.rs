@@ -722,6 +722,19 @@ impl SecretListing {
         }
     }
 
+    /// The listing of a Secret read as metadata only: no key is known and
+    /// its type is not given (`secret_type` is `None`).
+    pub fn from_object_meta(meta: ObjectMeta) -> Self {
+        SecretListing {
+            name: meta.name.unwrap_or_default(),
+            created: meta.creation_timestamp.map(|t| t.0),
+            labels: meta.labels.unwrap_or_default(),
+            key_sizes: BTreeMap::new(),
+            secret_type: None,
+            terminating: Terminating::of(meta.deletion_timestamp.map(|t| t.0), meta.finalizers),
+        }
+    }
+
     pub fn owner(&self) -> Option<&str> {
         self.labels.get(LABEL_OWNER).map(String::as_str)
     }

@@ -1,9 +1,13 @@
 //! What `secret list` shows: the caller's secrets (selected by the server
 //! on the owner label) or every Secret in the namespace, as rows of key
-//! names, never values. The list is read as listings (names, labels, key
-//! names and sizes), each value dropped as its page arrives: memory follows
-//! the number of secrets, not the size of other people's values.
+//! names, never values. The caller's secrets are read as listings (names,
+//! labels, key names and sizes), each value dropped as its page arrives.
+//! Everyone else's are read as metadata only: their key names are not
+//! shown, and not a byte of their values is fetched, so `--all-users` over
+//! a namespace of other people's large secrets costs what kubectl's
+//! listing costs (see README, Performance).
 
+use std::collections::BTreeMap;
 use std::future::Future;
 
 use serde::Serialize;
@@ -20,11 +24,18 @@ pub trait SecretLister {
         &self,
         selector: Option<&str>,
     ) -> impl Future<Output = Result<Vec<SecretListing>>>;
+
+    /// Every Secret in the namespace, as metadata only: no key names.
+    fn list_metadata(&self) -> impl Future<Output = Result<Vec<SecretListing>>>;
 }
 
 impl SecretLister for Cluster {
     async fn list_listings(&self, selector: Option<&str>) -> Result<Vec<SecretListing>> {
         self.list_secret_listings(selector).await
+    }
+
+    async fn list_metadata(&self) -> Result<Vec<SecretListing>> {
+        self.list_secret_metadata().await
     }
 }
 
@@ -40,7 +51,10 @@ pub struct ListedSecret {
     pub kind: Option<String>,
     pub owner: Option<String>,
     pub konduktor: bool,
-    pub keys: Vec<String>,
+    /// Key names: the caller's secrets only (`None` for anyone else's,
+    /// read as metadata only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys: Option<Vec<String>>,
     pub created: Option<String>,
     /// Set while it is being deleted: a finalizer holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -56,7 +70,8 @@ pub struct ListedTerminating {
 }
 
 impl ListedSecret {
-    pub fn from_listing(s: &SecretListing) -> Self {
+    /// A row; `keys_read` when the listing came with its key names.
+    pub fn from_listing(s: &SecretListing, keys_read: bool) -> Self {
         let konduktor = s.is_konduktor();
         ListedSecret {
             name: s.display_name().to_string(),
@@ -72,7 +87,7 @@ impl ListedSecret {
                 None
             },
             konduktor,
-            keys: s.keys().into_iter().map(str::to_string).collect(),
+            keys: keys_read.then(|| s.keys().into_iter().map(str::to_string).collect()),
             created: s.created.map(|t| t.to_string()),
             terminating: s.terminating.as_ref().map(|t| ListedTerminating {
                 since: t.since.map(|t| t.to_string()),
@@ -83,16 +98,28 @@ impl ListedSecret {
 }
 
 /// The caller's secrets, or with `all_users` every Secret in the namespace,
-/// sorted by the name shown, then the object name.
+/// sorted by the name shown, then the object name. With `all_users`, one
+/// metadata-only LIST gives every Secret and a second, on the owner
+/// label, the caller's key names; a secret of the caller's made between
+/// the two is shown too.
 pub async fn list(
     store: &impl SecretLister,
     owner_hash: &str,
     all_users: bool,
 ) -> Result<Vec<ListedSecret>> {
-    let selector = (!all_users).then(|| owner_selector(owner_hash));
-    let mut secrets = store.list_listings(selector.as_deref()).await?;
-    secrets.sort_by(|a, b| (a.display_name(), &a.name).cmp(&(b.display_name(), &b.name)));
-    Ok(secrets.iter().map(ListedSecret::from_listing).collect())
+    let selector = owner_selector(owner_hash);
+    let mut rows: BTreeMap<String, ListedSecret> = BTreeMap::new();
+    if all_users {
+        for s in store.list_metadata().await? {
+            rows.insert(s.name.clone(), ListedSecret::from_listing(&s, false));
+        }
+    }
+    for s in store.list_listings(Some(&selector)).await? {
+        rows.insert(s.name.clone(), ListedSecret::from_listing(&s, true));
+    }
+    let mut rows: Vec<ListedSecret> = rows.into_values().collect();
+    rows.sort_by(|a, b| (&a.name, &a.secret_name).cmp(&(&b.name, &b.secret_name)));
+    Ok(rows)
 }
 
 #[cfg(test)]

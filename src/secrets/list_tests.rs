@@ -12,6 +12,21 @@ impl SecretLister for FakeStore {
         let live = SecretStore::list(self, selector).await?;
         Ok(live.iter().map(SecretListing::from_live).collect())
     }
+
+    /// A LIST of everything (recorded as `List(None)`), keys left out as a
+    /// metadata-only LIST leaves them.
+    async fn list_metadata(&self) -> Result<Vec<SecretListing>> {
+        use crate::secrets::store::SecretStore;
+        let live = SecretStore::list(self, None).await?;
+        Ok(live
+            .iter()
+            .map(|s| SecretListing {
+                key_sizes: Default::default(),
+                secret_type: None,
+                ..SecretListing::from_live(s)
+            })
+            .collect())
+    }
 }
 
 fn store() -> FakeStore {
@@ -59,7 +74,7 @@ async fn mine_are_selected_by_the_server_and_sorted() {
     );
     assert_eq!(
         items.get(1).map(|s| s.keys.clone()),
-        Some(vec!["K1".into(), "K2".into()])
+        Some(Some(vec!["K1".into(), "K2".into()]))
     );
 }
 
@@ -69,7 +84,14 @@ async fn all_users_shows_every_secret_and_no_values() {
     let items = list(&store, ME, true)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(store.calls(), [Call::List(None)]);
+    // Everything as metadata, then mine with their key names.
+    assert_eq!(
+        store.calls(),
+        [
+            Call::List(None),
+            Call::List(Some(format!("trainy.ai/secret-owner={ME}")))
+        ]
+    );
     assert_eq!(
         rows(&items),
         [
@@ -77,6 +99,17 @@ async fn all_users_shows_every_secret_and_no_values() {
             ("a", "a-abba3a3e", Some("git-ssh"), Some(ME)),
             ("aa-plain", "aa-plain", None, None),
             ("b", "b-abba3a3e", Some("env"), Some(ME)),
+        ]
+    );
+    // Key names of mine only: the others' were never read.
+    let keys: Vec<Option<Vec<String>>> = items.iter().map(|s| s.keys.clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            None,
+            Some(vec!["gitkey".into()]),
+            None,
+            Some(vec!["K1".into(), "K2".into()])
         ]
     );
     let json = serde_json::to_string(&items).unwrap_or_else(|e| panic!("{e}"));

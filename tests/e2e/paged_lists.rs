@@ -76,8 +76,24 @@ fn all_users_reads_pages_and_lists_each_secret_once() {
     server.clear_requests();
     let run = env.run(&["secret", "list", "-u", "-o", "json"]);
     run.success();
-    // 1,200 + 3 + the bystander: three pages of 500.
-    assert_paged(&lists(server), 3);
+    // Everyone's as metadata only, 1,200 + 3 + the bystander: three pages
+    // of 500; then mine, with their key names, on the owner label: one.
+    let (metadata, mine): (Vec<Recorded>, Vec<Recorded>) =
+        lists(server).into_iter().partition(|r| {
+            r.accept
+                .as_deref()
+                .is_some_and(|a| a.contains("as=PartialObjectMetadataList"))
+        });
+    assert_paged(&metadata, 3);
+    assert!(
+        metadata.iter().all(|r| r.label_selector().is_none()),
+        "{metadata:#?}"
+    );
+    assert_paged(&mine, 1);
+    assert_eq!(
+        mine[0].label_selector(),
+        Some(format!("trainy.ai/secret-owner={OWNER}"))
+    );
     let listed = names(&run.json()["items"], "secretName");
     let unique: BTreeSet<&String> = listed.iter().collect();
     assert_eq!(listed.len(), 1_204, "every secret once");
@@ -96,7 +112,17 @@ fn all_users_reads_pages_and_lists_each_secret_once() {
         1 + 1_204,
         "a header and a row each"
     );
-    assert!(table.stdout.contains("OTHER,TOKEN"), "key names are shown");
+    // Key names of mine only: the others' were never fetched.
+    let rows_with_keys: Vec<&str> = table
+        .stdout
+        .lines()
+        .filter(|l| l.contains("OTHER,TOKEN"))
+        .collect();
+    assert_eq!(rows_with_keys.len(), 3, "{rows_with_keys:#?}");
+    assert!(rows_with_keys.iter().all(|l| l.contains(OWNER)));
+    let items = run.json()["items"].as_array().cloned().unwrap_or_default();
+    let keyless = items.iter().filter(|i| i.get("keys").is_none()).count();
+    assert_eq!(keyless, 1_201, "the others' and the bystander's");
 }
 
 #[test]

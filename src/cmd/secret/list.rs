@@ -24,6 +24,7 @@ pub const EXAMPLES: &str = "Examples:
 #[derive(Debug, Args)]
 pub struct ListArgs {
     /// Every Secret in the namespace, with an OWNER column, not only yours
+    /// (key names of yours only: the others' are read as metadata)
     #[arg(short = 'u', long = "all-users")]
     pub all_users: bool,
     /// Output format
@@ -134,10 +135,11 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
                 .map_or("<unknown>".to_string(), |t| {
                     output::age(now.as_second() - t.as_second())
                 });
-            let keys = if s.keys.is_empty() {
-                "<none>".to_string()
-            } else {
-                s.keys.join(",")
+            let keys = match &s.keys {
+                Some(keys) if keys.is_empty() => "<none>".to_string(),
+                Some(keys) => keys.join(","),
+                // Someone else's: read as metadata only.
+                None => "-".to_string(),
             };
             let mut row = vec![s.name.clone()];
             if objects {
