@@ -26,6 +26,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::authentication::v1::SelfSubjectReview;
 use k8s_openapi::api::core::v1::Secret;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams, PostParams, Preconditions};
 use serde::Serialize;
 
@@ -556,17 +557,30 @@ impl Cluster {
     /// LIST (in pages): names, labels, times and finalizers, no key names,
     /// and no byte of anyone's values fetched.
     pub async fn list_secret_metadata(&self) -> Result<Vec<SecretListing>> {
-        let api = self.secrets_api();
         let op = self.op("list", None);
-        self.list_paged(&op, ListParams::default(), |params| {
+        self.list_metadata_paged(
+            self.secrets_api(),
+            &op,
+            ListParams::default(),
+            SecretListing::from_object_meta,
+        )
+        .await
+    }
+
+    /// A metadata-only LIST (`PartialObjectMetadataList`) in pages, each
+    /// item's metadata turned into a `T` as its page arrives.
+    async fn list_metadata_paged<T>(
+        &self,
+        api: Api<Secret>,
+        op: &Operation,
+        params: ListParams,
+        item: fn(ObjectMeta) -> T,
+    ) -> Result<Vec<T>> {
+        self.list_paged(op, params, |params| {
             let api = api.clone();
             async move {
                 let list = api.list_metadata(&params).await?;
-                let items = list
-                    .items
-                    .into_iter()
-                    .map(|item| SecretListing::from_object_meta(item.metadata))
-                    .collect();
+                let items = list.items.into_iter().map(|i| item(i.metadata)).collect();
                 Ok((items, list.metadata.continue_))
             }
         })
@@ -598,19 +612,8 @@ impl Cluster {
             name: None,
             namespace: (!all_namespaces).then(|| self.namespace.clone()),
         };
-        self.list_paged(&op, params, |params| {
-            let api = api.clone();
-            async move {
-                let list = api.list_metadata(&params).await?;
-                let items = list
-                    .items
-                    .into_iter()
-                    .map(|item| SecretMetadata::from_object_meta(item.metadata))
-                    .collect();
-                Ok((items, list.metadata.continue_))
-            }
-        })
-        .await
+        self.list_metadata_paged(api, &op, params, SecretMetadata::from_object_meta)
+            .await
     }
 
     /// May we `verb` secrets in the namespace? Asked with a
