@@ -48,6 +48,8 @@ fn kube_error_text_raw(e: &kube::Error) -> String {
     match e {
         kube::Error::HyperError(inner) => error_chain(inner),
         kube::Error::Service(inner) => error_chain(inner.as_ref()),
+        // Ours, made after parsing (see cluster::pages): no place, no value.
+        kube::Error::SerdeError(inner) if inner.line() == 0 => inner.to_string(),
         // serde's messages quote the value they choke on: the place is enough.
         kube::Error::SerdeError(inner) => format!(
             "its answer is not the JSON expected (line {} column {})",

@@ -74,6 +74,13 @@ fn wait_before_retry(retry_after: Option<Duration>, backoff: Duration) -> Durati
 /// once.
 pub const LIST_PAGE: u32 = 500;
 
+/// The most items and pages one LIST is read to: a server that keeps
+/// handing out new page tokens (or pages of more than was asked for)
+/// would otherwise be read until memory runs out. 100,000 Secrets is far
+/// beyond a namespace etcd serves well; the pages allow for short ones.
+pub const MAX_LIST_ITEMS: usize = 100_000;
+pub const MAX_LIST_PAGES: u32 = 2_000;
+
 /// What `--kubeconfig`, `--context`, `-n` and `--request-timeout` said.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -366,6 +373,8 @@ impl Cluster {
     {
         let first = params.limit(LIST_PAGE);
         let mut token: Option<String> = None;
+        // Every token given so far: one given again would loop.
+        let mut seen = std::collections::HashSet::new();
         let mut items = Vec::new();
         let mut pages = 0u32;
         loop {
@@ -382,8 +391,19 @@ impl Cluster {
                 )
             });
             items.append(&mut got);
+            if items.len() > MAX_LIST_ITEMS || pages >= MAX_LIST_PAGES {
+                return Err(Error::new(
+                    ErrorKind::Server,
+                    format!(
+                        "could not {} on {}: the list did not end after {pages} pages and {} items (more than this tool reads: {MAX_LIST_PAGES} pages, {MAX_LIST_ITEMS} items)",
+                        op.describe(),
+                        self.server,
+                        items.len()
+                    ),
+                ));
+            }
             match next.filter(|t| !t.is_empty()) {
-                Some(next) if token.as_deref() == Some(next.as_str()) => {
+                Some(next) if !seen.insert(next.clone()) => {
                     return Err(Error::new(
                         ErrorKind::Server,
                         format!(

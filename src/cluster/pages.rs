@@ -170,27 +170,41 @@ pub(super) async fn listing_page(
             runtime,
             cancel,
         };
-        serde_json::from_reader::<_, Page>(BufReader::with_capacity(
-            READ_BUFFER,
-            ShortStrings::new(reader),
-        ))
+        read_page(reader)
     });
-    let page = match parse.await {
-        Ok(Ok(page)) => page,
+    match parse.await {
+        Ok(Ok(page)) => Ok(page),
         // A connection lost mid-body is a failure to reach the server, not
         // bad JSON (serde's own text for it names no value).
-        Ok(Err(e)) if e.is_io() => {
-            return Err(kube::Error::Service(Box::new(std::io::Error::other(
-                e.to_string(),
-            ))));
-        }
-        Ok(Err(e)) => return Err(kube::Error::SerdeError(e)),
-        Err(_) => {
-            return Err(kube::Error::Service(Box::new(std::io::Error::other(
-                "the list reader stopped",
-            ))));
-        }
-    };
+        Ok(Err(e)) if e.is_io() => Err(kube::Error::Service(Box::new(std::io::Error::other(
+            e.to_string(),
+        )))),
+        Ok(Err(e)) => Err(kube::Error::SerdeError(e)),
+        Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::other(
+            "the list reader stopped",
+        )))),
+    }
+}
+
+/// Read one page from `body` as it arrives, as listings (values longer
+/// than [`short_strings::LONG`] skipped before the parser sees them).
+fn read_page(body: impl Read) -> Result<ListingPage, serde_json::Error> {
+    let page: Page = serde_json::from_reader(BufReader::with_capacity(
+        READ_BUFFER,
+        ShortStrings::new(body),
+    ))?;
+    if let Some(field) = page.items.iter().find_map(overlong_field) {
+        return Err(serde::de::Error::custom(format!(
+            "the server sent a secret whose {field} is over {} bytes long, which Kubernetes does not allow",
+            short_strings::LONG
+        )));
+    }
+    if page.metadata.next.as_deref().is_some_and(is_marker) {
+        return Err(serde::de::Error::custom(format!(
+            "the server sent a page token over {} bytes long",
+            short_strings::LONG
+        )));
+    }
     Ok(ListingPage {
         items: page
             .items
@@ -209,6 +223,37 @@ pub(super) async fn listing_page(
             .collect(),
         next: page.metadata.next.filter(|t| !t.is_empty()),
     })
+}
+
+/// A string [`short_strings`] cut out for its length.
+fn is_marker(text: &str) -> bool {
+    text.starts_with(short_strings::MARKER)
+}
+
+/// Which field of `item` came as a marker, where a name was due: names,
+/// labels, key names, the type and finalizers are all short in Kubernetes
+/// (at most 253 bytes, or 63), so one over [`short_strings::LONG`] is not
+/// a Secret a real server sends, and would be read as a wrong name.
+fn overlong_field(item: &Item) -> Option<&'static str> {
+    let meta = &item.metadata;
+    if meta.name.as_deref().is_some_and(is_marker) {
+        Some("name")
+    } else if meta
+        .labels
+        .iter()
+        .flatten()
+        .any(|(k, v)| is_marker(k) || is_marker(v))
+    {
+        Some("label")
+    } else if item.data.0.keys().any(|k| is_marker(k)) {
+        Some("key name")
+    } else if item.secret_type.as_deref().is_some_and(is_marker) {
+        Some("type")
+    } else if meta.finalizers.iter().flatten().any(|f| is_marker(f)) {
+        Some("finalizer")
+    } else {
+        None
+    }
 }
 
 #[cfg(test)]

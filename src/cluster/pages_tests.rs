@@ -44,3 +44,47 @@ fn a_value_that_is_not_a_string_is_an_error_that_quotes_nothing() {
     let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
     assert!(!text.contains("12345678"), "{text}");
 }
+
+/// A name, label, key name, type or finalizer over the long-string limit is
+/// not something a real server sends: the page is refused, saying which
+/// field, and quoting none of it (it could be anything).
+#[test]
+fn a_page_with_an_overlong_name_or_key_is_refused_naming_the_field() {
+    let long = format!("canary{}", "x".repeat(short_strings::LONG));
+    for (field, item) in [
+        ("name", format!(r#"{{"metadata":{{"name":"{long}"}}}}"#)),
+        (
+            "label",
+            format!(r#"{{"metadata":{{"name":"a","labels":{{"l":"{long}"}}}}}}"#),
+        ),
+        (
+            "key name",
+            format!(r#"{{"metadata":{{"name":"a"}},"data":{{"{long}":"YQ=="}}}}"#),
+        ),
+        (
+            "type",
+            format!(r#"{{"metadata":{{"name":"a"}},"type":"{long}"}}"#),
+        ),
+        (
+            "finalizer",
+            format!(r#"{{"metadata":{{"name":"a","finalizers":["{long}"]}}}}"#),
+        ),
+    ] {
+        let body = format!(r#"{{"items":[{item}]}}"#);
+        let e = read_page(body.as_bytes()).err();
+        let e = e.unwrap_or_else(|| panic!("{field}: accepted"));
+        let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
+        assert!(text.contains(&format!("whose {field} is over")), "{text}");
+        assert!(!text.contains("canary"), "{text}");
+    }
+    // A long value is what is expected, and is measured.
+    let value = "YWJj".repeat(short_strings::LONG);
+    let body = format!(r#"{{"items":[{{"metadata":{{"name":"a"}},"data":{{"K":"{value}"}}}}]}}"#);
+    let page = read_page(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let sizes: Vec<u64> = page
+        .items
+        .iter()
+        .flat_map(|i| i.key_sizes.values().copied())
+        .collect();
+    assert_eq!(sizes, [base64_decoded_len(&value)]);
+}

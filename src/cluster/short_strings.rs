@@ -95,9 +95,18 @@ impl<R: Read> ShortStrings<R> {
                     } else {
                         match memchr::memchr2(b'"', b'\\', rest) {
                             Some(i) if rest.get(i) == Some(&b'"') => {
-                                self.out.extend_from_slice(&self.pending);
-                                self.out
-                                    .extend_from_slice(rest.get(..=i).unwrap_or_default());
+                                let text = rest.get(..i).unwrap_or_default();
+                                let len = self.pending.len() + text.len();
+                                if len >= LONG {
+                                    // Long, though it came in one piece.
+                                    let count = u64::try_from(len).unwrap_or(u64::MAX);
+                                    let tail = last_two(text, last_two(&self.pending, [0; 2]));
+                                    push_marker(&mut self.out, count, tail);
+                                } else {
+                                    self.out.extend_from_slice(&self.pending);
+                                    self.out
+                                        .extend_from_slice(rest.get(..=i).unwrap_or_default());
+                                }
                                 self.pending.clear();
                                 self.start += i + 1;
                                 self.state = State::Outside;
@@ -152,9 +161,7 @@ impl<R: Read> ShortStrings<R> {
                     *tail = last_two(text, *tail);
                     self.start += text.len();
                     if closed {
-                        let size = decoded_size(*count, *tail);
-                        self.out
-                            .extend_from_slice(format!("\\u0000{size}\"").as_bytes());
+                        push_marker(&mut self.out, *count, *tail);
                         self.start += 1;
                         self.state = State::Outside;
                     }
@@ -162,6 +169,13 @@ impl<R: Read> ShortStrings<R> {
             }
         }
     }
+}
+
+/// The rest of a long string, after its opening quote: the marker of its
+/// decoded size, and the closing quote.
+fn push_marker(out: &mut Vec<u8>, count: u64, tail: [u8; 2]) {
+    let size = decoded_size(count, tail);
+    out.extend_from_slice(format!("\\u0000{size}\"").as_bytes());
 }
 
 /// The last two bytes of `text` after `before`.

@@ -391,3 +391,44 @@ async fn a_server_that_repeats_its_page_token_is_an_error_not_a_loop() {
     );
     assert_eq!(asked.load(std::sync::atomic::Ordering::SeqCst), 2);
 }
+
+/// Pages whose tokens go round in a circle (A, B, A, ...), a server that
+/// hands out a new token forever, and pages of more than was asked for:
+/// each ends in an error, after a bounded number of requests and items.
+#[tokio::test]
+async fn a_list_that_never_ends_is_cut_off() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let cluster = Cluster::offline("team-a");
+    let op = cluster.op("list", None);
+    /// A case: its name, the n-th page (items, next token), and how many
+    /// requests it may take.
+    type Case = (&'static str, fn(usize) -> (usize, Option<String>), usize);
+    let cases: [Case; 3] = [
+        ("a circle", |n| (1, Some(["A", "B"][n % 2].to_string())), 3),
+        (
+            "new tokens",
+            |n| (0, Some(format!("t{n}"))),
+            usize::try_from(MAX_LIST_PAGES).unwrap_or(0),
+        ),
+        (
+            "big pages",
+            |n| (10_000, Some(format!("t{n}"))),
+            MAX_LIST_ITEMS / 10_000 + 1,
+        ),
+    ];
+    for (case, page, most) in cases {
+        let asked = AtomicUsize::new(0);
+        let got = cluster
+            .list_paged(&op, ListParams::default(), |_| {
+                let n = asked.fetch_add(1, Ordering::SeqCst);
+                let (items, next) = page(n);
+                // Ends on its own, so that a missing bound fails the test
+                // instead of hanging it.
+                let next = next.filter(|_| n < 5 * most);
+                async move { Ok((vec![0u8; items], next)) }
+            })
+            .await;
+        assert!(got.is_err(), "{case}: read to the end");
+        assert_eq!(asked.load(Ordering::SeqCst), most, "{case}: requests");
+    }
+}
