@@ -58,6 +58,22 @@ pub(super) fn kubeconfig(root: &Path, env: &dyn Fn(&str) -> Option<String>) -> R
             "KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT are not both set".into(),
         ));
     };
+    // What Kubernetes sets is a port number and an address (or a name):
+    // anything else would only fail later as a connection nobody made.
+    if !port.parse::<u16>().is_ok_and(|p| p > 0) {
+        return Err(service_account_error(format!(
+            "KUBERNETES_SERVICE_PORT is `{}`, not a port number (1-65535)",
+            crate::escape::text(&port)
+        )));
+    }
+    if host.contains(['/', '@', '?', '#'])
+        || host.chars().any(|c| c.is_whitespace() || c.is_control())
+    {
+        return Err(service_account_error(format!(
+            "KUBERNETES_SERVICE_HOST is `{}`, not a host name or address",
+            crate::escape::text(&host)
+        )));
+    }
     // net.JoinHostPort: an IPv6 address goes in brackets.
     let server = if host.contains(':') && !host.starts_with('[') {
         format!("https://[{host}]:{port}")

@@ -112,3 +112,45 @@ fn a_token_that_cannot_be_sent_is_refused_without_being_shown() {
     std::fs::create_dir(dir.path().join("token")).unwrap_or_else(|e| panic!("{e}"));
     assert!(kubeconfig(dir.path(), &env_of(&POD)).is_err());
 }
+
+/// A port that is no port, or a host that is no host, is named as the
+/// variable that holds it, not met later as a refused connection.
+#[test]
+fn service_variables_that_are_not_a_host_and_port_are_named() {
+    let sa = service_account(&[("token", "t")]);
+    for (host, port, named) in [
+        ("10.96.0.1", "abc", "KUBERNETES_SERVICE_PORT"),
+        ("10.96.0.1", "-1", "KUBERNETES_SERVICE_PORT"),
+        ("10.96.0.1", "0", "KUBERNETES_SERVICE_PORT"),
+        ("10.96.0.1", "99999", "KUBERNETES_SERVICE_PORT"),
+        ("10.96.0.1", "443\u{1b}[2J", "KUBERNETES_SERVICE_PORT"),
+        ("evil.example/x", "443", "KUBERNETES_SERVICE_HOST"),
+        ("user@10.96.0.1", "443", "KUBERNETES_SERVICE_HOST"),
+        ("10.96.0.1 443", "443", "KUBERNETES_SERVICE_HOST"),
+        ("\u{1b}]0;x\u{7}", "443", "KUBERNETES_SERVICE_HOST"),
+    ] {
+        let vars = [
+            ("KUBERNETES_SERVICE_HOST", host),
+            ("KUBERNETES_SERVICE_PORT", port),
+        ];
+        let e = kubeconfig(sa.path(), &env_of(&vars)).err();
+        let e = e.unwrap_or_else(|| panic!("{host:?}:{port:?} accepted"));
+        let text = e.to_string();
+        assert!(text.contains(named), "{host:?} {port:?}: {text}");
+        assert!(!text.contains('\u{1b}'), "{text:?}");
+    }
+    for (host, port) in [
+        ("10.96.0.1", "443"),
+        ("fd00::1", "6443"),
+        ("kubernetes.default.svc", "1"),
+    ] {
+        let vars = [
+            ("KUBERNETES_SERVICE_HOST", host),
+            ("KUBERNETES_SERVICE_PORT", port),
+        ];
+        assert!(
+            kubeconfig(sa.path(), &env_of(&vars)).is_ok(),
+            "{host} {port}"
+        );
+    }
+}

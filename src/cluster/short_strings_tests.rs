@@ -78,7 +78,11 @@ impl Read for Pieces<'_> {
 
 fn filtered(data: &[u8], seed: u64) -> Vec<u8> {
     let mut out = Vec::new();
-    let most = if seed.is_multiple_of(2) { 700 } else { 4 * LONG };
+    let most = if seed.is_multiple_of(2) {
+        700
+    } else {
+        4 * LONG
+    };
     let mut reader = ShortStrings::new(Pieces {
         data,
         rng: Rng(seed | 1),
