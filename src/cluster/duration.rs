@@ -16,10 +16,38 @@ pub fn humanize(d: Duration) -> String {
     if m > 0 {
         out.push_str(&format!("{m}m"));
     }
-    if s > 0 || out.is_empty() {
+    // The fraction, as Go's Duration.String prints it: 1.5s, not 1s.
+    let ms = d.subsec_millis();
+    if ms > 0 {
+        let fraction = format!("{ms:03}");
+        out.push_str(&format!("{s}.{}s", fraction.trim_end_matches('0')));
+    } else if s > 0 || out.is_empty() {
         out.push_str(&format!("{s}s"));
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_they_were_given() {
+        for (ms, text) in [
+            (0, "0ms"),
+            (250, "250ms"),
+            (1_000, "1s"),
+            (1_500, "1.5s"),
+            (1_050, "1.05s"),
+            (60_000, "1m"),
+            (90_000, "1m30s"),
+            (90_500, "1m30.5s"),
+            (3_600_000, "1h"),
+            (3_660_001, "1h1m0.001s"),
+        ] {
+            assert_eq!(humanize(Duration::from_millis(ms)), text, "{ms}");
+        }
+    }
 }
 
 /// The longest `--request-timeout` allowed (0 still means no limit).
