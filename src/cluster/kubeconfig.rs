@@ -596,7 +596,7 @@ fn kube_config(
     let via = proxy.map(|p| {
         format!(
             "through the proxy {} ({})",
-            super::errors::without_url_secrets(p.url.to_string().trim_end_matches('/')),
+            p.shown(),
             p.source.describe(&format!("cluster `{}`", ctx.cluster))
         )
     });

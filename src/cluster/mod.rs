@@ -632,8 +632,11 @@ impl Cluster {
             name: None,
             namespace: (!all_namespaces).then(|| self.namespace.clone()),
         };
-        self.list_metadata_paged(api, &op, params, SecretMetadata::from_object_meta)
-            .await
+        // Checked, not trusted to the selector: only Konduktor's.
+        let found = self
+            .list_metadata_paged(api, &op, params, SecretMetadata::from_konduktor_object_meta)
+            .await?;
+        Ok(found.into_iter().flatten().collect())
     }
 
     /// May we `verb` secrets in the namespace? Asked with a

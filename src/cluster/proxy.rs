@@ -35,11 +35,42 @@ impl ProxySource {
     }
 }
 
-/// The proxy to use: its URL as kube takes it, and where it came from.
-#[derive(Debug, Clone)]
+/// The proxy to use: its URL as kube takes it (scheme and authority only:
+/// a proxy has no use for a path), and where it came from. Its Debug, like
+/// [`Proxy::shown`], hides the user and password.
+#[derive(Clone)]
 pub(super) struct Proxy {
     pub url: http::Uri,
     pub source: ProxySource,
+}
+
+impl Proxy {
+    /// The URL for messages: `scheme://***@host:port`, built from its
+    /// parts, never from the text it was given.
+    pub(super) fn shown(&self) -> String {
+        let scheme = self.url.scheme_str().unwrap_or_default();
+        let secret = self
+            .url
+            .authority()
+            .is_some_and(|a| a.as_str().contains('@'));
+        let host = self.url.host().unwrap_or_default();
+        let port = self
+            .url
+            .port_u16()
+            .map(|p| format!(":{p}"))
+            .unwrap_or_default();
+        let user = if secret { "***@" } else { "" };
+        format!("{scheme}://{user}{host}{port}")
+    }
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("url", &self.shown())
+            .field("source", &self.source)
+            .finish()
+    }
 }
 
 /// The proxy for `server`: the kubeconfig's `proxy_url` if not empty, else
@@ -73,9 +104,14 @@ pub(super) fn choose(
     parse(&raw, ProxySource::Env(var), cluster).map(Some)
 }
 
-/// Go's `parseProxy`: a URL, or `host:port` meaning `http://host:port`;
-/// then the schemes a proxy can have here (Go's: http, https, socks5,
-/// socks5h). The URL is never shown: it may hold a password.
+/// Go's `parseProxy`: a URL, or text without a scheme (no `://`) meaning
+/// `http://` + it (`host:port`); then the schemes a proxy can have here
+/// (Go's: http, https, socks5, socks5h). A URL that does not parse is not
+/// retried as `http://` + it: `http://u:pw@[::1:1` would become a proxy on
+/// the host `http` with the password in its path. The text is never shown
+/// (it may hold a password), only its scheme when that is not supported;
+/// the variable or kubeconfig field is named instead. What kube is given
+/// is the scheme and authority alone.
 fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
     let from = source.describe(cluster);
     let bad = |why: String| {
@@ -84,13 +120,29 @@ fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
         )
     };
     let parsed = |text: &str| {
-        text.parse::<http::Uri>()
+        let url = text.parse::<http::Uri>().ok()?;
+        let authority = url.authority()?;
+        // `host:` (no port after the colon) is how a second scheme
+        // (`http://http://...`) parses: not a proxy address.
+        if url.scheme_str().is_none()
+            || url.host().is_none_or(str::is_empty)
+            || authority.as_str().ends_with(':')
+        {
+            return None;
+        }
+        http::Uri::builder()
+            .scheme(url.scheme_str()?)
+            .authority(authority.as_str())
+            .path_and_query("/")
+            .build()
             .ok()
-            .filter(|u| u.scheme_str().is_some() && u.host().is_some_and(|h| !h.is_empty()))
     };
-    let url = parsed(raw)
-        .or_else(|| parsed(&format!("http://{raw}")))
-        .ok_or_else(|| bad("is not a URL (not shown: it may hold a password)".to_string()))?;
+    let url = if raw.contains("://") {
+        parsed(raw)
+    } else {
+        parsed(&format!("http://{raw}"))
+    }
+    .ok_or_else(|| bad("is not a URL (not shown: it may hold a password)".to_string()))?;
     let scheme = url.scheme_str().unwrap_or_default().to_ascii_lowercase();
     let url = match scheme.as_str() {
         "http" | "https" | "socks5" => url,

@@ -169,3 +169,146 @@ fn no_proxy_matches_as_go_does() {
     assert!(!bypass("https://k.example.com", "10.0.0.0/8"));
     assert!(!bypass("https://k.example.com", ":443,/8,[]"));
 }
+
+const CANARY: &str = "PROXYPASS-c4n4ry-91x";
+
+/// Malformed (and some well-formed) proxy values, each holding the canary
+/// where a password, or text taken for one, may sit: in the userinfo, with
+/// brackets, bidi and control characters, percent-encoding, no host, two
+/// schemes, in the path.
+fn hostile_proxy_values() -> Vec<String> {
+    let schemes = [
+        "http://",
+        "https://",
+        "HTTP://",
+        "socks5h://",
+        "socks5://",
+        "socks4://",
+        "http://http://",
+        "http://https://",
+        "http:/",
+        "http:",
+        "//",
+        "",
+    ];
+    let userinfo = [
+        "u:{C}@",
+        "{C}@",
+        "u:{C}\u{202e}@",
+        "u:{C}\u{202e}",
+        "u:{C}\n@",
+        "u:{C}%@",
+        "u:{C}%zz@",
+        "u:{C}%40@",
+        "[u:{C}]@",
+        "u:{C}@@",
+        "u:{C}@x@",
+        "u:[{C}@",
+        "u:{C} @",
+    ];
+    let hosts = [
+        "[::1:1",
+        "",
+        ":1",
+        "h:1",
+        "h:",
+        "h:badport",
+        "h:99999",
+        "[::1]:1",
+        "h:1/p?q#f",
+        "h:1 x",
+        "h:1/",
+    ];
+    let mut out = Vec::new();
+    for s in schemes {
+        for u in userinfo {
+            for h in hosts {
+                out.push(format!("{s}{}{h}", u.replace("{C}", CANARY)));
+            }
+        }
+        // The canary where no userinfo is: in the path, query, fragment.
+        for tail in ["h:1/{C}@x", "h:1/?{C}", "h:1#{C}@", "h:1/{C}://x@y"] {
+            out.push(format!("{s}{}", tail.replace("{C}", CANARY)));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_malformed_proxy_value_is_ever_echoed() {
+    let values = hostile_proxy_values();
+    assert!(values.len() > 500, "{}", values.len());
+    let mut accepted = 0;
+    for value in &values {
+        for (proxy_url, vars) in [
+            (None, vec![("HTTPS_PROXY", value.as_str())]),
+            (Some(value.as_str()), vec![]),
+        ] {
+            let got = choose(
+                &uri("https://kube.example:443"),
+                proxy_url,
+                "cluster `c`",
+                &env_of(&vars),
+            );
+            let shown = match &got {
+                Err(e) => format!("{e}\n{e:?}\n{}", e.hint().unwrap_or_default()),
+                Ok(None) => panic!("{value:?}: no proxy chosen"),
+                Ok(Some(p)) => {
+                    accepted += 1;
+                    // What kube is given has no path or query to carry it.
+                    assert!(
+                        matches!(p.url.path(), "" | "/") && p.url.query().is_none(),
+                        "{value:?}: {}",
+                        p.url.path()
+                    );
+                    format!("{p:?}\n{}\n{}", p.shown(), p.source.describe("cluster `c`"))
+                }
+            };
+            assert!(
+                !shown.contains(CANARY),
+                "{value:?} shows its password:\n{shown}"
+            );
+            assert!(
+                !shown.contains("c4n4ry"),
+                "{value:?} shows part of it:\n{shown}"
+            );
+        }
+    }
+    // Some are URLs a proxy can be (their password hidden when shown).
+    assert!(accepted > 0);
+}
+
+#[test]
+fn only_text_without_a_scheme_is_taken_as_host_port() {
+    let got = |v: &str| {
+        choose(
+            &uri("https://k"),
+            None,
+            "cluster `c`",
+            &env_of(&[("HTTPS_PROXY", v)]),
+        )
+        .map(|p| p.map(|p| p.shown()))
+    };
+    // A URL that does not parse is not retried as `http://` + it.
+    let err = got("http://u:pw@[::1:1")
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        err.contains("HTTPS_PROXY") && err.contains("not a URL"),
+        "{err}"
+    );
+    assert!(got("http://http://u:pw@h:1").is_err());
+    // A bare host:port still is one.
+    assert_eq!(
+        got("u:pw@proxy.corp:3128").ok().flatten().as_deref(),
+        Some("http://***@proxy.corp:3128")
+    );
+    assert_eq!(
+        got("https://u:pw@[::1]:3128/some/path")
+            .ok()
+            .flatten()
+            .as_deref(),
+        Some("https://***@[::1]:3128")
+    );
+}

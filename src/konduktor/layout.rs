@@ -528,6 +528,13 @@ pub struct SecretMetadata {
 }
 
 impl SecretMetadata {
+    /// Its metadata if it is a Konduktor secret (`parent=konduktor`): what
+    /// a LIST on that selector returns is checked, not trusted.
+    pub fn from_konduktor_object_meta(meta: ObjectMeta) -> Option<Self> {
+        let parent = meta.labels.as_ref().and_then(|l| l.get(LABEL_PARENT));
+        (parent.map(String::as_str) == Some(PARENT_VALUE)).then(|| Self::from_object_meta(meta))
+    }
+
     pub fn from_object_meta(meta: ObjectMeta) -> Self {
         let created = meta.creation_timestamp.map(|t| t.0);
         let last_write = meta

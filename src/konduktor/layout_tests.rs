@@ -185,3 +185,38 @@ fn too_many_keys_to_record_leave_an_empty_record() {
     assert_eq!(applied_annotation(&data), "");
     assert_eq!(parse_applied(""), None);
 }
+
+/// The metadata of a Konduktor secret (parent=konduktor), checked rather
+/// than trusted to the LIST's selector: anything else is not one.
+#[test]
+fn only_konduktor_objects_give_identity_metadata() {
+    let meta = |labels: &[(&str, &str)]| ObjectMeta {
+        namespace: Some("ns".into()),
+        labels: Some(
+            labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        ),
+        annotations: Some(BTreeMap::from([(
+            ANNOTATION_CREATED_BY.to_string(),
+            "alice".to_string(),
+        )])),
+        ..ObjectMeta::default()
+    };
+    let got = SecretMetadata::from_konduktor_object_meta(meta(&[
+        (LABEL_PARENT, PARENT_VALUE),
+        (LABEL_OWNER, "abba3a3e"),
+    ]));
+    assert_eq!(got.and_then(|m| m.owner).as_deref(), Some("abba3a3e"));
+    for labels in [
+        &[(LABEL_OWNER, "abba3a3e")][..],
+        &[(LABEL_PARENT, "someone-else"), (LABEL_OWNER, "abba3a3e")][..],
+        &[][..],
+    ] {
+        assert_eq!(
+            SecretMetadata::from_konduktor_object_meta(meta(labels)),
+            None
+        );
+    }
+}

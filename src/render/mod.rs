@@ -39,8 +39,13 @@ pub fn secrets_from_manifest(
 
 /// The secrets of `owner_hash` on the cluster, as Konduktor injects them.
 pub async fn secrets_from_cluster(cluster: &Cluster, owner_hash: &str) -> Result<Gathered, Error> {
+    // Checked, not trusted to the server's selecting: only the caller's
+    // secrets are injected.
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(owner_hash)))
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|s| s.is_owned_by(owner_hash))
+        .collect();
     Ok(inject::gather_live(live))
 }

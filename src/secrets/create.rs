@@ -104,7 +104,14 @@ pub async fn create_or_merge(
             konduktor::LABEL_KIND,
             SecretKind::GitSsh
         );
-        store.list(Some(&selector)).await?
+        // Checked, not trusted to the server's selecting: only the
+        // caller's own git-ssh secrets are previous ones.
+        store
+            .list(Some(&selector))
+            .await?
+            .into_iter()
+            .filter(|s| s.is_owned_by(owner_hash) && s.kind() == Some(SecretKind::GitSsh))
+            .collect()
     } else {
         Vec::new()
     };

@@ -196,3 +196,29 @@ fn the_dry_run_preview_shows_sizes_never_values() {
     assert!(preview.contains("<redacted, 13 bytes>"), "{preview}");
     assert!(preview.starts_with("# Client-side dry run"), "{preview}");
 }
+
+/// A server that ignores the selector: only the caller's own git-ssh
+/// secrets are previous ones; another user's, or one of mine of another
+/// kind, is never deleted.
+#[tokio::test]
+async fn only_my_git_ssh_secrets_are_replaced_whatever_the_list_returns() {
+    let mut theirs = live("their-ssh", "deadbeef", "git-ssh", &[("gitkey", "k0")]);
+    theirs.name = "their-ssh-deadbeef".into();
+    let store = FakeStore::new(vec![
+        live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")]),
+        live("other", ME, "env", &[("A", "1")]),
+        theirs,
+    ])
+    .ignoring_selectors();
+    let d = desired("new-ssh", SecretKind::GitSsh, &[("gitkey", "k2")]);
+    ok(&store, &d).await;
+    let deleted: Vec<String> = store
+        .calls()
+        .into_iter()
+        .filter_map(|c| match c {
+            Call::Delete { name, .. } => Some(name),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(deleted, vec![obj("old-ssh")]);
+}

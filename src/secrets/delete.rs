@@ -94,7 +94,16 @@ pub async fn delete_mine(
         owner_selector(&owner.hash),
         konduktor::LABEL_BASENAME
     );
-    let mine = store.list(Some(&selector)).await?;
+    // The selector is a request, not a guarantee: a server may ignore it
+    // (or a proxy rewrite it). Only the object `<name>-<hash>` with our
+    // owner and basename labels is ours to delete.
+    let object = konduktor::object_name(name, &owner.hash);
+    let mine: Vec<_> = store
+        .list(Some(&selector))
+        .await?
+        .into_iter()
+        .filter(|s| s.is_owned_by(&owner.hash) && s.basename() == Some(name) && s.name == object)
+        .collect();
     if mine.is_empty() {
         return Err(not_yours(store, name, owner).await?);
     }
@@ -143,9 +152,12 @@ pub async fn delete_mine(
 
 /// Only on this error path: is the name someone else's? Say so, never act.
 async fn not_yours(store: &impl SecretStore, name: &str, owner: &Owner) -> Result<Error> {
-    let others = store
+    let others: Vec<_> = store
         .list(Some(&format!("{}={name}", konduktor::LABEL_BASENAME)))
-        .await?;
+        .await?
+        .into_iter()
+        .filter(|s| s.basename() == Some(name) && !s.is_owned_by(&owner.hash))
+        .collect();
     let err = Error::new(
         ErrorKind::NotFound,
         format!(

@@ -109,3 +109,49 @@ async fn a_non_opaque_secret_with_my_labels_is_refused_never_deleted() {
     assert!(err.message().contains("type kubernetes.io/tls"), "{err}");
     assert!(!store.calls().iter().any(Call::is_delete));
 }
+
+/// A server that ignores the selector answers every secret: only the
+/// object named `<NAME>-<hash>` with our owner and basename labels is ours.
+#[tokio::test]
+async fn what_a_list_returns_is_checked_never_trusted() {
+    let mut theirs = live("hf", "deadbeef", "env", &[("A", "1")]);
+    theirs.name = "hf-deadbeef".into();
+    let mut misnamed = live("hf", ME, "env", &[("A", "1")]);
+    misnamed.name = "hf-elsewhere".into();
+    let store = FakeStore::new(vec![
+        live("hf-token", ME, "env", &[("A", "1")]),
+        theirs,
+        misnamed,
+        live("hf", ME, "env", &[("A", "1")]),
+    ])
+    .ignoring_selectors();
+    let report = delete_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let deletes: Vec<Call> = store.calls().into_iter().filter(Call::is_delete).collect();
+    assert_eq!(
+        deletes,
+        vec![Call::Delete {
+            name: format!("hf-{ME}"),
+            uid: Some("uid-hf".into()),
+            resource_version: Some("7".into()),
+        }]
+    );
+    assert_eq!(report.deleted, vec![format!("hf-{ME}")]);
+
+    // Nothing of ours at all: not found, nothing deleted.
+    let mut theirs = live("held", "deadbeef", "env", &[("A", "1")]);
+    theirs.name = "held-deadbeef".into();
+    let store = FakeStore::new(vec![theirs, live("hf-token", ME, "env", &[("A", "1")])])
+        .ignoring_selectors();
+    let err = delete_mine(&store, "held", &me())
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("deleted what the list should not have held"));
+    assert_eq!(err.kind, ErrorKind::NotFound);
+    assert!(
+        format!("{err:?}").contains("1 other user has a secret with that name"),
+        "{err:?}"
+    );
+    assert!(!store.calls().iter().any(Call::is_delete));
+}

@@ -114,7 +114,14 @@ pub async fn list(
             rows.insert(s.name.clone(), ListedSecret::from_listing(&s, false));
         }
     }
-    for s in store.list_listings(Some(&selector)).await? {
+    // The caller's, checked: a server that ignores the selector must not
+    // make another user's secret (and its key names) look like ours.
+    for s in store
+        .list_listings(Some(&selector))
+        .await?
+        .into_iter()
+        .filter(|s| s.owner() == Some(owner_hash))
+    {
         rows.insert(s.name.clone(), ListedSecret::from_listing(&s, true));
     }
     let mut rows: Vec<ListedSecret> = rows.into_values().collect();

@@ -115,3 +115,29 @@ async fn all_users_shows_every_secret_and_no_values() {
     let json = serde_json::to_string(&items).unwrap_or_else(|e| panic!("{e}"));
     assert!(!json.contains(CANARY), "{json}");
 }
+
+/// A server that ignores the owner selector: others' secrets are neither
+/// listed as mine nor shown with their key names.
+#[tokio::test]
+async fn what_the_owner_list_returns_is_checked_never_trusted() {
+    let store = store().ignoring_selectors();
+    let items = list(&store, ME, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        rows(&items),
+        [
+            ("a", "a-abba3a3e", Some("git-ssh"), Some(ME)),
+            ("b", "b-abba3a3e", Some("env"), Some(ME)),
+        ]
+    );
+    let items = list(&store, ME, true)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let theirs: Vec<_> = items
+        .iter()
+        .filter(|s| s.owner.as_deref() != Some(ME))
+        .map(|s| (s.secret_name.as_str(), s.keys.clone()))
+        .collect();
+    assert_eq!(theirs, [("a-8417fdac", None), ("aa-plain", None)]);
+}

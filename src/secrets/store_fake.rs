@@ -54,6 +54,8 @@ pub struct FakeStore {
     /// Object name -> the finalizers that hold it once deleted (a delete
     /// leaves it Terminating).
     pub held: BTreeMap<String, Vec<String>>,
+    /// A server that ignores label selectors: every LIST answers all.
+    pub ignore_selectors: bool,
     /// Object name -> the errors its next writes fail with, one each, before
     /// `fail` applies.
     fail_next: Mutex<BTreeMap<String, std::collections::VecDeque<ErrorKind>>>,
@@ -82,6 +84,12 @@ impl FakeStore {
         if let Ok(mut next) = self.fail_next.lock() {
             next.insert(name.to_string(), kinds.iter().copied().collect());
         }
+        self
+    }
+
+    /// Every LIST answers every secret, whatever its selector.
+    pub fn ignoring_selectors(mut self) -> Self {
+        self.ignore_selectors = true;
         self
     }
 
@@ -162,7 +170,7 @@ impl SecretStore for FakeStore {
         Ok(self
             .secrets
             .iter()
-            .filter(|s| selected(s, selector))
+            .filter(|s| self.ignore_selectors || selected(s, selector))
             .cloned()
             .collect())
     }

@@ -583,3 +583,46 @@ fn in_a_pod_without_a_kubeconfig_the_service_account_is_used() {
     assert_eq!(json["namespace"], env.namespace.as_str(), "{json}");
     assert_eq!(json["clusterUser"]["username"], "alice", "{json}");
 }
+
+#[test]
+fn a_malformed_proxy_is_named_never_echoed() {
+    let env = TestEnv::new();
+    let Some(_server) = env.fake() else { return };
+    let password = env.canary("malformed-proxy-password");
+    let remote = kubeconfig_text("https://kube.example:443", &env.namespace, "", "");
+    let plain = env.file("remote-kubeconfig", &remote);
+    for value in [
+        format!("http://u:{password}@[::1:1"),
+        format!("http://u:{password}\u{202e}@h:1"),
+        format!("http://http://u:{password}@h:1"),
+        format!("http://u:{password}@"),
+        format!("u:{password}@[::1:1"),
+    ] {
+        let run1 = run(
+            &env,
+            &plain,
+            &[("HTTPS_PROXY", &value)],
+            &["-v", "secret", "list"],
+        );
+        run1.failure()
+            .stderr_has("HTTPS_PROXY")
+            .stderr_has("not a URL");
+        let with_url = env.file(
+            "proxy-url-kubeconfig",
+            kubeconfig_text(
+                "https://kube.example:443",
+                &env.namespace,
+                &format!("    proxy-url: '{value}'\n"),
+                "",
+            ),
+        );
+        let run2 = run(&env, &with_url, &[], &["-v", "secret", "list"]);
+        run2.failure()
+            .stderr_has("proxy-url")
+            .stderr_has("not a URL");
+        for r in [&run1, &run2] {
+            assert!(!r.stderr.contains(&password), "{}", r.stderr);
+            assert!(!r.stdout.contains(&password), "{}", r.stdout);
+        }
+    }
+}

@@ -9,7 +9,7 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::{Value, json};
 
-use crate::support::{OWNER, Run, TestEnv, fixture_json, fixtures};
+use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv, fixture_json, fixtures};
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const TASK: &str = "name: demo\nnum_nodes: 2\nresources:\n  image_id: ubuntu:22.04\n  cpus: 4\n  memory: 16\n  accelerators: H100:1\nenvs:\n  DEMO_TASK_ENV: from-task-yaml\nrun: |\n  echo hi\n";
@@ -626,4 +626,25 @@ fn a_node_count_a_job_cannot_hold_is_an_error() {
     let run = render(&env, task, Some(body), &[]);
     run.failure().stderr_has("num_nodes");
     assert!(!run.stdout.contains("completions"), "{}", run.stdout);
+}
+
+/// A server that ignores the owner selector: another user's secret is
+/// never injected (what the LIST returns is checked, not trusted).
+#[test]
+fn another_users_secret_is_never_injected_whatever_the_list_returns() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    env.run(&["secret", "create", "--inline", "A=1", "mine-env"])
+        .success();
+    env.run_as(
+        OTHER_OWNER,
+        &["secret", "create", "--inline", "B=2", "their-env"],
+    )
+    .success();
+    server.ignore_selectors();
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
+    let run = render(&env, task, None, &["--pod-spec", "-o", "json"]);
+    run.success().stdout_has(&format!("mine-env-{OWNER}"));
+    assert!(!run.stdout.contains("their-env"), "{}", run.stdout);
+    assert!(!run.stderr.contains("their-env"), "{}", run.stderr);
 }

@@ -83,3 +83,85 @@ fn a_secret_changed_after_it_was_read_is_not_deleted() {
     assert!(stderr.contains("run the command again"), "{stderr}");
     assert!(env.secret(&format!("racy-{OWNER}")).is_some());
 }
+
+/// A server (or proxy) that ignores label selectors answers every LIST
+/// with every secret: what is deleted or written is checked against our
+/// owner label, never trusted to the selector (issue 14, hardening).
+#[test]
+fn a_server_that_ignores_selectors_never_gets_a_write_to_another_owners_secret() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let v = env.canary("ignored-selector");
+    let key = env.file(
+        "id_ed25519",
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nAAAA\n-----END OPENSSH PRIVATE KEY-----\n",
+    );
+    let key = key.to_str().unwrap_or_default();
+    for name in ["held", "hf-token"] {
+        env.run(&["secret", "create", "--inline", &format!("K={v}"), name])
+            .success();
+    }
+    for owner in [OTHER_OWNER, "deadbeef"] {
+        env.run_as(
+            owner,
+            &["secret", "create", "--inline", &format!("K={v}"), "held"],
+        )
+        .success();
+        env.run_as(
+            owner,
+            &[
+                "secret",
+                "create",
+                "--kind",
+                "git-ssh",
+                "--from-file",
+                key,
+                "their-ssh",
+            ],
+        )
+        .success();
+    }
+    server.ignore_selectors();
+    server.clear_requests();
+    let listed = env.run(&["secret", "list"]);
+    listed.success();
+    assert!(!listed.stdout.contains("their-ssh"), "{}", listed.stdout);
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        key,
+        "my-ssh",
+    ])
+    .success();
+    env.run(&["secret", "delete", "held"])
+        .success()
+        .stdout_has(&format!("secret \"held\" deleted (held-{OWNER})"));
+    env.run(&["secret", "delete", "held"])
+        .failure()
+        .stderr_has("you own no secret named \"held\"");
+    let writes: Vec<String> = server
+        .requests()
+        .into_iter()
+        .filter(|r| matches!(r.method.as_str(), "DELETE" | "PATCH" | "PUT"))
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(
+        writes,
+        vec![format!(
+            "DELETE /api/v1/namespaces/{}/secrets/held-{OWNER}",
+            env.namespace
+        )],
+    );
+    for owner in [OTHER_OWNER, "deadbeef"] {
+        for name in ["held", "their-ssh"] {
+            assert!(
+                env.secret(&format!("{name}-{owner}")).is_some(),
+                "{name}-{owner}"
+            );
+        }
+    }
+    assert!(env.secret(&format!("hf-token-{OWNER}")).is_some());
+}

@@ -91,6 +91,9 @@ struct State {
     /// (namespace, name) -> GETs of it still to answer before its
     /// finalizers are removed (a controller finishing its work).
     release_after_gets: BTreeMap<(String, String), usize>,
+    /// LISTs answer every secret, whatever their label selector (see
+    /// [`ApiServer::ignore_selectors`]).
+    ignore_selectors: bool,
 }
 
 pub struct ApiServer {
@@ -235,6 +238,12 @@ impl ApiServer {
 
     /// Every request from now on waits `latency` before it is answered, as
     /// over a link that far away (requests in flight wait side by side).
+    /// From now on, a LIST ignores its label selector (a server or proxy
+    /// that drops it): what the client lists must be checked, not trusted.
+    pub fn ignore_selectors(&self) {
+        self.lock().ignore_selectors = true;
+    }
+
     pub fn set_latency(&self, latency: Duration) {
         self.lock().latency = latency;
     }
