@@ -823,6 +823,17 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
     if !long_enough {
         return forms;
     }
+    // The base64 we sent, cut at one end (`base64[1:]`): all but the quad
+    // the cut went through.
+    for sent in [
+        base64_with(bytes, B64_STANDARD),
+        base64_with(bytes, B64_URL),
+    ] {
+        if sent.len() >= 12 {
+            forms.extend(sent.get(4..).map(str::to_string));
+            forms.extend(sent.get(..sent.len() - 4).map(str::to_string));
+        }
+    }
     for shift in 0..3usize {
         let mut shifted = vec![0u8; shift];
         shifted.extend_from_slice(bytes);
@@ -834,6 +845,13 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
                 && !middle.is_empty()
             {
                 forms.push(middle.to_string());
+            }
+            // Its core, one quad less each side, found in any cut of that
+            // text (`base64[1:]`); only long enough to mean the value.
+            if let Some(core) = encoded.get((first + 1) * 4..quads.saturating_sub(1) * 4)
+                && core.len() >= 8
+            {
+                forms.push(core.to_string());
             }
         }
     }
@@ -882,8 +900,26 @@ impl Sent {
         Self::of_values(data.chain(string_data))
     }
 
-    /// `text` with every value replaced by `<redacted>`.
+    /// `text` with every value replaced by `<redacted>`. A value escaped
+    /// some other way JSON allows (any character as `\uXXXX`) is still
+    /// found: when the text with its JSON escapes read (once or twice)
+    /// holds a value, that reading is what is scrubbed and returned.
     pub(super) fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let out = self.replace_needles(text);
+        let mut view = out.to_string();
+        for _ in 0..2 {
+            let Some(read) = json_unescaped(&view) else {
+                break;
+            };
+            if self.needles.iter().any(|n| read.contains(n.as_str())) {
+                return std::borrow::Cow::Owned(self.replace_needles(&read).into_owned());
+            }
+            view = read;
+        }
+        out
+    }
+
+    fn replace_needles<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         let mut out = std::borrow::Cow::Borrowed(text);
         for needle in &self.needles {
             if out.contains(needle.as_str()) {
@@ -892,6 +928,73 @@ impl Sent {
         }
         out
     }
+}
+
+/// `text` with its JSON escapes (`\"`, `\\`, `\/`, `\n`... and `\uXXXX`,
+/// surrogate pairs included) read; `None` when it has none. A `\` that
+/// starts no valid escape is kept as it is.
+fn json_unescaped(text: &str) -> Option<String> {
+    if !text.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let mut chars = tail.chars();
+        chars.next();
+        let simple = match chars.next() {
+            Some('"') => Some('"'),
+            Some('\\') => Some('\\'),
+            Some('/') => Some('/'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('b') => Some('\u{8}'),
+            Some('f') => Some('\u{c}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            rest = tail.get(2..).unwrap_or_default();
+            continue;
+        }
+        let unit = |s: &str| {
+            s.strip_prefix("\\u")
+                .and_then(|h| h.get(..4))
+                .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+        };
+        match unit(tail) {
+            Some(high @ 0xD800..=0xDBFF) => {
+                let low = tail
+                    .get(6..)
+                    .and_then(unit)
+                    .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                match low.and_then(|low| char::decode_utf16([high, low]).next()?.ok()) {
+                    Some(c) => {
+                        out.push(c);
+                        rest = tail.get(12..).unwrap_or_default();
+                    }
+                    None => {
+                        out.push('\u{fffd}');
+                        rest = tail.get(6..).unwrap_or_default();
+                    }
+                }
+            }
+            Some(u) => {
+                out.push(char::from_u32(u32::from(u)).unwrap_or('\u{fffd}'));
+                rest = tail.get(6..).unwrap_or_default();
+            }
+            None => {
+                out.push('\\');
+                rest = tail.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// How long a 429 or 503 asks us to wait: its `Retry-After` in seconds

@@ -273,6 +273,14 @@ fn no_echoed_form_of_a_value_survives_the_scrub() {
         let hex: String = value.bytes().map(|b| format!("{b:02x}")).collect();
         forms.push(hex.to_uppercase());
         forms.push(hex);
+        // Every char escaped, as JSON allows (`\u005f` for `_`).
+        let mut units = [0u16; 2];
+        let all: String = value
+            .chars()
+            .flat_map(|c| c.encode_utf16(&mut units).to_vec())
+            .map(|u| format!("\\u{u:04x}"))
+            .collect();
+        forms.push(all);
         for form in &forms {
             let message = format!("admission webhook denied: data.K=\"{form}\" is invalid");
             let out = sent.scrub(&message);
@@ -283,6 +291,24 @@ fn no_echoed_form_of_a_value_survives_the_scrub() {
             );
             assert!(out.ends_with(" is invalid"), "{out}");
             checked += 1;
+        }
+        // A cut of its base64 (`[1:]`, `[..n-1]`): the quads inside, away
+        // from both cuts, are blanked when they are long enough to mean it.
+        let whole = STANDARD.encode(&value);
+        let quads = value.len() / 3;
+        if let Some(core) = whole
+            .get(4..quads.saturating_sub(1) * 4)
+            .filter(|c| c.len() >= 8)
+        {
+            for cut in [whole.get(1..), whole.get(..whole.len() - 1)]
+                .into_iter()
+                .flatten()
+            {
+                let message = format!("echo: {cut} end");
+                let out = sent.scrub(&message);
+                assert!(!out.contains(core), "{value:?} as {cut}: {out}");
+                checked += 1;
+            }
         }
         // Inside the base64 of a longer text: the quads that only the value
         // decides are blanked, whatever the bytes before and after.
