@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 
-use super::kubeconfig::{UserRef, base64};
+use super::kubeconfig::UserRef;
 use super::{CONNECT_TIMEOUT, Cluster, humanize};
 use crate::error::{Error, ErrorKind};
 
@@ -329,7 +329,7 @@ impl Cluster {
     fn status_error(&self, op: &Operation, status: &kube::core::Status) -> Error {
         let read = refusal(status);
         let class = read.class();
-        let e = self.refusal_error(op, status, read);
+        let e = self.refusal_error(op, &bounded_status(status), read);
         debug_assert_eq!(FailureClass::of(&e), class);
         e
     }
@@ -421,6 +421,75 @@ fn scrubbed(sent: &Sent, status: &kube::core::Status) -> kube::core::Status {
     status
 }
 
+/// The most characters of any one text from the server (a message, a
+/// cause, a name it echoes) that goes into a message, help or log.
+pub(super) const MAX_SERVER_TEXT_CHARS: usize = 1_000;
+
+/// The most bytes of a failure answer's body that are read: the rest is
+/// left unread (a `Status` is a few hundred bytes).
+pub(super) const MAX_ERROR_BODY_BYTES: usize = 1 << 20;
+
+/// `text` cut to [`MAX_SERVER_TEXT_CHARS`] characters (never inside one),
+/// saying how much was left out: `… (N more bytes)`.
+pub(super) fn bounded(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(MAX_SERVER_TEXT_CHARS) {
+        None => std::borrow::Cow::Borrowed(text),
+        Some((at, _)) => {
+            let (kept, rest) = text.split_at(at);
+            std::borrow::Cow::Owned(format!("{kept}… ({} more bytes)", rest.len()))
+        }
+    }
+}
+
+/// `status` with each of its texts [`bounded`].
+fn bounded_status(status: &kube::core::Status) -> kube::core::Status {
+    let cut = |t: &mut String| {
+        if let std::borrow::Cow::Owned(b) = bounded(t) {
+            *t = b;
+        }
+    };
+    let mut status = status.clone();
+    cut(&mut status.message);
+    cut(&mut status.reason);
+    if let Some(details) = status.details.as_mut() {
+        cut(&mut details.name);
+        cut(&mut details.kind);
+        cut(&mut details.group);
+        cut(&mut details.uid);
+        for cause in &mut details.causes {
+            cut(&mut cause.message);
+            cut(&mut cause.reason);
+            cut(&mut cause.field);
+        }
+    }
+    status
+}
+
+/// At most `cap` bytes of `body`, and whether there was more (left
+/// unread): a failure answer is read no further than that.
+pub(super) async fn read_capped_body<B>(body: B, cap: usize) -> Result<(Vec<u8>, bool), B::Error>
+where
+    B: http_body::Body,
+    B::Data: AsRef<[u8]>,
+{
+    use http_body_util::BodyExt;
+    let mut body = std::pin::pin!(body);
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let Ok(data) = frame?.into_data() else {
+            continue;
+        };
+        let data = data.as_ref();
+        let room = cap.saturating_sub(out.len());
+        if data.len() > room {
+            out.extend_from_slice(data.get(..room).unwrap_or_default());
+            return Ok((out, true));
+        }
+        out.extend_from_slice(data);
+    }
+    Ok((out, false))
+}
+
 /// A failure, in the classes advice is given by: who can fix it, and
 /// whether running the same command again can help. The command-line
 /// layer words the advice; this only says what kind of failure it is.
@@ -507,11 +576,12 @@ impl QuotaExceeded {
         let (quota, rest) = rest.split_once(", requested: ")?;
         let (requested, rest) = rest.split_once(", used: ")?;
         let (used, limited) = rest.split_once(", limited: ")?;
+        let part = |p: &str| bounded(p.trim()).into_owned();
         Some(QuotaExceeded {
-            quota: quota.trim().to_string(),
-            requested: requested.trim().to_string(),
-            used: used.trim().to_string(),
-            limited: limited.trim().to_string(),
+            quota: part(quota),
+            requested: part(requested),
+            used: part(used),
+            limited: part(limited),
         })
     }
 
@@ -605,7 +675,7 @@ pub fn refusal(status: &kube::core::Status) -> Refusal {
                     .message
                     .strip_prefix("namespace ")
                     .and_then(|m| m.strip_suffix(" is being terminated"))
-                    .map(str::to_string);
+                    .map(|n| bounded(n).into_owned());
                 return Refusal::NamespaceTerminating { namespace };
             }
             if status.message.contains("because it is being terminated") {
@@ -617,7 +687,9 @@ pub fn refusal(status: &kube::core::Status) -> Refusal {
             }
         }
         404 if details.is_some_and(|d| d.kind == "namespaces") => Refusal::NamespaceMissing {
-            namespace: details.map(|d| d.name.clone()).filter(|n| !n.is_empty()),
+            namespace: details
+                .map(|d| bounded(&d.name).into_owned())
+                .filter(|n| !n.is_empty()),
         },
         404 => Refusal::NotFound,
         409 if status.reason == "AlreadyExists" => Refusal::AlreadyExists,
@@ -636,16 +708,18 @@ pub fn refusal(status: &kube::core::Status) -> Refusal {
 
 /// The values a write carries, to blank out of what the server says back:
 /// a validating webhook's 422 may quote the object it refused, data and
-/// all. Each value is looked for as the base64 we sent, and, when it is
-/// text of a few characters or more, as itself and JSON-escaped.
+/// all, in whatever form its language writes. Each value is looked for in
+/// every form a server could plausibly echo ([`echoed_forms`]).
 #[derive(Default)]
 pub(super) struct Sent {
     /// Longest first, so a value inside another is not left half-blanked.
     needles: Vec<String>,
 }
 
-/// Raw values shorter than this are not looked for: they would blank out
-/// ordinary words of the message and say little about the value.
+/// Values shorter than this are not looked for as text (raw, escaped,
+/// hex, or base64 at a shifted alignment): they would blank out ordinary
+/// words of the message and say little about the value. The base64 of the
+/// whole value, as we sent it, is always looked for.
 const MIN_SCRUBBED_CHARS: usize = 4;
 
 pub(super) const REDACTED: &str = "<redacted>";
@@ -656,28 +730,165 @@ impl std::fmt::Debug for Sent {
     }
 }
 
-impl Sent {
-    pub(super) fn of_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
-        let mut needles = Vec::new();
-        for bytes in values {
-            if bytes.is_empty() {
-                continue;
+const B64_STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// Base64 of `bytes` in `alphabet`, with `=` padding.
+fn base64_with(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let sym = |i: u32| {
+        let at = usize::try_from(i & 63).unwrap_or(0);
+        char::from(alphabet.get(at).copied().unwrap_or(b'A'))
+    };
+    let mut out = String::with_capacity(bytes.len().div_ceil(3).saturating_mul(4));
+    for chunk in bytes.chunks(3) {
+        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
+        let n = (b(0) << 16) | (b(1) << 8) | b(2);
+        out.push(sym(n >> 18));
+        out.push(sym(n >> 12));
+        out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
+        out.push(if chunk.len() > 2 { sym(n) } else { '=' });
+    }
+    out
+}
+
+/// How a JSON encoder writes a string: which characters it escapes and how.
+#[derive(Clone, Copy)]
+struct JsonStyle {
+    /// `<`, `>`, `&`, U+2028 and U+2029 as `\u003c`... (Go's json.Marshal).
+    html: bool,
+    /// `\b` and `\f` as short escapes (serde, Go since 1.22) or as `\u0008`.
+    short_bf: bool,
+    /// Every non-ASCII character as `\uXXXX` (Python's json.dumps).
+    ascii_only: bool,
+    /// `\u001B` rather than `\u001b`.
+    upper: bool,
+}
+
+/// `text` as the inside of a JSON string written in `style`.
+fn json_escaped(text: &str, style: JsonStyle) -> String {
+    let mut out = String::with_capacity(text.len());
+    let unit = |out: &mut String, u: u16| {
+        let hex = if style.upper {
+            format!("\\u{u:04X}")
+        } else {
+            format!("\\u{u:04x}")
+        };
+        out.push_str(&hex);
+    };
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' if style.short_bf => out.push_str("\\b"),
+            '\u{c}' if style.short_bf => out.push_str("\\f"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' if style.html => {
+                unit(&mut out, u16::try_from(u32::from(c)).unwrap_or(0));
             }
-            needles.push(base64(bytes.to_vec()));
-            if let Ok(text) = std::str::from_utf8(bytes)
-                && text.chars().count() >= MIN_SCRUBBED_CHARS
+            c if u32::from(c) < 0x20 || (style.ascii_only && !c.is_ascii()) => {
+                let mut buf = [0u16; 2];
+                for u in c.encode_utf16(&mut buf) {
+                    unit(&mut out, *u);
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Every form in which a server could plausibly echo `bytes` back: the
+/// base64 we sent (standard and url-safe, with and without padding), and,
+/// for a value of [`MIN_SCRUBBED_CHARS`] or more, the base64 of the value
+/// inside a longer text (at each of the 3 alignments, without the quads
+/// its neighbours share), its hex in either case, and, for text, itself and
+/// JSON-escaped as serde, Go (`<>&`, U+2028/9), Python (ASCII only) or
+/// another encoder would write it (control characters in either hex case),
+/// once or twice (the request body quoted as a string).
+fn echoed_forms(bytes: &[u8]) -> Vec<String> {
+    let mut forms = Vec::new();
+    if bytes.is_empty() {
+        return forms;
+    }
+    let whole = base64_with(bytes, B64_STANDARD);
+    forms.push(whole.trim_end_matches('=').to_string());
+    forms.push(whole);
+    let url = base64_with(bytes, B64_URL);
+    forms.push(url.trim_end_matches('=').to_string());
+    forms.push(url);
+    let long_enough = match std::str::from_utf8(bytes) {
+        Ok(text) => text.chars().count() >= MIN_SCRUBBED_CHARS,
+        Err(_) => bytes.len() >= MIN_SCRUBBED_CHARS,
+    };
+    if !long_enough {
+        return forms;
+    }
+    // The base64 we sent, cut at one end (`base64[1:]`): all but the quad
+    // the cut went through.
+    for sent in [
+        base64_with(bytes, B64_STANDARD),
+        base64_with(bytes, B64_URL),
+    ] {
+        if sent.len() >= 12 {
+            forms.extend(sent.get(4..).map(str::to_string));
+            forms.extend(sent.get(..sent.len() - 4).map(str::to_string));
+        }
+    }
+    for shift in 0..3usize {
+        let mut shifted = vec![0u8; shift];
+        shifted.extend_from_slice(bytes);
+        let quads = shifted.len() / 3;
+        let first = usize::from(shift > 0);
+        for alphabet in [B64_STANDARD, B64_URL] {
+            let encoded = base64_with(&shifted, alphabet);
+            if let Some(middle) = encoded.get(first * 4..quads * 4)
+                && !middle.is_empty()
             {
-                needles.push(text.to_string());
-                if let Ok(quoted) = serde_json::to_string(text)
-                    && let Some(inner) = quoted.strip_prefix('"').and_then(|q| q.strip_suffix('"'))
-                    && inner != text
-                {
-                    needles.push(inner.to_string());
+                forms.push(middle.to_string());
+            }
+            // Its core, one quad less each side, found in any cut of that
+            // text (`base64[1:]`); only long enough to mean the value.
+            if let Some(core) = encoded.get((first + 1) * 4..quads.saturating_sub(1) * 4)
+                && core.len() >= 8
+            {
+                forms.push(core.to_string());
+            }
+        }
+    }
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    forms.push(hex.to_uppercase());
+    forms.push(hex);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        forms.push(text.to_string());
+        for html in [false, true] {
+            for short_bf in [false, true] {
+                for ascii_only in [false, true] {
+                    for upper in [false, true] {
+                        let style = JsonStyle {
+                            html,
+                            short_bf,
+                            ascii_only,
+                            upper,
+                        };
+                        let once = json_escaped(text, style);
+                        forms.push(json_escaped(&once, style));
+                        forms.push(once);
+                    }
                 }
             }
         }
+    }
+    forms
+}
+
+impl Sent {
+    pub(super) fn of_values<'a>(values: impl IntoIterator<Item = &'a [u8]>) -> Self {
+        let mut needles: Vec<String> = values.into_iter().flat_map(echoed_forms).collect();
         needles.sort_by_key(|n| std::cmp::Reverse(n.len()));
         needles.dedup();
+        needles.retain(|n| !n.is_empty());
         Sent { needles }
     }
 
@@ -691,8 +902,26 @@ impl Sent {
         Self::of_values(data.chain(string_data))
     }
 
-    /// `text` with every value replaced by `<redacted>`.
+    /// `text` with every value replaced by `<redacted>`. A value escaped
+    /// some other way JSON allows (any character as `\uXXXX`) is still
+    /// found: when the text with its JSON escapes read (once or twice)
+    /// holds a value, that reading is what is scrubbed and returned.
     pub(super) fn scrub<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
+        let out = self.replace_needles(text);
+        let mut view = out.to_string();
+        for _ in 0..2 {
+            let Some(read) = json_unescaped(&view) else {
+                break;
+            };
+            if self.needles.iter().any(|n| read.contains(n.as_str())) {
+                return std::borrow::Cow::Owned(self.replace_needles(&read).into_owned());
+            }
+            view = read;
+        }
+        out
+    }
+
+    fn replace_needles<'a>(&self, text: &'a str) -> std::borrow::Cow<'a, str> {
         let mut out = std::borrow::Cow::Borrowed(text);
         for needle in &self.needles {
             if out.contains(needle.as_str()) {
@@ -701,6 +930,73 @@ impl Sent {
         }
         out
     }
+}
+
+/// `text` with its JSON escapes (`\"`, `\\`, `\/`, `\n`... and `\uXXXX`,
+/// surrogate pairs included) read; `None` when it has none. A `\` that
+/// starts no valid escape is kept as it is.
+fn json_unescaped(text: &str) -> Option<String> {
+    if !text.contains('\\') {
+        return None;
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find('\\') {
+        let (head, tail) = rest.split_at(at);
+        out.push_str(head);
+        let mut chars = tail.chars();
+        chars.next();
+        let simple = match chars.next() {
+            Some('"') => Some('"'),
+            Some('\\') => Some('\\'),
+            Some('/') => Some('/'),
+            Some('n') => Some('\n'),
+            Some('r') => Some('\r'),
+            Some('t') => Some('\t'),
+            Some('b') => Some('\u{8}'),
+            Some('f') => Some('\u{c}'),
+            _ => None,
+        };
+        if let Some(c) = simple {
+            out.push(c);
+            rest = tail.get(2..).unwrap_or_default();
+            continue;
+        }
+        let unit = |s: &str| {
+            s.strip_prefix("\\u")
+                .and_then(|h| h.get(..4))
+                .filter(|h| h.chars().all(|c| c.is_ascii_hexdigit()))
+                .and_then(|h| u16::from_str_radix(h, 16).ok())
+        };
+        match unit(tail) {
+            Some(high @ 0xD800..=0xDBFF) => {
+                let low = tail
+                    .get(6..)
+                    .and_then(unit)
+                    .filter(|l| (0xDC00..=0xDFFF).contains(l));
+                match low.and_then(|low| char::decode_utf16([high, low]).next()?.ok()) {
+                    Some(c) => {
+                        out.push(c);
+                        rest = tail.get(12..).unwrap_or_default();
+                    }
+                    None => {
+                        out.push('\u{fffd}');
+                        rest = tail.get(6..).unwrap_or_default();
+                    }
+                }
+            }
+            Some(u) => {
+                out.push(char::from_u32(u32::from(u)).unwrap_or('\u{fffd}'));
+                rest = tail.get(6..).unwrap_or_default();
+            }
+            None => {
+                out.push('\\');
+                rest = tail.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// How long a 429 or 503 asks us to wait: its `Retry-After` in seconds

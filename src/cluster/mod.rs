@@ -338,10 +338,12 @@ impl Cluster {
         if matches!(code.as_u16(), 429 | 503) {
             pushed_back.set(Some(errors::retry_after(response.headers())));
         }
-        let body = response.into_body().collect_bytes().await?;
         if code.is_success() {
+            let body = response.into_body().collect_bytes().await?;
             return serde_json::from_slice(&body).map_err(kube::Error::SerdeError);
         }
+        let (body, _cut) =
+            errors::read_capped_body(response.into_body(), errors::MAX_ERROR_BODY_BYTES).await?;
         let text = String::from_utf8_lossy(&body);
         let status = serde_json::from_str::<kube::core::Status>(&text).unwrap_or_else(|_| {
             kube::core::Status::failure(text.trim(), "").with_code(code.as_u16())

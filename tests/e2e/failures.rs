@@ -9,7 +9,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{OWNER, TestEnv};
+use crate::support::{Fault, FaultRule, OWNER, TestEnv};
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
@@ -423,4 +423,136 @@ fn an_interrupted_apply_leaves_a_json_record() {
     assert_eq!(held(&env), done);
     env.run(&["apply", "-f", &file]).success();
     assert_eq!(held(&env), MANY);
+}
+
+/// Issue 8 (hardening), found by a security test: an admission webhook
+/// written in Go quotes the refused request with `json.Marshal`, which
+/// writes `<`, `>` and `&` as `\u003c`, `\u003e`, `\u0026`: a value holding
+/// them must be blanked out of the 422 all the same, on create and on merge.
+#[test]
+fn a_go_webhook_quoting_a_value_with_html_characters_does_not_leak_it() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.inject(
+        FaultRule::new(Fault::GoEchoBody(422))
+            .on("POST")
+            .path("/secrets"),
+    );
+    let v = format!("{}<s3cr3t>&zz9\u{2028}", env.canary("go-create"));
+    let run = env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("DB_PASSWORD={v}"),
+        "db",
+    ]);
+    run.failure()
+        .stderr_has("denied the request")
+        .stderr_has("<redacted>");
+    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+
+    server.clear_faults();
+    server.inject(FaultRule::new(Fault::GoEchoBody(422)).on("PATCH"));
+    env.seed_fixture(&format!("my-env-{OWNER}"));
+    let v = format!("{}>&<tail", env.canary("go-merge"));
+    let run = env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("NEW={v}"),
+        "my-env",
+    ]);
+    run.failure()
+        .stderr_has("denied the request")
+        .stderr_has("<redacted>");
+    assert!(!run.stderr.contains("tail"), "{}", run.stderr);
+}
+
+/// Issue 8: what the server says is bounded before it is shown. A 403
+/// whose message is 20 MB (beyond the 1 MiB read of a failure's body) is
+/// neither read whole nor printed whole: the error is a few KB and says how
+/// much was cut. Bounded by bytes; the watchdog only catches a hang.
+#[test]
+fn a_huge_server_message_is_cut_short() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.inject(
+        FaultRule::new(Fault::HugeMessage(403, 20 << 20))
+            .on("POST")
+            .path("/secrets"),
+    );
+    let mut cmd = env.command();
+    cmd.args([
+        "-n",
+        &env.namespace,
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        "K=v",
+        "qq",
+    ]);
+    let mut child = cmd
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run: {e}"));
+    // Both pipes are drained as the run goes, so a long output cannot
+    // stall it: only the watchdog bounds the wait, and it catches a hang.
+    let drain = |pipe: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = std::io::Read::read_to_end(&mut pipe, &mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn std::io::Read + Send>),
+    );
+    let watchdog = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap_or_else(|e| panic!("{e}")) {
+            break status;
+        }
+        if watchdog.elapsed() > std::time::Duration::from_secs(120) {
+            let _ = child.kill();
+            panic!("no end after 120 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    let out = std::process::Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    };
+    let run = env.checked(out);
+    run.failure()
+        .stderr_has("forbidden")
+        .stderr_has("more bytes)");
+    assert!(
+        run.stderr.len() < 16 * 1024,
+        "{} bytes of stderr",
+        run.stderr.len()
+    );
+    assert!(
+        run.stdout.len() < 16 * 1024,
+        "{} bytes of stdout",
+        run.stdout.len()
+    );
 }

@@ -32,6 +32,13 @@ pub enum Fault {
     /// API server sends with a 429 or 503 (the header, and
     /// `details.retryAfterSeconds` in the `Status`).
     StatusRetryAfter(u16, u64),
+    /// [`Fault::EchoBody`] as an admission webhook written in Go writes it:
+    /// the request body and each decoded value quoted with `json.Marshal`
+    /// (`<`, `>`, `&`, U+2028 and U+2029 as `\u003c`...).
+    GoEchoBody(u16),
+    /// Answer with this status code and a `Status` whose message is this
+    /// many bytes long (a server, or something in front of it, gone wrong).
+    HugeMessage(u16, usize),
 }
 
 #[derive(Debug, Clone)]
@@ -154,8 +161,68 @@ pub(super) async fn apply(
                 ),
             )))
         }
+        Some(Fault::GoEchoBody(code)) => {
+            let quoted = go_quote(&String::from_utf8_lossy(body));
+            let sent: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+            let mut values: Vec<String> = Vec::new();
+            for field in ["data", "stringData"] {
+                let Some(map) = sent[field].as_object() else {
+                    continue;
+                };
+                for (k, v) in map {
+                    let Some(v) = v.as_str() else { continue };
+                    let raw = match field {
+                        "data" => B64
+                            .decode(v)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned()),
+                        _ => Ok(v.to_string()),
+                    };
+                    if let Ok(raw) = raw {
+                        values.push(format!("{k}={}", go_quote(&raw)));
+                    }
+                }
+            }
+            Ok(Some(status(
+                code,
+                "Invalid",
+                &format!(
+                    "admission webhook \"validate.example.com\" denied the request: request {quoted} has invalid values: {}",
+                    values.join(", ")
+                ),
+                Some(
+                    json!({"causes": [{"reason": "FieldValueInvalid", "message": format!("values {}", values.join(" ")), "field": "data"}]}),
+                ),
+            )))
+        }
+        Some(Fault::HugeMessage(code, bytes)) => Ok(Some(status(
+            code,
+            "Forbidden",
+            &"é".repeat(bytes / 2),
+            None,
+        ))),
         None => Ok(None),
     }
+}
+
+/// `text` as Go's `json.Marshal` writes a string (quotes included).
+fn go_quote(text: &str) -> String {
+    let mut out = String::from("\"");
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '<' | '>' | '&' | '\u{2028}' | '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)))
+            }
+            c if u32::from(c) < 0x20 => out.push_str(&format!("\\u{:04x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
 }
 
 /// 500 InternalError, 503 ServiceUnavailable or 429 TooManyRequests, as the
