@@ -27,29 +27,6 @@ pub fn humanize(d: Duration) -> String {
     out
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_read_as_they_were_given() {
-        for (ms, text) in [
-            (0, "0ms"),
-            (250, "250ms"),
-            (1_000, "1s"),
-            (1_500, "1.5s"),
-            (1_050, "1.05s"),
-            (60_000, "1m"),
-            (90_000, "1m30s"),
-            (90_500, "1m30.5s"),
-            (3_600_000, "1h"),
-            (3_660_001, "1h1m0.001s"),
-        ] {
-            assert_eq!(humanize(Duration::from_millis(ms)), text, "{ms}");
-        }
-    }
-}
-
 /// The longest `--request-timeout` allowed (0 still means no limit).
 pub const MAX_REQUEST_TIMEOUT: Duration = Duration::from_secs(24 * 3600);
 
@@ -141,4 +118,27 @@ fn saturating_digits(digits: &str) -> u128 {
         n.saturating_mul(10)
             .saturating_add(u128::from(b.wrapping_sub(b'0')))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_read_as_they_were_given() {
+        for (ms, text) in [
+            (0, "0ms"),
+            (250, "250ms"),
+            (1_000, "1s"),
+            (1_500, "1.5s"),
+            (1_050, "1.05s"),
+            (60_000, "1m"),
+            (90_000, "1m30s"),
+            (90_500, "1m30.5s"),
+            (3_600_000, "1h"),
+            (3_660_001, "1h1m0.001s"),
+        ] {
+            assert_eq!(humanize(Duration::from_millis(ms)), text, "{ms}");
+        }
+    }
 }
