@@ -345,18 +345,24 @@ impl Cluster {
                 format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),
             )
             .with_help("log in again or refresh the credentials of this context's user in your kubeconfig"),
-            Refusal::Quota(q) => Error::new(
-                ErrorKind::Quota,
-                format!(
-                    "the ResourceQuota \"{}\" of namespace \"{ns}\" is used up: {}; could not {what}",
-                    q.quota,
-                    q.describe()
-                ),
-            )
-            .with_help(format!(
-                "running again will not help until there is room: delete secrets you no longer need, or ask an administrator to raise the quota (see `kubectl describe resourcequota {} -n {ns}`)",
-                q.quota
-            )),
+            Refusal::Quota(q) => {
+                // A message without the quota's name still says which resource.
+                let (quota, named) = if q.quota.is_empty() {
+                    ("a ResourceQuota".to_string(), String::new())
+                } else {
+                    (format!("the ResourceQuota \"{}\"", q.quota), format!("{} ", q.quota))
+                };
+                Error::new(
+                    ErrorKind::Quota,
+                    format!(
+                        "{quota} of namespace \"{ns}\" is used up: {}; could not {what}",
+                        q.describe()
+                    ),
+                )
+                .with_help(format!(
+                    "running again will not help until there is room: delete secrets you no longer need, or ask an administrator to raise the quota (see `kubectl describe resourcequota {named}-n {ns}`)"
+                ))
+            }
             Refusal::NamespaceMissing { namespace } => {
                 let namespace = namespace.unwrap_or_else(|| ns.to_string());
                 Error::new(

@@ -170,6 +170,29 @@ async fn message_and_help_follow_the_class() {
     assert!(e.hint().unwrap_or_default().contains("Role"), "{e}");
 }
 
+/// A quota refusal whose message names no quota still says which resource
+/// is used up, and its help names no empty quota.
+#[tokio::test]
+async fn a_quota_refusal_without_a_name_is_still_a_quota() {
+    let mut status = recorded("create-quota-exceeded");
+    status.message = status
+        .message
+        .replacen("exceeded quota: q,", "exceeded quota: ,", 1);
+    let c = cluster("fixtures2");
+    let e = c.status_error(&op("create", "x", "fixtures2"), &status);
+    assert_eq!(e.kind, ErrorKind::Quota, "{e}");
+    assert!(e.message().contains("a ResourceQuota of namespace"), "{e}");
+    assert!(
+        e.message().contains("count/secrets: 9 used of 1 allowed"),
+        "{e}"
+    );
+    let help = e.hint().unwrap_or_default();
+    assert!(
+        help.contains("`kubectl describe resourcequota -n fixtures2`"),
+        "{help}"
+    );
+}
+
 /// Values to scrub: with and without `<>&`, quotes, backslashes, control
 /// characters, non-ASCII text, U+2028/9, and many made up from those.
 fn scrub_values() -> Vec<String> {
