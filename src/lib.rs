@@ -25,6 +25,8 @@ pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod render;
 pub(crate) mod secrets;
+#[cfg(test)]
+pub(crate) mod test_rng;
 
 // The surface the binary, the tests and the fuzz targets use; nothing else
 // is public.

@@ -1,21 +1,7 @@
 use super::*;
+use crate::test_rng::Rng;
 
 use crate::cluster::pages::base64_decoded_len;
-
-/// A small PRNG (xorshift64*), seeded per case so a failure names its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        usize::try_from(self.next() % u64::try_from(n.max(1)).unwrap_or(1)).unwrap_or(0)
-    }
-}
 
 /// The same transformation over the whole input at once, as plainly as it
 /// can be written.
@@ -66,7 +52,7 @@ struct Pieces<'a> {
 
 impl Read for Pieces<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = (1 + self.rng.below(self.most))
+        let n = (1 + self.rng.index(self.most))
             .min(buf.len())
             .min(self.data.len());
         let (now, rest) = self.data.split_at(n);
@@ -98,28 +84,28 @@ fn filtered(data: &[u8], seed: u64) -> Vec<u8> {
 /// (quotes and backslashes) anywhere, padding at the end of some.
 fn generated(rng: &mut Rng) -> Vec<u8> {
     let mut out = Vec::new();
-    for _ in 0..rng.below(40) {
-        match rng.below(4) {
+    for _ in 0..rng.index(40) {
+        match rng.index(4) {
             0 => out.extend_from_slice(b"{\"k\":[1, 2.5, null],"),
             1 => out.extend_from_slice(b"}, "),
             _ => {
-                let len = match rng.below(4) {
-                    0 => rng.below(20),
-                    1 => LONG - 3 + rng.below(6),
-                    _ => LONG + rng.below(3 * LONG),
+                let len = match rng.index(4) {
+                    0 => rng.index(20),
+                    1 => LONG - 3 + rng.index(6),
+                    _ => LONG + rng.index(3 * LONG),
                 };
                 out.push(b'"');
                 // Some strings have no escape at all (a value as a server
                 // sends it), some many.
-                let escapes = if rng.below(2) == 0 { usize::MAX } else { 40 };
+                let escapes = if rng.index(2) == 0 { usize::MAX } else { 40 };
                 for _ in 0..len {
-                    match rng.below(escapes) {
+                    match rng.index(escapes) {
                         0 => out.extend_from_slice(b"\\\""),
                         1 => out.extend_from_slice(b"\\\\"),
-                        _ => out.push(b"ABCxyz019+/"[rng.below(11)]),
+                        _ => out.push(b"ABCxyz019+/"[rng.index(11)]),
                     }
                 }
-                out.extend_from_slice(&b"=="[..rng.below(3)]);
+                out.extend_from_slice(&b"=="[..rng.index(3)]);
                 out.extend_from_slice(b"\":");
             }
         }
@@ -136,7 +122,7 @@ fn every_split_of_the_input_gives_what_one_pass_over_all_of_it_gives() {
         // Cut short at a random point too: unclosed strings and dangling
         // escapes at the very end.
         let cut = if case % 3 == 0 {
-            rng.below(input.len() + 1)
+            rng.index(input.len() + 1)
         } else {
             input.len()
         };

@@ -4,25 +4,11 @@ use std::path::Path;
 
 use super::*;
 use crate::secrets::manifest::{self, EntrySource, EntryState};
+use crate::test_rng::Rng;
 
 const ME: &str = "abba3a3e";
 const OTHER: &str = "8417fdac";
 const CANARY: &str = "canary-export-unit-5f3e9a";
-
-/// A small deterministic generator (xorshift64*), for property tests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 fn live_bytes(name: &str, owner: &str, kind: &str, data: &[(&str, &[u8])]) -> LiveSecret {
     let mut labels = konduktor::labels(name, SecretKind::Default, owner);
