@@ -14,7 +14,7 @@ fn recorded(name: &str) -> kube::core::Status {
 }
 
 fn cluster(namespace: &str) -> Cluster {
-    Cluster::offline(namespace)
+    crate::cluster::tests::offline(namespace)
 }
 
 fn op(verb: &'static str, name: &str, namespace: &str) -> Operation {

@@ -739,25 +739,5 @@ fn deleted_from_answer(answer: &serde_json::Value) -> crate::secrets::store::Del
     })
 }
 
-/// A cluster that is never contacted: for tests of its messages and of
-/// what it does with what a page-reading closure hands it.
-#[cfg(test)]
-impl Cluster {
-    pub(crate) fn offline(namespace: &str) -> Cluster {
-        let url = http::Uri::from_static("http://127.0.0.1:1");
-        let client =
-            kube::Client::try_from(kube::Config::new(url)).unwrap_or_else(|e| panic!("{e}"));
-        Cluster {
-            client,
-            namespace: namespace.to_string(),
-            context: "ctx".to_string(),
-            server: "http://127.0.0.1:1".to_string(),
-            timeout: None,
-            user: UserRef::default(),
-            via: None,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests;

@@ -365,7 +365,7 @@ fn a_pushed_back_write_waits_what_retry_after_asks_within_a_bound() {
 /// error that says so, after exactly two requests.
 #[tokio::test]
 async fn a_server_that_repeats_its_page_token_is_an_error_not_a_loop() {
-    let cluster = Cluster::offline("team-a");
+    let cluster = offline("team-a");
     let asked = std::sync::atomic::AtomicUsize::new(0);
     let op = cluster.op("list", None);
     let got = cluster
@@ -398,7 +398,7 @@ async fn a_server_that_repeats_its_page_token_is_an_error_not_a_loop() {
 #[tokio::test]
 async fn a_list_that_never_ends_is_cut_off() {
     use std::sync::atomic::{AtomicUsize, Ordering};
-    let cluster = Cluster::offline("team-a");
+    let cluster = offline("team-a");
     let op = cluster.op("list", None);
     /// A case: its name, the n-th page (items, next token), and how many
     /// requests it may take.
@@ -430,5 +430,22 @@ async fn a_list_that_never_ends_is_cut_off() {
             .await;
         assert!(got.is_err(), "{case}: read to the end");
         assert_eq!(asked.load(Ordering::SeqCst), most, "{case}: requests");
+    }
+}
+
+/// A cluster that is never contacted: for tests of its messages and of
+/// what it does with what a page-reading closure hands it (here and in
+/// `errors_tests.rs`).
+pub(super) fn offline(namespace: &str) -> Cluster {
+    let url = http::Uri::from_static("http://127.0.0.1:1");
+    let client = kube::Client::try_from(kube::Config::new(url)).unwrap_or_else(|e| panic!("{e}"));
+    Cluster {
+        client,
+        namespace: namespace.to_string(),
+        context: "ctx".to_string(),
+        server: "http://127.0.0.1:1".to_string(),
+        timeout: None,
+        user: UserRef::default(),
+        via: None,
     }
 }
