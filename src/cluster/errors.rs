@@ -6,6 +6,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Secret;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE};
+
 use super::kubeconfig::UserRef;
 use super::{CONNECT_TIMEOUT, Cluster, humanize};
 use crate::error::{Error, ErrorKind};
@@ -414,7 +417,9 @@ impl Cluster {
     }
 }
 
-/// `status` with the values a write carried blanked out of its texts.
+/// `status` with the values a write carried blanked out of its texts: the
+/// ones that can quote a request. Not the details' kind or the causes'
+/// reasons, which [`refusal`] reads to class the failure.
 fn scrubbed(sent: &Sent, status: &kube::core::Status) -> kube::core::Status {
     let mut status = status.clone();
     status.message = sent.scrub(&status.message).into_owned();
@@ -736,27 +741,6 @@ impl std::fmt::Debug for Sent {
     }
 }
 
-const B64_STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-const B64_URL: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// Base64 of `bytes` in `alphabet`, with `=` padding.
-fn base64_with(bytes: &[u8], alphabet: &[u8; 64]) -> String {
-    let sym = |i: u32| {
-        let at = usize::try_from(i & 63).unwrap_or(0);
-        char::from(alphabet.get(at).copied().unwrap_or(b'A'))
-    };
-    let mut out = String::with_capacity(bytes.len().div_ceil(3).saturating_mul(4));
-    for chunk in bytes.chunks(3) {
-        let b = |i: usize| u32::from(chunk.get(i).copied().unwrap_or(0));
-        let n = (b(0) << 16) | (b(1) << 8) | b(2);
-        out.push(sym(n >> 18));
-        out.push(sym(n >> 12));
-        out.push(if chunk.len() > 1 { sym(n >> 6) } else { '=' });
-        out.push(if chunk.len() > 2 { sym(n) } else { '=' });
-    }
-    out
-}
-
 /// How a JSON encoder writes a string: which characters it escapes and how.
 #[derive(Clone, Copy)]
 struct JsonStyle {
@@ -818,12 +802,11 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
     if bytes.is_empty() {
         return forms;
     }
-    let whole = base64_with(bytes, B64_STANDARD);
-    forms.push(whole.trim_end_matches('=').to_string());
-    forms.push(whole);
-    let url = base64_with(bytes, B64_URL);
-    forms.push(url.trim_end_matches('=').to_string());
-    forms.push(url);
+    let sent = [STANDARD.encode(bytes), URL_SAFE.encode(bytes)];
+    for encoded in &sent {
+        forms.push(encoded.trim_end_matches('=').to_string());
+        forms.push(encoded.clone());
+    }
     let long_enough = match std::str::from_utf8(bytes) {
         Ok(text) => text.chars().count() >= MIN_SCRUBBED_CHARS,
         Err(_) => bytes.len() >= MIN_SCRUBBED_CHARS,
@@ -833,13 +816,10 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
     }
     // The base64 we sent, cut at one end (`base64[1:]`): all but the quad
     // the cut went through.
-    for sent in [
-        base64_with(bytes, B64_STANDARD),
-        base64_with(bytes, B64_URL),
-    ] {
-        if sent.len() >= 12 {
-            forms.extend(sent.get(4..).map(str::to_string));
-            forms.extend(sent.get(..sent.len() - 4).map(str::to_string));
+    for encoded in &sent {
+        if encoded.len() >= 12 {
+            forms.extend(encoded.get(4..).map(str::to_string));
+            forms.extend(encoded.get(..encoded.len() - 4).map(str::to_string));
         }
     }
     for shift in 0..3usize {
@@ -847,8 +827,8 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
         shifted.extend_from_slice(bytes);
         let quads = shifted.len() / 3;
         let first = usize::from(shift > 0);
-        for alphabet in [B64_STANDARD, B64_URL] {
-            let encoded = base64_with(&shifted, alphabet);
+        for engine in [&STANDARD, &URL_SAFE] {
+            let encoded = engine.encode(&shifted);
             if let Some(middle) = encoded.get(first * 4..quads * 4)
                 && !middle.is_empty()
             {

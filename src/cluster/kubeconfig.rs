@@ -311,10 +311,8 @@ fn load_kubeconfig(
 
 /// Standard base64, as Kubernetes writes `*-data` fields.
 pub(super) fn base64(bytes: Vec<u8>) -> String {
-    match serde_json::to_value(k8s_openapi::ByteString(bytes)) {
-        Ok(serde_json::Value::String(s)) => s,
-        _ => String::new(),
-    }
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
 }
 
 /// The files the selected context's cluster and user name
