@@ -85,6 +85,89 @@ impl FromStr for SecretKind {
     }
 }
 
+/// A secret Konduktor keeps for itself under the user's owner label
+/// (docs/konduktor-compat.md §1.6): any kind a manifest cannot declare, or
+/// none. Never the user's to plan: never pruned, merged into or written by
+/// a manifest; shown as kept. The one place that says which secrets are
+/// Konduktor's own and what they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KonduktorOwn {
+    /// Kind `S3`: `konduktor check s3`'s zip of `~/.aws`.
+    S3Credentials,
+    /// Kind `GCS`: `konduktor check gs`'s credentials.
+    GcsCredentials,
+    /// No kind label, named `konduktor-ssh-keys-...`: the keys `konduktor
+    /// launch` makes for SSH access (and tailscale).
+    SshKeys,
+    /// No kind label, and not the SSH keys.
+    NoKind,
+    /// A kind this version does not know (a newer Konduktor's, or a label
+    /// set by hand), as written.
+    OtherKind(String),
+}
+
+/// The object-name prefix of the SSH keys `konduktor launch` writes
+/// (`konduktor-ssh-keys-<owner hash>`).
+pub const SSH_KEYS_PREFIX: &str = "konduktor-ssh-keys-";
+
+impl KonduktorOwn {
+    /// Is a secret with this kind label (`None`: none) and object name
+    /// Konduktor's own? `None` when its kind is one a manifest declares.
+    pub fn classify(kind_label: Option<&str>, object_name: &str) -> Option<Self> {
+        match kind_label {
+            Some(k) if k.parse::<SecretKind>().is_ok() => None,
+            Some("S3") => Some(KonduktorOwn::S3Credentials),
+            Some("GCS") => Some(KonduktorOwn::GcsCredentials),
+            Some(other) => Some(KonduktorOwn::OtherKind(other.to_string())),
+            None if object_name.starts_with(SSH_KEYS_PREFIX) => Some(KonduktorOwn::SshKeys),
+            None => Some(KonduktorOwn::NoKind),
+        }
+    }
+
+    /// A stable word for data output (`-o json`).
+    pub fn id(&self) -> &'static str {
+        match self {
+            KonduktorOwn::S3Credentials | KonduktorOwn::GcsCredentials => "storageCredentials",
+            KonduktorOwn::SshKeys => "sshKeys",
+            KonduktorOwn::NoKind => "noKind",
+            KonduktorOwn::OtherKind(_) => "otherKind",
+        }
+    }
+
+    /// What it is, for people (a kind label from the cluster is quoted:
+    /// escape it before a terminal).
+    pub fn what(&self) -> String {
+        match self {
+            KonduktorOwn::S3Credentials => "storage credentials (S3)".to_string(),
+            KonduktorOwn::GcsCredentials => "storage credentials (GCS)".to_string(),
+            KonduktorOwn::SshKeys => "SSH keys".to_string(),
+            KonduktorOwn::NoKind => "a secret with no kind label".to_string(),
+            KonduktorOwn::OtherKind(k) => {
+                format!("a secret of kind `{k}`, which no manifest can declare")
+            }
+        }
+    }
+
+    /// The Konduktor command that writes it, where known.
+    pub fn made_by(&self) -> Option<&'static str> {
+        match self {
+            KonduktorOwn::S3Credentials => Some("konduktor check s3"),
+            KonduktorOwn::GcsCredentials => Some("konduktor check gs"),
+            KonduktorOwn::SshKeys => Some("konduktor launch"),
+            KonduktorOwn::NoKind | KonduktorOwn::OtherKind(_) => None,
+        }
+    }
+
+    /// What it is and who makes it, in one phrase: "storage credentials
+    /// (S3), made by `konduktor check s3`".
+    pub fn describe(&self) -> String {
+        match self.made_by() {
+            Some(cmd) => format!("{}, made by `{cmd}`", self.what()),
+            None => self.what(),
+        }
+    }
+}
+
 /// A key as a message may quote it: only with a key's characters. Anything
 /// else (`HF_TOKEN hf_...`, `K=V`) may be a value pasted in its place.
 fn shown_key(what: &str, key: &str) -> String {
@@ -662,6 +745,15 @@ impl LiveSecret {
         self.kind_label().and_then(|k| k.parse().ok())
     }
 
+    /// Konduktor's own (docs/konduktor-compat.md §1.6), if it is: a
+    /// secret with an owner label whose kind no manifest can declare. The
+    /// owner label alone counts (not `parent`): whatever a plan by owner
+    /// label could touch is classified.
+    pub fn konduktor_own(&self) -> Option<KonduktorOwn> {
+        self.owner()?;
+        KonduktorOwn::classify(self.kind_label(), &self.name)
+    }
+
     /// The `applied` record of the last write through this tool, if it
     /// has a readable one.
     pub fn applied(&self) -> Option<BTreeMap<String, String>> {
@@ -755,6 +847,13 @@ impl SecretListing {
     pub fn is_konduktor(&self) -> bool {
         self.labels.get(LABEL_PARENT).map(String::as_str) == Some(PARENT_VALUE)
             && self.owner().is_some()
+    }
+
+    /// Konduktor's own (docs/konduktor-compat.md §1.6), if it is: as
+    /// [`LiveSecret::konduktor_own`].
+    pub fn konduktor_own(&self) -> Option<KonduktorOwn> {
+        self.owner()?;
+        KonduktorOwn::classify(self.kind_label(), &self.name)
     }
 
     /// The name to show a person: the basename for Konduktor secrets, else the object name.

@@ -220,3 +220,64 @@ fn only_konduktor_objects_give_identity_metadata() {
         );
     }
 }
+
+#[test]
+fn only_kinds_a_manifest_declares_are_the_users_the_rest_are_konduktors_own() {
+    use KonduktorOwn::*;
+    for kind in SecretKind::ALL {
+        assert_eq!(
+            KonduktorOwn::classify(Some(kind.as_str()), "x-abba3a3e"),
+            None
+        );
+    }
+    let cases: [(Option<&str>, &str, KonduktorOwn); 7] = [
+        (Some("S3"), "awscredentials-root-1a2b", S3Credentials),
+        (Some("GCS"), "gcpcredentials-root-1a2b", GcsCredentials),
+        (None, "konduktor-ssh-keys-abba3a3e", SshKeys),
+        (None, "hf-abba3a3e", NoKind),
+        (Some("Default"), "hf-abba3a3e", OtherKind("Default".into())),
+        (Some(""), "hf-abba3a3e", OtherKind(String::new())),
+        (Some("s3"), "hf-abba3a3e", OtherKind("s3".into())),
+    ];
+    for (label, name, want) in cases {
+        assert_eq!(KonduktorOwn::classify(label, name), Some(want), "{label:?}");
+    }
+    assert_eq!(S3Credentials.made_by(), Some("konduktor check s3"));
+    assert_eq!(SshKeys.describe(), "SSH keys, made by `konduktor launch`");
+    assert_eq!(NoKind.made_by(), None);
+}
+
+#[test]
+fn the_recorded_objects_konduktor_keeps_for_itself_are_classified() {
+    use k8s_openapi::api::core::v1::Secret;
+    let dir =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/konduktor-made");
+    let read = |name: &str| {
+        let text =
+            std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let secret: Secret = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        LiveSecret::from_object(secret)
+    };
+    let aws = read("internal-awscredentials-root-1a2b.json");
+    assert_eq!(aws.konduktor_own(), Some(KonduktorOwn::S3Credentials));
+    let keys = read("internal-konduktor-ssh-keys-abba3a3e.json");
+    assert_eq!(keys.konduktor_own(), Some(KonduktorOwn::SshKeys));
+    // Every user secret Konduktor's CLI wrote is the user's.
+    for name in [
+        "my-default-directory",
+        "my-default-file",
+        "my-default-inline",
+        "my-env",
+        "my-ssh-2",
+    ] {
+        assert_eq!(
+            read(&format!("{name}-abba3a3e.json")).konduktor_own(),
+            None,
+            "{name}"
+        );
+    }
+    // Without an owner label it is nobody's: not Konduktor's own either.
+    let mut nobodys = keys.clone();
+    nobodys.labels.remove(LABEL_OWNER);
+    assert_eq!(nobodys.konduktor_own(), None);
+}

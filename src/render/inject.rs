@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
+use crate::konduktor::{self, DesiredSecret, KonduktorOwn, LiveSecret, SecretKind};
 use crate::render::task::Task;
 
 pub const DEFAULT_SECRETS_MOUNT: &str = "/konduktor/default-secrets";
@@ -123,11 +123,14 @@ pub fn gather_live(live: Vec<LiveSecret>) -> Gathered {
                 ));
                 return None;
             }
-            if s.kind().is_none() {
+            // Konduktor's own (docs/konduktor-compat.md §1.6): its storage
+            // credentials and SSH keys are its launcher's to mount, not
+            // secrets to inject, so leaving them out needs no word; a
+            // kind this version does not know at all does.
+            if let Some(KonduktorOwn::OtherKind(kind)) = s.konduktor_own() {
                 warnings.push(format!(
-                    "secret {} has the kind `{}`, which Konduktor does not know; it is not injected",
-                    s.name,
-                    s.kind_label().unwrap_or("<none>")
+                    "secret {} has the kind `{kind}`, which this version does not know (a newer Konduktor's?); it is not injected",
+                    s.name
                 ));
             }
             InjectedSecret::from_live(s)

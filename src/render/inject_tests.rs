@@ -139,9 +139,27 @@ fn live_secrets_become_injected_secrets_and_unknown_kinds_are_named() {
     assert_eq!(
         g.warnings,
         [
-            "secret s-x has the kind `s\u{1b}[31mecret`, which Konduktor does not know; it is not injected"
+            "secret s-x has the kind `s\u{1b}[31mecret`, which this version does not know (a newer Konduktor's?); it is not injected"
         ]
     );
+    // Konduktor's own storage credentials and SSH keys (as recorded in
+    // tests/fixtures/konduktor-made/internal-*.json) are its launcher's
+    // business: never injected, and no warning on every run.
+    let s3 = live(
+        "awscredentials-root-1a2b",
+        &made("awscredentials-root-1a2b", "S3"),
+    );
+    let gcs = live(
+        "gcpcredentials-root-1a2b",
+        &made("gcpcredentials-root-1a2b", "GCS"),
+    );
+    let ssh_keys = live(
+        "konduktor-ssh-keys-abba3a3e",
+        &made("konduktor-ssh-keys-abba3a3e", "env")[..3],
+    );
+    let g = gather_live(vec![s3, gcs, ssh_keys]);
+    assert!(g.secrets.is_empty(), "{:?}", g.secrets);
+    assert!(g.warnings.is_empty(), "{:?}", g.warnings);
 }
 
 #[test]

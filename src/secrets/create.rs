@@ -220,7 +220,7 @@ async fn write(
     if !live.is_owned_by(owner_hash) {
         return Err(foreign(&live, owner_hash, store.namespace()));
     }
-    refuse_unwritable(&live)?;
+    refuse_unwritable(&live, &desired.basename)?;
     merge(store, desired, &live, owner_hash, meta).await
 }
 
@@ -238,8 +238,9 @@ fn foreign(live: &LiveSecret, owner_hash: &str, namespace: &str) -> Error {
 
 /// Ours by its owner label, yet never merged into: a Secret being deleted
 /// (a finalizer holds it; the server would take the write, and the secret
-/// would still go), or one that is not Opaque (Konduktor never made it).
-fn refuse_unwritable(live: &LiveSecret) -> Result<()> {
+/// would still go), one that is not Opaque (Konduktor never made it), or
+/// Konduktor's own (docs/konduktor-compat.md §1.6).
+fn refuse_unwritable(live: &LiveSecret, name: &str) -> Result<()> {
     if let Some(t) = &live.terminating {
         return Err(Error::new(
             ErrorKind::Conflict,
@@ -261,6 +262,17 @@ fn refuse_unwritable(live: &LiveSecret) -> Result<()> {
             ),
         )
         .with_help("choose another name for your secret"));
+    }
+    if let Some(own) = live.konduktor_own() {
+        return Err(Error::new(
+            ErrorKind::Foreign,
+            format!(
+                "the secret \"{name}\" would be written into the Secret {}, which is Konduktor's own ({}), not a secret you manage: it is left untouched",
+                live.name,
+                own.describe()
+            ),
+        )
+        .with_help("choose another name for your secret; Konduktor's own are deleted only by name (`kubectl konduktor secret delete NAME`)"));
     }
     Ok(())
 }

@@ -222,3 +222,60 @@ async fn only_my_git_ssh_secrets_are_replaced_whatever_the_list_returns() {
         .collect();
     assert_eq!(deleted, vec![obj("old-ssh")]);
 }
+
+#[tokio::test]
+async fn konduktors_own_secret_is_never_merged_into_and_the_refusal_names_both() {
+    use crate::secrets::plan::tests::konduktor_made;
+    // `secret create konduktor-ssh-keys` names the object Konduktor's SSH
+    // keys live in (tests/fixtures/konduktor-made/internal-*.json); and a
+    // planted object with our owner label and a kind no manifest declares.
+    let mut planted = live("odd", ME, "env", &[("K", "v")]);
+    planted
+        .labels
+        .insert(crate::konduktor::LABEL_KIND.into(), "S3".into());
+    for (name, live_secret, what) in [
+        (
+            "konduktor-ssh-keys",
+            konduktor_made("konduktor-ssh-keys-abba3a3e", None, &[("PUBKEY", "p")]),
+            "SSH keys",
+        ),
+        ("odd", planted.clone(), "storage credentials (S3)"),
+    ] {
+        for kind in SecretKind::ALL {
+            let key = if kind == SecretKind::GitSsh {
+                "gitkey"
+            } else {
+                "PUBKEY"
+            };
+            let store = FakeStore::new(vec![live_secret.clone()]);
+            let err = create_or_merge(
+                &store,
+                &desired(name, kind, &[(key, CANARY)]),
+                ME,
+                &WriteMeta::default(),
+            )
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("wrote into Konduktor's own {name}"));
+            assert_eq!(err.kind, ErrorKind::Foreign);
+            let message = err.message();
+            for part in [
+                format!("\"{name}\""),
+                live_secret.name.clone(),
+                "Konduktor's own".to_string(),
+                what.to_string(),
+            ] {
+                assert!(message.contains(&part), "{part} not in {message}");
+            }
+            assert!(!message.contains(CANARY));
+            assert!(
+                store
+                    .calls()
+                    .iter()
+                    .all(|c| matches!(c, Call::List(_) | Call::Get(_))),
+                "{:?}",
+                store.calls()
+            );
+        }
+    }
+}

@@ -3,11 +3,14 @@
 //! never deleted. Only Opaque Secrets are ours: one of another type that
 //! carries our labels is refused, never deleted. One a finalizer holds is
 //! not "deleted": it is pending (and waited on: [`crate::secrets::wait`]),
-//! and one already being deleted is not deleted again.
+//! and one already being deleted is not deleted again. Konduktor's own
+//! (docs/konduktor-compat.md §1.6), named by their basename alone, may be
+//! deleted by that name, as Konduktor's CLI does: [`Found::notes`] says
+//! what each is before it goes.
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::identity::Owner;
-use crate::konduktor::{self, SecretKind, Terminating};
+use crate::konduktor::{self, LiveSecret, SecretKind, Terminating};
 use crate::secrets::store::{Deleted, SecretStore, owner_selector};
 use crate::secrets::wait::Awaited;
 
@@ -80,13 +83,56 @@ impl DeleteReport {
     }
 }
 
+/// The caller's secrets named `name`, found and not yet deleted.
+#[derive(Debug)]
+pub struct Found {
+    pub name: String,
+    pub secrets: Vec<LiveSecret>,
+}
+
+impl Found {
+    /// What each of Konduktor's own among them is, to say before it goes
+    /// (names escaped: they come from the cluster).
+    pub fn notes(&self) -> Vec<String> {
+        self.secrets
+            .iter()
+            .filter(|s| s.is_opaque() && s.terminating.is_none())
+            .filter_map(|s| {
+                let own = s.konduktor_own()?;
+                let again = own
+                    .made_by()
+                    .map(|cmd| format!("; `{cmd}` writes it again when it needs it"))
+                    .unwrap_or_default();
+                Some(crate::escape::text(&format!(
+                    "secret \"{}\" ({}) is Konduktor's own: {}; deleting it by name, as asked{again}",
+                    self.name,
+                    s.name,
+                    own.describe()
+                ))
+                .into_owned())
+            })
+            .collect()
+    }
+}
+
 /// Delete the caller's secrets named `name`; none is an error that says
-/// whether the name is someone else's (never acted on).
+/// whether the name is someone else's (never acted on). (The command
+/// splits it, to say what Konduktor's own are before they go.)
+#[cfg(test)]
 pub async fn delete_mine(
     store: &impl SecretStore,
     name: &str,
     owner: &Owner,
 ) -> Result<DeleteReport> {
+    let found = find_mine(store, name, owner).await?;
+    Ok(delete_found(store, found).await)
+}
+
+/// The caller's secrets named `name`: the object `<name>-<hash>`, or one
+/// of Konduktor's own named `<name>` itself (as Konduktor names them),
+/// each with the caller's owner label and basename `name`. None is an
+/// error that says whether the name is someone else's (never acted on).
+pub async fn find_mine(store: &impl SecretStore, name: &str, owner: &Owner) -> Result<Found> {
     // Any kind allows up to 63 characters; this also keeps the selector sound.
     konduktor::validate_name(name, SecretKind::Env)?;
     let selector = format!(
@@ -96,19 +142,37 @@ pub async fn delete_mine(
     );
     // The selector is a request, not a guarantee: a server may ignore it
     // (or a proxy rewrite it). Only the object `<name>-<hash>` with our
-    // owner and basename labels is ours to delete.
+    // owner and basename labels is ours to delete, or Konduktor's own
+    // object `<name>`.
     let object = konduktor::object_name(name, &owner.hash);
     let mine: Vec<_> = store
         .list(Some(&selector))
         .await?
         .into_iter()
-        .filter(|s| s.is_owned_by(&owner.hash) && s.basename() == Some(name) && s.name == object)
+        .filter(|s| {
+            s.is_owned_by(&owner.hash)
+                && s.basename() == Some(name)
+                && (s.name == object || (s.name == name && s.konduktor_own().is_some()))
+        })
         .collect();
     if mine.is_empty() {
         return Err(not_yours(store, name, owner).await?);
     }
-    let mut report = DeleteReport {
+    Ok(Found {
         name: name.to_string(),
+        secrets: mine,
+    })
+}
+
+/// Delete what [`find_mine`] found, in turn, stopping at the first
+/// failure.
+pub async fn delete_found(store: &impl SecretStore, found: Found) -> DeleteReport {
+    let Found {
+        name,
+        secrets: mine,
+    } = found;
+    let mut report = DeleteReport {
+        name,
         deleted: Vec::new(),
         pending: Vec::new(),
         refused: Vec::new(),
@@ -147,7 +211,7 @@ pub async fn delete_mine(
             }
         }
     }
-    Ok(report)
+    report
 }
 
 /// Only on this error path: is the name someone else's? Say so, never act.

@@ -155,3 +155,62 @@ async fn what_a_list_returns_is_checked_never_trusted() {
     );
     assert!(!store.calls().iter().any(Call::is_delete));
 }
+
+#[tokio::test]
+async fn konduktors_own_goes_by_its_name_once_what_it_is_is_said() {
+    use crate::secrets::plan::tests::konduktor_made;
+    // As recorded: named by the basename alone (no `-<hash>` suffix).
+    let aws = konduktor_made(
+        "awscredentials-root-1a2b",
+        Some("S3"),
+        &[("awscredentials", "zip")],
+    );
+    let keys = konduktor_made("konduktor-ssh-keys-abba3a3e", None, &[("PUBKEY", "p")]);
+    let store = FakeStore::new(vec![aws, keys, live("hf", ME, "env", &[("A", "1")])]);
+    let found = find_mine(&store, "awscredentials-root-1a2b", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        found.notes(),
+        [
+            "secret \"awscredentials-root-1a2b\" (awscredentials-root-1a2b) is Konduktor's own: storage credentials (S3), made by `konduktor check s3`; deleting it by name, as asked; `konduktor check s3` writes it again when it needs it"
+        ]
+    );
+    assert!(!store.calls().iter().any(Call::is_delete), "said first");
+    let report = delete_found(&store, found).await;
+    assert_eq!(report.deleted, ["awscredentials-root-1a2b"]);
+    let found = find_mine(&store, "konduktor-ssh-keys-abba3a3e", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(found.notes()[0].contains("SSH keys, made by `konduktor launch`"));
+    // A user's secret needs no word.
+    let found = find_mine(&store, "hf", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(found.notes().is_empty());
+}
+
+#[tokio::test]
+async fn an_object_named_by_its_basename_alone_is_mine_only_if_konduktors_own() {
+    // A user-kind secret with the basename as its whole object name was not
+    // written under that name by anyone for us: not found, never deleted.
+    let mut odd = live("hf", ME, "env", &[("A", "1")]);
+    odd.name = "hf".into();
+    let mut theirs = crate::secrets::plan::tests::konduktor_made(
+        "awscredentials-bob-3f50",
+        Some("S3"),
+        &[("awscredentials", "zip")],
+    );
+    theirs
+        .labels
+        .insert(crate::konduktor::LABEL_OWNER.into(), "8417fdac".into());
+    let store = FakeStore::new(vec![odd, theirs]);
+    for name in ["hf", "awscredentials-bob-3f50"] {
+        let err = delete_mine(&store, name, &me())
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{name} deleted"));
+        assert_eq!(err.kind, ErrorKind::NotFound);
+    }
+    assert!(!store.calls().iter().any(Call::is_delete));
+}

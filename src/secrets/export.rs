@@ -267,6 +267,19 @@ fn shared_variable(
 
 /// One secret, checked rule by rule; the reason it cannot be exported.
 fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<SecretExport, String> {
+    // docs/konduktor-compat.md §1.6: not the user's, and no manifest kind.
+    if let Some(own) = l.konduktor_own() {
+        return Err(match own.made_by() {
+            Some(cmd) => format!(
+                "it is Konduktor's own ({}): Konduktor makes it (`{cmd}`), and a manifest does not manage it",
+                own.what()
+            ),
+            None => format!(
+                "it is Konduktor's own ({}): Konduktor makes it, and a manifest does not manage it",
+                own.what()
+            ),
+        });
+    }
     if l.labels.get(konduktor::LABEL_PARENT).map(String::as_str) != Some(PARENT_VALUE) {
         return Err(format!(
             "it lacks the label `{}: {PARENT_VALUE}` that Konduktor's secrets carry",

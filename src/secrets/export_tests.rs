@@ -437,7 +437,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
             .map(|l| l.reason.clone())
             .unwrap_or_else(|| panic!("{n} not left out: {:?}", p.left_out))
     };
-    assert!(reason("weird").contains("kind `kustom`"));
+    assert!(reason("weird").contains("Konduktor's own (a secret of kind `kustom`"));
     assert!(reason("badenv").contains("not a valid environment variable name"));
     assert!(reason("badkey").contains("not shown"));
     assert!(reason("empty").contains("no keys"));
@@ -456,8 +456,58 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
         },
     );
     assert!(text.contains("# Left out"), "{text}");
-    assert!(text.contains("#   weird: its kind `kustom`"), "{text}");
+    assert!(
+        text.contains("#   weird: it is Konduktor's own (a secret of kind `kustom`"),
+        "{text}"
+    );
     assert!(!text.contains(CANARY), "{text}");
+}
+
+#[test]
+fn konduktors_own_secrets_are_left_out_saying_konduktor_makes_them() {
+    // As recorded (tests/fixtures/konduktor-made/internal-*.json): named by
+    // the basename alone; the SSH keys carry no kind label.
+    let own = |name: &str, kind: Option<&str>, key: &str| {
+        let mut l = live(name, "default", &[(key, CANARY)]);
+        l.name = name.to_string();
+        l.labels.remove(konduktor::LABEL_KIND);
+        if let Some(kind) = kind {
+            l.labels
+                .insert(konduktor::LABEL_KIND.to_string(), kind.to_string());
+        }
+        l
+    };
+    let secrets = vec![
+        own("awscredentials-root-1a2b", Some("S3"), "awscredentials"),
+        own("gcpcredentials-root-1a2b", Some("GCS"), "gcpcredentials"),
+        own("konduktor-ssh-keys-abba3a3e", None, "PRIVKEY"),
+        live("ok", "env", &[("FINE", "v")]),
+    ];
+    let p = plan(&secrets, ME, true);
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["ok"]);
+    let reasons: Vec<(&str, &str)> = p
+        .left_out
+        .iter()
+        .map(|l| (l.name.as_str(), l.reason.as_str()))
+        .collect();
+    assert_eq!(
+        reasons,
+        [
+            (
+                "awscredentials-root-1a2b",
+                "it is Konduktor's own (storage credentials (S3)): Konduktor makes it (`konduktor check s3`), and a manifest does not manage it"
+            ),
+            (
+                "gcpcredentials-root-1a2b",
+                "it is Konduktor's own (storage credentials (GCS)): Konduktor makes it (`konduktor check gs`), and a manifest does not manage it"
+            ),
+            (
+                "konduktor-ssh-keys-abba3a3e",
+                "it is Konduktor's own (SSH keys): Konduktor makes it (`konduktor launch`), and a manifest does not manage it"
+            ),
+        ]
+    );
 }
 
 #[test]

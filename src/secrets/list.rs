@@ -59,6 +59,19 @@ pub struct ListedSecret {
     /// Set while it is being deleted: a finalizer holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terminating: Option<ListedTerminating>,
+    /// Konduktor's own (docs/konduktor-compat.md §1.6): what it is. `null`
+    /// for a secret a manifest can manage (or not Konduktor's at all).
+    pub konduktor_own: Option<ListedOwn>,
+}
+
+/// One of Konduktor's own secrets: what it is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedOwn {
+    /// A stable word: `storageCredentials`, `sshKeys`, `noKind`, `otherKind`.
+    pub what: &'static str,
+    /// What it is and who makes it, for people.
+    pub description: String,
 }
 
 /// A secret being deleted: since when, and the finalizers holding it.
@@ -93,6 +106,13 @@ impl ListedSecret {
                 since: t.since.map(|t| t.to_string()),
                 finalizers: t.finalizers.clone(),
             }),
+            konduktor_own: konduktor
+                .then(|| s.konduktor_own())
+                .flatten()
+                .map(|own| ListedOwn {
+                    what: own.id(),
+                    description: own.describe(),
+                }),
         }
     }
 }

@@ -141,3 +141,39 @@ async fn what_the_owner_list_returns_is_checked_never_trusted() {
         .collect();
     assert_eq!(theirs, [("a-8417fdac", None), ("aa-plain", None)]);
 }
+
+#[tokio::test]
+async fn konduktors_own_rows_are_marked_with_what_they_are() {
+    use crate::secrets::plan::tests::konduktor_made;
+    let store = FakeStore::new(vec![
+        konduktor_made(
+            "awscredentials-root-1a2b",
+            Some("S3"),
+            &[("awscredentials", CANARY)],
+        ),
+        konduktor_made("konduktor-ssh-keys-abba3a3e", None, &[("PRIVKEY", CANARY)]),
+        live("b", ME, "env", &[("K", CANARY)]),
+    ]);
+    let rows = list(&store, ME, false)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let marks: Vec<(&str, Option<&str>)> = rows
+        .iter()
+        .map(|r| (r.name.as_str(), r.konduktor_own.as_ref().map(|o| o.what)))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("awscredentials-root-1a2b", Some("storageCredentials")),
+            ("b", None),
+            ("konduktor-ssh-keys-abba3a3e", Some("sshKeys")),
+        ]
+    );
+    let json = serde_json::to_value(&rows).unwrap_or_default();
+    assert_eq!(
+        json[0]["konduktorOwn"]["description"],
+        "storage credentials (S3), made by `konduktor check s3`"
+    );
+    assert_eq!(json[1]["konduktorOwn"], serde_json::Value::Null);
+    assert!(!json.to_string().contains(CANARY));
+}

@@ -7,7 +7,9 @@ use std::io::Read;
 use serde::{Deserialize, Serialize};
 
 use crate::konduktor::secret_value::SecretBytes;
-use crate::konduktor::{self, DesiredSecret, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind, Terminating};
+use crate::konduktor::{
+    self, DesiredSecret, KonduktorOwn, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind, Terminating,
+};
 use crate::secrets::manifest::Desired;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -203,6 +205,41 @@ pub enum ConflictCause {
     /// Ours, but being deleted: it cannot be merged into, nor created anew
     /// until it is gone.
     Terminating(Terminating),
+    /// Konduktor's own (docs/konduktor-compat.md §1.6): a kind no manifest
+    /// declares, or none. Never written or deleted by a manifest.
+    KonduktorOwn(KonduktorOwn),
+}
+
+/// One of Konduktor's own secrets under the caller's owner label
+/// (docs/konduktor-compat.md §1.6): not planned, kept, shown once as such.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KeptOwn {
+    /// Its basename label (else the object name).
+    pub name: String,
+    pub secret_name: String,
+    /// The kind label as written (`None`: it has none).
+    pub kind: Option<String>,
+    /// What it is, as a stable word: `storageCredentials`, `sshKeys`,
+    /// `noKind` or `otherKind`.
+    pub what: &'static str,
+    /// What it is and who makes it, for people.
+    pub description: String,
+    #[serde(skip)]
+    pub own: KonduktorOwn,
+}
+
+impl KeptOwn {
+    fn of(l: &LiveSecret, own: KonduktorOwn) -> Self {
+        KeptOwn {
+            name: l.basename().unwrap_or(&l.name).to_string(),
+            secret_name: l.name.clone(),
+            kind: l.kind_label().map(str::to_string),
+            what: own.id(),
+            description: own.describe(),
+            own,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,6 +307,11 @@ impl SecretPlan {
             ConflictCause::Terminating(t) => format!(
                 "your Secret {name} is being deleted ({}); it is not written until it is gone",
                 t.pending()
+            ),
+            ConflictCause::KonduktorOwn(own) => format!(
+                "the entry \"{}\" names the Secret {name}, which is Konduktor's own ({}), not a secret a manifest manages; it is never written or deleted by a manifest",
+                self.name,
+                own.describe()
             ),
         })
     }
@@ -346,6 +388,10 @@ struct SecretPlanJson<'a> {
     keys: &'a [KeyChange],
     #[serde(skip_serializing_if = "Option::is_none")]
     conflict: Option<String>,
+    /// For a conflict with one of Konduktor's own secrets: what it is
+    /// (as [`KeptOwn::what`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    konduktor_own: Option<&'static str>,
     /// For a secret being deleted: the finalizers that hold it.
     #[serde(skip_serializing_if = "Option::is_none")]
     finalizers: Option<&'a [String]>,
@@ -381,6 +427,13 @@ impl Serialize for SecretPlan {
             relabel_from,
             keys: &self.keys,
             conflict: self.conflict_message(),
+            konduktor_own: match &self.step {
+                Step::Conflict {
+                    cause: ConflictCause::KonduktorOwn(own),
+                    ..
+                } => Some(own.id()),
+                _ => None,
+            },
             finalizers,
             live,
         }
@@ -412,6 +465,9 @@ pub struct Plan {
     pub secrets: Vec<SecretPlan>,
     /// The caller's secrets that the manifest does not mention (kept without --prune).
     pub unmanaged: Vec<String>,
+    /// Konduktor's own secrets under the caller's owner label that the
+    /// manifest does not name: kept, whatever `--prune` says.
+    pub konduktor_own: Vec<KeptOwn>,
     pub summary: Summary,
 }
 
@@ -441,6 +497,7 @@ impl Plan {
     /// be under another owner hash: docs/konduktor-compat.md §2.4.)
     pub fn found_none_of_yours(&self) -> bool {
         self.unmanaged.is_empty()
+            && self.konduktor_own.is_empty()
             && self.secrets.iter().all(|s| {
                 matches!(
                     s.step,
@@ -470,9 +527,9 @@ impl Plan {
         }
         Err(crate::error::Error::new(
             crate::error::ErrorKind::Foreign,
-            "apply refused: secrets with your names exist that are not yours, not Opaque, or being deleted; nothing was changed",
+            "apply refused: secrets with your names exist that are not yours, not Opaque, Konduktor's own, or being deleted; nothing was changed",
         )
-        .with_help("rename those secrets in the manifest (the existing ones are never touched), or run apply again once a secret being deleted is gone"))
+        .with_help("rename those secrets in the manifest (the existing ones are never touched), or run apply again once a secret being deleted is gone; Konduktor's own secrets are deleted only by name, with `kubectl konduktor secret delete NAME`"))
     }
 
     /// The API server would refuse a Secret over 1 MiB: say so before
@@ -504,14 +561,19 @@ impl Plan {
 /// caller's secrets; anything else holding one of our names is a conflict).
 pub fn plan(desired: &[Desired], live: &[LiveSecret], owner_hash: &str, prune: bool) -> Plan {
     let mut secrets = plan_desired(desired, live, owner_hash, prune);
-    let (deletes, unmanaged) = plan_unmentioned(desired, live, owner_hash, prune);
-    secrets.extend(deletes);
+    let Unmentioned {
+        steps,
+        unmanaged,
+        konduktor_own,
+    } = plan_unmentioned(desired, live, owner_hash, prune);
+    secrets.extend(steps);
     let summary = summarize(&secrets);
     Plan {
         owner: owner_hash.to_string(),
         prune,
         secrets,
         unmanaged,
+        konduktor_own,
         summary,
     }
 }
@@ -529,8 +591,8 @@ fn plan_desired(
         .map(|d| {
             let object = konduktor::object_name(d.basename(), owner_hash);
             let current = by_name.get(object.as_str()).copied();
-            // Not ours to write: another owner's, none's, or not Opaque;
-            // or ours, wanted, and being deleted.
+            // Not ours to write: another owner's, none's, not Opaque, or
+            // Konduktor's own; or ours, wanted, and being deleted.
             let blocked = current.and_then(|l| {
                 not_ours(l, owner_hash).or_else(|| match (d, &l.terminating) {
                     (Desired::Present(_), Some(t)) => Some(ConflictCause::Terminating(t.clone())),
@@ -565,14 +627,25 @@ fn plan_desired(
         .collect()
 }
 
+/// What the plan makes of the caller's secrets the manifest does not name.
+struct Unmentioned {
+    /// Deletions, waits on deletion, and conflicts only reported.
+    steps: Vec<SecretPlan>,
+    /// Kept: not in the manifest, no `--prune`.
+    unmanaged: Vec<String>,
+    /// Kept always: Konduktor's own.
+    konduktor_own: Vec<KeptOwn>,
+}
+
 /// The caller's secrets the manifest does not name: deleted when a new
-/// git-ssh secret replaces them or with `--prune`, else listed as kept.
+/// git-ssh secret replaces them or with `--prune`, else listed as kept;
+/// Konduktor's own are kept either way.
 fn plan_unmentioned(
     desired: &[Desired],
     live: &[LiveSecret],
     owner_hash: &str,
     prune: bool,
-) -> (Vec<SecretPlan>, Vec<String>) {
+) -> Unmentioned {
     // Our secrets are known by object name and owner label: the object a
     // manifest entry names is that entry's alone, whatever its basename
     // label says (a wrong one is repaired by the merge), so it is never
@@ -587,14 +660,22 @@ fn plan_unmentioned(
     });
     let mut deletes = Vec::new();
     let mut unmanaged = Vec::new();
+    let mut konduktor_own = Vec::new();
     for l in live.iter().filter(|l| l.is_owned_by(owner_hash)) {
         let basename = l.basename().unwrap_or(&l.name);
         if mentioned.contains(&l.name) {
             continue;
         }
-        if let Some(cause) = not_ours(l, owner_hash) {
-            deletes.push(conflict(basename, l, owner_hash, cause, false));
-            continue;
+        match not_ours(l, owner_hash) {
+            Some(ConflictCause::KonduktorOwn(own)) => {
+                konduktor_own.push(KeptOwn::of(l, own));
+                continue;
+            }
+            Some(cause) => {
+                deletes.push(conflict(basename, l, owner_hash, cause, false));
+                continue;
+            }
+            None => {}
         }
         let replaced_git_ssh =
             wanted_git_ssh.is_some_and(|w| w != basename) && l.kind() == Some(SecretKind::GitSsh);
@@ -611,20 +692,28 @@ fn plan_unmentioned(
             unmanaged.push(basename.to_string());
         }
     }
-    (deletes, unmanaged)
+    Unmentioned {
+        steps: deletes,
+        unmanaged,
+        konduktor_own,
+    }
 }
 
 /// Why `l`, which holds one of our names, is not ours to write or delete:
-/// another owner, none, or a type Konduktor never writes.
+/// another owner, none, a type Konduktor never writes, or a kind no
+/// manifest declares (Konduktor's own, docs/konduktor-compat.md §1.6).
 fn not_ours(l: &LiveSecret, owner_hash: &str) -> Option<ConflictCause> {
     if !l.is_owned_by(owner_hash) {
         return Some(ConflictCause::Foreign {
             owner: l.owner().map(str::to_string),
         });
     }
-    (!l.is_opaque()).then(|| ConflictCause::NotOpaque {
-        secret_type: l.type_name().to_string(),
-    })
+    if !l.is_opaque() {
+        return Some(ConflictCause::NotOpaque {
+            secret_type: l.type_name().to_string(),
+        });
+    }
+    l.konduktor_own().map(ConflictCause::KonduktorOwn)
 }
 
 fn summarize(secrets: &[SecretPlan]) -> Summary {

@@ -500,8 +500,10 @@ fn a_zip_with_too_many_entries_is_compared_by_bytes() {
 }
 
 /// One plan with every action, every delete reason, a relabel, a conflict
-/// with and without an owner, and a live kind label this version does not
-/// know: the JSON `diff -o json` and `apply -o json` print, pinned.
+/// with and without an owner, and Konduktor's own secrets (a live kind
+/// label this version does not know, and the SSH keys with none), kept
+/// whatever --prune says: the JSON `diff -o json` and `apply -o json`
+/// print, pinned.
 pub(crate) fn every_action() -> Plan {
     let mut not_konduktor = live("taken", OTHER, "env", &[("K", "v")]);
     not_konduktor.name = format!("taken2-{ME}");
@@ -534,12 +536,238 @@ pub(crate) fn every_action() -> Plan {
             live("oldssh", ME, "git-ssh", &[("gitkey", "k")]),
             live("stale", ME, "default", &[("f", "x")]),
             unknown_kind,
+            konduktor_made("konduktor-ssh-keys-abba3a3e", None, &[("PUBKEY", "p")]),
             foreign,
             not_konduktor,
         ],
         ME,
         true,
     )
+}
+
+/// One of Konduktor's own secrets as it writes them
+/// (tests/fixtures/konduktor-made/internal-*.json): named by its basename
+/// alone, with the caller's owner label, and the kind label given (`None`:
+/// none, as the SSH keys).
+pub(crate) fn konduktor_made(name: &str, kind: Option<&str>, data: &[(&str, &str)]) -> LiveSecret {
+    let mut l = live(name, ME, "default", data);
+    l.name = name.to_string();
+    l.labels.remove(konduktor::LABEL_KIND);
+    if let Some(kind) = kind {
+        l.labels
+            .insert(konduktor::LABEL_KIND.into(), kind.to_string());
+    }
+    l
+}
+
+/// The recorded three, and one of a kind a newer Konduktor might add.
+fn konduktors_own() -> Vec<LiveSecret> {
+    vec![
+        konduktor_made(
+            "awscredentials-root-1a2b",
+            Some("S3"),
+            &[("awscredentials", "zip")],
+        ),
+        konduktor_made(
+            "gcpcredentials-root-1a2b",
+            Some("GCS"),
+            &[("gcpcredentials", "zip")],
+        ),
+        konduktor_made(
+            "konduktor-ssh-keys-abba3a3e",
+            None,
+            &[("PUBKEY", "p"), ("PRIVKEY", "k")],
+        ),
+        konduktor_made("tpu-creds-abba3a3e", Some("TPU"), &[("K", "v")]),
+    ]
+}
+
+#[test]
+fn konduktors_own_secrets_are_kept_never_pruned_nor_replaced_as_git_ssh() {
+    let mut live_secrets = konduktors_own();
+    live_secrets.push(live("stale", ME, "env", &[("K", "v")]));
+    live_secrets.push(live("oldssh", ME, "git-ssh", &[("gitkey", "k")]));
+    let p = plan(
+        &[want("newssh", SecretKind::GitSsh, &[("gitkey", "n")])],
+        &live_secrets,
+        ME,
+        true,
+    );
+    // Only ours go: the user's stale secret and the replaced git-ssh one.
+    let deleted: Vec<&str> = p
+        .secrets
+        .iter()
+        .filter(|s| s.action() == Action::Delete)
+        .map(|s| s.secret_name.as_str())
+        .collect();
+    assert_eq!(deleted, ["stale-abba3a3e", "oldssh-abba3a3e"], "{p:#?}");
+    // Konduktor's own: no step at all, kept once each, with what they are.
+    for own in konduktors_own() {
+        assert!(
+            p.secrets.iter().all(|s| s.secret_name != own.name),
+            "{} planned: {p:#?}",
+            own.name
+        );
+    }
+    let kept: Vec<(&str, &str, &str)> = p
+        .konduktor_own
+        .iter()
+        .map(|k| (k.secret_name.as_str(), k.what, k.description.as_str()))
+        .collect();
+    assert_eq!(
+        kept,
+        [
+            (
+                "awscredentials-root-1a2b",
+                "storageCredentials",
+                "storage credentials (S3), made by `konduktor check s3`"
+            ),
+            (
+                "gcpcredentials-root-1a2b",
+                "storageCredentials",
+                "storage credentials (GCS), made by `konduktor check gs`"
+            ),
+            (
+                "konduktor-ssh-keys-abba3a3e",
+                "sshKeys",
+                "SSH keys, made by `konduktor launch`"
+            ),
+            (
+                "tpu-creds-abba3a3e",
+                "otherKind",
+                "a secret of kind `TPU`, which no manifest can declare"
+            ),
+        ]
+    );
+    assert!(p.unmanaged.is_empty(), "shown once: {:?}", p.unmanaged);
+    let json = serde_json::to_value(&p).unwrap_or_default();
+    assert_eq!(json["konduktorOwn"][2]["what"], "sshKeys");
+    assert_eq!(json["konduktorOwn"][2]["kind"], serde_json::Value::Null);
+    assert_eq!(json["konduktorOwn"][0]["kind"], "S3");
+    // Without --prune too, and they count as the caller's (the hash is right).
+    let p = plan(&[], &konduktors_own(), ME, false);
+    assert_eq!(p.konduktor_own.len(), 4);
+    assert!(p.secrets.is_empty() && !p.found_none_of_yours());
+}
+
+#[test]
+fn a_manifest_entry_whose_object_is_konduktors_own_is_a_conflict_naming_both() {
+    for d in [
+        want(
+            "konduktor-ssh-keys",
+            SecretKind::Default,
+            &[("PUBKEY", "mine")],
+        ),
+        want(
+            "konduktor-ssh-keys",
+            SecretKind::Env,
+            &[("PRIVKEY", "mine")],
+        ),
+        Desired::Absent {
+            basename: "konduktor-ssh-keys".into(),
+        },
+    ] {
+        let p = plan(&[d], &konduktors_own(), ME, true);
+        let s = one(&p, "konduktor-ssh-keys");
+        assert_eq!(s.action(), Action::Conflict, "{s:#?}");
+        assert!(s.blocks() && p.refuse_conflicts().is_err());
+        assert!(!s.writes_object() && !p.has_deletions());
+        let message = s.conflict_message().unwrap_or_default();
+        for part in [
+            "\"konduktor-ssh-keys\"",
+            "konduktor-ssh-keys-abba3a3e",
+            "Konduktor's own",
+            "SSH keys",
+        ] {
+            assert!(message.contains(part), "{part} not in {message}");
+        }
+        // Shown once: as the conflict, not also as kept.
+        assert!(
+            p.konduktor_own
+                .iter()
+                .all(|k| k.secret_name != "konduktor-ssh-keys-abba3a3e")
+        );
+        let json = serde_json::to_value(&p).unwrap_or_default();
+        assert_eq!(json["secrets"][0]["konduktorOwn"], "sshKeys");
+    }
+}
+
+#[test]
+fn a_planted_secret_with_our_owner_label_and_an_odd_kind_is_never_pruned_nor_merged() {
+    // Generated kind labels (near misses of ours among them) on an object
+    // with our owner label and our object name, with and without `parent`:
+    // unless the label is exactly a manifest kind, the object is never
+    // deleted, merged, created over or left unchanged-as-ours; it is kept
+    // (or, when the manifest names it, a conflict), and shown exactly once.
+    let near = [
+        "",
+        "S3",
+        "GCS",
+        "Default",
+        "ENV",
+        "env ",
+        " env",
+        "git_ssh",
+        "gitssh",
+        "git-ssh\n",
+        "default.",
+        "env-",
+        "s3",
+        "gcs",
+    ];
+    let alphabet: Vec<char> = "abcdefgenvsthiDS3-_. ".chars().collect();
+    for seed in 1..=2000u64 {
+        let mut rng = crate::test_rng::Rng(seed);
+        let label: Option<String> = match rng.below(3) {
+            0 => None,
+            1 => Some(near[rng.index(near.len())].to_string()),
+            _ => Some(
+                (0..rng.below(9))
+                    .map(|_| alphabet[rng.index(alphabet.len())])
+                    .collect(),
+            ),
+        };
+        let ours = label
+            .as_deref()
+            .is_some_and(|k| k.parse::<SecretKind>().is_ok());
+        let mut l = live("x", ME, "env", &[("K", "v")]);
+        l.labels.remove(konduktor::LABEL_KIND);
+        if let Some(k) = &label {
+            l.labels.insert(konduktor::LABEL_KIND.into(), k.clone());
+        }
+        if rng.below(2) == 0 {
+            l.labels.remove(konduktor::LABEL_PARENT);
+        }
+        let desired = match rng.below(4) {
+            0 => Vec::new(),
+            1 => vec![want("x", SecretKind::Env, &[("K", "w")])],
+            2 => vec![Desired::Absent {
+                basename: "x".into(),
+            }],
+            _ => vec![want("y", SecretKind::GitSsh, &[("gitkey", "k")])],
+        };
+        let prune = rng.below(2) == 0;
+        let p = plan(&desired, std::slice::from_ref(&l), ME, prune);
+        if ours {
+            continue;
+        }
+        let steps: Vec<Action> = p
+            .secrets
+            .iter()
+            .filter(|s| s.secret_name == "x-abba3a3e")
+            .map(SecretPlan::action)
+            .collect();
+        let kept = p
+            .konduktor_own
+            .iter()
+            .filter(|k| k.secret_name == "x-abba3a3e")
+            .count();
+        let case = format!("seed {seed}, label {label:?}, prune {prune}: {p:#?}");
+        assert!(steps.iter().all(|a| *a == Action::Conflict), "{case}");
+        assert_eq!(steps.len() + kept, 1, "shown once: {case}");
+        assert!(!p.has_deletions(), "{case}");
+        assert!(p.unmanaged.is_empty(), "{case}");
+    }
 }
 
 #[test]
@@ -554,9 +782,29 @@ fn plan_json_is_pinned_for_every_action() {
 #[test]
 fn an_unknown_live_kind_is_kept_as_written_and_known_as_none() {
     let p = every_action();
-    let odd = one(&p, "odd");
-    assert_eq!(odd.kind, Some(KindLabel::Unknown("future-kind".into())));
-    assert_eq!(odd.known_kind(), None);
+    let odd = p
+        .konduktor_own
+        .iter()
+        .find(|k| k.secret_name == "odd-abba3a3e")
+        .unwrap_or_else(|| panic!("odd not kept: {p:#?}"));
+    assert_eq!(odd.kind.as_deref(), Some("future-kind"));
+    assert_eq!(odd.what, "otherKind");
+    // A foreign secret of a kind this version does not know, in the way of
+    // a manifest entry: its label shown as written, known as none.
+    let mut theirs = live("there", OTHER, "env", &[("K", "v")]);
+    theirs.name = format!("there-{ME}");
+    theirs
+        .labels
+        .insert(konduktor::LABEL_KIND.into(), "future-kind".into());
+    let q = plan(
+        &[want("there", SecretKind::Env, &[("K", "v")])],
+        &[theirs],
+        ME,
+        false,
+    );
+    let there = one(&q, "there");
+    assert_eq!(there.kind, Some(KindLabel::Unknown("future-kind".into())));
+    assert_eq!(there.known_kind(), None);
     let ssh = one(&p, "oldssh");
     assert_eq!(ssh.kind, Some(KindLabel::Known(SecretKind::GitSsh)));
     assert!(matches!(

@@ -34,11 +34,25 @@ pub fn render(plan: &Plan, opts: ViewOptions) -> String {
                 .join(", ")
         ));
     }
+    out.push_str(&kept_own(plan));
     out.push_str(&summary_line(plan));
     out.push('\n');
     let blocking = plan.blocking_conflicts();
     if blocking > 0 {
         out.push_str(&format!("{}\n", style(conflicts_line(blocking)).red()));
+    }
+    out
+}
+
+/// Konduktor's own secrets (docs/konduktor-compat.md §1.6), once each:
+/// kept, whatever `--prune` says, with what they are.
+fn kept_own(plan: &Plan) -> String {
+    if plan.konduktor_own.is_empty() {
+        return String::new();
+    }
+    let mut out = String::from("Konduktor's own, kept (a manifest never manages them):\n");
+    for k in &plan.konduktor_own {
+        out.push_str(&format!("  {}: {}\n", esc(&k.name), esc(&k.own.describe())));
     }
     out
 }

@@ -30,7 +30,13 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
         .map_err(|e| crate::error::Error::from(e).as_usage())?;
     let owner = crate::cmd::prelude::owner()?;
     let cluster = crate::cmd::prelude::connect(ctx).await?;
-    let mut report = delete::delete_mine(&cluster, &args.name, &owner).await?;
+    let found = delete::find_mine(&cluster, &args.name, &owner).await?;
+    // Konduktor's own go only by name, and only once we have said what
+    // they are (docs/konduktor-compat.md §1.6).
+    for note in found.notes() {
+        eprintln!("note: {note}");
+    }
+    let mut report = delete::delete_found(&cluster, found).await;
     // As `kubectl delete`: a secret a finalizer holds is waited on until
     // it is gone, up to --timeout, unless --wait=false.
     let timeout = match args.wait.wait() {

@@ -63,6 +63,9 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 if let Some(note) = shared_names_note(&items) {
                     eprintln!("{note}");
                 }
+                if let Some(note) = konduktor_own_note(&items) {
+                    eprint!("{note}");
+                }
             }
         }
         format => {
@@ -109,6 +112,39 @@ fn shared_names_note(items: &[ListedSecret]) -> Option<String> {
     ))
 }
 
+/// What the rows marked Konduktor's own are (docs/konduktor-compat.md
+/// §1.6), one line each, when there are some.
+fn konduktor_own_note(items: &[ListedSecret]) -> Option<String> {
+    let lines: String = items
+        .iter()
+        .filter_map(|s| {
+            s.konduktor_own.as_ref().map(|own| {
+                format!(
+                    "  {}: {}\n",
+                    crate::escape::text(&s.name),
+                    crate::escape::text(&own.description)
+                )
+            })
+        })
+        .collect();
+    (!lines.is_empty()).then(|| {
+        format!(
+            "note: rows marked (Konduktor's own) are secrets Konduktor keeps for itself; diff, apply and export leave them alone:\n{lines}"
+        )
+    })
+}
+
+/// The KIND cell: the label (`-` for none), marked when the secret is
+/// Konduktor's own.
+fn kind_cell(s: &ListedSecret) -> String {
+    let kind = s.kind.clone().unwrap_or_else(|| "-".into());
+    if s.konduktor_own.is_some() {
+        format!("{kind} (Konduktor's own)")
+    } else {
+        kind
+    }
+}
+
 fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> String {
     // Two rows of one name: say which object each is.
     let objects = !shared_names(items).is_empty();
@@ -145,7 +181,7 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
             if objects {
                 row.push(s.secret_name.clone());
             }
-            row.extend([s.kind.clone().unwrap_or_else(|| "-".into()), keys, age]);
+            row.extend([kind_cell(s), keys, age]);
             if all_users {
                 row.push(s.owner.clone().unwrap_or_else(|| "(not konduktor)".into()));
             }
