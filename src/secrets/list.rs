@@ -106,13 +106,11 @@ impl ListedSecret {
                 since: t.since.map(|t| t.to_string()),
                 finalizers: t.finalizers.clone(),
             }),
-            konduktor_own: konduktor
-                .then(|| s.konduktor_own())
-                .flatten()
-                .map(|own| ListedOwn {
-                    what: own.id(),
-                    description: own.describe(),
-                }),
+            // By the owner label alone, as the plan classifies it.
+            konduktor_own: s.konduktor_own().map(|own| ListedOwn {
+                what: own.id(),
+                description: own.describe(),
+            }),
         }
     }
 }

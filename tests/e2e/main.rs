@@ -21,6 +21,7 @@ mod hostile_manifests;
 mod identity;
 mod identity_local;
 mod konduktor_config;
+mod konduktor_own;
 mod krew;
 mod kubeconfig;
 mod live_objects;
