@@ -275,7 +275,7 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
                 own.what()
             ),
             None => format!(
-                "it is Konduktor's own ({}): Konduktor makes it, and a manifest does not manage it",
+                "it is Konduktor's own ({}), and a manifest does not manage it",
                 own.what()
             ),
         });

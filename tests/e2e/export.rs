@@ -415,7 +415,7 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
     run.success()
         .stderr_has("Exported 1 secret ")
         .stderr_has("left out secret `has-nul`: the value of `TOKEN` holds a NUL byte")
-        .stderr_has("left out secret `odd-kind`: its kind `kustom`")
+        .stderr_has("left out secret `odd-kind`: it is Konduktor's own (a secret of kind `kustom`")
         .stderr_has("left out secret `not-a-zip`: its `payload.zip` is not a readable zip");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     env.assert_no_leak(&text);

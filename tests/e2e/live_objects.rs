@@ -274,9 +274,12 @@ fn our_object_with_a_wrong_or_missing_basename_label_is_merged_and_repaired_neve
             json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
                 "trainy.ai/secret-basename": "something-else", "trainy.ai/secret-kind": "env"}),
         ),
+        // No basename label (with no kind label either it would be
+        // Konduktor's own, docs/konduktor-compat.md §1.6: never merged).
         (
             "unlabelled",
-            json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER}),
+            json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+                "trainy.ai/secret-kind": "env"}),
         ),
     ] {
         env.seed(json!({
