@@ -298,6 +298,7 @@ async fn nothing_is_sent_for_unchanged_absent_or_conflicting_secrets() {
 fn meta() -> WriteMeta {
     WriteMeta {
         created_by: Some("alice@example.com".into()),
+        created_by_user_id: Some("alice-7994".into()),
         custom: crate::konduktor::config::CustomMetadata {
             labels: BTreeMap::from([
                 ("team".to_string(), "ml".to_string()),
@@ -310,6 +311,10 @@ fn meta() -> WriteMeta {
                 (
                     konduktor::ANNOTATION_CREATED_BY.to_string(),
                     "forged".to_string(),
+                ),
+                (
+                    konduktor::ANNOTATION_CREATED_BY_USER_ID.to_string(),
+                    "forged-0000".to_string(),
                 ),
             ]),
         },
@@ -344,6 +349,10 @@ async fn a_create_carries_created_by_and_the_custom_metadata_under_our_labels() 
             (
                 konduktor::ANNOTATION_CREATED_BY.to_string(),
                 "alice@example.com".to_string()
+            ),
+            (
+                konduktor::ANNOTATION_CREATED_BY_USER_ID.to_string(),
+                "alice-7994".to_string()
             ),
             (
                 konduktor::ANNOTATION_APPLIED.to_string(),
@@ -416,6 +425,11 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
         None,
         "kept as bob wrote it: a merge patch that names no value keeps it"
     );
+    assert_eq!(
+        bob.get(konduktor::ANNOTATION_CREATED_BY_USER_ID),
+        None,
+        "the login that wrote it first is kept with its writer, never replaced by ours"
+    );
     assert_eq!(bob.get("cost-center").map(String::as_str), Some("42"));
     assert_eq!(
         labels.get(konduktor::LABEL_OWNER).map(String::as_str),
@@ -427,6 +441,13 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
             .get(konduktor::ANNOTATION_CREATED_BY)
             .map(String::as_str),
         Some("alice@example.com")
+    );
+    assert_eq!(
+        konduktor_made
+            .get(konduktor::ANNOTATION_CREATED_BY_USER_ID)
+            .map(String::as_str),
+        Some("alice-7994"),
+        "added with created-by"
     );
 }
 
