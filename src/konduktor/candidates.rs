@@ -114,6 +114,8 @@ pub struct Candidates {
     /// written from more than one login, or under more than
     /// [`MAX_OWNERS_OF_ONE_PERSON`] hashes.
     pub shared: bool,
+    /// How many workstation logins the cluster user's secrets name.
+    pub logins: usize,
 }
 
 /// The owner hashes whose secrets `cluster_user` wrote, among `secrets`;
@@ -178,6 +180,7 @@ pub fn find(
         cluster_user: cluster_user.to_string(),
         candidates,
         shared,
+        logins: logins.len(),
     }
 }
 
@@ -281,7 +284,7 @@ impl Candidates {
             return None;
         }
         let shared = if self.shared {
-            ", which several people seem to share"
+            ", which several people seem to share,"
         } else {
             ""
         };

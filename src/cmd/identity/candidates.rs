@@ -152,9 +152,13 @@ fn text(
         output::table(&headers, &rows)
     );
     if found.shared {
+        let spread = if found.logins > 1 {
+            format!("from {} workstation logins", found.logins)
+        } else {
+            format!("under {} owner hashes", found.candidates.len())
+        };
         out.push_str(&format!(
-            "\nThe cluster user \"{user}\" wrote secrets from several logins or under {} owner hashes: several people seem to share it.\n",
-            found.candidates.len()
+            "\nThe cluster user \"{user}\" wrote secrets {spread}: several people seem to share it.\n"
         ));
     }
     if found.suggested().next().is_some() {
