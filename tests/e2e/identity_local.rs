@@ -356,3 +356,19 @@ fn the_exported_line_evaluated_in_sh_sets_the_owner() {
         assert_eq!(json["ownerHashSource"]["type"], "userIdEnv", "{given:?}");
     }
 }
+
+/// Issue 19 point 5: adopt lists what it takes over when it can; without a
+/// cluster it says it could not look, and the local change still works.
+#[test]
+fn adopt_without_a_reachable_cluster_says_it_could_not_look() {
+    let env = TestEnv::new();
+    let mut cmd = local(&env);
+    cmd.env("KUBECONFIG", env.dir.path().join("no-such-kubeconfig"))
+        .args(["identity", "adopt", "0123abcd", "--yes"]);
+    env.run_command(cmd)
+        .success()
+        .stderr_has("cannot list the secrets under 0123abcd")
+        .stdout_has("Adopted owner hash 0123abcd");
+    assert_eq!(file_text(&env), "0123abcd");
+    env.assert_no_requests();
+}
