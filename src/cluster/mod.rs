@@ -612,9 +612,9 @@ impl Cluster {
 
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
     /// namespace, or in every namespace: a metadata-only LIST, in pages, so no
-    /// value of anyone's secret is ever fetched. Only the owner label, the
-    /// `created-by` annotation and times are kept (managedFields name
-    /// data keys: they are read for their times alone).
+    /// value of anyone's secret is ever fetched. Only the name, the owner
+    /// label, the `created-by` annotations and times are kept (managedFields
+    /// name data keys: they are read for their times alone).
     pub async fn list_konduktor_metadata(
         &self,
         all_namespaces: bool,
