@@ -12,6 +12,7 @@
 //! that can tell its own landed write from a conflict (`secrets::execute`).
 //! Every call is bounded by the request timeout.
 
+pub mod access;
 mod duration;
 mod errors;
 mod incluster;
@@ -611,9 +612,9 @@ impl Cluster {
 
     /// The metadata of every Konduktor secret (`parent=konduktor`) in the
     /// namespace, or in every namespace: a metadata-only LIST, in pages, so no
-    /// value of anyone's secret is ever fetched. Only the owner label, the
-    /// `created-by` annotation and times are kept (managedFields name
-    /// data keys: they are read for their times alone).
+    /// value of anyone's secret is ever fetched. Only the name, the owner
+    /// label, the `created-by` annotations and times are kept (managedFields
+    /// name data keys: they are read for their times alone).
     pub async fn list_konduktor_metadata(
         &self,
         all_namespaces: bool,
@@ -647,6 +648,18 @@ impl Cluster {
     /// to us (403). Nothing is stored by a review, so it is retried as a
     /// read is.
     pub async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
+        self.access_review(verb, None).await
+    }
+
+    /// May we `verb` the secret `name`? As [`Cluster::may`], with the
+    /// object's name (fixtures selfsubjectaccessreview-named-allowed,
+    /// -named-denied): a Role that lists `resourceNames` allows it here
+    /// where the name-less review says no.
+    pub async fn may_named(&self, verb: &'static str, name: &str) -> Result<Option<bool>> {
+        self.access_review(verb, Some(name)).await
+    }
+
+    async fn access_review(&self, verb: &'static str, name: Option<&str>) -> Result<Option<bool>> {
         use k8s_openapi::api::authorization::v1::{
             ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
         };
@@ -664,6 +677,7 @@ impl Cluster {
                     verb: Some(verb.to_string()),
                     group: Some(String::new()),
                     resource: Some("secrets".to_string()),
+                    name: name.map(str::to_string),
                     ..ResourceAttributes::default()
                 }),
                 ..SelfSubjectAccessReviewSpec::default()
@@ -679,6 +693,40 @@ impl Cluster {
                         "cannot check permissions before writing ({}): going on",
                         e.message()
                     )
+                });
+                Ok(None)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// What RBAC lets us do to secrets in the namespace, read once with a
+    /// SelfSubjectRulesReview (fixture selfsubjectrulesreview-resourcenames);
+    /// `Ok(None)` where the server gives no answer (the API missing or
+    /// refused to us), as for [`Cluster::may`].
+    pub async fn secret_rules(&self) -> Result<Option<access::SecretRules>> {
+        use k8s_openapi::api::authorization::v1::{
+            SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
+        };
+        let api: Api<SelfSubjectRulesReview> = Api::all(self.client.clone());
+        let op = Operation {
+            verb: "create",
+            resource: "selfsubjectrulesreviews",
+            name: None,
+            namespace: None,
+        };
+        let review = SelfSubjectRulesReview {
+            spec: SelfSubjectRulesReviewSpec {
+                namespace: Some(self.namespace.clone()),
+            },
+            ..SelfSubjectRulesReview::default()
+        };
+        let params = PostParams::default();
+        match self.read(&op, || api.create(&params, &review)).await {
+            Ok(answer) => Ok(answer.status.map(access::SecretRules::from_status)),
+            Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::NotFound) => {
+                crate::log::log(1, || {
+                    format!("cannot read your RBAC rules ({}): going on", e.message())
                 });
                 Ok(None)
             }

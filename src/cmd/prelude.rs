@@ -264,7 +264,15 @@ async fn look_for_other_identities(
         return None;
     }
     match cluster.list_konduktor_metadata(false).await {
-        Ok(secrets) => Some(candidates::find(&secrets, &user.username, owner_hash)),
+        Ok(secrets) => {
+            let login = IdentityInputs::from_process().login;
+            Some(candidates::find(
+                &secrets,
+                &user.username,
+                owner_hash,
+                login.as_deref(),
+            ))
+        }
         Err(e) => {
             crate::log::log(1, || {
                 format!("cannot look for your other owner hashes: {}", e.message())
@@ -291,7 +299,8 @@ pub fn custom_metadata() -> Result<CustomMetadata> {
 
 /// What the writes of this run add to each object (docs/konduktor-compat.md
 /// §5.1, §5.4): who the cluster says we are, asked once (a
-/// SelfSubjectReview), and the config's custom metadata. A server that
+/// SelfSubjectReview), this workstation's login, and the config's custom
+/// metadata. A server that
 /// cannot say (no review API before 1.28, or RBAC) leaves `created-by`
 /// out: the writes go on.
 pub async fn write_meta(cluster: &Cluster) -> Result<WriteMeta> {
@@ -315,7 +324,11 @@ pub async fn write_meta(cluster: &Cluster) -> Result<WriteMeta> {
             None
         }
     };
-    Ok(WriteMeta { created_by, custom })
+    Ok(WriteMeta {
+        created_by,
+        created_by_user_id: crate::konduktor::identity::user_id(&IdentityInputs::from_process()),
+        custom,
+    })
 }
 
 /// Parse, validate and load a manifest (nothing sent), then read the

@@ -7,17 +7,80 @@
 //! A pure function of a metadata-only list: nothing here sees a value or
 //! a key of anyone's secret.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 
 use crate::konduktor::SecretMetadata;
-use crate::konduktor::identity::is_owner_hash;
+use crate::konduktor::identity::{is_owner_hash, login_of_user_id};
 
 /// More owner hashes than this under one cluster user, and the user is
-/// shared (an admin kubeconfig passed around): `created-by` then
-/// identifies nobody, and no hash is suggested.
+/// shared (an admin kubeconfig passed around), even where no login was
+/// recorded to tell its people apart.
 pub const MAX_OWNERS_OF_ONE_PERSON: usize = 3;
+/// The most distinct writers kept per owner hash (a co-tenant may write
+/// any number of secrets under any hash).
+pub const MAX_WRITERS_KEPT: usize = 16;
+/// The most hashes a hint names.
+const MAX_HASHES_IN_HINT: usize = 5;
+
+/// Who wrote a secret, as the secret says (`created-by` and the workstation
+/// login beside it): a hint, not proof.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Writer {
+    pub cluster_user: String,
+    /// `<login>-<4 hex of md5(hostname)>`; `None` where none was recorded
+    /// (written before this tool recorded it).
+    pub user_id: Option<String>,
+}
+
+impl Writer {
+    /// `alice-7994 as "admin"`, escaped and cut short, for a message.
+    pub fn shown(&self) -> String {
+        match &self.user_id {
+            Some(id) => format!(
+                "{} as \"{}\"",
+                shown_user(id),
+                shown_user(&self.cluster_user)
+            ),
+            None => format!("\"{}\" (no login recorded)", shown_user(&self.cluster_user)),
+        }
+    }
+}
+
+/// Why an owner hash is not suggested for `identity adopt`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", content = "detail", rename_all = "camelCase")]
+pub enum NotSuggested {
+    /// Some of its secrets were written from another workstation login.
+    OtherLogin(String),
+    /// Some of its secrets were written by another cluster user.
+    OtherClusterUser(String),
+    /// Some of its secrets carry no workstation login.
+    NoLogin,
+    /// This workstation's login is unknown: nothing can match it.
+    LoginUnknown,
+}
+
+impl std::fmt::Display for NotSuggested {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            NotSuggested::OtherLogin(id) => {
+                write!(f, "written from another login ({})", shown_user(id))
+            }
+            NotSuggested::OtherClusterUser(user) => {
+                write!(
+                    f,
+                    "also written by the cluster user \"{}\"",
+                    shown_user(user)
+                )
+            }
+            NotSuggested::NoLogin => f.write_str("no workstation login recorded"),
+            NotSuggested::LoginUnknown => f.write_str("this workstation's login is unknown"),
+        }
+    }
+}
 
 /// One owner hash whose secrets the cluster user wrote.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -26,10 +89,19 @@ pub struct Candidate {
     pub hash: String,
     /// The caller's own hash (shown, never suggested).
     pub current: bool,
+    /// Its secrets the cluster user wrote.
     pub secrets: usize,
     /// Secrets per namespace.
     pub namespaces: BTreeMap<String, usize>,
     pub newest_write: Option<jiff::Timestamp>,
+    /// Everyone recorded as a writer of its secrets (whatever the cluster
+    /// user), at most [`MAX_WRITERS_KEPT`].
+    pub writers: Vec<Writer>,
+    /// Offered to `identity adopt`: every recorded writer of its secrets is
+    /// the caller's cluster user, from the caller's login.
+    pub suggested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub not_suggested: Option<NotSuggested>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -38,13 +110,25 @@ pub struct Candidates {
     pub cluster_user: String,
     /// Newest write first.
     pub candidates: Vec<Candidate>,
-    /// More than [`MAX_OWNERS_OF_ONE_PERSON`] hashes: the user is shared.
+    /// Several people seem to share the cluster user: its secrets were
+    /// written from more than one login, or under more than
+    /// [`MAX_OWNERS_OF_ONE_PERSON`] hashes.
     pub shared: bool,
+    /// How many workstation logins the cluster user's secrets name.
+    pub logins: usize,
 }
 
-/// The owner hashes whose secrets `cluster_user` wrote, among `secrets`.
-pub fn find(secrets: &[SecretMetadata], cluster_user: &str, current_hash: &str) -> Candidates {
+/// The owner hashes whose secrets `cluster_user` wrote, among `secrets`;
+/// suggested only where every recorded writer of the hash is
+/// `cluster_user` from the login `my_login` (docs/konduktor-compat.md §2.4).
+pub fn find(
+    secrets: &[SecretMetadata],
+    cluster_user: &str,
+    current_hash: &str,
+    my_login: Option<&str>,
+) -> Candidates {
     let mut by_hash: BTreeMap<&str, Candidate> = BTreeMap::new();
+    let mut logins: BTreeSet<Option<&str>> = BTreeSet::new();
     if !cluster_user.is_empty() {
         let written_by_user = secrets
             .iter()
@@ -53,20 +137,40 @@ pub fn find(secrets: &[SecretMetadata], cluster_user: &str, current_hash: &str) 
             let Some(hash) = s.owner.as_deref().filter(|h| is_owner_hash(h)) else {
                 continue;
             };
+            if let Some(id) = &s.created_by_user_id {
+                logins.insert(login_of_user_id(id));
+            }
             let c = by_hash.entry(hash).or_insert_with(|| Candidate {
                 hash: hash.to_string(),
                 current: hash == current_hash,
                 secrets: 0,
                 namespaces: BTreeMap::new(),
                 newest_write: None,
+                writers: Vec::new(),
+                suggested: false,
+                not_suggested: None,
             });
             c.secrets += 1;
             *c.namespaces.entry(s.namespace.clone()).or_default() += 1;
             c.newest_write = c.newest_write.max(s.last_write);
         }
     }
-    let shared = by_hash.len() > MAX_OWNERS_OF_ONE_PERSON;
-    let mut candidates: Vec<Candidate> = by_hash.into_values().collect();
+    let writers = writers_by_hash(secrets, &by_hash);
+    let shared = logins.len() > 1 || by_hash.len() > MAX_OWNERS_OF_ONE_PERSON;
+    let mut candidates: Vec<Candidate> = by_hash
+        .into_values()
+        .map(|mut c| {
+            c.writers = writers
+                .get(c.hash.as_str())
+                .map(|w| w.iter().cloned().collect())
+                .unwrap_or_default();
+            if !c.current {
+                c.not_suggested = why_not(&c.writers, cluster_user, my_login);
+                c.suggested = c.not_suggested.is_none();
+            }
+            c
+        })
+        .collect();
     candidates.sort_by(|a, b| {
         b.newest_write
             .cmp(&a.newest_write)
@@ -76,7 +180,54 @@ pub fn find(secrets: &[SecretMetadata], cluster_user: &str, current_hash: &str) 
         cluster_user: cluster_user.to_string(),
         candidates,
         shared,
+        logins: logins.len(),
     }
+}
+
+/// Every recorded writer of each candidate hash's secrets, by anyone.
+fn writers_by_hash<'a>(
+    secrets: &[SecretMetadata],
+    hashes: &BTreeMap<&'a str, Candidate>,
+) -> BTreeMap<&'a str, BTreeSet<Writer>> {
+    let mut writers: BTreeMap<&str, BTreeSet<Writer>> = BTreeMap::new();
+    for s in secrets {
+        let (Some(owner), Some(user)) = (s.owner.as_deref(), &s.created_by) else {
+            continue;
+        };
+        let Some((hash, _)) = hashes.get_key_value(owner) else {
+            continue;
+        };
+        let set = writers.entry(hash).or_default();
+        if set.len() < MAX_WRITERS_KEPT {
+            set.insert(Writer {
+                cluster_user: user.clone(),
+                user_id: s.created_by_user_id.clone(),
+            });
+        }
+    }
+    writers
+}
+
+/// Why a hash with these writers is not suggested; `None`: it is.
+fn why_not(writers: &[Writer], cluster_user: &str, my_login: Option<&str>) -> Option<NotSuggested> {
+    let Some(mine) = my_login.filter(|l| !l.is_empty()) else {
+        return Some(NotSuggested::LoginUnknown);
+    };
+    let other_login = writers.iter().find_map(|w| {
+        w.user_id
+            .as_ref()
+            .filter(|id| login_of_user_id(id) != Some(mine))
+    });
+    if let Some(id) = other_login {
+        return Some(NotSuggested::OtherLogin(id.clone()));
+    }
+    if let Some(w) = writers.iter().find(|w| w.cluster_user != cluster_user) {
+        return Some(NotSuggested::OtherClusterUser(w.cluster_user.clone()));
+    }
+    if writers.is_empty() || writers.iter().any(|w| w.user_id.is_none()) {
+        return Some(NotSuggested::NoLogin);
+    }
+    None
 }
 
 impl Candidates {
@@ -85,32 +236,62 @@ impl Candidates {
         self.candidates.iter().filter(|c| !c.current)
     }
 
+    /// The hashes `identity adopt` may be pointed at.
+    pub fn suggested(&self) -> impl Iterator<Item = &Candidate> {
+        self.candidates.iter().filter(|c| c.suggested)
+    }
+
     /// One or two lines for a person, or `None` when there is nothing to
-    /// say. Names hashes and counts, never a secret.
+    /// say. Names hashes, counts and writers, never a secret; suggests a
+    /// hash only where [`find`] found it the caller's.
     pub fn hint(&self) -> Option<String> {
         let user = shown_user(&self.cluster_user);
-        if self.shared {
-            return Some(format!(
-                "hint: secrets under {} owner hashes were written by the cluster user \"{user}\", which several people seem to share: which of them are yours cannot be told from the cluster",
-                self.candidates.len()
-            ));
+        let suggested: Vec<&Candidate> = self.suggested().collect();
+        let listed = |cs: &[&Candidate], why: bool| {
+            let mut items: Vec<String> = cs
+                .iter()
+                .take(MAX_HASHES_IN_HINT)
+                .map(|c| match (&c.not_suggested, why) {
+                    (Some(reason), true) => {
+                        format!("{} ({}: {reason})", c.hash, plural(c.secrets, "secret"))
+                    }
+                    _ => format!("{} ({})", c.hash, plural(c.secrets, "secret")),
+                })
+                .collect();
+            if cs.len() > MAX_HASHES_IN_HINT {
+                items.push(format!("and {} more", cs.len() - MAX_HASHES_IN_HINT));
+            }
+            items.join(", ")
+        };
+        match suggested.as_slice() {
+            [one] => {
+                return Some(format!(
+                    "hint: your cluster user \"{user}\" wrote secrets from your login under another owner hash: {}\n      to use them from this workstation: kubectl konduktor identity adopt {}",
+                    listed(&suggested, false),
+                    one.hash
+                ));
+            }
+            [_, ..] => {
+                return Some(format!(
+                    "hint: your cluster user \"{user}\" wrote secrets from your login under other owner hashes: {}\n      to use one from this workstation: kubectl konduktor identity adopt <hash> (see kubectl konduktor identity candidates)",
+                    listed(&suggested, false)
+                ));
+            }
+            [] => {}
         }
         let others: Vec<&Candidate> = self.others().collect();
-        let listed = others
-            .iter()
-            .map(|c| format!("{} ({})", c.hash, plural(c.secrets, "secret")))
-            .collect::<Vec<_>>()
-            .join(", ");
-        match others.as_slice() {
-            [] => None,
-            [one] => Some(format!(
-                "hint: your cluster user \"{user}\" wrote secrets under another owner hash: {listed}\n      to use them from this workstation: kubectl konduktor identity adopt {}",
-                one.hash
-            )),
-            _ => Some(format!(
-                "hint: your cluster user \"{user}\" wrote secrets under other owner hashes: {listed}\n      to use one from this workstation: kubectl konduktor identity adopt <hash> (see kubectl konduktor identity candidates)"
-            )),
+        if others.is_empty() {
+            return None;
         }
+        let shared = if self.shared {
+            ", which several people seem to share,"
+        } else {
+            ""
+        };
+        Some(format!(
+            "hint: the cluster user \"{user}\"{shared} wrote secrets under other owner hashes, none suggested: {}\n      a hash is suggested only where every secret under it was written by your cluster user from your workstation login; `kubectl konduktor identity candidates` shows who wrote each",
+            listed(&others, true)
+        ))
     }
 }
 

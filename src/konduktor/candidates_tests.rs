@@ -6,11 +6,29 @@ fn at(seconds: i64) -> Option<jiff::Timestamp> {
     jiff::Timestamp::from_second(1_800_000_000 + seconds).ok()
 }
 
+/// This workstation's login in these tests.
+const LOGIN: Option<&str> = Some("alice");
+/// Alice's login on another workstation.
+const ALICE_ELSEWHERE: &str = "alice-1111";
+
+/// A secret written by `created_by` from `ALICE_ELSEWHERE`.
 fn meta(ns: &str, owner: &str, created_by: Option<&str>, seconds: i64) -> SecretMetadata {
+    written(ns, owner, created_by, Some(ALICE_ELSEWHERE), seconds)
+}
+
+fn written(
+    ns: &str,
+    owner: &str,
+    created_by: Option<&str>,
+    user_id: Option<&str>,
+    seconds: i64,
+) -> SecretMetadata {
     SecretMetadata {
         namespace: ns.into(),
+        name: format!("s{seconds}-{owner}"),
         owner: Some(owner.into()),
         created_by: created_by.map(str::to_string),
+        created_by_user_id: created_by.and(user_id).map(str::to_string),
         last_write: at(seconds),
     }
 }
@@ -28,7 +46,7 @@ fn hashes_written_by_the_user_are_counted_newest_first() {
         meta("ml", "cafecafe", None, 80),
         meta("ml", "NOTAHASH", Some("alice"), 90),
     ];
-    let found = find(&secrets, "alice", ME);
+    let found = find(&secrets, "alice", ME, LOGIN);
     assert!(!found.shared);
     let rows: Vec<(&str, bool, usize, Option<jiff::Timestamp>)> = found
         .candidates
@@ -61,7 +79,12 @@ fn hashes_written_by_the_user_are_counted_newest_first() {
 
 #[test]
 fn one_other_hash_is_named_in_the_adopt_command() {
-    let found = find(&[meta("ml", "0badf00d", Some("alice"), 1)], "alice", ME);
+    let found = find(
+        &[meta("ml", "0badf00d", Some("alice"), 1)],
+        "alice",
+        ME,
+        LOGIN,
+    );
     let hint = found.hint().unwrap_or_default();
     assert!(
         hint.ends_with("kubectl konduktor identity adopt 0badf00d"),
@@ -72,9 +95,9 @@ fn one_other_hash_is_named_in_the_adopt_command() {
 
 #[test]
 fn nothing_to_say_when_only_the_current_hash_or_nothing_is_found() {
-    assert_eq!(find(&[], "alice", ME).hint(), None);
+    assert_eq!(find(&[], "alice", ME, LOGIN).hint(), None);
     assert_eq!(
-        find(&[meta("ml", ME, Some("alice"), 1)], "alice", ME).hint(),
+        find(&[meta("ml", ME, Some("alice"), 1)], "alice", ME, LOGIN).hint(),
         None
     );
     // A server that named no user matches nothing, not every unannotated secret.
@@ -82,7 +105,7 @@ fn nothing_to_say_when_only_the_current_hash_or_nothing_is_found() {
         created_by: Some(String::new()),
         ..meta("ml", "0badf00d", None, 1)
     };
-    assert!(find(&[unnamed], "", ME).candidates.is_empty());
+    assert!(find(&[unnamed], "", ME, LOGIN).candidates.is_empty());
 }
 
 #[test]
@@ -92,25 +115,188 @@ fn more_than_a_few_hashes_under_one_user_is_a_shared_user_and_nothing_is_suggest
         .iter()
         .map(|h| meta("ml", h, Some("admin"), 1))
         .collect();
-    assert!(!find(&few, "admin", ME).shared);
+    assert!(!find(&few, "admin", ME, LOGIN).shared);
     let many: Vec<SecretMetadata> = hashes
         .iter()
-        .map(|h| meta("ml", h, Some("admin"), 1))
+        .map(|h| written("ml", h, Some("admin"), None, 1))
         .collect();
-    let found = find(&many, "admin", ME);
+    let found = find(&many, "admin", ME, LOGIN);
     assert!(found.shared);
     let hint = found.hint().unwrap_or_default();
     assert!(hint.contains("several people seem to share"), "{hint}");
-    assert!(!hint.contains("adopt"), "{hint}");
-    for h in hashes {
-        assert!(!hint.contains(h), "no hash suggested: {hint}");
+    assert!(!hint.contains("identity adopt"), "{hint}");
+    assert!(hint.contains("none suggested"), "{hint}");
+    assert!(hint.contains("no workstation login recorded"), "{hint}");
+}
+
+/// Issue 19 point 5: an admin kubeconfig shared by alice and bob. Bob's
+/// hash is never suggested to alice, though the same cluster user wrote
+/// it; alice's own hash from another workstation is.
+#[test]
+fn a_hash_written_from_another_login_is_listed_but_never_suggested() {
+    let bobs = [written(
+        "ml",
+        "0badf00d",
+        Some("admin"),
+        Some("bob-3f50"),
+        5,
+    )];
+    let found = find(&bobs, "admin", ME, LOGIN);
+    assert_eq!(found.suggested().count(), 0);
+    let [bob] = found.candidates.as_slice() else {
+        panic!("{found:?}")
+    };
+    assert_eq!(
+        bob.not_suggested,
+        Some(NotSuggested::OtherLogin("bob-3f50".into()))
+    );
+    let hint = found.hint().unwrap_or_default();
+    assert!(!hint.contains("identity adopt"), "{hint}");
+    assert!(
+        hint.contains("0badf00d (1 secret: written from another login (bob-3f50))"),
+        "what was found, and why it is not suggested: {hint}"
+    );
+    // With alice's other workstation beside it: hers alone is suggested.
+    let mut both = bobs.to_vec();
+    both.push(written(
+        "ml",
+        "12345678",
+        Some("admin"),
+        Some("alice-1111"),
+        3,
+    ));
+    let found = find(&both, "admin", ME, LOGIN);
+    assert!(found.shared, "two logins under one cluster user");
+    let hint = found.hint().unwrap_or_default();
+    assert!(
+        hint.ends_with("kubectl konduktor identity adopt 12345678"),
+        "{hint}"
+    );
+    assert!(!hint.contains("0badf00d"), "{hint}");
+}
+
+#[test]
+fn a_hash_is_suggested_only_if_every_recorded_writer_is_me_from_my_login() {
+    let cases: [(Vec<SecretMetadata>, Option<NotSuggested>); 5] = [
+        (
+            vec![written(
+                "ml",
+                "0badf00d",
+                Some("admin"),
+                Some("alice-1111"),
+                1,
+            )],
+            None,
+        ),
+        // Bob merged into it (after adopting it): written from his login too.
+        (
+            vec![
+                written("ml", "0badf00d", Some("admin"), Some("alice-1111"), 1),
+                written("ml", "0badf00d", Some("admin"), Some("bob-3f50"), 2),
+            ],
+            Some(NotSuggested::OtherLogin("bob-3f50".into())),
+        ),
+        // Another cluster user wrote under it too.
+        (
+            vec![
+                written("ml", "0badf00d", Some("admin"), Some("alice-1111"), 1),
+                written("ml", "0badf00d", Some("carol"), Some("alice-2222"), 2),
+            ],
+            Some(NotSuggested::OtherClusterUser("carol".into())),
+        ),
+        // Written before logins were recorded.
+        (
+            vec![written("ml", "0badf00d", Some("admin"), None, 1)],
+            Some(NotSuggested::NoLogin),
+        ),
+        // A login that only looks like mine: `alice-x-1234` is `alice-x`.
+        (
+            vec![written(
+                "ml",
+                "0badf00d",
+                Some("admin"),
+                Some("alice-x-1234"),
+                1,
+            )],
+            Some(NotSuggested::OtherLogin("alice-x-1234".into())),
+        ),
+    ];
+    for (secrets, expected) in cases {
+        let found = find(&secrets, "admin", ME, LOGIN);
+        let c = found
+            .candidates
+            .first()
+            .unwrap_or_else(|| panic!("{found:?}"));
+        assert_eq!(c.not_suggested, expected, "{secrets:?}");
+        assert_eq!(c.suggested, expected.is_none());
+    }
+    // Without a login of my own, nothing can be mine.
+    let found = find(
+        &[written(
+            "ml",
+            "0badf00d",
+            Some("admin"),
+            Some("alice-1111"),
+            1,
+        )],
+        "admin",
+        ME,
+        None,
+    );
+    assert_eq!(
+        found.candidates[0].not_suggested,
+        Some(NotSuggested::LoginUnknown)
+    );
+}
+
+/// Generated writers: whatever the mix, a hash is suggested exactly when
+/// every recorded writer is the cluster user from the caller's login.
+#[test]
+fn generated_writer_mixes_never_suggest_another_persons_hash() {
+    let mut rng = crate::test_rng::Rng(19);
+    let users = ["admin", "carol"];
+    let ids = [
+        Some("alice-1111"),
+        Some("alice-2222"),
+        Some("bob-3f50"),
+        None,
+        Some("alice"),
+    ];
+    for _ in 0..500 {
+        let n = 1 + rng.index(4);
+        let secrets: Vec<SecretMetadata> = (0..n)
+            .map(|i| {
+                let user = users[rng.index(users.len())];
+                let id = ids[rng.index(ids.len())];
+                let hash = ["0badf00d", "12345678"][rng.index(2)];
+                written("ml", hash, Some(user), id, i64::try_from(i).unwrap_or(0))
+            })
+            .collect();
+        let found = find(&secrets, "admin", ME, LOGIN);
+        for c in found.suggested() {
+            let all_mine = secrets
+                .iter()
+                .filter(|s| s.owner.as_deref() == Some(c.hash.as_str()))
+                .all(|s| {
+                    s.created_by.as_deref() == Some("admin")
+                        && s.created_by_user_id
+                            .as_deref()
+                            .is_some_and(|id| id.starts_with("alice-") && id.len() == 10)
+                });
+            assert!(all_mine, "{} suggested from {secrets:?}", c.hash);
+        }
+        if let Some(hint) = found.hint()
+            && hint.contains("identity adopt")
+        {
+            assert!(found.suggested().next().is_some(), "{hint}");
+        }
     }
 }
 
 #[test]
 fn a_cluster_user_name_is_escaped_in_the_hint() {
     let user = "mallory\u{1b}[2J";
-    let found = find(&[meta("ml", "0badf00d", Some(user), 1)], user, ME);
+    let found = find(&[meta("ml", "0badf00d", Some(user), 1)], user, ME, LOGIN);
     let hint = found.hint().unwrap_or_default();
     assert!(!hint.contains('\u{1b}'), "{hint:?}");
 }

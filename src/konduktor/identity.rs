@@ -233,6 +233,30 @@ pub fn hash_seed(user: &str, hostname: &str) -> String {
     format!("{user}-{}", &host_hash[host_hash.len() - 4..])
 }
 
+/// The longest workstation login recorded beside `created-by`
+/// (`<login>-<4 hex>`): a login from the environment can be anything.
+pub const MAX_USER_ID_LEN: usize = 253;
+
+/// This workstation's login as Konduktor's `trainy.ai/user-id` names it,
+/// `<login>-<last 4 hex of md5(hostname)>` (the seed of the computed hash,
+/// docs/konduktor-compat.md §2.2), whatever the owner hash came from;
+/// `None` when the login or hostname is unknown or the result too long.
+pub fn user_id(inputs: &IdentityInputs) -> Option<String> {
+    let (login, hostname) = (inputs.login.as_deref()?, inputs.hostname.as_deref()?);
+    let id = hash_seed(login, hostname);
+    (!login.is_empty() && id.len() <= MAX_USER_ID_LEN).then_some(id)
+}
+
+/// The login part of a `<login>-<4 hex>` user id; `None` for anything else.
+pub fn login_of_user_id(user_id: &str) -> Option<&str> {
+    let (login, host) = user_id.rsplit_once('-')?;
+    let host_hash = host.len() == 4
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    (host_hash && !login.is_empty()).then_some(login)
+}
+
 /// First 8 hex of `md5(seed)`.
 pub fn compute_hash(user: &str, hostname: &str) -> String {
     md5_hex(&hash_seed(user, hostname))[..8].to_string()

@@ -559,3 +559,35 @@ fn adopt_writes_nothing_if_the_file_changed_since_it_was_read() {
     assert!(matches!(err, AdoptError::Changed { .. }), "{err}");
     assert_eq!(snapshot(home.path()), before);
 }
+
+#[test]
+fn the_user_id_is_konduktors_login_and_host_hash() {
+    let inputs = IdentityInputs {
+        login: Some("alice".into()),
+        hostname: Some("laptop".into()),
+        ..IdentityInputs::default()
+    };
+    assert_eq!(user_id(&inputs).as_deref(), Some("alice-7994"));
+    assert_eq!(login_of_user_id("alice-7994"), Some("alice"));
+    assert_eq!(login_of_user_id("first-last-3f50"), Some("first-last"));
+    for not_one in [
+        "alice",
+        "alice-799",
+        "alice-79945",
+        "-7994",
+        "alice-ABCD",
+        "",
+    ] {
+        assert_eq!(login_of_user_id(not_one), None, "{not_one}");
+    }
+    let unknown = IdentityInputs {
+        login: None,
+        ..inputs.clone()
+    };
+    assert_eq!(user_id(&unknown), None);
+    let huge = IdentityInputs {
+        login: Some("x".repeat(MAX_USER_ID_LEN)),
+        ..inputs
+    };
+    assert_eq!(user_id(&huge), None, "bounded");
+}

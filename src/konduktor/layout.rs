@@ -22,6 +22,11 @@ pub const LABEL_KIND: &str = "trainy.ai/secret-kind";
 /// Who the cluster says wrote a secret (docs/konduktor-compat.md §5.1): a
 /// hint for finding one's secrets from another workstation, not proof.
 pub const ANNOTATION_CREATED_BY: &str = "konduktor.trainy.ai/created-by";
+/// Which workstation login wrote a secret first, beside `created-by`
+/// (docs/konduktor-compat.md §5.1): `<login>-<4 hex of md5(hostname)>`, as
+/// Konduktor's own `trainy.ai/user-id`. Written with `created-by` and only
+/// then, so the two always describe the same write.
+pub const ANNOTATION_CREATED_BY_USER_ID: &str = "konduktor.trainy.ai/created-by-user-id";
 /// Per-key digests of what `apply` wrote last (docs/konduktor-compat.md §5.1).
 pub const ANNOTATION_APPLIED: &str = "konduktor.trainy.ai/applied";
 /// The labels that make a secret Konduktor's and this owner's: nothing
@@ -29,7 +34,11 @@ pub const ANNOTATION_APPLIED: &str = "konduktor.trainy.ai/applied";
 pub const RESERVED_LABELS: [&str; 4] = [LABEL_PARENT, LABEL_OWNER, LABEL_KIND, LABEL_BASENAME];
 /// The annotations this tool writes: nothing else may set them (a config
 /// must not forge who wrote a secret).
-pub const RESERVED_ANNOTATIONS: [&str; 2] = [ANNOTATION_CREATED_BY, ANNOTATION_APPLIED];
+pub const RESERVED_ANNOTATIONS: [&str; 3] = [
+    ANNOTATION_CREATED_BY,
+    ANNOTATION_CREATED_BY_USER_ID,
+    ANNOTATION_APPLIED,
+];
 /// The API server refuses an object whose annotations (keys and values)
 /// total more than this (apimachinery `TotalAnnotationSizeLimitB`).
 pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
@@ -439,6 +448,9 @@ pub fn labels(basename: &str, kind: SecretKind, owner_hash: &str) -> BTreeMap<St
 pub struct WriteMeta {
     /// The username the cluster authenticated; `None` when it could not say.
     pub created_by: Option<String>,
+    /// This workstation's login (`<login>-<4 hex>`), written beside
+    /// `created_by`; `None` when unknown.
+    pub created_by_user_id: Option<String>,
     /// `kubernetes.custom_metadata` of Konduktor's configuration.
     pub custom: crate::konduktor::config::CustomMetadata,
 }
@@ -451,14 +463,20 @@ impl WriteMeta {
         labels
     }
 
-    /// Annotations for a write: the configuration's, and `created-by`
-    /// unless the object already names its writer (kept on merge).
+    /// Annotations for a write: the configuration's, and `created-by` with
+    /// the workstation login beside it, unless the object already names its
+    /// writer (both kept on merge: they say who wrote it first, and a
+    /// merge by someone who adopted the hash must not make it theirs).
     pub fn annotations(&self, live_created_by: Option<&str>) -> BTreeMap<String, String> {
         let mut annotations = self.custom.annotations.clone();
         // Ours alone say who wrote a secret: a configuration cannot forge it.
         annotations.remove(ANNOTATION_CREATED_BY);
+        annotations.remove(ANNOTATION_CREATED_BY_USER_ID);
         if let (None, Some(user)) = (live_created_by, &self.created_by) {
             annotations.insert(ANNOTATION_CREATED_BY.to_string(), user.clone());
+            if let Some(id) = &self.created_by_user_id {
+                annotations.insert(ANNOTATION_CREATED_BY_USER_ID.to_string(), id.clone());
+            }
         }
         annotations
     }
@@ -604,8 +622,12 @@ impl DesiredSecret {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretMetadata {
     pub namespace: String,
+    /// The object's name.
+    pub name: String,
     pub owner: Option<String>,
     pub created_by: Option<String>,
+    /// The workstation login recorded beside `created_by`.
+    pub created_by_user_id: Option<String>,
     /// The newest write the server recorded (managedFields), else its creation.
     pub last_write: Option<jiff::Timestamp>,
 }
@@ -631,8 +653,10 @@ impl SecretMetadata {
         let mut annotations = meta.annotations.unwrap_or_default();
         SecretMetadata {
             namespace: meta.namespace.unwrap_or_default(),
+            name: meta.name.unwrap_or_default(),
             owner: labels.remove(LABEL_OWNER),
             created_by: annotations.remove(ANNOTATION_CREATED_BY),
+            created_by_user_id: annotations.remove(ANNOTATION_CREATED_BY_USER_ID),
             last_write,
         }
     }

@@ -135,41 +135,165 @@ pub fn verbs(plan: &Plan) -> Vec<&'static str> {
     .collect()
 }
 
+/// Named access reviews sent at most by one [`check_access`], where the
+/// rules review cannot tell: the cost stays bounded for any plan size.
+pub const MAX_NAMED_REVIEWS: usize = 8;
+/// Object names a denial lists before "and N more".
+const MAX_NAMES_SHOWN: usize = 5;
+
+/// The object names the plan's writes of `verb` touch.
+fn names_for<'a>(plan: &'a Plan, verb: &str) -> Vec<&'a str> {
+    let action = match verb {
+        "patch" => Action::Merge,
+        "delete" => Action::Delete,
+        _ => return Vec::new(),
+    };
+    plan.secrets
+        .iter()
+        .filter(|s| s.action() == action)
+        .map(|s| s.secret_name.as_str())
+        .collect()
+}
+
+/// What the access check found the plan may not do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Denied<'a> {
+    /// The verb on secrets at all (a name-less review said no, and no
+    /// name can change that: `create` cannot be limited by name).
+    Verb(&'static str),
+    /// The verb on these objects (RBAC's rules or a named review said no).
+    Objects(&'static str, Vec<&'a str>),
+}
+
 /// Before the first write: ask the server, once per verb the plan needs,
 /// whether we may; any denial stops here, before anything is written.
-/// A server that cannot say (no review API, or reviews refused to us) is
-/// taken at its word later, write by write.
+/// Where a name-less review says no to `patch` or `delete`, a Role may
+/// still allow them by name (`resourceNames`): the rules are read once (a
+/// SelfSubjectRulesReview) and every object the plan touches is checked
+/// against them; only where the server says its rules are incomplete are
+/// objects asked about by name, at most [`MAX_NAMED_REVIEWS`] in all, the
+/// rest left to the server write by write. A server that cannot say (no
+/// review API, or reviews refused to us) is taken at its word later.
 pub async fn check_access(store: &impl SecretStore, plan: &Plan) -> crate::error::Result<()> {
     let mut denied = Vec::new();
+    let mut rules = None;
+    let mut named_reviews = 0;
     for verb in verbs(plan) {
-        if store.may(verb).await? == Some(false) {
-            denied.push(verb);
+        if store.may(verb).await? != Some(false) {
+            continue;
+        }
+        let names = names_for(plan, verb);
+        if names.is_empty() {
+            denied.push(Denied::Verb(verb));
+            continue;
+        }
+        if rules.is_none() {
+            rules = Some(store.secret_rules().await?);
+        }
+        let known = rules.as_ref().and_then(Option::as_ref);
+        let uncovered: Vec<&str> = names
+            .into_iter()
+            .filter(|n| !known.is_some_and(|r| r.allows(verb, n)))
+            .collect();
+        if uncovered.is_empty() {
+            continue;
+        }
+        if known.is_some_and(|r| !r.incomplete) {
+            denied.push(Denied::Objects(verb, uncovered));
+            continue;
+        }
+        let mut refused = Vec::new();
+        let mut unasked = 0;
+        for name in uncovered {
+            if named_reviews == MAX_NAMED_REVIEWS {
+                unasked += 1;
+                continue;
+            }
+            named_reviews += 1;
+            if store.may_named(verb, name).await? == Some(false) {
+                refused.push(name);
+            }
+        }
+        if !refused.is_empty() {
+            denied.push(Denied::Objects(verb, refused));
+        } else if unasked > 0 {
+            crate::log::log(1, || {
+                format!(
+                    "{unasked} secrets to {verb} were not checked before writing (the server's rules are incomplete): the server decides write by write"
+                )
+            });
         }
     }
-    let Some(first) = denied.first() else {
-        return Ok(());
+    match denied.as_slice() {
+        [] => Ok(()),
+        _ => Err(access_denied(store.namespace(), &denied)),
+    }
+}
+
+/// The error for what [`check_access`] found denied.
+fn access_denied(ns: &str, denied: &[Denied]) -> Error {
+    let or = |items: Vec<String>| match items.as_slice() {
+        [init @ .., last] if !init.is_empty() => format!("{} or {last}", init.join(", ")),
+        _ => items.concat(),
     };
-    let ns = store.namespace();
-    let list = match denied.as_slice() {
-        [one] => format!("`{one}`"),
-        [init @ .., last] => format!(
-            "{} or `{last}`",
-            init.iter()
-                .map(|v| format!("`{v}`"))
-                .collect::<Vec<_>>()
-                .join(", ")
+    let whole: Option<Vec<&str>> = denied
+        .iter()
+        .map(|d| match d {
+            Denied::Verb(v) => Some(*v),
+            Denied::Objects(..) => None,
+        })
+        .collect();
+    let (what, how) = match whole {
+        Some(verbs) => (
+            format!(
+                "{} secrets",
+                or(verbs.iter().map(|v| format!("`{v}`")).collect())
+            ),
+            "the API server's access review says so".to_string(),
         ),
-        [] => String::new(),
+        None => (
+            or(denied
+                .iter()
+                .map(|d| match d {
+                    Denied::Verb(v) => format!("`{v}` secrets"),
+                    Denied::Objects(v, names) => format!("`{v}` {}", shown_names(names)),
+                })
+                .collect()),
+            "the API server's access reviews and your RBAC rules say so".to_string(),
+        ),
     };
-    Err(Error::new(
+    let (first, example) = match denied.first() {
+        Some(Denied::Objects(v, names)) => (
+            *v,
+            format!("secrets/{}", names.first().copied().unwrap_or_default()),
+        ),
+        Some(Denied::Verb(v)) => (*v, "secrets".to_string()),
+        None => ("create", "secrets".to_string()),
+    };
+    Error::new(
         ErrorKind::Forbidden,
         format!(
-            "forbidden: you may not {list} secrets in namespace \"{ns}\", which this plan needs (the API server's access review says so); nothing was changed"
+            "forbidden: you may not {what} in namespace \"{ns}\", which this plan needs ({how}); nothing was changed"
         ),
     )
     .with_help(format!(
-        "access is decided by the cluster's RBAC: ask an administrator for a Role that allows {list} on `secrets` in namespace `{ns}`; check with `kubectl auth can-i {first} secrets -n {ns}`"
-    )))
+        "access is decided by the cluster's RBAC: ask an administrator for a Role that allows it on `secrets` in namespace `{ns}` (a Role may list your secrets' names in `resourceNames` for patch and delete); check with `kubectl auth can-i {first} {example} -n {ns}`"
+    ))
+}
+
+/// `the secret "a"`, `the secrets "a", "b" and 3 more`.
+fn shown_names(names: &[&str]) -> String {
+    let shown: Vec<String> = names
+        .iter()
+        .take(MAX_NAMES_SHOWN)
+        .map(|n| format!("\"{n}\""))
+        .collect();
+    let more = names.len().saturating_sub(MAX_NAMES_SHOWN);
+    match (names.len(), more) {
+        (1, _) => format!("the secret {}", shown.concat()),
+        (_, 0) => format!("the secrets {}", shown.join(", ")),
+        (_, more) => format!("the secrets {} and {more} more", shown.join(", ")),
+    }
 }
 
 /// A planned delete: the secret, the live object it is conditional on, why.
@@ -271,6 +395,20 @@ impl<S: SecretStore> SecretStore for Retrying<'_, S> {
 
     async fn may(&self, verb: &'static str) -> crate::error::Result<Option<bool>> {
         self.0.may(verb).await
+    }
+
+    async fn may_named(
+        &self,
+        verb: &'static str,
+        name: &str,
+    ) -> crate::error::Result<Option<bool>> {
+        self.0.may_named(verb, name).await
+    }
+
+    async fn secret_rules(
+        &self,
+    ) -> crate::error::Result<Option<crate::cluster::access::SecretRules>> {
+        self.0.secret_rules().await
     }
 
     async fn delete(

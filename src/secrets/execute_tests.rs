@@ -298,6 +298,7 @@ async fn nothing_is_sent_for_unchanged_absent_or_conflicting_secrets() {
 fn meta() -> WriteMeta {
     WriteMeta {
         created_by: Some("alice@example.com".into()),
+        created_by_user_id: Some("alice-7994".into()),
         custom: crate::konduktor::config::CustomMetadata {
             labels: BTreeMap::from([
                 ("team".to_string(), "ml".to_string()),
@@ -310,6 +311,10 @@ fn meta() -> WriteMeta {
                 (
                     konduktor::ANNOTATION_CREATED_BY.to_string(),
                     "forged".to_string(),
+                ),
+                (
+                    konduktor::ANNOTATION_CREATED_BY_USER_ID.to_string(),
+                    "forged-0000".to_string(),
                 ),
             ]),
         },
@@ -344,6 +349,10 @@ async fn a_create_carries_created_by_and_the_custom_metadata_under_our_labels() 
             (
                 konduktor::ANNOTATION_CREATED_BY.to_string(),
                 "alice@example.com".to_string()
+            ),
+            (
+                konduktor::ANNOTATION_CREATED_BY_USER_ID.to_string(),
+                "alice-7994".to_string()
             ),
             (
                 konduktor::ANNOTATION_APPLIED.to_string(),
@@ -416,6 +425,11 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
         None,
         "kept as bob wrote it: a merge patch that names no value keeps it"
     );
+    assert_eq!(
+        bob.get(konduktor::ANNOTATION_CREATED_BY_USER_ID),
+        None,
+        "the login that wrote it first is kept with its writer, never replaced by ours"
+    );
     assert_eq!(bob.get("cost-center").map(String::as_str), Some("42"));
     assert_eq!(
         labels.get(konduktor::LABEL_OWNER).map(String::as_str),
@@ -427,6 +441,13 @@ async fn a_merge_adds_created_by_where_missing_and_keeps_it_where_present() {
             .get(konduktor::ANNOTATION_CREATED_BY)
             .map(String::as_str),
         Some("alice@example.com")
+    );
+    assert_eq!(
+        konduktor_made
+            .get(konduktor::ANNOTATION_CREATED_BY_USER_ID)
+            .map(String::as_str),
+        Some("alice-7994"),
+        "added with created-by"
     );
 }
 
@@ -440,20 +461,168 @@ async fn access_is_asked_once_per_verb_and_a_denial_names_it() {
         .unwrap_or_else(|| panic!("delete was denied"));
     assert_eq!(err.kind, ErrorKind::Forbidden);
     assert!(
-        err.message()
-            .contains("`delete` secrets in namespace \"fake-ns\"")
-            && err.message().contains("nothing was changed"),
+        err.message().contains(&format!(
+            "`delete` the secrets \"{}\", \"{}\" in namespace \"fake-ns\"",
+            obj("absent"),
+            obj("stale")
+        )) && err.message().contains("nothing was changed"),
         "{}",
         err.message()
     );
+    // Denied without a name: the rules are asked (this server has none to
+    // give), then each object by name, as RBAC may allow it by name.
+    let named = |n: &str| Call::MayNamed("delete".into(), obj(n));
     assert_eq!(
         store.calls(),
-        ["create", "patch", "delete"].map(|v| Call::May(v.to_string()))
+        [
+            Call::May("create".into()),
+            Call::May("patch".into()),
+            Call::May("delete".into()),
+            Call::Rules,
+            named("absent"),
+            named("stale"),
+        ]
     );
+    // `create` cannot be limited by name: denied outright.
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing.clone()).denying("create");
+    let err = check_access(&store, &p)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("create was denied"));
+    assert!(
+        err.message()
+            .contains("`create` secrets in namespace \"fake-ns\""),
+        "{}",
+        err.message()
+    );
+    assert!(!store.calls().contains(&Call::Rules));
     let store = FakeStore::new(existing);
     check_access(&store, &p)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
+}
+
+fn review_calls(store: &FakeStore) -> Vec<Call> {
+    store
+        .calls()
+        .into_iter()
+        .filter(|c| matches!(c, Call::May(_) | Call::MayNamed(..) | Call::Rules))
+        .collect()
+}
+
+#[tokio::test]
+async fn a_role_that_lists_the_plans_names_lets_patch_and_delete_go_on() {
+    let (p, existing) = mixed();
+    // RBAC grants patch and delete by resourceNames only: the name-less
+    // reviews say no, the rules (read once) say yes for each object.
+    let store = FakeStore::new(existing)
+        .allowing_only("patch", &[&obj("merged")])
+        .allowing_only("delete", &[&obj("absent"), &obj("stale")]);
+    check_access(&store, &p)
+        .await
+        .unwrap_or_else(|e| panic!("every write is allowed by name: {e}"));
+    assert_eq!(
+        review_calls(&store),
+        [
+            Call::May("create".into()),
+            Call::May("patch".into()),
+            Call::Rules,
+            Call::May("delete".into()),
+        ],
+        "one rules review, no review per object"
+    );
+}
+
+#[tokio::test]
+async fn an_object_the_role_does_not_list_is_named_in_the_denial() {
+    let (p, existing) = mixed();
+    let store = FakeStore::new(existing).allowing_only("delete", &[&obj("absent")]);
+    let err = check_access(&store, &p)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("stale may not be deleted"));
+    assert_eq!(err.kind, ErrorKind::Forbidden);
+    let message = err.message();
+    assert!(
+        message.contains(&format!("`delete` the secret \"{}\"", obj("stale")))
+            && !message.contains(&obj("absent"))
+            && message.contains("nothing was changed"),
+        "{message}"
+    );
+    assert!(
+        err.hint().unwrap_or_default().contains(&format!(
+            "kubectl auth can-i delete secrets/{} -n fake-ns",
+            obj("stale")
+        )),
+        "{:?}",
+        err.hint()
+    );
+}
+
+/// A thousand merges and a thousand deletes, each allowed by name only.
+fn thousand_by_name() -> (Plan, FakeStore) {
+    let existing: Vec<_> = (0..2000)
+        .map(|i| live(&format!("s{i:04}"), ME, "env", &[("K", "old")]))
+        .collect();
+    let desired: Vec<Desired> = (0..1000)
+        .map(|i| want(&format!("s{i:04}"), SecretKind::Env, &[("K", "new")]))
+        .collect();
+    let p = plan(&desired, &existing, ME, true);
+    let merged: Vec<String> = (0..1000).map(|i| obj(&format!("s{i:04}"))).collect();
+    let deleted: Vec<String> = (1000..2000).map(|i| obj(&format!("s{i:04}"))).collect();
+    fn names(v: &[String]) -> Vec<&str> {
+        v.iter().map(String::as_str).collect()
+    }
+    let store = FakeStore::new(existing)
+        .allowing_only("patch", &names(&merged))
+        .allowing_only("delete", &names(&deleted));
+    (p, store)
+}
+
+#[tokio::test]
+async fn a_thousand_objects_cost_no_more_reviews_than_one() {
+    let (p, store) = thousand_by_name();
+    check_access(&store, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(review_calls(&store).len(), 3, "{:?}", review_calls(&store));
+}
+
+#[tokio::test]
+async fn incomplete_rules_are_completed_by_a_few_named_reviews_at_most() {
+    let (p, mut store) = thousand_by_name();
+    if let Some(rules) = store.rules.as_mut() {
+        // Another authorizer (a webhook) may allow what RBAC's rules do not
+        // show: here the rules show nothing by name.
+        rules.incomplete = true;
+        rules.rules.truncate(1);
+    }
+    check_access(&store, &p)
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let named = review_calls(&store)
+        .into_iter()
+        .filter(|c| matches!(c, Call::MayNamed(..)))
+        .count();
+    assert_eq!(named, MAX_NAMED_REVIEWS);
+    // One that a named review refuses stops the apply, named.
+    let (p, mut store) = thousand_by_name();
+    if let Some(rules) = store.rules.as_mut() {
+        rules.incomplete = true;
+        rules.rules.truncate(1);
+    }
+    store.allowed_names.retain(|(_, n)| *n != obj("s0001"));
+    let err = check_access(&store, &p)
+        .await
+        .err()
+        .unwrap_or_else(|| panic!("s0001 may not be patched"));
+    assert!(
+        err.message()
+            .contains(&format!("`patch` the secret \"{}\"", obj("s0001"))),
+        "{}",
+        err.message()
+    );
 }
 
 fn creates(n: usize) -> Plan {

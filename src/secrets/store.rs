@@ -10,6 +10,7 @@ use k8s_openapi::api::core::v1::Secret;
 
 use crate::cluster::Cluster;
 pub use crate::cluster::PatchMeta;
+use crate::cluster::access::SecretRules;
 use crate::error::Result;
 use crate::konduktor::LiveSecret;
 use crate::konduktor::secret_value::SecretBytes;
@@ -39,6 +40,17 @@ pub trait SecretStore {
     /// May we `verb` (create, patch, delete) secrets in the namespace?
     /// `None` where the server cannot say.
     fn may(&self, verb: &'static str) -> impl Future<Output = Result<Option<bool>>>;
+
+    /// May we `verb` the secret `name`? `None` where the server cannot say.
+    fn may_named(
+        &self,
+        verb: &'static str,
+        name: &str,
+    ) -> impl Future<Output = Result<Option<bool>>>;
+
+    /// The caller's RBAC rules on secrets in the namespace, read once;
+    /// `None` where the server cannot say.
+    fn secret_rules(&self) -> impl Future<Output = Result<Option<SecretRules>>>;
 
     /// Delete, conditional on `uid` and `resource_version`: gone, or still
     /// there because a finalizer holds it.
@@ -89,6 +101,14 @@ impl SecretStore for Cluster {
 
     async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
         Cluster::may(self, verb).await
+    }
+
+    async fn may_named(&self, verb: &'static str, name: &str) -> Result<Option<bool>> {
+        Cluster::may_named(self, verb, name).await
+    }
+
+    async fn secret_rules(&self) -> Result<Option<SecretRules>> {
+        Cluster::secret_rules(self).await
     }
 
     async fn delete(

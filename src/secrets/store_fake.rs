@@ -19,6 +19,10 @@ pub enum Call {
     Get(String),
     /// An access review of this verb.
     May(String),
+    /// An access review of this verb on this object.
+    MayNamed(String, String),
+    /// A rules review.
+    Rules,
     Create(String),
     Merge {
         name: String,
@@ -51,6 +55,10 @@ pub struct FakeStore {
     pub fail_create: BTreeMap<String, ErrorKind>,
     /// Verbs an access review denies.
     pub denied: Vec<&'static str>,
+    /// (verb, object name) a named review allows though the verb is denied.
+    pub allowed_names: Vec<(&'static str, String)>,
+    /// What a rules review answers (`None`: the server cannot say).
+    pub rules: Option<crate::cluster::access::SecretRules>,
     /// Object name -> the finalizers that hold it once deleted (a delete
     /// leaves it Terminating).
     pub held: BTreeMap<String, Vec<String>>,
@@ -95,6 +103,32 @@ impl FakeStore {
 
     pub fn denying(mut self, verb: &'static str) -> Self {
         self.denied.push(verb);
+        self
+    }
+
+    /// A Role that allows `verb` on these names only (`resourceNames`):
+    /// the name-less review denies it, named reviews and the rules allow
+    /// it for these names.
+    pub fn allowing_only(mut self, verb: &'static str, names: &[&str]) -> Self {
+        use crate::cluster::access::{SecretRule, SecretRules};
+        self.denied.push(verb);
+        self.allowed_names
+            .extend(names.iter().map(|n| (verb, n.to_string())));
+        let rules = self.rules.get_or_insert_with(|| SecretRules {
+            rules: vec![SecretRule {
+                verbs: ["get", "list", "create", "patch", "delete"]
+                    .iter()
+                    .filter(|v| !self.denied.contains(v))
+                    .map(|v| v.to_string())
+                    .collect(),
+                names: Vec::new(),
+            }],
+            incomplete: false,
+        });
+        rules.rules.push(SecretRule {
+            verbs: vec![verb.to_string()],
+            names: names.iter().map(|n| n.to_string()).collect(),
+        });
         self
     }
 
@@ -212,6 +246,22 @@ impl SecretStore for FakeStore {
     async fn may(&self, verb: &'static str) -> Result<Option<bool>> {
         self.record(Call::May(verb.to_string()));
         Ok(Some(!self.denied.contains(&verb)))
+    }
+
+    async fn may_named(&self, verb: &'static str, name: &str) -> Result<Option<bool>> {
+        self.record(Call::MayNamed(verb.to_string(), name.to_string()));
+        Ok(Some(
+            !self.denied.contains(&verb)
+                || self
+                    .allowed_names
+                    .iter()
+                    .any(|(v, n)| *v == verb && n == name),
+        ))
+    }
+
+    async fn secret_rules(&self) -> Result<Option<crate::cluster::access::SecretRules>> {
+        self.record(Call::Rules);
+        Ok(self.rules.clone())
     }
 
     async fn delete(

@@ -300,6 +300,39 @@ fn replays_every_recorded_exchange() {
     }
 }
 
+/// RBAC by `resourceNames` (a Role that grants patch and delete on two
+/// Secret names only, get, list and create on all): named access reviews
+/// and the rules review answer as the real server did.
+#[test]
+fn replays_reviews_of_a_role_limited_to_names() {
+    let server = ApiServer::start();
+    server.create_namespace("fixtures-rbac-names");
+    for verb in ["watch", "update", "deletecollection"] {
+        server.deny("alice", verb);
+    }
+    for verb in ["patch", "delete"] {
+        server.allow_only_names("alice", verb, &["mine-abba3a3e", "other-abba3a3e"]);
+    }
+    for (name, allowed) in [
+        ("selfsubjectaccessreview-named-allowed", true),
+        ("selfsubjectaccessreview-named-denied", false),
+        (
+            "selfsubjectaccessreview-nameless-denied-by-resourcenames",
+            false,
+        ),
+    ] {
+        let (got, expected) = replay(&server, name, &[]);
+        assert_eq!(got.body["spec"], expected["spec"], "{name} spec");
+        assert_eq!(got.body["status"]["allowed"], expected["status"]["allowed"]);
+        assert_eq!(got.body["status"]["allowed"], allowed, "{name}");
+    }
+    let (got, expected) = replay(&server, "selfsubjectrulesreview-resourcenames", &[]);
+    for field in ["kind", "apiVersion", "spec", "status"] {
+        assert_eq!(got.body[field], expected[field], "rules review {field}");
+    }
+    replay_status(&server, "selfsubjectrulesreview-no-namespace", &[]);
+}
+
 /// `limit`/`continue` as the real server pages a list: the first page, the
 /// page its token leads to, and a token it cannot read (400).
 #[test]

@@ -118,6 +118,94 @@ fn an_unavailable_review_api_is_logged_and_apply_goes_on() {
     assert!(env.secret(&format!("one-{OWNER}")).is_some());
 }
 
+/// Access and rules reviews among these requests.
+fn reviews(reqs: &[Recorded]) -> usize {
+    reqs.iter()
+        .filter(|r| {
+            r.is("POST", "/selfsubjectaccessreviews") || r.is("POST", "/selfsubjectrulesreviews")
+        })
+        .count()
+}
+
+/// One of my secrets, put in place as an earlier apply left it.
+fn seed_mine(env: &TestEnv, basename: &str) {
+    env.seed(serde_json::json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("{basename}-{OWNER}"), "labels": {
+            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+            "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"}},
+        "data": {"K": "b2xk"},
+    }));
+}
+
+/// Issue 19 point 6: a Role that grants patch and delete only on the
+/// user's own Secret names (`resourceNames`) lets a thousand-object apply
+/// go on, though the name-less reviews say no; and it costs a few reviews,
+/// not one per object.
+#[test]
+fn a_role_that_names_your_secrets_lets_a_thousand_object_apply_go_on() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let names: Vec<String> = (0..1000).map(|i| format!("s{i:04}")).collect();
+    for name in &names {
+        seed_mine(&env, name);
+    }
+    let objects: Vec<String> = names.iter().map(|n| format!("{n}-{OWNER}")).collect();
+    let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
+    server.allow_only_names(ALICE, "patch", &objects);
+    server.allow_only_names(ALICE, "delete", &objects);
+    // The first half changed (patch), the second half pruned (delete).
+    let body: String = names[..500]
+        .iter()
+        .map(|n| format!("  - name: {n}\n    kind: env\n    inline: {{K: new}}\n"))
+        .collect();
+    let file = manifest(&env, &body);
+    server.clear_requests();
+    let run = env.run(&["apply", "-f", &file, "--prune", "--yes"]);
+    run.success().stdout_has("Apply complete: 1000 done.");
+    let reqs = server.requests();
+    assert!(
+        reviews(&reqs) <= 3,
+        "two name-less reviews and one rules review at most, not one per object: {}",
+        reviews(&reqs)
+    );
+    assert!(env.secret(&format!("s0499-{OWNER}")).is_some());
+    assert!(env.secret(&format!("s0500-{OWNER}")).is_none());
+    assert_eq!(
+        env.data(&format!("s0000-{OWNER}"))
+            .get("K")
+            .map(Vec::as_slice),
+        Some(&b"new"[..])
+    );
+}
+
+/// Issue 19 point 6: where the Role does not name one of the secrets the
+/// plan deletes, apply stops before its first write and names it.
+#[test]
+fn a_secret_the_role_does_not_name_stops_apply_and_is_named() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    seed_mine(&env, "listed");
+    seed_mine(&env, "unlisted");
+    server.allow_only_names(ALICE, "delete", &[&format!("listed-{OWNER}")]);
+    let file = manifest(&env, "  - name: fresh\n    inline: {B: b}\n");
+    server.clear_requests();
+    let run = env.run(&["apply", "-f", &file, "--prune", "--yes"]);
+    run.failure()
+        .stderr_has(&format!("`delete` the secret \"unlisted-{OWNER}\""))
+        .stderr_has("nothing was changed")
+        .stderr_has(&format!(
+            "kubectl auth can-i delete secrets/unlisted-{OWNER}"
+        ));
+    assert!(
+        !run.stderr.contains(&format!("\"listed-{OWNER}\"")),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(secret_writes(&server.requests()), Vec::<String>::new());
+    assert!(env.secret(&format!("listed-{OWNER}")).is_some());
+}
+
 fn many(n: usize) -> String {
     (0..n)
         .map(|i| format!("  - name: s{i:02}\n    inline: {{K: v{i}}}\n"))

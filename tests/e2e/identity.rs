@@ -33,19 +33,50 @@ fn created_by(env: &TestEnv, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-/// A secret as another workstation of `user` (owner `hash`) left it.
+const CREATED_BY_USER_ID: &str = "konduktor.trainy.ai/created-by-user-id";
+/// The tests' login (`alice`) on another workstation.
+const ALICE_ELSEWHERE: &str = "alice-0a0a";
+
+/// A secret as another workstation of `user` (owner `hash`, from the
+/// login `alice` on another host) left it.
 fn seed_written_by(env: &TestEnv, basename: &str, hash: &str, user: &str, key: &str) {
+    seed_written_from(env, basename, hash, user, Some(ALICE_ELSEWHERE), key);
+}
+
+/// A secret that `user` wrote from the workstation login `user_id`
+/// (`None`: before logins were recorded).
+fn seed_written_from(
+    env: &TestEnv,
+    basename: &str,
+    hash: &str,
+    user: &str,
+    user_id: Option<&str>,
+    key: &str,
+) {
     let value = env.canary(&format!("{basename}-value"));
+    let mut annotations = json!({CREATED_BY: user});
+    if let Some(id) = user_id {
+        annotations[CREATED_BY_USER_ID] = json!(id);
+    }
     env.seed(json!({
         "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
         "metadata": {
             "name": format!("{basename}-{hash}"),
             "labels": {"parent": "konduktor", "trainy.ai/secret-owner": hash,
                 "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"},
-            "annotations": {CREATED_BY: user},
+            "annotations": annotations,
         },
         "data": {key: base64::engine::general_purpose::STANDARD.encode(value)},
     }));
+}
+
+fn user_id_of(env: &TestEnv, name: &str) -> Option<String> {
+    let secret = env
+        .secret(name)
+        .unwrap_or_else(|| panic!("{name} is missing"));
+    secret["metadata"]["annotations"][CREATED_BY_USER_ID]
+        .as_str()
+        .map(str::to_string)
 }
 
 fn reviews(env: &TestEnv) -> usize {
@@ -99,6 +130,20 @@ fn created_by_is_set_on_create_kept_on_merge_and_added_where_missing() {
         Some("someone-else"),
         "kept on merge"
     );
+    // The workstation login goes with created-by: `<login>-<4 hex>`, set
+    // on create, added with created-by, never added beside another writer.
+    let fresh_id = user_id_of(&env, &format!("fresh-{OWNER}")).unwrap_or_default();
+    let (login, host) = fresh_id.rsplit_once('-').unwrap_or_default();
+    assert_eq!(login, "alice", "{fresh_id}");
+    assert!(
+        host.len() == 4 && host.bytes().all(|b| b.is_ascii_hexdigit()),
+        "{fresh_id}"
+    );
+    assert_eq!(
+        user_id_of(&env, &format!("my-env-{OWNER}")),
+        Some(fresh_id.clone())
+    );
+    assert_eq!(user_id_of(&env, &format!("theirs-{OWNER}")), None);
     if env.fake().is_some() {
         assert_eq!(reviews(&env), 1, "one review for the whole run");
     }
@@ -117,6 +162,10 @@ fn created_by_is_set_on_create_kept_on_merge_and_added_where_missing() {
     ])
     .success();
     assert_eq!(created_by(&env, &format!("imperative-{OWNER}")), Some(user));
+    assert_eq!(
+        user_id_of(&env, &format!("imperative-{OWNER}")),
+        Some(fresh_id)
+    );
     if env.fake().is_some() {
         assert_eq!(reviews(&env), 1);
     }
@@ -288,15 +337,16 @@ fn a_second_workstation_is_told_where_its_secrets_are() {
 fn a_shared_cluster_user_gets_no_suggestion() {
     let env = TestEnv::new();
     let user = cluster_user(&env);
+    // Written before logins were recorded: nothing tells whose they are.
     for hash in ["00000001", "00000002", "00000003", "00000004"] {
-        seed_written_by(&env, "shared", hash, &user, "K");
+        seed_written_from(&env, "shared", hash, &user, None, "K");
     }
     let list = env.run_as(SECOND, &["secret", "list"]);
-    list.success().stderr_has("several people seem to share");
-    assert!(!list.stderr.contains("adopt"), "{}", list.stderr);
-    for hash in ["00000001", "00000002", "00000003", "00000004"] {
-        assert!(!list.stderr.contains(hash), "{}", list.stderr);
-    }
+    list.success()
+        .stderr_has("several people seem to share")
+        .stderr_has("none suggested")
+        .stderr_has("no workstation login recorded");
+    assert!(!list.stderr.contains("identity adopt"), "{}", list.stderr);
     // An explicit adoption still works: candidates lists them all.
     let json = env
         .run_as(SECOND, &["identity", "candidates", "-o", "json"])
@@ -441,4 +491,104 @@ fn a_stalled_lookup_does_not_hold_up_the_command() {
     crate::support::run_unhung(&env, cmd)
         .success()
         .stderr_has("No secrets owned by you");
+}
+
+/// Issue 19 point 5: an admin kubeconfig shared by bob and alice. Bob's
+/// secrets, written by the same cluster user from his login, are listed
+/// with why they are not suggested; only alice's own other workstation is
+/// suggested, in whoami, in a command's hint and in `identity candidates`.
+#[test]
+fn a_shared_cluster_user_is_pointed_only_at_its_callers_own_hash() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    seed_written_from(&env, "hf", "0badf00d", &user, Some("bob-3f50"), "HF_TOKEN");
+    seed_written_from(&env, "wandb", "0badf00d", &user, Some("bob-3f50"), "K");
+    let whoami = env.run_as(SECOND, &["whoami"]);
+    whoami
+        .success()
+        .stdout_has("0badf00d (2 secrets: written from another login (bob-3f50))")
+        .stdout_has("none suggested");
+    assert!(
+        !whoami.stdout.contains("identity adopt"),
+        "{}",
+        whoami.stdout
+    );
+    let json = env.run_as(SECOND, &["whoami", "-o", "json"]).json();
+    let bob = &json["ownerCandidates"]["candidates"][0];
+    assert_eq!(bob["hash"], "0badf00d");
+    assert_eq!(bob["suggested"], false);
+    assert_eq!(bob["notSuggested"]["reason"], "otherLogin");
+    assert_eq!(bob["writers"][0]["userId"], "bob-3f50");
+
+    // Alice's own secrets from her other workstation: hers alone suggested.
+    seed_written_by(&env, "mine", "12345678", &user, "K");
+    let adopt = "kubectl konduktor identity adopt 12345678";
+    env.run_as(SECOND, &["whoami"]).success().stdout_has(adopt);
+    let list = env.run_as(SECOND, &["secret", "list"]);
+    list.success().stderr_has(adopt);
+    assert!(!list.stderr.contains("0badf00d"), "{}", list.stderr);
+    let table = env.run_as(SECOND, &["identity", "candidates"]);
+    table
+        .success()
+        .stdout_has("WRITTEN FROM")
+        .stdout_has("bob-3f50")
+        .stdout_has("not suggested: written from another login (bob-3f50)")
+        .stdout_has("suggested");
+}
+
+/// Issue 19 point 5: `identity adopt` shows the secrets it would take over
+/// (names, writers, times) before it asks; without a terminal it needs
+/// --yes, and says so after the list.
+#[test]
+fn adopt_shows_whose_secrets_it_takes_over_and_asks() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    seed_written_from(&env, "hf", "0badf00d", &user, Some("bob-3f50"), "HF_TOKEN");
+    let mut cmd = env.command();
+    cmd.env_remove("KONDUKTOR_TEST_USER_HASH").args([
+        "-n",
+        &env.namespace,
+        "identity",
+        "adopt",
+        "0badf00d",
+    ]);
+    let refused = env.run_command(cmd);
+    refused
+        .failure()
+        .stdout_has("Secrets under owner hash 0badf00d")
+        .stdout_has("hf-0badf00d")
+        .stdout_has(&format!("bob-3f50 as \"{user}\""))
+        .stdout_has("ago")
+        .stderr_has("no terminal");
+    assert!(
+        !env.home.path().join(".konduktor/user_hash").exists(),
+        "nothing written"
+    );
+    let (code, out) = crate::terminal::on_terminal_with(
+        &env,
+        &{
+            let mut base = env.command();
+            base.env_remove("KONDUKTOR_TEST_USER_HASH");
+            base
+        },
+        &["identity", "adopt", "0badf00d"],
+        "no\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("hf-0badf00d"), "{out}");
+    assert!(out.contains("written by someone else"), "{out}");
+    assert!(out.contains("Type 'yes' to go on"), "{out}");
+    let mut cmd = env.command();
+    cmd.env_remove("KONDUKTOR_TEST_USER_HASH").args([
+        "-n",
+        &env.namespace,
+        "identity",
+        "adopt",
+        "0badf00d",
+        "--yes",
+    ]);
+    env.run_command(cmd)
+        .success()
+        .stdout_has("hf-0badf00d")
+        .stdout_has("Adopted owner hash 0badf00d");
 }

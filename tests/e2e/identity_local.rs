@@ -1,6 +1,7 @@
 //! `identity adopt HASH` and `identity export [HASH]`: the local half of
 //! adopting an owner hash. Both work on `~/.konduktor/user_hash` and the
-//! shell only: no request ever reaches the cluster.
+//! shell; adopt only reads the cluster (who we are, and a metadata-only
+//! list of the secrets it would take over), never writes to it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -78,6 +79,19 @@ fn backups(env: &TestEnv) -> Vec<(PathBuf, String)> {
     out
 }
 
+/// Adopt read the cluster to show what it takes over, and wrote nothing
+/// there: a SelfSubjectReview and GETs only.
+fn assert_only_reads(env: &TestEnv) {
+    if let Some(server) = env.fake() {
+        for r in server.requests() {
+            assert!(
+                r.method == "GET" || r.is("POST", "/selfsubjectreviews"),
+                "adopt may only read the cluster: {r:?}"
+            );
+        }
+    }
+}
+
 fn file_text(env: &TestEnv) -> String {
     std::fs::read_to_string(hash_file(env)).unwrap_or_default()
 }
@@ -101,7 +115,7 @@ fn adopt_writes_the_file_with_a_backup_and_every_command_then_uses_it() {
     let export = run_export(&env, &[]);
     assert_eq!(export.stdout, "export KONDUKTOR_USER_ID=0123abcd\n");
     export.stderr_has("# owner hash 0123abcd: file ");
-    env.assert_no_requests();
+    assert_only_reads(&env);
     let who = run_local(&env, &["whoami", "-o", "json"]).json();
     assert_eq!(who["ownerHash"], "0123abcd");
     assert_eq!(who["ownerHashSource"]["type"], "cacheFile");
@@ -125,7 +139,7 @@ fn adopt_with_no_file_yet_makes_it_and_needs_no_backup() {
         .stdout_has("backup:  none (there was no file)");
     assert_eq!(file_text(&env), "0123abcd");
     assert!(backups(&env).is_empty());
-    env.assert_no_requests();
+    assert_only_reads(&env);
 }
 
 #[test]
@@ -165,6 +179,8 @@ fn adopt_refuses_when_a_variable_would_win_over_the_file() {
             .stderr_has("export KONDUKTOR_USER_ID=0123abcd");
     }
     assert_eq!(snapshot(env.home.path()), before);
+    // Refused before anything was asked of the cluster.
+    env.assert_no_requests();
     // One both ignore: a warning, and the file is written.
     let mut cmd = local(&env);
     cmd.env("KONDUKTOR_USER_ID", "not-a-hash")
@@ -173,7 +189,7 @@ fn adopt_refuses_when_a_variable_would_win_over_the_file() {
         "warning: KONDUKTOR_USER_ID is set to `not-a-hash`, which is not an owner hash",
     );
     assert_eq!(file_text(&env), "0123abcd");
-    env.assert_no_requests();
+    assert_only_reads(&env);
 }
 
 #[test]
@@ -186,7 +202,7 @@ fn adopt_without_a_terminal_needs_yes() {
         .stderr_has("there is no terminal to confirm it; nothing was changed")
         .stderr_has("identity adopt 0123abcd --yes");
     assert_eq!(snapshot(env.home.path()), before);
-    env.assert_no_requests();
+    assert_only_reads(&env);
 }
 
 #[test]
@@ -264,7 +280,7 @@ fn adopt_asks_on_a_terminal() {
     assert!(out.contains("Adopted owner hash 0123abcd"), "{out}");
     assert_eq!(file_text(&env), "0123abcd");
     assert_eq!(backups(&env).len(), 1);
-    env.assert_no_requests();
+    assert_only_reads(&env);
 }
 
 fn run_export(env: &TestEnv, extra: &[&str]) -> crate::support::Run {
@@ -339,4 +355,20 @@ fn the_exported_line_evaluated_in_sh_sets_the_owner() {
         assert_eq!(json["ownerHash"], expected.as_str(), "{given:?}");
         assert_eq!(json["ownerHashSource"]["type"], "userIdEnv", "{given:?}");
     }
+}
+
+/// Issue 19 point 5: adopt lists what it takes over when it can; without a
+/// cluster it says it could not look, and the local change still works.
+#[test]
+fn adopt_without_a_reachable_cluster_says_it_could_not_look() {
+    let env = TestEnv::new();
+    let mut cmd = local(&env);
+    cmd.env("KUBECONFIG", env.dir.path().join("no-such-kubeconfig"))
+        .args(["identity", "adopt", "0123abcd", "--yes"]);
+    env.run_command(cmd)
+        .success()
+        .stderr_has("cannot list the secrets under 0123abcd")
+        .stdout_has("Adopted owner hash 0123abcd");
+    assert_eq!(file_text(&env), "0123abcd");
+    env.assert_no_requests();
 }

@@ -61,7 +61,8 @@ pub async fn run(ctx: &Context, args: &CandidatesArgs) -> Result<ExitCode> {
         ));
     }
     let secrets = cluster.list_konduktor_metadata(args.all_namespaces).await?;
-    let found = candidates::find(&secrets, &user.username, &owner.hash);
+    let login = crate::konduktor::identity::IdentityInputs::from_process().login;
+    let found = candidates::find(&secrets, &user.username, &owner.hash, login.as_deref());
     let namespace = (!args.all_namespaces).then(|| cluster.namespace.clone());
     match Format::from(args.output) {
         Format::Text => print!(
@@ -101,7 +102,13 @@ fn text(
             "No secrets written by the cluster user \"{user}\" in {place} (secrets made before kubectl-konduktor recorded their writer, or by Konduktor's CLI, cannot be attributed).\nYour owner hash here is {current}.\n"
         );
     }
-    let mut headers = vec!["OWNER HASH", "SECRETS", "LAST WRITE"];
+    let mut headers = vec![
+        "OWNER HASH",
+        "SECRETS",
+        "LAST WRITE",
+        "WRITTEN FROM",
+        "ADOPT",
+    ];
     if namespace.is_none() {
         headers.push("NAMESPACES");
     }
@@ -117,7 +124,18 @@ fn text(
             let written = c.newest_write.map_or("<unknown>".to_string(), |t| {
                 format!("{} ago", output::age(now.as_second() - t.as_second()))
             });
-            let mut row = vec![hash, c.secrets.to_string(), written];
+            let adopt = match (&c.not_suggested, c.current) {
+                (_, true) => "-".to_string(),
+                (None, false) => "suggested".to_string(),
+                (Some(why), false) => format!("not suggested: {why}"),
+            };
+            let mut row = vec![
+                hash,
+                c.secrets.to_string(),
+                written,
+                written_from(&c.writers),
+                adopt,
+            ];
             if namespace.is_none() {
                 let namespaces: Vec<String> = c
                     .namespaces
@@ -134,14 +152,41 @@ fn text(
         output::table(&headers, &rows)
     );
     if found.shared {
+        let spread = if found.logins > 1 {
+            format!("from {} workstation logins", found.logins)
+        } else {
+            format!("under {} owner hashes", found.candidates.len())
+        };
         out.push_str(&format!(
-            "\nThe cluster user \"{user}\" wrote secrets under {} owner hashes: several people seem to share it, so this cannot tell which are yours.\n",
-            found.candidates.len()
+            "\nThe cluster user \"{user}\" wrote secrets {spread}: several people seem to share it.\n"
         ));
+    }
+    if found.suggested().next().is_some() {
+        out.push_str(
+            "\nTo use a suggested one from this workstation (and in Konduktor's CLI): kubectl konduktor identity adopt <hash>\n",
+        );
     } else if found.others().next().is_some() {
         out.push_str(
-            "\nTo use one from this workstation (and in Konduktor's CLI): kubectl konduktor identity adopt <hash>\n",
+            "\nNone is suggested: a hash is suggested only where every secret under it was written by your cluster user from your workstation login. `identity adopt HASH` shows whose secrets it would take over before it asks.\n",
         );
     }
     out
+}
+
+/// The logins recorded as writers, for a table cell (at most three named).
+fn written_from(writers: &[candidates::Writer]) -> String {
+    const SHOWN: usize = 3;
+    let mut ids: Vec<String> = writers
+        .iter()
+        .take(SHOWN)
+        .map(|w| match &w.user_id {
+            Some(id) => candidates::shown_user(id),
+            None => "<not recorded>".to_string(),
+        })
+        .collect();
+    ids.dedup();
+    if writers.len() > SHOWN {
+        ids.push(format!("+{}", writers.len() - SHOWN));
+    }
+    ids.join(",")
 }

@@ -135,8 +135,8 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     crate::konduktor::identity::fits_object_names(&owner)?;
     if args.dry_run {
         let meta = WriteMeta {
-            created_by: None,
             custom: crate::cmd::prelude::custom_metadata()?,
+            ..WriteMeta::default()
         };
         print!("{}", create::dry_run_preview(&desired, &owner.hash, &meta)?);
         return Ok(ExitCode::SUCCESS);

@@ -1,8 +1,9 @@
 //! Authentication and authorization in miniature: bearer tokens mapped to
 //! users, per-user deny rules standing in for RBAC, the SelfSubjectReview
 //! that says who the caller is, and the SelfSubjectAccessReview that asks
-//! those same deny rules. Matches `unauthorized-bad-token`,
-//! `forbidden-list`, `selfsubjectreview` and `selfsubjectaccessreview-*` in
+//! those same deny rules (and the rules review that lists them). Matches
+//! `unauthorized-bad-token`, `forbidden-list`, `selfsubjectreview`,
+//! `selfsubjectaccessreview-*` and `selfsubjectrulesreview-*` in
 //! `tests/fixtures/apiserver/`
 //! (a copy of the shared kube-apiserver v1.36.2 recordings).
 
@@ -83,11 +84,12 @@ impl Ctx<'_> {
         let attrs = &request["spec"]["resourceAttributes"];
         let verb = attrs["verb"].as_str().unwrap_or_default();
         let ns = attrs["namespace"].as_str().filter(|n| !n.is_empty());
+        let name = attrs["name"].as_str().filter(|n| !n.is_empty());
         let allowed = match (
             attrs["group"].as_str().unwrap_or_default(),
             attrs["resource"].as_str(),
         ) {
-            ("", Some("secrets")) => self.authorize_in(verb, ns, None).is_none(),
+            ("", Some("secrets")) => self.authorize_in(verb, ns, name).is_none(),
             _ => self.user != "system:anonymous",
         };
         let mut echoed = serde_json::Map::new();
@@ -103,6 +105,93 @@ impl Ctx<'_> {
                 "metadata": {},
                 "spec": {"resourceAttributes": echoed},
                 "status": {"allowed": allowed},
+            }),
+        )
+    }
+}
+
+/// The verbs a rules review lists on secrets, in this order.
+const SECRET_VERBS: [&str; 8] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+];
+
+impl Ctx<'_> {
+    /// POST selfsubjectrulesreviews: the caller's rules in a namespace, as
+    /// RBAC lists them (fixture selfsubjectrulesreview-resourcenames): the
+    /// default rules every authenticated user has, one rule for the verbs
+    /// allowed on every Secret, one per set of `resourceNames`; without a
+    /// namespace, 400 (fixture selfsubjectrulesreview-no-namespace).
+    pub(super) fn self_subject_rules_review(&self, body: &[u8]) -> Resp {
+        if self.user == "system:anonymous" || self.lock().review_denied.contains(self.user) {
+            let message = format!(
+                "selfsubjectrulesreviews.authorization.k8s.io is forbidden: User \"{}\" cannot create resource \"selfsubjectrulesreviews\" in API group \"authorization.k8s.io\" at the cluster scope",
+                self.user
+            );
+            return status(
+                403,
+                "Forbidden",
+                &message,
+                Some(json!({"group": "authorization.k8s.io", "kind": "selfsubjectrulesreviews"})),
+            );
+        }
+        let request: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
+        // The rules listed are the same in every namespace here.
+        if request["spec"]["namespace"]
+            .as_str()
+            .is_none_or(str::is_empty)
+        {
+            return status(400, "BadRequest", "no namespace on request", None);
+        }
+        let mut everywhere = Vec::new();
+        let mut by_names: std::collections::BTreeMap<Vec<String>, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        {
+            let st = self.lock();
+            for verb in SECRET_VERBS {
+                let key = (self.user.to_string(), verb.to_string());
+                if st.denied.contains(&key) {
+                    continue;
+                }
+                match st.only_names.get(&key) {
+                    Some(names) => by_names
+                        .entry(names.iter().cloned().collect())
+                        .or_default()
+                        .push(verb),
+                    None => everywhere.push(verb),
+                }
+            }
+        }
+        let mut rules = vec![
+            json!({"verbs": ["create"], "apiGroups": ["authorization.k8s.io"], "resources": ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]}),
+            json!({"verbs": ["create"], "apiGroups": ["authentication.k8s.io"], "resources": ["selfsubjectreviews"]}),
+        ];
+        if !everywhere.is_empty() {
+            rules.push(json!({"verbs": everywhere, "apiGroups": [""], "resources": ["secrets"]}));
+        }
+        for (names, verbs) in by_names {
+            rules.push(json!({"verbs": verbs, "apiGroups": [""], "resources": ["secrets"], "resourceNames": names}));
+        }
+        respond(
+            201,
+            &json!({
+                "kind": "SelfSubjectRulesReview", "apiVersion": "authorization.k8s.io/v1",
+                "metadata": {}, "spec": {},
+                "status": {
+                    "resourceRules": rules,
+                    "nonResourceRules": [
+                        {"verbs": ["get"], "nonResourceURLs": ["/healthz", "/livez", "/readyz", "/version", "/version/"]},
+                        {"verbs": ["get"], "nonResourceURLs": ["/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"]},
+                        {"verbs": ["get"], "nonResourceURLs": ["/.well-known", "/.well-known/*"]},
+                    ],
+                    "incomplete": false,
+                },
             }),
         )
     }
@@ -134,9 +223,15 @@ impl Ctx<'_> {
         let key = (self.user.to_string(), verb.to_string());
         let denied = {
             let st = self.lock();
+            // A rule with resourceNames matches a named request only.
+            let not_named = st
+                .only_names
+                .get(&key)
+                .is_some_and(|names| ns.is_none() || !name.is_some_and(|n| names.contains(n)));
             (self.user == "system:anonymous" && !st.anonymous_allowed)
                 || st.denied.contains(&key)
                 || (ns.is_none() && st.denied_cluster_wide.contains(&key))
+                || not_named
         };
         if !denied {
             return None;

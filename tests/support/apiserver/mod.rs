@@ -17,7 +17,8 @@
 //! shared by the parts: `routing` (HTTP and dispatch), `store` (objects,
 //! resourceVersions, uids, the read and write handlers), `patch` (merge,
 //! strategic-merge and JSON patches), `validation` (Secret validation and
-//! the `Status` error bodies), `auth` (tokens, deny rules, SelfSubjectReview),
+//! the `Status` error bodies), `auth` (tokens, deny rules, SelfSubjectReview,
+//! access and rules reviews),
 //! `faults` (fault injection) and `selector` (label selectors).
 
 mod auth;
@@ -78,6 +79,10 @@ struct State {
     /// (username, verb) pairs RBAC refuses on secrets at the cluster scope
     /// only (a RoleBinding in the namespace, no ClusterRoleBinding).
     denied_cluster_wide: BTreeSet<(String, String)>,
+    /// (username, verb) -> the only Secret names RBAC allows it on (a
+    /// Role rule with `resourceNames`): a request without a name, or at the
+    /// cluster scope, is refused it.
+    only_names: BTreeMap<(String, String), BTreeSet<String>>,
     /// Secrets are open to `system:anonymous` (see [`ApiServer::allow_anonymous`]).
     anonymous_allowed: bool,
     /// Users RBAC refuses a SelfSubjectReview.
@@ -253,6 +258,16 @@ impl ApiServer {
         self.lock()
             .denied
             .insert((user.to_string(), verb.to_string()));
+    }
+
+    /// RBAC allows `verb` to `user` on these Secret names only, as a Role
+    /// rule with `resourceNames` does (fixtures
+    /// selfsubjectaccessreview-named-*, selfsubjectrulesreview-resourcenames).
+    pub fn allow_only_names(&self, user: &str, verb: &str, names: &[&str]) {
+        self.lock().only_names.insert(
+            (user.to_string(), verb.to_string()),
+            names.iter().map(|n| n.to_string()).collect(),
+        );
     }
 
     /// Another user, authenticated by `token` (e.g. a shared `admin`).

@@ -174,6 +174,16 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 "selfsubjectaccessreviews",
             ],
         ) => ctx.self_subject_access_review(&body),
+        // fixtures: selfsubjectrulesreview-resourcenames, -no-namespace
+        (
+            &Method::POST,
+            [
+                "apis",
+                "authorization.k8s.io",
+                "v1",
+                "selfsubjectrulesreviews",
+            ],
+        ) => ctx.self_subject_rules_review(&body),
         // fixtures: list-by-owner-label, list-by-set-selector, list-bad-selector,
         // list-namespace-missing, forbidden-list, unauthorized-bad-token,
         // list-metadata-only (with its Accept header)
