@@ -4,8 +4,9 @@
 //!
 //! Three steps:
 //! 1. [`plan`]: decide, from the live objects alone, how each secret is
-//!    written (`fromEnv` and an env file, `fromFile`, or `fromDirectory` and
-//!    an unpacked archive), or why it cannot be (left out, with the reason);
+//!    written (`fromEnvFile` and an env file, `fromFile`, or `fromDirectory`
+//!    and an unpacked archive), or why it cannot be (left out, with the
+//!    reason);
 //! 2. [`ValuesDir`]: write the values under a folder the user named, each
 //!    file created new (`O_EXCL`, never through a link) with mode 0600 (an
 //!    unpacked folder's files get the archive's modes before any byte is
@@ -15,7 +16,9 @@
 //!    name reads back as written.
 //!
 //! Values go only into the files of step 2: no message, comment or log line
-//! holds one.
+//! holds one. Env files are read by this tool (`fromEnvFile`, the format of
+//! [`crate::secrets::env_file`]), never sourced: a key such as
+//! `HTTPS_PROXY` a secret holds changes nothing outside the job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -27,6 +30,7 @@ use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
     self, GIT_SSH_KEY, LiveSecret, MAX_SECRET_BYTES, PARENT_VALUE, PAYLOAD_ZIP_KEY, SecretKind,
 };
+use crate::secrets::env_file;
 use crate::secrets::manifest::{API_VERSION, KIND};
 use crate::secrets::plan::{MAX_ZIP_ENTRIES, ZipRead, read_zip};
 use crate::secrets::sources::{self, MAX_WALK_DEPTH};
@@ -46,7 +50,7 @@ pub struct SecretExport {
 /// Where a secret's values go; `None` values: placeholders only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportSource {
-    /// `fromEnv`, the values in `<DIR>/<name>.env`.
+    /// `fromEnvFile`, the values in `<DIR>/<name>.env`.
     Env { file: Option<SecretBytes> },
     /// `fromFile`, one file per key under `<DIR>/<name>/`.
     Files { values: Option<Vec<SecretBytes>> },
@@ -83,104 +87,6 @@ pub struct ExportPlan {
     pub left_out: Vec<LeftOut>,
 }
 
-/// Variables that sourcing an env file must not set: they change how the
-/// shell runs commands (a prompt or hook runs code: `PROMPT_COMMAND`, `PS0`),
-/// are the shell's own (`RANDOM`, `UID`: read-only, or never read back as
-/// written, so `diff` would not come out clean), change what later programs
-/// run (`LD_PRELOAD`, `GIT_SSH_COMMAND`), or which cluster, identity and
-/// config this tool uses for the `diff` that follows. A secret that holds
-/// one is left out, never exported.
-const SHELL_SENSITIVE: &[&str] = &[
-    // How the shell runs commands, and hooks that run code.
-    "PATH",
-    "HOME",
-    "IFS",
-    "ENV",
-    "BASH_ENV",
-    "CDPATH",
-    "GLOBIGNORE",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "POSIXLY_CORRECT",
-    "PROMPT_COMMAND",
-    "PS0",
-    "PS1",
-    "PS2",
-    "PS3",
-    "PS4",
-    "TMOUT",
-    "MAIL",
-    "MAILPATH",
-    "MAILCHECK",
-    "INPUTRC",
-    "FCEDIT",
-    "SHELL",
-    "TERM",
-    // The shell's own, read-only or changing on their own.
-    "PWD",
-    "OLDPWD",
-    "OPTIND",
-    "OPTARG",
-    "RANDOM",
-    "SRANDOM",
-    "SECONDS",
-    "LINENO",
-    "UID",
-    "EUID",
-    "PPID",
-    "SHLVL",
-    "_",
-    "GROUPS",
-    "FUNCNAME",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "MACHTYPE",
-    "OSTYPE",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "BASHPID",
-    "PIPESTATUS",
-    "DIRSTACK",
-    "COLUMNS",
-    "LINES",
-    "REPLY",
-    // What later programs load or run.
-    "EDITOR",
-    "VISUAL",
-    "PAGER",
-    "PYTHONSTARTUP",
-    "PYTHONPATH",
-    "NODE_OPTIONS",
-    "PERL5OPT",
-    "RUBYOPT",
-    "JAVA_TOOL_OPTIONS",
-    "TMPDIR",
-    // Which cluster and identity this tool uses.
-    "KUBECONFIG",
-    "USER",
-    "LOGNAME",
-];
-
-/// Families of such variables, by prefix.
-const SHELL_SENSITIVE_PREFIXES: &[&str] = &[
-    "BASH_",
-    "HIST",
-    "COMP_",
-    "READLINE_",
-    "LD_",
-    "DYLD_",
-    "GIT_",
-    "SSH_",
-    "KONDUKTOR_",
-    "LC_",
-];
-
-fn shell_sensitive(key: &str) -> bool {
-    SHELL_SENSITIVE.contains(&key)
-        || SHELL_SENSITIVE_PREFIXES.iter().any(|p| key.starts_with(p))
-        || key == "LANG"
-}
-
 /// A key as a comment or message may show it: only with a key's
 /// characters (anything else may be a value pasted in its place).
 fn shown_key(key: &str) -> String {
@@ -209,9 +115,6 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
         .iter()
         .filter(|l| l.kind() == Some(SecretKind::GitSsh))
         .count();
-    // Env files are sourced into one shell: a variable two secrets hold
-    // with different values would come back as one.
-    let mut variables: BTreeMap<String, (String, Option<SecretBytes>)> = BTreeMap::new();
     for l in mine {
         let name = l.display_name().to_string();
         let result = one_secret(l, owner_hash, with_values).and_then(|s| {
@@ -219,15 +122,6 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
                 return Err(format!(
                     "you have {git_ssh} git-ssh secrets; a manifest holds one, and applying it deletes the others: delete the ones you do not use, then export again"
                 ));
-            }
-            if s.kind == SecretKind::Env {
-                shared_variable(&s, l, &variables)?;
-                for k in &s.keys {
-                    let value = with_values.then(|| l.data.get(k).cloned()).flatten();
-                    variables
-                        .entry(k.clone())
-                        .or_insert_with(|| (s.name.clone(), value));
-                }
             }
             Ok(s)
         });
@@ -239,34 +133,14 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
     out
 }
 
-/// A variable of env secret `s` that an exported one holds already, with
-/// another value (or, without values, at all).
-fn shared_variable(
-    s: &SecretExport,
-    l: &LiveSecret,
-    seen: &BTreeMap<String, (String, Option<SecretBytes>)>,
-) -> Result<(), String> {
-    for k in &s.keys {
-        let Some((other, value)) = seen.get(k) else {
-            continue;
-        };
-        let same = matches!((value, l.data.get(k)), (Some(a), Some(b)) if a == b);
-        if !same {
-            let why = if value.is_some() {
-                "with another value: sourcing both env files gives one value"
-            } else {
-                "and `fromEnv` takes both from the one variable"
-            };
-            return Err(format!(
-                "the variable `{k}` is in secret `{other}` too, {why}"
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// One secret, checked rule by rule; the reason it cannot be exported.
 fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<SecretExport, String> {
+    if let Some(t) = &l.terminating {
+        return Err(format!(
+            "it is being deleted ({}): a manifest would make it again once it is gone",
+            t.pending()
+        ));
+    }
     if l.labels.get(konduktor::LABEL_PARENT).map(String::as_str) != Some(PARENT_VALUE) {
         return Err(format!(
             "it lacks the label `{}: {PARENT_VALUE}` that Konduktor's secrets carry",
@@ -302,11 +176,6 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
         SecretKind::Env => {
             for k in &keys {
                 konduktor::validate_env_name(k).map_err(|e| e.to_string())?;
-                if shell_sensitive(k) {
-                    return Err(format!(
-                        "its key `{k}` is a variable that sourcing the env file would set in your shell, changing how commands (and this tool) run"
-                    ));
-                }
             }
             let file = if with_values {
                 let pairs: Vec<(String, SecretBytes)> =
@@ -353,53 +222,25 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
 
 // ------------------------------------------------------------ env files
 
-/// `'...'` for sh: every byte as it is, `'` as `'\''`. Sourcing gives back
-/// exactly `value` (which must not hold a NUL byte: no variable can).
-#[must_use]
-pub fn sh_quote(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 2);
-    out.push(b'\'');
-    for &b in value {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(b);
-        }
-    }
-    out.push(b'\'');
-    out
-}
-
-/// The env file of secret `name`: one `export KEY='value'` line per key.
-/// A value `fromEnv` cannot take back (a NUL byte, not UTF-8) is the
-/// reason the secret is left out.
+/// The env file of secret `name` (the format of
+/// [`crate::secrets::env_file`]), for `fromEnvFile`. A value no
+/// environment variable can carry (a NUL byte, not UTF-8) is the reason
+/// the secret is left out: an env secret's values become variables in the
+/// job.
 ///
 /// # Errors
 ///
 /// A value cannot be carried by an environment variable.
 pub fn env_file(name: &str, pairs: &[(String, SecretBytes)]) -> Result<SecretBytes, String> {
-    let mut out = format!(
-        "# The values of secret `{name}`, for `fromEnv`: source this file in a subshell for `kubectl konduktor diff` or `apply`: ( . ./{name}.env && kubectl konduktor diff -f secrets.yaml )\n"
-    )
-    .into_bytes();
     for (key, value) in pairs {
-        if value.expose().contains(&0) {
-            return Err(format!(
-                "the value of `{key}` holds a NUL byte, which no environment variable can carry"
-            ));
+        if let Some(why) = env_file::env_value_problem(value.expose()) {
+            return Err(format!("the value of `{key}` {why}"));
         }
-        if std::str::from_utf8(value.expose()).is_err() {
-            return Err(format!(
-                "the value of `{key}` is not UTF-8 text, which `fromEnv` requires"
-            ));
-        }
-        out.extend_from_slice(b"export ");
-        out.extend_from_slice(key.as_bytes());
-        out.push(b'=');
-        out.extend_from_slice(&sh_quote(value.expose()));
-        out.push(b'\n');
     }
-    Ok(SecretBytes::new(out))
+    let header = format!(
+        "The values of secret `{name}`, for `fromEnvFile`: KEY=VALUE lines that kubectl konduktor\nreads itself (see its README, \"Env files\"). This is not a shell script: do not source it."
+    );
+    Ok(env_file::render(&header, pairs))
 }
 
 // ------------------------------------------------------------ zip
@@ -913,9 +754,6 @@ pub struct RenderContext<'a> {
     /// The values folder as the manifest's paths start (absolute, or
     /// `./...` relative to the manifest's folder); `None`: placeholders.
     pub values: Option<&'a str>,
-    /// The values folder, absolute, for the shell lines that source the
-    /// env files (they run from any folder).
-    pub values_absolute: Option<&'a str>,
 }
 
 /// Placeholder paths start here, relative to the manifest's folder.
@@ -932,7 +770,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     if ctx.values.is_none() {
         out.push_str(INCOMPLETE);
         out.push('\n');
-        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and export\n# each `fromEnv` variable; or export again with --values-dir DIR.\n");
+        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and each env\n# secret's KEY=VALUE lines in its `fromEnvFile` file (see the README's \"Env\n# files\"); or export again with --values-dir DIR.\n");
     }
     let _ = writeln!(
         out,
@@ -940,22 +778,6 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
         comment(ctx.namespace),
         ctx.owner_hash
     );
-    let env_files: Vec<&SecretExport> = plan
-        .secrets
-        .iter()
-        .filter(|s| matches!(s.source, ExportSource::Env { .. }))
-        .collect();
-    if let (Some(values), false) = (ctx.values_absolute.or(ctx.values), env_files.is_empty()) {
-        out.push_str(
-            "# Load the env files for `diff` or `apply` only, in a subshell (so their\n# variables do not stay in your shell):\n#   (",
-        );
-        for s in env_files {
-            let path = format!("{values}/{}.env", s.name);
-            let quoted = String::from_utf8_lossy(&sh_quote(path.as_bytes())).into_owned();
-            let _ = write!(out, " . {} &&", comment(&quoted));
-        }
-        out.push_str(" kubectl konduktor diff -f secrets.yaml )\n");
-    }
     if !plan.left_out.is_empty() {
         out.push_str("# Left out (a manifest cannot reproduce them):\n");
         for l in &plan.left_out {
@@ -973,15 +795,24 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     }
     out.push_str("secrets:\n");
     for s in &plan.secrets {
-        let _ = writeln!(out, "  - name: {}\n    kind: {}", s.name, s.kind);
+        // Quoted: a name such as `null`, `true` or `123` reads back as text.
+        let _ = writeln!(
+            out,
+            "  - name: {}\n    kind: {}",
+            yaml_quote(&s.name),
+            s.kind
+        );
         let keys: Vec<String> = s.keys.iter().map(|k| comment(k)).collect();
         let _ = writeln!(out, "    # keys: {}", keys.join(", "));
         match &s.source {
-            ExportSource::Env { .. } => {
-                out.push_str("    fromEnv:\n");
-                for k in &s.keys {
-                    let _ = writeln!(out, "      - {}", yaml_quote(k));
-                }
+            ExportSource::Env { file } => {
+                let path = format!("{base}/{}.env", s.name);
+                let todo = if file.is_none() {
+                    " # TODO: a KEY=VALUE line for each key".to_string()
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "    fromEnvFile: {}{todo}", yaml_quote(&path));
             }
             ExportSource::Files { values } => {
                 out.push_str("    fromFile:\n");

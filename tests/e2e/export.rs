@@ -2,8 +2,7 @@
 //! reproduces your secrets, `diff` of it right after reporting no changes;
 //! values only in files under `--values-dir`, never in any output.
 
-use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::path::Path;
 
 use base64::Engine;
 use serde_json::json;
@@ -18,41 +17,12 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-/// The `.env` files export wrote under `dir`.
-fn env_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "env"))
-        .collect();
-    files.sort();
-    files
-}
-
-/// `diff -f manifest` in a shell that sourced each of `sourced` first, as
-/// the exported manifest's header says to.
-fn sourced_diff(env: &TestEnv, sourced: &[PathBuf], manifest: &Path, extra: &[&str]) -> Run {
-    let base = env.command();
-    let mut sh = StdCommand::new("sh");
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => sh.env(k, v),
-            None => sh.env_remove(k),
-        };
-    }
-    sh.current_dir(env.dir.path())
-        .arg("-c")
-        .arg(
-            "bin=$1; ns=$2; m=$3; x=$4; shift 4; for f in \"$@\"; do . \"$f\" || exit 9; done; exec \"$bin\" -n \"$ns\" $x diff -f \"$m\"",
-        )
-        .arg("sh")
-        .arg(base.get_program())
-        .arg(&env.namespace)
-        .arg(manifest)
-        .arg(extra.join(" "))
-        .args(sourced);
-    env.run_command(sh)
+/// `diff -f manifest` as a user runs it after export: nothing sourced,
+/// no variable of the secrets set (env files are read by `fromEnvFile`).
+fn plain_diff(env: &TestEnv, manifest: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["diff", "-f", s(manifest)]);
+    env.run(&args)
 }
 
 /// Files (not folders) under `dir`, relative, sorted.
@@ -86,9 +56,9 @@ fn mode(p: &Path) -> u32 {
 
 /// Secrets made by `secret create` (file, directory, inline, env,
 /// git-ssh) and by `apply`, exported with their values into a folder
-/// whose name YAML and sh must both quote: `diff` of the exported
-/// manifest, env files sourced, exits 0. Nothing of any value in any
-/// output, with -v and -vv too.
+/// whose name YAML must quote: `diff` of the exported manifest, nothing
+/// sourced, exits 0. Nothing of any value in any output, with -v and -vv
+/// too.
 #[test]
 fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     use std::os::unix::fs::PermissionsExt;
@@ -150,9 +120,8 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         "--out",
         s(&out),
     ]);
-    run.success()
-        .stderr_has("Exported 7 secrets")
-        .stderr_has("in a subshell");
+    run.success().stderr_has("Exported 7 secrets");
+    assert!(!run.stderr.contains("subshell"), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
@@ -184,12 +153,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         std::fs::read(values.join("c-file/token.txt")).unwrap_or_default(),
         file_value.as_bytes()
     );
-    let sourced = env_files(&values);
-    sourced_diff(&env, &sourced, &out, &["-v"]).success();
-    // Not sourcing them: the run stops on the unset variables.
-    sourced_diff(&env, &[], &out, &[])
-        .failure()
-        .stderr_has("is not set");
+    plain_diff(&env, &out, &["-v"]).success();
 
     // To standard output, absolute paths; -v too.
     let values2 = env.dir.path().join("v2");
@@ -202,7 +166,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         "{}",
         run.stdout
     );
-    sourced_diff(&env, &env_files(&values2), &out2, &["-vv"]).success();
+    plain_diff(&env, &out2, &["-vv"]).success();
 }
 
 /// The recorded objects Konduktor's own CLI made round-trip too: the
@@ -222,12 +186,10 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
         "{text}"
     );
     assert!(text.contains("    kind: git-ssh\n"), "{text}");
-    // Shell lines name the env files absolutely: they run from anywhere.
-    let sourcing = format!(
-        "#   ( . '{}/my-env.env' && kubectl konduktor diff",
-        values.display()
+    assert!(
+        text.contains("    fromEnvFile: \"./values/my-env.env\"\n"),
+        "{text}"
     );
-    assert!(text.contains(&sourcing), "{text}");
     assert_eq!(
         mode(&values.join("my-default-directory/mycreds/a.txt")),
         0o600
@@ -241,7 +203,7 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
         std::fs::read(crate::support::fixtures().join("konduktor-made/source/mycreds/sub/b.json"))
             .unwrap_or_default()
     );
-    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+    plain_diff(&env, &out, &[]).success();
 }
 
 /// Without `--values-dir`: no file anywhere, every secret with its kind,
@@ -259,10 +221,10 @@ fn without_a_values_dir_nothing_is_written_and_the_manifest_says_to_complete_it(
         run.success().stderr_has("must be completed before use");
         assert!(run.stdout.starts_with("# INCOMPLETE"), "{}", run.stdout);
         for want in [
-            "  - name: my-env\n    kind: env\n    # keys: BAZ, FOO\n    fromEnv:\n",
-            "  - name: my-default-file\n    kind: default\n    # keys: secret-file.txt\n    fromFile:\n",
+            "  - name: \"my-env\"\n    kind: env\n    # keys: BAZ, FOO\n    fromEnvFile: \"./values/my-env.env\" # TODO",
+            "  - name: \"my-default-file\"\n    kind: default\n    # keys: secret-file.txt\n    fromFile:\n",
             "    fromDirectory: \"./values/my-default-directory/FOLDER\" # TODO",
-            "  - name: my-ssh-2\n    kind: git-ssh\n",
+            "  - name: \"my-ssh-2\"\n    kind: git-ssh\n",
         ] {
             run.stdout_has(want);
         }
@@ -354,7 +316,7 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
     ])
     .success();
     let text = std::fs::read_to_string(&out).unwrap_or_default();
-    assert!(text.contains("name: one"), "{text}");
+    assert!(text.contains("name: \"one\""), "{text}");
     assert_eq!(
         std::fs::read_to_string(taken.join("notes.txt")).unwrap_or_default(),
         "keep"
@@ -423,9 +385,9 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
         text.contains("#   has-nul: the value of `TOKEN` holds a NUL byte"),
         "{text}"
     );
-    assert!(!text.contains("- name: has-nul"), "{text}");
+    assert!(!text.contains("- name: \"has-nul\""), "{text}");
     assert_eq!(files_under(&values), vec!["fine.env"]);
-    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+    plain_diff(&env, &out, &[]).success();
     // Without values: the kind is still checked, the value never read.
     env.run(&["export"])
         .success()
@@ -467,7 +429,7 @@ fn another_users_secrets_are_never_exported() {
     }
     let values = env.dir.path().join("values");
     let run = env.run(&["-vv", "export", "--values-dir", s(&values)]);
-    run.success().stdout_has("- name: mine");
+    run.success().stdout_has("- name: \"mine\"");
     for other in ["theirs", "THEIRS", "bystander", OTHER_OWNER, "feedbeef"] {
         assert!(!run.stdout.contains(other), "{other}:\n{}", run.stdout);
         assert!(
@@ -489,4 +451,94 @@ fn another_users_secrets_are_never_exported() {
             Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
         );
     }
+}
+
+/// Issue 19, point 2: a key a co-tenant's tooling or a past mistake put
+/// in an env secret (`HTTPS_PROXY`, `SSL_CERT_FILE`) must change nothing
+/// outside the job. Export writes it to the secret's env file, read by
+/// `fromEnvFile`; nothing (manifest, stderr) asks anyone to source a file,
+/// and `diff` right after, run as is, reaches the cluster directly and
+/// finds nothing to change.
+#[test]
+fn planted_proxy_variables_go_to_an_env_file_no_shell_reads() {
+    let env = TestEnv::new();
+    let token = env.canary("planted");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        "HTTPS_PROXY=http://127.0.0.1:9",
+        "--inline",
+        "SSL_CERT_FILE=/tmp/not-your-ca.pem",
+        "--inline",
+        &format!("TOKEN={token}"),
+        "planted",
+    ])
+    .success();
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success().stderr_has("Exported 1 secret ");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    env.assert_no_leak(&text);
+    assert!(
+        text.contains("    fromEnvFile: \"./values/planted.env\"\n"),
+        "{text}"
+    );
+    for said in [text.as_str(), run.stderr.as_str()] {
+        for hint in ["subshell", " . ", "fromEnv:"] {
+            assert!(!said.contains(hint), "{hint:?} in:\n{said}");
+        }
+    }
+    let file = std::fs::read_to_string(values.join("planted.env")).unwrap_or_default();
+    assert!(file.contains("do not source it"), "{file}");
+    assert!(!file.contains("export "), "{file}");
+    assert!(
+        file.contains("\nHTTPS_PROXY=http://127.0.0.1:9\n"),
+        "{file}"
+    );
+    plain_diff(&env, &out, &[]).success();
+}
+
+/// `fromEnvFile` by hand: every byte an env value can hold, as the README
+/// defines the format, reaches the secret exactly; a bad line is named by
+/// its number and the manifest's line, its value never shown; `fromEnv`
+/// still works beside it.
+#[test]
+fn from_env_file_reads_exact_values_and_names_a_bad_line() {
+    let env = TestEnv::new();
+    let canary = env.canary("envfile");
+    env.file(
+        "vals/hf.env",
+        format!(
+            "# written by hand\n\nTOKEN={canary}\nTRICKY= it's \"q\" = #x \\\\n\\n\\té☃\\x41\nEMPTY=\n"
+        ),
+    );
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    fromEnvFile: vals/hf.env\n    inline: {MODE: online}\n",
+    );
+    env.run(&["apply", "-f", s(&manifest)]).success();
+    let data = env.data(&format!("hf-{OWNER}"));
+    assert_eq!(
+        data.get("TRICKY").map(Vec::as_slice),
+        Some(" it's \"q\" = #x \\n\n\té☃A".as_bytes())
+    );
+    assert_eq!(data.get("TOKEN"), Some(&canary.clone().into_bytes()));
+    assert_eq!(data.get("EMPTY"), Some(&Vec::new()));
+    assert_eq!(data.get("MODE"), Some(&b"online".to_vec()));
+    env.run(&["diff", "-f", s(&manifest)]).success();
+
+    env.file("vals/hf.env", format!("TOKEN=x\n{canary}\n"));
+    let run = env.run(&["diff", "-f", s(&manifest)]);
+    run.failure()
+        .stderr_has("line 2: has no `=`")
+        .stderr_has("secrets.yaml:6");
+    env.assert_no_leak(&run.stderr);
+    env.file("vals/hf.env", format!("export TOKEN='{canary}'\n"));
+    env.run(&["diff", "-f", s(&manifest)])
+        .failure()
+        .stderr_has("line 1: starts with `export`");
 }
