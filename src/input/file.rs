@@ -27,6 +27,9 @@ pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
 /// An env file (`fromEnvFile`): a Secret holds at most 1 MiB of values, and
 /// an escape (`\xHH`) takes four bytes for one, so this holds any secret.
 pub const MAX_ENV_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// The list `export` keeps of what it wrote in a values folder
+/// (`.konduktor-export.json`): paths only, far less than this.
+pub const MAX_EXPORT_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a file could not be read. Messages name the file, never its content.
 #[derive(Debug)]

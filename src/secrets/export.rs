@@ -11,7 +11,10 @@
 //!    file created new (`O_EXCL`, never through a link) with mode 0600 (an
 //!    unpacked folder's files get the archive's modes before any byte is
 //!    written), and check that each unpacked folder archives back to the
-//!    same content;
+//!    same content. It replaces or removes only what an earlier export
+//!    listed in the folder's [`RECORD_FILE`], and refuses, naming it,
+//!    anything else in its way; a secret whose names the file system
+//!    refuses is left out, the others written;
 //! 3. [`render`]: the manifest text, paths double-quoted so that any folder
 //!    name reads back as written.
 //!
@@ -430,9 +433,41 @@ pub struct ValuesDir {
     pub path: PathBuf,
     /// The path as UTF-8 text (the manifest is text).
     pub text: String,
-    /// Replace what export writes if it is there already.
-    pub force: bool,
+    /// What an earlier export recorded it wrote here ([`RECORD_FILE`]).
+    earlier: Record,
+    /// What is in the folder now (links never followed), relative paths.
+    found: BTreeMap<String, Found>,
 }
+
+/// The file in a values folder that lists what export wrote there, so that
+/// `--force` replaces (or removes, once stale) only that: never a file of
+/// the user's, never a link or anything planted in its place.
+pub const RECORD_FILE: &str = ".konduktor-export.json";
+
+/// What export wrote in a values folder: relative paths, `/`-separated.
+/// Names and paths only, never a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Record {
+    written_by: String,
+    files: BTreeSet<String>,
+    folders: BTreeSet<String>,
+}
+
+const RECORD_WRITER: &str = "kubectl konduktor export";
+
+/// What is at a path in the values folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    File,
+    Folder,
+    /// Anything else (a link, a FIFO, ...), or a name that is not UTF-8:
+    /// never export's.
+    Other,
+}
+
+/// At most this many entries in a values folder are looked at.
+const MAX_VALUES_ENTRIES: usize = 100_000;
 
 fn values_error(path: &Path, what: &str) -> Error {
     Error::new(
@@ -495,18 +530,20 @@ pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
                 crate::escape::path(dir)
             ),
         )
-        .with_help("name a new or empty folder, or pass --force to write into it (replacing what export writes there)"));
+        .with_help("name a new or empty folder, or pass --force to write into it (replacing only what an earlier export wrote there)"));
     }
     Ok(())
 }
 
 impl ValuesDir {
     /// Create `dir` (mode 0700; its parents as usual) unless it exists, as
-    /// [`check_values_dir`] allows.
+    /// [`check_values_dir`] allows; read what an earlier export recorded it
+    /// wrote there, and what is there now.
     ///
     /// # Errors
     ///
-    /// As [`check_values_dir`]; it cannot be created; its path is not UTF-8.
+    /// As [`check_values_dir`]; it cannot be created or read; its path is
+    /// not UTF-8; its record is not one export wrote.
     pub fn prepare(dir: &Path, force: bool) -> Result<Self, Error> {
         check_values_dir(dir, force)?;
         let mut created = false;
@@ -528,21 +565,60 @@ impl ValuesDir {
             )
             .with_help("choose a folder whose path is UTF-8"));
         };
-        Ok(ValuesDir { path, text, force })
+        let found = if created {
+            BTreeMap::new()
+        } else {
+            look_around(&path)?
+        };
+        let earlier = match found.get(RECORD_FILE) {
+            None => Record::default(),
+            Some(Found::File) => read_record(&path.join(RECORD_FILE))?,
+            Some(_) => {
+                return Err(in_the_way(&path, &[RECORD_FILE.to_string()]));
+            }
+        };
+        Ok(ValuesDir {
+            path,
+            text,
+            earlier,
+            found,
+        })
     }
 
-    /// Write every value of `plan` under this folder. A directory secret
-    /// whose folder does not archive back to the same content is removed
-    /// again and left out.
+    /// Write every value of `plan` under this folder, replacing only what
+    /// an earlier export wrote (and removing what it wrote for secrets no
+    /// longer exported). A secret whose files cannot be made (a name the
+    /// file system refuses), or whose folder does not archive back to the
+    /// same content, is left out with the reason; the others are written.
     ///
     /// # Errors
     ///
-    /// A file or folder cannot be written (named, with the system's reason).
+    /// Something export did not write is where it would write (nothing is
+    /// written then); a file or folder cannot be written for another reason
+    /// than its name (named, with the system's reason).
     pub fn write(&self, plan: &mut ExportPlan) -> Result<(), Error> {
+        let layouts: Vec<Layout> = plan.secrets.iter().map(layout).collect();
+        let blocking = self.in_the_way(&layouts);
+        if !blocking.is_empty() {
+            return Err(in_the_way(&self.path, &blocking));
+        }
+        // Recorded before anything is written: a run stopped half-way still
+        // leaves a record of all it may have written.
+        let mut ours = self.earlier.clone();
+        for l in &layouts {
+            ours.files.extend(l.files.iter().cloned());
+            ours.folders.extend(l.folders.iter().cloned());
+        }
+        self.write_record(&ours)?;
+        let mut now = Record::default();
         let mut kept = Vec::new();
-        for s in std::mem::take(&mut plan.secrets) {
-            match self.write_secret(&s)? {
-                None => kept.push(s),
+        for (s, l) in std::mem::take(&mut plan.secrets).into_iter().zip(&layouts) {
+            match self.write_secret(&s, l)? {
+                None => {
+                    now.files.extend(l.files.iter().cloned());
+                    now.folders.extend(l.folders.iter().cloned());
+                    kept.push(s);
+                }
                 Some(reason) => plan.left_out.push(LeftOut {
                     name: s.name.clone(),
                     reason,
@@ -551,104 +627,383 @@ impl ValuesDir {
         }
         plan.secrets = kept;
         plan.left_out.sort_by(|a, b| a.name.cmp(&b.name));
+        let left = self.remove_stale(&now);
+        now.files.extend(left.files);
+        now.folders.extend(left.folders);
+        self.write_record(&now)
+    }
+
+    /// What is where `layouts` would write, that export did not write (or
+    /// that is no longer what it wrote: a link where it made a file).
+    fn in_the_way(&self, layouts: &[Layout]) -> Vec<String> {
+        let ours = |p: &str, want: Found| {
+            let recorded = match want {
+                Found::File => self.earlier.files.contains(p),
+                Found::Folder => self.earlier.folders.contains(p),
+                Found::Other => false,
+            };
+            recorded && self.found.get(p) == Some(&want)
+        };
+        let mut blocking = BTreeSet::new();
+        for l in layouts {
+            let planned = l
+                .folders
+                .iter()
+                .map(|p| (p, Found::Folder))
+                .chain(l.files.iter().map(|p| (p, Found::File)));
+            for (p, want) in planned {
+                if self.found.contains_key(p) && !ours(p, want) {
+                    blocking.insert(p.clone());
+                }
+            }
+            // A folder unpacked from an archive is archived again whole:
+            // whatever else is in it would be too.
+            if let Some(root) = &l.unpacked_root {
+                let below = format!("{root}/");
+                for (p, found) in self.found.range(below.clone()..) {
+                    if !p.starts_with(&below) {
+                        break;
+                    }
+                    let want = if *found == Found::Folder {
+                        Found::Folder
+                    } else {
+                        Found::File
+                    };
+                    if !ours(p, want) {
+                        blocking.insert(p.clone());
+                    }
+                }
+            }
+        }
+        blocking.into_iter().collect()
+    }
+
+    /// `Some(reason)`: not written (what it wrote is removed again).
+    fn write_secret(&self, s: &SecretExport, l: &Layout) -> Result<Option<String>, Error> {
+        // What is there is export's own (checked): replaced.
+        if let Some(root) = &l.unpacked_root {
+            self.remove_below(root)?;
+        }
+        for f in &l.files {
+            if self.found.get(f) == Some(&Found::File) {
+                let at = self.path.join(f);
+                match std::fs::remove_file(&at) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(write_error(&at, &e));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut made: Vec<PathBuf> = Vec::new();
+        let outcome = self.write_values(s, l, &mut made);
+        let reason = match outcome {
+            Ok(()) => match (&s.source, &l.unpacked_root) {
+                (
+                    ExportSource::Directory {
+                        unpacked: Some(unpacked),
+                    },
+                    Some(root),
+                ) => archives_back(&self.path.join(root), unpacked),
+                _ => None,
+            },
+            Err((at, e)) if refused_name(&e) => Some(format!(
+                "the file system refuses the name `{}`: {e}",
+                crate::escape::path(at.strip_prefix(&self.path).unwrap_or(&at))
+            )),
+            Err((at, e)) => return Err(write_error(&at, &e)),
+        };
+        if reason.is_some() {
+            // Deepest first: files, then the folders this run made.
+            for p in made.iter().rev() {
+                let _ = std::fs::remove_file(p).or_else(|_| std::fs::remove_dir(p));
+            }
+        }
+        Ok(reason)
+    }
+
+    /// Make `l`'s folders and files, each made pushed to `made`; the first
+    /// failure, with its path.
+    fn write_values(
+        &self,
+        s: &SecretExport,
+        l: &Layout,
+        made: &mut Vec<PathBuf>,
+    ) -> Result<(), (PathBuf, std::io::Error)> {
+        for folder in &l.folders {
+            let at = self.path.join(folder);
+            if self.found.get(folder) == Some(&Found::Folder) && !l.is_below_root(folder) {
+                continue;
+            }
+            new_dir(&at).map_err(|e| (at.clone(), e))?;
+            made.push(at);
+        }
+        let contents = contents(s);
+        for (rel, (bytes, mode)) in l.files.iter().zip(contents) {
+            let at = self.path.join(rel);
+            crate::input::file::write_new_file(&at, mode, bytes.expose())
+                .map_err(|e| (at.clone(), e))?;
+            made.push(at);
+        }
         Ok(())
     }
 
-    /// `Some(reason)`: written, but not faithfully (and removed again).
-    fn write_secret(&self, s: &SecretExport) -> Result<Option<String>, Error> {
-        match &s.source {
-            ExportSource::Env { file: Some(file) } => {
-                self.write_file(&self.path.join(format!("{}.env", s.name)), file, 0o600)?;
-            }
-            ExportSource::Files {
-                values: Some(values),
-            } => {
-                let folder = self.path.join(&s.name);
-                self.ensure_dir(&folder)?;
-                for (key, value) in s.keys.iter().zip(values) {
-                    self.write_file(&folder.join(file_name(s, key)), value, 0o600)?;
+    /// Remove everything below (and with) `root`, all of it export's own
+    /// (checked by [`ValuesDir::in_the_way`]): files, then folders,
+    /// deepest first.
+    fn remove_below(&self, root: &str) -> Result<(), Error> {
+        let below = format!("{root}/");
+        let mut entries: Vec<(&String, &Found)> = self
+            .found
+            .range(below.clone()..)
+            .take_while(|(p, _)| p.starts_with(&below))
+            .collect();
+        if let Some(f) = self.found.get_key_value(root) {
+            entries.push(f);
+        }
+        entries.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
+        for (p, found) in entries {
+            let at = self.path.join(p);
+            let removed = match found {
+                Found::Folder => std::fs::remove_dir(&at),
+                _ => std::fs::remove_file(&at),
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(write_error(&at, &e));
                 }
+                _ => {}
             }
-            ExportSource::Directory {
-                unpacked: Some(unpacked),
-            } => {
-                let folder = self.path.join(&s.name);
-                self.ensure_dir(&folder)?;
-                let root = folder.join(&unpacked.root);
-                self.clear(&root)?;
-                self.ensure_dir(&root)?;
-                // Folders this run made: files share them.
-                let mut made = BTreeSet::new();
-                for f in &unpacked.files {
-                    let mut at = root.clone();
-                    let mut parts = f.path.split('/').peekable();
-                    while let Some(part) = parts.next() {
-                        at.push(part);
-                        if parts.peek().is_some() && !made.contains(&at) {
-                            self.ensure_dir(&at)?;
-                            made.insert(at.clone());
-                        }
+        }
+        Ok(())
+    }
+
+    /// Remove what an earlier export wrote that this one did not (secrets
+    /// deleted or left out since), if it is still what was written: files,
+    /// then folders that are empty. What stays is returned, to stay
+    /// recorded.
+    fn remove_stale(&self, now: &Record) -> Record {
+        let stays = |removed: std::io::Result<()>| {
+            removed.is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound)
+        };
+        let mut left = Record::default();
+        for f in self.earlier.files.difference(&now.files) {
+            if self.found.get(f) == Some(&Found::File)
+                && stays(std::fs::remove_file(self.path.join(f)))
+            {
+                left.files.insert(f.clone());
+            }
+        }
+        let mut folders: Vec<&String> = self.earlier.folders.difference(&now.folders).collect();
+        folders.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+        for f in folders {
+            if self.found.get(f) == Some(&Found::Folder)
+                && stays(std::fs::remove_dir(self.path.join(f)))
+            {
+                left.folders.insert(f.clone());
+            }
+        }
+        left
+    }
+
+    fn write_record(&self, record: &Record) -> Result<(), Error> {
+        let record = Record {
+            written_by: RECORD_WRITER.to_string(),
+            ..record.clone()
+        };
+        let at = self.path.join(RECORD_FILE);
+        let mut text = serde_json::to_string_pretty(&record)
+            .map_err(|e| values_error(&self.path, &e.to_string()))?;
+        text.push('\n');
+        crate::input::file::write_whole(&at, 0o600, text.as_bytes(), true)
+            .map_err(|e| write_error(&at, &e))
+    }
+}
+
+/// Where one secret's values go, relative to the values folder: folders
+/// in the order they are made, files in the order of [`contents`].
+#[derive(Debug, Clone, Default)]
+struct Layout {
+    folders: Vec<String>,
+    files: Vec<String>,
+    /// The folder a `payload.zip` unpacks into.
+    unpacked_root: Option<String>,
+}
+
+impl Layout {
+    fn is_below_root(&self, p: &str) -> bool {
+        self.unpacked_root
+            .as_ref()
+            .is_some_and(|r| p == r || p.starts_with(&format!("{r}/")))
+    }
+}
+
+fn layout(s: &SecretExport) -> Layout {
+    let mut l = Layout::default();
+    match &s.source {
+        ExportSource::Env { file: Some(_) } => l.files.push(format!("{}.env", s.name)),
+        ExportSource::Files {
+            values: Some(values),
+        } => {
+            l.folders.push(s.name.clone());
+            for key in s.keys.iter().take(values.len()) {
+                l.files.push(format!("{}/{}", s.name, file_name(s, key)));
+            }
+        }
+        ExportSource::Directory {
+            unpacked: Some(unpacked),
+        } => {
+            let root = format!("{}/{}", s.name, unpacked.root);
+            l.folders.push(s.name.clone());
+            l.folders.push(root.clone());
+            let mut folders = BTreeSet::new();
+            for f in &unpacked.files {
+                let mut at = root.clone();
+                let mut parts = f.path.split('/').peekable();
+                while let Some(part) = parts.next() {
+                    at.push('/');
+                    at.push_str(part);
+                    if parts.peek().is_some() && folders.insert(at.clone()) {
+                        l.folders.push(at.clone());
                     }
-                    self.write_file(&at, &f.bytes, f.mode)?;
                 }
-                if let Some(reason) = archives_back(&root, unpacked) {
-                    let _ = std::fs::remove_dir_all(&root);
-                    return Ok(Some(reason));
+                l.files.push(at);
+            }
+            l.unpacked_root = Some(root);
+        }
+        // Placeholders: nothing to write.
+        _ => {}
+    }
+    l
+}
+
+/// The bytes and mode of each file of [`layout`], in its order.
+fn contents(s: &SecretExport) -> Vec<(&SecretBytes, u32)> {
+    match &s.source {
+        ExportSource::Env { file: Some(file) } => vec![(file, 0o600)],
+        ExportSource::Files {
+            values: Some(values),
+        } => values.iter().map(|v| (v, 0o600)).collect(),
+        ExportSource::Directory {
+            unpacked: Some(unpacked),
+        } => unpacked.files.iter().map(|f| (&f.bytes, f.mode)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Did the file system refuse a name (too long, not in its encoding, or
+/// the same as another once case or form is folded)? Then only that
+/// secret is left out.
+fn refused_name(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENAMETOOLONG | libc::EILSEQ | libc::EINVAL | libc::EEXIST)
+    )
+}
+
+/// Refusal: `paths` (relative to `dir`) are where export would write, and
+/// it did not write them.
+fn in_the_way(dir: &Path, paths: &[String]) -> Error {
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("`{}`", crate::escape::text(p)))
+        .collect();
+    if paths.len() > SHOWN {
+        list.push(format!("and {} more", paths.len() - SHOWN));
+    }
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "in `{}`, export would replace what it did not write: {}; nothing was exported",
+            crate::escape::path(dir),
+            list.join(", ")
+        ),
+    )
+    .with_help(format!(
+        "move them away, or export into a new folder (--force replaces only what an earlier export listed in `{RECORD_FILE}`)"
+    ))
+}
+
+/// The record of an earlier export, every path in it relative and plain.
+fn read_record(path: &Path) -> Result<Record, Error> {
+    let not_ours = |why: &str| {
+        Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` is not a record export wrote ({why}); nothing was exported",
+                crate::escape::path(path)
+            ),
+        )
+        .with_help("export into a new folder, or remove that file if you know it is stale")
+    };
+    let bytes = crate::input::file::read_regular(path, crate::input::file::MAX_EXPORT_RECORD_BYTES)
+        .map_err(|e| not_ours(&e.to_string()))?;
+    let record: Record = serde_json::from_slice(&bytes).map_err(|_| not_ours("not its JSON"))?;
+    let plain = |p: &String| {
+        !p.is_empty()
+            && !p.contains('\0')
+            && !p.contains('\\')
+            && p.split('/').all(|part| !matches!(part, "" | "." | ".."))
+    };
+    if record.written_by != RECORD_WRITER
+        || !record.files.iter().chain(&record.folders).all(plain)
+        || record.files.contains(RECORD_FILE)
+    {
+        return Err(not_ours("a path in it is not one export writes"));
+    }
+    Ok(record)
+}
+
+/// What is in `dir` (links never followed), by relative path; at most
+/// [`MAX_VALUES_ENTRIES`] entries, [`MAX_WALK_DEPTH`] + 3 levels.
+fn look_around(dir: &Path) -> Result<BTreeMap<String, Found>, Error> {
+    let mut found = BTreeMap::new();
+    let mut folders: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
+    while let Some((at, rel, depth)) = folders.pop() {
+        let entries = std::fs::read_dir(&at).map_err(|e| values_error(&at, &e.to_string()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| values_error(&at, &e.to_string()))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| values_error(&entry.path(), &e.to_string()))?;
+            let name = entry.file_name();
+            let (name, utf8) = match name.to_str() {
+                Some(n) => (n.to_string(), true),
+                None => (name.to_string_lossy().into_owned(), false),
+            };
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let what = match () {
+                () if !utf8 => Found::Other,
+                () if kind.is_dir() => Found::Folder,
+                () if kind.is_file() => Found::File,
+                () => Found::Other,
+            };
+            if what == Found::Folder {
+                if depth > MAX_WALK_DEPTH + 3 {
+                    return Err(
+                        values_error(dir, "it nests folders deeper than export writes")
+                            .with_help("export into a new folder"),
+                    );
                 }
+                folders.push((entry.path(), path.clone(), depth + 1));
             }
-            // Placeholders: nothing to write.
-            _ => {}
-        }
-        Ok(None)
-    }
-
-    /// A folder export writes into: made new (0700), or, with `force`, one
-    /// that is there already (never through a link).
-    fn ensure_dir(&self, path: &Path) -> Result<(), Error> {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                new_dir(path).map_err(|e| write_error(path, &e))
-            }
-            Ok(m) if m.is_dir() && self.force => Ok(()),
-            Ok(m) if self.force && !m.is_dir() => {
-                std::fs::remove_file(path).map_err(|e| write_error(path, &e))?;
-                new_dir(path).map_err(|e| write_error(path, &e))
-            }
-            Ok(_) => Err(exists_error(path)),
-            Err(e) => Err(write_error(path, &e)),
-        }
-    }
-
-    /// With `force`, remove what is at `path` (a folder export unpacks
-    /// into: stale files would be archived too). Links are removed, never
-    /// followed.
-    fn clear(&self, path: &Path) -> Result<(), Error> {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Ok(_) if !self.force => Err(exists_error(path)),
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(|e| write_error(path, &e)),
-            Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e)),
-            Err(e) => Err(write_error(path, &e)),
-        }
-    }
-
-    /// Create `path` new with `mode` (the permissions are set on the empty
-    /// file, before any byte is written), write `bytes`, sync. With
-    /// `force`, a file or link there is removed first (a link is never
-    /// followed: the file is created with `O_EXCL | O_NOFOLLOW`).
-    fn write_file(&self, path: &Path, bytes: &SecretBytes, mode: u32) -> Result<(), Error> {
-        if self.force {
-            match std::fs::symlink_metadata(path) {
-                Ok(m) if m.is_dir() => return Err(exists_error(path)),
-                Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e))?,
-                Err(_) => {}
+            found.insert(path, what);
+            if found.len() > MAX_VALUES_ENTRIES {
+                return Err(values_error(
+                    dir,
+                    &format!("it holds more than {MAX_VALUES_ENTRIES} files and folders"),
+                )
+                .with_help("export into a new folder"));
             }
         }
-        crate::input::file::write_new_file(path, mode, bytes.expose()).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => exists_error(path),
-            _ => write_error(path, &e),
-        })
     }
+    Ok(found)
 }
 
 fn new_dir(path: &Path) -> std::io::Result<()> {
@@ -667,17 +1022,6 @@ fn write_error(path: &Path, e: &std::io::Error) -> Error {
         format!("cannot write `{}`: {e}", crate::escape::path(path)),
     )
     .with_help("check free space and permissions; the manifest was not written")
-}
-
-fn exists_error(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::Refused,
-        format!(
-            "`{}` exists already; the manifest was not written",
-            crate::escape::path(path)
-        ),
-    )
-    .with_help("export into a new or empty folder, or pass --force to replace it")
 }
 
 /// The file a key is written to: its name is the key (`gitkey` for git-ssh).

@@ -497,8 +497,10 @@ fn values_are_written_new_and_private() {
     );
 }
 
+/// Links planted where export writes are in its way, `--force` or not:
+/// refused, named, nothing written and nothing followed.
 #[test]
-fn a_non_empty_folder_is_refused_and_force_never_follows_a_planted_link() {
+fn a_non_empty_folder_is_refused_and_force_never_replaces_a_planted_link() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path().join("values");
     std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -525,12 +527,160 @@ fn a_non_empty_folder_is_refused_and_force_never_follows_a_planted_link() {
         ME,
         true,
     );
-    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    let e = vd
+        .write(&mut p)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("would replace what it did not write"), "{e}");
+    assert!(e.contains("`files`") && e.contains("`hf.env`"), "{e}");
+    assert!(!e.contains(CANARY), "{e}");
     assert_eq!(std::fs::read(&target).unwrap_or_default(), b"keep");
     assert!(
-        !std::fs::symlink_metadata(dir.join("hf.env")).is_ok_and(|m| m.file_type().is_symlink())
+        std::fs::symlink_metadata(dir.join("hf.env")).is_ok_and(|m| m.file_type().is_symlink())
     );
-    assert!(std::fs::symlink_metadata(dir.join("files")).is_ok_and(|m| m.is_dir()));
+    assert!(std::fs::symlink_metadata(dir.join("files")).is_ok_and(|m| m.file_type().is_symlink()));
+    assert!(!dir.join(RECORD_FILE).exists());
+}
+
+/// Files in the folder, named by the plan, as they are.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    look_around(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|(_, f)| *f == Found::File)
+        .map(|(p, _)| {
+            let bytes = std::fs::read(dir.join(&p)).unwrap_or_default();
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// `--force` over its own earlier output: it recognises what it wrote
+/// (the record), replaces it, removes what is stale (a secret since
+/// deleted), and leaves the user's files alone; a file of the user's
+/// where it would write, or inside a folder it unpacks (which would be
+/// archived with it), is in its way.
+#[test]
+fn force_replaces_only_what_an_earlier_export_wrote() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let zip = zip_of(&[
+        ("creds/a", Some(0o600), b"a"),
+        ("creds/s/b", Some(0o644), b"b"),
+    ]);
+    let first = vec![
+        live("hf", "env", &[("TOKEN", "one")]),
+        live("gone", "default", &[("k", "old")]),
+        live_bytes("dir", ME, "default", &[("payload.zip", &zip)]),
+    ];
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(&first, ME, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(dir.join("gone/k").exists() && dir.join(RECORD_FILE).exists());
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+
+    // Again, `gone` deleted since and `hf` changed.
+    let second = vec![
+        live("hf", "env", &[("TOKEN", "two")]),
+        live_bytes("dir", ME, "default", &[("payload.zip", &zip)]),
+    ];
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = plan(&second, ME, true);
+    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![
+            RECORD_FILE.to_string(),
+            "dir/creds/a".into(),
+            "dir/creds/s/b".into(),
+            "hf.env".into(),
+            "notes.txt".into(),
+        ]
+    );
+    assert!(!dir.join("gone").exists());
+    let env = read_back(&SecretBytes::new(
+        std::fs::read(dir.join("hf.env")).unwrap_or_default(),
+    ));
+    assert_eq!(env, vec![("TOKEN".to_string(), b"two".to_vec())]);
+
+    // A file of the user's inside the unpacked folder, and one where the
+    // env file goes (the record no longer lists `hf.env`).
+    std::fs::write(dir.join("dir/creds/s/mine"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        std::fs::read_to_string(dir.join(RECORD_FILE))
+            .unwrap_or_default()
+            .replace("\"hf.env\"", "\"other.env\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let before = tree(&dir);
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    let e = vd
+        .write(&mut plan(&second, ME, true))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("`dir/creds/s/mine`") && e.contains("`hf.env`"),
+        "{e}"
+    );
+    assert_eq!(tree(&dir), before, "nothing changed");
+
+    // A record that names a path outside the folder is not export's.
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        r#"{"writtenBy":"kubectl konduktor export","files":["../x"],"folders":[]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = ValuesDir::prepare(&dir, true)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("is not a record export wrote"), "{e}");
+}
+
+/// A name the file system refuses (an archive entry over 255 bytes) leaves
+/// that one secret out, with the reason and nothing of it on disk; the
+/// others are written.
+#[test]
+fn a_name_the_file_system_refuses_leaves_only_that_secret_out() {
+    let long = format!("creds/{}", "n".repeat(300));
+    let zip = zip_of(&[(long.as_str(), Some(0o600), CANARY.as_bytes())]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = plan(
+        &[
+            live_bytes("a-long", ME, "default", &[("payload.zip", &zip)]),
+            live("b-fine", "env", &[("TOKEN", CANARY)]),
+            live("c-fine", "default", &[("k", CANARY)]),
+        ],
+        ME,
+        true,
+    );
+    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["b-fine", "c-fine"]);
+    let reason = p
+        .left_out
+        .first()
+        .map(|l| l.reason.clone())
+        .unwrap_or_default();
+    assert!(reason.contains("refuses the name"), "{reason}");
+    assert!(!reason.contains(CANARY), "{reason}");
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![
+            RECORD_FILE.to_string(),
+            "b-fine.env".into(),
+            "c-fine/k".into()
+        ]
+    );
+    assert!(!dir.join("a-long").exists());
 }
 
 #[test]
