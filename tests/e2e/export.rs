@@ -25,7 +25,11 @@ fn plain_diff(env: &TestEnv, manifest: &Path, extra: &[&str]) -> Run {
     env.run(&args)
 }
 
-/// Files (not folders) under `dir`, relative, sorted.
+/// The list export keeps of what it wrote in a values folder.
+const RECORD: &str = ".konduktor-export.json";
+
+/// Files (not folders) under `dir`, relative, sorted; export's record of
+/// them left out.
 fn files_under(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -43,6 +47,7 @@ fn files_under(dir: &Path) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(dir, dir, &mut out);
+    out.retain(|f| f != RECORD);
     out.sort();
     out
 }
@@ -541,4 +546,227 @@ fn from_env_file_reads_exact_values_and_names_a_bad_line() {
     env.run(&["diff", "-f", s(&manifest)])
         .failure()
         .stderr_has("line 1: starts with `export`");
+}
+
+/// Issue 19, point 3: `--out` (export's manifest, diff's saved plan)
+/// replaces only a regular file. A link (to a file of the user's, or
+/// `/dev/stdout`), a FIFO, `/dev/null`, a folder: refused, named, even with
+/// `--force`, before any request; the thing is left as it was.
+#[test]
+fn out_never_replaces_anything_but_a_regular_file_even_with_force() {
+    let env = TestEnv::new();
+    env.run(&["secret", "create", "--inline", "K=v", "one"])
+        .success();
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: v}\n",
+    );
+    let target = env.file("precious.txt", "keep\n");
+    let link = env.dir.path().join("link.yaml");
+    std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+    let fifo = env.dir.path().join("fifo");
+    crate::support::mkfifo(&fifo);
+    let folder = env.dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    let cases: [(&Path, &str); 5] = [
+        (&link, "a symbolic link"),
+        (Path::new("/dev/stdout"), "a symbolic link"),
+        (&fifo, "a FIFO"),
+        (Path::new("/dev/null"), "a character device"),
+        (&folder, "a directory"),
+    ];
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    for (out, kind) in cases {
+        for force in [false, true] {
+            let mut export = vec!["export", "--out", s(out)];
+            let mut diff = vec!["diff", "-f", s(&manifest), "--out", s(out)];
+            if force {
+                export.push("--force");
+                diff.push("--force");
+            }
+            for args in [export, diff] {
+                let mut cmd = env.command();
+                cmd.args(&args);
+                let run = crate::support::run_unhung(&env, cmd);
+                run.failure().stderr_has(kind).stderr_has("never replaced");
+            }
+        }
+    }
+    env.assert_no_requests();
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        "keep\n"
+    );
+    assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+    {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).is_ok_and(|m| m.file_type().is_fifo()));
+        assert!(
+            std::fs::symlink_metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device())
+        );
+    }
+}
+
+/// `--out -` is standard output: export's manifest, diff's plan (the
+/// review goes to standard error then); no file named `-` is made.
+#[test]
+fn out_dash_is_standard_output() {
+    let env = TestEnv::new();
+    let canary = env.canary("dash");
+    env.run(&[
+        "secret",
+        "create",
+        "--inline",
+        &format!("K={canary}"),
+        "one",
+    ])
+    .success();
+    env.run(&["export", "--out", "-"])
+        .success()
+        .stdout_has("- name: \"one\"")
+        .stderr_has("to standard output");
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: changed}\n",
+    );
+    let run = env.run(&["diff", "-f", s(&manifest), "--out", "-"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout));
+    assert_eq!(plan["formatVersion"], 1);
+    run.stderr_has("~ K").stderr_has("standard output");
+    assert!(!env.dir.path().join("-").exists());
+    assert!(!std::path::Path::new("-").exists());
+}
+
+/// `--values-dir DIR --force` over its own earlier output: what it wrote is
+/// replaced, what it wrote for a secret since deleted is removed, the
+/// user's own file beside them is kept; a file of the user's where it
+/// would write is in its way: refused, named, nothing changed.
+#[test]
+fn force_replaces_only_what_export_wrote_itself() {
+    let env = TestEnv::new();
+    for name in ["one", "two"] {
+        let v = env.canary(name);
+        env.run(&[
+            "secret",
+            "create",
+            "--kind",
+            "env",
+            "--inline",
+            &format!("K={v}"),
+            name,
+        ])
+        .success();
+    }
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
+        .success();
+    let record = std::fs::read_to_string(values.join(RECORD)).unwrap_or_default();
+    env.assert_no_leak(&record);
+    assert!(record.contains("\"one.env\""), "{record}");
+    assert_eq!(mode(&values.join(RECORD)), 0o600);
+    env.file("values/notes.txt", "mine");
+    env.run(&["secret", "delete", "two"]).success();
+    env.run(&[
+        "export",
+        "--values-dir",
+        s(&values),
+        "--out",
+        s(&out),
+        "--force",
+    ])
+    .success();
+    assert_eq!(files_under(&values), vec!["notes.txt", "one.env"]);
+    plain_diff(&env, &out, &[]).success();
+
+    // The user's file where export writes, unknown to the record.
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", "K=x", "three",
+    ])
+    .success();
+    env.file("values/three.env", "K=the user's own\n");
+    let run = env.run(&[
+        "export",
+        "--values-dir",
+        s(&values),
+        "--out",
+        s(&out),
+        "--force",
+    ]);
+    run.failure()
+        .stderr_has("`three.env`")
+        .stderr_has("did not write");
+    assert_eq!(
+        std::fs::read_to_string(values.join("three.env")).unwrap_or_default(),
+        "K=the user's own\n"
+    );
+    assert_eq!(
+        files_under(&values),
+        vec!["notes.txt", "one.env", "three.env"]
+    );
+}
+
+/// A secret export cannot write (an archive entry name over 255 bytes),
+/// one a finalizer holds, and names YAML would misread (`null`, `true`,
+/// `123`): the first two are left out with the reason, the rest exported,
+/// and `diff` of the result is clean.
+#[test]
+fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
+    use std::io::Write as _;
+    let env = TestEnv::new();
+    let labels = |name: &str, kind: &str| {
+        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
+    };
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o600);
+    w.start_file(format!("creds/{}", "n".repeat(300)), options)
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.write_all(env.canary("long").as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let zip = w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("long-{OWNER}"), "labels": labels("long", "default")},
+        "data": {"payload.zip": b64(&zip)}}),
+    );
+    for name in ["null", "true", "123"] {
+        env.seed(
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("{name}-{OWNER}"), "labels": labels(name, "env")},
+            "data": {"K": b64(env.canary(name).as_bytes())}}),
+        );
+    }
+    let held = env.fake().map(|server| {
+        env.run(&["secret", "create", "--inline", "K=v", "going"])
+            .success();
+        server.add_finalizer(
+            &env.namespace,
+            &format!("going-{OWNER}"),
+            "example.com/hold",
+        );
+        server.delete_secret_elsewhere(&env.namespace, &format!("going-{OWNER}"));
+    });
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success()
+        .stderr_has("Exported 3 secrets")
+        .stderr_has("left out secret `long`: the file system refuses the name");
+    if held.is_some() {
+        run.stderr_has("left out secret `going`: it is being deleted");
+    }
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    for name in ["null", "true", "123"] {
+        assert!(text.contains(&format!("- name: \"{name}\"\n")), "{text}");
+    }
+    assert_eq!(
+        files_under(&values),
+        vec!["123.env", "null.env", "true.env"]
+    );
+    plain_diff(&env, &out, &[]).success();
 }
