@@ -177,3 +177,54 @@ fn keys_follow_the_kinds_rules() {
     assert!(pairs(SecretKind::Env, b"a.txt=1\n").is_err());
     assert!(pairs(SecretKind::Default, b"..x=1\n").is_err());
 }
+
+/// Env files broken the ways hands and tools break them (a byte dropped,
+/// a line break, a carriage return, a backslash or a `#` inserted, a line
+/// repeated, two lines swapped): whatever the error, it never shows a
+/// value, and nothing panics.
+#[test]
+fn broken_env_files_never_show_a_value() {
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    for case in 0..2000 {
+        let pairs: Vec<(String, SecretBytes)> = (0..1 + rng.below(4))
+            .map(|i| {
+                let len = rng.below(12);
+                let mut value = generated(&mut rng, len, false);
+                value.retain(|b| *b != b'=');
+                let at = rng.index(value.len() + 1);
+                value.splice(at..at, CANARY.bytes());
+                (format!("K{i}"), SecretBytes::new(value))
+            })
+            .collect();
+        let mut text = render("header", &pairs).expose().to_vec();
+        for _ in 0..1 + rng.below(3) {
+            let at = rng.index(text.len() + 1);
+            match rng.below(6) {
+                0 if at < text.len() => {
+                    text.remove(at);
+                }
+                1 => text.insert(at, b'\n'),
+                2 => text.insert(at, b'\r'),
+                3 => text.insert(at, b'\\'),
+                4 => text.insert(at, b'#'),
+                _ => {
+                    let mut lines: Vec<Vec<u8>> =
+                        text.split(|b| *b == b'\n').map(<[u8]>::to_vec).collect();
+                    let (a, b) = (rng.index(lines.len()), rng.index(lines.len()));
+                    if rng.below(2) == 0 {
+                        lines.swap(a, b);
+                    } else if let Some(line) = lines.get(a).cloned() {
+                        lines.insert(b, line);
+                    }
+                    text = lines.join(&b'\n');
+                }
+            }
+        }
+        for kind in [SecretKind::Env, SecretKind::Default] {
+            if let Err(e) = parse(&text, kind) {
+                let shown = format!("{e} {} {e:?}", e.help);
+                assert!(!shown.contains(CANARY), "case {case}: {shown}");
+            }
+        }
+    }
+}
