@@ -27,7 +27,7 @@ pub struct ExportArgs {
     /// Write the manifest to FILE instead of standard output (`-`: standard output; never over anything but a regular file)
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Overwrite FILE, and write into a non-empty DIR (replacing what export writes there)
+    /// Overwrite FILE (a regular file), and write into a non-empty DIR (replacing only what an earlier export wrote there)
     #[arg(long)]
     pub force: bool,
 }

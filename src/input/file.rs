@@ -449,6 +449,40 @@ mod tests {
         }
     }
 
+    /// `--out` replaces a regular file (with `force`) and nothing else:
+    /// not a link (whatever it points at), a FIFO, a device or a folder.
+    #[cfg(unix)]
+    #[test]
+    fn out_files_are_regular_files_or_standard_output() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, b"old").unwrap_or_else(|e| panic!("{e}"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap_or_else(|e| panic!("{e}"));
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let check = |p: &Path| check_out_file(p, true, "plan file", "no plan was saved");
+        assert!(check(&file).is_ok());
+        assert!(check(Path::new("-")).is_ok());
+        for (p, kind) in [
+            (link.as_path(), "a symbolic link"),
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/null"), "a character device"),
+            (Path::new("/dev/stdout"), "a symbolic link"),
+            (dir.path(), "a directory"),
+        ] {
+            let e = check(p).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(kind) && e.contains("never replaced"), "{e}");
+            let e = write_out_file(p, 0o600, b"new", true)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("never replaced"), "{e}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"old");
+    }
+
     #[test]
     fn sizes_read_as_people_write_them() {
         assert_eq!(human_size(MAX_MANIFEST_BYTES), "4 MiB");
