@@ -44,7 +44,7 @@ pub struct DiffArgs {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputArg::Text)]
     pub output: OutputArg,
-    /// Save the plan to FILE (digests of values, never a value), for `apply --plan FILE`
+    /// Save the plan to FILE (digests of values, never a value), for `apply --plan FILE`; `-`: the plan on standard output, the review on standard error
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Replace FILE if it exists
@@ -62,24 +62,33 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     if let Some(out) = &args.out {
         save(&plan, &cluster, &args.file, out, args.force)?;
     }
+    // With `--out -` standard output holds the plan alone.
+    let plan_on_stdout = args
+        .out
+        .as_deref()
+        .is_some_and(crate::input::file::is_stdout);
+    let show = |text: &str| {
+        if plan_on_stdout {
+            eprint!("{text}");
+        } else {
+            print!("{text}");
+        }
+    };
     match Format::from(args.output) {
         Format::Text => {
-            print!(
-                "{}",
-                plan_view::render(
-                    &plan,
-                    ViewOptions {
-                        show_secrets: args.show_secrets
-                    }
-                )
-            );
+            show(&plan_view::render(
+                &plan,
+                ViewOptions {
+                    show_secrets: args.show_secrets,
+                },
+            ));
             // A second workstation's first diff: say where the secrets are.
             if plan.found_none_of_yours() {
                 let found = prelude::other_identities(&cluster, &plan.owner, None).await;
                 prelude::hint_other_identities(found.as_ref());
             }
         }
-        format => print!("{}", to_data(&plan, format)?),
+        format => show(&to_data(&plan, format)?),
     }
     Ok(if plan.has_changes() || plan.has_conflicts() {
         ExitCode::from(1)
@@ -103,6 +112,13 @@ fn save(
     };
     let salt = crate::secrets::saved_plan::new_salt()?;
     SavedPlan::new(plan, &target, manifest, &salt).write(out, force)?;
+    if crate::input::file::is_stdout(out) {
+        eprintln!(
+            "Plan written to standard output; save it to a file, then carry it out with: kubectl konduktor apply -f {} --plan FILE",
+            crate::escape::path(manifest)
+        );
+        return Ok(());
+    }
     eprintln!(
         "Plan saved to `{}`; carry it out with: kubectl konduktor apply -f {} --plan {}",
         crate::escape::path(out),

@@ -14,8 +14,7 @@ use crate::secrets::export::{self, RenderContext, ValuesDir};
 pub const EXAMPLES: &str = "Examples:
   # A manifest and the values it reads, so that `diff` right after shows no change
   kubectl konduktor export --values-dir ./values --out secrets.yaml
-  . ./values/my-env.env          # for each env secret, as the manifest's header says
-  kubectl konduktor diff -f secrets.yaml
+  kubectl konduktor diff -f secrets.yaml     # env secrets read ./values/NAME.env (fromEnvFile)
 
   # A skeleton to complete by hand: no value is written anywhere
   kubectl konduktor export > secrets.yaml";
@@ -25,10 +24,10 @@ pub struct ExportArgs {
     /// Write each value under DIR (created with mode 0700, files 0600); without it the manifest holds placeholders to complete
     #[arg(long = "values-dir", value_name = "DIR")]
     pub values_dir: Option<PathBuf>,
-    /// Write the manifest to FILE instead of standard output
+    /// Write the manifest to FILE instead of standard output (`-`: standard output; never over anything but a regular file)
     #[arg(long = "out", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Overwrite FILE, and write into a non-empty DIR (replacing what export writes there)
+    /// Overwrite FILE (a regular file), and write into a non-empty DIR (replacing only what an earlier export wrote there)
     #[arg(long)]
     pub force: bool,
 }
@@ -62,9 +61,12 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         }
         None => None,
     };
-    let manifest_dir = args
+    // `--out -` is standard output, as no `--out`.
+    let out_file = args
         .out
         .as_deref()
+        .filter(|o| !crate::input::file::is_stdout(o));
+    let manifest_dir = out_file
         .map(|o| {
             o.parent()
                 .filter(|p| !p.as_os_str().is_empty())
@@ -80,10 +82,9 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
             owner_hash: &owner.hash,
             namespace: &cluster.namespace,
             values: prefix.as_deref(),
-            values_absolute: values.as_ref().map(|v| v.text.as_str()),
         },
     );
-    match &args.out {
+    match out_file {
         Some(out) => crate::input::file::write_out_file(out, 0o644, text.as_bytes(), args.force)?,
         None => print!("{text}"),
     }
@@ -94,17 +95,17 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
             plan.left_out.len()
         )
     });
-    report(&plan, values.as_ref(), args.out.as_deref());
+    report(&plan, values.as_ref(), out_file);
     Ok(ExitCode::SUCCESS)
 }
 
-/// What was done, on stderr: counts, where things went, what to do next,
-/// and each secret left out with its reason.
 /// `n` secrets, in English.
 fn secrets(n: usize) -> String {
     crate::output::count(n, "secret", "secrets")
 }
 
+/// What was done, on stderr: counts, where things went, what to do next,
+/// and each secret left out with its reason.
 fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Path>) {
     let to = out.map_or_else(
         || "standard output".to_string(),
@@ -117,29 +118,6 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
                 secrets(plan.secrets.len()),
                 crate::escape::path(&v.path)
             );
-            let env: Vec<String> = plan
-                .secrets
-                .iter()
-                .filter(|s| matches!(s.source, export::ExportSource::Env { .. }))
-                .map(|s| {
-                    let path = format!("{}/{}.env", v.text, s.name);
-                    String::from_utf8_lossy(&export::sh_quote(path.as_bytes())).into_owned()
-                })
-                .collect();
-            if !env.is_empty() {
-                let sources: Vec<String> = env
-                    .iter()
-                    .map(|e| format!(". {} &&", crate::escape::text(e)))
-                    .collect();
-                eprintln!(
-                    "Load the env files for `diff` or `apply` only, in a subshell (so their variables do not stay in your shell):"
-                );
-                eprintln!(
-                    "  ( {} kubectl konduktor diff -f {} )",
-                    sources.join(" "),
-                    out.map_or("secrets.yaml".to_string(), crate::escape::path)
-                );
-            }
         }
         None => {
             eprintln!(

@@ -1,7 +1,7 @@
 //! Reading the files a user names (manifest, task, kubeconfig, the owner-hash
 //! cache): regular files only, never more than a documented cap. And
 //! writing files: new ones never through a link, `--out` files whole or not
-//! at all.
+//! at all, and only over a regular file (`-` is standard output).
 //!
 //! A FIFO, a socket or a device would block or never end (`-f /dev/zero`),
 //! so the file is opened without blocking and checked from the open handle
@@ -24,6 +24,12 @@ pub const MAX_USER_HASH_BYTES: u64 = 4096;
 /// Konduktor's `~/.konduktor/config.yaml` (or `KONDUKTOR_CONFIG`): a few
 /// settings, maybe a pod config; far less than this.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;
+/// An env file (`fromEnvFile`): a Secret holds at most 1 MiB of values, and
+/// an escape (`\xHH`) takes four bytes for one, so this holds any secret.
+pub const MAX_ENV_FILE_BYTES: u64 = 5 * 1024 * 1024;
+/// The list `export` keeps of what it wrote in a values folder
+/// (`.konduktor-export.json`): paths only, far less than this.
+pub const MAX_EXPORT_RECORD_BYTES: u64 = 16 * 1024 * 1024;
 
 /// Why a file could not be read. Messages name the file, never its content.
 #[derive(Debug)]
@@ -190,6 +196,11 @@ pub fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>, ReadError> {
     read_capped(file, cap, path)
 }
 
+/// As an `--out` path, `-` means standard output.
+pub fn is_stdout(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
 /// The path `-` means standard input, as for kubectl's `-f -`.
 pub fn is_stdin(path: &Path) -> bool {
     path.as_os_str() == "-"
@@ -271,9 +282,11 @@ pub fn folder_of(path: &Path) -> Option<&Path> {
 }
 
 /// Check a file a command was asked to write (`--out`) before anything is
-/// read or asked: its folder exists, it is not a folder, and one that exists
-/// is replaced only with `force`. `what` names it ("plan file");
-/// `nothing_done` says what a refusal left undone ("no plan was saved").
+/// read or asked: `-` (standard output), or a path whose folder exists and
+/// where nothing is, or (only with `force`) a regular file. Anything else
+/// there (a folder, a link, a FIFO, a device such as `/dev/null`) is never
+/// replaced. `what` names it ("plan file"); `nothing_done` says what a
+/// refusal left undone ("no plan was saved").
 ///
 /// # Errors
 ///
@@ -284,6 +297,9 @@ pub fn check_out_file(
     what: &str,
     nothing_done: &str,
 ) -> Result<(), crate::error::Error> {
+    if is_stdout(out) {
+        return Ok(());
+    }
     let folder_ok = folder_of(out)
         .map(std::fs::metadata)
         .is_some_and(|m| m.is_ok_and(|m| m.is_dir()));
@@ -293,9 +309,9 @@ pub fn check_out_file(
     }
     match std::fs::symlink_metadata(out) {
         Err(_) => Ok(()),
-        Ok(m) if m.is_dir() => {
-            Err(out_error(out, "it is a folder").with_help(format!("name the {what} to write")))
-        }
+        Ok(m) if !m.is_file() => Err(not_regular_error(out, &m, nothing_done).with_help(format!(
+            "name a new or regular file for the {what}, or `-` for standard output"
+        ))),
         Ok(_) if force => Ok(()),
         Ok(_) => Err(crate::error::Error::new(
             crate::error::ErrorKind::Refused,
@@ -320,6 +336,22 @@ pub fn write_out_file(
     bytes: &[u8],
     force: bool,
 ) -> Result<(), crate::error::Error> {
+    if is_stdout(out) {
+        use std::io::Write;
+        let mut stdout = io::stdout().lock();
+        return stdout
+            .write_all(bytes)
+            .and_then(|()| stdout.flush())
+            .map_err(|e| crate::error::Error::input(format!("cannot write standard output: {e}")));
+    }
+    // Checked again at the last moment: what appeared since the check is
+    // never replaced either.
+    if let Ok(m) = std::fs::symlink_metadata(out)
+        && !m.is_file()
+    {
+        return Err(not_regular_error(out, &m, "it was left as it is")
+            .with_help("name a new or regular file, or `-` for standard output"));
+    }
     write_whole(out, mode, bytes, force).map_err(|e| match e.kind() {
         io::ErrorKind::AlreadyExists => crate::error::Error::new(
             crate::error::ErrorKind::Refused,
@@ -331,6 +363,27 @@ pub fn write_out_file(
         .with_help("pass --force to replace it"),
         _ => out_error(out, &e.to_string()).with_help("check free space and permissions"),
     })
+}
+
+/// `out` is a link, a folder, a FIFO, a device or a socket: refused, even
+/// with `--force` (replacing it would break what it stands for).
+fn not_regular_error(
+    out: &Path,
+    meta: &std::fs::Metadata,
+    nothing_done: &str,
+) -> crate::error::Error {
+    let kind = if meta.file_type().is_symlink() {
+        "a symbolic link"
+    } else {
+        file_kind(meta)
+    };
+    crate::error::Error::new(
+        crate::error::ErrorKind::Refused,
+        format!(
+            "`{}` is {kind}, not a regular file, and is never replaced (not even with --force); {nothing_done}",
+            crate::escape::path(out)
+        ),
+    )
 }
 
 fn out_error(out: &Path, what: &str) -> crate::error::Error {
@@ -394,6 +447,40 @@ mod tests {
                 other => panic!("{}: {other:?}", path.display()),
             }
         }
+    }
+
+    /// `--out` replaces a regular file (with `force`) and nothing else:
+    /// not a link (whatever it points at), a FIFO, a device or a folder.
+    #[cfg(unix)]
+    #[test]
+    fn out_files_are_regular_files_or_standard_output() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let file = dir.path().join("plan.json");
+        std::fs::write(&file, b"old").unwrap_or_else(|e| panic!("{e}"));
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&file, &link).unwrap_or_else(|e| panic!("{e}"));
+        let fifo = dir.path().join("fifo");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let check = |p: &Path| check_out_file(p, true, "plan file", "no plan was saved");
+        assert!(check(&file).is_ok());
+        assert!(check(Path::new("-")).is_ok());
+        for (p, kind) in [
+            (link.as_path(), "a symbolic link"),
+            (fifo.as_path(), "a FIFO"),
+            (Path::new("/dev/null"), "a character device"),
+            (Path::new("/dev/stdout"), "a symbolic link"),
+            (dir.path(), "a directory"),
+        ] {
+            let e = check(p).err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(e.contains(kind) && e.contains("never replaced"), "{e}");
+            let e = write_out_file(p, 0o600, b"new", true)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(e.contains("never replaced"), "{e}");
+        }
+        assert_eq!(std::fs::read(&file).unwrap_or_default(), b"old");
     }
 
     #[test]

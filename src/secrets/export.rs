@@ -4,18 +4,24 @@
 //!
 //! Three steps:
 //! 1. [`plan`]: decide, from the live objects alone, how each secret is
-//!    written (`fromEnv` and an env file, `fromFile`, or `fromDirectory` and
-//!    an unpacked archive), or why it cannot be (left out, with the reason);
+//!    written (`fromEnvFile` and an env file, `fromFile`, or `fromDirectory`
+//!    and an unpacked archive), or why it cannot be (left out, with the
+//!    reason);
 //! 2. [`ValuesDir`]: write the values under a folder the user named, each
 //!    file created new (`O_EXCL`, never through a link) with mode 0600 (an
 //!    unpacked folder's files get the archive's modes before any byte is
 //!    written), and check that each unpacked folder archives back to the
-//!    same content;
+//!    same content. It replaces or removes only what an earlier export
+//!    listed in the folder's [`RECORD_FILE`], and refuses, naming it,
+//!    anything else in its way; a secret whose names the file system
+//!    refuses is left out, the others written;
 //! 3. [`render`]: the manifest text, paths double-quoted so that any folder
 //!    name reads back as written.
 //!
 //! Values go only into the files of step 2: no message, comment or log line
-//! holds one.
+//! holds one. Env files are read by this tool (`fromEnvFile`, the format of
+//! [`crate::secrets::env_file`]), never sourced: a key such as
+//! `HTTPS_PROXY` a secret holds changes nothing outside the job.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
@@ -27,6 +33,7 @@ use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
     self, GIT_SSH_KEY, LiveSecret, MAX_SECRET_BYTES, PARENT_VALUE, PAYLOAD_ZIP_KEY, SecretKind,
 };
+use crate::secrets::env_file;
 use crate::secrets::manifest::{API_VERSION, KIND};
 use crate::secrets::plan::{MAX_ZIP_ENTRIES, ZipRead, read_zip};
 use crate::secrets::sources::{self, MAX_WALK_DEPTH};
@@ -46,7 +53,7 @@ pub struct SecretExport {
 /// Where a secret's values go; `None` values: placeholders only.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExportSource {
-    /// `fromEnv`, the values in `<DIR>/<name>.env`.
+    /// `fromEnvFile`, the values in `<DIR>/<name>.env`.
     Env { file: Option<SecretBytes> },
     /// `fromFile`, one file per key under `<DIR>/<name>/`.
     Files { values: Option<Vec<SecretBytes>> },
@@ -83,104 +90,6 @@ pub struct ExportPlan {
     pub left_out: Vec<LeftOut>,
 }
 
-/// Variables that sourcing an env file must not set: they change how the
-/// shell runs commands (a prompt or hook runs code: `PROMPT_COMMAND`, `PS0`),
-/// are the shell's own (`RANDOM`, `UID`: read-only, or never read back as
-/// written, so `diff` would not come out clean), change what later programs
-/// run (`LD_PRELOAD`, `GIT_SSH_COMMAND`), or which cluster, identity and
-/// config this tool uses for the `diff` that follows. A secret that holds
-/// one is left out, never exported.
-const SHELL_SENSITIVE: &[&str] = &[
-    // How the shell runs commands, and hooks that run code.
-    "PATH",
-    "HOME",
-    "IFS",
-    "ENV",
-    "BASH_ENV",
-    "CDPATH",
-    "GLOBIGNORE",
-    "SHELLOPTS",
-    "BASHOPTS",
-    "POSIXLY_CORRECT",
-    "PROMPT_COMMAND",
-    "PS0",
-    "PS1",
-    "PS2",
-    "PS3",
-    "PS4",
-    "TMOUT",
-    "MAIL",
-    "MAILPATH",
-    "MAILCHECK",
-    "INPUTRC",
-    "FCEDIT",
-    "SHELL",
-    "TERM",
-    // The shell's own, read-only or changing on their own.
-    "PWD",
-    "OLDPWD",
-    "OPTIND",
-    "OPTARG",
-    "RANDOM",
-    "SRANDOM",
-    "SECONDS",
-    "LINENO",
-    "UID",
-    "EUID",
-    "PPID",
-    "SHLVL",
-    "_",
-    "GROUPS",
-    "FUNCNAME",
-    "HOSTNAME",
-    "HOSTTYPE",
-    "MACHTYPE",
-    "OSTYPE",
-    "EPOCHSECONDS",
-    "EPOCHREALTIME",
-    "BASHPID",
-    "PIPESTATUS",
-    "DIRSTACK",
-    "COLUMNS",
-    "LINES",
-    "REPLY",
-    // What later programs load or run.
-    "EDITOR",
-    "VISUAL",
-    "PAGER",
-    "PYTHONSTARTUP",
-    "PYTHONPATH",
-    "NODE_OPTIONS",
-    "PERL5OPT",
-    "RUBYOPT",
-    "JAVA_TOOL_OPTIONS",
-    "TMPDIR",
-    // Which cluster and identity this tool uses.
-    "KUBECONFIG",
-    "USER",
-    "LOGNAME",
-];
-
-/// Families of such variables, by prefix.
-const SHELL_SENSITIVE_PREFIXES: &[&str] = &[
-    "BASH_",
-    "HIST",
-    "COMP_",
-    "READLINE_",
-    "LD_",
-    "DYLD_",
-    "GIT_",
-    "SSH_",
-    "KONDUKTOR_",
-    "LC_",
-];
-
-fn shell_sensitive(key: &str) -> bool {
-    SHELL_SENSITIVE.contains(&key)
-        || SHELL_SENSITIVE_PREFIXES.iter().any(|p| key.starts_with(p))
-        || key == "LANG"
-}
-
 /// A key as a comment or message may show it: only with a key's
 /// characters (anything else may be a value pasted in its place).
 fn shown_key(key: &str) -> String {
@@ -209,9 +118,6 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
         .iter()
         .filter(|l| l.kind() == Some(SecretKind::GitSsh))
         .count();
-    // Env files are sourced into one shell: a variable two secrets hold
-    // with different values would come back as one.
-    let mut variables: BTreeMap<String, (String, Option<SecretBytes>)> = BTreeMap::new();
     for l in mine {
         let name = l.display_name().to_string();
         let result = one_secret(l, owner_hash, with_values).and_then(|s| {
@@ -219,15 +125,6 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
                 return Err(format!(
                     "you have {git_ssh} git-ssh secrets; a manifest holds one, and applying it deletes the others: delete the ones you do not use, then export again"
                 ));
-            }
-            if s.kind == SecretKind::Env {
-                shared_variable(&s, l, &variables)?;
-                for k in &s.keys {
-                    let value = with_values.then(|| l.data.get(k).cloned()).flatten();
-                    variables
-                        .entry(k.clone())
-                        .or_insert_with(|| (s.name.clone(), value));
-                }
             }
             Ok(s)
         });
@@ -237,32 +134,6 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
         }
     }
     out
-}
-
-/// A variable of env secret `s` that an exported one holds already, with
-/// another value (or, without values, at all).
-fn shared_variable(
-    s: &SecretExport,
-    l: &LiveSecret,
-    seen: &BTreeMap<String, (String, Option<SecretBytes>)>,
-) -> Result<(), String> {
-    for k in &s.keys {
-        let Some((other, value)) = seen.get(k) else {
-            continue;
-        };
-        let same = matches!((value, l.data.get(k)), (Some(a), Some(b)) if a == b);
-        if !same {
-            let why = if value.is_some() {
-                "with another value: sourcing both env files gives one value"
-            } else {
-                "and `fromEnv` takes both from the one variable"
-            };
-            return Err(format!(
-                "the variable `{k}` is in secret `{other}` too, {why}"
-            ));
-        }
-    }
-    Ok(())
 }
 
 /// One secret, checked rule by rule; the reason it cannot be exported.
@@ -279,6 +150,12 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
                 own.what()
             ),
         });
+    }
+    if let Some(t) = &l.terminating {
+        return Err(format!(
+            "it is being deleted ({}): a manifest would make it again once it is gone",
+            t.pending()
+        ));
     }
     if l.labels.get(konduktor::LABEL_PARENT).map(String::as_str) != Some(PARENT_VALUE) {
         return Err(format!(
@@ -315,11 +192,6 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
         SecretKind::Env => {
             for k in &keys {
                 konduktor::validate_env_name(k).map_err(|e| e.to_string())?;
-                if shell_sensitive(k) {
-                    return Err(format!(
-                        "its key `{k}` is a variable that sourcing the env file would set in your shell, changing how commands (and this tool) run"
-                    ));
-                }
             }
             let file = if with_values {
                 let pairs: Vec<(String, SecretBytes)> =
@@ -366,53 +238,25 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
 
 // ------------------------------------------------------------ env files
 
-/// `'...'` for sh: every byte as it is, `'` as `'\''`. Sourcing gives back
-/// exactly `value` (which must not hold a NUL byte: no variable can).
-#[must_use]
-pub fn sh_quote(value: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(value.len() + 2);
-    out.push(b'\'');
-    for &b in value {
-        if b == b'\'' {
-            out.extend_from_slice(b"'\\''");
-        } else {
-            out.push(b);
-        }
-    }
-    out.push(b'\'');
-    out
-}
-
-/// The env file of secret `name`: one `export KEY='value'` line per key.
-/// A value `fromEnv` cannot take back (a NUL byte, not UTF-8) is the
-/// reason the secret is left out.
+/// The env file of secret `name` (the format of
+/// [`crate::secrets::env_file`]), for `fromEnvFile`. A value no
+/// environment variable can carry (a NUL byte, not UTF-8) is the reason
+/// the secret is left out: an env secret's values become variables in the
+/// job.
 ///
 /// # Errors
 ///
 /// A value cannot be carried by an environment variable.
 pub fn env_file(name: &str, pairs: &[(String, SecretBytes)]) -> Result<SecretBytes, String> {
-    let mut out = format!(
-        "# The values of secret `{name}`, for `fromEnv`: source this file in a subshell for `kubectl konduktor diff` or `apply`: ( . ./{name}.env && kubectl konduktor diff -f secrets.yaml )\n"
-    )
-    .into_bytes();
     for (key, value) in pairs {
-        if value.expose().contains(&0) {
-            return Err(format!(
-                "the value of `{key}` holds a NUL byte, which no environment variable can carry"
-            ));
+        if let Some(why) = env_file::env_value_problem(value.expose()) {
+            return Err(format!("the value of `{key}` {why}"));
         }
-        if std::str::from_utf8(value.expose()).is_err() {
-            return Err(format!(
-                "the value of `{key}` is not UTF-8 text, which `fromEnv` requires"
-            ));
-        }
-        out.extend_from_slice(b"export ");
-        out.extend_from_slice(key.as_bytes());
-        out.push(b'=');
-        out.extend_from_slice(&sh_quote(value.expose()));
-        out.push(b'\n');
     }
-    Ok(SecretBytes::new(out))
+    let header = format!(
+        "The values of secret `{name}`, for `fromEnvFile`: KEY=VALUE lines that kubectl konduktor\nreads itself (see its README, \"Env files\"). This is not a shell script: do not source it."
+    );
+    Ok(env_file::render(&header, pairs))
 }
 
 // ------------------------------------------------------------ zip
@@ -602,9 +446,41 @@ pub struct ValuesDir {
     pub path: PathBuf,
     /// The path as UTF-8 text (the manifest is text).
     pub text: String,
-    /// Replace what export writes if it is there already.
-    pub force: bool,
+    /// What an earlier export recorded it wrote here ([`RECORD_FILE`]).
+    earlier: Record,
+    /// What is in the folder now (links never followed), relative paths.
+    found: BTreeMap<String, Found>,
 }
+
+/// The file in a values folder that lists what export wrote there, so that
+/// `--force` replaces (or removes, once stale) only that: never a file of
+/// the user's, never a link or anything planted in its place.
+pub const RECORD_FILE: &str = ".konduktor-export.json";
+
+/// What export wrote in a values folder: relative paths, `/`-separated.
+/// Names and paths only, never a value.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct Record {
+    written_by: String,
+    files: BTreeSet<String>,
+    folders: BTreeSet<String>,
+}
+
+const RECORD_WRITER: &str = "kubectl konduktor export";
+
+/// What is at a path in the values folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    File,
+    Folder,
+    /// Anything else (a link, a FIFO, ...), or a name that is not UTF-8:
+    /// never export's.
+    Other,
+}
+
+/// At most this many entries in a values folder are looked at.
+const MAX_VALUES_ENTRIES: usize = 100_000;
 
 fn values_error(path: &Path, what: &str) -> Error {
     Error::new(
@@ -667,18 +543,20 @@ pub fn check_values_dir(dir: &Path, force: bool) -> Result<(), Error> {
                 crate::escape::path(dir)
             ),
         )
-        .with_help("name a new or empty folder, or pass --force to write into it (replacing what export writes there)"));
+        .with_help("name a new or empty folder, or pass --force to write into it (replacing only what an earlier export wrote there)"));
     }
     Ok(())
 }
 
 impl ValuesDir {
     /// Create `dir` (mode 0700; its parents as usual) unless it exists, as
-    /// [`check_values_dir`] allows.
+    /// [`check_values_dir`] allows; read what an earlier export recorded it
+    /// wrote there, and what is there now.
     ///
     /// # Errors
     ///
-    /// As [`check_values_dir`]; it cannot be created; its path is not UTF-8.
+    /// As [`check_values_dir`]; it cannot be created or read; its path is
+    /// not UTF-8; its record is not one export wrote.
     pub fn prepare(dir: &Path, force: bool) -> Result<Self, Error> {
         check_values_dir(dir, force)?;
         let mut created = false;
@@ -700,21 +578,60 @@ impl ValuesDir {
             )
             .with_help("choose a folder whose path is UTF-8"));
         };
-        Ok(ValuesDir { path, text, force })
+        let found = if created {
+            BTreeMap::new()
+        } else {
+            look_around(&path)?
+        };
+        let earlier = match found.get(RECORD_FILE) {
+            None => Record::default(),
+            Some(Found::File) => read_record(&path.join(RECORD_FILE))?,
+            Some(_) => {
+                return Err(in_the_way(&path, &[RECORD_FILE.to_string()]));
+            }
+        };
+        Ok(ValuesDir {
+            path,
+            text,
+            earlier,
+            found,
+        })
     }
 
-    /// Write every value of `plan` under this folder. A directory secret
-    /// whose folder does not archive back to the same content is removed
-    /// again and left out.
+    /// Write every value of `plan` under this folder, replacing only what
+    /// an earlier export wrote (and removing what it wrote for secrets no
+    /// longer exported). A secret whose files cannot be made (a name the
+    /// file system refuses), or whose folder does not archive back to the
+    /// same content, is left out with the reason; the others are written.
     ///
     /// # Errors
     ///
-    /// A file or folder cannot be written (named, with the system's reason).
+    /// Something export did not write is where it would write (nothing is
+    /// written then); a file or folder cannot be written for another reason
+    /// than its name (named, with the system's reason).
     pub fn write(&self, plan: &mut ExportPlan) -> Result<(), Error> {
+        let layouts: Vec<Layout> = plan.secrets.iter().map(layout).collect();
+        let blocking = self.in_the_way(&layouts);
+        if !blocking.is_empty() {
+            return Err(in_the_way(&self.path, &blocking));
+        }
+        // Recorded before anything is written: a run stopped half-way still
+        // leaves a record of all it may have written.
+        let mut ours = self.earlier.clone();
+        for l in &layouts {
+            ours.files.extend(l.files.iter().cloned());
+            ours.folders.extend(l.folders.iter().cloned());
+        }
+        self.write_record(&ours)?;
+        let mut now = Record::default();
         let mut kept = Vec::new();
-        for s in std::mem::take(&mut plan.secrets) {
-            match self.write_secret(&s)? {
-                None => kept.push(s),
+        for (s, l) in std::mem::take(&mut plan.secrets).into_iter().zip(&layouts) {
+            match self.write_secret(&s, l)? {
+                None => {
+                    now.files.extend(l.files.iter().cloned());
+                    now.folders.extend(l.folders.iter().cloned());
+                    kept.push(s);
+                }
                 Some(reason) => plan.left_out.push(LeftOut {
                     name: s.name.clone(),
                     reason,
@@ -723,104 +640,383 @@ impl ValuesDir {
         }
         plan.secrets = kept;
         plan.left_out.sort_by(|a, b| a.name.cmp(&b.name));
+        let left = self.remove_stale(&now);
+        now.files.extend(left.files);
+        now.folders.extend(left.folders);
+        self.write_record(&now)
+    }
+
+    /// What is where `layouts` would write, that export did not write (or
+    /// that is no longer what it wrote: a link where it made a file).
+    fn in_the_way(&self, layouts: &[Layout]) -> Vec<String> {
+        let ours = |p: &str, want: Found| {
+            let recorded = match want {
+                Found::File => self.earlier.files.contains(p),
+                Found::Folder => self.earlier.folders.contains(p),
+                Found::Other => false,
+            };
+            recorded && self.found.get(p) == Some(&want)
+        };
+        let mut blocking = BTreeSet::new();
+        for l in layouts {
+            let planned = l
+                .folders
+                .iter()
+                .map(|p| (p, Found::Folder))
+                .chain(l.files.iter().map(|p| (p, Found::File)));
+            for (p, want) in planned {
+                if self.found.contains_key(p) && !ours(p, want) {
+                    blocking.insert(p.clone());
+                }
+            }
+            // A folder unpacked from an archive is archived again whole:
+            // whatever else is in it would be too.
+            if let Some(root) = &l.unpacked_root {
+                let below = format!("{root}/");
+                for (p, found) in self.found.range(below.clone()..) {
+                    if !p.starts_with(&below) {
+                        break;
+                    }
+                    let want = if *found == Found::Folder {
+                        Found::Folder
+                    } else {
+                        Found::File
+                    };
+                    if !ours(p, want) {
+                        blocking.insert(p.clone());
+                    }
+                }
+            }
+        }
+        blocking.into_iter().collect()
+    }
+
+    /// `Some(reason)`: not written (what it wrote is removed again).
+    fn write_secret(&self, s: &SecretExport, l: &Layout) -> Result<Option<String>, Error> {
+        // What is there is export's own (checked): replaced.
+        if let Some(root) = &l.unpacked_root {
+            self.remove_below(root)?;
+        }
+        for f in &l.files {
+            if self.found.get(f) == Some(&Found::File) {
+                let at = self.path.join(f);
+                match std::fs::remove_file(&at) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(write_error(&at, &e));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let mut made: Vec<PathBuf> = Vec::new();
+        let outcome = self.write_values(s, l, &mut made);
+        let reason = match outcome {
+            Ok(()) => match (&s.source, &l.unpacked_root) {
+                (
+                    ExportSource::Directory {
+                        unpacked: Some(unpacked),
+                    },
+                    Some(root),
+                ) => archives_back(&self.path.join(root), unpacked),
+                _ => None,
+            },
+            Err((at, e)) if refused_name(&e) => Some(format!(
+                "the file system refuses the name `{}`: {e}",
+                crate::escape::path(at.strip_prefix(&self.path).unwrap_or(&at))
+            )),
+            Err((at, e)) => return Err(write_error(&at, &e)),
+        };
+        if reason.is_some() {
+            // Deepest first: files, then the folders this run made.
+            for p in made.iter().rev() {
+                let _ = std::fs::remove_file(p).or_else(|_| std::fs::remove_dir(p));
+            }
+        }
+        Ok(reason)
+    }
+
+    /// Make `l`'s folders and files, each made pushed to `made`; the first
+    /// failure, with its path.
+    fn write_values(
+        &self,
+        s: &SecretExport,
+        l: &Layout,
+        made: &mut Vec<PathBuf>,
+    ) -> Result<(), (PathBuf, std::io::Error)> {
+        for folder in &l.folders {
+            let at = self.path.join(folder);
+            if self.found.get(folder) == Some(&Found::Folder) && !l.is_below_root(folder) {
+                continue;
+            }
+            new_dir(&at).map_err(|e| (at.clone(), e))?;
+            made.push(at);
+        }
+        let contents = contents(s);
+        for (rel, (bytes, mode)) in l.files.iter().zip(contents) {
+            let at = self.path.join(rel);
+            crate::input::file::write_new_file(&at, mode, bytes.expose())
+                .map_err(|e| (at.clone(), e))?;
+            made.push(at);
+        }
         Ok(())
     }
 
-    /// `Some(reason)`: written, but not faithfully (and removed again).
-    fn write_secret(&self, s: &SecretExport) -> Result<Option<String>, Error> {
-        match &s.source {
-            ExportSource::Env { file: Some(file) } => {
-                self.write_file(&self.path.join(format!("{}.env", s.name)), file, 0o600)?;
-            }
-            ExportSource::Files {
-                values: Some(values),
-            } => {
-                let folder = self.path.join(&s.name);
-                self.ensure_dir(&folder)?;
-                for (key, value) in s.keys.iter().zip(values) {
-                    self.write_file(&folder.join(file_name(s, key)), value, 0o600)?;
+    /// Remove everything below (and with) `root`, all of it export's own
+    /// (checked by [`ValuesDir::in_the_way`]): files, then folders,
+    /// deepest first.
+    fn remove_below(&self, root: &str) -> Result<(), Error> {
+        let below = format!("{root}/");
+        let mut entries: Vec<(&String, &Found)> = self
+            .found
+            .range(below.clone()..)
+            .take_while(|(p, _)| p.starts_with(&below))
+            .collect();
+        if let Some(f) = self.found.get_key_value(root) {
+            entries.push(f);
+        }
+        entries.sort_by_key(|(p, _)| std::cmp::Reverse(p.matches('/').count()));
+        for (p, found) in entries {
+            let at = self.path.join(p);
+            let removed = match found {
+                Found::Folder => std::fs::remove_dir(&at),
+                _ => std::fs::remove_file(&at),
+            };
+            match removed {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(write_error(&at, &e));
                 }
+                _ => {}
             }
-            ExportSource::Directory {
-                unpacked: Some(unpacked),
-            } => {
-                let folder = self.path.join(&s.name);
-                self.ensure_dir(&folder)?;
-                let root = folder.join(&unpacked.root);
-                self.clear(&root)?;
-                self.ensure_dir(&root)?;
-                // Folders this run made: files share them.
-                let mut made = BTreeSet::new();
-                for f in &unpacked.files {
-                    let mut at = root.clone();
-                    let mut parts = f.path.split('/').peekable();
-                    while let Some(part) = parts.next() {
-                        at.push(part);
-                        if parts.peek().is_some() && !made.contains(&at) {
-                            self.ensure_dir(&at)?;
-                            made.insert(at.clone());
-                        }
+        }
+        Ok(())
+    }
+
+    /// Remove what an earlier export wrote that this one did not (secrets
+    /// deleted or left out since), if it is still what was written: files,
+    /// then folders that are empty. What stays is returned, to stay
+    /// recorded.
+    fn remove_stale(&self, now: &Record) -> Record {
+        let stays = |removed: std::io::Result<()>| {
+            removed.is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound)
+        };
+        let mut left = Record::default();
+        for f in self.earlier.files.difference(&now.files) {
+            if self.found.get(f) == Some(&Found::File)
+                && stays(std::fs::remove_file(self.path.join(f)))
+            {
+                left.files.insert(f.clone());
+            }
+        }
+        let mut folders: Vec<&String> = self.earlier.folders.difference(&now.folders).collect();
+        folders.sort_by_key(|p| std::cmp::Reverse(p.matches('/').count()));
+        for f in folders {
+            if self.found.get(f) == Some(&Found::Folder)
+                && stays(std::fs::remove_dir(self.path.join(f)))
+            {
+                left.folders.insert(f.clone());
+            }
+        }
+        left
+    }
+
+    fn write_record(&self, record: &Record) -> Result<(), Error> {
+        let record = Record {
+            written_by: RECORD_WRITER.to_string(),
+            ..record.clone()
+        };
+        let at = self.path.join(RECORD_FILE);
+        let mut text = serde_json::to_string_pretty(&record)
+            .map_err(|e| values_error(&self.path, &e.to_string()))?;
+        text.push('\n');
+        crate::input::file::write_whole(&at, 0o600, text.as_bytes(), true)
+            .map_err(|e| write_error(&at, &e))
+    }
+}
+
+/// Where one secret's values go, relative to the values folder: folders
+/// in the order they are made, files in the order of [`contents`].
+#[derive(Debug, Clone, Default)]
+struct Layout {
+    folders: Vec<String>,
+    files: Vec<String>,
+    /// The folder a `payload.zip` unpacks into.
+    unpacked_root: Option<String>,
+}
+
+impl Layout {
+    fn is_below_root(&self, p: &str) -> bool {
+        self.unpacked_root
+            .as_ref()
+            .is_some_and(|r| p == r || p.starts_with(&format!("{r}/")))
+    }
+}
+
+fn layout(s: &SecretExport) -> Layout {
+    let mut l = Layout::default();
+    match &s.source {
+        ExportSource::Env { file: Some(_) } => l.files.push(format!("{}.env", s.name)),
+        ExportSource::Files {
+            values: Some(values),
+        } => {
+            l.folders.push(s.name.clone());
+            for key in s.keys.iter().take(values.len()) {
+                l.files.push(format!("{}/{}", s.name, file_name(s, key)));
+            }
+        }
+        ExportSource::Directory {
+            unpacked: Some(unpacked),
+        } => {
+            let root = format!("{}/{}", s.name, unpacked.root);
+            l.folders.push(s.name.clone());
+            l.folders.push(root.clone());
+            let mut folders = BTreeSet::new();
+            for f in &unpacked.files {
+                let mut at = root.clone();
+                let mut parts = f.path.split('/').peekable();
+                while let Some(part) = parts.next() {
+                    at.push('/');
+                    at.push_str(part);
+                    if parts.peek().is_some() && folders.insert(at.clone()) {
+                        l.folders.push(at.clone());
                     }
-                    self.write_file(&at, &f.bytes, f.mode)?;
                 }
-                if let Some(reason) = archives_back(&root, unpacked) {
-                    let _ = std::fs::remove_dir_all(&root);
-                    return Ok(Some(reason));
+                l.files.push(at);
+            }
+            l.unpacked_root = Some(root);
+        }
+        // Placeholders: nothing to write.
+        _ => {}
+    }
+    l
+}
+
+/// The bytes and mode of each file of [`layout`], in its order.
+fn contents(s: &SecretExport) -> Vec<(&SecretBytes, u32)> {
+    match &s.source {
+        ExportSource::Env { file: Some(file) } => vec![(file, 0o600)],
+        ExportSource::Files {
+            values: Some(values),
+        } => values.iter().map(|v| (v, 0o600)).collect(),
+        ExportSource::Directory {
+            unpacked: Some(unpacked),
+        } => unpacked.files.iter().map(|f| (&f.bytes, f.mode)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// Did the file system refuse a name (too long, not in its encoding, or
+/// the same as another once case or form is folded)? Then only that
+/// secret is left out.
+fn refused_name(e: &std::io::Error) -> bool {
+    matches!(
+        e.raw_os_error(),
+        Some(libc::ENAMETOOLONG | libc::EILSEQ | libc::EINVAL | libc::EEXIST)
+    )
+}
+
+/// Refusal: `paths` (relative to `dir`) are where export would write, and
+/// it did not write them.
+fn in_the_way(dir: &Path, paths: &[String]) -> Error {
+    const SHOWN: usize = 10;
+    let mut list: Vec<String> = paths
+        .iter()
+        .take(SHOWN)
+        .map(|p| format!("`{}`", crate::escape::text(p)))
+        .collect();
+    if paths.len() > SHOWN {
+        list.push(format!("and {} more", paths.len() - SHOWN));
+    }
+    Error::new(
+        ErrorKind::Refused,
+        format!(
+            "in `{}`, export would replace what it did not write: {}; nothing was exported",
+            crate::escape::path(dir),
+            list.join(", ")
+        ),
+    )
+    .with_help(format!(
+        "move them away, or export into a new folder (--force replaces only what an earlier export listed in `{RECORD_FILE}`)"
+    ))
+}
+
+/// The record of an earlier export, every path in it relative and plain.
+fn read_record(path: &Path) -> Result<Record, Error> {
+    let not_ours = |why: &str| {
+        Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` is not a record export wrote ({why}); nothing was exported",
+                crate::escape::path(path)
+            ),
+        )
+        .with_help("export into a new folder, or remove that file if you know it is stale")
+    };
+    let bytes = crate::input::file::read_regular(path, crate::input::file::MAX_EXPORT_RECORD_BYTES)
+        .map_err(|e| not_ours(&e.to_string()))?;
+    let record: Record = serde_json::from_slice(&bytes).map_err(|_| not_ours("not its JSON"))?;
+    let plain = |p: &String| {
+        !p.is_empty()
+            && !p.contains('\0')
+            && !p.contains('\\')
+            && p.split('/').all(|part| !matches!(part, "" | "." | ".."))
+    };
+    if record.written_by != RECORD_WRITER
+        || !record.files.iter().chain(&record.folders).all(plain)
+        || record.files.contains(RECORD_FILE)
+    {
+        return Err(not_ours("a path in it is not one export writes"));
+    }
+    Ok(record)
+}
+
+/// What is in `dir` (links never followed), by relative path; at most
+/// [`MAX_VALUES_ENTRIES`] entries, [`MAX_WALK_DEPTH`] + 3 levels.
+fn look_around(dir: &Path) -> Result<BTreeMap<String, Found>, Error> {
+    let mut found = BTreeMap::new();
+    let mut folders: Vec<(PathBuf, String, usize)> = vec![(dir.to_path_buf(), String::new(), 0)];
+    while let Some((at, rel, depth)) = folders.pop() {
+        let entries = std::fs::read_dir(&at).map_err(|e| values_error(&at, &e.to_string()))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| values_error(&at, &e.to_string()))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| values_error(&entry.path(), &e.to_string()))?;
+            let name = entry.file_name();
+            let (name, utf8) = match name.to_str() {
+                Some(n) => (n.to_string(), true),
+                None => (name.to_string_lossy().into_owned(), false),
+            };
+            let path = if rel.is_empty() {
+                name
+            } else {
+                format!("{rel}/{name}")
+            };
+            let what = match () {
+                () if !utf8 => Found::Other,
+                () if kind.is_dir() => Found::Folder,
+                () if kind.is_file() => Found::File,
+                () => Found::Other,
+            };
+            if what == Found::Folder {
+                if depth > MAX_WALK_DEPTH + 3 {
+                    return Err(
+                        values_error(dir, "it nests folders deeper than export writes")
+                            .with_help("export into a new folder"),
+                    );
                 }
+                folders.push((entry.path(), path.clone(), depth + 1));
             }
-            // Placeholders: nothing to write.
-            _ => {}
-        }
-        Ok(None)
-    }
-
-    /// A folder export writes into: made new (0700), or, with `force`, one
-    /// that is there already (never through a link).
-    fn ensure_dir(&self, path: &Path) -> Result<(), Error> {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                new_dir(path).map_err(|e| write_error(path, &e))
-            }
-            Ok(m) if m.is_dir() && self.force => Ok(()),
-            Ok(m) if self.force && !m.is_dir() => {
-                std::fs::remove_file(path).map_err(|e| write_error(path, &e))?;
-                new_dir(path).map_err(|e| write_error(path, &e))
-            }
-            Ok(_) => Err(exists_error(path)),
-            Err(e) => Err(write_error(path, &e)),
-        }
-    }
-
-    /// With `force`, remove what is at `path` (a folder export unpacks
-    /// into: stale files would be archived too). Links are removed, never
-    /// followed.
-    fn clear(&self, path: &Path) -> Result<(), Error> {
-        match std::fs::symlink_metadata(path) {
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Ok(_) if !self.force => Err(exists_error(path)),
-            Ok(m) if m.is_dir() => std::fs::remove_dir_all(path).map_err(|e| write_error(path, &e)),
-            Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e)),
-            Err(e) => Err(write_error(path, &e)),
-        }
-    }
-
-    /// Create `path` new with `mode` (the permissions are set on the empty
-    /// file, before any byte is written), write `bytes`, sync. With
-    /// `force`, a file or link there is removed first (a link is never
-    /// followed: the file is created with `O_EXCL | O_NOFOLLOW`).
-    fn write_file(&self, path: &Path, bytes: &SecretBytes, mode: u32) -> Result<(), Error> {
-        if self.force {
-            match std::fs::symlink_metadata(path) {
-                Ok(m) if m.is_dir() => return Err(exists_error(path)),
-                Ok(_) => std::fs::remove_file(path).map_err(|e| write_error(path, &e))?,
-                Err(_) => {}
+            found.insert(path, what);
+            if found.len() > MAX_VALUES_ENTRIES {
+                return Err(values_error(
+                    dir,
+                    &format!("it holds more than {MAX_VALUES_ENTRIES} files and folders"),
+                )
+                .with_help("export into a new folder"));
             }
         }
-        crate::input::file::write_new_file(path, mode, bytes.expose()).map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => exists_error(path),
-            _ => write_error(path, &e),
-        })
     }
+    Ok(found)
 }
 
 fn new_dir(path: &Path) -> std::io::Result<()> {
@@ -839,17 +1035,6 @@ fn write_error(path: &Path, e: &std::io::Error) -> Error {
         format!("cannot write `{}`: {e}", crate::escape::path(path)),
     )
     .with_help("check free space and permissions; the manifest was not written")
-}
-
-fn exists_error(path: &Path) -> Error {
-    Error::new(
-        ErrorKind::Refused,
-        format!(
-            "`{}` exists already; the manifest was not written",
-            crate::escape::path(path)
-        ),
-    )
-    .with_help("export into a new or empty folder, or pass --force to replace it")
 }
 
 /// The file a key is written to: its name is the key (`gitkey` for git-ssh).
@@ -926,9 +1111,6 @@ pub struct RenderContext<'a> {
     /// The values folder as the manifest's paths start (absolute, or
     /// `./...` relative to the manifest's folder); `None`: placeholders.
     pub values: Option<&'a str>,
-    /// The values folder, absolute, for the shell lines that source the
-    /// env files (they run from any folder).
-    pub values_absolute: Option<&'a str>,
 }
 
 /// Placeholder paths start here, relative to the manifest's folder.
@@ -945,7 +1127,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     if ctx.values.is_none() {
         out.push_str(INCOMPLETE);
         out.push('\n');
-        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and export\n# each `fromEnv` variable; or export again with --values-dir DIR.\n");
+        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and each env\n# secret's KEY=VALUE lines in its `fromEnvFile` file (see the README's \"Env\n# files\"); or export again with --values-dir DIR.\n");
     }
     let _ = writeln!(
         out,
@@ -953,22 +1135,6 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
         comment(ctx.namespace),
         ctx.owner_hash
     );
-    let env_files: Vec<&SecretExport> = plan
-        .secrets
-        .iter()
-        .filter(|s| matches!(s.source, ExportSource::Env { .. }))
-        .collect();
-    if let (Some(values), false) = (ctx.values_absolute.or(ctx.values), env_files.is_empty()) {
-        out.push_str(
-            "# Load the env files for `diff` or `apply` only, in a subshell (so their\n# variables do not stay in your shell):\n#   (",
-        );
-        for s in env_files {
-            let path = format!("{values}/{}.env", s.name);
-            let quoted = String::from_utf8_lossy(&sh_quote(path.as_bytes())).into_owned();
-            let _ = write!(out, " . {} &&", comment(&quoted));
-        }
-        out.push_str(" kubectl konduktor diff -f secrets.yaml )\n");
-    }
     if !plan.left_out.is_empty() {
         out.push_str("# Left out (a manifest cannot reproduce them):\n");
         for l in &plan.left_out {
@@ -986,15 +1152,24 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     }
     out.push_str("secrets:\n");
     for s in &plan.secrets {
-        let _ = writeln!(out, "  - name: {}\n    kind: {}", s.name, s.kind);
+        // Quoted: a name such as `null`, `true` or `123` reads back as text.
+        let _ = writeln!(
+            out,
+            "  - name: {}\n    kind: {}",
+            yaml_quote(&s.name),
+            s.kind
+        );
         let keys: Vec<String> = s.keys.iter().map(|k| comment(k)).collect();
         let _ = writeln!(out, "    # keys: {}", keys.join(", "));
         match &s.source {
-            ExportSource::Env { .. } => {
-                out.push_str("    fromEnv:\n");
-                for k in &s.keys {
-                    let _ = writeln!(out, "      - {}", yaml_quote(k));
-                }
+            ExportSource::Env { file } => {
+                let path = format!("{base}/{}.env", s.name);
+                let todo = if file.is_none() {
+                    " # TODO: a KEY=VALUE line for each key".to_string()
+                } else {
+                    String::new()
+                };
+                let _ = writeln!(out, "    fromEnvFile: {}{todo}", yaml_quote(&path));
             }
             ExportSource::Files { values } => {
                 out.push_str("    fromFile:\n");

@@ -33,94 +33,40 @@ fn live(name: &str, kind: &str, data: &[(&str, &str)]) -> LiveSecret {
     live_bytes(name, ME, kind, &data)
 }
 
-/// Source `file` in sh and print each variable NUL-terminated.
-fn sourced(file: &Path, names: &[String]) -> Vec<Vec<u8>> {
-    let script = format!(
-        ". \"$1\"; printf '%s\\0' {}",
-        names
-            .iter()
-            .map(|n| format!("\"${n}\""))
-            .collect::<Vec<_>>()
-            .join(" ")
-    );
-    let out = std::process::Command::new("sh")
-        .arg("-c")
-        .arg(script)
-        .arg("sh")
-        .arg(file)
-        .env_clear()
-        .output()
-        .unwrap_or_else(|e| panic!("sh: {e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut values: Vec<Vec<u8>> = out.stdout.split(|b| *b == 0).map(<[u8]>::to_vec).collect();
-    values.pop();
-    values
+/// The pairs `fromEnvFile` reads from an env file export wrote.
+fn read_back(file: &SecretBytes) -> Vec<(String, Vec<u8>)> {
+    env_file::parse(file.expose(), SecretKind::Env)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .map(|(k, v)| (k, v.expose().to_vec()))
+        .collect()
 }
 
-// ------------------------------------------------------------ sh quoting
+// ------------------------------------------------------------ env files
 
 #[test]
-fn sourcing_sh_quoted_values_gives_back_the_exact_bytes() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-    for round in 0..20 {
-        let mut file = Vec::new();
-        let mut names = Vec::new();
-        let mut want = Vec::new();
-        for i in 0..40 {
-            let len = rng.below(if i == 0 { 1 } else { 64 });
-            // Any byte but NUL, weighted towards the ones sh cares about.
-            let value: Vec<u8> = (0..len)
-                .map(|_| match rng.below(4) {
-                    0 => {
-                        let special = b"'\"\\$`!\n\r\t *?[]{}#;&|<>()~=%";
-                        let i = rng.below(u64::try_from(special.len()).unwrap_or(1));
-                        special[usize::try_from(i).unwrap_or(0)]
-                    }
-                    _ => u8::try_from(rng.below(255) + 1).unwrap_or(1),
-                })
-                .collect();
-            let name = format!("K{round}_{i}");
-            file.extend_from_slice(format!("export {name}=").as_bytes());
-            file.extend_from_slice(&sh_quote(&value));
-            file.push(b'\n');
-            names.push(name);
-            want.push(value);
-        }
-        let path = dir.path().join(format!("{round}.env"));
-        std::fs::write(&path, &file).unwrap_or_else(|e| panic!("{e}"));
-        assert_eq!(sourced(&path, &names), want, "round {round}");
-    }
-}
-
-#[test]
-fn env_file_holds_export_lines_that_source_back() {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+fn env_file_holds_key_value_lines_that_read_back_exactly() {
     let pairs = vec![
         (
             "A".to_string(),
-            SecretBytes::new(b"it's \"q\" $HOME `x`\n\n".to_vec()),
+            SecretBytes::new(b"it's \"q\" $HOME `x`\n\n= #".to_vec()),
         ),
         ("B".to_string(), SecretBytes::new(Vec::new())),
         (
             "C".to_string(),
-            SecretBytes::new("é ☃ \u{202e}".as_bytes().to_vec()),
+            SecretBytes::new("é ☃ \u{202e}\\".as_bytes().to_vec()),
         ),
     ];
     let file = env_file("hf", &pairs).unwrap_or_else(|e| panic!("{e}"));
     let text = String::from_utf8_lossy(file.expose()).into_owned();
     assert!(text.starts_with("# "), "{text}");
-    assert!(text.contains("export A='it'\\''s"), "{text}");
-    let path = dir.path().join("hf.env");
-    std::fs::write(&path, file.expose()).unwrap_or_else(|e| panic!("{e}"));
-    let names = vec!["A".to_string(), "B".to_string(), "C".to_string()];
-    let got = sourced(&path, &names);
-    let want: Vec<Vec<u8>> = pairs.iter().map(|(_, v)| v.expose().to_vec()).collect();
-    assert_eq!(got, want);
+    assert!(text.contains("not a shell script"), "{text}");
+    assert!(!text.contains("export "), "{text}");
+    let want: Vec<(String, Vec<u8>)> = pairs
+        .iter()
+        .map(|(k, v)| (k.clone(), v.expose().to_vec()))
+        .collect();
+    assert_eq!(read_back(&file), want);
 }
 
 #[test]
@@ -386,7 +332,6 @@ fn without_values_the_manifest_lists_keys_and_placeholders_and_says_to_complete_
             owner_hash: ME,
             namespace: "ns",
             values: None,
-            values_absolute: None,
         },
     );
     assert!(text.starts_with(INCOMPLETE), "{text}");
@@ -398,10 +343,10 @@ fn without_values_the_manifest_lists_keys_and_placeholders_and_says_to_complete_
     );
     for want in [
         "owner: abba3a3e",
-        "  - name: hf\n    kind: env\n    # keys: HF_TOKEN, WANDB\n    fromEnv:\n      - \"HF_TOKEN\"\n      - \"WANDB\"\n",
+        "  - name: \"hf\"\n    kind: env\n    # keys: HF_TOKEN, WANDB\n    fromEnvFile: \"./values/hf.env\" # TODO: a KEY=VALUE line for each key\n",
         "    # keys: a.txt, b.json\n    fromFile:\n      - \"./values/files/a.txt\" # TODO: the value of key a.txt\n",
         "    fromDirectory: \"./values/dir/FOLDER\" # TODO",
-        "  - name: ssh\n    kind: git-ssh\n    # keys: gitkey\n    fromFile:\n      - \"./values/ssh/gitkey\" # TODO",
+        "  - name: \"ssh\"\n    kind: git-ssh\n    # keys: gitkey\n    fromFile:\n      - \"./values/ssh/gitkey\" # TODO",
     ] {
         assert!(text.contains(want), "lacks {want:?}:\n{text}");
     }
@@ -420,7 +365,6 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
         live("badenv", "env", &[("not-a-var", "a")]),
         live("badkey", "default", &[("a b", CANARY)]),
         live("empty", "default", &[]),
-        live("path", "env", &[("PATH", CANARY)]),
         live("ssh-extra", "git-ssh", &[("gitkey", "k"), ("other", "o")]),
         live(&"x".repeat(49), "default", &[("a", "a")]),
         unlabelled,
@@ -441,7 +385,6 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     assert!(reason("badenv").contains("not a valid environment variable name"));
     assert!(reason("badkey").contains("not shown"));
     assert!(reason("empty").contains("no keys"));
-    assert!(reason("path").contains("`PATH`"));
     assert!(reason("ssh-extra").contains("one key `gitkey`"));
     assert!(reason(&"x".repeat(49)).contains("48"));
     assert!(reason("plain-abba3a3e").contains("parent"));
@@ -452,7 +395,6 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
             owner_hash: ME,
             namespace: "ns",
             values: Some("/v"),
-            values_absolute: Some("/v"),
         },
     );
     assert!(text.contains("# Left out"), "{text}");
@@ -510,8 +452,10 @@ fn konduktors_own_secrets_are_left_out_saying_konduktor_makes_them() {
     );
 }
 
+/// Each env secret has its own file, read by `fromEnvFile`: the same
+/// variable in two secrets is no clash (nothing is sourced into one shell).
 #[test]
-fn several_git_ssh_secrets_and_clashing_variables_are_left_out() {
+fn several_git_ssh_secrets_are_left_out_and_shared_variables_are_not() {
     let p = plan(
         &[
             live("ssh-a", "git-ssh", &[("gitkey", "a")]),
@@ -524,19 +468,14 @@ fn several_git_ssh_secrets_and_clashing_variables_are_left_out() {
         true,
     );
     let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
-    assert_eq!(names, vec!["env-a", "env-c"]);
+    assert_eq!(names, vec!["env-a", "env-b", "env-c"]);
     let left: Vec<&str> = p.left_out.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(left, vec!["env-b", "ssh-a", "ssh-b"]);
-    assert!(
-        p.left_out[0]
-            .reason
-            .contains("`TOKEN` is in secret `env-a` too")
-    );
+    assert_eq!(left, vec!["ssh-a", "ssh-b"]);
 }
 
 /// The round trip in one process: plan with values, write them, render,
-/// parse and load the manifest (the env files sourced by sh), plan against
-/// the same live secrets: nothing to change.
+/// parse and load the manifest (no variable set: env files are read by
+/// `fromEnvFile`), plan against the same live secrets: nothing to change.
 #[test]
 fn an_exported_manifest_loads_back_to_no_changes() {
     let zip = zip_of(&[
@@ -566,19 +505,11 @@ fn an_exported_manifest_loads_back_to_no_changes() {
             owner_hash: ME,
             namespace: "ns",
             values: Some(&vd.text),
-            values_absolute: Some(&vd.text),
         },
     );
     let m = manifest::parse(&tmp.path().join("secrets.yaml"), &text)
         .unwrap_or_else(|e| panic!("{e}\n{text}"));
-    let names = vec!["HF_TOKEN".to_string(), "EMPTY".to_string()];
-    let got = sourced(&vd.path.join("hf.env"), &names);
-    let env: BTreeMap<String, Vec<u8>> = names.into_iter().zip(got).collect();
-    let lookup = |n: &str| {
-        env.get(n)
-            .map(|v| std::ffi::OsString::from(String::from_utf8_lossy(v).into_owned()))
-    };
-    let desired = manifest::load(&m, &lookup).unwrap_or_else(|e| panic!("{e}"));
+    let desired = manifest::load(&m, &|_| None).unwrap_or_else(|e| panic!("{e}"));
     let planned = crate::secrets::plan::plan(&desired, &live_secrets, ME, false);
     assert!(!planned.has_changes(), "{planned:#?}");
     assert_eq!(m.owner.map(|o| o.hash).as_deref(), Some(ME));
@@ -616,8 +547,10 @@ fn values_are_written_new_and_private() {
     );
 }
 
+/// Links planted where export writes are in its way, `--force` or not:
+/// refused, named, nothing written and nothing followed.
 #[test]
-fn a_non_empty_folder_is_refused_and_force_never_follows_a_planted_link() {
+fn a_non_empty_folder_is_refused_and_force_never_replaces_a_planted_link() {
     let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let dir = tmp.path().join("values");
     std::fs::create_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
@@ -644,12 +577,160 @@ fn a_non_empty_folder_is_refused_and_force_never_follows_a_planted_link() {
         ME,
         true,
     );
-    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    let e = vd
+        .write(&mut p)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("would replace what it did not write"), "{e}");
+    assert!(e.contains("`files`") && e.contains("`hf.env`"), "{e}");
+    assert!(!e.contains(CANARY), "{e}");
     assert_eq!(std::fs::read(&target).unwrap_or_default(), b"keep");
     assert!(
-        !std::fs::symlink_metadata(dir.join("hf.env")).is_ok_and(|m| m.file_type().is_symlink())
+        std::fs::symlink_metadata(dir.join("hf.env")).is_ok_and(|m| m.file_type().is_symlink())
     );
-    assert!(std::fs::symlink_metadata(dir.join("files")).is_ok_and(|m| m.is_dir()));
+    assert!(std::fs::symlink_metadata(dir.join("files")).is_ok_and(|m| m.file_type().is_symlink()));
+    assert!(!dir.join(RECORD_FILE).exists());
+}
+
+/// Files in the folder, named by the plan, as they are.
+fn tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    look_around(dir)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .into_iter()
+        .filter(|(_, f)| *f == Found::File)
+        .map(|(p, _)| {
+            let bytes = std::fs::read(dir.join(&p)).unwrap_or_default();
+            (p, bytes)
+        })
+        .collect()
+}
+
+/// `--force` over its own earlier output: it recognises what it wrote
+/// (the record), replaces it, removes what is stale (a secret since
+/// deleted), and leaves the user's files alone; a file of the user's
+/// where it would write, or inside a folder it unpacks (which would be
+/// archived with it), is in its way.
+#[test]
+fn force_replaces_only_what_an_earlier_export_wrote() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let zip = zip_of(&[
+        ("creds/a", Some(0o600), b"a"),
+        ("creds/s/b", Some(0o644), b"b"),
+    ]);
+    let first = vec![
+        live("hf", "env", &[("TOKEN", "one")]),
+        live("gone", "default", &[("k", "old")]),
+        live_bytes("dir", ME, "default", &[("payload.zip", &zip)]),
+    ];
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(&first, ME, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(dir.join("gone/k").exists() && dir.join(RECORD_FILE).exists());
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+
+    // Again, `gone` deleted since and `hf` changed.
+    let second = vec![
+        live("hf", "env", &[("TOKEN", "two")]),
+        live_bytes("dir", ME, "default", &[("payload.zip", &zip)]),
+    ];
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = plan(&second, ME, true);
+    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![
+            RECORD_FILE.to_string(),
+            "dir/creds/a".into(),
+            "dir/creds/s/b".into(),
+            "hf.env".into(),
+            "notes.txt".into(),
+        ]
+    );
+    assert!(!dir.join("gone").exists());
+    let env = read_back(&SecretBytes::new(
+        std::fs::read(dir.join("hf.env")).unwrap_or_default(),
+    ));
+    assert_eq!(env, vec![("TOKEN".to_string(), b"two".to_vec())]);
+
+    // A file of the user's inside the unpacked folder, and one where the
+    // env file goes (the record no longer lists `hf.env`).
+    std::fs::write(dir.join("dir/creds/s/mine"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        std::fs::read_to_string(dir.join(RECORD_FILE))
+            .unwrap_or_default()
+            .replace("\"hf.env\"", "\"other.env\""),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let before = tree(&dir);
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    let e = vd
+        .write(&mut plan(&second, ME, true))
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(
+        e.contains("`dir/creds/s/mine`") && e.contains("`hf.env`"),
+        "{e}"
+    );
+    assert_eq!(tree(&dir), before, "nothing changed");
+
+    // A record that names a path outside the folder is not export's.
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        r#"{"writtenBy":"kubectl konduktor export","files":["../x"],"folders":[]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = ValuesDir::prepare(&dir, true)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(e.contains("is not a record export wrote"), "{e}");
+}
+
+/// A name the file system refuses (an archive entry over 255 bytes) leaves
+/// that one secret out, with the reason and nothing of it on disk; the
+/// others are written.
+#[test]
+fn a_name_the_file_system_refuses_leaves_only_that_secret_out() {
+    let long = format!("creds/{}", "n".repeat(300));
+    let zip = zip_of(&[(long.as_str(), Some(0o600), CANARY.as_bytes())]);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    let mut p = plan(
+        &[
+            live_bytes("a-long", ME, "default", &[("payload.zip", &zip)]),
+            live("b-fine", "env", &[("TOKEN", CANARY)]),
+            live("c-fine", "default", &[("k", CANARY)]),
+        ],
+        ME,
+        true,
+    );
+    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["b-fine", "c-fine"]);
+    let reason = p
+        .left_out
+        .first()
+        .map(|l| l.reason.clone())
+        .unwrap_or_default();
+    assert!(reason.contains("refuses the name"), "{reason}");
+    assert!(!reason.contains(CANARY), "{reason}");
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![
+            RECORD_FILE.to_string(),
+            "b-fine.env".into(),
+            "c-fine/k".into()
+        ]
+    );
+    assert!(!dir.join("a-long").exists());
 }
 
 #[test]
@@ -667,47 +748,160 @@ fn a_folder_others_may_write_to_is_refused() {
     );
 }
 
-/// Sourcing an env file into a shell must not run code (a prompt hook), set
-/// what later programs run, or set the shell's own variables (read-only,
-/// or never read back as written, so `diff` would not come out clean).
+/// Nothing is sourced, so no key is dangerous to export: a planted
+/// `HTTPS_PROXY` or `SSL_CERT_FILE` goes into the secret's own file, which
+/// only `fromEnvFile` reads, and no line of the manifest asks anyone to
+/// source a file. (Before, such keys were either left out by a list that
+/// missed these two, or exported for a shell to source.)
 #[test]
-fn variables_a_shell_acts_on_are_never_exported() {
+fn variables_a_shell_acts_on_go_into_a_file_no_shell_reads() {
     let keys = [
+        "HTTPS_PROXY",
+        "SSL_CERT_FILE",
         "PROMPT_COMMAND",
-        "PS0",
-        "PS3",
-        "TMOUT",
-        "GIT_SSH_COMMAND",
-        "BASH_ENV",
-        "HISTFILE",
         "LD_PRELOAD",
-        "RANDOM",
-        "SECONDS",
-        "UID",
-        "PPID",
-        "LINENO",
-        "SHLVL",
-        "_",
-        "PYTHONSTARTUP",
-        "NODE_OPTIONS",
+        "PATH",
+        "KUBECONFIG",
     ];
-    let secrets: Vec<_> = keys
-        .iter()
-        .enumerate()
-        .map(|(i, k)| live(&format!("s{i}"), "env", &[(k, CANARY)]))
-        .collect();
-    let p = plan(&secrets, ME, true);
-    assert!(p.secrets.is_empty(), "exported: {:?}", p.secrets);
-    assert_eq!(p.left_out.len(), keys.len());
-    // Ordinary names go through.
-    let ok = plan(
-        &[live(
-            "ok",
-            "env",
-            &[("PSQL_PASSWORD", "x"), ("GITHUB_TOKEN", "y")],
-        )],
-        ME,
-        true,
+    let data: Vec<(&str, &str)> = keys.iter().map(|k| (*k, CANARY)).collect();
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let vd = ValuesDir::prepare(&tmp.path().join("v"), false).unwrap_or_else(|e| panic!("{e}"));
+    let live_secrets = vec![live("planted", "env", &data)];
+    let mut p = plan(&live_secrets, ME, true);
+    vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+    assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+    let text = render(
+        &p,
+        &RenderContext {
+            owner_hash: ME,
+            namespace: "ns",
+            values: Some(&vd.text),
+        },
     );
-    assert_eq!(ok.secrets.len(), 1, "{:?}", ok.left_out);
+    assert!(text.contains("fromEnvFile:"), "{text}");
+    for line in text.lines() {
+        assert!(
+            !line.contains(" . ") && !line.contains("source") && !line.contains("subshell"),
+            "{line}"
+        );
+    }
+    let file = std::fs::read(vd.path.join("planted.env")).unwrap_or_default();
+    let got = read_back(&SecretBytes::new(file));
+    let mut want: Vec<(String, Vec<u8>)> = keys
+        .iter()
+        .map(|k| (k.to_string(), CANARY.as_bytes().to_vec()))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+    let m = manifest::parse(&tmp.path().join("secrets.yaml"), &text)
+        .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let desired = manifest::load(&m, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+    let planned = crate::secrets::plan::plan(&desired, &live_secrets, ME, false);
+    assert!(!planned.has_changes(), "{planned:#?}");
+}
+
+/// A secret a finalizer holds is on its way out: a manifest would bring it
+/// back.
+#[test]
+fn a_secret_being_deleted_is_left_out() {
+    let mut going = live("going", "env", &[("A", CANARY)]);
+    going.terminating = Some(konduktor::Terminating {
+        since: None,
+        finalizers: vec!["example.com/hold".into()],
+    });
+    let p = plan(&[going, live("staying", "env", &[("A", CANARY)])], ME, true);
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["staying"]);
+    let reason = p
+        .left_out
+        .first()
+        .map(|l| l.reason.clone())
+        .unwrap_or_default();
+    assert!(reason.contains("being deleted"), "{reason}");
+    assert!(reason.contains("example.com/hold"), "{reason}");
+}
+
+/// Names YAML would read as something else (`null`, `true`, a number)
+/// come back as the same text.
+#[test]
+fn names_yaml_would_misread_are_written_to_read_back_as_text() {
+    let names = ["null", "true", "no", "123", "1e3", "0x1f", "0o17", "y"];
+    let secrets: Vec<LiveSecret> = names
+        .iter()
+        .map(|n| live(n, "default", &[("a", CANARY)]))
+        .collect();
+    let p = plan(&secrets, ME, false);
+    assert!(p.left_out.is_empty(), "{:?}", p.left_out);
+    let text = render(
+        &p,
+        &RenderContext {
+            owner_hash: ME,
+            namespace: "ns",
+            values: None,
+        },
+    );
+    let m =
+        manifest::parse(Path::new("secrets.yaml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let mut got: Vec<&str> = m.entries.iter().map(|e| e.name.as_str()).collect();
+    got.sort_unstable();
+    let mut want = names.to_vec();
+    want.sort_unstable();
+    assert_eq!(got, want, "{text}");
+}
+
+/// Export -> `fromEnvFile` -> plan, over generated values: every value an
+/// env secret can hold (UTF-8 text without NUL: line breaks, `=`, `#`,
+/// quotes, backslashes, controls, bidi characters, leading and trailing
+/// spaces) comes back byte for byte, so the plan is empty.
+#[test]
+fn generated_env_values_round_trip_through_export_and_from_env_file() {
+    let alphabet: Vec<char> =
+        "aZ09 =#'\"\\$`\n\r\t\u{1}\u{1b}\u{7f}\u{85}\u{a0}\u{2028}\u{202e}\u{feff}é☃𝄞\u{fffd}x"
+            .chars()
+            .collect();
+    let mut rng = Rng(0x94D0_49BB_1331_11EB);
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    for round in 0..40 {
+        let secrets: Vec<LiveSecret> = (0..1 + rng.below(3))
+            .map(|s| {
+                let data: Vec<(String, Vec<u8>)> = (0..1 + rng.below(4))
+                    .map(|k| {
+                        let len = rng.below(40);
+                        let value: String = (0..len)
+                            .map(|_| {
+                                alphabet
+                                    .get(rng.index(alphabet.len()))
+                                    .copied()
+                                    .unwrap_or('a')
+                            })
+                            .collect();
+                        (format!("K{k}"), value.into_bytes())
+                    })
+                    .collect();
+                let data: Vec<(&str, &[u8])> = data
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_slice()))
+                    .collect();
+                live_bytes(&format!("e{s}"), ME, "env", &data)
+            })
+            .collect();
+        let vd = ValuesDir::prepare(&tmp.path().join(format!("v{round}")), false)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let mut p = plan(&secrets, ME, true);
+        vd.write(&mut p).unwrap_or_else(|e| panic!("{e}"));
+        assert!(p.left_out.is_empty(), "round {round}: {:?}", p.left_out);
+        let text = render(
+            &p,
+            &RenderContext {
+                owner_hash: ME,
+                namespace: "ns",
+                values: Some(&vd.text),
+            },
+        );
+        let m = manifest::parse(&tmp.path().join("secrets.yaml"), &text)
+            .unwrap_or_else(|e| panic!("round {round}: {e}\n{text}"));
+        let desired = manifest::load(&m, &|_| None).unwrap_or_else(|e| panic!("{e}"));
+        let planned = crate::secrets::plan::plan(&desired, &secrets, ME, false);
+        assert!(!planned.has_changes(), "round {round}: {planned:#?}");
+    }
 }

@@ -37,6 +37,7 @@ pub(crate) const ENTRY_FIELDS: &[&str] = &[
     "fromDirectory",
     "inline",
     "fromEnv",
+    "fromEnvFile",
     "fromCommand",
 ];
 /// The fields of one `fromCommand` entry.
@@ -66,6 +67,7 @@ struct RawEntry {
     from_directory: Option<Text>,
     inline: Option<(Place, Vec<RawPair>)>,
     from_env: Option<(Place, Vec<Text>)>,
+    from_env_file: Option<Text>,
     from_command: Option<(Place, Vec<RawCommand>)>,
     /// A field had the wrong shape (reported): skip the entry's rules.
     broken: bool,
@@ -173,6 +175,7 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         "fromDirectory",
         "inline",
         "fromEnv",
+        "fromEnvFile",
         "fromCommand",
     ]
     .iter()
@@ -187,6 +190,7 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
     let kind = scalar(r, "kind");
     let state = scalar(r, "state");
     let from_directory = scalar(r, "fromDirectory");
+    let from_env_file = scalar(r, "fromEnvFile");
     let mut list = |r: &mut Reader<'_>, field: &str, showable: &dyn Fn(&str) -> bool| {
         let (n, at) = fields.get(field)?;
         let items = r.scalar_list(n, field, showable);
@@ -214,6 +218,7 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         from_directory,
         inline,
         from_env,
+        from_env_file,
         from_command,
         broken,
     })
@@ -351,11 +356,12 @@ fn read_pairs(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawPair>> {
 pub enum EntrySource {
     Files(Vec<(PathBuf, Place)>),
     Directory(PathBuf, Place),
-    /// Inline pairs, `fromEnv` names and `fromCommand` entries, merged
-    /// into one map of keys.
+    /// Inline pairs, `fromEnv` names, the pairs of a `fromEnvFile` file
+    /// and `fromCommand` entries, merged into one map of keys.
     Pairs {
         inline: Vec<(String, SecretBytes, Place)>,
         from_env: Vec<(String, Place)>,
+        from_env_file: Option<(PathBuf, Place)>,
         from_command: Vec<CommandSpec>,
     },
 }
@@ -735,6 +741,9 @@ fn sources_given(raw: &RawEntry) -> Vec<(&'static str, Place)> {
     if let Some((at, _)) = &raw.from_env {
         given.push(("fromEnv", *at));
     }
+    if let Some(f) = &raw.from_env_file {
+        given.push(("fromEnvFile", f.place));
+    }
     if let Some((at, _)) = &raw.from_command {
         given.push(("fromCommand", *at));
     }
@@ -768,7 +777,10 @@ fn one_kind_of_source(
     given: &[(&'static str, Place)],
     r: &mut Reader<'_>,
 ) -> Option<(&'static str, Place)> {
-    let pairs = raw.inline.is_some() || raw.from_env.is_some() || raw.from_command.is_some();
+    let pairs = raw.inline.is_some()
+        || raw.from_env.is_some()
+        || raw.from_env_file.is_some()
+        || raw.from_command.is_some();
     let kinds_given = usize::from(raw.from_file.is_some())
         + usize::from(raw.from_directory.is_some())
         + usize::from(pairs);
@@ -776,7 +788,7 @@ fn one_kind_of_source(
         r.add(
             name.place,
             format!("secret `{}` has no source", name.value),
-            "give one of fromFile, fromDirectory, inline/fromEnv/fromCommand, or `state: absent`",
+            "give one of fromFile, fromDirectory, inline/fromEnv/fromEnvFile/fromCommand, or `state: absent`",
         );
         return None;
     };
@@ -790,7 +802,7 @@ fn one_kind_of_source(
                 name.value,
                 fields.join(", ")
             ),
-            "give exactly one kind of source (inline, fromEnv and fromCommand together count as one)",
+            "give exactly one kind of source (inline, fromEnv, fromEnvFile and fromCommand together count as one)",
         );
         return None;
     }
@@ -808,7 +820,9 @@ fn check_kind_fits(
     let shape = match (&raw.from_file, &raw.from_directory, &raw.from_command) {
         (Some((_, files)), _, _) => SourceShape::Files(files.len()),
         (None, Some(_), _) => SourceShape::Directory,
-        (None, None, Some((_, commands))) if raw.inline.is_none() && raw.from_env.is_none() => {
+        (None, None, Some((_, commands)))
+            if raw.inline.is_none() && raw.from_env.is_none() && raw.from_env_file.is_none() =>
+        {
             SourceShape::Commands(commands.len())
         }
         (None, None, _) => SourceShape::Pairs,
@@ -817,7 +831,7 @@ fn check_kind_fits(
         return Some(());
     }
     let fields = match kind {
-        SecretKind::Env => " (`inline`, `fromEnv`, `fromCommand`)",
+        SecretKind::Env => " (`inline`, `fromEnv`, `fromEnvFile`, `fromCommand`)",
         SecretKind::GitSsh => " (`fromFile: PATH`, or one `fromCommand` entry with `key: gitkey`)",
         SecretKind::Default => "",
     };
@@ -846,6 +860,7 @@ fn check_not_empty(
         &raw.from_command,
     ) {
         (Some((_, files)), _, _, _) => files.is_empty(),
+        _ if raw.from_env_file.is_some() => false,
         (None, None, None, None) => false,
         (None, inline, env, commands) => {
             inline.as_ref().is_none_or(|(_, p)| p.is_empty())
@@ -876,6 +891,7 @@ fn check_paths_written_here(raw: &RawEntry, name: &Text, r: &mut Reader<'_>) -> 
         .iter()
         .flat_map(|(_, files)| files.iter())
         .chain(raw.from_directory.iter())
+        .chain(raw.from_env_file.iter())
         .find(|p| p.hidden);
     if let Some(p) = hidden {
         r.add(
@@ -950,6 +966,10 @@ fn entry_source(
             .iter()
             .map(|n| (n.value.clone(), n.place))
             .collect(),
+        from_env_file: raw
+            .from_env_file
+            .as_ref()
+            .map(|f| (expand_path(&f.value, base), f.place)),
         from_command: commands,
     })
 }
@@ -1420,6 +1440,7 @@ fn load_source(
         EntrySource::Pairs {
             inline,
             from_env,
+            from_env_file,
             from_command,
         } => {
             let mut pairs: Vec<(String, SecretBytes)> = inline
@@ -1427,6 +1448,9 @@ fn load_source(
                 .map(|(k, v, _)| (k.clone(), v.clone()))
                 .collect();
             pairs.extend(env_values(from_env, env, problems)?);
+            if let Some((path, at)) = from_env_file {
+                pairs.extend(env_file_values(&entry.name, kind, path, *at, problems)?);
+            }
             if !from_command.is_empty() {
                 pairs.extend(runner.run_all(&entry.name, from_command, problems)?);
                 for c in from_command {
@@ -1437,9 +1461,10 @@ fn load_source(
                 .first()
                 .map(|(_, _, at)| *at)
                 .or(from_env.first().map(|(_, at)| *at))
+                .or(from_env_file.as_ref().map(|(_, at)| *at))
                 .or(from_command.first().map(|c| c.place))
                 .unwrap_or(entry.place);
-            let source = if inline.is_empty() && from_env.is_empty() {
+            let source = if inline.is_empty() && from_env.is_empty() && from_env_file.is_none() {
                 Source::Commands(pairs)
             } else {
                 Source::Inline(pairs)
@@ -1481,6 +1506,45 @@ fn env_values(
         }
     }
     (!bad).then_some(out)
+}
+
+/// The pairs of a `fromEnvFile` file (read bounded, as every file), or
+/// `None` once the problem is reported at the field, with the line of the
+/// env file it is on (never a value).
+fn env_file_values(
+    secret: &str,
+    kind: SecretKind,
+    path: &Path,
+    at: Place,
+    problems: &mut Problems<'_>,
+) -> Option<Vec<(String, SecretBytes)>> {
+    let bytes = match crate::input::file::read_regular(path, crate::input::file::MAX_ENV_FILE_BYTES)
+    {
+        Ok(bytes) => bytes,
+        Err(e) => {
+            let help = if e.is_not_found() {
+                "paths are relative to the manifest's folder; `~` is your home".to_string()
+            } else {
+                e.help()
+            };
+            problems.add(Some(at), format!("secret `{secret}`: {e}"), help);
+            return None;
+        }
+    };
+    match crate::secrets::env_file::parse(&bytes, kind) {
+        Ok(pairs) => Some(pairs),
+        Err(e) => {
+            problems.add(
+                Some(at),
+                format!(
+                    "secret `{secret}`: the env file `{}`, {e}",
+                    crate::escape::path(path)
+                ),
+                e.help,
+            );
+            None
+        }
+    }
 }
 
 fn report_source_error(

@@ -91,6 +91,14 @@ fn paths_inside(m: &manifest::Manifest, dir: &Path) -> bool {
             source: EntrySource::Directory(p, _),
             ..
         } => p.starts_with(dir),
+        EntryState::Present {
+            source:
+                EntrySource::Pairs {
+                    from_env_file: Some((p, _)),
+                    ..
+                },
+            ..
+        } => p.starts_with(dir),
         _ => true,
     })
 }

@@ -3,7 +3,8 @@
 //! `inline:` given a scalar or a list, `fromEnv` given `K=V` or a map,
 //! anchored values used through aliases in structural fields, tags,
 //! comments, multi-line flow maps, JSON, several documents, CR and CRLF line
-//! endings; `fromCommand` entries (alone, with `inline`, with `fromEnv`).
+//! endings; `fromCommand` entries (alone, with `inline`, with `fromEnv`);
+//! `fromEnvFile` (alone, beside `inline`, given a list or a map of values).
 //! Structural fields (apiVersion, kind, owner, name, state, paths, a
 //! command's program and arguments, its `key`, `timeout` and `trim`) hold no
 //! canary unless it arrives through an alias; an `owner` or `key` key inside
@@ -366,7 +367,7 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
     let source = if !cx.map_anchors.is_empty() && cx.rng.percent(60) {
         18
     } else {
-        cx.rng.below(29)
+        cx.rng.below(32)
     };
     match source {
         0..=7 => {
@@ -500,6 +501,32 @@ fn entry(cx: &mut Cx<'_>, i: usize) -> Node {
             items.push(cx.item("fromEnv", Node::seq(vec![env], Layout::Line)));
             let commands = from_command(cx);
             items.push(cx.item("fromCommand", commands));
+        }
+        29 => {
+            cx.feature("fromEnvFile");
+            let path = cx.structural_or_alias("files/hf.env");
+            items.push(cx.item("fromEnvFile", path));
+        }
+        30 => {
+            cx.feature("fromEnvFile-and-inline");
+            let map = cx.secret_map(VALUE_KEYS);
+            items.push(cx.item("inline", map));
+            let path = cx.structural("files/hf.env");
+            items.push(cx.item("fromEnvFile", path));
+        }
+        31 => {
+            // Values where a path belongs: a list or a map of them.
+            if cx.rng.percent(50) {
+                cx.feature("fromEnvFile-list");
+                let n = cx.rng.range(1, 3);
+                let list = (0..n).map(|_| cx.secret()).collect();
+                let layout = cx.layout();
+                items.push(cx.item("fromEnvFile", Node::seq(list, layout)));
+            } else {
+                cx.feature("fromEnvFile-map");
+                let map = cx.secret_map(VALUE_KEYS);
+                items.push(cx.item("fromEnvFile", map));
+            }
         }
         _ => {
             cx.feature("inline");

@@ -12,6 +12,15 @@ const TYPOS: &[(&str, &[&str])] = &[
         &["inlien", "Inline", "inline_", "inlines", "inlin"],
     ),
     ("envs", &["env", "Envs", "envs_", "envz"]),
+    (
+        "fromEnvFile",
+        &[
+            "fromEnvfile",
+            "fromEnvFiles",
+            "from_env_file",
+            "fromFileEnv",
+        ],
+    ),
     ("fromEnv", &["fromenv", "fromEnvs", "from_env"]),
     ("fromFile", &["fromFil", "fromfile", "fromFiles"]),
     ("fromDirectory", &["fromDir", "fromDirectroy"]),

@@ -2,8 +2,7 @@
 //! reproduces your secrets, `diff` of it right after reporting no changes;
 //! values only in files under `--values-dir`, never in any output.
 
-use std::path::{Path, PathBuf};
-use std::process::Command as StdCommand;
+use std::path::Path;
 
 use base64::Engine;
 use serde_json::json;
@@ -18,44 +17,19 @@ fn s(p: &Path) -> &str {
     p.to_str().unwrap_or_default()
 }
 
-/// The `.env` files export wrote under `dir`.
-fn env_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "env"))
-        .collect();
-    files.sort();
-    files
+/// `diff -f manifest` as a user runs it after export: nothing sourced,
+/// no variable of the secrets set (env files are read by `fromEnvFile`).
+fn plain_diff(env: &TestEnv, manifest: &Path, extra: &[&str]) -> Run {
+    let mut args: Vec<&str> = extra.to_vec();
+    args.extend(["diff", "-f", s(manifest)]);
+    env.run(&args)
 }
 
-/// `diff -f manifest` in a shell that sourced each of `sourced` first, as
-/// the exported manifest's header says to.
-fn sourced_diff(env: &TestEnv, sourced: &[PathBuf], manifest: &Path, extra: &[&str]) -> Run {
-    let base = env.command();
-    let mut sh = StdCommand::new("sh");
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => sh.env(k, v),
-            None => sh.env_remove(k),
-        };
-    }
-    sh.current_dir(env.dir.path())
-        .arg("-c")
-        .arg(
-            "bin=$1; ns=$2; m=$3; x=$4; shift 4; for f in \"$@\"; do . \"$f\" || exit 9; done; exec \"$bin\" -n \"$ns\" $x diff -f \"$m\"",
-        )
-        .arg("sh")
-        .arg(base.get_program())
-        .arg(&env.namespace)
-        .arg(manifest)
-        .arg(extra.join(" "))
-        .args(sourced);
-    env.run_command(sh)
-}
+/// The list export keeps of what it wrote in a values folder.
+const RECORD: &str = ".konduktor-export.json";
 
-/// Files (not folders) under `dir`, relative, sorted.
+/// Files (not folders) under `dir`, relative, sorted; export's record of
+/// them left out.
 fn files_under(dir: &Path) -> Vec<String> {
     fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
@@ -73,6 +47,7 @@ fn files_under(dir: &Path) -> Vec<String> {
     }
     let mut out = Vec::new();
     walk(dir, dir, &mut out);
+    out.retain(|f| f != RECORD);
     out.sort();
     out
 }
@@ -86,9 +61,9 @@ fn mode(p: &Path) -> u32 {
 
 /// Secrets made by `secret create` (file, directory, inline, env,
 /// git-ssh) and by `apply`, exported with their values into a folder
-/// whose name YAML and sh must both quote: `diff` of the exported
-/// manifest, env files sourced, exits 0. Nothing of any value in any
-/// output, with -v and -vv too.
+/// whose name YAML must quote: `diff` of the exported manifest, nothing
+/// sourced, exits 0. Nothing of any value in any output, with -v and -vv
+/// too.
 #[test]
 fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     use std::os::unix::fs::PermissionsExt;
@@ -150,9 +125,8 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         "--out",
         s(&out),
     ]);
-    run.success()
-        .stderr_has("Exported 7 secrets")
-        .stderr_has("in a subshell");
+    run.success().stderr_has("Exported 7 secrets");
+    assert!(!run.stderr.contains("subshell"), "{}", run.stderr);
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
@@ -184,12 +158,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         std::fs::read(values.join("c-file/token.txt")).unwrap_or_default(),
         file_value.as_bytes()
     );
-    let sourced = env_files(&values);
-    sourced_diff(&env, &sourced, &out, &["-v"]).success();
-    // Not sourcing them: the run stops on the unset variables.
-    sourced_diff(&env, &[], &out, &[])
-        .failure()
-        .stderr_has("is not set");
+    plain_diff(&env, &out, &["-v"]).success();
 
     // To standard output, absolute paths; -v too.
     let values2 = env.dir.path().join("v2");
@@ -202,7 +171,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
         "{}",
         run.stdout
     );
-    sourced_diff(&env, &env_files(&values2), &out2, &["-vv"]).success();
+    plain_diff(&env, &out2, &["-vv"]).success();
 }
 
 /// The recorded objects Konduktor's own CLI made round-trip too: the
@@ -222,12 +191,10 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
         "{text}"
     );
     assert!(text.contains("    kind: git-ssh\n"), "{text}");
-    // Shell lines name the env files absolutely: they run from anywhere.
-    let sourcing = format!(
-        "#   ( . '{}/my-env.env' && kubectl konduktor diff",
-        values.display()
+    assert!(
+        text.contains("    fromEnvFile: \"./values/my-env.env\"\n"),
+        "{text}"
     );
-    assert!(text.contains(&sourcing), "{text}");
     assert_eq!(
         mode(&values.join("my-default-directory/mycreds/a.txt")),
         0o600
@@ -241,7 +208,7 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
         std::fs::read(crate::support::fixtures().join("konduktor-made/source/mycreds/sub/b.json"))
             .unwrap_or_default()
     );
-    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+    plain_diff(&env, &out, &[]).success();
 }
 
 /// Without `--values-dir`: no file anywhere, every secret with its kind,
@@ -259,10 +226,10 @@ fn without_a_values_dir_nothing_is_written_and_the_manifest_says_to_complete_it(
         run.success().stderr_has("must be completed before use");
         assert!(run.stdout.starts_with("# INCOMPLETE"), "{}", run.stdout);
         for want in [
-            "  - name: my-env\n    kind: env\n    # keys: BAZ, FOO\n    fromEnv:\n",
-            "  - name: my-default-file\n    kind: default\n    # keys: secret-file.txt\n    fromFile:\n",
+            "  - name: \"my-env\"\n    kind: env\n    # keys: BAZ, FOO\n    fromEnvFile: \"./values/my-env.env\" # TODO",
+            "  - name: \"my-default-file\"\n    kind: default\n    # keys: secret-file.txt\n    fromFile:\n",
             "    fromDirectory: \"./values/my-default-directory/FOLDER\" # TODO",
-            "  - name: my-ssh-2\n    kind: git-ssh\n",
+            "  - name: \"my-ssh-2\"\n    kind: git-ssh\n",
         ] {
             run.stdout_has(want);
         }
@@ -354,7 +321,7 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
     ])
     .success();
     let text = std::fs::read_to_string(&out).unwrap_or_default();
-    assert!(text.contains("name: one"), "{text}");
+    assert!(text.contains("name: \"one\""), "{text}");
     assert_eq!(
         std::fs::read_to_string(taken.join("notes.txt")).unwrap_or_default(),
         "keep"
@@ -423,9 +390,9 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
         text.contains("#   has-nul: the value of `TOKEN` holds a NUL byte"),
         "{text}"
     );
-    assert!(!text.contains("- name: has-nul"), "{text}");
+    assert!(!text.contains("- name: \"has-nul\""), "{text}");
     assert_eq!(files_under(&values), vec!["fine.env"]);
-    sourced_diff(&env, &env_files(&values), &out, &[]).success();
+    plain_diff(&env, &out, &[]).success();
     // Without values: the kind is still checked, the value never read.
     env.run(&["export"])
         .success()
@@ -467,7 +434,7 @@ fn another_users_secrets_are_never_exported() {
     }
     let values = env.dir.path().join("values");
     let run = env.run(&["-vv", "export", "--values-dir", s(&values)]);
-    run.success().stdout_has("- name: mine");
+    run.success().stdout_has("- name: \"mine\"");
     for other in ["theirs", "THEIRS", "bystander", OTHER_OWNER, "feedbeef"] {
         assert!(!run.stdout.contains(other), "{other}:\n{}", run.stdout);
         assert!(
@@ -489,4 +456,317 @@ fn another_users_secrets_are_never_exported() {
             Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
         );
     }
+}
+
+/// Issue 19, point 2: a key a co-tenant's tooling or a past mistake put
+/// in an env secret (`HTTPS_PROXY`, `SSL_CERT_FILE`) must change nothing
+/// outside the job. Export writes it to the secret's env file, read by
+/// `fromEnvFile`; nothing (manifest, stderr) asks anyone to source a file,
+/// and `diff` right after, run as is, reaches the cluster directly and
+/// finds nothing to change.
+#[test]
+fn planted_proxy_variables_go_to_an_env_file_no_shell_reads() {
+    let env = TestEnv::new();
+    let token = env.canary("planted");
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        "HTTPS_PROXY=http://127.0.0.1:9",
+        "--inline",
+        "SSL_CERT_FILE=/tmp/not-your-ca.pem",
+        "--inline",
+        &format!("TOKEN={token}"),
+        "planted",
+    ])
+    .success();
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success().stderr_has("Exported 1 secret ");
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    env.assert_no_leak(&text);
+    assert!(
+        text.contains("    fromEnvFile: \"./values/planted.env\"\n"),
+        "{text}"
+    );
+    for said in [text.as_str(), run.stderr.as_str()] {
+        for hint in ["subshell", " . ", "fromEnv:"] {
+            assert!(!said.contains(hint), "{hint:?} in:\n{said}");
+        }
+    }
+    let file = std::fs::read_to_string(values.join("planted.env")).unwrap_or_default();
+    assert!(file.contains("do not source it"), "{file}");
+    assert!(!file.contains("export "), "{file}");
+    assert!(
+        file.contains("\nHTTPS_PROXY=http://127.0.0.1:9\n"),
+        "{file}"
+    );
+    plain_diff(&env, &out, &[]).success();
+}
+
+/// `fromEnvFile` by hand: every byte an env value can hold, as the README
+/// defines the format, reaches the secret exactly; a bad line is named by
+/// its number and the manifest's line, its value never shown; `fromEnv`
+/// still works beside it.
+#[test]
+fn from_env_file_reads_exact_values_and_names_a_bad_line() {
+    let env = TestEnv::new();
+    let canary = env.canary("envfile");
+    env.file(
+        "vals/hf.env",
+        format!(
+            "# written by hand\n\nTOKEN={canary}\nTRICKY= it's \"q\" = #x \\\\n\\n\\té☃\\x41\nEMPTY=\n"
+        ),
+    );
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    fromEnvFile: vals/hf.env\n    inline: {MODE: online}\n",
+    );
+    env.run(&["apply", "-f", s(&manifest)]).success();
+    let data = env.data(&format!("hf-{OWNER}"));
+    assert_eq!(
+        data.get("TRICKY").map(Vec::as_slice),
+        Some(" it's \"q\" = #x \\n\n\té☃A".as_bytes())
+    );
+    assert_eq!(data.get("TOKEN"), Some(&canary.clone().into_bytes()));
+    assert_eq!(data.get("EMPTY"), Some(&Vec::new()));
+    assert_eq!(data.get("MODE"), Some(&b"online".to_vec()));
+    env.run(&["diff", "-f", s(&manifest)]).success();
+
+    env.file("vals/hf.env", format!("TOKEN=x\n{canary}\n"));
+    let run = env.run(&["diff", "-f", s(&manifest)]);
+    run.failure()
+        .stderr_has("line 2: has no `=`")
+        .stderr_has("secrets.yaml:6");
+    env.assert_no_leak(&run.stderr);
+    env.file("vals/hf.env", format!("export TOKEN='{canary}'\n"));
+    env.run(&["diff", "-f", s(&manifest)])
+        .failure()
+        .stderr_has("line 1: starts with `export`");
+}
+
+/// Issue 19, point 3: `--out` (export's manifest, diff's saved plan)
+/// replaces only a regular file. A link (to a file of the user's, or
+/// `/dev/stdout`), a FIFO, `/dev/null`, a folder: refused, named, even with
+/// `--force`, before any request; the thing is left as it was.
+#[test]
+fn out_never_replaces_anything_but_a_regular_file_even_with_force() {
+    let env = TestEnv::new();
+    env.run(&["secret", "create", "--inline", "K=v", "one"])
+        .success();
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: v}\n",
+    );
+    let target = env.file("precious.txt", "keep\n");
+    let link = env.dir.path().join("link.yaml");
+    std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
+    let fifo = env.dir.path().join("fifo");
+    crate::support::mkfifo(&fifo);
+    let folder = env.dir.path().join("folder");
+    std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
+    let cases: [(&Path, &str); 5] = [
+        (&link, "a symbolic link"),
+        (Path::new("/dev/stdout"), "a symbolic link"),
+        (&fifo, "a FIFO"),
+        (Path::new("/dev/null"), "a character device"),
+        (&folder, "a directory"),
+    ];
+    if let Some(server) = env.fake() {
+        server.clear_requests();
+    }
+    for (out, kind) in cases {
+        for force in [false, true] {
+            let mut export = vec!["export", "--out", s(out)];
+            let mut diff = vec!["diff", "-f", s(&manifest), "--out", s(out)];
+            if force {
+                export.push("--force");
+                diff.push("--force");
+            }
+            for args in [export, diff] {
+                let mut cmd = env.command();
+                cmd.args(&args);
+                let run = crate::support::run_unhung(&env, cmd);
+                run.failure().stderr_has(kind).stderr_has("never replaced");
+            }
+        }
+    }
+    env.assert_no_requests();
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap_or_default(),
+        "keep\n"
+    );
+    assert!(std::fs::symlink_metadata(&link).is_ok_and(|m| m.file_type().is_symlink()));
+    {
+        use std::os::unix::fs::FileTypeExt;
+        assert!(std::fs::symlink_metadata(&fifo).is_ok_and(|m| m.file_type().is_fifo()));
+        assert!(
+            std::fs::symlink_metadata("/dev/null").is_ok_and(|m| m.file_type().is_char_device())
+        );
+    }
+}
+
+/// `--out -` is standard output: export's manifest, diff's plan (the
+/// review goes to standard error then); no file named `-` is made.
+#[test]
+fn out_dash_is_standard_output() {
+    let env = TestEnv::new();
+    let canary = env.canary("dash");
+    env.run(&[
+        "secret",
+        "create",
+        "--inline",
+        &format!("K={canary}"),
+        "one",
+    ])
+    .success();
+    env.run(&["export", "--out", "-"])
+        .success()
+        .stdout_has("- name: \"one\"")
+        .stderr_has("to standard output");
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: changed}\n",
+    );
+    let run = env.run(&["diff", "-f", s(&manifest), "--out", "-"]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let plan: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout));
+    assert_eq!(plan["formatVersion"], 1);
+    run.stderr_has("~ K").stderr_has("standard output");
+    assert!(!env.dir.path().join("-").exists());
+    assert!(!std::path::Path::new("-").exists());
+}
+
+/// `--values-dir DIR --force` over its own earlier output: what it wrote is
+/// replaced, what it wrote for a secret since deleted is removed, the
+/// user's own file beside them is kept; a file of the user's where it
+/// would write is in its way: refused, named, nothing changed.
+#[test]
+fn force_replaces_only_what_export_wrote_itself() {
+    let env = TestEnv::new();
+    for name in ["one", "two"] {
+        let v = env.canary(name);
+        env.run(&[
+            "secret",
+            "create",
+            "--kind",
+            "env",
+            "--inline",
+            &format!("K={v}"),
+            name,
+        ])
+        .success();
+    }
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
+        .success();
+    let record = std::fs::read_to_string(values.join(RECORD)).unwrap_or_default();
+    env.assert_no_leak(&record);
+    assert!(record.contains("\"one.env\""), "{record}");
+    assert_eq!(mode(&values.join(RECORD)), 0o600);
+    env.file("values/notes.txt", "mine");
+    env.run(&["secret", "delete", "two"]).success();
+    env.run(&[
+        "export",
+        "--values-dir",
+        s(&values),
+        "--out",
+        s(&out),
+        "--force",
+    ])
+    .success();
+    assert_eq!(files_under(&values), vec!["notes.txt", "one.env"]);
+    plain_diff(&env, &out, &[]).success();
+
+    // The user's file where export writes, unknown to the record.
+    env.run(&[
+        "secret", "create", "--kind", "env", "--inline", "K=x", "three",
+    ])
+    .success();
+    env.file("values/three.env", "K=the user's own\n");
+    let run = env.run(&[
+        "export",
+        "--values-dir",
+        s(&values),
+        "--out",
+        s(&out),
+        "--force",
+    ]);
+    run.failure()
+        .stderr_has("`three.env`")
+        .stderr_has("did not write");
+    assert_eq!(
+        std::fs::read_to_string(values.join("three.env")).unwrap_or_default(),
+        "K=the user's own\n"
+    );
+    assert_eq!(
+        files_under(&values),
+        vec!["notes.txt", "one.env", "three.env"]
+    );
+}
+
+/// A secret export cannot write (an archive entry name over 255 bytes),
+/// one a finalizer holds, and names YAML would misread (`null`, `true`,
+/// `123`): the first two are left out with the reason, the rest exported,
+/// and `diff` of the result is clean.
+#[test]
+fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
+    use std::io::Write as _;
+    let env = TestEnv::new();
+    let labels = |name: &str, kind: &str| {
+        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
+    };
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().unix_permissions(0o600);
+    w.start_file(format!("creds/{}", "n".repeat(300)), options)
+        .unwrap_or_else(|e| panic!("{e}"));
+    w.write_all(env.canary("long").as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let zip = w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": format!("long-{OWNER}"), "labels": labels("long", "default")},
+        "data": {"payload.zip": b64(&zip)}}),
+    );
+    for name in ["null", "true", "123"] {
+        env.seed(
+            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("{name}-{OWNER}"), "labels": labels(name, "env")},
+            "data": {"K": b64(env.canary(name).as_bytes())}}),
+        );
+    }
+    let held = env.fake().map(|server| {
+        env.run(&["secret", "create", "--inline", "K=v", "going"])
+            .success();
+        server.add_finalizer(
+            &env.namespace,
+            &format!("going-{OWNER}"),
+            "example.com/hold",
+        );
+        server.delete_secret_elsewhere(&env.namespace, &format!("going-{OWNER}"));
+    });
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success()
+        .stderr_has("Exported 3 secrets")
+        .stderr_has("left out secret `long`: the file system refuses the name");
+    if held.is_some() {
+        run.stderr_has("left out secret `going`: it is being deleted");
+    }
+    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    for name in ["null", "true", "123"] {
+        assert!(text.contains(&format!("- name: \"{name}\"\n")), "{text}");
+    }
+    assert_eq!(
+        files_under(&values),
+        vec!["123.env", "null.env", "true.env"]
+    );
+    plain_diff(&env, &out, &[]).success();
 }
