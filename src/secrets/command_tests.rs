@@ -55,6 +55,9 @@ fn a_program_runs_in_the_manifests_folder_and_a_relative_path_is_taken_from_ther
 /// a program path is taken from it once, not twice.
 #[test]
 fn a_relative_folder_is_not_taken_twice() {
+    // A folder below the working directory, so that its path can be relative;
+    // `target` need not exist when CARGO_TARGET_DIR points elsewhere.
+    std::fs::create_dir_all("target").unwrap_or_else(|e| panic!("{e}"));
     let dir = tempfile::Builder::new()
         .prefix("kk-command-")
         .tempdir_in("target")
