@@ -281,7 +281,7 @@ fn secret_list_marks_them_and_export_leaves_them_out_saying_konduktor_makes_them
         .stderr_has(&format!("left out secret `{AWS}`: it is Konduktor's own (storage credentials (S3)): Konduktor makes it (`konduktor check s3`)"))
         .stderr_has(&format!("left out secret `{GCP}`: it is Konduktor's own (storage credentials (GCS)): Konduktor makes it (`konduktor check gs`)"))
         .stderr_has(&format!("left out secret `{SSH_KEYS}`: it is Konduktor's own (SSH keys): Konduktor makes it (`konduktor launch`)"))
-        .stdout_has("  - name: mine\n");
+        .stdout_has("  - name: \"mine\"\n");
 }
 
 #[test]
