@@ -64,22 +64,19 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
     }
     match Format::from(args.output) {
         Format::Text => {
-            print!(
-                "{}",
-                plan_view::render(
-                    &plan,
-                    ViewOptions {
-                        show_secrets: args.show_secrets
-                    }
-                )
-            );
+            crate::output::print(&plan_view::render(
+                &plan,
+                ViewOptions {
+                    show_secrets: args.show_secrets,
+                },
+            ))?;
             // A second workstation's first diff: say where the secrets are.
             if plan.found_none_of_yours() {
                 let found = prelude::other_identities(&cluster, &plan.owner, None).await;
                 prelude::hint_other_identities(found.as_ref());
             }
         }
-        format => print!("{}", to_data(&plan, format)?),
+        format => crate::output::print(&to_data(&plan, format)?)?,
     }
     Ok(if plan.has_changes() || plan.has_conflicts() {
         ExitCode::from(1)
