@@ -552,3 +552,107 @@ fn gone_within_a_minute(pid: i32) -> bool {
     }
     false
 }
+
+/// On a terminal the program gets it while it runs (its process group is
+/// made the foreground one, as a shell does for a job): it can turn echo
+/// off and read a passphrase, and this tool prints after it. A Ctrl-C
+/// typed there ends the program and then the tool, by SIGINT.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let env = TestEnv::new();
+    let typed = env.canary("typed-on-the-terminal");
+    script(
+        &env,
+        "ask",
+        "stty -echo </dev/tty && printf 'passphrase: ' >/dev/tty && read -r a </dev/tty && stty echo </dev/tty && printf %s \"$a\"",
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n        timeout: 5m\n",
+    );
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
+    );
+    for (typing, ctrl_c) in [(format!("{typed}\n"), false), ("\u{3}".to_string(), true)] {
+        let (mut master, slave) = {
+            let (mut m, mut s) = (0, 0);
+            // SAFETY: openpty fills the two descriptors; the rest may be null.
+            let made = unsafe {
+                libc::openpty(
+                    &mut m,
+                    &mut s,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                )
+            };
+            assert_eq!(made, 0, "openpty");
+            // SAFETY: fresh descriptors nothing else owns.
+            unsafe {
+                (
+                    std::fs::File::from(OwnedFd::from_raw_fd(m)),
+                    OwnedFd::from_raw_fd(s),
+                )
+            }
+        };
+        let clone = || slave.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = env.command();
+        cmd.args(["render-job", "-f"])
+            .arg(&task)
+            .args(["--secrets", &file, "--allow-commands", "-o", "json"])
+            .stdin(clone())
+            .stdout(clone())
+            .stderr(clone());
+        // SAFETY: between fork and exec, only setsid and ioctl: a new
+        // session whose controlling terminal is the pty (standard input).
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        drop(slave);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut reader = master.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("passphrase: ") {
+            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(bytes) => seen.extend(bytes),
+                Err(_) => {
+                    let _ = tool.kill();
+                    panic!("no prompt: {}", String::from_utf8_lossy(&seen));
+                }
+            }
+        }
+        master
+            .write_all(typing.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = wait_bounded(&mut tool);
+        while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen.extend(bytes);
+        }
+        let shown = String::from_utf8_lossy(&seen);
+        env.assert_no_leak(&shown);
+        if ctrl_c {
+            assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{shown}");
+        } else {
+            assert!(status.success(), "{status:?}\n{shown}");
+            assert!(shown.contains("\"secretKeyRef\""), "{shown}");
+        }
+    }
+}
