@@ -121,10 +121,17 @@ pub fn started(child: &Child, terminal: Terminal) -> Running {
         // SAFETY: a zeroed sigaction is a valid value for both arguments;
         // the handler only makes async-signal-safe calls.
         unsafe {
+            let mut before: libc::sigaction = std::mem::zeroed();
+            // A signal our caller ignores (`nohup`, a job started with `&`
+            // by a script) stays ignored: it must not end us now.
+            if libc::sigaction(signal, std::ptr::null(), &mut before) != 0
+                || before.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
             let mut action: libc::sigaction = std::mem::zeroed();
             action.sa_sigaction = on_signal as *const () as libc::sighandler_t;
             libc::sigemptyset(&mut action.sa_mask);
-            let mut before: libc::sigaction = std::mem::zeroed();
             if libc::sigaction(signal, &action, &mut before) == 0 {
                 previous.push((signal, before));
             }
