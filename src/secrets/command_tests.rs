@@ -170,7 +170,7 @@ fn the_limit_applies_after_the_trailing_newline_is_removed() {
 
 /// A program is stopped with every process it started (its process
 /// group): a child it left in the background does not outlive a timeout.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn a_stopped_program_takes_its_children_with_it() {
     let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
@@ -194,7 +194,7 @@ fn a_stopped_program_takes_its_children_with_it() {
 
 /// Whether `pid` has ended (or is only a zombie), polled for up to a
 /// minute: a hang catcher, not a timing assertion.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn gone_within_a_minute(pid: i32) -> bool {
     for _ in 0..600 {
         let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();

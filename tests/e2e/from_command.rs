@@ -453,7 +453,7 @@ fn an_env_value_from_a_command_must_be_text_without_nul() {
 /// tool by the same signal; nothing is sent. The program writes its pid
 /// and its child's to files; every wait is bounded (a hang catcher, not a
 /// timing assertion).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 #[test]
 fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
     use std::os::unix::process::ExitStatusExt;
@@ -508,7 +508,7 @@ fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
 }
 
 /// The pid a program wrote to `path`, once it is there (up to a minute).
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn wait_for_pid(path: &Path) -> i32 {
     for _ in 0..600 {
         if let Some(pid) = std::fs::read_to_string(path)
@@ -524,7 +524,7 @@ fn wait_for_pid(path: &Path) -> i32 {
 
 /// The tool's exit status, or a failed test (the tool killed) after a
 /// minute.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn wait_bounded(tool: &mut std::process::Child) -> std::process::ExitStatus {
     for _ in 0..600 {
         if let Ok(Some(status)) = tool.try_wait() {
@@ -538,7 +538,7 @@ fn wait_bounded(tool: &mut std::process::Child) -> std::process::ExitStatus {
 
 /// Whether `pid` has ended (or is only a zombie waiting for a parent that
 /// does not reap), polled for up to a minute.
-#[cfg(unix)]
+#[cfg(target_os = "linux")]
 fn gone_within_a_minute(pid: i32) -> bool {
     for _ in 0..600 {
         let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
