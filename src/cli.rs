@@ -218,7 +218,8 @@ pub fn main() -> ExitCode {
         return cmd::completion::print_completions(
             Cli::command(),
             argv.get(2..).unwrap_or_default(),
-        );
+        )
+        .unwrap_or_else(|e| report(&e, ColorChoice::Auto, false));
     }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
@@ -244,15 +245,18 @@ pub fn main() -> ExitCode {
     });
     match result {
         Ok(code) => code,
-        Err(err) => {
-            use std::io::IsTerminal;
-            eprint!(
-                "{}",
-                crate::output::diagnostic(&err, color.enabled_for(std::io::stderr().is_terminal()))
-            );
-            ExitCode::from(exit_status(&err, diff))
-        }
+        Err(err) => report(&err, color, diff),
     }
+}
+
+/// Show `err` as a diagnostic on stderr; its exit status.
+fn report(err: &Error, color: ColorChoice, diff: bool) -> ExitCode {
+    use std::io::IsTerminal;
+    eprint!(
+        "{}",
+        crate::output::diagnostic(err, color.enabled_for(std::io::stderr().is_terminal()))
+    );
+    ExitCode::from(exit_status(err, diff))
 }
 
 /// The exit status of a failed run: 2 for a usage error (as clap's own,
@@ -271,21 +275,35 @@ fn exit_status(err: &Error, diff: bool) -> u8 {
 fn usage_error(e: &clap::Error) -> ExitCode {
     let code = ExitCode::from(u8::try_from(e.exit_code().clamp(0, 255)).unwrap_or(2));
     let plain = e.render().to_string();
-    if plain
+    let safe = plain
         .lines()
-        .all(|l| !l.chars().any(crate::escape::is_unsafe))
-    {
-        let _ = e.print();
-        return code;
+        .all(|l| !l.chars().any(crate::escape::is_unsafe));
+    let escaped = || {
+        let lines: Vec<String> = plain
+            .lines()
+            .map(|l| crate::escape::text(l).into_owned())
+            .collect();
+        lines.join("\n") + "\n"
+    };
+    if !e.use_stderr() {
+        // Help and version: written as any output is, so that a full disk
+        // is an error and not a silent success.
+        use std::io::IsTerminal;
+        let styled = ColorChoice::Auto.enabled_for(std::io::stdout().is_terminal());
+        let text = match (safe, styled) {
+            (true, true) => e.render().ansi().to_string(),
+            (true, false) => plain,
+            (false, _) => escaped(),
+        };
+        return match crate::output::print(&text) {
+            Ok(()) => code,
+            Err(err) => report(&err, ColorChoice::Auto, false),
+        };
     }
-    let escaped: Vec<String> = plain
-        .lines()
-        .map(|l| crate::escape::text(l).into_owned())
-        .collect();
-    if e.use_stderr() {
-        eprintln!("{}", escaped.join("\n"));
+    if safe {
+        let _ = e.print();
     } else {
-        println!("{}", escaped.join("\n"));
+        eprint!("{}", escaped());
     }
     code
 }

@@ -46,6 +46,8 @@ pub enum ErrorKind {
     Foreign,
     /// The operation would need something the user did not grant (e.g. --yes).
     Refused,
+    /// Standard output could not be written (a full disk, a closed descriptor).
+    Output,
 }
 
 impl ErrorKind {
@@ -67,6 +69,7 @@ impl ErrorKind {
             ErrorKind::Server => "konduktor::server",
             ErrorKind::Foreign => "konduktor::foreign_secret",
             ErrorKind::Refused => "konduktor::refused",
+            ErrorKind::Output => "konduktor::output",
         }
     }
 }

@@ -33,7 +33,7 @@ pub(crate) mod test_rng;
 pub use error::Error;
 /// The resolved owner, for [`manifest::Manifest::check_owner`] in tests.
 pub use konduktor::identity::{HashSource, Owner};
-pub use output::diagnostic;
+pub use output::{diagnostic, note_closed_stdout};
 pub use render::inject::{EXPANDED_MOUNT, GIT_SSH_COMMAND, UNPACK_SCRIPT};
 pub use render::task;
 pub use secrets::manifest;

@@ -32,6 +32,91 @@ impl ColorChoice {
     }
 }
 
+/// Standard output was closed when the process started (`>&-`). The Rust
+/// runtime opens `/dev/null` on a closed standard descriptor before `main`,
+/// so writes would silently vanish: [`note_closed_stdout`] looks first.
+static STDOUT_WAS_CLOSED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Record whether standard output is open. Runs before the Rust runtime
+/// starts (the binary lists it in `.init_array`), hence the C ABI and no
+/// allocation: one `fcntl` and one atomic store.
+pub extern "C" fn note_closed_stdout() {
+    #[cfg(unix)]
+    {
+        // SAFETY: F_GETFD on a descriptor number only reads its flags; it
+        // touches no memory of ours.
+        let closed = unsafe { libc::fcntl(libc::STDOUT_FILENO, libc::F_GETFD) } == -1;
+        STDOUT_WAS_CLOSED.store(closed, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Write `text` to standard output, whole, and flush it, so that a full
+/// disk or a closed descriptor is an error here (exit 1) and not a panic of
+/// `print!`, nor output lost without a word. A closed pipe (`| head`) never
+/// gets here: SIGPIPE ends the process quietly first, as it ends kubectl
+/// (see `cli::quit_on_broken_pipe`).
+///
+/// # Errors
+///
+/// Standard output cannot be written.
+pub fn print(text: &str) -> Result<(), Error> {
+    print_bytes(text.as_bytes())
+}
+
+/// [`print`] for bytes that need not be text (a file written to `-`).
+///
+/// # Errors
+///
+/// As [`print`].
+pub fn print_bytes(text: &[u8]) -> Result<(), Error> {
+    use std::io::Write;
+    if text.is_empty() {
+        return Ok(());
+    }
+    if STDOUT_WAS_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(cannot_write_stdout(
+            "it is closed (the command ran with `>&-`)",
+            "run it with its output open: to a file (`> file`), or to `/dev/null` to throw it away",
+        ));
+    }
+    let mut out = std::io::stdout().lock();
+    out.write_all(text)
+        .and_then(|()| out.flush())
+        .map_err(|e| {
+            cannot_write_stdout(
+                &io_reason(&e),
+                "make room where the output goes, or send it elsewhere (`> file`); nothing was done after the output failed",
+            )
+        })
+}
+
+/// `print` with a newline after `text`.
+///
+/// # Errors
+///
+/// As [`print`].
+pub fn println(text: &str) -> Result<(), Error> {
+    print(&format!("{text}\n"))
+}
+
+/// An OS error as a person reads it: `No space left on device`, without
+/// the `(os error 28)` that means nothing to them.
+fn io_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match text.find(" (os error ") {
+        Some(at) => text.get(..at).unwrap_or(&text).to_string(),
+        None => text,
+    }
+}
+
+fn cannot_write_stdout(reason: &str, help: &str) -> Error {
+    Error::new(
+        crate::error::ErrorKind::Output,
+        format!("cannot write standard output: {reason}"),
+    )
+    .with_help(help)
+}
+
 /// `-o` formats shared by the commands that print data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Format {

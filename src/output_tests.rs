@@ -89,3 +89,13 @@ fn lists_join_as_english() {
     assert_eq!(list(&["a", "b"]), "a and b");
     assert_eq!(list(&["a", "b", "c"]), "a, b and c");
 }
+
+#[test]
+fn an_os_error_reads_as_words_without_its_number() {
+    let full = std::io::Error::from_raw_os_error(libc::ENOSPC);
+    assert_eq!(io_reason(&full), "No space left on device");
+    let closed = std::io::Error::from_raw_os_error(libc::EBADF);
+    assert_eq!(io_reason(&closed), "Bad file descriptor");
+    let plain = std::io::Error::other("no number here");
+    assert_eq!(io_reason(&plain), "no number here");
+}

@@ -551,7 +551,8 @@ impl FailureClass {
             | ErrorKind::Usage
             | ErrorKind::Identity
             | ErrorKind::Kubeconfig
-            | ErrorKind::Refused => FailureClass::Other,
+            | ErrorKind::Refused
+            | ErrorKind::Output => FailureClass::Other,
         }
     }
 

@@ -118,7 +118,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         let opts = ViewOptions {
             show_secrets: args.show_secrets,
         };
-        print!("{}", plan_view::render(&plan, opts));
+        // Shown before anything is written: a plan that cannot be shown
+        // is not carried out.
+        crate::output::print(&plan_view::render(&plan, opts))?;
     }
     plan.refuse_conflicts()?;
     let mut stopped = None;
@@ -126,7 +128,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     let result = match nothing_to_do(&plan, args.dry_run) {
         Some(note) => {
             if text {
-                println!("{note}");
+                crate::output::println(note)?;
             }
             Vec::new()
         }
@@ -150,13 +152,15 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             crate::secrets::wait::settle(&cluster, &plan, &mut executed.outcomes, args.wait.wait())
                 .await?;
             if text {
-                print!("{}", plan_view::render_outcomes(&executed.outcomes));
+                let mut summary = plan_view::render_outcomes(&executed.outcomes);
                 if let Some(e) = &executed.unreachable {
-                    print!("{}", stopped_note(e));
+                    summary.push_str(&stopped_note(e));
                 }
                 if executed.interrupted {
-                    println!("Apply {INTERRUPTED_NOTE}.");
+                    summary.push_str(&format!("Apply {INTERRUPTED_NOTE}.\n"));
                 }
+                crate::output::print(&summary)
+                    .map_err(crate::cmd::prelude::output_failed_after_writing)?;
             }
             interrupted = executed.interrupted;
             stopped = match executed.unreachable {
@@ -168,7 +172,13 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     };
     let failed = result.iter().any(Outcome::failed);
     if !text {
-        print_report(&plan, args.dry_run, result, stopped, interrupted, format)?;
+        let wrote = !result.is_empty();
+        print_report(&plan, args.dry_run, result, stopped, interrupted, format).map_err(|e| {
+            match wrote {
+                true => crate::cmd::prelude::output_failed_after_writing(e),
+                false => e,
+            }
+        })?;
     }
     Ok(if interrupted {
         ExitCode::from(INTERRUPTED)
@@ -195,7 +205,7 @@ fn print_report(
         stopped,
         interrupted,
     };
-    print!("{}", to_data(&report, format)?);
+    crate::output::print(&to_data(&report, format)?)?;
     Ok(())
 }
 

@@ -43,7 +43,9 @@ pub fn run(mut cli: clap::Command, args: &CompletionArgs) -> Result<ExitCode> {
         Shell::Fish => clap_complete::Shell::Fish,
         Shell::Powershell => clap_complete::Shell::PowerShell,
     };
-    clap_complete::generate(shell, &mut cli, "kubectl-konduktor", &mut std::io::stdout());
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut cli, "kubectl-konduktor", &mut script);
+    crate::output::print(&String::from_utf8_lossy(&script))?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -132,13 +134,16 @@ fn find_flag<'a>(cmd: &'a clap::Command, word: &str) -> Option<&'a clap::Arg> {
 }
 
 /// Print completions for kubectl's plugin completion.
-pub fn print_completions(cli: clap::Command, words: &[String]) -> ExitCode {
+///
+/// # Errors
+///
+/// Standard output cannot be written.
+pub fn print_completions(cli: clap::Command, words: &[String]) -> Result<ExitCode> {
     let (candidates, directive) = complete(cli, words);
-    for c in candidates {
-        println!("{c}");
-    }
-    println!(":{directive}");
-    ExitCode::SUCCESS
+    let mut text: String = candidates.iter().map(|c| format!("{c}\n")).collect();
+    text.push_str(&format!(":{directive}\n"));
+    crate::output::print(&text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 #[cfg(test)]

@@ -67,11 +67,12 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         .out
         .as_deref()
         .is_some_and(crate::input::file::is_stdout);
-    let show = |text: &str| {
+    let show = |text: &str| -> Result<(), crate::error::Error> {
         if plan_on_stdout {
             eprint!("{text}");
+            Ok(())
         } else {
-            print!("{text}");
+            crate::output::print(text)
         }
     };
     match Format::from(args.output) {
@@ -81,14 +82,14 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
                 ViewOptions {
                     show_secrets: args.show_secrets,
                 },
-            ));
+            ))?;
             // A second workstation's first diff: say where the secrets are.
             if plan.found_none_of_yours() {
                 let found = prelude::other_identities(&cluster, &plan.owner, None).await;
                 prelude::hint_other_identities(found.as_ref());
             }
         }
-        format => show(&to_data(&plan, format)?),
+        format => show(&to_data(&plan, format)?)?,
     }
     Ok(if plan.has_changes() || plan.has_conflicts() {
         ExitCode::from(1)

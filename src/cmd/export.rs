@@ -86,7 +86,7 @@ pub async fn run(ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
     );
     match out_file {
         Some(out) => crate::input::file::write_out_file(out, 0o644, text.as_bytes(), args.force)?,
-        None => print!("{text}"),
+        None => crate::output::print(&text)?,
     }
     crate::log::log(1, || {
         format!(

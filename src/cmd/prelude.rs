@@ -331,6 +331,15 @@ pub async fn write_meta(cluster: &Cluster) -> Result<WriteMeta> {
     })
 }
 
+/// Standard output failed after the cluster was written to: the failure
+/// says that the writes were made, so that nobody runs the command again
+/// believing nothing happened.
+pub fn output_failed_after_writing(e: crate::error::Error) -> crate::error::Error {
+    e.with_help(
+        "the changes were made before the output failed: `kubectl konduktor secret list` or `diff` shows where your secrets stand",
+    )
+}
+
 /// Parse, validate and load a manifest (nothing sent), then read the
 /// caller's live secrets with one LIST and plan. Shared by diff and apply.
 pub async fn plan_manifest(

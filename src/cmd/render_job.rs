@@ -99,6 +99,6 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     } else {
         to_data(&rendered.job, format)?
     };
-    print!("{text}");
+    crate::output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }

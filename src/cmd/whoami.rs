@@ -106,8 +106,8 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         }
     }
     match Format::from(args.output) {
-        Format::Text => print!("{}", text(&report)),
-        format => print!("{}", to_data(&report, format)?),
+        Format::Text => crate::output::print(&text(&report))?,
+        format => crate::output::print(&to_data(&report, format)?)?,
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -337,12 +337,7 @@ pub fn write_out_file(
     force: bool,
 ) -> Result<(), crate::error::Error> {
     if is_stdout(out) {
-        use std::io::Write;
-        let mut stdout = io::stdout().lock();
-        return stdout
-            .write_all(bytes)
-            .and_then(|()| stdout.flush())
-            .map_err(|e| crate::error::Error::input(format!("cannot write standard output: {e}")));
+        return crate::output::print_bytes(bytes);
     }
     // Checked again at the last moment: what appeared since the check is
     // never replaced either.

@@ -351,6 +351,19 @@ impl<'a> Problems<'a> {
     }
 }
 
+impl Problems<'_> {
+    /// Every entry as its own error, none left out: for a list that must
+    /// be shown whole (the commands a manifest would run), unlike problems,
+    /// of which the first [`MAX_SHOWN_PROBLEMS`] are enough.
+    pub fn all(self, masked: &Masked) -> Vec<Error> {
+        let shown = crate::escape::snippet_source(&masked.text);
+        self.list
+            .iter()
+            .map(|p| self.error(p.clone(), masked, &shown))
+            .collect()
+    }
+}
+
 /// A file with more problems than this is probably not the file meant:
 /// the rest would only bury the first ones.
 pub const MAX_SHOWN_PROBLEMS: usize = 50;

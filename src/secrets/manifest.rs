@@ -1241,13 +1241,8 @@ impl Manifest {
                 HELP,
             );
         }
-        let Err(shown) = listed.finish(&self.masked) else {
-            return Ok(());
-        };
-        let related = match shown.related() {
-            [] => vec![shown.clone()],
-            many => many.to_vec(),
-        };
+        // Every command, whole: none may hide past a limit of shown items.
+        let related = listed.all(&self.masked);
         Err(Error::input(format!(
             "{} would run {} to read values, and running programs was not allowed; nothing was run",
             crate::input::located::display_path(&self.path),
@@ -1369,6 +1364,7 @@ impl CommandRunner<'_> {
     fn run_all(
         &mut self,
         secret: &str,
+        kind: SecretKind,
         specs: &[CommandSpec],
         problems: &mut Problems<'_>,
     ) -> Option<Vec<(String, SecretBytes)>> {
@@ -1387,15 +1383,26 @@ impl CommandRunner<'_> {
                     spec.key
                 )
             });
-            match run(spec, self.dir) {
+            let checked = run(spec, self.dir).and_then(|value| match kind {
+                SecretKind::Env => konduktor::validate_env_value(&spec.key, value.expose())
+                    .map(|()| value)
+                    .map_err(|rule| command::CommandError::Refused(rule.to_string(), rule.help())),
+                _ => Ok(value),
+            });
+            match checked {
                 Ok(value) => out.push((spec.key.clone(), value)),
                 Err(e) => {
                     problems.add(
                         Some(spec.place),
                         format!(
-                            "secret `{secret}`: the command for key `{}` (`{}`) failed: {e}",
+                            "secret `{secret}`: the command for key `{}` (`{}`) {}: {e}",
                             spec.key,
-                            spec.display()
+                            spec.display(),
+                            match e {
+                                command::CommandError::Refused(..) =>
+                                    "printed a value that cannot be used",
+                                _ => "failed",
+                            }
                         ),
                         e.help(),
                     );
@@ -1443,6 +1450,9 @@ fn load_source(
             from_env_file,
             from_command,
         } => {
+            if kind == SecretKind::Env {
+                inline_env_values_are_text(&entry.name, inline, problems)?;
+            }
             let mut pairs: Vec<(String, SecretBytes)> = inline
                 .iter()
                 .map(|(k, v, _)| (k.clone(), v.clone()))
@@ -1452,7 +1462,7 @@ fn load_source(
                 pairs.extend(env_file_values(&entry.name, kind, path, *at, problems)?);
             }
             if !from_command.is_empty() {
-                pairs.extend(runner.run_all(&entry.name, from_command, problems)?);
+                pairs.extend(runner.run_all(&entry.name, kind, from_command, problems)?);
                 for c in from_command {
                     origins.insert(c.key.clone(), format!("command `{}`", c.display()));
                 }
@@ -1473,6 +1483,23 @@ fn load_source(
         }
     };
     Some((loaded, origins))
+}
+
+/// An env secret's `inline` values hold no NUL (YAML can write one as
+/// `"\0"`): `None` once each that does is reported at its key.
+fn inline_env_values_are_text(
+    secret: &str,
+    inline: &[(String, SecretBytes, Place)],
+    problems: &mut Problems<'_>,
+) -> Option<()> {
+    let mut ok = true;
+    for (key, value, at) in inline {
+        if let Err(rule) = konduktor::validate_env_value(key, value.expose()) {
+            problems.add(Some(*at), format!("secret `{secret}`: {rule}"), rule.help());
+            ok = false;
+        }
+    }
+    ok.then_some(())
 }
 
 /// The values of `fromEnv` names, or `None` once every unset or non-UTF-8

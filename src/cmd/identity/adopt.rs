@@ -47,13 +47,16 @@ pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
     }
     let path = crate::escape::path(&plan.path);
     if plan.unchanged {
-        println!("{path} already holds {}: nothing to change.", plan.hash);
+        crate::output::println(&format!(
+            "{path} already holds {}: nothing to change.",
+            plan.hash
+        ))?;
         return Ok(ExitCode::SUCCESS);
     }
     let found = secrets_under(ctx, &plan.hash).await;
     let others = match &found {
         Ok(takeover) => {
-            print!("{}", takeover.text(jiff::Timestamp::now()));
+            crate::output::print(&takeover.text(jiff::Timestamp::now()))?;
             takeover.others_wrote()
         }
         Err(why) => {
@@ -97,17 +100,15 @@ pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
         )?;
     }
     let done = identity::adopt(&plan, jiff::Timestamp::now()).map_err(adopt_error)?;
-    println!("Adopted owner hash {}.", plan.hash);
-    println!("  before:  {}", crate::escape::text(&plan.before));
-    println!("  now:     {} (file {path})", plan.hash);
-    match &done.backup {
-        Some(b) => println!("  backup:  {}", crate::escape::path(b)),
-        None => println!("  backup:  none (there was no file)"),
-    }
-    println!(
-        "Konduktor's CLI reads the same file, so it uses {} from now on too.",
-        plan.hash
-    );
+    let backup = match &done.backup {
+        Some(b) => crate::escape::path(b),
+        None => "none (there was no file)".to_string(),
+    };
+    crate::output::print(&format!(
+        "Adopted owner hash {hash}.\n  before:  {}\n  now:     {hash} (file {path})\n  backup:  {backup}\nKonduktor's CLI reads the same file, so it uses {hash} from now on too.\n",
+        crate::escape::text(&plan.before),
+        hash = plan.hash
+    ))?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -65,22 +65,19 @@ pub async fn run(ctx: &Context, args: &CandidatesArgs) -> Result<ExitCode> {
     let found = candidates::find(&secrets, &user.username, &owner.hash, login.as_deref());
     let namespace = (!args.all_namespaces).then(|| cluster.namespace.clone());
     match Format::from(args.output) {
-        Format::Text => print!(
-            "{}",
-            text(
-                &found,
-                &owner.hash,
-                namespace.as_deref(),
-                jiff::Timestamp::now()
-            )
-        ),
+        Format::Text => output::print(&text(
+            &found,
+            &owner.hash,
+            namespace.as_deref(),
+            jiff::Timestamp::now(),
+        ))?,
         format => {
             let report = CandidatesReport {
                 namespace,
                 owner_hash: owner.hash,
                 found,
             };
-            print!("{}", output::to_data(&report, format)?);
+            output::print(&output::to_data(&report, format)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

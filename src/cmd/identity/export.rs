@@ -49,6 +49,6 @@ pub async fn run(_ctx: &Context, args: &ExportArgs) -> Result<ExitCode> {
         .with_help("adopt the lowercase form on every machine (`kubectl konduktor identity adopt HASH`), or export it here (`kubectl konduktor identity export HASH`)"));
     }
     eprintln!("# owner hash {hash}: {}", crate::escape::text(&from));
-    println!("export {ENV_USER_ID}={hash}");
+    crate::output::println(&format!("export {ENV_USER_ID}={hash}"))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -138,13 +138,14 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
             custom: crate::cmd::prelude::custom_metadata()?,
             ..WriteMeta::default()
         };
-        print!("{}", create::dry_run_preview(&desired, &owner.hash, &meta)?);
+        crate::output::print(&create::dry_run_preview(&desired, &owner.hash, &meta)?)?;
         return Ok(ExitCode::SUCCESS);
     }
     let cluster = crate::cmd::prelude::connect(ctx).await?;
     let meta = crate::cmd::prelude::write_meta(&cluster).await?;
     let report = create::create_or_merge(&cluster, &desired, &owner.hash, &meta).await?;
-    print!("{}", report.render());
+    crate::output::print(&report.render())
+        .map_err(crate::cmd::prelude::output_failed_after_writing)?;
     match report.removal_failed {
         Some(e) => Err(e),
         None => Ok(ExitCode::SUCCESS),

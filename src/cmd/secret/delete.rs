@@ -47,7 +47,8 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
         }
         _ => None,
     };
-    print!("{}", report.render());
+    crate::output::print(&report.render())
+        .map_err(crate::cmd::prelude::output_failed_after_writing)?;
     if let Some(e) = report.failed {
         return Err(e);
     }

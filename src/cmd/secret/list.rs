@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                     prelude::hint_other_identities(found.as_ref());
                 }
             } else {
-                print!("{}", table(&items, args.all_users, jiff::Timestamp::now()));
+                output::print(&table(&items, args.all_users, jiff::Timestamp::now()))?;
                 if let Some(note) = shared_names_note(&items) {
                     eprintln!("{note}");
                 }
@@ -75,7 +75,7 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 all_users: args.all_users,
                 items,
             };
-            print!("{}", output::to_data(&report, format)?);
+            output::print(&output::to_data(&report, format)?)?;
         }
     }
     Ok(ExitCode::SUCCESS)

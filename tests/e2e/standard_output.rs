@@ -1,0 +1,211 @@
+//! Standard output that cannot be written: a full disk (`/dev/full`) or a
+//! closed descriptor (`>&-`) is "cannot write standard output: ...", exit 1
+//! (2 for `diff`, whose 1 means "changes"), never an internal error, from
+//! every command that prints; an apply whose plan cannot be shown writes
+//! nothing. A pipe whose reader is gone ends the tool quietly by SIGPIPE,
+//! as it ends kubectl. Linux only: `/dev/full`, and a closed descriptor
+//! noticed before the Rust runtime hides it (elsewhere it reads as
+//! `/dev/null`).
+#![cfg(target_os = "linux")]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::support::{OWNER, Run, TestEnv};
+
+const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+
+/// Where standard output goes in a run.
+#[derive(Clone, Copy, Debug)]
+enum Stdout {
+    /// `/dev/full`: every write fails with ENOSPC.
+    Full,
+    /// Closed before the program starts (`>&-`).
+    Closed,
+}
+
+/// The binary, as `env.command()` makes it, with standard output on
+/// `stdout`; `args` follow `-n NAMESPACE` unless the first is `__complete`
+/// (kubectl's completion protocol, which must come first).
+fn run_with_stdout(env: &TestEnv, args: &[String], stdout: Stdout) -> Run {
+    let base = env.command();
+    let mut cmd = match stdout {
+        Stdout::Full => {
+            let mut cmd = Command::new(base.get_program());
+            let full = std::fs::OpenOptions::new()
+                .write(true)
+                .open("/dev/full")
+                .unwrap_or_else(|e| panic!("/dev/full: {e}"));
+            cmd.stdout(Stdio::from(full));
+            cmd
+        }
+        Stdout::Closed => {
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", "exec \"$0\" \"$@\" >&-"])
+                .arg(base.get_program());
+            cmd
+        }
+    };
+    for (key, value) in base.get_envs() {
+        match value {
+            Some(value) => cmd.env(key, value),
+            None => cmd.env_remove(key),
+        };
+    }
+    cmd.current_dir(env.dir.path());
+    if args.first().is_none_or(|a| a != "__complete") {
+        cmd.arg("-n").arg(&env.namespace);
+    }
+    cmd.args(args).stdin(Stdio::null()).stderr(Stdio::piped());
+    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+    env.checked(out)
+}
+
+fn strings(args: &[&str]) -> Vec<String> {
+    args.iter().map(|a| a.to_string()).collect()
+}
+
+fn path(p: &Path) -> String {
+    p.to_str().unwrap_or_default().to_string()
+}
+
+/// One secret of ours (`kept`) and a manifest that adds `added`.
+fn setup(env: &TestEnv) -> (String, String) {
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "env",
+        "--inline",
+        &format!("K={}", env.canary("kept")),
+        "kept",
+    ])
+    .success();
+    let manifest = env.file(
+        "secrets.yaml",
+        format!(
+            "{HEAD}  - name: kept\n    kind: env\n    inline:\n      K: changed\n  - name: added\n    kind: env\n    inline:\n      A: a\n"
+        ),
+    );
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
+    );
+    (path(&manifest), path(&task))
+}
+
+/// Every command that prints, with nothing changed in the cluster when it
+/// fails to: the message, the exit status, and no panic.
+#[test]
+fn every_command_says_it_cannot_write_standard_output_and_writes_nothing() {
+    let env = TestEnv::new();
+    let (manifest, task) = setup(&env);
+    let cases: Vec<(Vec<&str>, i32)> = vec![
+        (vec!["whoami"], 1),
+        (vec!["whoami", "-o", "json"], 1),
+        (vec!["identity", "show"], 1),
+        (vec!["identity", "candidates"], 1),
+        (vec!["identity", "export"], 1),
+        (vec!["secret", "list"], 1),
+        (vec!["secret", "list", "-o", "json"], 1),
+        (vec!["secret", "list", "-o", "yaml"], 1),
+        (
+            vec!["secret", "create", "--dry-run", "--inline", "X=y", "other"],
+            1,
+        ),
+        (vec!["diff", "-f", &manifest], 2),
+        (vec!["diff", "-f", &manifest, "-o", "json"], 2),
+        (vec!["apply", "-f", &manifest, "--yes"], 1),
+        (vec!["apply", "-f", &manifest, "--dry-run"], 1),
+        (vec!["apply", "-f", &manifest, "--dry-run", "-o", "yaml"], 1),
+        (vec!["export"], 1),
+        (vec!["render-job", "-f", &task, "--secrets", &manifest], 1),
+        (vec!["completion", "bash"], 1),
+        (vec!["__complete", "secret", ""], 1),
+        (vec!["--help"], 1),
+        (vec!["secret", "list", "--help"], 1),
+        (vec!["--version"], 1),
+    ];
+    for stdout in [Stdout::Full, Stdout::Closed] {
+        let expected = match stdout {
+            Stdout::Full => "cannot write standard output: No space left on device",
+            Stdout::Closed => "cannot write standard output: it is closed",
+        };
+        for (args, code) in &cases {
+            let args = strings(args);
+            let run = run_with_stdout(&env, &args, stdout);
+            assert_eq!(
+                run.code,
+                Some(*code),
+                "{stdout:?} {args:?}\nstderr:\n{}",
+                run.stderr
+            );
+            run.failure().stderr_has(expected);
+        }
+        // The plan could not be shown: nothing was written.
+        assert!(
+            env.secret(&format!("added-{OWNER}")).is_none(),
+            "{stdout:?}: apply wrote after failing to show its plan"
+        );
+        assert_ne!(env.data(&format!("kept-{OWNER}"))["K"], b"changed");
+    }
+}
+
+/// A command that printed after writing says that the writes were made,
+/// so that nobody takes the failure for "nothing happened".
+#[test]
+fn a_failure_to_print_after_writing_says_the_changes_were_made() {
+    let env = TestEnv::new();
+    let (manifest, _) = setup(&env);
+    let run = run_with_stdout(
+        &env,
+        &strings(&["apply", "-f", &manifest, "--yes", "-o", "json"]),
+        Stdout::Full,
+    );
+    assert_eq!(run.code, Some(1), "{}", run.stderr);
+    run.failure()
+        .stderr_has("cannot write standard output")
+        .stderr_has("the changes were made");
+    assert_eq!(env.data(&format!("added-{OWNER}"))["A"], b"a");
+    let run = run_with_stdout(
+        &env,
+        &strings(&["secret", "create", "--inline", "B=b", "more"]),
+        Stdout::Full,
+    );
+    run.failure()
+        .stderr_has("cannot write standard output")
+        .stderr_has("the changes were made");
+    assert_eq!(env.data(&format!("more-{OWNER}"))["B"], b"b");
+    let run = run_with_stdout(&env, &strings(&["secret", "delete", "more"]), Stdout::Full);
+    run.failure()
+        .stderr_has("cannot write standard output")
+        .stderr_has("the changes were made");
+    assert!(env.secret(&format!("more-{OWNER}")).is_none());
+}
+
+/// A pipe whose reader is gone (`| head` that has read enough): the tool
+/// ends by SIGPIPE, silently, as kubectl and other Unix tools do; an apply
+/// whose plan could not be shown has written nothing.
+#[test]
+fn a_closed_pipe_ends_the_tool_quietly_before_any_write() {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    use std::os::unix::process::ExitStatusExt;
+    let env = TestEnv::new();
+    let (manifest, _) = setup(&env);
+    let mut fds = [0; 2];
+    // SAFETY: pipe fills the two descriptors it is given.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both are fresh descriptors that nothing else owns.
+    let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
+    drop(reader);
+    let mut cmd = env.command();
+    cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(writer))
+        .stderr(Stdio::piped());
+    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
+    let run = env.checked(out);
+    assert_eq!(run.stderr, "", "quiet");
+    assert!(env.secret(&format!("added-{OWNER}")).is_none());
+}
