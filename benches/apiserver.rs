@@ -71,9 +71,11 @@ fn world() -> &'static World {
 fn namespace(world: &World, name: &str) -> (String, PathBuf) {
     world.server.create_namespace(name);
     let kubeconfig = world.dir.path().join(format!("{name}.kubeconfig"));
+    // The server is https behind the test CA: credentials go only over TLS.
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\nusers:\n- name: alice\n  user:\n    token: {ALICE_TOKEN}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: alice\n    namespace: {name}\ncurrent-context: fake\n",
-        world.server.url()
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: alice\n  user:\n    token: {ALICE_TOKEN}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: alice\n    namespace: {name}\ncurrent-context: fake\n",
+        world.server.url(),
+        apiserver::tls::ca_data()
     );
     std::fs::write(&kubeconfig, text).unwrap_or_else(|e| panic!("{e}"));
     (name.to_string(), kubeconfig)
@@ -296,7 +298,6 @@ fn kubectl_get_secrets_3000_of_50kb(bencher: Bencher) {
     }
     let world = world();
     let (ns, kubeconfig) = crowded_namespace();
-    world.server.allow_anonymous();
     bencher.bench_local(|| {
         world.server.clear_requests();
         let mut cmd = Command::new("kubectl");

@@ -312,6 +312,27 @@ impl Cluster {
         }
     }
 
+    /// A 401 or 403 to a request sent without the user's credentials,
+    /// which were withheld because the server is plain http
+    /// (`kubeconfig::withhold_credentials_over_http`): that is the cause
+    /// to name, not the user's RBAC or login.
+    fn refused_without_credentials(&self, status: &kube::core::Status) -> Error {
+        let held = self.user.withheld.as_deref().unwrap_or("credentials");
+        let kind = if status.code == 401 {
+            ErrorKind::Unauthorized
+        } else {
+            ErrorKind::Forbidden
+        };
+        Error::new(
+            kind,
+            format!(
+                "the API server at {} refused a request sent without credentials ({} {}): the credentials of user `{}` of context `{}` ({held}) are not sent over plain http",
+                self.server, status.code, status.reason, self.user.name, self.context
+            ),
+        )
+        .with_help("credentials go only over TLS, as with kubectl: write the cluster's https:// address as its `server:` in the kubeconfig")
+    }
+
     fn unreachable(&self, _op: &Operation, sent: &Sent, why: &str) -> Error {
         Error::new(
             ErrorKind::Unreachable,
@@ -343,6 +364,9 @@ impl Cluster {
             (status.code, status.reason.as_str(), status.message.as_str());
         let ns = op.namespace.as_deref().unwrap_or("default");
         match read {
+            Refusal::Unauthorized | Refusal::Permission if self.user.withheld.is_some() => {
+                self.refused_without_credentials(status)
+            }
             Refusal::Unauthorized => Error::new(
                 ErrorKind::Unauthorized,
                 format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),

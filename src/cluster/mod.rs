@@ -184,6 +184,14 @@ impl Cluster {
                 opts.request_timeout.map_or("none".to_string(), humanize)
             )
         });
+        if let Some(held) = &user.withheld {
+            crate::log::log(1, || {
+                format!(
+                    "not sending the credentials of user `{}` ({held}): the server {server} is plain http, and they go only over TLS, as with kubectl",
+                    user.name
+                )
+            });
+        }
         // Building the client runs a credential plugin, if the user has one.
         let client = build_client(config)
             .ok_or_else(|| errors::unusable_token(&context, &user))?

@@ -18,7 +18,7 @@ use crate::support::proxy::{Protocol, Proxy, SERVER_NAME, TlsFront, ca_data};
 use crate::support::{ApiServer, OWNER, Run, TestEnv, run_unhung};
 
 fn backend(server: &ApiServer) -> SocketAddr {
-    let url = server.url();
+    let url = server.plain_url();
     url.trim_start_matches("http://")
         .trim_end_matches('/')
         .parse()
@@ -178,6 +178,9 @@ fn https_proxy_carries_every_request_to_a_server_known_by_name() {
 fn http_proxy_carries_requests_to_an_http_server() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
+    // No credentials go over plain http (as with kubectl): the requests
+    // are anonymous, which this server lets through.
+    server.allow_anonymous();
     let port = backend(server).port();
     let target = format!("{SERVER_NAME}:{port}");
     let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
@@ -205,7 +208,7 @@ fn a_loopback_server_is_reached_directly_whatever_the_proxy() {
         ("NO_PROXY", "example.com".to_string()),
     ];
     let vars: Vec<(&str, &str)> = everywhere.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    // The test kubeconfig's server is http://127.0.0.1:PORT.
+    // The test server is https://127.0.0.1:PORT.
     let kubeconfig = env.file(
         "loopback-kubeconfig",
         kubeconfig_text(&server.url(), &env.namespace, "", ""),
@@ -280,7 +283,8 @@ fn no_proxy_address_ranges_bypass_the_proxy() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     // 0.0.0.0 is no loopback address, so Go would proxy it; connecting to
-    // it reaches this host.
+    // it reaches this host. Over plain http the requests are anonymous.
+    server.allow_anonymous();
     let port = backend(server).port();
     let target = format!("0.0.0.0:{port}");
     let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
