@@ -300,6 +300,21 @@ impl Cluster {
                 }
                 self.unreachable(op, sent, &chain)
             }
+            other if super::pages::is_too_large(&other) => Error::new(
+                ErrorKind::Server,
+                format!(
+                    "could not {} on {}: {}",
+                    op.describe(),
+                    self.server,
+                    kube_error_text(&other)
+                ),
+            )
+            .with_help(format!(
+                "a real API server's pages fit: {} Secrets of the 1 MiB Kubernetes allows each are under {} MiB; check that context `{}` points at the cluster's API server, not at something in front of it",
+                super::pages::SMALL_PAGE,
+                super::pages::MAX_PAGE_BYTES >> 20,
+                self.context
+            )),
             other => Error::new(
                 ErrorKind::Server,
                 format!(
@@ -1019,7 +1034,9 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
+    // A page over our cap would be as large again: not asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
+        && !e.message().contains(super::pages::TOO_LARGE)
 }
 
 /// `text` with what URLs in it may carry as secrets hidden: the user and

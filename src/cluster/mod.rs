@@ -449,16 +449,36 @@ impl Cluster {
         crate::log::log(2, || {
             format!("label selector: {}", selector.unwrap_or("(none)"))
         });
+        // Read as it arrives and at most pages::MAX_PAGE_BYTES of it (a
+        // page held whole, as kube's `api.list` holds it, is as large as
+        // the server makes it); a page over that is asked for again in
+        // pages of SMALL_PAGE, which any real server's fit.
+        let url = api.resource_url().to_string();
         self.list_paged(&op, params, |params| {
-            let api = api.clone();
+            let client = self.client.clone();
+            let url = url.clone();
             async move {
-                let list = api.list(&params).await?;
-                let items = list
-                    .items
-                    .into_iter()
-                    .map(LiveSecret::from_object)
-                    .collect();
-                Ok((items, list.metadata.continue_))
+                let page = match pages::object_page::<Secret>(&client, &url, &params, false).await {
+                    Err(e)
+                        if pages::is_too_large(&e)
+                            && params.limit.is_some_and(|l| l > pages::SMALL_PAGE) =>
+                    {
+                        crate::log::log(1, || {
+                            format!(
+                                "a page of {} secrets was over {} MiB: asking again for {}",
+                                params.limit.unwrap_or_default(),
+                                pages::MAX_PAGE_BYTES >> 20,
+                                pages::SMALL_PAGE
+                            )
+                        });
+                        let smaller = params.clone().limit(pages::SMALL_PAGE);
+                        pages::object_page::<Secret>(&client, &url, &smaller, false).await
+                    }
+                    other => other,
+                };
+                let (items, next) = page?;
+                let items = items.into_iter().map(LiveSecret::from_object).collect();
+                Ok((items, next))
             }
         })
         .await
@@ -606,12 +626,17 @@ impl Cluster {
         params: ListParams,
         item: fn(ObjectMeta) -> T,
     ) -> Result<Vec<T>> {
+        // Streamed and capped as the values' pages are (list_secrets): a
+        // hostile server can make metadata as large as values.
+        let url = api.resource_url().to_string();
         self.list_paged(op, params, |params| {
-            let api = api.clone();
+            let client = self.client.clone();
+            let url = url.clone();
             async move {
-                let list = api.list_metadata(&params).await?;
-                let items = list.items.into_iter().map(|i| item(i.metadata)).collect();
-                Ok((items, list.metadata.continue_))
+                let (items, next) =
+                    pages::object_page::<pages::MetadataItem>(&client, &url, &params, true).await?;
+                let items = items.into_iter().map(|i| item(i.metadata)).collect();
+                Ok((items, next))
             }
         })
         .await
