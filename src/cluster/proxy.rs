@@ -121,18 +121,23 @@ fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
     };
     let parsed = |text: &str| {
         let url = text.parse::<http::Uri>().ok()?;
-        let authority = url.authority()?;
-        // `host:` (no port after the colon) is how a second scheme
-        // (`http://http://...`) parses: not a proxy address.
-        if url.scheme_str().is_none()
-            || url.host().is_none_or(str::is_empty)
-            || authority.as_str().ends_with(':')
-        {
+        let authority = url.authority()?.as_str();
+        let scheme = url.scheme_str()?;
+        if url.host().is_none_or(str::is_empty) {
             return None;
         }
+        // `host:` with nothing after the colon: Go's `canonicalAddr` takes
+        // the scheme's port (http 80, https 443, socks5 1080). Followed by
+        // a path, it is how a second scheme (`http://http://u:pw@h:1`)
+        // parses: no proxy address, refused.
+        let authority = match authority.strip_suffix(':') {
+            Some(_) if !matches!(url.path(), "" | "/") || url.query().is_some() => return None,
+            Some(host) => format!("{host}:{}", default_port(scheme)?),
+            None => authority.to_string(),
+        };
         http::Uri::builder()
-            .scheme(url.scheme_str()?)
-            .authority(authority.as_str())
+            .scheme(scheme)
+            .authority(authority)
             .path_and_query("/")
             .build()
             .ok()
@@ -164,6 +169,16 @@ fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
         }
     };
     Ok(Proxy { url, source })
+}
+
+/// The port Go's `canonicalAddr` gives a proxy URL without one.
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        "socks5" | "socks5h" => Some(1080),
+        _ => None,
+    }
 }
 
 /// Go's `useProxy`: false for `localhost`, a loopback address, and a

@@ -312,3 +312,36 @@ fn only_text_without_a_scheme_is_taken_as_host_port() {
         Some("https://***@[::1]:3128")
     );
 }
+
+/// `http://host:` (an empty port) is read as Go reads it: the scheme's
+/// port (`canonicalAddr`), credentials kept; a second scheme after it
+/// (`http://http://...`) is still no proxy address.
+#[test]
+fn an_empty_port_is_the_schemes_port_as_in_go() {
+    let shown = |v: &str| {
+        choose(
+            &uri("https://k"),
+            None,
+            "cluster `c`",
+            &env_of(&[("HTTPS_PROXY", v)]),
+        )
+        .map(|p| p.map(|p| p.shown()))
+        .map_err(|e| e.to_string())
+    };
+    for (value, expected) in [
+        ("http://proxy.corp:", "http://proxy.corp:80"),
+        ("http://proxy.corp:/", "http://proxy.corp:80"),
+        ("https://proxy.corp:", "https://proxy.corp:443"),
+        ("socks5://proxy.corp:", "socks5://proxy.corp:1080"),
+        ("socks5h://proxy.corp:", "socks5://proxy.corp:1080"),
+        ("http://u:pw@proxy.corp:", "http://***@proxy.corp:80"),
+        ("proxy.corp:", "http://proxy.corp:80"),
+        ("http://[::1]:", "http://[::1]:80"),
+    ] {
+        assert_eq!(shown(value), Ok(Some(expected.to_string())), "{value}");
+    }
+    for value in ["http://http://u:pw@h:1", "http://h:/path", "http://h:?q"] {
+        let err = shown(value).err().unwrap_or_default();
+        assert!(err.contains("not a URL"), "{value}: {err}");
+    }
+}
