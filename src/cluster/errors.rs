@@ -295,6 +295,20 @@ impl Cluster {
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 let chain = kube_error_text(&e);
                 let lower = chain.to_lowercase();
+                // kube's connector stops a connection not made (TCP, the
+                // proxy's CONNECT, TLS) within its connect timeout with
+                // tokio's "deadline has elapsed".
+                if let Some(tunnel) = &self.tunnel
+                    && chain.contains("(Connect)")
+                    && ["timed out", "timeout", "deadline has elapsed"]
+                        .iter()
+                        .any(|t| lower.contains(t))
+                {
+                    let connect_limit = self
+                        .timeout
+                        .map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
+                    return self.tunnel_timeout(tunnel, connect_limit);
+                }
                 if lower.contains("timed out") || lower.contains("timeout") {
                     return self.timeout_error(op, self.timeout.unwrap_or(CONNECT_TIMEOUT));
                 }
@@ -324,6 +338,67 @@ impl Cluster {
                     sent.scrub(&kube_error_text(&other))
                 ),
             ),
+        }
+    }
+
+    /// The proxy took no tunnel to the server within `limit`: it did not
+    /// answer our `CONNECT` (or let the connection stall), which is the
+    /// proxy's doing, not the API server's.
+    fn tunnel_timeout(&self, tunnel: &super::proxy::Tunnel, limit: Duration) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{} did not open a tunnel to the API server at {} ({}) within {}",
+                tunnel.named,
+                self.server,
+                tunnel.target,
+                humanize(limit)
+            ),
+        )
+        .with_help("the proxy took the connection but did not answer the CONNECT: check that it is the right proxy and that it is up (`curl -v -x PROXY URL` shows its answer), or allow more time with --request-timeout")
+    }
+
+    /// The proxy refused the tunnel: its status (asked again where kube's
+    /// connector does not keep it) and what that means.
+    pub(super) async fn tunnel_refused(
+        &self,
+        tunnel: &super::proxy::Tunnel,
+        refusal: super::proxy::TunnelRefusal,
+    ) -> Error {
+        use super::proxy::TunnelRefusal;
+        let status = match refusal {
+            TunnelRefusal::AuthRequired => Some(407),
+            TunnelRefusal::Refused => {
+                tunnel
+                    .status(self.timeout.unwrap_or(CONNECT_TIMEOUT).min(CONNECT_TIMEOUT))
+                    .await
+            }
+        };
+        let head = format!(
+            "{} refused to open a tunnel to the API server at {}",
+            tunnel.named, self.server
+        );
+        match status {
+            Some(407) => Error::new(
+                ErrorKind::Unauthorized,
+                format!("{head} (407 Proxy Authentication Required): the proxy wants credentials"),
+            )
+            .with_help("give the proxy's user and password in its URL, http://USER:PASSWORD@HOST:PORT (percent-encode `@`, `:` and `%` in them), or check the ones given"),
+            Some(403) => Error::new(
+                ErrorKind::Forbidden,
+                format!("{head} (403 Forbidden): the proxy refused to open a tunnel to {}", tunnel.target),
+            )
+            .with_help("the proxy does not allow this host or port: ask its administrators, or, if the cluster is reachable without it, add the host to NO_PROXY"),
+            Some(code) => Error::new(
+                ErrorKind::Unreachable,
+                format!("{head} ({code}): the proxy refused to open a tunnel to {}", tunnel.target),
+            )
+            .with_help("the status is the proxy's: check that it can reach the cluster (a 502 or 504 says it could not)"),
+            None => Error::new(
+                ErrorKind::Unreachable,
+                format!("{head}: the proxy refused to open a tunnel to {} (its status could not be read)", tunnel.target),
+            )
+            .with_help("check the proxy's logs, or `curl -v -x PROXY URL` to see its answer"),
         }
     }
 

@@ -530,6 +530,8 @@ pub(super) struct Prepared {
     /// `through the proxy URL (from where)`, its password hidden, when the
     /// connection goes through one.
     pub via: Option<String>,
+    /// The `CONNECT` proxy, when the connection goes through one.
+    pub tunnel: Option<proxy::Tunnel>,
 }
 
 /// Load the kubeconfig (or, where there is none, make one from the pod's
@@ -560,13 +562,14 @@ pub(super) fn prepare(explicit: Option<&Path>, context: Option<&str>) -> Result<
             (kubeconfig, KubeconfigFiles::InCluster, context, user)
         }
     };
-    let (config, via) = kube_config(&kubeconfig, &context, &files, &env)?;
+    let (config, via, tunnel) = kube_config(&kubeconfig, &context, &files, &env)?;
     Ok(Prepared {
         config,
         context,
         user,
         files,
         via,
+        tunnel,
     })
 }
 
@@ -582,7 +585,7 @@ fn kube_config(
     context: &str,
     files: &KubeconfigFiles,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(kube::Config, Option<String>)> {
+) -> Result<(kube::Config, Option<String>, Option<proxy::Tunnel>)> {
     use kube::config::ExecAuthCluster;
     let ctx = kubeconfig
         .contexts
@@ -666,14 +669,17 @@ fn kube_config(
         env,
     )?;
     config.proxy_url = proxy.as_ref().map(|p| p.url.clone());
-    let via = proxy.map(|p| {
+    let named = proxy.as_ref().map(|p| {
         format!(
-            "through the proxy {} ({})",
+            "the proxy {} ({})",
             p.shown(),
             p.source.describe(&format!("cluster `{}`", ctx.cluster))
         )
     });
-    Ok((config, via))
+    let tunnel = proxy
+        .zip(named.clone())
+        .and_then(|(p, named)| proxy::Tunnel::of(&p, named, &config.cluster_url));
+    Ok((config, named.map(|n| format!("through {n}")), tunnel))
 }
 
 /// The auth-providers kube can use: `oidc` (the id-token, checked for

@@ -35,6 +35,10 @@ pub use errors::FailureClass;
 use errors::{Operation, Sent, is_transient};
 use kubeconfig::UserRef;
 
+/// How much longer than the request timeout a request through a proxy may
+/// take before our own timer stops it (see `call_inner`).
+const TUNNEL_GRACE: Duration = Duration::from_secs(1);
+
 /// How long to wait for a TCP connection, at most.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -103,6 +107,8 @@ pub struct Cluster {
     user: UserRef,
     /// `through the proxy URL (from where)`, when there is one.
     via: Option<String>,
+    /// The `CONNECT` proxy, for what it says when it fails.
+    tunnel: Option<proxy::Tunnel>,
 }
 
 /// The labels and annotations a merge patch sets (merged into the
@@ -158,6 +164,7 @@ impl Cluster {
             user,
             files,
             via,
+            tunnel,
         } = kubeconfig::prepare(opts.kubeconfig.as_deref(), opts.context.as_deref())?;
         // We retry reads ourselves, within the request timeout; kube's own
         // retry layer would also repeat writes and wait up to minutes.
@@ -207,6 +214,7 @@ impl Cluster {
             timeout: opts.request_timeout,
             user,
             via,
+            tunnel,
         })
     }
 
@@ -258,14 +266,29 @@ impl Cluster {
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
-        let result = match self.timeout {
-            Some(limit) => match tokio::time::timeout(limit, fut).await {
+        // Through a proxy, the connector's own timeout (the same limit) is
+        // let fire first: only its error tells a tunnel that was never
+        // opened (the proxy's fault) from a server that did not answer.
+        let outer = self.timeout.map(|limit| match self.tunnel {
+            Some(_) => limit.saturating_add(TUNNEL_GRACE),
+            None => limit,
+        });
+        let result = match outer {
+            Some(outer) => match tokio::time::timeout(outer, fut).await {
                 Ok(r) => r,
-                Err(_) => return Err(self.timeout_error(op, limit)),
+                Err(_) => {
+                    return Err(self.timeout_error(op, self.timeout.unwrap_or(outer)));
+                }
             },
             None => fut.await,
         };
-        result.map_err(|e| self.translate(op, sent, e))
+        match result {
+            Ok(r) => Ok(r),
+            Err(e) => match (&self.tunnel, proxy::refusal(&e)) {
+                (Some(tunnel), Some(refusal)) => Err(self.tunnel_refused(tunnel, refusal).await),
+                _ => Err(self.translate(op, sent, e)),
+            },
+        }
     }
 
     /// A read, retried on transient failures with a short backoff.

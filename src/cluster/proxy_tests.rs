@@ -345,3 +345,44 @@ fn an_empty_port_is_the_schemes_port_as_in_go() {
         assert!(err.contains("not a URL"), "{value}: {err}");
     }
 }
+
+/// What a refused tunnel is asked again with: the server's `host:port`
+/// (the scheme's port when none is written), the proxy's address, and the
+/// proxy's credentials as kube sends them (percent-decoded, basic auth).
+#[test]
+fn a_tunnel_knows_its_target_and_the_proxys_credentials() {
+    let proxy = |url: &str| Proxy {
+        url: uri(url),
+        source: ProxySource::Kubeconfig,
+    };
+    let tunnel = Tunnel::of(
+        &proxy("http://us%40er:p%3Aw@proxy.corp:3128/"),
+        "the proxy".into(),
+        &uri("https://kube.example"),
+    )
+    .unwrap_or_else(|| panic!("an http proxy tunnels"));
+    assert_eq!(tunnel.target, "kube.example:443");
+    assert_eq!(tunnel.address, "proxy.corp:3128");
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD.encode("us@er:p:w");
+    assert_eq!(
+        tunnel.authorization.as_deref(),
+        Some(format!("Basic {expected}").as_str())
+    );
+    let plain = Tunnel::of(
+        &proxy("http://proxy.corp:8080/"),
+        "the proxy".into(),
+        &uri("http://kube.example:6443"),
+    );
+    assert_eq!(
+        plain.map(|t| (t.target, t.authorization)),
+        Some(("kube.example:6443".to_string(), None))
+    );
+    // An https or socks5 proxy is not asked again.
+    for url in ["https://proxy.corp:443/", "socks5://proxy.corp:1080/"] {
+        assert!(
+            Tunnel::of(&proxy(url), String::new(), &uri("https://k")).is_none(),
+            "{url}"
+        );
+    }
+}

@@ -487,5 +487,6 @@ pub(super) fn offline(namespace: &str) -> Cluster {
         timeout: None,
         user: UserRef::default(),
         via: None,
+        tunnel: None,
     }
 }

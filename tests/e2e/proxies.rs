@@ -630,3 +630,65 @@ fn a_malformed_proxy_is_named_never_echoed() {
         }
     }
 }
+
+/// A proxy that takes the connection and never answers the `CONNECT`: a
+/// timeout after `--request-timeout`, named as the proxy's, not the API
+/// server's.
+#[test]
+fn a_proxy_that_stalls_the_connect_is_a_timeout_named_as_the_proxys() {
+    use crate::support::proxy::Answer;
+    let env = TestEnv::new();
+    let Some(_server) = env.fake() else { return };
+    let proxy = Proxy::answering(Answer::Stall);
+    let kubeconfig = env.file(
+        "stalling-proxy-kubeconfig",
+        kubeconfig_text("https://kube.example:443", &env.namespace, "", ""),
+    );
+    let run = run(
+        &env,
+        &kubeconfig,
+        &[("HTTPS_PROXY", &proxy.url())],
+        &["--request-timeout", "2s", "secret", "list"],
+    );
+    run.failure()
+        .stderr_has(&format!("the proxy {}", proxy.url()))
+        .stderr_has("HTTPS_PROXY")
+        .stderr_has("within 2s")
+        .stderr_has("kube.example");
+    assert!(
+        !run.stderr.contains("no answer from the API server"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.seen(), ["kube.example:443"]);
+}
+
+/// A proxy that refuses the `CONNECT`: its status, and what it means (407:
+/// it wants credentials; 403: it will not go to this host).
+#[test]
+fn a_refused_connect_names_the_proxys_status() {
+    use crate::support::proxy::Answer;
+    let env = TestEnv::new();
+    let Some(_server) = env.fake() else { return };
+    let kubeconfig = env.file(
+        "refusing-proxy-kubeconfig",
+        kubeconfig_text("https://kube.example:443", &env.namespace, "", ""),
+    );
+    for (code, meaning) in [
+        (407, "wants credentials"),
+        (403, "refused to open a tunnel to kube.example:443"),
+        (502, "refused to open a tunnel"),
+    ] {
+        let proxy = Proxy::answering(Answer::Status(code));
+        let run = run(
+            &env,
+            &kubeconfig,
+            &[("HTTPS_PROXY", &proxy.url())],
+            &["secret", "list"],
+        );
+        run.failure()
+            .stderr_has(&format!("the proxy {}", proxy.url()))
+            .stderr_has(&format!("({code}"))
+            .stderr_has(meaning);
+    }
+}

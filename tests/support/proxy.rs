@@ -30,6 +30,17 @@ pub enum Protocol {
     Socks5,
 }
 
+/// What a `CONNECT` proxy answers a tunnel request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Opens the tunnel to the route's address (502 without one).
+    Tunnel,
+    /// Reads the request and never answers (until the client hangs up).
+    Stall,
+    /// Refuses with this status (407: credentials wanted; 403: not this host).
+    Status(u16),
+}
+
 /// A forward proxy on 127.0.0.1 that records the `host:port` of every
 /// tunnel asked for (and whether `Proxy-Authorization` came with it).
 pub struct Proxy {
@@ -43,6 +54,19 @@ impl Proxy {
     /// Start a proxy that knows `routes` (`host:port` asked -> address
     /// connected to).
     pub fn start(protocol: Protocol, routes: &[(String, SocketAddr)]) -> Self {
+        Self::start_answering(protocol, routes, Answer::Tunnel)
+    }
+
+    /// A `CONNECT` proxy that answers every tunnel request with `answer`.
+    pub fn answering(answer: Answer) -> Self {
+        Self::start_answering(Protocol::Connect, &[], answer)
+    }
+
+    fn start_answering(
+        protocol: Protocol,
+        routes: &[(String, SocketAddr)],
+        answer: Answer,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener
             .local_addr()
@@ -60,7 +84,7 @@ impl Proxy {
                 let (seen, routes) = (seen2.clone(), routes.clone());
                 std::thread::spawn(move || {
                     let _ = match protocol {
-                        Protocol::Connect => serve_connect(conn, &routes, &seen),
+                        Protocol::Connect => serve_connect(conn, &routes, &seen, answer),
                         Protocol::Socks5 => serve_socks5(conn, &routes, &seen),
                     };
                 });
@@ -108,6 +132,7 @@ fn serve_connect(
     mut conn: TcpStream,
     routes: &HashMap<String, SocketAddr>,
     seen: &Mutex<Vec<String>>,
+    answer: Answer,
 ) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -136,6 +161,21 @@ fn serve_connect(
             target.to_string()
         },
     );
+    match answer {
+        Answer::Tunnel => {}
+        Answer::Stall => {
+            // Hold the connection, unanswered, until the client gives up.
+            let mut sink = [0u8; 256];
+            while conn.read(&mut sink)? > 0 {}
+            return Ok(());
+        }
+        Answer::Status(code) => {
+            conn.write_all(
+                format!("HTTP/1.1 {code} Refused\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            )?;
+            return Ok(());
+        }
+    }
     let Some(upstream) = routes.get(target).and_then(|a| TcpStream::connect(a).ok()) else {
         conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
         return Ok(());
