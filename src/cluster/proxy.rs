@@ -77,7 +77,7 @@ impl std::fmt::Debug for Proxy {
 /// it fails: how messages name it, and what to ask it again to learn the
 /// status it refused a tunnel with (kube's connector keeps only 407).
 #[derive(Clone)]
-pub(crate) struct Tunnel {
+pub(super) struct Tunnel {
     /// `the proxy http://***@host:port (HTTPS_PROXY in the environment)`.
     pub named: String,
     /// `host:port` the tunnel is asked to.
