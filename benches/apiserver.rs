@@ -1,9 +1,10 @@
 //! The binary against the test API server (tests/support/apiserver) with a
 //! fixed latency per request, as a real cluster 50 ms away: creating 1,000
 //! secrets, a no-op apply of the same 1,000, and `secret list -u` over
-//! 3,000 secrets of 50 KB of other users' values. Request counts and the
-//! child's peak memory are printed after each run; nothing here is asserted
-//! (request counts are, in tests/e2e).
+//! 3,000 secrets of 50 KB of other users' values, and a plan (`diff`) over a
+//! hostile 300 MB LIST page. Request counts and the child's peak memory are
+//! printed after each run; nothing here is asserted (request counts and the
+//! page cap are, in tests/e2e).
 //!
 //! `KONDUKTOR_BENCH_LATENCY_MS` changes the latency (default 50).
 
@@ -21,7 +22,7 @@ use serde_json::json;
 #[path = "../tests/support/apiserver/mod.rs"]
 mod apiserver;
 
-use apiserver::{ALICE_TOKEN, ApiServer};
+use apiserver::{ALICE_TOKEN, ApiServer, Fault, FaultRule};
 
 const OWNER: &str = "abba3a3e";
 const OTHER: &str = "8417fdac";
@@ -71,9 +72,11 @@ fn world() -> &'static World {
 fn namespace(world: &World, name: &str) -> (String, PathBuf) {
     world.server.create_namespace(name);
     let kubeconfig = world.dir.path().join(format!("{name}.kubeconfig"));
+    // The server is https behind the test CA: credentials go only over TLS.
     let text = format!(
-        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\nusers:\n- name: alice\n  user:\n    token: {ALICE_TOKEN}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: alice\n    namespace: {name}\ncurrent-context: fake\n",
-        world.server.url()
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: fake\n  cluster:\n    server: {}\n    certificate-authority-data: {}\nusers:\n- name: alice\n  user:\n    token: {ALICE_TOKEN}\ncontexts:\n- name: fake\n  context:\n    cluster: fake\n    user: alice\n    namespace: {name}\ncurrent-context: fake\n",
+        world.server.url(),
+        apiserver::tls::ca_data()
     );
     std::fs::write(&kubeconfig, text).unwrap_or_else(|e| panic!("{e}"));
     (name.to_string(), kubeconfig)
@@ -122,6 +125,13 @@ impl std::fmt::Display for Usage {
 /// of the old and new image's peak across fork and exec), and this process
 /// holds the test API server with every secret of every bench.
 fn run(cmd: Command) -> Usage {
+    let (usage, ok) = run_to_end(&cmd);
+    assert!(ok, "{cmd:?} failed");
+    usage
+}
+
+/// [`run`] for a command that may fail: its usage, and whether it succeeded.
+fn run_to_end(cmd: &Command) -> (Usage, bool) {
     let exe = std::env::current_exe().unwrap_or_else(|e| panic!("{e}"));
     let mut measured = Command::new(exe);
     measured
@@ -141,16 +151,16 @@ fn run(cmd: Command) -> Usage {
         .stderr(std::process::Stdio::inherit())
         .output()
         .unwrap_or_else(|e| panic!("spawn: {e}"));
-    assert!(out.status.success(), "{cmd:?} failed ({})", out.status);
     let text = String::from_utf8_lossy(&out.stdout);
     let mut numbers = text.split_whitespace().map(|n| {
         n.parse::<u64>()
             .unwrap_or_else(|e| panic!("usage {text:?}: {e}"))
     });
-    Usage {
+    let usage = Usage {
         peak_kib: numbers.next().unwrap_or(0),
         cpu_ms: numbers.next().unwrap_or(0),
-    }
+    };
+    (usage, out.status.success())
 }
 
 /// The measuring copy: run argv[1..] with its output dropped, and print
@@ -238,6 +248,39 @@ fn noop_1000(bencher: Bencher) {
     );
 }
 
+/// A plan (`diff`) whose LIST of the caller's secrets is answered with a
+/// 300 MB page (Secrets of 1 MiB values, whatever the selector): the read
+/// stops at the page cap (64 MiB, asked once more in a page of 32), so the
+/// peak stays near that however large the page; it took 614 MB when the
+/// page was read whole. The run fails, as it should.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn diff_over_a_hostile_300mb_page(bencher: Bencher) {
+    let world = world();
+    let (ns, kubeconfig) = namespace(world, "hostile");
+    world.server.inject(
+        FaultRule::new(Fault::HugePage(300 << 20))
+            .on("GET")
+            .path(&format!("/namespaces/{ns}/secrets")),
+    );
+    let manifest = world.dir.path().join("one.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {TOKEN: t}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let manifest = manifest.display().to_string();
+    bencher.bench_local(|| {
+        world.server.clear_requests();
+        let (usage, ok) = run_to_end(&binary(world, &kubeconfig, &["diff", "-f", &manifest]));
+        eprintln!(
+            "diff_over_a_hostile_300mb_page: {} requests, {}, {}",
+            requests(world, &ns),
+            if ok { "succeeded" } else { "refused" },
+            usage
+        );
+    });
+}
+
 /// The namespace of 3,000 secrets of 50 KB of another user's values, made
 /// once for the list benches.
 fn crowded_namespace() -> &'static (String, PathBuf) {
@@ -296,7 +339,6 @@ fn kubectl_get_secrets_3000_of_50kb(bencher: Bencher) {
     }
     let world = world();
     let (ns, kubeconfig) = crowded_namespace();
-    world.server.allow_anonymous();
     bencher.bench_local(|| {
         world.server.clear_requests();
         let mut cmd = Command::new("kubectl");

@@ -36,8 +36,8 @@ pub struct GlobalArgs {
     /// Path to the kubeconfig file to use (else KUBECONFIG, else ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use
-    #[arg(long, global = true, value_name = "NAME", value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    /// The kubeconfig context to use (empty: the current context, as in kubectl)
+    #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
     /// The namespace (default: the context's, else `default`)
     #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = namespace_arg)]
@@ -172,7 +172,9 @@ impl GlobalArgs {
         Ok(Context {
             connect: ConnectOptions {
                 kubeconfig: global.kubeconfig.clone(),
-                context: global.context.clone(),
+                // `--context=` is kubectl's "no context given": the
+                // current one (or Konduktor's config's) applies.
+                context: global.context.clone().filter(|c| !c.is_empty()),
                 namespace: global.namespace.clone(),
                 request_timeout: global.request_timeout.0,
             },

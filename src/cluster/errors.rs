@@ -295,11 +295,40 @@ impl Cluster {
             kube::Error::HyperError(_) | kube::Error::Service(_) => {
                 let chain = kube_error_text(&e);
                 let lower = chain.to_lowercase();
+                // kube's connector stops a connection not made (TCP, the
+                // proxy's CONNECT, TLS) within its connect timeout with
+                // tokio's "deadline has elapsed".
+                if let Some(tunnel) = &self.tunnel
+                    && chain.contains("(Connect)")
+                    && ["timed out", "timeout", "deadline has elapsed"]
+                        .iter()
+                        .any(|t| lower.contains(t))
+                {
+                    let connect_limit = self
+                        .timeout
+                        .map_or(CONNECT_TIMEOUT, |t| t.min(CONNECT_TIMEOUT));
+                    return self.tunnel_timeout(tunnel, connect_limit);
+                }
                 if lower.contains("timed out") || lower.contains("timeout") {
                     return self.timeout_error(op, self.timeout.unwrap_or(CONNECT_TIMEOUT));
                 }
                 self.unreachable(op, sent, &chain)
             }
+            other if super::pages::is_too_large(&other) => Error::new(
+                ErrorKind::Server,
+                format!(
+                    "could not {} on {}: {}",
+                    op.describe(),
+                    self.server,
+                    kube_error_text(&other)
+                ),
+            )
+            .with_help(format!(
+                "a real API server's pages fit: {} Secrets of the 1 MiB Kubernetes allows each are under {} MiB; check that context `{}` points at the cluster's API server, not at something in front of it",
+                super::pages::SMALL_PAGE,
+                super::pages::MAX_PAGE_BYTES >> 20,
+                self.context
+            )),
             other => Error::new(
                 ErrorKind::Server,
                 format!(
@@ -310,6 +339,88 @@ impl Cluster {
                 ),
             ),
         }
+    }
+
+    /// The proxy took no tunnel to the server within `limit`: it did not
+    /// answer our `CONNECT` (or let the connection stall), which is the
+    /// proxy's doing, not the API server's.
+    fn tunnel_timeout(&self, tunnel: &super::proxy::Tunnel, limit: Duration) -> Error {
+        Error::new(
+            ErrorKind::Timeout,
+            format!(
+                "{} did not open a tunnel to the API server at {} ({}) within {}",
+                tunnel.named,
+                self.server,
+                tunnel.target,
+                humanize(limit)
+            ),
+        )
+        .with_help("the proxy took the connection but did not answer the CONNECT: check that it is the right proxy and that it is up (`curl -v -x PROXY URL` shows its answer), or allow more time with --request-timeout")
+    }
+
+    /// The proxy refused the tunnel: its status (asked again where kube's
+    /// connector does not keep it) and what that means.
+    pub(super) async fn tunnel_refused(
+        &self,
+        tunnel: &super::proxy::Tunnel,
+        refusal: super::proxy::TunnelRefusal,
+    ) -> Error {
+        use super::proxy::TunnelRefusal;
+        let status = match refusal {
+            TunnelRefusal::AuthRequired => Some(407),
+            TunnelRefusal::Refused => {
+                tunnel
+                    .status(self.timeout.unwrap_or(CONNECT_TIMEOUT).min(CONNECT_TIMEOUT))
+                    .await
+            }
+        };
+        let head = format!(
+            "{} refused to open a tunnel to the API server at {}",
+            tunnel.named, self.server
+        );
+        match status {
+            Some(407) => Error::new(
+                ErrorKind::Unauthorized,
+                format!("{head} (407 Proxy Authentication Required): the proxy wants credentials"),
+            )
+            .with_help("give the proxy's user and password in its URL, http://USER:PASSWORD@HOST:PORT (percent-encode `@`, `:` and `%` in them), or check the ones given"),
+            Some(403) => Error::new(
+                ErrorKind::Forbidden,
+                format!("{head} (403 Forbidden): the proxy refused to open a tunnel to {}", tunnel.target),
+            )
+            .with_help("the proxy does not allow this host or port: ask its administrators, or, if the cluster is reachable without it, add the host to NO_PROXY"),
+            Some(code) => Error::new(
+                ErrorKind::Unreachable,
+                format!("{head} ({code}): the proxy refused to open a tunnel to {}", tunnel.target),
+            )
+            .with_help("the status is the proxy's: check that it can reach the cluster (a 502 or 504 says it could not)"),
+            None => Error::new(
+                ErrorKind::Unreachable,
+                format!("{head}: the proxy refused to open a tunnel to {} (its status could not be read)", tunnel.target),
+            )
+            .with_help("check the proxy's logs, or `curl -v -x PROXY URL` to see its answer"),
+        }
+    }
+
+    /// A 401 or 403 to a request sent without the user's credentials,
+    /// which were withheld because the server is plain http
+    /// (`kubeconfig::withhold_credentials_over_http`): that is the cause
+    /// to name, not the user's RBAC or login.
+    fn refused_without_credentials(&self, status: &kube::core::Status) -> Error {
+        let held = self.user.withheld.as_deref().unwrap_or("credentials");
+        let kind = if status.code == 401 {
+            ErrorKind::Unauthorized
+        } else {
+            ErrorKind::Forbidden
+        };
+        Error::new(
+            kind,
+            format!(
+                "the API server at {} refused a request sent without credentials ({} {}): the credentials of user `{}` of context `{}` ({held}) are not sent over plain http",
+                self.server, status.code, status.reason, self.user.name, self.context
+            ),
+        )
+        .with_help("credentials go only over TLS, as with kubectl: write the cluster's https:// address as its `server:` in the kubeconfig")
     }
 
     fn unreachable(&self, _op: &Operation, sent: &Sent, why: &str) -> Error {
@@ -343,6 +454,9 @@ impl Cluster {
             (status.code, status.reason.as_str(), status.message.as_str());
         let ns = op.namespace.as_deref().unwrap_or("default");
         match read {
+            Refusal::Unauthorized | Refusal::Permission if self.user.withheld.is_some() => {
+                self.refused_without_credentials(status)
+            }
             Refusal::Unauthorized => Error::new(
                 ErrorKind::Unauthorized,
                 format!("the API server at {} did not accept the credentials of context `{}` (401 Unauthorized)", self.server, self.context),
@@ -996,7 +1110,9 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
+    // A page over our cap would be as large again: not asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
+        && !e.message().contains(super::pages::TOO_LARGE)
 }
 
 /// `text` with what URLs in it may carry as secrets hidden: the user and

@@ -45,6 +45,10 @@ pub(super) struct UserRef {
     pub(super) name: String,
     /// The `exec` plugin's command, as the kubeconfig gives it.
     pub(super) exec_command: Option<String>,
+    /// The credentials the user has that were not sent because the server
+    /// is plain http (`a token`, `an exec plugin`...): see
+    /// [`withhold_credentials_over_http`].
+    pub(super) withheld: Option<String>,
 }
 
 const KUBECONFIG_HELP: &str = "check the file with `kubectl config view`, or point --kubeconfig / KUBECONFIG at a working one";
@@ -353,7 +357,7 @@ fn inline_credential_files(
     }
     let mut user = UserRef {
         name: ctx.user.clone().unwrap_or_default(),
-        exec_command: None,
+        ..UserRef::default()
     };
     if let Some(name) = &ctx.user
         && let Some(info) = config
@@ -441,6 +445,75 @@ impl CredentialFiles<'_> {
     }
 }
 
+/// client-go reads a user's credentials only for a server it reaches over
+/// TLS (`clientcmd.DirectClientConfig.ClientConfig`: "only try to read the
+/// auth information if we are secure", `rest.IsConfigTransportTLS`): over
+/// plain `http://` kubectl sends no token, no basic auth, no client
+/// certificate, runs no credential plugin and reads none of their files,
+/// and the request goes out as anonymous. So do we: the context's user
+/// entry is emptied here, before any of its files is read, and what it
+/// held is returned (`a token, an exec plugin`) for the `-v` log and for
+/// the help of a refusal (README, "Reaching the cluster").
+pub(super) fn withhold_credentials_over_http(
+    kubeconfig: &mut Kubeconfig,
+    context: &str,
+) -> Option<String> {
+    let ctx = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.clone())?;
+    let server = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == ctx.cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.as_deref())?;
+    let https = server
+        .parse::<http::Uri>()
+        .ok()
+        .is_some_and(|u| u.scheme() == Some(&http::uri::Scheme::HTTPS));
+    if https {
+        return None;
+    }
+    let name = ctx.user.as_deref()?;
+    let info = kubeconfig
+        .auth_infos
+        .iter_mut()
+        .find(|u| u.name == name)
+        .and_then(|u| u.auth_info.as_mut())?;
+    let held = credential_kinds(info);
+    *info = kube::config::AuthInfo::default();
+    (!held.is_empty()).then(|| held.join(", "))
+}
+
+/// What kinds of credentials a user entry holds, in words.
+fn credential_kinds(info: &kube::config::AuthInfo) -> Vec<&'static str> {
+    [
+        (info.token.is_some() || info.token_file.is_some(), "a token"),
+        (
+            info.username.is_some() || info.password.is_some(),
+            "basic auth",
+        ),
+        (
+            info.client_certificate.is_some()
+                || info.client_certificate_data.is_some()
+                || info.client_key.is_some()
+                || info.client_key_data.is_some(),
+            "a client certificate",
+        ),
+        (info.exec.is_some(), "an exec credential plugin"),
+        (info.auth_provider.is_some(), "an auth-provider"),
+        (
+            info.impersonate.is_some() || info.impersonate_groups.is_some(),
+            "impersonation",
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(held, what)| held.then_some(what))
+    .collect()
+}
+
 /// Can `text` be an HTTP header value (visible ASCII, spaces and tabs)?
 pub(super) fn is_header_value(text: &str) -> bool {
     text.bytes()
@@ -457,6 +530,8 @@ pub(super) struct Prepared {
     /// `through the proxy URL (from where)`, its password hidden, when the
     /// connection goes through one.
     pub via: Option<String>,
+    /// The `CONNECT` proxy, when the connection goes through one.
+    pub tunnel: Option<proxy::Tunnel>,
 }
 
 /// Load the kubeconfig (or, where there is none, make one from the pod's
@@ -470,28 +545,31 @@ pub(super) fn prepare(explicit: Option<&Path>, context: Option<&str>) -> Result<
     let in_cluster =
         explicit.is_none() && context.is_none() && incluster::possible(service_account, &env);
     let (kubeconfig, files, context, user) = match load_kubeconfig(explicit, in_cluster)? {
-        Some((kubeconfig, files)) => {
+        Some((mut kubeconfig, files)) => {
             let context = select_context(&kubeconfig, context, &files)?;
-            let (kubeconfig, user) = inline_credential_files(kubeconfig, &context, &files)?;
+            let withheld = withhold_credentials_over_http(&mut kubeconfig, &context);
+            let (kubeconfig, mut user) = inline_credential_files(kubeconfig, &context, &files)?;
+            user.withheld = withheld;
             (kubeconfig, files, context, user)
         }
         None => {
             let kubeconfig = incluster::kubeconfig(service_account, &env)?;
             let user = UserRef {
                 name: incluster::USER.to_string(),
-                exec_command: None,
+                ..UserRef::default()
             };
             let context = incluster::CONTEXT.to_string();
             (kubeconfig, KubeconfigFiles::InCluster, context, user)
         }
     };
-    let (config, via) = kube_config(&kubeconfig, &context, &files, &env)?;
+    let (config, via, tunnel) = kube_config(&kubeconfig, &context, &files, &env)?;
     Ok(Prepared {
         config,
         context,
         user,
         files,
         via,
+        tunnel,
     })
 }
 
@@ -507,7 +585,7 @@ fn kube_config(
     context: &str,
     files: &KubeconfigFiles,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(kube::Config, Option<String>)> {
+) -> Result<(kube::Config, Option<String>, Option<proxy::Tunnel>)> {
     use kube::config::ExecAuthCluster;
     let ctx = kubeconfig
         .contexts
@@ -591,14 +669,17 @@ fn kube_config(
         env,
     )?;
     config.proxy_url = proxy.as_ref().map(|p| p.url.clone());
-    let via = proxy.map(|p| {
+    let named = proxy.as_ref().map(|p| {
         format!(
-            "through the proxy {} ({})",
+            "the proxy {} ({})",
             p.shown(),
             p.source.describe(&format!("cluster `{}`", ctx.cluster))
         )
     });
-    Ok((config, via))
+    let tunnel = proxy
+        .zip(named.clone())
+        .and_then(|(p, named)| proxy::Tunnel::of(&p, named, &config.cluster_url));
+    Ok((config, named.map(|n| format!("through {n}")), tunnel))
 }
 
 /// The auth-providers kube can use: `oidc` (the id-token, checked for

@@ -36,6 +36,10 @@ pub use errors::FailureClass;
 use errors::{Operation, Sent, is_transient};
 use kubeconfig::UserRef;
 
+/// How much longer than the request timeout a request through a proxy may
+/// take before our own timer stops it (see `call_inner`).
+const TUNNEL_GRACE: Duration = Duration::from_secs(1);
+
 /// How long to wait for a TCP connection, at most.
 pub(crate) const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -104,6 +108,8 @@ pub struct Cluster {
     user: UserRef,
     /// `through the proxy URL (from where)`, when there is one.
     via: Option<String>,
+    /// The `CONNECT` proxy, for what it says when it fails.
+    tunnel: Option<proxy::Tunnel>,
 }
 
 /// The labels and annotations a merge patch sets (merged into the
@@ -159,6 +165,7 @@ impl Cluster {
             user,
             files,
             via,
+            tunnel,
         } = kubeconfig::prepare(opts.kubeconfig.as_deref(), opts.context.as_deref())?;
         // We retry reads ourselves, within the request timeout; kube's own
         // retry layer would also repeat writes and wait up to minutes.
@@ -185,6 +192,14 @@ impl Cluster {
                 opts.request_timeout.map_or("none".to_string(), humanize)
             )
         });
+        if let Some(held) = &user.withheld {
+            crate::log::log(1, || {
+                format!(
+                    "not sending the credentials of user `{}` ({held}): the server {server} is plain http, and they go only over TLS, as with kubectl",
+                    user.name
+                )
+            });
+        }
         // Building the client runs a credential plugin, if the user has one.
         let client = build_client(config)
             .ok_or_else(|| errors::unusable_token(&context, &user))?
@@ -200,6 +215,7 @@ impl Cluster {
             timeout: opts.request_timeout,
             user,
             via,
+            tunnel,
         })
     }
 
@@ -251,14 +267,29 @@ impl Cluster {
     where
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
-        let result = match self.timeout {
-            Some(limit) => match tokio::time::timeout(limit, fut).await {
+        // Through a proxy, the connector's own timeout (the same limit) is
+        // let fire first: only its error tells a tunnel that was never
+        // opened (the proxy's fault) from a server that did not answer.
+        let outer = self.timeout.map(|limit| match self.tunnel {
+            Some(_) => limit.saturating_add(TUNNEL_GRACE),
+            None => limit,
+        });
+        let result = match outer {
+            Some(outer) => match tokio::time::timeout(outer, fut).await {
                 Ok(r) => r,
-                Err(_) => return Err(self.timeout_error(op, limit)),
+                Err(_) => {
+                    return Err(self.timeout_error(op, self.timeout.unwrap_or(outer)));
+                }
             },
             None => fut.await,
         };
-        result.map_err(|e| self.translate(op, sent, e))
+        match result {
+            Ok(r) => Ok(r),
+            Err(e) => match (&self.tunnel, proxy::refusal(&e)) {
+                (Some(tunnel), Some(refusal)) => Err(self.tunnel_refused(tunnel, refusal).await),
+                _ => Err(self.translate(op, sent, e)),
+            },
+        }
     }
 
     /// A read, retried on transient failures with a short backoff.
@@ -442,16 +473,36 @@ impl Cluster {
         crate::log::log(2, || {
             format!("label selector: {}", selector.unwrap_or("(none)"))
         });
+        // Read as it arrives and at most pages::MAX_PAGE_BYTES of it (a
+        // page held whole, as kube's `api.list` holds it, is as large as
+        // the server makes it); a page over that is asked for again in
+        // pages of SMALL_PAGE, which any real server's fit.
+        let url = api.resource_url().to_string();
         self.list_paged(&op, params, |params| {
-            let api = api.clone();
+            let client = self.client.clone();
+            let url = url.clone();
             async move {
-                let list = api.list(&params).await?;
-                let items = list
-                    .items
-                    .into_iter()
-                    .map(LiveSecret::from_object)
-                    .collect();
-                Ok((items, list.metadata.continue_))
+                let page = match pages::object_page::<Secret>(&client, &url, &params, false).await {
+                    Err(e)
+                        if pages::is_too_large(&e)
+                            && params.limit.is_some_and(|l| l > pages::SMALL_PAGE) =>
+                    {
+                        crate::log::log(1, || {
+                            format!(
+                                "a page of {} secrets was over {} MiB: asking again for {}",
+                                params.limit.unwrap_or_default(),
+                                pages::MAX_PAGE_BYTES >> 20,
+                                pages::SMALL_PAGE
+                            )
+                        });
+                        let smaller = params.clone().limit(pages::SMALL_PAGE);
+                        pages::object_page::<Secret>(&client, &url, &smaller, false).await
+                    }
+                    other => other,
+                };
+                let (items, next) = page?;
+                let items = items.into_iter().map(LiveSecret::from_object).collect();
+                Ok((items, next))
             }
         })
         .await
@@ -599,12 +650,17 @@ impl Cluster {
         params: ListParams,
         item: fn(ObjectMeta) -> T,
     ) -> Result<Vec<T>> {
+        // Streamed and capped as the values' pages are (list_secrets): a
+        // hostile server can make metadata as large as values.
+        let url = api.resource_url().to_string();
         self.list_paged(op, params, |params| {
-            let api = api.clone();
+            let client = self.client.clone();
+            let url = url.clone();
             async move {
-                let list = api.list_metadata(&params).await?;
-                let items = list.items.into_iter().map(|i| item(i.metadata)).collect();
-                Ok((items, list.metadata.continue_))
+                let (items, next) =
+                    pages::object_page::<pages::MetadataItem>(&client, &url, &params, true).await?;
+                let items = items.into_iter().map(|i| item(i.metadata)).collect();
+                Ok((items, next))
             }
         })
         .await

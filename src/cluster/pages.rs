@@ -35,6 +35,27 @@ struct Page {
     items: Vec<Item>,
 }
 
+/// An item of a metadata-only LIST (`PartialObjectMetadata`).
+#[derive(Deserialize)]
+pub(super) struct MetadataItem {
+    #[serde(default)]
+    pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
+}
+
+/// A page of objects read whole: its items (`null` as none) and token.
+#[derive(Deserialize)]
+#[serde(bound = "K: Deserialize<'de>")]
+struct ObjectPage<K> {
+    #[serde(default)]
+    metadata: PageMeta,
+    #[serde(default = "none")]
+    items: Option<Vec<K>>,
+}
+
+fn none<K>() -> Option<Vec<K>> {
+    None
+}
+
 #[derive(Deserialize, Default)]
 struct PageMeta {
     #[serde(rename = "continue", default)]
@@ -131,7 +152,7 @@ pub(super) fn base64_decoded_len(text: &str) -> u64 {
 /// thread: each read waits on the runtime for the next bytes, and stops
 /// with an error once the caller gave up (`cancel` dropped, e.g. on a
 /// request timeout), so the thread never outlives the request.
-struct BlockingBody<R> {
+pub(super) struct BlockingBody<R> {
     body: R,
     runtime: tokio::runtime::Handle,
     cancel: futures::channel::oneshot::Receiver<()>,
@@ -150,6 +171,124 @@ impl<R: futures::io::AsyncRead + Unpin> Read for BlockingBody<R> {
     }
 }
 
+/// The most bytes of one LIST page read into objects whole (the caller's
+/// own secrets, values and all; metadata): past it the read stops, so what
+/// a server sends costs at most this much, however large its page. A page
+/// of [`SMALL_PAGE`] Secrets always fits: 2 MiB each covers the 1 MiB of
+/// data Kubernetes allows, in base64, with its metadata.
+pub(super) const MAX_PAGE_BYTES: u64 = 64 << 20;
+
+/// The page asked for again, at this size, when one of
+/// [`super::LIST_PAGE`] was over [`MAX_PAGE_BYTES`]: large secrets, not
+/// a hostile server, may have made it so.
+pub(super) const SMALL_PAGE: u32 = 32;
+
+/// Why a page read stopped at [`MAX_PAGE_BYTES`].
+#[derive(Debug)]
+struct PageTooLarge;
+
+impl fmt::Display for PageTooLarge {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "its page is over {} MiB", MAX_PAGE_BYTES >> 20)
+    }
+}
+
+impl std::error::Error for PageTooLarge {}
+
+/// The text of the error a page over [`MAX_PAGE_BYTES`] ends in.
+pub(super) const TOO_LARGE: &str = "the server sent a page of the list over";
+
+/// Is this the error of a page over [`MAX_PAGE_BYTES`]?
+pub(super) fn is_too_large(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_LARGE))
+}
+
+/// A reader that gives at most `left` bytes, and an error (not an end)
+/// where there would have been more.
+pub(super) struct Capped<R> {
+    inner: R,
+    left: u64,
+}
+
+impl<R> Capped<R> {
+    pub(super) fn new(inner: R, cap: u64) -> Self {
+        Capped { inner, left: cap }
+    }
+}
+
+impl<R: Read> Read for Capped<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.left == 0 {
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(std::io::Error::other(PageTooLarge)),
+            };
+        }
+        let most = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let got = self.inner.read(buf.get_mut(..most).unwrap_or_default())?;
+        self.left -= u64::try_from(got).unwrap_or(self.left);
+        Ok(got)
+    }
+}
+
+/// A response body as it arrives.
+type PageBody = std::pin::Pin<Box<dyn futures::io::AsyncRead + Send>>;
+
+/// Send `request` (a LIST page) and hand its body, as a blocking reader, to
+/// `parse` on a blocking thread as it arrives: nothing holds the whole
+/// body. Failures in kube's terms: a page over [`MAX_PAGE_BYTES`] (when
+/// `parse` caps its reader) or bad JSON is a [`kube::Error::SerdeError`]
+/// whose text names no value; a connection lost mid-body, a failure to
+/// reach the server.
+async fn streamed_page<T, P>(
+    client: &kube::Client,
+    request: http::Request<Vec<u8>>,
+    parse: P,
+) -> Result<T, kube::Error>
+where
+    T: Send + 'static,
+    P: FnOnce(BlockingBody<PageBody>) -> Result<T, serde_json::Error> + Send + 'static,
+{
+    let body: PageBody = Box::pin(client.request_stream(request).await?);
+    let runtime = tokio::runtime::Handle::current();
+    // Dropped with this future: the reader then stops.
+    let (_keep, cancel) = futures::channel::oneshot::channel::<()>();
+    let parse = tokio::task::spawn_blocking(move || {
+        parse(BlockingBody {
+            body,
+            runtime,
+            cancel,
+        })
+    });
+    match parse.await {
+        Ok(Ok(page)) => Ok(page),
+        Ok(Err(e)) if e.is_io() => {
+            let io = std::io::Error::from(e);
+            if io
+                .get_ref()
+                .is_some_and(|inner| inner.downcast_ref::<PageTooLarge>().is_some())
+            {
+                return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
+                    "{TOO_LARGE} {} MiB, more than this tool reads at once",
+                    MAX_PAGE_BYTES >> 20
+                ))));
+            }
+            // A connection lost mid-body is a failure to reach the server,
+            // not bad JSON (serde's own text for it names no value).
+            Err(kube::Error::Service(Box::new(std::io::Error::other(
+                io.to_string(),
+            ))))
+        }
+        Ok(Err(e)) => Err(kube::Error::SerdeError(e)),
+        Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::other(
+            "the list reader stopped",
+        )))),
+    }
+}
+
 /// GET one page of the LIST at `url` (its `params` carry `limit` and
 /// `continue`) and read it as listings.
 pub(super) async fn listing_page(
@@ -160,30 +299,38 @@ pub(super) async fn listing_page(
     let request = kube::core::Request::new(url)
         .list(params)
         .map_err(kube::Error::BuildRequest)?;
-    let body = client.request_stream(request).await?;
-    let runtime = tokio::runtime::Handle::current();
-    // Dropped with this future: the reader then stops.
-    let (_keep, cancel) = futures::channel::oneshot::channel::<()>();
-    let parse = tokio::task::spawn_blocking(move || {
-        let reader = BlockingBody {
-            body,
-            runtime,
-            cancel,
-        };
-        read_page(reader)
-    });
-    match parse.await {
-        Ok(Ok(page)) => Ok(page),
-        // A connection lost mid-body is a failure to reach the server, not
-        // bad JSON (serde's own text for it names no value).
-        Ok(Err(e)) if e.is_io() => Err(kube::Error::Service(Box::new(std::io::Error::other(
-            e.to_string(),
-        )))),
-        Ok(Err(e)) => Err(kube::Error::SerdeError(e)),
-        Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::other(
-            "the list reader stopped",
-        )))),
+    streamed_page(client, request, read_page).await
+}
+
+/// GET one page of the LIST at `url` and read it as objects whole (a
+/// Secret's values, or a metadata-only list's items with
+/// `metadata_only`), as it arrives and at most [`MAX_PAGE_BYTES`] of it:
+/// its items, and the token of the next page.
+pub(super) async fn object_page<K>(
+    client: &kube::Client,
+    url: &str,
+    params: &kube::api::ListParams,
+    metadata_only: bool,
+) -> Result<(Vec<K>, Option<String>), kube::Error>
+where
+    K: serde::de::DeserializeOwned + Send + 'static,
+{
+    let request = kube::core::Request::new(url);
+    let request = if metadata_only {
+        request.list_metadata(params)
+    } else {
+        request.list(params)
     }
+    .map_err(kube::Error::BuildRequest)?;
+    streamed_page(client, request, |body| {
+        let list: ObjectPage<K> = serde_json::from_reader(BufReader::with_capacity(
+            READ_BUFFER,
+            Capped::new(body, MAX_PAGE_BYTES),
+        ))?;
+        let next = list.metadata.next.filter(|t| !t.is_empty());
+        Ok((list.items.unwrap_or_default(), next))
+    })
+    .await
 }
 
 /// Read one page from `body` as it arrives, as listings (values longer

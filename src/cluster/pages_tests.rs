@@ -88,3 +88,58 @@ fn a_page_with_an_overlong_name_or_key_is_refused_naming_the_field() {
         .collect();
     assert_eq!(sizes, [base64_decoded_len(&value)]);
 }
+
+/// The cap: up to it a body reads to its end; one byte past it is
+/// `PageTooLarge`, never a silent end (which would parse as a cut page).
+#[test]
+fn a_capped_reader_stops_with_an_error_one_byte_past_its_cap() {
+    for (len, cap) in [(0usize, 0u64), (10, 10), (10, 11), (100_000, 100_000)] {
+        let mut out = Vec::new();
+        let read = Capped::new(vec![b'x'; len].as_slice(), cap).read_to_end(&mut out);
+        assert_eq!(read.ok(), Some(len), "{len} bytes under a cap of {cap}");
+    }
+    for (len, cap) in [(1usize, 0u64), (11, 10), (100_001, 100_000)] {
+        let mut out = Vec::new();
+        let err = Capped::new(vec![b'x'; len].as_slice(), cap)
+            .read_to_end(&mut out)
+            .err()
+            .unwrap_or_else(|| panic!("{len} bytes under a cap of {cap} read to the end"));
+        assert!(
+            err.get_ref().is_some_and(|e| e.is::<PageTooLarge>()),
+            "{err}"
+        );
+        assert!(out.len() as u64 <= cap);
+    }
+}
+
+/// A page of objects read through the cap: whole when under it, and an
+/// error past it, with serde_json's parse stopping there.
+#[test]
+fn an_object_page_over_the_cap_stops_the_parse() {
+    let page = |n: usize| {
+        let items: Vec<String> = (0..n)
+            .map(|i| {
+                format!(
+                    r#"{{"metadata":{{"name":"s{i}"}},"data":{{"K":"{}"}}}}"#,
+                    "QUJD".repeat(1000)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"metadata":{{"continue":"t"}},"items":[{}]}}"#,
+            items.join(",")
+        )
+    };
+    let small = page(3);
+    let cap = u64::try_from(small.len()).unwrap_or(0);
+    let read =
+        |text: &str| -> Result<ObjectPage<k8s_openapi::api::core::v1::Secret>, serde_json::Error> {
+            serde_json::from_reader(Capped::new(text.as_bytes(), cap))
+        };
+    let whole = read(&small).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(whole.items.map(|i| i.len()), Some(3));
+    let err = read(&page(4))
+        .err()
+        .unwrap_or_else(|| panic!("read past the cap"));
+    assert!(err.is_io(), "{err}");
+}

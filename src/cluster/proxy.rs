@@ -73,6 +73,147 @@ impl std::fmt::Debug for Proxy {
     }
 }
 
+/// An HTTP `CONNECT` proxy's part in a connection, for what is said when
+/// it fails: how messages name it, and what to ask it again to learn the
+/// status it refused a tunnel with (kube's connector keeps only 407).
+#[derive(Clone)]
+pub(super) struct Tunnel {
+    /// `the proxy http://***@host:port (HTTPS_PROXY in the environment)`.
+    pub named: String,
+    /// `host:port` the tunnel is asked to.
+    pub target: String,
+    /// The proxy's address, `host:port`; never shown with its credentials.
+    address: String,
+    /// `Proxy-Authorization` as kube sends it, if the URL has credentials.
+    authorization: Option<String>,
+}
+
+impl Tunnel {
+    /// For a proxy spoken to over plain HTTP (an https or socks5 proxy is
+    /// not asked again: `None`), tunnelling to `server`.
+    pub(super) fn of(proxy: &Proxy, named: String, server: &http::Uri) -> Option<Tunnel> {
+        if proxy.url.scheme_str() != Some("http") {
+            return None;
+        }
+        let port = |u: &http::Uri| {
+            u.port_u16()
+                .or_else(|| default_port(u.scheme_str().unwrap_or_default()))
+        };
+        let host = |u: &http::Uri| u.host().map(str::to_string);
+        let authority = proxy.url.authority()?.as_str();
+        let authorization = authority.rsplit_once('@').map(|(userinfo, _)| {
+            use base64::Engine as _;
+            let decoded = percent_decode(userinfo);
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(decoded)
+            )
+        });
+        Some(Tunnel {
+            named,
+            target: format!("{}:{}", host(server)?, port(server)?),
+            address: format!("{}:{}", host(&proxy.url)?, port(&proxy.url)?),
+            authorization,
+        })
+    }
+
+    /// Ask the proxy for the tunnel again, on a connection of our own, and
+    /// return the status of its answer: what kube's connector does not
+    /// keep. At most `limit` for the connection and for each read; the
+    /// answer's first line only (at most 1 KiB).
+    pub(super) async fn status(&self, limit: std::time::Duration) -> Option<u16> {
+        let (address, target, authorization) = (
+            self.address.clone(),
+            self.target.clone(),
+            self.authorization.clone(),
+        );
+        let ask = move || -> Option<u16> {
+            use std::io::{Read, Write};
+            use std::net::ToSocketAddrs;
+            let addr = address.to_socket_addrs().ok()?.next()?;
+            let mut conn = std::net::TcpStream::connect_timeout(&addr, limit).ok()?;
+            conn.set_read_timeout(Some(limit)).ok()?;
+            conn.set_write_timeout(Some(limit)).ok()?;
+            let auth = authorization
+                .map(|a| format!("Proxy-Authorization: {a}\r\n"))
+                .unwrap_or_default();
+            conn.write_all(
+                format!("CONNECT {target} HTTP/1.1\r\nHost: {target}\r\n{auth}\r\n").as_bytes(),
+            )
+            .ok()?;
+            let mut head = Vec::new();
+            let mut chunk = [0u8; 256];
+            while !head.contains(&b'\n') && head.len() < 1024 {
+                let n = conn.read(&mut chunk).ok()?;
+                if n == 0 {
+                    break;
+                }
+                head.extend_from_slice(chunk.get(..n)?);
+            }
+            let line = String::from_utf8_lossy(&head);
+            let mut words = line.split_whitespace();
+            words.next().filter(|w| w.starts_with("HTTP/"))?;
+            words
+                .next()?
+                .parse::<u16>()
+                .ok()
+                .filter(|c| (100..600).contains(c))
+        };
+        tokio::task::spawn_blocking(ask).await.ok().flatten()
+    }
+}
+
+/// How kube's `CONNECT` tunnel failed, read from its error's text (its
+/// type is hyper-util's, which we do not depend on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum TunnelRefusal {
+    /// 407: kube's connector names it.
+    AuthRequired,
+    /// Any other status than 200: kube's connector does not say which.
+    Refused,
+}
+
+/// The refusal a failed request's error tells of, if any.
+pub(super) fn refusal(e: &kube::Error) -> Option<TunnelRefusal> {
+    let text = match e {
+        kube::Error::HyperError(inner) => super::errors::error_chain(inner),
+        kube::Error::Service(inner) => super::errors::error_chain(inner.as_ref()),
+        _ => return None,
+    };
+    if text.contains("tunnel error: proxy authorization required") {
+        Some(TunnelRefusal::AuthRequired)
+    } else if text.contains("tunnel error: unsuccessful") {
+        Some(TunnelRefusal::Refused)
+    } else {
+        None
+    }
+}
+
+/// `%XX` decoded, as kube decodes a proxy URL's user and password before
+/// it sends them.
+fn percent_decode(text: &str) -> Vec<u8> {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
 /// The proxy for `server`: the kubeconfig's `proxy_url` if not empty, else
 /// the environment's (read through `env`), else none.
 pub(super) fn choose(
@@ -121,18 +262,23 @@ fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
     };
     let parsed = |text: &str| {
         let url = text.parse::<http::Uri>().ok()?;
-        let authority = url.authority()?;
-        // `host:` (no port after the colon) is how a second scheme
-        // (`http://http://...`) parses: not a proxy address.
-        if url.scheme_str().is_none()
-            || url.host().is_none_or(str::is_empty)
-            || authority.as_str().ends_with(':')
-        {
+        let authority = url.authority()?.as_str();
+        let scheme = url.scheme_str()?;
+        if url.host().is_none_or(str::is_empty) {
             return None;
         }
+        // `host:` with nothing after the colon: Go's `canonicalAddr` takes
+        // the scheme's port (http 80, https 443, socks5 1080). Followed by
+        // a path, it is how a second scheme (`http://http://u:pw@h:1`)
+        // parses: no proxy address, refused.
+        let authority = match authority.strip_suffix(':') {
+            Some(_) if !matches!(url.path(), "" | "/") || url.query().is_some() => return None,
+            Some(host) => format!("{host}:{}", default_port(scheme)?),
+            None => authority.to_string(),
+        };
         http::Uri::builder()
-            .scheme(url.scheme_str()?)
-            .authority(authority.as_str())
+            .scheme(scheme)
+            .authority(authority)
             .path_and_query("/")
             .build()
             .ok()
@@ -164,6 +310,16 @@ fn parse(raw: &str, source: ProxySource, cluster: &str) -> Result<Proxy> {
         }
     };
     Ok(Proxy { url, source })
+}
+
+/// The port Go's `canonicalAddr` gives a proxy URL without one.
+fn default_port(scheme: &str) -> Option<u16> {
+    match scheme.to_ascii_lowercase().as_str() {
+        "http" => Some(80),
+        "https" => Some(443),
+        "socks5" | "socks5h" => Some(1080),
+        _ => None,
+    }
 }
 
 /// Go's `useProxy`: false for `localhost`, a loopback address, and a

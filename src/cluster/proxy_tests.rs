@@ -312,3 +312,77 @@ fn only_text_without_a_scheme_is_taken_as_host_port() {
         Some("https://***@[::1]:3128")
     );
 }
+
+/// `http://host:` (an empty port) is read as Go reads it: the scheme's
+/// port (`canonicalAddr`), credentials kept; a second scheme after it
+/// (`http://http://...`) is still no proxy address.
+#[test]
+fn an_empty_port_is_the_schemes_port_as_in_go() {
+    let shown = |v: &str| {
+        choose(
+            &uri("https://k"),
+            None,
+            "cluster `c`",
+            &env_of(&[("HTTPS_PROXY", v)]),
+        )
+        .map(|p| p.map(|p| p.shown()))
+        .map_err(|e| e.to_string())
+    };
+    for (value, expected) in [
+        ("http://proxy.corp:", "http://proxy.corp:80"),
+        ("http://proxy.corp:/", "http://proxy.corp:80"),
+        ("https://proxy.corp:", "https://proxy.corp:443"),
+        ("socks5://proxy.corp:", "socks5://proxy.corp:1080"),
+        ("socks5h://proxy.corp:", "socks5://proxy.corp:1080"),
+        ("http://u:pw@proxy.corp:", "http://***@proxy.corp:80"),
+        ("proxy.corp:", "http://proxy.corp:80"),
+        ("http://[::1]:", "http://[::1]:80"),
+    ] {
+        assert_eq!(shown(value), Ok(Some(expected.to_string())), "{value}");
+    }
+    for value in ["http://http://u:pw@h:1", "http://h:/path", "http://h:?q"] {
+        let err = shown(value).err().unwrap_or_default();
+        assert!(err.contains("not a URL"), "{value}: {err}");
+    }
+}
+
+/// What a refused tunnel is asked again with: the server's `host:port`
+/// (the scheme's port when none is written), the proxy's address, and the
+/// proxy's credentials as kube sends them (percent-decoded, basic auth).
+#[test]
+fn a_tunnel_knows_its_target_and_the_proxys_credentials() {
+    let proxy = |url: &str| Proxy {
+        url: uri(url),
+        source: ProxySource::Kubeconfig,
+    };
+    let tunnel = Tunnel::of(
+        &proxy("http://us%40er:p%3Aw@proxy.corp:3128/"),
+        "the proxy".into(),
+        &uri("https://kube.example"),
+    )
+    .unwrap_or_else(|| panic!("an http proxy tunnels"));
+    assert_eq!(tunnel.target, "kube.example:443");
+    assert_eq!(tunnel.address, "proxy.corp:3128");
+    use base64::Engine as _;
+    let expected = base64::engine::general_purpose::STANDARD.encode("us@er:p:w");
+    assert_eq!(
+        tunnel.authorization.as_deref(),
+        Some(format!("Basic {expected}").as_str())
+    );
+    let plain = Tunnel::of(
+        &proxy("http://proxy.corp:8080/"),
+        "the proxy".into(),
+        &uri("http://kube.example:6443"),
+    );
+    assert_eq!(
+        plain.map(|t| (t.target, t.authorization)),
+        Some(("kube.example:6443".to_string(), None))
+    );
+    // An https or socks5 proxy is not asked again.
+    for url in ["https://proxy.corp:443/", "socks5://proxy.corp:1080/"] {
+        assert!(
+            Tunnel::of(&proxy(url), String::new(), &uri("https://k")).is_none(),
+            "{url}"
+        );
+    }
+}

@@ -433,6 +433,46 @@ async fn a_list_that_never_ends_is_cut_off() {
     }
 }
 
+/// Over plain http the user's entry is emptied before anything of it is
+/// read, and what it held is named; over https it is left alone.
+#[test]
+fn credentials_are_withheld_from_plain_http_servers() {
+    let user = "    token: t\n    username: u\n    password: p\n    client-certificate: /no/c\n    exec: {command: plugin}\n";
+    let text = kubeconfig_with(user);
+    for (server, withheld) in [
+        ("https://example.com", None),
+        ("HTTPS://example.com", None),
+        (
+            "http://example.com",
+            Some("a token, basic auth, a client certificate, an exec credential plugin"),
+        ),
+        (
+            "HTTP://example.com:8080/",
+            Some("a token, basic auth, a client certificate, an exec credential plugin"),
+        ),
+    ] {
+        let mut config = kubeconfig::parse_kubeconfig(&text.replace("https://example.com", server))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let got = kubeconfig::withhold_credentials_over_http(&mut config, "c");
+        assert_eq!(got.as_deref(), withheld, "{server}");
+        let info = config.auth_infos[0].auth_info.clone().unwrap_or_default();
+        assert_eq!(
+            info.token.is_none() && info.exec.is_none() && info.client_certificate.is_none(),
+            withheld.is_some(),
+            "{server}"
+        );
+    }
+    // Nothing to withhold: no message.
+    let mut config = kubeconfig::parse_kubeconfig(
+        &kubeconfig_with("    {}\n").replace("https://example.com", "http://example.com"),
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        kubeconfig::withhold_credentials_over_http(&mut config, "c"),
+        None
+    );
+}
+
 /// A cluster that is never contacted: for tests of its messages and of
 /// what it does with what a page-reading closure hands it (here and in
 /// `errors_tests.rs`).
@@ -447,5 +487,6 @@ pub(super) fn offline(namespace: &str) -> Cluster {
         timeout: None,
         user: UserRef::default(),
         via: None,
+        tunnel: None,
     }
 }

@@ -23,7 +23,7 @@ fn send(
     accept: Option<&str>,
     body: &Value,
 ) -> Reply {
-    let addr = server.url().trim_start_matches("http://").to_string();
+    let addr = server.plain_url().trim_start_matches("http://").to_string();
     let mut stream = std::net::TcpStream::connect(&addr).unwrap_or_else(|e| panic!("{e}"));
     let payload = if body.is_null() {
         String::new()

@@ -38,7 +38,7 @@ fn exec_kubeconfig(
 
 fn server_url(env: &TestEnv) -> String {
     env.fake()
-        .map_or("http://127.0.0.1:1".to_string(), |s| s.url())
+        .map_or("https://127.0.0.1:1".to_string(), |s| s.url())
 }
 
 fn assert_no_internals(stderr: &str) {
@@ -184,6 +184,12 @@ fn credential_files_that_are_fifos_are_refused_by_name() {
             ca.display()
         ),
     );
+    // Only the file: the CA data fake_kubeconfig adds would win over it.
+    let text: String = text
+        .lines()
+        .filter(|l| !l.contains("certificate-authority-data"))
+        .map(|l| format!("{l}\n"))
+        .collect();
     let kc = env.file("ca-kubeconfig", text);
     let mut cmd = env.command();
     cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
@@ -347,4 +353,137 @@ fn a_server_url_without_a_scheme_is_refused_unshown() {
             .failure()
             .stderr_has("is not an http(s) URL (not shown");
     }
+}
+
+/// A kubeconfig for the test server's plain http address whose user
+/// entry is `user` (YAML lines under `user:`).
+fn plain_http_kubeconfig(env: &TestEnv, name: &str, server: &str, user: &str) -> PathBuf {
+    let text =
+        fake_kubeconfig(server, &env.namespace, "unused").replace("    token: unused\n", user);
+    env.file(name, text)
+}
+
+/// As client-go (`clientcmd`: "only try to read the auth information if we
+/// are secure"): over plain http no token, basic auth or exec-plugin token
+/// is sent, the plugin is not even run, and a refusal says why rather than
+/// blaming the credentials or RBAC.
+#[cfg(unix)]
+#[test]
+fn credentials_are_never_sent_over_plain_http() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let token = env.canary("http-token");
+    let password = env.canary("http-password");
+    let plugin_token = env.canary("http-plugin-token");
+    let ran = env.dir.path().join("plugin-ran");
+    let cmd_path = plugin(
+        &env,
+        "http-plugin",
+        &format!(
+            r#"touch {}; echo '{{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{{"token":"{plugin_token}"}}}}'"#,
+            ran.display()
+        ),
+    );
+    server.add_token(&token, "alice", &["system:authenticated"]);
+    server.add_token(&plugin_token, "alice", &["system:authenticated"]);
+    let token_file = env.file("http-token-file", format!("{token}\n"));
+    let users = [
+        ("a token", format!("    token: {token}\n")),
+        (
+            "a token",
+            format!("    tokenFile: {}\n", token_file.display()),
+        ),
+        (
+            "basic auth",
+            format!("    username: alice\n    password: {password}\n"),
+        ),
+        (
+            "an exec credential plugin",
+            format!(
+                "    exec:\n      apiVersion: client.authentication.k8s.io/v1\n      command: {}\n      interactiveMode: Never\n",
+                cmd_path.display()
+            ),
+        ),
+    ];
+    for (what, user) in users {
+        let kc = plain_http_kubeconfig(&env, "http-kubeconfig", &server.plain_url(), &user);
+        server.clear_requests();
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(["-v", "secret", "list"]);
+        let run = run_unhung(&env, cmd);
+        run.failure()
+            .stderr_has("sent without credentials")
+            .stderr_has(&format!("({what})"))
+            .stderr_has("not sent over plain http")
+            .stderr_has("https://")
+            // Said at -v before the request.
+            .stderr_has("not sending the credentials of user `alice`");
+        let requests = server.requests();
+        assert!(!requests.is_empty(), "{what}: the request was made");
+        for r in &requests {
+            assert_eq!(r.auth_scheme, None, "{what}: {r:?}");
+            assert_eq!(r.user.as_deref(), Some("system:anonymous"), "{what}: {r:?}");
+        }
+    }
+    assert!(
+        !ran.exists(),
+        "the exec plugin is not run for an http server"
+    );
+}
+
+/// Where the http server lets anonymous requests in, the command works as
+/// kubectl's would (anonymously), and `-v` says the credentials stayed home.
+#[test]
+fn an_http_server_open_to_anonymous_works_without_credentials() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.allow_anonymous();
+    let token = env.canary("anon-token");
+    let kc = plain_http_kubeconfig(
+        &env,
+        "anon-kubeconfig",
+        &server.plain_url(),
+        &format!("    token: {token}\n"),
+    );
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["-v", "secret", "list"]);
+    run_unhung(&env, cmd)
+        .success()
+        .stderr_has("not sending the credentials of user `alice` (a token)");
+    assert!(
+        server.requests().iter().all(|r| r.auth_scheme.is_none()),
+        "{:?}",
+        server.requests()
+    );
+}
+
+/// A client certificate is TLS's: over plain http its files are not even
+/// read (client-go reads none of the user's entry), so a broken one does
+/// not stop a command that needs none.
+#[test]
+fn a_client_certificate_is_not_used_over_plain_http() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let cert = env.file("http-client.crt", "not a certificate");
+    let missing_key = env.dir.path().join("no-such-client.key");
+    let user = format!(
+        "    client-certificate: {}\n    client-key: {}\n",
+        cert.display(),
+        missing_key.display()
+    );
+    let kc = plain_http_kubeconfig(&env, "cert-kubeconfig", &server.plain_url(), &user);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    let run = run_unhung(&env, cmd);
+    run.failure()
+        .stderr_has("sent without credentials")
+        .stderr_has("(a client certificate)");
+    assert!(!run.stderr.contains("no-such-client.key"), "{}", run.stderr);
+    // Over https the same entry is read, and its missing key named.
+    let kc = plain_http_kubeconfig(&env, "cert-kubeconfig-tls", &server.url(), &user);
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    run_unhung(&env, cmd)
+        .failure()
+        .stderr_has("no-such-client.key");
 }

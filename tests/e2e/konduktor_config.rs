@@ -24,6 +24,8 @@ fn write_config(env: &TestEnv, text: &str) -> PathBuf {
 fn two_contexts(env: &TestEnv, first: &ApiServer, second: &ApiServer) -> PathBuf {
     second.create_namespace(&env.namespace);
     let ns = &env.namespace;
+    // Both servers are https behind the test CA.
+    let ca = crate::support::proxy::ca_data();
     env.file(
         "two-contexts",
         format!(
@@ -31,9 +33,9 @@ fn two_contexts(env: &TestEnv, first: &ApiServer, second: &ApiServer) -> PathBuf
 kind: Config
 clusters:
 - name: fake
-  cluster: {{server: {}}}
+  cluster: {{server: {}, certificate-authority-data: {ca}}}
 - name: other
-  cluster: {{server: {}}}
+  cluster: {{server: {}, certificate-authority-data: {ca}}}
 users:
 - name: alice
   user: {{token: {ALICE_TOKEN}}}

@@ -261,3 +261,39 @@ fn relative_token_file_is_read_next_to_the_kubeconfig() {
     cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
     env.run_command(cmd).success();
 }
+
+/// `--context=` (empty), before or after the subcommand, means the current
+/// context, as in kubectl; and Konduktor's config may still pick one then.
+#[test]
+fn an_empty_context_flag_means_the_current_context() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let kc = env.file(
+        "empty-context-kubeconfig",
+        fake_kubeconfig(&server.url(), &env.namespace, "alice-token"),
+    );
+    for args in [
+        &["--context=", "whoami", "-o", "json"][..],
+        &["whoami", "-o", "json", "--context", ""],
+    ] {
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc).args(args);
+        let run = env.run_command(cmd);
+        run.success();
+        assert_eq!(run.json()["context"], "fake", "{args:?}: {run:?}");
+    }
+    // Konduktor's one allowed context applies as when no --context is given.
+    let dir = env.home.path().join(".konduktor");
+    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(
+        dir.join("config.yaml"),
+        "kubernetes:\n  allowed_contexts:\n    - elsewhere\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc)
+        .args(["--context=", "secret", "list"]);
+    env.run_command(cmd)
+        .failure()
+        .stderr_has("context `elsewhere` is not in the kubeconfig");
+}

@@ -223,3 +223,41 @@ fn a_canary_in_other_users_values_is_never_printed() {
         env.run(args).success();
     }
 }
+
+/// A page as large as a hostile server makes it (80 MiB of values): read
+/// to 64 MiB and no further, asked for once more in a page of 32 (large
+/// secrets could have made it so), then an error that names the server.
+/// The metadata-only list of `identity candidates` is capped alike.
+#[test]
+fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
+    use crate::support::{Fault, FaultRule};
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {TOKEN: mine}\n",
+    );
+    server.inject(
+        FaultRule::new(Fault::HugePage(80 << 20))
+            .on("GET")
+            .path("/secrets"),
+    );
+    server.clear_requests();
+    let run = env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()]);
+    run.failure()
+        .stderr_has(&server.url())
+        .stderr_has("over 64 MiB")
+        .stderr_has("help:");
+    let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
+    assert_eq!(
+        limits,
+        [Some(PAGE.to_string()), Some("32".to_string())],
+        "one page, asked again smaller, never retried past that"
+    );
+    server.clear_requests();
+    let run = env.run(&["identity", "candidates", "-o", "json"]);
+    run.failure()
+        .stderr_has(&server.url())
+        .stderr_has("over 64 MiB");
+    assert_eq!(lists(server).len(), 1, "{:?}", lists(server));
+}

@@ -18,7 +18,7 @@ use crate::support::proxy::{Protocol, Proxy, SERVER_NAME, TlsFront, ca_data};
 use crate::support::{ApiServer, OWNER, Run, TestEnv, run_unhung};
 
 fn backend(server: &ApiServer) -> SocketAddr {
-    let url = server.url();
+    let url = server.plain_url();
     url.trim_start_matches("http://")
         .trim_end_matches('/')
         .parse()
@@ -178,6 +178,9 @@ fn https_proxy_carries_every_request_to_a_server_known_by_name() {
 fn http_proxy_carries_requests_to_an_http_server() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
+    // No credentials go over plain http (as with kubectl): the requests
+    // are anonymous, which this server lets through.
+    server.allow_anonymous();
     let port = backend(server).port();
     let target = format!("{SERVER_NAME}:{port}");
     let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
@@ -205,7 +208,7 @@ fn a_loopback_server_is_reached_directly_whatever_the_proxy() {
         ("NO_PROXY", "example.com".to_string()),
     ];
     let vars: Vec<(&str, &str)> = everywhere.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    // The test kubeconfig's server is http://127.0.0.1:PORT.
+    // The test server is https://127.0.0.1:PORT.
     let kubeconfig = env.file(
         "loopback-kubeconfig",
         kubeconfig_text(&server.url(), &env.namespace, "", ""),
@@ -280,7 +283,8 @@ fn no_proxy_address_ranges_bypass_the_proxy() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     // 0.0.0.0 is no loopback address, so Go would proxy it; connecting to
-    // it reaches this host.
+    // it reaches this host. Over plain http the requests are anonymous.
+    server.allow_anonymous();
     let port = backend(server).port();
     let target = format!("0.0.0.0:{port}");
     let proxy = Proxy::start(Protocol::Connect, &[(target.clone(), backend(server))]);
@@ -624,5 +628,67 @@ fn a_malformed_proxy_is_named_never_echoed() {
             assert!(!r.stderr.contains(&password), "{}", r.stderr);
             assert!(!r.stdout.contains(&password), "{}", r.stdout);
         }
+    }
+}
+
+/// A proxy that takes the connection and never answers the `CONNECT`: a
+/// timeout after `--request-timeout`, named as the proxy's, not the API
+/// server's.
+#[test]
+fn a_proxy_that_stalls_the_connect_is_a_timeout_named_as_the_proxys() {
+    use crate::support::proxy::Answer;
+    let env = TestEnv::new();
+    let Some(_server) = env.fake() else { return };
+    let proxy = Proxy::answering(Answer::Stall);
+    let kubeconfig = env.file(
+        "stalling-proxy-kubeconfig",
+        kubeconfig_text("https://kube.example:443", &env.namespace, "", ""),
+    );
+    let run = run(
+        &env,
+        &kubeconfig,
+        &[("HTTPS_PROXY", &proxy.url())],
+        &["--request-timeout", "2s", "secret", "list"],
+    );
+    run.failure()
+        .stderr_has(&format!("the proxy {}", proxy.url()))
+        .stderr_has("HTTPS_PROXY")
+        .stderr_has("within 2s")
+        .stderr_has("kube.example");
+    assert!(
+        !run.stderr.contains("no answer from the API server"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(proxy.seen(), ["kube.example:443"]);
+}
+
+/// A proxy that refuses the `CONNECT`: its status, and what it means (407:
+/// it wants credentials; 403: it will not go to this host).
+#[test]
+fn a_refused_connect_names_the_proxys_status() {
+    use crate::support::proxy::Answer;
+    let env = TestEnv::new();
+    let Some(_server) = env.fake() else { return };
+    let kubeconfig = env.file(
+        "refusing-proxy-kubeconfig",
+        kubeconfig_text("https://kube.example:443", &env.namespace, "", ""),
+    );
+    for (code, meaning) in [
+        (407, "wants credentials"),
+        (403, "refused to open a tunnel to kube.example:443"),
+        (502, "refused to open a tunnel"),
+    ] {
+        let proxy = Proxy::answering(Answer::Status(code));
+        let run = run(
+            &env,
+            &kubeconfig,
+            &[("HTTPS_PROXY", &proxy.url())],
+            &["secret", "list"],
+        );
+        run.failure()
+            .stderr_has(&format!("the proxy {}", proxy.url()))
+            .stderr_has(&format!("({code}"))
+            .stderr_has(meaning);
     }
 }

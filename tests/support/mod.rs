@@ -514,7 +514,15 @@ impl Drop for TestEnv {
     }
 }
 
+/// A kubeconfig for `server` with the user `alice` holding `token`; an
+/// https server is trusted through the test CA (the fake API server's TLS
+/// front, `apiserver::tls`).
 pub fn fake_kubeconfig(server: &str, namespace: &str, token: &str) -> String {
+    let ca = if server.starts_with("https://") {
+        format!("    certificate-authority-data: {}\n", proxy::ca_data())
+    } else {
+        String::new()
+    };
     format!(
         "apiVersion: v1
 kind: Config
@@ -522,7 +530,7 @@ clusters:
 - name: fake
   cluster:
     server: {server}
-users:
+{ca}users:
 - name: alice
   user:
     token: {token}

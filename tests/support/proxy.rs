@@ -1,8 +1,8 @@
 //! What stands between the binary and the API server in the reach tests
 //! (tests/e2e/proxies.rs): a forward proxy on loopback that records every
-//! tunnel it was asked for, speaking HTTP `CONNECT` or SOCKS5, and a TLS
-//! front that serves the (plain HTTP) fake API server over HTTPS with the
-//! test certificate in `tests/support/tls/`.
+//! tunnel it was asked for, speaking HTTP `CONNECT` or SOCKS5; and the TLS
+//! front every fake API server stands behind (`apiserver::tls`), re-exported
+//! for these tests.
 //!
 //! The proxy resolves names itself from a fixed table (a name that is not
 //! in it is refused, never looked up), so a test can give the server a name
@@ -13,13 +13,8 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
-
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 
 /// The name the test certificate is made out to (besides `localhost`,
 /// `kubernetes.default.svc` and 127.0.0.1). It resolves nowhere: only the
@@ -35,6 +30,17 @@ pub enum Protocol {
     Socks5,
 }
 
+/// What a `CONNECT` proxy answers a tunnel request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Answer {
+    /// Opens the tunnel to the route's address (502 without one).
+    Tunnel,
+    /// Reads the request and never answers (until the client hangs up).
+    Stall,
+    /// Refuses with this status (407: credentials wanted; 403: not this host).
+    Status(u16),
+}
+
 /// A forward proxy on 127.0.0.1 that records the `host:port` of every
 /// tunnel asked for (and whether `Proxy-Authorization` came with it).
 pub struct Proxy {
@@ -48,6 +54,19 @@ impl Proxy {
     /// Start a proxy that knows `routes` (`host:port` asked -> address
     /// connected to).
     pub fn start(protocol: Protocol, routes: &[(String, SocketAddr)]) -> Self {
+        Self::start_answering(protocol, routes, Answer::Tunnel)
+    }
+
+    /// A `CONNECT` proxy that answers every tunnel request with `answer`.
+    pub fn answering(answer: Answer) -> Self {
+        Self::start_answering(Protocol::Connect, &[], answer)
+    }
+
+    fn start_answering(
+        protocol: Protocol,
+        routes: &[(String, SocketAddr)],
+        answer: Answer,
+    ) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
         let addr = listener
             .local_addr()
@@ -65,7 +84,7 @@ impl Proxy {
                 let (seen, routes) = (seen2.clone(), routes.clone());
                 std::thread::spawn(move || {
                     let _ = match protocol {
-                        Protocol::Connect => serve_connect(conn, &routes, &seen),
+                        Protocol::Connect => serve_connect(conn, &routes, &seen, answer),
                         Protocol::Socks5 => serve_socks5(conn, &routes, &seen),
                     };
                 });
@@ -113,6 +132,7 @@ fn serve_connect(
     mut conn: TcpStream,
     routes: &HashMap<String, SocketAddr>,
     seen: &Mutex<Vec<String>>,
+    answer: Answer,
 ) -> std::io::Result<()> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
@@ -141,6 +161,21 @@ fn serve_connect(
             target.to_string()
         },
     );
+    match answer {
+        Answer::Tunnel => {}
+        Answer::Stall => {
+            // Hold the connection, unanswered, until the client gives up.
+            let mut sink = [0u8; 256];
+            while conn.read(&mut sink)? > 0 {}
+            return Ok(());
+        }
+        Answer::Status(code) => {
+            conn.write_all(
+                format!("HTTP/1.1 {code} Refused\r\nContent-Length: 0\r\n\r\n").as_bytes(),
+            )?;
+            return Ok(());
+        }
+    }
     let Some(upstream) = routes.get(target).and_then(|a| TcpStream::connect(a).ok()) else {
         conn.write_all(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")?;
         return Ok(());
@@ -213,177 +248,4 @@ fn tunnel(client: TcpStream, upstream: TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
-/// `tests/support/tls/<name>`.
-pub fn tls_file(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/support/tls")
-        .join(name)
-}
-
-/// The test CA, base64 as a kubeconfig's `certificate-authority-data`.
-pub fn ca_data() -> String {
-    use base64::Engine;
-    let pem = std::fs::read(tls_file("ca.crt")).unwrap_or_else(|e| panic!("ca.crt: {e}"));
-    base64::engine::general_purpose::STANDARD.encode(pem)
-}
-
-/// HTTPS on 127.0.0.1 in front of a plain-HTTP backend (the fake API
-/// server), with the test certificate.
-pub struct TlsFront {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl TlsFront {
-    pub fn start(backend: SocketAddr) -> Self {
-        use tokio_rustls::rustls;
-        use tokio_rustls::rustls::pki_types::pem::PemObject;
-        use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        let certs: Vec<CertificateDer<'static>> =
-            CertificateDer::pem_file_iter(tls_file("server.crt"))
-                .unwrap_or_else(|e| panic!("server.crt: {e}"))
-                .map(|c| c.unwrap_or_else(|e| panic!("server.crt: {e}")))
-                .collect();
-        let key = PrivateKeyDer::from_pem_file(tls_file("server.key"))
-            .unwrap_or_else(|e| panic!("server.key: {e}"));
-        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
-            rustls::crypto::ring::default_provider(),
-        ))
-        .with_safe_default_protocol_versions()
-        .unwrap_or_else(|e| panic!("tls: {e}"))
-        .with_no_client_auth()
-        .with_single_cert(certs, key)
-        .unwrap_or_else(|e| panic!("tls: {e}"));
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
-        listener
-            .set_nonblocking(true)
-            .unwrap_or_else(|e| panic!("nonblocking: {e}"));
-        let addr = listener
-            .local_addr()
-            .unwrap_or_else(|e| panic!("addr: {e}"));
-        let (tx, mut rx) = tokio::sync::oneshot::channel::<()>();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap_or_else(|e| panic!("runtime: {e}"));
-            runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener)
-                    .unwrap_or_else(|e| panic!("listener: {e}"));
-                loop {
-                    tokio::select! {
-                        _ = &mut rx => break,
-                        accepted = listener.accept() => {
-                            let Ok((tcp, _)) = accepted else { continue };
-                            let acceptor = acceptor.clone();
-                            tokio::spawn(async move {
-                                let Ok(tls) = acceptor.accept(tcp).await else { return };
-                                let Ok(back) = tokio::net::TcpStream::connect(backend).await else {
-                                    return;
-                                };
-                                pump(tls, back).await;
-                            });
-                        }
-                    }
-                }
-            });
-        });
-        TlsFront {
-            addr,
-            shutdown: Some(tx),
-        }
-    }
-
-    pub fn addr(&self) -> SocketAddr {
-        self.addr
-    }
-
-    pub fn port(&self) -> u16 {
-        self.addr.port()
-    }
-}
-
-impl Drop for TlsFront {
-    fn drop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-    }
-}
-
-/// Copy both ways between two async streams until both are done (tokio's
-/// `copy_bidirectional` needs its `io-util` feature, which nothing else
-/// here turns on).
-async fn pump<A, B>(mut a: A, mut b: B)
-where
-    A: AsyncRead + AsyncWrite + Unpin,
-    B: AsyncRead + AsyncWrite + Unpin,
-{
-    let (mut ab, mut ba) = (Half::default(), Half::default());
-    std::future::poll_fn(|cx| {
-        let there = ab.poll(cx, &mut a, &mut b);
-        let back = ba.poll(cx, &mut b, &mut a);
-        if there.is_ready() && back.is_ready() {
-            Poll::Ready(())
-        } else {
-            Poll::Pending
-        }
-    })
-    .await;
-}
-
-struct Half {
-    buf: Vec<u8>,
-    start: usize,
-    end: usize,
-    done: bool,
-}
-
-impl Default for Half {
-    fn default() -> Self {
-        Half {
-            buf: vec![0; 16 * 1024],
-            start: 0,
-            end: 0,
-            done: false,
-        }
-    }
-}
-
-impl Half {
-    fn poll<R, W>(&mut self, cx: &mut Context<'_>, from: &mut R, to: &mut W) -> Poll<()>
-    where
-        R: AsyncRead + Unpin,
-        W: AsyncWrite + Unpin,
-    {
-        loop {
-            if self.done {
-                let _ = Pin::new(&mut *to).poll_shutdown(cx);
-                return Poll::Ready(());
-            }
-            if self.start == self.end {
-                let mut read = ReadBuf::new(&mut self.buf);
-                match Pin::new(&mut *from).poll_read(cx, &mut read) {
-                    Poll::Pending => return Poll::Pending,
-                    Poll::Ready(Ok(())) if !read.filled().is_empty() => {
-                        self.end = read.filled().len();
-                        self.start = 0;
-                    }
-                    Poll::Ready(_) => {
-                        self.done = true;
-                        continue;
-                    }
-                }
-            }
-            match Pin::new(&mut *to).poll_write(cx, &self.buf[self.start..self.end]) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(n)) if n > 0 => self.start += n,
-                Poll::Ready(_) => self.done = true,
-            }
-            if self.start == self.end && Pin::new(&mut *to).poll_flush(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
-    }
-}
+pub use super::apiserver::tls::{TlsFront, ca_data, tls_file};

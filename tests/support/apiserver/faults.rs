@@ -39,6 +39,11 @@ pub enum Fault {
     /// Answer with this status code and a `Status` whose message is this
     /// many bytes long (a server, or something in front of it, gone wrong).
     HugeMessage(u16, usize),
+    /// Answer a LIST with a 200 `SecretList` of about this many bytes: Secrets
+    /// of 1 MiB of values each (as large as Kubernetes allows), the page
+    /// token `huge` (a hostile server, or one whose pages are as large
+    /// as the client asks for). Only labelled `parent: konduktor`.
+    HugePage(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -194,6 +199,7 @@ pub(super) async fn apply(
                 ),
             )))
         }
+        Some(Fault::HugePage(bytes)) => Ok(Some(huge_page(bytes))),
         Some(Fault::HugeMessage(code, bytes)) => Ok(Some(status(
             code,
             "Forbidden",
@@ -240,4 +246,28 @@ fn status_fault(code: u16, details: Option<Value>) -> Resp {
         _ => ("InternalError", "Internal error occurred: injected fault"),
     };
     status(code, reason, message, details)
+}
+
+/// A `SecretList` of about `bytes` bytes (see [`Fault::HugePage`]), built
+/// as text: one value is shared by every item.
+fn huge_page(bytes: usize) -> Resp {
+    let value = B64.encode(vec![b'v'; 1 << 20]);
+    let count = bytes.div_ceil(value.len()).max(1);
+    let mut body = String::with_capacity(bytes + count * 200);
+    body.push_str(r#"{"kind":"SecretList","apiVersion":"v1","metadata":{"resourceVersion":"1","continue":"huge"},"items":["#);
+    for i in 0..count {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str(&format!(
+            r#"{{"metadata":{{"name":"huge-{i}","labels":{{"parent":"konduktor"}}}},"type":"Opaque","data":{{"K":"{value}"}}}}"#
+        ));
+    }
+    body.push_str("]}");
+    let mut resp = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(body)));
+    resp.headers_mut().insert(
+        "content-type",
+        hyper::header::HeaderValue::from_static("application/json"),
+    );
+    resp
 }

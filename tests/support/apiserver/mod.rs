@@ -8,7 +8,9 @@
 //! fixture covers a case, the comment says what the real code does
 //! (k8s.io/apiserver, k8s.io/apimachinery).
 //!
-//! It serves plain HTTP on 127.0.0.1, authenticates bearer tokens, applies
+//! It serves plain HTTP on 127.0.0.1, and HTTPS through a TLS front
+//! ([`tls::TlsFront`]) which [`ApiServer::url`] names: the binary sends
+//! credentials only over TLS, as kubectl does. It authenticates bearer tokens, applies
 //! per-user deny rules (RBAC in miniature), counts every request, and can
 //! inject faults: a status code, a delay, or a dropped connection; and it can
 //! be made as far away as a real one ([`ApiServer::set_latency`]).
@@ -28,6 +30,7 @@ mod patch;
 mod routing;
 mod selector;
 mod store;
+pub mod tls;
 mod validation;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
@@ -52,6 +55,9 @@ pub struct Recorded {
     /// The Accept header (a metadata-only list asks for `as=PartialObjectMetadataList`).
     pub accept: Option<String>,
     pub user: Option<String>,
+    /// The scheme of the Authorization header (`Bearer`, `Basic`), if one
+    /// came: never its credentials.
+    pub auth_scheme: Option<String>,
     pub body: String,
 }
 
@@ -103,6 +109,8 @@ struct State {
 
 pub struct ApiServer {
     addr: SocketAddr,
+    /// HTTPS in front of `addr`: what [`ApiServer::url`] names.
+    front: tls::TlsFront,
     state: Arc<Mutex<State>>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -135,15 +143,25 @@ impl ApiServer {
                 .unwrap_or_else(|e| panic!("runtime: {e}"));
             runtime.block_on(routing::serve(listener, shared, rx));
         });
+        let front = tls::TlsFront::start(addr);
         ApiServer {
             addr,
+            front,
             state,
             shutdown: Some(tx),
             thread: Some(thread),
         }
     }
 
+    /// The server's HTTPS address (its TLS front, with the test
+    /// certificate: [`tls::ca_data`] is its CA).
     pub fn url(&self) -> String {
+        format!("https://{}", self.front.addr())
+    }
+
+    /// The server's plain HTTP address, to which the binary sends no
+    /// credentials (and kubectl none either).
+    pub fn plain_url(&self) -> String {
         format!("http://{}", self.addr)
     }
 
@@ -290,8 +308,9 @@ impl ApiServer {
     }
 
     /// RBAC lets `system:anonymous` do anything to secrets, as a binding to
-    /// that user would. For kubectl beside the binary (the list benchmark):
-    /// client-go sends no credentials over plain http, as this server speaks.
+    /// that user would: for requests to [`ApiServer::plain_url`], which
+    /// carry no credentials (the binary, like client-go, sends none over
+    /// plain http).
     pub fn allow_anonymous(&self) {
         self.lock().anonymous_allowed = true;
     }

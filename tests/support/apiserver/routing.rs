@@ -113,10 +113,16 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         .get("accept")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    let token = req
+    let authorization = req
         .headers()
         .get("authorization")
-        .and_then(|v| v.to_str().ok())
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+    let auth_scheme = authorization
+        .as_deref()
+        .and_then(|v| v.split_whitespace().next())
+        .map(str::to_string);
+    let token = authorization
+        .as_deref()
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
     let fault = faults::take(&mut lock(&state), method.as_str(), &path);
@@ -133,6 +139,7 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         content_type: content_type.clone(),
         accept: accept.clone(),
         user: user.as_ref().ok().map(|u| u.0.clone()),
+        auth_scheme,
     });
     let latency = lock(&state).latency;
     if !latency.is_zero() {
