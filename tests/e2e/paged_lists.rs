@@ -243,7 +243,15 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
             .path("/secrets"),
     );
     server.clear_requests();
-    let run = env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()]);
+    // 2 x 64 MiB through TLS in a debug build on a loaded machine can pass
+    // the default 30 s: the timeout is not what this test is about.
+    let run = env.run(&[
+        "diff",
+        "--request-timeout",
+        "10m",
+        "-f",
+        manifest.to_str().unwrap_or_default(),
+    ]);
     run.failure()
         .stderr_has(&server.url())
         .stderr_has("over 64 MiB")
@@ -255,7 +263,14 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
         "one page, asked again smaller, never retried past that"
     );
     server.clear_requests();
-    let run = env.run(&["identity", "candidates", "-o", "json"]);
+    let run = env.run(&[
+        "identity",
+        "candidates",
+        "--request-timeout",
+        "10m",
+        "-o",
+        "json",
+    ]);
     run.failure()
         .stderr_has(&server.url())
         .stderr_has("over 64 MiB");
