@@ -1,0 +1,304 @@
+//! `render-job` prints what `konduktor launch` submits: for every task of
+//! the recorded corpus (tests/fixtures/konduktor-launch, made by Konduktor's
+//! own launcher code), our JobSet equals Konduktor's, for the same task,
+//! owner, run id, hostname and secrets, but for the differences that are by
+//! design (docs/konduktor-compat.md §7.5), which this test knows exactly.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::support::{Run, TestEnv, fixtures};
+
+const LAUNCH: &str = "konduktor-launch";
+/// The login the corpus was recorded as.
+const LOGIN: &str = "root";
+
+/// Recorded JobSets not compared yet, each with why.
+const PENDING: &[(&str, &str)] = &[
+    (
+        "pod-config",
+        "kubernetes.pod_config and jobset_config are not merged yet",
+    ),
+    ("ssh", "ssh.enable is not read from the config yet"),
+    (
+        "tailscale",
+        "tailscale.secret_name is not read from the config yet",
+    ),
+    (
+        "name-underscore",
+        "Konduktor takes `_` in a name, which no Kubernetes object takes (its JobSet gets a 422): refused",
+    ),
+];
+
+/// What the recording's `.args` say: launch flags and the namespace whose
+/// secrets were present.
+struct Case {
+    name: String,
+    task: PathBuf,
+    flags: Vec<String>,
+    secrets: &'static str,
+}
+
+fn case(name: &str) -> Case {
+    let dir = fixtures().join(LAUNCH);
+    let args = std::fs::read_to_string(dir.join(format!("{name}.args")))
+        .unwrap_or_else(|e| panic!("{name}.args: {e}"));
+    let mut flags = Vec::new();
+    let mut secrets = "secrets.json";
+    for line in args.lines() {
+        if let Some(env) = line.strip_prefix("--env ") {
+            flags.extend(["--env".to_string(), env.to_string()]);
+        } else if let Some(ns) = line.strip_prefix("namespace: ") {
+            secrets = match ns {
+                "ref-launch-nosecrets" => "secrets-nosecrets.json",
+                "ref-launch-ssh" => "secrets-ssh.json",
+                _ => "secrets.json",
+            };
+        }
+    }
+    Case {
+        name: name.to_string(),
+        task: dir.join("tasks").join(format!("{name}.yaml")),
+        flags,
+        secrets,
+    }
+}
+
+/// Every recorded JobSet's name.
+fn recorded_jobsets() -> Vec<String> {
+    let dir = fixtures().join(LAUNCH);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".jobset.json"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Seed the secrets that were present when `case` was recorded.
+fn seed(env: &TestEnv, file: &str) {
+    let list = crate::support::fixture_json(&format!("{LAUNCH}/{file}"));
+    for item in list["items"].as_array().into_iter().flatten() {
+        env.seed(item.clone());
+    }
+}
+
+fn render(env: &TestEnv, c: &Case, extra: &[&str]) -> Run {
+    let mut cmd = env.command();
+    cmd.env("USER", LOGIN)
+        .env("LOGNAME", LOGIN)
+        .arg("-n")
+        .arg(&env.namespace)
+        .args(["render-job", "-f"])
+        .arg(&c.task)
+        .args(["--run-id", "0000", "-o", "json"])
+        .args(&c.flags)
+        .args(extra);
+    env.run_command(cmd)
+}
+
+/// A quantity as a number of base units: `96.0`, `"96"`, `"1024.0Gi"` and
+/// `"1024Gi"` are the same request.
+fn quantity(v: &Value) -> Option<f64> {
+    let text = match v {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.as_str(),
+        _ => return None,
+    };
+    let (number, factor) = [
+        ("Gi", 1024f64.powi(3)),
+        ("Mi", 1024f64.powi(2)),
+        ("m", 0.001),
+    ]
+    .iter()
+    .find_map(|(suffix, f)| text.strip_suffix(suffix).map(|n| (n, *f)))
+    .unwrap_or((text, 1.0));
+    number.parse::<f64>().ok().map(|n| n * factor)
+}
+
+fn pod_spec(v: &mut Value) -> &mut Value {
+    &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+}
+
+/// The differences by design, undone (docs/konduktor-compat.md §7.5):
+/// - the entry command is ours (`args`), and so is the unpack init container;
+/// - Konduktor's bookkeeping variables (`KONDUKTOR_ENV_*_HOPEFULLY_NO_NAME_COLLISION`)
+///   and its `sync` volume serve its own script: not emitted;
+/// - our `podFailurePolicy` rule carries `status: "True"`, which the JobSet
+///   v0.9.1 CRD requires;
+/// - the pod template carries our secrets-checksum annotation;
+/// - quantities are written as Kubernetes writes them (`96`, not `96.0`).
+fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
+    if !ours {
+        v["metadata"]["labels"]["trainy.ai/user-id"] = json!(user_id);
+        if let Some(cond) = v["spec"]["replicatedJobs"][0]["template"]["spec"]["podFailurePolicy"]
+            ["rules"][0]["onPodConditions"][0]
+            .as_object_mut()
+        {
+            cond.insert("status".into(), json!("True"));
+        }
+    }
+    if ours
+        && let Some(meta) =
+            v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
+                .as_object_mut()
+    {
+        meta.remove("annotations");
+    }
+    let spec = pod_spec(&mut v);
+    if let Some(s) = spec.as_object_mut() {
+        s.remove("initContainers");
+    }
+    for list in ["volumes"] {
+        if let Some(items) = spec[list].as_array_mut() {
+            items.retain(|i| i["name"] != "sync");
+        }
+    }
+    let container = &mut spec["containers"][0];
+    if let Some(c) = container.as_object_mut() {
+        c.remove("args");
+    }
+    if let Some(mounts) = container["volumeMounts"].as_array_mut() {
+        mounts.retain(|i| i["name"] != "sync");
+    }
+    if let Some(env) = container["env"].as_array_mut() {
+        env.retain(|e| {
+            !e["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("_HOPEFULLY_NO_NAME_COLLISION"))
+        });
+    }
+    for side in ["limits", "requests"] {
+        if let Some(res) = container["resources"][side].as_object_mut() {
+            for q in res.values_mut() {
+                if let Some(n) = quantity(q) {
+                    *q = json!(n);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The first path at which `ours` and `theirs` differ, with both values.
+fn first_difference(ours: &Value, theirs: &Value, path: &str) -> Option<String> {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let p = format!("{path}/{k}");
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &p),
+                    (Some(x), None) => Some(format!("{p}: only ours has it: {x}")),
+                    (None, Some(y)) => Some(format!("{p}: only Konduktor's has it: {y}")),
+                    (None, None) => None,
+                }
+            })
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let named = |v: &Vec<Value>| -> Vec<String> {
+                v.iter()
+                    .map(|i| i["name"].as_str().unwrap_or("?").to_string())
+                    .collect()
+            };
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]")))
+                .or_else(|| {
+                    (a.len() != b.len()).then(|| {
+                        format!(
+                            "{path}: {} items here, {} in Konduktor's ({:?} / {:?})",
+                            a.len(),
+                            b.len(),
+                            named(a),
+                            named(b)
+                        )
+                    })
+                })
+        }
+        _ if ours == theirs => None,
+        _ => Some(format!("{path}: ours {ours}, Konduktor's {theirs}")),
+    }
+}
+
+fn compare(name: &str, ours: &Value, theirs: &Value) -> Option<String> {
+    first_difference(ours, theirs, "").map(|d| format!("{name}: {d}"))
+}
+
+fn machine_user_id() -> String {
+    let host = whoami::hostname().unwrap_or_default();
+    konduktor::hash_seed(LOGIN, &host)
+}
+
+#[test]
+fn every_recorded_jobset_is_what_konduktor_launch_submits() {
+    let recorded = recorded_jobsets();
+    assert!(recorded.len() >= 15, "{recorded:?}");
+    for (pending, _) in PENDING {
+        assert!(
+            recorded.iter().any(|r| r == pending),
+            "{pending} is no recorded case"
+        );
+    }
+    let user_id = machine_user_id();
+    let mut differences = Vec::new();
+    for name in recorded
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &[]);
+        if run.code != Some(0) {
+            differences.push(format!("{}: refused: {}", c.name, run.stderr));
+            continue;
+        }
+        let ours: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", c.name, run.stdout));
+        let theirs = crate::support::fixture_json(&format!("{LAUNCH}/{name}.jobset.json"));
+        if let Some(d) = compare(
+            &c.name,
+            &normalize(ours, true, &user_id),
+            &normalize(theirs, false, &user_id),
+        ) {
+            differences.push(d);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        recorded.len() - PENDING.len(),
+        differences.join("\n")
+    );
+}
+
+#[test]
+fn the_comparison_names_the_first_differing_path() {
+    let a = json!({"spec": {"x": [{"name": "a", "v": 1}], "y": 2}});
+    let b = json!({"spec": {"x": [{"name": "a", "v": 2}], "y": 2}});
+    assert_eq!(
+        compare("t", &a, &b).as_deref(),
+        Some("t: /spec/x[0]/v: ours 1, Konduktor's 2")
+    );
+    let c = json!({"spec": {"x": [{"name": "a", "v": 1}, {"name": "b"}], "y": 2}});
+    assert!(
+        compare("t", &a, &c).is_some_and(|d| d.contains("1 items here, 2 in Konduktor's")),
+        "a missing item is a difference"
+    );
+    assert_eq!(compare("t", &a, &a), None);
+    assert_eq!(quantity(&json!(96.0)), quantity(&json!("96")));
+    assert_eq!(quantity(&json!("1024.0Gi")), quantity(&json!("1024Gi")));
+    assert_ne!(quantity(&json!("1Gi")), quantity(&json!("1")));
+}
