@@ -233,11 +233,15 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     }
     let owner = crate::cmd::prelude::owner()?;
     let user_id = crate::cmd::prelude::user_id()?;
-    let gathered = match &args.secrets {
-        Some(path) => render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
+    let (gathered, present_secrets) = match &args.secrets {
+        Some(path) => (
+            render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
+            None,
+        ),
         None => {
             let cluster = crate::cmd::prelude::connect(ctx).await?;
-            render::secrets_from_cluster(&cluster, &owner.hash).await?
+            let (gathered, names) = render::secrets_from_cluster(&cluster, &owner.hash).await?;
+            (gathered, Some(names))
         }
     };
     warn(&gathered.warnings);
@@ -249,6 +253,7 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
         run_id: args.launch.run_id.clone().unwrap_or_else(random_run_id),
         debug: std::env::var_os("KONDUKTOR_DEBUG").is_some_and(|v| !v.is_empty()),
         launch: LaunchConfig::default(),
+        present_secrets,
     };
     let shape = match args.launch_shape() {
         WorkloadArg::Jobset => Shape::JobSet,

@@ -36,6 +36,7 @@ fn opts() -> RenderOptions {
         run_id: "0000".into(),
         debug: false,
         launch: crate::render::LaunchConfig::default(),
+        present_secrets: None,
     }
 }
 

@@ -11,7 +11,7 @@ pub mod jobset;
 pub mod pod;
 pub mod task;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -48,17 +48,27 @@ pub fn secrets_from_manifest(
     })
 }
 
-/// The secrets of `owner_hash` on the cluster, as Konduktor injects them.
-pub async fn secrets_from_cluster(cluster: &Cluster, owner_hash: &str) -> Result<Gathered, Error> {
+/// The secrets of `owner_hash` on the cluster, as Konduktor injects them,
+/// and the names of all of them (Konduktor's storage credentials among
+/// them, which its launcher requires for bucket `file_mounts`).
+pub async fn secrets_from_cluster(
+    cluster: &Cluster,
+    owner_hash: &str,
+) -> Result<(Gathered, BTreeSet<String>), Error> {
     // Checked, not trusted to the server's selecting: only the caller's
     // secrets are injected.
-    let live = cluster
+    let live: Vec<_> = cluster
         .list_secrets(Some(&Cluster::owner_selector(owner_hash)))
         .await?
         .into_iter()
         .filter(|s| s.is_owned_by(owner_hash))
         .collect();
-    Ok(inject::gather_live(live))
+    let names = live
+        .iter()
+        .filter(|s| s.terminating.is_none())
+        .map(|s| s.name.clone())
+        .collect();
+    Ok((inject::gather_live(live), names))
 }
 
 /// What Konduktor's config changes in what `konduktor launch` submits
@@ -94,6 +104,9 @@ pub struct RenderOptions {
     /// `KONDUKTOR_DEBUG` set: Konduktor labels the pod `konduktor.ai/debug`.
     pub debug: bool,
     pub launch: LaunchConfig,
+    /// The names of the caller's secrets on the cluster; `None` offline
+    /// (`--secrets`), where nothing can be checked.
+    pub present_secrets: Option<BTreeSet<String>>,
 }
 
 impl RenderOptions {
@@ -141,6 +154,12 @@ pub fn render(
     opts: &RenderOptions,
     shape: Shape,
 ) -> Result<Rendered, Error> {
+    if task.serving.is_some() {
+        return Err(Error::input(
+            "the task has `serving`: `konduktor serve launch` makes a Deployment and a Service of it, which render-job does not print yet",
+        )
+        .with_help("remove `serving` to print the JobSet `konduktor launch` would submit"));
+    }
     let nodes = inject::node_count(task)?;
     let pod = pod::pod_template(task, secrets, opts)?;
     let pod_spec = pod.template.spec.clone().unwrap_or_default();

@@ -413,6 +413,37 @@ fn tolerations(task: &Task) -> Option<Vec<Toleration>> {
     Some(out)
 }
 
+/// Konduktor's launcher refuses a bucket `file_mounts` entry whose store's
+/// credentials secret (`konduktor check s3|gs` writes it) is missing: so
+/// does this, when the cluster was read; offline, a warning says so.
+fn check_store_secrets(
+    task: &Task,
+    opts: &RenderOptions,
+    warnings: &mut Vec<String>,
+) -> Result<(), Error> {
+    for store in stores(task) {
+        let name = store.secret_name(&opts.user_id);
+        match &opts.present_secrets {
+            Some(present) if !present.contains(&name) => {
+                return Err(Error::input(format!(
+                    "the task's file_mounts read from {}://, but the credentials secret {name} does not exist",
+                    store.scheme()
+                ))
+                .with_help(format!(
+                    "run `konduktor check {}` to create it, as `konduktor launch` asks",
+                    store.scheme()
+                )));
+            }
+            Some(_) => {}
+            None => warnings.push(format!(
+                "the pod mounts the credentials secret {name} for {}:// file_mounts; without the cluster it is not checked that it exists",
+                store.scheme()
+            )),
+        }
+    }
+    Ok(())
+}
+
 /// The pod template `task` runs in, with `secrets` injected as Konduktor's
 /// launcher injects them.
 ///
@@ -429,6 +460,7 @@ pub fn pod_template(
     let secrets = inject::injectable(secrets, &mut warnings);
     let by_kind = ByKind::of(&secrets);
     inject::require_default_secrets(task, by_kind, &opts.username, &opts.owner_hash)?;
+    check_store_secrets(task, opts, &mut warnings)?;
     let mounts = volumes_and_mounts(task, opts, inject::volumes_and_mounts(by_kind));
     let mut env = EnvList::new(launcher_env(task, &name, by_kind, opts));
     let from_secret = inject::add_env_secrets(&mut env, by_kind, &mut warnings);

@@ -302,3 +302,59 @@ fn the_comparison_names_the_first_differing_path() {
     assert_eq!(quantity(&json!("1024.0Gi")), quantity(&json!("1024Gi")));
     assert_ne!(quantity(&json!("1Gi")), quantity(&json!("1")));
 }
+
+/// Recorded refusals render-job does not share, each with why.
+const NOT_REFUSED: &[(&str, &str)] = &[(
+    "serve-without-serving",
+    "a `konduktor serve launch` refusal of a training task, which render-job prints as the JobSet `konduktor launch` submits",
+)];
+
+#[test]
+fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
+    let dir = fixtures().join(LAUNCH).join("bad");
+    let tasks = crate::support::yaml_corpus(&format!("tests/fixtures/{LAUNCH}/bad"));
+    assert!(tasks.len() >= 40, "{}", tasks.len());
+    let mut wrong = Vec::new();
+    for task in tasks {
+        let name = task
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if NOT_REFUSED.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let header = std::fs::read_to_string(dir.join(format!("{name}.refusal.txt")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let secrets = if header
+            .lines()
+            .next()
+            .is_some_and(|l| l.contains("nosecrets"))
+        {
+            "secrets-nosecrets.json"
+        } else {
+            "secrets.json"
+        };
+        let env = TestEnv::new();
+        seed(&env, secrets);
+        let c = Case {
+            name: name.clone(),
+            task: task.clone(),
+            flags: Vec::new(),
+            secrets,
+        };
+        let run = render(&env, &c, &[]);
+        if run.code != Some(1) || !run.stdout.is_empty() {
+            wrong.push(format!(
+                "{}: exit {:?}, stdout {} bytes\n{}",
+                c.name,
+                run.code,
+                run.stdout.len(),
+                run.stderr
+            ));
+        } else if !run.stderr.contains("help:") {
+            wrong.push(format!("{}: no help in\n{}", c.name, run.stderr));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
