@@ -218,6 +218,21 @@ fn random_run_id() -> String {
     format!("{:04x}", h.finish() & 0xffff)
 }
 
+/// What Konduktor's config changes in the launch (none without a config).
+fn launch_config() -> Result<LaunchConfig> {
+    let Some(config) = crate::cmd::prelude::konduktor_config()? else {
+        return Ok(LaunchConfig::default());
+    };
+    let l = &config.launch;
+    Ok(LaunchConfig {
+        pod_config: l.pod_config.clone(),
+        jobset_labels: l.jobset_labels.clone(),
+        jobset_annotations: l.jobset_annotations.clone(),
+        ssh: l.ssh,
+        tailscale_secret: l.tailscale_secret.clone(),
+    })
+}
+
 /// Each warning on its own line, made safe for a terminal.
 fn warn(warnings: &[String]) {
     for w in warnings {
@@ -252,9 +267,15 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
         user_id,
         run_id: args.launch.run_id.clone().unwrap_or_else(random_run_id),
         debug: std::env::var_os("KONDUKTOR_DEBUG").is_some_and(|v| !v.is_empty()),
-        launch: LaunchConfig::default(),
+        launch: launch_config()?,
         present_secrets,
     };
+    if opts.launch.ssh_enabled() {
+        eprintln!(
+            "note: `konduktor launch` would first write its SSH keys into the secret {}; render-job writes nothing, and the pod needs that secret",
+            opts.ssh_secret_name()
+        );
+    }
     let shape = match args.launch_shape() {
         WorkloadArg::Jobset => Shape::JobSet,
         WorkloadArg::Job => Shape::Job,

@@ -73,8 +73,10 @@ pub async fn secrets_from_cluster(
 
 /// What Konduktor's config changes in what `konduktor launch` submits
 /// (docs/konduktor-compat.md §7.7).
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct LaunchConfig {
+    /// `kubernetes.pod_config`, merged into the pod as Konduktor merges it.
+    pub pod_config: Option<serde_json::Value>,
     /// `kubernetes.jobset_config.metadata.labels` / `.annotations`.
     pub jobset_labels: BTreeMap<String, String>,
     pub jobset_annotations: BTreeMap<String, String>,
@@ -82,6 +84,28 @@ pub struct LaunchConfig {
     pub ssh: bool,
     /// `tailscale.secret_name` (which turns SSH on too).
     pub tailscale_secret: Option<String>,
+}
+
+// The config's values may be anything the user put there: not shown.
+impl std::fmt::Debug for LaunchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchConfig")
+            .field(
+                "pod_config",
+                &self.pod_config.as_ref().map(|_| "<not shown>"),
+            )
+            .field(
+                "jobset_labels",
+                &self.jobset_labels.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "jobset_annotations",
+                &self.jobset_annotations.keys().collect::<Vec<_>>(),
+            )
+            .field("ssh", &self.ssh)
+            .field("tailscale_secret", &self.tailscale_secret)
+            .finish()
+    }
 }
 
 impl LaunchConfig {

@@ -15,6 +15,8 @@ use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use serde_json::Value;
+
 use crate::error::Error;
 use crate::render::RenderOptions;
 use crate::render::inject::{
@@ -463,6 +465,10 @@ pub fn pod_template(
     check_store_secrets(task, opts, &mut warnings)?;
     let mounts = volumes_and_mounts(task, opts, inject::volumes_and_mounts(by_kind));
     let mut env = EnvList::new(launcher_env(task, &name, by_kind, opts));
+    let (config_env, pod_config) = split_config_env(opts.launch.pod_config.as_ref())?;
+    for var in config_env {
+        env.set(var);
+    }
     let from_secret = inject::add_env_secrets(&mut env, by_kind, &mut warnings);
     inject::add_task_envs(&mut env, task, &from_secret, &mut warnings);
     let has_defaults = by_kind.has_defaults();
@@ -492,10 +498,117 @@ pub fn pod_template(
         }),
         spec: Some(spec),
     };
+    let template = match pod_config {
+        Some(config) => merge_pod_config(template, &config)?,
+        None => template,
+    };
     Ok(Pod {
         template,
         name,
         warnings,
+    })
+}
+
+fn pod_config_error(why: &str) -> Error {
+    Error::input(format!("kubernetes.pod_config in Konduktor's config {why}"))
+        .with_help("fix `kubernetes.pod_config` in ~/.konduktor/config.yaml (or KONDUKTOR_CONFIG): it is merged into the pod as Konduktor merges it")
+}
+
+/// The config's container variables, which Konduktor's launcher adds after
+/// its own (a name given twice keeps its first place, the later value),
+/// before the secrets' and the task's; and the rest of the config.
+fn split_config_env(config: Option<&Value>) -> Result<(Vec<EnvVar>, Option<Value>), Error> {
+    let Some(config) = config else {
+        return Ok((Vec::new(), None));
+    };
+    let mut rest = config.clone();
+    let env = match rest
+        .pointer_mut("/spec/containers/0")
+        .and_then(Value::as_object_mut)
+        .and_then(|c| c.remove("env"))
+    {
+        Some(env) => serde_json::from_value::<Vec<EnvVar>>(env)
+            .map_err(|_| pod_config_error("has container `env` entries that are no variables"))?,
+        None => Vec::new(),
+    };
+    Ok((env, Some(rest)))
+}
+
+/// Konduktor's `merge_k8s_configs`: mappings merged key by key; the first
+/// of `containers` and `imagePullSecrets` merged with the config's one;
+/// `volumes` and `volumeMounts` merged by name (a config mount taking a
+/// path over drops the mount that had it); other lists appended; the rest
+/// replaced.
+pub fn merge_k8s(base: &mut Value, over: &Value) -> Result<(), Error> {
+    let (Some(base), Some(over)) = (base.as_object_mut(), over.as_object()) else {
+        return Ok(());
+    };
+    for (key, value) in over {
+        match (base.get_mut(key), value) {
+            (Some(b @ Value::Object(_)), Value::Object(_)) => merge_k8s(b, value)?,
+            (Some(Value::Array(items)), Value::Array(new)) => match key.as_str() {
+                "containers" | "imagePullSecrets" => {
+                    let ([first], Some(target)) = (new.as_slice(), items.first_mut()) else {
+                        return Err(pod_config_error(&format!(
+                            "should give exactly one item in `{key}`"
+                        )));
+                    };
+                    merge_k8s(target, first)?;
+                }
+                "volumes" | "volumeMounts" => {
+                    for item in new {
+                        let name = item.get("name").cloned();
+                        let at = items
+                            .iter()
+                            .position(|i| name.is_some() && i.get("name") == name.as_ref());
+                        let winner = match at {
+                            Some(i) => {
+                                if let Some(target) = items.get_mut(i) {
+                                    merge_k8s(target, item)?;
+                                }
+                                i
+                            }
+                            None => {
+                                items.push(item.clone());
+                                items.len() - 1
+                            }
+                        };
+                        if key == "volumeMounts" {
+                            drop_colliding_mounts(items, winner);
+                        }
+                    }
+                }
+                _ => items.extend(new.iter().cloned()),
+            },
+            _ => {
+                base.insert(key.clone(), value.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Mounts at the path of `items[winner]`, other than it, go.
+fn drop_colliding_mounts(items: &mut Vec<Value>, winner: usize) {
+    let Some(path) = items.get(winner).and_then(|w| w.get("mountPath")).cloned() else {
+        return;
+    };
+    let mut i = 0;
+    items.retain(|m| {
+        let keep = i == winner || m.get("mountPath") != Some(&path);
+        i += 1;
+        keep
+    });
+}
+
+fn merge_pod_config(template: PodTemplateSpec, config: &Value) -> Result<PodTemplateSpec, Error> {
+    let mut value =
+        serde_json::to_value(&template).map_err(|_| pod_config_error("cannot be merged"))?;
+    merge_k8s(&mut value, config)?;
+    serde_json::from_value(value).map_err(|_| {
+        pod_config_error(
+            "does not make a valid pod (a field of the wrong type, or an unknown shape)",
+        )
     })
 }
 

@@ -15,21 +15,10 @@ const LAUNCH: &str = "konduktor-launch";
 const LOGIN: &str = "root";
 
 /// Recorded JobSets not compared yet, each with why.
-const PENDING: &[(&str, &str)] = &[
-    (
-        "pod-config",
-        "kubernetes.pod_config and jobset_config are not merged yet",
-    ),
-    ("ssh", "ssh.enable is not read from the config yet"),
-    (
-        "tailscale",
-        "tailscale.secret_name is not read from the config yet",
-    ),
-    (
-        "name-underscore",
-        "Konduktor takes `_` in a name, which no Kubernetes object takes (its JobSet gets a 422): refused",
-    ),
-];
+const PENDING: &[(&str, &str)] = &[(
+    "name-underscore",
+    "Konduktor takes `_` in a name, which no Kubernetes object takes (its JobSet gets a 422): refused",
+)];
 
 /// What the recording's `.args` say: launch flags and the namespace whose
 /// secrets were present.
@@ -38,6 +27,8 @@ struct Case {
     task: PathBuf,
     flags: Vec<String>,
     secrets: &'static str,
+    /// Konduktor's config it was recorded with.
+    config: Option<PathBuf>,
 }
 
 fn case(name: &str) -> Case {
@@ -46,9 +37,12 @@ fn case(name: &str) -> Case {
         .unwrap_or_else(|e| panic!("{name}.args: {e}"));
     let mut flags = Vec::new();
     let mut secrets = "secrets.json";
+    let mut config = None;
     for line in args.lines() {
         if let Some(env) = line.strip_prefix("--env ") {
             flags.extend(["--env".to_string(), env.to_string()]);
+        } else if let Some(file) = line.strip_prefix("config: ") {
+            config = Some(dir.join(file));
         } else if let Some(ns) = line.strip_prefix("namespace: ") {
             secrets = match ns {
                 "ref-launch-nosecrets" => "secrets-nosecrets.json",
@@ -62,6 +56,7 @@ fn case(name: &str) -> Case {
         task: dir.join("tasks").join(format!("{name}.yaml")),
         flags,
         secrets,
+        config,
     }
 }
 
@@ -92,6 +87,9 @@ fn seed(env: &TestEnv, file: &str) {
 
 fn render(env: &TestEnv, c: &Case, extra: &[&str]) -> Run {
     let mut cmd = env.command();
+    if let Some(config) = &c.config {
+        cmd.env("KONDUKTOR_CONFIG", config);
+    }
     cmd.env("USER", LOGIN)
         .env("LOGNAME", LOGIN)
         .arg("-n")
@@ -150,7 +148,14 @@ fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
             v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
                 .as_object_mut()
     {
-        meta.remove("annotations");
+        let annotations = meta.get_mut("annotations").and_then(Value::as_object_mut);
+        let empty = annotations.is_none_or(|a| {
+            a.remove("konduktor.trainy.ai/secrets-checksum");
+            a.is_empty()
+        });
+        if empty {
+            meta.remove("annotations");
+        }
     }
     let spec = pod_spec(&mut v);
     if let Some(s) = spec.as_object_mut() {
@@ -342,6 +347,7 @@ fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
             task: task.clone(),
             flags: Vec::new(),
             secrets,
+            config: None,
         };
         let run = render(&env, &c, &[]);
         if run.code != Some(1) || !run.stdout.is_empty() {
