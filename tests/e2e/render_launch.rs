@@ -364,3 +364,218 @@ fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+const FLAGS_TASK: &str = "name: t\nresources:\n  image_id: u:1\n  cpus: 1\n  memory: 1\n  labels: {kueue.x-k8s.io/queue-name: q}\nenvs:\n  FROM_TASK: task\n  FROM_FLAG: task-loses\n  UNSET_IN_FILE:\nrun: echo\n";
+
+fn render_task(env: &TestEnv, task: &str, args: &[&str]) -> Run {
+    let path = env.file("task.yaml", task);
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets: []\n",
+    );
+    let mut cmd = env.command();
+    cmd.env("LOCAL_ONLY_VALUE", "from-local-env")
+        .args(["render-job", "-f"])
+        .arg(&path)
+        .arg("--secrets")
+        .arg(&manifest)
+        .args(args);
+    env.run_command(cmd)
+}
+
+fn container_env(jobset: &Value) -> Vec<(String, String)> {
+    jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]
+        ["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .collect()
+}
+
+#[test]
+fn launchs_flags_override_the_task_with_its_names_and_meanings() {
+    let env = TestEnv::new();
+    let env_file = env.file(".env", "# dotenv\nFROM_FILE=file\nFROM_FLAG=file-loses\n");
+    let run = render_task(
+        &env,
+        FLAGS_TASK,
+        &[
+            "--name",
+            "other",
+            "--num-nodes",
+            "3",
+            "--cpus",
+            "8",
+            "--memory",
+            "32",
+            "--gpus",
+            "a100:2",
+            "--image-id",
+            "img:2",
+            "--max-restarts",
+            "2",
+            "--completions",
+            "6",
+            "--env-file",
+            &env_file.to_string_lossy(),
+            "--env",
+            "FROM_FLAG=flag",
+            "--env",
+            "UNSET_IN_FILE=given",
+            "--env",
+            "LOCAL_ONLY_VALUE",
+            "--run-id",
+            "ab12",
+            "-o",
+            "json",
+        ],
+    );
+    run.success();
+    let js: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(js["metadata"]["name"], "other-ab12");
+    assert_eq!(js["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "q");
+    assert_eq!(js["spec"]["failurePolicy"]["maxRestarts"], 2);
+    let workers = &js["spec"]["replicatedJobs"][0]["template"]["spec"];
+    assert_eq!(
+        (
+            workers["parallelism"].clone(),
+            workers["completions"].clone()
+        ),
+        (json!(3), json!(6))
+    );
+    let c = &workers["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "img:2");
+    assert_eq!(
+        c["resources"]["limits"],
+        json!({"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "2"})
+    );
+    let vars = container_env(&js);
+    let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("NUM_NODES"), Some("3"));
+    assert_eq!(get("KONDUKTOR_ACCELERATOR_TYPE"), Some("A100"));
+    assert_eq!(get("FROM_TASK"), Some("task"));
+    assert_eq!(
+        get("FROM_FLAG"),
+        Some("flag"),
+        "--env wins over --env-file and the task"
+    );
+    assert_eq!(get("FROM_FILE"), Some("file"));
+    assert_eq!(get("UNSET_IN_FILE"), Some("given"));
+    assert_eq!(
+        get("LOCAL_ONLY_VALUE"),
+        Some("from-local-env"),
+        "--env KEY takes the local value"
+    );
+    // The task's order, the flags' new variables after it (Konduktor's dict update).
+    let order: Vec<&str> = vars
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| k.starts_with("FROM_") || *k == "UNSET_IN_FILE" || *k == "LOCAL_ONLY_VALUE")
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "FROM_TASK",
+            "FROM_FLAG",
+            "UNSET_IN_FILE",
+            "FROM_FILE",
+            "LOCAL_ONLY_VALUE"
+        ]
+    );
+    // Without --run-id: 4 random hex characters, as Konduktor.
+    let run = render_task(
+        &env,
+        FLAGS_TASK,
+        &["--env", "UNSET_IN_FILE=x", "-o", "json"],
+    );
+    let js: Value = serde_json::from_str(&run.success().stdout).unwrap_or_default();
+    let name = js["metadata"]["name"].as_str().unwrap_or_default();
+    let suffix = name.strip_prefix("t-").unwrap_or_default();
+    assert!(
+        suffix.len() == 4 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+        "{name}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors_that_never_show_a_value() {
+    let env = TestEnv::new();
+    let secret = env.canary("flag-value");
+    for (args, needle) in [
+        (
+            vec!["--env".to_string(), format!("1BAD={secret}")],
+            "not an environment variable name",
+        ),
+        (
+            vec!["--env".into(), "SURELY_NOT_SET_ANYWHERE_X".into()],
+            "SURELY_NOT_SET_ANYWHERE_X: not set in the local environment",
+        ),
+        (vec!["--run-id".into(), "ABCD".into()], "run id"),
+        (vec!["--cpus".into(), "500m".into()], "plain number"),
+        (
+            vec!["--memory".into(), "16Gi".into()],
+            "plain number of GiB",
+        ),
+        (
+            vec!["--gpus".into(), "V100:8".into()],
+            "Konduktor does not know",
+        ),
+        (vec!["--num-nodes".into(), "0".into()], "--num-nodes"),
+    ] {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = render_task(&env, FLAGS_TASK, &refs);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        run.stderr_has(needle);
+        assert!(run.stdout.is_empty());
+    }
+    // An env file's bad line is named by its number, its text never shown.
+    let bad = env.file("bad.env", format!("OK=1\n{secret}\n"));
+    let run = render_task(&env, FLAGS_TASK, &["--env-file", &bad.to_string_lossy()]);
+    run.failure().stderr_has("line 2");
+    // A null env without --env: located in the task, Konduktor's fix offered.
+    let run = render_task(&env, FLAGS_TASK, &[]);
+    run.failure()
+        .stderr_has("has no value (Konduktor needs one)")
+        .stderr_has("--env NAME=...");
+}
+
+#[test]
+fn a_plain_job_has_the_same_pod_and_the_tasks_labels() {
+    let env = TestEnv::new();
+    let args = ["--env", "UNSET_IN_FILE=x", "--run-id", "0000", "-o", "json"];
+    let jobset: Value =
+        serde_json::from_str(&render_task(&env, FLAGS_TASK, &args).success().stdout)
+            .unwrap_or_default();
+    let mut job_args = args.to_vec();
+    job_args.extend(["--workload", "job"]);
+    let job: Value =
+        serde_json::from_str(&render_task(&env, FLAGS_TASK, &job_args).success().stdout)
+            .unwrap_or_default();
+    assert_eq!(
+        (job["apiVersion"].clone(), job["kind"].clone()),
+        (json!("batch/v1"), json!("Job"))
+    );
+    assert_eq!(job["metadata"]["name"], "t-0000");
+    assert_eq!(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "q");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    assert_eq!(
+        job["spec"]["template"],
+        jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"],
+        "one pod for every shape"
+    );
+    let yaml = render_task(
+        &env,
+        FLAGS_TASK,
+        &[
+            "--env",
+            "UNSET_IN_FILE=x",
+            "--run-id",
+            "0000",
+            "--workload",
+            "job",
+        ],
+    );
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.success().stdout).unwrap_or_default();
+    assert_eq!(from_yaml, job, "-o yaml and -o json print the same object");
+}
