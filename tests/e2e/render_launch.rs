@@ -579,3 +579,50 @@ fn a_plain_job_has_the_same_pod_and_the_tasks_labels() {
     let from_yaml: Value = serde_saphyr::from_str(&yaml.success().stdout).unwrap_or_default();
     assert_eq!(from_yaml, job, "-o yaml and -o json print the same object");
 }
+
+/// On a real API server with the JobSet CRD (v0.9.1) installed: every
+/// JobSet and Job printed for the corpus's tasks passes a server-side dry
+/// run (`kubectl create --dry-run=server`), which Konduktor's own JobSets
+/// fail (a 422 on the pod failure policy, recorded in `validate/`).
+#[test]
+fn every_rendered_object_is_accepted_by_a_real_api_server() {
+    let env = TestEnv::new();
+    if !env.is_real() {
+        return;
+    }
+    seed(&env, "secrets.json");
+    let mut refused = Vec::new();
+    for name in recorded_jobsets()
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        for workload in ["jobset", "job"] {
+            let run = render(&env, &c, &["--workload", workload]);
+            run.success();
+            let out = crate::support::kubectl(
+                &env.kubeconfig,
+                &[
+                    "create",
+                    "--dry-run=server",
+                    "-n",
+                    &env.namespace,
+                    "-f",
+                    "-",
+                ],
+                Some(&run.stdout),
+            );
+            if !out.status.success() {
+                refused.push(format!(
+                    "{name} ({workload}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "refused (is the JobSet CRD installed? kubectl apply --server-side -f ../shared/crds/):\n{}",
+        refused.join("\n")
+    );
+}
