@@ -626,3 +626,155 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
         refused.join("\n")
     );
 }
+
+/// Where `value` breaks the structural schema `schema` (a CRD's
+/// `openAPIV3Schema`): types, int-or-string, `anyOf`, `enum`, `required`,
+/// unknown fields (the API server's strict field validation), lengths,
+/// minimums. Not checked: `pattern` and CEL rules (the real-server test
+/// covers them).
+fn schema_problems(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(alternatives) = schema["anyOf"].as_array() {
+        let fits = alternatives.iter().any(|alt| {
+            let mut p = Vec::new();
+            schema_problems(value, alt, path, &mut p);
+            p.is_empty()
+        });
+        if !fits && schema["x-kubernetes-int-or-string"] != true {
+            out.push(format!("{path}: matches no `anyOf` alternative: {value}"));
+        }
+    }
+    if schema["x-kubernetes-int-or-string"] == true {
+        if !(value.is_i64() || value.is_u64() || value.is_string()) {
+            out.push(format!(
+                "{path}: must be an integer or a string, not {value}"
+            ));
+        }
+        return;
+    }
+    let type_ok = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !type_ok {
+        out.push(format!(
+            "{path}: must be of type {}, not {value}",
+            schema["type"]
+        ));
+        return;
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        out.push(format!("{path}: {value} is not one of {options:?}"));
+    }
+    if let Some(max) = schema["maxLength"].as_u64()
+        && value
+            .as_str()
+            .is_some_and(|s| s.chars().count() as u64 > max)
+    {
+        out.push(format!("{path}: longer than {max}"));
+    }
+    if let Some(min) = schema["minimum"].as_f64()
+        && value.as_f64().is_some_and(|v| v < min)
+    {
+        out.push(format!("{path}: less than {min}"));
+    }
+    if let (Some(max), Some(items)) = (schema["maxItems"].as_u64(), value.as_array())
+        && items.len() as u64 > max
+    {
+        out.push(format!("{path}: more than {max} items"));
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            schema_problems(item, &schema["items"], &format!("{path}[{i}]"), out);
+        }
+    }
+    let Some(fields) = value.as_object() else {
+        return;
+    };
+    for required in schema["required"].as_array().into_iter().flatten() {
+        if let Some(r) = required.as_str()
+            && !fields.contains_key(r)
+        {
+            out.push(format!("{path}/{r}: required"));
+        }
+    }
+    for (k, v) in fields {
+        let p = format!("{path}/{k}");
+        match (&schema["properties"][k], &schema["additionalProperties"]) {
+            (Value::Null, Value::Null) if schema["properties"].is_object() => {
+                out.push(format!("{p}: unknown field"));
+            }
+            (Value::Null, Value::Object(_)) => {
+                schema_problems(v, &schema["additionalProperties"], &p, out);
+            }
+            (Value::Null, _) => {}
+            (field, _) => schema_problems(v, field, &p, out),
+        }
+    }
+}
+
+fn jobset_schema() -> Value {
+    crate::support::fixture_json("crds/jobset-v0.9.1-v1alpha2.schema.json")["openAPIV3Schema"]
+        .clone()
+}
+
+/// In CI, without any cluster: every JobSet render-job prints for the
+/// corpus fits the JobSet v0.9.1 CRD's `openAPIV3Schema`
+/// (tests/fixtures/crds/, from ../shared/crds/), where Konduktor's own do
+/// not (the pod failure policy's `status`; a fractional CPU as a float).
+#[test]
+fn every_rendered_jobset_fits_the_jobset_crds_schema() {
+    let schema = jobset_schema();
+    assert!(
+        schema["properties"]["spec"].is_object(),
+        "the schema fixture"
+    );
+    let mut problems = Vec::new();
+    for name in recorded_jobsets()
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &[]);
+        let ours: Value = serde_json::from_str(&run.success().stdout).unwrap_or_default();
+        let mut p = Vec::new();
+        schema_problems(&ours, &schema, "", &mut p);
+        problems.extend(p.into_iter().map(|p| format!("{name}: {p}")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check can fail: Konduktor's recorded JobSets break the schema where
+    // the API server refused them (validate/SUMMARY.txt).
+    let mut theirs = Vec::new();
+    schema_problems(
+        &crate::support::fixture_json(&format!("{LAUNCH}/gpu-queue.jobset.json")),
+        &schema,
+        "",
+        &mut theirs,
+    );
+    assert!(
+        theirs
+            .iter()
+            .any(|p| p.ends_with("podFailurePolicy/rules[0]/onPodConditions[0]/status: required")),
+        "{theirs:?}"
+    );
+    let mut cpu = Vec::new();
+    schema_problems(
+        &crate::support::fixture_json(&format!("{LAUNCH}/cpu-only.jobset.json")),
+        &schema,
+        "",
+        &mut cpu,
+    );
+    assert!(
+        cpu.iter()
+            .any(|p| p.contains("limits/cpu: must be an integer or a string")),
+        "{cpu:?}"
+    );
+}
