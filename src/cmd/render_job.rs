@@ -68,6 +68,9 @@ pub struct RenderJobArgs {
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = RenderFormat::Yaml)]
     pub output: RenderFormat,
+    /// Send what is printed to the cluster as a server-side dry run first, and report what it says (nothing is created)
+    #[arg(long)]
+    pub validate: bool,
     #[command(flatten)]
     pub launch: LaunchArgs,
 }
@@ -233,6 +236,36 @@ fn launch_config() -> Result<LaunchConfig> {
     })
 }
 
+/// `--validate`: a server-side dry run of the workload in the namespace;
+/// what the cluster says, said. Nothing is created.
+async fn validate(cluster: &crate::cluster::Cluster, workload: &render::Workload) -> Result<()> {
+    let (api, resource, kind) = match workload {
+        render::Workload::JobSet(_) => ("/apis/jobset.x-k8s.io/v1alpha2", "jobsets", "JobSet"),
+        render::Workload::Job(_) => ("/apis/batch/v1", "jobs", "Job"),
+    };
+    let object = serde_json::to_value(workload)
+        .map_err(|_| Error::input("the workload cannot be written as JSON"))?;
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    cluster
+        .dry_run_create(api, resource, &name, &object)
+        .await
+        .map_err(|e| {
+            if resource == "jobsets" && e.message().contains("not found") {
+                e.with_help("is JobSet installed on this cluster (`kubectl get crd jobsets.jobset.x-k8s.io`)? Without it, print a plain Job: --workload job")
+            } else {
+                e
+            }
+        })?;
+    eprintln!(
+        "validated: the cluster accepts {kind} {} in a server-side dry run (nothing was created)",
+        crate::escape::text(&name)
+    );
+    Ok(())
+}
+
 /// Each warning on its own line, made safe for a terminal.
 fn warn(warnings: &[String]) {
     for w in warnings {
@@ -248,14 +281,16 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     }
     let owner = crate::cmd::prelude::owner()?;
     let user_id = crate::cmd::prelude::user_id()?;
+    let mut cluster = None;
     let (gathered, present_secrets) = match &args.secrets {
         Some(path) => (
             render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
             None,
         ),
         None => {
-            let cluster = crate::cmd::prelude::connect(ctx).await?;
-            let (gathered, names) = render::secrets_from_cluster(&cluster, &owner.hash).await?;
+            let c = crate::cmd::prelude::connect(ctx).await?;
+            let (gathered, names) = render::secrets_from_cluster(&c, &owner.hash).await?;
+            cluster = Some(c);
             (gathered, Some(names))
         }
     };
@@ -282,6 +317,13 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
     };
     let rendered = render::render(&task, &gathered.secrets, &opts, shape)?;
     warn(&rendered.warnings);
+    if args.validate {
+        let cluster = match cluster {
+            Some(c) => c,
+            None => crate::cmd::prelude::connect(ctx).await?,
+        };
+        validate(&cluster, &rendered.workload).await?;
+    }
     let format = match args.output {
         RenderFormat::Yaml => Format::Yaml,
         RenderFormat::Json => Format::Json,

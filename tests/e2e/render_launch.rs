@@ -778,3 +778,59 @@ fn every_rendered_jobset_fits_the_jobset_crds_schema() {
         "{cpu:?}"
     );
 }
+
+/// `--validate`: what is printed is first sent as a server-side dry run
+/// (`?dryRun=All`, as fixture create-dry-run) to the user's namespace; the
+/// cluster's answer is reported, and nothing is ever created.
+#[test]
+fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
+    let env = TestEnv::new();
+    let args = ["--env", "UNSET_IN_FILE=x", "--run-id", "0000", "--validate"];
+    if let Some(server) = env.fake() {
+        // A cluster without JobSet: said, with the way out.
+        let path = env.file("task.yaml", FLAGS_TASK);
+        let mut cmd = env.command();
+        cmd.arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(&path)
+            .args(args);
+        let run = env.run_command(cmd);
+        run.failure()
+            .stderr_has("dry-run create jobsets \"t-0000\"")
+            .stderr_has("is JobSet installed on this cluster");
+        assert!(run.stdout.is_empty(), "nothing printed: {}", run.stdout);
+        server.install_jobset_crd();
+        server.clear_requests();
+    }
+    for (workload, kind, path) in [("jobset", "JobSet", "/jobsets"), ("job", "Job", "/jobs")] {
+        let task = env.file("task.yaml", FLAGS_TASK);
+        let mut cmd = env.command();
+        cmd.arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(&task)
+            .args(args)
+            .args(["--workload", workload]);
+        let run = env.run_command(cmd);
+        run.success().stderr_has(&format!(
+            "validated: the cluster accepts {kind} t-0000 in a server-side dry run (nothing was created)"
+        ));
+        assert!(
+            run.stdout.contains(&format!("kind: {kind}")),
+            "{}",
+            run.stdout
+        );
+        if let Some(server) = env.fake() {
+            let posts: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.method == "POST")
+                .collect();
+            assert_eq!(posts.len(), 1, "{posts:?}");
+            assert!(posts[0].path.ends_with(path), "{posts:?}");
+            assert!(posts[0].query.contains("dryRun=All"), "{posts:?}");
+            server.clear_requests();
+        }
+    }
+}
