@@ -834,3 +834,36 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
         }
     }
 }
+
+/// What changes nothing is said at `-v`; with SSH on, stderr says the key
+/// secret `konduktor launch` would write first (render-job writes none).
+#[test]
+fn disk_size_is_said_at_v_and_ssh_names_the_secret_launch_would_write() {
+    let env = TestEnv::new();
+    let task = FLAGS_TASK.replace("  memory: 1\n", "  memory: 1\n  disk_size: 512\n");
+    let run = render_task(&env, &task, &["-v", "--env", "UNSET_IN_FILE=x"]);
+    run.success()
+        .stderr_has("resources.disk_size 512 changes nothing");
+    assert!(!run.stderr.contains("konduktor-ssh-keys"), "{}", run.stderr);
+    let config = env.file("config.yaml", "ssh:\n  enable: true\n");
+    let path = env.file("task.yaml", FLAGS_TASK);
+    let mut cmd = env.command();
+    cmd.env("KONDUKTOR_CONFIG", &config)
+        .arg("-n")
+        .arg(&env.namespace)
+        .args(["render-job", "-f"])
+        .arg(&path)
+        .args(["--env", "UNSET_IN_FILE=x", "-o", "json"]);
+    let run = env.run_command(cmd);
+    run.success().stderr_has(&format!(
+        "`konduktor launch` would first write its SSH keys into the secret konduktor-ssh-keys-{}",
+        crate::support::OWNER
+    ));
+    if let Some(server) = env.fake() {
+        assert!(
+            server.requests().iter().all(|r| r.method == "GET"),
+            "render-job only reads: {:?}",
+            server.requests()
+        );
+    }
+}
