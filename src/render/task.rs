@@ -384,13 +384,14 @@ fn gpu_count(n: f64) -> Result<u32, String> {
     u32::try_from(n as u64).map_err(|_| "the count is too large".to_string())
 }
 
+/// The canonical type, or why not. The message never repeats `kind`: it
+/// may be a pasted value (the caller quotes it when it may be shown).
 fn accelerator_kind(kind: &str) -> Result<String, String> {
     canonical_accelerator(kind)
         .map(str::to_string)
         .ok_or_else(|| {
             format!(
-                "Konduktor does not know the accelerator type {}; it knows {}",
-                quote(kind.trim()),
+                "Konduktor does not know this accelerator type; it knows {}",
                 known_accelerators()
             )
         })
@@ -906,9 +907,17 @@ fn read_accelerators(r: &mut Reader<'_>, node: &Node) -> Option<Accelerators> {
             };
             let key_at = r.place(key);
             let kind = key.as_scalar().unwrap_or_default();
-            r.parsed.reveal(key);
+            let shown = key.is_plain() && key_is_showable(kind, value) && kind.len() <= 64;
+            if shown {
+                r.parsed.reveal(key);
+            }
+            let label = if shown {
+                quote(kind)
+            } else {
+                "(not shown)".to_string()
+            };
             let kind = accelerator_kind(kind)
-                .map_err(|why| r.add(key_at, why, help))
+                .map_err(|why| r.add(key_at, format!("accelerator type {label}: {why}"), help))
                 .ok()?;
             let count = match typed(value) {
                 Some((_, Resolved::Int(Some(v)))) => gpu_count(v as f64),

@@ -236,7 +236,7 @@ fn what_konduktor_refuses_is_refused_at_its_place() {
         ),
         (
             "  accelerators: Z80:1\n",
-            "Konduktor does not know the accelerator type `Z80`",
+            "accelerators `Z80:1`: Konduktor does not know this accelerator type",
         ),
         (
             "  accelerators: H100:1.5\n",
@@ -648,4 +648,27 @@ fn debug_shows_env_names_only_and_no_script() {
     for hidden in ["secret-ish-value", "run-secret", "setup-secret"] {
         assert!(!d.contains(hidden), "{d}");
     }
+}
+
+/// Found by the mutation test: an unknown accelerator type that came
+/// through an alias (from an env value) is named "(not shown)", never quoted.
+#[test]
+fn an_unknown_accelerator_is_quoted_only_when_it_may_be_shown() {
+    for text in [
+        "envs: {T: &a secret-ish-value}\nname: t\nresources: {image_id: u, cpus: 1, memory: 1, accelerators: *a}\nrun: r\n",
+        "envs: {T: &a 'secret ish value'}\nname: t\nresources: {image_id: u, cpus: 1, memory: 1, accelerators: {*a : 1}}\nrun: r\n",
+    ] {
+        let e = err(text);
+        assert!(
+            e.contains("Konduktor does not know this accelerator type"),
+            "{e}"
+        );
+        assert!(e.contains("(not shown)"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+    }
+    let e = err(&with_resources("  accelerators: {Z80: 1}\n"));
+    assert!(
+        e.contains("accelerator type `Z80`: Konduktor does not know this accelerator type"),
+        "{e}"
+    );
 }
