@@ -1257,9 +1257,16 @@ fn read_file_mounts(r: &mut Reader<'_>, node: &Node) -> Vec<FileMount> {
             );
             continue;
         };
-        if key.is_plain() {
+        // A path, shown when it could not be a pasted value.
+        let dst_shown = key.is_plain() && is_showable_path(dst);
+        if dst_shown {
             r.parsed.reveal(key);
         }
+        let dst_label = if dst_shown {
+            quote(dst)
+        } else {
+            "(not shown)".to_string()
+        };
         let value_at = r.place(value);
         let Some(src) = value.as_scalar() else {
             if let Content::Map(_) = &*value.content {
@@ -1277,7 +1284,9 @@ fn read_file_mounts(r: &mut Reader<'_>, node: &Node) -> Vec<FileMount> {
             }
             continue;
         };
-        if value.is_plain() {
+        // Only a bucket URL is shown: anything else may be a pasted value.
+        let is_url = src.starts_with("s3://") || src.starts_with("gs://");
+        if value.is_plain() && is_url && !src.chars().any(char::is_whitespace) {
             r.parsed.reveal(value);
         }
         if dst.ends_with('/') || src.ends_with('/') {
@@ -1304,8 +1313,7 @@ fn read_file_mounts(r: &mut Reader<'_>, node: &Node) -> Vec<FileMount> {
             r.add(
                 value_at,
                 format!(
-                    "file mount {} is local: `konduktor launch` uploads it to a bucket (`jobs.bucket`) first; render-job uploads nothing",
-                    quote(dst)
+                    "file mount {dst_label} is local: `konduktor launch` uploads it to a bucket (`jobs.bucket`) first; render-job uploads nothing"
                 ),
                 "upload it yourself (`aws s3 cp`, `gsutil cp`) and name its `s3://` or `gs://` URL here, or build it into the image",
             );
@@ -1427,6 +1435,14 @@ fn check_vllm_flags(r: &mut Reader<'_>, run: &Option<(String, Place)>) {
         format!("a vLLM server's `run` must not give {flag}: Konduktor sets --served-model-name, --host and --port itself"),
         format!("remove {flag} from `run`; the port is `serving.ports`"),
     );
+}
+
+/// A container path that could not be a pasted value: absolute (or under
+/// `~/`), printable, no blanks, of a path's length.
+fn is_showable_path(path: &str) -> bool {
+    (path.starts_with('/') || path.starts_with("~/"))
+        && path.len() <= 256
+        && path.chars().all(|c| c.is_ascii_graphic())
 }
 
 /// An image reference: printable, no spaces (`registry/name:tag@digest`).
