@@ -32,7 +32,7 @@ pub(crate) mod test_rng;
 // is public.
 pub use error::Error;
 /// The resolved owner, for [`manifest::Manifest::check_owner`] in tests.
-pub use konduktor::identity::{HashSource, Owner};
+pub use konduktor::identity::{HashSource, Owner, hash_seed};
 pub use output::{diagnostic, note_closed_stdout};
 pub use render::inject::{EXPANDED_MOUNT, GIT_SSH_COMMAND, UNPACK_SCRIPT};
 pub use render::task;

@@ -559,6 +559,39 @@ impl Cluster {
         Ok(LiveSecret::from_object(created))
     }
 
+    /// A server-side dry run (`?dryRun=All`) of creating `object` in the
+    /// namespace, at the collection `path` (`/apis/<group>/<version>`) of
+    /// `resource`: the cluster's admission and validation answer, nothing
+    /// is created. `render-job --validate` (docs/konduktor-compat.md §7.8).
+    pub async fn dry_run_create(
+        &self,
+        api: &str,
+        resource: &'static str,
+        name: &str,
+        object: &serde_json::Value,
+    ) -> Result<()> {
+        let op = Operation {
+            verb: "dry-run create",
+            resource,
+            name: Some(name.to_string()),
+            namespace: Some(self.namespace.clone()),
+        };
+        let params = PostParams {
+            dry_run: true,
+            field_manager: Some(FIELD_MANAGER.to_string()),
+        };
+        let body = serde_json::to_vec(object)
+            .map_err(|_| Error::new(ErrorKind::Invalid, format!("could not {}", op.describe())))?;
+        let request =
+            kube::core::Request::new(format!("{api}/namespaces/{}/{resource}", self.namespace));
+        let _: serde_json::Value = self
+            .write(&op, &Sent::default(), || {
+                request.create(&params, body.clone())
+            })
+            .await?;
+        Ok(())
+    }
+
     /// A JSON merge patch of data, labels and annotations, conditional on `resource_version`
     /// (the server answers 409 Conflict if the object changed since). A `None`
     /// value removes that key.

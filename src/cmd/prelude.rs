@@ -107,6 +107,23 @@ pub fn owner() -> Result<Owner> {
     Ok(owner)
 }
 
+/// `<login>-<last 4 hex of md5(hostname)>`: Konduktor's user id
+/// (`trainy.ai/user-id`, and the name of its storage secrets).
+///
+/// # Errors
+///
+/// The login name or hostname cannot be told.
+pub fn user_id() -> Result<String> {
+    let inputs = IdentityInputs::from_process();
+    match (inputs.login.as_deref(), inputs.hostname.as_deref()) {
+        (Some(login), Some(host)) => Ok(crate::konduktor::identity::hash_seed(login, host)),
+        _ => Err(crate::error::Error::input(
+            "cannot tell the login name or hostname of this machine, which Konduktor's user id is made of",
+        )
+        .with_help("set USER (or LOGNAME)")),
+    }
+}
+
 /// Konduktor's own config file (`KONDUKTOR_CONFIG`, else
 /// `~/.konduktor/config.yaml`), read once per run: `None` when there is
 /// none. The first call logs at `-vv` which file applied and warns on

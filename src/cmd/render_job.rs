@@ -1,5 +1,6 @@
-//! `render-job -f task.yaml`: the Job a Konduktor task runs as, with the
-//! caller's secrets injected as Konduktor's launcher injects them.
+//! `render-job -f task.yaml`: what `konduktor launch` submits for a task
+//! (a JobSet), with the caller's secrets injected as Konduktor's launcher
+//! injects them; `--workload job` a plain Job, `--pod-spec` the pod alone.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -7,18 +8,23 @@ use std::process::ExitCode;
 use clap::{Args, ValueEnum};
 
 use crate::cmd::prelude::Context;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::output::{Format, to_data};
-use crate::render::{self, inject, inject::DEFAULT_UNPACK_IMAGE, inject::RenderOptions};
+use crate::render::task::{self, Accelerators, Overrides};
+use crate::render::{self, LaunchConfig, RenderOptions, Shape, inject::DEFAULT_UNPACK_IMAGE};
 
 pub const EXAMPLES: &str = "Examples:
-  # The Job for task.yaml with your secrets from the cluster
+  # The JobSet `konduktor launch task.yaml` submits, with your secrets from the cluster
   kubectl konduktor render-job -f task.yaml
 
   # Without any cluster: the secrets come from a manifest
   kubectl konduktor render-job -f examples/job.yaml --secrets examples/secrets.yaml
 
-  # The pod spec alone, as JSON
+  # With launch's flags, and a fixed run id (the 4 characters after the name)
+  kubectl konduktor render-job -f task.yaml --num-nodes 2 --gpus H100:8 --env WANDB_MODE=offline --run-id 0000
+
+  # A plain Job for a cluster without JobSet; the pod spec alone, as JSON
+  kubectl konduktor render-job -f task.yaml --workload job
   kubectl konduktor render-job -f task.yaml --pod-spec -o json
 
   # Review, then create it
@@ -31,6 +37,15 @@ pub enum RenderFormat {
     Json,
 }
 
+#[derive(Debug, Clone, Copy, ValueEnum, Default, PartialEq, Eq)]
+pub enum WorkloadArg {
+    /// The `jobset.x-k8s.io/v1alpha2` JobSet `konduktor launch` submits
+    #[default]
+    Jobset,
+    /// A plain Indexed `batch/v1` Job with the same pod (no JobSet needed)
+    Job,
+}
+
 #[derive(Debug, Args)]
 pub struct RenderJobArgs {
     /// The Konduktor task file
@@ -41,15 +56,84 @@ pub struct RenderJobArgs {
     pub secrets: Option<PathBuf>,
     #[command(flatten)]
     pub commands: crate::cmd::prelude::CommandsArg,
-    /// Print only the pod spec, not the whole Job
+    /// Print only the pod spec
     #[arg(long)]
     pub pod_spec: bool,
+    /// What to print the task as
+    #[arg(long, value_enum, default_value_t = WorkloadArg::Jobset)]
+    pub workload: WorkloadArg,
     /// The image of the init container that unpacks default secrets (needs sh and unzip)
     #[arg(long, value_name = "IMAGE", default_value = DEFAULT_UNPACK_IMAGE, value_parser = image_arg)]
     pub unpack_image: String,
     /// Output format
     #[arg(short = 'o', long = "output", value_enum, default_value_t = RenderFormat::Yaml)]
     pub output: RenderFormat,
+    /// Send what is printed to the cluster as a server-side dry run first, and report what it says (nothing is created)
+    #[arg(long)]
+    pub validate: bool,
+    #[command(flatten)]
+    pub launch: LaunchArgs,
+}
+
+/// `konduktor launch`'s flags, with its names and meanings: each overrides
+/// the task file's field.
+#[derive(Debug, Args, Default)]
+pub struct LaunchArgs {
+    /// Task name (overrides `name`)
+    #[arg(long, value_name = "NAME", value_parser = name_arg)]
+    pub name: Option<String>,
+    /// Number of nodes (overrides `num_nodes`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
+    pub num_nodes: Option<u32>,
+    /// CPU cores per node, e.g. 4 or 0.5 (overrides `resources.cpus`)
+    #[arg(long, value_name = "CORES", value_parser = task::cpus_of)]
+    pub cpus: Option<String>,
+    /// Memory per node in GiB, e.g. 16 (overrides `resources.memory`)
+    #[arg(long, value_name = "GIB", value_parser = task::memory_of)]
+    pub memory: Option<u64>,
+    /// GPUs per node, TYPE[:COUNT], e.g. H100:8; `none` for none (overrides `resources.accelerators`)
+    #[arg(long, value_name = "TYPE:COUNT", value_parser = gpus_arg)]
+    pub gpus: Option<GpusArg>,
+    /// Container image (overrides `resources.image_id`)
+    #[arg(long, value_name = "IMAGE", value_parser = image_arg)]
+    pub image_id: Option<String>,
+    /// A variable for the job: KEY=VALUE, or KEY for its local value (repeatable; wins over --env-file and the task's `envs`)
+    #[arg(long = "env", value_name = "KEY[=VALUE]")]
+    pub env: Vec<String>,
+    /// A dotenv file of KEY=VALUE lines for the job
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// JobSet restarts allowed (overrides `resources.job_config.max_restarts`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i64::from(task::MAX_NUM_NODES)))]
+    pub max_restarts: Option<u32>,
+    /// Successful completions required (overrides `resources.job_config.completions`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
+    pub completions: Option<u32>,
+    /// The 4 characters Konduktor appends to the name (default: random, as Konduktor)
+    #[arg(long, value_name = "ID", value_parser = task::run_id_of)]
+    pub run_id: Option<String>,
+}
+
+/// `--gpus`: accelerators, or `none`.
+#[derive(Debug, Clone)]
+pub struct GpusArg(Option<Accelerators>);
+
+fn gpus_arg(text: &str) -> std::result::Result<GpusArg, String> {
+    if text.eq_ignore_ascii_case("none") {
+        return Ok(GpusArg(None));
+    }
+    task::accelerators_of(text).map(|a| GpusArg(Some(a)))
+}
+
+fn name_arg(text: &str) -> std::result::Result<String, String> {
+    if crate::konduktor::is_dns1123_label(text) {
+        Ok(text.to_string())
+    } else {
+        Err(
+            "use lowercase letters, digits and `-`, starting and ending with a letter or digit"
+                .into(),
+        )
+    }
 }
 
 /// `--unpack-image`, checked by clap: an image reference is not empty and
@@ -65,6 +149,123 @@ fn image_arg(text: &str) -> std::result::Result<String, String> {
     }
 }
 
+/// `--env KEY=VALUE` or `--env KEY` (the local value). Checked here, not by
+/// clap, whose error would repeat the value.
+fn env_pair(text: &str) -> Result<(String, String)> {
+    let (key, value) = match text.split_once('=') {
+        Some((k, v)) => (k.to_string(), v.to_string()),
+        None => {
+            let value = std::env::var(text).map_err(|_| {
+                Error::usage(format!(
+                    "--env {}: not set in the local environment",
+                    if crate::konduktor::validate_env_name(text).is_ok() {
+                        text
+                    } else {
+                        "(name not shown)"
+                    }
+                ))
+                .with_help("give the value: --env KEY=VALUE")
+            })?;
+            (text.to_string(), value)
+        }
+    };
+    if crate::konduktor::validate_env_name(&key).is_err() {
+        return Err(
+            Error::usage("an --env name is not an environment variable name")
+                .with_help("write --env KEY=VALUE; names use letters, digits and `_`"),
+        );
+    }
+    Ok((key, value))
+}
+
+impl LaunchArgs {
+    /// The flags as overrides: `--env-file` first, `--env` over it
+    /// (Konduktor's `_merge_env_vars`).
+    fn overrides(&self) -> Result<Overrides> {
+        let mut envs = match &self.env_file {
+            Some(p) => crate::input::dotenv::read(p)?,
+            None => Vec::new(),
+        };
+        for text in &self.env {
+            let (k, v) = env_pair(text)?;
+            match envs.iter_mut().find(|(name, _)| *name == k) {
+                Some(slot) => slot.1 = v,
+                None => envs.push((k, v)),
+            }
+        }
+        Ok(Overrides {
+            name: self.name.clone(),
+            num_nodes: self.num_nodes,
+            cpus: self.cpus.clone(),
+            memory_gib: self.memory,
+            gpus: self.gpus.clone().map(|g| g.0),
+            image_id: self.image_id.clone(),
+            envs,
+            max_restarts: self.max_restarts,
+            completions: self.completions,
+        })
+    }
+}
+
+/// A random run id, as Konduktor takes one from a random UUID: 4 hex.
+fn random_run_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or_default(),
+    );
+    h.write_u32(std::process::id());
+    format!("{:04x}", h.finish() & 0xffff)
+}
+
+/// What Konduktor's config changes in the launch (none without a config).
+fn launch_config() -> Result<LaunchConfig> {
+    let Some(config) = crate::cmd::prelude::konduktor_config()? else {
+        return Ok(LaunchConfig::default());
+    };
+    let l = &config.launch;
+    Ok(LaunchConfig {
+        pod_config: l.pod_config.clone(),
+        jobset_labels: l.jobset_labels.clone(),
+        jobset_annotations: l.jobset_annotations.clone(),
+        ssh: l.ssh,
+        tailscale_secret: l.tailscale_secret.clone(),
+    })
+}
+
+/// `--validate`: a server-side dry run of the workload in the namespace;
+/// what the cluster says, said. Nothing is created.
+async fn validate(cluster: &crate::cluster::Cluster, workload: &render::Workload) -> Result<()> {
+    let (api, resource, kind) = match workload {
+        render::Workload::JobSet(_) => ("/apis/jobset.x-k8s.io/v1alpha2", "jobsets", "JobSet"),
+        render::Workload::Job(_) => ("/apis/batch/v1", "jobs", "Job"),
+    };
+    let object = serde_json::to_value(workload)
+        .map_err(|_| Error::input("the workload cannot be written as JSON"))?;
+    let name = object["metadata"]["name"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    cluster
+        .dry_run_create(api, resource, &name, &object)
+        .await
+        .map_err(|e| {
+            if resource == "jobsets" && e.message().contains("not found") {
+                e.with_help("is JobSet installed on this cluster (`kubectl get crd jobsets.jobset.x-k8s.io`)? Without it, print a plain Job: --workload job")
+            } else {
+                e
+            }
+        })?;
+    eprintln!(
+        "validated: the cluster accepts {kind} {} in a server-side dry run (nothing was created)",
+        crate::escape::text(&name)
+    );
+    Ok(())
+}
+
 /// Each warning on its own line, made safe for a terminal.
 fn warn(warnings: &[String]) {
     for w in warnings {
@@ -73,13 +274,24 @@ fn warn(warnings: &[String]) {
 }
 
 pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
-    let task = crate::render::task::read(&args.file)?;
+    let overrides = args.launch.overrides()?;
+    let task = crate::render::task::read(&args.file, &overrides)?;
+    for note in &task.notes {
+        crate::log::log(1, || note.clone());
+    }
     let owner = crate::cmd::prelude::owner()?;
-    let gathered = match &args.secrets {
-        Some(path) => render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
+    let user_id = crate::cmd::prelude::user_id()?;
+    let mut cluster = None;
+    let (gathered, present_secrets) = match &args.secrets {
+        Some(path) => (
+            render::secrets_from_manifest(path, &owner, args.commands.allowed())?,
+            None,
+        ),
         None => {
-            let cluster = crate::cmd::prelude::connect(ctx).await?;
-            render::secrets_from_cluster(&cluster, &owner.hash).await?
+            let c = crate::cmd::prelude::connect(ctx).await?;
+            let (gathered, names) = render::secrets_from_cluster(&c, &owner.hash).await?;
+            cluster = Some(c);
+            (gathered, Some(names))
         }
     };
     warn(&gathered.warnings);
@@ -87,18 +299,46 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
         unpack_image: args.unpack_image.clone(),
         owner_hash: owner.hash.clone(),
         username: owner.username.clone(),
+        user_id,
+        run_id: args.launch.run_id.clone().unwrap_or_else(random_run_id),
+        debug: std::env::var_os("KONDUKTOR_DEBUG").is_some_and(|v| !v.is_empty()),
+        launch: launch_config()?,
+        present_secrets,
     };
-    let rendered = inject::render(&task, &gathered.secrets, &opts)?;
+    if opts.launch.ssh_enabled() {
+        eprintln!(
+            "note: `konduktor launch` would first write its SSH keys into the secret {}; render-job writes nothing, and the pod needs that secret",
+            opts.ssh_secret_name()
+        );
+    }
+    let shape = match args.launch_shape() {
+        WorkloadArg::Jobset => Shape::JobSet,
+        WorkloadArg::Job => Shape::Job,
+    };
+    let rendered = render::render(&task, &gathered.secrets, &opts, shape)?;
     warn(&rendered.warnings);
+    if args.validate {
+        let cluster = match cluster {
+            Some(c) => c,
+            None => crate::cmd::prelude::connect(ctx).await?,
+        };
+        validate(&cluster, &rendered.workload).await?;
+    }
     let format = match args.output {
         RenderFormat::Yaml => Format::Yaml,
         RenderFormat::Json => Format::Json,
     };
     let text = if args.pod_spec {
-        to_data(&rendered.pod_spec(), format)?
+        to_data(&rendered.pod_spec, format)?
     } else {
-        to_data(&rendered.job, format)?
+        to_data(&rendered.workload, format)?
     };
     crate::output::print(&text)?;
     Ok(ExitCode::SUCCESS)
+}
+
+impl RenderJobArgs {
+    fn launch_shape(&self) -> WorkloadArg {
+        self.workload
+    }
 }

@@ -2,6 +2,8 @@
 //! YAML as a spanned tree with its masked text ([`yaml`]), and located
 //! diagnostics over it ([`located`]).
 
+pub mod dotenv;
 pub mod file;
 pub mod located;
 pub mod yaml;
+pub mod yaml11;

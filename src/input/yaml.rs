@@ -37,6 +37,9 @@ pub struct Node {
     /// to be reused, maybe as a value elsewhere, or to be read specially;
     /// never shown or quoted, even where it stands.
     pub marked: bool,
+    /// A scalar written in quotes (or as a block): always text, never a
+    /// number or a boolean ([`crate::input::yaml11`]).
+    pub quoted: bool,
     /// Nodes below and including this one, aliases expanded.
     weight: u64,
 }
@@ -222,6 +225,7 @@ impl Builder {
             span: range,
             alias: false,
             marked: anchor != 0 || tagged,
+            quoted: style != ScalarStyle::Plain,
             weight,
         };
         self.attach(node, anchor)
@@ -242,6 +246,7 @@ impl Builder {
             span: range,
             alias: true,
             marked: false,
+            quoted: target.quoted,
             weight: target.weight,
         };
         self.attach(node, 0)
@@ -269,6 +274,7 @@ impl Builder {
             span: start..end.max(start),
             alias: false,
             marked: false,
+            quoted: false,
             weight,
         };
         self.attach(node, anchor)

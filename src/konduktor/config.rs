@@ -116,13 +116,51 @@ impl fmt::Display for Reserved {
     }
 }
 
-/// What Konduktor's config says about secrets, and which file said it.
+/// What Konduktor's config says about secrets and launches, and which
+/// file said it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KonduktorConfig {
     pub path: PathBuf,
     /// `kubernetes.allowed_contexts`, in file order (empty when not given).
     pub allowed_contexts: Vec<String>,
     pub custom_metadata: CustomMetadata,
+    pub launch: LaunchSettings,
+}
+
+/// What changes what `konduktor launch` submits (docs/konduktor-compat.md
+/// §7.7). Values may be anything the user put there: never shown.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct LaunchSettings {
+    /// `kubernetes.pod_config`, as PyYAML reads it: merged into the pod.
+    pub pod_config: Option<serde_json::Value>,
+    /// `kubernetes.jobset_config.metadata.labels` / `.annotations`.
+    pub jobset_labels: BTreeMap<String, String>,
+    pub jobset_annotations: BTreeMap<String, String>,
+    /// `ssh.enable`.
+    pub ssh: bool,
+    /// `tailscale.secret_name`.
+    pub tailscale_secret: Option<String>,
+}
+
+impl fmt::Debug for LaunchSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LaunchSettings")
+            .field(
+                "pod_config",
+                &self.pod_config.as_ref().map(|_| "<not shown>"),
+            )
+            .field(
+                "jobset_labels",
+                &self.jobset_labels.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "jobset_annotations",
+                &self.jobset_annotations.keys().collect::<Vec<_>>(),
+            )
+            .field("ssh", &self.ssh)
+            .field("tailscale_secret", &self.tailscale_secret)
+            .finish()
+    }
 }
 
 impl KonduktorConfig {
@@ -265,6 +303,7 @@ pub fn parse(path: &Path, text: &str) -> Result<KonduktorConfig, Error> {
         path: path.to_path_buf(),
         allowed_contexts: Vec::new(),
         custom_metadata: CustomMetadata::default(),
+        launch: LaunchSettings::default(),
     };
     if let Some(root) = r.parsed.root.clone() {
         read_root(&mut r, &root, &mut config);
@@ -332,24 +371,159 @@ fn read_root(r: &mut Reader<'_>, root: &Node, config: &mut KonduktorConfig) {
         );
         return;
     }
-    let Some(top) = pick(r, root, "the config", &["kubernetes"]) else {
+    let Some(top) = pick(r, root, "the config", &["kubernetes", "ssh", "tailscale"]) else {
         return;
     };
-    for (_, kubernetes, _) in top {
-        let Some(fields) = pick(
+    for (section, node, _) in top {
+        match section {
+            "ssh" => config.launch.ssh = read_ssh(r, &node),
+            "tailscale" => config.launch.tailscale_secret = read_tailscale(r, &node),
+            _ => read_kubernetes(r, &node, config),
+        }
+    }
+}
+
+fn read_kubernetes(r: &mut Reader<'_>, kubernetes: &Node, config: &mut KonduktorConfig) {
+    let Some(fields) = pick(
+        r,
+        kubernetes,
+        "`kubernetes`",
+        &[
+            "allowed_contexts",
+            "custom_metadata",
+            "pod_config",
+            "jobset_config",
+        ],
+    ) else {
+        return;
+    };
+    for (field, node, _) in fields {
+        match field {
+            "allowed_contexts" => config.allowed_contexts = read_contexts(r, &node),
+            "pod_config" => config.launch.pod_config = read_pod_config(r, &node),
+            "jobset_config" => read_jobset_config(r, &node, &mut config.launch),
+            _ => config.custom_metadata = read_custom_metadata(r, &node),
+        }
+    }
+}
+
+/// `ssh.enable`: a boolean.
+fn read_ssh(r: &mut Reader<'_>, node: &Node) -> bool {
+    let Some(fields) = pick(r, node, "`ssh`", &["enable"]) else {
+        return false;
+    };
+    fields.into_iter().any(|(_, v, _)| {
+        let on = !v.quoted
+            && v.as_scalar().is_some_and(|t| {
+                crate::input::yaml11::resolve(t) == crate::input::yaml11::Resolved::Bool(true)
+            });
+        if !on
+            && !v.as_scalar().is_some_and(|t| {
+                !v.quoted
+                    && crate::input::yaml11::resolve(t)
+                        == crate::input::yaml11::Resolved::Bool(false)
+            })
+        {
+            let at = r.place(&v);
+            r.add(
+                at,
+                "`ssh.enable` should be true or false",
+                "write `ssh: {enable: true}`",
+            );
+        }
+        on
+    })
+}
+
+/// `tailscale.secret_name`: the Secret holding the auth key.
+fn read_tailscale(r: &mut Reader<'_>, node: &Node) -> Option<String> {
+    let fields = pick(r, node, "`tailscale`", &["secret_name"])?;
+    let (_, v, _) = fields.into_iter().next()?;
+    match v.as_scalar() {
+        Some(name) if crate::konduktor::is_dns1123_subdomain(name) => {
+            r.parsed.reveal(&v);
+            Some(name.to_string())
+        }
+        _ => {
+            let at = r.place(&v);
+            r.add(
+                at,
+                "`tailscale.secret_name` should name a Secret",
+                "write the Secret's name: lowercase letters, digits, `-` and `.`",
+            );
+            None
+        }
+    }
+}
+
+/// `kubernetes.pod_config`: any pod fragment, as PyYAML types it.
+fn read_pod_config(r: &mut Reader<'_>, node: &Node) -> Option<serde_json::Value> {
+    match &*node.content {
+        Content::Null => None,
+        Content::Map(_) => Some(to_json(node)),
+        _ => {
+            let at = r.place(node);
+            r.add(
+                at,
+                format!(
+                    "`kubernetes.pod_config` should be a mapping, not {}",
+                    node.shape()
+                ),
+                "write a pod fragment: `pod_config: {spec: {...}}`",
+            );
+            None
+        }
+    }
+}
+
+/// `kubernetes.jobset_config.metadata.{labels,annotations}`.
+fn read_jobset_config(r: &mut Reader<'_>, node: &Node, launch: &mut LaunchSettings) {
+    let Some(fields) = pick(r, node, "`kubernetes.jobset_config`", &["metadata"]) else {
+        return;
+    };
+    for (_, metadata, _) in fields {
+        let Some(parts) = pick(
             r,
-            &kubernetes,
-            "`kubernetes`",
-            &["allowed_contexts", "custom_metadata"],
+            &metadata,
+            "`jobset_config.metadata`",
+            &["labels", "annotations"],
         ) else {
             continue;
         };
-        for (field, node, _) in fields {
-            match field {
-                "allowed_contexts" => config.allowed_contexts = read_contexts(r, &node),
-                _ => config.custom_metadata = read_custom_metadata(r, &node),
+        for (part, map, _) in parts {
+            match part {
+                "labels" => launch.jobset_labels = read_map(r, &map, Kind::Label),
+                _ => launch.jobset_annotations = read_map(r, &map, Kind::Annotation),
             }
         }
+    }
+}
+
+/// A YAML tree as JSON, unquoted scalars typed as PyYAML types them.
+pub fn to_json(node: &Node) -> serde_json::Value {
+    use crate::input::yaml11::{Resolved, resolve};
+    use serde_json::Value;
+    match &*node.content {
+        Content::Null => Value::Null,
+        Content::Scalar(s) if node.quoted => Value::String(s.clone()),
+        Content::Scalar(s) => match resolve(s) {
+            Resolved::Null => Value::Null,
+            Resolved::Bool(b) => Value::Bool(b),
+            Resolved::Int(Some(i)) => i64::try_from(i)
+                .map(Value::from)
+                .unwrap_or_else(|_| Value::String(s.clone())),
+            Resolved::Float(f) => serde_json::Number::from_f64(f)
+                .map(Value::Number)
+                .unwrap_or_else(|| Value::String(s.clone())),
+            Resolved::Int(None) | Resolved::Str | Resolved::Timestamp => Value::String(s.clone()),
+        },
+        Content::Seq(items) => Value::Array(items.iter().map(to_json).collect()),
+        Content::Map(pairs) => Value::Object(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.as_scalar().unwrap_or_default().to_string(), to_json(v)))
+                .collect(),
+        ),
     }
 }
 

@@ -4,13 +4,10 @@
 
 use std::collections::BTreeMap;
 
-use k8s_openapi::api::batch::v1::{Job, JobSpec};
 use k8s_openapi::api::core::v1::{
-    Container, EmptyDirVolumeSource, EnvVar, EnvVarSource, PodSpec, PodTemplateSpec,
-    ResourceRequirements, SecretKeySelector, SecretVolumeSource, Toleration, Volume, VolumeMount,
+    EmptyDirVolumeSource, EnvVar, EnvVarSource, SecretKeySelector, SecretVolumeSource, Volume,
+    VolumeMount,
 };
-use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
-use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind};
@@ -139,33 +136,14 @@ pub fn gather_live(live: Vec<LiveSecret>) -> Gathered {
     Gathered { secrets, warnings }
 }
 
-#[derive(Debug, Clone)]
-pub struct RenderOptions {
-    pub unpack_image: String,
-    pub owner_hash: String,
-    pub username: String,
-}
-
-#[derive(Debug, Clone)]
-pub struct Rendered {
-    pub job: Job,
-    pub warnings: Vec<String>,
-}
-
-impl Rendered {
-    pub fn pod_spec(&self) -> Option<&PodSpec> {
-        self.job
-            .spec
-            .as_ref()
-            .and_then(|s| s.template.spec.as_ref())
-    }
-}
-
 /// Does the task's script expect default secrets?
 pub fn uses_default_secrets(task: &Task) -> bool {
-    [&task.setup, &task.run].into_iter().flatten().any(|s| {
-        s.contains("KONDUKTOR_DEFAULT_SECRETS") || s.contains("/konduktor/default-secrets/")
-    })
+    [task.setup.as_ref(), Some(&task.run)]
+        .into_iter()
+        .flatten()
+        .any(|s| {
+            s.contains("KONDUKTOR_DEFAULT_SECRETS") || s.contains("/konduktor/default-secrets/")
+        })
 }
 
 /// SHA-256 over every injected secret's name, kind, keys and values, in a
@@ -194,7 +172,7 @@ pub fn checksum(secrets: &[InjectedSecret]) -> String {
     )
 }
 
-fn env_value(name: &str, value: &str) -> EnvVar {
+pub fn env_value(name: &str, value: &str) -> EnvVar {
     EnvVar {
         name: name.to_string(),
         value: Some(value.to_string()),
@@ -202,7 +180,7 @@ fn env_value(name: &str, value: &str) -> EnvVar {
     }
 }
 
-fn secret_volume(name: String, secret_name: &str, default_mode: Option<i32>) -> Volume {
+pub fn secret_volume(name: String, secret_name: &str, default_mode: Option<i32>) -> Volume {
     Volume {
         name,
         secret: Some(SecretVolumeSource {
@@ -214,7 +192,7 @@ fn secret_volume(name: String, secret_name: &str, default_mode: Option<i32>) -> 
     }
 }
 
-fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
+pub fn mount(name: &str, path: &str, read_only: bool) -> VolumeMount {
     VolumeMount {
         name: name.to_string(),
         mount_path: path.to_string(),
@@ -265,31 +243,31 @@ pub fn injectable(secrets: &[InjectedSecret], warnings: &mut Vec<String>) -> Vec
 
 /// Injectable secrets split by how each kind is injected, in order.
 #[derive(Debug, Clone, Copy)]
-struct ByKind<'a> {
+pub struct ByKind<'a> {
     all: &'a [InjectedSecret],
     /// The first git-ssh secret: a pod has one key.
     git_ssh: Option<&'a InjectedSecret>,
 }
 
 impl<'a> ByKind<'a> {
-    fn of(all: &'a [InjectedSecret]) -> Self {
+    pub fn of(all: &'a [InjectedSecret]) -> Self {
         ByKind {
             all,
             git_ssh: all.iter().find(|s| s.kind == SecretKind::GitSsh),
         }
     }
 
-    fn kind(&self, kind: SecretKind) -> impl Iterator<Item = &'a InjectedSecret> + use<'a> {
+    pub fn kind(&self, kind: SecretKind) -> impl Iterator<Item = &'a InjectedSecret> + use<'a> {
         self.all.iter().filter(move |s| s.kind == kind)
     }
 
-    fn has_defaults(&self) -> bool {
+    pub fn has_defaults(&self) -> bool {
         self.kind(SecretKind::Default).next().is_some()
     }
 }
 
 /// `num_nodes` as the Job's int32 counts.
-fn node_count(task: &Task) -> Result<i32, Error> {
+pub fn node_count(task: &Task) -> Result<i32, Error> {
     i32::try_from(task.num_nodes).map_err(|_| {
         Error::input(format!(
             "num_nodes {} is more than a Job can run ({})",
@@ -301,10 +279,16 @@ fn node_count(task: &Task) -> Result<i32, Error> {
 }
 
 /// A task that expects default secrets needs at least one.
-fn require_default_secrets(
+///
+/// # Errors
+///
+/// The task uses them and `by_kind` has none: the message names the
+/// cleaned `username` and the `owner_hash`.
+pub fn require_default_secrets(
     task: &Task,
     by_kind: ByKind<'_>,
-    opts: &RenderOptions,
+    username: &str,
+    owner_hash: &str,
 ) -> Result<(), Error> {
     if by_kind.has_defaults() || !uses_default_secrets(task) {
         return Ok(());
@@ -313,8 +297,8 @@ fn require_default_secrets(
         ErrorKind::Input,
         format!(
             "the task uses KONDUKTOR_DEFAULT_SECRETS, but user {} (owner {}) has no default secret",
-            if opts.username.is_empty() { "(unknown)" } else { &opts.username },
-            opts.owner_hash
+            if username.is_empty() { "(unknown)" } else { username },
+            owner_hash
         ),
     )
     .with_help("create one first, e.g. `kubectl konduktor secret create --from-file ./token.txt my-secret`, or stop using it in run/setup"))
@@ -323,15 +307,15 @@ fn require_default_secrets(
 /// The pod's volumes, the main container's mounts and the unpack
 /// container's mounts.
 #[derive(Debug, Clone, Default, PartialEq)]
-struct Mounts {
-    volumes: Vec<Volume>,
-    main: Vec<VolumeMount>,
-    unpack: Vec<VolumeMount>,
+pub struct Mounts {
+    pub volumes: Vec<Volume>,
+    pub main: Vec<VolumeMount>,
+    pub unpack: Vec<VolumeMount>,
 }
 
 /// A volume per default secret (mounted read-only for the unpacker), the
 /// emptyDir they expand into, and the git-ssh key with mode 0600.
-fn volumes_and_mounts(by_kind: ByKind<'_>) -> Mounts {
+pub fn volumes_and_mounts(by_kind: ByKind<'_>) -> Mounts {
     let mut m = Mounts::default();
     for s in by_kind.kind(SecretKind::Default) {
         let volume = format!("default-secret-{}", s.basename);
@@ -362,15 +346,20 @@ fn volumes_and_mounts(by_kind: ByKind<'_>) -> Mounts {
 }
 
 /// The variables injection itself sets: `GIT_SSH_COMMAND` with a git-ssh
-/// secret, where the expanded default secrets are with default secrets.
-fn reserved_env(by_kind: ByKind<'_>) -> Vec<EnvVar> {
+/// secret, where the default secrets are with default secrets. The pod
+/// carries Konduktor's values; the entry command re-points
+/// `KONDUKTOR_DEFAULT_SECRETS` at the expanded copy, as Konduktor's script
+/// does (docs/konduktor-compat.md §4.3).
+pub fn reserved_env(by_kind: ByKind<'_>) -> Vec<EnvVar> {
     let mut env = Vec::new();
     if by_kind.git_ssh.is_some() {
         env.push(env_value("GIT_SSH_COMMAND", GIT_SSH_COMMAND));
     }
     if by_kind.has_defaults() {
-        // The expanded copy is what `$KONDUKTOR_DEFAULT_SECRETS/<name>/...` means.
-        env.push(env_value("KONDUKTOR_DEFAULT_SECRETS", EXPANDED_MOUNT));
+        env.push(env_value(
+            "KONDUKTOR_DEFAULT_SECRETS",
+            DEFAULT_SECRETS_MOUNT,
+        ));
         env.push(env_value(
             "KONDUKTOR_DEFAULT_SECRETS_EXPANDED",
             EXPANDED_MOUNT,
@@ -395,15 +384,16 @@ fn secret_key_ref(s: &InjectedSecret, key: &str) -> EnvVar {
 }
 
 /// Each key of each env secret as a `secretKeyRef`, a later secret
-/// overriding an earlier one in its place. Keys that are not variable
-/// names, or that would replace a reserved variable, are left out with a
-/// warning. Returns which secret each variable came from.
-fn add_env_secrets(
+/// overriding an earlier one (or a launcher variable) in its place. Keys
+/// that are not variable names, or that would replace a variable injection
+/// sets ([`reserved_env`]), are left out with a warning. Returns which
+/// secret each variable came from.
+pub fn add_env_secrets(
     env: &mut EnvList,
     by_kind: ByKind<'_>,
     warnings: &mut Vec<String>,
 ) -> BTreeMap<String, String> {
-    let reserved: Vec<String> = env.vars.iter().map(|e| e.name.clone()).collect();
+    let reserved: Vec<String> = reserved_env(by_kind).into_iter().map(|e| e.name).collect();
     let mut from_secret: BTreeMap<String, String> = BTreeMap::new();
     for s in by_kind.kind(SecretKind::Env) {
         for key in s.data.keys() {
@@ -430,13 +420,13 @@ fn add_env_secrets(
 
 /// Variables in order, indexed by name, so that setting one does not walk
 /// the list (a secret may hold thousands of keys).
-struct EnvList {
-    vars: Vec<EnvVar>,
+pub struct EnvList {
+    pub vars: Vec<EnvVar>,
     at: std::collections::HashMap<String, usize>,
 }
 
 impl EnvList {
-    fn new(vars: Vec<EnvVar>) -> Self {
+    pub fn new(vars: Vec<EnvVar>) -> Self {
         let at = vars
             .iter()
             .enumerate()
@@ -446,7 +436,7 @@ impl EnvList {
     }
 
     /// Set a variable: in its place if it is there, else at the end.
-    fn set(&mut self, var: EnvVar) {
+    pub fn set(&mut self, var: EnvVar) {
         match self.at.get(&var.name).and_then(|i| self.vars.get_mut(*i)) {
             Some(existing) => *existing = var,
             None => {
@@ -459,7 +449,7 @@ impl EnvList {
 
 /// The task's own `envs` win over everything; shadowing an env secret's
 /// key is a warning.
-fn add_task_envs(
+pub fn add_task_envs(
     env: &mut EnvList,
     task: &Task,
     from_secret: &BTreeMap<String, String>,
@@ -471,169 +461,6 @@ fn add_task_envs(
         }
         env.set(env_value(name, value));
     }
-}
-
-/// The main container's environment: reserved variables, env secrets, then
-/// the task's `envs`.
-fn environment(task: &Task, by_kind: ByKind<'_>, warnings: &mut Vec<String>) -> Vec<EnvVar> {
-    let mut env = EnvList::new(reserved_env(by_kind));
-    let from_secret = add_env_secrets(&mut env, by_kind, warnings);
-    add_task_envs(&mut env, task, &from_secret, warnings);
-    env.vars
-}
-
-/// CPU, memory and GPUs, as both requests and limits.
-fn resources(task: &Task) -> Option<ResourceRequirements> {
-    let mut resources: BTreeMap<String, Quantity> = BTreeMap::new();
-    resources.insert("cpu".into(), Quantity(task.cpus.clone()));
-    resources.insert("memory".into(), Quantity(task.memory.clone()));
-    if let Some(a) = &task.accelerators {
-        resources.insert("nvidia.com/gpu".into(), Quantity(a.count.to_string()));
-    }
-    (!resources.is_empty()).then(|| ResourceRequirements {
-        limits: Some(resources.clone()),
-        requests: Some(resources),
-        ..Default::default()
-    })
-}
-
-/// `set -e`, then `setup`, then `run`.
-fn script(task: &Task) -> String {
-    let mut script = String::from("set -e\n");
-    if let Some(setup) = &task.setup {
-        script.push_str(setup);
-        if !setup.ends_with('\n') {
-            script.push('\n');
-        }
-    }
-    if let Some(run) = &task.run {
-        script.push_str(run);
-    }
-    script
-}
-
-fn main_container(task: &Task, env: Vec<EnvVar>, mounts: Vec<VolumeMount>) -> Container {
-    Container {
-        name: MAIN_CONTAINER.into(),
-        image: Some(task.image.clone()),
-        command: Some(vec!["bash".into(), "-c".into()]),
-        args: Some(vec![script(task)]),
-        env: (!env.is_empty()).then_some(env),
-        volume_mounts: (!mounts.is_empty()).then_some(mounts),
-        resources: resources(task),
-        ..Default::default()
-    }
-}
-
-/// The init container that runs [`UNPACK_SCRIPT`].
-fn unpack_container(image: &str, mounts: Vec<VolumeMount>) -> Container {
-    Container {
-        name: UNPACK_CONTAINER.into(),
-        image: Some(image.to_string()),
-        command: Some(vec![
-            "sh".into(),
-            "-c".into(),
-            UNPACK_SCRIPT.into(),
-            "unpack".into(),
-            DEFAULT_SECRETS_MOUNT.into(),
-            EXPANDED_MOUNT.into(),
-        ]),
-        volume_mounts: Some(mounts),
-        ..Default::default()
-    }
-}
-
-/// The labels of the Job and its pods.
-fn labels(task: &Task, opts: &RenderOptions) -> BTreeMap<String, String> {
-    let mut labels = BTreeMap::from([("parent".to_string(), "trainy".to_string())]);
-    if !opts.username.is_empty() {
-        labels.insert("trainy.ai/username".into(), opts.username.clone());
-    }
-    if let Some(a) = &task.accelerators {
-        labels.insert("trainy.ai/accelerator".into(), a.kind.clone());
-    }
-    labels
-}
-
-fn gpu_tolerations(task: &Task) -> Option<Vec<Toleration>> {
-    task.accelerators.as_ref().map(|_| {
-        vec![Toleration {
-            key: Some("nvidia.com/gpu".into()),
-            operator: Some("Exists".into()),
-            ..Default::default()
-        }]
-    })
-}
-
-/// An Indexed Job of `nodes` pods that run once, with the pod template's
-/// annotation [`CHECKSUM_ANNOTATION`].
-fn job(
-    task: &Task,
-    nodes: i32,
-    labels: BTreeMap<String, String>,
-    checksum: String,
-    pod: PodSpec,
-) -> Job {
-    Job {
-        metadata: ObjectMeta {
-            name: Some(task.name.clone()),
-            labels: Some(labels.clone()),
-            ..Default::default()
-        },
-        spec: Some(JobSpec {
-            completions: Some(nodes),
-            parallelism: Some(nodes),
-            completion_mode: Some("Indexed".into()),
-            backoff_limit: Some(0),
-            template: PodTemplateSpec {
-                metadata: Some(ObjectMeta {
-                    labels: Some(labels),
-                    annotations: Some(BTreeMap::from([(
-                        CHECKSUM_ANNOTATION.to_string(),
-                        checksum,
-                    )])),
-                    ..Default::default()
-                }),
-                spec: Some(pod),
-            },
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
-
-/// The Job `task` runs as, with `secrets` injected as Konduktor's launcher
-/// injects them.
-///
-/// # Errors
-///
-/// A node count the Job API cannot hold; a task that uses default secrets
-/// when there are none.
-pub fn render(
-    task: &Task,
-    secrets: &[InjectedSecret],
-    opts: &RenderOptions,
-) -> Result<Rendered, Error> {
-    let mut warnings = Vec::new();
-    let nodes = node_count(task)?;
-    let secrets = injectable(secrets, &mut warnings);
-    let by_kind = ByKind::of(&secrets);
-    require_default_secrets(task, by_kind, opts)?;
-    let mounts = volumes_and_mounts(by_kind);
-    let env = environment(task, by_kind, &mut warnings);
-    let init = by_kind
-        .has_defaults()
-        .then(|| vec![unpack_container(&opts.unpack_image, mounts.unpack)]);
-    let pod = PodSpec {
-        restart_policy: Some("Never".into()),
-        init_containers: init,
-        containers: vec![main_container(task, env, mounts.main)],
-        volumes: (!mounts.volumes.is_empty()).then_some(mounts.volumes),
-        tolerations: gpu_tolerations(task),
-        ..Default::default()
-    };
-    let job = job(task, nodes, labels(task, opts), checksum(&secrets), pod);
-    Ok(Rendered { job, warnings })
 }
 
 #[cfg(test)]

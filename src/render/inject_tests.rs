@@ -1,6 +1,9 @@
 use std::path::Path;
 
+use k8s_openapi::api::core::v1::{Container, PodSpec};
+
 use super::*;
+use crate::render::{RenderOptions, Rendered};
 
 const OWNER: &str = "0123abcd";
 
@@ -8,7 +11,9 @@ fn task(yaml: &str) -> Task {
     crate::render::task::parse(Path::new("/t/task.yaml"), yaml).unwrap_or_else(|e| panic!("{e}"))
 }
 
-const PLAIN: &str = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
+const PLAIN: &str = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo\n";
+/// Without `run`, for tests that give their own.
+const NO_RUN: &str = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
 
 fn secret(basename: &str, kind: SecretKind, data: &[(&str, &str)]) -> InjectedSecret {
     InjectedSecret {
@@ -27,7 +32,20 @@ fn opts() -> RenderOptions {
         unpack_image: "busybox:1.36".into(),
         owner_hash: OWNER.into(),
         username: "alice".into(),
+        user_id: "alice-7994".into(),
+        run_id: "0000".into(),
+        debug: false,
+        launch: crate::render::LaunchConfig::default(),
+        present_secrets: None,
     }
+}
+
+fn render(
+    task: &Task,
+    secrets: &[InjectedSecret],
+    opts: &RenderOptions,
+) -> Result<Rendered, Error> {
+    crate::render::render(task, secrets, opts, crate::render::Shape::Job)
 }
 
 fn rendered(task_yaml: &str, secrets: &[InjectedSecret]) -> Rendered {
@@ -35,7 +53,12 @@ fn rendered(task_yaml: &str, secrets: &[InjectedSecret]) -> Rendered {
 }
 
 fn pod(r: &Rendered) -> &PodSpec {
-    r.pod_spec().unwrap_or_else(|| panic!("no pod spec"))
+    &r.pod_spec
+}
+
+/// What Konduktor's template puts in every pod, beside the injection.
+fn launcher_part(name: &str) -> bool {
+    ["shared-memory", "konduktor-output"].contains(&name)
 }
 
 fn main_container(r: &Rendered) -> &Container {
@@ -49,8 +72,45 @@ fn env_of(r: &Rendered) -> Vec<EnvVar> {
     main_container(r).env.clone().unwrap_or_default()
 }
 
+/// The variables Konduktor's template sets in every pod (the launcher's),
+/// left out where a test looks at injection alone.
+const LAUNCHER_VARS: &[&str] = &[
+    "PYTHONUNBUFFERED",
+    "KONDUKTOR_NODENAME",
+    "KONDUKTOR_JOB_NAME",
+    "NODE_HOST_IPS",
+    "MASTER_ADDR",
+    "RANK",
+    "LOCAL_ADDR",
+    "NUM_NODES",
+    "NUM_GPUS_PER_NODE",
+    "KONDUKTOR_NAMESPACE",
+    "KONDUKTOR_OUTPUT_DIR",
+    "PLUTO_RUN_ID",
+    "SKYPILOT_NODE_IPS",
+    "SKYPILOT_NODE_RANK",
+    "SKYPILOT_NUM_NODES",
+    "SKYPILOT_NUM_GPUS_PER_NODE",
+    "RESTART_ATTEMPT",
+];
+
 fn env_names(r: &Rendered) -> Vec<String> {
-    env_of(r).into_iter().map(|e| e.name).collect()
+    env_of(r)
+        .into_iter()
+        .map(|e| e.name)
+        .filter(|n| !LAUNCHER_VARS.contains(&n.as_str()))
+        .collect()
+}
+
+fn secret_source(r: &Rendered, volume: &str) -> k8s_openapi::api::core::v1::SecretVolumeSource {
+    pod(r)
+        .volumes
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .find(|v| v.name == volume)
+        .and_then(|v| v.secret)
+        .unwrap_or_default()
 }
 
 /// The object a variable's `secretKeyRef` names, or its literal value.
@@ -70,6 +130,7 @@ fn volume_names(r: &Rendered) -> Vec<String> {
         .unwrap_or_default()
         .into_iter()
         .map(|v| v.name)
+        .filter(|n| !launcher_part(n))
         .collect()
 }
 
@@ -79,11 +140,19 @@ fn mounts_of(c: &Container) -> Vec<(String, String, Option<bool>)> {
         .unwrap_or_default()
         .into_iter()
         .map(|m| (m.name, m.mount_path, m.read_only))
+        .filter(|(n, _, _)| !launcher_part(n))
         .collect()
 }
 
+fn job(r: &Rendered) -> &k8s_openapi::api::batch::v1::Job {
+    match &r.workload {
+        crate::render::Workload::Job(j) => j,
+        crate::render::Workload::JobSet(_) => panic!("not a Job"),
+    }
+}
+
 fn checksum_of(r: &Rendered) -> String {
-    r.job
+    job(r)
         .spec
         .as_ref()
         .and_then(|s| s.template.metadata.as_ref())
@@ -179,10 +248,10 @@ fn declared_secrets_get_the_object_name_of_the_owner() {
 fn without_secrets_nothing_is_injected() {
     let r = rendered(PLAIN, &[]);
     assert!(r.warnings.is_empty(), "{:?}", r.warnings);
-    assert_eq!(pod(&r).volumes, None);
+    assert!(volume_names(&r).is_empty(), "{:?}", volume_names(&r));
     assert_eq!(pod(&r).init_containers, None);
-    assert_eq!(main_container(&r).env, None);
-    assert_eq!(main_container(&r).volume_mounts, None);
+    assert!(env_names(&r).is_empty(), "{:?}", env_names(&r));
+    assert!(mounts_of(main_container(&r)).is_empty());
     assert_eq!(pod(&r).restart_policy.as_deref(), Some("Never"));
 }
 
@@ -236,13 +305,12 @@ fn default_secrets_get_volumes_mounts_and_the_unpack_init_container() {
             (EXPANDED_VOLUME.into(), EXPANDED_MOUNT.into(), None),
         ]
     );
-    let volumes = pod(&r).volumes.clone().unwrap_or_default();
-    let source = volumes[0].secret.clone().unwrap_or_default();
+    let source = secret_source(&r, "default-secret-alpha");
     assert_eq!(source.secret_name, Some(format!("alpha-{OWNER}")));
     assert_eq!(source.default_mode, None);
     assert_eq!(
         env_source(&r, "KONDUKTOR_DEFAULT_SECRETS"),
-        Some(format!("value:{EXPANDED_MOUNT}"))
+        Some(format!("value:{DEFAULT_SECRETS_MOUNT}"))
     );
     assert_eq!(
         env_source(&r, "KONDUKTOR_DEFAULT_SECRETS_EXPANDED"),
@@ -265,9 +333,9 @@ fn the_unpack_image_is_the_callers() {
 fn a_task_that_uses_default_secrets_needs_one() {
     for script in [
         "run: ls $KONDUKTOR_DEFAULT_SECRETS\n",
-        "setup: cat /konduktor/default-secrets/x/y\n",
+        "setup: cat /konduktor/default-secrets/x/y\nrun: r\n",
     ] {
-        let t = task(&format!("{PLAIN}{script}"));
+        let t = task(&format!("{NO_RUN}{script}"));
         let e = match render(&t, &[secret("e", SecretKind::Env, &[("A", "a")])], &opts()) {
             Ok(_) => panic!("rendered: {script}"),
             Err(e) => e.to_string(),
@@ -278,7 +346,7 @@ fn a_task_that_uses_default_secrets_needs_one() {
     }
     let mut o = opts();
     o.username.clear();
-    let t = task(&format!("{PLAIN}run: ls $KONDUKTOR_DEFAULT_SECRETS\n"));
+    let t = task(&format!("{NO_RUN}run: ls $KONDUKTOR_DEFAULT_SECRETS\n"));
     let e = render(&t, &[], &o).err().map(|e| e.to_string());
     assert!(
         e.as_deref().is_some_and(|e| e.contains("user (unknown)")),
@@ -314,8 +382,13 @@ fn env_secrets_are_key_refs_in_object_name_order_later_overriding_earlier() {
         env_source(&r, "ONLY_A"),
         Some(format!("ref:a-env-{OWNER}/ONLY_A"))
     );
-    // No value is ever written into the Job.
-    assert!(env_of(&r).iter().all(|e| e.value.is_none()));
+    // No secret's value is ever written into the pod: each is a reference.
+    assert!(
+        env_of(&r)
+            .iter()
+            .filter(|e| ["ONLY_A", "SHARED", "ONLY_B"].contains(&e.name.as_str()))
+            .all(|e| e.value.is_none())
+    );
 }
 
 #[test]
@@ -326,8 +399,7 @@ fn git_ssh_gets_a_private_volume_and_git_ssh_command() {
     ];
     let r = rendered(PLAIN, &secrets);
     assert_eq!(volume_names(&r), [GIT_SSH_VOLUME]);
-    let volume = pod(&r).volumes.clone().unwrap_or_default();
-    let source = volume[0].secret.clone().unwrap_or_default();
+    let source = secret_source(&r, GIT_SSH_VOLUME);
     // The first by object name; one key per pod.
     assert_eq!(source.secret_name, Some(format!("key-a-{OWNER}")));
     assert_eq!(source.default_mode, Some(0o600));
@@ -475,97 +547,5 @@ fn the_checksum_changes_with_any_name_kind_key_or_value() {
     assert_eq!(
         checksum_of(&rendered(PLAIN, &two)),
         checksum_of(&rendered(PLAIN, &swapped))
-    );
-}
-
-#[test]
-fn num_nodes_sets_completions_and_parallelism_of_an_indexed_job() {
-    let r = rendered(
-        "name: t\nnum_nodes: 4\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n",
-        &[],
-    );
-    let spec = r.job.spec.clone().unwrap_or_default();
-    assert_eq!(spec.completions, Some(4));
-    assert_eq!(spec.parallelism, Some(4));
-    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
-    assert_eq!(spec.backoff_limit, Some(0));
-    assert_eq!(r.job.metadata.name.as_deref(), Some("t"));
-    let mut t = task(PLAIN);
-    t.num_nodes = u32::MAX;
-    let e = render(&t, &[], &opts()).err().map(|e| e.to_string());
-    assert!(
-        e.as_deref()
-            .is_some_and(|e| e.contains("num_nodes 4294967295 is more than a Job can run")),
-        "{e:?}"
-    );
-}
-
-#[test]
-fn resources_tolerations_and_labels_follow_the_task() {
-    let r = rendered(
-        "name: t\nresources: {image_id: docker:nvcr.io/x:1, cpus: 4, memory: 16, accelerators: H100:8}\nsetup: pip install x\nrun: python train.py\n",
-        &[],
-    );
-    let c = main_container(&r);
-    assert_eq!(c.name, MAIN_CONTAINER);
-    assert_eq!(c.image.as_deref(), Some("nvcr.io/x:1"));
-    assert_eq!(c.command.clone().unwrap_or_default(), ["bash", "-c"]);
-    assert_eq!(
-        c.args.clone().unwrap_or_default(),
-        ["set -e\npip install x\npython train.py"]
-    );
-    let res = c.resources.clone().unwrap_or_default();
-    let expected = BTreeMap::from([
-        ("cpu".to_string(), Quantity("4".into())),
-        ("memory".to_string(), Quantity("16Gi".into())),
-        ("nvidia.com/gpu".to_string(), Quantity("8".into())),
-    ]);
-    assert_eq!(res.requests, Some(expected.clone()));
-    assert_eq!(res.limits, Some(expected));
-    let tolerations = pod(&r).tolerations.clone().unwrap_or_default();
-    assert_eq!(tolerations.len(), 1);
-    assert_eq!(tolerations[0].key.as_deref(), Some("nvidia.com/gpu"));
-    assert_eq!(tolerations[0].operator.as_deref(), Some("Exists"));
-    let labels = BTreeMap::from([
-        ("parent".to_string(), "trainy".to_string()),
-        ("trainy.ai/username".to_string(), "alice".to_string()),
-        ("trainy.ai/accelerator".to_string(), "H100".to_string()),
-    ]);
-    assert_eq!(r.job.metadata.labels, Some(labels.clone()));
-    let template = r.job.spec.clone().unwrap_or_default().template.metadata;
-    assert_eq!(template.and_then(|m| m.labels), Some(labels));
-
-    // Without accelerators: CPU and memory only (a task always has both),
-    // no tolerations, no username label when the user is unknown.
-    let mut o = opts();
-    o.username.clear();
-    let r = render(&task(PLAIN), &[], &o).unwrap_or_else(|e| panic!("{e}"));
-    let cpu_and_memory = BTreeMap::from([
-        ("cpu".to_string(), Quantity("1".into())),
-        ("memory".to_string(), Quantity("1Gi".into())),
-    ]);
-    let res = main_container(&r).resources.clone().unwrap_or_default();
-    assert_eq!(res.requests, Some(cpu_and_memory.clone()));
-    assert_eq!(res.limits, Some(cpu_and_memory));
-    assert_eq!(pod(&r).tolerations, None);
-    assert_eq!(
-        r.job.metadata.labels,
-        Some(BTreeMap::from([(
-            "parent".to_string(),
-            "trainy".to_string()
-        )]))
-    );
-    assert_eq!(
-        main_container(&r).args.clone().unwrap_or_default(),
-        ["set -e\n"]
-    );
-}
-
-#[test]
-fn a_setup_without_a_final_newline_still_ends_its_line() {
-    let r = rendered(&format!("{PLAIN}setup: a\nrun: b\n"), &[]);
-    assert_eq!(
-        main_container(&r).args.clone().unwrap_or_default(),
-        ["set -e\na\nb"]
     );
 }

@@ -1,17 +1,28 @@
-//! `render-job`'s core: a Konduktor task file ([`task`]) and the Job it
-//! runs as, with the caller's secrets injected ([`inject`]). The caller's
-//! secrets come from a manifest ([`secrets_from_manifest`], no request) or
-//! from the cluster ([`secrets_from_cluster`], one LIST).
+//! `render-job`'s core: a Konduktor task file ([`task`]) and what
+//! `konduktor launch` submits for it: the JobSet ([`jobset`]) or a plain
+//! Job ([`job`]), around one pod ([`pod`]) with the caller's secrets
+//! injected ([`inject`]). The caller's secrets come from a manifest
+//! ([`secrets_from_manifest`], no request) or from the cluster
+//! ([`secrets_from_cluster`], one LIST).
 
 pub mod inject;
+pub mod job;
+pub mod jobset;
+pub mod pod;
 pub mod task;
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+
+use k8s_openapi::api::batch::v1::Job;
+use k8s_openapi::api::core::v1::PodSpec;
+use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::error::Error;
 use crate::konduktor::identity::Owner;
 use crate::render::inject::{Gathered, InjectedSecret};
+use crate::render::task::Task;
 use crate::secrets::manifest::{self, Desired};
 
 /// The secrets a manifest declares present, as they would be injected for
@@ -37,15 +48,158 @@ pub fn secrets_from_manifest(
     })
 }
 
-/// The secrets of `owner_hash` on the cluster, as Konduktor injects them.
-pub async fn secrets_from_cluster(cluster: &Cluster, owner_hash: &str) -> Result<Gathered, Error> {
+/// The secrets of `owner_hash` on the cluster, as Konduktor injects them,
+/// and the names of all of them (Konduktor's storage credentials among
+/// them, which its launcher requires for bucket `file_mounts`).
+pub async fn secrets_from_cluster(
+    cluster: &Cluster,
+    owner_hash: &str,
+) -> Result<(Gathered, BTreeSet<String>), Error> {
     // Checked, not trusted to the server's selecting: only the caller's
     // secrets are injected.
-    let live = cluster
+    let live: Vec<_> = cluster
         .list_secrets(Some(&Cluster::owner_selector(owner_hash)))
         .await?
         .into_iter()
         .filter(|s| s.is_owned_by(owner_hash))
         .collect();
-    Ok(inject::gather_live(live))
+    let names = live
+        .iter()
+        .filter(|s| s.terminating.is_none())
+        .map(|s| s.name.clone())
+        .collect();
+    Ok((inject::gather_live(live), names))
+}
+
+/// What Konduktor's config changes in what `konduktor launch` submits
+/// (docs/konduktor-compat.md §7.7).
+#[derive(Clone, Default)]
+pub struct LaunchConfig {
+    /// `kubernetes.pod_config`, merged into the pod as Konduktor merges it.
+    pub pod_config: Option<serde_json::Value>,
+    /// `kubernetes.jobset_config.metadata.labels` / `.annotations`.
+    pub jobset_labels: BTreeMap<String, String>,
+    pub jobset_annotations: BTreeMap<String, String>,
+    /// `ssh.enable`.
+    pub ssh: bool,
+    /// `tailscale.secret_name` (which turns SSH on too).
+    pub tailscale_secret: Option<String>,
+}
+
+// The config's values may be anything the user put there: not shown.
+impl std::fmt::Debug for LaunchConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LaunchConfig")
+            .field(
+                "pod_config",
+                &self.pod_config.as_ref().map(|_| "<not shown>"),
+            )
+            .field(
+                "jobset_labels",
+                &self.jobset_labels.keys().collect::<Vec<_>>(),
+            )
+            .field(
+                "jobset_annotations",
+                &self.jobset_annotations.keys().collect::<Vec<_>>(),
+            )
+            .field("ssh", &self.ssh)
+            .field("tailscale_secret", &self.tailscale_secret)
+            .finish()
+    }
+}
+
+impl LaunchConfig {
+    pub fn ssh_enabled(&self) -> bool {
+        self.ssh || self.tailscale_secret.is_some()
+    }
+}
+
+/// Who renders, and how.
+#[derive(Debug, Clone)]
+pub struct RenderOptions {
+    pub unpack_image: String,
+    pub owner_hash: String,
+    /// The cleaned username (`trainy.ai/username`).
+    pub username: String,
+    /// `<login>-<last 4 hex of md5(hostname)>` (`trainy.ai/user-id`).
+    pub user_id: String,
+    /// The 4 characters after the name ([`task::run_id_of`]).
+    pub run_id: String,
+    /// `KONDUKTOR_DEBUG` set: Konduktor labels the pod `konduktor.ai/debug`.
+    pub debug: bool,
+    pub launch: LaunchConfig,
+    /// The names of the caller's secrets on the cluster; `None` offline
+    /// (`--secrets`), where nothing can be checked.
+    pub present_secrets: Option<BTreeSet<String>>,
+}
+
+impl RenderOptions {
+    /// The secret `konduktor launch` writes the SSH keys into.
+    pub fn ssh_secret_name(&self) -> String {
+        format!("konduktor-ssh-keys-{}", self.owner_hash)
+    }
+}
+
+/// The shape of what is printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Shape {
+    /// What `konduktor launch` submits.
+    #[default]
+    JobSet,
+    /// A plain Indexed Job.
+    Job,
+}
+
+/// One object printed.
+#[derive(Debug, Clone, Serialize)]
+#[serde(untagged)]
+pub enum Workload {
+    JobSet(Box<jobset::JobSet>),
+    Job(Box<Job>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub workload: Workload,
+    pub pod_spec: PodSpec,
+    pub warnings: Vec<String>,
+}
+
+/// What `konduktor launch` submits for `task`, with `secrets` injected as
+/// its launcher injects them, in `shape`.
+///
+/// # Errors
+///
+/// A node count the Job API cannot hold; a task that uses default secrets
+/// when there are none.
+pub fn render(
+    task: &Task,
+    secrets: &[InjectedSecret],
+    opts: &RenderOptions,
+    shape: Shape,
+) -> Result<Rendered, Error> {
+    if task.serving.is_some() {
+        return Err(Error::input(
+            "the task has `serving`: `konduktor serve launch` makes a Deployment and a Service of it, which render-job does not print yet",
+        )
+        .with_help("remove `serving` to print the JobSet `konduktor launch` would submit"));
+    }
+    let nodes = inject::node_count(task)?;
+    let pod = pod::pod_template(task, secrets, opts)?;
+    let pod_spec = pod.template.spec.clone().unwrap_or_default();
+    let workload = match shape {
+        Shape::JobSet => Workload::JobSet(Box::new(jobset::jobset(
+            task,
+            &pod.name,
+            nodes,
+            pod.template,
+            opts,
+        ))),
+        Shape::Job => Workload::Job(Box::new(job::job(task, &pod.name, nodes, pod.template))),
+    };
+    Ok(Rendered {
+        workload,
+        pod_spec,
+        warnings: pod.warnings,
+    })
 }

@@ -791,6 +791,12 @@ pub fn task(rng: &mut Rng) -> Case {
                     };
                     res.push(cx.item("accelerators", a));
                 }
+                if cx.rng.percent(20) {
+                    // Label values may be pasted tokens: never shown.
+                    cx.feature("labels");
+                    let labels = cx.secret_map(VALUE_KEYS);
+                    res.push(cx.item("labels", labels));
+                }
                 if cx.rng.percent(5) {
                     cx.feature("misspelled-resource-field");
                     let a = cx.structural("H100:1");
@@ -815,6 +821,13 @@ pub fn task(rng: &mut Rng) -> Case {
         cx.feature("unknown-field");
         let s = cx.structural("echo hi");
         items.push(cx.item("runn", s));
+    }
+    if cx.rng.percent(10) {
+        // A source that is no bucket URL (a pasted value, say): refused
+        // as local, never shown.
+        cx.feature("file-mounts");
+        let mounts = cx.secret_map(&["/data/in", "/mnt/x"]);
+        items.push(cx.item("file_mounts", mounts));
     }
     let doc = Node::map(items, Layout::Block);
     let text = decorate(&mut cx, &doc);

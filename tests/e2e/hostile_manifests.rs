@@ -413,13 +413,21 @@ fn render_job_output_holds_no_raw_control_characters() {
             "{format}: {}",
             run.stdout
         );
-        // Still the same Job, with the same values.
+        // Still the same JobSet, with the same values.
         let job: serde_json::Value = if format == "json" {
             run.json()
         } else {
             serde_saphyr::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"))
         };
-        let env_value = &job["spec"]["template"]["spec"]["containers"][0]["env"][0]["value"];
+        let env_value =
+            job["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"]
+                [0]["env"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .find(|e| e["name"] == "A")
+                .map(|e| e["value"].clone())
+                .unwrap_or_default();
         assert_eq!(env_value, "x\u{1b}[31my\u{202e}z\u{85}\u{2028}");
     }
 }

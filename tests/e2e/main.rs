@@ -32,6 +32,7 @@ mod proxies;
 mod readme;
 mod release;
 mod render_job;
+mod render_launch;
 mod saved_plans;
 mod secret_create;
 mod secret_delete;

@@ -49,15 +49,20 @@ fn render(env: &TestEnv, task: &str, secrets: Option<&str>, extra: &[&str]) -> R
         let m = env.file("secrets.yaml", format!("{HEAD}{body}"));
         args.extend(["--secrets".into(), m.display().to_string()]);
     }
+    // A fixed run id: the printed names are the same on every run.
+    args.extend(["--run-id".into(), "0000".into()]);
     args.extend(extra.iter().map(|s| s.to_string()));
     let refs: Vec<&str> = args.iter().map(String::as_str).collect();
     env.run(&refs)
 }
 
-fn job_of(run: &Run) -> Job {
+/// The printed JobSet, as JSON.
+fn jobset_of(run: &Run) -> Value {
     run.success();
-    serde_saphyr::from_str::<Job>(&run.stdout)
-        .unwrap_or_else(|e| panic!("not a Job: {e}\n{}", run.stdout))
+    let v: Value = serde_saphyr::from_str(&run.stdout)
+        .unwrap_or_else(|e| panic!("not YAML: {e}\n{}", run.stdout));
+    assert_eq!(v["kind"], "JobSet", "{}", run.stdout);
+    v
 }
 
 #[test]
@@ -85,8 +90,8 @@ fn snapshots_of_each_kind_alone_and_together() {
     ];
     for (name, body) in cases {
         let run = render(&env, TASK, Some(body), &[]);
-        let job = job_of(&run);
-        assert!(job.spec.is_some());
+        let jobset = jobset_of(&run);
+        assert!(jobset["spec"]["replicatedJobs"][0].is_object());
         insta::assert_snapshot!(format!("render-{name}"), run.stdout);
     }
     let all: String = cases
@@ -95,7 +100,7 @@ fn snapshots_of_each_kind_alone_and_together() {
         .map(|(_, b)| *b)
         .collect();
     let run = render(&env, TASK, Some(&all), &[]);
-    job_of(&run);
+    jobset_of(&run);
     insta::assert_snapshot!("render-all", run.stdout);
 }
 
@@ -108,9 +113,12 @@ fn pod_spec_and_json_deserialize_into_the_api_types() {
     run.success();
     let spec: PodSpec = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(spec.containers[0].name, "konduktor-container");
-    let run = render(&env, TASK, Some(body), &["-o", "json"]);
+    let run = render(&env, TASK, Some(body), &["-o", "json", "--workload", "job"]);
     let job: Job = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(job.spec.and_then(|s| s.completions), Some(2));
+    let spec = job.spec.unwrap_or_default();
+    assert_eq!((spec.completions, spec.parallelism), (Some(2), Some(2)));
+    assert_eq!(spec.completion_mode.as_deref(), Some("Indexed"));
+    assert_eq!(job.metadata.name.as_deref(), Some("demo-0000"));
 }
 
 /// The secret-related parts of a pod spec, in order.
@@ -213,11 +221,19 @@ fn injection_matches_konduktors_launcher() {
     ] {
         assert_eq!(env_of(&ours, name), env_of(&theirs, name), "{name}");
     }
-    // Konduktor's script re-points KONDUKTOR_DEFAULT_SECRETS at the expanded
-    // copy at run time; we set it so from the start (docs/konduktor-compat.md §6.6).
+    // Konduktor's value; the entry command re-points it at the expanded
+    // copy at run time, as Konduktor's script does (docs/konduktor-compat.md §4.3).
     assert_eq!(
-        env_of(&ours, "KONDUKTOR_DEFAULT_SECRETS")["value"],
-        "/run/konduktor/expanded-default-secrets"
+        env_of(&ours, "KONDUKTOR_DEFAULT_SECRETS"),
+        env_of(&theirs, "KONDUKTOR_DEFAULT_SECRETS")
+    );
+    let entry = ours["containers"][0]["args"][0]
+        .as_str()
+        .unwrap_or_default();
+    assert!(
+        entry
+            .contains("export KONDUKTOR_DEFAULT_SECRETS=\"${KONDUKTOR_DEFAULT_SECRETS_EXPANDED}\""),
+        "{entry}"
     );
     assert_eq!(ours["initContainers"][0]["image"], "busybox:1.36");
 }
@@ -226,14 +242,20 @@ fn injection_matches_konduktors_launcher() {
 fn task_envs_win_and_shadowing_is_a_warning() {
     let env = TestEnv::new();
     let body = "  - name: one\n    kind: env\n    inline: {SHARED: a, ONLY_ONE: b}\n  - name: two\n    kind: env\n    inline: {SHARED: c}\n";
-    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nenvs:\n  ONLY_ONE: from-task\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nenvs:\n  ONLY_ONE: from-task\nrun: echo\n";
     let run = render(&env, task, Some(body), &["--pod-spec", "-o", "json"]);
     run.success()
         .stderr_has("warning: task env ONLY_ONE shadows the key ONLY_ONE of env secret \"one\"");
     let spec: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
-    let envs = spec["containers"][0]["env"].clone();
+    let envs: Vec<Value> = spec["containers"][0]["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|e| e["name"] == "ONLY_ONE" || e["name"] == "SHARED")
+        .cloned()
+        .collect();
     assert_eq!(
-        envs,
+        Value::from(envs),
         json!([
             {"name": "ONLY_ONE", "value": "from-task"},
             {"name": "SHARED", "valueFrom": {"secretKeyRef": {"name": format!("two-{OWNER}"), "key": "SHARED"}}},
@@ -263,7 +285,7 @@ fn preflight_names_the_user_without_default_secrets() {
         .stderr_has("uses KONDUKTOR_DEFAULT_SECRETS")
         .stderr_has("user alice")
         .stderr_has(OWNER);
-    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nsetup: ls /konduktor/default-secrets/\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nsetup: ls /konduktor/default-secrets/\nrun: echo\n";
     let run = render(&env, task, None, &[]);
     run.failure().stderr_has("has no default secret");
 }
@@ -299,12 +321,11 @@ fn checksum_follows_secret_contents_only() {
     let one = env.canary("one");
     let two = env.canary("two");
     let annotation = |run: &Run| {
-        job_of(run)
-            .spec
-            .and_then(|s| s.template.metadata)
-            .and_then(|m| m.annotations)
-            .and_then(|a| a.get("konduktor.trainy.ai/secrets-checksum").cloned())
+        jobset_of(run)["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
+            ["annotations"]["konduktor.trainy.ai/secrets-checksum"]
+            .as_str()
             .unwrap_or_default()
+            .to_string()
     };
     let body = |v: &str| format!("  - name: e\n    kind: env\n    inline: {{A: {v}}}\n");
     let first = annotation(&render(&env, TASK, Some(&body(&one)), &[]));
@@ -551,7 +572,7 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
         env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{object}-{OWNER}"), "labels": labels(basename, kind)}, "data": data}));
     }
     let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: ls $KONDUKTOR_DEFAULT_SECRETS\n";
-    let run = render(&env, task, None, &["-o", "json"]);
+    let run = render(&env, task, None, &["-o", "json", "--workload", "job"]);
     run.success()
         .stderr_has(&format!("secret \"{long}\""))
         .stderr_has("volume name `default-secret-")
@@ -580,6 +601,8 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     assert_eq!(
         volumes,
         [
+            "shared-memory",
+            "konduktor-output",
             "default-secret-ok",
             "default-secrets-expanded",
             "git-ssh-secret"
@@ -596,16 +619,14 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
         value("GIT_SSH_COMMAND"),
         Some((Some(konduktor::GIT_SSH_COMMAND.to_string()), false))
     );
-    for name in [
-        "KONDUKTOR_DEFAULT_SECRETS",
-        "KONDUKTOR_DEFAULT_SECRETS_EXPANDED",
-    ] {
-        assert_eq!(
-            value(name),
-            Some((Some(konduktor::EXPANDED_MOUNT.to_string()), false)),
-            "{name}"
-        );
-    }
+    assert_eq!(
+        value("KONDUKTOR_DEFAULT_SECRETS"),
+        Some((Some("/konduktor/default-secrets".to_string()), false))
+    );
+    assert_eq!(
+        value("KONDUKTOR_DEFAULT_SECRETS_EXPANDED"),
+        Some((Some(konduktor::EXPANDED_MOUNT.to_string()), false))
+    );
     assert_eq!(value("GOOD"), Some((None, true)));
     assert_eq!(value("NOT-AN-ENV"), None);
     assert_eq!(
@@ -620,8 +641,7 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
 #[test]
 fn a_node_count_a_job_cannot_hold_is_an_error() {
     let env = TestEnv::new();
-    let task =
-        "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
+    let task = "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo\n";
     let body = "  - name: e\n    kind: env\n    inline: {A: b}\n";
     let run = render(&env, task, Some(body), &[]);
     run.failure().stderr_has("num_nodes");
@@ -642,7 +662,7 @@ fn another_users_secret_is_never_injected_whatever_the_list_returns() {
     )
     .success();
     server.ignore_selectors();
-    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\n";
+    let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo\n";
     let run = render(&env, task, None, &["--pod-spec", "-o", "json"]);
     run.success().stdout_has(&format!("mine-env-{OWNER}"));
     assert!(!run.stdout.contains("their-env"), "{}", run.stdout);

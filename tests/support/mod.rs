@@ -149,7 +149,8 @@ fn unique_suffix() -> String {
     )
 }
 
-fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
+/// kubectl with `kubeconfig`, `stdin` fed in; its output, whatever the exit.
+pub fn kubectl(kubeconfig: &Path, args: &[&str], stdin: Option<&str>) -> std::process::Output {
     use std::io::Write;
     let mut child = StdCommand::new("kubectl")
         .arg("--kubeconfig")

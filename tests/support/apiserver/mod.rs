@@ -105,6 +105,8 @@ struct State {
     /// LISTs answer every secret, whatever their label selector (see
     /// [`ApiServer::ignore_selectors`]).
     ignore_selectors: bool,
+    /// The JobSet CRD is installed (see [`ApiServer::install_jobset_crd`]).
+    jobset_crd: bool,
 }
 
 pub struct ApiServer {
@@ -265,6 +267,13 @@ impl ApiServer {
     /// that drops it): what the client lists must be checked, not trusted.
     pub fn ignore_selectors(&self) {
         self.lock().ignore_selectors = true;
+    }
+
+    /// From now on the server serves `jobset.x-k8s.io/v1alpha2` JobSets
+    /// (dry runs only); before, their path is a 404, as on a cluster
+    /// without JobSet.
+    pub fn install_jobset_crd(&self) {
+        self.lock().jobset_crd = true;
     }
 
     pub fn set_latency(&self, latency: Duration) {

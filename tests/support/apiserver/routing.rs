@@ -220,6 +220,22 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
         (&Method::DELETE, ["api", "v1", "namespaces", ns, "secrets", name]) => {
             ctx.delete(ns, name, &body)
         }
+        // `render-job --validate`: server-side dry runs of its workloads
+        // (fixture create-dry-run, for Secrets); nothing is ever created.
+        (
+            &Method::POST,
+            [
+                "apis",
+                "jobset.x-k8s.io",
+                "v1alpha2",
+                "namespaces",
+                ns,
+                "jobsets",
+            ],
+        ) if lock(&state).jobset_crd => ctx.dry_run_workload(ns, &body),
+        (&Method::POST, ["apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
+            ctx.dry_run_workload(ns, &body)
+        }
         // What the real server says for a path it does not serve.
         _ => status(
             404,
@@ -250,5 +266,36 @@ impl Ctx<'_> {
     /// `?dryRun=All`: fixture create-dry-run.
     pub(super) fn dry_run(&self) -> bool {
         self.params.get("dryRun").is_some_and(|v| v == "All")
+    }
+
+    /// A dry-run create of a workload: the object back with what the
+    /// server adds (fixture create-dry-run), never stored. Anything but a
+    /// dry run is refused: the binary must never create a workload.
+    pub(super) fn dry_run_workload(&self, ns: &str, body: &[u8]) -> Resp {
+        if !self.dry_run() {
+            return status(
+                403,
+                "Forbidden",
+                "the test server creates no workloads",
+                None,
+            );
+        }
+        if !self.lock().namespaces.contains(ns) {
+            return status(
+                404,
+                "NotFound",
+                &format!("namespaces \"{ns}\" not found"),
+                None,
+            );
+        }
+        let Ok(mut obj) = serde_json::from_slice::<Value>(body) else {
+            return status(400, "BadRequest", "the body is not JSON", None);
+        };
+        if let Some(meta) = obj["metadata"].as_object_mut() {
+            meta.insert("namespace".into(), json!(ns));
+            meta.insert("uid".into(), json!("1fb1a8c9-51bb-4dbe-a6aa-32b198156914"));
+            meta.insert("creationTimestamp".into(), json!("2026-11-27T20:44:19Z"));
+        }
+        respond(201, &obj)
     }
 }

@@ -1,0 +1,896 @@
+//! `render-job` prints what `konduktor launch` submits: for every task of
+//! the recorded corpus (tests/fixtures/konduktor-launch, made by Konduktor's
+//! own launcher code), our JobSet equals Konduktor's, for the same task,
+//! owner, run id, hostname and secrets, but for the differences that are by
+//! design (docs/konduktor-compat.md §7.5), which this test knows exactly.
+
+use std::path::PathBuf;
+
+use serde_json::{Value, json};
+
+use crate::support::{Run, TestEnv, fixtures};
+
+const LAUNCH: &str = "konduktor-launch";
+/// The login the corpus was recorded as.
+const LOGIN: &str = "root";
+
+/// Recorded JobSets not compared yet, each with why.
+const PENDING: &[(&str, &str)] = &[
+    (
+        "name-underscore",
+        "Konduktor takes `_` in a name, which no Kubernetes object takes (its JobSet gets a 422): refused",
+    ),
+    (
+        "labels-odd",
+        "Konduktor passes label values unchecked, which the API server refuses (a 422 even corrected): refused",
+    ),
+    (
+        "long-name",
+        "a 58-character name makes a 63-character JobSet, whose workers' Job and pod hostnames pass 63: refused (docs/konduktor-compat.md §7.2)",
+    ),
+];
+
+/// What the recording's `.args` say: launch flags and the namespace whose
+/// secrets were present.
+struct Case {
+    name: String,
+    task: PathBuf,
+    flags: Vec<String>,
+    secrets: &'static str,
+    /// Konduktor's config it was recorded with.
+    config: Option<PathBuf>,
+}
+
+fn case(name: &str) -> Case {
+    let dir = fixtures().join(LAUNCH);
+    let args = std::fs::read_to_string(dir.join(format!("{name}.args")))
+        .unwrap_or_else(|e| panic!("{name}.args: {e}"));
+    let mut flags = Vec::new();
+    let mut secrets = "secrets.json";
+    let mut config = None;
+    for line in args.lines() {
+        if let Some(env) = line.strip_prefix("--env ") {
+            flags.extend(["--env".to_string(), env.to_string()]);
+        } else if let Some(file) = line.strip_prefix("config: ") {
+            config = Some(dir.join(file));
+        } else if let Some(ns) = line.strip_prefix("namespace: ") {
+            secrets = match ns {
+                "ref-launch-nosecrets" => "secrets-nosecrets.json",
+                "ref-launch-ssh" => "secrets-ssh.json",
+                _ => "secrets.json",
+            };
+        }
+    }
+    Case {
+        name: name.to_string(),
+        task: dir.join("tasks").join(format!("{name}.yaml")),
+        flags,
+        secrets,
+        config,
+    }
+}
+
+/// Every recorded JobSet's name.
+fn recorded_jobsets() -> Vec<String> {
+    let dir = fixtures().join(LAUNCH);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".jobset.json"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// Seed the secrets that were present when `case` was recorded.
+fn seed(env: &TestEnv, file: &str) {
+    let list = crate::support::fixture_json(&format!("{LAUNCH}/{file}"));
+    for item in list["items"].as_array().into_iter().flatten() {
+        env.seed(item.clone());
+    }
+}
+
+fn render(env: &TestEnv, c: &Case, extra: &[&str]) -> Run {
+    let mut cmd = env.command();
+    if let Some(config) = &c.config {
+        cmd.env("KONDUKTOR_CONFIG", config);
+    }
+    cmd.env("USER", LOGIN)
+        .env("LOGNAME", LOGIN)
+        .arg("-n")
+        .arg(&env.namespace)
+        .args(["render-job", "-f"])
+        .arg(&c.task)
+        .args(["--run-id", "0000", "-o", "json"])
+        .args(&c.flags)
+        .args(extra);
+    env.run_command(cmd)
+}
+
+/// A quantity as a number of base units: `96.0`, `"96"`, `"1024.0Gi"` and
+/// `"1024Gi"` are the same request.
+fn quantity(v: &Value) -> Option<f64> {
+    let text = match v {
+        Value::Number(n) => return n.as_f64(),
+        Value::String(s) => s.as_str(),
+        _ => return None,
+    };
+    let (number, factor) = [
+        ("Gi", 1024f64.powi(3)),
+        ("Mi", 1024f64.powi(2)),
+        ("m", 0.001),
+    ]
+    .iter()
+    .find_map(|(suffix, f)| text.strip_suffix(suffix).map(|n| (n, *f)))
+    .unwrap_or((text, 1.0));
+    number.parse::<f64>().ok().map(|n| n * factor)
+}
+
+fn pod_spec(v: &mut Value) -> &mut Value {
+    &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
+}
+
+/// The differences by design, undone (docs/konduktor-compat.md §7.5):
+/// - the entry command is ours (`args`), and so is the unpack init container;
+/// - Konduktor's bookkeeping variables (`KONDUKTOR_ENV_*_HOPEFULLY_NO_NAME_COLLISION`)
+///   and its `sync` volume serve its own script: not emitted;
+/// - our `podFailurePolicy` rule carries `status: "True"`, which the JobSet
+///   v0.9.1 CRD requires;
+/// - the pod template carries our secrets-checksum annotation;
+/// - quantities are written as Kubernetes writes them (`96`, not `96.0`).
+fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
+    if !ours {
+        v["metadata"]["labels"]["trainy.ai/user-id"] = json!(user_id);
+        if let Some(cond) = v["spec"]["replicatedJobs"][0]["template"]["spec"]["podFailurePolicy"]
+            ["rules"][0]["onPodConditions"][0]
+            .as_object_mut()
+        {
+            cond.insert("status".into(), json!("True"));
+        }
+    }
+    if ours
+        && let Some(meta) =
+            v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
+                .as_object_mut()
+    {
+        let annotations = meta.get_mut("annotations").and_then(Value::as_object_mut);
+        let empty = annotations.is_none_or(|a| {
+            a.remove("konduktor.trainy.ai/secrets-checksum");
+            a.is_empty()
+        });
+        if empty {
+            meta.remove("annotations");
+        }
+    }
+    let spec = pod_spec(&mut v);
+    if let Some(s) = spec.as_object_mut() {
+        s.remove("initContainers");
+    }
+    for list in ["volumes"] {
+        if let Some(items) = spec[list].as_array_mut() {
+            items.retain(|i| i["name"] != "sync");
+        }
+    }
+    let container = &mut spec["containers"][0];
+    if let Some(c) = container.as_object_mut() {
+        c.remove("args");
+    }
+    if let Some(mounts) = container["volumeMounts"].as_array_mut() {
+        mounts.retain(|i| i["name"] != "sync");
+    }
+    if let Some(env) = container["env"].as_array_mut() {
+        env.retain(|e| {
+            !e["name"]
+                .as_str()
+                .is_some_and(|n| n.ends_with("_HOPEFULLY_NO_NAME_COLLISION"))
+        });
+    }
+    for side in ["limits", "requests"] {
+        if let Some(res) = container["resources"][side].as_object_mut() {
+            for q in res.values_mut() {
+                if let Some(n) = quantity(q) {
+                    *q = json!(n);
+                }
+            }
+        }
+    }
+    v
+}
+
+/// The first path at which `ours` and `theirs` differ, with both values.
+fn first_difference(ours: &Value, theirs: &Value, path: &str) -> Option<String> {
+    match (ours, theirs) {
+        (Value::Object(a), Value::Object(b)) => {
+            let mut keys: Vec<&String> = a.keys().chain(b.keys()).collect();
+            keys.sort();
+            keys.dedup();
+            keys.into_iter().find_map(|k| {
+                let p = format!("{path}/{k}");
+                match (a.get(k), b.get(k)) {
+                    (Some(x), Some(y)) => first_difference(x, y, &p),
+                    (Some(x), None) => Some(format!("{p}: only ours has it: {x}")),
+                    (None, Some(y)) => Some(format!("{p}: only Konduktor's has it: {y}")),
+                    (None, None) => None,
+                }
+            })
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            let named = |v: &Vec<Value>| -> Vec<String> {
+                v.iter()
+                    .map(|i| i["name"].as_str().unwrap_or("?").to_string())
+                    .collect()
+            };
+            a.iter()
+                .zip(b)
+                .enumerate()
+                .find_map(|(i, (x, y))| first_difference(x, y, &format!("{path}[{i}]")))
+                .or_else(|| {
+                    (a.len() != b.len()).then(|| {
+                        format!(
+                            "{path}: {} items here, {} in Konduktor's ({:?} / {:?})",
+                            a.len(),
+                            b.len(),
+                            named(a),
+                            named(b)
+                        )
+                    })
+                })
+        }
+        _ if ours == theirs => None,
+        _ => Some(format!("{path}: ours {ours}, Konduktor's {theirs}")),
+    }
+}
+
+fn compare(name: &str, ours: &Value, theirs: &Value) -> Option<String> {
+    first_difference(ours, theirs, "").map(|d| format!("{name}: {d}"))
+}
+
+fn machine_user_id() -> String {
+    let host = whoami::hostname().unwrap_or_default();
+    konduktor::hash_seed(LOGIN, &host)
+}
+
+#[test]
+fn every_recorded_jobset_is_what_konduktor_launch_submits() {
+    let recorded = recorded_jobsets();
+    assert!(recorded.len() >= 15, "{recorded:?}");
+    for (pending, _) in PENDING {
+        assert!(
+            recorded.iter().any(|r| r == pending),
+            "{pending} is no recorded case"
+        );
+    }
+    let user_id = machine_user_id();
+    let mut differences = Vec::new();
+    for name in recorded
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &[]);
+        if run.code != Some(0) {
+            differences.push(format!("{}: refused: {}", c.name, run.stderr));
+            continue;
+        }
+        let ours: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", c.name, run.stdout));
+        let theirs = crate::support::fixture_json(&format!("{LAUNCH}/{name}.jobset.json"));
+        if let Some(d) = compare(
+            &c.name,
+            &normalize(ours, true, &user_id),
+            &normalize(theirs, false, &user_id),
+        ) {
+            differences.push(d);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        recorded.len() - PENDING.len(),
+        differences.join("\n")
+    );
+}
+
+#[test]
+fn the_comparison_names_the_first_differing_path() {
+    let a = json!({"spec": {"x": [{"name": "a", "v": 1}], "y": 2}});
+    let b = json!({"spec": {"x": [{"name": "a", "v": 2}], "y": 2}});
+    assert_eq!(
+        compare("t", &a, &b).as_deref(),
+        Some("t: /spec/x[0]/v: ours 1, Konduktor's 2")
+    );
+    let c = json!({"spec": {"x": [{"name": "a", "v": 1}, {"name": "b"}], "y": 2}});
+    assert!(
+        compare("t", &a, &c).is_some_and(|d| d.contains("1 items here, 2 in Konduktor's")),
+        "a missing item is a difference"
+    );
+    assert_eq!(compare("t", &a, &a), None);
+    assert_eq!(quantity(&json!(96.0)), quantity(&json!("96")));
+    assert_eq!(quantity(&json!("1024.0Gi")), quantity(&json!("1024Gi")));
+    assert_ne!(quantity(&json!("1Gi")), quantity(&json!("1")));
+}
+
+/// Recorded refusals render-job does not share, each with why.
+const NOT_REFUSED: &[(&str, &str)] = &[
+    (
+        "serve-without-serving",
+        "a `konduktor serve launch` refusal of a training task, which render-job prints as the JobSet `konduktor launch` submits",
+    ),
+    (
+        "config-unknown-key",
+        "keys of Konduktor's config that render-job does not read are ignored, never checked (docs/konduktor-compat.md §5.4)",
+    ),
+    (
+        "config-apt-skip-tailscale",
+        "`apt.skip` is not read: our entry command installs nothing",
+    ),
+    (
+        "config-tailscale-missing",
+        "the tailscale auth-key Secret is not the user's (no owner label): the one LIST does not see it, so it is not checked",
+    ),
+];
+
+#[test]
+fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
+    let dir = fixtures().join(LAUNCH).join("bad");
+    let tasks = crate::support::yaml_corpus(&format!("tests/fixtures/{LAUNCH}/bad"));
+    assert!(tasks.len() >= 40, "{}", tasks.len());
+    let mut wrong = Vec::new();
+    for task in tasks {
+        let name = task
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_string();
+        if NOT_REFUSED.iter().any(|(n, _)| *n == name) {
+            continue;
+        }
+        let header = std::fs::read_to_string(dir.join(format!("{name}.refusal.txt")))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let first = header.lines().next().unwrap_or_default();
+        let secrets = if first.contains("nosecrets") {
+            "secrets-nosecrets.json"
+        } else {
+            "secrets.json"
+        };
+        // `# bad/<task>.yaml, namespace <ns>, config <file>: what ...`
+        let config = first
+            .split(", config ")
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .map(|file| fixtures().join(LAUNCH).join("config").join(file.trim()));
+        let env = TestEnv::new();
+        seed(&env, secrets);
+        let c = Case {
+            name: name.clone(),
+            task: task.clone(),
+            flags: Vec::new(),
+            secrets,
+            config,
+        };
+        let run = render(&env, &c, &[]);
+        if run.code != Some(1) || !run.stdout.is_empty() {
+            wrong.push(format!(
+                "{}: exit {:?}, stdout {} bytes\n{}",
+                c.name,
+                run.code,
+                run.stdout.len(),
+                run.stderr
+            ));
+        } else if !run.stderr.contains("help:") {
+            wrong.push(format!("{}: no help in\n{}", c.name, run.stderr));
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+const FLAGS_TASK: &str = "name: t\nresources:\n  image_id: u:1\n  cpus: 1\n  memory: 1\n  labels: {kueue.x-k8s.io/queue-name: q}\nenvs:\n  FROM_TASK: task\n  FROM_FLAG: task-loses\n  UNSET_IN_FILE:\nrun: echo\n";
+
+fn render_task(env: &TestEnv, task: &str, args: &[&str]) -> Run {
+    let path = env.file("task.yaml", task);
+    let manifest = env.file(
+        "secrets.yaml",
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets: []\n",
+    );
+    let mut cmd = env.command();
+    cmd.env("LOCAL_ONLY_VALUE", "from-local-env")
+        .args(["render-job", "-f"])
+        .arg(&path)
+        .arg("--secrets")
+        .arg(&manifest)
+        .args(args);
+    env.run_command(cmd)
+}
+
+fn container_env(jobset: &Value) -> Vec<(String, String)> {
+    jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]["containers"][0]
+        ["env"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| Some((e["name"].as_str()?.to_string(), e["value"].as_str()?.to_string())))
+        .collect()
+}
+
+#[test]
+fn launchs_flags_override_the_task_with_its_names_and_meanings() {
+    let env = TestEnv::new();
+    let env_file = env.file(".env", "# dotenv\nFROM_FILE=file\nFROM_FLAG=file-loses\n");
+    let run = render_task(
+        &env,
+        FLAGS_TASK,
+        &[
+            "--name",
+            "other",
+            "--num-nodes",
+            "3",
+            "--cpus",
+            "8",
+            "--memory",
+            "32",
+            "--gpus",
+            "a100:2",
+            "--image-id",
+            "img:2",
+            "--max-restarts",
+            "2",
+            "--completions",
+            "6",
+            "--env-file",
+            &env_file.to_string_lossy(),
+            "--env",
+            "FROM_FLAG=flag",
+            "--env",
+            "UNSET_IN_FILE=given",
+            "--env",
+            "LOCAL_ONLY_VALUE",
+            "--run-id",
+            "ab12",
+            "-o",
+            "json",
+        ],
+    );
+    run.success();
+    let js: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(js["metadata"]["name"], "other-ab12");
+    assert_eq!(js["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "q");
+    assert_eq!(js["spec"]["failurePolicy"]["maxRestarts"], 2);
+    let workers = &js["spec"]["replicatedJobs"][0]["template"]["spec"];
+    assert_eq!(
+        (
+            workers["parallelism"].clone(),
+            workers["completions"].clone()
+        ),
+        (json!(3), json!(6))
+    );
+    let c = &workers["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "img:2");
+    assert_eq!(
+        c["resources"]["limits"],
+        json!({"cpu": "8", "memory": "32Gi", "nvidia.com/gpu": "2"})
+    );
+    let vars = container_env(&js);
+    let get = |n: &str| vars.iter().find(|(k, _)| k == n).map(|(_, v)| v.as_str());
+    assert_eq!(get("NUM_NODES"), Some("3"));
+    assert_eq!(get("KONDUKTOR_ACCELERATOR_TYPE"), Some("A100"));
+    assert_eq!(get("FROM_TASK"), Some("task"));
+    assert_eq!(
+        get("FROM_FLAG"),
+        Some("flag"),
+        "--env wins over --env-file and the task"
+    );
+    assert_eq!(get("FROM_FILE"), Some("file"));
+    assert_eq!(get("UNSET_IN_FILE"), Some("given"));
+    assert_eq!(
+        get("LOCAL_ONLY_VALUE"),
+        Some("from-local-env"),
+        "--env KEY takes the local value"
+    );
+    // The task's order, the flags' new variables after it (Konduktor's dict update).
+    let order: Vec<&str> = vars
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| k.starts_with("FROM_") || *k == "UNSET_IN_FILE" || *k == "LOCAL_ONLY_VALUE")
+        .collect();
+    assert_eq!(
+        order,
+        [
+            "FROM_TASK",
+            "FROM_FLAG",
+            "UNSET_IN_FILE",
+            "FROM_FILE",
+            "LOCAL_ONLY_VALUE"
+        ]
+    );
+    // Without --run-id: 4 random hex characters, as Konduktor.
+    let run = render_task(
+        &env,
+        FLAGS_TASK,
+        &["--env", "UNSET_IN_FILE=x", "-o", "json"],
+    );
+    let js: Value = serde_json::from_str(&run.success().stdout).unwrap_or_default();
+    let name = js["metadata"]["name"].as_str().unwrap_or_default();
+    let suffix = name.strip_prefix("t-").unwrap_or_default();
+    assert!(
+        suffix.len() == 4 && suffix.chars().all(|c| c.is_ascii_hexdigit()),
+        "{name}"
+    );
+}
+
+#[test]
+fn bad_flag_values_are_usage_errors_that_never_show_a_value() {
+    let env = TestEnv::new();
+    let secret = env.canary("flag-value");
+    for (args, needle) in [
+        (
+            vec!["--env".to_string(), format!("1BAD={secret}")],
+            "not an environment variable name",
+        ),
+        (
+            vec!["--env".into(), "SURELY_NOT_SET_ANYWHERE_X".into()],
+            "SURELY_NOT_SET_ANYWHERE_X: not set in the local environment",
+        ),
+        (vec!["--run-id".into(), "ABCD".into()], "run id"),
+        (vec!["--cpus".into(), "500m".into()], "plain number"),
+        (
+            vec!["--memory".into(), "16Gi".into()],
+            "plain number of GiB",
+        ),
+        (
+            vec!["--gpus".into(), "V100:8".into()],
+            "Konduktor does not know",
+        ),
+        (vec!["--num-nodes".into(), "0".into()], "--num-nodes"),
+    ] {
+        let refs: Vec<&str> = args.iter().map(String::as_str).collect();
+        let run = render_task(&env, FLAGS_TASK, &refs);
+        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
+        run.stderr_has(needle);
+        assert!(run.stdout.is_empty());
+    }
+    // An env file's bad line is named by its number, its text never shown.
+    let bad = env.file("bad.env", format!("OK=1\n{secret}\n"));
+    let run = render_task(&env, FLAGS_TASK, &["--env-file", &bad.to_string_lossy()]);
+    run.failure().stderr_has("line 2");
+    // A null env without --env: located in the task, Konduktor's fix offered.
+    let run = render_task(&env, FLAGS_TASK, &[]);
+    run.failure()
+        .stderr_has("has no value (Konduktor needs one)")
+        .stderr_has("--env NAME=...");
+}
+
+#[test]
+fn a_plain_job_has_the_same_pod_and_the_tasks_labels() {
+    let env = TestEnv::new();
+    let args = ["--env", "UNSET_IN_FILE=x", "--run-id", "0000", "-o", "json"];
+    let jobset: Value =
+        serde_json::from_str(&render_task(&env, FLAGS_TASK, &args).success().stdout)
+            .unwrap_or_default();
+    let mut job_args = args.to_vec();
+    job_args.extend(["--workload", "job"]);
+    let job: Value =
+        serde_json::from_str(&render_task(&env, FLAGS_TASK, &job_args).success().stdout)
+            .unwrap_or_default();
+    assert_eq!(
+        (job["apiVersion"].clone(), job["kind"].clone()),
+        (json!("batch/v1"), json!("Job"))
+    );
+    assert_eq!(job["metadata"]["name"], "t-0000");
+    assert_eq!(job["metadata"]["labels"]["kueue.x-k8s.io/queue-name"], "q");
+    assert_eq!(job["spec"]["completionMode"], "Indexed");
+    assert_eq!(
+        job["spec"]["template"],
+        jobset["spec"]["replicatedJobs"][0]["template"]["spec"]["template"],
+        "one pod for every shape"
+    );
+    let yaml = render_task(
+        &env,
+        FLAGS_TASK,
+        &[
+            "--env",
+            "UNSET_IN_FILE=x",
+            "--run-id",
+            "0000",
+            "--workload",
+            "job",
+        ],
+    );
+    let from_yaml: Value = serde_saphyr::from_str(&yaml.success().stdout).unwrap_or_default();
+    assert_eq!(from_yaml, job, "-o yaml and -o json print the same object");
+}
+
+/// On a real API server with the JobSet CRD (v0.9.1) installed: every
+/// JobSet and Job printed for the corpus's tasks passes a server-side dry
+/// run (`kubectl create --dry-run=server`), which Konduktor's own JobSets
+/// fail (a 422 on the pod failure policy, recorded in `validate/`).
+#[test]
+fn every_rendered_object_is_accepted_by_a_real_api_server() {
+    let env = TestEnv::new();
+    if !env.is_real() {
+        return;
+    }
+    seed(&env, "secrets.json");
+    let mut refused = Vec::new();
+    for name in recorded_jobsets()
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        for workload in ["jobset", "job"] {
+            let run = render(&env, &c, &["--workload", workload]);
+            run.success();
+            let out = crate::support::kubectl(
+                &env.kubeconfig,
+                &[
+                    "create",
+                    "--dry-run=server",
+                    "-n",
+                    &env.namespace,
+                    "-f",
+                    "-",
+                ],
+                Some(&run.stdout),
+            );
+            if !out.status.success() {
+                refused.push(format!(
+                    "{name} ({workload}): {}",
+                    String::from_utf8_lossy(&out.stderr)
+                ));
+            }
+        }
+    }
+    assert!(
+        refused.is_empty(),
+        "refused (is the JobSet CRD installed? kubectl apply --server-side -f ../shared/crds/):\n{}",
+        refused.join("\n")
+    );
+}
+
+/// Where `value` breaks the structural schema `schema` (a CRD's
+/// `openAPIV3Schema`): types, int-or-string, `anyOf`, `enum`, `required`,
+/// unknown fields (the API server's strict field validation), lengths,
+/// minimums. Not checked: `pattern` and CEL rules (the real-server test
+/// covers them).
+fn schema_problems(value: &Value, schema: &Value, path: &str, out: &mut Vec<String>) {
+    if let Some(alternatives) = schema["anyOf"].as_array() {
+        let fits = alternatives.iter().any(|alt| {
+            let mut p = Vec::new();
+            schema_problems(value, alt, path, &mut p);
+            p.is_empty()
+        });
+        if !fits && schema["x-kubernetes-int-or-string"] != true {
+            out.push(format!("{path}: matches no `anyOf` alternative: {value}"));
+        }
+    }
+    if schema["x-kubernetes-int-or-string"] == true {
+        if !(value.is_i64() || value.is_u64() || value.is_string()) {
+            out.push(format!(
+                "{path}: must be an integer or a string, not {value}"
+            ));
+        }
+        return;
+    }
+    let type_ok = match schema["type"].as_str() {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("number") => value.is_number(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !type_ok {
+        out.push(format!(
+            "{path}: must be of type {}, not {value}",
+            schema["type"]
+        ));
+        return;
+    }
+    if let Some(options) = schema["enum"].as_array()
+        && !options.contains(value)
+    {
+        out.push(format!("{path}: {value} is not one of {options:?}"));
+    }
+    if let Some(max) = schema["maxLength"].as_u64()
+        && value
+            .as_str()
+            .is_some_and(|s| s.chars().count() as u64 > max)
+    {
+        out.push(format!("{path}: longer than {max}"));
+    }
+    if let Some(min) = schema["minimum"].as_f64()
+        && value.as_f64().is_some_and(|v| v < min)
+    {
+        out.push(format!("{path}: less than {min}"));
+    }
+    if let (Some(max), Some(items)) = (schema["maxItems"].as_u64(), value.as_array())
+        && items.len() as u64 > max
+    {
+        out.push(format!("{path}: more than {max} items"));
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            schema_problems(item, &schema["items"], &format!("{path}[{i}]"), out);
+        }
+    }
+    let Some(fields) = value.as_object() else {
+        return;
+    };
+    for required in schema["required"].as_array().into_iter().flatten() {
+        if let Some(r) = required.as_str()
+            && !fields.contains_key(r)
+        {
+            out.push(format!("{path}/{r}: required"));
+        }
+    }
+    for (k, v) in fields {
+        let p = format!("{path}/{k}");
+        match (&schema["properties"][k], &schema["additionalProperties"]) {
+            (Value::Null, Value::Null) if schema["properties"].is_object() => {
+                out.push(format!("{p}: unknown field"));
+            }
+            (Value::Null, Value::Object(_)) => {
+                schema_problems(v, &schema["additionalProperties"], &p, out);
+            }
+            (Value::Null, _) => {}
+            (field, _) => schema_problems(v, field, &p, out),
+        }
+    }
+}
+
+fn jobset_schema() -> Value {
+    crate::support::fixture_json("crds/jobset-v0.9.1-v1alpha2.schema.json")["openAPIV3Schema"]
+        .clone()
+}
+
+/// In CI, without any cluster: every JobSet render-job prints for the
+/// corpus fits the JobSet v0.9.1 CRD's `openAPIV3Schema`
+/// (tests/fixtures/crds/, from ../shared/crds/), where Konduktor's own do
+/// not (the pod failure policy's `status`; a fractional CPU as a float).
+#[test]
+fn every_rendered_jobset_fits_the_jobset_crds_schema() {
+    let schema = jobset_schema();
+    assert!(
+        schema["properties"]["spec"].is_object(),
+        "the schema fixture"
+    );
+    let mut problems = Vec::new();
+    for name in recorded_jobsets()
+        .iter()
+        .filter(|n| !PENDING.iter().any(|(p, _)| p == n))
+    {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &[]);
+        let ours: Value = serde_json::from_str(&run.success().stdout).unwrap_or_default();
+        let mut p = Vec::new();
+        schema_problems(&ours, &schema, "", &mut p);
+        problems.extend(p.into_iter().map(|p| format!("{name}: {p}")));
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // The check can fail: Konduktor's recorded JobSets break the schema where
+    // the API server refused them (validate/SUMMARY.txt).
+    let mut theirs = Vec::new();
+    schema_problems(
+        &crate::support::fixture_json(&format!("{LAUNCH}/gpu-queue.jobset.json")),
+        &schema,
+        "",
+        &mut theirs,
+    );
+    assert!(
+        theirs
+            .iter()
+            .any(|p| p.ends_with("podFailurePolicy/rules[0]/onPodConditions[0]/status: required")),
+        "{theirs:?}"
+    );
+    let mut cpu = Vec::new();
+    schema_problems(
+        &crate::support::fixture_json(&format!("{LAUNCH}/cpu-only.jobset.json")),
+        &schema,
+        "",
+        &mut cpu,
+    );
+    assert!(
+        cpu.iter()
+            .any(|p| p.contains("limits/cpu: must be an integer or a string")),
+        "{cpu:?}"
+    );
+}
+
+/// `--validate`: what is printed is first sent as a server-side dry run
+/// (`?dryRun=All`, as fixture create-dry-run) to the user's namespace; the
+/// cluster's answer is reported, and nothing is ever created.
+#[test]
+fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
+    let env = TestEnv::new();
+    let args = ["--env", "UNSET_IN_FILE=x", "--run-id", "0000", "--validate"];
+    if let Some(server) = env.fake() {
+        // A cluster without JobSet: said, with the way out.
+        let path = env.file("task.yaml", FLAGS_TASK);
+        let mut cmd = env.command();
+        cmd.arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(&path)
+            .args(args);
+        let run = env.run_command(cmd);
+        run.failure()
+            .stderr_has("dry-run create jobsets \"t-0000\"")
+            .stderr_has("is JobSet installed on this cluster");
+        assert!(run.stdout.is_empty(), "nothing printed: {}", run.stdout);
+        server.install_jobset_crd();
+        server.clear_requests();
+    }
+    for (workload, kind, path) in [("jobset", "JobSet", "/jobsets"), ("job", "Job", "/jobs")] {
+        let task = env.file("task.yaml", FLAGS_TASK);
+        let mut cmd = env.command();
+        cmd.arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(&task)
+            .args(args)
+            .args(["--workload", workload]);
+        let run = env.run_command(cmd);
+        run.success().stderr_has(&format!(
+            "validated: the cluster accepts {kind} t-0000 in a server-side dry run (nothing was created)"
+        ));
+        assert!(
+            run.stdout.contains(&format!("kind: {kind}")),
+            "{}",
+            run.stdout
+        );
+        if let Some(server) = env.fake() {
+            let posts: Vec<_> = server
+                .requests()
+                .into_iter()
+                .filter(|r| r.method == "POST")
+                .collect();
+            assert_eq!(posts.len(), 1, "{posts:?}");
+            assert!(posts[0].path.ends_with(path), "{posts:?}");
+            assert!(posts[0].query.contains("dryRun=All"), "{posts:?}");
+            server.clear_requests();
+        }
+    }
+}
+
+/// What changes nothing is said at `-v`; with SSH on, stderr says the key
+/// secret `konduktor launch` would write first (render-job writes none).
+#[test]
+fn disk_size_is_said_at_v_and_ssh_names_the_secret_launch_would_write() {
+    let env = TestEnv::new();
+    let task = FLAGS_TASK.replace("  memory: 1\n", "  memory: 1\n  disk_size: 512\n");
+    let run = render_task(&env, &task, &["-v", "--env", "UNSET_IN_FILE=x"]);
+    run.success()
+        .stderr_has("resources.disk_size 512 changes nothing");
+    assert!(!run.stderr.contains("konduktor-ssh-keys"), "{}", run.stderr);
+    let config = env.file("config.yaml", "ssh:\n  enable: true\n");
+    let path = env.file("task.yaml", FLAGS_TASK);
+    let mut cmd = env.command();
+    cmd.env("KONDUKTOR_CONFIG", &config)
+        .arg("-n")
+        .arg(&env.namespace)
+        .args(["render-job", "-f"])
+        .arg(&path)
+        .args(["--env", "UNSET_IN_FILE=x", "-o", "json"]);
+    let run = env.run_command(cmd);
+    run.success().stderr_has(&format!(
+        "`konduktor launch` would first write its SSH keys into the secret konduktor-ssh-keys-{}",
+        crate::support::OWNER
+    ));
+    if let Some(server) = env.fake() {
+        assert!(
+            server.requests().iter().all(|r| r.method == "GET"),
+            "render-job only reads: {:?}",
+            server.requests()
+        );
+    }
+}
