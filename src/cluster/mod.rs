@@ -14,6 +14,7 @@
 
 mod duration;
 mod errors;
+mod exec_plugin;
 mod incluster;
 mod kubeconfig;
 mod pages;
@@ -149,8 +150,9 @@ fn build_client(config: kube::Config) -> Option<Result<kube::Client, kube::Error
 
 impl Cluster {
     /// Connect as kubectl would: load the kubeconfig, pick the context,
-    /// apply the timeouts, check the namespace, build the client (which
-    /// runs a credential plugin, if the user has one).
+    /// run a credential plugin if the user has one (bounded, see
+    /// `exec_plugin`), apply the timeouts, check the namespace, build the
+    /// client.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
         let kubeconfig::Prepared {
             mut config,
@@ -184,7 +186,6 @@ impl Cluster {
                 opts.request_timeout.map_or("none".to_string(), humanize)
             )
         });
-        // Building the client runs a credential plugin, if the user has one.
         let client = build_client(config)
             .ok_or_else(|| errors::unusable_token(&context, &user))?
             .map_err(|e| match &e {

@@ -130,11 +130,36 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
         reason: e.kind().to_string(),
     })?;
     let program_path = resolve_program(program, &dir);
-    let mut child = Command::new(&program_path)
+    let mut command = Command::new(&program_path);
+    command
         .args(spec.argv.iter().skip(1))
         .current_dir(&dir)
         .stdin(Stdio::inherit())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::inherit());
+    let output = run_bounded(command, program, spec.timeout)?;
+    let mut bytes = output.expose().to_vec();
+    if spec.trim && bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    Ok(SecretBytes::new(bytes))
+}
+
+/// Run `command` (its standard input and error set by the caller) and
+/// return what it printed on standard output, read up to
+/// [`MAX_OUTPUT_BYTES`]; stopped at `timeout`. A status other than success
+/// is an error. `program` names it in errors. Also the runner of the
+/// kubeconfig's credential (exec) plugins.
+///
+/// # Errors
+///
+/// The program is missing, fails, runs past its timeout, or prints more
+/// than [`MAX_OUTPUT_BYTES`].
+pub fn run_bounded(
+    mut command: Command,
+    program: &str,
+    timeout: Duration,
+) -> Result<SecretBytes, CommandError> {
+    let mut child = command
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| match e.kind() {
@@ -146,8 +171,8 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
                 reason: e.kind().to_string(),
             },
         })?;
-    let deadline = Instant::now() + spec.timeout;
-    let output = read_output(&mut child, deadline, spec.timeout);
+    let deadline = Instant::now() + timeout;
+    let output = read_output(&mut child, deadline, timeout);
     let status = match output {
         Ok(_) => wait_until(&mut child, deadline),
         Err(_) => None,
@@ -155,18 +180,14 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
     let output = output?;
     let Some(status) = status else {
         stop(&mut child);
-        return Err(CommandError::TimedOut(spec.timeout));
+        return Err(CommandError::TimedOut(timeout));
     };
     if !status.success() {
         return Err(CommandError::Failed {
             status: describe(status),
         });
     }
-    let mut bytes = output.expose().to_vec();
-    if spec.trim && bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    Ok(SecretBytes::new(bytes))
+    Ok(output)
 }
 
 /// A program path with a `/` is taken from the manifest's folder; a bare
