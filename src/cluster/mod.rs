@@ -17,6 +17,7 @@ mod errors;
 mod exec_plugin;
 mod incluster;
 mod kubeconfig;
+mod oidc;
 mod pages;
 mod proxy;
 mod short_strings;
@@ -170,6 +171,23 @@ impl Cluster {
         );
         config.read_timeout = opts.request_timeout;
         config.write_timeout = opts.request_timeout;
+        if config
+            .auth_info
+            .auth_provider
+            .as_ref()
+            .is_some_and(|p| p.name == "oidc")
+        {
+            let file = match &files {
+                kubeconfig::KubeconfigFiles::Files(list) => oidc::file_of_user(list, &user.name),
+                kubeconfig::KubeconfigFiles::InCluster => None,
+            };
+            let owner = oidc::Owner {
+                user: &user.name,
+                context: &context,
+                file: file.as_deref(),
+            };
+            oidc::refresh_if_expired(&mut config.auth_info, &owner, opts.request_timeout).await?;
+        }
         let namespace = opts
             .namespace
             .clone()
