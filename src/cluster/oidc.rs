@@ -359,9 +359,12 @@ impl Issuer {
             .map_err(|_| not_a_url())?;
         let mut config = kube::Config::new(base);
         config.root_cert = self.root_cert.clone();
-        config.connect_timeout = Some(self.timeout.min(super::CONNECT_TIMEOUT));
-        config.read_timeout = Some(self.timeout);
-        config.write_timeout = Some(self.timeout);
+        // The whole exchange is bounded below, by one timeout that names
+        // the issuer; kube's own are set past it, so they never fire first.
+        let past = Some(self.timeout.saturating_add(Duration::from_secs(5)));
+        config.connect_timeout = past;
+        config.read_timeout = past;
+        config.write_timeout = past;
         config.default_retry = false;
         let client = kube::Client::try_from(config).map_err(|e| {
             self.failure(format!(
