@@ -10,6 +10,7 @@ use kube::config::Kubeconfig;
 use secrecy::ExposeSecret;
 
 use super::errors::error_chain;
+use super::exec_plugin;
 use super::incluster;
 use super::proxy;
 use crate::error::{Error, ErrorKind, Result};
@@ -657,6 +658,11 @@ fn kube_config(
     {
         exec.cluster = Some(for_exec);
     }
+    run_exec_plugin(
+        &mut auth_info,
+        ctx.user.as_deref().unwrap_or_default(),
+        context,
+    )?;
     config.auth_info = auth_info;
     let proxy = proxy::choose(
         &config.cluster_url,
@@ -680,6 +686,38 @@ fn kube_config(
         .zip(named.clone())
         .and_then(|(p, named)| proxy::Tunnel::of(&p, named, &config.cluster_url));
     Ok((config, named.map(|n| format!("through {n}")), tunnel))
+}
+
+/// Where kube would use the user's `exec` plugin (no auth-provider, no
+/// username and password, no token: kube's order), run it ourselves,
+/// bounded ([`exec_plugin`]), and hand kube what it gave instead.
+fn run_exec_plugin(
+    auth_info: &mut kube::config::AuthInfo,
+    user: &str,
+    context: &str,
+) -> Result<()> {
+    let used = auth_info.auth_provider.is_none()
+        && !(auth_info.username.is_some() && auth_info.password.is_some())
+        && auth_info.token.is_none()
+        && auth_info.token_file.is_none();
+    let Some(exec) = auth_info.exec.take() else {
+        return Ok(());
+    };
+    if !used {
+        return Ok(());
+    }
+    let owner = exec_plugin::PluginOwner { user, context };
+    match exec_plugin::run(&exec, &owner)? {
+        exec_plugin::Credential::Token(token) => auth_info.token = Some(token.into()),
+        exec_plugin::Credential::Certificate { certificate, key } => {
+            auth_info.client_certificate = None;
+            auth_info.client_key = None;
+            auth_info.client_certificate_data = Some(base64(certificate.into_bytes()));
+            auth_info.client_key_data = Some(base64(key.into_bytes()).into());
+        }
+        exec_plugin::Credential::Nothing => {}
+    }
+    Ok(())
 }
 
 /// The auth-providers kube can use: `oidc` (the id-token, checked for

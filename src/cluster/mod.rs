@@ -15,8 +15,10 @@
 pub mod access;
 mod duration;
 mod errors;
+mod exec_plugin;
 mod incluster;
 mod kubeconfig;
+mod oidc;
 mod pages;
 mod proxy;
 mod short_strings;
@@ -156,8 +158,9 @@ fn build_client(config: kube::Config) -> Option<Result<kube::Client, kube::Error
 
 impl Cluster {
     /// Connect as kubectl would: load the kubeconfig, pick the context,
-    /// apply the timeouts, check the namespace, build the client (which
-    /// runs a credential plugin, if the user has one).
+    /// run a credential plugin if the user has one (bounded, see
+    /// `exec_plugin`), apply the timeouts, check the namespace, build the
+    /// client.
     pub async fn connect(opts: &ConnectOptions) -> Result<Self> {
         let kubeconfig::Prepared {
             mut config,
@@ -176,6 +179,23 @@ impl Cluster {
         );
         config.read_timeout = opts.request_timeout;
         config.write_timeout = opts.request_timeout;
+        if config
+            .auth_info
+            .auth_provider
+            .as_ref()
+            .is_some_and(|p| p.name == "oidc")
+        {
+            let file = match &files {
+                kubeconfig::KubeconfigFiles::Files(list) => oidc::file_of_user(list, &user.name),
+                kubeconfig::KubeconfigFiles::InCluster => None,
+            };
+            let owner = oidc::Owner {
+                user: &user.name,
+                context: &context,
+                file: file.as_deref(),
+            };
+            oidc::refresh_if_expired(&mut config.auth_info, &owner, opts.request_timeout).await?;
+        }
         let namespace = opts
             .namespace
             .clone()
@@ -200,7 +220,6 @@ impl Cluster {
                 )
             });
         }
-        // Building the client runs a credential plugin, if the user has one.
         let client = build_client(config)
             .ok_or_else(|| errors::unusable_token(&context, &user))?
             .map_err(|e| match &e {

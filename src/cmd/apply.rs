@@ -85,14 +85,128 @@ struct Report<'a> {
     interrupted: bool,
 }
 
-/// The exit status of an apply stopped by SIGINT or SIGTERM, as a shell
-/// reports a command a Ctrl-C ended (128 + 2).
-const INTERRUPTED: u8 = 130;
+/// The exit status of an apply a signal stopped, as a shell reports a
+/// command that signal ended: 128 + its number (130 for SIGINT, 143 for
+/// SIGTERM).
+fn interrupted_status(signal: Signal) -> u8 {
+    match signal {
+        Signal::Int => 130,
+        Signal::Term => 143,
+    }
+}
+
+/// The signals that stop an apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Signal {
+    Int,
+    Term,
+}
+
+impl Signal {
+    fn name(self) -> &'static str {
+        match self {
+            Signal::Int => "SIGINT",
+            Signal::Term => "SIGTERM",
+        }
+    }
+}
+
+/// Where an apply is when a signal lands: it decides what stopping means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Reading, planning, asking: nothing is written yet, so a signal
+    /// stops at once, with a record that says so.
+    Planning = 0,
+    /// Writes are being sent: a signal lets those in flight finish and
+    /// starts no other (the summary then tells which were made).
+    Writing = 1,
+    /// Every write was sent; waiting for deletions a finalizer holds. A
+    /// signal stops the waiting at once.
+    Waiting = 2,
+}
+
+/// What the signal watcher and the apply share.
+#[derive(Default)]
+struct Interruption {
+    phase: std::sync::atomic::AtomicU8,
+    /// The first signal: 0 none, else its number.
+    signal: std::sync::atomic::AtomicU8,
+}
+
+impl Interruption {
+    fn set_phase(&self, phase: Phase) {
+        self.phase
+            .store(phase as u8, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    fn phase(&self) -> Phase {
+        match self.phase.load(std::sync::atomic::Ordering::SeqCst) {
+            1 => Phase::Writing,
+            2 => Phase::Waiting,
+            _ => Phase::Planning,
+        }
+    }
+
+    fn signal(&self) -> Option<Signal> {
+        match self.signal.load(std::sync::atomic::Ordering::SeqCst) {
+            2 => Some(Signal::Int),
+            15 => Some(Signal::Term),
+            _ => None,
+        }
+    }
+
+    fn record(&self, signal: Signal) {
+        let number = match signal {
+            Signal::Int => 2,
+            Signal::Term => 15,
+        };
+        let _ = self.signal.compare_exchange(
+            0,
+            number,
+            std::sync::atomic::Ordering::SeqCst,
+            std::sync::atomic::Ordering::SeqCst,
+        );
+    }
+}
+
+/// The record `-o json`/`yaml` prints when a signal stops an apply before
+/// or after its writes (during them, the full report is printed).
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StoppedReport {
+    result: Vec<Outcome>,
+    stopped: String,
+    interrupted: bool,
+    signal: &'static str,
+}
 
 /// What the summary says when the apply was interrupted.
 const INTERRUPTED_NOTE: &str = "interrupted: no write was started after the signal, and the writes in flight were let finish; running apply again converges";
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+    // A signal may land anywhere from here on: while planning (nothing is
+    // written: stop at once, with a record), while writing (stop in
+    // order), while waiting on finalizers (stop at once). The handlers are
+    // in place before the first request.
+    let progress = std::sync::Arc::new(execute::Progress::default());
+    let interruption = std::sync::Arc::new(Interruption::default());
+    let watcher = tokio::spawn(watch_interrupts(
+        Interrupts::new(),
+        progress.clone(),
+        interruption.clone(),
+        Format::from(args.output),
+    ));
+    let result = run_watched(ctx, args, &progress, &interruption).await;
+    watcher.abort();
+    result
+}
+
+async fn run_watched(
+    ctx: &Context,
+    args: &ApplyArgs,
+    progress: &std::sync::Arc<execute::Progress>,
+    interruption: &Interruption,
+) -> Result<ExitCode> {
     // --plan: the reviewed plan decides --prune, and is carried out only
     // if planning again gives it back (sources and cluster as reviewed).
     let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
@@ -147,7 +261,16 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
             // plan needs? (After the confirmation, so that a refusal for
             // want of a terminal sends nothing.)
             execute::check_access(&cluster, &plan).await?;
-            let mut executed = carry_out(&cluster, &plan, text, args.parallel.into()).await?;
+            let mut executed = carry_out(
+                &cluster,
+                &plan,
+                text,
+                args.parallel.into(),
+                progress,
+                interruption,
+            )
+            .await?;
+            interruption.set_phase(Phase::Waiting);
             // Deletions a finalizer holds: waited for, as `kubectl delete` does.
             crate::secrets::wait::settle(&cluster, &plan, &mut executed.outcomes, args.wait.wait())
                 .await?;
@@ -181,7 +304,9 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         })?;
     }
     Ok(if interrupted {
-        ExitCode::from(INTERRUPTED)
+        ExitCode::from(interrupted_status(
+            interruption.signal().unwrap_or(Signal::Int),
+        ))
     } else if failed {
         ExitCode::FAILURE
     } else {
@@ -237,8 +362,9 @@ async fn carry_out(
     plan: &Plan,
     text: bool,
     parallel: usize,
+    progress: &std::sync::Arc<execute::Progress>,
+    interruption: &Interruption,
 ) -> Result<execute::Executed> {
-    let progress = std::sync::Arc::new(execute::Progress::default());
     let ticker = (text && std::io::stderr().is_terminal())
         .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
     // Only a run that writes asks who we are: a no-op stays one request.
@@ -248,12 +374,10 @@ async fn carry_out(
         WriteMeta::default()
     };
     // From here on a Ctrl-C (or SIGTERM) stops the apply in order: no new
-    // write, those in flight finish, the summary is printed.
-    // (The handlers are in place before the first write, not whenever the
-    // task first runs.)
-    let interrupts = tokio::spawn(watch_interrupts(Interrupts::new(), progress.clone()));
-    let executed = execute::execute_with(cluster, plan, &meta, &progress, parallel).await;
-    interrupts.abort();
+    // write, those in flight finish, the summary is printed. One that came
+    // while planning has already ended the run.
+    interruption.set_phase(Phase::Writing);
+    let executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
     if let Some(t) = ticker {
         t.abort();
         // Clear the progress line.
@@ -262,23 +386,57 @@ async fn carry_out(
     Ok(executed)
 }
 
-/// On the first SIGINT or SIGTERM: stop starting writes, and say so; on
-/// the second: exit at once (130), as kubectl does, without a summary.
-async fn watch_interrupts(mut signals: Interrupts, progress: std::sync::Arc<execute::Progress>) {
+/// On the first SIGINT or SIGTERM: while writing, stop starting writes
+/// and say so (the apply then prints its summary and exits 128 + the
+/// signal's number); before or after the writes, print a record and exit
+/// at once. On the second: one line, and exit at once, as kubectl does.
+async fn watch_interrupts(
+    mut signals: Interrupts,
+    progress: std::sync::Arc<execute::Progress>,
+    interruption: std::sync::Arc<Interruption>,
+    format: Format,
+) {
     loop {
-        let Some(name) = signals.next().await else {
+        let Some(signal) = signals.next().await else {
             return;
         };
+        let name = signal.name();
         if progress.interrupted() {
             eprintln!(
                 "\n{name} again: stopping at once; the writes in flight may or may not have been made: run apply again"
             );
-            std::process::exit(i32::from(INTERRUPTED));
+            std::process::exit(i32::from(interrupted_status(signal)));
         }
-        progress.interrupt();
-        eprintln!(
-            "\n{name}: stopping; no new write starts, waiting for those in flight (press Ctrl-C again to stop at once)"
-        );
+        interruption.record(signal);
+        let stopped = match interruption.phase() {
+            Phase::Writing => {
+                progress.interrupt();
+                eprintln!(
+                    "\n{name}: stopping; no new write starts, waiting for those in flight (press Ctrl-C again to stop at once)"
+                );
+                continue;
+            }
+            Phase::Planning => {
+                format!("interrupted by {name} before any write: nothing was written")
+            }
+            Phase::Waiting => format!(
+                "interrupted by {name} while waiting for deletions a finalizer holds: every write was made; run apply again to see where they stand"
+            ),
+        };
+        eprintln!("\n{name}: stopped; {stopped}");
+        if format != Format::Text {
+            let report = StoppedReport {
+                result: Vec::new(),
+                stopped,
+                interrupted: true,
+                signal: name,
+            };
+            if let Ok(data) = to_data(&report, format) {
+                print!("{data}");
+            }
+        }
+        let _ = std::io::stdout().flush();
+        std::process::exit(i32::from(interrupted_status(signal)));
     }
 }
 
@@ -305,9 +463,9 @@ impl Interrupts {
         Interrupts {}
     }
 
-    /// The name of the next signal; `None` if none can come.
+    /// The next signal; `None` if none can come.
     #[cfg(unix)]
-    async fn next(&mut self) -> Option<&'static str> {
+    async fn next(&mut self) -> Option<Signal> {
         async fn recv(s: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
             match s {
                 Some(s) => s.recv().await,
@@ -318,15 +476,15 @@ impl Interrupts {
             return None;
         }
         tokio::select! {
-            Some(()) = recv(&mut self.int) => Some("SIGINT"),
-            Some(()) = recv(&mut self.term) => Some("SIGTERM"),
+            Some(()) = recv(&mut self.int) => Some(Signal::Int),
+            Some(()) = recv(&mut self.term) => Some(Signal::Term),
             else => None,
         }
     }
 
     #[cfg(not(unix))]
-    async fn next(&mut self) -> Option<&'static str> {
-        tokio::signal::ctrl_c().await.ok().map(|()| "Ctrl-C")
+    async fn next(&mut self) -> Option<Signal> {
+        tokio::signal::ctrl_c().await.ok().map(|()| Signal::Int)
     }
 }
 

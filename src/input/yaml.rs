@@ -180,6 +180,16 @@ impl Builder {
             self.anchors.insert(anchor, node.clone());
         }
         match self.stack.last_mut() {
+            // A second document is an error (see `parse`): said at once, so
+            // that a file of many documents is not built whole first.
+            None if !node.is_null()
+                && self
+                    .documents
+                    .iter()
+                    .any(|(_, r)| r.as_ref().is_some_and(|n| !n.is_null())) =>
+            {
+                return Err(more_than_one_document(self.doc_start));
+            }
             None => self.documents.push((self.doc_start, Some(node))),
             Some(Frame::Seq { items, weight, .. }) => {
                 *weight = weight.saturating_add(node.weight);
@@ -315,6 +325,14 @@ impl Builder {
     }
 }
 
+fn more_than_one_document(offset: usize) -> SyntaxError {
+    SyntaxError {
+        offset,
+        message: "the file holds more than one YAML document".into(),
+        help: "keep everything in the first document: remove the `---` line and what follows, or merge it into the first".into(),
+    }
+}
+
 /// Read `text` as YAML. Never fails: a syntax error is part of the result,
 /// with what was read before it.
 pub fn parse(text: &str) -> Parsed {
@@ -360,11 +378,7 @@ pub fn parse(text: &str) -> Parsed {
     if error.is_none()
         && let Some((offset, _)) = documents.next()
     {
-        error = Some(SyntaxError {
-            offset,
-            message: "the file holds more than one YAML document".into(),
-            help: "keep everything in the first document: remove the `---` line and what follows, or merge it into the first".into(),
-        });
+        error = Some(more_than_one_document(offset));
     }
     let trusted_until = match &error {
         Some(e) if e.offset < text.len() => parsed_to.min(e.offset),
@@ -411,8 +425,9 @@ impl Parsed {
 pub struct Masked {
     pub text: String,
     /// `to_masked[i]`: the masked offset of original byte `i` (one entry
-    /// past the end too).
-    to_masked: Vec<usize>,
+    /// past the end too). `u32`s: one per byte of a 4 MiB input, and a
+    /// masked text is at most three times as long as its original.
+    to_masked: Vec<u32>,
 }
 
 impl fmt::Debug for Masked {
@@ -426,7 +441,12 @@ impl Masked {
     /// A byte range of the original, in the masked text (at least one byte
     /// where the text has one).
     pub fn map(&self, range: Range<usize>) -> Range<usize> {
-        let at = |i: usize| self.to_masked.get(i).copied().unwrap_or(self.text.len());
+        let at = |i: usize| {
+            self.to_masked
+                .get(i)
+                .and_then(|m| usize::try_from(*m).ok())
+                .unwrap_or(self.text.len())
+        };
         let start = at(range.start).min(self.text.len());
         let end = at(range.end).clamp(start, self.text.len());
         if end == start && start < self.text.len() {
@@ -445,7 +465,8 @@ impl Masked {
     /// The original offset a masked offset stands for (the start of a
     /// hidden piece for any offset inside its `***`).
     pub fn original(&self, masked_offset: usize) -> usize {
-        self.to_masked.partition_point(|&m| m < masked_offset)
+        self.to_masked
+            .partition_point(|&m| usize::try_from(m).is_ok_and(|m| m < masked_offset))
     }
 
     /// The text of a file that is not shown at all: every line hidden.
@@ -461,8 +482,15 @@ enum Class {
     Shown,
     /// Outside any token: an indicator is shown, anything else hidden.
     Between,
-    /// Part of hidden piece number n.
-    Hidden(usize),
+    /// Part of hidden piece number n (a `u32`: one class per byte of a
+    /// 4 MiB input is held at once, so it is kept small).
+    Hidden(u32),
+}
+
+/// A piece number as [`Class::Hidden`] holds it (a text has fewer pieces
+/// than bytes, far below `u32::MAX`).
+fn piece(n: usize) -> u32 {
+    u32::try_from(n).unwrap_or(u32::MAX)
 }
 
 fn is_break(c: char) -> bool {
@@ -490,7 +518,7 @@ fn classify(
     let mut class = vec![Class::Between; len];
     for (n, t) in tokens.iter().enumerate() {
         for c in class.iter_mut().take(t.end.min(len)).skip(t.start) {
-            *c = Class::Hidden(n);
+            *c = Class::Hidden(piece(n));
         }
     }
     for r in revealed {
@@ -501,7 +529,7 @@ fn classify(
     // Everything after the last parsed event is one hidden piece.
     let tail = tokens.len();
     for c in class.iter_mut().skip(trusted_until) {
-        *c = Class::Hidden(tail);
+        *c = Class::Hidden(piece(tail));
     }
     // Stray characters between tokens that are no YAML indicator are hidden
     // too, each run its own piece.
@@ -521,7 +549,7 @@ fn classify(
             in_stray = true;
         }
         for c in class.iter_mut().skip(i).take(ch.len_utf8()) {
-            *c = Class::Hidden(next_piece);
+            *c = Class::Hidden(piece(next_piece));
         }
     }
     class
@@ -532,10 +560,11 @@ fn classify(
 fn write_masked(text: &str, class: &[Class]) -> Masked {
     let len = text.len();
     let mut out = String::with_capacity(len.min(1 << 20));
-    let mut to_masked = vec![0; len + 1];
+    let mut to_masked = vec![0u32; len + 1];
+    let offset = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
     // The piece whose `***` this line already shows, and whether only
     // indentation came before on this line within the piece.
-    let mut shown_piece: Option<usize> = None;
+    let mut shown_piece: Option<u32> = None;
     let mut piece_at = 0;
     let mut at_line_start = true;
     for (i, ch) in text.char_indices() {
@@ -545,7 +574,7 @@ fn write_masked(text: &str, class: &[Class]) -> Masked {
             _ => out.len(),
         };
         for m in to_masked.iter_mut().skip(i).take(ch.len_utf8()) {
-            *m = here;
+            *m = offset(here);
         }
         if is_break(ch) {
             out.push(ch);
@@ -579,7 +608,7 @@ fn write_masked(text: &str, class: &[Class]) -> Masked {
             }
         }
     }
-    to_masked[len] = out.len();
+    to_masked[len] = offset(out.len());
     Masked {
         text: out,
         to_masked,
@@ -592,8 +621,9 @@ fn write_masked(text: &str, class: &[Class]) -> Masked {
 /// parser counts them.
 pub struct LineIndex<'a> {
     text: &'a str,
-    /// Byte offsets where lines start.
-    line_starts: Vec<usize>,
+    /// Byte offsets where lines start (`u32`s: a 4 MiB file of line
+    /// breaks has four million).
+    line_starts: Vec<u32>,
     /// (byte offset, characters before it), every [`SAMPLE_BYTES`] or so.
     samples: Vec<(usize, usize)>,
 }
@@ -602,7 +632,11 @@ const SAMPLE_BYTES: usize = 256;
 
 impl<'a> LineIndex<'a> {
     pub fn new(text: &'a str) -> Self {
-        let mut line_starts = vec![0];
+        // As many as there are breaks, at most: allocated once.
+        let breaks = memchr::memchr2_iter(b'\n', b'\r', text.as_bytes()).count();
+        let mut line_starts = Vec::with_capacity(breaks + 1);
+        line_starts.push(0);
+        let start_at = |i: usize| u32::try_from(i + 1).unwrap_or(u32::MAX);
         let mut samples = vec![(0, 0)];
         let mut prev_cr = false;
         for (chars, (i, c)) in text.char_indices().enumerate() {
@@ -612,10 +646,10 @@ impl<'a> LineIndex<'a> {
             match c {
                 '\n' if prev_cr => {
                     if let Some(last) = line_starts.last_mut() {
-                        *last = i + 1;
+                        *last = start_at(i);
                     }
                 }
-                '\n' | '\r' => line_starts.push(i + 1),
+                '\n' | '\r' => line_starts.push(start_at(i)),
                 _ => {}
             }
             prev_cr = c == '\r';
@@ -644,8 +678,15 @@ impl<'a> LineIndex<'a> {
 
     /// 1-based line and column (in characters) of byte `offset`.
     pub fn line_column(&self, offset: usize) -> (u32, u32) {
-        let line = self.line_starts.partition_point(|s| *s <= offset).max(1);
-        let start = self.line_starts.get(line - 1).copied().unwrap_or(0);
+        let line = self
+            .line_starts
+            .partition_point(|s| usize::try_from(*s).is_ok_and(|s| s <= offset))
+            .max(1);
+        let start = self
+            .line_starts
+            .get(line - 1)
+            .and_then(|s| usize::try_from(*s).ok())
+            .unwrap_or(0);
         let column = self
             .chars_before(offset)
             .saturating_sub(self.chars_before(start))

@@ -179,8 +179,37 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
         .args(spec.argv.iter().skip(1))
         .current_dir(&dir)
         .stdin(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .stdout(Stdio::piped());
+        .stderr(Stdio::inherit());
+    let output = run_bounded(command, program, spec.timeout)?;
+    let mut bytes = output.expose().to_vec();
+    if spec.trim && bytes.last() == Some(&b'\n') {
+        bytes.pop();
+    }
+    // The limit is on the value: a value of exactly 1 MiB may be printed
+    // with its newline.
+    if bytes.len() > MAX_OUTPUT_BYTES {
+        return Err(CommandError::TooLarge);
+    }
+    Ok(SecretBytes::new(bytes))
+}
+
+/// Run `command` (its standard input and error set by the caller) in a
+/// process group of its own and return what it printed on standard output,
+/// read up to [`MAX_OUTPUT_BYTES`] and a trailing newline; the group is
+/// stopped at `timeout` and when the tool is signalled. A status other than
+/// success is an error. `program` names it in errors. Also the runner of the
+/// kubeconfig's credential (exec) plugins.
+///
+/// # Errors
+///
+/// The program is missing, fails, runs past its timeout, or prints more
+/// than [`MAX_OUTPUT_BYTES`] and a newline.
+pub fn run_bounded(
+    mut command: Command,
+    program: &str,
+    timeout: Duration,
+) -> Result<SecretBytes, CommandError> {
+    command.stdout(Stdio::piped());
     let terminal = group::Terminal::ours();
     group::prepare(&mut command, &terminal);
     let mut child = command.spawn().map_err(|e| match e.kind() {
@@ -193,8 +222,8 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
         },
     })?;
     let running = group::started(&child, terminal);
-    let deadline = Instant::now() + spec.timeout;
-    let output = read_output(&mut child, &running, deadline, spec.timeout);
+    let deadline = Instant::now() + timeout;
+    let output = read_output(&mut child, &running, deadline, timeout);
     let status = match output {
         Ok(_) => wait_until(&mut child, deadline),
         Err(_) => None,
@@ -202,7 +231,7 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
     let output = output?;
     let Some(status) = status else {
         running.stop(&mut child);
-        return Err(CommandError::TimedOut(spec.timeout));
+        return Err(CommandError::TimedOut(timeout));
     };
     if running.interrupted_at_terminal(status) {
         group::end_as_interrupted(running);
@@ -212,16 +241,7 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
             status: describe(status),
         });
     }
-    let mut bytes = output.expose().to_vec();
-    if spec.trim && bytes.last() == Some(&b'\n') {
-        bytes.pop();
-    }
-    // The limit is on the value: a value of exactly 1 MiB may be printed
-    // with its newline.
-    if bytes.len() > MAX_OUTPUT_BYTES {
-        return Err(CommandError::TooLarge);
-    }
-    Ok(SecretBytes::new(bytes))
+    Ok(output)
 }
 
 /// A program path with a `/` is taken from the manifest's folder; a bare

@@ -23,13 +23,17 @@ pub enum Written {
     Unchanged,
 }
 
-/// A previous git-ssh secret, removed once the new one was in place.
+/// A previous git-ssh secret, deleted once the new one was in place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Removed {
     /// The name a person gave it.
     pub name: String,
     /// The object name.
     pub secret_name: String,
+    /// The finalizers that still hold it, when the server answered the
+    /// delete with the object itself (it stays until they are removed);
+    /// `None` when it is gone.
+    pub held_by: Option<Vec<String>>,
 }
 
 /// What `create_or_merge` did, for the command to print.
@@ -79,10 +83,22 @@ impl CreateReport {
             }
         };
         for r in &self.removed {
-            out.push_str(&format!(
-                "removed the previous git-ssh secret \"{}\" ({})\n",
-                r.name, r.secret_name
-            ));
+            out.push_str(&match &r.held_by {
+                None => format!(
+                    "removed the previous git-ssh secret \"{}\" ({})\n",
+                    r.name, r.secret_name
+                ),
+                Some(finalizers) if finalizers.is_empty() => format!(
+                    "deleting the previous git-ssh secret \"{}\" ({}): the server has not removed it yet\n",
+                    r.name, r.secret_name
+                ),
+                Some(finalizers) => format!(
+                    "deleting the previous git-ssh secret \"{}\" ({}): it stays until its finalizers are removed ({})\n",
+                    r.name,
+                    r.secret_name,
+                    finalizers.join(", ")
+                ),
+            });
         }
         out
     }
@@ -144,14 +160,21 @@ async fn remove_previous<'a>(
         let deleted = store
             .delete(&old.name, old.uid.clone(), old.resource_version.clone())
             .await;
-        if let Err(e) = deleted {
-            let err = Error::new(e.kind, format!("the new git-ssh secret is in place, but the previous one ({}) was not removed: {e}", old.name))
-                .with_help("run the command again, or delete it with `kubectl konduktor secret delete`");
-            return (removed, Some(err));
-        }
+        let held_by = match deleted {
+            Err(e) => {
+                let err = Error::new(e.kind, format!("the new git-ssh secret is in place, but the previous one ({}) was not removed: {e}", old.name))
+                    .with_help("run the command again, or delete it with `kubectl konduktor secret delete`");
+                return (removed, Some(err));
+            }
+            Ok(crate::secrets::store::Deleted::Gone) => None,
+            // A finalizer holds it: deleted, but not gone (fixture
+            // delete-with-finalizer).
+            Ok(crate::secrets::store::Deleted::Pending(t)) => Some(t.finalizers),
+        };
         removed.push(Removed {
             name: old.display_name().to_string(),
             secret_name: old.name.clone(),
+            held_by,
         });
     }
     (removed, None)

@@ -167,6 +167,32 @@ async fn a_new_git_ssh_secret_replaces_the_previous_one_once_written() {
     );
 }
 
+/// Issue 21 point 7: a previous git-ssh secret a finalizer holds is
+/// deleted but not gone: the report says it stays, and names the
+/// finalizers, instead of calling it removed.
+#[tokio::test]
+async fn a_previous_git_ssh_secret_a_finalizer_holds_is_not_reported_removed() {
+    let mut store = FakeStore::new(vec![live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")])]);
+    store
+        .held
+        .insert(obj("old-ssh"), vec!["example.com/keep".to_string()]);
+    let d = desired("new-ssh", SecretKind::GitSsh, &[("gitkey", "k2")]);
+    let report = ok(&store, &d).await;
+    let shown = report.render();
+    assert!(!shown.contains("removed the previous"), "{shown}");
+    assert!(
+        shown.ends_with(&format!(
+            "deleting the previous git-ssh secret \"old-ssh\" ({}): it stays until its finalizers are removed (example.com/keep)\n",
+            obj("old-ssh")
+        )),
+        "{shown}"
+    );
+    assert_eq!(
+        report.removed.first().and_then(|r| r.held_by.clone()),
+        Some(vec!["example.com/keep".to_string()])
+    );
+}
+
 #[tokio::test]
 async fn a_previous_git_ssh_secret_that_cannot_go_is_reported_after_the_write() {
     let store = FakeStore::new(vec![live("old-ssh", ME, "git-ssh", &[("gitkey", "k1")])])

@@ -59,6 +59,13 @@ pub struct ListedSecret {
     /// Set while it is being deleted: a finalizer holds it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub terminating: Option<ListedTerminating>,
+    /// The type of one of the caller's secrets that is not `Opaque`
+    /// (`kubernetes.io/tls`, say): it carries our labels, but Konduktor
+    /// never made it, and it is never written or deleted
+    /// (docs/konduktor-compat.md, "Konduktor's own secrets"). Unset where
+    /// the type is Opaque or was not read (others' secrets, metadata only).
+    #[serde(skip_serializing_if = "Option::is_none", rename = "notOpaqueType")]
+    pub not_opaque_type: Option<String>,
     /// Konduktor's own (docs/konduktor-compat.md §1.6): what it is. `null`
     /// for a secret a manifest can manage (or not Konduktor's at all).
     pub konduktor_own: Option<ListedOwn>,
@@ -111,6 +118,11 @@ impl ListedSecret {
                 what: own.id(),
                 description: own.describe(),
             }),
+            not_opaque_type: s
+                .secret_type
+                .as_deref()
+                .filter(|t| *t != crate::konduktor::OPAQUE)
+                .map(str::to_string),
         }
     }
 }

@@ -168,6 +168,56 @@ fn failing_exec_plugin_reports_its_exit_status_only() {
     assert_no_internals(&run.stderr);
 }
 
+/// A plugin that prints without end is stopped once it has printed 1 MiB
+/// (kube read it until memory ran out), and one that never exits is
+/// stopped at the plugin timeout (kube and kubectl wait forever). Either
+/// way the error names the plugin, and nothing it printed, on stdout or
+/// on a stderr that is not the user's terminal, is shown.
+#[cfg(unix)]
+#[test]
+fn exec_plugins_that_print_without_end_or_never_exit_are_stopped() {
+    let env = TestEnv::new();
+    let server = server_url(&env);
+    let endless = env.canary("endless");
+    let cmd_path = plugin(
+        &env,
+        "endless-plugin",
+        &format!("echo \"err {endless}\" >&2; exec yes '{endless}'"),
+    );
+    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
+    let run = run_unhung(&env, cmd);
+    run.failure()
+        .stderr_has("endless-plugin")
+        .stderr_has("more than 1048576 bytes")
+        .stderr_has("by hand");
+    assert_no_internals(&run.stderr);
+
+    let stuck = env.canary("stuck");
+    let never = plugin(
+        &env,
+        "stuck-plugin",
+        &format!("echo \"out {stuck}\"; echo \"err {stuck}\" >&2; exec sleep 600"),
+    );
+    // Interactive by default: its stderr is the user's, as in kubectl, so
+    // this one says nothing there.
+    let default_mode = plugin(&env, "stuck-quiet-plugin", "exec sleep 600");
+    for (cmd_path, mode) in [(never, Some("Never")), (default_mode, None)] {
+        let kc = exec_kubeconfig(&env, &server, &cmd_path, mode);
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kc)
+            .env("KONDUKTOR_EXEC_PLUGIN_TIMEOUT", "1s")
+            .args(["secret", "list"]);
+        let run = run_unhung(&env, cmd);
+        run.failure()
+            .stderr_has("stuck")
+            .stderr_has("did not finish within 1s")
+            .stderr_has("was stopped");
+        assert_no_internals(&run.stderr);
+    }
+}
+
 /// certificate-authority and tokenFile that are FIFOs: refused by name,
 /// at once (kube itself would block reading them).
 #[cfg(unix)]

@@ -383,7 +383,8 @@ fn an_interrupted_apply_says_what_it_did_and_exits_130() {
     assert_eq!(held(&env), MANY);
 }
 
-/// Issue 14 point 6: SIGTERM does the same, and `-o json` carries the
+/// Issue 14 point 6: SIGTERM does the same (exit 143: 128 + 15, issue 21
+/// point 5), and `-o json` carries the
 /// record: `interrupted`, and per secret done or skipped, counts matching
 /// what the server holds.
 #[test]
@@ -396,7 +397,7 @@ fn an_interrupted_apply_leaves_a_json_record() {
     let run = interrupted_apply(&env, &file, "TERM", &["-o", "json"]);
     assert_eq!(
         run.code,
-        Some(130),
+        Some(143),
         "stdout:\n{}\nstderr:\n{}",
         run.stdout,
         run.stderr
@@ -423,6 +424,160 @@ fn an_interrupted_apply_leaves_a_json_record() {
     assert_eq!(held(&env), done);
     env.run(&["apply", "-f", &file]).success();
     assert_eq!(held(&env), MANY);
+}
+
+/// Start `apply -f file ARGS`, wait until the server has seen a `method`
+/// request whose path ends in `suffix` (held there by a delay fault), then
+/// send each of `signals` in turn, each after the tool said on stderr
+/// that it is stopping (so none is merged into the one before). Only a
+/// watchdog bounds the waits: it catches a hang.
+fn signalled_apply(
+    env: &TestEnv,
+    file: &str,
+    args: &[&str],
+    (method, suffix): (&str, &str),
+    signals: &[&str],
+) -> crate::support::Run {
+    use std::io::{BufRead, Read};
+    let Some(server) = env.fake() else {
+        panic!("needs the test server")
+    };
+    let mut cmd = env.command();
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .args(["apply", "-f", file, "--parallel", "2"])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
+    let out_reader = std::thread::spawn(move || {
+        let mut text = Vec::new();
+        let _ = stdout.read_to_end(&mut text);
+        text
+    });
+    let (line_tx, line_rx) = std::sync::mpsc::channel::<String>();
+    let err_reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = line_tx.send(line.clone());
+            all.extend_from_slice(line.as_bytes());
+            all.push(b'\n');
+        }
+        all
+    });
+    let watchdog = std::time::Instant::now();
+    while !server.requests().iter().any(|r| r.is(method, suffix)) {
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "apply sent no {method} .../{suffix}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    for (i, signal) in signals.iter().enumerate() {
+        if i > 0 {
+            // Wait for the first signal's "stopping" line.
+            loop {
+                let line = line_rx
+                    .recv_timeout(std::time::Duration::from_secs(60))
+                    .unwrap_or_else(|_| panic!("no stopping line after the first signal"));
+                if line.contains("stopping") {
+                    break;
+                }
+            }
+        }
+        let sent = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill: {e}"));
+        assert!(sent.success());
+    }
+    drop(line_rx);
+    let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
+    let stdout = out_reader.join().unwrap_or_default();
+    let stderr = err_reader.join().unwrap_or_default();
+    server.clear_faults();
+    env.checked(std::process::Output {
+        status,
+        stdout,
+        stderr,
+    })
+}
+
+/// Issue 21 point 5: a signal while planning (the LIST held by the
+/// server) stops at once with a record that nothing was written: the
+/// JSON record with `-o json`, a line otherwise; SIGINT exits 130 and
+/// SIGTERM 143, as a shell reports them.
+#[test]
+fn a_signal_while_planning_leaves_a_record_that_nothing_was_written() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = many(&env);
+    for (signal, code, args) in [
+        ("INT", 130, &["-o", "json"][..]),
+        ("TERM", 143, &["-o", "json"][..]),
+        ("TERM", 143, &[][..]),
+    ] {
+        server.clear_requests();
+        server.inject(
+            FaultRule::new(Fault::Delay(std::time::Duration::from_secs(600)))
+                .on("GET")
+                .path("/secrets"),
+        );
+        let run = signalled_apply(&env, &file, args, ("GET", "/secrets"), &[signal]);
+        assert_eq!(run.code, Some(code), "{}\n{}", run.stdout, run.stderr);
+        run.stderr_has(&format!("SIG{signal}: stopped"))
+            .stderr_has("nothing was written");
+        if args.is_empty() {
+            assert_eq!(run.stdout, "", "nothing but the record");
+        } else {
+            let record = run.json();
+            assert_eq!(record["interrupted"], json!(true), "{record:#}");
+            assert_eq!(record["signal"], json!(format!("SIG{signal}")));
+            assert_eq!(record["result"], json!([]));
+            assert!(
+                record["stopped"]
+                    .as_str()
+                    .is_some_and(|s| s.contains("nothing was written")),
+                "{record:#}"
+            );
+        }
+        assert_eq!(held(&env), 0);
+        assert!(
+            !server.requests().iter().any(|r| r.method != "GET"),
+            "nothing but reads: {:?}",
+            server.requests()
+        );
+    }
+}
+
+/// Issue 21 point 5: a second Ctrl-C while writes are in flight (held by
+/// the server) stops at once, and still says so in one line.
+#[test]
+fn a_second_ctrl_c_stops_at_once_with_one_line() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let file = many(&env);
+    server.inject(
+        FaultRule::new(Fault::Delay(std::time::Duration::from_secs(600)))
+            .on("POST")
+            .path("/secrets"),
+    );
+    let run = signalled_apply(
+        &env,
+        &file,
+        &["-o", "json"],
+        ("POST", "/secrets"),
+        &["INT", "INT"],
+    );
+    assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
+    run.stderr_has("SIGINT: stopping")
+        .stderr_has("SIGINT again: stopping at once");
 }
 
 /// Issue 8 (hardening), found by a security test: an admission webhook

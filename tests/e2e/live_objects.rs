@@ -373,3 +373,45 @@ fn a_tls_secret_with_our_labels_is_a_conflict_never_written_or_deleted() {
     assert_eq!(env.secret(&object("cert")), before);
     assert!(env.secret(&object("other")).is_some());
 }
+
+/// Issue 21 point 7: `secret create --kind git-ssh` replaces the previous
+/// git-ssh secret; one a finalizer holds is deleted but stays, and is not
+/// reported as removed.
+#[test]
+fn a_replaced_git_ssh_secret_a_finalizer_holds_is_not_said_removed() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let key = env.file("id_old", env.canary("old-key"));
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        key.to_str().unwrap_or_default(),
+        "old-ssh",
+    ])
+    .success();
+    server.add_finalizer(&env.namespace, &object("old-ssh"), HOLD);
+    let new_key = env.file("id_new", env.canary("new-key"));
+    let run = env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        new_key.to_str().unwrap_or_default(),
+        "new-ssh",
+    ]);
+    run.success()
+        .stdout_has("deleting the previous git-ssh secret \"old-ssh\"")
+        .stdout_has(&format!(
+            "it stays until its finalizers are removed ({HOLD})"
+        ));
+    assert!(
+        !run.stdout.contains("removed the previous"),
+        "{}",
+        run.stdout
+    );
+    assert!(terminating(&env, "old-ssh"));
+}

@@ -692,3 +692,254 @@ fn a_refused_connect_names_the_proxys_status() {
             .stderr_has(meaning);
     }
 }
+
+/// How the test OIDC issuer answers.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum IssuerMode {
+    /// Discovery, then the refresh grant for `old-refresh` only.
+    Refreshes,
+    /// Accepts the connection, reads, never answers.
+    Hangs,
+    /// 500 to everything.
+    Fails,
+}
+
+/// A plain-HTTP OIDC issuer behind the TLS front (so it is reached as
+/// `https://127.0.0.1:PORT`, trusted through the test CA). A refresh with
+/// `old-refresh` gives `id_token` and the rotated refresh token
+/// `new-refresh`. Returns the front and the count of token requests.
+fn start_issuer(
+    mode: IssuerMode,
+    id_token: String,
+) -> (TlsFront, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::Ordering;
+    let refreshes = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = refreshes.clone();
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap_or_else(|e| panic!("bind: {e}"));
+    let backend = listener
+        .local_addr()
+        .unwrap_or_else(|e| panic!("addr: {e}"));
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let id_token = id_token.clone();
+            let counted = counted.clone();
+            std::thread::spawn(move || {
+                let mut request = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Headers, then as much body as Content-Length says.
+                loop {
+                    let Ok(n) = stream.read(&mut buf) else { return };
+                    if n == 0 {
+                        return;
+                    }
+                    request.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&request).to_string();
+                    if let Some((head, body)) = text.split_once("\r\n\r\n") {
+                        let length = head
+                            .lines()
+                            .find_map(|l| {
+                                l.to_ascii_lowercase()
+                                    .strip_prefix("content-length:")
+                                    .map(|v| v.trim().parse::<usize>().unwrap_or(0))
+                            })
+                            .unwrap_or(0);
+                        if body.len() >= length {
+                            break;
+                        }
+                    }
+                }
+                let text = String::from_utf8_lossy(&request).to_string();
+                let (status, body) = match mode {
+                    IssuerMode::Hangs => {
+                        // Until the client goes away.
+                        let _ = std::io::copy(&mut stream, &mut std::io::sink());
+                        return;
+                    }
+                    IssuerMode::Fails => ("500 Internal Server Error", "{}".to_string()),
+                    IssuerMode::Refreshes
+                        if text.starts_with("GET /.well-known/openid-configuration") =>
+                    {
+                        let host = text
+                            .lines()
+                            .find_map(|l| {
+                                l.strip_prefix("host: ")
+                                    .or_else(|| l.strip_prefix("Host: "))
+                            })
+                            .unwrap_or_default()
+                            .trim()
+                            .to_string();
+                        (
+                            "200 OK",
+                            format!(
+                                r#"{{"issuer":"https://{host}","token_endpoint":"https://{host}/token"}}"#
+                            ),
+                        )
+                    }
+                    IssuerMode::Refreshes if text.starts_with("POST /token") => {
+                        counted.fetch_add(1, Ordering::SeqCst);
+                        if text.contains("grant_type=refresh_token")
+                            && text.contains("refresh_token=old-refresh")
+                        {
+                            (
+                                "200 OK",
+                                format!(
+                                    r#"{{"access_token":"a","token_type":"Bearer","id_token":"{id_token}","refresh_token":"new-refresh"}}"#
+                                ),
+                            )
+                        } else {
+                            (
+                                "400 Bad Request",
+                                r#"{"error":"invalid_grant"}"#.to_string(),
+                            )
+                        }
+                    }
+                    IssuerMode::Refreshes => ("404 Not Found", "{}".to_string()),
+                };
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+            });
+        }
+    });
+    (TlsFront::start(backend), refreshes)
+}
+
+/// The oidc user entry of a refreshable login at `issuer`.
+fn refreshable_oidc_user(issuer: &str, id_token: &str) -> String {
+    format!(
+        "    auth-provider:
+      name: oidc
+      config:
+        # the user's login, kept as written
+        client-id: konduktor
+        client-secret: konduktor-secret
+        idp-certificate-authority-data: {}
+        idp-issuer-url: {issuer}
+        id-token: {id_token}
+        refresh-token: old-refresh
+",
+        ca_data()
+    )
+}
+
+/// An expired id-token is refreshed at the issuer with the refresh-token,
+/// and both new tokens are written back to the kubeconfig file the user
+/// entry came from (the second of KUBECONFIG here), as client-go's
+/// persister does: the file replaced whole, its mode kept, every other
+/// byte as it was, and the other file untouched. The next run uses the
+/// stored token without asking the issuer again.
+#[cfg(unix)]
+#[test]
+fn an_oidc_refresh_is_written_back_to_the_kubeconfig_it_came_from() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let fresh = jwt(4_102_444_800);
+    server.add_token(&fresh, "oidc-alice", &["system:authenticated"]);
+    let (issuer, refreshes) = start_issuer(IssuerMode::Refreshes, fresh.clone());
+    let expired = jwt(1_000_000_000);
+    let issuer_url = format!("https://127.0.0.1:{}", issuer.port());
+    let first_text = "apiVersion: v1\nkind: Config\nusers:\n- name: bystander\n  user:\n    token: bystander-token\n";
+    let first = env.file("first-kubeconfig", first_text);
+    let second_text = kubeconfig_text(
+        &server.url(),
+        &env.namespace,
+        "",
+        &refreshable_oidc_user(&issuer_url, &expired),
+    );
+    let second = env.file("second-kubeconfig", &second_text);
+    std::fs::set_permissions(&second, std::fs::Permissions::from_mode(0o640))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let list = std::env::join_paths([&first, &second]).unwrap_or_else(|e| panic!("{e}"));
+    let list = list.to_string_lossy().to_string();
+    let who = run(
+        &env,
+        &second,
+        &[("KUBECONFIG", &list)],
+        &["whoami", "-o", "json"],
+    );
+    assert_eq!(
+        who.success().json()["clusterUser"]["username"],
+        "oidc-alice",
+        "{}",
+        who.stderr
+    );
+    let written = std::fs::read_to_string(&second).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        written,
+        second_text
+            .replace(&expired, &format!("\"{fresh}\""))
+            .replace(
+                "refresh-token: old-refresh",
+                "refresh-token: \"new-refresh\""
+            ),
+        "only the two tokens change"
+    );
+    let mode = std::fs::metadata(&second)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o640, "the mode is kept");
+    assert_eq!(
+        std::fs::read_to_string(&first).unwrap_or_else(|e| panic!("{e}")),
+        first_text
+    );
+    assert_eq!(refreshes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    // The stored token is used as it is: the issuer is not asked again
+    // (with the old refresh token it would refuse).
+    run(&env, &second, &[("KUBECONFIG", &list)], &["secret", "list"]).success();
+    assert_eq!(refreshes.load(std::sync::atomic::Ordering::SeqCst), 1);
+    drop(issuer);
+}
+
+/// An issuer that never answers is named as the issuer (not the API
+/// server) once the request timeout passes; one that fails says its
+/// status. Neither changes the kubeconfig, and no token is shown.
+#[test]
+fn an_oidc_issuer_that_hangs_or_fails_is_named_as_the_issuer() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let expired = jwt(1_000_000_000);
+    for (mode, expect) in [
+        (IssuerMode::Hangs, "did not answer within 1s"),
+        (IssuerMode::Fails, "answered 500 Internal Server Error"),
+    ] {
+        let (issuer, _) = start_issuer(mode, jwt(4_102_444_800));
+        let issuer_url = format!("https://127.0.0.1:{}", issuer.port());
+        let text = kubeconfig_text(
+            &server.url(),
+            &env.namespace,
+            "",
+            &refreshable_oidc_user(&issuer_url, &expired),
+        );
+        let kubeconfig = env.file("issuer-kubeconfig", &text);
+        server.clear_requests();
+        let run = run(
+            &env,
+            &kubeconfig,
+            &[],
+            &["secret", "list", "--request-timeout", "1s"],
+        );
+        run.failure()
+            .stderr_has("issuer")
+            .stderr_has(&issuer_url)
+            .stderr_has(expect);
+        assert!(!run.stderr.contains("API server"), "{}", run.stderr);
+        assert!(!run.stderr.contains(&expired), "the token is never shown");
+        assert!(
+            !run.stderr.contains("old-refresh"),
+            "the token is never shown"
+        );
+        assert!(server.requests().is_empty(), "{:?}", server.requests());
+        assert_eq!(
+            std::fs::read_to_string(&kubeconfig).unwrap_or_else(|e| panic!("{e}")),
+            text
+        );
+        drop(issuer);
+    }
+}

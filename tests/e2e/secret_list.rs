@@ -192,3 +192,64 @@ fn konduktor_made_secrets_list_like_konduktor_lists_them() {
     ];
     assert_eq!(rows, expected.map(|(a, b)| (a.to_string(), b.to_string())));
 }
+
+/// Issue 21 point 7: a Secret of another type (here `kubernetes.io/tls`)
+/// that carries our labels is marked, in the table, in a note and in
+/// `-o json`: it is never ours to write, and is not shown as an ordinary
+/// row of a kind.
+#[test]
+fn a_secret_of_another_type_with_our_labels_is_marked() {
+    let env = TestEnv::new();
+    let canary = env.canary("tls");
+    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &canary);
+    env.seed(json!({
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "type": "kubernetes.io/tls",
+        "metadata": {
+            "name": format!("cert-{OWNER}"),
+            "labels": {
+                "parent": "konduktor",
+                "trainy.ai/secret-owner": OWNER,
+                "trainy.ai/secret-basename": "cert",
+                "trainy.ai/secret-kind": "default",
+            },
+        },
+        "data": {"tls.crt": b64, "tls.key": b64},
+    }));
+    env.run(&["secret", "create", "--inline", "A=b", "plain"])
+        .success();
+    let run = env.run(&["secret", "list"]);
+    run.success()
+        .stderr_has(&format!("`cert-{OWNER}` carries your owner label"))
+        .stderr_has("kubernetes.io/tls");
+    let cert_row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("cert "))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(
+        cert_row.contains("(type kubernetes.io/tls: not ours)") && !cert_row.contains("default"),
+        "{cert_row}"
+    );
+    let plain_row = run
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("plain "))
+        .unwrap_or_else(|| panic!("{}", run.stdout));
+    assert!(plain_row.contains("default"), "{plain_row}");
+    let data = env.run(&["secret", "list", "-o", "json"]).json();
+    let items = data["items"].as_array().cloned().unwrap_or_default();
+    let cert = items
+        .iter()
+        .find(|i| i["name"] == "cert")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(cert["notOpaqueType"], "kubernetes.io/tls", "{data:#}");
+    let plain = items
+        .iter()
+        .find(|i| i["name"] == "plain")
+        .cloned()
+        .unwrap_or_default();
+    assert!(plain.get("notOpaqueType").is_none(), "{data:#}");
+}

@@ -66,6 +66,9 @@ pub async fn run(ctx: &Context, args: &ListArgs) -> Result<ExitCode> {
                 if let Some(note) = konduktor_own_note(&items) {
                     eprint!("{note}");
                 }
+                for note in not_opaque_notes(&items) {
+                    eprintln!("{note}");
+                }
             }
         }
         format => {
@@ -145,6 +148,22 @@ fn kind_cell(s: &ListedSecret) -> String {
     }
 }
 
+/// One note per secret of the caller's that is not Opaque: it carries
+/// our labels but is never ours to write.
+fn not_opaque_notes(items: &[ListedSecret]) -> Vec<String> {
+    items
+        .iter()
+        .filter_map(|s| {
+            let t = s.not_opaque_type.as_deref()?;
+            Some(format!(
+                "note: `{}` carries your owner label but is of type `{}`, not Opaque: Konduktor never made it, and it is never written or deleted here",
+                crate::escape::text(&s.secret_name),
+                crate::escape::text(t)
+            ))
+        })
+        .collect()
+}
+
 fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> String {
     // Two rows of one name: say which object each is.
     let objects = !shared_names(items).is_empty();
@@ -181,7 +200,12 @@ fn table(items: &[ListedSecret], all_users: bool, now: jiff::Timestamp) -> Strin
             if objects {
                 row.push(s.secret_name.clone());
             }
-            row.extend([kind_cell(s), keys, age]);
+            // Not Opaque: never ours, whatever its kind label says.
+            let kind = match &s.not_opaque_type {
+                Some(t) => format!("(type {t}: not ours)"),
+                None => kind_cell(s),
+            };
+            row.extend([kind, keys, age]);
             if all_users {
                 row.push(s.owner.clone().unwrap_or_else(|| "(not konduktor)".into()));
             }
