@@ -18,8 +18,9 @@ use crate::konduktor::identity::{is_owner_hash, login_of_user_id};
 /// shared (an admin kubeconfig passed around), even where no login was
 /// recorded to tell its people apart.
 pub const MAX_OWNERS_OF_ONE_PERSON: usize = 3;
-/// The most distinct writers kept per owner hash (a co-tenant may write
-/// any number of secrets under any hash).
+/// The most distinct writers kept per owner hash to show (a co-tenant may
+/// write any number of secrets under any hash). It bounds what is shown,
+/// never what the suggestion is decided on: every secret counts.
 pub const MAX_WRITERS_KEPT: usize = 16;
 /// The most hashes a hint names.
 const MAX_HASHES_IN_HINT: usize = 5;
@@ -57,6 +58,9 @@ pub enum NotSuggested {
     OtherLogin(String),
     /// Some of its secrets were written by another cluster user.
     OtherClusterUser(String),
+    /// This many of its secrets record no writer at all (as Konduktor's
+    /// CLI writes them): someone unknown, maybe another person.
+    Unrecorded(usize),
     /// Some of its secrets carry no workstation login.
     NoLogin,
     /// This workstation's login is unknown: nothing can match it.
@@ -76,6 +80,12 @@ impl std::fmt::Display for NotSuggested {
                     shown_user(user)
                 )
             }
+            NotSuggested::Unrecorded(n) => write!(
+                f,
+                "{} with no record of who wrote {}",
+                plural(*n, "secret"),
+                if *n == 1 { "it" } else { "them" }
+            ),
             NotSuggested::NoLogin => f.write_str("no workstation login recorded"),
             NotSuggested::LoginUnknown => f.write_str("this workstation's login is unknown"),
         }
@@ -94,11 +104,16 @@ pub struct Candidate {
     /// Secrets per namespace.
     pub namespaces: BTreeMap<String, usize>,
     pub newest_write: Option<jiff::Timestamp>,
-    /// Everyone recorded as a writer of its secrets (whatever the cluster
-    /// user), at most [`MAX_WRITERS_KEPT`].
+    /// Writers recorded on its secrets (whatever the cluster user), at
+    /// most [`MAX_WRITERS_KEPT`] of them: a sample to show.
     pub writers: Vec<Writer>,
-    /// Offered to `identity adopt`: every recorded writer of its secrets is
-    /// the caller's cluster user, from the caller's login.
+    /// More writers were recorded than `writers` holds.
+    pub writers_cut: bool,
+    /// Its secrets that record no writer at all (by anyone).
+    pub unrecorded: usize,
+    /// Offered to `identity adopt`: every one of its secrets records a
+    /// writer, and every writer is the caller's cluster user, from the
+    /// caller's login.
     pub suggested: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub not_suggested: Option<NotSuggested>,
@@ -119,8 +134,9 @@ pub struct Candidates {
 }
 
 /// The owner hashes whose secrets `cluster_user` wrote, among `secrets`;
-/// suggested only where every recorded writer of the hash is
-/// `cluster_user` from the login `my_login` (docs/konduktor-compat.md §2.4).
+/// suggested only where every secret under the hash records a writer and
+/// every writer is `cluster_user` from the login `my_login`
+/// (docs/konduktor-compat.md §2.4).
 pub fn find(
     secrets: &[SecretMetadata],
     cluster_user: &str,
@@ -147,6 +163,8 @@ pub fn find(
                 namespaces: BTreeMap::new(),
                 newest_write: None,
                 writers: Vec::new(),
+                writers_cut: false,
+                unrecorded: 0,
                 suggested: false,
                 not_suggested: None,
             });
@@ -155,19 +173,19 @@ pub fn find(
             c.newest_write = c.newest_write.max(s.last_write);
         }
     }
-    let writers = writers_by_hash(secrets, &by_hash);
+    let mut tallies = tally_by_hash(secrets, &by_hash, cluster_user, my_login);
     let shared = logins.len() > 1 || by_hash.len() > MAX_OWNERS_OF_ONE_PERSON;
     let mut candidates: Vec<Candidate> = by_hash
         .into_values()
         .map(|mut c| {
-            c.writers = writers
-                .get(c.hash.as_str())
-                .map(|w| w.iter().cloned().collect())
-                .unwrap_or_default();
+            let tally = tallies.remove(c.hash.as_str()).unwrap_or_default();
             if !c.current {
-                c.not_suggested = why_not(&c.writers, cluster_user, my_login);
+                c.not_suggested = tally.why_not(my_login);
                 c.suggested = c.not_suggested.is_none();
             }
+            c.writers = tally.kept.into_iter().collect();
+            c.writers_cut = tally.cut;
+            c.unrecorded = tally.unrecorded;
             c
         })
         .collect();
@@ -184,50 +202,95 @@ pub fn find(
     }
 }
 
-/// Every recorded writer of each candidate hash's secrets, by anyone.
-fn writers_by_hash<'a>(
+/// What the secrets under one owner hash say about who wrote them, all of
+/// them counted; only the sample of writers to show is bounded.
+#[derive(Default)]
+struct Tally {
+    /// Distinct writers to show, at most [`MAX_WRITERS_KEPT`].
+    kept: BTreeSet<Writer>,
+    /// A writer was left out of `kept`.
+    cut: bool,
+    /// Secrets that record no writer.
+    unrecorded: usize,
+    /// The least user id (for a stable message) from another login.
+    other_login: Option<String>,
+    /// The least cluster user other than the caller's.
+    other_user: Option<String>,
+    /// A secret records a writer but no login.
+    no_login: bool,
+}
+
+impl Tally {
+    fn count(&mut self, s: &SecretMetadata, cluster_user: &str, my_login: Option<&str>) {
+        let Some(user) = &s.created_by else {
+            self.unrecorded += 1;
+            return;
+        };
+        match &s.created_by_user_id {
+            Some(id) if login_of_user_id(id) != my_login => {
+                if self.other_login.as_ref().is_none_or(|least| id < least) {
+                    self.other_login = Some(id.clone());
+                }
+            }
+            Some(_) => {}
+            None => self.no_login = true,
+        }
+        if user != cluster_user && self.other_user.as_ref().is_none_or(|least| user < least) {
+            self.other_user = Some(user.clone());
+        }
+        let writer = Writer {
+            cluster_user: user.clone(),
+            user_id: s.created_by_user_id.clone(),
+        };
+        if self.kept.len() < MAX_WRITERS_KEPT || self.kept.contains(&writer) {
+            self.kept.insert(writer);
+        } else {
+            self.cut = true;
+        }
+    }
+
+    /// Why a hash with this tally is not suggested; `None`: it is.
+    fn why_not(&self, my_login: Option<&str>) -> Option<NotSuggested> {
+        if my_login.is_none_or(str::is_empty) {
+            return Some(NotSuggested::LoginUnknown);
+        }
+        if let Some(id) = &self.other_login {
+            return Some(NotSuggested::OtherLogin(id.clone()));
+        }
+        if let Some(user) = &self.other_user {
+            return Some(NotSuggested::OtherClusterUser(user.clone()));
+        }
+        if self.unrecorded > 0 {
+            return Some(NotSuggested::Unrecorded(self.unrecorded));
+        }
+        if self.no_login || self.kept.is_empty() {
+            return Some(NotSuggested::NoLogin);
+        }
+        None
+    }
+}
+
+/// Every secret under each candidate hash, by anyone, tallied.
+fn tally_by_hash<'a>(
     secrets: &[SecretMetadata],
     hashes: &BTreeMap<&'a str, Candidate>,
-) -> BTreeMap<&'a str, BTreeSet<Writer>> {
-    let mut writers: BTreeMap<&str, BTreeSet<Writer>> = BTreeMap::new();
+    cluster_user: &str,
+    my_login: Option<&str>,
+) -> BTreeMap<&'a str, Tally> {
+    let mut tallies: BTreeMap<&str, Tally> = BTreeMap::new();
     for s in secrets {
-        let (Some(owner), Some(user)) = (s.owner.as_deref(), &s.created_by) else {
+        let Some(owner) = s.owner.as_deref() else {
             continue;
         };
         let Some((hash, _)) = hashes.get_key_value(owner) else {
             continue;
         };
-        let set = writers.entry(hash).or_default();
-        if set.len() < MAX_WRITERS_KEPT {
-            set.insert(Writer {
-                cluster_user: user.clone(),
-                user_id: s.created_by_user_id.clone(),
-            });
-        }
+        tallies
+            .entry(hash)
+            .or_default()
+            .count(s, cluster_user, my_login);
     }
-    writers
-}
-
-/// Why a hash with these writers is not suggested; `None`: it is.
-fn why_not(writers: &[Writer], cluster_user: &str, my_login: Option<&str>) -> Option<NotSuggested> {
-    let Some(mine) = my_login.filter(|l| !l.is_empty()) else {
-        return Some(NotSuggested::LoginUnknown);
-    };
-    let other_login = writers.iter().find_map(|w| {
-        w.user_id
-            .as_ref()
-            .filter(|id| login_of_user_id(id) != Some(mine))
-    });
-    if let Some(id) = other_login {
-        return Some(NotSuggested::OtherLogin(id.clone()));
-    }
-    if let Some(w) = writers.iter().find(|w| w.cluster_user != cluster_user) {
-        return Some(NotSuggested::OtherClusterUser(w.cluster_user.clone()));
-    }
-    if writers.is_empty() || writers.iter().any(|w| w.user_id.is_none()) {
-        return Some(NotSuggested::NoLogin);
-    }
-    None
+    tallies
 }
 
 impl Candidates {

@@ -249,31 +249,44 @@ fn a_hash_is_suggested_only_if_every_recorded_writer_is_me_from_my_login() {
     );
 }
 
-/// Generated writers: whatever the mix, a hash is suggested exactly when
-/// every recorded writer is the cluster user from the caller's login.
+/// Generated writers: whatever the mix (unrecorded secrets, more distinct
+/// writers than are kept to show, in any order), a hash is suggested
+/// exactly when every secret under it was written by the cluster user
+/// from the caller's login.
 #[test]
 fn generated_writer_mixes_never_suggest_another_persons_hash() {
     let mut rng = crate::test_rng::Rng(19);
-    let users = ["admin", "carol"];
-    let ids = [
-        Some("alice-1111"),
-        Some("alice-2222"),
-        Some("bob-3f50"),
+    let users = [
+        Some("admin"),
+        Some("admin"),
+        Some("admin"),
+        Some("carol"),
         None,
-        Some("alice"),
     ];
-    for _ in 0..500 {
-        let n = 1 + rng.index(4);
+    for round in 0..500 {
+        // Some rounds write more distinct writers than are kept.
+        let n = 1 + rng.index(if round % 2 == 0 {
+            4
+        } else {
+            3 * MAX_WRITERS_KEPT
+        });
         let secrets: Vec<SecretMetadata> = (0..n)
             .map(|i| {
                 let user = users[rng.index(users.len())];
-                let id = ids[rng.index(ids.len())];
+                let id = match rng.index(12) {
+                    0 => None,
+                    1 => Some("bob-3f50".to_string()),
+                    2 => Some("alice".to_string()),
+                    3 => Some("alice-x-1234".to_string()),
+                    k => Some(format!("alice-{:04x}", k * 97 + rng.index(40))),
+                };
                 let hash = ["0badf00d", "12345678"][rng.index(2)];
-                written("ml", hash, Some(user), id, i64::try_from(i).unwrap_or(0))
+                let seconds = i64::try_from(i).unwrap_or(0);
+                written("ml", hash, user, id.as_deref(), seconds)
             })
             .collect();
         let found = find(&secrets, "admin", ME, LOGIN);
-        for c in found.suggested() {
+        for c in &found.candidates {
             let all_mine = secrets
                 .iter()
                 .filter(|s| s.owner.as_deref() == Some(c.hash.as_str()))
@@ -283,12 +296,104 @@ fn generated_writer_mixes_never_suggest_another_persons_hash() {
                             .as_deref()
                             .is_some_and(|id| id.starts_with("alice-") && id.len() == 10)
                 });
-            assert!(all_mine, "{} suggested from {secrets:?}", c.hash);
+            assert_eq!(c.suggested, all_mine, "{} from {secrets:?}", c.hash);
+            assert!(c.writers.len() <= MAX_WRITERS_KEPT);
         }
         if let Some(hint) = found.hint()
             && hint.contains("identity adopt")
         {
             assert!(found.suggested().next().is_some(), "{hint}");
+        }
+    }
+}
+
+/// Attack 1 F1: Bob's hash holds secrets Konduktor's CLI wrote (no
+/// writer recorded); a co-tenant adds one under it as the caller's
+/// cluster user and login. Nothing says the others are the caller's: not
+/// suggested, and the hint says why.
+#[test]
+fn a_hash_with_secrets_that_record_no_writer_is_not_suggested() {
+    let mut secrets: Vec<SecretMetadata> = (0..3)
+        .map(|i| written("ml", "cccc3333", None, None, i))
+        .collect();
+    secrets.push(written(
+        "ml",
+        "cccc3333",
+        Some("admin"),
+        Some("alice-1234"),
+        9,
+    ));
+    let found = find(&secrets, "admin", ME, LOGIN);
+    let [c] = found.candidates.as_slice() else {
+        panic!("{found:?}")
+    };
+    assert!(!c.suggested, "{c:?}");
+    let why = c.not_suggested.as_ref().map(ToString::to_string);
+    assert_eq!(
+        why.as_deref(),
+        Some("3 secrets with no record of who wrote them")
+    );
+    let hint = found.hint().unwrap_or_default();
+    assert!(!hint.contains("identity adopt"), "{hint}");
+    assert!(hint.contains("none suggested"), "{hint}");
+    assert!(
+        hint.contains("cccc3333 (1 secret: 3 secrets with no record of who wrote them)"),
+        "{hint}"
+    );
+    // Wherever the unrecorded one sits in the list, and however few.
+    for at in 0..secrets.len() {
+        let mut one = vec![written("ml", "cccc3333", Some("admin"), Some("alice-1234"), 1); 3];
+        one.insert(at, written("ml", "cccc3333", None, None, 2));
+        let found = find(&one, "admin", ME, LOGIN);
+        assert_eq!(found.suggested().count(), 0, "{one:?}");
+        assert_eq!(found.candidates[0].unrecorded, 1);
+    }
+}
+
+/// Attack 1 F2: more distinct writers than are kept to show hide one from
+/// another login or cluster user. The cap bounds what is shown; every
+/// secret counts in the decision.
+#[test]
+fn the_writer_cap_limits_what_is_shown_not_what_is_decided() {
+    let mine: Vec<SecretMetadata> = (0..MAX_WRITERS_KEPT)
+        .map(|i| {
+            let id = format!("alice-{i:04x}");
+            let seconds = i64::try_from(i).unwrap_or(0);
+            written("ml", "dddd4444", Some("admin"), Some(&id), seconds)
+        })
+        .collect();
+    let control = find(&mine, "admin", ME, LOGIN);
+    assert_eq!(control.suggested().count(), 1, "all mine: {control:?}");
+    assert!(!control.candidates[0].writers_cut);
+    let intruders = [
+        (
+            written("ml", "dddd4444", Some("admin"), Some("bob-9999"), 99),
+            NotSuggested::OtherLogin("bob-9999".into()),
+        ),
+        (
+            written("ml", "dddd4444", Some("zed"), Some("alice-9999"), 99),
+            NotSuggested::OtherClusterUser("zed".into()),
+        ),
+        (
+            written("ml", "dddd4444", Some("admin"), None, 99),
+            NotSuggested::NoLogin,
+        ),
+    ];
+    for (intruder, why) in intruders {
+        // First, last and in between: the kept sample fills up either way.
+        for at in [0, MAX_WRITERS_KEPT / 2, MAX_WRITERS_KEPT] {
+            let mut secrets = mine.clone();
+            secrets.insert(at, intruder.clone());
+            let found = find(&secrets, "admin", ME, LOGIN);
+            let [c] = found.candidates.as_slice() else {
+                panic!("{found:?}")
+            };
+            assert!(!c.suggested, "{intruder:?} at {at}");
+            assert_eq!(c.not_suggested.as_ref(), Some(&why), "{intruder:?} at {at}");
+            assert_eq!(c.writers.len(), MAX_WRITERS_KEPT);
+            assert!(c.writers_cut);
+            let hint = found.hint().unwrap_or_default();
+            assert!(!hint.contains("identity adopt"), "{hint}");
         }
     }
 }

@@ -592,3 +592,116 @@ fn adopt_shows_whose_secrets_it_takes_over_and_asks() {
         .stdout_has("hf-0badf00d")
         .stdout_has("Adopted owner hash 0badf00d");
 }
+
+/// A secret under `hash` as Konduktor's CLI writes it: no writer recorded.
+fn seed_unrecorded(env: &TestEnv, basename: &str, hash: &str) {
+    let value = env.canary(&format!("{basename}-value"));
+    env.seed(json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {
+            "name": format!("{basename}-{hash}"),
+            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": hash,
+                "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"},
+        },
+        "data": {"K": base64::engine::general_purpose::STANDARD.encode(value)},
+    }));
+}
+
+/// Attack 1 F1: Bob's hash holds secrets Konduktor's CLI wrote (no writer
+/// recorded); a co-tenant adds one under it as the caller's cluster user
+/// and login. It is not suggested (and the hint says why), and `identity
+/// adopt` cautions that the unrecorded ones may be another person's.
+#[test]
+fn a_hash_with_unrecorded_secrets_is_not_suggested_and_adopt_cautions() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    for basename in ["hf", "wandb", "aws"] {
+        seed_unrecorded(&env, basename, "cccc3333");
+    }
+    seed_written_by(&env, "bait", "cccc3333", &user, "K");
+    let whoami = env.run_as(SECOND, &["whoami"]);
+    whoami
+        .success()
+        .stdout_has("none suggested")
+        .stdout_has("cccc3333 (1 secret: 3 secrets with no record of who wrote them)");
+    assert!(
+        !whoami.stdout.contains("identity adopt"),
+        "{}",
+        whoami.stdout
+    );
+    let list = env.run_as(SECOND, &["secret", "list"]);
+    list.success();
+    assert!(!list.stderr.contains("identity adopt"), "{}", list.stderr);
+    let json = env
+        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+        .json();
+    let c = &json["candidates"][0];
+    assert_eq!(c["hash"], "cccc3333");
+    assert_eq!(c["suggested"], false);
+    assert_eq!(c["notSuggested"]["reason"], "unrecorded");
+    assert_eq!(c["unrecorded"], 3);
+
+    let unhashed = || {
+        let mut base = env.command();
+        base.env_remove("KONDUKTOR_TEST_USER_HASH");
+        base
+    };
+    let (code, out) = crate::terminal::on_terminal_with(
+        &env,
+        &unhashed(),
+        &["identity", "adopt", "cccc3333"],
+        "no\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("hf-cccc3333"), "{out}");
+    assert!(
+        out.contains("3 secrets have no record of who wrote them: they may be another person's"),
+        "{out}"
+    );
+    assert!(!env.home.path().join(".konduktor/user_hash").exists());
+    // With --yes there is no question, but the caution is still said.
+    let mut cmd = unhashed();
+    cmd.args([
+        "-n",
+        &env.namespace,
+        "identity",
+        "adopt",
+        "cccc3333",
+        "--yes",
+    ]);
+    env.run_command(cmd)
+        .success()
+        .stderr_has("warning: 3 secrets have no record of who wrote them")
+        .stdout_has("Adopted owner hash cccc3333");
+}
+
+/// Attack 1 F2: more distinct writers under a hash than are kept to show
+/// hide one from another login; every secret counts in the decision.
+#[test]
+fn a_writer_beyond_the_shown_ones_still_blocks_the_suggestion() {
+    let env = TestEnv::new();
+    let user = cluster_user(&env);
+    for i in 0..16 {
+        let id = format!("alice-{i:04x}");
+        seed_written_from(&env, &format!("a{i:02}"), "dddd4444", &user, Some(&id), "K");
+    }
+    seed_written_from(&env, "zreal", "dddd4444", &user, Some("bob-9999"), "K");
+    let json = env
+        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+        .json();
+    let c = &json["candidates"][0];
+    assert_eq!(c["hash"], "dddd4444");
+    assert_eq!(c["suggested"], false, "{c}");
+    assert_eq!(c["notSuggested"]["reason"], "otherLogin");
+    assert_eq!(c["notSuggested"]["detail"], "bob-9999");
+    assert_eq!(c["writersCut"], true);
+    let whoami = env.run_as(SECOND, &["whoami"]);
+    whoami
+        .success()
+        .stdout_has("written from another login (bob-9999)");
+    assert!(
+        !whoami.stdout.contains("identity adopt"),
+        "{}",
+        whoami.stdout
+    );
+}

@@ -54,10 +54,10 @@ pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let found = secrets_under(ctx, &plan.hash).await;
-    let others = match &found {
+    let caution = match &found {
         Ok(takeover) => {
             crate::output::print(&takeover.text(jiff::Timestamp::now()))?;
-            takeover.others_wrote()
+            takeover.caution()
         }
         Err(why) => {
             eprintln!(
@@ -65,15 +65,15 @@ pub async fn run(ctx: &Context, args: &AdoptArgs) -> Result<ExitCode> {
                 plan.hash,
                 crate::escape::text(why)
             );
-            false
+            None
         }
     };
-    if !args.yes {
-        let caution = if others {
-            "\nSome of these secrets were written by someone else (another login or cluster user): they may be another person's."
-        } else {
-            ""
-        };
+    if args.yes {
+        if let Some(caution) = &caution {
+            eprintln!("warning: {caution}");
+        }
+    } else {
+        let caution = caution.map_or(String::new(), |c| format!("\n{c}"));
         let kept = match plan.file {
             identity::HashFile::Missing => "",
             identity::HashFile::Regular { .. } => " (the current file is kept as a backup)",
@@ -157,19 +157,55 @@ struct Takeover {
 const MAX_LISTED: usize = 50;
 
 impl Takeover {
-    /// Was any of them written by another login or cluster user than ours?
-    fn others_wrote(&self) -> bool {
-        self.secrets.iter().any(|s| {
-            let other_user = matches!(
-                (&s.created_by, &self.cluster_user),
-                (Some(writer), Some(me)) if writer != me
-            );
-            let other_login = s
-                .created_by_user_id
-                .as_deref()
-                .is_some_and(|id| identity::login_of_user_id(id) != self.login.as_deref());
-            other_user || other_login
-        })
+    /// Why these may be another person's secrets, if they may: some were
+    /// written by another login or cluster user than ours, or record no
+    /// writer at all (as Konduktor's CLI writes them), so nothing says
+    /// they are ours (docs/konduktor-compat.md §2.4). Every secret counts,
+    /// not only those listed.
+    fn caution(&self) -> Option<String> {
+        let others = self
+            .secrets
+            .iter()
+            .filter(|s| {
+                let other_user = matches!(
+                    (&s.created_by, &self.cluster_user),
+                    (Some(writer), Some(me)) if writer != me
+                );
+                let other_login = s
+                    .created_by_user_id
+                    .as_deref()
+                    .is_some_and(|id| identity::login_of_user_id(id) != self.login.as_deref());
+                other_user || other_login
+            })
+            .count();
+        let unrecorded = self
+            .secrets
+            .iter()
+            .filter(|s| s.created_by.is_none())
+            .count();
+        let mut lines = Vec::new();
+        if others > 0 {
+            lines.push(format!(
+                "{} written by someone else (another login or cluster user): they may be another person's.",
+                candidates::plural(others, "secret")
+            ));
+        }
+        if unrecorded > 0 {
+            lines.push(format!(
+                "{} no record of who wrote {}: {} be another person's.",
+                match unrecorded {
+                    1 => "1 secret has".to_string(),
+                    n => format!("{n} secrets have"),
+                },
+                if unrecorded == 1 { "it" } else { "them" },
+                if unrecorded == 1 {
+                    "it may"
+                } else {
+                    "they may"
+                },
+            ));
+        }
+        (!lines.is_empty()).then(|| lines.join("\n"))
     }
 
     fn text(&self, now: jiff::Timestamp) -> String {

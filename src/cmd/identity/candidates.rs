@@ -126,13 +126,7 @@ fn text(
                 (None, false) => "suggested".to_string(),
                 (Some(why), false) => format!("not suggested: {why}"),
             };
-            let mut row = vec![
-                hash,
-                c.secrets.to_string(),
-                written,
-                written_from(&c.writers),
-                adopt,
-            ];
+            let mut row = vec![hash, c.secrets.to_string(), written, written_from(c), adopt];
             if namespace.is_none() {
                 let namespaces: Vec<String> = c
                     .namespaces
@@ -170,10 +164,12 @@ fn text(
     out
 }
 
-/// The logins recorded as writers, for a table cell (at most three named).
-fn written_from(writers: &[candidates::Writer]) -> String {
+/// The logins recorded as writers, for a table cell (at most three named),
+/// and how many secrets record no writer at all.
+fn written_from(c: &candidates::Candidate) -> String {
     const SHOWN: usize = 3;
-    let mut ids: Vec<String> = writers
+    let mut ids: Vec<String> = c
+        .writers
         .iter()
         .take(SHOWN)
         .map(|w| match &w.user_id {
@@ -182,8 +178,14 @@ fn written_from(writers: &[candidates::Writer]) -> String {
         })
         .collect();
     ids.dedup();
-    if writers.len() > SHOWN {
-        ids.push(format!("+{}", writers.len() - SHOWN));
+    let hidden = c.writers.len().saturating_sub(SHOWN);
+    if c.writers_cut {
+        ids.push(format!("+{hidden} and more"));
+    } else if hidden > 0 {
+        ids.push(format!("+{hidden}"));
+    }
+    if c.unrecorded > 0 {
+        ids.push(format!("{} with no writer", c.unrecorded));
     }
     ids.join(",")
 }
