@@ -7,6 +7,24 @@ use crate::konduktor::{DesiredSecret, LiveSecret, SecretKind};
 use crate::secrets::manifest::Desired;
 
 pub(crate) const ME: &str = "abba3a3e";
+
+/// The digest key the tests' `applied` records are made with.
+pub(crate) fn key() -> DigestKey {
+    crate::konduktor::digest_key::test_key(7)
+}
+
+/// What a write sends besides data, with [`key`] for the `applied` record.
+pub(crate) fn keyed_meta() -> konduktor::WriteMeta {
+    konduktor::WriteMeta {
+        digest_key: Some(key()),
+        ..konduktor::WriteMeta::default()
+    }
+}
+
+/// [`plan`] with [`key`].
+fn plan_k(desired: &[Desired], live: &[LiveSecret], prune: bool) -> Plan {
+    plan_with_key(desired, live, ME, prune, Some(&key()))
+}
 const OTHER: &str = "8417fdac";
 
 pub(crate) fn bytes(s: &str) -> SecretBytes {
@@ -574,7 +592,11 @@ fn live_applied(data: &[(&str, &str)], applied: Option<&[(&str, &str)]>) -> Live
     if let Some(applied) = applied {
         let record: BTreeMap<String, String> = applied
             .iter()
-            .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+            .map(|(k, v)| {
+                let entry =
+                    konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes());
+                (k.to_string(), entry)
+            })
             .collect();
         l.annotations.insert(
             konduktor::ANNOTATION_APPLIED.to_string(),
@@ -609,7 +631,7 @@ fn each_changed_key_says_where_the_change_came_from() {
             ("F", "1"),
         ],
     );
-    let p = plan(&[d], &[l], ME, false);
+    let p = plan_k(&[d], &[l], false);
     assert_eq!(
         origins(one(&p, "my-env")),
         [
@@ -629,7 +651,7 @@ fn a_pruned_key_says_which_side_it_left() {
     // H was applied and then taken out of the manifest; I appeared in the cluster.
     let l = live_applied(&[("H", "1"), ("I", "1")], Some(&[("H", "1")]));
     let d = want("my-env", SecretKind::Env, &[]);
-    let p = plan(&[d], &[l], ME, true);
+    let p = plan_k(&[d], &[l], true);
     assert_eq!(
         origins(one(&p, "my-env")),
         [("H", Some(Origin::Sources)), ("I", Some(Origin::Cluster))]
@@ -645,7 +667,7 @@ fn without_a_record_the_origin_is_unknown_never_an_error() {
                 .insert(konduktor::ANNOTATION_APPLIED.into(), a.into());
         }
         let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
-        let p = plan(&[d], &[l], ME, false);
+        let p = plan_k(&[d], &[l], false);
         assert_eq!(
             origins(one(&p, "my-env")),
             [("A", Some(Origin::Unknown)), ("B", Some(Origin::Unknown))],
@@ -691,39 +713,50 @@ fn a_write_records_what_the_secret_holds_of_the_manifest_afterwards() {
         ME,
         false,
     );
-    let digest = |v: &str| konduktor::applied_digest(v.as_bytes());
+    let digest = |k: &str, v: &str| {
+        konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes())
+    };
     assert_eq!(
-        one(&p, "my-env").applied_after(),
+        one(&p, "my-env").applied_after(Some(&key())),
         BTreeMap::from([
-            ("A".to_string(), digest("2")),
-            ("B".to_string(), digest("1")),
-            ("K".to_string(), digest("1")),
+            ("A".to_string(), digest("A", "2")),
+            ("B".to_string(), digest("B", "1")),
+            ("K".to_string(), digest("K", "1")),
         ])
     );
     let pruned = plan(&[d], &[l], ME, true);
     assert_eq!(
-        one(&pruned, "my-env").applied_after(),
+        one(&pruned, "my-env").applied_after(Some(&key())),
         BTreeMap::from([
-            ("A".to_string(), digest("2")),
-            ("B".to_string(), digest("1"))
+            ("A".to_string(), digest("A", "2")),
+            ("B".to_string(), digest("B", "1"))
         ])
     );
+    // Without a key, a write records nothing.
+    assert_eq!(one(&pruned, "my-env").applied_after(None), BTreeMap::new());
 }
 
 #[test]
 fn plan_json_carries_the_origin() {
     let l = live_applied(&[("A", "1")], Some(&[("A", "1")]));
     let d = want("my-env", SecretKind::Env, &[("A", "2")]);
-    let p = plan(&[d], &[l], ME, false);
+    let p = plan_k(&[d], &[l], false);
     let json = serde_json::to_value(&p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(json["secrets"][0]["keys"][0]["origin"], "sources");
 }
 
-/// The annotations a write leaves that records `values` as applied.
-pub(crate) fn applied_annotations(values: &[(&str, &str)]) -> BTreeMap<String, String> {
+/// The annotations a write with [`keyed_meta`] leaves on `secret_name`
+/// that records `values` as applied.
+pub(crate) fn applied_annotations(
+    secret_name: &str,
+    values: &[(&str, &str)],
+) -> BTreeMap<String, String> {
     let record = values
         .iter()
-        .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+        .map(|(k, v)| {
+            let entry = konduktor::applied_digest(&key(), secret_name, k, v.as_bytes());
+            (k.to_string(), entry)
+        })
         .collect();
     BTreeMap::from([(
         konduktor::ANNOTATION_APPLIED.to_string(),

@@ -137,6 +137,8 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         let meta = WriteMeta {
             created_by: None,
             custom: crate::cmd::prelude::custom_metadata()?,
+            // A preview shows no digest of a value.
+            digest_key: None,
         };
         print!("{}", create::dry_run_preview(&desired, &owner.hash, &meta)?);
         return Ok(ExitCode::SUCCESS);
