@@ -266,6 +266,7 @@ impl TestEnv {
         cmd.env_remove("KUBECONFIG")
             .env_remove("KONDUKTOR_USER_ID")
             .env_remove("KONDUKTOR_CONFIG")
+            .env_remove("KONDUKTOR_DIGEST_KEY")
             .env_remove("NO_COLOR")
             // Nothing of the machine's own way to its clusters: no proxy, no
             // pod's service account (tests/e2e/proxies.rs sets them).
