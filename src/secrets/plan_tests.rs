@@ -737,6 +737,91 @@ fn a_write_records_what_the_secret_holds_of_the_manifest_afterwards() {
 }
 
 #[test]
+fn a_write_drops_the_entry_of_a_value_another_writer_changed() {
+    // Applied PIN and KEEP; since then another writer rotated PIN. A
+    // workstation with another key recorded OTHER. The manifest now sets
+    // only B: PIN, KEEP and OTHER are kept, unwritten.
+    let mut l = live_applied(
+        &[("PIN", "000111"), ("KEEP", "1"), ("OTHER", "x")],
+        Some(&[("PIN", "493817"), ("KEEP", "1")]),
+    );
+    let theirs = konduktor::applied_digest(
+        &crate::konduktor::digest_key::test_key(3),
+        &format!("my-env-{ME}"),
+        "OTHER",
+        b"x",
+    );
+    let mut record = l.applied().unwrap_or_default();
+    record.insert("OTHER".into(), theirs.clone());
+    l.annotations.insert(
+        konduktor::ANNOTATION_APPLIED.to_string(),
+        konduktor::applied_annotation(&record),
+    );
+    let d = want("my-env", SecretKind::Env, &[("B", "2")]);
+    let p = plan_k(&[d], &[l], false);
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    let digest = |k: &str, v: &str| {
+        konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes())
+    };
+    assert_eq!(
+        after,
+        BTreeMap::from([
+            ("B".to_string(), digest("B", "2")),
+            // Still what was applied: it stands.
+            ("KEEP".to_string(), digest("KEEP", "1")),
+            // Another key's: this run cannot tell, and it reveals nothing.
+            ("OTHER".to_string(), theirs),
+        ])
+    );
+}
+
+#[test]
+fn an_unkeyed_entry_of_the_previous_version_is_checked_and_replaced() {
+    // {"FOO":"sha256:fcde2b2e"} is FOO=bar, unkeyed; BAZ's entry no
+    // longer matches what the cluster holds.
+    let mut l = live_applied(&[("FOO", "bar"), ("BAZ", "qux")], None);
+    l.annotations.insert(
+        konduktor::ANNOTATION_APPLIED.to_string(),
+        r#"{"BAZ":"sha256:00000000","FOO":"sha256:fcde2b2e"}"#.to_string(),
+    );
+    let d = want("my-env", SecretKind::Env, &[("FOO", "new")]);
+    let p = plan_k(&[d], std::slice::from_ref(&l), false);
+    assert_eq!(
+        origins(one(&p, "my-env")),
+        [("BAZ", None), ("FOO", Some(Origin::Sources))]
+    );
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    let foo = konduktor::applied_digest(&key(), &format!("my-env-{ME}"), "FOO", b"new");
+    assert_eq!(after, BTreeMap::from([("FOO".to_string(), foo)]));
+    // Kept and still as applied: made anew, keyed.
+    let d = want("my-env", SecretKind::Env, &[("X", "1")]);
+    let p = plan_k(&[d], &[l], false);
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["FOO", "X"]);
+    assert!(
+        after.values().all(|e| e.starts_with("hmac-sha256:")),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn without_the_key_a_keyed_record_tells_nothing() {
+    let l = live_applied(&[("A", "1"), ("B", "2")], Some(&[("A", "1"), ("B", "1")]));
+    let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
+    let unknown = [("A", Some(Origin::Unknown)), ("B", Some(Origin::Unknown))];
+    let p = plan(
+        std::slice::from_ref(&d),
+        std::slice::from_ref(&l),
+        ME,
+        false,
+    );
+    assert_eq!(origins(one(&p, "my-env")), unknown);
+    let other = crate::konduktor::digest_key::test_key(3);
+    let p = plan_with_key(&[d], &[l], ME, false, Some(&other));
+    assert_eq!(origins(one(&p, "my-env")), unknown);
+}
+
+#[test]
 fn plan_json_carries_the_origin() {
     let l = live_applied(&[("A", "1")], Some(&[("A", "1")]));
     let d = want("my-env", SecretKind::Env, &[("A", "2")]);
