@@ -42,6 +42,8 @@ impl fmt::Display for KeySource {
 #[derive(Clone, PartialEq, Eq)]
 pub struct DigestKey {
     bytes: [u8; KEY_BYTES],
+    /// [`DigestKey::id`], made once (every recorded entry names it).
+    id: String,
     pub source: KeySource,
 }
 
@@ -95,7 +97,9 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 
 impl DigestKey {
     pub fn from_bytes(bytes: [u8; KEY_BYTES], source: KeySource) -> Self {
-        DigestKey { bytes, source }
+        let mac = hmac_sha256(&bytes, &[b"kubectl-konduktor digest key id"]);
+        let id = hex(mac.get(..4).unwrap_or_default());
+        DigestKey { bytes, id, source }
     }
 
     /// A key as written in the file or the variable: 64 hex digits,
@@ -106,16 +110,15 @@ impl DigestKey {
             return None;
         }
         let bytes: [u8; KEY_BYTES] = unhex(text)?.try_into().ok()?;
-        Some(DigestKey { bytes, source })
+        Some(DigestKey::from_bytes(bytes, source))
     }
 
     /// A name for the key, safe to write anywhere: 8 hex digits of a MAC
     /// of a fixed text, so a plan or a record can say which key made it
     /// (one in 4 billion keys share an id; that only makes a mismatch
     /// read as a change).
-    pub fn id(&self) -> String {
-        let mac = hmac_sha256(&self.bytes, &[b"kubectl-konduktor digest key id"]);
-        hex(mac.get(..4).unwrap_or_default())
+    pub fn id(&self) -> &str {
+        &self.id
     }
 
     /// The MAC of `value`, bound to a purpose (`domain`) and to `names`

@@ -29,10 +29,7 @@ fn macs_are_bound_to_key_purpose_and_names() {
     assert_eq!(a.id().len(), 8);
     // Debug names the key by its id, never its bytes.
     let shown = format!("{a:?}");
-    assert!(
-        shown.contains(&a.id()) && !shown.contains("0101"),
-        "{shown}"
-    );
+    assert!(shown.contains(a.id()) && !shown.contains("0101"), "{shown}");
 }
 
 fn inputs(home: &Path, env: Option<&str>) -> KeyInputs {

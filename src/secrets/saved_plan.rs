@@ -203,7 +203,7 @@ impl SavedPlan {
             owner: target.owner.clone(),
             manifest: manifest.to_string_lossy().into_owned(),
             prune: plan.prune,
-            key_id: key.id(),
+            key_id: key.id().to_string(),
             salt: hex(salt),
             secrets: plan
                 .secrets

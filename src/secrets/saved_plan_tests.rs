@@ -415,7 +415,7 @@ fn a_plan_file_is_read_back_and_checked() {
         &text.replace("\"formatVersion\":2,", ""),
         "has no formatVersion",
     );
-    refused(&text.replace(&key().id(), "zz"), "keyId");
+    refused(&text.replace(key().id(), "zz"), "keyId");
     refused(
         &text.replace("\"prune\":false", "\"prune\":false,\"extra\":1"),
         "a field is missing, unknown or of the wrong type",
