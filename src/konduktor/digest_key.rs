@@ -248,7 +248,9 @@ pub fn load_or_create(inputs: &KeyInputs) -> Result<DigestKey, KeyError> {
     let bytes = random_bytes().map_err(write_error)?;
     let key = DigestKey::from_bytes(bytes, KeySource::File(path.clone()));
     let text = format!("{}\n", hex(&key.bytes));
-    match crate::input::file::write_new_file(&path, 0o600, text.as_bytes()) {
+    // Whole or not at all (a new file linked into place), and never over
+    // one another run made meanwhile.
+    match crate::input::file::write_whole(&path, 0o600, text.as_bytes(), false) {
         Ok(()) => Ok(key),
         // Another run made it meanwhile: theirs is the key.
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
