@@ -82,7 +82,6 @@ fn a_create_and_a_merge_record_what_they_applied_keyed() {
 #[test]
 fn a_digest_another_writer_made_stale_goes_at_the_next_write() {
     let env = TestEnv::new();
-    let Some(server) = env.fake() else { return };
     let name = format!("my-env-{OWNER}");
     env.run(&[
         "apply",
@@ -94,7 +93,7 @@ fn a_digest_another_writer_made_stale_goes_at_the_next_write() {
     // Another writer rotates PIN (kubectl edit, a rotation job).
     let mut obj = env.secret(&name).unwrap_or_else(|| panic!("no {name}"));
     obj["data"]["PIN"] = json!("MDAwMTEx"); // 000111
-    server.put_secret(&env.namespace, obj);
+    env.replace(obj);
     assert_eq!(
         entries(&env, &name)["PIN"],
         before["PIN"],

@@ -393,6 +393,28 @@ impl TestEnv {
         }
     }
 
+    /// Replace a Secret as another writer would (`kubectl replace`): `obj`
+    /// as read with [`TestEnv::secret`], changed.
+    pub fn replace(&self, obj: Value) {
+        match &self.backend {
+            Backend::Fake(server) => {
+                server.put_secret(&self.namespace, obj);
+            }
+            Backend::Real { kubeconfig } => {
+                let out = kubectl(
+                    kubeconfig,
+                    &["replace", "-n", &self.namespace, "-f", "-"],
+                    Some(&obj.to_string()),
+                );
+                assert!(
+                    out.status.success(),
+                    "kubectl replace: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
     /// A Konduktor-made secret from the fixtures.
     pub fn seed_fixture(&self, name: &str) -> Value {
         let obj = fixture_json(&format!("konduktor-made/{name}.json"));
