@@ -18,11 +18,12 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, ErrorKind, Result};
 use crate::escape;
 use crate::konduktor::digest_key::{DigestKey, ENV_DIGEST_KEY, RELATIVE_PATH, hex};
 use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan, Step};
-use serde::{Deserialize, Serialize};
 
 /// The format this version writes and the only one it reads. Format 1
 /// (unkeyed SHA-256 digests) is refused: its digests confirm guesses.
