@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use crate::konduktor::digest_key::{DigestKey, KeySource};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, LiveSecret, SecretKind};
 use crate::secrets::manifest::Desired;
@@ -48,7 +49,15 @@ pub fn plan_input(n: usize) -> PlanInput {
             resource_version: Some(format!("{}", 1000 + i)),
             created: None,
             labels: konduktor::labels(&name(i), SecretKind::Env, OWNER),
-            annotations: BTreeMap::new(),
+            // As this tool's last write left it.
+            annotations: BTreeMap::from([(
+                konduktor::ANNOTATION_APPLIED.to_string(),
+                konduktor::applied_annotation(&konduktor::applied_record(
+                    &bench_key(),
+                    &konduktor::object_name(&name(i), OWNER),
+                    &data(i, false),
+                )),
+            )]),
             data: data(i, false),
             ..LiveSecret::default()
         })
@@ -56,10 +65,25 @@ pub fn plan_input(n: usize) -> PlanInput {
     PlanInput { desired, live }
 }
 
-/// The plan for `input`: the number of secrets it would write.
+/// A fixed digest key (the real one is read once per run).
+fn bench_key() -> DigestKey {
+    DigestKey::from_bytes([7; 32], KeySource::Env)
+}
+
+/// The plan for `input`, with the digest key, and the `applied` record
+/// each merge would write: the number of secrets it would write and of
+/// entries recorded.
 pub fn plan(input: &PlanInput) -> usize {
-    let plan = crate::secrets::plan::plan(&input.desired, &input.live, OWNER, false);
-    plan.summary.create + plan.summary.merge + plan.summary.delete
+    let key = bench_key();
+    let plan =
+        crate::secrets::plan::plan_with_key(&input.desired, &input.live, OWNER, false, Some(&key));
+    let records: usize = plan
+        .secrets
+        .iter()
+        .filter(|s| s.action() == crate::secrets::plan::Action::Merge)
+        .map(|s| s.applied_after(Some(&key)).len())
+        .sum();
+    plan.summary.create + plan.summary.merge + plan.summary.delete + records
 }
 
 /// Zip `dir` as a `--from-directory` secret is zipped: the archive's size.

@@ -210,6 +210,16 @@ async fn run_watched(
     // --plan: the reviewed plan decides --prune, and is carried out only
     // if planning again gives it back (sources and cluster as reviewed).
     let saved = args.plan.as_deref().map(SavedPlan::read).transpose()?;
+    // The plan's digests are checked with its key: without it, refused
+    // before any source is read or program run.
+    let plan_key = match (&saved, &args.plan) {
+        (Some(saved), Some(path)) => {
+            let key = crate::cmd::prelude::digest_key_existing()?;
+            saved.check_key(key.as_ref(), path)?;
+            key
+        }
+        _ => None,
+    };
     let prune = match (&saved, &args.plan) {
         (Some(saved), Some(path)) => saved.prune_for(args.prune, path)?,
         _ => args.prune,
@@ -222,7 +232,7 @@ async fn run_watched(
             namespace: cluster.namespace.clone(),
             owner: plan.owner.clone(),
         };
-        saved.verify(&plan, &target, path)?;
+        saved.verify(&plan, &target, plan_key.as_ref(), path)?;
     }
     // Deletions in a saved plan were reviewed: not asked again.
     let yes = args.yes || saved.is_some();

@@ -53,14 +53,19 @@ pub struct DiffArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
-    // Refused before anything is read or asked.
-    if let Some(out) = &args.out {
-        SavedPlan::check_out(out, args.force)?;
-    }
+    // Refused before anything is read or asked; the digest key too (made
+    // on first use), so that a plan is never left half-made.
+    let key = match &args.out {
+        Some(out) => {
+            SavedPlan::check_out(out, args.force)?;
+            Some(prelude::digest_key_or_create()?)
+        }
+        None => None,
+    };
     let (plan, cluster) =
         crate::cmd::prelude::plan_manifest(ctx, &args.file, args.prune, args.commands).await?;
-    if let Some(out) = &args.out {
-        save(&plan, &cluster, &args.file, out, args.force)?;
+    if let (Some(out), Some(key)) = (&args.out, &key) {
+        save(&plan, &cluster, &args.file, key, out, args.force)?;
     }
     // With `--out -` standard output holds the plan alone.
     let plan_on_stdout = args
@@ -103,6 +108,7 @@ fn save(
     plan: &crate::secrets::plan::Plan,
     cluster: &crate::cluster::Cluster,
     manifest: &Path,
+    key: &crate::konduktor::digest_key::DigestKey,
     out: &Path,
     force: bool,
 ) -> Result<()> {
@@ -112,7 +118,7 @@ fn save(
         owner: plan.owner.clone(),
     };
     let salt = crate::secrets::saved_plan::new_salt()?;
-    SavedPlan::new(plan, &target, manifest, &salt).write(out, force)?;
+    SavedPlan::new(plan, &target, manifest, key, &salt).write(out, force)?;
     if crate::input::file::is_stdout(out) {
         eprintln!(
             "Plan written to standard output; save it to a file, then carry it out with: kubectl konduktor apply -f {} --plan FILE",

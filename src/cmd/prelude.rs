@@ -12,6 +12,7 @@ use crate::error::{ErrorKind, Result};
 use crate::konduktor::WriteMeta;
 use crate::konduktor::candidates::{self, Candidates};
 use crate::konduktor::config::{self, ConfigInputs, CustomMetadata, KonduktorConfig};
+use crate::konduktor::digest_key::{self, DigestKey, KeyInputs};
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 use crate::output::Format;
 use crate::secrets::plan::Plan;
@@ -345,6 +346,7 @@ pub async fn write_meta(cluster: &Cluster) -> Result<WriteMeta> {
         created_by,
         created_by_user_id: crate::konduktor::identity::user_id(&IdentityInputs::from_process()),
         custom,
+        digest_key: digest_key_for_records(),
     })
 }
 
@@ -355,6 +357,59 @@ pub fn output_failed_after_writing(e: crate::error::Error) -> crate::error::Erro
     e.with_help(
         "the changes were made before the output failed: `kubectl konduktor secret list` or `diff` shows where your secrets stand",
     )
+}
+
+/// The digest key that checks a saved plan: the variable's or the file's,
+/// never a new one (a new key checks no plan).
+///
+/// # Errors
+///
+/// The variable or the file is there but unusable.
+pub fn digest_key_existing() -> Result<Option<DigestKey>> {
+    Ok(digest_key::load(&KeyInputs::from_process())?)
+}
+
+/// The digest key a saved plan is made with, made on first use.
+///
+/// # Errors
+///
+/// The variable or the file is unusable, or a new file cannot be made.
+pub fn digest_key_or_create() -> Result<DigestKey> {
+    let key = digest_key::load_or_create(&KeyInputs::from_process())?;
+    crate::log::log(2, || format!("digest key {} from {}", key.id(), key.source));
+    Ok(key)
+}
+
+/// The digest key that tells where a change came from: `None`, with a
+/// warning, when the variable or the file is unusable (origins then show
+/// as unknown; nothing else needs it).
+fn digest_key_for_origins() -> Option<DigestKey> {
+    match digest_key::load(&KeyInputs::from_process()) {
+        Ok(key) => key,
+        Err(e) => {
+            eprintln!(
+                "warning: {}; where changes came from is shown as unknown ({})",
+                e,
+                e.help()
+            );
+            None
+        }
+    }
+}
+
+/// The digest key the `applied` records of this run's writes are made
+/// with, made on first use; `None` (said at `-v`) when there is none to
+/// be had: the writes then leave no record.
+fn digest_key_for_records() -> Option<DigestKey> {
+    match digest_key::load_or_create(&KeyInputs::from_process()) {
+        Ok(key) => Some(key),
+        Err(e) => {
+            crate::log::log(1, || {
+                format!("no digest key ({e}): secrets are written without an applied record")
+            });
+            None
+        }
+    }
 }
 
 /// Parse, validate and load a manifest (nothing sent), then read the
@@ -383,7 +438,9 @@ pub async fn plan_manifest(
     let live = cluster
         .list_secrets(Some(&Cluster::owner_selector(&owner.hash)))
         .await?;
-    let plan = crate::secrets::plan::plan(&desired, &live, &owner.hash, prune);
+    let key = digest_key_for_origins();
+    let plan =
+        crate::secrets::plan::plan_with_key(&desired, &live, &owner.hash, prune, key.as_ref());
     plan.refuse_oversized()?;
     Ok((plan, cluster))
 }

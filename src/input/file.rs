@@ -21,6 +21,8 @@ pub const MAX_KUBECONFIG_BYTES: u64 = 16 * 1024 * 1024;
 pub const MAX_CREDENTIAL_FILE_BYTES: u64 = 1024 * 1024;
 /// `~/.konduktor/user_hash`: 8 characters, maybe with whitespace.
 pub const MAX_USER_HASH_BYTES: u64 = 4096;
+/// `~/.konduktor/digest-key`: 64 hex digits, maybe with whitespace.
+pub const MAX_DIGEST_KEY_BYTES: u64 = 4096;
 /// Konduktor's `~/.konduktor/config.yaml` (or `KONDUKTOR_CONFIG`): a few
 /// settings, maybe a pod config; far less than this.
 pub const MAX_CONFIG_BYTES: u64 = 1024 * 1024;

@@ -12,6 +12,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::konduktor::digest_key::DigestKey;
 use crate::konduktor::secret_value::SecretBytes;
 
 pub const LABEL_PARENT: &str = "parent";
@@ -477,6 +478,9 @@ pub struct WriteMeta {
     pub created_by_user_id: Option<String>,
     /// `kubernetes.custom_metadata` of Konduktor's configuration.
     pub custom: crate::konduktor::config::CustomMetadata,
+    /// What the `applied` record's digests are keyed with; `None`: the
+    /// write leaves no record (docs/konduktor-compat.md §5.1).
+    pub digest_key: Option<DigestKey>,
 }
 
 impl WriteMeta {
@@ -514,7 +518,13 @@ impl WriteMeta {
         applied: &BTreeMap<String, String>,
     ) -> BTreeMap<String, String> {
         let mut annotations = self.annotations(live_created_by);
-        annotations.insert(ANNOTATION_APPLIED.to_string(), applied_annotation(applied));
+        // Without a key nothing is recorded, and any old record (which
+        // may describe values since rotated away) is replaced by none.
+        let record = match &self.digest_key {
+            Some(_) => applied_annotation(applied),
+            None => String::new(),
+        };
+        annotations.insert(ANNOTATION_APPLIED.to_string(), record);
         annotations
     }
 }
@@ -524,41 +534,79 @@ impl WriteMeta {
 /// as "origin unknown".
 pub const MAX_APPLIED_BYTES: usize = MAX_ANNOTATIONS_BYTES / 4;
 
+/// What keys the `applied` digests apart from every other use of the key.
+const APPLIED_DOMAIN: &str = "kubectl-konduktor applied v2";
+/// The prefix of a keyed `applied` entry.
+const APPLIED_KEYED: &str = "hmac-sha256:";
+
 /// One key's entry in the `applied` annotation (docs/konduktor-compat.md
-/// §5.1): `sha256:` and the first 8 hex digits of the SHA-256 of the value,
-/// the form Konduktor's CLI keeps on its merges. Unsalted and short: it sits
-/// on the object that holds the value itself, so it tells a reader nothing
-/// the object does not; 32 bits tell "same as applied" from "changed" with
-/// a chance of 1 in 4 billion of taking a change for none.
-pub fn applied_digest(value: &[u8]) -> String {
-    use sha2::{Digest, Sha256};
-    let hash = Sha256::digest(value);
-    let hex: String = hash.iter().take(4).map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+/// §5.1): `hmac-sha256:<key id>:<8 hex>`, the first 32 bits of an
+/// HMAC-SHA256 under the digest key of the object's name, the key's name
+/// and the value. Keyed because the entry outlives the value: once another
+/// writer rotates the value, the entry still describes the old one until
+/// our next write, and whoever reads the object then must not be able to
+/// test guesses of that old value. 32 bits tell "same as applied" from
+/// "changed" with a chance of 1 in 4 billion of taking a change for none.
+pub fn applied_digest(key: &DigestKey, secret_name: &str, name: &str, value: &[u8]) -> String {
+    let mac = key.mac(
+        APPLIED_DOMAIN,
+        &[secret_name.as_bytes(), name.as_bytes()],
+        value,
+    );
+    format!(
+        "{APPLIED_KEYED}{}:{}",
+        key.id(),
+        crate::konduktor::digest_key::hex(mac.get(..4).unwrap_or_default())
+    )
 }
 
-/// Does a recorded digest (`sha256:` and 8 to 64 lowercase hex digits, as
-/// far as recorded) match `value`? Anything else matches nothing.
-pub fn digest_matches(recorded: &str, value: &[u8]) -> bool {
-    use sha2::{Digest, Sha256};
-    let Some(hex) = recorded_hex(recorded) else {
-        return false;
-    };
-    let full: String = Sha256::digest(value)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    full.starts_with(hex)
+/// A well-formed recorded entry, by construction.
+enum Recorded<'a> {
+    /// Written by the previous version: `sha256:` and 8 to 64 hex digits
+    /// of the value's unkeyed SHA-256 (checked as before, replaced at the
+    /// next write).
+    Unkeyed(&'a str),
+    /// `hmac-sha256:<key id>:<8 hex>`, by its key id.
+    Keyed(&'a str),
 }
 
-/// The hex digits of a well-formed recorded digest.
-fn recorded_hex(recorded: &str) -> Option<&str> {
-    let hex = recorded.strip_prefix("sha256:")?;
-    let well_formed = (8..=64).contains(&hex.len())
-        && hex
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
-    well_formed.then_some(hex)
+fn is_lower_hex(s: &str) -> bool {
+    s.bytes()
+        .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
+
+fn recorded(entry: &str) -> Option<Recorded<'_>> {
+    if let Some(hex) = entry.strip_prefix("sha256:") {
+        return ((8..=64).contains(&hex.len()) && is_lower_hex(hex))
+            .then_some(Recorded::Unkeyed(hex));
+    }
+    let (key_id, mac) = entry.strip_prefix(APPLIED_KEYED)?.split_once(':')?;
+    let well_formed =
+        key_id.len() == 8 && mac.len() == 8 && is_lower_hex(key_id) && is_lower_hex(mac);
+    well_formed.then_some(Recorded::Keyed(key_id))
+}
+
+/// Does a recorded entry match `value` under `secret_name`/`name`?
+/// `None` when it cannot tell: an entry keyed with a key this run does
+/// not have (another workstation's), or a malformed one.
+pub fn digest_matches(
+    entry: &str,
+    key: Option<&DigestKey>,
+    secret_name: &str,
+    name: &str,
+    value: &[u8],
+) -> Option<bool> {
+    use sha2::{Digest, Sha256};
+    match recorded(entry)? {
+        Recorded::Unkeyed(hex) => {
+            let full = crate::konduktor::digest_key::hex(&Sha256::digest(value));
+            Some(full.starts_with(hex))
+        }
+        Recorded::Keyed(key_id) => {
+            let key = key.filter(|k| k.id() == key_id)?;
+            Some(applied_digest(key, secret_name, name, value) == entry)
+        }
+    }
 }
 
 /// The `applied` annotation's value: a JSON object of key -> digest; empty
@@ -573,20 +621,24 @@ pub fn applied_annotation(record: &BTreeMap<String, String>) -> String {
 }
 
 /// Read an `applied` annotation: `None` unless it is a JSON object of
-/// well-formed digests (an empty, hand-edited or foreign one is no record,
-/// never an error).
+/// well-formed entries, keyed or of the previous version (an empty,
+/// hand-edited or foreign one is no record, never an error).
 pub fn parse_applied(raw: &str) -> Option<BTreeMap<String, String>> {
     let record: BTreeMap<String, String> = serde_json::from_str(raw).ok()?;
     record
         .values()
-        .all(|d| recorded_hex(d).is_some())
+        .all(|d| recorded(d).is_some())
         .then_some(record)
 }
 
-/// The `applied` record of what `data` holds.
-pub fn applied_record(data: &BTreeMap<String, SecretBytes>) -> BTreeMap<String, String> {
+/// The `applied` record of what `data` holds in object `secret_name`.
+pub fn applied_record(
+    key: &DigestKey,
+    secret_name: &str,
+    data: &BTreeMap<String, SecretBytes>,
+) -> BTreeMap<String, String> {
     data.iter()
-        .map(|(k, v)| (k.clone(), applied_digest(v.expose())))
+        .map(|(k, v)| (k.clone(), applied_digest(key, secret_name, k, v.expose())))
         .collect()
 }
 
@@ -603,11 +655,16 @@ pub struct DesiredSecret {
 
 impl DesiredSecret {
     /// [`DesiredSecret::to_object`] as a write sends it: with the
-    /// `applied` record of its data (docs/konduktor-compat.md §5.1), which a
-    /// preview leaves out (it would print digests of values).
+    /// `applied` record of its data (docs/konduktor-compat.md §5.1) when
+    /// there is a digest key, which a preview leaves out (it would print
+    /// digests of values).
     pub fn to_written_object(&self, owner_hash: &str, meta: &WriteMeta) -> Secret {
         let mut object = self.to_object(owner_hash, meta);
-        let record = applied_annotation(&applied_record(&self.data));
+        let Some(key) = &meta.digest_key else {
+            return object;
+        };
+        let name = object_name(&self.basename, owner_hash);
+        let record = applied_annotation(&applied_record(key, &name, &self.data));
         if !record.is_empty() {
             object
                 .metadata

@@ -125,17 +125,19 @@ fn label_and_annotation_keys_are_qualified_names() {
 }
 
 #[test]
-fn applied_digests_match_konduktors_recorded_format() {
-    // tests/fixtures/konduktor-made/my-env-annotated-merged-abba3a3e.json: FOO=bar.
-    assert_eq!(applied_digest(b"bar"), "sha256:fcde2b2e");
+fn applied_records_of_the_previous_version_are_still_read() {
+    // tests/fixtures/konduktor-made/my-env-annotated-merged-abba3a3e.json:
+    // FOO=bar, recorded by the previous version (unkeyed), which Konduktor keeps.
     let recorded = parse_applied(r#"{"FOO":"sha256:fcde2b2e"}"#)
         .unwrap_or_else(|| panic!("the fixture's annotation parses"));
     let foo = recorded.get("FOO").map(String::as_str).unwrap_or_default();
-    assert!(digest_matches(foo, b"bar"));
-    assert!(!digest_matches(foo, b"baz"));
+    let matches =
+        |entry: &str, value: &[u8]| digest_matches(entry, None, "my-env-abba3a3e", "FOO", value);
+    assert_eq!(matches(foo, b"bar"), Some(true));
+    assert_eq!(matches(foo, b"baz"), Some(false));
     // A longer prefix (or the whole digest) is compared as far as it goes.
     let full = "sha256:fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9";
-    assert!(digest_matches(full, b"bar"));
+    assert_eq!(matches(full, b"bar"), Some(true));
     // Anything else is not a digest: never matches, never an error.
     for bad in [
         "",
@@ -144,12 +146,105 @@ fn applied_digests_match_konduktors_recorded_format() {
         "md5:fcde2b2e",
         "sha256:FCDE2B2E",
         "sha256:zzzzzzzz",
+        "hmac-sha256:1234abcd",
+        "hmac-sha256:1234abcd:zzzzzzzz",
+        "hmac-sha256:1234abc:12345678",
+        "hmac-sha256:1234abcd:12345678:",
     ] {
-        assert!(!digest_matches(bad, b"bar"), "{bad}");
+        assert_eq!(matches(bad, b"bar"), None, "{bad}");
+        assert_eq!(
+            parse_applied(&format!(r#"{{"FOO":"{bad}"}}"#)),
+            None,
+            "{bad}"
+        );
     }
     for bad in ["", "not json", "[1]", r#"{"FOO":1}"#] {
         assert_eq!(parse_applied(bad), None, "{bad}");
     }
+}
+
+#[test]
+fn applied_entries_are_keyed_and_bound_to_object_and_key() {
+    let key = crate::konduktor::digest_key::test_key(7);
+    let other = crate::konduktor::digest_key::test_key(8);
+    let entry = applied_digest(&key, "s-abba3a3e", "PIN", b"123456");
+    assert_eq!(entry.len(), "hmac-sha256:".len() + 8 + 1 + 8, "{entry}");
+    assert!(
+        entry.starts_with(&format!("hmac-sha256:{}:", key.id())),
+        "{entry}"
+    );
+    assert!(parse_applied(&format!(r#"{{"PIN":"{entry}"}}"#)).is_some());
+    let matches = |k: Option<&crate::konduktor::digest_key::DigestKey>,
+                   s: &str,
+                   n: &str,
+                   v: &[u8]| { digest_matches(&entry, k, s, n, v) };
+    assert_eq!(
+        matches(Some(&key), "s-abba3a3e", "PIN", b"123456"),
+        Some(true)
+    );
+    assert_eq!(
+        matches(Some(&key), "s-abba3a3e", "PIN", b"123457"),
+        Some(false)
+    );
+    // The same value under another key name or object digests differently.
+    assert_eq!(
+        matches(Some(&key), "s-abba3a3e", "PIN2", b"123456"),
+        Some(false)
+    );
+    assert_eq!(
+        matches(Some(&key), "t-abba3a3e", "PIN", b"123456"),
+        Some(false)
+    );
+    // Without the key, or with another, it cannot tell (never "changed").
+    assert_eq!(matches(None, "s-abba3a3e", "PIN", b"123456"), None);
+    assert_eq!(matches(Some(&other), "s-abba3a3e", "PIN", b"123456"), None);
+}
+
+/// A dictionary attack on an `applied` entry that outlived its value
+/// (another writer rotated it): every 6-digit PIN, tried as whoever reads
+/// the object can (the entry's text and the names, not the key). The
+/// previous version's entry gives the PIN away; a keyed one gives nothing.
+#[test]
+fn a_stale_applied_entry_does_not_give_a_short_value_away() {
+    use sha2::{Digest, Sha256};
+    let secret = "bank-abba3a3e";
+    let pin = b"493817";
+    let crack = |entry: &str| -> Vec<u32> {
+        // The entry's last 8 hex digits, as bytes.
+        let tail = entry
+            .get(entry.len().saturating_sub(8)..)
+            .unwrap_or_default();
+        let wanted: Vec<u8> = (0..4)
+            .filter_map(|i| {
+                tail.get(2 * i..2 * i + 2)
+                    .and_then(|b| u8::from_str_radix(b, 16).ok())
+            })
+            .collect();
+        (0..1_000_000u32)
+            .filter(|n| {
+                let mut guess = [b'0'; 6];
+                let mut rest = *n;
+                for d in guess.iter_mut().rev() {
+                    *d = b'0' + u8::try_from(rest % 10).unwrap_or_default();
+                    rest /= 10;
+                }
+                // The previous construction: all a reader can compute
+                // (the key is not on the object).
+                Sha256::digest(guess).get(..4) == Some(wanted.as_slice())
+            })
+            .collect()
+    };
+    let old_entry = format!(
+        "sha256:{}",
+        crate::konduktor::digest_key::hex(Sha256::digest(pin).get(..4).unwrap_or_default())
+    );
+    assert!(
+        crack(&old_entry).contains(&493_817),
+        "the attack works on the old entry"
+    );
+    let key = crate::konduktor::digest_key::test_key(7);
+    let keyed = applied_digest(&key, secret, "PIN", pin);
+    assert_eq!(crack(&keyed), Vec::<u32>::new());
 }
 
 #[test]
@@ -160,12 +255,26 @@ fn a_written_object_records_what_it_applied_and_a_preview_does_not() {
         data: BTreeMap::from([("FOO".to_string(), SecretBytes::new(b"bar".to_vec()))]),
         origins: BTreeMap::new(),
     };
-    let meta = WriteMeta::default();
+    let key = crate::konduktor::digest_key::test_key(7);
+    let meta = WriteMeta {
+        digest_key: Some(key.clone()),
+        ..WriteMeta::default()
+    };
     let written = desired.to_written_object("abba3a3e", &meta);
     let annotations = written.metadata.annotations.unwrap_or_default();
+    let entry = applied_digest(&key, "my-env-abba3a3e", "FOO", b"bar");
     assert_eq!(
         annotations.get(ANNOTATION_APPLIED).map(String::as_str),
-        Some(r#"{"FOO":"sha256:fcde2b2e"}"#)
+        Some(format!(r#"{{"FOO":"{entry}"}}"#).as_str())
+    );
+    // Without a key, no record.
+    let unkeyed = desired.to_written_object("abba3a3e", &WriteMeta::default());
+    assert!(
+        !unkeyed
+            .metadata
+            .annotations
+            .unwrap_or_default()
+            .contains_key(ANNOTATION_APPLIED)
     );
     let preview = desired.to_object("abba3a3e", &meta);
     assert!(
@@ -180,7 +289,13 @@ fn a_written_object_records_what_it_applied_and_a_preview_does_not() {
 #[test]
 fn too_many_keys_to_record_leave_an_empty_record() {
     let data: BTreeMap<String, String> = (0..10_000)
-        .map(|i| (format!("{}{i}", "K".repeat(200)), applied_digest(b"v")))
+        .map(|i| {
+            let key = crate::konduktor::digest_key::test_key(7);
+            (
+                format!("{}{i}", "K".repeat(200)),
+                applied_digest(&key, "s", "k", b"v"),
+            )
+        })
         .collect();
     assert_eq!(applied_annotation(&data), "");
     assert_eq!(parse_applied(""), None);

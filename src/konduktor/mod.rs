@@ -4,6 +4,7 @@
 
 pub mod candidates;
 pub mod config;
+pub mod digest_key;
 pub mod identity;
 mod layout;
 pub mod secret_value;

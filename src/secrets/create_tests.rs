@@ -1,5 +1,7 @@
 use super::*;
-use crate::secrets::plan::tests::{ME, applied_annotations, desired_secret as desired, live};
+use crate::secrets::plan::tests::{
+    ME, applied_annotations, desired_secret as desired, keyed_meta, live,
+};
 use crate::secrets::store::fake::{Call, FakeStore};
 
 const CANARY: &str = "canary-5b2e0d";
@@ -9,7 +11,7 @@ fn obj(name: &str) -> String {
 }
 
 async fn ok(store: &FakeStore, d: &DesiredSecret) -> CreateReport {
-    create_or_merge(store, d, ME, &WriteMeta::default())
+    create_or_merge(store, d, ME, &keyed_meta())
         .await
         .unwrap_or_else(|e| panic!("{e}"))
 }
@@ -56,7 +58,10 @@ async fn an_existing_secret_of_ours_is_merged_on_its_resource_version() {
                 resource_version: "7".into(),
                 keys: vec![("A".into(), true), ("N".into(), true)],
                 labels: konduktor::labels("hf", SecretKind::Env, ME),
-                annotations: applied_annotations(&[("A", "new"), ("N", "n"), ("S", "same")]),
+                annotations: applied_annotations(
+                    &obj("hf"),
+                    &[("A", "new"), ("N", "n"), ("S", "same")]
+                ),
             }
         ]
     );

@@ -608,7 +608,10 @@ pub async fn merge_one(
         .collect();
     let metadata = PatchMeta {
         labels: meta.labels(konduktor::labels(&desired.basename, desired.kind, owner)),
-        annotations: meta.merge_annotations(live.created_by.as_deref(), &s.applied_after()),
+        annotations: meta.merge_annotations(
+            live.created_by.as_deref(),
+            &s.applied_after(meta.digest_key.as_ref()),
+        ),
     };
     let rv = live.resource_version.clone().unwrap_or_default();
     store.merge(&s.secret_name, &rv, &metadata, &data).await

@@ -2,7 +2,7 @@ use super::*;
 use crate::konduktor::SecretKind;
 use crate::secrets::manifest::Desired;
 use crate::secrets::plan::plan;
-use crate::secrets::plan::tests::{ME, applied_annotations, live, want};
+use crate::secrets::plan::tests::{ME, applied_annotations, keyed_meta, live, want};
 use crate::secrets::store::fake::{Call, FakeStore};
 use crate::secrets::view::render_outcomes;
 
@@ -22,7 +22,7 @@ async fn execute(
 }
 
 async fn run(store: &FakeStore, p: &Plan) -> Vec<Outcome> {
-    execute(store, p, &WriteMeta::default(), &Progress::default()).await
+    execute(store, p, &keyed_meta(), &Progress::default()).await
 }
 
 /// A create, a merge and two deletes, the deletes listed between the writes.
@@ -102,7 +102,7 @@ async fn every_write_is_conditional_on_what_the_plan_saw() {
             keys: vec![("A".into(), true), ("GONE".into(), false)],
             labels: konduktor::labels("merged", SecretKind::Default, ME),
             // What the object holds of the manifest afterwards.
-            annotations: applied_annotations(&[("A", "new"), ("SAME", "s")]),
+            annotations: applied_annotations(&obj("merged"), &[("A", "new"), ("SAME", "s")]),
         }
     );
     for name in ["absent", "stale"] {
@@ -318,6 +318,7 @@ fn meta() -> WriteMeta {
                 ),
             ]),
         },
+        digest_key: Some(crate::secrets::plan::tests::key()),
     }
 }
 
@@ -356,7 +357,7 @@ async fn a_create_carries_created_by_and_the_custom_metadata_under_our_labels() 
             ),
             (
                 konduktor::ANNOTATION_APPLIED.to_string(),
-                applied_annotations(&[("K", "v")])
+                applied_annotations(&obj("new"), &[("K", "v")])
                     .into_values()
                     .collect::<String>()
             ),
@@ -373,7 +374,7 @@ async fn without_a_cluster_user_a_create_names_no_writer() {
         false,
     );
     let store = FakeStore::new(Vec::new());
-    execute(&store, &p, &WriteMeta::default(), &Progress::default()).await;
+    execute(&store, &p, &keyed_meta(), &Progress::default()).await;
     let created = store.created_objects();
     assert!(
         created.iter().all(|o| o

@@ -6,6 +6,7 @@ use std::io::Read;
 
 use serde::{Deserialize, Serialize};
 
+use crate::konduktor::digest_key::DigestKey;
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
     self, DesiredSecret, KonduktorOwn, LiveSecret, PAYLOAD_ZIP_KEY, SecretKind, Terminating,
@@ -338,25 +339,44 @@ impl SecretPlan {
             .sum()
     }
 
-    /// The `applied` record a merge or create of this secret leaves: the
-    /// digest of each key the manifest sets, and the old record of keys
-    /// kept without it (they were not written now; what was applied to
-    /// them last still stands). Removed keys leave no entry.
-    pub fn applied_after(&self) -> BTreeMap<String, String> {
+    /// The `applied` record a merge or create of this secret leaves
+    /// (docs/konduktor-compat.md §5.1), keyed with `key` (none without
+    /// it): the digest of each key the manifest sets; for a key kept
+    /// without it (not written now), the old entry if the cluster still
+    /// holds what it describes (made anew with `key`), none if another
+    /// writer has changed the value since (the entry would describe a
+    /// value that is gone), and another key's entry as it is (this run
+    /// cannot tell, and without that key it reveals nothing). Removed keys
+    /// leave no entry.
+    pub fn applied_after(&self, key: Option<&DigestKey>) -> BTreeMap<String, String> {
         let old = match &self.step {
             Step::Merge { live, .. } => live.applied.as_ref(),
             _ => None,
         };
+        let record = |name: &str, v: &SecretBytes| {
+            key.map(|key| {
+                (
+                    name.to_string(),
+                    konduktor::applied_digest(key, &self.secret_name, name, v.expose()),
+                )
+            })
+        };
         self.keys
             .iter()
             .filter_map(|k| match k.change {
-                Change::Added | Change::Changed | Change::Unchanged => k
-                    .new
-                    .as_ref()
-                    .map(|v| (k.key.clone(), konduktor::applied_digest(v.expose()))),
-                Change::Kept => old
-                    .and_then(|o| o.get(&k.key))
-                    .map(|d| (k.key.clone(), d.clone())),
+                Change::Added | Change::Changed | Change::Unchanged => {
+                    k.new.as_ref().and_then(|v| record(&k.key, v))
+                }
+                Change::Kept => {
+                    let entry = old?.get(&k.key)?;
+                    let live = k.old.as_ref()?;
+                    let name = &self.secret_name;
+                    match konduktor::digest_matches(entry, key, name, &k.key, live.expose()) {
+                        Some(true) => record(&k.key, live),
+                        Some(false) => None,
+                        None => Some((k.key.clone(), entry.clone())),
+                    }
+                }
                 Change::Removed => None,
             })
             .collect()
@@ -559,13 +579,26 @@ impl Plan {
 
 /// Compute the plan. `live` is what the one LIST returned (normally only the
 /// caller's secrets; anything else holding one of our names is a conflict).
+/// Without a digest key: an `applied` entry keyed with one tells nothing.
 pub fn plan(desired: &[Desired], live: &[LiveSecret], owner_hash: &str, prune: bool) -> Plan {
+    plan_with_key(desired, live, owner_hash, prune, None)
+}
+
+/// [`plan`], with the digest key that checks the `applied` records.
+pub fn plan_with_key(
+    desired: &[Desired],
+    live: &[LiveSecret],
+    owner_hash: &str,
+    prune: bool,
+    key: Option<&DigestKey>,
+) -> Plan {
     let mut secrets = plan_desired(desired, live, owner_hash, prune);
     let Unmentioned {
         steps,
         unmanaged,
         konduktor_own,
     } = plan_unmentioned(desired, live, owner_hash, prune);
+    attribute(&mut secrets, key);
     secrets.extend(steps);
     let summary = summarize(&secrets);
     Plan {
@@ -857,7 +890,6 @@ fn merge(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> SecretPlan {
 /// Every key of the desired and the live secret, sorted: desired keys
 /// added, changed or unchanged; live-only keys kept, or removed with prune.
 fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> {
-    let applied = l.applied();
     let mut keys = Vec::new();
     for (k, new) in &s.data {
         let (change, files, note) = match l.data.get(k) {
@@ -874,7 +906,7 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             files,
             note,
             from: s.origins.get(k).cloned(),
-            origin: origin(change, applied.as_ref(), k, Some(new), old),
+            origin: None,
             old: old.cloned(),
             new: Some(new.clone()),
         });
@@ -887,7 +919,7 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
             files: Vec::new(),
             note: None,
             from: None,
-            origin: origin(change, applied.as_ref(), k, None, Some(old)),
+            origin: None,
             old: Some(old.clone()),
             new: None,
         });
@@ -896,15 +928,43 @@ fn merge_keys(s: &DesiredSecret, l: &LiveSecret, prune: bool) -> Vec<KeyChange> 
     keys
 }
 
-/// Where a merge's change to key `k` came from: the desired and the live
-/// value (`None`: not there), each compared with the `applied` record.
-/// `None` for a key the merge leaves alone.
+/// Where each change a merge makes came from, by the live object's
+/// `applied` record checked with `key` (docs/konduktor-compat.md §5.1).
+fn attribute(secrets: &mut [SecretPlan], key: Option<&DigestKey>) {
+    for s in secrets {
+        let SecretPlan {
+            secret_name,
+            keys,
+            step,
+            ..
+        } = s;
+        let Step::Merge { live, .. } = step else {
+            continue;
+        };
+        for k in keys.iter_mut() {
+            let values = (k.new.as_ref(), k.old.as_ref());
+            k.origin = origin(
+                k.change,
+                live.applied.as_ref(),
+                key,
+                secret_name,
+                &k.key,
+                values,
+            );
+        }
+    }
+}
+
+/// Where a merge's change to key `k` of `secret_name` came from: the
+/// desired and the live value (`None`: not there), each compared with the
+/// `applied` record. `None` for a key the merge leaves alone.
 fn origin(
     change: Change,
     applied: Option<&BTreeMap<String, String>>,
+    key: Option<&DigestKey>,
+    secret_name: &str,
     k: &str,
-    desired: Option<&SecretBytes>,
-    live: Option<&SecretBytes>,
+    (desired, live): (Option<&SecretBytes>, Option<&SecretBytes>),
 ) -> Option<Origin> {
     if !matches!(change, Change::Added | Change::Changed | Change::Removed) {
         return None;
@@ -913,18 +973,20 @@ fn origin(
         return Some(Origin::Unknown);
     };
     // Does this side still hold what was applied? A key without a record
-    // was not applied: it still "holds" it where it is absent.
+    // was not applied: it still "holds" it where it is absent. `None`: an
+    // entry keyed with a key this run does not have.
     let as_applied = |v: Option<&SecretBytes>| match (applied.get(k), v) {
-        (Some(d), Some(v)) => konduktor::digest_matches(d, v.expose()),
-        (None, None) => true,
-        _ => false,
+        (Some(d), Some(v)) => konduktor::digest_matches(d, key, secret_name, k, v.expose()),
+        (None, None) => Some(true),
+        _ => Some(false),
     };
     let origin = match (as_applied(desired), as_applied(live)) {
-        (false, true) => Origin::Sources,
-        (true, false) => Origin::Cluster,
-        (false, false) => Origin::Both,
+        (Some(false), Some(true)) => Origin::Sources,
+        (Some(true), Some(false)) => Origin::Cluster,
+        (Some(false), Some(false)) => Origin::Both,
         // Both as applied and yet different: a record that cannot tell.
-        (true, true) => Origin::Unknown,
+        (Some(true), Some(true)) => Origin::Unknown,
+        (None, _) | (_, None) => Origin::Unknown,
     };
     Some(origin)
 }

@@ -7,6 +7,24 @@ use crate::konduktor::{DesiredSecret, LiveSecret, SecretKind};
 use crate::secrets::manifest::Desired;
 
 pub(crate) const ME: &str = "abba3a3e";
+
+/// The digest key the tests' `applied` records are made with.
+pub(crate) fn key() -> DigestKey {
+    crate::konduktor::digest_key::test_key(7)
+}
+
+/// What a write sends besides data, with [`key`] for the `applied` record.
+pub(crate) fn keyed_meta() -> konduktor::WriteMeta {
+    konduktor::WriteMeta {
+        digest_key: Some(key()),
+        ..konduktor::WriteMeta::default()
+    }
+}
+
+/// [`plan`] with [`key`].
+fn plan_k(desired: &[Desired], live: &[LiveSecret], prune: bool) -> Plan {
+    plan_with_key(desired, live, ME, prune, Some(&key()))
+}
 const OTHER: &str = "8417fdac";
 
 pub(crate) fn bytes(s: &str) -> SecretBytes {
@@ -822,7 +840,11 @@ fn live_applied(data: &[(&str, &str)], applied: Option<&[(&str, &str)]>) -> Live
     if let Some(applied) = applied {
         let record: BTreeMap<String, String> = applied
             .iter()
-            .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+            .map(|(k, v)| {
+                let entry =
+                    konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes());
+                (k.to_string(), entry)
+            })
             .collect();
         l.annotations.insert(
             konduktor::ANNOTATION_APPLIED.to_string(),
@@ -857,7 +879,7 @@ fn each_changed_key_says_where_the_change_came_from() {
             ("F", "1"),
         ],
     );
-    let p = plan(&[d], &[l], ME, false);
+    let p = plan_k(&[d], &[l], false);
     assert_eq!(
         origins(one(&p, "my-env")),
         [
@@ -877,7 +899,7 @@ fn a_pruned_key_says_which_side_it_left() {
     // H was applied and then taken out of the manifest; I appeared in the cluster.
     let l = live_applied(&[("H", "1"), ("I", "1")], Some(&[("H", "1")]));
     let d = want("my-env", SecretKind::Env, &[]);
-    let p = plan(&[d], &[l], ME, true);
+    let p = plan_k(&[d], &[l], true);
     assert_eq!(
         origins(one(&p, "my-env")),
         [("H", Some(Origin::Sources)), ("I", Some(Origin::Cluster))]
@@ -893,7 +915,7 @@ fn without_a_record_the_origin_is_unknown_never_an_error() {
                 .insert(konduktor::ANNOTATION_APPLIED.into(), a.into());
         }
         let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
-        let p = plan(&[d], &[l], ME, false);
+        let p = plan_k(&[d], &[l], false);
         assert_eq!(
             origins(one(&p, "my-env")),
             [("A", Some(Origin::Unknown)), ("B", Some(Origin::Unknown))],
@@ -939,39 +961,135 @@ fn a_write_records_what_the_secret_holds_of_the_manifest_afterwards() {
         ME,
         false,
     );
-    let digest = |v: &str| konduktor::applied_digest(v.as_bytes());
+    let digest = |k: &str, v: &str| {
+        konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes())
+    };
     assert_eq!(
-        one(&p, "my-env").applied_after(),
+        one(&p, "my-env").applied_after(Some(&key())),
         BTreeMap::from([
-            ("A".to_string(), digest("2")),
-            ("B".to_string(), digest("1")),
-            ("K".to_string(), digest("1")),
+            ("A".to_string(), digest("A", "2")),
+            ("B".to_string(), digest("B", "1")),
+            ("K".to_string(), digest("K", "1")),
         ])
     );
     let pruned = plan(&[d], &[l], ME, true);
     assert_eq!(
-        one(&pruned, "my-env").applied_after(),
+        one(&pruned, "my-env").applied_after(Some(&key())),
         BTreeMap::from([
-            ("A".to_string(), digest("2")),
-            ("B".to_string(), digest("1"))
+            ("A".to_string(), digest("A", "2")),
+            ("B".to_string(), digest("B", "1"))
         ])
     );
+    // Without a key, a write records nothing.
+    assert_eq!(one(&pruned, "my-env").applied_after(None), BTreeMap::new());
+}
+
+#[test]
+fn a_write_drops_the_entry_of_a_value_another_writer_changed() {
+    // Applied PIN and KEEP; since then another writer rotated PIN. A
+    // workstation with another key recorded OTHER. The manifest now sets
+    // only B: PIN, KEEP and OTHER are kept, unwritten.
+    let mut l = live_applied(
+        &[("PIN", "000111"), ("KEEP", "1"), ("OTHER", "x")],
+        Some(&[("PIN", "493817"), ("KEEP", "1")]),
+    );
+    let theirs = konduktor::applied_digest(
+        &crate::konduktor::digest_key::test_key(3),
+        &format!("my-env-{ME}"),
+        "OTHER",
+        b"x",
+    );
+    let mut record = l.applied().unwrap_or_default();
+    record.insert("OTHER".into(), theirs.clone());
+    l.annotations.insert(
+        konduktor::ANNOTATION_APPLIED.to_string(),
+        konduktor::applied_annotation(&record),
+    );
+    let d = want("my-env", SecretKind::Env, &[("B", "2")]);
+    let p = plan_k(&[d], &[l], false);
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    let digest = |k: &str, v: &str| {
+        konduktor::applied_digest(&key(), &format!("my-env-{ME}"), k, v.as_bytes())
+    };
+    assert_eq!(
+        after,
+        BTreeMap::from([
+            ("B".to_string(), digest("B", "2")),
+            // Still what was applied: it stands.
+            ("KEEP".to_string(), digest("KEEP", "1")),
+            // Another key's: this run cannot tell, and it reveals nothing.
+            ("OTHER".to_string(), theirs),
+        ])
+    );
+}
+
+#[test]
+fn an_unkeyed_entry_of_the_previous_version_is_checked_and_replaced() {
+    // {"FOO":"sha256:fcde2b2e"} is FOO=bar, unkeyed; BAZ's entry no
+    // longer matches what the cluster holds.
+    let mut l = live_applied(&[("FOO", "bar"), ("BAZ", "qux")], None);
+    l.annotations.insert(
+        konduktor::ANNOTATION_APPLIED.to_string(),
+        r#"{"BAZ":"sha256:00000000","FOO":"sha256:fcde2b2e"}"#.to_string(),
+    );
+    let d = want("my-env", SecretKind::Env, &[("FOO", "new")]);
+    let p = plan_k(&[d], std::slice::from_ref(&l), false);
+    assert_eq!(
+        origins(one(&p, "my-env")),
+        [("BAZ", None), ("FOO", Some(Origin::Sources))]
+    );
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    let foo = konduktor::applied_digest(&key(), &format!("my-env-{ME}"), "FOO", b"new");
+    assert_eq!(after, BTreeMap::from([("FOO".to_string(), foo)]));
+    // Kept and still as applied: made anew, keyed.
+    let d = want("my-env", SecretKind::Env, &[("X", "1")]);
+    let p = plan_k(&[d], &[l], false);
+    let after = one(&p, "my-env").applied_after(Some(&key()));
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["FOO", "X"]);
+    assert!(
+        after.values().all(|e| e.starts_with("hmac-sha256:")),
+        "{after:?}"
+    );
+}
+
+#[test]
+fn without_the_key_a_keyed_record_tells_nothing() {
+    let l = live_applied(&[("A", "1"), ("B", "2")], Some(&[("A", "1"), ("B", "1")]));
+    let d = want("my-env", SecretKind::Env, &[("A", "2"), ("B", "1")]);
+    let unknown = [("A", Some(Origin::Unknown)), ("B", Some(Origin::Unknown))];
+    let p = plan(
+        std::slice::from_ref(&d),
+        std::slice::from_ref(&l),
+        ME,
+        false,
+    );
+    assert_eq!(origins(one(&p, "my-env")), unknown);
+    let other = crate::konduktor::digest_key::test_key(3);
+    let p = plan_with_key(&[d], &[l], ME, false, Some(&other));
+    assert_eq!(origins(one(&p, "my-env")), unknown);
 }
 
 #[test]
 fn plan_json_carries_the_origin() {
     let l = live_applied(&[("A", "1")], Some(&[("A", "1")]));
     let d = want("my-env", SecretKind::Env, &[("A", "2")]);
-    let p = plan(&[d], &[l], ME, false);
+    let p = plan_k(&[d], &[l], false);
     let json = serde_json::to_value(&p).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(json["secrets"][0]["keys"][0]["origin"], "sources");
 }
 
-/// The annotations a write leaves that records `values` as applied.
-pub(crate) fn applied_annotations(values: &[(&str, &str)]) -> BTreeMap<String, String> {
+/// The annotations a write with [`keyed_meta`] leaves on `secret_name`
+/// that records `values` as applied.
+pub(crate) fn applied_annotations(
+    secret_name: &str,
+    values: &[(&str, &str)],
+) -> BTreeMap<String, String> {
     let record = values
         .iter()
-        .map(|(k, v)| (k.to_string(), konduktor::applied_digest(v.as_bytes())))
+        .map(|(k, v)| {
+            let entry = konduktor::applied_digest(&key(), secret_name, k, v.as_bytes());
+            (k.to_string(), entry)
+        })
         .collect();
     BTreeMap::from([(
         konduktor::ANNOTATION_APPLIED.to_string(),

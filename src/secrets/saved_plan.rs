@@ -6,23 +6,30 @@
 //! saved one: same digests (the sources did not move), same objects at the
 //! same resourceVersions (the cluster did not move).
 //!
-//! Digests are SHA-256 over a per-plan random salt, the object and key
-//! names (each length-prefixed) and the value bytes: the same value in two
-//! plans, or under two keys, digests differently; anyone holding the plan
-//! can still confirm a guessed value (README, security notes).
+//! Digests are HMAC-SHA256 under the digest key
+//! ([`crate::konduktor::digest_key`]), which is not in the plan, over a
+//! per-plan random salt, the object and key names (each length-prefixed)
+//! and the value bytes: whoever holds the plan but not the key cannot test
+//! a guess of a value, however short (README, security notes); the same
+//! value in two plans, or under two keys, digests differently. The plan
+//! names its key by id, so `apply --plan` with another key is refused as
+//! such, not as a change.
 
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::escape;
+use crate::konduktor::digest_key::{DigestKey, ENV_DIGEST_KEY, RELATIVE_PATH, hex};
 use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan, Step};
 
-/// The format this version writes and the only one it reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The format this version writes and the only one it reads. Format 1
+/// (unkeyed SHA-256 digests) is refused: its digests confirm guesses.
+pub const FORMAT_VERSION: u32 = 2;
+/// What keys the digests apart from every other use of the digest key.
+const DIGEST_DOMAIN: &str = "kubectl-konduktor saved plan v2";
 /// A saved plan is read up to this many bytes (a plan of 10,000 secrets
 /// with a few keys each is a few MiB).
 pub const MAX_PLAN_BYTES: u64 = 32 * 1024 * 1024;
@@ -48,6 +55,8 @@ pub struct SavedPlan {
     /// what is checked).
     pub manifest: String,
     pub prune: bool,
+    /// The id of the digest key the digests are made with (never the key).
+    pub key_id: String,
     /// Hex of the random salt the digests are made with.
     pub salt: String,
     pub secrets: Vec<SavedSecret>,
@@ -79,7 +88,7 @@ pub struct SavedSecret {
 pub struct SavedKey {
     pub key: String,
     pub change: Change,
-    /// The salted digest of the desired value (keys the manifest sets).
+    /// The keyed digest of the desired value (keys the manifest sets).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<String>,
 }
@@ -117,36 +126,25 @@ impl Moved {
 ///
 /// The random source cannot be read.
 pub fn new_salt() -> Result<[u8; SALT_BYTES]> {
-    use std::io::Read;
-    let mut salt = [0u8; SALT_BYTES];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut salt))
-        .map_err(|e| {
-            Error::new(
-                ErrorKind::Server,
-                format!("cannot read random bytes for the plan's salt: {e}"),
-            )
-        })?;
-    Ok(salt)
+    crate::konduktor::digest_key::random_bytes().map_err(|e| {
+        Error::new(
+            ErrorKind::Server,
+            format!("cannot read random bytes for the plan's salt: {e}"),
+        )
+    })
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The keyed digest of one desired value.
+pub fn digest(key: &DigestKey, salt: &[u8], secret_name: &str, name: &str, value: &[u8]) -> String {
+    let mac = key.mac(
+        DIGEST_DOMAIN,
+        &[salt, secret_name.as_bytes(), name.as_bytes()],
+        value,
+    );
+    format!("hmac-sha256:{}", hex(&mac))
 }
 
-/// The salted digest of one desired value.
-pub fn digest(salt: &[u8], secret_name: &str, key: &str, value: &[u8]) -> String {
-    let mut h = Sha256::new();
-    h.update(salt);
-    for part in [secret_name.as_bytes(), key.as_bytes()] {
-        h.update(u64::try_from(part.len()).unwrap_or(u64::MAX).to_be_bytes());
-        h.update(part);
-    }
-    h.update(value);
-    format!("sha256:{}", hex(&h.finalize()))
-}
-
-fn saved_secret(s: &SecretPlan, salt: &[u8]) -> SavedSecret {
+fn saved_secret(s: &SecretPlan, key: &DigestKey, salt: &[u8]) -> SavedSecret {
     let live = match &s.step {
         Step::Merge { live, .. }
         | Step::Unchanged { live }
@@ -171,7 +169,7 @@ fn saved_secret(s: &SecretPlan, salt: &[u8]) -> SavedSecret {
                 digest: k
                     .new
                     .as_ref()
-                    .map(|v| digest(salt, &s.secret_name, &k.key, v.expose())),
+                    .map(|v| digest(key, salt, &s.secret_name, &k.key, v.expose())),
             })
             .collect(),
     }
@@ -191,8 +189,14 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
 }
 
 impl SavedPlan {
-    /// The plan as `diff --out` saves it.
-    pub fn new(plan: &Plan, target: &Target, manifest: &Path, salt: &[u8]) -> Self {
+    /// The plan as `diff --out` saves it, its digests made with `key`.
+    pub fn new(
+        plan: &Plan,
+        target: &Target,
+        manifest: &Path,
+        key: &DigestKey,
+        salt: &[u8],
+    ) -> Self {
         SavedPlan {
             format_version: FORMAT_VERSION,
             server: target.server.clone(),
@@ -200,8 +204,13 @@ impl SavedPlan {
             owner: target.owner.clone(),
             manifest: manifest.to_string_lossy().into_owned(),
             prune: plan.prune,
+            key_id: key.id().to_string(),
             salt: hex(salt),
-            secrets: plan.secrets.iter().map(|s| saved_secret(s, salt)).collect(),
+            secrets: plan
+                .secrets
+                .iter()
+                .map(|s| saved_secret(s, key, salt))
+                .collect(),
         }
     }
 
@@ -245,10 +254,38 @@ impl SavedPlan {
         }
     }
 
+    /// Refuse to go on without the key the plan was made with: its
+    /// digests cannot be checked (checked before anything is read or run).
+    pub fn check_key<'k>(&self, key: Option<&'k DigestKey>, path: &Path) -> Result<&'k DigestKey> {
+        let shown = escape::path(path);
+        let plan_key = escape::text(&self.key_id);
+        let why = match key {
+            Some(key) if key.id() == self.key_id => return Ok(key),
+            Some(key) => format!(
+                "this run's digest key (from {}) is another one, {}",
+                key.source,
+                key.id()
+            ),
+            None => format!(
+                "this machine has no digest key (no {ENV_DIGEST_KEY}, no ~/{RELATIVE_PATH})"
+            ),
+        };
+        Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{shown}` was saved with digest key {plan_key}, and {why}: its digests cannot be checked; nothing was changed"
+            ),
+        )
+        .with_help(format!(
+            "apply it where it was saved, or give that machine's key here: {ENV_DIGEST_KEY}=<the 64 hex digits of its ~/{RELATIVE_PATH}> (a CI secret, say); or review a new plan here with diff --out"
+        )))
+    }
+
     /// Every secret whose fresh plan differs from the saved one, and on
     /// which side: the sources (a value, a key, an entry, a kind) or the
-    /// cluster (an object changed, appeared or vanished).
-    pub fn compare(&self, fresh: &Plan) -> Vec<Moved> {
+    /// cluster (an object changed, appeared or vanished). `key` is the
+    /// plan's ([`SavedPlan::check_key`]).
+    pub fn compare(&self, fresh: &Plan, key: &DigestKey) -> Vec<Moved> {
         let salt = unhex(&self.salt).unwrap_or_default();
         let saved: BTreeMap<&str, &SavedSecret> = self
             .secrets
@@ -258,7 +295,7 @@ impl SavedPlan {
         let now: Vec<SavedSecret> = fresh
             .secrets
             .iter()
-            .map(|s| saved_secret(s, &salt))
+            .map(|s| saved_secret(s, key, &salt))
             .collect();
         let now_by_name: BTreeMap<&str, &SavedSecret> =
             now.iter().map(|s| (s.secret_name.as_str(), s)).collect();
@@ -303,10 +340,18 @@ impl SavedPlan {
         moved
     }
 
-    /// Go on only if `fresh` is this plan, for this target.
-    pub fn verify(&self, fresh: &Plan, target: &Target, path: &Path) -> Result<()> {
+    /// Go on only if `fresh` is this plan, for this target, checked with
+    /// the plan's key.
+    pub fn verify(
+        &self,
+        fresh: &Plan,
+        target: &Target,
+        key: Option<&DigestKey>,
+        path: &Path,
+    ) -> Result<()> {
         self.check_target(target, path)?;
-        let moved = self.compare(fresh);
+        let key = self.check_key(key, path)?;
+        let moved = self.compare(fresh, key);
         if moved.is_empty() {
             return Ok(());
         }
@@ -342,6 +387,15 @@ impl SavedPlan {
             serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
         match version.format_version {
             Some(v) if v == serde_json::json!(FORMAT_VERSION) => {}
+            Some(v) if v == serde_json::json!(1) => {
+                return Err(Error::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "`{shown}` was saved by an earlier version (format 1), whose digests are not keyed: they cannot be checked as this version checks plans (format {FORMAT_VERSION}); nothing was changed"
+                    ),
+                )
+                .with_help("review a new plan: diff --out; and delete the old file where it was shared (anyone holding it can test guesses of your values against it)"));
+            }
             Some(v) => {
                 let v = match v {
                     serde_json::Value::Number(n) => n.to_string(),
@@ -362,6 +416,9 @@ impl SavedPlan {
         if unhex(&plan.salt).is_none_or(|s| s.len() != SALT_BYTES) {
             return Err(not_a_plan("its salt is not 64 hex digits".to_string()));
         }
+        if unhex(&plan.key_id).is_none_or(|s| s.len() != 4) {
+            return Err(not_a_plan("its keyId is not 8 hex digits".to_string()));
+        }
         Ok(plan)
     }
 
@@ -374,8 +431,8 @@ impl SavedPlan {
         crate::input::file::check_out_file(out, force, "plan file", "no plan was saved")
     }
 
-    /// Write the plan whole or not at all, mode 0600 (its digests confirm
-    /// guesses of values): a new file beside `out`, moved into place;
+    /// Write the plan whole or not at all, mode 0600 (it names the
+    /// secrets, keys and objects it acts on): a new file beside `out`, moved into place;
     /// without `force`, never over a file that appeared meanwhile.
     pub fn write(&self, out: &Path, force: bool) -> Result<()> {
         let mut text = serde_json::to_string_pretty(self)

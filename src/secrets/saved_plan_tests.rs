@@ -2,12 +2,17 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::konduktor::SecretKind;
+use crate::konduktor::digest_key::test_key;
 use crate::secrets::manifest::Desired;
 use crate::secrets::plan::plan;
 use crate::secrets::plan::tests::{ME, live, want};
 
 const CANARY: &str = "canary-3f9a1c";
 const SALT: [u8; SALT_BYTES] = [7; SALT_BYTES];
+
+fn key() -> DigestKey {
+    test_key(9)
+}
 
 fn target() -> Target {
     Target {
@@ -46,6 +51,7 @@ fn saved() -> SavedPlan {
         &plan(&desired(CANARY), &cluster(), ME, false),
         &target(),
         Path::new("secrets.yaml"),
+        &key(),
         &SALT,
     )
 }
@@ -56,7 +62,8 @@ fn a_saved_plan_names_where_it_applies_and_what_it_saw_never_a_value() {
     let json = serde_json::to_string_pretty(&s).unwrap_or_else(|e| panic!("{e}"));
     assert!(!json.contains(CANARY), "{json}");
     let v: serde_json::Value = serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(v["formatVersion"], 1);
+    assert_eq!(v["formatVersion"], 2);
+    assert_eq!(v["keyId"], key().id());
     assert_eq!(v["server"], "https://k8s.example:6443");
     assert_eq!(v["namespace"], "team");
     assert_eq!(v["owner"], ME);
@@ -71,7 +78,13 @@ fn a_saved_plan_names_where_it_applies_and_what_it_saw_never_a_value() {
     assert_eq!(hf["keys"][1]["key"], "TOKEN");
     assert_eq!(
         hf["keys"][1]["digest"],
-        digest(&SALT, &format!("hf-{ME}"), "TOKEN", CANARY.as_bytes())
+        digest(
+            &key(),
+            &SALT,
+            &format!("hf-{ME}"),
+            "TOKEN",
+            CANARY.as_bytes()
+        )
     );
     assert_eq!(v["secrets"][0]["action"], "create");
     assert!(v["secrets"][0].get("resourceVersion").is_none());
@@ -86,29 +99,127 @@ fn a_saved_plan_names_where_it_applies_and_what_it_saw_never_a_value() {
 }
 
 #[test]
-fn digests_are_salted_and_bound_to_their_key() {
-    let d = |salt: &[u8], key: &str| digest(salt, "s-x", key, b"same value");
+fn digests_are_keyed_salted_and_bound_to_their_key() {
+    let k = key();
+    let d = |salt: &[u8], name: &str| digest(&k, salt, "s-x", name, b"same value");
     assert_ne!(d(&[1; 32], "A"), d(&[2; 32], "A"));
     assert_ne!(d(&[1; 32], "A"), d(&[1; 32], "B"));
+    assert_ne!(
+        d(&[1; 32], "A"),
+        digest(&test_key(1), &[1; 32], "s-x", "A", b"same value")
+    );
     // Length-prefixed: moving a byte from the name to the key is another digest.
     assert_ne!(
-        digest(&[1; 32], "ab", "c", b"v"),
-        digest(&[1; 32], "a", "bc", b"v")
+        digest(&k, &[1; 32], "ab", "c", b"v"),
+        digest(&k, &[1; 32], "a", "bc", b"v")
     );
-    assert!(d(&[1; 32], "A").starts_with("sha256:") && d(&[1; 32], "A").len() == 71);
+    let one = d(&[1; 32], "A");
+    assert!(one.starts_with("hmac-sha256:") && one.len() == 76, "{one}");
+}
+
+/// The plan file of a secret holding a 6-digit PIN, as whoever finds the
+/// file (a CI artifact, a PR attachment) has it.
+fn plan_of_a_pin(pin: &str) -> String {
+    let d = vec![want("bank", SecretKind::Env, &[("PIN", pin)])];
+    let s = SavedPlan::new(
+        &plan(&d, &[], ME, false),
+        &target(),
+        Path::new("secrets.yaml"),
+        &key(),
+        &new_salt().unwrap_or_else(|e| panic!("{e}")),
+    );
+    serde_json::to_string_pretty(&s).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Every 6-digit PIN, tried against the digest in a plan file with all
+/// the file holds (salt, names), as format 1 made digests (salted
+/// SHA-256): the PINs that match.
+fn brute_force_pins(file: &str) -> Vec<String> {
+    use sha2::{Digest, Sha256};
+    let v: serde_json::Value = serde_json::from_str(file).unwrap_or_else(|e| panic!("{e}"));
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
+    let salt = unhex(&text(&v["salt"])).unwrap_or_default();
+    let secret = &v["secrets"][0];
+    let (object, name) = (text(&secret["secretName"]), text(&secret["keys"][0]["key"]));
+    let wanted = text(&secret["keys"][0]["digest"]);
+    let wanted_hex = wanted.rsplit(':').next().unwrap_or_default().to_string();
+    let mut prefix = Sha256::new();
+    prefix.update(&salt);
+    for part in [object.as_bytes(), name.as_bytes()] {
+        prefix.update(u64::try_from(part.len()).unwrap_or_default().to_be_bytes());
+        prefix.update(part);
+    }
+    let wanted = unhex(&wanted_hex).unwrap_or_default();
+    (0..1_000_000u32)
+        .filter(|n| {
+            let mut h = prefix.clone();
+            h.update(pin_digits(*n));
+            h.finalize().as_slice() == wanted.as_slice()
+        })
+        .map(|n| format!("{n:06}"))
+        .collect()
+}
+
+/// `n` as 6 ASCII digits, without allocating (a million of them).
+fn pin_digits(n: u32) -> [u8; 6] {
+    let mut digits = [b'0'; 6];
+    let mut rest = n;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + u8::try_from(rest % 10).unwrap_or_default();
+        rest /= 10;
+    }
+    digits
+}
+
+#[test]
+fn a_plan_of_a_six_digit_pin_does_not_give_it_away() {
+    let pin = "493817";
+    let file = plan_of_a_pin(pin);
+    assert!(!file.contains(pin), "{file}");
+    // The attack: on format 1 (its digest is the salted SHA-256 the
+    // attacker recomputes) it finds the PIN; on this format nothing.
+    let mut v: serde_json::Value = serde_json::from_str(&file).unwrap_or_else(|e| panic!("{e}"));
+    let salt = unhex(v["salt"].as_str().unwrap_or_default()).unwrap_or_default();
+    let format_1 = {
+        use sha2::{Digest, Sha256};
+        let mut h = Sha256::new();
+        h.update(&salt);
+        for part in [format!("bank-{ME}"), "PIN".to_string()] {
+            h.update(u64::try_from(part.len()).unwrap_or_default().to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        h.update(pin.as_bytes());
+        format!(
+            "sha256:{}",
+            crate::konduktor::digest_key::hex(&h.finalize())
+        )
+    };
+    v["secrets"][0]["keys"][0]["digest"] = serde_json::Value::String(format_1);
+    assert_eq!(
+        brute_force_pins(&v.to_string()),
+        [pin],
+        "the attack works on format 1"
+    );
+    assert_eq!(brute_force_pins(&file), Vec::<String>::new());
+    // Nor could any other way: the key is not in the file.
+    assert!(!file.contains(&"09".repeat(32)), "{file}");
 }
 
 #[test]
 fn the_same_sources_and_cluster_match() {
     let fresh = plan(&desired(CANARY), &cluster(), ME, false);
-    assert_eq!(saved().compare(&fresh), []);
-    assert!(saved().verify(&fresh, &target(), &path()).is_ok());
+    assert_eq!(saved().compare(&fresh, &key()), []);
+    assert!(
+        saved()
+            .verify(&fresh, &target(), Some(&key()), &path())
+            .is_ok()
+    );
 }
 
 #[test]
 fn a_changed_value_moved_the_sources() {
     let fresh = plan(&desired("another"), &cluster(), ME, false);
-    let moved = saved().compare(&fresh);
+    let moved = saved().compare(&fresh, &key());
     assert_eq!(
         moved,
         [Moved {
@@ -118,7 +229,7 @@ fn a_changed_value_moved_the_sources() {
         }]
     );
     let e = saved()
-        .verify(&fresh, &target(), &path())
+        .verify(&fresh, &target(), Some(&key()), &path())
         .err()
         .unwrap_or_else(|| panic!("a moved plan verified"));
     assert_eq!(e.kind, ErrorKind::Refused);
@@ -131,7 +242,7 @@ fn a_changed_value_moved_the_sources() {
 fn an_unchanged_secret_that_moved_counts_too() {
     let mut d = desired(CANARY);
     d[2] = want("same", SecretKind::Env, &[("K", "w")]);
-    let moved = saved().compare(&plan(&d, &cluster(), ME, false));
+    let moved = saved().compare(&plan(&d, &cluster(), ME, false), &key());
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(
         (moved[0].name.as_str(), moved[0].side),
@@ -143,7 +254,7 @@ fn an_unchanged_secret_that_moved_counts_too() {
 fn a_new_resource_version_moved_the_cluster() {
     let mut live = cluster();
     live[2].resource_version = Some("8".into());
-    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false));
+    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false), &key());
     assert_eq!(
         moved,
         [Moved {
@@ -164,7 +275,7 @@ fn objects_appearing_or_vanishing_moved_the_cluster() {
         "env",
         &[("A", "1")],
     ));
-    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false));
+    let moved = saved().compare(&plan(&desired(CANARY), &live, ME, false), &key());
     let sides: Vec<(&str, Side, &str)> = moved
         .iter()
         .map(|m| (m.name.as_str(), m.side, m.detail.as_str()))
@@ -184,7 +295,7 @@ fn objects_appearing_or_vanishing_moved_the_cluster() {
 fn both_sides_moving_says_both() {
     let mut live = cluster();
     live[0].resource_version = Some("9".into());
-    let moved = saved().compare(&plan(&desired("another"), &live, ME, false));
+    let moved = saved().compare(&plan(&desired("another"), &live, ME, false), &key());
     assert_eq!(moved.len(), 1, "{moved:?}");
     assert_eq!(moved[0].side, Side::Both);
 }
@@ -194,7 +305,7 @@ fn an_entry_added_to_or_dropped_from_the_manifest_moved_the_sources() {
     let mut d = desired(CANARY);
     d.remove(0);
     d.push(want("extra", SecretKind::Env, &[("E", "1")]));
-    let moved = saved().compare(&plan(&d, &cluster(), ME, false));
+    let moved = saved().compare(&plan(&d, &cluster(), ME, false), &key());
     let sides: Vec<(&str, Side)> = moved.iter().map(|m| (m.name.as_str(), m.side)).collect();
     assert_eq!(sides, [("extra", Side::Sources), ("new", Side::Sources)]);
 }
@@ -235,6 +346,39 @@ fn a_plan_for_another_server_namespace_or_owner_is_refused() {
 }
 
 #[test]
+fn a_plan_is_checked_only_with_its_own_key() {
+    let s = saved();
+    let fresh = plan(&desired(CANARY), &cluster(), ME, false);
+    assert!(s.check_key(Some(&key()), &path()).is_ok());
+    for (other, why) in [
+        (
+            Some(test_key(1)),
+            format!("is another one, {}", test_key(1).id()),
+        ),
+        (None, "this machine has no digest key".to_string()),
+    ] {
+        for e in [
+            s.check_key(other.as_ref(), &path()).err(),
+            s.verify(&fresh, &target(), other.as_ref(), &path()).err(),
+        ] {
+            let e = e.unwrap_or_else(|| panic!("{why}: not refused"));
+            assert_eq!(e.kind, ErrorKind::Refused);
+            let text = format!("{} {}", e.message(), e.hint().unwrap_or_default());
+            assert!(
+                text.contains(&format!("digest key {}", key().id())),
+                "{text}"
+            );
+            assert!(text.contains(&why), "{text}");
+            assert!(
+                text.contains("cannot be checked; nothing was changed"),
+                "{text}"
+            );
+            assert!(text.contains("KONDUKTOR_DIGEST_KEY"), "{text}");
+        }
+    }
+}
+
+#[test]
 fn prune_comes_from_the_plan() {
     let s = saved();
     assert_eq!(s.prune_for(false, &path()).ok(), Some(false));
@@ -259,13 +403,19 @@ fn a_plan_file_is_read_back_and_checked() {
         assert!(e.message().contains(needle), "{text}: {e}");
     };
     refused(
-        &text.replace("\"formatVersion\":1", "\"formatVersion\":2"),
-        "format version 2; this version reads version 1 only",
+        &text.replace("\"formatVersion\":2", "\"formatVersion\":3"),
+        "format version 3; this version reads version 2 only",
+    );
+    // Format 1 (unkeyed digests): refused, saying why.
+    refused(
+        &text.replace("\"formatVersion\":2", "\"formatVersion\":1"),
+        "earlier version (format 1), whose digests are not keyed",
     );
     refused(
-        &text.replace("\"formatVersion\":1,", ""),
+        &text.replace("\"formatVersion\":2,", ""),
         "has no formatVersion",
     );
+    refused(&text.replace(key().id(), "zz"), "keyId");
     refused(
         &text.replace("\"prune\":false", "\"prune\":false,\"extra\":1"),
         "a field is missing, unknown or of the wrong type",
@@ -273,7 +423,7 @@ fn a_plan_file_is_read_back_and_checked() {
     refused(&text.replace("\"salt\":\"07", "\"salt\":\"zz"), "salt");
     refused("{not json", "not JSON");
     refused(
-        &format!("{{\"formatVersion\":1,\"server\":\"{CANARY}\"}}"),
+        &format!("{{\"formatVersion\":2,\"server\":\"{CANARY}\"}}"),
         "missing",
     );
     let e = read_text(&format!("{{\"formatVersion\":\"{CANARY}\"}}"))

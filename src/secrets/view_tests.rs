@@ -192,10 +192,13 @@ fn deletions_count_secrets_and_secrets_losing_keys() {
 
 #[test]
 fn each_changed_key_says_where_its_change_came_from() {
-    let digest = |v: &str| crate::konduktor::applied_digest(v.as_bytes());
+    let key = plan::tests::key();
+    let digest = |k: &str, v: &str| {
+        crate::konduktor::applied_digest(&key, &format!("rec-{ME}"), k, v.as_bytes())
+    };
     let record: std::collections::BTreeMap<String, String> = [("A", "1"), ("B", "1"), ("C", "1")]
         .iter()
-        .map(|(k, v)| (k.to_string(), digest(v)))
+        .map(|(k, v)| (k.to_string(), digest(k, v)))
         .collect();
     let mut recorded =
         plan::tests::live("rec", ME, "default", &[("A", "1"), ("B", "2"), ("C", "2")]);
@@ -204,7 +207,7 @@ fn each_changed_key_says_where_its_change_came_from() {
         crate::konduktor::applied_annotation(&record),
     );
     let unrecorded = plan::tests::live("old", ME, "default", &[("A", "1")]);
-    let p = plan::plan(
+    let p = plan::plan_with_key(
         &[
             want("rec", &[("A", "2"), ("B", "1"), ("C", "3")]),
             want("old", &[("A", "2")]),
@@ -212,6 +215,7 @@ fn each_changed_key_says_where_its_change_came_from() {
         &[recorded, unrecorded],
         ME,
         false,
+        Some(&key),
     );
     let text = shown(&p, false);
     for line in [

@@ -3,6 +3,8 @@
 //! key, whether the sources or the cluster moved since, or both; secrets
 //! without a record say "origin unknown".
 
+use std::collections::BTreeMap;
+
 use serde_json::json;
 
 use crate::support::{OWNER, TestEnv};
@@ -25,31 +27,116 @@ fn applied(env: &TestEnv, name: &str) -> Option<String> {
     })
 }
 
+/// The record's entries by key: `hmac-sha256:<key id>:<8 hex>` each.
+fn entries(env: &TestEnv, name: &str) -> BTreeMap<String, String> {
+    let record = applied(env, name).unwrap_or_else(|| panic!("{name} has no applied record"));
+    let entries: BTreeMap<String, String> =
+        serde_json::from_str(&record).unwrap_or_else(|e| panic!("{record}: {e}"));
+    for entry in entries.values() {
+        let parts: Vec<&str> = entry.split(':').collect();
+        assert!(
+            parts.len() == 3
+                && parts[0] == "hmac-sha256"
+                && parts[1..]
+                    .iter()
+                    .all(|p| p.len() == 8 && p.bytes().all(|b| b.is_ascii_hexdigit())),
+            "{record}"
+        );
+    }
+    entries
+}
+
 #[test]
-fn a_create_and_a_merge_record_what_they_applied_in_konduktors_format() {
+fn a_create_and_a_merge_record_what_they_applied_keyed() {
     let env = TestEnv::new();
     let name = format!("my-env-{OWNER}");
     let file = manifest(&env, "FOO: bar");
     env.run(&["apply", "-f", &file]).success();
-    // Konduktor's CLI keeps this very record on its merges
-    // (tests/fixtures/konduktor-made/my-env-annotated-merged-abba3a3e.json).
-    assert_eq!(
-        applied(&env, &name).as_deref(),
-        Some(r#"{"FOO":"sha256:fcde2b2e"}"#)
+    let first = entries(&env, &name);
+    assert_eq!(first.keys().collect::<Vec<_>>(), ["FOO"]);
+    // Not the previous version's unkeyed digest of "bar".
+    assert!(
+        !applied(&env, &name)
+            .unwrap_or_default()
+            .contains("fcde2b2e")
     );
     let file = manifest(&env, "FOO: bar, BAZ: qux");
     env.run(&["apply", "-f", &file]).success();
+    let second = entries(&env, &name);
+    assert_eq!(second.keys().collect::<Vec<_>>(), ["BAZ", "FOO"]);
     assert_eq!(
-        applied(&env, &name).as_deref(),
-        Some(r#"{"BAZ":"sha256:21f58d27","FOO":"sha256:fcde2b2e"}"#)
+        second["FOO"], first["FOO"],
+        "the same key, value and object"
     );
     // `secret create` records too.
     env.run(&[
         "secret", "create", "--kind", "env", "--inline", "A=1", "solo",
     ])
     .success();
+    assert_eq!(entries(&env, &format!("solo-{OWNER}")).len(), 1);
+}
+
+/// Issue 19, point 7: another writer rotates a value this tool applied;
+/// the entry that describes the old value goes at our next write to the
+/// secret, even one that changes another key.
+#[test]
+fn a_digest_another_writer_made_stale_goes_at_the_next_write() {
+    let env = TestEnv::new();
+    let name = format!("my-env-{OWNER}");
+    env.run(&[
+        "apply",
+        "-f",
+        &manifest(&env, "PIN: '493817', KEEP: '1', B: '1'"),
+    ])
+    .success();
+    let before = entries(&env, &name);
+    // Another writer rotates PIN (kubectl edit, a rotation job).
+    let mut obj = env.secret(&name).unwrap_or_else(|| panic!("no {name}"));
+    obj["data"]["PIN"] = json!("MDAwMTEx"); // 000111
+    env.replace(obj);
+    assert_eq!(
+        entries(&env, &name)["PIN"],
+        before["PIN"],
+        "stale until our next write"
+    );
+    // The manifest no longer names PIN or KEEP (kept in the cluster), and changes B.
+    env.run(&["apply", "-f", &manifest(&env, "B: '2'")])
+        .success();
+    let after = entries(&env, &name);
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["B", "KEEP"], "{after:?}");
+    // KEEP still holds what was applied: its entry stands.
+    assert_eq!(after["KEEP"], before["KEEP"]);
+    assert_ne!(after["B"], before["B"]);
+    assert_eq!(env.data(&name)["PIN"], b"000111");
+}
+
+/// A record the previous version wrote (unkeyed, as Konduktor's CLI keeps
+/// it): read as before, and replaced by keyed entries at the next write;
+/// an entry whose value was changed since is dropped.
+#[test]
+fn an_unkeyed_record_of_the_previous_version_is_replaced_at_the_next_write() {
+    let env = TestEnv::new();
+    // FOO=bar, BAZ=qux, as Konduktor's CLI left it; recorded FOO=bar
+    // (fcde2b2e) and, as if BAZ had been rotated since, BAZ=something else.
+    let mut obj = crate::support::fixture_json(&format!(
+        "konduktor-made/my-env-annotated-merged-{OWNER}.json"
+    ));
+    obj["metadata"]["annotations"]["konduktor.trainy.ai/applied"] =
+        json!(r#"{"BAZ":"sha256:00000000","FOO":"sha256:fcde2b2e"}"#);
+    env.seed(obj);
+    let name = format!("my-env-ann-{OWNER}");
+    let file = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: my-env-ann\n    kind: env\n    inline: {{X: '1'}}\n"),
+    );
+    env.run(&["apply", "-f", file.to_str().unwrap_or_default()])
+        .success();
+    let after = entries(&env, &name);
+    assert_eq!(after.keys().collect::<Vec<_>>(), ["FOO", "X"], "{after:?}");
     assert!(
-        applied(&env, &format!("solo-{OWNER}")).is_some_and(|a| a.starts_with(r#"{"A":"sha256:"#))
+        !applied(&env, &name)
+            .unwrap_or_default()
+            .contains("sha256:fcde2b2e")
     );
 }
 

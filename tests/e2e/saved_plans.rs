@@ -57,7 +57,7 @@ fn a_reviewed_plan_is_carried_out_without_asking_again() {
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
     let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(saved["formatVersion"], 1);
+    assert_eq!(saved["formatVersion"], 2);
     assert_eq!(saved["namespace"], env.namespace.as_str());
     assert_eq!(saved["owner"], OWNER);
     assert_eq!(saved["secrets"][1]["action"], "delete");
@@ -67,10 +67,7 @@ fn a_reviewed_plan_is_carried_out_without_asking_again() {
         let mode = std::fs::metadata(&out)
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or_default();
-        assert_eq!(
-            mode, 0o600,
-            "a plan's digests confirm guesses: not for others"
-        );
+        assert_eq!(mode, 0o600, "a plan names secrets and keys: not for others");
     }
     // No terminal and no --yes: a plain apply would refuse the deletion;
     // the reviewed plan goes ahead.
@@ -156,7 +153,7 @@ fn a_plan_for_another_namespace_or_owner_is_refused() {
 fn a_plan_file_of_another_format_or_not_a_plan_is_refused() {
     let env = TestEnv::new();
     let file = manifest(&env, "reviewed");
-    let newer = env.file("newer.json", r#"{"formatVersion": 2, "future": true}"#);
+    let newer = env.file("newer.json", r#"{"formatVersion": 3, "future": true}"#);
     env.run(&[
         "apply",
         "-f",
@@ -165,7 +162,23 @@ fn a_plan_file_of_another_format_or_not_a_plan_is_refused() {
         newer.to_str().unwrap_or_default(),
     ])
     .failure()
-    .stderr_has("format version 2; this version reads version 1 only");
+    .stderr_has("format version 3; this version reads version 2 only");
+    // A plan the previous version saved: its digests are not keyed.
+    let older = env.file(
+        "older.json",
+        r#"{"formatVersion": 1, "server": "s", "namespace": "n", "owner": "o", "manifest": "m", "prune": false, "salt": "00", "secrets": []}"#,
+    );
+    env.run(&[
+        "apply",
+        "-f",
+        &file,
+        "--plan",
+        older.to_str().unwrap_or_default(),
+    ])
+    .failure()
+    .stderr_has("was saved by an earlier version (format 1), whose digests are not keyed")
+    .stderr_has("nothing was changed")
+    .stderr_has("review a new plan: diff --out");
     let junk = env.file("junk.json", "secrets: yaml\n");
     env.run(&[
         "apply",
@@ -195,6 +208,108 @@ fn out_never_replaces_a_file_without_force() {
     assert!(
         std::fs::read_to_string(out)
             .unwrap_or_default()
-            .contains("\"formatVersion\": 1")
+            .contains("\"formatVersion\": 2")
     );
+}
+
+/// The digest key's file under a HOME.
+fn key_file(home: &std::path::Path) -> std::path::PathBuf {
+    home.join(".konduktor").join("digest-key")
+}
+
+/// `apply --plan` as run on another machine: another HOME, and maybe a
+/// key in `KONDUKTOR_DIGEST_KEY`.
+fn apply_elsewhere(
+    env: &TestEnv,
+    home: &std::path::Path,
+    key: Option<&str>,
+    file: &str,
+    plan: &str,
+) -> crate::support::Run {
+    let mut cmd = env.command();
+    cmd.env("HOME", home);
+    if let Some(key) = key {
+        cmd.env("KONDUKTOR_DIGEST_KEY", key);
+    }
+    cmd.arg("-n")
+        .arg(&env.namespace)
+        .args(["apply", "-f", file, "--plan", plan]);
+    env.run_command(cmd)
+}
+
+/// Issue 19, point 7: a plan's digests are keyed with a key that is not
+/// in the plan; where it is applied, that key must be there (the file, or
+/// the variable for a CI job), or nothing is done.
+#[test]
+fn a_plan_applies_elsewhere_only_with_its_key_given() {
+    let env = TestEnv::new();
+    seed_old(&env);
+    let token = env.canary("token");
+    let file = manifest(&env, &token);
+    let out = plan_path(&env);
+    env.run(&["diff", "-f", &file, "--out", &out]);
+    // diff --out made the key, 0600, and the plan names it by id only.
+    let key = std::fs::read_to_string(key_file(env.home.path())).unwrap_or_else(|e| panic!("{e}"));
+    let key = key.trim();
+    assert_eq!(key.len(), 64);
+    let plan = std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(!plan.contains(key), "{plan}");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(key_file(env.home.path()))
+            .map(|m| m.permissions().mode() & 0o777)
+            .unwrap_or_default();
+        assert_eq!(mode, 0o600);
+    }
+    if let Some(s) = env.fake() {
+        s.clear_requests();
+    }
+    // A machine without the key: refused before anything is read.
+    let ci = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    apply_elsewhere(&env, ci.path(), None, &file, &out)
+        .failure()
+        .stderr_has("this machine has no digest key")
+        .stderr_has("its digests cannot be checked; nothing was changed")
+        .stderr_has("KONDUKTOR_DIGEST_KEY=");
+    env.assert_no_requests();
+    assert!(!key_file(ci.path()).exists(), "apply --plan makes no key");
+    // Another key: refused, naming both.
+    let other = "0123456789abcdef".repeat(4);
+    apply_elsewhere(&env, ci.path(), Some(&other), &file, &out)
+        .failure()
+        .stderr_has("this run's digest key (from KONDUKTOR_DIGEST_KEY) is another one");
+    // Not a key: refused without showing it.
+    let run = apply_elsewhere(&env, ci.path(), Some("hunter2-not-a-key"), &file, &out);
+    run.failure()
+        .stderr_has("KONDUKTOR_DIGEST_KEY is set but is not 64 hex digits");
+    assert!(!run.stderr.contains("hunter2"), "{run:?}");
+    env.assert_no_requests();
+    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+    // The key given in the variable: carried out.
+    apply_elsewhere(&env, ci.path(), Some(key), &file, &out)
+        .success()
+        .stdout_has("Apply complete: 2 done.");
+    assert_eq!(env.data(&format!("hf-{OWNER}"))["TOKEN"], token.as_bytes());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_digest_key_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let file = manifest(&env, "reviewed");
+    let out = plan_path(&env);
+    env.run(&["diff", "-f", &file, "--out", &out]);
+    let path = key_file(env.home.path());
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
+        .unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["diff", "-f", &file, "--out", &out, "--force"])
+        .failure()
+        .stderr_has("can be read by others (mode 0644)")
+        .stderr_has("chmod 600");
+    env.run(&["apply", "-f", &file, "--plan", &out])
+        .failure()
+        .stderr_has("can be read by others (mode 0644)");
+    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
 }

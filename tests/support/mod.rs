@@ -267,6 +267,7 @@ impl TestEnv {
         cmd.env_remove("KUBECONFIG")
             .env_remove("KONDUKTOR_USER_ID")
             .env_remove("KONDUKTOR_CONFIG")
+            .env_remove("KONDUKTOR_DIGEST_KEY")
             .env_remove("NO_COLOR")
             // Nothing of the machine's own way to its clusters: no proxy, no
             // pod's service account (tests/e2e/proxies.rs sets them).
@@ -387,6 +388,28 @@ impl TestEnv {
                 assert!(
                     out.status.success(),
                     "kubectl create: {}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
+            }
+        }
+    }
+
+    /// Replace a Secret as another writer would (`kubectl replace`): `obj`
+    /// as read with [`TestEnv::secret`], changed.
+    pub fn replace(&self, obj: Value) {
+        match &self.backend {
+            Backend::Fake(server) => {
+                server.put_secret(&self.namespace, obj);
+            }
+            Backend::Real { kubeconfig } => {
+                let out = kubectl(
+                    kubeconfig,
+                    &["replace", "-n", &self.namespace, "-f", "-"],
+                    Some(&obj.to_string()),
+                );
+                assert!(
+                    out.status.success(),
+                    "kubectl replace: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
             }

@@ -136,6 +136,8 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
     if args.dry_run {
         let meta = WriteMeta {
             custom: crate::cmd::prelude::custom_metadata()?,
+            // A preview shows no digest of a value.
+            digest_key: None,
             ..WriteMeta::default()
         };
         crate::output::print(&create::dry_run_preview(&desired, &owner.hash, &meta)?)?;
