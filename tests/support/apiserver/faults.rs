@@ -243,6 +243,11 @@ fn status_fault(code: u16, details: Option<Value>) -> Resp {
             "TooManyRequests",
             "the server has received too many requests and has asked us to try again later",
         ),
+        // kube-apiserver's own answer to a body over its limit.
+        413 => (
+            "RequestEntityTooLarge",
+            "Request entity too large: limit is 3145728",
+        ),
         _ => ("InternalError", "Internal error occurred: injected fault"),
     };
     status(code, reason, message, details)
