@@ -40,6 +40,8 @@ pub enum ErrorKind {
     Conflict,
     /// 422 and 400: the server refused the object or the request.
     Invalid,
+    /// 413: the object is larger than the server accepts.
+    TooLarge,
     /// 5xx and anything else the server said.
     Server,
     /// A secret with our name that is not ours: never touched.
@@ -66,6 +68,7 @@ impl ErrorKind {
             ErrorKind::NotFound => "konduktor::not_found",
             ErrorKind::Conflict => "konduktor::conflict",
             ErrorKind::Invalid => "konduktor::invalid",
+            ErrorKind::TooLarge => "konduktor::too_large",
             ErrorKind::Server => "konduktor::server",
             ErrorKind::Foreign => "konduktor::foreign_secret",
             ErrorKind::Refused => "konduktor::refused",

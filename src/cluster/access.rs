@@ -27,7 +27,8 @@ pub struct SecretRules {
     pub rules: Vec<SecretRule>,
     /// The server said the list may be missing rules (`incomplete`, or an
     /// `evaluationError`: another authorizer, a rule it could not read), or
-    /// it was cut at [`MAX_RULES`]: a name the rules do not cover may
+    /// it was cut at [`MAX_RULES`] or a rule's names at
+    /// [`MAX_NAMES_PER_RULE`]: a name the rules do not cover may
     /// still be allowed.
     pub incomplete: bool,
 }
@@ -37,25 +38,28 @@ impl SecretRules {
     /// a review's status.
     pub fn from_status(status: SubjectRulesReviewStatus) -> Self {
         let total = status.resource_rules.len();
+        // A rule whose names were cut may name the object past the cut:
+        // what is kept is then not the whole answer.
+        let mut names_cut = false;
         let rules: Vec<SecretRule> = status
             .resource_rules
             .into_iter()
             .filter(covers_secrets)
             .take(MAX_RULES)
-            .map(|r| SecretRule {
-                verbs: r.verbs,
-                names: r
-                    .resource_names
-                    .unwrap_or_default()
-                    .into_iter()
-                    .take(MAX_NAMES_PER_RULE)
-                    .collect(),
+            .map(|r| {
+                let names = r.resource_names.unwrap_or_default();
+                names_cut |= names.len() > MAX_NAMES_PER_RULE;
+                SecretRule {
+                    verbs: r.verbs,
+                    names: names.into_iter().take(MAX_NAMES_PER_RULE).collect(),
+                }
             })
             .collect();
         SecretRules {
             incomplete: status.incomplete
                 || status.evaluation_error.is_some_and(|e| !e.is_empty())
-                || total > MAX_RULES,
+                || total > MAX_RULES
+                || names_cut,
             rules,
         }
     }

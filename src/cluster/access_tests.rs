@@ -81,3 +81,30 @@ fn an_incomplete_or_failed_review_says_so() {
     assert!(cut.incomplete);
     assert_eq!(cut.rules.len(), MAX_RULES);
 }
+
+/// F7: a rule whose names were cut at MAX_NAMES_PER_RULE may name ours
+/// past the cut: the rules are then incomplete, so the object is asked
+/// about by name rather than refused from the rules.
+#[test]
+fn names_cut_at_the_cap_make_the_rules_incomplete() {
+    let names: Vec<String> = (0..=MAX_NAMES_PER_RULE).map(|i| format!("n{i}")).collect();
+    let refs: Vec<&str> = names.iter().map(String::as_str).collect();
+    let ours = names.last().map(String::as_str).unwrap_or_default();
+    let cut = SecretRules::from_status(status(vec![rule(&["patch"], &[""], &["secrets"], &refs)]));
+    assert!(
+        !cut.allows("patch", ours),
+        "the name past the cap is not kept"
+    );
+    assert!(cut.incomplete, "a cut rule is not the whole answer");
+    let kept = &refs[..MAX_NAMES_PER_RULE];
+    let whole = SecretRules::from_status(status(vec![rule(&["patch"], &[""], &["secrets"], kept)]));
+    assert!(!whole.incomplete, "exactly at the cap nothing was cut");
+    // A cut rule on another resource changes nothing about secrets.
+    let other = SecretRules::from_status(status(vec![rule(
+        &["patch"],
+        &[""],
+        &["configmaps"],
+        &refs,
+    )]));
+    assert!(!other.incomplete);
+}

@@ -525,6 +525,11 @@ impl Cluster {
                 ))
             }
             Refusal::Invalid => Error::new(ErrorKind::Invalid, format!("the API server refused to {what}: {message} ({code} {reason})")),
+            Refusal::TooLarge => Error::new(
+                ErrorKind::TooLarge,
+                format!("the API server at {} refused to {what}: the request is larger than it accepts ({message}; {code} {reason})", self.server),
+            )
+            .with_help("running again will not help: the object is too large for this server; make the secret smaller (fewer keys or smaller values: its data, key names included, must stay under 1 MiB), or split it into several secrets"),
             Refusal::Server => Error::new(ErrorKind::Server, format!("the API server failed to {what}: {message} ({code} {reason})"))
                 .with_help("this is the server's side; try again in a moment"),
         }
@@ -639,6 +644,10 @@ pub enum FailureClass {
     Unauthorized,
     /// A fault on the server's side.
     Server,
+    /// 413: the object is larger than the server takes in one request;
+    /// the same object sent again is refused again.
+    #[serde(rename = "too_large")]
+    TooLarge,
     /// The name is someone else's secret.
     Foreign,
     /// A finalizer still holds an object being deleted: whatever set it
@@ -660,6 +669,7 @@ impl FailureClass {
             ErrorKind::Timeout => FailureClass::Timeout,
             ErrorKind::Unauthorized => FailureClass::Unauthorized,
             ErrorKind::Server => FailureClass::Server,
+            ErrorKind::TooLarge => FailureClass::TooLarge,
             ErrorKind::Foreign => FailureClass::Foreign,
             ErrorKind::Input
             | ErrorKind::Usage
@@ -768,6 +778,9 @@ pub enum Refusal {
     NotFound,
     AlreadyExists,
     Conflict,
+    /// 413 `RequestEntityTooLarge`: the request body is over the server's
+    /// limit (3 MiB for kube-apiserver's JSON).
+    TooLarge,
     Server,
 }
 
@@ -784,6 +797,7 @@ impl Refusal {
             Refusal::NotFound | Refusal::AlreadyExists | Refusal::Conflict => {
                 FailureClass::Conflict
             }
+            Refusal::TooLarge => FailureClass::TooLarge,
             Refusal::Server => FailureClass::Server,
         }
     }
@@ -828,6 +842,7 @@ pub fn refusal(status: &kube::core::Status) -> Refusal {
             Refusal::Immutable
         }
         400 | 422 => Refusal::Invalid,
+        413 => Refusal::TooLarge,
         _ => Refusal::Server,
     }
 }
@@ -1110,9 +1125,9 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
-    // A page over our cap would be as large again: not asked for anew.
+    // An answer over our cap would be as large again: not asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
-        && !e.message().contains(super::pages::TOO_LARGE)
+        && !e.message().contains(super::OVER_CAP)
 }
 
 /// `text` with what URLs in it may carry as secrets hidden: the user and

@@ -86,9 +86,37 @@ fn the_namespace_of_a_gone_namespace_is_read_from_the_answer() {
     );
 }
 
+/// F9: a 413 is the object's size, not a passing fault of the server:
+/// its own class, and running again does not help.
+#[tokio::test]
+async fn a_request_too_large_is_its_own_class_and_not_worth_running_again() {
+    let status = kube::core::Status {
+        code: 413,
+        reason: "RequestEntityTooLarge".into(),
+        message: "Request entity too large: limit is 3145728".into(),
+        ..kube::core::Status::default()
+    };
+    assert_eq!(refusal(&status), Refusal::TooLarge);
+    assert_eq!(refusal(&status).class(), FailureClass::TooLarge);
+    assert!(!FailureClass::TooLarge.rerun_helps());
+    let e = cluster("ns").status_error(&op("create", "big", "ns"), &status);
+    assert_eq!(FailureClass::of(&e), FailureClass::TooLarge);
+    assert!(
+        e.message().contains("larger than it accepts"),
+        "{}",
+        e.message()
+    );
+    let help = e.hint().unwrap_or_default();
+    assert!(
+        help.contains("will not help") && help.contains("smaller"),
+        "{help}"
+    );
+}
+
 #[test]
 fn only_what_passes_is_worth_running_again() {
     for class in [
+        FailureClass::TooLarge,
         FailureClass::Permission,
         FailureClass::Quota,
         FailureClass::Invalid,

@@ -88,6 +88,19 @@ pub const LIST_PAGE: u32 = 500;
 pub const MAX_LIST_ITEMS: usize = 100_000;
 pub const MAX_LIST_PAGES: u32 = 2_000;
 
+/// The most bytes of an answer that is one Secret (a GET, a write's
+/// answer) read: a Secret holds at most 1 MiB of data (1.4 MiB in
+/// base64) and etcd stores objects of at most 1.5 MiB, so a real server's
+/// answer is well under this; past it nothing more is read.
+pub const MAX_OBJECT_BYTES: usize = 8 << 20;
+/// The most bytes of a review's answer read (access, rules, who we are):
+/// the rules of one namespace, or one user's groups, are a few KiB on a
+/// real cluster.
+pub const MAX_REVIEW_BYTES: usize = 4 << 20;
+/// What the error of an answer over its cap says (pages too): such an
+/// answer would be as large again, so it is not asked for anew.
+pub(crate) const OVER_CAP: &str = "more than this tool reads";
+
 /// What `--kubeconfig`, `--context`, `-n` and `--request-timeout` said.
 #[derive(Debug, Clone, Default)]
 pub struct ConnectOptions {
@@ -355,7 +368,16 @@ impl Cluster {
             })?;
             let pushed_back = std::cell::Cell::new(None::<Option<Duration>>);
             let answer = self
-                .call_sending(op, sent, self.send_once(request, &pushed_back))
+                .call_sending(
+                    op,
+                    sent,
+                    self.send_once(
+                        request,
+                        &pushed_back,
+                        MAX_OBJECT_BYTES,
+                        "the answer to a write",
+                    ),
+                )
                 .await;
             let wait = match (&answer, pushed_back.get()) {
                 (Err(_), Some(retry_after)) => wait_before_retry(retry_after, delay),
@@ -376,10 +398,14 @@ impl Cluster {
     /// Send one request; a failure status becomes [`kube::Error::Api`] as
     /// kube makes it, and a 429 or 503 also sets `pushed_back` (to the
     /// `Retry-After` it gave, if any).
+    /// A success's body is read to at most `cap` bytes: past it, the
+    /// answer (`what`) is an error that names it.
     async fn send_once<T: serde::de::DeserializeOwned>(
         &self,
         request: http::Request<Vec<u8>>,
         pushed_back: &std::cell::Cell<Option<Option<Duration>>>,
+        cap: usize,
+        what: &str,
     ) -> std::result::Result<T, kube::Error> {
         let response = self
             .client
@@ -390,7 +416,13 @@ impl Cluster {
             pushed_back.set(Some(errors::retry_after(response.headers())));
         }
         if code.is_success() {
-            let body = response.into_body().collect_bytes().await?;
+            let (body, cut) = errors::read_capped_body(response.into_body(), cap).await?;
+            if cut {
+                return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
+                    "the server sent {what} over {} MiB, {OVER_CAP}",
+                    cap >> 20
+                ))));
+            }
             return serde_json::from_slice(&body).map_err(kube::Error::SerdeError);
         }
         let (body, _cut) =
@@ -407,6 +439,31 @@ impl Cluster {
             &(),
             Some(&self.namespace),
         ))
+    }
+
+    /// Send a request that stores nothing (a GET, a review) once, its
+    /// answer (`what`) read to at most `cap` bytes (see [`Self::send_once`]).
+    async fn capped_answer<T: serde::de::DeserializeOwned>(
+        &self,
+        request: std::result::Result<http::Request<Vec<u8>>, kube::core::request::Error>,
+        cap: usize,
+        what: &str,
+    ) -> std::result::Result<T, kube::Error> {
+        let request = request.map_err(kube::Error::BuildRequest)?;
+        let pushed_back = std::cell::Cell::new(None);
+        self.send_once(request, &pushed_back, cap, what).await
+    }
+
+    /// POST a review (`K`, which stores nothing), its answer read to at
+    /// most [`MAX_REVIEW_BYTES`].
+    async fn review<K>(&self, review: &K, what: &str) -> std::result::Result<K, kube::Error>
+    where
+        K: kube::Resource<DynamicType = ()> + Serialize + serde::de::DeserializeOwned,
+    {
+        let body = serde_json::to_vec(review).map_err(kube::Error::SerdeError)?;
+        let request =
+            kube::core::Request::new(K::url_path(&(), None)).create(&PostParams::default(), body);
+        self.capped_answer(request, MAX_REVIEW_BYTES, what).await
     }
 
     /// LIST secrets in the namespace, with a server-side label selector.
@@ -553,12 +610,23 @@ impl Cluster {
     }
 
     pub async fn get_secret(&self, name: &str) -> Result<Option<LiveSecret>> {
-        let api = self.secrets_api();
         let op = self.op("get", Some(name));
-        Ok(self
-            .read(&op, || api.get_opt(name))
-            .await?
-            .map(LiveSecret::from_object))
+        let request = self.secrets_request();
+        let got = self
+            .read(&op, || async {
+                let answer = request.get(name, &kube::api::GetParams::default());
+                match self
+                    .capped_answer::<Secret>(answer, MAX_OBJECT_BYTES, "a secret")
+                    .await
+                {
+                    Ok(secret) => Ok(Some(secret)),
+                    // As kube's `get_opt`: a 404 is no such secret.
+                    Err(kube::Error::Api(status)) if status.code == 404 => Ok(None),
+                    Err(e) => Err(e),
+                }
+            })
+            .await?;
+        Ok(got.map(LiveSecret::from_object))
     }
 
     pub async fn create_secret(&self, secret: &Secret) -> Result<LiveSecret> {
@@ -771,7 +839,6 @@ impl Cluster {
         use k8s_openapi::api::authorization::v1::{
             ResourceAttributes, SelfSubjectAccessReview, SelfSubjectAccessReviewSpec,
         };
-        let api: Api<SelfSubjectAccessReview> = Api::all(self.client.clone());
         let op = Operation {
             verb: "create",
             resource: "selfsubjectaccessreviews",
@@ -792,8 +859,10 @@ impl Cluster {
             },
             ..SelfSubjectAccessReview::default()
         };
-        let params = PostParams::default();
-        match self.read(&op, || api.create(&params, &review)).await {
+        match self
+            .read(&op, || self.review(&review, "an access review's answer"))
+            .await
+        {
             Ok(answer) => Ok(Some(answer.status.is_some_and(|s| s.allowed))),
             Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::NotFound) => {
                 crate::log::log(1, || {
@@ -816,7 +885,6 @@ impl Cluster {
         use k8s_openapi::api::authorization::v1::{
             SelfSubjectRulesReview, SelfSubjectRulesReviewSpec,
         };
-        let api: Api<SelfSubjectRulesReview> = Api::all(self.client.clone());
         let op = Operation {
             verb: "create",
             resource: "selfsubjectrulesreviews",
@@ -829,8 +897,10 @@ impl Cluster {
             },
             ..SelfSubjectRulesReview::default()
         };
-        let params = PostParams::default();
-        match self.read(&op, || api.create(&params, &review)).await {
+        match self
+            .read(&op, || self.review(&review, "a rules review's answer"))
+            .await
+        {
             Ok(answer) => Ok(answer.status.map(access::SecretRules::from_status)),
             Err(e) if matches!(e.kind, ErrorKind::Forbidden | ErrorKind::NotFound) => {
                 crate::log::log(1, || {
@@ -844,7 +914,6 @@ impl Cluster {
 
     /// Who the server thinks we are. Old servers (before 1.28) lack the API.
     pub async fn whoami(&self) -> Result<ClusterUser> {
-        let api: Api<SelfSubjectReview> = Api::all(self.client.clone());
         let op = Operation {
             verb: "create",
             resource: "selfsubjectreviews",
@@ -854,7 +923,7 @@ impl Cluster {
         let review = self
             .call(
                 &op,
-                api.create(&PostParams::default(), &SelfSubjectReview::default()),
+                self.review(&SelfSubjectReview::default(), "a user review's answer"),
             )
             .await?;
         let info = review.status.and_then(|s| s.user_info).unwrap_or_default();

@@ -272,8 +272,9 @@ where
                 .is_some_and(|inner| inner.downcast_ref::<PageTooLarge>().is_some())
             {
                 return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
-                    "{TOO_LARGE} {} MiB, more than this tool reads at once",
-                    MAX_PAGE_BYTES >> 20
+                    "{TOO_LARGE} {} MiB, {} at once",
+                    MAX_PAGE_BYTES >> 20,
+                    super::OVER_CAP
                 ))));
             }
             // A connection lost mid-body is a failure to reach the server,

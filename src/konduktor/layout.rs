@@ -46,6 +46,16 @@ pub const MAX_ANNOTATIONS_BYTES: usize = 256 * 1024;
 
 /// The API server rejects a Secret whose decoded values total more than this.
 pub const MAX_SECRET_BYTES: usize = 1_048_576;
+/// The most keys one secret may hold here. Kubernetes sets no count, but
+/// each key is sent and stored: a real secret has a few, an env file a
+/// few hundred; 600,000 empty keys pass the value check and are refused
+/// by the server (413) after costing every step on the way.
+pub const MAX_SECRET_KEYS: usize = 10_000;
+/// The most bytes a secret's `data` may take as sent (key names, base64
+/// values, JSON quoting): etcd's default limit on one request (1.5 MiB).
+/// 1 MiB of values in base64 is 1.4 MiB, so the value limit stays the one
+/// a person meets first; many keys meet this one.
+pub const MAX_SECRET_DATA_ENCODED_BYTES: usize = 1_572_864;
 /// A basename is a label value: at most 63 characters.
 pub const MAX_NAME_LEN: usize = 63;
 /// `default` secrets become the volume `default-secret-<NAME>`; volume names
@@ -214,6 +224,12 @@ pub enum RuleError {
         "the secret `{name}` holds {total} bytes; the API server accepts at most {MAX_SECRET_BYTES} (1 MiB)"
     )]
     TooLarge { name: String, total: usize },
+    #[error("the secret `{name}` has {count} keys; at most {MAX_SECRET_KEYS} are accepted here")]
+    TooManyKeys { name: String, count: usize },
+    #[error(
+        "the secret `{name}` takes {total} bytes as sent (key names and base64 values); the API server's store accepts at most {MAX_SECRET_DATA_ENCODED_BYTES} (1.5 MiB)"
+    )]
+    EncodedTooLarge { name: String, total: usize },
     /// An env secret's value becomes an environment variable: text.
     #[error(
         "the value of {} {why}, which an environment variable cannot hold",
@@ -232,6 +248,7 @@ impl RuleError {
             RuleError::InvalidEnvName { .. } => "environment variable names use letters, digits and `_`, and do not start with a digit (e.g. `HF_TOKEN`)"
                 .into(),
             RuleError::TooLarge { .. } => "split the data over several secrets, or leave large files out".into(),
+            RuleError::TooManyKeys { .. } | RuleError::EncodedTooLarge { .. } => "split the keys over several secrets, or shorten their names".into(),
             RuleError::EnvValueNotText { .. } => "an `env` secret's values become environment variables: UTF-8 text without NUL; keep binary data in a `default` secret (files keep every byte)".into(),
         }
     }
@@ -441,12 +458,40 @@ pub fn data_size<'a>(values: impl IntoIterator<Item = &'a SecretBytes>) -> usize
     values.into_iter().map(SecretBytes::len).sum()
 }
 
+/// The size of `data` as the API server receives it: each key name and
+/// its base64 value, quoted, with `:` and `,` (docs/konduktor-compat.md
+/// §1.4).
+pub fn encoded_data_size(data: &BTreeMap<String, SecretBytes>) -> usize {
+    data.iter()
+        .map(|(k, v)| {
+            k.len()
+                .saturating_add(v.len().div_ceil(3).saturating_mul(4))
+                .saturating_add(6)
+        })
+        .fold(2, usize::saturating_add)
+}
+
+/// What the API server counts, checked before any request: the number of
+/// keys, the values' decoded size, and the whole `data` as sent.
 pub fn validate_size(name: &str, data: &BTreeMap<String, SecretBytes>) -> Result<(), RuleError> {
+    if data.len() > MAX_SECRET_KEYS {
+        return Err(RuleError::TooManyKeys {
+            name: name.to_string(),
+            count: data.len(),
+        });
+    }
     let total = data_size(data.values());
     if total > MAX_SECRET_BYTES {
         return Err(RuleError::TooLarge {
             name: name.to_string(),
             total,
+        });
+    }
+    let encoded = encoded_data_size(data);
+    if encoded > MAX_SECRET_DATA_ENCODED_BYTES {
+        return Err(RuleError::EncodedTooLarge {
+            name: name.to_string(),
+            total: encoded,
         });
     }
     Ok(())

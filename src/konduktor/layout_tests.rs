@@ -396,3 +396,41 @@ fn the_recorded_objects_konduktor_keeps_for_itself_are_classified() {
     nobodys.labels.remove(LABEL_OWNER);
     assert_eq!(nobodys.konduktor_own(), None);
 }
+
+/// Attack F9: many keys of empty values pass the values' limit but not the
+/// server (413): the count and the whole `data` as sent are checked too.
+#[test]
+fn size_limit_counts_keys_and_their_names() {
+    let empty = |n: usize, width: usize| -> BTreeMap<String, SecretBytes> {
+        (0..n)
+            .map(|i| (format!("K{i:0width$}"), SecretBytes::new(Vec::new())))
+            .collect()
+    };
+    assert!(validate_size("x", &empty(MAX_SECRET_KEYS, 1)).is_ok());
+    assert!(matches!(
+        validate_size("x", &empty(MAX_SECRET_KEYS + 1, 1)),
+        Err(RuleError::TooManyKeys { count, .. }) if count == MAX_SECRET_KEYS + 1
+    ));
+    // Under the count, but names of 200 characters: 10,000 * 206 bytes.
+    let long = empty(MAX_SECRET_KEYS, 199);
+    assert!(matches!(
+        validate_size("x", &long),
+        Err(RuleError::EncodedTooLarge { total, .. }) if total > MAX_SECRET_DATA_ENCODED_BYTES
+    ));
+    // The encoded size is what JSON sends: `{"K0":"","K1":"YQ=="}`.
+    let data = BTreeMap::from([
+        ("K0".to_string(), SecretBytes::new(Vec::new())),
+        ("K1".to_string(), SecretBytes::new(b"a".to_vec())),
+    ]);
+    let sent = serde_json::json!({"K0": "", "K1": "YQ=="}).to_string();
+    assert!(encoded_data_size(&data) >= sent.len());
+    let err = validate_size("many", &long)
+        .err()
+        .map(|e| (e.to_string(), e.help()));
+    let (message, help) = err.unwrap_or_default();
+    assert!(
+        message.contains("`many`") && message.contains("1.5 MiB"),
+        "{message}"
+    );
+    assert!(help.contains("split"), "{help}");
+}

@@ -135,6 +135,19 @@ pub fn parse(bytes: &[u8], kind: SecretKind) -> Result<Vec<(String, SecretBytes)
                 "an env secret's values are environment variables in the job: text only; put binary data in a `default` secret",
             ));
         }
+        // Stopped here, not after the whole file: a file of many short
+        // keys would otherwise cost memory for each (layout::validate_size
+        // says the same of a secret from any source).
+        if pairs.len() >= konduktor::MAX_SECRET_KEYS {
+            return Err(err(
+                format!(
+                    "is key number {}; a secret holds at most {} keys here",
+                    pairs.len().saturating_add(1),
+                    konduktor::MAX_SECRET_KEYS
+                ),
+                "split the keys over several secrets",
+            ));
+        }
         first_line.insert(key.clone(), n);
         pairs.push((key, SecretBytes::new(value)));
     }

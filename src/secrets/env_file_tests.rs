@@ -228,3 +228,24 @@ fn broken_env_files_never_show_a_value() {
         }
     }
 }
+
+/// Attack F9: a file of more keys than a secret may hold stops at the
+/// first one too many (its line named), not after reading them all.
+#[test]
+fn more_keys_than_a_secret_holds_stop_at_the_first_too_many() {
+    let max = konduktor::MAX_SECRET_KEYS;
+    let text: String = (0..max).map(|i| format!("K{i}=\n")).collect();
+    assert_eq!(
+        parse(text.as_bytes(), SecretKind::Default).map(|p| p.len()),
+        Ok(max)
+    );
+    let more = format!("# header\n{text}K{max}=\nK{}=\n", max + 1);
+    let err = parse(more.as_bytes(), SecretKind::Default).err();
+    let err = err.unwrap_or_else(|| panic!("{} keys were accepted", max + 2));
+    assert_eq!(
+        err.line,
+        max + 2,
+        "the first key too many, after the header"
+    );
+    assert!(err.what.contains("at most 10000 keys"), "{}", err.what);
+}

@@ -364,3 +364,33 @@ fn writes_wait_out_back_pressure_and_retry() {
     assert_eq!(env.data(&format!("new-{OWNER}"))["B"], b"b");
     assert_eq!(env.data(&format!("kept-{OWNER}"))["A"], b"z");
 }
+
+/// Attack F9: a 413 RequestEntityTooLarge is the object's size, not the
+/// server's passing fault: apply says so, says what to do, and does not
+/// advise running it again.
+#[test]
+fn a_write_too_large_for_the_server_is_not_worth_running_again() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let value = env.canary("big");
+    let file = manifest(
+        &env,
+        &format!("  - name: big\n    inline: {{B: {value}}}\n"),
+    );
+    server.inject(
+        FaultRule::new(Fault::Status(413))
+            .on("POST")
+            .path("/secrets"),
+    );
+    let run = env.run(&["apply", "-f", &file, "--yes"]);
+    run.failure()
+        .stdout_has("larger than it accepts")
+        .stdout_has("running again will not help")
+        .stdout_has("Running apply again will not help");
+    let out = env.run(&["apply", "-f", &file, "--yes", "-o", "json"]);
+    let json = out.json();
+    let text = json.to_string();
+    assert!(text.contains("\"too_large\""), "{text}");
+    assert!(!text.contains("Run apply again to converge"), "{text}");
+    assert!(env.secret(&format!("big-{OWNER}")).is_none());
+}

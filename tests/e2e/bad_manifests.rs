@@ -48,3 +48,36 @@ fn every_bad_manifest_has_a_pinned_diagnostic_and_sends_nothing() {
         );
     }
 }
+
+/// Attack F9: an env file of many keys (empty values: under the values'
+/// 1 MiB) is an input error naming the entry, before any request, for
+/// diff and apply alike; one of long key names as well.
+#[test]
+fn a_secret_of_too_many_keys_is_an_input_error_before_any_request() {
+    let env = TestEnv::new();
+    let value = env.canary("manykeys");
+    let many: String = (0..20_001).map(|i| format!("K{i}=\n")).collect();
+    env.file("many.env", format!("FIRST={value}\n{many}"));
+    let long: String = (0..9_000).map(|i| format!("K{i:0>200}=\n")).collect();
+    env.file("long.env", long);
+    for (file, says) in [("many.env", "at most 10000 "), ("long.env", "1.5 MiB")] {
+        let manifest = env.file(
+            "secrets.yaml",
+            format!(
+                "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: tmany\n    kind: default\n    fromEnvFile: ./{file}\n"
+            ),
+        );
+        let path = manifest.to_str().unwrap_or_default();
+        for command in [&["diff", "-f", path][..], &["apply", "-f", path, "--yes"]] {
+            if let Some(server) = env.fake() {
+                server.clear_requests();
+            }
+            env.run(command)
+                .failure()
+                .stderr_has("tmany")
+                .stderr_has(says)
+                .stderr_has("split the keys");
+            env.assert_no_requests();
+        }
+    }
+}

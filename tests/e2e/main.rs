@@ -18,6 +18,7 @@ mod failures;
 mod from_command;
 mod hostile_inputs;
 mod hostile_manifests;
+mod huge_answers;
 mod identity;
 mod identity_local;
 mod konduktor_config;

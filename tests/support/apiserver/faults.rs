@@ -44,6 +44,10 @@ pub enum Fault {
     /// token `huge` (a hostile server, or one whose pages are as large
     /// as the client asks for). Only labelled `parent: konduktor`.
     HugePage(usize),
+    /// Answer 200 with the object the request sent (a review, a Secret; a
+    /// Secret `huge` for a GET) given an annotation of this many bytes: a
+    /// well-formed answer as large as a hostile server makes it.
+    HugeAnswer(usize),
 }
 
 #[derive(Debug, Clone)]
@@ -128,6 +132,7 @@ pub(super) async fn apply(
     match fault {
         Some(Fault::Drop) => Err(DropConnection),
         Some(Fault::Status(code)) => Ok(Some(status_fault(code, None))),
+        Some(Fault::HugeAnswer(bytes)) => Ok(Some(huge_answer(body, bytes))),
         Some(Fault::StatusRetryAfter(code, seconds)) => {
             let mut resp = status_fault(code, Some(json!({"retryAfterSeconds": seconds})));
             if let Ok(value) = hyper::header::HeaderValue::from_str(&seconds.to_string()) {
@@ -243,9 +248,24 @@ fn status_fault(code: u16, details: Option<Value>) -> Resp {
             "TooManyRequests",
             "the server has received too many requests and has asked us to try again later",
         ),
+        // kube-apiserver's own answer to a body over its limit.
+        413 => (
+            "RequestEntityTooLarge",
+            "Request entity too large: limit is 3145728",
+        ),
         _ => ("InternalError", "Internal error occurred: injected fault"),
     };
     status(code, reason, message, details)
+}
+
+/// The object `sent` (or a Secret `huge`) with an annotation of `bytes`
+/// bytes (see [`Fault::HugeAnswer`]).
+fn huge_answer(sent: &[u8], bytes: usize) -> Resp {
+    let mut object: Value = serde_json::from_slice(sent).unwrap_or_else(
+        |_| json!({"kind": "Secret", "apiVersion": "v1", "metadata": {"name": "huge"}}),
+    );
+    object["metadata"]["annotations"] = json!({"huge": "a".repeat(bytes)});
+    super::routing::respond(200, &object)
 }
 
 /// A `SecretList` of about `bytes` bytes (see [`Fault::HugePage`]), built
