@@ -44,6 +44,8 @@ use crate::secrets::sources::{self, MAX_WALK_DEPTH};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretExport {
     pub name: String,
+    /// The object it is read from (`<name>-<hash>`).
+    pub object: String,
     pub kind: SecretKind,
     /// The data keys, sorted.
     pub keys: Vec<String>,
@@ -80,8 +82,30 @@ pub struct UnpackedFile {
 /// A secret export cannot write faithfully, and why (names and keys only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeftOut {
-    pub name: String,
+    /// The object's name: the one thing no co-tenant can share with it.
+    pub object: String,
+    /// Its basename label, when that differs from the object's name.
+    pub basename: Option<String>,
     pub reason: String,
+}
+
+impl LeftOut {
+    fn new(l: &LiveSecret, reason: String) -> Self {
+        LeftOut {
+            object: l.name.clone(),
+            basename: l.basename().filter(|b| *b != l.name).map(str::to_string),
+            reason,
+        }
+    }
+
+    /// `` `object` ``, and `` (basename `b`) `` when it differs
+    /// (unescaped: names come from the cluster).
+    pub fn named(&self) -> String {
+        match &self.basename {
+            Some(b) => format!("`{}` (basename `{b}`)", self.object),
+            None => format!("`{}`", self.object),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,13 +137,16 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
     });
     let mut out = ExportPlan::default();
     // A manifest holds one git-ssh secret, and applying it deletes the
-    // others: with several, none can be exported without a change.
+    // others: with several, none can be exported without a change. Only
+    // those a manifest manages count (Opaque, not being deleted): one a
+    // co-tenant planted with another type, or one going, hides nothing.
     let git_ssh = mine
         .iter()
-        .filter(|l| l.kind() == Some(SecretKind::GitSsh))
+        .filter(|l| {
+            l.kind() == Some(SecretKind::GitSsh) && l.is_opaque() && l.terminating.is_none()
+        })
         .count();
     for l in mine {
-        let name = l.display_name().to_string();
         let result = one_secret(l, owner_hash, with_values).and_then(|s| {
             if s.kind == SecretKind::GitSsh && git_ssh > 1 {
                 return Err(format!(
@@ -130,7 +157,7 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
         });
         match result {
             Ok(s) => out.secrets.push(s),
-            Err(reason) => out.left_out.push(LeftOut { name, reason }),
+            Err(reason) => out.left_out.push(LeftOut::new(l, reason)),
         }
     }
     out
@@ -150,6 +177,14 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
                 own.what()
             ),
         });
+    }
+    // Konduktor makes only Opaque Secrets: another type carrying our
+    // labels was never written by it, and a manifest would conflict with it.
+    if !l.is_opaque() {
+        return Err(format!(
+            "it is a Secret of type `{}`, not Opaque: Konduktor makes only Opaque ones, so it is not yours to export",
+            l.type_name()
+        ));
     }
     if let Some(t) = &l.terminating {
         return Err(format!(
@@ -230,6 +265,7 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
     };
     Ok(SecretExport {
         name: name.to_string(),
+        object: l.name.clone(),
         kind,
         keys,
         source,
@@ -633,13 +669,14 @@ impl ValuesDir {
                     kept.push(s);
                 }
                 Some(reason) => plan.left_out.push(LeftOut {
-                    name: s.name.clone(),
+                    basename: (s.name != s.object).then(|| s.name.clone()),
+                    object: s.object.clone(),
                     reason,
                 }),
             }
         }
         plan.secrets = kept;
-        plan.left_out.sort_by(|a, b| a.name.cmp(&b.name));
+        plan.left_out.sort_by(|a, b| a.object.cmp(&b.object));
         let left = self.remove_stale(&now);
         now.files.extend(left.files);
         now.folders.extend(left.folders);
@@ -1138,7 +1175,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     if !plan.left_out.is_empty() {
         out.push_str("# Left out (a manifest cannot reproduce them):\n");
         for l in &plan.left_out {
-            let _ = writeln!(out, "#   {}: {}", comment(&l.name), comment(&l.reason));
+            let _ = writeln!(out, "#   {}: {}", comment(&l.named()), comment(&l.reason));
         }
     }
     let _ = writeln!(

@@ -377,7 +377,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     let reason = |n: &str| {
         p.left_out
             .iter()
-            .find(|l| l.name == n)
+            .find(|l| l.basename.as_deref().unwrap_or(&l.object) == n)
             .map(|l| l.reason.clone())
             .unwrap_or_else(|| panic!("{n} not left out: {:?}", p.left_out))
     };
@@ -387,7 +387,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     assert!(reason("empty").contains("no keys"));
     assert!(reason("ssh-extra").contains("one key `gitkey`"));
     assert!(reason(&"x".repeat(49)).contains("48"));
-    assert!(reason("plain-abba3a3e").contains("parent"));
+    assert!(reason("plain").contains("parent"));
     assert!(reason("renamed").contains("not `renamed-abba3a3e`"));
     let text = render(
         &p,
@@ -399,7 +399,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     );
     assert!(text.contains("# Left out"), "{text}");
     assert!(
-        text.contains("#   weird: it is Konduktor's own (a secret of kind `kustom`"),
+        text.contains("#   `weird-abba3a3e` (basename `weird`): it is Konduktor's own (a secret of kind `kustom`"),
         "{text}"
     );
     assert!(!text.contains(CANARY), "{text}");
@@ -431,7 +431,7 @@ fn konduktors_own_secrets_are_left_out_saying_konduktor_makes_them() {
     let reasons: Vec<(&str, &str)> = p
         .left_out
         .iter()
-        .map(|l| (l.name.as_str(), l.reason.as_str()))
+        .map(|l| (l.object.as_str(), l.reason.as_str()))
         .collect();
     assert_eq!(
         reasons,
@@ -469,8 +469,14 @@ fn several_git_ssh_secrets_are_left_out_and_shared_variables_are_not() {
     );
     let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["env-a", "env-b", "env-c"]);
-    let left: Vec<&str> = p.left_out.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(left, vec!["ssh-a", "ssh-b"]);
+    let left: Vec<String> = p.left_out.iter().map(LeftOut::named).collect();
+    assert_eq!(
+        left,
+        vec![
+            "`ssh-a-abba3a3e` (basename `ssh-a`)",
+            "`ssh-b-abba3a3e` (basename `ssh-b`)"
+        ]
+    );
 }
 
 /// The round trip in one process: plan with values, write them, render,
@@ -904,4 +910,53 @@ fn generated_env_values_round_trip_through_export_and_from_env_file() {
         let planned = crate::secrets::plan::plan(&desired, &secrets, ME, false);
         assert!(!planned.has_changes(), "round {round}: {planned:#?}");
     }
+}
+
+/// Only Opaque Secrets are Konduktor's: another type carrying our labels
+/// is left out (never written as a default secret), and neither it nor a
+/// git-ssh secret being deleted hides the user's one real git-ssh secret.
+/// A left-out line names the object, so a planted basename misleads no one.
+#[test]
+fn only_live_opaque_secrets_are_exported_or_counted() {
+    let mut tls = live("tls", "default", &[("tls.key", CANARY), ("tls.crt", "c")]);
+    tls.secret_type = Some("kubernetes.io/tls".into());
+    let mut planted_ssh = live("planted", "git-ssh", &[("gitkey", CANARY)]);
+    planted_ssh.secret_type = Some("kubernetes.io/ssh-auth".into());
+    let mut going_ssh = live("going", "git-ssh", &[("gitkey", CANARY)]);
+    going_ssh.terminating = Some(konduktor::Terminating {
+        since: None,
+        finalizers: vec!["example.com/hold".into()],
+    });
+    let mut plant = live("mine", "weird", &[("A", "a")]);
+    plant.name = "plantbase-aaaa1111".into();
+    let secrets = vec![
+        tls,
+        planted_ssh,
+        going_ssh,
+        plant,
+        live("mine", "env", &[("A", "a")]),
+        live("ssh", "git-ssh", &[("gitkey", "k")]),
+    ];
+    let p = plan(&secrets, ME, true);
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["mine", "ssh"]);
+    let left: Vec<(String, &str)> = p
+        .left_out
+        .iter()
+        .map(|l| (l.named(), l.reason.as_str()))
+        .collect();
+    let reason = |named: &str| {
+        left.iter()
+            .find(|(n, _)| n == named)
+            .map(|(_, r)| *r)
+            .unwrap_or_else(|| panic!("{named} not left out: {left:?}"))
+    };
+    assert!(
+        reason("`tls-abba3a3e` (basename `tls`)").contains("type `kubernetes.io/tls`, not Opaque"),
+        "{left:?}"
+    );
+    assert!(reason("`planted-abba3a3e` (basename `planted`)").contains("not Opaque"));
+    assert!(reason("`going-abba3a3e` (basename `going`)").contains("being deleted"));
+    assert!(reason("`plantbase-aaaa1111` (basename `mine`)").contains("Konduktor's own"));
+    assert_eq!(left.len(), 4, "{left:?}");
 }
