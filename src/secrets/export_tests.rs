@@ -688,7 +688,7 @@ fn force_replaces_only_what_an_earlier_export_wrote() {
     // A record that names a path outside the folder is not export's.
     std::fs::write(
         dir.join(RECORD_FILE),
-        r#"{"writtenBy":"kubectl konduktor export","files":["../x"],"folders":[]}"#,
+        r#"{"writtenBy":"kubectl konduktor export","files":{"../x":{"sha256":"00","size":1,"mode":384}},"folders":[]}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let e = ValuesDir::prepare(&dir, true)
@@ -959,4 +959,112 @@ fn only_live_opaque_secrets_are_exported_or_counted() {
     assert!(reason("`going-abba3a3e` (basename `going`)").contains("being deleted"));
     assert!(reason("`plantbase-aaaa1111` (basename `mine`)").contains("Konduktor's own"));
     assert_eq!(left.len(), 4, "{left:?}");
+}
+
+/// The record proves what export wrote: a path of a shape export never
+/// writes, a record of the earlier format (paths alone), or a recorded file
+/// the user has edited since is refused, named, before anything is
+/// written; only files still byte for byte as written are replaced or
+/// removed.
+#[test]
+fn force_touches_only_files_still_as_export_wrote_them() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let first = vec![
+        live("hf", "env", &[("TOKEN", CANARY)]),
+        live("gone", "default", &[("k", "kept-value-3d1")]),
+    ];
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(&first, ME, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let record = std::fs::read_to_string(dir.join(RECORD_FILE)).unwrap_or_default();
+    assert!(record.contains("\"sha256\""), "{record}");
+    assert!(
+        !record.contains(CANARY) && !record.contains("kept-value-3d1"),
+        "{record}"
+    );
+    let refused = |dir: &Path| {
+        let before = tree(dir);
+        let e = match ValuesDir::prepare(dir, true) {
+            Err(e) => e,
+            Ok(vd) => match vd.write(&mut plan(
+                &[live("hf", "env", &[("TOKEN", "two")])],
+                ME,
+                true,
+            )) {
+                Err(e) => e,
+                Ok(()) => panic!("written"),
+            },
+        };
+        assert_eq!(tree(dir), before, "nothing changed");
+        format!("{e:?}")
+    };
+
+    // The user edits a recorded file (stale: `gone` is deleted since), or
+    // one export would replace: each is theirs now, named, refused.
+    let gone = dir.join("gone/k");
+    std::fs::write(&gone, b"edited").unwrap_or_else(|e| panic!("{e}"));
+    let e = refused(&dir);
+    assert!(e.contains("`gone/k`") && e.contains("did not write"), "{e}");
+    std::fs::remove_file(&gone).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&gone, b"kept-value-3d1").unwrap_or_else(|e| panic!("{e}"));
+    // Same bytes, another mode: not what was written either.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gone, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(refused(&dir).contains("`gone/k`"));
+        std::fs::set_permissions(&gone, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let hf = dir.join("hf.env");
+    let was = std::fs::read(&hf).unwrap_or_default();
+    std::fs::write(&hf, b"TOKEN=mine\n").unwrap_or_else(|e| panic!("{e}"));
+    assert!(refused(&dir).contains("`hf.env`"));
+    std::fs::write(&hf, &was).unwrap_or_else(|e| panic!("{e}"));
+
+    // A record naming paths export never writes: not export's record.
+    let good = std::fs::read_to_string(dir.join(RECORD_FILE)).unwrap_or_default();
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+    for bad in [
+        "notes.txt",
+        "Not_A_Name/k",
+        ".konduktor-export.json",
+        "x.env/y/../z",
+    ] {
+        let forged = good.replace("\"hf.env\"", &format!("{bad:?}"));
+        std::fs::write(dir.join(RECORD_FILE), forged).unwrap_or_else(|e| panic!("{e}"));
+        let e = refused(&dir);
+        assert!(
+            e.contains("a path in it is not one export writes"),
+            "{bad}: {e}"
+        );
+    }
+    // The earlier format (paths alone) proves nothing.
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        r#"{"writtenBy":"kubectl konduktor export","files":["hf.env","gone/k"],"folders":["gone"]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = refused(&dir);
+    assert!(
+        e.contains("kept no digests") && e.contains("move the files it lists"),
+        "{e}"
+    );
+
+    // Back to export's own record: replaced and removed, the user's kept.
+    std::fs::write(dir.join(RECORD_FILE), &good).unwrap_or_else(|e| panic!("{e}"));
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(
+        &[live("hf", "env", &[("TOKEN", "two")])],
+        ME,
+        true,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![RECORD_FILE.to_string(), "hf.env".into(), "notes.txt".into()]
+    );
 }
