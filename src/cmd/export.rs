@@ -128,8 +128,8 @@ fn report(plan: &export::ExportPlan, values: Option<&ValuesDir>, out: Option<&Pa
     }
     for l in &plan.left_out {
         eprintln!(
-            "warning: left out secret `{}`: {}",
-            crate::escape::text(&l.name),
+            "warning: left out secret {}: {}",
+            crate::escape::text(&l.named()),
             crate::escape::text(&l.reason)
         );
     }

@@ -88,6 +88,9 @@ impl DeleteReport {
 pub struct Found {
     pub name: String,
     pub secrets: Vec<LiveSecret>,
+    /// The caller's `<name>-<hash>`, kept because Konduktor's own object
+    /// named `<name>` itself was the better match.
+    pub kept: Option<String>,
 }
 
 impl Found {
@@ -113,6 +116,19 @@ impl Found {
             })
             .collect()
     }
+
+    /// Said when another of the caller's secrets answers to the same name
+    /// and stays (escaped: names come from the cluster).
+    pub fn kept_note(&self) -> Option<String> {
+        let kept = self.kept.as_ref()?;
+        Some(
+            crate::escape::text(&format!(
+                "your secret \"{name}\" ({kept}) also answers to \"{name}\" and is kept: only the object named \"{name}\" itself goes; run `kubectl konduktor secret delete {name}` again to delete {kept} too",
+                name = self.name
+            ))
+            .into_owned(),
+        )
+    }
 }
 
 /// Delete the caller's secrets named `name`; none is an error that says
@@ -128,39 +144,39 @@ pub async fn delete_mine(
     Ok(delete_found(store, found).await)
 }
 
-/// The caller's secrets named `name`: the object `<name>-<hash>`, or one
-/// of Konduktor's own named `<name>` itself (as Konduktor names them),
-/// each with the caller's owner label and basename `name`. None is an
-/// error that says whether the name is someone else's (never acted on).
+/// The caller's secret named `name`: exactly one object, the caller's
+/// `<name>-<hash>` with basename `name`, or one of Konduktor's own under
+/// the caller's owner label named `name` itself (as Konduktor names them,
+/// with or without a basename label: docs/konduktor-compat.md §1.6). When
+/// both exist the whole object name is the better match: that one goes,
+/// and [`Found::kept`] says the other stays and how to delete it. None is
+/// an error that says whether the name is someone else's (never acted on).
 pub async fn find_mine(store: &impl SecretStore, name: &str, owner: &Owner) -> Result<Found> {
     // Any kind allows up to 63 characters; this also keeps the selector sound.
     konduktor::validate_name(name, SecretKind::Env)?;
-    let selector = format!(
-        "{},{}={name}",
-        owner_selector(&owner.hash),
-        konduktor::LABEL_BASENAME
-    );
+    // No basename in the selector: Konduktor's own may lack that label.
     // The selector is a request, not a guarantee: a server may ignore it
-    // (or a proxy rewrite it). Only the object `<name>-<hash>` with our
-    // owner and basename labels is ours to delete, or Konduktor's own
-    // object `<name>`.
+    // (or a proxy rewrite it), so each object is checked here again.
     let object = konduktor::object_name(name, &owner.hash);
-    let mine: Vec<_> = store
-        .list(Some(&selector))
-        .await?
-        .into_iter()
-        .filter(|s| {
-            s.is_owned_by(&owner.hash)
-                && s.basename() == Some(name)
-                && (s.name == object || (s.name == name && s.konduktor_own().is_some()))
-        })
-        .collect();
-    if mine.is_empty() {
-        return Err(not_yours(store, name, owner).await?);
-    }
+    let live = store.list(Some(&owner_selector(&owner.hash))).await?;
+    let mine = |s: &&LiveSecret| s.is_owned_by(&owner.hash);
+    let whole_name = live
+        .iter()
+        .filter(mine)
+        .find(|s| s.name == name && s.konduktor_own().is_some());
+    let by_basename = live
+        .iter()
+        .filter(mine)
+        .find(|s| s.name == object && s.basename() == Some(name));
+    let (chosen, kept) = match (whole_name, by_basename) {
+        (Some(own), Some(other)) if own.name != other.name => (own, Some(other.name.clone())),
+        (Some(one), _) | (None, Some(one)) => (one, None),
+        (None, None) => return Err(not_yours(store, name, owner).await?),
+    };
     Ok(Found {
         name: name.to_string(),
-        secrets: mine,
+        secrets: vec![chosen.clone()],
+        kept,
     })
 }
 
@@ -170,6 +186,7 @@ pub async fn delete_found(store: &impl SecretStore, found: Found) -> DeleteRepor
     let Found {
         name,
         secrets: mine,
+        ..
     } = found;
     let mut report = DeleteReport {
         name,

@@ -214,3 +214,60 @@ async fn an_object_named_by_its_basename_alone_is_mine_only_if_konduktors_own() 
     }
     assert!(!store.calls().iter().any(Call::is_delete));
 }
+
+/// One `secret delete NAME` deletes one object: with the caller's
+/// `foo-<hash>` and Konduktor's own `foo` (both basename foo), the whole
+/// object name is the better match; the other stays, and is said to.
+#[tokio::test]
+async fn one_name_deletes_one_object_and_says_which_stays() {
+    let mut s3 = crate::secrets::plan::tests::konduktor_made("foo", Some("S3"), &[("k", "z")]);
+    s3.labels
+        .insert(crate::konduktor::LABEL_BASENAME.into(), "foo".into());
+    let store = FakeStore::new(vec![live("foo", ME, "default", &[("A", "1")]), s3]);
+    let found = find_mine(&store, "foo", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    let note = found.kept_note().unwrap_or_default();
+    assert!(
+        note.contains(&format!(
+            "your secret \"foo\" (foo-{ME}) also answers to \"foo\" and is kept"
+        )),
+        "{note}"
+    );
+    assert_eq!(found.notes().len(), 1, "{:?}", found.notes());
+    let report = delete_found(&store, found).await;
+    assert_eq!(report.deleted, ["foo"]);
+    assert_eq!(store.calls().iter().filter(|c| c.is_delete()).count(), 1);
+    // Once it is gone, the same name finds the caller's own secret, alone.
+    let store = FakeStore::new(vec![live("foo", ME, "default", &[("A", "1")])]);
+    let found = find_mine(&store, "foo", &me())
+        .await
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(found.kept_note().is_none());
+    assert_eq!(
+        delete_found(&store, found).await.deleted,
+        [format!("foo-{ME}")]
+    );
+}
+
+/// `secret list` says Konduktor's own go only by `secret delete` with their
+/// whole name: true even when the object has no basename label.
+#[tokio::test]
+async fn konduktors_own_without_a_basename_label_goes_by_its_whole_name() {
+    let mut keys = crate::secrets::plan::tests::konduktor_made(
+        "konduktor-ssh-keys-abba3a3e",
+        None,
+        &[("P", "p")],
+    );
+    keys.labels.remove(crate::konduktor::LABEL_BASENAME);
+    let mut s3 = crate::secrets::plan::tests::konduktor_made("creds-x", Some("S3"), &[("k", "z")]);
+    s3.labels
+        .insert(crate::konduktor::LABEL_BASENAME.into(), "other".into());
+    let store = FakeStore::new(vec![keys, s3]);
+    for name in ["konduktor-ssh-keys-abba3a3e", "creds-x"] {
+        let found = find_mine(&store, name, &me())
+            .await
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(delete_found(&store, found).await.deleted, [name]);
+    }
+}

@@ -44,6 +44,8 @@ use crate::secrets::sources::{self, MAX_WALK_DEPTH};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SecretExport {
     pub name: String,
+    /// The object it is read from (`<name>-<hash>`).
+    pub object: String,
     pub kind: SecretKind,
     /// The data keys, sorted.
     pub keys: Vec<String>,
@@ -80,8 +82,30 @@ pub struct UnpackedFile {
 /// A secret export cannot write faithfully, and why (names and keys only).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LeftOut {
-    pub name: String,
+    /// The object's name: the one thing no co-tenant can share with it.
+    pub object: String,
+    /// Its basename label, when that differs from the object's name.
+    pub basename: Option<String>,
     pub reason: String,
+}
+
+impl LeftOut {
+    fn new(l: &LiveSecret, reason: String) -> Self {
+        LeftOut {
+            object: l.name.clone(),
+            basename: l.basename().filter(|b| *b != l.name).map(str::to_string),
+            reason,
+        }
+    }
+
+    /// `` `object` ``, and `` (basename `b`) `` when it differs
+    /// (unescaped: names come from the cluster).
+    pub fn named(&self) -> String {
+        match &self.basename {
+            Some(b) => format!("`{}` (basename `{b}`)", self.object),
+            None => format!("`{}`", self.object),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -113,13 +137,16 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
     });
     let mut out = ExportPlan::default();
     // A manifest holds one git-ssh secret, and applying it deletes the
-    // others: with several, none can be exported without a change.
+    // others: with several, none can be exported without a change. Only
+    // those a manifest manages count (Opaque, not being deleted): one a
+    // co-tenant planted with another type, or one going, hides nothing.
     let git_ssh = mine
         .iter()
-        .filter(|l| l.kind() == Some(SecretKind::GitSsh))
+        .filter(|l| {
+            l.kind() == Some(SecretKind::GitSsh) && l.is_opaque() && l.terminating.is_none()
+        })
         .count();
     for l in mine {
-        let name = l.display_name().to_string();
         let result = one_secret(l, owner_hash, with_values).and_then(|s| {
             if s.kind == SecretKind::GitSsh && git_ssh > 1 {
                 return Err(format!(
@@ -130,7 +157,7 @@ pub fn plan(live: &[LiveSecret], owner_hash: &str, with_values: bool) -> ExportP
         });
         match result {
             Ok(s) => out.secrets.push(s),
-            Err(reason) => out.left_out.push(LeftOut { name, reason }),
+            Err(reason) => out.left_out.push(LeftOut::new(l, reason)),
         }
     }
     out
@@ -150,6 +177,14 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
                 own.what()
             ),
         });
+    }
+    // Konduktor makes only Opaque Secrets: another type carrying our
+    // labels was never written by it, and a manifest would conflict with it.
+    if !l.is_opaque() {
+        return Err(format!(
+            "it is a Secret of type `{}`, not Opaque: Konduktor makes only Opaque ones, so it is not yours to export",
+            l.type_name()
+        ));
     }
     if let Some(t) = &l.terminating {
         return Err(format!(
@@ -230,6 +265,7 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
     };
     Ok(SecretExport {
         name: name.to_string(),
+        object: l.name.clone(),
         kind,
         keys,
         source,
@@ -463,9 +499,70 @@ pub const RECORD_FILE: &str = ".konduktor-export.json";
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Record {
     written_by: String,
-    files: BTreeSet<String>,
+    /// Each file with what was written to it: what proves, on a later
+    /// `--force`, that it is still export's (docs/konduktor-compat.md §5.2).
+    files: BTreeMap<String, WrittenFile>,
     folders: BTreeSet<String>,
 }
+
+/// What export wrote to one file: a plain SHA-256 of its bytes (the
+/// values folder holds the bytes themselves, so the digest tells a reader
+/// nothing more), its size and its mode.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WrittenFile {
+    sha256: String,
+    size: u64,
+    mode: u32,
+}
+
+impl WrittenFile {
+    fn of(bytes: &[u8], mode: u32) -> Self {
+        use sha2::{Digest, Sha256};
+        WrittenFile {
+            sha256: Sha256::digest(bytes)
+                .iter()
+                .map(|b| format!("{b:02x}"))
+                .collect(),
+            size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
+            mode: mode & 0o777,
+        }
+    }
+
+    /// Is the file at `at` (a regular file, links never followed) still
+    /// byte for byte what was written? Read at most its recorded size.
+    fn matches(&self, at: &Path) -> bool {
+        use std::io::Read as _;
+        #[cfg(unix)]
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(meta) = std::fs::symlink_metadata(at) else {
+            return false;
+        };
+        #[cfg(unix)]
+        if meta.permissions().mode() & 0o777 != self.mode {
+            return false;
+        }
+        if !meta.is_file() || meta.len() != self.size || self.size > MAX_WRITTEN_FILE_BYTES {
+            return false;
+        }
+        let Ok(file) = std::fs::File::open(at) else {
+            return false;
+        };
+        let mut bytes = Vec::new();
+        if file
+            .take(self.size.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .is_err()
+        {
+            return false;
+        }
+        *self == WrittenFile::of(&bytes, self.mode)
+    }
+}
+
+/// A file export writes is a value or an unpacked archive's file: never
+/// larger than this (a record saying more is not believed).
+const MAX_WRITTEN_FILE_BYTES: u64 = 64 << 20;
 
 const RECORD_WRITER: &str = "kubectl konduktor export";
 
@@ -619,7 +716,8 @@ impl ValuesDir {
         // leaves a record of all it may have written.
         let mut ours = self.earlier.clone();
         for l in &layouts {
-            ours.files.extend(l.files.iter().cloned());
+            ours.files
+                .extend(l.files.iter().cloned().zip(l.written.iter().cloned()));
             ours.folders.extend(l.folders.iter().cloned());
         }
         self.write_record(&ours)?;
@@ -628,18 +726,20 @@ impl ValuesDir {
         for (s, l) in std::mem::take(&mut plan.secrets).into_iter().zip(&layouts) {
             match self.write_secret(&s, l)? {
                 None => {
-                    now.files.extend(l.files.iter().cloned());
+                    now.files
+                        .extend(l.files.iter().cloned().zip(l.written.iter().cloned()));
                     now.folders.extend(l.folders.iter().cloned());
                     kept.push(s);
                 }
                 Some(reason) => plan.left_out.push(LeftOut {
-                    name: s.name.clone(),
+                    basename: (s.name != s.object).then(|| s.name.clone()),
+                    object: s.object.clone(),
                     reason,
                 }),
             }
         }
         plan.secrets = kept;
-        plan.left_out.sort_by(|a, b| a.name.cmp(&b.name));
+        plan.left_out.sort_by(|a, b| a.object.cmp(&b.object));
         let left = self.remove_stale(&now);
         now.files.extend(left.files);
         now.folders.extend(left.folders);
@@ -651,13 +751,21 @@ impl ValuesDir {
     fn in_the_way(&self, layouts: &[Layout]) -> Vec<String> {
         let ours = |p: &str, want: Found| {
             let recorded = match want {
-                Found::File => self.earlier.files.contains(p),
+                Found::File => self.is_as_written(p),
                 Found::Folder => self.earlier.folders.contains(p),
                 Found::Other => false,
             };
             recorded && self.found.get(p) == Some(&want)
         };
-        let mut blocking = BTreeSet::new();
+        // A recorded file no longer as export wrote it (the user edited
+        // it) is the user's now: never replaced, nor removed once stale.
+        let mut blocking: BTreeSet<String> = self
+            .earlier
+            .files
+            .keys()
+            .filter(|p| self.found.get(*p) == Some(&Found::File) && !self.is_as_written(p))
+            .cloned()
+            .collect();
         for l in layouts {
             let planned = l
                 .folders
@@ -800,11 +908,15 @@ impl ValuesDir {
             removed.is_err_and(|e| e.kind() != std::io::ErrorKind::NotFound)
         };
         let mut left = Record::default();
-        for f in self.earlier.files.difference(&now.files) {
-            if self.found.get(f) == Some(&Found::File)
-                && stays(std::fs::remove_file(self.path.join(f)))
-            {
-                left.files.insert(f.clone());
+        let stale = self
+            .earlier
+            .files
+            .iter()
+            .filter(|(f, _)| !now.files.contains_key(*f));
+        for (f, written) in stale {
+            // Checked by `in_the_way` before anything was written.
+            if self.is_as_written(f) && stays(std::fs::remove_file(self.path.join(f))) {
+                left.files.insert(f.clone(), written.clone());
             }
         }
         let mut folders: Vec<&String> = self.earlier.folders.difference(&now.folders).collect();
@@ -817,6 +929,17 @@ impl ValuesDir {
             }
         }
         left
+    }
+
+    /// Is `p` a file the earlier record lists, still byte for byte (and
+    /// mode) what export wrote there?
+    fn is_as_written(&self, p: &str) -> bool {
+        self.found.get(p) == Some(&Found::File)
+            && self
+                .earlier
+                .files
+                .get(p)
+                .is_some_and(|w| w.matches(&self.path.join(p)))
     }
 
     fn write_record(&self, record: &Record) -> Result<(), Error> {
@@ -839,6 +962,8 @@ impl ValuesDir {
 struct Layout {
     folders: Vec<String>,
     files: Vec<String>,
+    /// What is written to each of `files`, in its order.
+    written: Vec<WrittenFile>,
     /// The folder a `payload.zip` unpacks into.
     unpacked_root: Option<String>,
 }
@@ -887,6 +1012,10 @@ fn layout(s: &SecretExport) -> Layout {
         // Placeholders: nothing to write.
         _ => {}
     }
+    l.written = contents(s)
+        .into_iter()
+        .map(|(bytes, mode)| WrittenFile::of(bytes.expose(), mode))
+        .collect();
     l
 }
 
@@ -953,20 +1082,54 @@ fn read_record(path: &Path) -> Result<Record, Error> {
     };
     let bytes = crate::input::file::read_regular(path, crate::input::file::MAX_EXPORT_RECORD_BYTES)
         .map_err(|e| not_ours(&e.to_string()))?;
-    let record: Record = serde_json::from_slice(&bytes).map_err(|_| not_ours("not its JSON"))?;
-    let plain = |p: &String| {
-        !p.is_empty()
-            && !p.contains('\0')
-            && !p.contains('\\')
-            && p.split('/').all(|part| !matches!(part, "" | "." | ".."))
+    let record: Record = match serde_json::from_slice(&bytes) {
+        Ok(record) => record,
+        // The earlier format listed paths alone: nothing proves those
+        // files are still what export wrote.
+        Err(_) if is_pathlist_record(&bytes) => {
+            return Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{}` was written by an earlier version of export that kept no digests: nothing proves the files it lists are still what export wrote; nothing was exported",
+                    crate::escape::path(path)
+                ),
+            )
+            .with_help("move the files it lists (and it) out of the folder, or export into a new folder"));
+        }
+        Err(_) => return Err(not_ours("not its JSON")),
     };
+    let paths = record.files.keys().map(|p| (p, true));
+    let folders = record.folders.iter().map(|p| (p, false));
     if record.written_by != RECORD_WRITER
-        || !record.files.iter().chain(&record.folders).all(plain)
-        || record.files.contains(RECORD_FILE)
+        || !paths.chain(folders).all(|(p, file)| export_writes(p, file))
     {
         return Err(not_ours("a path in it is not one export writes"));
     }
     Ok(record)
+}
+
+/// Is `p` (relative, `/`-separated) a path export writes: `<name>.env`
+/// (a file), or `<name>` (a folder) and what is below it, for a `<name>`
+/// that is a valid secret name and parts that are plain names?
+fn export_writes(p: &str, file: bool) -> bool {
+    let valid = |name: &str| konduktor::validate_name(name, SecretKind::Env).is_ok();
+    let plain = !p.contains('\0')
+        && !p.contains('\\')
+        && p.split('/').all(|part| !matches!(part, "" | "." | ".."));
+    let shape = match p.split_once('/') {
+        Some((name, _)) => valid(name),
+        None if file => p.strip_suffix(".env").is_some_and(valid),
+        None => valid(p),
+    };
+    plain && shape
+}
+
+/// The earlier record format: `files` a list of paths, no digests.
+fn is_pathlist_record(bytes: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(bytes).is_ok_and(|v| {
+        v.get("writtenBy").and_then(serde_json::Value::as_str) == Some(RECORD_WRITER)
+            && v.get("files").is_some_and(serde_json::Value::is_array)
+    })
 }
 
 /// What is in `dir` (links never followed), by relative path; at most
@@ -1138,7 +1301,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     if !plan.left_out.is_empty() {
         out.push_str("# Left out (a manifest cannot reproduce them):\n");
         for l in &plan.left_out {
-            let _ = writeln!(out, "#   {}: {}", comment(&l.name), comment(&l.reason));
+            let _ = writeln!(out, "#   {}: {}", comment(&l.named()), comment(&l.reason));
         }
     }
     let _ = writeln!(

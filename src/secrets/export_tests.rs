@@ -377,7 +377,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     let reason = |n: &str| {
         p.left_out
             .iter()
-            .find(|l| l.name == n)
+            .find(|l| l.basename.as_deref().unwrap_or(&l.object) == n)
             .map(|l| l.reason.clone())
             .unwrap_or_else(|| panic!("{n} not left out: {:?}", p.left_out))
     };
@@ -387,7 +387,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     assert!(reason("empty").contains("no keys"));
     assert!(reason("ssh-extra").contains("one key `gitkey`"));
     assert!(reason(&"x".repeat(49)).contains("48"));
-    assert!(reason("plain-abba3a3e").contains("parent"));
+    assert!(reason("plain").contains("parent"));
     assert!(reason("renamed").contains("not `renamed-abba3a3e`"));
     let text = render(
         &p,
@@ -399,7 +399,7 @@ fn secrets_a_manifest_cannot_reproduce_are_left_out_with_the_reason() {
     );
     assert!(text.contains("# Left out"), "{text}");
     assert!(
-        text.contains("#   weird: it is Konduktor's own (a secret of kind `kustom`"),
+        text.contains("#   `weird-abba3a3e` (basename `weird`): it is Konduktor's own (a secret of kind `kustom`"),
         "{text}"
     );
     assert!(!text.contains(CANARY), "{text}");
@@ -431,7 +431,7 @@ fn konduktors_own_secrets_are_left_out_saying_konduktor_makes_them() {
     let reasons: Vec<(&str, &str)> = p
         .left_out
         .iter()
-        .map(|l| (l.name.as_str(), l.reason.as_str()))
+        .map(|l| (l.object.as_str(), l.reason.as_str()))
         .collect();
     assert_eq!(
         reasons,
@@ -469,8 +469,14 @@ fn several_git_ssh_secrets_are_left_out_and_shared_variables_are_not() {
     );
     let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
     assert_eq!(names, vec!["env-a", "env-b", "env-c"]);
-    let left: Vec<&str> = p.left_out.iter().map(|l| l.name.as_str()).collect();
-    assert_eq!(left, vec!["ssh-a", "ssh-b"]);
+    let left: Vec<String> = p.left_out.iter().map(LeftOut::named).collect();
+    assert_eq!(
+        left,
+        vec![
+            "`ssh-a-abba3a3e` (basename `ssh-a`)",
+            "`ssh-b-abba3a3e` (basename `ssh-b`)"
+        ]
+    );
 }
 
 /// The round trip in one process: plan with values, write them, render,
@@ -682,7 +688,7 @@ fn force_replaces_only_what_an_earlier_export_wrote() {
     // A record that names a path outside the folder is not export's.
     std::fs::write(
         dir.join(RECORD_FILE),
-        r#"{"writtenBy":"kubectl konduktor export","files":["../x"],"folders":[]}"#,
+        r#"{"writtenBy":"kubectl konduktor export","files":{"../x":{"sha256":"00","size":1,"mode":384}},"folders":[]}"#,
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let e = ValuesDir::prepare(&dir, true)
@@ -904,4 +910,161 @@ fn generated_env_values_round_trip_through_export_and_from_env_file() {
         let planned = crate::secrets::plan::plan(&desired, &secrets, ME, false);
         assert!(!planned.has_changes(), "round {round}: {planned:#?}");
     }
+}
+
+/// Only Opaque Secrets are Konduktor's: another type carrying our labels
+/// is left out (never written as a default secret), and neither it nor a
+/// git-ssh secret being deleted hides the user's one real git-ssh secret.
+/// A left-out line names the object, so a planted basename misleads no one.
+#[test]
+fn only_live_opaque_secrets_are_exported_or_counted() {
+    let mut tls = live("tls", "default", &[("tls.key", CANARY), ("tls.crt", "c")]);
+    tls.secret_type = Some("kubernetes.io/tls".into());
+    let mut planted_ssh = live("planted", "git-ssh", &[("gitkey", CANARY)]);
+    planted_ssh.secret_type = Some("kubernetes.io/ssh-auth".into());
+    let mut going_ssh = live("going", "git-ssh", &[("gitkey", CANARY)]);
+    going_ssh.terminating = Some(konduktor::Terminating {
+        since: None,
+        finalizers: vec!["example.com/hold".into()],
+    });
+    let mut plant = live("mine", "weird", &[("A", "a")]);
+    plant.name = "plantbase-aaaa1111".into();
+    let secrets = vec![
+        tls,
+        planted_ssh,
+        going_ssh,
+        plant,
+        live("mine", "env", &[("A", "a")]),
+        live("ssh", "git-ssh", &[("gitkey", "k")]),
+    ];
+    let p = plan(&secrets, ME, true);
+    let names: Vec<&str> = p.secrets.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(names, vec!["mine", "ssh"]);
+    let left: Vec<(String, &str)> = p
+        .left_out
+        .iter()
+        .map(|l| (l.named(), l.reason.as_str()))
+        .collect();
+    let reason = |named: &str| {
+        left.iter()
+            .find(|(n, _)| n == named)
+            .map(|(_, r)| *r)
+            .unwrap_or_else(|| panic!("{named} not left out: {left:?}"))
+    };
+    assert!(
+        reason("`tls-abba3a3e` (basename `tls`)").contains("type `kubernetes.io/tls`, not Opaque"),
+        "{left:?}"
+    );
+    assert!(reason("`planted-abba3a3e` (basename `planted`)").contains("not Opaque"));
+    assert!(reason("`going-abba3a3e` (basename `going`)").contains("being deleted"));
+    assert!(reason("`plantbase-aaaa1111` (basename `mine`)").contains("Konduktor's own"));
+    assert_eq!(left.len(), 4, "{left:?}");
+}
+
+/// The record proves what export wrote: a path of a shape export never
+/// writes, a record of the earlier format (paths alone), or a recorded file
+/// the user has edited since is refused, named, before anything is
+/// written; only files still byte for byte as written are replaced or
+/// removed.
+#[test]
+fn force_touches_only_files_still_as_export_wrote_them() {
+    let tmp = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let dir = tmp.path().join("values");
+    let first = vec![
+        live("hf", "env", &[("TOKEN", CANARY)]),
+        live("gone", "default", &[("k", "kept-value-3d1")]),
+    ];
+    let vd = ValuesDir::prepare(&dir, false).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(&first, ME, true))
+        .unwrap_or_else(|e| panic!("{e}"));
+    let record = std::fs::read_to_string(dir.join(RECORD_FILE)).unwrap_or_default();
+    assert!(record.contains("\"sha256\""), "{record}");
+    assert!(
+        !record.contains(CANARY) && !record.contains("kept-value-3d1"),
+        "{record}"
+    );
+    let refused = |dir: &Path| {
+        let before = tree(dir);
+        let e = match ValuesDir::prepare(dir, true) {
+            Err(e) => e,
+            Ok(vd) => match vd.write(&mut plan(
+                &[live("hf", "env", &[("TOKEN", "two")])],
+                ME,
+                true,
+            )) {
+                Err(e) => e,
+                Ok(()) => panic!("written"),
+            },
+        };
+        assert_eq!(tree(dir), before, "nothing changed");
+        format!("{e:?}")
+    };
+
+    // The user edits a recorded file (stale: `gone` is deleted since), or
+    // one export would replace: each is theirs now, named, refused.
+    let gone = dir.join("gone/k");
+    std::fs::write(&gone, b"edited").unwrap_or_else(|e| panic!("{e}"));
+    let e = refused(&dir);
+    assert!(e.contains("`gone/k`") && e.contains("did not write"), "{e}");
+    std::fs::remove_file(&gone).unwrap_or_else(|e| panic!("{e}"));
+    std::fs::write(&gone, b"kept-value-3d1").unwrap_or_else(|e| panic!("{e}"));
+    // Same bytes, another mode: not what was written either.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&gone, std::fs::Permissions::from_mode(0o644))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(refused(&dir).contains("`gone/k`"));
+        std::fs::set_permissions(&gone, std::fs::Permissions::from_mode(0o600))
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+    let hf = dir.join("hf.env");
+    let was = std::fs::read(&hf).unwrap_or_default();
+    std::fs::write(&hf, b"TOKEN=mine\n").unwrap_or_else(|e| panic!("{e}"));
+    assert!(refused(&dir).contains("`hf.env`"));
+    std::fs::write(&hf, &was).unwrap_or_else(|e| panic!("{e}"));
+
+    // A record naming paths export never writes: not export's record.
+    let good = std::fs::read_to_string(dir.join(RECORD_FILE)).unwrap_or_default();
+    std::fs::write(dir.join("notes.txt"), b"mine").unwrap_or_else(|e| panic!("{e}"));
+    for bad in [
+        "notes.txt",
+        "Not_A_Name/k",
+        ".konduktor-export.json",
+        "x.env/y/../z",
+    ] {
+        let forged = good.replace("\"hf.env\"", &format!("{bad:?}"));
+        std::fs::write(dir.join(RECORD_FILE), forged).unwrap_or_else(|e| panic!("{e}"));
+        let e = refused(&dir);
+        assert!(
+            e.contains("a path in it is not one export writes"),
+            "{bad}: {e}"
+        );
+    }
+    // The earlier format (paths alone) proves nothing.
+    std::fs::write(
+        dir.join(RECORD_FILE),
+        r#"{"writtenBy":"kubectl konduktor export","files":["hf.env","gone/k"],"folders":["gone"]}"#,
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let e = refused(&dir);
+    assert!(
+        e.contains("kept no digests") && e.contains("move the files it lists"),
+        "{e}"
+    );
+
+    // Back to export's own record: replaced and removed, the user's kept.
+    std::fs::write(dir.join(RECORD_FILE), &good).unwrap_or_else(|e| panic!("{e}"));
+    let vd = ValuesDir::prepare(&dir, true).unwrap_or_else(|e| panic!("{e}"));
+    vd.write(&mut plan(
+        &[live("hf", "env", &[("TOKEN", "two")])],
+        ME,
+        true,
+    ))
+    .unwrap_or_else(|e| panic!("{e}"));
+    let files: Vec<String> = tree(&dir).into_keys().collect();
+    assert_eq!(
+        files,
+        vec![RECORD_FILE.to_string(), "hf.env".into(), "notes.txt".into()]
+    );
 }

@@ -262,6 +262,11 @@ fn value_diff(k: &KeyChange) -> String {
     };
     match (text(old), text(new)) {
         (Some(a), Some(b)) => {
+            // Shown on purpose, yet a value may come from the cluster: its
+            // control characters (a CR too) are escaped like any outside
+            // text before the diff is made, line by line, so it cannot
+            // drive the terminal; printable text stays as it is.
+            let (a, b) = (escape_lines(&a), escape_lines(&b));
             let diff = similar::TextDiff::from_lines(&a, &b);
             let body = diff
                 .unified_diff()
@@ -285,6 +290,18 @@ fn value_diff(k: &KeyChange) -> String {
             crate::output::count(new.len(), "byte", "bytes")
         ),
     }
+}
+
+/// `text` on each line, the line feeds kept.
+fn escape_lines(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for (i, line) in value.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&esc(line));
+    }
+    out
 }
 
 /// One line per secret an apply touched (done, failed, or not attempted

@@ -227,3 +227,68 @@ fn each_changed_key_says_where_its_change_came_from() {
         assert!(text.lines().any(|l| l == line), "{line} missing:\n{text}");
     }
 }
+
+/// `--show-secrets` shows values on purpose, yet a value from the cluster
+/// must not drive the terminal: controls come out escaped, text as it is.
+#[test]
+fn shown_values_cannot_drive_the_terminal() {
+    let hostile = "pw\u{1b}]0;pwned\u{7}\u{1b}[2J\u{9b}31m\u{202e}x\rover\u{7f}";
+    let live = plan::tests::live("s", ME, "default", &[("k", hostile)]);
+    let p = plan::plan(
+        &[want("s", &[("k", "plain text\twith tab\u{1b}[1m")])],
+        std::slice::from_ref(&live),
+        ME,
+        false,
+    );
+    let text = render(&p, ViewOptions { show_secrets: true });
+    for raw in [
+        "\u{1b}]",
+        "\u{1b}[2J",
+        "\u{1b}[1m",
+        "\u{7}",
+        "\u{9b}",
+        "\u{202e}",
+        "\r",
+        "\u{7f}",
+    ] {
+        assert!(!text.contains(raw), "{raw:?} reached the output: {text:?}");
+    }
+    let plain = console::strip_ansi_codes(&text);
+    assert!(
+        plain.contains("-pw\\u{1b}]0;pwned\\u{7}\\u{1b}[2J\\u{9b}31m\\u{202e}x\\rover\\u{7f}\n"),
+        "{plain}"
+    );
+    assert!(
+        plain.contains("+plain text\\twith tab\\u{1b}[1m"),
+        "{plain}"
+    );
+    // Mutated: any control character anywhere in a shown value comes out escaped.
+    let mut rng = crate::test_rng::Rng(0xf3);
+    for _ in 0..200 {
+        let value: String = (0..rng.below(12))
+            .map(|_| {
+                u32::try_from(rng.below(0xa0))
+                    .ok()
+                    .and_then(char::from_u32)
+                    .unwrap_or('?')
+            })
+            .collect();
+        let live = plan::tests::live("s", ME, "default", &[("k", &value)]);
+        let p = plan::plan(&[want("s", &[("k", "v")])], &[live], ME, false);
+        let text = render(&p, ViewOptions { show_secrets: true });
+        // (ESC itself may start this tool's own colours.)
+        assert!(
+            !text
+                .chars()
+                .any(|c| !matches!(c, '\n' | '\u{1b}') && crate::escape::is_unsafe(c)),
+            "{value:?} -> {text:?}"
+        );
+        let plain = console::strip_ansi_codes(&text);
+        assert!(
+            !plain
+                .chars()
+                .any(|c| c != '\n' && crate::escape::is_unsafe(c)),
+            "{value:?} -> {plain:?}"
+        );
+    }
+}

@@ -381,22 +381,24 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
     let run = env.run(&["-v", "export", "--values-dir", s(&values), "--out", s(&out)]);
     run.success()
         .stderr_has("Exported 1 secret ")
-        .stderr_has("left out secret `has-nul`: the value of `TOKEN` holds a NUL byte")
-        .stderr_has("left out secret `odd-kind`: it is Konduktor's own (a secret of kind `kustom`")
-        .stderr_has("left out secret `not-a-zip`: its `payload.zip` is not a readable zip");
+        .stderr_has(&format!("left out secret `has-nul-{OWNER}` (basename `has-nul`): the value of `TOKEN` holds a NUL byte"))
+        .stderr_has(&format!("left out secret `odd-kind-{OWNER}` (basename `odd-kind`): it is Konduktor's own (a secret of kind `kustom`"))
+        .stderr_has(&format!("left out secret `not-a-zip-{OWNER}` (basename `not-a-zip`): its `payload.zip` is not a readable zip"));
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     env.assert_no_leak(&text);
     assert!(
-        text.contains("#   has-nul: the value of `TOKEN` holds a NUL byte"),
+        text.contains(&format!(
+            "#   `has-nul-{OWNER}` (basename `has-nul`): the value of `TOKEN` holds a NUL byte"
+        )),
         "{text}"
     );
     assert!(!text.contains("- name: \"has-nul\""), "{text}");
     assert_eq!(files_under(&values), vec!["fine.env"]);
     plain_diff(&env, &out, &[]).success();
     // Without values: the kind is still checked, the value never read.
-    env.run(&["export"])
-        .success()
-        .stderr_has("left out secret `odd-kind`");
+    env.run(&["export"]).success().stderr_has(&format!(
+        "left out secret `odd-kind-{OWNER}` (basename `odd-kind`)"
+    ));
 }
 
 /// Only your own secrets: another user's (and the bystander every test
@@ -756,9 +758,13 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
     let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
     run.success()
         .stderr_has("Exported 3 secrets")
-        .stderr_has("left out secret `long`: the file system refuses the name");
+        .stderr_has(&format!(
+            "left out secret `long-{OWNER}` (basename `long`): the file system refuses the name"
+        ));
     if held.is_some() {
-        run.stderr_has("left out secret `going`: it is being deleted");
+        run.stderr_has(&format!(
+            "left out secret `going-{OWNER}` (basename `going`): it is being deleted"
+        ));
     }
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     for name in ["null", "true", "123"] {
@@ -769,4 +775,64 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
         vec!["123.env", "null.env", "true.env"]
     );
     plain_diff(&env, &out, &[]).success();
+}
+
+/// Only Opaque Secrets are Konduktor's: a `kubernetes.io/tls` one with our
+/// labels is left out (its key never written), a planted
+/// `kubernetes.io/ssh-auth` one labelled git-ssh hides nothing, and a
+/// planted object naming one of our basenames is named by its object.
+#[test]
+fn only_opaque_secrets_are_exported_and_left_outs_name_their_object() {
+    let env = TestEnv::new();
+    let labels = |name: &str, kind: &str| {
+        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
+    };
+    let tls_key = env.canary("tls-key");
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": {"name": format!("tls-{OWNER}"), "labels": labels("tls", "default")},
+        "data": {"tls.key": b64(tls_key.as_bytes()), "tls.crt": b64(b"c")}}),
+    );
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/ssh-auth",
+        "metadata": {"name": format!("planted-{OWNER}"), "labels": labels("planted", "git-ssh")},
+        "data": {"ssh-privatekey": b64(env.canary("planted").as_bytes()),
+                 "gitkey": b64(env.canary("planted-gitkey").as_bytes())}}),
+    );
+    env.seed(
+        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "plantbase-aaaa1111", "labels": labels("mine", "weird")},
+        "data": {"A": b64(env.canary("plant").as_bytes())}}),
+    );
+    let key = env.canary("gitkey");
+    let key_file = env.file("id", format!("-----BEGIN KEY-----\n{key}\n"));
+    env.run(&[
+        "secret",
+        "create",
+        "--kind",
+        "git-ssh",
+        "--from-file",
+        s(&key_file),
+        "ssh",
+    ])
+    .success();
+    env.run(&["secret", "create", "--inline", "A=b", "mine"])
+        .success();
+    let values = env.dir.path().join("values");
+    let out = env.dir.path().join("secrets.yaml");
+    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    run.success()
+        .stderr_has("Exported 2 secrets")
+        .stderr_has(&format!("left out secret `tls-{OWNER}` (basename `tls`): it is a Secret of type `kubernetes.io/tls`, not Opaque"))
+        .stderr_has(&format!("left out secret `planted-{OWNER}` (basename `planted`): it is a Secret of type `kubernetes.io/ssh-auth`, not Opaque"))
+        .stderr_has("left out secret `plantbase-aaaa1111` (basename `mine`): it is Konduktor's own");
+    assert!(!run.stderr.contains("git-ssh secrets"), "{}", run.stderr);
+    assert_eq!(files_under(&values), vec!["mine/A", "ssh/gitkey"]);
+    // What was exported is unchanged; the planted objects stay conflicts
+    // diff names (never written), not changes the manifest brings.
+    let diff = plain_diff(&env, &out, &[]);
+    diff.stdout_has("  mine (default): unchanged")
+        .stdout_has("  ssh (git-ssh): unchanged")
+        .stdout_has("Plan: 0 to create, 0 to merge, 0 to delete, 2 unchanged.");
 }

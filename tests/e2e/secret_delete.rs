@@ -165,3 +165,55 @@ fn a_server_that_ignores_selectors_never_gets_a_write_to_another_owners_secret()
     }
     assert!(env.secret(&format!("hf-token-{OWNER}")).is_some());
 }
+
+/// One `secret delete NAME` deletes one object: with your `foo-<hash>` and
+/// Konduktor's own `foo` (both basename foo), the object named `foo` goes
+/// and the other is said to stay; Konduktor's own goes by its whole name
+/// even without a basename label, as `secret list` says.
+#[test]
+fn one_name_deletes_one_object_and_konduktors_own_goes_by_its_whole_name() {
+    let env = TestEnv::new();
+    let v = env.canary("foo-default");
+    env.run(&["secret", "create", "--inline", &format!("K={v}"), "foo"])
+        .success();
+    let labels = |basename: Option<&str>, kind: Option<&str>| {
+        let mut l = serde_json::json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER});
+        if let Some(b) = basename {
+            l["trainy.ai/secret-basename"] = serde_json::json!(b);
+        }
+        if let Some(k) = kind {
+            l["trainy.ai/secret-kind"] = serde_json::json!(k);
+        }
+        l
+    };
+    let canary = |name: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(env.canary(name))
+    };
+    env.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": "foo", "labels": labels(Some("foo"), Some("S3"))},
+        "data": {"awscredentials": canary("foo-s3")}}),
+    );
+    let keys = format!("konduktor-ssh-keys-{OWNER}");
+    env.seed(
+        serde_json::json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+        "metadata": {"name": keys, "labels": labels(None, None)},
+        "data": {"PRIVKEY": canary("ssh-keys")}}),
+    );
+    env.run(&["secret", "delete", "foo"])
+        .success()
+        .stdout_has("secret \"foo\" deleted (foo)\n")
+        .stderr_has(&format!(
+            "your secret \"foo\" (foo-{OWNER}) also answers to \"foo\" and is kept"
+        ));
+    assert!(env.secret("foo").is_none());
+    assert!(env.secret(&format!("foo-{OWNER}")).is_some(), "both went");
+    env.run(&["secret", "delete", "foo"])
+        .success()
+        .stdout_has(&format!("secret \"foo\" deleted (foo-{OWNER})"));
+    env.run(&["secret", "delete", &keys])
+        .success()
+        .stderr_has("SSH keys");
+    assert!(env.secret(&keys).is_none());
+}

@@ -36,6 +36,9 @@ pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
     for note in found.notes() {
         eprintln!("note: {note}");
     }
+    if let Some(note) = found.kept_note() {
+        eprintln!("note: {note}");
+    }
     let mut report = delete::delete_found(&cluster, found).await;
     // As `kubectl delete`: a secret a finalizer holds is waited on until
     // it is gone, up to --timeout, unless --wait=false.
