@@ -201,7 +201,15 @@ impl GlobalArgs {
 
 async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
     // Several targets: only the commands that plan over them take them.
-    if ctx.contexts.len() > 1 && !matches!(command, Command::Diff(_) | Command::Apply(_)) {
+    if ctx.contexts.len() > 1
+        && !matches!(
+            command,
+            Command::Diff(_)
+                | Command::Apply(_)
+                | Command::Whoami(_)
+                | Command::Identity(IdentityCommand::Show(_))
+        )
+    {
         return Err(Error::new(
             crate::error::ErrorKind::Usage,
             format!(
@@ -209,7 +217,7 @@ async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
                 ctx.contexts.len()
             ),
         )
-        .with_help("name one context; only `diff` and `apply` take several"));
+        .with_help("name one context; only `diff`, `apply` and `whoami` take several"));
     }
     match command {
         Command::Whoami(args) => cmd::whoami::run(ctx, &args).await,

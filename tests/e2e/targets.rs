@@ -358,7 +358,7 @@ fn commands_of_one_target_refuse_several_contexts() {
     ] {
         let run = c.run(args);
         assert_eq!(run.code, Some(2), "{run:?}");
-        run.stderr_has("only `diff` and `apply` take several");
+        run.stderr_has("only `diff`, `apply` and `whoami` take several");
     }
     for s in c.servers() {
         assert!(s.requests().is_empty(), "{:#?}", s.requests());
@@ -535,4 +535,61 @@ fn saved_plans_are_refused_for_several_targets() {
     .stderr_has("--plan works with one target");
     assert_eq!(c.lists(), [0, 0, 0]);
     assert!(!c.env.dir.path().join("plan.json").exists());
+}
+
+#[test]
+fn whoami_shows_each_clusters_user_under_one_owner_hash() {
+    let Some(c) = Clusters::new() else { return };
+    // `infer` knows alice's token as another user.
+    c.servers()[1].add_token(ALICE_TOKEN, "alice@infer", &["ml"]);
+    let run = c.run(&["whoami", "--context", "train,infer"]);
+    run.success();
+    assert_eq!(
+        run.stdout.matches("Owner hash:").count(),
+        1,
+        "{}",
+        run.stdout
+    );
+    run.stdout_has("Context:       train")
+        .stdout_has("Context:       infer")
+        .stdout_has("Cluster user:  alice (groups: system:authenticated)")
+        .stdout_has("Cluster user:  alice@infer (groups: ml");
+    let json = c
+        .run(&["whoami", "--context", "train,infer", "-o", "json"])
+        .json();
+    assert_eq!(json["ownerHash"], crate::support::OWNER);
+    assert_eq!(json["targets"][0]["context"], "train");
+    assert_eq!(json["targets"][0]["clusterUser"]["username"], "alice");
+    assert_eq!(json["targets"][1]["context"], "infer");
+    assert_eq!(json["targets"][1]["clusterUser"]["username"], "alice@infer");
+}
+
+#[test]
+fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
+    let Some(c) = Clusters::new() else { return };
+    c.servers()[1].add_token(ALICE_TOKEN, "alice@infer", &[]);
+    let file = c.manifest(&hf(&c.env.canary("token")));
+    c.run(&[
+        "apply",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer",
+    ])
+    .success();
+    for (i, user) in [(0, "alice"), (1, "alice@infer")] {
+        let server = c.servers()[i];
+        let reviews = server
+            .requests()
+            .iter()
+            .filter(|r| r.path.ends_with("/selfsubjectreviews"))
+            .count();
+        assert_eq!(reviews, 1, "{:#?}", server.requests());
+        let name = format!("hf-{}", crate::support::OWNER);
+        let obj = server.secret(&c.env.namespace, &name).unwrap_or_default();
+        assert_eq!(
+            obj["metadata"]["annotations"]["konduktor.trainy.ai/created-by"], user,
+            "{obj:#}"
+        );
+    }
 }
