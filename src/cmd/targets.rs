@@ -1,6 +1,6 @@
 //! Several targets for `diff` and `apply`: `--context a --context b`,
 //! `--context a,b`, or `--all-contexts` (every context of Konduktor's
-//! `kubernetes.allowed_contexts`, docs/konduktor-compat.md §5.3). A target
+//! `kubernetes.allowed_contexts`, docs/konduktor-compat.md §5.4). A target
 //! is a context and its namespace (`-n` applies to every target). One
 //! target takes the single-cluster path, unchanged.
 //!
