@@ -49,6 +49,9 @@ pub struct ApplyArgs {
     pub commands: crate::cmd::prelude::CommandsArg,
     #[command(flatten)]
     pub targets: crate::cmd::targets::AllContextsArg,
+    /// With several targets: go on without those that cannot be read (each named), instead of writing nothing
+    #[arg(long)]
+    pub skip_unreachable: bool,
     /// Do not ask before deleting
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -425,7 +428,17 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     // All or nothing at the start: a target that could not be read stops
     // every target.
     let unread: Vec<&TargetPlan> = planned.iter().filter(|p| p.plan.is_err()).collect();
-    if !unread.is_empty() {
+    let skipped = args.skip_unreachable && unread.len() < planned.len();
+    if skipped {
+        targets::report_failures(&planned);
+        for p in &unread {
+            eprintln!(
+                "warning: skipping the target `{}` (--skip-unreachable): it could not be read, and nothing is written there",
+                crate::escape::text(&p.target.context)
+            );
+        }
+    }
+    if !unread.is_empty() && !skipped {
         if !text {
             crate::output::print(&to_data(&targets::Plans::of(&planned), format)?)?;
         }
@@ -453,6 +466,8 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     for (p, plan) in &ready {
         plan.refuse_conflicts().map_err(|e| named(e, &p.target))?;
     }
+    // A target left out is not converged: the run says so in its status.
+    let incomplete = !unread.is_empty();
     let changes = ready.iter().any(|(_, plan)| plan.has_changes());
     let note = if !changes {
         Some("No changes: every target matches the manifest.")
@@ -467,7 +482,10 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
         } else {
             print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
         }
-        return Ok(ExitCode::SUCCESS);
+        return Ok(match incomplete {
+            true => ExitCode::FAILURE,
+            false => ExitCode::SUCCESS,
+        });
     }
     let deleting: Vec<String> = ready
         .iter()
@@ -514,9 +532,10 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     let written = futures::future::join_all(writes).await;
     interrupts.abort();
     let interrupted = progresses.iter().any(|p| p.interrupted());
-    let failed = written
-        .iter()
-        .any(|w| w.stopped.is_some() || w.outcomes.iter().any(Outcome::failed));
+    let failed = incomplete
+        || written
+            .iter()
+            .any(|w| w.stopped.is_some() || w.outcomes.iter().any(Outcome::failed));
     if text {
         let mut summary = String::new();
         for ((p, _), w) in ready.iter().zip(&written) {
@@ -526,6 +545,10 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             if let Some(e) = &w.stopped {
                 summary.push_str(&stopped_note(e));
             }
+        }
+        for p in &unread {
+            summary.push_str(&p.target.header());
+            summary.push_str("\nSkipped: it could not be read; nothing was written there.\n");
         }
         if interrupted {
             summary.push_str(&format!("Apply {INTERRUPTED_NOTE}.\n"));

@@ -593,3 +593,33 @@ fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
         );
     }
 }
+
+#[test]
+fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
+    let Some(c) = Clusters::new() else { return };
+    let file = c.manifest(&hf(&c.env.canary("token")));
+    c.servers()[2].deny("alice", "list");
+    let run = c.run(&[
+        "apply",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer,stage",
+        "--skip-unreachable",
+    ]);
+    // Not every target converged: the status says so.
+    assert_eq!(run.code, Some(1), "{run:?}");
+    run.stderr_has("skipping the target `stage`")
+        .stdout_has("Skipped: it could not be read; nothing was written there.");
+    assert_eq!(c.writes(), [1, 1, 0]);
+    // The targets written have converged.
+    c.run(&[
+        "apply",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer",
+    ])
+    .success()
+    .stdout_has("No changes: every target matches the manifest.");
+}
