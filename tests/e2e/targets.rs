@@ -623,3 +623,68 @@ fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
     .success()
     .stdout_has("No changes: every target matches the manifest.");
 }
+
+/// An executable script `name` in the test folder that counts its runs in
+/// `<name>.runs` (written by another process, as in from_command.rs).
+fn counting_script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
+    let path = env.dir.path().join(name);
+    let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
+    let made = Command::new("sh")
+        .args([
+            "-c",
+            "printf '%s' \"$2\" > \"$1\" && chmod 700 \"$1\"",
+            "sh",
+        ])
+        .arg(&path)
+        .arg(&text)
+        .status()
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert!(made.success());
+    path
+}
+
+fn runs(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(format!("{}.runs", path.display()))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn values_are_read_once_for_every_target_and_not_before_every_target_is_usable() {
+    let Some(c) = Clusters::new() else { return };
+    let token = c.env.canary("from-op");
+    let op = counting_script(&c.env, "op", &format!("printf %s '{token}'"));
+    let file = c.manifest(
+        "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
+    );
+    let path = file.to_str().unwrap_or_default();
+    // A context the kubeconfig does not have: nothing is run, nothing sent.
+    c.run(&[
+        "apply",
+        "-f",
+        path,
+        "--allow-commands",
+        "--context",
+        "train,nowhere",
+    ])
+    .failure()
+    .stderr_has("nowhere");
+    assert_eq!(runs(&op), 0);
+    assert_eq!(c.lists(), [0, 0, 0]);
+    c.run(&[
+        "apply",
+        "-f",
+        path,
+        "--allow-commands",
+        "--context",
+        "train,infer,stage",
+    ])
+    .success();
+    assert_eq!(runs(&op), 1, "one run for three targets");
+    for s in c.servers() {
+        let obj = s
+            .secret(&c.env.namespace, &format!("hf-{}", crate::support::OWNER))
+            .unwrap_or_default();
+        assert!(obj["data"]["HF_TOKEN"].is_string(), "{obj:#}");
+    }
+}
