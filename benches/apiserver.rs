@@ -353,3 +353,106 @@ fn kubectl_get_secrets_3000_of_50kb(bencher: Bencher) {
         );
     });
 }
+
+/// Three clusters 50 ms away (three servers, one context each) holding the
+/// same 20 secrets, for the no-op plan over several targets (issue 22).
+struct Fleet {
+    servers: Vec<ApiServer>,
+    dir: tempfile::TempDir,
+    kubeconfig: PathBuf,
+    manifest: PathBuf,
+}
+
+const FLEET: [&str; 3] = ["train", "infer", "stage"];
+
+fn fleet() -> &'static Fleet {
+    static FLEET_WORLD: OnceLock<Fleet> = OnceLock::new();
+    FLEET_WORLD.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let servers: Vec<ApiServer> = FLEET.iter().map(|_| ApiServer::start()).collect();
+        let (mut clusters, mut contexts) = (String::new(), String::new());
+        for (name, server) in FLEET.iter().zip(&servers) {
+            server.create_namespace("fleet");
+            clusters.push_str(&format!(
+                "- name: {name}\n  cluster:\n    server: {}\n    certificate-authority-data: {}\n",
+                server.url(),
+                apiserver::tls::ca_data()
+            ));
+            contexts.push_str(&format!(
+                "- name: {name}\n  context:\n    cluster: {name}\n    user: alice\n    namespace: fleet\n"
+            ));
+        }
+        let kubeconfig = dir.path().join("fleet.kubeconfig");
+        std::fs::write(
+            &kubeconfig,
+            format!(
+                "apiVersion: v1\nkind: Config\nclusters:\n{clusters}users:\n- name: alice\n  user:\n    token: {ALICE_TOKEN}\ncontexts:\n{contexts}current-context: train\n"
+            ),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let body: String = (0..20)
+            .map(|i| format!("  - name: s{i:02}\n    kind: env\n    inline: {{TOKEN: t{i:02}}}\n"))
+            .collect();
+        let manifest = dir.path().join("fleet.yaml");
+        std::fs::write(
+            &manifest,
+            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n{body}"),
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let fleet = Fleet {
+            servers,
+            dir,
+            kubeconfig,
+            manifest,
+        };
+        // Written once, without latency; every bench run is then a no-op.
+        let apply = fleet_command(&fleet, "apply", &FLEET);
+        run(apply);
+        for s in &fleet.servers {
+            s.set_latency(latency());
+        }
+        fleet
+    })
+}
+
+fn fleet_command(fleet: &Fleet, verb: &str, contexts: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_kubectl-konduktor"));
+    cmd.env_remove("KUBECONFIG")
+        .env_remove("KONDUKTOR_USER_ID")
+        .env_remove("KONDUKTOR_CONFIG")
+        .env("HOME", fleet.dir.path())
+        .env("KUBECONFIG", &fleet.kubeconfig)
+        .env("KONDUKTOR_TEST_USER_HASH", OWNER)
+        .env("USER", "alice")
+        .current_dir(fleet.dir.path())
+        .args([verb, "-f"])
+        .arg(&fleet.manifest)
+        .arg("--context")
+        .arg(contexts.join(","));
+    cmd
+}
+
+/// A no-op `diff` over one cluster 50 ms away: the baseline for
+/// [`noop_diff_three_clusters`].
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn noop_diff_one_cluster(bencher: Bencher) {
+    let fleet = fleet();
+    bencher.bench_local(|| {
+        run(fleet_command(fleet, "diff", &FLEET[..1]));
+    });
+}
+
+/// A no-op `diff` over three clusters 50 ms away: the targets are read at
+/// once, so it takes about as long as one (one LIST each, printed).
+#[divan::bench(sample_count = 5, sample_size = 1)]
+fn noop_diff_three_clusters(bencher: Bencher) {
+    let fleet = fleet();
+    for s in &fleet.servers {
+        s.clear_requests();
+    }
+    bencher.bench_local(|| {
+        run(fleet_command(fleet, "diff", &FLEET));
+    });
+    let counts: Vec<usize> = fleet.servers.iter().map(|s| s.requests().len()).collect();
+    eprintln!("noop_diff_three_clusters: requests per cluster over 5 runs: {counts:?}");
+}

@@ -36,9 +36,15 @@ pub struct GlobalArgs {
     /// Path to the kubeconfig file to use (else KUBECONFIG, else ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (empty: the current context, as in kubectl)
-    #[arg(long, global = true, value_name = "NAME")]
-    pub context: Option<String>,
+    /// The kubeconfig context to use (empty: the current context, as in kubectl); diff and apply take several (repeated, or `a,b`)
+    #[arg(
+        long,
+        global = true,
+        value_name = "NAME",
+        action = clap::ArgAction::Append,
+        value_delimiter = ','
+    )]
+    pub context: Vec<String>,
     /// The namespace (default: the context's, else `default`)
     #[arg(short = 'n', long, global = true, value_name = "NAME", value_parser = namespace_arg)]
     pub namespace: Option<String>,
@@ -169,20 +175,50 @@ impl GlobalArgs {
     /// The plain settings the commands get (clap stops here).
     fn context(&self) -> Result<Context> {
         let global = self;
+        // `--context=` is kubectl's "no context given": the current one
+        // (or Konduktor's config's) applies. A context named twice is one
+        // target.
+        let mut contexts: Vec<String> = Vec::new();
+        for c in global.context.iter().filter(|c| !c.is_empty()) {
+            if !contexts.contains(c) {
+                contexts.push(c.clone());
+            }
+        }
         Ok(Context {
             connect: ConnectOptions {
                 kubeconfig: global.kubeconfig.clone(),
-                // `--context=` is kubectl's "no context given": the
-                // current one (or Konduktor's config's) applies.
-                context: global.context.clone().filter(|c| !c.is_empty()),
+                context: match contexts.as_slice() {
+                    [one] => Some(one.clone()),
+                    _ => None,
+                },
                 namespace: global.namespace.clone(),
                 request_timeout: global.request_timeout.0,
             },
+            contexts,
         })
     }
 }
 
 async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
+    // Several targets: only the commands that plan over them take them.
+    if ctx.contexts.len() > 1
+        && !matches!(
+            command,
+            Command::Diff(_)
+                | Command::Apply(_)
+                | Command::Whoami(_)
+                | Command::Identity(IdentityCommand::Show(_))
+        )
+    {
+        return Err(Error::new(
+            crate::error::ErrorKind::Usage,
+            format!(
+                "--context names {} contexts, and this command works on one",
+                ctx.contexts.len()
+            ),
+        )
+        .with_help("name one context; only `diff`, `apply` and `whoami` take several"));
+    }
     match command {
         Command::Whoami(args) => cmd::whoami::run(ctx, &args).await,
         Command::Diff(args) => cmd::diff::run(ctx, &args).await,

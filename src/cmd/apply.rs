@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::cluster::Cluster;
 use crate::cmd::prelude::{Context, OutputArg};
+use crate::cmd::targets::{self, TargetInfo, TargetPlan};
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::WriteMeta;
 use crate::output::{Format, to_data};
@@ -30,6 +31,9 @@ pub const EXAMPLES: &str = "Examples:
   # Carry out exactly the plan reviewed with `diff --out plan.json`
   kubectl konduktor apply -f secrets.yaml --plan plan.json
 
+  # The same secrets on two clusters: one plan, asked once
+  kubectl konduktor apply -f secrets.yaml --context train,infer
+
 Deletions (state: absent, --prune, a replaced git-ssh secret) are confirmed
 on a terminal; elsewhere they need --yes. Running apply again converges.";
 
@@ -43,6 +47,11 @@ pub struct ApplyArgs {
     pub prune: bool,
     #[command(flatten)]
     pub commands: crate::cmd::prelude::CommandsArg,
+    #[command(flatten)]
+    pub targets: crate::cmd::targets::AllContextsArg,
+    /// With several targets: go on without those that cannot be read (each named), instead of writing nothing
+    #[arg(long)]
+    pub skip_unreachable: bool,
     /// Do not ask before deleting
     #[arg(short = 'y', long)]
     pub yes: bool,
@@ -184,6 +193,10 @@ struct StoppedReport {
 const INTERRUPTED_NOTE: &str = "interrupted: no write was started after the signal, and the writes in flight were let finish; running apply again converges";
 
 pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
+    if let Some(contexts) = targets::contexts(ctx, args.targets)? {
+        return run_targets(ctx, &contexts, args).await;
+    }
+    let ctx = &targets::single(ctx, args.targets)?;
     // A signal may land anywhere from here on: while planning (nothing is
     // written: stop at once, with a record), while writing (stop in
     // order), while waiting on finalizers (stop at once). The handlers are
@@ -192,7 +205,7 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
     let interruption = std::sync::Arc::new(Interruption::default());
     let watcher = tokio::spawn(watch_interrupts(
         Interrupts::new(),
-        progress.clone(),
+        vec![progress.clone()],
         interruption.clone(),
         Format::from(args.output),
     ));
@@ -402,7 +415,7 @@ async fn carry_out(
 /// at once. On the second: one line, and exit at once, as kubectl does.
 async fn watch_interrupts(
     mut signals: Interrupts,
-    progress: std::sync::Arc<execute::Progress>,
+    progresses: Vec<std::sync::Arc<execute::Progress>>,
     interruption: std::sync::Arc<Interruption>,
     format: Format,
 ) {
@@ -411,7 +424,7 @@ async fn watch_interrupts(
             return;
         };
         let name = signal.name();
-        if progress.interrupted() {
+        if progresses.iter().any(|p| p.interrupted()) {
             eprintln!(
                 "\n{name} again: stopping at once; the writes in flight may or may not have been made: run apply again"
             );
@@ -420,7 +433,9 @@ async fn watch_interrupts(
         interruption.record(signal);
         let stopped = match interruption.phase() {
             Phase::Writing => {
-                progress.interrupt();
+                for p in &progresses {
+                    p.interrupt();
+                }
                 eprintln!(
                     "\n{name}: stopping; no new write starts, waiting for those in flight (press Ctrl-C again to stop at once)"
                 );
@@ -526,5 +541,291 @@ fn confirm_deletions(plan: &Plan, text: bool) -> Result<()> {
         )
         .with_help(review),
         Error::new(ErrorKind::Refused, "apply cancelled; nothing was changed"),
+    )
+}
+
+/// One target's part of `apply -o json` with several targets.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetReport<'a> {
+    target: &'a TargetInfo,
+    plan: &'a Plan,
+    result: Vec<Outcome>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stopped: Option<String>,
+}
+
+/// `apply -o json` with several targets.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetsReport<'a> {
+    dry_run: bool,
+    targets: Vec<TargetReport<'a>>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    interrupted: bool,
+}
+
+/// One target's result.
+struct Written {
+    outcomes: Vec<Outcome>,
+    stopped: Option<Error>,
+}
+
+/// Several targets: every plan read and shown, then asked once; before
+/// the first write anywhere every target must have been read and allow the
+/// writes its plan needs (else nothing is written on any); then the
+/// targets are written at once, a failure on one not stopping the others.
+async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Result<ExitCode> {
+    if args.plan.is_some() {
+        return Err(targets::refuse_saved_plan("--plan"));
+    }
+    let planned =
+        targets::plan_manifest(ctx, contexts, &args.file, args.prune, args.commands).await?;
+    let format = Format::from(args.output);
+    let text = format == Format::Text;
+    if text {
+        let opts = ViewOptions {
+            show_secrets: args.show_secrets,
+        };
+        crate::output::print(&targets::render(&planned, opts))?;
+    }
+    // All or nothing at the start: a target that could not be read stops
+    // every target.
+    let unread: Vec<&TargetPlan> = planned.iter().filter(|p| p.plan.is_err()).collect();
+    let skipped = args.skip_unreachable && unread.len() < planned.len();
+    if skipped {
+        targets::report_failures(&planned);
+        for p in &unread {
+            eprintln!(
+                "warning: skipping the target `{}` (--skip-unreachable): it could not be read, and nothing is written there",
+                crate::escape::text(&p.target.context)
+            );
+        }
+    }
+    if !unread.is_empty() && !skipped {
+        if !text {
+            crate::output::print(&to_data(&targets::Plans::of(&planned), format)?)?;
+        }
+        targets::report_failures(&planned);
+        let names: Vec<String> = unread
+            .iter()
+            .map(|p| format!("`{}`", p.target.context))
+            .collect();
+        return Err(Error::new(
+            ErrorKind::Unreachable,
+            format!(
+                "apply stopped: {} could not be read ({}); nothing was written on any target",
+                crate::output::count(unread.len(), "target", "targets"),
+                names.join(", ")
+            ),
+        )
+        .with_help(
+            "fix or leave out that context (name the others with --context), then run apply again",
+        ));
+    }
+    let ready: Vec<(&TargetPlan, &Plan)> = planned
+        .iter()
+        .filter_map(|p| p.plan.as_ref().ok().map(|plan| (p, plan)))
+        .collect();
+    for (p, plan) in &ready {
+        plan.refuse_conflicts().map_err(|e| named(e, &p.target))?;
+    }
+    // A target left out is not converged: the run says so in its status.
+    let incomplete = !unread.is_empty();
+    let changes = ready.iter().any(|(_, plan)| plan.has_changes());
+    let note = if !changes {
+        Some("No changes: every target matches the manifest.")
+    } else if args.dry_run {
+        Some("Dry run: nothing was changed.")
+    } else {
+        None
+    };
+    if let Some(note) = note {
+        if text {
+            crate::output::println(note)?;
+        } else {
+            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+        }
+        return Ok(match incomplete {
+            true => ExitCode::FAILURE,
+            false => ExitCode::SUCCESS,
+        });
+    }
+    let deleting: Vec<String> = ready
+        .iter()
+        .filter(|(_, plan)| plan.has_deletions())
+        .map(|(p, plan)| format!("{} on `{}`", plan_view::deletions(plan), p.target.context))
+        .collect();
+    if !deleting.is_empty()
+        && !args.yes
+        && let Err(refused) = confirm_target_deletions(&deleting.join(", "), text)
+    {
+        if !text {
+            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+        }
+        return Err(refused);
+    }
+    // Before the first write anywhere: may we write on every target?
+    let checks = ready
+        .iter()
+        .map(|(p, plan)| execute::check_access(&p.cluster, plan));
+    for ((p, _), checked) in ready.iter().zip(futures::future::join_all(checks).await) {
+        checked.map_err(|e| {
+            let e = named(e, &p.target);
+            let help = format!(
+                "{}; nothing was written on any target",
+                e.hint().unwrap_or("see above")
+            );
+            e.with_help(help)
+        })?;
+    }
+    let progresses: Vec<std::sync::Arc<execute::Progress>> = ready
+        .iter()
+        .map(|_| std::sync::Arc::new(execute::Progress::default()))
+        .collect();
+    let interruption = std::sync::Arc::new(Interruption::default());
+    interruption.set_phase(Phase::Writing);
+    let interrupts = tokio::spawn(watch_interrupts(
+        Interrupts::new(),
+        progresses.clone(),
+        interruption.clone(),
+        format,
+    ));
+    let writes = ready.iter().zip(&progresses).map(|((p, plan), progress)| {
+        write_target(
+            &p.cluster,
+            plan,
+            progress,
+            args.parallel.into(),
+            args.wait.wait(),
+        )
+    });
+    let written = futures::future::join_all(writes).await;
+    interrupts.abort();
+    let interrupted = progresses.iter().any(|p| p.interrupted());
+    let failed = incomplete
+        || written
+            .iter()
+            .any(|w| w.stopped.is_some() || w.outcomes.iter().any(Outcome::failed));
+    if text {
+        let mut summary = String::new();
+        for ((p, _), w) in ready.iter().zip(&written) {
+            summary.push_str(&p.target.header());
+            summary.push('\n');
+            summary.push_str(&plan_view::render_outcomes(&w.outcomes));
+            if let Some(e) = &w.stopped {
+                summary.push_str(&stopped_note(e));
+            }
+        }
+        for p in &unread {
+            summary.push_str(&p.target.header());
+            summary.push_str("\nSkipped: it could not be read; nothing was written there.\n");
+        }
+        if interrupted {
+            summary.push_str(&format!("Apply {INTERRUPTED_NOTE}.\n"));
+        }
+        crate::output::print(&summary).map_err(crate::cmd::prelude::output_failed_after_writing)?;
+    } else {
+        print_targets_report(&ready, written, args.dry_run, interrupted, format)
+            .map_err(crate::cmd::prelude::output_failed_after_writing)?;
+    }
+    Ok(if interrupted {
+        ExitCode::from(interrupted_status(
+            interruption.signal().unwrap_or(Signal::Int),
+        ))
+    } else if failed {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+/// Write one target's plan: who we are there (asked once per target, as
+/// clusters authenticate differently), the writes, the wait for deletions.
+/// Its failure is its own: the other targets go on.
+async fn write_target(
+    cluster: &Cluster,
+    plan: &Plan,
+    progress: &execute::Progress,
+    parallel: usize,
+    wait: crate::secrets::wait::Wait,
+) -> Written {
+    let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
+        match crate::cmd::prelude::write_meta(cluster).await {
+            Ok(meta) => meta,
+            Err(e) => {
+                return Written {
+                    outcomes: Vec::new(),
+                    stopped: Some(e),
+                };
+            }
+        }
+    } else {
+        WriteMeta::default()
+    };
+    let mut executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
+    let settled = crate::secrets::wait::settle(cluster, plan, &mut executed.outcomes, wait).await;
+    Written {
+        outcomes: executed.outcomes,
+        stopped: executed.unreachable.or(settled.err()),
+    }
+}
+
+/// `e`, saying which target it is about.
+fn named(e: Error, target: &TargetInfo) -> Error {
+    let note = format!("target: context `{}`", target.context);
+    let help = match e.hint() {
+        Some(h) => format!("{h} ({note})"),
+        None => note,
+    };
+    e.with_help(help)
+}
+
+fn print_targets_report(
+    ready: &[(&TargetPlan, &Plan)],
+    written: Vec<Written>,
+    dry_run: bool,
+    interrupted: bool,
+    format: Format,
+) -> Result<()> {
+    let mut written = written.into_iter();
+    let targets = ready
+        .iter()
+        .map(|(p, plan)| {
+            let w = written.next();
+            TargetReport {
+                target: &p.target,
+                plan,
+                stopped: w
+                    .as_ref()
+                    .and_then(|w| w.stopped.as_ref())
+                    .map(|e| e.message().to_string()),
+                result: w.map(|w| w.outcomes).unwrap_or_default(),
+            }
+        })
+        .collect();
+    let report = TargetsReport {
+        dry_run,
+        targets,
+        interrupted,
+    };
+    crate::output::print(&to_data(&report, format)?)
+}
+
+/// Deletions on several targets, asked once.
+fn confirm_target_deletions(what: &str, text: bool) -> Result<()> {
+    let review = if text {
+        "review the plan above, then run again with --yes"
+    } else {
+        "review the plan printed on standard output, then run again with --yes"
+    };
+    crate::cmd::confirm::confirm(
+        &format!("Apply will delete {what}."),
+        Error::new(
+            ErrorKind::Refused,
+            format!("apply would delete {what}, and there is no terminal to confirm it; nothing was changed on any target"),
+        )
+        .with_help(review),
+        Error::new(ErrorKind::Refused, "apply cancelled; nothing was changed on any target"),
     )
 }

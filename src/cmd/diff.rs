@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use clap::Args;
 
 use crate::cmd::prelude::{self, Context, OutputArg};
+use crate::cmd::targets;
 use crate::error::Result;
 use crate::output::{Format, to_data};
 use crate::secrets::saved_plan::{SavedPlan, Target};
@@ -26,7 +27,11 @@ pub const EXAMPLES: &str = "Examples:
   kubectl konduktor diff -f secrets.yaml --out plan.json
   kubectl konduktor apply -f secrets.yaml --plan plan.json
 
-Exit status: 0 no changes, 1 changes, 2 or more on error.";
+  # One plan for two clusters (or every context of Konduktor's config)
+  kubectl konduktor diff -f secrets.yaml --context train,infer
+  kubectl konduktor diff -f secrets.yaml --all-contexts
+
+Exit status: 0 no changes, 1 changes, 2 or more on error (on any target).";
 
 #[derive(Debug, Args)]
 pub struct DiffArgs {
@@ -38,6 +43,8 @@ pub struct DiffArgs {
     pub prune: bool,
     #[command(flatten)]
     pub commands: crate::cmd::prelude::CommandsArg,
+    #[command(flatten)]
+    pub targets: crate::cmd::targets::AllContextsArg,
     /// Show changed text values as a unified diff
     #[arg(long)]
     pub show_secrets: bool,
@@ -53,6 +60,10 @@ pub struct DiffArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
+    if let Some(contexts) = targets::contexts(ctx, args.targets)? {
+        return run_targets(ctx, &contexts, args).await;
+    }
+    let ctx = &targets::single(ctx, args.targets)?;
     // Refused before anything is read or asked; the digest key too (made
     // on first use), so that a plan is never left half-made.
     let key = match &args.out {
@@ -100,6 +111,36 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    })
+}
+
+/// Several targets: one plan, read at once, grouped by target. Exit 2 when
+/// any target could not be read, else 1 when anything would change.
+async fn run_targets(ctx: &Context, contexts: &[String], args: &DiffArgs) -> Result<ExitCode> {
+    if args.out.is_some() {
+        return Err(targets::refuse_saved_plan("--out"));
+    }
+    let plans =
+        targets::plan_manifest(ctx, contexts, &args.file, args.prune, args.commands).await?;
+    match Format::from(args.output) {
+        Format::Text => crate::output::print(&targets::render(
+            &plans,
+            ViewOptions {
+                show_secrets: args.show_secrets,
+            },
+        ))?,
+        format => crate::output::print(&to_data(&targets::Plans::of(&plans), format)?)?,
+    }
+    targets::report_failures(&plans);
+    let failed = plans.iter().any(|p| p.plan.is_err());
+    let changes = plans
+        .iter()
+        .filter_map(|p| p.plan.as_ref().ok())
+        .any(|p| p.has_changes() || p.has_conflicts());
+    Ok(match (failed, changes) {
+        (true, _) => ExitCode::from(2),
+        (false, true) => ExitCode::from(1),
+        (false, false) => ExitCode::SUCCESS,
     })
 }
 

@@ -10,4 +10,5 @@ pub mod identity;
 pub mod prelude;
 pub mod render_job;
 pub mod secret;
+pub mod targets;
 pub mod whoami;

@@ -22,6 +22,10 @@ use crate::secrets::plan::Plan;
 #[derive(Debug, Clone)]
 pub struct Context {
     pub connect: ConnectOptions,
+    /// Every context `--context` named, in order, each once. With one,
+    /// it is `connect.context`; several are targets of diff and apply
+    /// (`cmd::targets`).
+    pub contexts: Vec<String>,
 }
 
 /// `-o` for commands that print data.

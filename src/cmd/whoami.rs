@@ -51,6 +51,34 @@ struct WhoamiReport {
     owner_candidates: Option<Candidates>,
 }
 
+/// One target's part of `whoami` with several contexts: the owner hash is
+/// the same everywhere, the cluster user is each cluster's own.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetIdentity {
+    context: Option<String>,
+    namespace: Option<String>,
+    server: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_error: Option<String>,
+    cluster_user: Option<ClusterUser>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster_user_error: Option<String>,
+}
+
+/// `whoami` with several contexts, as `-o json` prints it.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetsReport {
+    owner_hash: String,
+    owner_hash_source: HashSource,
+    username: String,
+    konduktor_config: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    konduktor_config_error: Option<Vec<String>>,
+    targets: Vec<TargetIdentity>,
+}
+
 pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
     let owner = prelude::owner()?;
     let mut report = WhoamiReport {
@@ -80,6 +108,9 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
                 .filter(|p| !p.as_os_str().is_empty());
             report.konduktor_config_error = Some(problems(e));
         }
+    }
+    if ctx.contexts.len() > 1 {
+        return run_targets(ctx, report, config.is_ok(), args).await;
     }
     // The owner hash is local: show it even without a usable kubeconfig or
     // a reachable server, and say why the rest is unknown.
@@ -121,27 +152,11 @@ fn problems(e: &Error) -> Vec<String> {
     }
 }
 
-/// The report for a terminal: every value escaped (a context, server or
-/// user name comes from a kubeconfig or the cluster).
-fn text(r: &WhoamiReport) -> String {
+/// The owner part of the report: the same on every cluster.
+fn owner_text(r: &WhoamiReport) -> String {
     // Each value escaped where it is placed: a line break inside a user
     // name from the cluster must not start a line of its own.
     let esc = |s: &str| crate::escape::text(s).into_owned();
-    let unknown = |v: &Option<String>| match (v, &r.cluster_error) {
-        (Some(v), _) => esc(v),
-        (None, Some(e)) => format!("unknown ({})", esc(e)),
-        (None, None) => "unknown".into(),
-    };
-    let cluster_user = match (&r.cluster_user, &r.cluster_user_error) {
-        (Some(u), _) if u.groups.is_empty() => esc(&u.username),
-        (Some(u), _) => format!(
-            "{} (groups: {})",
-            esc(&u.username),
-            esc(&u.groups.join(", "))
-        ),
-        (None, Some(e)) => format!("unknown ({})", esc(e)),
-        (None, None) => "unknown".into(),
-    };
     let username = if r.username.is_empty() {
         "(unknown)".to_string()
     } else {
@@ -165,6 +180,36 @@ fn text(r: &WhoamiReport) -> String {
             }
         }
     }
+    out
+}
+
+/// The report for a terminal: every value escaped (a context, server or
+/// user name comes from a kubeconfig or the cluster).
+fn text(r: &WhoamiReport) -> String {
+    let mut out = owner_text(r);
+    out.push_str(&cluster_text(r));
+    out
+}
+
+/// The cluster part of the report: where, and who the server says we are.
+fn cluster_text(r: &WhoamiReport) -> String {
+    let mut out = String::new();
+    let esc = |s: &str| crate::escape::text(s).into_owned();
+    let unknown = |v: &Option<String>| match (v, &r.cluster_error) {
+        (Some(v), _) => esc(v),
+        (None, Some(e)) => format!("unknown ({})", esc(e)),
+        (None, None) => "unknown".into(),
+    };
+    let cluster_user = match (&r.cluster_user, &r.cluster_user_error) {
+        (Some(u), _) if u.groups.is_empty() => esc(&u.username),
+        (Some(u), _) => format!(
+            "{} (groups: {})",
+            esc(&u.username),
+            esc(&u.groups.join(", "))
+        ),
+        (None, Some(e)) => format!("unknown ({})", esc(e)),
+        (None, None) => "unknown".into(),
+    };
     if r.cluster_error.is_some() {
         out.push_str(&format!("Cluster:       {}\n", unknown(&None)));
         return out;
@@ -180,4 +225,92 @@ fn text(r: &WhoamiReport) -> String {
         out.push('\n');
     }
     out
+}
+
+/// `whoami --context a --context b`: the owner once, then who each
+/// cluster says we are (asked at once).
+async fn run_targets(
+    ctx: &Context,
+    report: WhoamiReport,
+    config_ok: bool,
+    args: &WhoamiArgs,
+) -> Result<ExitCode> {
+    let ask = ctx.contexts.iter().map(|context| async move {
+        let mut one = ctx.clone();
+        one.connect.context = Some(context.clone());
+        one.contexts = vec![context.clone()];
+        let mut t = TargetIdentity {
+            context: Some(context.clone()),
+            namespace: None,
+            server: None,
+            cluster_error: None,
+            cluster_user: None,
+            cluster_user_error: None,
+        };
+        let connected = match config_ok {
+            true => prelude::connect(&one).await,
+            false => Err(Error::input(
+                "not connected: Konduktor's config file has a problem",
+            )),
+        };
+        match connected {
+            Err(e) => t.cluster_error = Some(e.message().to_string()),
+            Ok(cluster) => {
+                t.context = Some(cluster.context.clone());
+                t.namespace = Some(cluster.namespace.clone());
+                t.server = Some(cluster.server.clone());
+                match cluster.whoami().await {
+                    Ok(user) => t.cluster_user = Some(user),
+                    Err(e) => t.cluster_user_error = Some(e.message().to_string()),
+                }
+            }
+        }
+        t
+    });
+    let targets = futures::future::join_all(ask).await;
+    match Format::from(args.output) {
+        Format::Text => {
+            let mut out = owner_text(&report);
+            for t in &targets {
+                let part = WhoamiReport {
+                    context: t.context.clone(),
+                    namespace: t.namespace.clone(),
+                    server: t.server.clone(),
+                    cluster_error: t.cluster_error.clone(),
+                    cluster_user: t.cluster_user.clone(),
+                    cluster_user_error: t.cluster_user_error.clone(),
+                    owner_candidates: None,
+                    owner_hash: String::new(),
+                    owner_hash_source: report.owner_hash_source.clone(),
+                    username: String::new(),
+                    konduktor_config: None,
+                    konduktor_config_error: None,
+                };
+                if part.cluster_error.is_some() {
+                    out.push_str(&format!(
+                        "Context:       {}\n",
+                        crate::escape::text(&ctx_name(t))
+                    ));
+                }
+                out.push_str(&cluster_text(&part));
+            }
+            crate::output::print(&out)?;
+        }
+        format => {
+            let all = TargetsReport {
+                owner_hash: report.owner_hash,
+                owner_hash_source: report.owner_hash_source,
+                username: report.username,
+                konduktor_config: report.konduktor_config,
+                konduktor_config_error: report.konduktor_config_error,
+                targets,
+            };
+            crate::output::print(&to_data(&all, format)?)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn ctx_name(t: &TargetIdentity) -> String {
+    t.context.clone().unwrap_or_default()
 }

@@ -41,6 +41,7 @@ mod secret_list;
 mod standard_output;
 mod style;
 mod surfaces;
+mod targets;
 mod terminal;
 mod whoami;
 mod workflows;
