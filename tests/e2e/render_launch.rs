@@ -131,10 +131,6 @@ fn quantity(v: &Value) -> Option<f64> {
     number.parse::<f64>().ok().map(|n| n * factor)
 }
 
-fn pod_spec(v: &mut Value) -> &mut Value {
-    &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
-}
-
 /// The differences by design, undone (docs/konduktor-compat.md §7.5):
 /// - the entry command is ours (`args`), and so is the unpack init container;
 /// - Konduktor's bookkeeping variables (`KONDUKTOR_ENV_*_HOPEFULLY_NO_NAME_COLLISION`)
@@ -153,21 +149,30 @@ fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
             cond.insert("status".into(), json!("True"));
         }
     }
-    if ours
-        && let Some(meta) =
-            v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
-                .as_object_mut()
-    {
+    normalize_pod(
+        &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"],
+        ours,
+    );
+    v
+}
+
+/// The pod template's differences by design, undone (the list above).
+fn normalize_pod(template: &mut Value, ours: bool) {
+    if let Some(meta) = template["metadata"].as_object_mut() {
         let annotations = meta.get_mut("annotations").and_then(Value::as_object_mut);
+        // Konduktor writes `annotations: {}` for a Deployment's pod: no
+        // annotation, as none.
         let empty = annotations.is_none_or(|a| {
-            a.remove("konduktor.trainy.ai/secrets-checksum");
+            if ours {
+                a.remove("konduktor.trainy.ai/secrets-checksum");
+            }
             a.is_empty()
         });
         if empty {
             meta.remove("annotations");
         }
     }
-    let spec = pod_spec(&mut v);
+    let spec = &mut template["spec"];
     if let Some(s) = spec.as_object_mut() {
         s.remove("initContainers");
     }
@@ -199,7 +204,6 @@ fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
             }
         }
     }
-    v
 }
 
 /// The first path at which `ours` and `theirs` differ, with both values.
@@ -295,6 +299,97 @@ fn every_recorded_jobset_is_what_konduktor_launch_submits() {
         "{} of {} differ:\n{}",
         differences.len(),
         recorded.len() - PENDING.len(),
+        differences.join("\n")
+    );
+}
+
+/// Every recorded `.serving.json`'s name.
+fn recorded_servings() -> Vec<String> {
+    let dir = fixtures().join(LAUNCH);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".serving.json"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The public host Konduktor's launcher wrote into every recorded Ingress
+/// (its lookup failed on the recording cluster); render-job takes it as
+/// `--ingress-host`.
+const RECORDED_INGRESS_HOST: &str = "defa2.trainy.us";
+/// The namespace the serving objects were recorded in.
+const RECORDED_NAMESPACE: &str = "ref-launch";
+
+/// Konduktor's serving objects as they would be in `namespace`, each pod
+/// with the differences by design undone (docs/konduktor-compat.md §7.5);
+/// ours the same.
+fn normalize_serving(mut items: Value, ours: bool, namespace: &str) -> Value {
+    for item in items.as_array_mut().into_iter().flatten() {
+        if !ours {
+            if item["metadata"]["namespace"] == RECORDED_NAMESPACE {
+                item["metadata"]["namespace"] = json!(namespace);
+            }
+            if let Some(source) = item
+                .pointer_mut("/spec/metricsSources/0")
+                .and_then(Value::as_object_mut)
+            {
+                let path = source["path"].as_str().unwrap_or_default().replacen(
+                    &format!("/{RECORDED_NAMESPACE}/"),
+                    &format!("/{namespace}/"),
+                    1,
+                );
+                source.insert("path".into(), json!(path));
+            }
+        }
+        if item["kind"] == "Deployment" {
+            normalize_pod(&mut item["spec"]["template"], ours);
+        }
+    }
+    items
+}
+
+#[test]
+fn every_recorded_serving_task_is_what_konduktor_serve_launch_submits() {
+    let recorded = recorded_servings();
+    assert!(recorded.len() >= 8, "{recorded:?}");
+    let mut differences = Vec::new();
+    for name in &recorded {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+        if run.code != Some(0) {
+            differences.push(format!("{}: refused: {}", c.name, run.stderr));
+            continue;
+        }
+        let ours: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", c.name, run.stdout));
+        assert_eq!(
+            (&ours["apiVersion"], &ours["kind"]),
+            (&json!("v1"), &json!("List")),
+            "{name}"
+        );
+        let theirs = crate::support::fixture_json(&format!("{LAUNCH}/{name}.serving.json"));
+        if let Some(d) = compare(
+            &c.name,
+            &normalize_serving(ours["items"].clone(), true, &env.namespace),
+            &normalize_serving(theirs, false, &env.namespace),
+        ) {
+            differences.push(d);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        recorded.len(),
         differences.join("\n")
     );
 }
