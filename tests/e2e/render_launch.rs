@@ -957,6 +957,84 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
     }
 }
 
+/// A serving task's `--validate` dry-runs each object in Konduktor's order
+/// (Deployment, Service, then the autoscaler and the Ingress); a cluster
+/// without KEDA's HTTP add-on is said, with the way out, and nothing is
+/// printed. An env secret's value never shows.
+#[test]
+fn validate_dry_runs_every_serving_object_in_order() {
+    use base64::Engine as _;
+    let env = TestEnv::new();
+    let canary = env.canary("serving-secret");
+    let mut secret = crate::support::fixture_json(&format!("{LAUNCH}/secrets.json"))["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["metadata"]["name"] == "app-env-abba3a3e")
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("secrets.json has app-env-abba3a3e"));
+    secret["data"] = json!({
+        "DB_PASSWORD": base64::engine::general_purpose::STANDARD.encode(&canary),
+    });
+    env.seed(secret);
+    let task = |serving: &str| {
+        env.file(
+            "task.yaml",
+            format!(
+                "name: web\nresources: {{image_id: u:1, cpus: 1, memory: 1}}\nserving: {serving}\nrun: serve\n"
+            ),
+        )
+    };
+    let run_with = |path: &std::path::Path| {
+        let mut cmd = env.command();
+        cmd.env("USER", LOGIN)
+            .arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(path)
+            .args(["--run-id", "0000", "--validate"])
+            .args(["--ingress-host", "serve.example.com"]);
+        env.run_command(cmd)
+    };
+    let fixed = run_with(&task("{min_replicas: 2, max_replicas: 2}"));
+    fixed
+        .success()
+        .stderr_has("validated: the cluster accepts Deployment web-0000")
+        .stderr_has("validated: the cluster accepts Service web-0000")
+        .stderr_has("validated: the cluster accepts Ingress web-0000-ingress");
+    assert!(fixed.stdout.contains("kind: List"), "{}", fixed.stdout);
+    if let Some(server) = env.fake() {
+        let posts: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect();
+        let paths: Vec<_> = posts
+            .iter()
+            .map(|p| p.path.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(paths, ["deployments", "services", "ingresses"], "{posts:?}");
+        assert!(
+            posts.iter().all(|p| p.query.contains("dryRun=All")),
+            "{posts:?}"
+        );
+        server.clear_requests();
+    }
+    let autoscaled = run_with(&task("{min_replicas: 1, max_replicas: 3}"));
+    autoscaled
+        .failure()
+        .stderr_has("validated: the cluster accepts Service web-0000")
+        .stderr_has("dry-run create httpscaledobjects \"web-0000-httpscaledobject\"")
+        .stderr_has("is KEDA's HTTP add-on installed on this cluster");
+    assert!(
+        autoscaled.stdout.is_empty(),
+        "nothing printed: {}",
+        autoscaled.stdout
+    );
+}
+
 /// What changes nothing is said at `-v`; with SSH on, stderr says the key
 /// secret `konduktor launch` would write first (render-job writes none).
 #[test]
