@@ -705,7 +705,8 @@ fn a_plain_job_has_the_same_pod_and_the_tasks_labels() {
 /// On a real API server with the JobSet CRD (v0.9.1) installed: every
 /// JobSet and Job printed for the corpus's tasks passes a server-side dry
 /// run (`kubectl create --dry-run=server`), which Konduktor's own JobSets
-/// fail (a 422 on the pod failure policy, recorded in `validate/`).
+/// fail (a 422 on the pod failure policy, recorded in `validate/`). So does
+/// every serving task's Deployment, Service and Ingress.
 #[test]
 fn every_rendered_object_is_accepted_by_a_real_api_server() {
     let env = TestEnv::new();
@@ -740,6 +741,40 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
                     String::from_utf8_lossy(&out.stderr)
                 ));
             }
+        }
+    }
+    // Serving: the Deployment, Service and Ingress (the autoscalers' CRDs,
+    // KEDA's and Aibrix's, are not installed there).
+    for name in recorded_servings() {
+        let c = case(&name);
+        let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+        run.success();
+        let mut list: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", run.stdout));
+        if let Some(items) = list["items"].as_array_mut() {
+            items.retain(|i| {
+                ["Deployment", "Service", "Ingress"]
+                    .contains(&i["kind"].as_str().unwrap_or_default())
+            });
+            assert!(items.len() >= 2, "{name}: {items:?}");
+        }
+        let out = crate::support::kubectl(
+            &env.kubeconfig,
+            &[
+                "create",
+                "--dry-run=server",
+                "-n",
+                &env.namespace,
+                "-f",
+                "-",
+            ],
+            Some(&list.to_string()),
+        );
+        if !out.status.success() {
+            refused.push(format!(
+                "{name} (serving): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     assert!(
