@@ -114,6 +114,18 @@ pub struct LaunchArgs {
     /// Successful completions required (overrides `resources.job_config.completions`)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
     pub completions: Option<u32>,
+    /// Serving: the fewest replicas (overrides `serving.min_replicas`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i64::from(task::MAX_NUM_NODES)))]
+    pub min_replicas: Option<u32>,
+    /// Serving: the most replicas (overrides `serving.max_replicas`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
+    pub max_replicas: Option<u32>,
+    /// Serving: the port the server listens on (overrides `serving.ports`)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub ports: Option<u16>,
+    /// Serving: the HTTP path of the health probes (overrides `serving.probe`)
+    #[arg(long, value_name = "PATH", value_parser = probe_arg)]
+    pub probe: Option<String>,
     /// The 4 characters Konduktor appends to the name (default: random, as Konduktor)
     #[arg(long, value_name = "ID", value_parser = task::run_id_of)]
     pub run_id: Option<String>,
@@ -138,6 +150,15 @@ fn name_arg(text: &str) -> std::result::Result<String, String> {
             "use lowercase letters, digits and `-`, starting and ending with a letter or digit"
                 .into(),
         )
+    }
+}
+
+/// `--probe`: an HTTP path.
+fn probe_arg(text: &str) -> std::result::Result<String, String> {
+    if text.starts_with('/') && text.len() <= 1024 && text.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(text.to_string())
+    } else {
+        Err("not an HTTP path (starting with `/`, no blanks), e.g. /health".into())
     }
 }
 
@@ -218,6 +239,12 @@ impl LaunchArgs {
             envs,
             max_restarts: self.max_restarts,
             completions: self.completions,
+            serving: task::ServingOverrides {
+                min_replicas: self.min_replicas,
+                max_replicas: self.max_replicas,
+                port: self.ports,
+                probe: self.probe.clone(),
+            },
         })
     }
 }

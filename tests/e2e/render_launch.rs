@@ -394,6 +394,47 @@ fn every_recorded_serving_task_is_what_konduktor_serve_launch_submits() {
     );
 }
 
+/// `konduktor serve launch`'s flags replace the task's `serving` fields:
+/// the recorded `flags/serve` (the real CLI, `--min-replicas 1
+/// --max-replicas 3 --ports 9090 --probe /ready` over
+/// `tasks/serve-general-fixed.yaml`) is what render-job prints with them.
+#[test]
+fn serve_launchs_flags_override_serving_as_konduktor_does() {
+    let env = TestEnv::new();
+    seed(&env, "secrets.json");
+    let mut c = case("serve-general-fixed");
+    c.flags = [
+        "--min-replicas",
+        "1",
+        "--max-replicas",
+        "3",
+        "--ports",
+        "9090",
+        "--probe",
+        "/ready",
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+    run.success();
+    let ours: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = crate::support::fixture_json(&format!("{LAUNCH}/flags/serve.serving.json"));
+    assert_eq!(
+        compare(
+            "flags/serve",
+            &normalize_serving(ours["items"].clone(), true, &env.namespace),
+            &normalize_serving(theirs, false, &env.namespace),
+        ),
+        None
+    );
+    // The flags are checked together with the task's values, as Konduktor
+    // checks them: min 3 over the task's max 2 is refused.
+    c.flags = ["--min-replicas", "3"].map(String::from).to_vec();
+    render(&env, &c, &[])
+        .failure()
+        .stderr_has("max_replicas (2) is less than min_replicas (3)");
+}
+
 #[test]
 fn the_comparison_names_the_first_differing_path() {
     let a = json!({"spec": {"x": [{"name": "a", "v": 1}], "y": 2}});
