@@ -1111,6 +1111,35 @@ fn validate_dry_runs_every_serving_object_in_order() {
     );
 }
 
+/// Konduktor looks the Ingress's host up on the cluster: without
+/// `--ingress-host` the Ingress is left out and stderr says so (a vLLM
+/// server has none to leave out); a serving task is no Job.
+#[test]
+fn without_an_ingress_host_the_ingress_is_left_out_and_said() {
+    let env = TestEnv::new();
+    let general = "name: web\nresources: {image_id: u:1, cpus: 1, memory: 1}\nserving: {max_replicas: 2}\nrun: serve\n";
+    let run = render_task(&env, general, &[]);
+    run.success()
+        .stderr_has("give it with --ingress-host HOST to print it");
+    assert!(run.stdout.contains("kind: Service"), "{}", run.stdout);
+    assert!(!run.stdout.contains("kind: Ingress"), "{}", run.stdout);
+    let vllm = general.replace(
+        "run: serve",
+        "run: python -m vllm.entrypoints.openai.api_server --model m",
+    );
+    let run = render_task(&env, &vllm, &[]);
+    run.success();
+    assert!(!run.stderr.contains("--ingress-host"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("--served-model-name web-"),
+        "Konduktor's flags are in the entry command: {}",
+        run.stdout
+    );
+    let run = render_task(&env, general, &["--workload", "job"]);
+    run.failure().stderr_has("the task has `serving`");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
+}
+
 /// What changes nothing is said at `-v`; with SSH on, stderr says the key
 /// secret `konduktor launch` would write first (render-job writes none).
 #[test]
