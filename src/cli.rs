@@ -122,7 +122,7 @@ pub enum Command {
     Export(cmd::export::ExportArgs),
     /// Print the Job a Konduktor task runs as, with your secrets injected
     #[command(after_help = cmd::render_job::EXAMPLES)]
-    RenderJob(cmd::render_job::RenderJobArgs),
+    RenderJob(Box<cmd::render_job::RenderJobArgs>),
     /// Print a shell completion script
     #[command(after_help = cmd::completion::EXAMPLES)]
     Completion(cmd::completion::CompletionArgs),

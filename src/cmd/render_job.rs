@@ -1,6 +1,7 @@
 //! `render-job -f task.yaml`: what `konduktor launch` submits for a task
 //! (a JobSet), with the caller's secrets injected as Konduktor's launcher
-//! injects them; `--workload job` a plain Job, `--pod-spec` the pod alone.
+//! injects them; `--workload job` a plain Job, `--pod-spec` the pod alone;
+//! for a task with `serving:`, what `konduktor serve launch` submits.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use clap::{Args, ValueEnum};
 use crate::cmd::prelude::Context;
 use crate::error::{Error, Result};
 use crate::output::{Format, to_data};
+use crate::render::serving::ServingOptions;
 use crate::render::task::{self, Accelerators, Overrides};
 use crate::render::{self, LaunchConfig, RenderOptions, Shape, inject::DEFAULT_UNPACK_IMAGE};
 
@@ -71,6 +73,9 @@ pub struct RenderJobArgs {
     /// Send what is printed to the cluster as a server-side dry run first, and report what it says (nothing is created)
     #[arg(long)]
     pub validate: bool,
+    /// A serving task's public host, for the Ingress `konduktor serve launch` makes (it looks the host up on the cluster); without it the Ingress is not printed
+    #[arg(long, value_name = "HOST", value_parser = host_arg)]
+    pub ingress_host: Option<String>,
     #[command(flatten)]
     pub launch: LaunchArgs,
 }
@@ -109,6 +114,18 @@ pub struct LaunchArgs {
     /// Successful completions required (overrides `resources.job_config.completions`)
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
     pub completions: Option<u32>,
+    /// Serving: the fewest replicas (overrides `serving.min_replicas`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=i64::from(task::MAX_NUM_NODES)))]
+    pub min_replicas: Option<u32>,
+    /// Serving: the most replicas (overrides `serving.max_replicas`)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=i64::from(task::MAX_NUM_NODES)))]
+    pub max_replicas: Option<u32>,
+    /// Serving: the port the server listens on (overrides `serving.ports`)
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub ports: Option<u16>,
+    /// Serving: the HTTP path of the health probes (overrides `serving.probe`)
+    #[arg(long, value_name = "PATH", value_parser = probe_arg)]
+    pub probe: Option<String>,
     /// The 4 characters Konduktor appends to the name (default: random, as Konduktor)
     #[arg(long, value_name = "ID", value_parser = task::run_id_of)]
     pub run_id: Option<String>,
@@ -133,6 +150,25 @@ fn name_arg(text: &str) -> std::result::Result<String, String> {
             "use lowercase letters, digits and `-`, starting and ending with a letter or digit"
                 .into(),
         )
+    }
+}
+
+/// `--probe`: an HTTP path.
+fn probe_arg(text: &str) -> std::result::Result<String, String> {
+    if text.starts_with('/') && text.len() <= 1024 && text.chars().all(|c| c.is_ascii_graphic()) {
+        Ok(text.to_string())
+    } else {
+        Err("not an HTTP path (starting with `/`, no blanks), e.g. /health".into())
+    }
+}
+
+/// `--ingress-host`: a DNS name (an Ingress rule's host).
+fn host_arg(text: &str) -> std::result::Result<String, String> {
+    let labels_ok = text.split('.').all(crate::konduktor::is_dns1123_label);
+    if labels_ok && text.len() <= 253 {
+        Ok(text.to_string())
+    } else {
+        Err("not a host name (lowercase DNS labels joined by `.`, e.g. serve.example.com)".into())
     }
 }
 
@@ -203,6 +239,12 @@ impl LaunchArgs {
             envs,
             max_restarts: self.max_restarts,
             completions: self.completions,
+            serving: task::ServingOverrides {
+                min_replicas: self.min_replicas,
+                max_replicas: self.max_replicas,
+                port: self.ports,
+                probe: self.probe.clone(),
+            },
         })
     }
 }
@@ -236,33 +278,63 @@ fn launch_config() -> Result<LaunchConfig> {
     })
 }
 
-/// `--validate`: a server-side dry run of the workload in the namespace;
-/// what the cluster says, said. Nothing is created.
+/// Where each kind `render-job` prints is created: its API path and
+/// resource, and what to say when the cluster does not serve it.
+const KINDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "JobSet",
+        "/apis/jobset.x-k8s.io/v1alpha2",
+        "jobsets",
+        "is JobSet installed on this cluster (`kubectl get crd jobsets.jobset.x-k8s.io`)? Without it, print a plain Job: --workload job",
+    ),
+    ("Job", "/apis/batch/v1", "jobs", ""),
+    ("Deployment", "/apis/apps/v1", "deployments", ""),
+    ("Service", "/api/v1", "services", ""),
+    ("Ingress", "/apis/networking.k8s.io/v1", "ingresses", ""),
+    (
+        "HTTPScaledObject",
+        "/apis/http.keda.sh/v1alpha1",
+        "httpscaledobjects",
+        "is KEDA's HTTP add-on installed on this cluster (`kubectl get crd httpscaledobjects.http.keda.sh`)? `konduktor serve launch` needs it to autoscale; min_replicas = max_replicas needs no autoscaler",
+    ),
+    (
+        "PodAutoscaler",
+        "/apis/autoscaling.aibrix.ai/v1alpha1",
+        "podautoscalers",
+        "is Aibrix installed on this cluster (`kubectl get crd podautoscalers.autoscaling.aibrix.ai`)? `konduktor serve launch` needs it to autoscale a vLLM server; min_replicas = max_replicas needs no autoscaler",
+    ),
+];
+
+/// `--validate`: a server-side dry run of each object in the namespace, in
+/// order; what the cluster says, said. Nothing is created.
 async fn validate(cluster: &crate::cluster::Cluster, workload: &render::Workload) -> Result<()> {
-    let (api, resource, kind) = match workload {
-        render::Workload::JobSet(_) => ("/apis/jobset.x-k8s.io/v1alpha2", "jobsets", "JobSet"),
-        render::Workload::Job(_) => ("/apis/batch/v1", "jobs", "Job"),
-    };
-    let object = serde_json::to_value(workload)
-        .map_err(|_| Error::input("the workload cannot be written as JSON"))?;
-    let name = object["metadata"]["name"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    cluster
-        .dry_run_create(api, resource, &name, &object)
-        .await
-        .map_err(|e| {
-            if resource == "jobsets" && e.message().contains("not found") {
-                e.with_help("is JobSet installed on this cluster (`kubectl get crd jobsets.jobset.x-k8s.io`)? Without it, print a plain Job: --workload job")
-            } else {
-                e
-            }
-        })?;
-    eprintln!(
-        "validated: the cluster accepts {kind} {} in a server-side dry run (nothing was created)",
-        crate::escape::text(&name)
-    );
+    for object in workload.items() {
+        let kind = object["kind"].as_str().unwrap_or_default();
+        let Some((kind, api, resource, help)) = KINDS.iter().find(|(k, ..)| *k == kind) else {
+            return Err(Error::input(format!(
+                "render-job cannot validate a {}",
+                crate::escape::text(kind)
+            )));
+        };
+        let name = object["metadata"]["name"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        cluster
+            .dry_run_create(api, resource, &name, &object)
+            .await
+            .map_err(|e| {
+                if !help.is_empty() && e.message().contains("not found") {
+                    e.with_help(*help)
+                } else {
+                    e
+                }
+            })?;
+        eprintln!(
+            "validated: the cluster accepts {kind} {} in a server-side dry run (nothing was created)",
+            crate::escape::text(&name)
+        );
+    }
     Ok(())
 }
 
@@ -315,7 +387,19 @@ pub async fn run(ctx: &Context, args: &RenderJobArgs) -> Result<ExitCode> {
         WorkloadArg::Jobset => Shape::JobSet,
         WorkloadArg::Job => Shape::Job,
     };
-    let rendered = render::render(&task, &gathered.secrets, &opts, shape)?;
+    let serving_opts = ServingOptions {
+        namespace: cluster
+            .as_ref()
+            .map(|c| c.namespace.clone())
+            .or_else(|| ctx.connect.namespace.clone()),
+        ingress_host: args.ingress_host.clone(),
+    };
+    let rendered = render::render(&task, &gathered.secrets, &opts, shape, &serving_opts)?;
+    if task.serving.is_some() && !task.is_vllm() && args.ingress_host.is_none() {
+        eprintln!(
+            "note: `konduktor serve launch` also makes an Ingress, for the host it looks up on the cluster; give it with --ingress-host HOST to print it"
+        );
+    }
     warn(&rendered.warnings);
     if args.validate {
         let cluster = match cluster {

@@ -45,7 +45,13 @@ fn render(
     secrets: &[InjectedSecret],
     opts: &RenderOptions,
 ) -> Result<Rendered, Error> {
-    crate::render::render(task, secrets, opts, crate::render::Shape::Job)
+    crate::render::render(
+        task,
+        secrets,
+        opts,
+        crate::render::Shape::Job,
+        &crate::render::serving::ServingOptions::default(),
+    )
 }
 
 fn rendered(task_yaml: &str, secrets: &[InjectedSecret]) -> Rendered {
@@ -147,7 +153,7 @@ fn mounts_of(c: &Container) -> Vec<(String, String, Option<bool>)> {
 fn job(r: &Rendered) -> &k8s_openapi::api::batch::v1::Job {
     match &r.workload {
         crate::render::Workload::Job(j) => j,
-        crate::render::Workload::JobSet(_) => panic!("not a Job"),
+        _ => panic!("not a Job"),
     }
 }
 

@@ -1,6 +1,7 @@
 //! `render-job`'s core: a Konduktor task file ([`task`]) and what
 //! `konduktor launch` submits for it: the JobSet ([`jobset`]) or a plain
-//! Job ([`job`]), around one pod ([`pod`]) with the caller's secrets
+//! Job ([`job`]), or for a serving task what `konduktor serve launch`
+//! submits ([`serving`]), around one pod ([`pod`]) with the caller's secrets
 //! injected ([`inject`]). The caller's secrets come from a manifest
 //! ([`secrets_from_manifest`], no request) or from the cluster
 //! ([`secrets_from_cluster`], one LIST).
@@ -9,6 +10,7 @@ pub mod inject;
 pub mod job;
 pub mod jobset;
 pub mod pod;
+pub mod serving;
 pub mod task;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -156,6 +158,8 @@ pub enum Shape {
 pub enum Workload {
     JobSet(Box<jobset::JobSet>),
     Job(Box<Job>),
+    /// A `v1` `List` of what `konduktor serve launch` submits, in its order.
+    List(Box<serde_json::Value>),
 }
 
 #[derive(Debug, Clone)]
@@ -165,24 +169,32 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+impl Workload {
+    /// Each object, as the API server takes it.
+    pub fn items(&self) -> Vec<serde_json::Value> {
+        match self {
+            Workload::List(list) => list["items"].as_array().cloned().unwrap_or_default(),
+            other => serde_json::to_value(other).into_iter().collect(),
+        }
+    }
+}
+
 /// What `konduktor launch` submits for `task`, with `secrets` injected as
 /// its launcher injects them, in `shape`.
 ///
 /// # Errors
 ///
 /// A node count the Job API cannot hold; a task that uses default secrets
-/// when there are none.
+/// when there are none; a serving task asked for as a Job.
 pub fn render(
     task: &Task,
     secrets: &[InjectedSecret],
     opts: &RenderOptions,
     shape: Shape,
+    serving_opts: &serving::ServingOptions,
 ) -> Result<Rendered, Error> {
-    if task.serving.is_some() {
-        return Err(Error::input(
-            "the task has `serving`: `konduktor serve launch` makes a Deployment and a Service of it, which render-job does not print yet",
-        )
-        .with_help("remove `serving` to print the JobSet `konduktor launch` would submit"));
+    if let Some(serving) = &task.serving {
+        return render_serving(task, serving, secrets, opts, shape, serving_opts);
     }
     let nodes = inject::node_count(task)?;
     let pod = pod::pod_template(task, secrets, opts)?;
@@ -199,6 +211,46 @@ pub fn render(
     };
     Ok(Rendered {
         workload,
+        pod_spec,
+        warnings: pod.warnings,
+    })
+}
+
+/// What `konduktor serve launch` submits: the vLLM server's `run` gets the
+/// flags Konduktor adds before the pod is built, as Konduktor does.
+fn render_serving(
+    task: &Task,
+    serving: &task::Serving,
+    secrets: &[InjectedSecret],
+    opts: &RenderOptions,
+    shape: Shape,
+    serving_opts: &serving::ServingOptions,
+) -> Result<Rendered, Error> {
+    if shape != Shape::JobSet {
+        return Err(Error::usage(
+            "--workload job: the task has `serving`, which `konduktor serve launch` runs as a Deployment",
+        )
+        .with_help("leave out --workload for the Deployment and Service, or remove `serving` for a Job"));
+    }
+    let name = task::workload_name(&task.name, &opts.run_id);
+    let mut task = task.clone();
+    if task.is_vllm() {
+        task.run = serving::vllm_run(&task.run, &name, serving.port);
+    }
+    let pod = pod::pod_template(&task, secrets, opts)?;
+    let items = serving::objects(&task, serving, &pod.name, pod.template, opts, serving_opts)?;
+    let pod_spec = items
+        .first()
+        .and_then(|d| d.pointer("/spec/template/spec"))
+        .cloned()
+        .and_then(|s| serde_json::from_value(s).ok())
+        .unwrap_or_default();
+    Ok(Rendered {
+        workload: Workload::List(Box::new(serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "List",
+            "items": items,
+        }))),
         pod_spec,
         warnings: pod.warnings,
     })

@@ -231,6 +231,17 @@ pub struct Overrides {
     pub envs: Vec<(String, String)>,
     pub max_restarts: Option<u32>,
     pub completions: Option<u32>,
+    pub serving: ServingOverrides,
+}
+
+/// `konduktor serve launch`'s flags: each replaces one field of the task's
+/// `serving` as Konduktor completed it (`Task.set_serving_override`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ServingOverrides {
+    pub min_replicas: Option<u32>,
+    pub max_replicas: Option<u32>,
+    pub port: Option<u16>,
+    pub probe: Option<String>,
 }
 
 impl std::fmt::Debug for Overrides {
@@ -246,6 +257,7 @@ impl std::fmt::Debug for Overrides {
             .field("env_names", &envs)
             .field("max_restarts", &self.max_restarts)
             .field("completions", &self.completions)
+            .field("serving", &self.serving)
             .finish()
     }
 }
@@ -567,7 +579,7 @@ fn read_task(r: &mut Reader<'_>, path: &Path, overrides: &Overrides) -> Option<T
     let run = read_run(r, &fields);
     let serving = fields
         .get("serving")
-        .and_then(|(n, at)| read_serving(r, n, at, num_nodes, &run));
+        .and_then(|(n, at)| read_serving(r, n, at, num_nodes, &run, &overrides.serving));
     Some(Task {
         path: path.to_path_buf(),
         name,
@@ -1347,6 +1359,7 @@ fn read_serving(
     at: Place,
     num_nodes: u32,
     run: &Option<(String, Place)>,
+    overrides: &ServingOverrides,
 ) -> Option<Serving> {
     let f = r.fields(node, "`serving`", SERVING_FIELDS)?;
     let max = i128::from(MAX_NUM_NODES);
@@ -1403,11 +1416,19 @@ fn read_serving(
         (None, Some(b)) => (b, b),
         (None, None) => return None,
     };
+    // The flags replace the completed values, and are checked with them.
+    let min = overrides.min_replicas.map_or(min, i128::from);
+    let max_r = overrides.max_replicas.map_or(max_r, i128::from);
+    let port = overrides.port.or(port);
+    let probe = match &overrides.probe {
+        Some(p) => Some(Some(p.clone())),
+        None => probe,
+    };
     if max_r < min {
         r.add(
             at,
             format!("max_replicas ({max_r}) is less than min_replicas ({min})"),
-            "raise `max_replicas` or lower `min_replicas`",
+            "raise `max_replicas` or lower `min_replicas` (in the task, or --max-replicas / --min-replicas)",
         );
         return None;
     }

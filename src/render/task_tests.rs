@@ -433,6 +433,52 @@ fn serving_is_completed_as_konduktor_completes_it() {
     assert_eq!(vllm.and_then(|s| s.probe).as_deref(), Some("/health"));
 }
 
+/// `serve launch`'s flags replace the values Konduktor completed, one by
+/// one, without completing again (`Task.set_serving_override`).
+#[test]
+fn serving_flags_replace_the_completed_fields() {
+    let with = |serving: &str, o: ServingOverrides| {
+        let o = Overrides {
+            serving: o,
+            ..Default::default()
+        };
+        ok_with(
+            &format!("name: t\nresources: {{image_id: u, cpus: 1, memory: 1}}\nrun: python -m vllm.entrypoints.openai.api_server --model m\nserving: {serving}\n"),
+            &o,
+        )
+        .serving
+    };
+    let s = with(
+        "{max_replicas: 2}",
+        ServingOverrides {
+            min_replicas: Some(1),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        s.as_ref().map(|s| (s.min_replicas, s.max_replicas)),
+        Some((1, 2))
+    );
+    let s = with(
+        "{min_replicas: 0}",
+        ServingOverrides {
+            max_replicas: Some(4),
+            port: Some(9090),
+            probe: Some("/ready".into()),
+            ..Default::default()
+        },
+    );
+    assert_eq!(
+        s,
+        Some(Serving {
+            min_replicas: 0,
+            max_replicas: 4,
+            port: 9090,
+            probe: Some("/ready".into()),
+        })
+    );
+}
+
 #[test]
 fn flags_override_the_file_and_fill_what_it_lacks() {
     let o = Overrides {
@@ -452,6 +498,7 @@ fn flags_override_the_file_and_fill_what_it_lacks() {
         ],
         max_restarts: Some(1),
         completions: Some(8),
+        ..Default::default()
     };
     let t = ok_with(
         "name: t\nresources: {image_id: u, cpus: 1, memory: 1, accelerators: H100:8}\nenvs: {A: file, B: b, UNSET: }\nrun: r\n",

@@ -131,10 +131,6 @@ fn quantity(v: &Value) -> Option<f64> {
     number.parse::<f64>().ok().map(|n| n * factor)
 }
 
-fn pod_spec(v: &mut Value) -> &mut Value {
-    &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["spec"]
-}
-
 /// The differences by design, undone (docs/konduktor-compat.md §7.5):
 /// - the entry command is ours (`args`), and so is the unpack init container;
 /// - Konduktor's bookkeeping variables (`KONDUKTOR_ENV_*_HOPEFULLY_NO_NAME_COLLISION`)
@@ -153,21 +149,30 @@ fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
             cond.insert("status".into(), json!("True"));
         }
     }
-    if ours
-        && let Some(meta) =
-            v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"]["metadata"]
-                .as_object_mut()
-    {
+    normalize_pod(
+        &mut v["spec"]["replicatedJobs"][0]["template"]["spec"]["template"],
+        ours,
+    );
+    v
+}
+
+/// The pod template's differences by design, undone (the list above).
+fn normalize_pod(template: &mut Value, ours: bool) {
+    if let Some(meta) = template["metadata"].as_object_mut() {
         let annotations = meta.get_mut("annotations").and_then(Value::as_object_mut);
+        // Konduktor writes `annotations: {}` for a Deployment's pod: no
+        // annotation, as none.
         let empty = annotations.is_none_or(|a| {
-            a.remove("konduktor.trainy.ai/secrets-checksum");
+            if ours {
+                a.remove("konduktor.trainy.ai/secrets-checksum");
+            }
             a.is_empty()
         });
         if empty {
             meta.remove("annotations");
         }
     }
-    let spec = pod_spec(&mut v);
+    let spec = &mut template["spec"];
     if let Some(s) = spec.as_object_mut() {
         s.remove("initContainers");
     }
@@ -199,7 +204,6 @@ fn normalize(mut v: Value, ours: bool, user_id: &str) -> Value {
             }
         }
     }
-    v
 }
 
 /// The first path at which `ours` and `theirs` differ, with both values.
@@ -297,6 +301,138 @@ fn every_recorded_jobset_is_what_konduktor_launch_submits() {
         recorded.len() - PENDING.len(),
         differences.join("\n")
     );
+}
+
+/// Every recorded `.serving.json`'s name.
+fn recorded_servings() -> Vec<String> {
+    let dir = fixtures().join(LAUNCH);
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .filter_map(|e| e.ok())
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()
+                .and_then(|n| n.strip_suffix(".serving.json"))
+                .map(str::to_string)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+/// The public host Konduktor's launcher wrote into every recorded Ingress
+/// (its lookup failed on the recording cluster); render-job takes it as
+/// `--ingress-host`.
+const RECORDED_INGRESS_HOST: &str = "defa2.trainy.us";
+/// The namespace the serving objects were recorded in.
+const RECORDED_NAMESPACE: &str = "ref-launch";
+
+/// Konduktor's serving objects as they would be in `namespace`, each pod
+/// with the differences by design undone (docs/konduktor-compat.md §7.5);
+/// ours the same.
+fn normalize_serving(mut items: Value, ours: bool, namespace: &str) -> Value {
+    for item in items.as_array_mut().into_iter().flatten() {
+        if !ours {
+            if item["metadata"]["namespace"] == RECORDED_NAMESPACE {
+                item["metadata"]["namespace"] = json!(namespace);
+            }
+            if let Some(source) = item
+                .pointer_mut("/spec/metricsSources/0")
+                .and_then(Value::as_object_mut)
+            {
+                let path = source["path"].as_str().unwrap_or_default().replacen(
+                    &format!("/{RECORDED_NAMESPACE}/"),
+                    &format!("/{namespace}/"),
+                    1,
+                );
+                source.insert("path".into(), json!(path));
+            }
+        }
+        if item["kind"] == "Deployment" {
+            normalize_pod(&mut item["spec"]["template"], ours);
+        }
+    }
+    items
+}
+
+#[test]
+fn every_recorded_serving_task_is_what_konduktor_serve_launch_submits() {
+    let recorded = recorded_servings();
+    assert!(recorded.len() >= 8, "{recorded:?}");
+    let mut differences = Vec::new();
+    for name in &recorded {
+        let c = case(name);
+        let env = TestEnv::new();
+        seed(&env, c.secrets);
+        let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+        if run.code != Some(0) {
+            differences.push(format!("{}: refused: {}", c.name, run.stderr));
+            continue;
+        }
+        let ours: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{}", c.name, run.stdout));
+        assert_eq!(
+            (&ours["apiVersion"], &ours["kind"]),
+            (&json!("v1"), &json!("List")),
+            "{name}"
+        );
+        let theirs = crate::support::fixture_json(&format!("{LAUNCH}/{name}.serving.json"));
+        if let Some(d) = compare(
+            &c.name,
+            &normalize_serving(ours["items"].clone(), true, &env.namespace),
+            &normalize_serving(theirs, false, &env.namespace),
+        ) {
+            differences.push(d);
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} of {} differ:\n{}",
+        differences.len(),
+        recorded.len(),
+        differences.join("\n")
+    );
+}
+
+/// `konduktor serve launch`'s flags replace the task's `serving` fields:
+/// the recorded `flags/serve` (the real CLI, `--min-replicas 1
+/// --max-replicas 3 --ports 9090 --probe /ready` over
+/// `tasks/serve-general-fixed.yaml`) is what render-job prints with them.
+#[test]
+fn serve_launchs_flags_override_serving_as_konduktor_does() {
+    let env = TestEnv::new();
+    seed(&env, "secrets.json");
+    let mut c = case("serve-general-fixed");
+    c.flags = [
+        "--min-replicas",
+        "1",
+        "--max-replicas",
+        "3",
+        "--ports",
+        "9090",
+        "--probe",
+        "/ready",
+    ]
+    .map(String::from)
+    .to_vec();
+    let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+    run.success();
+    let ours: Value = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
+    let theirs = crate::support::fixture_json(&format!("{LAUNCH}/flags/serve.serving.json"));
+    assert_eq!(
+        compare(
+            "flags/serve",
+            &normalize_serving(ours["items"].clone(), true, &env.namespace),
+            &normalize_serving(theirs, false, &env.namespace),
+        ),
+        None
+    );
+    // The flags are checked together with the task's values, as Konduktor
+    // checks them: min 3 over the task's max 2 is refused.
+    c.flags = ["--min-replicas", "3"].map(String::from).to_vec();
+    render(&env, &c, &[])
+        .failure()
+        .stderr_has("max_replicas (2) is less than min_replicas (3)");
 }
 
 #[test]
@@ -610,7 +746,8 @@ fn a_plain_job_has_the_same_pod_and_the_tasks_labels() {
 /// On a real API server with the JobSet CRD (v0.9.1) installed: every
 /// JobSet and Job printed for the corpus's tasks passes a server-side dry
 /// run (`kubectl create --dry-run=server`), which Konduktor's own JobSets
-/// fail (a 422 on the pod failure policy, recorded in `validate/`).
+/// fail (a 422 on the pod failure policy, recorded in `validate/`). So does
+/// every serving task's Deployment, Service and Ingress.
 #[test]
 fn every_rendered_object_is_accepted_by_a_real_api_server() {
     let env = TestEnv::new();
@@ -645,6 +782,40 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
                     String::from_utf8_lossy(&out.stderr)
                 ));
             }
+        }
+    }
+    // Serving: the Deployment, Service and Ingress (the autoscalers' CRDs,
+    // KEDA's and Aibrix's, are not installed there).
+    for name in recorded_servings() {
+        let c = case(&name);
+        let run = render(&env, &c, &["--ingress-host", RECORDED_INGRESS_HOST]);
+        run.success();
+        let mut list: Value = serde_json::from_str(&run.stdout)
+            .unwrap_or_else(|e| panic!("{name}: {e}\n{}", run.stdout));
+        if let Some(items) = list["items"].as_array_mut() {
+            items.retain(|i| {
+                ["Deployment", "Service", "Ingress"]
+                    .contains(&i["kind"].as_str().unwrap_or_default())
+            });
+            assert!(items.len() >= 2, "{name}: {items:?}");
+        }
+        let out = crate::support::kubectl(
+            &env.kubeconfig,
+            &[
+                "create",
+                "--dry-run=server",
+                "-n",
+                &env.namespace,
+                "-f",
+                "-",
+            ],
+            Some(&list.to_string()),
+        );
+        if !out.status.success() {
+            refused.push(format!(
+                "{name} (serving): {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
         }
     }
     assert!(
@@ -860,6 +1031,113 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
             server.clear_requests();
         }
     }
+}
+
+/// A serving task's `--validate` dry-runs each object in Konduktor's order
+/// (Deployment, Service, then the autoscaler and the Ingress); a cluster
+/// without KEDA's HTTP add-on is said, with the way out, and nothing is
+/// printed. An env secret's value never shows.
+#[test]
+fn validate_dry_runs_every_serving_object_in_order() {
+    use base64::Engine as _;
+    let env = TestEnv::new();
+    let canary = env.canary("serving-secret");
+    let mut secret = crate::support::fixture_json(&format!("{LAUNCH}/secrets.json"))["items"]
+        .as_array()
+        .and_then(|items| {
+            items
+                .iter()
+                .find(|i| i["metadata"]["name"] == "app-env-abba3a3e")
+                .cloned()
+        })
+        .unwrap_or_else(|| panic!("secrets.json has app-env-abba3a3e"));
+    secret["data"] = json!({
+        "DB_PASSWORD": base64::engine::general_purpose::STANDARD.encode(&canary),
+    });
+    env.seed(secret);
+    let task = |serving: &str| {
+        env.file(
+            "task.yaml",
+            format!(
+                "name: web\nresources: {{image_id: u:1, cpus: 1, memory: 1}}\nserving: {serving}\nrun: serve\n"
+            ),
+        )
+    };
+    let run_with = |path: &std::path::Path| {
+        let mut cmd = env.command();
+        cmd.env("USER", LOGIN)
+            .arg("-n")
+            .arg(&env.namespace)
+            .args(["render-job", "-f"])
+            .arg(path)
+            .args(["--run-id", "0000", "--validate"])
+            .args(["--ingress-host", "serve.example.com"]);
+        env.run_command(cmd)
+    };
+    let fixed = run_with(&task("{min_replicas: 2, max_replicas: 2}"));
+    fixed
+        .success()
+        .stderr_has("validated: the cluster accepts Deployment web-0000")
+        .stderr_has("validated: the cluster accepts Service web-0000")
+        .stderr_has("validated: the cluster accepts Ingress web-0000-ingress");
+    assert!(fixed.stdout.contains("kind: List"), "{}", fixed.stdout);
+    if let Some(server) = env.fake() {
+        let posts: Vec<_> = server
+            .requests()
+            .into_iter()
+            .filter(|r| r.method == "POST")
+            .collect();
+        let paths: Vec<_> = posts
+            .iter()
+            .map(|p| p.path.rsplit('/').next().unwrap_or_default().to_string())
+            .collect();
+        assert_eq!(paths, ["deployments", "services", "ingresses"], "{posts:?}");
+        assert!(
+            posts.iter().all(|p| p.query.contains("dryRun=All")),
+            "{posts:?}"
+        );
+        server.clear_requests();
+    }
+    let autoscaled = run_with(&task("{min_replicas: 1, max_replicas: 3}"));
+    autoscaled
+        .failure()
+        .stderr_has("validated: the cluster accepts Service web-0000")
+        .stderr_has("dry-run create httpscaledobjects \"web-0000-httpscaledobject\"")
+        .stderr_has("is KEDA's HTTP add-on installed on this cluster");
+    assert!(
+        autoscaled.stdout.is_empty(),
+        "nothing printed: {}",
+        autoscaled.stdout
+    );
+}
+
+/// Konduktor looks the Ingress's host up on the cluster: without
+/// `--ingress-host` the Ingress is left out and stderr says so (a vLLM
+/// server has none to leave out); a serving task is no Job.
+#[test]
+fn without_an_ingress_host_the_ingress_is_left_out_and_said() {
+    let env = TestEnv::new();
+    let general = "name: web\nresources: {image_id: u:1, cpus: 1, memory: 1}\nserving: {max_replicas: 2}\nrun: serve\n";
+    let run = render_task(&env, general, &[]);
+    run.success()
+        .stderr_has("give it with --ingress-host HOST to print it");
+    assert!(run.stdout.contains("kind: Service"), "{}", run.stdout);
+    assert!(!run.stdout.contains("kind: Ingress"), "{}", run.stdout);
+    let vllm = general.replace(
+        "run: serve",
+        "run: python -m vllm.entrypoints.openai.api_server --model m",
+    );
+    let run = render_task(&env, &vllm, &[]);
+    run.success();
+    assert!(!run.stderr.contains("--ingress-host"), "{}", run.stderr);
+    assert!(
+        run.stdout.contains("--served-model-name web-"),
+        "Konduktor's flags are in the entry command: {}",
+        run.stdout
+    );
+    let run = render_task(&env, general, &["--workload", "job"]);
+    run.failure().stderr_has("the task has `serving`");
+    assert!(run.stdout.is_empty(), "{}", run.stdout);
 }
 
 /// What changes nothing is said at `-v`; with SSH on, stderr says the key

@@ -233,9 +233,20 @@ async fn handle(state: Arc<Mutex<State>>, req: Request<Incoming>) -> Result<Resp
                 "jobsets",
             ],
         ) if lock(&state).jobset_crd => ctx.dry_run_workload(ns, &body),
-        (&Method::POST, ["apis", "batch", "v1", "namespaces", ns, "jobs"]) => {
-            ctx.dry_run_workload(ns, &body)
-        }
+        (&Method::POST, ["apis", "batch", "v1", "namespaces", ns, "jobs"])
+        | (&Method::POST, ["apis", "apps", "v1", "namespaces", ns, "deployments"])
+        | (&Method::POST, ["api", "v1", "namespaces", ns, "services"])
+        | (
+            &Method::POST,
+            [
+                "apis",
+                "networking.k8s.io",
+                "v1",
+                "namespaces",
+                ns,
+                "ingresses",
+            ],
+        ) => ctx.dry_run_workload(ns, &body),
         // What the real server says for a path it does not serve.
         _ => status(
             404,
