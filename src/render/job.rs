@@ -24,6 +24,14 @@ pub fn job(task: &Task, name: &str, nodes: i32, pod: PodTemplateSpec) -> Job {
         .completions
         .and_then(|c| i32::try_from(c).ok())
         .unwrap_or(nodes);
+    // The API server takes a podFailurePolicy only with restartPolicy
+    // Never; a config's `pod_config` may set another (docs/konduktor-compat.md
+    // §7.6), and then the Job goes without the policy rather than be refused.
+    let restarts_never = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.restart_policy.as_deref())
+        .is_none_or(|p| p == "Never");
     Job {
         metadata: ObjectMeta {
             name: Some(name.to_string()),
@@ -36,10 +44,14 @@ pub fn job(task: &Task, name: &str, nodes: i32, pod: PodTemplateSpec) -> Job {
             completion_mode: Some("Indexed".into()),
             backoff_limit: Some(0),
             ttl_seconds_after_finished: Some(TTL_SECONDS),
-            pod_failure_policy: Some(pod_failure_policy()),
+            pod_failure_policy: restarts_never.then(pod_failure_policy),
             template: pod,
             ..Default::default()
         }),
         ..Default::default()
     }
 }
+
+#[cfg(test)]
+#[path = "job_tests.rs"]
+mod tests;

@@ -637,7 +637,7 @@ fn out_dash_is_standard_output() {
     assert_eq!(run.code, Some(1), "{run:?}");
     let plan: serde_json::Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout));
-    assert_eq!(plan["formatVersion"], 1);
+    assert_eq!(plan["formatVersion"], 2);
     run.stderr_has("~ K").stderr_has("standard output");
     assert!(!env.dir.path().join("-").exists());
     assert!(!std::path::Path::new("-").exists());
