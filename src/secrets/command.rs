@@ -48,7 +48,9 @@ impl CommandSpec {
 
 /// Text with every character that shows as nothing, or as a plain space,
 /// written as a `\u{..}` escape: zero-width and other format characters,
-/// spaces other than U+0020, variation selectors, tag characters. In a
+/// spaces other than U+0020, variation selectors, tag characters, blank
+/// glyphs (U+2800, U+1D159), and combining marks (which draw on the
+/// character before them: an argument could look like another). In a
 /// command about to run, nothing may be invisible.
 fn visible(text: &str) -> String {
     use std::fmt::Write;
@@ -68,7 +70,12 @@ fn is_invisible(c: char) -> bool {
         || matches!(
             c,
             '\u{00AD}'
-                | '\u{034F}'
+                // Combining marks: the general-purpose blocks.
+                | '\u{0300}'..='\u{036F}'
+                | '\u{1AB0}'..='\u{1AFF}'
+                | '\u{1DC0}'..='\u{1DFF}'
+                | '\u{20D0}'..='\u{20FF}'
+                | '\u{FE20}'..='\u{FE2F}'
                 | '\u{115F}'
                 | '\u{1160}'
                 | '\u{17B4}'
@@ -76,13 +83,21 @@ fn is_invisible(c: char) -> bool {
                 | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2060}'..='\u{206F}'
+                // Braille pattern blank.
+                | '\u{2800}'
                 | '\u{3164}'
                 | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
                 | '\u{FFF0}'..='\u{FFFB}'
                 | '\u{1BCA0}'..='\u{1BCA3}'
-                | '\u{1D173}'..='\u{1D17A}'
+                // Musical symbols: a null notehead, combining stems and
+                // flags, and format characters.
+                | '\u{1D159}'
+                | '\u{1D165}'..='\u{1D169}'
+                | '\u{1D16D}'..='\u{1D182}'
+                | '\u{1D185}'..='\u{1D18B}'
+                | '\u{1D1AA}'..='\u{1D1AD}'
                 | '\u{E0000}'..='\u{E0FFF}'
         )
 }
