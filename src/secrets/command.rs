@@ -238,7 +238,17 @@ pub fn run_bounded(
     })?;
     let running = group::started(&child, terminal);
     let deadline = Instant::now() + timeout;
-    let output = read_output(&mut child, &running, deadline, timeout);
+    let output = match read_output(&mut child, &running, deadline, timeout) {
+        Ok(Some(output)) => Ok(output),
+        Ok(None) => {
+            // Ctrl-C ended the program; its group is stopped.
+            group::end_as_interrupted(running);
+            return Err(CommandError::Failed {
+                status: "signal 2".into(),
+            });
+        }
+        Err(e) => Err(e),
+    };
     let status = match output {
         Ok(_) => wait_until(&mut child, deadline),
         Err(_) => None,
@@ -272,13 +282,15 @@ fn resolve_program(program: &str, dir: &Path) -> PathBuf {
 
 /// Read standard output on a thread (a pipe read blocks), up to one byte
 /// past the limit and a trailing newline, until it closes or the deadline
-/// passes.
+/// passes. `None`: a Ctrl-C at the terminal ended the program while a
+/// program it started still held its output; the group is then stopped
+/// (the Ctrl-C ends this tool too, at once, not at the timeout).
 fn read_output(
     child: &mut Child,
     running: &group::Running,
     deadline: Instant,
     timeout: Duration,
-) -> Result<SecretBytes, CommandError> {
+) -> Result<Option<SecretBytes>, CommandError> {
     let Some(mut stdout) = child.stdout.take() else {
         running.stop(child);
         return Err(CommandError::Unreadable("no output pipe".into()));
@@ -296,14 +308,28 @@ fn read_output(
                 .map_err(|e| e.kind().to_string()),
         );
     });
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(remaining) {
+    // Waited for in slices: between them, whether Ctrl-C ended the program.
+    let received = loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(remaining.min(Duration::from_millis(50))) {
+            Err(mpsc::RecvTimeoutError::Timeout) if !remaining.is_zero() => {
+                if let Ok(Some(status)) = child.try_wait()
+                    && running.interrupted_at_terminal(status)
+                {
+                    running.stop(child);
+                    return Ok(None);
+                }
+            }
+            received => break received,
+        }
+    };
+    match received {
         // More than a value and its newline: too large, however it ends.
         Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES.saturating_add(1) => {
             running.stop(child);
             Err(CommandError::TooLarge)
         }
-        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Ok(bytes)) => Ok(Some(bytes)),
         Ok(Err(kind)) => {
             running.stop(child);
             Err(CommandError::Unreadable(kind))
