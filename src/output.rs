@@ -50,6 +50,24 @@ pub extern "C" fn note_closed_stdout() {
     }
 }
 
+/// For a command that writes to the cluster, before its first request:
+/// standard output closed from the start (`>&-`) could never carry its
+/// report, so nothing is changed (a report lost after the writes would
+/// leave the user guessing what was done).
+///
+/// # Errors
+///
+/// Standard output was closed when the tool started.
+pub fn refuse_if_closed() -> Result<(), Error> {
+    if STDOUT_WAS_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(cannot_write_stdout(
+            "it is closed (the command ran with `>&-`); nothing was changed",
+            "run it with its output open: to a file (`> file`), or to `/dev/null` to throw it away",
+        ));
+    }
+    Ok(())
+}
+
 /// Write `text` to standard output, whole, and flush it, so that a full
 /// disk or a closed descriptor is an error here (exit 1) and not a panic of
 /// `print!`, nor output lost without a word. A closed pipe (`| head`) never

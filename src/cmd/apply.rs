@@ -196,7 +196,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         interruption.clone(),
         Format::from(args.output),
     ));
-    let result = run_watched(ctx, args, &progress, &interruption).await;
+    let result = match crate::output::refuse_if_closed() {
+        Ok(()) => run_watched(ctx, args, &progress, &interruption).await,
+        Err(e) => Err(e),
+    };
     watcher.abort();
     result
 }
