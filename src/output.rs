@@ -68,6 +68,30 @@ pub fn refuse_if_closed() -> Result<(), Error> {
     Ok(())
 }
 
+/// Before the first write of a command whose report comes after its
+/// writes (`apply -o json`): a pipe whose reader is already gone (`| head`
+/// that has finished) ends the tool now, by SIGPIPE as a print to it
+/// would, and not after the writes with the report lost. A reader that
+/// goes away later cannot be foreseen.
+pub fn quit_if_reader_gone() {
+    #[cfg(unix)]
+    {
+        let mut watch = libc::pollfd {
+            fd: libc::STDOUT_FILENO,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: poll reads and fills the one pollfd it is given, without
+        // waiting (timeout 0); raise ends the process by SIGPIPE (its
+        // default action, restored first thing in main).
+        unsafe {
+            if libc::poll(&mut watch, 1, 0) == 1 && watch.revents & libc::POLLERR != 0 {
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+    }
+}
+
 /// Write `text` to standard output, whole, and flush it, so that a full
 /// disk or a closed descriptor is an error here (exit 1) and not a panic of
 /// `print!`, nor output lost without a word. A closed pipe (`| head`) never

@@ -271,6 +271,7 @@ async fn run_watched(
             // plan needs? (After the confirmation, so that a refusal for
             // want of a terminal sends nothing.)
             execute::check_access(&cluster, &plan).await?;
+            crate::output::quit_if_reader_gone();
             let mut executed = carry_out(
                 &cluster,
                 &plan,

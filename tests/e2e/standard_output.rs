@@ -229,14 +229,22 @@ fn a_closed_pipe_ends_the_tool_quietly_before_any_write() {
     // SAFETY: both are fresh descriptors that nothing else owns.
     let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
-    let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped());
-    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
-    let run = env.checked(out);
-    assert_eq!(run.stderr, "", "quiet");
+    // Text prints the plan before writing; `-o json` and `yaml` print
+    // after, and look at the pipe before the first write.
+    for output in ["text", "json", "yaml"] {
+        let mut cmd = env.command();
+        cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
+            .args(["-o", output])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(
+                writer.try_clone().unwrap_or_else(|e| panic!("{e}")),
+            ))
+            .stderr(Stdio::piped());
+        let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{output} {out:?}");
+        let run = env.checked(out);
+        assert_eq!(run.stderr, "", "quiet");
+        assert!(env.secret(&format!("added-{OWNER}")).is_none(), "{output}");
+    }
     assert!(env.secret(&format!("added-{OWNER}")).is_none());
 }
