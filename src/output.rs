@@ -50,6 +50,48 @@ pub extern "C" fn note_closed_stdout() {
     }
 }
 
+/// For a command that writes to the cluster, before its first request:
+/// standard output closed from the start (`>&-`) could never carry its
+/// report, so nothing is changed (a report lost after the writes would
+/// leave the user guessing what was done).
+///
+/// # Errors
+///
+/// Standard output was closed when the tool started.
+pub fn refuse_if_closed() -> Result<(), Error> {
+    if STDOUT_WAS_CLOSED.load(std::sync::atomic::Ordering::Relaxed) {
+        return Err(cannot_write_stdout(
+            "it is closed (the command ran with `>&-`); nothing was changed",
+            "run it with its output open: to a file (`> file`), or to `/dev/null` to throw it away",
+        ));
+    }
+    Ok(())
+}
+
+/// Before the first write of a command whose report comes after its
+/// writes (`apply -o json`): a pipe whose reader is already gone (`| head`
+/// that has finished) ends the tool now, by SIGPIPE as a print to it
+/// would, and not after the writes with the report lost. A reader that
+/// goes away later cannot be foreseen.
+pub fn quit_if_reader_gone() {
+    #[cfg(unix)]
+    {
+        let mut watch = libc::pollfd {
+            fd: libc::STDOUT_FILENO,
+            events: libc::POLLOUT,
+            revents: 0,
+        };
+        // SAFETY: poll reads and fills the one pollfd it is given, without
+        // waiting (timeout 0); raise ends the process by SIGPIPE (its
+        // default action, restored first thing in main).
+        unsafe {
+            if libc::poll(&mut watch, 1, 0) == 1 && watch.revents & libc::POLLERR != 0 {
+                libc::raise(libc::SIGPIPE);
+            }
+        }
+    }
+}
+
 /// Write `text` to standard output, whole, and flush it, so that a full
 /// disk or a closed descriptor is an error here (exit 1) and not a panic of
 /// `print!`, nor output lost without a word. A closed pipe (`| head`) never

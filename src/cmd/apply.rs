@@ -96,11 +96,12 @@ struct Report<'a> {
 
 /// The exit status of an apply a signal stopped, as a shell reports a
 /// command that signal ended: 128 + its number (130 for SIGINT, 143 for
-/// SIGTERM).
+/// SIGTERM, 129 for SIGHUP).
 fn interrupted_status(signal: Signal) -> u8 {
     match signal {
         Signal::Int => 130,
         Signal::Term => 143,
+        Signal::Hup => 129,
     }
 }
 
@@ -109,6 +110,9 @@ fn interrupted_status(signal: Signal) -> u8 {
 enum Signal {
     Int,
     Term,
+    /// The terminal went away (a closed ssh session): stopped as SIGTERM
+    /// is, so that the writes in flight are let finish and recorded.
+    Hup,
 }
 
 impl Signal {
@@ -116,6 +120,7 @@ impl Signal {
         match self {
             Signal::Int => "SIGINT",
             Signal::Term => "SIGTERM",
+            Signal::Hup => "SIGHUP",
         }
     }
 }
@@ -160,6 +165,7 @@ impl Interruption {
         match self.signal.load(std::sync::atomic::Ordering::SeqCst) {
             2 => Some(Signal::Int),
             15 => Some(Signal::Term),
+            1 => Some(Signal::Hup),
             _ => None,
         }
     }
@@ -168,6 +174,7 @@ impl Interruption {
         let number = match signal {
             Signal::Int => 2,
             Signal::Term => 15,
+            Signal::Hup => 1,
         };
         let _ = self.signal.compare_exchange(
             0,
@@ -209,7 +216,10 @@ pub async fn run(ctx: &Context, args: &ApplyArgs) -> Result<ExitCode> {
         interruption.clone(),
         Format::from(args.output),
     ));
-    let result = run_watched(ctx, args, &progress, &interruption).await;
+    let result = match crate::output::refuse_if_closed() {
+        Ok(()) => run_watched(ctx, args, &progress, &interruption).await,
+        Err(e) => Err(e),
+    };
     watcher.abort();
     result
 }
@@ -284,6 +294,7 @@ async fn run_watched(
             // plan needs? (After the confirmation, so that a refusal for
             // want of a terminal sends nothing.)
             execute::check_access(&cluster, &plan).await?;
+            crate::output::quit_if_reader_gone();
             let mut executed = carry_out(
                 &cluster,
                 &plan,
@@ -465,12 +476,14 @@ async fn watch_interrupts(
     }
 }
 
-/// SIGINT and SIGTERM, as they come.
+/// SIGINT, SIGTERM and SIGHUP, as they come.
 struct Interrupts {
     #[cfg(unix)]
     int: Option<tokio::signal::unix::Signal>,
     #[cfg(unix)]
     term: Option<tokio::signal::unix::Signal>,
+    #[cfg(unix)]
+    hup: Option<tokio::signal::unix::Signal>,
 }
 
 impl Interrupts {
@@ -480,6 +493,10 @@ impl Interrupts {
         Interrupts {
             int: signal(SignalKind::interrupt()).ok(),
             term: signal(SignalKind::terminate()).ok(),
+            hup: match ignored_hangup() {
+                true => None,
+                false => signal(SignalKind::hangup()).ok(),
+            },
         }
     }
 
@@ -497,12 +514,13 @@ impl Interrupts {
                 None => std::future::pending().await,
             }
         }
-        if self.int.is_none() && self.term.is_none() {
+        if self.int.is_none() && self.term.is_none() && self.hup.is_none() {
             return None;
         }
         tokio::select! {
             Some(()) = recv(&mut self.int) => Some(Signal::Int),
             Some(()) = recv(&mut self.term) => Some(Signal::Term),
+            Some(()) = recv(&mut self.hup) => Some(Signal::Hup),
             else => None,
         }
     }
@@ -510,6 +528,19 @@ impl Interrupts {
     #[cfg(not(unix))]
     async fn next(&mut self) -> Option<Signal> {
         tokio::signal::ctrl_c().await.ok().map(|()| Signal::Int)
+    }
+}
+
+/// Whether SIGHUP is ignored (`nohup`): then it stays so, and must not
+/// stop the apply.
+#[cfg(unix)]
+fn ignored_hangup() -> bool {
+    // SAFETY: a zeroed sigaction is a valid value to be filled; a null
+    // new action only reads the current one.
+    unsafe {
+        let mut current: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(libc::SIGHUP, std::ptr::null(), &mut current) == 0
+            && current.sa_sigaction == libc::SIG_IGN
     }
 }
 

@@ -48,7 +48,9 @@ impl CommandSpec {
 
 /// Text with every character that shows as nothing, or as a plain space,
 /// written as a `\u{..}` escape: zero-width and other format characters,
-/// spaces other than U+0020, variation selectors, tag characters. In a
+/// spaces other than U+0020, variation selectors, tag characters, blank
+/// glyphs (U+2800, U+1D159), and combining marks (which draw on the
+/// character before them: an argument could look like another). In a
 /// command about to run, nothing may be invisible.
 fn visible(text: &str) -> String {
     use std::fmt::Write;
@@ -68,7 +70,12 @@ fn is_invisible(c: char) -> bool {
         || matches!(
             c,
             '\u{00AD}'
-                | '\u{034F}'
+                // Combining marks: the general-purpose blocks.
+                | '\u{0300}'..='\u{036F}'
+                | '\u{1AB0}'..='\u{1AFF}'
+                | '\u{1DC0}'..='\u{1DFF}'
+                | '\u{20D0}'..='\u{20FF}'
+                | '\u{FE20}'..='\u{FE2F}'
                 | '\u{115F}'
                 | '\u{1160}'
                 | '\u{17B4}'
@@ -76,13 +83,21 @@ fn is_invisible(c: char) -> bool {
                 | '\u{180B}'..='\u{180F}'
                 | '\u{200B}'..='\u{200F}'
                 | '\u{2060}'..='\u{206F}'
+                // Braille pattern blank.
+                | '\u{2800}'
                 | '\u{3164}'
                 | '\u{FE00}'..='\u{FE0F}'
                 | '\u{FEFF}'
                 | '\u{FFA0}'
                 | '\u{FFF0}'..='\u{FFFB}'
                 | '\u{1BCA0}'..='\u{1BCA3}'
-                | '\u{1D173}'..='\u{1D17A}'
+                // Musical symbols: a null notehead, combining stems and
+                // flags, and format characters.
+                | '\u{1D159}'
+                | '\u{1D165}'..='\u{1D169}'
+                | '\u{1D16D}'..='\u{1D182}'
+                | '\u{1D185}'..='\u{1D18B}'
+                | '\u{1D1AA}'..='\u{1D1AD}'
                 | '\u{E0000}'..='\u{E0FFF}'
         )
 }
@@ -223,7 +238,17 @@ pub fn run_bounded(
     })?;
     let running = group::started(&child, terminal);
     let deadline = Instant::now() + timeout;
-    let output = read_output(&mut child, &running, deadline, timeout);
+    let output = match read_output(&mut child, &running, deadline, timeout) {
+        Ok(Some(output)) => Ok(output),
+        Ok(None) => {
+            // Ctrl-C ended the program; its group is stopped.
+            group::end_as_interrupted(running);
+            return Err(CommandError::Failed {
+                status: "signal 2".into(),
+            });
+        }
+        Err(e) => Err(e),
+    };
     let status = match output {
         Ok(_) => wait_until(&mut child, deadline),
         Err(_) => None,
@@ -257,13 +282,15 @@ fn resolve_program(program: &str, dir: &Path) -> PathBuf {
 
 /// Read standard output on a thread (a pipe read blocks), up to one byte
 /// past the limit and a trailing newline, until it closes or the deadline
-/// passes.
+/// passes. `None`: a Ctrl-C at the terminal ended the program while a
+/// program it started still held its output; the group is then stopped
+/// (the Ctrl-C ends this tool too, at once, not at the timeout).
 fn read_output(
     child: &mut Child,
     running: &group::Running,
     deadline: Instant,
     timeout: Duration,
-) -> Result<SecretBytes, CommandError> {
+) -> Result<Option<SecretBytes>, CommandError> {
     let Some(mut stdout) = child.stdout.take() else {
         running.stop(child);
         return Err(CommandError::Unreadable("no output pipe".into()));
@@ -281,14 +308,28 @@ fn read_output(
                 .map_err(|e| e.kind().to_string()),
         );
     });
-    let remaining = deadline.saturating_duration_since(Instant::now());
-    match rx.recv_timeout(remaining) {
+    // Waited for in slices: between them, whether Ctrl-C ended the program.
+    let received = loop {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(remaining.min(Duration::from_millis(50))) {
+            Err(mpsc::RecvTimeoutError::Timeout) if !remaining.is_zero() => {
+                if let Ok(Some(status)) = child.try_wait()
+                    && running.interrupted_at_terminal(status)
+                {
+                    running.stop(child);
+                    return Ok(None);
+                }
+            }
+            received => break received,
+        }
+    };
+    match received {
         // More than a value and its newline: too large, however it ends.
         Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES.saturating_add(1) => {
             running.stop(child);
             Err(CommandError::TooLarge)
         }
-        Ok(Ok(bytes)) => Ok(bytes),
+        Ok(Ok(bytes)) => Ok(Some(bytes)),
         Ok(Err(kind)) => {
             running.stop(child);
             Err(CommandError::Unreadable(kind))

@@ -21,12 +21,20 @@ static RUNNING_GROUP: AtomicI32 = AtomicI32::new(0);
 /// The terminal handed to that group (-1: none). Read by the handler.
 static HANDED_TERMINAL: AtomicI32 = AtomicI32::new(-1);
 
+/// The terminal's modes before the program ran, for the handler: one
+/// slot for the process, allocated once and never freed (a handler may
+/// read it at any time), written only while no terminal is handed over.
+static SAVED_MODES: std::sync::atomic::AtomicPtr<libc::termios> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
 /// The signals that end the program's group, and then this tool.
 const ENDING: [c_int; 3] = [libc::SIGINT, libc::SIGTERM, libc::SIGHUP];
 
 /// Our controlling terminal, if this tool is in its foreground group (a
-/// job in the background keeps no terminal to hand over).
-pub struct Terminal(Option<std::os::fd::OwnedFd>);
+/// job in the background keeps no terminal to hand over), and its modes
+/// before the program ran: a program stopped at its timeout or by Ctrl-C
+/// may have turned echo off and not lived to turn it back on.
+pub struct Terminal(Option<(std::os::fd::OwnedFd, Option<libc::termios>)>);
 
 impl Terminal {
     pub fn ours() -> Self {
@@ -45,12 +53,20 @@ impl Terminal {
         let owned = unsafe { OwnedFd::from_raw_fd(fd) };
         // SAFETY: plain queries on a descriptor we own.
         let foreground = unsafe { libc::tcgetpgrp(fd) == libc::getpgrp() };
-        Terminal(foreground.then_some(owned))
+        if !foreground {
+            return Terminal(None);
+        }
+        // SAFETY: a zeroed termios is plain data, filled by tcgetattr.
+        let modes = unsafe {
+            let mut modes: libc::termios = std::mem::zeroed();
+            (libc::tcgetattr(fd, &mut modes) == 0).then_some(modes)
+        };
+        Terminal(Some((owned, modes)))
     }
 
     fn raw(&self) -> Option<c_int> {
         use std::os::fd::AsRawFd;
-        self.0.as_ref().map(AsRawFd::as_raw_fd)
+        self.0.as_ref().map(|(fd, _)| fd.as_raw_fd())
     }
 }
 
@@ -108,6 +124,18 @@ pub fn started(child: &Child, terminal: Terminal) -> Running {
     let group = c_int::try_from(child.id()).unwrap_or(0);
     RUNNING_GROUP.store(group, Ordering::SeqCst);
     if let Some(tty) = terminal.raw() {
+        if let Some(Some(modes)) = terminal.0.as_ref().map(|(_, modes)| *modes) {
+            let mut slot = SAVED_MODES.load(Ordering::SeqCst);
+            if slot.is_null() {
+                slot = Box::into_raw(Box::new(modes));
+                SAVED_MODES.store(slot, Ordering::SeqCst);
+            }
+            // SAFETY: the slot is never freed, and the handler reads it
+            // only once HANDED_TERMINAL (stored below) names a terminal.
+            unsafe {
+                *slot = modes;
+            }
+        }
         HANDED_TERMINAL.store(tty, Ordering::SeqCst);
         // Also here, as shells do: whichever of parent and child comes first.
         // SAFETY: we are in the foreground group; tcsetpgrp only changes
@@ -172,10 +200,16 @@ impl Drop for Running {
         RUNNING_GROUP.store(0, Ordering::SeqCst);
         HANDED_TERMINAL.store(-1, Ordering::SeqCst);
         if let Some(tty) = self.terminal.raw() {
+            let modes = self.terminal.0.as_ref().and_then(|(_, modes)| *modes);
             with_sigttou_blocked(|| {
-                // SAFETY: gives the terminal back to our own group.
+                // SAFETY: gives the terminal back to our own group, then
+                // puts back the modes it had before the program ran (as a
+                // shell does after a job a signal ended).
                 unsafe {
                     libc::tcsetpgrp(tty, libc::getpgrp());
+                    if let Some(modes) = &modes {
+                        libc::tcsetattr(tty, libc::TCSANOW, modes);
+                    }
                 }
             });
         }
@@ -206,7 +240,7 @@ pub fn end_as_interrupted(running: Running) {
 /// Only async-signal-safe calls.
 extern "C" fn on_signal(signal: c_int) {
     let group = RUNNING_GROUP.load(Ordering::SeqCst);
-    // SAFETY: kill, waitpid, nanosleep, tcsetpgrp, signal and raise are
+    // SAFETY: kill, waitpid, nanosleep, tcsetpgrp, tcsetattr, signal and raise are
     // async-signal-safe; nothing here allocates or locks.
     unsafe {
         if group > 0 {
@@ -233,6 +267,10 @@ extern "C" fn on_signal(signal: c_int) {
         if tty >= 0 {
             libc::signal(libc::SIGTTOU, libc::SIG_IGN);
             libc::tcsetpgrp(tty, libc::getpgrp());
+            let modes = SAVED_MODES.load(Ordering::SeqCst);
+            if !modes.is_null() {
+                libc::tcsetattr(tty, libc::TCSANOW, modes);
+            }
         }
         libc::signal(signal, libc::SIG_DFL);
         libc::raise(signal);

@@ -116,10 +116,14 @@ fn invisible_characters_in_a_command_are_shown_escaped() {
         "tag\u{e0041}",
         "\u{feff}",
         "é☃",
+        "\u{2800}",
+        "x\u{1d159}",
+        "a\u{332}b\u{301}",
+        "c\u{20e3}",
     ]);
     assert_eq!(
         s.display(),
-        r"'op\u{200b}' 'a\u{a0}b' 'x\u{2066}y' 'tag\u{e0041}' '\u{feff}' 'é☃'"
+        r"'op\u{200b}' 'a\u{a0}b' 'x\u{2066}y' 'tag\u{e0041}' '\u{feff}' 'é☃' '\u{2800}' 'x\u{1d159}' 'a\u{332}b\u{301}' 'c\u{20e3}'"
     );
     // Generated: every non-ASCII character (escapes are ASCII) is either
     // shown as itself, and visible, or escaped; most from the ranges where

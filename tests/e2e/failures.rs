@@ -426,6 +426,32 @@ fn an_interrupted_apply_leaves_a_json_record() {
     assert_eq!(held(&env), MANY);
 }
 
+/// Attack 2 finding 2: SIGHUP (the terminal went away) while writing
+/// stops as SIGTERM does: no new write, a summary of what was done, exit
+/// 129 (128 + 1), not an abrupt end that leaves no record.
+#[test]
+fn a_hangup_while_writing_stops_in_order_and_exits_129() {
+    let env = TestEnv::new();
+    if env.fake().is_none() {
+        return;
+    }
+    let file = many(&env);
+    let run = interrupted_apply(&env, &file, "HUP", &[]);
+    assert_eq!(
+        run.code,
+        Some(129),
+        "stdout:\n{}\nstderr:\n{}",
+        run.stdout,
+        run.stderr
+    );
+    run.stderr_has("SIGHUP: stopping")
+        .stdout_has("Apply interrupted");
+    let (done, failed, skipped) = summary_counts(&run.stdout);
+    assert_eq!(failed, 0, "{}", run.stdout);
+    assert_eq!(done + skipped, MANY, "{}", run.stdout);
+    assert_eq!(held(&env), done);
+}
+
 /// Start `apply -f file ARGS`, wait until the server has seen a `method`
 /// request whose path ends in `suffix` (held there by a delay fault), then
 /// send each of `signals` in turn, each after the tool said on stderr
@@ -522,6 +548,7 @@ fn a_signal_while_planning_leaves_a_record_that_nothing_was_written() {
         ("INT", 130, &["-o", "json"][..]),
         ("TERM", 143, &["-o", "json"][..]),
         ("TERM", 143, &[][..]),
+        ("HUP", 129, &["-o", "json"][..]),
     ] {
         server.clear_requests();
         server.inject(

@@ -656,3 +656,141 @@ fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
         }
     }
 }
+
+/// Runs render-job with `file` as its secrets on a new pty (its controlling
+/// terminal), waits until the program printed `ready`, types `typing` (if
+/// any), and gives the tool's exit status, what the terminal showed, and
+/// whether echo is on afterwards.
+#[cfg(target_os = "linux")]
+fn on_a_pty(env: &TestEnv, file: &str, typing: &str) -> (std::process::ExitStatus, String, bool) {
+    use std::io::{Read, Write};
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    use std::os::unix::process::CommandExt;
+    let task = env.file(
+        "task.yaml",
+        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
+    );
+    let (mut master, slave) = {
+        let (mut m, mut s) = (0, 0);
+        // SAFETY: openpty fills the two descriptors; the rest may be null.
+        let made = unsafe {
+            libc::openpty(
+                &mut m,
+                &mut s,
+                std::ptr::null_mut(),
+                std::ptr::null(),
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(made, 0, "openpty");
+        // SAFETY: fresh descriptors nothing else owns.
+        unsafe {
+            (
+                std::fs::File::from(OwnedFd::from_raw_fd(m)),
+                OwnedFd::from_raw_fd(s),
+            )
+        }
+    };
+    let clone = || slave.try_clone().unwrap_or_else(|e| panic!("{e}"));
+    let mut cmd = env.command();
+    cmd.args(["render-job", "-f"])
+        .arg(&task)
+        .args(["--secrets", file, "--allow-commands", "-o", "json"])
+        .stdin(clone())
+        .stdout(clone())
+        .stderr(clone());
+    // SAFETY: between fork and exec, only setsid and ioctl: a new
+    // session whose controlling terminal is the pty (standard input).
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            libc::ioctl(0, libc::TIOCSCTTY, 0);
+            Ok(())
+        });
+    }
+    let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut reader = master.try_clone().unwrap_or_else(|e| panic!("{e}"));
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = reader.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = Vec::new();
+    while !String::from_utf8_lossy(&seen).contains("ready") {
+        match rx.recv_timeout(std::time::Duration::from_secs(60)) {
+            Ok(bytes) => seen.extend(bytes),
+            Err(_) => {
+                let _ = tool.kill();
+                panic!("not ready: {}", String::from_utf8_lossy(&seen));
+            }
+        }
+    }
+    master
+        .write_all(typing.as_bytes())
+        .unwrap_or_else(|e| panic!("{e}"));
+    let status = wait_bounded(&mut tool);
+    while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
+        seen.extend(bytes);
+    }
+    // SAFETY: termios is plain data, filled by tcgetattr on our slave end.
+    let echo = unsafe {
+        let mut modes: libc::termios = std::mem::zeroed();
+        assert_eq!(libc::tcgetattr(slave.as_raw_fd(), &mut modes), 0);
+        modes.c_lflag & libc::ECHO != 0
+    };
+    (status, String::from_utf8_lossy(&seen).into_owned(), echo)
+}
+
+/// A Ctrl-C ends the program while a child it left in the background (one
+/// that ignores SIGINT, as any started with `&` by a script does) holds its
+/// output: the tool stops the group and ends by SIGINT at once, not at the
+/// program's timeout. The echo the program turned off is back on.
+#[cfg(target_os = "linux")]
+#[test]
+fn ctrl_c_ends_the_tool_though_a_background_child_holds_the_output_and_echo_comes_back() {
+    use std::os::unix::process::ExitStatusExt;
+    let env = TestEnv::new();
+    let child = env.dir.path().join("child.pid");
+    script(
+        &env,
+        "hold",
+        &format!(
+            "stty -echo </dev/tty; sleep 600 & echo $! > '{}'; printf ready >/dev/tty; wait",
+            child.display()
+        ),
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    fromCommand:\n      - key: K\n        command: [./hold]\n        timeout: 10m\n",
+    );
+    let (status, shown, echo) = on_a_pty(&env, &file, "\u{3}");
+    env.assert_no_leak(&shown);
+    assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{shown}");
+    assert!(echo, "echo left off:\n{shown}");
+    assert!(gone_within_a_minute(wait_for_pid(&child)));
+}
+
+/// A program stopped at its timeout after turning echo off leaves the
+/// terminal as it found it.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_program_stopped_at_its_timeout_leaves_echo_as_it_was() {
+    let env = TestEnv::new();
+    script(
+        &env,
+        "quiet",
+        "stty -echo </dev/tty; printf ready >/dev/tty; sleep 600",
+    );
+    let file = manifest(
+        &env,
+        "  - name: s\n    fromCommand:\n      - key: K\n        command: [./quiet]\n        timeout: 2s\n",
+    );
+    let (status, shown, echo) = on_a_pty(&env, &file, "");
+    assert!(!status.success(), "{status:?}\n{shown}");
+    assert!(shown.contains("did not finish within 2s"), "{shown}");
+    assert!(echo, "echo left off:\n{shown}");
+}

@@ -151,6 +151,37 @@ fn every_command_says_it_cannot_write_standard_output_and_writes_nothing() {
     }
 }
 
+/// Standard output closed from the start: a command that would write
+/// refuses before any request, whatever `-o` (a report written after the
+/// writes would be lost; `--prune` deletions too).
+#[test]
+fn with_standard_output_closed_no_command_writes() {
+    let env = TestEnv::new();
+    let (manifest, _) = setup(&env);
+    let cases: Vec<Vec<&str>> = vec![
+        vec!["apply", "-f", &manifest, "--yes", "-o", "json"],
+        vec!["apply", "-f", &manifest, "--yes", "-o", "yaml", "--prune"],
+        vec!["apply", "-f", &manifest, "--yes", "--prune"],
+        vec!["secret", "create", "--inline", "B=b", "more"],
+        vec!["secret", "delete", "kept"],
+    ];
+    for args in &cases {
+        let run = run_with_stdout(&env, &strings(args), Stdout::Closed);
+        assert_eq!(run.code, Some(1), "{args:?}\n{}", run.stderr);
+        run.failure()
+            .stderr_has("cannot write standard output: it is closed")
+            .stderr_has("nothing was changed");
+        assert!(env.secret(&format!("added-{OWNER}")).is_none(), "{args:?}");
+        assert!(env.secret(&format!("more-{OWNER}")).is_none(), "{args:?}");
+        assert!(env.secret(&format!("kept-{OWNER}")).is_some(), "{args:?}");
+        assert_ne!(
+            env.data(&format!("kept-{OWNER}"))["K"],
+            b"changed",
+            "{args:?}"
+        );
+    }
+}
+
 /// A command that printed after writing says that the writes were made,
 /// so that nobody takes the failure for "nothing happened".
 #[test]
@@ -198,14 +229,22 @@ fn a_closed_pipe_ends_the_tool_quietly_before_any_write() {
     // SAFETY: both are fresh descriptors that nothing else owns.
     let (reader, writer) = unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) };
     drop(reader);
-    let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::from(writer))
-        .stderr(Stdio::piped());
-    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
-    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
-    let run = env.checked(out);
-    assert_eq!(run.stderr, "", "quiet");
+    // Text prints the plan before writing; `-o json` and `yaml` print
+    // after, and look at the pipe before the first write.
+    for output in ["text", "json", "yaml"] {
+        let mut cmd = env.command();
+        cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
+            .args(["-o", output])
+            .stdin(Stdio::null())
+            .stdout(Stdio::from(
+                writer.try_clone().unwrap_or_else(|e| panic!("{e}")),
+            ))
+            .stderr(Stdio::piped());
+        let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
+        assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{output} {out:?}");
+        let run = env.checked(out);
+        assert_eq!(run.stderr, "", "quiet");
+        assert!(env.secret(&format!("added-{OWNER}")).is_none(), "{output}");
+    }
     assert!(env.secret(&format!("added-{OWNER}")).is_none());
 }

@@ -143,6 +143,7 @@ pub async fn run(ctx: &Context, args: &CreateArgs) -> Result<ExitCode> {
         crate::output::print(&create::dry_run_preview(&desired, &owner.hash, &meta)?)?;
         return Ok(ExitCode::SUCCESS);
     }
+    crate::output::refuse_if_closed()?;
     let cluster = crate::cmd::prelude::connect(ctx).await?;
     let meta = crate::cmd::prelude::write_meta(&cluster).await?;
     let report = create::create_or_merge(&cluster, &desired, &owner.hash, &meta).await?;

@@ -26,6 +26,7 @@ pub struct DeleteArgs {
 }
 
 pub async fn run(ctx: &Context, args: &DeleteArgs) -> Result<ExitCode> {
+    crate::output::refuse_if_closed()?;
     crate::konduktor::validate_name(&args.name, crate::konduktor::SecretKind::Env)
         .map_err(|e| crate::error::Error::from(e).as_usage())?;
     let owner = crate::cmd::prelude::owner()?;
