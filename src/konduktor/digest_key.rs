@@ -82,7 +82,7 @@ pub fn hex(bytes: &[u8]) -> String {
 }
 
 /// The bytes of `text` as hex digits (either case), if it is exactly that.
-fn unhex(text: &str) -> Option<Vec<u8>> {
+pub fn unhex(text: &str) -> Option<Vec<u8>> {
     if !text.len().is_multiple_of(2) {
         return None;
     }

@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, ErrorKind, Result};
 use crate::escape;
-use crate::konduktor::digest_key::{DigestKey, ENV_DIGEST_KEY, RELATIVE_PATH, hex};
+use crate::konduktor::digest_key::{DigestKey, ENV_DIGEST_KEY, RELATIVE_PATH, hex, unhex};
 use crate::secrets::plan::{Action, Change, DeleteReason, Plan, SecretPlan, Step};
 
 /// The format this version writes and the only one it reads. Format 1
@@ -173,19 +173,6 @@ fn saved_secret(s: &SecretPlan, key: &DigestKey, salt: &[u8]) -> SavedSecret {
             })
             .collect(),
     }
-}
-
-fn unhex(text: &str) -> Option<Vec<u8>> {
-    if !text.len().is_multiple_of(2) {
-        return None;
-    }
-    (0..text.len())
-        .step_by(2)
-        .map(|i| {
-            text.get(i..i + 2)
-                .and_then(|b| u8::from_str_radix(b, 16).ok())
-        })
-        .collect()
 }
 
 impl SavedPlan {
