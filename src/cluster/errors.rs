@@ -1110,9 +1110,10 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
-    // A page over our cap would be as large again: not asked for anew.
+    // A page over our caps would be as large again: not asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
         && !e.message().contains(super::pages::TOO_LARGE)
+        && !e.message().contains(super::pages::TOO_MANY)
 }
 
 /// `text` with what URLs in it may carry as secrets hidden: the user and
