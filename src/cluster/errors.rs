@@ -329,6 +329,19 @@ impl Cluster {
                 super::pages::MAX_PAGE_BYTES >> 20,
                 self.context
             )),
+            other if super::pages::is_too_many(&other) => Error::new(
+                ErrorKind::Server,
+                format!(
+                    "could not {} on {}: {}",
+                    op.describe(),
+                    self.server,
+                    kube_error_text(&other)
+                ),
+            )
+            .with_help(format!(
+                "check that context `{}` points at the cluster's API server, not at something in front of it",
+                self.context
+            )),
             other => Error::new(
                 ErrorKind::Server,
                 format!(

@@ -159,6 +159,11 @@ impl<'de, K: Deserialize<'de>> Visitor<'de> for ItemsSeed<K> {
 /// The text of the error a page of more items than asked for ends in.
 pub(super) const TOO_MANY: &str = "the server sent a page of the list with more than";
 
+/// Is this the error of a page of more items than asked for?
+pub(super) fn is_too_many(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_MANY))
+}
+
 /// The items asked for in a page with `params`.
 fn asked(params: &kube::api::ListParams) -> usize {
     usize::try_from(params.limit.unwrap_or(super::LIST_PAGE)).unwrap_or(usize::MAX)
