@@ -284,7 +284,7 @@ fn diff_over_a_hostile_300mb_page(bencher: Bencher) {
 /// `diff` and `secret list` whose LIST is answered with one 12 MB page of
 /// 4,000,000 empty items (`{}`): each costs far more held than sent, so
 /// the read stops at the first item past the 500 asked for and the peak
-/// stays that of a small page; read whole, it took 2.7 GB (`diff`) and
+/// stays that of a small page (14 MiB here); read whole, it took 2.7 GB (`diff`) and
 /// 1.37 GB (`secret list`). The runs fail, as they should.
 #[divan::bench(sample_count = 3, sample_size = 1)]
 fn lists_over_a_page_of_4m_empty_items(bencher: Bencher) {
