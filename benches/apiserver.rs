@@ -281,6 +281,42 @@ fn diff_over_a_hostile_300mb_page(bencher: Bencher) {
     });
 }
 
+/// `diff` and `secret list` whose LIST is answered with one 12 MB page of
+/// 4,000,000 empty items (`{}`): each costs far more held than sent, so
+/// the read stops at the first item past the 500 asked for and the peak
+/// stays that of a small page (14 MiB here); read whole, it took 2.7 GB (`diff`) and
+/// 1.37 GB (`secret list`). The runs fail, as they should.
+#[divan::bench(sample_count = 3, sample_size = 1)]
+fn lists_over_a_page_of_4m_empty_items(bencher: Bencher) {
+    let world = world();
+    let (ns, kubeconfig) = namespace(world, "tiny-items");
+    world.server.inject(
+        FaultRule::new(Fault::TinyItems(4_000_000))
+            .on("GET")
+            .path(&format!("/namespaces/{ns}/secrets")),
+    );
+    let manifest = world.dir.path().join("one-tiny.yaml");
+    std::fs::write(
+        &manifest,
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {TOKEN: t}\n",
+    )
+    .unwrap_or_else(|e| panic!("{e}"));
+    let manifest = manifest.display().to_string();
+    bencher.bench_local(|| {
+        for args in [&["diff", "-f", &manifest][..], &["secret", "list"][..]] {
+            world.server.clear_requests();
+            let (usage, ok) = run_to_end(&binary(world, &kubeconfig, args));
+            eprintln!(
+                "lists_over_a_page_of_4m_empty_items ({}): {} requests, {}, {}",
+                args.first().copied().unwrap_or_default(),
+                requests(world, &ns),
+                if ok { "succeeded" } else { "refused" },
+                usage
+            );
+        }
+    });
+}
+
 /// The namespace of 3,000 secrets of 50 KB of another user's values, made
 /// once for the list benches.
 fn crowded_namespace() -> &'static (String, PathBuf) {

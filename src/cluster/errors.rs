@@ -329,6 +329,19 @@ impl Cluster {
                 super::pages::MAX_PAGE_BYTES >> 20,
                 self.context
             )),
+            other if super::pages::is_too_many(&other) => Error::new(
+                ErrorKind::Server,
+                format!(
+                    "could not {} on {}: {}",
+                    op.describe(),
+                    self.server,
+                    kube_error_text(&other)
+                ),
+            )
+            .with_help(format!(
+                "check that context `{}` points at the cluster's API server, not at something in front of it",
+                self.context
+            )),
             other => Error::new(
                 ErrorKind::Server,
                 format!(
@@ -1125,9 +1138,12 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
-    // An answer over our cap would be as large again: not asked for anew.
+    // An answer or a page over our caps would be as large again: not
+    // asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
         && !e.message().contains(super::OVER_CAP)
+        && !e.message().contains(super::pages::TOO_LARGE)
+        && !e.message().contains(super::pages::TOO_MANY)
 }
 
 /// `text` with what URLs in it may carry as secrets hidden: the user and

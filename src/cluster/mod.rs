@@ -492,6 +492,9 @@ impl Cluster {
                 Some(t) => first.clone().continue_token(t),
                 None => first.clone(),
             };
+            // A page holds at most the LIST_PAGE items asked for (the
+            // page reader refuses more), so the total is checked before
+            // it grows past MAX_LIST_ITEMS.
             let (mut got, next) = self.read(op, || page(params.clone())).await?;
             pages = pages.saturating_add(1);
             crate::log::log(2, || {
@@ -500,8 +503,19 @@ impl Cluster {
                     crate::output::count(got.len(), "item", "items")
                 )
             });
+            if items.len().saturating_add(got.len()) > MAX_LIST_ITEMS {
+                return Err(Error::new(
+                    ErrorKind::Server,
+                    format!(
+                        "could not {} on {}: the list is over {MAX_LIST_ITEMS} items after {pages} pages, more than this tool reads",
+                        op.describe(),
+                        self.server,
+                    ),
+                ));
+            }
             items.append(&mut got);
-            if items.len() > MAX_LIST_ITEMS || pages >= MAX_LIST_PAGES {
+            let more = next.as_deref().is_some_and(|t| !t.is_empty());
+            if more && pages >= MAX_LIST_PAGES {
                 return Err(Error::new(
                     ErrorKind::Server,
                     format!(
@@ -558,25 +572,11 @@ impl Cluster {
             let client = self.client.clone();
             let url = url.clone();
             async move {
-                let page = match pages::object_page::<Secret>(&client, &url, &params, false).await {
-                    Err(e)
-                        if pages::is_too_large(&e)
-                            && params.limit.is_some_and(|l| l > pages::SMALL_PAGE) =>
-                    {
-                        crate::log::log(1, || {
-                            format!(
-                                "a page of {} secrets was over {} MiB: asking again for {}",
-                                params.limit.unwrap_or_default(),
-                                pages::MAX_PAGE_BYTES >> 20,
-                                pages::SMALL_PAGE
-                            )
-                        });
-                        let smaller = params.clone().limit(pages::SMALL_PAGE);
-                        pages::object_page::<Secret>(&client, &url, &smaller, false).await
-                    }
-                    other => other,
-                };
-                let (items, next) = page?;
+                let (items, next) = pages::or_smaller(&params, |params| {
+                    let (client, url) = (client.clone(), url.clone());
+                    async move { pages::object_page::<Secret>(&client, &url, &params, false).await }
+                })
+                .await?;
                 let items = items.into_iter().map(LiveSecret::from_object).collect();
                 Ok((items, next))
             }
@@ -602,7 +602,13 @@ impl Cluster {
             let client = self.client.clone();
             let url = url.clone();
             async move {
-                let page = pages::listing_page(&client, &url, &params).await?;
+                // Values are skipped, not held, but still sent: the
+                // page is capped and asked again smaller as above.
+                let page = pages::or_smaller(&params, |params| {
+                    let (client, url) = (client.clone(), url.clone());
+                    async move { pages::listing_page(&client, &url, &params).await }
+                })
+                .await?;
                 Ok((page.items, page.next))
             }
         })

@@ -12,8 +12,10 @@ use std::io::{BufReader, Read};
 
 use futures::FutureExt;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use std::marker::PhantomData;
+
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::short_strings::{self, ShortStrings};
 use crate::konduktor::SecretListing;
@@ -27,14 +29,6 @@ pub(super) struct ListingPage {
     pub next: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct Page {
-    #[serde(default)]
-    metadata: PageMeta,
-    #[serde(default)]
-    items: Vec<Item>,
-}
-
 /// An item of a metadata-only LIST (`PartialObjectMetadata`).
 #[derive(Deserialize)]
 pub(super) struct MetadataItem {
@@ -42,18 +36,148 @@ pub(super) struct MetadataItem {
     pub metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta,
 }
 
-/// A page of objects read whole: its items (`null` as none) and token.
-#[derive(Deserialize)]
-#[serde(bound = "K: Deserialize<'de>")]
-struct ObjectPage<K> {
-    #[serde(default)]
-    metadata: PageMeta,
-    #[serde(default = "none")]
-    items: Option<Vec<K>>,
+/// A page as read: its items (`null` or none as empty) and its token.
+struct Page<K> {
+    items: Vec<K>,
+    next: Option<String>,
 }
 
-fn none<K>() -> Option<Vec<K>> {
-    None
+/// How a page is read: item by item, refused once it holds more items
+/// than were `asked` for (its `limit`). A real API server never sends more;
+/// a hostile one could send millions of `{}` in a few MB, and each costs
+/// far more held than sent, so the count is checked as each one arrives,
+/// not once the page is whole.
+struct PageSeed<K> {
+    asked: usize,
+    item: PhantomData<fn() -> K>,
+}
+
+impl<K> PageSeed<K> {
+    fn new(asked: usize) -> Self {
+        PageSeed {
+            asked,
+            item: PhantomData,
+        }
+    }
+}
+
+/// The fields of a page this tool reads; the rest are skipped.
+#[derive(Deserialize)]
+#[serde(field_identifier, rename_all = "lowercase")]
+enum PageField {
+    Metadata,
+    Items,
+    #[serde(other)]
+    Other,
+}
+
+impl<'de, K: Deserialize<'de>> DeserializeSeed<'de> for PageSeed<K> {
+    type Value = Page<K>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Page<K>, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de, K: Deserialize<'de>> Visitor<'de> for PageSeed<K> {
+    type Value = Page<K>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a page of a list")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Page<K>, A::Error> {
+        let mut meta: Option<PageMeta> = None;
+        let mut items: Option<Vec<K>> = None;
+        while let Some(field) = map.next_key::<PageField>()? {
+            match field {
+                PageField::Metadata if meta.is_some() => {
+                    return Err(de::Error::duplicate_field("metadata"));
+                }
+                PageField::Metadata => meta = Some(map.next_value()?),
+                // A second `items` would hold as many again.
+                PageField::Items if items.is_some() => {
+                    return Err(de::Error::duplicate_field("items"));
+                }
+                PageField::Items => {
+                    items = Some(map.next_value_seed(ItemsSeed::<K>::new(self.asked))?);
+                }
+                PageField::Other => {
+                    map.next_value::<de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(Page {
+            items: items.unwrap_or_default(),
+            next: meta.unwrap_or_default().next,
+        })
+    }
+}
+
+/// A page's `items`: at most `asked` of them, else an error.
+struct ItemsSeed<K>(PageSeed<K>);
+
+impl<K> ItemsSeed<K> {
+    fn new(asked: usize) -> Self {
+        ItemsSeed(PageSeed::new(asked))
+    }
+}
+
+impl<'de, K: Deserialize<'de>> DeserializeSeed<'de> for ItemsSeed<K> {
+    type Value = Vec<K>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Vec<K>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, K: Deserialize<'de>> Visitor<'de> for ItemsSeed<K> {
+    type Value = Vec<K>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a list of items")
+    }
+    fn visit_unit<E>(self) -> Result<Vec<K>, E> {
+        Ok(Vec::new())
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Vec<K>, A::Error> {
+        let asked = self.0.asked;
+        let mut items = Vec::new();
+        loop {
+            if items.len() >= asked {
+                // One more, skipped unread, is one too many.
+                return match seq.next_element::<de::IgnoredAny>()? {
+                    None => Ok(items),
+                    Some(_) => Err(de::Error::custom(format!(
+                        "{TOO_MANY} {asked} items, when this tool asked for {asked} (a real API server never sends more than it is asked for)"
+                    ))),
+                };
+            }
+            match seq.next_element::<K>()? {
+                Some(item) => items.push(item),
+                None => return Ok(items),
+            }
+        }
+    }
+}
+
+/// The text of the error a page of more items than asked for ends in.
+pub(super) const TOO_MANY: &str = "the server sent a page of the list with more than";
+
+/// Is this the error of a page of more items than asked for?
+pub(super) fn is_too_many(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_MANY))
+}
+
+/// The items asked for in a page with `params`.
+fn asked(params: &kube::api::ListParams) -> usize {
+    usize::try_from(params.limit.unwrap_or(super::LIST_PAGE)).unwrap_or(usize::MAX)
+}
+
+/// Read a page of `K` from `body`, at most `asked` items of it.
+fn parse_page<K: de::DeserializeOwned>(
+    body: impl Read,
+    asked: usize,
+) -> Result<Page<K>, serde_json::Error> {
+    let mut de = serde_json::Deserializer::from_reader(BufReader::with_capacity(READ_BUFFER, body));
+    let page = PageSeed::new(asked).deserialize(&mut de)?;
+    de.end()?;
+    Ok(page)
 }
 
 #[derive(Deserialize, Default)]
@@ -203,6 +327,32 @@ pub(super) fn is_too_large(e: &kube::Error) -> bool {
     matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_LARGE))
 }
 
+/// A page read with `params` by `get`, asked for again in a page of
+/// [`SMALL_PAGE`] when it was over [`MAX_PAGE_BYTES`]: large secrets, not a
+/// hostile server, may have made it so.
+pub(super) async fn or_smaller<T, F, Fut>(
+    params: &kube::api::ListParams,
+    mut get: F,
+) -> Result<T, kube::Error>
+where
+    F: FnMut(kube::api::ListParams) -> Fut,
+    Fut: std::future::Future<Output = Result<T, kube::Error>>,
+{
+    match get(params.clone()).await {
+        Err(e) if is_too_large(&e) && params.limit.is_some_and(|l| l > SMALL_PAGE) => {
+            crate::log::log(1, || {
+                format!(
+                    "a page of {} secrets was over {} MiB: asking again for {SMALL_PAGE}",
+                    params.limit.unwrap_or_default(),
+                    MAX_PAGE_BYTES >> 20,
+                )
+            });
+            get(params.clone().limit(SMALL_PAGE)).await
+        }
+        other => other,
+    }
+}
+
 /// A reader that gives at most `left` bytes, and an error (not an end)
 /// where there would have been more.
 pub(super) struct Capped<R> {
@@ -283,10 +433,24 @@ where
                 io.to_string(),
             ))))
         }
-        Ok(Err(e)) => Err(kube::Error::SerdeError(e)),
+        Ok(Err(e)) => Err(kube::Error::SerdeError(without_place(e))),
         Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::other(
             "the list reader stopped",
         )))),
+    }
+}
+
+/// Our own error of a page of too many items, as an error made after the
+/// parse (no line or column: see `errors::kube_error_text`), so its text is
+/// shown; any other parse error as it is (its text may quote a value).
+fn without_place(e: serde_json::Error) -> serde_json::Error {
+    let text = e.to_string();
+    match text.strip_prefix(TOO_MANY) {
+        Some(rest) => {
+            let rest = rest.rsplit_once(" at line ").map_or(rest, |(head, _)| head);
+            serde::de::Error::custom(format!("{TOO_MANY}{rest}"))
+        }
+        None => e,
     }
 }
 
@@ -300,7 +464,8 @@ pub(super) async fn listing_page(
     let request = kube::core::Request::new(url)
         .list(params)
         .map_err(kube::Error::BuildRequest)?;
-    streamed_page(client, request, read_page).await
+    let asked = asked(params);
+    streamed_page(client, request, move |body| read_page(body, asked)).await
 }
 
 /// GET one page of the LIST at `url` and read it as objects whole (a
@@ -323,31 +488,26 @@ where
         request.list(params)
     }
     .map_err(kube::Error::BuildRequest)?;
-    streamed_page(client, request, |body| {
-        let list: ObjectPage<K> = serde_json::from_reader(BufReader::with_capacity(
-            READ_BUFFER,
-            Capped::new(body, MAX_PAGE_BYTES),
-        ))?;
-        let next = list.metadata.next.filter(|t| !t.is_empty());
-        Ok((list.items.unwrap_or_default(), next))
+    let asked = asked(params);
+    streamed_page(client, request, move |body| {
+        let page: Page<K> = parse_page(Capped::new(body, MAX_PAGE_BYTES), asked)?;
+        Ok((page.items, page.next.filter(|t| !t.is_empty())))
     })
     .await
 }
 
-/// Read one page from `body` as it arrives, as listings (values longer
-/// than [`short_strings::LONG`] skipped before the parser sees them).
-fn read_page(body: impl Read) -> Result<ListingPage, serde_json::Error> {
-    let page: Page = serde_json::from_reader(BufReader::with_capacity(
-        READ_BUFFER,
-        ShortStrings::new(body),
-    ))?;
+/// Read one page from `body` as it arrives, as listings: at most
+/// [`MAX_PAGE_BYTES`] of it as sent and `asked` items, values longer than
+/// [`short_strings::LONG`] skipped before the parser sees them.
+fn read_page(body: impl Read, asked: usize) -> Result<ListingPage, serde_json::Error> {
+    let page: Page<Item> = parse_page(ShortStrings::new(Capped::new(body, MAX_PAGE_BYTES)), asked)?;
     if let Some(field) = page.items.iter().find_map(overlong_field) {
         return Err(serde::de::Error::custom(format!(
             "the server sent a secret whose {field} is over {} bytes long, which Kubernetes does not allow",
             short_strings::LONG
         )));
     }
-    if page.metadata.next.as_deref().is_some_and(is_marker) {
+    if page.next.as_deref().is_some_and(is_marker) {
         return Err(serde::de::Error::custom(format!(
             "the server sent a page token over {} bytes long",
             short_strings::LONG
@@ -369,7 +529,7 @@ fn read_page(body: impl Read) -> Result<ListingPage, serde_json::Error> {
                 ),
             })
             .collect(),
-        next: page.metadata.next.filter(|t| !t.is_empty()),
+        next: page.next.filter(|t| !t.is_empty()),
     })
 }
 

@@ -23,8 +23,8 @@ fn a_page_keeps_names_labels_and_sizes_and_no_value() {
         "creationTimestamp":"2026-01-01T00:00:00Z","managedFields":[{{"manager":"x"}}]}},
         "data":{{"K":"{canary}","E":""}},"type":"Opaque"}},{{"metadata":{{"name":"b"}},"data":null}}]}}"#
     );
-    let page: Page = serde_json::from_str(&body).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(page.metadata.next.as_deref(), Some("abc"));
+    let page: Page<Item> = parse_page(body.as_bytes(), 500).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(page.next.as_deref(), Some("abc"));
     let sizes: Vec<Vec<(String, u64)>> = page
         .items
         .iter()
@@ -39,7 +39,7 @@ fn a_page_keeps_names_labels_and_sizes_and_no_value() {
 #[test]
 fn a_value_that_is_not_a_string_is_an_error_that_quotes_nothing() {
     let body = r#"{"items":[{"metadata":{"name":"a"},"data":{"K":12345678}}]}"#;
-    let e = serde_json::from_str::<Page>(body).err();
+    let e = parse_page::<Item>(body.as_bytes(), 500).err();
     let e = e.unwrap_or_else(|| panic!("parsed"));
     let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
     assert!(!text.contains("12345678"), "{text}");
@@ -71,7 +71,7 @@ fn a_page_with_an_overlong_name_or_key_is_refused_naming_the_field() {
         ),
     ] {
         let body = format!(r#"{{"items":[{item}]}}"#);
-        let e = read_page(body.as_bytes()).err();
+        let e = read_page(body.as_bytes(), 500).err();
         let e = e.unwrap_or_else(|| panic!("{field}: accepted"));
         let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
         assert!(text.contains(&format!("whose {field} is over")), "{text}");
@@ -80,7 +80,7 @@ fn a_page_with_an_overlong_name_or_key_is_refused_naming_the_field() {
     // A long value is what is expected, and is measured.
     let value = "YWJj".repeat(short_strings::LONG);
     let body = format!(r#"{{"items":[{{"metadata":{{"name":"a"}},"data":{{"K":"{value}"}}}}]}}"#);
-    let page = read_page(body.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+    let page = read_page(body.as_bytes(), 500).unwrap_or_else(|e| panic!("{e}"));
     let sizes: Vec<u64> = page
         .items
         .iter()
@@ -132,14 +132,103 @@ fn an_object_page_over_the_cap_stops_the_parse() {
     };
     let small = page(3);
     let cap = u64::try_from(small.len()).unwrap_or(0);
-    let read =
-        |text: &str| -> Result<ObjectPage<k8s_openapi::api::core::v1::Secret>, serde_json::Error> {
-            serde_json::from_reader(Capped::new(text.as_bytes(), cap))
-        };
+    let read = |text: &str| -> Result<Page<k8s_openapi::api::core::v1::Secret>, serde_json::Error> {
+        parse_page(Capped::new(text.as_bytes(), cap), 500)
+    };
     let whole = read(&small).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(whole.items.map(|i| i.len()), Some(3));
+    assert_eq!(whole.items.len(), 3);
     let err = read(&page(4))
         .err()
         .unwrap_or_else(|| panic!("read past the cap"));
     assert!(err.is_io(), "{err}");
+}
+
+/// `n` items of `item` as a page's text.
+fn page_of(n: usize, item: &str) -> String {
+    format!(
+        r#"{{"kind":"SecretList","metadata":{{}},"items":[{}]}}"#,
+        vec![item; n].join(",")
+    )
+}
+
+/// A page holds at most the items asked for (its `limit`): up to that it
+/// reads whole, one more is an error saying so, whatever the items are
+/// (`{}` costs 2 bytes sent and far more held). Checked for every reader
+/// of pages, at generated sizes around the limit.
+#[test]
+fn a_page_of_more_items_than_asked_for_is_refused_as_it_is_read() {
+    let mut rng = crate::test_rng::Rng(0x9e37_79b9_7f4a_7c15);
+    for case in 0..40 {
+        let asked = match case {
+            0 => 0,
+            1 => 500,
+            _ => 1 + rng.index(600),
+        };
+        let item = [r#"{}"#, r#"{"metadata":{"name":"a"}}"#][rng.index(2)];
+        for n in [
+            asked.saturating_sub(1),
+            asked,
+            asked + 1,
+            asked + 1 + rng.index(5_000),
+        ] {
+            let text = page_of(n, item);
+            let listing = read_page(text.as_bytes(), asked).map(|p| p.items.len());
+            let metadata =
+                parse_page::<MetadataItem>(text.as_bytes(), asked).map(|p| p.items.len());
+            let objects = parse_page::<k8s_openapi::api::core::v1::Secret>(text.as_bytes(), asked)
+                .map(|p| p.items.len());
+            for (reader, got) in [
+                ("listing", listing),
+                ("metadata", metadata),
+                ("objects", objects),
+            ] {
+                if n <= asked {
+                    assert_eq!(got.ok(), Some(n), "{reader}: {n} items, {asked} asked");
+                } else {
+                    let e = got
+                        .err()
+                        .unwrap_or_else(|| panic!("{reader}: {n} items, {asked} asked: read"));
+                    let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(
+                        without_place(e),
+                    ));
+                    assert!(
+                        text.contains(&format!(
+                            "{TOO_MANY} {asked} items, when this tool asked for {asked}"
+                        )),
+                        "{reader}: {text}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// A million `{}` (3 MB, far under the byte cap) stop at the first one past
+/// the limit: the rest are never read.
+#[test]
+fn a_page_of_a_million_empty_items_stops_past_the_limit() {
+    let text = page_of(1_000_000, "{}");
+    let mut body = text.as_bytes();
+    let e = parse_page::<MetadataItem>(&mut body, 500).err();
+    assert!(e.is_some_and(|e| e.to_string().starts_with(TOO_MANY)));
+    assert!(body.len() > 2_000_000, "{} bytes left unread", body.len());
+}
+
+/// The listings' reader is capped as the objects' is: a value that goes on
+/// past MAX_PAGE_BYTES (an endless body) stops there with `PageTooLarge`,
+/// though the values themselves are skipped, not held.
+#[test]
+fn a_listing_page_past_the_byte_cap_stops_there() {
+    let head = br#"{"items":[{"metadata":{"name":"a"},"data":{"K":""#;
+    let long = usize::try_from(MAX_PAGE_BYTES).unwrap_or(usize::MAX) + (1 << 20);
+    let body = head
+        .as_slice()
+        .chain(std::io::repeat(b'Y').take(u64::try_from(long).unwrap_or(u64::MAX)))
+        .chain(br#""}}]}"#.as_slice());
+    let e = read_page(body, 500)
+        .err()
+        .unwrap_or_else(|| panic!("read past the cap"));
+    assert!(e.is_io(), "{e}");
+    let io = std::io::Error::from(e);
+    assert!(io.get_ref().is_some_and(|e| e.is::<PageTooLarge>()), "{io}");
 }

@@ -226,8 +226,9 @@ fn a_canary_in_other_users_values_is_never_printed() {
 
 /// A page as large as a hostile server makes it (80 MiB of values): read
 /// to 64 MiB and no further, asked for once more in a page of 32 (large
-/// secrets could have made it so), then an error that names the server.
-/// The metadata-only list of `identity candidates` is capped alike.
+/// secrets could have made it so), then an error that names the server:
+/// this one sends its 80 items again, more than the 32 asked for. The
+/// metadata-only list of `identity candidates` is capped alike.
 #[test]
 fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
     use crate::support::{Fault, FaultRule};
@@ -254,7 +255,7 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
     ]);
     run.failure()
         .stderr_has(&server.url())
-        .stderr_has("over 64 MiB")
+        .stderr_has("more than 32 items, when this tool asked for 32")
         .stderr_has("help:");
     let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
     assert_eq!(
@@ -275,4 +276,81 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
         .stderr_has(&server.url())
         .stderr_has("over 64 MiB");
     assert_eq!(lists(server).len(), 1, "{:?}", lists(server));
+}
+
+/// A page of a million empty items (`{}`: 3 MB, far under the byte cap, far
+/// more held than sent) is refused as it is read, on every path that lists
+/// secrets: past the 500 asked for, an error that names the server and
+/// says the page held more than was asked for (not that the list did not
+/// end: it did). Never asked for again: it would be as long again.
+#[test]
+fn a_page_of_more_items_than_asked_for_is_refused_on_every_list_path() {
+    use crate::support::{Fault, FaultRule};
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let mine = env.canary("mine");
+    let manifest = env.file(
+        "secrets.yaml",
+        format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {{TOKEN: {mine}}}\n"),
+    );
+    let values = env.dir.path().join("values");
+    server.inject(
+        FaultRule::new(Fault::TinyItems(1_000_000))
+            .on("GET")
+            .path("/secrets"),
+    );
+    let commands: [&[&str]; 5] = [
+        &["diff", "-f", manifest.to_str().unwrap_or_default()],
+        &[
+            "export",
+            "--values-dir",
+            values.to_str().unwrap_or_default(),
+        ],
+        &["secret", "list"],
+        &["secret", "list", "-u"],
+        &["identity", "candidates", "-o", "json"],
+    ];
+    for args in commands {
+        server.clear_requests();
+        // No timing in this test: load must not make it a timeout.
+        let mut with_timeout = vec!["--request-timeout", "10m"];
+        with_timeout.extend_from_slice(args);
+        env.run(&with_timeout)
+            .failure()
+            .stderr_has(&server.url())
+            .stderr_has(
+                "a page of the list with more than 500 items, when this tool asked for 500",
+            );
+        let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
+        assert_eq!(limits, [Some(PAGE.to_string())], "{args:?}: asked once");
+    }
+}
+
+/// A page whose body never ends is read to 64 MiB and no further on every
+/// list path, `secret list` (whose values are skipped, not held) as well:
+/// asked once more in a page of 32, as a page of large secrets would be,
+/// then an error naming the server. `--request-timeout 10m`: the cap ends
+/// it, not the clock.
+#[test]
+fn an_endless_page_is_read_to_the_cap_and_no_further() {
+    use crate::support::{Fault, FaultRule};
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.inject(
+        FaultRule::new(Fault::EndlessPage)
+            .on("GET")
+            .path("/secrets"),
+    );
+    server.clear_requests();
+    env.run(&["--request-timeout", "10m", "secret", "list"])
+        .failure()
+        .stderr_has(&server.url())
+        .stderr_has("over 64 MiB")
+        .stderr_has("help:");
+    let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
+    assert_eq!(
+        limits,
+        [Some(PAGE.to_string()), Some("32".to_string())],
+        "one page, asked again smaller, never retried past that"
+    );
 }

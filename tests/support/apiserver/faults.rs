@@ -48,6 +48,12 @@ pub enum Fault {
     /// Secret `huge` for a GET) given an annotation of this many bytes: a
     /// well-formed answer as large as a hostile server makes it.
     HugeAnswer(usize),
+    /// Answer a LIST with a 200 `SecretList` of this many empty items
+    /// (`{}`) and no page token: a few bytes each, far more than asked for.
+    TinyItems(usize),
+    /// Answer a LIST with a 200 `SecretList` whose one value never ends:
+    /// the body streams until the client stops reading.
+    EndlessPage,
 }
 
 #[derive(Debug, Clone)]
@@ -205,6 +211,12 @@ pub(super) async fn apply(
             )))
         }
         Some(Fault::HugePage(bytes)) => Ok(Some(huge_page(bytes))),
+        Some(Fault::TinyItems(count)) => Ok(Some(tiny_items(count))),
+        Some(Fault::EndlessPage) => {
+            let mut resp = json_response(String::new());
+            resp.extensions_mut().insert(Streamed::EndlessPage);
+            Ok(Some(resp))
+        }
         Some(Fault::HugeMessage(code, bytes)) => Ok(Some(status(
             code,
             "Forbidden",
@@ -284,10 +296,56 @@ fn huge_page(bytes: usize) -> Resp {
         ));
     }
     body.push_str("]}");
+    json_response(body)
+}
+
+/// A 200 of `body`, as JSON.
+fn json_response(body: String) -> Resp {
     let mut resp = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(body)));
     resp.headers_mut().insert(
         "content-type",
         hyper::header::HeaderValue::from_static("application/json"),
     );
     resp
+}
+
+/// A `SecretList` of `count` items `{}` (see [`Fault::TinyItems`]).
+fn tiny_items(count: usize) -> Resp {
+    let mut body = String::with_capacity(count * 3 + 100);
+    body.push_str(
+        r#"{"kind":"SecretList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":["#,
+    );
+    for i in 0..count {
+        if i > 0 {
+            body.push(',');
+        }
+        body.push_str("{}");
+    }
+    body.push_str("]}");
+    json_response(body)
+}
+
+/// A body sent as a stream, in place of the one of its response (whose
+/// headers are kept): see [`Fault::EndlessPage`].
+#[derive(Clone, Copy)]
+pub(super) enum Streamed {
+    EndlessPage,
+}
+
+impl Streamed {
+    pub(super) fn body(
+        self,
+    ) -> http_body_util::combinators::BoxBody<hyper::body::Bytes, std::convert::Infallible> {
+        use futures::StreamExt;
+        use http_body_util::BodyExt;
+        use hyper::body::{Bytes, Frame};
+        const HEAD: &[u8] = br#"{"kind":"SecretList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[{"metadata":{"name":"endless","labels":{"parent":"konduktor"}},"type":"Opaque","data":{"K":""#;
+        let chunk = Bytes::from(B64.encode(vec![b'v'; 48 << 10]));
+        let head = futures::stream::once(async { Bytes::from_static(HEAD) });
+        let rest = futures::stream::repeat(chunk);
+        let frames = head
+            .chain(rest)
+            .map(|bytes| Ok::<_, std::convert::Infallible>(Frame::data(bytes)));
+        BodyExt::boxed(http_body_util::StreamBody::new(frames))
+    }
 }

@@ -42,7 +42,7 @@ pub(super) async fn serve(
                 let state = state.clone();
                 tokio::spawn(async move {
                     let io = hyper_util::rt::TokioIo::new(stream);
-                    let service = hyper::service::service_fn(move |req| handle(state.clone(), req));
+                    let service = hyper::service::service_fn(move |req| served(state.clone(), req));
                     let _ = hyper::server::conn::http1::Builder::new().serve_connection(io, service).await;
                 });
             }
@@ -51,6 +51,22 @@ pub(super) async fn serve(
 }
 
 pub(super) type Resp = Response<Full<Bytes>>;
+
+/// A response body as sent: whole, or (an endless page) a stream.
+type SentBody = http_body_util::combinators::BoxBody<Bytes, std::convert::Infallible>;
+
+/// [`handle`]'s answer, with the body of a fault that streams (marked
+/// [`faults::Streamed`]) put in its place.
+async fn served(
+    state: Arc<Mutex<State>>,
+    req: Request<Incoming>,
+) -> Result<Response<SentBody>, DropConnection> {
+    let mut resp = handle(state, req).await?;
+    Ok(match resp.extensions_mut().remove::<faults::Streamed>() {
+        Some(streamed) => resp.map(|_| streamed.body()),
+        None => resp.map(BodyExt::boxed),
+    })
+}
 
 pub(super) fn respond(code: u16, body: &Value) -> Resp {
     let mut resp = Response::new(Full::new(Bytes::from(body.to_string())));
