@@ -268,14 +268,7 @@ fn launch_config() -> Result<LaunchConfig> {
     let Some(config) = crate::cmd::prelude::konduktor_config()? else {
         return Ok(LaunchConfig::default());
     };
-    let l = &config.launch;
-    Ok(LaunchConfig {
-        pod_config: l.pod_config.clone(),
-        jobset_labels: l.jobset_labels.clone(),
-        jobset_annotations: l.jobset_annotations.clone(),
-        ssh: l.ssh,
-        tailscale_secret: l.tailscale_secret.clone(),
-    })
+    Ok(config.launch.clone())
 }
 
 /// Where each kind `render-job` prints is created: its API path and

@@ -13,7 +13,7 @@ pub mod pod;
 pub mod serving;
 pub mod task;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use k8s_openapi::api::batch::v1::Job;
@@ -74,41 +74,8 @@ pub async fn secrets_from_cluster(
 }
 
 /// What Konduktor's config changes in what `konduktor launch` submits
-/// (docs/konduktor-compat.md §7.7).
-#[derive(Clone, Default)]
-pub struct LaunchConfig {
-    /// `kubernetes.pod_config`, merged into the pod as Konduktor merges it.
-    pub pod_config: Option<serde_json::Value>,
-    /// `kubernetes.jobset_config.metadata.labels` / `.annotations`.
-    pub jobset_labels: BTreeMap<String, String>,
-    pub jobset_annotations: BTreeMap<String, String>,
-    /// `ssh.enable`.
-    pub ssh: bool,
-    /// `tailscale.secret_name` (which turns SSH on too).
-    pub tailscale_secret: Option<String>,
-}
-
-// The config's values may be anything the user put there: not shown.
-impl std::fmt::Debug for LaunchConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LaunchConfig")
-            .field(
-                "pod_config",
-                &self.pod_config.as_ref().map(|_| "<not shown>"),
-            )
-            .field(
-                "jobset_labels",
-                &self.jobset_labels.keys().collect::<Vec<_>>(),
-            )
-            .field(
-                "jobset_annotations",
-                &self.jobset_annotations.keys().collect::<Vec<_>>(),
-            )
-            .field("ssh", &self.ssh)
-            .field("tailscale_secret", &self.tailscale_secret)
-            .finish()
-    }
-}
+/// (docs/konduktor-compat.md §7.7): the config's launch settings, as read.
+pub use crate::konduktor::config::LaunchSettings as LaunchConfig;
 
 impl LaunchConfig {
     pub fn ssh_enabled(&self) -> bool {
