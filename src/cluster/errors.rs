@@ -986,7 +986,7 @@ fn echoed_forms(bytes: &[u8]) -> Vec<String> {
             }
         }
     }
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::konduktor::digest_key::hex(bytes);
     forms.push(hex.to_uppercase());
     forms.push(hex);
     if let Ok(text) = std::str::from_utf8(bytes) {

@@ -221,10 +221,7 @@ pub fn fits_object_names(owner: &Owner) -> Result<(), IdentityError> {
 }
 
 fn md5_hex(input: &str) -> String {
-    Md5::digest(input.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    crate::konduktor::digest_key::hex(&Md5::digest(input.as_bytes()))
 }
 
 /// `<user>-<last 4 hex of md5(hostname)>`.

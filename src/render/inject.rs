@@ -165,10 +165,7 @@ pub fn checksum(secrets: &[InjectedSecret]) -> String {
     }
     format!(
         "sha256:{}",
-        h.finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
+        crate::konduktor::digest_key::hex(&h.finalize())
     )
 }
 

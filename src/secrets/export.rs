@@ -520,10 +520,7 @@ impl WrittenFile {
     fn of(bytes: &[u8], mode: u32) -> Self {
         use sha2::{Digest, Sha256};
         WrittenFile {
-            sha256: Sha256::digest(bytes)
-                .iter()
-                .map(|b| format!("{b:02x}"))
-                .collect(),
+            sha256: crate::konduktor::digest_key::hex(&Sha256::digest(bytes)),
             size: u64::try_from(bytes.len()).unwrap_or(u64::MAX),
             mode: mode & 0o777,
         }
