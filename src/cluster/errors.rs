@@ -1138,11 +1138,11 @@ pub(super) fn retry_after(headers: &http::HeaderMap) -> Option<Duration> {
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 pub(super) fn is_transient(e: &Error) -> bool {
-    // An answer or a page over our caps would be as large again: not
+    // An answer or a page over our byte caps (each says OVER_CAP), or a
+    // page of more items than asked for, would be as large again: not
     // asked for anew.
     matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
         && !e.message().contains(super::OVER_CAP)
-        && !e.message().contains(super::pages::TOO_LARGE)
         && !e.message().contains(super::pages::TOO_MANY)
 }
 
