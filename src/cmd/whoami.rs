@@ -114,13 +114,7 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
     }
     // The owner hash is local: show it even without a usable kubeconfig or
     // a reachable server, and say why the rest is unknown.
-    let connected = match config {
-        Ok(_) => prelude::connect(ctx).await,
-        Err(_) => Err(Error::input(
-            "not connected: Konduktor's config file has a problem",
-        )),
-    };
-    match connected {
+    match connect_unless_config_broke(ctx, config.is_ok()).await {
         Err(e) => report.cluster_error = Some(e.message().to_string()),
         Ok(cluster) => {
             report.context = Some(cluster.context.clone());
@@ -141,6 +135,20 @@ pub async fn run(ctx: &Context, args: &WhoamiArgs) -> Result<ExitCode> {
         format => crate::output::print(&to_data(&report, format)?)?,
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The cluster of `ctx`; nothing is sent when Konduktor's config file has
+/// a problem (the report says so instead).
+async fn connect_unless_config_broke(
+    ctx: &Context,
+    config_ok: bool,
+) -> Result<crate::cluster::Cluster> {
+    if !config_ok {
+        return Err(Error::input(
+            "not connected: Konduktor's config file has a problem",
+        ));
+    }
+    prelude::connect(ctx).await
 }
 
 /// An error's message and those of the problems found with it: each a
@@ -247,13 +255,7 @@ async fn run_targets(
             cluster_user: None,
             cluster_user_error: None,
         };
-        let connected = match config_ok {
-            true => prelude::connect(&one).await,
-            false => Err(Error::input(
-                "not connected: Konduktor's config file has a problem",
-            )),
-        };
-        match connected {
+        match connect_unless_config_broke(&one, config_ok).await {
             Err(e) => t.cluster_error = Some(e.message().to_string()),
             Ok(cluster) => {
                 t.context = Some(cluster.context.clone());
