@@ -15,7 +15,7 @@ use crate::konduktor::WriteMeta;
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome};
 use crate::secrets::plan::Plan;
-use crate::secrets::saved_plan::{SavedPlan, Target};
+use crate::secrets::saved_plan::{SavedPlan, SavedTargets, Target};
 use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -607,11 +607,39 @@ struct Written {
 /// writes its plan needs (else nothing is written on any); then the
 /// targets are written at once, a failure on one not stopping the others.
 async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Result<ExitCode> {
-    if args.plan.is_some() {
-        return Err(targets::refuse_saved_plan("--plan"));
+    // --plan: a plan for these targets (the same set), with its key, is
+    // checked before any source is read or program run.
+    let saved = match &args.plan {
+        Some(path) => {
+            let saved = SavedTargets::read(path, contexts)?;
+            let key = crate::cmd::prelude::digest_key_existing()?;
+            saved.check_key(key.as_ref(), path)?;
+            Some((saved, key, path))
+        }
+        None => None,
+    };
+    let prune = match &saved {
+        Some((saved, _, path)) => saved.prune_for(args.prune, path)?,
+        None => args.prune,
+    };
+    let planned = targets::plan_manifest(ctx, contexts, &args.file, prune, args.commands).await?;
+    if let Some((saved, key, path)) = &saved {
+        let fresh: Vec<(&str, &Plan, Target)> = planned
+            .iter()
+            .filter_map(|p| {
+                let plan = p.plan.as_ref().ok()?;
+                let target = Target {
+                    server: p.cluster.server.clone(),
+                    namespace: p.cluster.namespace.clone(),
+                    owner: plan.owner.clone(),
+                };
+                Some((p.target.context.as_str(), plan, target))
+            })
+            .collect();
+        saved.verify(&fresh, key.as_ref(), path)?;
     }
-    let planned =
-        targets::plan_manifest(ctx, contexts, &args.file, args.prune, args.commands).await?;
+    // Deletions in a saved plan were reviewed: not asked again.
+    let yes = args.yes || saved.is_some();
     let format = Format::from(args.output);
     let text = format == Format::Text;
     if text {
@@ -688,7 +716,7 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
         .map(|(p, plan)| format!("{} on `{}`", plan_view::deletions(plan), p.target.context))
         .collect();
     if !deleting.is_empty()
-        && !args.yes
+        && !yes
         && let Err(refused) = confirm_target_deletions(&deleting.join(", "), text)
     {
         if !text {

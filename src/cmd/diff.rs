@@ -10,7 +10,7 @@ use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::cmd::targets;
 use crate::error::Result;
 use crate::output::{Format, to_data};
-use crate::secrets::saved_plan::{SavedPlan, Target};
+use crate::secrets::saved_plan::{SavedPlan, SavedTarget, SavedTargets, Target};
 use crate::secrets::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
@@ -30,6 +30,10 @@ pub const EXAMPLES: &str = "Examples:
   # One plan for two clusters (or every context of Konduktor's config)
   kubectl konduktor diff -f secrets.yaml --context train,infer
   kubectl konduktor diff -f secrets.yaml --all-contexts
+
+  # Review both once, then carry out exactly that on both
+  kubectl konduktor diff -f secrets.yaml --context train,infer --out plan.json
+  kubectl konduktor apply -f secrets.yaml --context train,infer --plan plan.json
 
 Exit status: 0 no changes, 1 changes, 2 or more on error (on any target).";
 
@@ -117,22 +121,49 @@ pub async fn run(ctx: &Context, args: &DiffArgs) -> Result<ExitCode> {
 /// Several targets: one plan, read at once, grouped by target. Exit 2 when
 /// any target could not be read, else 1 when anything would change.
 async fn run_targets(ctx: &Context, contexts: &[String], args: &DiffArgs) -> Result<ExitCode> {
-    if args.out.is_some() {
-        return Err(targets::refuse_saved_plan("--out"));
-    }
+    // As for one target: refused before anything is read or asked.
+    let key = match &args.out {
+        Some(out) => {
+            SavedPlan::check_out(out, args.force)?;
+            Some(prelude::digest_key_or_create()?)
+        }
+        None => None,
+    };
     let plans =
         targets::plan_manifest(ctx, contexts, &args.file, args.prune, args.commands).await?;
-    match Format::from(args.output) {
-        Format::Text => crate::output::print(&targets::render(
+    let failed = plans.iter().any(|p| p.plan.is_err());
+    if let (Some(out), Some(key)) = (&args.out, &key) {
+        // A plan covers every target or is not saved: `apply --plan`
+        // refuses another set of targets.
+        if !failed {
+            save_targets(&plans, &args.file, key, out, args.force)?;
+        }
+    }
+    let plan_on_stdout = args
+        .out
+        .as_deref()
+        .is_some_and(crate::input::file::is_stdout);
+    let shown = match Format::from(args.output) {
+        Format::Text => targets::render(
             &plans,
             ViewOptions {
                 show_secrets: args.show_secrets,
             },
-        ))?,
-        format => crate::output::print(&to_data(&targets::Plans::of(&plans), format)?)?,
+        ),
+        format => to_data(&targets::Plans::of(&plans), format)?,
+    };
+    if plan_on_stdout {
+        eprint!("{shown}");
+    } else {
+        crate::output::print(&shown)?;
     }
     targets::report_failures(&plans);
-    let failed = plans.iter().any(|p| p.plan.is_err());
+    if let (Some(out), true) = (&args.out, failed) {
+        eprintln!(
+            "No plan was saved to `{}`: a saved plan covers every target, and not every target could be read.",
+            crate::escape::path(out)
+        );
+    }
     let changes = plans
         .iter()
         .filter_map(|p| p.plan.as_ref().ok())
@@ -142,6 +173,52 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &DiffArgs) -> Res
         (false, true) => ExitCode::from(1),
         (false, false) => ExitCode::SUCCESS,
     })
+}
+
+/// Save the reviewed plans of every target as one file for `apply
+/// --plan`, and say how to apply it.
+fn save_targets(
+    plans: &[targets::TargetPlan],
+    manifest: &Path,
+    key: &crate::konduktor::digest_key::DigestKey,
+    out: &Path,
+    force: bool,
+) -> Result<()> {
+    let mut saved = Vec::with_capacity(plans.len());
+    for p in plans {
+        let Ok(plan) = &p.plan else { continue };
+        let target = Target {
+            server: p.cluster.server.clone(),
+            namespace: p.cluster.namespace.clone(),
+            owner: plan.owner.clone(),
+        };
+        let salt = crate::secrets::saved_plan::new_salt()?;
+        saved.push(SavedTarget {
+            context: p.target.context.clone(),
+            plan: SavedPlan::new(plan, &target, manifest, key, &salt),
+        });
+    }
+    let saved = SavedTargets::new(saved);
+    saved.write(out, force)?;
+    let apply = format!(
+        "kubectl konduktor apply -f {} --context {} --plan",
+        crate::escape::path(manifest),
+        saved.context_flag()
+    );
+    if crate::input::file::is_stdout(out) {
+        eprintln!(
+            "Plan for {} written to standard output; save it to a file, then carry it out with: {apply} FILE",
+            crate::output::count(plans.len(), "target", "targets")
+        );
+    } else {
+        eprintln!(
+            "Plan for {} saved to `{}`; carry it out with: {apply} {}",
+            crate::output::count(plans.len(), "target", "targets"),
+            crate::escape::path(out),
+            crate::escape::path(out)
+        );
+    }
+    Ok(())
 }
 
 /// Save the reviewed plan for `apply --plan`, and say how to apply it.

@@ -286,12 +286,3 @@ pub fn report_failures(plans: &[TargetPlan]) {
         }
     }
 }
-
-/// Refused for several targets until saved plans record each.
-pub fn refuse_saved_plan(flag: &str) -> Error {
-    Error::new(
-        ErrorKind::Usage,
-        format!("{flag} works with one target, and several were named"),
-    )
-    .with_help("save or carry out a plan per context: run with one --context at a time")
-}

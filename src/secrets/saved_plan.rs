@@ -354,59 +354,40 @@ impl SavedPlan {
         .with_help("review the changes again: diff --out a new plan, then apply it"))
     }
 
-    /// Read a saved plan: a regular file of at most [`MAX_PLAN_BYTES`],
-    /// of [`FORMAT_VERSION`].
+    /// Read a saved plan for one target: a regular file of at most
+    /// [`MAX_PLAN_BYTES`], of [`FORMAT_VERSION`]. A plan over several
+    /// targets is refused, naming them.
     pub fn read(path: &Path) -> Result<Self> {
-        let shown = escape::path(path);
-        let bytes = crate::input::file::read_regular(path, MAX_PLAN_BYTES).map_err(|e| {
-            Error::input(format!("cannot read the saved plan: {e}")).with_help(e.help())
-        })?;
-        let not_a_plan = |why: String| {
-            Error::input(format!("`{shown}` is not a saved plan: {why}"))
-                .with_help("save one with: kubectl konduktor diff -f secrets.yaml --out plan.json")
-        };
-        #[derive(Deserialize)]
-        #[serde(rename_all = "camelCase")]
-        struct Version {
-            format_version: Option<serde_json::Value>,
+        match read_file(path)? {
+            SavedFile::One(plan) => Ok(plan),
+            SavedFile::Several(several) => Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{}` is a plan for {} ({}), and this run is for one; nothing was changed",
+                    escape::path(path),
+                    crate::output::count(several.targets.len(), "target", "targets"),
+                    several.context_list()
+                ),
+            )
+            .with_help(format!(
+                "name the same targets: --context {}",
+                several.context_flag()
+            ))),
         }
-        let version: Version =
-            serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
-        match version.format_version {
-            Some(v) if v == serde_json::json!(FORMAT_VERSION) => {}
-            Some(v) if v == serde_json::json!(1) => {
-                return Err(Error::new(
-                    ErrorKind::Refused,
-                    format!(
-                        "`{shown}` was saved by an earlier version (format 1), whose digests are not keyed: they cannot be checked as this version checks plans (format {FORMAT_VERSION}); nothing was changed"
-                    ),
-                )
-                .with_help("review a new plan: diff --out; and delete the old file where it was shared (anyone holding it can test guesses of your values against it)"));
-            }
-            Some(v) => {
-                let v = match v {
-                    serde_json::Value::Number(n) => n.to_string(),
-                    _ => "not a number".to_string(),
-                };
-                return Err(Error::new(
-                    ErrorKind::Refused,
-                    format!(
-                        "`{shown}` is a saved plan of format version {v}; this version reads version {FORMAT_VERSION} only; nothing was changed"
-                    ),
-                )
-                .with_help("review a new plan with this version: diff --out"));
-            }
-            None => return Err(not_a_plan("it has no formatVersion".to_string())),
+    }
+
+    /// What a plan file must hold beyond its fields' types.
+    fn check_shape(&self) -> std::result::Result<(), String> {
+        if self.format_version != FORMAT_VERSION {
+            return Err(format!("its format version is not {FORMAT_VERSION}"));
         }
-        let plan: SavedPlan =
-            serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
-        if unhex(&plan.salt).is_none_or(|s| s.len() != SALT_BYTES) {
-            return Err(not_a_plan("its salt is not 64 hex digits".to_string()));
+        if unhex(&self.salt).is_none_or(|s| s.len() != SALT_BYTES) {
+            return Err("its salt is not 64 hex digits".to_string());
         }
-        if unhex(&plan.key_id).is_none_or(|s| s.len() != 4) {
-            return Err(not_a_plan("its keyId is not 8 hex digits".to_string()));
+        if unhex(&self.key_id).is_none_or(|s| s.len() != 4) {
+            return Err("its keyId is not 8 hex digits".to_string());
         }
-        Ok(plan)
+        Ok(())
     }
 
     /// Check that `out` can be written (before anything is read or asked).
@@ -427,6 +408,298 @@ impl SavedPlan {
         text.push('\n');
         crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
     }
+}
+
+/// A saved plan over several targets, as `diff --out` saves it when given
+/// several contexts: each target's plan as a plan for one target is saved
+/// (its own salt, server, namespace), under the context that named it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedTargets {
+    pub format_version: u32,
+    pub targets: Vec<SavedTarget>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct SavedTarget {
+    pub context: String,
+    pub plan: SavedPlan,
+}
+
+impl SavedTargets {
+    /// The plans of every target, in the order given.
+    pub fn new(targets: Vec<SavedTarget>) -> Self {
+        SavedTargets {
+            format_version: FORMAT_VERSION,
+            targets,
+        }
+    }
+
+    /// Read a saved plan for the targets `contexts` (two or more): one
+    /// for one target, or for another set of targets, is refused.
+    pub fn read(path: &Path, contexts: &[String]) -> Result<Self> {
+        let several = match read_file(path)? {
+            SavedFile::Several(several) => several,
+            SavedFile::One(plan) => {
+                return Err(Error::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "`{}` is a plan for one target (namespace {} on {}), and this run is for {}; nothing was changed",
+                        escape::path(path),
+                        escape::text(&plan.namespace),
+                        escape::text(&plan.server),
+                        crate::output::count(contexts.len(), "target", "targets"),
+                    ),
+                )
+                .with_help(
+                    "apply it with the one --context it was made for, or review a plan for these targets: diff --context a,b --out",
+                ));
+            }
+        };
+        several.check_contexts(contexts, path)?;
+        Ok(several)
+    }
+
+    /// Refuse a plan made for another set of targets (the order does not
+    /// matter; a target is named by its context).
+    pub fn check_contexts(&self, contexts: &[String], path: &Path) -> Result<()> {
+        let mut saved: Vec<&str> = self.targets.iter().map(|t| t.context.as_str()).collect();
+        let mut now: Vec<&str> = contexts.iter().map(String::as_str).collect();
+        saved.sort_unstable();
+        now.sort_unstable();
+        now.dedup();
+        if saved == now {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "`{}` is a plan for the targets {}, and this run is for {}; nothing was changed",
+                escape::path(path),
+                self.context_list(),
+                quoted(contexts.iter().map(String::as_str))
+            ),
+        )
+        .with_help(format!(
+            "name the targets it was made for (--context {}), or review a plan for these: diff --out",
+            self.context_flag()
+        )))
+    }
+
+    /// Write the plans whole or not at all, mode 0600, as
+    /// [`SavedPlan::write`].
+    pub fn write(&self, out: &Path, force: bool) -> Result<()> {
+        let mut text = serde_json::to_string_pretty(self)
+            .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
+        text.push('\n');
+        crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
+    }
+
+    /// The saved plan of the target named `context`.
+    pub fn plan_for(&self, context: &str) -> Option<&SavedPlan> {
+        self.targets
+            .iter()
+            .find(|t| t.context == context)
+            .map(|t| &t.plan)
+    }
+
+    /// The `--prune` every target's plan was made with (they agree: read
+    /// checks it), as [`SavedPlan::prune_for`].
+    pub fn prune_for(&self, asked: bool, path: &Path) -> Result<bool> {
+        match self.targets.first() {
+            Some(t) => t.plan.prune_for(asked, path),
+            None => Ok(asked),
+        }
+    }
+
+    /// The key every target's plan was made with (one: read checks it),
+    /// as [`SavedPlan::check_key`].
+    pub fn check_key<'k>(&self, key: Option<&'k DigestKey>, path: &Path) -> Result<&'k DigestKey> {
+        match self.targets.first() {
+            Some(t) => t.plan.check_key(key, path),
+            None => key.ok_or_else(|| Error::input("the saved plan names no target")),
+        }
+    }
+
+    /// Go on only if each target's fresh plan is its saved one, for that
+    /// target, checked with the plans' key. `fresh` holds the targets that
+    /// were read (`--skip-unreachable` leaves the others out). One target
+    /// that moved stops every target: nothing is written anywhere, as when
+    /// one cannot be read.
+    pub fn verify(
+        &self,
+        fresh: &[(&str, &Plan, Target)],
+        key: Option<&DigestKey>,
+        path: &Path,
+    ) -> Result<()> {
+        let key = self.check_key(key, path)?;
+        let mut out_of_date = Vec::new();
+        for (context, plan, target) in fresh {
+            let named = |e: Error| {
+                let help = format!(
+                    "{} (target: context `{}`)",
+                    e.hint().unwrap_or("review a new plan with diff --out"),
+                    escape::text(context)
+                );
+                e.with_help(help)
+            };
+            let Some(saved) = self.plan_for(context) else {
+                // read() checked the set of targets; a caller that did not
+                // gets a refusal, not a write.
+                return Err(named(Error::new(
+                    ErrorKind::Refused,
+                    format!(
+                        "`{}` holds no plan for this target; nothing was changed",
+                        escape::path(path)
+                    ),
+                )));
+            };
+            saved.check_target(target, path).map_err(named)?;
+            let moved = saved.compare(plan, key);
+            if !moved.is_empty() {
+                let lines: Vec<String> = moved.iter().map(Moved::line).collect();
+                out_of_date.push(format!(
+                    "on `{}`, {}",
+                    escape::text(context),
+                    lines.join("; ")
+                ));
+            }
+        }
+        if out_of_date.is_empty() {
+            return Ok(());
+        }
+        Err(Error::new(
+            ErrorKind::Refused,
+            format!(
+                "the plan in `{}` is out of date {}: {}; nothing was written on any target",
+                escape::path(path),
+                match out_of_date.len() {
+                    1 => "on one target".to_string(),
+                    n => format!("on {n} targets"),
+                },
+                out_of_date.join("; ")
+            ),
+        )
+        .with_help("review the changes again: diff --out a new plan, then apply it"))
+    }
+
+    /// The contexts, quoted for a message: `a`, `b`.
+    pub fn context_list(&self) -> String {
+        quoted(self.targets.iter().map(|t| t.context.as_str()))
+    }
+
+    /// The contexts as `--context` takes them: a,b.
+    pub fn context_flag(&self) -> String {
+        let names: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| escape::text(&t.context).into_owned())
+            .collect();
+        names.join(",")
+    }
+
+    /// Two or more targets, each named once, each plan well formed and all
+    /// made together (one key, one owner, one `--prune`, one manifest).
+    fn check_shape(&self) -> std::result::Result<(), String> {
+        let (Some(first), true) = (self.targets.first(), self.targets.len() >= 2) else {
+            return Err("a plan over several targets names at least two".to_string());
+        };
+        let first = &first.plan;
+        let mut seen = std::collections::BTreeSet::new();
+        for t in &self.targets {
+            if !seen.insert(t.context.as_str()) {
+                return Err(format!(
+                    "the target `{}` is named twice",
+                    escape::text(&t.context)
+                ));
+            }
+            t.plan.check_shape()?;
+        }
+        let together = self.targets.iter().all(|t| {
+            (
+                &t.plan.key_id,
+                &t.plan.owner,
+                t.plan.prune,
+                &t.plan.manifest,
+            ) == (&first.key_id, &first.owner, first.prune, &first.manifest)
+        });
+        if !together {
+            return Err(
+                "its targets' plans were not made together (key, owner, --prune or manifest differ)"
+                    .to_string(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Names quoted for a message: `a`, `b`.
+fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
+    let names: Vec<String> = names.map(|n| format!("`{}`", escape::text(n))).collect();
+    names.join(", ")
+}
+
+/// What a saved plan file holds.
+enum SavedFile {
+    One(SavedPlan),
+    Several(SavedTargets),
+}
+
+/// Read a saved plan file: a regular file of at most [`MAX_PLAN_BYTES`],
+/// of [`FORMAT_VERSION`], for one target or several.
+fn read_file(path: &Path) -> Result<SavedFile> {
+    let shown = escape::path(path);
+    let bytes = crate::input::file::read_regular(path, MAX_PLAN_BYTES).map_err(|e| {
+        Error::input(format!("cannot read the saved plan: {e}")).with_help(e.help())
+    })?;
+    let not_a_plan = |why: String| {
+        Error::input(format!("`{shown}` is not a saved plan: {why}"))
+            .with_help("save one with: kubectl konduktor diff -f secrets.yaml --out plan.json")
+    };
+    #[derive(Deserialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Probe {
+        format_version: Option<serde_json::Value>,
+        targets: Option<serde::de::IgnoredAny>,
+    }
+    let probe: Probe = serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
+    match probe.format_version {
+        Some(v) if v == serde_json::json!(FORMAT_VERSION) => {}
+        Some(v) if v == serde_json::json!(1) => {
+            return Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{shown}` was saved by an earlier version (format 1), whose digests are not keyed: they cannot be checked as this version checks plans (format {FORMAT_VERSION}); nothing was changed"
+                ),
+            )
+            .with_help("review a new plan: diff --out; and delete the old file where it was shared (anyone holding it can test guesses of your values against it)"));
+        }
+        Some(v) => {
+            let v = match v {
+                serde_json::Value::Number(n) => n.to_string(),
+                _ => "not a number".to_string(),
+            };
+            return Err(Error::new(
+                ErrorKind::Refused,
+                format!(
+                    "`{shown}` is a saved plan of format version {v}; this version reads version {FORMAT_VERSION} only; nothing was changed"
+                ),
+            )
+            .with_help("review a new plan with this version: diff --out"));
+        }
+        None => return Err(not_a_plan("it has no formatVersion".to_string())),
+    }
+    if probe.targets.is_none() {
+        let plan: SavedPlan =
+            serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
+        plan.check_shape().map_err(not_a_plan)?;
+        return Ok(SavedFile::One(plan));
+    }
+    let several: SavedTargets =
+        serde_json::from_slice(&bytes).map_err(|e| not_a_plan(json_problem(&e)))?;
+    several.check_shape().map_err(not_a_plan)?;
+    Ok(SavedFile::Several(several))
 }
 
 /// Where a JSON document broke, without quoting it.

@@ -474,3 +474,179 @@ fn out_is_written_0600_and_never_over_a_file_unasked() {
         "no temporary file is left"
     );
 }
+
+/// Targets `train` and `infer`: one server each, the same secrets.
+fn saved_targets() -> SavedTargets {
+    let on = |context: &str, server: &str| SavedTarget {
+        context: context.into(),
+        plan: SavedPlan::new(
+            &plan(&desired(CANARY), &cluster(), ME, false),
+            &Target {
+                server: server.into(),
+                ..target()
+            },
+            Path::new("secrets.yaml"),
+            &key(),
+            &SALT,
+        ),
+    };
+    SavedTargets::new(vec![
+        on("train", "https://train:6443"),
+        on("infer", "https://infer:6443"),
+    ])
+}
+
+fn contexts(names: &[&str]) -> Vec<String> {
+    names.iter().map(|n| (*n).to_string()).collect()
+}
+
+fn read_targets_text(text: &str, names: &[&str]) -> Result<SavedTargets> {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let file = dir.path().join("plan.json");
+    std::fs::write(&file, text).unwrap_or_else(|e| panic!("{e}"));
+    SavedTargets::read(&file, &contexts(names))
+}
+
+#[test]
+fn a_plan_over_several_targets_is_read_back_for_the_same_set_in_any_order() {
+    let text = serde_json::to_string(&saved_targets()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(!text.contains(CANARY), "{text}");
+    assert_eq!(
+        read_targets_text(&text, &["train", "infer"]).ok(),
+        Some(saved_targets())
+    );
+    assert_eq!(
+        read_targets_text(&text, &["infer", "train"]).ok(),
+        Some(saved_targets())
+    );
+}
+
+#[test]
+fn a_plan_over_another_set_of_targets_or_one_target_is_refused_either_way() {
+    let text = serde_json::to_string(&saved_targets()).unwrap_or_else(|e| panic!("{e}"));
+    for names in [
+        &["train", "stage"][..],
+        &["train", "infer", "stage"],
+        &["infer", "infer"],
+    ] {
+        let e = read_targets_text(&text, names)
+            .err()
+            .unwrap_or_else(|| panic!("read for {names:?}"));
+        assert!(
+            e.message()
+                .contains("is a plan for the targets `train`, `infer`"),
+            "{e}"
+        );
+        assert!(e.message().contains("nothing was changed"), "{e}");
+    }
+    // A plan over several targets, with one target named: refused.
+    let e = read_text(&text).err().unwrap_or_else(|| panic!("read"));
+    assert!(
+        e.message()
+            .contains("is a plan for 2 targets (`train`, `infer`), and this run is for one"),
+        "{e}"
+    );
+    assert_eq!(
+        e.hint(),
+        Some("name the same targets: --context train,infer")
+    );
+    // A plan for one target, with several named: refused.
+    let one = serde_json::to_string(&saved()).unwrap_or_else(|e| panic!("{e}"));
+    let e = read_targets_text(&one, &["train", "infer"])
+        .err()
+        .unwrap_or_else(|| panic!("read"));
+    assert!(
+        e.message()
+            .contains("is a plan for one target (namespace team on https://k8s.example:6443), and this run is for 2 targets"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_plan_over_several_targets_is_made_together_or_not_a_plan() {
+    let good = saved_targets();
+    let not_a_plan = |plans: &SavedTargets, why: &str| {
+        let text = serde_json::to_string(plans).unwrap_or_else(|e| panic!("{e}"));
+        let e = read_targets_text(&text, &["train", "infer"])
+            .err()
+            .unwrap_or_else(|| panic!("read: {text}"));
+        assert!(e.message().contains("is not a saved plan"), "{e}");
+        assert!(e.message().contains(why), "{e}");
+    };
+    let mut twice = good.clone();
+    twice.targets[1].context = "train".into();
+    not_a_plan(&twice, "named twice");
+    let mut one = good.clone();
+    one.targets.truncate(1);
+    not_a_plan(&one, "at least two");
+    for change in [
+        |p: &mut SavedPlan| p.prune = true,
+        |p: &mut SavedPlan| p.owner = "someone-else".into(),
+        |p: &mut SavedPlan| p.manifest = "other.yaml".into(),
+        |p: &mut SavedPlan| p.key_id = "00000000".into(),
+    ] {
+        let mut apart = good.clone();
+        change(&mut apart.targets[1].plan);
+        not_a_plan(&apart, "not made together");
+    }
+    let mut salted = good.clone();
+    salted.targets[0].plan.salt = "zz".into();
+    not_a_plan(&salted, "salt");
+    let mut format = good;
+    format.targets[0].plan.format_version = 1;
+    not_a_plan(&format, "format version");
+}
+
+#[test]
+fn each_target_is_checked_against_its_own_plan_and_one_that_moved_stops_all() {
+    let saved = saved_targets();
+    let fresh_plan = plan(&desired(CANARY), &cluster(), ME, false);
+    let on = |server: &str| Target {
+        server: server.into(),
+        ..target()
+    };
+    let key = key();
+    let same = [
+        ("train", &fresh_plan, on("https://train:6443")),
+        ("infer", &fresh_plan, on("https://infer:6443")),
+    ];
+    assert!(saved.verify(&same, Some(&key), &path()).is_ok());
+    // Only the targets that were read are checked (--skip-unreachable).
+    assert!(saved.verify(&same[..1], Some(&key), &path()).is_ok());
+    // A value moved: named on the target where it did, never the value.
+    let moved_plan = plan(&desired("another"), &cluster(), ME, false);
+    let moved = [
+        ("train", &fresh_plan, on("https://train:6443")),
+        ("infer", &moved_plan, on("https://infer:6443")),
+    ];
+    let e = saved
+        .verify(&moved, Some(&key), &path())
+        .err()
+        .unwrap_or_else(|| panic!("verify"));
+    assert!(
+        e.message().contains("is out of date on one target: on `infer`, \"hf\" changed in the sources (the value of TOKEN changed)"),
+        "{e}"
+    );
+    assert!(
+        e.message().contains("nothing was written on any target"),
+        "{e}"
+    );
+    assert!(!e.to_string().contains("another") && !e.to_string().contains(CANARY));
+    // A context that now points at another server: refused, naming it.
+    let elsewhere = [
+        ("train", &fresh_plan, on("https://train:6443")),
+        ("infer", &fresh_plan, on("https://train:6443")),
+    ];
+    let e = saved
+        .verify(&elsewhere, Some(&key), &path())
+        .err()
+        .unwrap_or_else(|| panic!("verify"));
+    assert!(e.message().contains("server https://infer:6443"), "{e}");
+    assert!(
+        e.hint().is_some_and(|h| h.contains("context `infer`")),
+        "{e}"
+    );
+    // Another key: refused before anything is compared.
+    assert!(saved.verify(&same, Some(&test_key(3)), &path()).is_err());
+    assert!(saved.verify(&same, None, &path()).is_err());
+}

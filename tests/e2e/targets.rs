@@ -512,16 +512,72 @@ fn apply_over_several_targets_asks_once_and_refuses_without_a_terminal() {
     assert_eq!(c.writes(), [0, 0, 0]);
 }
 
+/// One of our `hf` secrets on `server`, as the plan will see it.
+fn seed_hf(c: &Clusters, server: usize, value: &str) {
+    use base64::Engine as _;
+    let data = base64::engine::general_purpose::STANDARD.encode(value);
+    c.servers()[server].put_secret(
+        &c.env.namespace,
+        serde_json::json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("hf-{}", crate::support::OWNER), "labels": {
+                "parent": "konduktor", "trainy.ai/secret-owner": crate::support::OWNER,
+                "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "env"}},
+            "data": {"TOKEN": data}
+        }),
+    );
+}
+
 #[test]
-fn saved_plans_are_refused_for_several_targets() {
+fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() {
     let Some(c) = Clusters::new() else { return };
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let token = c.env.canary("token");
+    let file = c.manifest(&hf(&token));
     let path = file.to_str().unwrap_or_default();
     let out = c.env.dir.path().join("plan.json");
     let out = out.to_str().unwrap_or_default();
-    c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out])
-        .failure()
-        .stderr_has("--out works with one target");
+    let diff = c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out]);
+    assert_eq!(diff.code, Some(1), "{diff:?}");
+    diff.stderr_has("Plan for 2 targets saved to")
+        .stderr_has("--context train,infer --plan");
+    let text = std::fs::read_to_string(out).unwrap_or_else(|e| panic!("{e}"));
+    c.env.assert_no_leak(&text);
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(saved["targets"][0]["context"], "train");
+    assert_eq!(saved["targets"][1]["context"], "infer");
+    assert_eq!(saved["targets"][1]["plan"]["server"], c.servers()[1].url());
+    assert_eq!(
+        saved["targets"][1]["plan"]["secrets"][0]["action"],
+        "create"
+    );
+    c.clear();
+    // Another set of targets, or one: refused before anything is read.
+    for contexts in ["train", "train,stage", "train,infer,stage"] {
+        c.run(&["apply", "-f", path, "--context", contexts, "--plan", out])
+            .failure()
+            .stderr_has("is a plan for")
+            .stderr_has("nothing was changed");
+    }
+    assert_eq!(c.lists(), [0, 0, 0]);
+    // The same set, in any order: carried out without asking.
+    let run = c.run(&[
+        "apply",
+        "-f",
+        path,
+        "--context",
+        "infer,train",
+        "--plan",
+        out,
+    ]);
+    run.success();
+    assert_eq!(c.writes(), [1, 1, 0]);
+    for s in &c.servers()[..2] {
+        assert!(
+            s.secret(&c.env.namespace, &format!("hf-{}", crate::support::OWNER))
+                .is_some()
+        );
+    }
+    // Carried out once: the cluster moved since, so it is out of date.
     c.run(&[
         "apply",
         "-f",
@@ -532,9 +588,88 @@ fn saved_plans_are_refused_for_several_targets() {
         out,
     ])
     .failure()
-    .stderr_has("--plan works with one target");
-    assert_eq!(c.lists(), [0, 0, 0]);
-    assert!(!c.env.dir.path().join("plan.json").exists());
+    .stderr_has("out of date");
+}
+
+#[test]
+fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review() {
+    let Some(c) = Clusters::new() else { return };
+    let token = c.env.canary("token");
+    seed_hf(&c, 0, "old");
+    seed_hf(&c, 1, "old");
+    let file = c.manifest(&hf(&token));
+    let path = file.to_str().unwrap_or_default();
+    let out = c.env.dir.path().join("plan.json");
+    let out = out.to_str().unwrap_or_default();
+    let diff = c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out]);
+    assert_eq!(diff.code, Some(1), "{diff:?}");
+    // Someone else writes `infer`'s secret after the review.
+    seed_hf(&c, 1, &c.env.canary("theirs"));
+    c.clear();
+    let run = c.run(&[
+        "apply",
+        "-f",
+        path,
+        "--context",
+        "train,infer",
+        "--plan",
+        out,
+    ]);
+    run.failure()
+        .stderr_has("is out of date on one target: on `infer`")
+        .stderr_has("changed in the cluster")
+        .stderr_has("nothing was written on any target");
+    assert!(!run.stderr.contains("on `train`"), "{}", run.stderr);
+    assert_eq!(c.writes(), [0, 0, 0]);
+    // A value moved in the sources: out of date on both, said for each.
+    let diff = c.run(&[
+        "diff",
+        "-f",
+        path,
+        "--context",
+        "train,infer",
+        "--out",
+        out,
+        "--force",
+    ]);
+    assert_eq!(diff.code, Some(1), "{diff:?}");
+    let file = c.manifest(&hf(&c.env.canary("rotated")));
+    let path = file.to_str().unwrap_or_default();
+    c.run(&[
+        "apply",
+        "-f",
+        path,
+        "--context",
+        "train,infer",
+        "--plan",
+        out,
+    ])
+    .failure()
+    .stderr_has("is out of date on 2 targets: on `train`, \"hf\" changed in the sources")
+    .stderr_has("on `infer`, \"hf\" changed in the sources");
+    assert_eq!(c.writes(), [0, 0, 0]);
+}
+
+#[test]
+fn a_plan_is_not_saved_when_a_target_cannot_be_read() {
+    let Some(c) = Clusters::new() else { return };
+    let file = c.manifest(&hf(&c.env.canary("token")));
+    c.servers()[1].deny("alice", "list");
+    let out = c.env.dir.path().join("plan.json");
+    let run = c.run(&[
+        "diff",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer",
+        "--out",
+        out.to_str().unwrap_or_default(),
+    ]);
+    assert_eq!(run.code, Some(2), "{run:?}");
+    run.stdout_has("Target: context `train`")
+        .stderr_has("No plan was saved to")
+        .stderr_has("a saved plan covers every target");
+    assert!(!out.exists());
 }
 
 #[test]
