@@ -399,8 +399,14 @@ async fn carry_out(
     progress: &std::sync::Arc<execute::Progress>,
     interruption: &Interruption,
 ) -> Result<execute::Executed> {
-    let ticker = (text && std::io::stderr().is_terminal())
-        .then(|| tokio::spawn(show_progress(progress.clone(), execute::steps(plan))));
+    let ticker = start_progress(
+        text,
+        vec![ProgressPart {
+            target: None,
+            progress: progress.clone(),
+            total: execute::steps(plan),
+        }],
+    );
     // Only a run that writes asks who we are: a no-op stays one request.
     let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
         crate::cmd::prelude::write_meta(cluster).await?
@@ -412,11 +418,7 @@ async fn carry_out(
     // while planning has already ended the run.
     interruption.set_phase(Phase::Writing);
     let executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
-    if let Some(t) = ticker {
-        t.abort();
-        // Clear the progress line.
-        eprint!("\r\x1b[2K");
-    }
+    stop_progress(ticker);
     Ok(executed)
 }
 
@@ -544,14 +546,46 @@ fn ignored_hangup() -> bool {
     }
 }
 
-/// A progress line on stderr, once the apply takes more than a moment.
-async fn show_progress(progress: std::sync::Arc<execute::Progress>, total: usize) {
+/// One part of the progress line: a target's name (none for a single
+/// target), its writes done and its writes in all.
+struct ProgressPart {
+    target: Option<String>,
+    progress: std::sync::Arc<execute::Progress>,
+    total: usize,
+}
+
+/// A progress line on stderr, once the apply takes more than a moment:
+/// `Applying: 3/10 done`, or per target `Applying: `train` 3/10, `infer`
+/// 1/10 done`.
+async fn show_progress(parts: Vec<ProgressPart>) {
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
     loop {
-        let done = progress.done.load(std::sync::atomic::Ordering::Relaxed);
-        eprint!("\rApplying: {done}/{total} done");
+        let counts: Vec<String> = parts
+            .iter()
+            .map(|p| {
+                let done = p.progress.done.load(std::sync::atomic::Ordering::Relaxed);
+                match &p.target {
+                    Some(t) => format!("`{}` {done}/{}", crate::escape::text(t), p.total),
+                    None => format!("{done}/{}", p.total),
+                }
+            })
+            .collect();
+        eprint!("\r\x1b[2KApplying: {} done", counts.join(", "));
         let _ = std::io::stderr().flush();
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}
+
+/// The progress line, on a terminal only; stop it with [`stop_progress`].
+fn start_progress(text: bool, parts: Vec<ProgressPart>) -> Option<tokio::task::JoinHandle<()>> {
+    (text && std::io::stderr().is_terminal()).then(|| tokio::spawn(show_progress(parts)))
+}
+
+/// Stop the progress line and clear it.
+fn stop_progress(ticker: Option<tokio::task::JoinHandle<()>>) {
+    if let Some(t) = ticker {
+        t.abort();
+        eprint!("\r\x1b[2K");
     }
 }
 
@@ -759,7 +793,20 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             args.wait.wait(),
         )
     });
+    let ticker = start_progress(
+        text,
+        ready
+            .iter()
+            .zip(&progresses)
+            .map(|((p, plan), progress)| ProgressPart {
+                target: Some(p.target.context.clone()),
+                progress: progress.clone(),
+                total: execute::steps(plan),
+            })
+            .collect(),
+    );
     let written = futures::future::join_all(writes).await;
+    stop_progress(ticker);
     interrupts.abort();
     let interrupted = progresses.iter().any(|p| p.interrupted());
     let failed = incomplete

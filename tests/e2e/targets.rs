@@ -651,6 +651,39 @@ fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review()
 }
 
 #[test]
+fn a_slow_apply_over_several_targets_shows_each_targets_progress_on_a_terminal() {
+    let Some(c) = Clusters::new() else { return };
+    for s in &c.servers()[..2] {
+        s.inject(
+            crate::support::FaultRule::new(crate::support::Fault::Delay(Duration::from_millis(
+                1500,
+            )))
+            .on("POST")
+            .path("/secrets"),
+        );
+    }
+    let file = c.manifest(&hf(&c.env.canary("token")));
+    let (code, out) = crate::terminal::on_terminal_with(
+        &c.env,
+        &c.command(),
+        &[
+            "apply",
+            "-f",
+            file.to_str().unwrap_or_default(),
+            "--context",
+            "train,infer",
+        ],
+        "",
+    );
+    assert_eq!(code, Some(0), "{out}");
+    assert!(
+        out.contains("Applying: `train` 0/1, `infer` 0/1 done"),
+        "{out:?}"
+    );
+    assert!(out.contains("Apply complete: 1 done."), "{out}");
+}
+
+#[test]
 fn a_plan_is_not_saved_when_a_target_cannot_be_read() {
     let Some(c) = Clusters::new() else { return };
     let file = c.manifest(&hf(&c.env.canary("token")));
