@@ -88,7 +88,7 @@ pub fn plan(input: &PlanInput) -> usize {
 
 /// Zip `dir` as a `--from-directory` secret is zipped: the archive's size.
 pub fn zip_directory(dir: &Path) -> usize {
-    crate::secrets::sources::zip_directory(dir, 64 << 20)
+    crate::secrets::manifest::sources::zip_directory(dir, 64 << 20)
         .map(|zip| zip.expose().len())
         .unwrap_or(0)
 }

@@ -203,8 +203,8 @@ impl Diagnostic for Error {
     }
 }
 
-impl From<crate::secrets::sources::SourceError> for Error {
-    fn from(e: crate::secrets::sources::SourceError) -> Self {
+impl From<crate::secrets::manifest::sources::SourceError> for Error {
+    fn from(e: crate::secrets::manifest::sources::SourceError) -> Self {
         let help = e.help();
         Error::input(e.to_string()).with_help(help)
     }

@@ -41,7 +41,7 @@ fn says_count(text: &str, n: usize, one: &str, many: &str) {
 /// noun and the verb agree with the number.
 #[test]
 fn every_count_reads_as_english() {
-    use crate::secrets::view::{conflicts_line, deletions_text};
+    use crate::secrets::plan::view::{conflicts_line, deletions_text};
     for n in (0..=120).chain([999, 1000, 1001, 3000]) {
         says_count(&count(n, "secret", "secrets"), n, "secret", "secrets");
         says_count(
@@ -58,7 +58,7 @@ fn every_count_reads_as_english() {
             "until they are"
         };
         assert!(conflicts.contains(agrees), "{conflicts}");
-        let others = crate::secrets::delete::others_help(n);
+        let others = crate::secrets::imperative::delete::others_help(n);
         says_count(&others, n, "other user", "other users");
         let agrees = if n == 1 { "user has" } else { "users have" };
         assert!(others.contains(agrees), "{others}");

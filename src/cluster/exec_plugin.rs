@@ -13,7 +13,7 @@ use std::time::Duration;
 use kube::config::{ExecConfig, ExecInteractiveMode};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::secrets::command::{self as program, CommandError};
+use crate::secrets::manifest::command::{self as program, CommandError};
 
 /// The most a plugin may print: an ExecCredential is a token or a
 /// certificate and key, a few KiB.

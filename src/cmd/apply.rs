@@ -15,8 +15,8 @@ use crate::konduktor::WriteMeta;
 use crate::output::{Format, to_data};
 use crate::secrets::execute::{self, Outcome};
 use crate::secrets::plan::Plan;
-use crate::secrets::saved_plan::{SavedPlan, SavedTargets, Target};
-use crate::secrets::view::{self as plan_view, ViewOptions};
+use crate::secrets::plan::saved::{SavedPlan, SavedTargets, Target};
+use crate::secrets::plan::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
   # Make the cluster match secrets.yaml (creates and merges; keys are never removed)
@@ -306,10 +306,15 @@ async fn run_watched(
             .await?;
             interruption.set_phase(Phase::Waiting);
             // Deletions a finalizer holds: waited for, as `kubectl delete` does.
-            crate::secrets::wait::settle(&cluster, &plan, &mut executed.outcomes, args.wait.wait())
-                .await?;
+            crate::secrets::execute::wait::settle(
+                &cluster,
+                &plan,
+                &mut executed.outcomes,
+                args.wait.wait(),
+            )
+            .await?;
             if text {
-                let mut summary = plan_view::render_outcomes(&executed.outcomes);
+                let mut summary = execute::view::render_outcomes(&executed.outcomes);
                 if let Some(e) = &executed.unreachable {
                     summary.push_str(&stopped_note(e));
                 }
@@ -818,7 +823,7 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
         for ((p, _), w) in ready.iter().zip(&written) {
             summary.push_str(&p.target.header());
             summary.push('\n');
-            summary.push_str(&plan_view::render_outcomes(&w.outcomes));
+            summary.push_str(&execute::view::render_outcomes(&w.outcomes));
             if let Some(e) = &w.stopped {
                 summary.push_str(&stopped_note(e));
             }
@@ -854,7 +859,7 @@ async fn write_target(
     plan: &Plan,
     progress: &execute::Progress,
     parallel: usize,
-    wait: crate::secrets::wait::Wait,
+    wait: crate::secrets::execute::wait::Wait,
 ) -> Written {
     let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
         match crate::cmd::prelude::write_meta(cluster).await {
@@ -870,7 +875,8 @@ async fn write_target(
         WriteMeta::default()
     };
     let mut executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
-    let settled = crate::secrets::wait::settle(cluster, plan, &mut executed.outcomes, wait).await;
+    let settled =
+        crate::secrets::execute::wait::settle(cluster, plan, &mut executed.outcomes, wait).await;
     Written {
         outcomes: executed.outcomes,
         stopped: executed.unreachable.or(settled.err()),

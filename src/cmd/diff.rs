@@ -10,8 +10,8 @@ use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::cmd::targets;
 use crate::error::Result;
 use crate::output::{Format, to_data};
-use crate::secrets::saved_plan::{SavedPlan, SavedTarget, SavedTargets, Target};
-use crate::secrets::view::{self as plan_view, ViewOptions};
+use crate::secrets::plan::saved::{SavedPlan, SavedTarget, SavedTargets, Target};
+use crate::secrets::plan::view::{self as plan_view, ViewOptions};
 
 pub const EXAMPLES: &str = "Examples:
   # What would change
@@ -192,7 +192,7 @@ fn save_targets(
             namespace: p.cluster.namespace.clone(),
             owner: plan.owner.clone(),
         };
-        let salt = crate::secrets::saved_plan::new_salt()?;
+        let salt = crate::secrets::plan::saved::new_salt()?;
         saved.push(SavedTarget {
             context: p.target.context.clone(),
             plan: SavedPlan::new(plan, &target, manifest, key, &salt),
@@ -235,7 +235,7 @@ fn save(
         namespace: cluster.namespace.clone(),
         owner: plan.owner.clone(),
     };
-    let salt = crate::secrets::saved_plan::new_salt()?;
+    let salt = crate::secrets::plan::saved::new_salt()?;
     SavedPlan::new(plan, &target, manifest, key, &salt).write(out, force)?;
     if crate::input::file::is_stdout(out) {
         eprintln!(

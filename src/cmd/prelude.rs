@@ -76,7 +76,7 @@ pub struct WaitArgs {
     #[arg(
         long,
         value_name = "DURATION",
-        default_value = crate::secrets::wait::DEFAULT_TIMEOUT,
+        default_value = crate::secrets::execute::wait::DEFAULT_TIMEOUT,
         value_parser = wait_timeout_arg
     )]
     pub timeout: WaitTimeout,
@@ -91,11 +91,11 @@ fn wait_timeout_arg(text: &str) -> std::result::Result<WaitTimeout, String> {
 }
 
 impl WaitArgs {
-    pub fn wait(self) -> crate::secrets::wait::Wait {
+    pub fn wait(self) -> crate::secrets::execute::wait::Wait {
         if self.wait {
-            crate::secrets::wait::Wait::Upto(self.timeout.0)
+            crate::secrets::execute::wait::Wait::Upto(self.timeout.0)
         } else {
-            crate::secrets::wait::Wait::No
+            crate::secrets::execute::wait::Wait::No
         }
     }
 }

@@ -15,8 +15,8 @@ use serde::Serialize;
 use crate::cluster::Cluster;
 use crate::cmd::prelude::{self, CommandsArg, Context};
 use crate::error::{Error, ErrorKind, Result};
+use crate::secrets::plan::view::{self as plan_view, ViewOptions};
 use crate::secrets::plan::{Plan, Summary};
-use crate::secrets::view::{self as plan_view, ViewOptions};
 
 /// `--all-contexts`, for the commands that take several targets.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]

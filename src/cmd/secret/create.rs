@@ -10,8 +10,8 @@ use clap::Args;
 use crate::cmd::prelude::Context;
 use crate::error::{Error, Result};
 use crate::konduktor::{self, DesiredSecret, SecretKind, WriteMeta};
-use crate::secrets::create;
-use crate::secrets::sources::{self, Source};
+use crate::secrets::imperative::create;
+use crate::secrets::manifest::sources::{self, Source};
 
 pub const EXAMPLES: &str = "Examples:
   # A file as a secret; in a job it appears as $KONDUKTOR_DEFAULT_SECRETS/hf-token/token.txt

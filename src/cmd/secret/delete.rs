@@ -7,8 +7,8 @@ use clap::Args;
 
 use crate::cmd::prelude::Context;
 use crate::error::{Error, ErrorKind, Result};
-use crate::secrets::delete;
-use crate::secrets::wait::{self, Wait};
+use crate::secrets::execute::wait::{self, Wait};
+use crate::secrets::imperative::delete;
 
 pub const EXAMPLES: &str = "Examples:
   # Delete your secret named hf-token (only yours: other users' are never touched)

@@ -9,7 +9,7 @@ use serde::Serialize;
 use crate::cmd::prelude::{self, Context, OutputArg};
 use crate::error::Result;
 use crate::output::{self, Format};
-use crate::secrets::list::{self, ListedSecret};
+use crate::secrets::imperative::list::{self, ListedSecret};
 
 pub const EXAMPLES: &str = "Examples:
   # Your secrets in the current namespace

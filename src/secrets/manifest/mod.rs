@@ -11,6 +11,14 @@
 //!
 //! Nothing here talks to a cluster. No snippet shows an inline value, and no
 //! message quotes one, whatever the shape of the file.
+//!
+//! The sources an entry names are read beside it: [`sources`] (files,
+//! folders, inline pairs into data), [`env_file`] (`fromEnvFile`, also the
+//! format `export` writes), [`command`] (`fromCommand`).
+
+pub mod command;
+pub mod env_file;
+pub mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
@@ -22,8 +30,8 @@ use crate::input::yaml::{Content, Masked, Node};
 use crate::konduktor::identity::{self, HashSource, Owner};
 use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{self, DesiredSecret, SecretKind, SourceShape};
-use crate::secrets::command::{self, CommandSpec};
-use crate::secrets::sources::{self, Source};
+use command::CommandSpec;
+use sources::Source;
 
 pub const API_VERSION: &str = "konduktor.trainy.ai/v1alpha1";
 pub const KIND: &str = "SecretSet";
@@ -1558,7 +1566,7 @@ fn env_file_values(
             return None;
         }
     };
-    match crate::secrets::env_file::parse(&bytes, kind) {
+    match crate::secrets::manifest::env_file::parse(&bytes, kind) {
         Ok(pairs) => Some(pairs),
         Err(e) => {
             problems.add(
@@ -1595,5 +1603,4 @@ fn report_source_error(
 }
 
 #[cfg(test)]
-#[path = "manifest_tests.rs"]
 mod tests;

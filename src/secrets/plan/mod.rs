@@ -1,5 +1,11 @@
 //! The plan (docs/konduktor-compat.md §5.3; the README's "What the plan does"): a pure function of what the manifest wants and what
 //! the caller's live secrets are. No I/O; unit-tested without a server.
+//!
+//! Its views: [`view`] shows it to people, [`saved`] writes it down for
+//! `apply --plan` and checks that nothing moved since.
+
+pub mod saved;
+pub mod view;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::Read;
@@ -1138,5 +1144,4 @@ fn compare_values(
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 pub(crate) mod tests;

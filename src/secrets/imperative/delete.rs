@@ -2,7 +2,7 @@
 //! each deleted on its UID and resourceVersion so a replaced object is
 //! never deleted. Only Opaque Secrets are ours: one of another type that
 //! carries our labels is refused, never deleted. One a finalizer holds is
-//! not "deleted": it is pending (and waited on: [`crate::secrets::wait`]),
+//! not "deleted": it is pending (and waited on: [`crate::secrets::execute::wait`]),
 //! and one already being deleted is not deleted again. Konduktor's own
 //! (docs/konduktor-compat.md §1.6), named by their basename alone, may be
 //! deleted by that name, as Konduktor's CLI does: [`Found::notes`] says
@@ -11,8 +11,8 @@
 use crate::error::{Error, ErrorKind, Result};
 use crate::konduktor::identity::Owner;
 use crate::konduktor::{self, LiveSecret, SecretKind, Terminating};
+use crate::secrets::execute::wait::Awaited;
 use crate::secrets::store::{Deleted, SecretStore, owner_selector};
-use crate::secrets::wait::Awaited;
 
 /// What `delete_mine` did, for the command to print.
 #[derive(Debug)]

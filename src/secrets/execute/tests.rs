@@ -1,10 +1,10 @@
 use super::*;
 use crate::konduktor::SecretKind;
+use crate::secrets::execute::view::render_outcomes;
 use crate::secrets::manifest::Desired;
 use crate::secrets::plan::plan;
 use crate::secrets::plan::tests::{ME, applied_annotations, keyed_meta, live, want};
 use crate::secrets::store::fake::{Call, FakeStore};
-use crate::secrets::view::render_outcomes;
 
 fn obj(name: &str) -> String {
     format!("{name}-{ME}")

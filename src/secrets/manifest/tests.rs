@@ -1,5 +1,5 @@
 use super::*;
-use crate::secrets::command::CommandError;
+use crate::secrets::manifest::command::CommandError;
 
 fn ok(text: &str) -> Manifest {
     parse(Path::new("/m/secrets.yaml"), text).unwrap_or_else(|e| panic!("{e:?}"))

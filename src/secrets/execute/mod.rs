@@ -1,6 +1,12 @@
 //! Carrying out a plan against the cluster: creates and merges first, with
 //! bounded parallelism, then deletions. Every write is conditional on what
 //! the plan saw; a secret changed meanwhile fails alone, never overwritten.
+//!
+//! After it: [`wait`] for deletions a finalizer holds, and [`view`], what
+//! was done, for people.
+
+pub mod view;
+pub mod wait;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -66,7 +72,7 @@ pub enum Status {
         message: String,
     },
     /// Deleted, but a finalizer holds it: still there, Terminating
-    /// (`deletion pending on <finalizer>`); see [`crate::secrets::wait`].
+    /// (`deletion pending on <finalizer>`); see [`crate::secrets::execute::wait`].
     Pending {
         message: String,
     },
@@ -734,5 +740,4 @@ async fn delete(
 }
 
 #[cfg(test)]
-#[path = "execute_tests.rs"]
 mod tests;

@@ -390,7 +390,7 @@ fn konduktors_own_directory_zip_matches_ours() {
                 .unwrap_or_else(|e| panic!("{e}"));
         }
     }
-    let ours = crate::secrets::sources::zip_directory(&root, konduktor::MAX_SECRET_BYTES)
+    let ours = crate::secrets::manifest::sources::zip_directory(&root, konduktor::MAX_SECRET_BYTES)
         .unwrap_or_else(|e| panic!("{e}"));
     assert_ne!(
         Some(&ours),
@@ -450,7 +450,7 @@ fn a_merge_past_one_mebibyte_is_caught_by_the_plan() {
     assert!(p.oversized().is_none());
 }
 
-#[path = "../../tests/support/zip_bomb.rs"]
+#[path = "../../../tests/support/zip_bomb.rs"]
 mod zip_bombs;
 
 /// [`zip_bombs::zip_bomb`], as a value.
@@ -791,10 +791,7 @@ fn a_planted_secret_with_our_owner_label_and_an_odd_kind_is_never_pruned_nor_mer
 #[test]
 fn plan_json_is_pinned_for_every_action() {
     let json = serde_json::to_string_pretty(&every_action()).unwrap_or_else(|e| panic!("{e}"));
-    assert_eq!(
-        json,
-        include_str!("plan_tests_every_action.json").trim_end()
-    );
+    assert_eq!(json, include_str!("tests_every_action.json").trim_end());
 }
 
 #[test]

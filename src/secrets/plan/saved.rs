@@ -811,5 +811,5 @@ fn compare_one(old: &SavedSecret, now: &SavedSecret) -> Option<Moved> {
 }
 
 #[cfg(test)]
-#[path = "saved_plan_tests.rs"]
+#[path = "saved_tests.rs"]
 mod tests;
