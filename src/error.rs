@@ -8,7 +8,9 @@
 
 use std::fmt;
 
-use miette::{Diagnostic, LabeledSpan, SourceSpan};
+use miette::{Diagnostic, LabeledSpan};
+
+use crate::snippet::Snippet;
 
 /// What went wrong, broadly: it picks the diagnostic code and the exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,15 +77,6 @@ impl ErrorKind {
             ErrorKind::Output => "konduktor::output",
         }
     }
-}
-
-/// A place in an input file that the error is about.
-#[derive(Debug, Clone)]
-pub struct Snippet {
-    /// The masked text of the file (see [`crate::input::yaml`]), never the original.
-    pub source: crate::input::located::SnippetSource,
-    pub span: SourceSpan,
-    pub label: String,
 }
 
 #[derive(Debug, Clone)]
@@ -200,26 +193,6 @@ impl Diagnostic for Error {
                 s.span,
             ))) as _
         })
-    }
-}
-
-impl From<crate::secrets::manifest::sources::SourceError> for Error {
-    fn from(e: crate::secrets::manifest::sources::SourceError) -> Self {
-        let help = e.help();
-        Error::input(e.to_string()).with_help(help)
-    }
-}
-
-impl From<crate::konduktor::RuleError> for Error {
-    fn from(e: crate::konduktor::RuleError) -> Self {
-        let help = e.help();
-        Error::input(e.to_string()).with_help(help)
-    }
-}
-
-impl From<crate::konduktor::identity::IdentityError> for Error {
-    fn from(e: crate::konduktor::identity::IdentityError) -> Self {
-        Error::new(ErrorKind::Identity, e.to_string()).with_help(e.help())
     }
 }
 

@@ -25,6 +25,7 @@ pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod render;
 pub(crate) mod secrets;
+pub(crate) mod snippet;
 #[cfg(test)]
 pub(crate) mod test_rng;
 

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 use md5::{Digest, Md5};
 use serde::Serialize;
 
+use crate::error::{Error, ErrorKind};
+
 pub const ENV_TEST_USER_HASH: &str = "KONDUKTOR_TEST_USER_HASH";
 pub const ENV_USER_ID: &str = "KONDUKTOR_USER_ID";
 
@@ -103,6 +105,12 @@ impl IdentityError {
                 "Konduktor cannot create secrets with it either: write the hash in lowercase into ~/.konduktor/user_hash, or set KONDUKTOR_USER_ID"
             }
         }
+    }
+}
+
+impl From<IdentityError> for Error {
+    fn from(e: IdentityError) -> Self {
+        Error::new(ErrorKind::Identity, e.to_string()).with_help(e.help())
     }
 }
 

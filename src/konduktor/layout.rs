@@ -12,6 +12,7 @@ use k8s_openapi::ByteString;
 use k8s_openapi::api::core::v1::Secret;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
+use crate::error::Error;
 use crate::konduktor::digest_key::DigestKey;
 use crate::konduktor::secret_value::SecretBytes;
 
@@ -251,6 +252,13 @@ impl RuleError {
             RuleError::TooManyKeys { .. } | RuleError::EncodedTooLarge { .. } => "split the keys over several secrets, or shorten their names".into(),
             RuleError::EnvValueNotText { .. } => "an `env` secret's values become environment variables: UTF-8 text without NUL; keep binary data in a `default` secret (files keep every byte)".into(),
         }
+    }
+}
+
+impl From<RuleError> for Error {
+    fn from(e: RuleError) -> Self {
+        let help = e.help();
+        Error::input(e.to_string()).with_help(help)
     }
 }
 

@@ -8,6 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::error::Error;
 use crate::input::file::{self as input_file, ReadError};
 
 use crate::konduktor::secret_value::SecretBytes;
@@ -159,6 +160,13 @@ impl SourceError {
             SourceError::Rule(rule) => rule.help(),
             SourceError::Zip { .. } => "check that the files are readable".into(),
         }
+    }
+}
+
+impl From<SourceError> for Error {
+    fn from(e: SourceError) -> Self {
+        let help = e.help();
+        Error::input(e.to_string()).with_help(help)
     }
 }
 
