@@ -370,3 +370,9 @@ fn quit_on_broken_pipe() {
         libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
+
+// The completion of the real command tree: it lives here, above `cmd`,
+// because only `cli` may name the whole tree.
+#[cfg(test)]
+#[path = "cli_tests.rs"]
+mod tests;

@@ -324,4 +324,4 @@ pub fn diagnostic(err: &Error, color: bool) -> String {
 
 #[cfg(test)]
 #[path = "output_tests.rs"]
-mod tests;
+pub(crate) mod tests;

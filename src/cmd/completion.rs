@@ -50,8 +50,8 @@ pub fn run(mut cli: clap::Command, args: &CompletionArgs) -> Result<ExitCode> {
 }
 
 /// Cobra's directives: let the shell complete file names, or not.
-const DIRECTIVE_FILES: u8 = 0;
-const DIRECTIVE_NO_FILES: u8 = 4;
+pub(crate) const DIRECTIVE_FILES: u8 = 0;
+pub(crate) const DIRECTIVE_NO_FILES: u8 = 4;
 
 /// Flags whose value is a path.
 const PATH_FLAGS: &[&str] = &[
@@ -145,7 +145,3 @@ pub fn print_completions(cli: clap::Command, words: &[String]) -> Result<ExitCod
     crate::output::print(&text)?;
     Ok(ExitCode::SUCCESS)
 }
-
-#[cfg(test)]
-#[path = "completion_tests.rs"]
-mod tests;

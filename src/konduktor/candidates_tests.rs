@@ -405,3 +405,11 @@ fn a_cluster_user_name_is_escaped_in_the_hint() {
     let hint = found.hint().unwrap_or_default();
     assert!(!hint.contains('\u{1b}'), "{hint:?}");
 }
+
+#[test]
+fn the_plural_agrees_with_every_count() {
+    use crate::output::tests::{counts, says_count};
+    for n in counts() {
+        says_count(&plural(n, "secret"), n, "secret", "secrets");
+    }
+}

@@ -271,3 +271,14 @@ async fn konduktors_own_without_a_basename_label_goes_by_its_whole_name() {
         assert_eq!(delete_found(&store, found).await.deleted, [name]);
     }
 }
+
+#[test]
+fn the_help_about_other_users_agrees_with_every_count() {
+    use crate::output::tests::{counts, says_count};
+    for n in counts() {
+        let others = others_help(n);
+        says_count(&others, n, "other user", "other users");
+        let agrees = if n == 1 { "user has" } else { "users have" };
+        assert!(others.contains(agrees), "{others}");
+    }
+}

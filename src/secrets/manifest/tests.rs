@@ -485,3 +485,31 @@ fn no_command_runs_when_another_source_already_stops_the_run() {
         .collect();
     assert_eq!(names, ["a", "b"]);
 }
+
+#[test]
+fn near_misses_of_the_manifests_fields_are_suggested() {
+    use crate::input::located::did_you_mean;
+    assert_eq!(did_you_mean("fromDir", ENTRY_FIELDS), Some("fromDirectory"));
+    assert_eq!(did_you_mean("fromfile", ENTRY_FIELDS), Some("fromFile"));
+    assert_eq!(did_you_mean("secret", TOP_FIELDS), Some("secrets"));
+    assert_eq!(did_you_mean("zzzzzz", TOP_FIELDS), None);
+    assert_eq!(did_you_mean(&"x".repeat(10_000), TOP_FIELDS), None);
+}
+
+#[test]
+fn the_snippet_header_counts_columns_of_the_file() {
+    // `***` is shorter than the value before the error: the header must
+    // still give the column in the file, as the message does.
+    let text = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - {name: a, inline: {A: a-long-secret-value}, bogus: 1}\n";
+    let err = match parse(Path::new("m.yaml"), text) {
+        Err(e) => e,
+        Ok(_) => panic!("accepted"),
+    };
+    let shown = crate::output::diagnostic(&err, false);
+    assert!(
+        shown.contains("m.yaml:4:49: unknown field `bogus`"),
+        "{shown}"
+    );
+    assert!(shown.contains("[m.yaml:4:49]"), "{shown}");
+    assert!(!shown.contains("a-long-secret-value"), "{shown}");
+}

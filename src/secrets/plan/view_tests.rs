@@ -227,3 +227,35 @@ fn shown_values_cannot_drive_the_terminal() {
         );
     }
 }
+
+#[test]
+fn conflicts_and_deletions_agree_with_every_count() {
+    use crate::output::count;
+    use crate::output::tests::{counts, says_count};
+    for n in counts() {
+        let conflicts = conflicts_line(n);
+        says_count(&conflicts, n, "conflict", "conflicts");
+        let agrees = if n == 1 {
+            "until it is"
+        } else {
+            "until they are"
+        };
+        assert!(conflicts.contains(agrees), "{conflicts}");
+        if n > 0 {
+            let whole = deletions_text(n, 0);
+            says_count(&whole, n, "secret", "secrets");
+            assert!(!whole.contains("keys"), "{whole}");
+            let keys = deletions_text(0, n);
+            says_count(&keys, n, "secret", "secrets");
+            assert!(keys.starts_with("keys of "), "{keys}");
+            for m in [1, 2, 7] {
+                let both = deletions_text(n, m);
+                assert!(both.starts_with(&count(n, "secret", "secrets")), "{both}");
+                assert!(
+                    both.ends_with(&format!(" and keys of {}", count(m, "secret", "secrets"))),
+                    "{both}"
+                );
+            }
+        }
+    }
+}

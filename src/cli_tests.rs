@@ -1,7 +1,7 @@
-use super::*;
+use crate::cmd::completion::{DIRECTIVE_FILES, DIRECTIVE_NO_FILES, complete};
 
 fn cli() -> clap::Command {
-    <crate::cli::Cli as clap::CommandFactory>::command()
+    <super::Cli as clap::CommandFactory>::command()
 }
 
 fn words(s: &[&str]) -> Vec<String> {
