@@ -77,7 +77,7 @@ fn request_timeout_arg(text: &str) -> std::result::Result<RequestTimeout, String
 /// `-n`, checked by clap: a namespace is a DNS-1123 label, so a typo is a
 /// usage error (exit 2) from every command, before anything runs.
 fn namespace_arg(text: &str) -> std::result::Result<String, String> {
-    if crate::konduktor::is_dns1123_label(text) {
+    if crate::kube_names::is_dns1123_label(text) {
         Ok(text.to_string())
     } else {
         Err(

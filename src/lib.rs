@@ -21,6 +21,7 @@ pub(crate) mod error;
 pub(crate) mod escape;
 pub(crate) mod input;
 pub(crate) mod konduktor;
+pub(crate) mod kube_names;
 pub(crate) mod log;
 pub(crate) mod output;
 pub(crate) mod render;

@@ -145,7 +145,7 @@ pub struct ClusterUser {
 /// A namespace must be a DNS-1123 label; checked here so a typo is an input
 /// error, not a confusing 404 from a URL path.
 fn validate_namespace(ns: &str) -> Result<()> {
-    if konduktor::is_dns1123_label(ns) {
+    if crate::kube_names::is_dns1123_label(ns) {
         Ok(())
     } else {
         Err(

@@ -9,9 +9,10 @@ use clap::ValueEnum;
 
 use crate::cluster::{Cluster, ClusterUser, ConnectOptions};
 use crate::error::{ErrorKind, Result};
+use crate::konduktor::CustomMetadata;
 use crate::konduktor::WriteMeta;
 use crate::konduktor::candidates::{self, Candidates};
-use crate::konduktor::config::{self, ConfigInputs, CustomMetadata, KonduktorConfig};
+use crate::konduktor::config::{self, ConfigInputs, KonduktorConfig};
 use crate::konduktor::digest_key::{self, DigestKey, KeyInputs};
 use crate::konduktor::identity::{IdentityInputs, Owner, resolve_owner};
 use crate::output::Format;

@@ -143,7 +143,7 @@ fn gpus_arg(text: &str) -> std::result::Result<GpusArg, String> {
 }
 
 fn name_arg(text: &str) -> std::result::Result<String, String> {
-    if crate::konduktor::is_dns1123_label(text) {
+    if crate::kube_names::is_dns1123_label(text) {
         Ok(text.to_string())
     } else {
         Err(
@@ -164,7 +164,7 @@ fn probe_arg(text: &str) -> std::result::Result<String, String> {
 
 /// `--ingress-host`: a DNS name (an Ingress rule's host).
 fn host_arg(text: &str) -> std::result::Result<String, String> {
-    let labels_ok = text.split('.').all(crate::konduktor::is_dns1123_label);
+    let labels_ok = text.split('.').all(crate::kube_names::is_dns1123_label);
     if labels_ok && text.len() <= 253 {
         Ok(text.to_string())
     } else {
@@ -219,7 +219,7 @@ impl LaunchArgs {
     /// (Konduktor's `_merge_env_vars`).
     fn overrides(&self) -> Result<Overrides> {
         let mut envs = match &self.env_file {
-            Some(p) => crate::input::dotenv::read(p)?,
+            Some(p) => crate::render::dotenv::read(p)?,
             None => Vec::new(),
         };
         for text in &self.env {

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use crate::error::Error;
 use crate::input::yaml::{Content, LineIndex, Masked, Node, Parsed};
-use crate::konduktor::has_key_chars;
+use crate::kube_names::has_key_chars;
 use crate::snippet::{Snippet, SnippetSource};
 
 /// Where in an input file something was written: a byte range, line and

@@ -2,7 +2,6 @@
 //! YAML as a spanned tree with its masked text ([`yaml`]), and located
 //! diagnostics over it ([`located`]).
 
-pub mod dotenv;
 pub mod file;
 pub mod located;
 pub mod yaml;

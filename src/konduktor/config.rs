@@ -39,9 +39,9 @@ use crate::input::file::{MAX_CONFIG_BYTES, ReadError, read_regular};
 use crate::input::located::{Place, Reader, quote, read_document, utf8_text};
 use crate::input::yaml::{Content, Node};
 use crate::konduktor::{
-    MAX_ANNOTATIONS_BYTES, RESERVED_ANNOTATIONS, RESERVED_LABELS, annotation_key_problem,
-    is_label_value, qualified_name_problem,
+    CustomMetadata, MAX_ANNOTATIONS_BYTES, RESERVED_ANNOTATIONS, RESERVED_LABELS,
 };
+use crate::kube_names::{annotation_key_problem, is_label_value, qualified_name_problem};
 
 /// The variable that names Konduktor's config file.
 pub const ENV_CONFIG: &str = "KONDUKTOR_CONFIG";
@@ -56,49 +56,6 @@ const SHOWN_KEYS: &[&str] = &[
     "labels",
     "annotations",
 ];
-
-/// `kubernetes.custom_metadata`: merged into every secret written (our own
-/// labels win).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct CustomMetadata {
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
-}
-
-impl CustomMetadata {
-    /// The labels and annotations without those only this tool may set
-    /// ([`RESERVED_LABELS`], [`RESERVED_ANNOTATIONS`]): what may be merged
-    /// into a secret as it is.
-    #[must_use]
-    #[allow(
-        dead_code,
-        reason = "the secret writer merges with it (issue 10, point 6); drop this line once it does"
-    )]
-    pub fn without_reserved(&self) -> CustomMetadata {
-        CustomMetadata {
-            labels: self
-                .labels
-                .iter()
-                .filter(|(k, _)| !is_reserved_label(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-            annotations: self
-                .annotations
-                .iter()
-                .filter(|(k, _)| !is_reserved_annotation(k))
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect(),
-        }
-    }
-}
-
-pub fn is_reserved_label(key: &str) -> bool {
-    RESERVED_LABELS.contains(&key)
-}
-
-pub fn is_reserved_annotation(key: &str) -> bool {
-    RESERVED_ANNOTATIONS.contains(&key)
-}
 
 /// A label or annotation of ours that the config tries to set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -440,7 +397,7 @@ fn read_tailscale(r: &mut Reader<'_>, node: &Node) -> Option<String> {
     let fields = pick(r, node, "`tailscale`", &["secret_name"])?;
     let (_, v, _) = fields.into_iter().next()?;
     match v.as_scalar() {
-        Some(name) if crate::konduktor::is_dns1123_subdomain(name) => {
+        Some(name) if crate::kube_names::is_dns1123_subdomain(name) => {
             r.parsed.reveal(&v);
             Some(name.to_string())
         }

@@ -342,7 +342,7 @@ pub fn resolve(inputs: &IdentityInputs, cached: &Cached) -> Result<Resolution, I
             Cached::Text(text) => {
                 let text = python_strip(text);
                 if konduktor_accepts(text) {
-                    if !super::is_label_value(text) {
+                    if !crate::kube_names::is_label_value(text) {
                         return Err(IdentityError::HashNotLabel {
                             path,
                             hash: crate::escape::text(text).into_owned(),

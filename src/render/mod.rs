@@ -4,8 +4,9 @@
 //! submits ([`serving`]), around one pod ([`pod`]) with the caller's secrets
 //! injected ([`inject`]). The caller's secrets come from a manifest
 //! ([`secrets_from_manifest`], no request) or from the cluster
-//! ([`secrets_from_cluster`], one LIST).
+//! ([`secrets_from_cluster`], one LIST). `--env-file` is read by [`dotenv`].
 
+pub mod dotenv;
 pub mod inject;
 pub mod job;
 pub mod jobset;

@@ -12,7 +12,7 @@ use crate::error::Error;
 use crate::input::located::{Fields, Place, Reader, Text, key_is_showable, quote};
 use crate::input::yaml::{Content, Node};
 use crate::input::yaml11::{self, Resolved};
-use crate::konduktor::{is_label_value, qualified_name_problem};
+use crate::kube_names::{is_label_value, qualified_name_problem};
 
 /// Fields Konduktor reads, and those its schema allows but its launcher
 /// fails on or needs a bucket for ([`REFUSED_FIELDS`]).
@@ -636,7 +636,7 @@ fn read_name(r: &mut Reader<'_>, fields: &Fields, overrides: &Overrides) -> Stri
             String::new()
         }
         None => String::new(),
-        Some(n) if n.hidden || !crate::konduktor::is_dns1123_label(&n.value) => {
+        Some(n) if n.hidden || !crate::kube_names::is_dns1123_label(&n.value) => {
             r.add(
                 n.place,
                 format!("task name {} cannot name a Kubernetes object", n.quoted()),

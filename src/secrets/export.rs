@@ -117,7 +117,7 @@ pub struct ExportPlan {
 /// A key as a comment or message may show it: only with a key's
 /// characters (anything else may be a value pasted in its place).
 fn shown_key(key: &str) -> String {
-    if konduktor::has_key_chars(key) {
+    if crate::kube_names::has_key_chars(key) {
         format!("`{key}`")
     } else {
         "(not shown: it may hold a value)".to_string()

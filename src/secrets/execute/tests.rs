@@ -299,7 +299,7 @@ fn meta() -> WriteMeta {
     WriteMeta {
         created_by: Some("alice@example.com".into()),
         created_by_user_id: Some("alice-7994".into()),
-        custom: crate::konduktor::config::CustomMetadata {
+        custom: crate::konduktor::CustomMetadata {
             labels: BTreeMap::from([
                 ("team".to_string(), "ml".to_string()),
                 // Ours win over the configuration's.

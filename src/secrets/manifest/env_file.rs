@@ -40,7 +40,7 @@ impl std::fmt::Display for EnvFileError {
 /// A key as a message may show it: only with a key's characters (anything
 /// else may be a value written where the key goes).
 fn shown(key: &str) -> String {
-    if konduktor::has_key_chars(key) {
+    if crate::kube_names::has_key_chars(key) {
         format!("`{key}`")
     } else {
         "(not shown: it may hold a value)".to_string()
@@ -110,7 +110,7 @@ pub fn parse(bytes: &[u8], kind: SecretKind) -> Result<Vec<(String, SecretBytes)
             _ => Ok(()),
         });
         if let Err(rule) = rule {
-            let what = if konduktor::has_key_chars(&key) {
+            let what = if crate::kube_names::has_key_chars(&key) {
                 rule.to_string()
             } else {
                 "its key is not a valid key (not shown: it may hold a value)".to_string()

@@ -206,7 +206,7 @@ fn read_entry(r: &mut Reader<'_>, node: &Node) -> Option<RawEntry> {
         items.map(|items| (at, items))
     };
     let from_file = list(r, "fromFile", &|_| true);
-    let from_env = list(r, "fromEnv", &konduktor::has_key_chars);
+    let from_env = list(r, "fromEnv", &crate::kube_names::has_key_chars);
     let inline = fields.get("inline").and_then(|(n, at)| {
         let pairs = read_pairs(r, n);
         broken |= pairs.is_none();
@@ -261,7 +261,7 @@ fn read_commands(r: &mut Reader<'_>, node: &Node) -> Option<Vec<RawCommand>> {
         };
         let key = match fields.get("key") {
             Some((n, _)) => r
-                .scalar_list(n, "key", &konduktor::has_key_chars)
+                .scalar_list(n, "key", &crate::kube_names::has_key_chars)
                 .and_then(|keys| match <[Text; 1]>::try_from(keys) {
                     Ok([key]) => Some(key),
                     Err(_) => {
