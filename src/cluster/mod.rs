@@ -135,6 +135,14 @@ pub struct PatchMeta {
     pub annotations: BTreeMap<String, String>,
 }
 
+/// What a DELETE left: nothing, or the object, still there (Terminating)
+/// until the finalizers that hold it are removed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deleted {
+    Gone,
+    Pending(konduktor::Terminating),
+}
+
 /// Who the API server says we are (`SelfSubjectReview`).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct ClusterUser {
@@ -737,7 +745,7 @@ impl Cluster {
         name: &str,
         uid: Option<String>,
         resource_version: Option<String>,
-    ) -> Result<crate::secrets::store::Deleted> {
+    ) -> Result<Deleted> {
         let op = self.op("delete", Some(name));
         let params = DeleteParams {
             preconditions: Some(Preconditions {
@@ -947,8 +955,7 @@ impl Cluster {
 
 /// What a DELETE's answer says: a `Status` (gone), or the object with a
 /// `deletionTimestamp` (a finalizer holds it: fixture delete-with-finalizer).
-fn deleted_from_answer(answer: &serde_json::Value) -> crate::secrets::store::Deleted {
-    use crate::secrets::store::Deleted;
+fn deleted_from_answer(answer: &serde_json::Value) -> Deleted {
     let meta = &answer["metadata"];
     let Some(since) = meta["deletionTimestamp"].as_str() else {
         return Deleted::Gone;

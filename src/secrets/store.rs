@@ -9,11 +9,14 @@ use std::future::Future;
 use k8s_openapi::api::core::v1::Secret;
 
 use crate::cluster::Cluster;
-pub use crate::cluster::PatchMeta;
 use crate::cluster::access::SecretRules;
 use crate::error::Result;
 use crate::konduktor::LiveSecret;
 use crate::konduktor::secret_value::SecretBytes;
+
+// What a merge sets and what a delete left are the cluster's types (its
+// requests take and return them); the workflows name them from here.
+pub use crate::cluster::{Deleted, PatchMeta};
 
 pub trait SecretStore {
     /// The namespace the secrets live in, for messages.
@@ -60,14 +63,6 @@ pub trait SecretStore {
         uid: Option<String>,
         resource_version: Option<String>,
     ) -> impl Future<Output = Result<Deleted>>;
-}
-
-/// What a DELETE left: nothing, or the object, still there (Terminating)
-/// until the finalizers that hold it are removed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Deleted {
-    Gone,
-    Pending(crate::konduktor::Terminating),
 }
 
 impl SecretStore for Cluster {
