@@ -24,6 +24,7 @@ pub(crate) mod konduktor;
 pub(crate) mod kube_names;
 pub(crate) mod log;
 pub(crate) mod output;
+pub(crate) mod process;
 pub(crate) mod render;
 pub(crate) mod secrets;
 pub(crate) mod snippet;

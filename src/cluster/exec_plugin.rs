@@ -13,11 +13,11 @@ use std::time::Duration;
 use kube::config::{ExecConfig, ExecInteractiveMode};
 
 use crate::error::{Error, ErrorKind, Result};
-use crate::secrets::manifest::command::{self as program, CommandError};
+use crate::process::{self, RunError};
 
 /// The most a plugin may print: an ExecCredential is a token or a
-/// certificate and key, a few KiB.
-pub(super) const MAX_PLUGIN_OUTPUT: usize = program::MAX_OUTPUT_BYTES;
+/// certificate and key, a few KiB; 1 MiB, as much as a `fromCommand` value.
+pub(super) const MAX_PLUGIN_OUTPUT: usize = 1 << 20;
 /// How long a plugin that cannot ask the user anything may run.
 pub(super) const PLUGIN_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a plugin that has the terminal may run: a browser or device
@@ -108,27 +108,27 @@ pub(super) fn run(exec: &ExecConfig, owner: &PluginOwner<'_>) -> Result<Credenti
             MAX_PLUGIN_OUTPUT
         )
     });
-    let output = program::run_bounded(cmd, command, timeout).map_err(|e| {
+    let output = process::run_bounded(cmd, command, timeout, MAX_PLUGIN_OUTPUT).map_err(|e| {
         let (what, help) = match e {
-            CommandError::NotFound { .. } => (
+            RunError::NotFound { .. } => (
                 format!("cannot run {plugin}: it was not found"),
                 format!(
                     "install the plugin, or fix `command` in the `exec` entry of user `{}` in your kubeconfig",
                     owner.user
                 ),
             ),
-            CommandError::CannotStart { reason, .. } => (
+            RunError::CannotStart { reason, .. } => (
                 format!("cannot run {plugin}: {reason}"),
                 format!(
                     "check that the plugin is executable, or fix `command` in the `exec` entry of user `{}` in your kubeconfig",
                     owner.user
                 ),
             ),
-            CommandError::Failed { status } => (
+            RunError::Failed { status } => (
                 format!("{plugin} failed with exit {status}"),
                 by_hand.clone(),
             ),
-            CommandError::TimedOut(limit) => (
+            RunError::TimedOut(limit) => (
                 format!(
                     "{plugin} did not finish within {} and was stopped",
                     super::humanize(limit)
@@ -137,26 +137,23 @@ pub(super) fn run(exec: &ExecConfig, owner: &PluginOwner<'_>) -> Result<Credenti
                     "{by_hand} (a plugin that waits for a login needs a terminal and an `interactiveMode` other than Never)"
                 ),
             ),
-            CommandError::OutputHeldOpen(limit) => (
+            RunError::OutputHeldOpen(limit) => (
                 format!(
                     "{plugin} ended, but a program it started kept its output open past {}",
                     super::humanize(limit)
                 ),
                 by_hand.clone(),
             ),
-            CommandError::TooLarge => (
+            RunError::TooLarge => (
                 format!(
                     "{plugin} printed more than {MAX_PLUGIN_OUTPUT} bytes, more than an ExecCredential holds (its output is not shown); it was stopped"
                 ),
                 by_hand.clone(),
             ),
-            CommandError::Unreadable(reason) => (
+            RunError::Unreadable(reason) => (
                 format!("cannot read the output of {plugin}: {reason}"),
                 by_hand.clone(),
             ),
-            // Not raised by the runner itself (only by a secret's checks of
-            // what a program printed); named here all the same.
-            CommandError::Refused(why, _) => (format!("{plugin}: {why}"), by_hand.clone()),
         };
         Error::new(ErrorKind::Unauthorized, what).with_help(help)
     })?;

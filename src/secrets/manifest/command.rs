@@ -3,18 +3,17 @@
 //! manifest's folder, with the user's environment, standard input and
 //! standard error (a password manager may ask on the terminal); its output
 //! is read up to [`MAX_OUTPUT_BYTES`] and it is stopped at its timeout. It
-//! runs in a process group of its own, ended with it (see `command_group.rs`).
+//! runs in a process group of its own, ended with it ([`crate::process`]).
 //! Nothing a program prints ever reaches a message: a failure names the
 //! command and how it ended.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 use crate::input::located::Place;
 use crate::konduktor::secret_value::SecretBytes;
+use crate::process::RunError;
 
 /// What one program may print: a Secret holds at most 1 MiB.
 pub const MAX_OUTPUT_BYTES: usize = crate::konduktor::MAX_SECRET_BYTES;
@@ -164,6 +163,22 @@ impl CommandError {
     }
 }
 
+impl From<RunError> for CommandError {
+    fn from(e: RunError) -> Self {
+        match e {
+            RunError::NotFound { program } => CommandError::NotFound { program },
+            RunError::CannotStart { program, reason } => {
+                CommandError::CannotStart { program, reason }
+            }
+            RunError::Failed { status } => CommandError::Failed { status },
+            RunError::TimedOut(limit) => CommandError::TimedOut(limit),
+            RunError::OutputHeldOpen(limit) => CommandError::OutputHeldOpen(limit),
+            RunError::TooLarge => CommandError::TooLarge,
+            RunError::Unreadable(reason) => CommandError::Unreadable(reason),
+        }
+    }
+}
+
 /// Run `spec` in `dir` and return what it printed (less one trailing
 /// newline, unless `trim: false`).
 ///
@@ -195,7 +210,7 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
         .current_dir(&dir)
         .stdin(Stdio::inherit())
         .stderr(Stdio::inherit());
-    let output = run_bounded(command, program, spec.timeout)?;
+    let output = crate::process::run_bounded(command, program, spec.timeout, MAX_OUTPUT_BYTES)?;
     let mut bytes = output.expose().to_vec();
     if spec.trim && bytes.last() == Some(&b'\n') {
         bytes.pop();
@@ -208,67 +223,6 @@ pub fn run(spec: &CommandSpec, dir: &Path) -> Result<SecretBytes, CommandError> 
     Ok(SecretBytes::new(bytes))
 }
 
-/// Run `command` (its standard input and error set by the caller) in a
-/// process group of its own and return what it printed on standard output,
-/// read up to [`MAX_OUTPUT_BYTES`] and a trailing newline; the group is
-/// stopped at `timeout` and when the tool is signalled. A status other than
-/// success is an error. `program` names it in errors. Also the runner of the
-/// kubeconfig's credential (exec) plugins.
-///
-/// # Errors
-///
-/// The program is missing, fails, runs past its timeout, or prints more
-/// than [`MAX_OUTPUT_BYTES`] and a newline.
-pub fn run_bounded(
-    mut command: Command,
-    program: &str,
-    timeout: Duration,
-) -> Result<SecretBytes, CommandError> {
-    command.stdout(Stdio::piped());
-    let terminal = group::Terminal::ours();
-    group::prepare(&mut command, &terminal);
-    let mut child = command.spawn().map_err(|e| match e.kind() {
-        std::io::ErrorKind::NotFound => CommandError::NotFound {
-            program: crate::escape::text(program).into_owned(),
-        },
-        _ => CommandError::CannotStart {
-            program: crate::escape::text(program).into_owned(),
-            reason: e.kind().to_string(),
-        },
-    })?;
-    let running = group::started(&child, terminal);
-    let deadline = Instant::now() + timeout;
-    let output = match read_output(&mut child, &running, deadline, timeout) {
-        Ok(Some(output)) => Ok(output),
-        Ok(None) => {
-            // Ctrl-C ended the program; its group is stopped.
-            group::end_as_interrupted(running);
-            return Err(CommandError::Failed {
-                status: "signal 2".into(),
-            });
-        }
-        Err(e) => Err(e),
-    };
-    let status = match output {
-        Ok(_) => wait_until(&mut child, deadline),
-        Err(_) => None,
-    };
-    let output = output?;
-    let Some(status) = status else {
-        running.stop(&mut child);
-        return Err(CommandError::TimedOut(timeout));
-    };
-    if running.interrupted_at_terminal(status) {
-        group::end_as_interrupted(running);
-    }
-    if !status.success() {
-        return Err(CommandError::Failed {
-            status: describe(status),
-        });
-    }
-    Ok(output)
-}
-
 /// A program path with a `/` is taken from the manifest's folder; a bare
 /// name is looked up on PATH.
 fn resolve_program(program: &str, dir: &Path) -> PathBuf {
@@ -278,138 +232,6 @@ fn resolve_program(program: &str, dir: &Path) -> PathBuf {
     } else {
         path.to_path_buf()
     }
-}
-
-/// Read standard output on a thread (a pipe read blocks), up to one byte
-/// past the limit and a trailing newline, until it closes or the deadline
-/// passes. `None`: a Ctrl-C at the terminal ended the program while a
-/// program it started still held its output; the group is then stopped
-/// (the Ctrl-C ends this tool too, at once, not at the timeout).
-fn read_output(
-    child: &mut Child,
-    running: &group::Running,
-    deadline: Instant,
-    timeout: Duration,
-) -> Result<Option<SecretBytes>, CommandError> {
-    let Some(mut stdout) = child.stdout.take() else {
-        running.stop(child);
-        return Err(CommandError::Unreadable("no output pipe".into()));
-    };
-    let (tx, rx) = mpsc::channel();
-    std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        let limit = u64::try_from(MAX_OUTPUT_BYTES)
-            .unwrap_or(u64::MAX)
-            .saturating_add(2);
-        let read = (&mut stdout).take(limit).read_to_end(&mut buf);
-        // Held as secret bytes from here on (wiped when dropped).
-        let _ = tx.send(
-            read.map(|_| SecretBytes::new(buf))
-                .map_err(|e| e.kind().to_string()),
-        );
-    });
-    // Waited for in slices: between them, whether Ctrl-C ended the program.
-    let received = loop {
-        let remaining = deadline.saturating_duration_since(Instant::now());
-        match rx.recv_timeout(remaining.min(Duration::from_millis(50))) {
-            Err(mpsc::RecvTimeoutError::Timeout) if !remaining.is_zero() => {
-                if let Ok(Some(status)) = child.try_wait()
-                    && running.interrupted_at_terminal(status)
-                {
-                    running.stop(child);
-                    return Ok(None);
-                }
-            }
-            received => break received,
-        }
-    };
-    match received {
-        // More than a value and its newline: too large, however it ends.
-        Ok(Ok(bytes)) if bytes.len() > MAX_OUTPUT_BYTES.saturating_add(1) => {
-            running.stop(child);
-            Err(CommandError::TooLarge)
-        }
-        Ok(Ok(bytes)) => Ok(Some(bytes)),
-        Ok(Err(kind)) => {
-            running.stop(child);
-            Err(CommandError::Unreadable(kind))
-        }
-        Err(_) => {
-            let ended = matches!(child.try_wait(), Ok(Some(_)));
-            running.stop(child);
-            Err(if ended {
-                CommandError::OutputHeldOpen(timeout)
-            } else {
-                CommandError::TimedOut(timeout)
-            })
-        }
-    }
-}
-
-/// The exit status, if the program ends before the deadline.
-fn wait_until(child: &mut Child, deadline: Instant) -> Option<ExitStatus> {
-    loop {
-        match child.try_wait() {
-            Ok(Some(status)) => return Some(status),
-            Ok(None) if Instant::now() < deadline => {
-                std::thread::sleep(Duration::from_millis(5));
-            }
-            _ => return None,
-        }
-    }
-}
-
-fn describe(status: ExitStatus) -> String {
-    #[cfg(unix)]
-    {
-        use std::os::unix::process::ExitStatusExt;
-        if let Some(signal) = status.signal() {
-            return format!("signal {signal}");
-        }
-    }
-    match status.code() {
-        Some(code) => format!("status {code}"),
-        None => "an unknown status".to_string(),
-    }
-}
-
-#[cfg(unix)]
-#[path = "command_group.rs"]
-mod group;
-
-/// Elsewhere: no process groups; the program alone is stopped.
-#[cfg(not(unix))]
-mod group {
-    use std::process::{Child, Command};
-
-    pub struct Terminal;
-
-    impl Terminal {
-        pub fn ours() -> Self {
-            Terminal
-        }
-    }
-
-    pub fn prepare(_: &mut Command, _: &Terminal) {}
-
-    pub struct Running;
-
-    pub fn started(_: &Child, _: Terminal) -> Running {
-        Running
-    }
-
-    impl Running {
-        pub fn stop(&self, child: &mut Child) {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-
-        pub fn interrupted_at_terminal(&self, _: std::process::ExitStatus) -> bool {
-            false
-        }
-    }
-
-    pub fn end_as_interrupted(_: Running) {}
 }
 
 #[cfg(test)]

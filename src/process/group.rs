@@ -1,7 +1,8 @@
-//! A `fromCommand` program runs in a process group of its own, so that it
-//! and every program it starts can be ended together (docs/konduktor-compat.md §5.2):
-//! at its timeout, and when this tool gets SIGINT, SIGTERM or SIGHUP while
-//! it runs (the handler ends the group, then the tool, by the same signal).
+//! A program (`fromCommand`, a credential plugin) runs in a process group
+//! of its own, so that it and every program it starts can be ended
+//! together (docs/konduktor-compat.md §5.2): at its timeout, and when this
+//! tool gets SIGINT, SIGTERM or SIGHUP while it runs (the handler ends the
+//! group, then the tool, by the same signal).
 //!
 //! A group of its own is a background group: on a terminal it could not
 //! ask for a passphrase (SIGTTIN) or turn echo off (SIGTTOU). So, as a
