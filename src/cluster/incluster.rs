@@ -16,7 +16,7 @@ use kube::config::{
     AuthInfo, Cluster, Context, Kubeconfig, NamedAuthInfo, NamedCluster, NamedContext,
 };
 
-use super::kubeconfig::{base64, is_header_value};
+use super::text::{base64, is_header_value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::file as input_file;
 

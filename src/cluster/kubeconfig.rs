@@ -9,10 +9,10 @@ use std::path::{Path, PathBuf};
 use kube::config::Kubeconfig;
 use secrecy::ExposeSecret;
 
-use super::errors::error_chain;
 use super::exec_plugin;
 use super::incluster;
 use super::proxy;
+use super::text::{base64, error_chain, is_header_value};
 use crate::error::{Error, ErrorKind, Result};
 use crate::input::file as input_file;
 
@@ -60,7 +60,7 @@ pub(super) fn kubeconfig_error(files: &KubeconfigFiles, e: impl std::fmt::Displa
         format!(
             "cannot use the kubeconfig {}: {}",
             files.describe(),
-            super::errors::without_url_secrets(&e.to_string())
+            super::text::without_url_secrets(&e.to_string())
         ),
     )
     .with_help(KUBECONFIG_HELP)
@@ -314,12 +314,6 @@ fn load_kubeconfig(
     )))
 }
 
-/// Standard base64, as Kubernetes writes `*-data` fields.
-pub(super) fn base64(bytes: Vec<u8>) -> String {
-    use base64::Engine as _;
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
 /// The files the selected context's cluster and user name
 /// (`certificate-authority`, `client-certificate`, `client-key`,
 /// `tokenFile`), read by us as regular files of at most
@@ -515,12 +509,6 @@ fn credential_kinds(info: &kube::config::AuthInfo) -> Vec<&'static str> {
     .collect()
 }
 
-/// Can `text` be an HTTP header value (visible ASCII, spaces and tabs)?
-pub(super) fn is_header_value(text: &str) -> bool {
-    text.bytes()
-        .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
-}
-
 /// A kubeconfig ready for kube: the context picked, its files read and
 /// inlined, the proxy chosen, and what messages need to name.
 pub(super) struct Prepared {
@@ -633,7 +621,7 @@ fn kube_config(
     config.tls_server_name = cluster.tls_server_name.clone();
     // kube's reading of the cluster's CA (base64, or the file it names).
     let for_exec = ExecAuthCluster::try_from(&cluster)
-        .map_err(|e| kubeconfig_error(files, super::errors::config_error_text(&e)))?;
+        .map_err(|e| kubeconfig_error(files, super::text::config_error_text(&e)))?;
     if let Some(pem) = &for_exec.certificate_authority_data {
         config.root_cert = Some(
             certificates(pem)

@@ -1,7 +1,7 @@
 //! The cluster access layer: the few Secret operations the commands need,
 //! over a connection made from the kubeconfig as kubectl makes it
-//! ([`kubeconfig`]), each failure turned into an error a person can act on
-//! ([`errors`]).
+//! ([`kubeconfig`]), each failure read ([`errors`]) and turned into an
+//! error a person can act on (`translate.rs`).
 //!
 //! Reads (GET, LIST) are retried a few times on transient failures (429, 5xx,
 //! dropped connections). Writes are retried here only when the server
@@ -22,6 +22,8 @@ mod oidc;
 mod pages;
 mod proxy;
 mod short_strings;
+mod text;
+mod translate;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,8 +37,9 @@ use serde::Serialize;
 
 pub use duration::{humanize, parse_timeout};
 pub use errors::FailureClass;
-use errors::{Operation, Sent, is_transient};
+use errors::{OVER_CAP, Operation, Sent};
 use kubeconfig::UserRef;
+pub use pages::LIST_PAGE;
 
 /// How much longer than the request timeout a request through a proxy may
 /// take before our own timer stops it (see `call_inner`).
@@ -76,10 +79,17 @@ pub(crate) async fn pause_before_attempt(wait: Duration, next: u32, attempts: u3
 fn wait_before_retry(retry_after: Option<Duration>, backoff: Duration) -> Duration {
     retry_after.unwrap_or(backoff).min(MAX_RETRY_AFTER)
 }
-/// Objects per page of a LIST: kubectl's `--chunk-size` default. Neither
-/// the server nor we hold a whole namespace of other people's secrets at
-/// once.
-pub const LIST_PAGE: u32 = 500;
+
+/// Worth another try: a server fault or a refused/dropped connection. A
+/// timeout is not: the time allowed is already spent.
+fn is_transient(e: &Error) -> bool {
+    // An answer or a page over our byte caps (each says OVER_CAP), or a
+    // page of more items than asked for, would be as large again: not
+    // asked for anew.
+    matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
+        && !e.message().contains(OVER_CAP)
+        && !e.message().contains(pages::TOO_MANY)
+}
 
 /// The most items and pages one LIST is read to: a server that keeps
 /// handing out new page tokens (or pages of more than was asked for)
@@ -97,9 +107,6 @@ pub const MAX_OBJECT_BYTES: usize = 8 << 20;
 /// the rules of one namespace, or one user's groups, are a few KiB on a
 /// real cluster.
 pub const MAX_REVIEW_BYTES: usize = 4 << 20;
-/// What the error of an answer over its cap says (pages too): such an
-/// answer would be as large again, so it is not asked for anew.
-pub(crate) const OVER_CAP: &str = "more than this tool reads";
 
 /// What `--kubeconfig`, `--context`, `-n` and `--request-timeout` said.
 #[derive(Debug, Clone, Default)]
@@ -224,7 +231,7 @@ impl Cluster {
         validate_namespace(&namespace)?;
         // Shown in messages and logs: without credentials in the URL.
         let server =
-            errors::without_url_secrets(config.cluster_url.to_string().trim_end_matches('/'));
+            text::without_url_secrets(config.cluster_url.to_string().trim_end_matches('/'));
         crate::log::log(2, || {
             format!(
                 "kubeconfig {}, context {context}, server {server}{}, namespace {namespace}, request timeout {}",
@@ -245,7 +252,7 @@ impl Cluster {
             .ok_or_else(|| errors::unusable_token(&context, &user))?
             .map_err(|e| match &e {
                 kube::Error::Auth(auth) => errors::auth_error(auth, &context, &user),
-                other => kubeconfig::kubeconfig_error(&files, errors::kube_error_text(other)),
+                other => kubeconfig::kubeconfig_error(&files, text::kube_error_text(other)),
             })?;
         Ok(Cluster {
             client,

@@ -304,7 +304,7 @@ impl Issuer {
                 })?;
                 let id_token = answer["id_token"]
                     .as_str()
-                    .filter(|t| super::kubeconfig::is_header_value(t) && !t.is_empty())
+                    .filter(|t| super::text::is_header_value(t) && !t.is_empty())
                     .ok_or_else(|| {
                         self.failure("the issuer sent no usable id-token".to_string())
                     })?;
@@ -333,7 +333,7 @@ impl Issuer {
     }
 
     fn shown(&self) -> String {
-        format!("`{}`", super::errors::without_url_secrets(&self.url))
+        format!("`{}`", super::text::without_url_secrets(&self.url))
     }
 
     /// One request to `url`, its answer read up to [`MAX_ISSUER_ANSWER`],
@@ -347,7 +347,7 @@ impl Issuer {
         let not_a_url = || {
             self.failure(format!(
                 "`{}` is not an https URL",
-                super::errors::without_url_secrets(url)
+                super::text::without_url_secrets(url)
             ))
         };
         let uri: http::Uri = url.parse().map_err(|_| not_a_url())?;
@@ -369,7 +369,7 @@ impl Issuer {
         let client = kube::Client::try_from(config).map_err(|e| {
             self.failure(format!(
                 "cannot reach the issuer: {}",
-                super::errors::kube_error_text(&e)
+                super::text::kube_error_text(&e)
             ))
         })?;
         let path = uri
@@ -397,7 +397,7 @@ impl Issuer {
             Ok(Err(e)) => Err(self.failure(format!(
                 "cannot reach the issuer {}: {}",
                 self.shown(),
-                super::errors::kube_error_text(&e)
+                super::text::kube_error_text(&e)
             ))),
             Ok(Ok((_, _, true))) => Err(self.failure(format!(
                 "the issuer {} answered with more than {MAX_ISSUER_ANSWER} bytes",

@@ -17,8 +17,14 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
+use super::errors::OVER_CAP;
 use super::short_strings::{self, ShortStrings};
 use crate::konduktor::SecretListing;
+
+/// Objects per page of a LIST: kubectl's `--chunk-size` default. Neither
+/// the server nor we hold a whole namespace of other people's secrets at
+/// once.
+pub const LIST_PAGE: u32 = 500;
 
 /// How much of the body is read at a time.
 const READ_BUFFER: usize = 64 * 1024;
@@ -166,7 +172,7 @@ pub(super) fn is_too_many(e: &kube::Error) -> bool {
 
 /// The items asked for in a page with `params`.
 fn asked(params: &kube::api::ListParams) -> usize {
-    usize::try_from(params.limit.unwrap_or(super::LIST_PAGE)).unwrap_or(usize::MAX)
+    usize::try_from(params.limit.unwrap_or(LIST_PAGE)).unwrap_or(usize::MAX)
 }
 
 /// Read a page of `K` from `body`, at most `asked` items of it.
@@ -424,7 +430,7 @@ where
                 return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
                     "{TOO_LARGE} {} MiB, {} at once",
                     MAX_PAGE_BYTES >> 20,
-                    super::OVER_CAP
+                    OVER_CAP
                 ))));
             }
             // A connection lost mid-body is a failure to reach the server,

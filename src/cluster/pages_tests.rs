@@ -41,7 +41,7 @@ fn a_value_that_is_not_a_string_is_an_error_that_quotes_nothing() {
     let body = r#"{"items":[{"metadata":{"name":"a"},"data":{"K":12345678}}]}"#;
     let e = parse_page::<Item>(body.as_bytes(), 500).err();
     let e = e.unwrap_or_else(|| panic!("parsed"));
-    let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
+    let text = crate::cluster::text::kube_error_text(&kube::Error::SerdeError(e));
     assert!(!text.contains("12345678"), "{text}");
 }
 
@@ -73,7 +73,7 @@ fn a_page_with_an_overlong_name_or_key_is_refused_naming_the_field() {
         let body = format!(r#"{{"items":[{item}]}}"#);
         let e = read_page(body.as_bytes(), 500).err();
         let e = e.unwrap_or_else(|| panic!("{field}: accepted"));
-        let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(e));
+        let text = crate::cluster::text::kube_error_text(&kube::Error::SerdeError(e));
         assert!(text.contains(&format!("whose {field} is over")), "{text}");
         assert!(!text.contains("canary"), "{text}");
     }
@@ -188,7 +188,7 @@ fn a_page_of_more_items_than_asked_for_is_refused_as_it_is_read() {
                     let e = got
                         .err()
                         .unwrap_or_else(|| panic!("{reader}: {n} items, {asked} asked: read"));
-                    let text = crate::cluster::errors::kube_error_text(&kube::Error::SerdeError(
+                    let text = crate::cluster::text::kube_error_text(&kube::Error::SerdeError(
                         without_place(e),
                     ));
                     assert!(

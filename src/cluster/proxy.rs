@@ -176,8 +176,8 @@ pub(super) enum TunnelRefusal {
 /// The refusal a failed request's error tells of, if any.
 pub(super) fn refusal(e: &kube::Error) -> Option<TunnelRefusal> {
     let text = match e {
-        kube::Error::HyperError(inner) => super::errors::error_chain(inner),
-        kube::Error::Service(inner) => super::errors::error_chain(inner.as_ref()),
+        kube::Error::HyperError(inner) => super::text::error_chain(inner),
+        kube::Error::Service(inner) => super::text::error_chain(inner.as_ref()),
         _ => return None,
     };
     if text.contains("tunnel error: proxy authorization required") {

@@ -2,7 +2,8 @@ use std::path::Path;
 
 use super::duration::MAX_REQUEST_TIMEOUT;
 use super::errors::REDACTED;
-use super::kubeconfig::{base64, kubeconfig_text, parse_kubeconfig, resolve_relative_paths};
+use super::kubeconfig::{kubeconfig_text, parse_kubeconfig, resolve_relative_paths};
+use super::text::base64;
 use super::*;
 
 #[test]
@@ -316,7 +317,7 @@ fn sent_values_are_scrubbed_from_server_messages() {
 
 #[test]
 fn url_credentials_are_hidden_in_messages() {
-    use super::errors::without_url_secrets as w;
+    use super::text::without_url_secrets as w;
     assert_eq!(
         w("https://u:pw@h:6443/x?t=1 down"),
         "https://***@h:6443/x?*** down"
@@ -475,7 +476,7 @@ fn credentials_are_withheld_from_plain_http_servers() {
 
 /// A cluster that is never contacted: for tests of its messages and of
 /// what it does with what a page-reading closure hands it (here and in
-/// `errors_tests.rs`).
+/// `translate_tests.rs`).
 pub(super) fn offline(namespace: &str) -> Cluster {
     let url = http::Uri::from_static("http://127.0.0.1:1");
     let client = kube::Client::try_from(kube::Config::new(url)).unwrap_or_else(|e| panic!("{e}"));
@@ -489,4 +490,17 @@ pub(super) fn offline(namespace: &str) -> Cluster {
         via: None,
         tunnel: None,
     }
+}
+
+/// The response body of a recorded exchange (tests/fixtures/apiserver),
+/// as kube reads it.
+pub(super) fn recorded(name: &str) -> kube::core::Status {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/apiserver")
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+    let value: serde_json::Value =
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+    serde_json::from_value(value["response"]["body"].clone())
+        .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
