@@ -1,16 +1,19 @@
 //! kubectl-konduktor: Konduktor's per-user Secrets, as a kubectl plugin.
 //!
-//! Layers depend one way, `cli` → `cmd` → core; the core knows nothing of
+//! Layers depend one way, top to bottom (DEVELOPMENT.md, "The layers";
+//! `tests/e2e/layers.rs` holds the code to it); the core knows nothing of
 //! the command line:
+//! - `cli` parses arguments and hands each subcommand to its module in `cmd`;
+//! - [`render`]: task files and injection, for `render-job`;
+//! - [`secrets`]: the manifest and its sources, the plan and its views,
+//!   carrying it out, the imperative commands, export;
+//! - [`cluster`]: kubeconfig loading, requests, error translation;
+//! - [`process`]: running a program bounded (`fromCommand`, exec plugins);
 //! - [`konduktor`]: Konduktor's object layout and rules, the owner hash,
 //!   the redacting holder of secret bytes;
-//! - [`secrets`]: manifest, sources, plan, its view, its execution;
-//! - [`render`]: task files and injection, for `render-job`;
-//! - [`cluster`]: kubeconfig loading, requests, error translation;
 //! - [`input`]: bounded reads and located YAML diagnostics;
-//! - small shared parts: [`error`], [`output`], [`escape`], [`log`].
-//!
-//! `cli` parses arguments and hands each subcommand to its module in `cmd`.
+//! - small shared parts: [`error`], [`snippet`], [`output`], [`escape`],
+//!   [`log`], [`kube_names`].
 
 #[doc(hidden)]
 pub mod bench;

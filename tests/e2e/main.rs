@@ -25,6 +25,7 @@ mod konduktor_config;
 mod konduktor_own;
 mod krew;
 mod kubeconfig;
+mod layers;
 mod live_objects;
 mod manifest_owner;
 mod paged_lists;
