@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 use crate::support::apiserver::ALICE_TOKEN;
 use crate::support::{
-    ApiServer, BYSTANDER_OWNER, OTHER_OWNER, OWNER, Run, TestEnv, kubectl, proxy,
+    ApiServer, BYSTANDER_OWNER, Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, kubectl, proxy,
 };
 
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
@@ -1035,4 +1035,272 @@ fn values_are_read_once_for_every_target_and_not_before_every_target_is_usable()
     for i in 0..NAMES.len() {
         assert_eq!(c.data(i, "hf")["HF_TOKEN"], token.as_bytes());
     }
+}
+
+// Issue 22: during the writes, a failure on one target does not stop the
+// others; each target's result is listed, and a re-run converges.
+
+/// `(done, failed, not attempted)` from a target's summary line.
+fn counts(part: &str) -> (usize, usize, usize) {
+    let line = part
+        .lines()
+        .find(|l| l.starts_with("Apply complete: ") || l.starts_with("Apply incomplete: "))
+        .unwrap_or_else(|| panic!("no summary:\n{part}"));
+    let numbers: Vec<usize> = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter_map(|n| n.parse().ok())
+        .collect();
+    match (line.starts_with("Apply complete: "), numbers.as_slice()) {
+        (true, [done, ..]) => (*done, 0, 0),
+        (false, [done, failed, skipped, ..]) => (*done, *failed, *skipped),
+        _ => panic!("bad summary: {line}"),
+    }
+}
+
+/// `(done, failed, skipped)` among one target's results in `apply -o json`.
+fn statuses(target: &Value) -> (usize, usize, usize) {
+    let count = |status: &str| {
+        target["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    (count("done"), count("failed"), count("skipped"))
+}
+
+/// Each target's plan summary line, in order.
+fn plan_lines(stdout: &str) -> Vec<&str> {
+    stdout.lines().filter(|l| l.starts_with("Plan: ")).collect()
+}
+
+fn hf_and_wandb(hf_value: &str, wandb_value: &str) -> String {
+    format!(
+        "{}  - name: wandb\n    kind: env\n    inline:\n      WANDB_API_KEY: {wandb_value}\n",
+        hf(hf_value)
+    )
+}
+
+/// `hf` and `wandb` on every target, then a manifest changing both (its
+/// path and the new `hf` value): on `infer` another writer changes `hf`
+/// between the plan and its merge; the other servers answer 200 ms late,
+/// so that `infer` has failed while they are still being written.
+fn conflict_on_infer(c: &Clusters) -> (String, String) {
+    let old = c.manifest(&hf_and_wandb(
+        &c.env.canary("old-hf"),
+        &c.env.canary("old-wandb"),
+    ));
+    c.run(&[
+        "apply",
+        "-f",
+        old.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer,stage",
+    ])
+    .success();
+    let new_hf = c.env.canary("new-hf");
+    let new = c.manifest(&hf_and_wandb(&new_hf, &c.env.canary("new-wandb")));
+    let servers = c.servers();
+    servers[0].set_latency(Duration::from_millis(200));
+    servers[2].set_latency(Duration::from_millis(200));
+    servers[1].inject(
+        FaultRule::new(Fault::ChangedMeanwhile)
+            .on("PATCH")
+            .path(&format!("/secrets/hf-{OWNER}"))
+            .times(1),
+    );
+    c.clear();
+    (new.to_str().unwrap_or_default().to_string(), new_hf)
+}
+
+#[test]
+fn a_conflict_on_one_target_fails_there_alone_and_a_rerun_converges() {
+    let Some(c) = Clusters::new() else { return };
+    let (file, new_hf) = conflict_on_infer(&c);
+    let old_hf = c.data(1, "hf")["HF_TOKEN"].clone();
+    let apply = ["apply", "-f", &file, "--context", "train,infer,stage"];
+    let run = c.run(&apply);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let results = results_by_target(&run.stdout);
+    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, NAMES, "{}", run.stdout);
+    for (name, part) in [&results[0], &results[2]] {
+        assert!(
+            part.contains(&format!("secret \"hf\" merged (hf-{OWNER})"))
+                && part.contains(&format!("secret \"wandb\" merged (wandb-{OWNER})")),
+            "{name}:\n{part}"
+        );
+        assert_eq!(counts(part), (2, 0, 0), "{name}:\n{part}");
+    }
+    let infer = &results[1].1;
+    assert!(
+        infer.contains("secret \"hf\" NOT merged: ")
+            && infer.contains("it changed since the plan was made"),
+        "{infer}"
+    );
+    assert!(infer.contains("secret \"wandb\" merged"), "{infer}");
+    assert_eq!(counts(infer), (1, 1, 0), "{infer}");
+    // Written where there was no conflict; on `infer` the other writer's
+    // object was not overwritten.
+    assert_eq!(c.data(0, "hf")["HF_TOKEN"], new_hf.as_bytes());
+    assert_eq!(c.data(2, "hf")["HF_TOKEN"], new_hf.as_bytes());
+    assert_eq!(c.data(1, "hf")["HF_TOKEN"], old_hf);
+
+    let rerun = c.run(&apply);
+    rerun.success();
+    assert_eq!(
+        plan_lines(&rerun.stdout),
+        [
+            "Plan: 0 to create, 0 to merge, 0 to delete, 2 unchanged.",
+            "Plan: 0 to create, 1 to merge, 0 to delete, 1 unchanged.",
+            "Plan: 0 to create, 0 to merge, 0 to delete, 2 unchanged.",
+        ],
+        "{}",
+        rerun.stdout
+    );
+    assert_eq!(c.data(1, "hf")["HF_TOKEN"], new_hf.as_bytes());
+    c.run(&apply)
+        .success()
+        .stdout_has("No changes: every target matches the manifest.");
+}
+
+#[test]
+fn a_conflict_on_one_target_is_that_targets_result_in_json() {
+    let Some(c) = Clusters::new() else { return };
+    let (file, _) = conflict_on_infer(&c);
+    let run = c.run(&[
+        "apply",
+        "-f",
+        &file,
+        "--context",
+        "train,infer,stage",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let json = run.json();
+    let targets = json["targets"].as_array().cloned().unwrap_or_default();
+    let contexts: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t["target"]["context"].as_str())
+        .collect();
+    assert_eq!(contexts, NAMES, "{json:#}");
+    for t in [&targets[0], &targets[2]] {
+        assert_eq!(statuses(t), (2, 0, 0), "{t:#}");
+        assert!(t.get("stopped").is_none(), "{t:#}");
+    }
+    let infer = &targets[1];
+    assert_eq!(statuses(infer), (1, 1, 0), "{infer:#}");
+    let failed = &infer["result"][0];
+    assert_eq!(failed["name"], "hf", "{infer:#}");
+    assert_eq!(failed["status"], "failed", "{infer:#}");
+    assert_eq!(failed["class"], "conflict", "{infer:#}");
+    // A conflict is the secret's own: it stops nothing.
+    assert!(infer.get("stopped").is_none(), "{infer:#}");
+    assert!(json.get("interrupted").is_none(), "{json:#}");
+}
+
+/// Four secrets for every target (the manifest's path): `infer`'s server
+/// makes the first create, then is gone (it drops every connection a
+/// create comes on, until its faults are cleared); the other servers
+/// answer 300 ms late, so that `infer` is lost (after its retries) while
+/// they are still being written.
+fn infer_lost_after_one_create(c: &Clusters) -> String {
+    let token = c.env.canary("four");
+    let body: String = (0..4)
+        .map(|i| format!("  - name: s{i}\n    inline: {{K: {token}-{i}}}\n"))
+        .collect();
+    let file = c.manifest(&body);
+    let servers = c.servers();
+    servers[0].set_latency(Duration::from_millis(300));
+    servers[2].set_latency(Duration::from_millis(300));
+    servers[1].inject(
+        FaultRule::new(Fault::Drop)
+            .on("POST")
+            .path("/secrets")
+            .after(1),
+    );
+    file.to_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn a_server_lost_part_way_stops_its_target_alone_and_a_rerun_converges() {
+    let Some(c) = Clusters::new() else { return };
+    let file = infer_lost_after_one_create(&c);
+    let apply = [
+        "apply",
+        "-f",
+        &file,
+        "--context",
+        "train,infer,stage",
+        "--parallel",
+        "1",
+    ];
+    let run = c.run(&apply);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let results = results_by_target(&run.stdout);
+    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, NAMES, "{}", run.stdout);
+    for (name, part) in [&results[0], &results[2]] {
+        assert_eq!(counts(part), (4, 0, 0), "{name}:\n{part}");
+        assert!(!part.contains("Stopped sending"), "{name}:\n{part}");
+    }
+    let infer = &results[1].1;
+    assert_eq!(counts(infer), (1, 1, 2), "{infer}");
+    assert!(
+        infer.contains("Stopped sending: ") && infer.contains("cannot reach the API server"),
+        "{infer}"
+    );
+    assert_eq!(c.held(), [4, 1, 4]);
+
+    // The server is back.
+    c.servers()[1].clear_faults();
+    let rerun = c.run(&apply);
+    rerun.success();
+    assert_eq!(
+        plan_lines(&rerun.stdout),
+        [
+            "Plan: 0 to create, 0 to merge, 0 to delete, 4 unchanged.",
+            "Plan: 3 to create, 0 to merge, 0 to delete, 1 unchanged.",
+            "Plan: 0 to create, 0 to merge, 0 to delete, 4 unchanged.",
+        ],
+        "{}",
+        rerun.stdout
+    );
+    assert_eq!(c.held(), [4, 4, 4]);
+    c.run(&apply)
+        .success()
+        .stdout_has("No changes: every target matches the manifest.");
+}
+
+#[test]
+fn a_server_lost_part_way_is_that_targets_stopped_in_json() {
+    let Some(c) = Clusters::new() else { return };
+    let file = infer_lost_after_one_create(&c);
+    let run = c.run(&[
+        "apply",
+        "-f",
+        &file,
+        "--context",
+        "train,infer,stage",
+        "--parallel",
+        "1",
+        "-o",
+        "json",
+    ]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    let json = run.json();
+    let targets = json["targets"].as_array().cloned().unwrap_or_default();
+    assert_eq!(targets.len(), 3, "{json:#}");
+    for t in [&targets[0], &targets[2]] {
+        assert_eq!(statuses(t), (4, 0, 0), "{t:#}");
+        assert!(t.get("stopped").is_none(), "{t:#}");
+    }
+    let infer = &targets[1];
+    assert_eq!(infer["target"]["context"], "infer", "{infer:#}");
+    assert_eq!(statuses(infer), (1, 1, 2), "{infer:#}");
+    let stopped = infer["stopped"].as_str().unwrap_or_default();
+    assert!(stopped.contains("cannot reach the API server"), "{infer:#}");
+    assert_eq!(c.held(), [4, 1, 4]);
 }
