@@ -1304,3 +1304,176 @@ fn a_server_lost_part_way_is_that_targets_stopped_in_json() {
     assert!(stopped.contains("cannot reach the API server"), "{infer:#}");
     assert_eq!(c.held(), [4, 1, 4]);
 }
+
+// Issue 22: an interrupt during the writes starts no new write on any
+// target, lets those in flight finish, prints each target's result and
+// exits 128 + the signal's number; a re-run converges.
+
+/// How many secrets each target gets in the interrupted applies below.
+const MANY: usize = 40;
+
+/// A manifest of [`MANY`] secrets, a canary in each.
+fn many(c: &Clusters) -> String {
+    let canary = c.env.canary("many");
+    let body: String = (0..MANY)
+        .map(|i| format!("  - name: s{i:03}\n    inline: {{K: {canary}-{i}}}\n"))
+        .collect();
+    c.manifest(&body).to_str().unwrap_or_default().to_string()
+}
+
+/// The creates each server has seen, in the order of [`NAMES`].
+fn creates(c: &Clusters) -> Vec<usize> {
+    c.servers()
+        .iter()
+        .map(|s| {
+            s.requests()
+                .iter()
+                .filter(|r| r.is("POST", "/secrets"))
+                .count()
+        })
+        .collect()
+}
+
+/// How many writes `--parallel` lets each target have in flight below.
+const IN_FLIGHT: usize = 2;
+
+/// Start `apply -f file` over every target, each server 50 ms away, wait
+/// until every server has seen some creates, send `signal`, and wait for
+/// the end (piped output). Also the creates each server had seen when the
+/// signal was sent. Only a watchdog bounds the wait: it catches a hang.
+fn interrupted_on_every_target(
+    c: &Clusters,
+    file: &str,
+    signal: &str,
+    args: &[&str],
+) -> (Run, Vec<usize>) {
+    for s in c.servers() {
+        s.set_latency(Duration::from_millis(50));
+    }
+    let parallel = IN_FLIGHT.to_string();
+    let mut cmd = c.command();
+    cmd.args(["apply", "-f", file, "--context", "train,infer,stage"])
+        .args(["--parallel", &parallel])
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let watchdog = std::time::Instant::now();
+    while creates(c).iter().any(|&n| n < 4) {
+        assert!(
+            watchdog.elapsed() < Duration::from_secs(120),
+            "apply sent no creates to some target: {:?}",
+            creates(c)
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let at_signal = creates(c);
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    for s in c.servers() {
+        s.set_latency(Duration::ZERO);
+    }
+    (c.env.checked(out), at_signal)
+}
+
+/// After an interrupt: on every target no write started after the signal
+/// (those in flight, at most `--parallel`, and any the signal's handling
+/// overtook), and every write sent was made (those in flight finished).
+fn assert_stopped_in_order(c: &Clusters, at_signal: &[usize], done: &[usize]) {
+    let after = creates(c);
+    for (i, name) in NAMES.iter().enumerate() {
+        assert!(
+            after[i] - at_signal[i] <= 2 * IN_FLIGHT,
+            "{name}: {} creates sent after the signal",
+            after[i] - at_signal[i]
+        );
+        assert_eq!(after[i], done[i], "{name}: every create sent was made");
+    }
+    assert_eq!(c.held(), done, "what apply says it did is what each holds");
+}
+
+/// A re-run after an interrupt writes what was not, and a second finds
+/// nothing to do.
+fn assert_rerun_converges(c: &Clusters, file: &str, done: &[usize]) {
+    let apply = ["apply", "-f", file, "--context", "train,infer,stage"];
+    let rerun = c.run(&apply);
+    rerun.success();
+    let expected: Vec<String> = done
+        .iter()
+        .map(|d| {
+            format!(
+                "Plan: {} to create, 0 to merge, 0 to delete, {d} unchanged.",
+                MANY - d
+            )
+        })
+        .collect();
+    assert_eq!(plan_lines(&rerun.stdout), expected, "{}", rerun.stdout);
+    assert_eq!(c.held(), [MANY; 3]);
+    c.run(&apply)
+        .success()
+        .stdout_has("No changes: every target matches the manifest.");
+}
+
+#[test]
+fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
+    let Some(c) = Clusters::new() else { return };
+    let file = many(&c);
+    let (run, at_signal) = interrupted_on_every_target(&c, &file, "INT", &[]);
+    assert_eq!(run.code, Some(130), "{run:?}");
+    run.stderr_has("SIGINT: stopping")
+        .stdout_has("Apply interrupted");
+    let results = results_by_target(&run.stdout);
+    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names, NAMES, "{}", run.stdout);
+    let mut done = Vec::new();
+    for (name, part) in &results {
+        let (made, failed, skipped) = counts(part);
+        assert_eq!((failed, made + skipped), (0, MANY), "{name}:\n{part}");
+        assert!(skipped > 0, "{name} was stopped part way:\n{part}");
+        assert!(
+            part.contains("not attempted: apply was interrupted"),
+            "{name}:\n{part}"
+        );
+        assert_eq!(
+            part.matches(" created (").count(),
+            made,
+            "{name}: one line per secret created"
+        );
+        done.push(made);
+    }
+    assert_stopped_in_order(&c, &at_signal, &done);
+    assert_rerun_converges(&c, &file, &done);
+}
+
+#[test]
+fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
+    let Some(c) = Clusters::new() else { return };
+    let file = many(&c);
+    let (run, at_signal) = interrupted_on_every_target(&c, &file, "TERM", &["-o", "json"]);
+    assert_eq!(run.code, Some(143), "{run:?}");
+    run.stderr_has("SIGTERM: stopping");
+    let json = run.json();
+    assert_eq!(json["interrupted"], true, "{json:#}");
+    let targets = json["targets"].as_array().cloned().unwrap_or_default();
+    let contexts: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t["target"]["context"].as_str())
+        .collect();
+    assert_eq!(contexts, NAMES, "{json:#}");
+    let mut done = Vec::new();
+    for t in &targets {
+        let (made, failed, skipped) = statuses(t);
+        assert_eq!((failed, made + skipped), (0, MANY), "{t:#}");
+        assert!(skipped > 0, "stopped part way: {t:#}");
+        done.push(made);
+    }
+    assert_stopped_in_order(&c, &at_signal, &done);
+    assert_rerun_converges(&c, &file, &done);
+}
