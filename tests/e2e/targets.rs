@@ -1340,7 +1340,8 @@ const IN_FLIGHT: usize = 2;
 /// Start `apply -f file` over every target, each server 50 ms away, wait
 /// until every server has seen some creates, send `signal`, and wait for
 /// the end (piped output). Also the creates each server had seen when the
-/// signal was sent. Only a watchdog bounds the wait: it catches a hang.
+/// tool said it was stopping (from then on no write may start). Only
+/// watchdogs bound the waits: they catch a hang.
 fn interrupted_on_every_target(
     c: &Clusters,
     file: &str,
@@ -1358,7 +1359,25 @@ fn interrupted_on_every_target(
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    // Stderr read as it comes, to see when the tool says it is stopping.
+    let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
+    let (stopping, said) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(stderr)
+            .split(b'\n')
+            .map_while(Result::ok)
+        {
+            if String::from_utf8_lossy(&line).contains(": stopping") {
+                let _ = stopping.send(());
+            }
+            all.extend(line);
+            all.push(b'\n');
+        }
+        all
+    });
     let watchdog = std::time::Instant::now();
     while creates(c).iter().any(|&n| n < 4) {
         assert!(
@@ -1368,31 +1387,36 @@ fn interrupted_on_every_target(
         );
         std::thread::sleep(Duration::from_millis(5));
     }
-    let at_signal = creates(c);
     let sent = Command::new("kill")
         .args([&format!("-{signal}"), &child.id().to_string()])
         .status()
         .unwrap_or_else(|e| panic!("kill: {e}"));
     assert!(sent.success());
-    let out = child
+    let told = said.recv_timeout(Duration::from_secs(60));
+    let at_stopping = creates(c);
+    let mut out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
+    out.stderr = reader.join().unwrap_or_else(|_| panic!("stderr reader"));
     for s in c.servers() {
         s.set_latency(Duration::ZERO);
     }
-    (c.env.checked(out), at_signal)
+    let run = c.env.checked(out);
+    assert!(told.is_ok(), "the tool never said it was stopping: {run:?}");
+    (run, at_stopping)
 }
 
-/// After an interrupt: on every target no write started after the signal
-/// (those in flight, at most `--parallel`, and any the signal's handling
-/// overtook), and every write sent was made (those in flight finished).
-fn assert_stopped_in_order(c: &Clusters, at_signal: &[usize], done: &[usize]) {
+/// After an interrupt: on every target no write started once the tool
+/// said it was stopping (only those already in flight, at most
+/// `--parallel`, reached the server after), and every write sent was made
+/// (those in flight finished).
+fn assert_stopped_in_order(c: &Clusters, at_stopping: &[usize], done: &[usize]) {
     let after = creates(c);
     for (i, name) in NAMES.iter().enumerate() {
         assert!(
-            after[i] - at_signal[i] <= 2 * IN_FLIGHT,
-            "{name}: {} creates sent after the signal",
-            after[i] - at_signal[i]
+            after[i] - at_stopping[i] <= IN_FLIGHT,
+            "{name}: {} creates sent after the tool said it was stopping",
+            after[i] - at_stopping[i]
         );
         assert_eq!(after[i], done[i], "{name}: every create sent was made");
     }
@@ -1425,7 +1449,7 @@ fn assert_rerun_converges(c: &Clusters, file: &str, done: &[usize]) {
 fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
     let Some(c) = Clusters::new() else { return };
     let file = many(&c);
-    let (run, at_signal) = interrupted_on_every_target(&c, &file, "INT", &[]);
+    let (run, at_stopping) = interrupted_on_every_target(&c, &file, "INT", &[]);
     assert_eq!(run.code, Some(130), "{run:?}");
     run.stderr_has("SIGINT: stopping")
         .stdout_has("Apply interrupted");
@@ -1448,7 +1472,7 @@ fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
         );
         done.push(made);
     }
-    assert_stopped_in_order(&c, &at_signal, &done);
+    assert_stopped_in_order(&c, &at_stopping, &done);
     assert_rerun_converges(&c, &file, &done);
 }
 
@@ -1456,7 +1480,7 @@ fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
 fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
     let Some(c) = Clusters::new() else { return };
     let file = many(&c);
-    let (run, at_signal) = interrupted_on_every_target(&c, &file, "TERM", &["-o", "json"]);
+    let (run, at_stopping) = interrupted_on_every_target(&c, &file, "TERM", &["-o", "json"]);
     assert_eq!(run.code, Some(143), "{run:?}");
     run.stderr_has("SIGTERM: stopping");
     let json = run.json();
@@ -1474,6 +1498,6 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
         assert!(skipped > 0, "stopped part way: {t:#}");
         done.push(made);
     }
-    assert_stopped_in_order(&c, &at_signal, &done);
+    assert_stopped_in_order(&c, &at_stopping, &done);
     assert_rerun_converges(&c, &file, &done);
 }
