@@ -208,6 +208,32 @@ impl Clusters {
         }
     }
 
+    /// Our env secret `name` on target `i`, holding `TOKEN: value`, as if
+    /// another of our writers had put it there (created, or replaced).
+    fn put_ours(&self, i: usize, name: &str, value: &str) {
+        let obj = json!({
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
+            "metadata": {"name": format!("{name}-{OWNER}"), "labels": {
+                "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
+                "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": "env"}},
+            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(value)}
+        });
+        match &self.real {
+            Some(real) => {
+                let ns = &self.namespaces[i];
+                let out = kubectl(
+                    &real.admin,
+                    &["apply", "-n", ns, "-f", "-"],
+                    Some(&obj.to_string()),
+                );
+                assert!(out.status.success(), "kubectl apply: {out:?}");
+            }
+            None => {
+                self.servers()[i].put_secret(&self.namespaces[i], obj);
+            }
+        }
+    }
+
     /// Our secrets target `i` holds.
     fn ours(&self, i: usize) -> Vec<Value> {
         let ns = &self.namespaces[i];
@@ -847,25 +873,9 @@ fn apply_over_several_targets_asks_once_and_refuses_without_a_terminal() {
     assert_eq!(c.held(), [1, 1, 1]);
 }
 
-/// One of our `hf` secrets on `server`, as the plan will see it.
-fn seed_hf(c: &Clusters, server: usize, value: &str) {
-    use base64::Engine as _;
-    let data = base64::engine::general_purpose::STANDARD.encode(value);
-    c.servers()[server].put_secret(
-        &c.env.namespace,
-        serde_json::json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("hf-{}", crate::support::OWNER), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": crate::support::OWNER,
-                "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "env"}},
-            "data": {"TOKEN": data}
-        }),
-    );
-}
-
 #[test]
 fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() {
-    let Some(c) = Clusters::new() else { return };
+    let c = Clusters::any();
     let token = c.env.canary("token");
     let file = c.manifest(&hf(&token));
     let path = file.to_str().unwrap_or_default();
@@ -880,7 +890,8 @@ fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() 
     let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
     assert_eq!(saved["targets"][0]["context"], "train");
     assert_eq!(saved["targets"][1]["context"], "infer");
-    assert_eq!(saved["targets"][1]["plan"]["server"], c.servers()[1].url());
+    assert_eq!(saved["targets"][1]["plan"]["server"], c.server_url(1));
+    assert_eq!(saved["targets"][1]["plan"]["namespace"], c.namespaces[1]);
     assert_eq!(
         saved["targets"][1]["plan"]["secrets"][0]["action"],
         "create"
@@ -893,7 +904,10 @@ fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() 
             .stderr_has("is a plan for")
             .stderr_has("nothing was changed");
     }
-    assert_eq!(c.lists(), [0, 0, 0]);
+    if c.is_fake() {
+        assert_eq!(c.lists(), [0, 0, 0]);
+    }
+    assert_eq!(c.held(), [0, 0, 0]);
     // The same set, in any order: carried out without asking.
     let run = c.run(&[
         "apply",
@@ -905,12 +919,12 @@ fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() 
         out,
     ]);
     run.success();
-    assert_eq!(c.writes(), [1, 1, 0]);
-    for s in &c.servers()[..2] {
-        assert!(
-            s.secret(&c.env.namespace, &format!("hf-{}", crate::support::OWNER))
-                .is_some()
-        );
+    if c.is_fake() {
+        assert_eq!(c.writes(), [1, 1, 0]);
+    }
+    assert_eq!(c.held(), [1, 1, 0]);
+    for i in 0..2 {
+        assert_eq!(c.data(i, "hf")["HF_TOKEN"], token.as_bytes());
     }
     // Carried out once: the cluster moved since, so it is out of date.
     c.run(&[
@@ -928,10 +942,10 @@ fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() 
 
 #[test]
 fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review() {
-    let Some(c) = Clusters::new() else { return };
+    let c = Clusters::any();
     let token = c.env.canary("token");
-    seed_hf(&c, 0, "old");
-    seed_hf(&c, 1, "old");
+    c.put_ours(0, "hf", "old");
+    c.put_ours(1, "hf", "old");
     let file = c.manifest(&hf(&token));
     let path = file.to_str().unwrap_or_default();
     let out = c.env.dir.path().join("plan.json");
@@ -939,7 +953,7 @@ fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review()
     let diff = c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out]);
     assert_eq!(diff.code, Some(1), "{diff:?}");
     // Someone else writes `infer`'s secret after the review.
-    seed_hf(&c, 1, &c.env.canary("theirs"));
+    c.put_ours(1, "hf", &c.env.canary("theirs"));
     c.clear();
     let run = c.run(&[
         "apply",
@@ -955,7 +969,10 @@ fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review()
         .stderr_has("changed in the cluster")
         .stderr_has("nothing was written on any target");
     assert!(!run.stderr.contains("on `train`"), "{}", run.stderr);
-    assert_eq!(c.writes(), [0, 0, 0]);
+    if c.is_fake() {
+        assert_eq!(c.writes(), [0, 0, 0]);
+    }
+    assert_eq!(c.data(0, "hf")["TOKEN"], b"old");
     // A value moved in the sources: out of date on both, said for each.
     let diff = c.run(&[
         "diff",
@@ -982,7 +999,11 @@ fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review()
     .failure()
     .stderr_has("is out of date on 2 targets: on `train`, \"hf\" changed in the sources")
     .stderr_has("on `infer`, \"hf\" changed in the sources");
-    assert_eq!(c.writes(), [0, 0, 0]);
+    if c.is_fake() {
+        assert_eq!(c.writes(), [0, 0, 0]);
+    }
+    assert_eq!(c.data(0, "hf")["TOKEN"], b"old");
+    assert!(!c.data(0, "hf").contains_key("HF_TOKEN"));
 }
 
 #[test]
@@ -1020,9 +1041,9 @@ fn a_slow_apply_over_several_targets_shows_each_targets_progress_on_a_terminal()
 
 #[test]
 fn a_plan_is_not_saved_when_a_target_cannot_be_read() {
-    let Some(c) = Clusters::new() else { return };
+    let c = Clusters::any();
     let file = c.manifest(&hf(&c.env.canary("token")));
-    c.servers()[1].deny("alice", "list");
+    c.refuse_reading(1);
     let out = c.env.dir.path().join("plan.json");
     let run = c.run(&[
         "diff",
