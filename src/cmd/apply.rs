@@ -641,6 +641,36 @@ struct Written {
 /// writes its plan needs (else nothing is written on any); then the
 /// targets are written at once, a failure on one not stopping the others.
 async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Result<ExitCode> {
+    // As for one target, a signal is handled from the first request on:
+    // while planning it stops at once with a record (nothing is written);
+    // while writing, every target stops in order. One progress per
+    // target, in the order of `contexts` (the order the plans come in).
+    let progresses: Vec<std::sync::Arc<execute::Progress>> = contexts
+        .iter()
+        .map(|_| std::sync::Arc::new(execute::Progress::default()))
+        .collect();
+    let interruption = std::sync::Arc::new(Interruption::default());
+    let watcher = tokio::spawn(watch_interrupts(
+        Interrupts::new(),
+        progresses.clone(),
+        interruption.clone(),
+        Format::from(args.output),
+    ));
+    let result = match crate::output::refuse_if_closed() {
+        Ok(()) => run_targets_watched(ctx, contexts, args, &progresses, &interruption).await,
+        Err(e) => Err(e),
+    };
+    watcher.abort();
+    result
+}
+
+async fn run_targets_watched(
+    ctx: &Context,
+    contexts: &[String],
+    args: &ApplyArgs,
+    progresses: &[std::sync::Arc<execute::Progress>],
+    interruption: &Interruption,
+) -> Result<ExitCode> {
     // --plan: a plan for these targets (the same set), with its key, is
     // checked before any source is read or program run.
     let saved = match &args.plan {
@@ -772,18 +802,15 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             e.with_help(help)
         })?;
     }
-    let progresses: Vec<std::sync::Arc<execute::Progress>> = ready
+    // Each read target's progress (the plans and progresses are in the
+    // order of the contexts).
+    let progresses: Vec<&std::sync::Arc<execute::Progress>> = planned
         .iter()
-        .map(|_| std::sync::Arc::new(execute::Progress::default()))
+        .zip(progresses)
+        .filter(|(p, _)| p.plan.is_ok())
+        .map(|(_, progress)| progress)
         .collect();
-    let interruption = std::sync::Arc::new(Interruption::default());
     interruption.set_phase(Phase::Writing);
-    let interrupts = tokio::spawn(watch_interrupts(
-        Interrupts::new(),
-        progresses.clone(),
-        interruption.clone(),
-        format,
-    ));
     let writes = ready.iter().zip(&progresses).map(|((p, plan), progress)| {
         write_target(
             &p.cluster,
@@ -800,14 +827,13 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             .zip(&progresses)
             .map(|((p, plan), progress)| ProgressPart {
                 target: Some(p.target.context.clone()),
-                progress: progress.clone(),
+                progress: std::sync::Arc::clone(progress),
                 total: execute::steps(plan),
             })
             .collect(),
     );
     let written = futures::future::join_all(writes).await;
     stop_progress(ticker);
-    interrupts.abort();
     let interrupted = progresses.iter().any(|p| p.interrupted());
     let failed = incomplete
         || written
@@ -902,10 +928,12 @@ fn print_targets_report(
             TargetReport {
                 target: &p.target,
                 plan,
-                stopped: w
-                    .as_ref()
-                    .and_then(|w| w.stopped.as_ref())
-                    .map(|e| e.message().to_string()),
+                // Its own reason (a lost server), else the interrupt's,
+                // as one target's report says it.
+                stopped: match w.as_ref().and_then(|w| w.stopped.as_ref()) {
+                    Some(e) => Some(e.message().to_string()),
+                    None => (interrupted && w.is_some()).then(|| INTERRUPTED_NOTE.to_string()),
+                },
                 result: w.map(|w| w.outcomes).unwrap_or_default(),
             }
         })

@@ -1685,8 +1685,68 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
         let (made, failed, skipped) = statuses(t);
         assert_eq!((failed, made + skipped), (0, MANY), "{t:#}");
         assert!(skipped > 0, "stopped part way: {t:#}");
+        // Each target says why it stopped, as one target's report does.
+        assert!(
+            t["stopped"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("interrupted: no write was started")),
+            "{t:#}"
+        );
         done.push(made);
     }
     assert_stopped_in_order(&c, &at_stopping, &done);
     assert_rerun_converges(&c, &file, &done);
+}
+
+/// A signal while the targets are being read (one target's LIST held by
+/// its server) stops at once, as with one target: a record that nothing
+/// was written, exit 128 + the signal's number, no write anywhere.
+#[test]
+fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
+    let Some(c) = Clusters::new() else { return };
+    let file = c.manifest(&hf(&c.env.canary("token")));
+    for (signal, code, args) in [("INT", 130, &[][..]), ("TERM", 143, &["-o", "json"][..])] {
+        c.clear();
+        c.servers()[2].inject(
+            FaultRule::new(Fault::Delay(Duration::from_secs(600)))
+                .on("GET")
+                .path("/secrets"),
+        );
+        let mut cmd = c.command();
+        cmd.args(["apply", "-f", file.to_str().unwrap_or_default()])
+            .args(["--context", "train,infer,stage"])
+            .args(args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        let watchdog = std::time::Instant::now();
+        while c.lists()[2] == 0 {
+            assert!(
+                watchdog.elapsed() < Duration::from_secs(120),
+                "stage was never read"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sent = Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap_or_else(|e| panic!("kill: {e}"));
+        assert!(sent.success());
+        let out = child
+            .wait_with_output()
+            .unwrap_or_else(|e| panic!("wait: {e}"));
+        c.servers()[2].clear_faults();
+        let run = c.env.checked(out);
+        assert_eq!(run.code, Some(code), "{run:?}");
+        run.stderr_has(&format!("SIG{signal}: stopped"))
+            .stderr_has("nothing was written");
+        if !args.is_empty() {
+            let record = run.json();
+            assert_eq!(record["interrupted"], true, "{record:#}");
+            assert_eq!(record["signal"], format!("SIG{signal}"));
+        }
+        assert_eq!(c.writes(), [0, 0, 0]);
+        assert_eq!(c.held(), [0, 0, 0]);
+    }
 }
