@@ -158,10 +158,18 @@ pub async fn plan_manifest(
     let selector = Cluster::owner_selector(&owner.hash);
     let reads = clusters.iter().map(|c| c.list_secrets(Some(&selector)));
     let lives = futures::future::join_all(reads).await;
+    // The key that tells where a change came from, as for one target.
+    let key = prelude::digest_key_for_origins();
     let mut planned = Vec::with_capacity(clusters.len());
     for (cluster, live) in clusters.into_iter().zip(lives) {
         let plan = live.and_then(|live| {
-            let plan = crate::secrets::plan::plan(&desired, &live, &owner.hash, prune);
+            let plan = crate::secrets::plan::plan_with_key(
+                &desired,
+                &live,
+                &owner.hash,
+                prune,
+                key.as_ref(),
+            );
             plan.refuse_oversized()?;
             Ok(plan)
         });

@@ -1750,3 +1750,32 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
         assert_eq!(c.held(), [0, 0, 0]);
     }
 }
+
+/// Where a change came from is told per target, as for one: a value
+/// rotated in the manifest after an apply changed in the sources.
+#[test]
+fn diff_over_several_targets_tells_where_each_change_came_from() {
+    let c = Clusters::any();
+    let file = c.manifest(&hf(&c.env.canary("before")));
+    let path = file.to_str().unwrap_or_default();
+    c.run(&["apply", "-f", path, "--context", "train,infer"])
+        .success();
+    let file = c.manifest(&hf(&c.env.canary("after")));
+    let run = c.run(&[
+        "diff",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer",
+    ]);
+    assert_eq!(run.code, Some(1), "{run:?}");
+    assert_eq!(
+        run.stdout
+            .matches("~ HF_TOKEN (changed in the sources since the last apply)")
+            .count(),
+        2,
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("origin unknown"), "{}", run.stdout);
+}
