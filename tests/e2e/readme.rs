@@ -138,8 +138,15 @@ fn the_walkthrough_runs_as_written() {
 }
 
 #[test]
-fn every_command_in_the_readme_parses() {
-    let text = readme();
+fn every_command_in_the_readme_and_the_docs_parses() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut text = readme();
+    for entry in std::fs::read_dir(root.join("docs")).unwrap_or_else(|e| panic!("{e}")) {
+        let path = entry.unwrap_or_else(|e| panic!("{e}")).path();
+        if path.extension().is_some_and(|x| x == "md") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{e}")));
+        }
+    }
     let mut checked = 0;
     for block in text.split("```").skip(1).step_by(2) {
         for line in block.lines() {
