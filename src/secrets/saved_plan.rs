@@ -1,4 +1,4 @@
-//! Saved plans (the README's "Saved plans"): what `diff --out` writes and
+//! Saved plans (docs/manifest.md, "Saved plans"): what `diff --out` writes and
 //! `apply --plan` carries out. A saved plan names where it applies (server,
 //! namespace, owner), and per secret the action, the live object it saw
 //! (UID, resourceVersion) and a digest of each desired value, never a value.
@@ -10,7 +10,7 @@
 //! ([`crate::konduktor::digest_key`]), which is not in the plan, over a
 //! per-plan random salt, the object and key names (each length-prefixed)
 //! and the value bytes: whoever holds the plan but not the key cannot test
-//! a guess of a value, however short (README, security notes); the same
+//! a guess of a value, however short (docs/security.md); the same
 //! value in two plans, or under two keys, digests differently. The plan
 //! names its key by id, so `apply --plan` with another key is refused as
 //! such, not as a change.
