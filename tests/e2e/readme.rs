@@ -6,7 +6,7 @@ use std::path::Path;
 
 use clap::Parser;
 
-use crate::docs::{DocScript, Shell, documents, shown_commands};
+use crate::docs::{DocScript, Shell, TwoClusters, documents, shown_commands};
 use crate::support::{OWNER, TestEnv};
 
 fn readme_commands() -> Vec<String> {
@@ -170,6 +170,43 @@ fn the_readme_runs_as_written() {
         .env("HF_TOKEN", "hf_example")
         .args(["-n", &env.namespace, "diff", "-f", "examples/secrets.yaml"]);
     env.run_command(cmd).success();
+
+    // Several clusters: a token already on `train`, new on `infer`.
+    let diff = doc.next("kubectl konduktor diff -f secrets.yaml --context train,infer");
+    let apply = doc.next("kubectl konduktor apply -f secrets.yaml --context train,infer");
+    if let Some(two) = TwoClusters::new() {
+        let token = two.env.canary("token");
+        two.env.file(
+            "secrets.yaml",
+            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {token}}}\n"),
+        );
+        let shell = two.shell();
+        shell.run(&apply, 0);
+        let rotated = two.env.canary("rotated");
+        two.env.file(
+            "secrets.yaml",
+            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {rotated}}}\n"),
+        );
+        shell
+            .run(&diff, 1)
+            .stdout_has("Target: context `train`")
+            .stdout_has("Target: context `infer`")
+            .stdout_has("Total over 2 targets: 0 to create, 2 to merge, 0 to delete, 0 unchanged.");
+        shell
+            .run(&apply, 0)
+            .stdout_has("Total over 2 targets: 0 to create, 2 to merge");
+        assert_eq!(
+            two.env.data(&format!("hf-{OWNER}"))["HF_TOKEN"],
+            rotated.as_bytes()
+        );
+        let mut again = two.env.command();
+        again
+            .env("KUBECONFIG", &two.kubeconfig)
+            .current_dir(two.env.dir.path())
+            .args(["-n", &two.env.namespace, "diff", "-f", "secrets.yaml"])
+            .args(["--context", "train,infer"]);
+        two.env.run_command(again).success();
+    }
     doc.finish();
 }
 
