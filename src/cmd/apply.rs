@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::cluster::Cluster;
@@ -190,7 +191,12 @@ impl Interruption {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoppedReport {
-    result: Vec<Outcome>,
+    /// One target's results (none), as its report has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Vec<Outcome>>,
+    /// Several targets' entries (none), as their report has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<Vec<TargetReport<'static>>>,
     stopped: String,
     interrupted: bool,
     signal: &'static str,
@@ -463,8 +469,10 @@ async fn watch_interrupts(
         };
         eprintln!("\n{name}: stopped; {stopped}");
         if format != Format::Text {
+            let several = progresses.len() > 1;
             let report = StoppedReport {
-                result: Vec::new(),
+                result: (!several).then(Vec::new),
+                targets: several.then(Vec::new),
                 stopped,
                 interrupted: true,
                 signal: name,
@@ -626,6 +634,9 @@ struct TargetReport<'a> {
 struct TargetsReport<'a> {
     dry_run: bool,
     targets: Vec<TargetReport<'a>>,
+    /// The targets `--skip-unreachable` left out: where, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<targets::TargetEntry<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     interrupted: bool,
 }
@@ -756,7 +767,9 @@ async fn run_targets_watched(
     // A target left out is not converged: the run says so in its status.
     let incomplete = !unread.is_empty();
     let changes = ready.iter().any(|(_, plan)| plan.has_changes());
-    let note = if !changes {
+    let note = if !changes && incomplete {
+        Some("No changes on the targets that were read (the others were skipped).")
+    } else if !changes {
         Some("No changes: every target matches the manifest.")
     } else if args.dry_run {
         Some("Dry run: nothing was changed.")
@@ -767,7 +780,7 @@ async fn run_targets_watched(
         if text {
             crate::output::println(note)?;
         } else {
-            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+            print_targets_report(&ready, &unread, Vec::new(), args.dry_run, false, format)?;
         }
         return Ok(match incomplete {
             true => ExitCode::FAILURE,
@@ -777,14 +790,20 @@ async fn run_targets_watched(
     let deleting: Vec<String> = ready
         .iter()
         .filter(|(_, plan)| plan.has_deletions())
-        .map(|(p, plan)| format!("{} on `{}`", plan_view::deletions(plan), p.target.context))
+        .map(|(p, plan)| {
+            format!(
+                "{} on `{}`",
+                plan_view::deletions(plan),
+                crate::escape::text(&p.target.context)
+            )
+        })
         .collect();
     if !deleting.is_empty()
         && !yes
         && let Err(refused) = confirm_target_deletions(&deleting.join(", "), text)
     {
         if !text {
-            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+            print_targets_report(&ready, &unread, Vec::new(), args.dry_run, false, format)?;
         }
         return Err(refused);
     }
@@ -792,7 +811,11 @@ async fn run_targets_watched(
     let checks = ready
         .iter()
         .map(|(p, plan)| execute::check_access(&p.cluster, plan));
-    for ((p, _), checked) in ready.iter().zip(futures::future::join_all(checks).await) {
+    let checked: Vec<_> = futures::stream::iter(checks)
+        .buffered(targets::READS_AT_ONCE)
+        .collect()
+        .await;
+    for ((p, _), checked) in ready.iter().zip(checked) {
         checked.map_err(|e| {
             let e = named(e, &p.target);
             let help = format!(
@@ -812,13 +835,7 @@ async fn run_targets_watched(
         .collect();
     interruption.set_phase(Phase::Writing);
     let writes = ready.iter().zip(&progresses).map(|((p, plan), progress)| {
-        write_target(
-            &p.cluster,
-            plan,
-            progress,
-            args.parallel.into(),
-            args.wait.wait(),
-        )
+        write_target(&p.cluster, plan, progress, args.parallel.into())
     });
     let ticker = start_progress(
         text,
@@ -832,8 +849,30 @@ async fn run_targets_watched(
             })
             .collect(),
     );
-    let written = futures::future::join_all(writes).await;
+    // Targets at once as they are read: each sends `--parallel` writes.
+    let mut written: Vec<Written> = futures::stream::iter(writes)
+        .buffered(targets::READS_AT_ONCE)
+        .collect()
+        .await;
     stop_progress(ticker);
+    // Every write sent: now the waits for deletions a finalizer holds,
+    // which a signal stops at once (as with one target).
+    interruption.set_phase(Phase::Waiting);
+    let waits = ready
+        .iter()
+        .zip(written.iter_mut())
+        .map(|((p, plan), w)| async move {
+            let settled =
+                crate::secrets::wait::settle(&p.cluster, plan, &mut w.outcomes, args.wait.wait())
+                    .await;
+            if w.stopped.is_none() {
+                w.stopped = settled.err();
+            }
+        });
+    futures::stream::iter(waits)
+        .buffered(targets::READS_AT_ONCE)
+        .collect::<Vec<()>>()
+        .await;
     let interrupted = progresses.iter().any(|p| p.interrupted());
     let failed = incomplete
         || written
@@ -858,7 +897,7 @@ async fn run_targets_watched(
         }
         crate::output::print(&summary).map_err(crate::cmd::prelude::output_failed_after_writing)?;
     } else {
-        print_targets_report(&ready, written, args.dry_run, interrupted, format)
+        print_targets_report(&ready, &unread, written, args.dry_run, interrupted, format)
             .map_err(crate::cmd::prelude::output_failed_after_writing)?;
     }
     Ok(if interrupted {
@@ -873,14 +912,13 @@ async fn run_targets_watched(
 }
 
 /// Write one target's plan: who we are there (asked once per target, as
-/// clusters authenticate differently), the writes, the wait for deletions.
-/// Its failure is its own: the other targets go on.
+/// clusters authenticate differently), then the writes. Its failure is its
+/// own: the other targets go on.
 async fn write_target(
     cluster: &Cluster,
     plan: &Plan,
     progress: &execute::Progress,
     parallel: usize,
-    wait: crate::secrets::wait::Wait,
 ) -> Written {
     let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
         match crate::cmd::prelude::write_meta(cluster).await {
@@ -895,11 +933,10 @@ async fn write_target(
     } else {
         WriteMeta::default()
     };
-    let mut executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
-    let settled = crate::secrets::wait::settle(cluster, plan, &mut executed.outcomes, wait).await;
+    let executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
     Written {
         outcomes: executed.outcomes,
-        stopped: executed.unreachable.or(settled.err()),
+        stopped: executed.unreachable,
     }
 }
 
@@ -915,6 +952,7 @@ fn named(e: Error, target: &TargetInfo) -> Error {
 
 fn print_targets_report(
     ready: &[(&TargetPlan, &Plan)],
+    unread: &[&TargetPlan],
     written: Vec<Written>,
     dry_run: bool,
     interrupted: bool,
@@ -938,9 +976,11 @@ fn print_targets_report(
             }
         })
         .collect();
+    let skipped = unread.iter().map(|p| targets::TargetEntry::of(p)).collect();
     let report = TargetsReport {
         dry_run,
         targets,
+        skipped,
         interrupted,
     };
     crate::output::print(&to_data(&report, format)?)

@@ -1160,6 +1160,42 @@ fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
     ])
     .success()
     .stdout_has("No changes: every target matches the manifest.");
+    // With the skipped one named, nothing to do is not "every target".
+    let again = c.run(&[
+        "apply",
+        "-f",
+        file.to_str().unwrap_or_default(),
+        "--context",
+        "train,infer,stage",
+        "--skip-unreachable",
+    ]);
+    assert_eq!(again.code, Some(1), "{again:?}");
+    again.stdout_has("No changes on the targets that were read (the others were skipped).");
+    assert!(
+        !again.stdout.contains("every target matches"),
+        "{}",
+        again.stdout
+    );
+    // -o json names the skipped target and why.
+    let json = c
+        .run(&[
+            "apply",
+            "-f",
+            file.to_str().unwrap_or_default(),
+            "--context",
+            "train,infer,stage",
+            "--skip-unreachable",
+            "-o",
+            "json",
+        ])
+        .json();
+    assert_eq!(
+        json["targets"].as_array().map(Vec::len),
+        Some(2),
+        "{json:#}"
+    );
+    assert_eq!(json["skipped"][0]["target"]["context"], "stage", "{json:#}");
+    assert!(json["skipped"][0]["error"].is_string(), "{json:#}");
 }
 
 /// An executable script `name` in the test folder that counts its runs in
@@ -1745,6 +1781,9 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
             let record = run.json();
             assert_eq!(record["interrupted"], true, "{record:#}");
             assert_eq!(record["signal"], format!("SIG{signal}"));
+            // The shape of a report over several targets.
+            assert_eq!(record["targets"], json!([]), "{record:#}");
+            assert!(record.get("result").is_none(), "{record:#}");
         }
         assert_eq!(c.writes(), [0, 0, 0]);
         assert_eq!(c.held(), [0, 0, 0]);
@@ -1778,4 +1817,168 @@ fn diff_over_several_targets_tells_where_each_change_came_from() {
         run.stdout
     );
     assert!(!run.stdout.contains("origin unknown"), "{}", run.stdout);
+}
+
+/// A signal while waiting for deletions a finalizer holds, on several
+/// targets, stops the waiting at once, as with one target.
+#[test]
+fn a_signal_while_waiting_for_deletions_on_several_targets_stops_at_once() {
+    let Some(c) = Clusters::new() else { return };
+    for i in 0..2 {
+        c.put_ours(i, "gone", "x");
+        c.servers()[i].add_finalizer(
+            &c.namespaces[i],
+            &format!("gone-{OWNER}"),
+            "example.com/hold",
+        );
+    }
+    let file = c.manifest("  - name: gone\n    state: absent\n");
+    let mut cmd = c.command();
+    cmd.args(["apply", "-f", file.to_str().unwrap_or_default()])
+        .args(["--context", "train,infer", "--yes", "--timeout", "600s"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let deleted = |i: usize| {
+        c.servers()[i]
+            .requests()
+            .iter()
+            .any(|r| r.method == "DELETE")
+    };
+    let watchdog = std::time::Instant::now();
+    while !(deleted(0) && deleted(1)) {
+        assert!(
+            watchdog.elapsed() < Duration::from_secs(120),
+            "no deletion sent"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // Both deletions sent; now in the wait.
+    std::thread::sleep(Duration::from_millis(300));
+    let sent = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+    let stopped_at = std::time::Instant::now();
+    let out = child
+        .wait_with_output()
+        .unwrap_or_else(|e| panic!("wait: {e}"));
+    let run = c.env.checked(out);
+    assert_eq!(run.code, Some(130), "{run:?}");
+    run.stderr_has("interrupted by SIGINT while waiting for deletions");
+    assert!(
+        stopped_at.elapsed() < Duration::from_secs(60),
+        "the wait went on after the signal"
+    );
+}
+
+/// A context name with terminal controls is escaped in the question
+/// before deletions, as everywhere else.
+#[test]
+fn a_context_name_is_escaped_in_the_question_before_deletions() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let named = "in\u{1b}[31mfer\u{9b}2J";
+    let kubeconfig = one_server_contexts(&env, server, &["train", named]);
+    env.run(&["secret", "create", "--inline", "K=v", "gone"])
+        .success();
+    let file = env.file(
+        "secrets.yaml",
+        format!("{HEAD}  - name: gone\n    state: absent\n"),
+    );
+    let mut base = env.command();
+    base.env("KUBECONFIG", &kubeconfig);
+    let flag = format!("train,{named}");
+    let (code, out) = crate::terminal::on_terminal_with(
+        &env,
+        &base,
+        &[
+            "apply",
+            "-f",
+            file.to_str().unwrap_or_default(),
+            "--context",
+            &flag,
+        ],
+        "no\n",
+    );
+    assert_eq!(code, Some(1), "{out}");
+    assert!(out.contains("Apply will delete"), "{out:?}");
+    assert!(!out.contains(named), "raw controls in: {out:?}");
+    assert!(!out.contains('\u{9b}'), "raw C1 in: {out:?}");
+    assert!(
+        out.contains("1 secret on `in\\u{1b}[31mfer\\u{9b}2J`. Type 'yes'"),
+        "{out:?}"
+    );
+    assert!(
+        env.secret(&format!("gone-{OWNER}")).is_some(),
+        "cancelled: kept"
+    );
+}
+
+/// A kubeconfig whose contexts, named `names`, all reach `server` as
+/// alice, in the env's namespace.
+fn one_server_contexts(env: &TestEnv, server: &ApiServer, names: &[&str]) -> PathBuf {
+    let contexts: Vec<Value> = names
+        .iter()
+        .map(|name| {
+            json!({"name": name, "context": {"cluster": "one", "user": "alice", "namespace": env.namespace}})
+        })
+        .collect();
+    // JSON is YAML: kube reads it as kubectl does.
+    let config = json!({"apiVersion": "v1", "kind": "Config",
+        "clusters": [{"name": "one", "cluster": {"server": server.url(), "certificate-authority-data": proxy::ca_data()}}],
+        "users": [{"name": "alice", "user": {"token": ALICE_TOKEN}}],
+        "contexts": contexts, "current-context": names.first().copied().unwrap_or_default()});
+    // YAML takes no raw C1 character: escaped, as a user would write it.
+    env.file(
+        "named-contexts",
+        config.to_string().replace('\u{9b}', "\\u009b"),
+    )
+}
+
+/// A context whose name holds a comma is named with `\,`, by any
+/// command, alone or among others; a saved plan's hint writes it so.
+#[test]
+fn a_context_with_a_comma_in_its_name_is_named_with_an_escaped_comma() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let kubeconfig = one_server_contexts(&env, server, &["train", "x,y"]);
+    let run = |args: &[&str]| {
+        let mut cmd = env.command();
+        cmd.env("KUBECONFIG", &kubeconfig).args(args);
+        env.run_command(cmd)
+    };
+    run(&["secret", "list", "--context", "x\\,y"]).success();
+    run(&["secret", "list", "--context", "x,y"])
+        .failure()
+        .stderr_has("--context names 2 contexts");
+    let file = env.file(
+        "secrets.yaml",
+        format!("{HEAD}{}", hf(&env.canary("token"))),
+    );
+    let file = file.to_str().unwrap_or_default();
+    let diff = run(&[
+        "diff",
+        "-f",
+        file,
+        "--context",
+        "train,x\\,y",
+        "--out",
+        "plan.json",
+    ]);
+    assert_eq!(diff.code, Some(1), "{diff:?}");
+    diff.stdout_has("Target: context `x,y`")
+        .stderr_has("--context 'train,x\\,y' --plan");
+    run(&[
+        "apply",
+        "-f",
+        file,
+        "--context",
+        "train,x\\,y",
+        "--plan",
+        "plan.json",
+    ])
+    .success();
 }
