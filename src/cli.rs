@@ -36,13 +36,12 @@ pub struct GlobalArgs {
     /// Path to the kubeconfig file to use (else KUBECONFIG, else ~/.kube/config)
     #[arg(long, global = true, value_name = "FILE")]
     pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (empty: the current context, as in kubectl); diff and apply take several (repeated, or `a,b`)
+    /// The kubeconfig context to use (empty: the current context, as in kubectl); diff and apply take several (repeated, or `a,b`; a comma in a name: `\,`)
     #[arg(
         long,
         global = true,
         value_name = "NAME",
-        action = clap::ArgAction::Append,
-        value_delimiter = ','
+        action = clap::ArgAction::Append
     )]
     pub context: Vec<String>,
     /// The namespace (default: the context's, else `default`)
@@ -179,9 +178,14 @@ impl GlobalArgs {
         // (or Konduktor's config's) applies. A context named twice is one
         // target.
         let mut contexts: Vec<String> = Vec::new();
-        for c in global.context.iter().filter(|c| !c.is_empty()) {
-            if !contexts.contains(c) {
-                contexts.push(c.clone());
+        for c in global
+            .context
+            .iter()
+            .flat_map(|v| split_contexts(v))
+            .filter(|c| !c.is_empty())
+        {
+            if !contexts.contains(&c) {
+                contexts.push(c);
             }
         }
         Ok(Context {
@@ -197,6 +201,26 @@ impl GlobalArgs {
             contexts,
         })
     }
+}
+
+/// `--context a,b`: the names a value holds, split at commas; `\,` is a
+/// comma inside a name (kubeconfig context names may hold one).
+pub fn split_contexts(value: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    let mut name = String::new();
+    let mut chars = value.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&',') => {
+                chars.next();
+                name.push(',');
+            }
+            ',' => names.push(std::mem::take(&mut name)),
+            c => name.push(c),
+        }
+    }
+    names.push(name);
+    names
 }
 
 async fn dispatch(ctx: &Context, command: Command) -> Result<ExitCode> {
@@ -371,8 +395,8 @@ fn quit_on_broken_pipe() {
     }
 }
 
-// The completion of the real command tree: it lives here, above `cmd`,
-// because only `cli` may name the whole tree.
+// With the completion of the real command tree: only `cli` may name the
+// whole tree, so that test lives here, above `cmd`.
 #[cfg(test)]
 #[path = "cli_tests.rs"]
 mod tests;

@@ -448,7 +448,7 @@ impl CredentialFiles<'_> {
 /// and the request goes out as anonymous. So do we: the context's user
 /// entry is emptied here, before any of its files is read, and what it
 /// held is returned (`a token, an exec plugin`) for the `-v` log and for
-/// the help of a refusal (README, "Reaching the cluster").
+/// the help of a refusal (docs/reaching-clusters.md).
 pub(super) fn withhold_credentials_over_http(
     kubeconfig: &mut Kubeconfig,
     context: &str,

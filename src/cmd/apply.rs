@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
+use futures::StreamExt as _;
 use serde::Serialize;
 
 use crate::cluster::Cluster;
@@ -190,7 +191,12 @@ impl Interruption {
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct StoppedReport {
-    result: Vec<Outcome>,
+    /// One target's results (none), as its report has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Vec<Outcome>>,
+    /// Several targets' entries (none), as their report has them.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    targets: Option<Vec<TargetReport<'static>>>,
     stopped: String,
     interrupted: bool,
     signal: &'static str,
@@ -468,8 +474,10 @@ async fn watch_interrupts(
         };
         eprintln!("\n{name}: stopped; {stopped}");
         if format != Format::Text {
+            let several = progresses.len() > 1;
             let report = StoppedReport {
-                result: Vec::new(),
+                result: (!several).then(Vec::new),
+                targets: several.then(Vec::new),
                 stopped,
                 interrupted: true,
                 signal: name,
@@ -631,6 +639,9 @@ struct TargetReport<'a> {
 struct TargetsReport<'a> {
     dry_run: bool,
     targets: Vec<TargetReport<'a>>,
+    /// The targets `--skip-unreachable` left out: where, and why.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    skipped: Vec<targets::TargetEntry<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     interrupted: bool,
 }
@@ -646,6 +657,36 @@ struct Written {
 /// writes its plan needs (else nothing is written on any); then the
 /// targets are written at once, a failure on one not stopping the others.
 async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Result<ExitCode> {
+    // As for one target, a signal is handled from the first request on:
+    // while planning it stops at once with a record (nothing is written);
+    // while writing, every target stops in order. One progress per
+    // target, in the order of `contexts` (the order the plans come in).
+    let progresses: Vec<std::sync::Arc<execute::Progress>> = contexts
+        .iter()
+        .map(|_| std::sync::Arc::new(execute::Progress::default()))
+        .collect();
+    let interruption = std::sync::Arc::new(Interruption::default());
+    let watcher = tokio::spawn(watch_interrupts(
+        Interrupts::new(),
+        progresses.clone(),
+        interruption.clone(),
+        Format::from(args.output),
+    ));
+    let result = match crate::output::refuse_if_closed() {
+        Ok(()) => run_targets_watched(ctx, contexts, args, &progresses, &interruption).await,
+        Err(e) => Err(e),
+    };
+    watcher.abort();
+    result
+}
+
+async fn run_targets_watched(
+    ctx: &Context,
+    contexts: &[String],
+    args: &ApplyArgs,
+    progresses: &[std::sync::Arc<execute::Progress>],
+    interruption: &Interruption,
+) -> Result<ExitCode> {
     // --plan: a plan for these targets (the same set), with its key, is
     // checked before any source is read or program run.
     let saved = match &args.plan {
@@ -731,7 +772,9 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     // A target left out is not converged: the run says so in its status.
     let incomplete = !unread.is_empty();
     let changes = ready.iter().any(|(_, plan)| plan.has_changes());
-    let note = if !changes {
+    let note = if !changes && incomplete {
+        Some("No changes on the targets that were read (the others were skipped).")
+    } else if !changes {
         Some("No changes: every target matches the manifest.")
     } else if args.dry_run {
         Some("Dry run: nothing was changed.")
@@ -742,7 +785,7 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
         if text {
             crate::output::println(note)?;
         } else {
-            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+            print_targets_report(&ready, &unread, Vec::new(), args.dry_run, false, format)?;
         }
         return Ok(match incomplete {
             true => ExitCode::FAILURE,
@@ -752,14 +795,20 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     let deleting: Vec<String> = ready
         .iter()
         .filter(|(_, plan)| plan.has_deletions())
-        .map(|(p, plan)| format!("{} on `{}`", plan_view::deletions(plan), p.target.context))
+        .map(|(p, plan)| {
+            format!(
+                "{} on `{}`",
+                plan_view::deletions(plan),
+                crate::escape::text(&p.target.context)
+            )
+        })
         .collect();
     if !deleting.is_empty()
         && !yes
         && let Err(refused) = confirm_target_deletions(&deleting.join(", "), text)
     {
         if !text {
-            print_targets_report(&ready, Vec::new(), args.dry_run, false, format)?;
+            print_targets_report(&ready, &unread, Vec::new(), args.dry_run, false, format)?;
         }
         return Err(refused);
     }
@@ -767,7 +816,11 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
     let checks = ready
         .iter()
         .map(|(p, plan)| execute::check_access(&p.cluster, plan));
-    for ((p, _), checked) in ready.iter().zip(futures::future::join_all(checks).await) {
+    let checked: Vec<_> = futures::stream::iter(checks)
+        .buffered(targets::READS_AT_ONCE)
+        .collect()
+        .await;
+    for ((p, _), checked) in ready.iter().zip(checked) {
         checked.map_err(|e| {
             let e = named(e, &p.target);
             let help = format!(
@@ -777,26 +830,17 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             e.with_help(help)
         })?;
     }
-    let progresses: Vec<std::sync::Arc<execute::Progress>> = ready
+    // Each read target's progress (the plans and progresses are in the
+    // order of the contexts).
+    let progresses: Vec<&std::sync::Arc<execute::Progress>> = planned
         .iter()
-        .map(|_| std::sync::Arc::new(execute::Progress::default()))
+        .zip(progresses)
+        .filter(|(p, _)| p.plan.is_ok())
+        .map(|(_, progress)| progress)
         .collect();
-    let interruption = std::sync::Arc::new(Interruption::default());
     interruption.set_phase(Phase::Writing);
-    let interrupts = tokio::spawn(watch_interrupts(
-        Interrupts::new(),
-        progresses.clone(),
-        interruption.clone(),
-        format,
-    ));
     let writes = ready.iter().zip(&progresses).map(|((p, plan), progress)| {
-        write_target(
-            &p.cluster,
-            plan,
-            progress,
-            args.parallel.into(),
-            args.wait.wait(),
-        )
+        write_target(&p.cluster, plan, progress, args.parallel.into())
     });
     let ticker = start_progress(
         text,
@@ -805,14 +849,39 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
             .zip(&progresses)
             .map(|((p, plan), progress)| ProgressPart {
                 target: Some(p.target.context.clone()),
-                progress: progress.clone(),
+                progress: std::sync::Arc::clone(progress),
                 total: execute::steps(plan),
             })
             .collect(),
     );
-    let written = futures::future::join_all(writes).await;
+    // Targets at once as they are read: each sends `--parallel` writes.
+    let mut written: Vec<Written> = futures::stream::iter(writes)
+        .buffered(targets::READS_AT_ONCE)
+        .collect()
+        .await;
     stop_progress(ticker);
-    interrupts.abort();
+    // Every write sent: now the waits for deletions a finalizer holds,
+    // which a signal stops at once (as with one target).
+    interruption.set_phase(Phase::Waiting);
+    let waits = ready
+        .iter()
+        .zip(written.iter_mut())
+        .map(|((p, plan), w)| async move {
+            let settled = crate::secrets::execute::wait::settle(
+                &p.cluster,
+                plan,
+                &mut w.outcomes,
+                args.wait.wait(),
+            )
+            .await;
+            if w.stopped.is_none() {
+                w.stopped = settled.err();
+            }
+        });
+    futures::stream::iter(waits)
+        .buffered(targets::READS_AT_ONCE)
+        .collect::<Vec<()>>()
+        .await;
     let interrupted = progresses.iter().any(|p| p.interrupted());
     let failed = incomplete
         || written
@@ -837,7 +906,7 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
         }
         crate::output::print(&summary).map_err(crate::cmd::prelude::output_failed_after_writing)?;
     } else {
-        print_targets_report(&ready, written, args.dry_run, interrupted, format)
+        print_targets_report(&ready, &unread, written, args.dry_run, interrupted, format)
             .map_err(crate::cmd::prelude::output_failed_after_writing)?;
     }
     Ok(if interrupted {
@@ -852,14 +921,13 @@ async fn run_targets(ctx: &Context, contexts: &[String], args: &ApplyArgs) -> Re
 }
 
 /// Write one target's plan: who we are there (asked once per target, as
-/// clusters authenticate differently), the writes, the wait for deletions.
-/// Its failure is its own: the other targets go on.
+/// clusters authenticate differently), then the writes. Its failure is its
+/// own: the other targets go on.
 async fn write_target(
     cluster: &Cluster,
     plan: &Plan,
     progress: &execute::Progress,
     parallel: usize,
-    wait: crate::secrets::execute::wait::Wait,
 ) -> Written {
     let meta = if plan.secrets.iter().any(|s| s.writes_object()) {
         match crate::cmd::prelude::write_meta(cluster).await {
@@ -874,12 +942,10 @@ async fn write_target(
     } else {
         WriteMeta::default()
     };
-    let mut executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
-    let settled =
-        crate::secrets::execute::wait::settle(cluster, plan, &mut executed.outcomes, wait).await;
+    let executed = execute::execute_with(cluster, plan, &meta, progress, parallel).await;
     Written {
         outcomes: executed.outcomes,
-        stopped: executed.unreachable.or(settled.err()),
+        stopped: executed.unreachable,
     }
 }
 
@@ -895,6 +961,7 @@ fn named(e: Error, target: &TargetInfo) -> Error {
 
 fn print_targets_report(
     ready: &[(&TargetPlan, &Plan)],
+    unread: &[&TargetPlan],
     written: Vec<Written>,
     dry_run: bool,
     interrupted: bool,
@@ -908,17 +975,21 @@ fn print_targets_report(
             TargetReport {
                 target: &p.target,
                 plan,
-                stopped: w
-                    .as_ref()
-                    .and_then(|w| w.stopped.as_ref())
-                    .map(|e| e.message().to_string()),
+                // Its own reason (a lost server), else the interrupt's,
+                // as one target's report says it.
+                stopped: match w.as_ref().and_then(|w| w.stopped.as_ref()) {
+                    Some(e) => Some(e.message().to_string()),
+                    None => (interrupted && w.is_some()).then(|| INTERRUPTED_NOTE.to_string()),
+                },
                 result: w.map(|w| w.outcomes).unwrap_or_default(),
             }
         })
         .collect();
+    let skipped = unread.iter().map(|p| targets::TargetEntry::of(p)).collect();
     let report = TargetsReport {
         dry_run,
         targets,
+        skipped,
         interrupted,
     };
     crate::output::print(&to_data(&report, format)?)

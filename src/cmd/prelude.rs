@@ -388,7 +388,7 @@ pub fn digest_key_or_create() -> Result<DigestKey> {
 /// The digest key that tells where a change came from: `None`, with a
 /// warning, when the variable or the file is unusable (origins then show
 /// as unknown; nothing else needs it).
-fn digest_key_for_origins() -> Option<DigestKey> {
+pub fn digest_key_for_origins() -> Option<DigestKey> {
     match digest_key::load(&KeyInputs::from_process()) {
         Ok(key) => key,
         Err(e) => {

@@ -18,6 +18,10 @@ use crate::error::{Error, ErrorKind, Result};
 use crate::secrets::plan::view::{self as plan_view, ViewOptions};
 use crate::secrets::plan::{Plan, Summary};
 
+/// How many targets are read at once: three clusters cost one round trip,
+/// a hundred a few, and never a descriptor per target.
+pub const READS_AT_ONCE: usize = 16;
+
 /// `--all-contexts`, for the commands that take several targets.
 #[derive(Debug, Clone, Copy, Default, clap::Args)]
 pub struct AllContextsArg {
@@ -156,12 +160,27 @@ pub async fn plan_manifest(
     // Programs run once, after every target's kubeconfig entry proved usable.
     let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
     let selector = Cluster::owner_selector(&owner.hash);
+    // At most READS_AT_ONCE targets read at a time, in order: a long
+    // `allowed_contexts` must not run out of file descriptors (which
+    // would read as a network failure).
+    use futures::StreamExt as _;
     let reads = clusters.iter().map(|c| c.list_secrets(Some(&selector)));
-    let lives = futures::future::join_all(reads).await;
+    let lives: Vec<_> = futures::stream::iter(reads)
+        .buffered(READS_AT_ONCE)
+        .collect()
+        .await;
+    // The key that tells where a change came from, as for one target.
+    let key = prelude::digest_key_for_origins();
     let mut planned = Vec::with_capacity(clusters.len());
     for (cluster, live) in clusters.into_iter().zip(lives) {
         let plan = live.and_then(|live| {
-            let plan = crate::secrets::plan::plan(&desired, &live, &owner.hash, prune);
+            let plan = crate::secrets::plan::plan_with_key(
+                &desired,
+                &live,
+                &owner.hash,
+                prune,
+                key.as_ref(),
+            );
             plan.refuse_oversized()?;
             Ok(plan)
         });

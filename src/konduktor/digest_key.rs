@@ -1,4 +1,4 @@
-//! The digest key (docs/konduktor-compat.md §5.1, README "Saved plans"):
+//! The digest key (docs/konduktor-compat.md §5.1, docs/manifest.md, "Saved plans"):
 //! 32 random bytes that key every digest this tool writes beside values
 //! (a saved plan's, the `applied` annotation's), so that whoever holds the
 //! digests but not the key cannot test guesses of the values, however short

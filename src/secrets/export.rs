@@ -290,7 +290,7 @@ pub fn env_file(name: &str, pairs: &[(String, SecretBytes)]) -> Result<SecretByt
         }
     }
     let header = format!(
-        "The values of secret `{name}`, for `fromEnvFile`: KEY=VALUE lines that kubectl konduktor\nreads itself (see its README, \"Env files\"). This is not a shell script: do not source it."
+        "The values of secret `{name}`, for `fromEnvFile`: KEY=VALUE lines that kubectl konduktor\nreads itself (see \"Env files\" in its docs/manifest.md). This is not a shell script: do not source it."
     );
     Ok(env_file::render(&header, pairs))
 }
@@ -1287,7 +1287,7 @@ pub fn render(plan: &ExportPlan, ctx: &RenderContext<'_>) -> String {
     if ctx.values.is_none() {
         out.push_str(INCOMPLETE);
         out.push('\n');
-        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and each env\n# secret's KEY=VALUE lines in its `fromEnvFile` file (see the README's \"Env\n# files\"); or export again with --values-dir DIR.\n");
+        out.push_str("# Complete it before use: put each value in the file its `fromFile` path names\n# (the folder a secret was made from at its `fromDirectory` path), and each env\n# secret's KEY=VALUE lines in its `fromEnvFile` file (see \"Env files\" in\n# kubectl-konduktor's docs/manifest.md); or export again with --values-dir DIR.\n");
     }
     let _ = writeln!(
         out,

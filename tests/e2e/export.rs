@@ -509,7 +509,7 @@ fn planted_proxy_variables_go_to_an_env_file_no_shell_reads() {
     plain_diff(&env, &out, &[]).success();
 }
 
-/// `fromEnvFile` by hand: every byte an env value can hold, as the README
+/// `fromEnvFile` by hand: every byte an env value can hold, as docs/manifest.md
 /// defines the format, reaches the secret exactly; a bad line is named by
 /// its number and the manifest's line, its value never shown; `fromEnv`
 /// still works beside it.

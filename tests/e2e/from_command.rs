@@ -252,19 +252,20 @@ fn render_job_takes_command_values_offline() {
     env.assert_no_requests();
 }
 
-/// The README's recipes, run as written, with stand-ins for `op`, `vault`,
+/// The recipes of docs/manifest.md, run as written, with stand-ins for `op`, `vault`,
 /// `aws`, `gcloud`, `sops` and `pass` on PATH that print canaries: each
 /// entry parses, runs the program it names with its arguments, and the
 /// values arrive, never shown.
 #[test]
-fn the_readme_recipes_work_as_written() {
+fn the_documented_recipes_work_as_written() {
     let env = TestEnv::new();
-    let readme = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap_or_else(|e| panic!("{e}"));
-    let section = readme
-        .split("### Values from password managers")
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manifest.md"))
+            .unwrap_or_else(|e| panic!("{e}"));
+    let section = doc
+        .split("\n## Values from password managers")
         .nth(1)
-        .unwrap_or_else(|| panic!("no fromCommand section in the README"));
+        .unwrap_or_else(|| panic!("no fromCommand section in docs/manifest.md"));
     let recipe = section
         .split("```yaml\n")
         .nth(1)

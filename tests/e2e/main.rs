@@ -11,6 +11,7 @@ mod completion;
 mod conventions;
 mod credentials;
 mod declarative;
+mod docs;
 mod drift;
 mod errors;
 mod export;

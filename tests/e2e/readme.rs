@@ -1,10 +1,13 @@
-//! The README's first two commands work and .ci/run runs the second.
+//! The README's first two commands work and .ci/run runs the second; every
+//! command the README shows runs as written (the machinery, and the other
+//! documents' tests, are in tests/e2e/docs.rs).
 
 use std::path::Path;
 
 use clap::Parser;
 
-use crate::support::TestEnv;
+use crate::docs::{DocScript, Shell, TwoClusters, documents, shown_commands};
+use crate::support::{OWNER, TestEnv};
 
 fn readme_commands() -> Vec<String> {
     let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
@@ -32,27 +35,12 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
         ".ci/run must run `{}`",
         commands[1]
     );
-
-    // The first is `[VAR=value ...] cargo run -- ARGS`: run the built binary
-    // with those variables and ARGS, from the repository root, with no cluster.
-    let words: Vec<&str> = commands[0].split_whitespace().collect();
-    let vars: Vec<(&str, &str)> = words.iter().map_while(|w| w.split_once('=')).collect();
-    let rest = words[vars.len()..].join(" ");
-    let args: Vec<&str> = rest
-        .strip_prefix("cargo run -- ")
-        .unwrap_or_else(|| panic!("{}", commands[0]))
-        .split_whitespace()
-        .collect();
-    let env = TestEnv::new();
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", env.dir.path().join("no-kubeconfig"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .envs(vars)
-        .args(&args);
-    env.run_command(cmd)
-        .success()
-        .stdout_has("kind: Job")
-        .stdout_has("secretKeyRef");
+    // The first is the README's first command, which the next test runs.
+    let first = shown_commands("README.md");
+    assert_eq!(
+        first.first().map(|s| s.command.as_str()),
+        Some(commands[0].as_str())
+    );
 }
 
 /// The lines of the fenced block that follows `marker`.
@@ -71,35 +59,20 @@ fn block_after(text: &str, marker: &str) -> Vec<String> {
         .collect()
 }
 
-/// `A=b C=d kubectl konduktor ARGS # comment | pipe` -> (vars, ARGS).
-/// A README command: its environment assignments and its arguments.
-struct ReadmeCommand {
-    vars: Vec<(String, String)>,
-    args: Vec<String>,
-}
-
-fn split_command(line: &str) -> Option<ReadmeCommand> {
-    let line = line.trim_start_matches("$ ");
-    let line = line.split(" | ").next().unwrap_or_default();
-    let line = line.split(" # ").next().unwrap_or_default();
-    let words: Vec<&str> = line.split_whitespace().collect();
-    let vars: Vec<(String, String)> = words
+/// The plugin's arguments in a documented command: what follows `kubectl
+/// konduktor`, the binary's name or `cargo run --`, up to a pipe or the
+/// end of a `<(...)`.
+fn plugin_args(command: &str) -> Option<Vec<String>> {
+    let rest = ["kubectl konduktor ", "kubectl-konduktor ", "cargo run -- "]
         .iter()
-        .map_while(|w| w.split_once('='))
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    let rest = &words[vars.len()..];
-    let args = match rest {
-        ["kubectl", "konduktor", args @ ..] => args,
-        ["kubectl-konduktor", args @ ..] => args,
-        ["cargo", "run", "--", args @ ..] => args,
-        _ => return None,
-    };
-    let args = args
-        .iter()
-        .map(|a| a.trim_matches('"').to_string())
-        .collect();
-    Some(ReadmeCommand { vars, args })
+        .find_map(|p| command.split_once(p).map(|(_, rest)| rest))?;
+    let rest = rest.split(" | ").next().unwrap_or_default();
+    let rest = rest.split(')').next().unwrap_or_default();
+    Some(
+        rest.split_whitespace()
+            .map(|a| a.trim_matches('"').to_string())
+            .collect(),
+    )
 }
 
 fn readme() -> String {
@@ -107,45 +80,145 @@ fn readme() -> String {
         .unwrap_or_default()
 }
 
+/// Every command of the README, in order: the first (`cargo run -- ...`)
+/// as the built binary with no cluster; the install check; the completion
+/// script, sourced; and the walk-through, from the repository's root, as a
+/// user types it (`diff` exits 1: there are changes).
 #[test]
-fn the_walkthrough_runs_as_written() {
-    let commands = block_after(&readme(), "<!-- walkthrough -->");
-    assert!(commands.len() >= 8, "{commands:?}");
+fn the_readme_runs_as_written() {
+    let mut doc = DocScript::new("README.md");
     let env = TestEnv::new();
-    for line in &commands {
-        let ReadmeCommand { vars, args } = split_command(line)
-            .unwrap_or_else(|| panic!("not a kubectl konduktor command: {line}"));
-        let mut cmd = env.command();
-        cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
-            .envs(vars)
-            .arg("-n")
-            .arg(&env.namespace)
-            .args(&args);
-        let run = env.run_command(cmd);
-        let expected = if args.first().map(String::as_str) == Some("diff") {
-            1
-        } else {
-            0
-        };
-        assert_eq!(
-            run.code,
-            Some(expected),
-            "{line}\n{}\n{}",
-            run.stdout,
-            run.stderr
+
+    // `[VAR=value ...] cargo run -- ARGS`: the built binary with those
+    // variables and ARGS, from the repository root, with no kubeconfig.
+    let first = doc.next(
+        "HF_TOKEN=hf_demo cargo run -- render-job -f examples/job.yaml --secrets examples/secrets.yaml",
+    );
+    let words: Vec<&str> = first.command.split_whitespace().collect();
+    let vars: Vec<(&str, &str)> = words.iter().map_while(|w| w.split_once('=')).collect();
+    let rest = words[vars.len()..].join(" ");
+    let args: Vec<&str> = rest
+        .strip_prefix("cargo run -- ")
+        .unwrap_or_else(|| panic!("{}", first.command))
+        .split_whitespace()
+        .collect();
+    let mut cmd = env.command();
+    cmd.env("KUBECONFIG", env.dir.path().join("no-kubeconfig"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .envs(vars)
+        .args(&args);
+    env.run_command(cmd)
+        .success()
+        .stdout_has("kind: Job")
+        .stdout_has("secretKeyRef");
+
+    let shell = Shell::new(&env).in_dir(Path::new(env!("CARGO_MANIFEST_DIR")));
+    shell
+        .run(&doc.next("kubectl konduktor --version"), 0)
+        .stdout_has(env!("CARGO_PKG_VERSION"));
+    // Sourcing the script defines the completion, without a word printed.
+    let sourced = shell.run(&doc.next("source <(kubectl-konduktor completion bash)"), 0);
+    assert_eq!(sourced.stdout, "", "{}", sourced.stderr);
+    assert_eq!(sourced.stderr, "");
+
+    // The walk-through, as it stands between its marker and the next section.
+    let walkthrough = block_after(&readme(), "<!-- walkthrough -->");
+    for (line, code) in [
+        ("kubectl konduktor whoami", 0),
+        (
+            "kubectl konduktor secret create --from-file examples/settings.txt settings",
+            0,
+        ),
+        (
+            "kubectl konduktor secret create --kind env --inline WANDB_MODE=offline wandb",
+            0,
+        ),
+        ("kubectl konduktor secret list", 0),
+        (
+            "HF_TOKEN=hf_example kubectl konduktor diff -f examples/secrets.yaml",
+            1,
+        ),
+        (
+            "HF_TOKEN=hf_example kubectl konduktor apply -f examples/secrets.yaml",
+            0,
+        ),
+        ("kubectl konduktor secret list --all-users", 0),
+        ("kubectl konduktor render-job -f examples/job.yaml", 0),
+        ("kubectl konduktor secret delete settings", 0),
+    ] {
+        assert!(
+            walkthrough.iter().any(|l| l == line),
+            "not in the walk-through: {line}"
+        );
+        shell.run(&doc.next(line), code);
+    }
+    // What the walk-through says happened.
+    let names = env.secret_names();
+    assert!(
+        !names.contains(&format!("settings-{OWNER}")),
+        "deleted: {names:?}"
+    );
+    for name in ["wandb", "hf"] {
+        assert!(
+            names.contains(&format!("{name}-{OWNER}")),
+            "{name}: {names:?}"
         );
     }
+    // "Run `apply` again: nothing changes."
+    let mut cmd = env.command();
+    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("HF_TOKEN", "hf_example")
+        .args(["-n", &env.namespace, "diff", "-f", "examples/secrets.yaml"]);
+    env.run_command(cmd).success();
+
+    // Several clusters: a token already on `train`, new on `infer`.
+    let diff = doc.next("kubectl konduktor diff -f secrets.yaml --context train,infer");
+    let apply = doc.next("kubectl konduktor apply -f secrets.yaml --context train,infer");
+    if let Some(two) = TwoClusters::new() {
+        let token = two.env.canary("token");
+        two.env.file(
+            "secrets.yaml",
+            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {token}}}\n"),
+        );
+        let shell = two.shell();
+        shell.run(&apply, 0);
+        let rotated = two.env.canary("rotated");
+        two.env.file(
+            "secrets.yaml",
+            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {rotated}}}\n"),
+        );
+        shell
+            .run(&diff, 1)
+            .stdout_has("Target: context `train`")
+            .stdout_has("Target: context `infer`")
+            .stdout_has("Total over 2 targets: 0 to create, 2 to merge, 0 to delete, 0 unchanged.");
+        shell
+            .run(&apply, 0)
+            .stdout_has("Total over 2 targets: 0 to create, 2 to merge");
+        assert_eq!(
+            two.env.data(&format!("hf-{OWNER}"))["HF_TOKEN"],
+            rotated.as_bytes()
+        );
+        let mut again = two.env.command();
+        again
+            .env("KUBECONFIG", &two.kubeconfig)
+            .current_dir(two.env.dir.path())
+            .args(["-n", &two.env.namespace, "diff", "-f", "secrets.yaml"])
+            .args(["--context", "train,infer"]);
+        two.env.run_command(again).success();
+    }
+    doc.finish();
 }
 
+/// A quick check before the slower runs: clap takes every documented
+/// command's arguments.
 #[test]
-fn every_command_in_the_readme_parses() {
-    let text = readme();
+fn every_command_in_the_readme_and_the_docs_parses() {
     let mut checked = 0;
-    for block in text.split("```").skip(1).step_by(2) {
-        for line in block.lines() {
-            let Some(ReadmeCommand { args, .. }) = split_command(line.trim()) else {
-                continue;
-            };
+    for doc in documents() {
+        for shown in shown_commands(&doc) {
+            let args = plugin_args(&shown.command)
+                .unwrap_or_else(|| panic!("{doc}:{}: {}", shown.line, shown.command));
             let mut argv = vec!["kubectl-konduktor".to_string()];
             argv.extend(args);
             if let Err(e) = konduktor::cli::Cli::try_parse_from(&argv) {
@@ -156,13 +229,15 @@ fn every_command_in_the_readme_parses() {
                         clap::error::ErrorKind::DisplayHelp
                             | clap::error::ErrorKind::DisplayVersion
                     ),
-                    "README line does not parse: {line}\n{e}"
+                    "{doc}:{}: `{}` does not parse\n{e}",
+                    shown.line,
+                    shown.command
                 );
             }
             checked += 1;
         }
     }
-    assert!(checked >= 12, "only {checked} commands found");
+    assert!(checked >= 30, "only {checked} commands found");
 }
 
 /// On a machine without the tools the suite uses, the README's test line

@@ -268,10 +268,11 @@ fn ci_runs_ci_run_on_every_push() {
     assert!(runs.iter().any(|r| r.trim() == ".ci/run"), "{runs:?}");
 }
 
-/// README, Install: the platforms published, how a release is cut (tag,
-/// workflow, index update); the CHANGELOG holds a release entry template.
+/// README, Install: the platforms published and how to install them;
+/// docs/releasing.md: how a release is cut (tag, workflow, index update);
+/// the CHANGELOG holds a release entry template.
 #[test]
-fn the_readme_says_what_is_published_and_how_a_release_is_cut() {
+fn the_docs_say_what_is_published_and_how_a_release_is_cut() {
     let readme = text("README.md");
     let install = readme
         .split("\n## Install\n")
@@ -284,29 +285,37 @@ fn the_readme_says_what_is_published_and_how_a_release_is_cut() {
             "{os}/{arch} is not named"
         );
     }
+    for needed in ["--manifest-url=", "static (musl)", "docs/releasing.md"] {
+        assert!(
+            install.contains(needed),
+            "the README's Install section must say `{needed}`"
+        );
+    }
+    let releasing = text("docs/releasing.md");
     for needed in [
         "git tag v",
         ".github/workflows/release.yml",
         "plugin-index/release.sh manifest",
         "plugins/konduktor.yaml",
         "konduktor.template.yaml",
-        "--manifest-url=",
-        "static (musl)",
     ] {
         assert!(
-            install.contains(needed),
-            "the Install section must say `{needed}`"
+            releasing.contains(needed),
+            "docs/releasing.md must say `{needed}`"
         );
     }
     let version = format!("/download/v{}/", env!("CARGO_PKG_VERSION"));
-    for (i, _) in install.match_indices("/download/") {
-        assert!(
-            install[i..].starts_with(&version),
-            "release URLs name the current version ({version})"
-        );
+    for doc in [install, releasing.as_str()] {
+        for (i, _) in doc.match_indices("/download/") {
+            assert!(
+                doc[i..].starts_with(&version),
+                "release URLs name the current version ({version})"
+            );
+        }
     }
     for line in install
         .lines()
+        .chain(releasing.lines())
         .filter(|l| l.starts_with("plugin-index/release.sh "))
     {
         let sub = line.split_whitespace().nth(1).unwrap_or_default();

@@ -5,7 +5,7 @@
 //! Everyone else's are read as metadata only: their key names are not
 //! shown, and not a byte of their values is fetched, so `--all-users` over
 //! a namespace of other people's large secrets costs what kubectl's
-//! listing costs (see README, Performance).
+//! listing costs (see docs/performance.md).
 
 use std::collections::BTreeMap;
 use std::future::Future;

@@ -1,4 +1,4 @@
-//! Env files (`fromEnvFile`, the README's "Env files"): `KEY=VALUE` lines
+//! Env files (`fromEnvFile`, docs/manifest.md, "Env files"): `KEY=VALUE` lines
 //! that this tool reads itself, never a shell, so nothing in one can
 //! change the shell (or the next `diff`) of whoever uses it.
 //!
@@ -47,7 +47,7 @@ fn shown(key: &str) -> String {
     }
 }
 
-const FORMAT_HELP: &str = "write one `KEY=VALUE` per line (see the README's \"Env files\"); in a value, write a backslash as `\\\\`, a line break as `\\n`, any byte as `\\xHH`";
+const FORMAT_HELP: &str = "write one `KEY=VALUE` per line (see \"Env files\" in kubectl-konduktor's docs/manifest.md); in a value, write a backslash as `\\\\`, a line break as `\\n`, any byte as `\\xHH`";
 
 /// Why a value cannot be an environment variable's (`None`: it can): the
 /// rule `fromEnv` has by nature (no NUL byte, UTF-8 text), and so every

@@ -1,4 +1,4 @@
-//! The plan (docs/konduktor-compat.md §5.3; the README's "What the plan does"): a pure function of what the manifest wants and what
+//! The plan (docs/konduktor-compat.md §5.3; docs/manifest.md, "What the plan does"): a pure function of what the manifest wants and what
 //! the caller's live secrets are. No I/O; unit-tested without a server.
 //!
 //! Its views: [`view`] shows it to people, [`saved`] writes it down for

@@ -1,4 +1,4 @@
-//! Saved plans (the README's "Saved plans"): what `diff --out` writes and
+//! Saved plans (docs/manifest.md, "Saved plans"): what `diff --out` writes and
 //! `apply --plan` carries out. A saved plan names where it applies (server,
 //! namespace, owner), and per secret the action, the live object it saw
 //! (UID, resourceVersion) and a digest of each desired value, never a value.
@@ -10,7 +10,7 @@
 //! ([`crate::konduktor::digest_key`]), which is not in the plan, over a
 //! per-plan random salt, the object and key names (each length-prefixed)
 //! and the value bytes: whoever holds the plan but not the key cannot test
-//! a guess of a value, however short (README, security notes); the same
+//! a guess of a value, however short (docs/security.md); the same
 //! value in two plans, or under two keys, digests differently. The plan
 //! names its key by id, so `apply --plan` with another key is refused as
 //! such, not as a change.
@@ -369,10 +369,7 @@ impl SavedPlan {
                     several.context_list()
                 ),
             )
-            .with_help(format!(
-                "name the same targets: --context {}",
-                several.context_flag()
-            ))),
+            .with_help(format!("name the same targets: {}", several.context_hint()))),
         }
     }
 
@@ -482,8 +479,8 @@ impl SavedTargets {
             ),
         )
         .with_help(format!(
-            "name the targets it was made for (--context {}), or review a plan for these: diff --out",
-            self.context_flag()
+            "name the targets it was made for ({}), or review a plan for these: diff --out",
+            self.context_hint()
         )))
     }
 
@@ -589,14 +586,34 @@ impl SavedTargets {
         quoted(self.targets.iter().map(|t| t.context.as_str()))
     }
 
-    /// The contexts as `--context` takes them: a,b.
+    /// The contexts as `--context` takes them: a,b. (A plan read is one
+    /// whose targets this run named, so the list is as long as the command
+    /// line's.)
     pub fn context_flag(&self) -> String {
         let names: Vec<String> = self
             .targets
             .iter()
-            .map(|t| escape::text(&t.context).into_owned())
+            .map(|t| escape::text(&t.context).replace(',', "\\,"))
             .collect();
-        names.join(",")
+        let flag = names.join(",");
+        // Quoted for a shell where it holds more than a name's usual
+        // characters (the `\,` of a comma inside a name, say).
+        let plain = flag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._,:@/-".contains(c));
+        match plain {
+            true => flag,
+            false => format!("'{}'", flag.replace('\'', "'\\''")),
+        }
+    }
+
+    /// How to name this plan's targets, for a hint: the flag, or (past
+    /// [`NAMES_SHOWN`]) how many contexts it takes.
+    fn context_hint(&self) -> String {
+        match self.targets.len() <= NAMES_SHOWN {
+            true => format!("--context {}", self.context_flag()),
+            false => format!("the plan's {} contexts, with --context", self.targets.len()),
+        }
     }
 
     /// Two or more targets, each named once, each plan well formed and all
@@ -634,11 +651,25 @@ impl SavedTargets {
     }
 }
 
-/// Names quoted for a message: `a`, `b`.
+/// Names quoted for a message: `a`, `b`; past [`NAMES_SHOWN`], how many
+/// more (a hostile plan may name a hundred thousand).
 fn quoted<'a>(names: impl Iterator<Item = &'a str>) -> String {
-    let names: Vec<String> = names.map(|n| format!("`{}`", escape::text(n))).collect();
-    names.join(", ")
+    let mut shown: Vec<String> = Vec::new();
+    let mut more = 0usize;
+    for n in names {
+        match shown.len() < NAMES_SHOWN {
+            true => shown.push(format!("`{}`", escape::text(n))),
+            false => more += 1,
+        }
+    }
+    if more > 0 {
+        shown.push(format!("and {more} more"));
+    }
+    shown.join(", ")
 }
+
+/// How many targets a message names before it counts the rest.
+const NAMES_SHOWN: usize = 10;
 
 /// What a saved plan file holds.
 enum SavedFile {

@@ -1,9 +1,10 @@
 //! Fault injection: a rule matches requests by method and path fragment and
 //! answers them with a status code, a delay, a dropped connection or a
-//! webhook-style denial that quotes the request body. The 500, 503 and 429
-//! bodies follow the `Status` shape of every recorded exchange in
-//! `tests/fixtures/apiserver/` (a copy of the shared kube-apiserver v1.36.2
-//! recordings); no fixture records an outage itself.
+//! webhook-style denial that quotes the request body, or lets another
+//! writer change the object first. The 500, 503 and 429 bodies follow the
+//! `Status` shape of every recorded exchange in `tests/fixtures/apiserver/`
+//! (a copy of the shared kube-apiserver v1.36.2 recordings); no fixture
+//! records an outage itself.
 
 use std::time::Duration;
 
@@ -54,6 +55,11 @@ pub enum Fault {
     /// Answer a LIST with a 200 `SecretList` whose one value never ends:
     /// the body streams until the client stops reading.
     EndlessPage,
+    /// Another writer changes the Secret this request names just before
+    /// the request reaches it (its resourceVersion moves on, as after a
+    /// `kubectl annotate`), then the request goes on: a write conditional
+    /// on the resourceVersion it read meets the server's own 409.
+    ChangedMeanwhile,
 }
 
 #[derive(Debug, Clone)]
@@ -126,7 +132,22 @@ pub(super) fn take(st: &mut State, method: &str, path: &str) -> Option<Fault> {
         Some(n) => *n -= 1,
         None => {}
     }
+    if let Fault::ChangedMeanwhile = fault {
+        change_meanwhile(st, path);
+        return None;
+    }
     Some(fault)
+}
+
+/// [`Fault::ChangedMeanwhile`]: move on the resourceVersion of the Secret
+/// at `path` (`/api/v1/namespaces/<ns>/secrets/<name>`), if it is there.
+fn change_meanwhile(st: &mut State, path: &str) {
+    let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
+    if let ["api", "v1", "namespaces", ns, "secrets", name] = segments.as_slice()
+        && let Some(obj) = st.secrets.get_mut(&(ns.to_string(), name.to_string()))
+    {
+        obj["metadata"]["resourceVersion"] = json!(super::store::next_rv());
+    }
 }
 
 /// Apply a fault: `Err` drops the connection, `Ok(Some)` is the answer,
@@ -223,7 +244,8 @@ pub(super) async fn apply(
             &"é".repeat(bytes / 2),
             None,
         ))),
-        None => Ok(None),
+        // Done when the rule was taken (see [`take`]).
+        Some(Fault::ChangedMeanwhile) | None => Ok(None),
     }
 }
 

@@ -2,7 +2,7 @@
 //! certificate in `tests/support/tls/` (made out to 127.0.0.1, `localhost`,
 //! `kubernetes.default.svc` and `apiserver.konduktor.test`). Every
 //! [`super::ApiServer`] stands behind one: the binary, like kubectl, sends
-//! credentials only over TLS (README, "Reaching the cluster").
+//! credentials only over TLS (docs/reaching-clusters.md).
 
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
