@@ -309,7 +309,7 @@ impl<R: futures::io::AsyncRead + Unpin> Read for BlockingBody<R> {
 pub(super) const MAX_PAGE_BYTES: u64 = 64 << 20;
 
 /// The page asked for again, at this size, when one of
-/// [`super::LIST_PAGE`] was over [`MAX_PAGE_BYTES`]: large secrets, not
+/// [`LIST_PAGE`] was over [`MAX_PAGE_BYTES`]: large secrets, not
 /// a hostile server, may have made it so.
 pub(super) const SMALL_PAGE: u32 = 32;
 
@@ -447,7 +447,7 @@ where
 }
 
 /// Our own error of a page of too many items, as an error made after the
-/// parse (no line or column: see `errors::kube_error_text`), so its text is
+/// parse (no line or column: see `text::kube_error_text`), so its text is
 /// shown; any other parse error as it is (its text may quote a value).
 fn without_place(e: serde_json::Error) -> serde_json::Error {
     let text = e.to_string();
