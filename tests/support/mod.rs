@@ -10,11 +10,22 @@
 //! Every command goes through [`TestEnv::run`], which checks that no canary
 //! value planted with [`TestEnv::canary`] shows up in stdout or stderr, raw
 //! or base64-encoded.
+//!
+//! The vocabulary tests are written in, so that a test shows what it
+//! checks rather than how it gets there: [`cli`] (commands and their
+//! checks), [`manifest`] (input files), [`objects`] (secrets in the
+//! cluster), [`requests`] (what reached the test server).
 
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod cli;
+pub mod manifest;
+pub mod objects;
 pub mod proxy;
+pub mod requests;
+#[cfg(test)]
+mod vocabulary_tests;
 pub mod zip_bomb;
 
 use std::cell::RefCell;
@@ -25,6 +36,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 pub use apiserver::{ApiServer, Fault, FaultRule};
+pub use cli::arg;
+pub use manifest::entry;
+pub use objects::{b64, mine, secret_object};
 
 /// The owner hash the tests run as (alice on laptop, docs/konduktor-compat.md §2.2).
 pub const OWNER: &str = "abba3a3e";
@@ -363,7 +377,8 @@ impl TestEnv {
     }
 
     /// Put a Secret in the namespace as another tool would (e.g. Konduktor's CLI).
-    pub fn seed(&self, mut obj: Value) {
+    pub fn seed(&self, obj: impl Into<Value>) {
+        let mut obj = obj.into();
         if let Some(meta) = obj["metadata"].as_object_mut() {
             for k in [
                 "namespace",
