@@ -112,6 +112,19 @@ impl<'e> TestCommand<'e> {
         super::run_unhung(env, self.into_command())
     }
 
+    /// Run on a pseudo-terminal (util-linux `script`), typing `input` once
+    /// it has had a moment to ask. A terminal shows both streams as one
+    /// text: all of it is in the run's `stdout`.
+    pub fn on_terminal(self, input: &str) -> Run {
+        let env = self.env;
+        let (code, text) = run_on_terminal(env, &self.into_command(), input);
+        Run {
+            code,
+            stdout: text,
+            stderr: String::new(),
+        }
+    }
+
     /// Start it in the background, for a test to act while it runs (change
     /// a secret under it); [`Started::finish`] waits and checks it.
     pub fn start(self) -> Started<'e> {
@@ -317,6 +330,45 @@ impl Run {
     pub fn output(&self) -> String {
         format!("{}{}", self.stdout, self.stderr)
     }
+}
+
+/// Run `cmd` (its program, arguments and the variables it sets or
+/// removes) on a pseudo-terminal in the test's folder, typing `input`;
+/// its exit code and what the terminal showed, checked for canaries.
+pub fn run_on_terminal(env: &TestEnv, cmd: &Command, input: &str) -> (Option<i32>, String) {
+    use std::io::Write;
+    use std::process::Stdio;
+    fn quote(s: &OsStr) -> String {
+        format!("'{}'", s.to_string_lossy().replace('\'', "'\\''"))
+    }
+    let mut line = quote(cmd.get_program());
+    for a in cmd.get_args() {
+        line.push(' ');
+        line.push_str(&quote(a));
+    }
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &line, "/dev/null"])
+        .current_dir(env.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in cmd.get_envs() {
+        match v {
+            Some(v) => script.env(k, v),
+            None => script.env_remove(k),
+        };
+    }
+    let mut child = script.spawn().unwrap_or_else(|e| panic!("script: {e}"));
+    if let Some(mut stdin) = child.stdin.take() {
+        // Give the prompt a moment, then answer.
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        let _ = stdin.write_all(input.as_bytes());
+    }
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    let text = String::from_utf8_lossy(&out.stdout).into_owned();
+    env.assert_no_leak(&text);
+    (out.status.code(), text)
 }
 
 /// A path as a command-line argument.
