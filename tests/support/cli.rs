@@ -238,6 +238,12 @@ impl TestEnv {
         TestCommand::new(self, args)
     }
 
+    /// `args` as a user of the kubeconfig `path` runs them: that file, and
+    /// its context's namespace (no `-n`).
+    pub fn with_kubeconfig(&self, path: impl AsRef<OsStr>, args: &[&str]) -> TestCommand<'_> {
+        self.cmd(args).no_namespace().kubeconfig(path)
+    }
+
     /// Commands run as the owner `hash`: another user, or this user on
     /// another workstation.
     pub fn as_owner<'e>(&'e self, hash: &'e str) -> Caller<'e> {
