@@ -231,9 +231,43 @@ fn held(env: &TestEnv) -> usize {
     })
 }
 
+/// `apply -f file --parallel 2 ARGS`, started with its output piped.
+fn start_apply(env: &TestEnv, file: &str, args: &[&str]) -> std::process::Child {
+    let mut cmd = env
+        .cmd(&["apply", "-f", file, "--parallel", "2"])
+        .args(args)
+        .into_command();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"))
+}
+
+/// Wait until `happened` holds: only a watchdog bounds the wait, and it
+/// catches a hang (`what` names what never happened).
+fn wait_until(what: &str, happened: impl Fn() -> bool) {
+    let watchdog = std::time::Instant::now();
+    while !happened() {
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "{what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Send `signal` (`INT`, `TERM`, ...) to `child`.
+fn send(signal: &str, child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+}
+
 /// Start `apply -f file` against a server 50 ms away, wait until some of
 /// its creates have reached the server, send `signal`, and wait for it to
-/// end (piped output). Only a watchdog bounds the wait: it catches a hang.
+/// end (piped output).
 fn interrupted_apply(
     env: &TestEnv,
     file: &str,
@@ -244,35 +278,11 @@ fn interrupted_apply(
         panic!("needs the test server")
     };
     server.set_latency(std::time::Duration::from_millis(50));
-    let mut cmd = env
-        .cmd(&["apply", "-f", file, "--parallel", "2"])
-        .args(args)
-        .into_command();
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-    let watchdog = std::time::Instant::now();
-    loop {
-        let creates = server
-            .requests()
-            .iter()
-            .filter(|r| r.is("POST", "/secrets"))
-            .count();
-        if creates >= 6 {
-            break;
-        }
-        assert!(
-            watchdog.elapsed() < std::time::Duration::from_secs(120),
-            "apply sent no creates"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(sent.success());
+    let child = start_apply(env, file, args);
+    wait_until("apply sent no creates", || {
+        server.count("POST", "/secrets") >= 6
+    });
+    send(signal, &child);
     let out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
@@ -405,14 +415,7 @@ fn signalled_apply(
     let Some(server) = env.fake() else {
         panic!("needs the test server")
     };
-    let mut cmd = env
-        .cmd(&["apply", "-f", file, "--parallel", "2"])
-        .args(args)
-        .into_command();
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut child = start_apply(env, file, args);
     let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
     let out_reader = std::thread::spawn(move || {
@@ -433,14 +436,9 @@ fn signalled_apply(
         }
         all
     });
-    let watchdog = std::time::Instant::now();
-    while !server.requests().iter().any(|r| r.is(method, suffix)) {
-        assert!(
-            watchdog.elapsed() < std::time::Duration::from_secs(120),
-            "apply sent no {method} .../{suffix}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_until(&format!("apply sent no {method} .../{suffix}"), || {
+        server.count(method, suffix) > 0
+    });
     for (i, signal) in signals.iter().enumerate() {
         if i > 0 {
             // Wait for the first signal's "stopping" line.
@@ -453,11 +451,7 @@ fn signalled_apply(
                 }
             }
         }
-        let sent = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(sent.success());
+        send(signal, &child);
     }
     drop(line_rx);
     let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
