@@ -117,12 +117,14 @@ impl<'e> TestCommand<'e> {
     /// text: all of it is in the run's `stdout`.
     pub fn on_terminal(self, input: &str) -> Run {
         let env = self.env;
-        let (code, text) = run_on_terminal(env, &self.into_command(), input);
+        let cmd = self.into_command();
+        let (code, text) = run_on_terminal(env, &cmd, input);
         Run {
             code,
             stdout: text,
-            stderr: String::new(),
+            ..Run::default()
         }
+        .of(&cmd)
     }
 
     /// Start it in the background, for a test to act while it runs (change
@@ -130,8 +132,10 @@ impl<'e> TestCommand<'e> {
     pub fn start(self) -> Started<'e> {
         let env = self.env;
         let mut cmd = self.into_command();
+        let command = Run::default().of(&cmd).command;
         Started {
             env,
+            command,
             handle: std::thread::spawn(move || cmd.output()),
         }
     }
@@ -140,6 +144,7 @@ impl<'e> TestCommand<'e> {
 /// A run going on in the background.
 pub struct Started<'e> {
     env: &'e TestEnv,
+    command: String,
     handle: std::thread::JoinHandle<std::io::Result<std::process::Output>>,
 }
 
@@ -150,7 +155,10 @@ impl Started<'_> {
             .join()
             .unwrap_or_else(|_| panic!("the thread running the command panicked"))
             .unwrap_or_else(|e| panic!("run: {e}"));
-        self.env.checked(out)
+        Run {
+            command: self.command,
+            ..self.env.checked(out)
+        }
     }
 }
 
@@ -299,12 +307,27 @@ impl TestEnv {
 }
 
 impl Run {
+    /// This run, named by the command line that made it.
+    pub fn of(mut self, cmd: &Command) -> Self {
+        let program = Path::new(cmd.get_program())
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
+        let args: Vec<String> = cmd
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        self.command = format!("{program} {}", args.join(" "));
+        self
+    }
+
     /// Exited with `code`; a failure also shows no panic (see [`Run::failure`]).
     pub fn exits(&self, code: i32) -> &Self {
         assert_eq!(
             self.code,
             Some(code),
-            "expected exit {code}\nstdout:\n{}\nstderr:\n{}",
+            "expected exit {code}: {}\nstdout:\n{}\nstderr:\n{}",
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -317,7 +340,8 @@ impl Run {
     pub fn stdout_lacks(&self, needle: &str) -> &Self {
         assert!(
             !self.stdout.contains(needle),
-            "stdout holds {needle:?}:\n{}",
+            "stdout holds {needle:?}: {}\n{}",
+            self.command,
             self.stdout
         );
         self
@@ -326,7 +350,8 @@ impl Run {
     pub fn stderr_lacks(&self, needle: &str) -> &Self {
         assert!(
             !self.stderr.contains(needle),
-            "stderr holds {needle:?}:\n{}",
+            "stderr holds {needle:?}: {}\n{}",
+            self.command,
             self.stderr
         );
         self

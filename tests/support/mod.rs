@@ -87,11 +87,14 @@ pub struct TestEnv {
 }
 
 /// The result of one run of the binary.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// The command line, for the messages of failed checks (empty where
+    /// the run was checked from its output alone).
+    pub command: String,
 }
 
 impl Run {
@@ -99,7 +102,8 @@ impl Run {
         assert_eq!(
             self.code,
             Some(0),
-            "expected success\nstdout:\n{}\nstderr:\n{}",
+            "expected success: {}\nstdout:\n{}\nstderr:\n{}",
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -108,8 +112,9 @@ impl Run {
     pub fn failure(&self) -> &Self {
         assert!(
             self.code.is_some_and(|c| c != 0),
-            "expected failure, got {:?}\nstdout:\n{}\nstderr:\n{}",
+            "expected failure, got {:?}: {}\nstdout:\n{}\nstderr:\n{}",
             self.code,
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -130,7 +135,8 @@ impl Run {
     pub fn stdout_has(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{}\nstderr:\n{}",
+            "stdout lacks {needle:?}: {}\n{}\nstderr:\n{}",
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -139,7 +145,8 @@ impl Run {
     pub fn stderr_has(&self, needle: &str) -> &Self {
         assert!(
             self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
+            "stderr lacks {needle:?}: {}\n{}",
+            self.command,
             self.stderr
         );
         self
@@ -324,7 +331,7 @@ impl TestEnv {
     /// Run a prepared command and check its output for canaries.
     pub fn run_command(&self, mut cmd: StdCommand) -> Run {
         let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
-        self.checked(out)
+        self.checked(out).of(&cmd)
     }
 
     /// A finished run, checked for canaries in both outputs.
@@ -333,6 +340,7 @@ impl TestEnv {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            command: String::new(),
         };
         self.assert_no_leak(&run.stdout);
         self.assert_no_leak(&run.stderr);
@@ -353,7 +361,7 @@ impl TestEnv {
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("run: {e}"));
-        self.checked(out)
+        self.checked(out).of(&cmd)
     }
 
     pub fn assert_no_leak(&self, text: &str) {
@@ -605,7 +613,7 @@ pub fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
             panic!("the command hung");
         }
     };
-    env.checked(out)
+    env.checked(out).of(&cmd)
 }
 
 pub fn mkfifo(path: &std::path::Path) {

@@ -10,11 +10,12 @@ fn run(code: i32, stdout: &str, stderr: &str) -> Run {
         code: Some(code),
         stdout: stdout.to_string(),
         stderr: stderr.to_string(),
+        command: "kubectl-konduktor test".to_string(),
     }
 }
 
 #[test]
-#[should_panic(expected = "expected exit 1")]
+#[should_panic(expected = "expected exit 1: kubectl-konduktor test")]
 fn exits_fails_on_another_code() {
     run(2, "", "").exits(1);
 }
@@ -35,6 +36,18 @@ fn stdout_lacks_fails_when_it_holds_the_needle() {
 #[should_panic(expected = "stderr holds \"b\"")]
 fn stderr_lacks_fails_when_it_holds_the_needle() {
     run(0, "", "abc").stderr_lacks("b");
+}
+
+#[test]
+fn a_run_is_named_by_its_command_line() {
+    let env = TestEnv::new();
+    let run = env.cmd(&["whoami"]).owner("0123abcd").run();
+    assert_eq!(
+        run.command,
+        format!("kubectl-konduktor -n {} whoami", env.namespace)
+    );
+    let run = env.cmd(&["whoami"]).no_namespace().start().finish();
+    assert_eq!(run.command, "kubectl-konduktor whoami");
 }
 
 #[test]
