@@ -76,8 +76,11 @@ fn quoted(text: &str) -> String {
 }
 
 impl TestEnv {
-    /// `secrets.yaml` holding `entries`.
+    /// `secrets.yaml` holding `entries` (none: `secrets: []`).
     pub fn manifest(&self, entries: &[Entry]) -> String {
+        if entries.is_empty() {
+            return self.manifest_yaml("  []\n");
+        }
         self.manifest_yaml(&entries.iter().map(Entry::yaml).collect::<String>())
     }
 

@@ -78,6 +78,11 @@ fn an_entry_is_written_one_field_a_line_with_quoted_values() {
         "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {\"TOKEN\": \"1\", \"MODE\": \"x y\"}\n  - name: old\n    state: absent\n  - name: key\n    kind: git-ssh\n    fromFile: \"id_ed25519\"\n    fromEnv: [A, B]\n  - name: dir\n    fromDirectory: \"creds\"\n"
     );
     assert!(file.ends_with("/secrets.yaml"), "{file}");
+    let none = env.manifest(&[]);
+    assert_eq!(
+        std::fs::read_to_string(&none).unwrap_or_default(),
+        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  []\n"
+    );
 }
 
 #[test]
