@@ -197,13 +197,11 @@ impl TestEnv {
     pub fn new() -> Self {
         let env = Self::empty();
         let canary = env.canary("bystander");
-        env.seed(json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("bystander-{BYSTANDER_OWNER}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": BYSTANDER_OWNER,
-                "trainy.ai/secret-basename": "bystander", "trainy.ai/secret-kind": "env"}},
-            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(&canary)}
-        }));
+        env.seed(
+            secret_object("bystander")
+                .owner(BYSTANDER_OWNER)
+                .value("TOKEN", &canary),
+        );
         env
     }
 
@@ -398,28 +396,17 @@ impl TestEnv {
                 meta.remove(k);
             }
         }
-        match &self.backend {
-            Backend::Fake(server) => {
-                server.put_secret(&self.namespace, obj);
-            }
-            Backend::Real { kubeconfig } => {
-                let out = kubectl(
-                    kubeconfig,
-                    &["create", "-n", &self.namespace, "-f", "-"],
-                    Some(&obj.to_string()),
-                );
-                assert!(
-                    out.status.success(),
-                    "kubectl create: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
+        self.put(obj, "create");
     }
 
     /// Replace a Secret as another writer would (`kubectl replace`): `obj`
     /// as read with [`TestEnv::secret`], changed.
     pub fn replace(&self, obj: Value) {
+        self.put(obj, "replace");
+    }
+
+    /// Store `obj` on the test server, or with `kubectl VERB` on a real cluster.
+    fn put(&self, obj: Value, verb: &str) {
         match &self.backend {
             Backend::Fake(server) => {
                 server.put_secret(&self.namespace, obj);
@@ -427,12 +414,12 @@ impl TestEnv {
             Backend::Real { kubeconfig } => {
                 let out = kubectl(
                     kubeconfig,
-                    &["replace", "-n", &self.namespace, "-f", "-"],
+                    &[verb, "-n", &self.namespace, "-f", "-"],
                     Some(&obj.to_string()),
                 );
                 assert!(
                     out.status.success(),
-                    "kubectl replace: {}",
+                    "kubectl {verb}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
