@@ -17,11 +17,7 @@ fn every_bad_manifest_has_a_pinned_diagnostic_and_sends_nothing() {
     let env = TestEnv::new();
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/manifests");
     for file in files {
-        let name = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = crate::support::corpus_name(&file);
         let run = env
             .cmd(&["diff", "-f", arg(&file)])
             .env_remove("KONDUKTOR_TEST_SURELY_UNSET_VARIABLE")

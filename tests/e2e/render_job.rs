@@ -118,22 +118,21 @@ fn pod_spec_and_json_deserialize_into_the_api_types() {
 
 /// The secret-related parts of a pod spec, in order.
 fn secret_parts(spec: &Value) -> (Vec<Value>, Vec<Value>, Vec<String>) {
-    let injected = |name: &str| name.starts_with("default-secret") || name == "git-ssh-secret";
-    let volumes = spec["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
-        .cloned()
-        .collect();
+    // The volumes (or mounts) of injected secrets.
+    let injected = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| {
+                let name = v["name"].as_str().unwrap_or_default();
+                name.starts_with("default-secret") || name == "git-ssh-secret"
+            })
+            .cloned()
+            .collect()
+    };
+    let volumes = injected(&spec["volumes"]);
     let container = &spec["containers"][0];
-    let mounts = container["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
-        .cloned()
-        .collect();
+    let mounts = injected(&container["volumeMounts"]);
     let env = container["env"]
         .as_array()
         .into_iter()
@@ -321,11 +320,7 @@ fn bad_tasks_have_located_diagnostics() {
     assert!(files.len() >= 8);
     let manifest = env.manifest(&[entry("e").kind("env").inline(&[("A", "b")])]);
     for file in files {
-        let name = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = crate::support::corpus_name(&file);
         // Task env values are masked.
         let run = env
             .cmd(&["render-job", "-f", crate::support::arg(&file)])
@@ -466,32 +461,9 @@ fn the_rendered_job_is_accepted_by_a_real_api_server() {
     let body = "  - name: hf-token\n    fromFile: token.txt\n  - name: app-env\n    kind: env\n    inline: {A: b}\n  - name: git-key\n    kind: git-ssh\n    fromFile: id_key\n";
     let run = render(&env, TASK, Some(body), &[]);
     run.success();
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args([
-            "create",
-            "--dry-run=server",
-            "-n",
-            &env.namespace,
-            "-f",
-            "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        let _ = stdin.write_all(run.stdout.as_bytes());
+    if let Err(why) = env.dry_run_create(&run.stdout) {
+        panic!("{why}");
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]

@@ -473,11 +473,7 @@ fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
     assert!(tasks.len() >= 40, "{}", tasks.len());
     let mut wrong = Vec::new();
     for task in tasks {
-        let name = task
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = crate::support::corpus_name(&task);
         if NOT_REFUSED.iter().any(|(n, _)| *n == name) {
             continue;
         }
@@ -750,23 +746,8 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
         for workload in ["jobset", "job"] {
             let run = render(&env, &c, &["--workload", workload]);
             run.success();
-            let out = crate::support::kubectl(
-                &env.kubeconfig,
-                &[
-                    "create",
-                    "--dry-run=server",
-                    "-n",
-                    &env.namespace,
-                    "-f",
-                    "-",
-                ],
-                Some(&run.stdout),
-            );
-            if !out.status.success() {
-                refused.push(format!(
-                    "{name} ({workload}): {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+            if let Err(why) = env.dry_run_create(&run.stdout) {
+                refused.push(format!("{name} ({workload}): {why}"));
             }
         }
     }
@@ -785,23 +766,8 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
             });
             assert!(items.len() >= 2, "{name}: {items:?}");
         }
-        let out = crate::support::kubectl(
-            &env.kubeconfig,
-            &[
-                "create",
-                "--dry-run=server",
-                "-n",
-                &env.namespace,
-                "-f",
-                "-",
-            ],
-            Some(&list.to_string()),
-        );
-        if !out.status.success() {
-            refused.push(format!(
-                "{name} (serving): {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        if let Err(why) = env.dry_run_create(&list.to_string()) {
+            refused.push(format!("{name} (serving): {why}"));
         }
     }
     assert!(

@@ -64,6 +64,14 @@ pub fn yaml_corpus(rel: &str) -> Vec<PathBuf> {
     files
 }
 
+/// A corpus file's name without its `.yaml`, for its snapshot.
+pub fn corpus_name(file: &Path) -> String {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub fn fixture_json(rel: &str) -> Value {
     let path = fixtures().join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

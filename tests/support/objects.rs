@@ -144,6 +144,27 @@ impl TestEnv {
         self.secret(&mine(basename))
     }
 
+    /// Ask a real cluster whether it would create `objects` (YAML or JSON)
+    /// in the test namespace: a server-side dry run; its refusal if not.
+    pub fn dry_run_create(&self, objects: &str) -> Result<(), String> {
+        let out = super::kubectl(
+            &self.kubeconfig,
+            &[
+                "create",
+                "--dry-run=server",
+                "-n",
+                &self.namespace,
+                "-f",
+                "-",
+            ],
+            Some(objects),
+        );
+        match out.status.success() {
+            true => Ok(()),
+            false => Err(String::from_utf8_lossy(&out.stderr).into_owned()),
+        }
+    }
+
     /// The decoded data of the test owner's secret `basename` (it must exist).
     pub fn my_data(&self, basename: &str) -> BTreeMap<String, Vec<u8>> {
         self.data(&mine(basename))
