@@ -4,12 +4,19 @@
 
 use std::path::Path;
 
+use crate::support::cli::TestCommand;
 use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv, arg, entry, mine, secret_object};
 
 /// `diff -f manifest` as a user runs it after export: nothing sourced,
 /// no variable of the secrets set (env files are read by `fromEnvFile`).
 fn plain_diff(env: &TestEnv, manifest: &Path, extra: &[&str]) -> Run {
     env.cmd(extra).args(&["diff", "-f", arg(manifest)]).run()
+}
+
+/// `export --values-dir VALUES --out OUT`, after `flags` (`-v`).
+fn export_into<'e>(env: &'e TestEnv, flags: &[&str], values: &Path, out: &Path) -> TestCommand<'e> {
+    env.cmd(flags)
+        .args(&["export", "--values-dir", arg(values), "--out", arg(out)])
 }
 
 /// The list export keeps of what it wrote in a values folder.
@@ -89,14 +96,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     // A folder name YAML and sh must both quote, next to the manifest.
     let values = env.path("va'l\"s #: x\ny");
     let out = env.path("exported.yaml");
-    let run = env.run(&[
-        "-vv",
-        "export",
-        "--values-dir",
-        arg(&values),
-        "--out",
-        arg(&out),
-    ]);
+    let run = export_into(&env, &["-vv"], &values, &out).run();
     run.success()
         .stderr_has("Exported 7 secrets")
         .stderr_lacks("subshell");
@@ -155,7 +155,8 @@ fn konduktor_made_secrets_round_trip_through_export_and_diff() {
     env.seed_konduktor_made();
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    env.run(&["export", "--values-dir", arg(&values), "--out", arg(&out)])
+    export_into(&env, &[], &values, &out)
+        .run()
         .success()
         .stderr_has("Exported 5 secrets");
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
@@ -322,14 +323,7 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
     env.create_env("fine", &[("OK", &fine)]).success();
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    let run = env.run(&[
-        "-v",
-        "export",
-        "--values-dir",
-        arg(&values),
-        "--out",
-        arg(&out),
-    ]);
+    let run = export_into(&env, &["-v"], &values, &out).run();
     run.success()
         .stderr_has("Exported 1 secret ")
         .stderr_has(&format!("left out secret `has-nul-{OWNER}` (basename `has-nul`): the value of `TOKEN` holds a NUL byte"))
@@ -406,7 +400,7 @@ fn planted_proxy_variables_go_to_an_env_file_no_shell_reads() {
     .success();
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", arg(&values), "--out", arg(&out)]);
+    let run = export_into(&env, &[], &values, &out).run();
     run.success().stderr_has("Exported 1 secret ");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     env.assert_no_leak(&text);
@@ -562,37 +556,24 @@ fn force_replaces_only_what_export_wrote_itself() {
     }
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    env.run(&["export", "--values-dir", arg(&values), "--out", arg(&out)])
-        .success();
+    export_into(&env, &[], &values, &out).run().success();
     let record = std::fs::read_to_string(values.join(RECORD)).unwrap_or_default();
     env.assert_no_leak(&record);
     assert!(record.contains("\"one.env\""), "{record}");
     assert_eq!(mode(&values.join(RECORD)), 0o600);
     env.file("values/notes.txt", "mine");
     env.run(&["secret", "delete", "two"]).success();
-    env.run(&[
-        "export",
-        "--values-dir",
-        arg(&values),
-        "--out",
-        arg(&out),
-        "--force",
-    ])
-    .success();
+    export_into(&env, &[], &values, &out)
+        .arg("--force")
+        .run()
+        .success();
     assert_eq!(files_under(&values), vec!["notes.txt", "one.env"]);
     plain_diff(&env, &out, &[]).success();
 
     // The user's file where export writes, unknown to the record.
     env.create_env("three", &[("K", "x")]).success();
     env.file("values/three.env", "K=the user's own\n");
-    let run = env.run(&[
-        "export",
-        "--values-dir",
-        arg(&values),
-        "--out",
-        arg(&out),
-        "--force",
-    ]);
+    let run = export_into(&env, &[], &values, &out).arg("--force").run();
     run.failure()
         .stderr_has("`three.env`")
         .stderr_has("did not write");
@@ -636,7 +617,7 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
     });
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", arg(&values), "--out", arg(&out)]);
+    let run = export_into(&env, &[], &values, &out).run();
     run.success()
         .stderr_has("Exported 3 secrets")
         .stderr_has(&format!(
@@ -692,7 +673,7 @@ fn only_opaque_secrets_are_exported_and_left_outs_name_their_object() {
     env.create("mine", &[("A", "b")]).success();
     let values = env.path("values");
     let out = env.path("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", arg(&values), "--out", arg(&out)]);
+    let run = export_into(&env, &[], &values, &out).run();
     run.success()
         .stderr_has("Exported 2 secrets")
         .stderr_has(&format!("left out secret `tls-{OWNER}` (basename `tls`): it is a Secret of type `kubernetes.io/tls`, not Opaque"))
