@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use crate::support::cli::TestCommand;
-use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv, arg, entry, mine, secret_object};
+use crate::support::{
+    OTHER_OWNER, OWNER, Run, TestEnv, arg, entry, mine, secret_object, tls_secret,
+};
 
 /// `diff -f manifest` as a user runs it after export: nothing sourced,
 /// no variable of the secrets set (env files are read by `fromEnvFile`).
@@ -647,13 +649,7 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
 fn only_opaque_secrets_are_exported_and_left_outs_name_their_object() {
     let env = TestEnv::new();
     let tls_key = env.canary("tls-key");
-    env.seed(
-        secret_object("tls")
-            .kind("default")
-            .of_type("kubernetes.io/tls")
-            .value("tls.key", &tls_key)
-            .value("tls.crt", "c"),
-    );
+    env.seed(tls_secret("tls", "c", &tls_key));
     env.seed(
         secret_object("planted")
             .kind("git-ssh")

@@ -6,7 +6,7 @@
 
 use serde_json::json;
 
-use crate::support::{ApiServer, OWNER, TestEnv, entry, labels, mine, secret_object};
+use crate::support::{ApiServer, OWNER, TestEnv, entry, labels, mine, secret_object, tls_secret};
 
 const HOLD: &str = "example.com/hold";
 
@@ -240,14 +240,7 @@ fn a_tls_secret_with_our_labels_is_a_conflict_never_written_or_deleted() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let (crt, key) = (env.canary("crt"), env.canary("key"));
-    // As another tool might leave one (a certificate controller copying labels).
-    env.seed(
-        secret_object("cert")
-            .kind("default")
-            .of_type("kubernetes.io/tls")
-            .value("tls.crt", &crt)
-            .value("tls.key", &key),
-    );
+    env.seed(tls_secret("cert", &crt, &key));
     let before = env.my_secret("cert");
     let v = env.canary("mine");
     // Named in the manifest: a conflict, apply refused.

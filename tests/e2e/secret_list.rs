@@ -2,7 +2,7 @@
 
 use serde_json::json;
 
-use crate::support::{OTHER_OWNER, OWNER, TestEnv, b64, mine, secret_object};
+use crate::support::{OTHER_OWNER, OWNER, TestEnv, b64, mine, tls_secret};
 
 /// Two secrets of mine, one of another user's, and one Konduktor did not make.
 fn setup(env: &TestEnv) {
@@ -178,13 +178,7 @@ fn konduktor_made_secrets_list_like_konduktor_lists_them() {
 fn a_secret_of_another_type_with_our_labels_is_marked() {
     let env = TestEnv::new();
     let canary = env.canary("tls");
-    env.seed(
-        secret_object("cert")
-            .kind("default")
-            .of_type("kubernetes.io/tls")
-            .value("tls.crt", &canary)
-            .value("tls.key", &canary),
-    );
+    env.seed(tls_secret("cert", &canary, &canary));
     env.create("plain", &[("A", "b")]).success();
     let run = env.run(&["secret", "list"]);
     run.success()

@@ -338,21 +338,18 @@ impl Run {
     }
 
     pub fn stdout_lacks(&self, needle: &str) -> &Self {
-        assert!(
-            !self.stdout.contains(needle),
-            "stdout holds {needle:?}: {}\n{}",
-            self.command,
-            self.stdout
-        );
-        self
+        self.lacks("stdout", &self.stdout, needle)
     }
 
     pub fn stderr_lacks(&self, needle: &str) -> &Self {
+        self.lacks("stderr", &self.stderr, needle)
+    }
+
+    fn lacks(&self, stream: &str, text: &str, needle: &str) -> &Self {
         assert!(
-            !self.stderr.contains(needle),
-            "stderr holds {needle:?}: {}\n{}",
-            self.command,
-            self.stderr
+            !text.contains(needle),
+            "{stream} holds {needle:?}: {}\n{text}",
+            self.command
         );
         self
     }

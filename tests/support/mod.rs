@@ -38,7 +38,7 @@ use serde_json::{Value, json};
 pub use apiserver::{ApiServer, Fault, FaultRule};
 pub use cli::arg;
 pub use manifest::{SMALL_TASK, entry};
-pub use objects::{b64, labels, mine, secret_object};
+pub use objects::{b64, labels, mine, secret_object, tls_secret};
 
 /// The owner hash the tests run as (alice on laptop, docs/konduktor-compat.md §2.2).
 pub const OWNER: &str = "abba3a3e";

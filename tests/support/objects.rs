@@ -42,6 +42,16 @@ pub fn secret_object(basename: &str) -> SecretObject {
     }
 }
 
+/// A `kubernetes.io/tls` Secret carrying our labels (kind `default`), as
+/// a certificate controller that copies labels leaves one: never ours.
+pub fn tls_secret(basename: &str, crt: &str, key: &str) -> SecretObject {
+    secret_object(basename)
+        .kind("default")
+        .of_type("kubernetes.io/tls")
+        .value("tls.crt", crt)
+        .value("tls.key", key)
+}
+
 pub struct SecretObject {
     basename: String,
     owner: String,
