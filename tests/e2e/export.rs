@@ -273,15 +273,17 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
         .stderr_has("a link to nothing");
     env.assert_no_requests();
 
-    env.run(&[
-        "export",
-        "--out",
-        arg(&out),
-        "--force",
-        "--values-dir",
-        &taken_s,
-    ])
-    .success();
+    let forced = || {
+        env.run(&[
+            "export",
+            "--out",
+            arg(&out),
+            "--force",
+            "--values-dir",
+            &taken_s,
+        ])
+    };
+    forced().success();
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert!(text.contains("name: \"one\""), "{text}");
     assert_eq!(
@@ -293,15 +295,7 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
         canary
     );
     // Again, over its own output.
-    env.run(&[
-        "export",
-        "--out",
-        arg(&out),
-        "--force",
-        "--values-dir",
-        &taken_s,
-    ])
-    .success();
+    forced().success();
 }
 
 /// A secret a manifest cannot reproduce is listed, with the reason, on

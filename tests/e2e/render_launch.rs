@@ -902,26 +902,24 @@ fn every_rendered_jobset_fits_the_jobset_crds_schema() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The check can fail: Konduktor's recorded JobSets break the schema where
     // the API server refused them (validate/SUMMARY.txt).
-    let mut theirs = Vec::new();
-    schema_problems(
-        &crate::support::fixture_json(&format!("{LAUNCH}/gpu-queue.jobset.json")),
-        &schema,
-        "",
-        &mut theirs,
-    );
+    let problems_of = |recorded: &str| {
+        let mut found = Vec::new();
+        schema_problems(
+            &crate::support::fixture_json(&format!("{LAUNCH}/{recorded}.jobset.json")),
+            &schema,
+            "",
+            &mut found,
+        );
+        found
+    };
+    let theirs = problems_of("gpu-queue");
     assert!(
         theirs
             .iter()
             .any(|p| p.ends_with("podFailurePolicy/rules[0]/onPodConditions[0]/status: required")),
         "{theirs:?}"
     );
-    let mut cpu = Vec::new();
-    schema_problems(
-        &crate::support::fixture_json(&format!("{LAUNCH}/cpu-only.jobset.json")),
-        &schema,
-        "",
-        &mut cpu,
-    );
+    let cpu = problems_of("cpu-only");
     assert!(
         cpu.iter()
             .any(|p| p.contains("limits/cpu: must be an integer or a string")),
