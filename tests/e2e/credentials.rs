@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{TestEnv, fake_kubeconfig, mkfifo};
+use crate::support::{Run, TestEnv, fake_kubeconfig, mkfifo};
 
 /// A shell script plugin in the scratch folder.
 fn plugin(env: &TestEnv, name: &str, body: &str) -> PathBuf {
@@ -34,6 +34,21 @@ fn exec_kubeconfig(
         ),
     );
     env.file("exec-kubeconfig", text)
+}
+
+/// `secret list` with a token from the plugin at `command` (run in the
+/// `interactive` mode): it fails, and shows nothing of kube's internals.
+fn list_failing_with_plugin(
+    env: &TestEnv,
+    server: &str,
+    command: &Path,
+    interactive: Option<&str>,
+) -> Run {
+    let kc = exec_kubeconfig(env, server, command, interactive);
+    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
+    run.failure();
+    assert_no_internals(&run.stderr);
+    run
 }
 
 fn server_url(env: &TestEnv) -> String {
@@ -101,14 +116,11 @@ fn exec_plugin_output_that_does_not_parse_is_never_echoed() {
             &format!("plugin-{name}"),
             &body.replace("{C}", &canary),
         );
-        let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-        let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
-        run.failure()
+        list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
             .stderr_has(&format!("plugin-{name}"))
             .stderr_has("not a valid ExecCredential")
             .stderr_has("help:")
             .stderr_has("by hand");
-        assert_no_internals(&run.stderr);
     }
 }
 
@@ -125,14 +137,11 @@ fn failing_exec_plugin_reports_its_exit_status_only() {
         "failing-plugin",
         &format!("echo \"out {canary}\"; echo \"err {canary}\" >&2; exit 3"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
         .stderr_has("failing-plugin")
         .stderr_has("exit status 3")
         .stderr_has("help:")
         .stderr_has("by hand");
-    assert_no_internals(&run.stderr);
 
     // Interactive (the default): kube lets the plugin talk to the user on
     // stderr, as kubectl does; its stdout is still never echoed.
@@ -142,22 +151,16 @@ fn failing_exec_plugin_reports_its_exit_status_only() {
         "chatty-plugin",
         &format!("echo \"out {stdout_canary}\"; echo 'please log in first' >&2; exit 1"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, None);
-    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, None)
         .stderr_has("please log in first")
         .stderr_has("chatty-plugin")
         .stderr_has("exit status 1");
-    assert_no_internals(&run.stderr);
 
     // A plugin that is not there.
     let missing = env.path("no-such-plugin");
-    let kc = exec_kubeconfig(&env, &server, &missing, Some("Never"));
-    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
-    run.failure()
+    list_failing_with_plugin(&env, &server, &missing, Some("Never"))
         .stderr_has("no-such-plugin")
         .stderr_has("cannot run");
-    assert_no_internals(&run.stderr);
 }
 
 /// A plugin that prints without end is stopped once it has printed 1 MiB
@@ -176,13 +179,10 @@ fn exec_plugins_that_print_without_end_or_never_exit_are_stopped() {
         "endless-plugin",
         &format!("echo \"err {endless}\" >&2; exec yes '{endless}'"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
         .stderr_has("endless-plugin")
         .stderr_has("more than 1048576 bytes")
         .stderr_has("by hand");
-    assert_no_internals(&run.stderr);
 
     let stuck = env.canary("stuck");
     let never = plugin(
