@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
+use crate::support::requests::owner_selector;
 use crate::support::{Fault, FaultRule, OTHER_OWNER, OWNER, TestEnv, b64, entry, fixtures, mine};
 
 /// Reads only: the LIST with the owner selector first; then, when none of
@@ -15,10 +16,7 @@ use crate::support::{Fault, FaultRule, OTHER_OWNER, OWNER, TestEnv, b64, entry, 
 fn assert_reads_only(env: &TestEnv) {
     if let Some(server) = env.fake() {
         let reqs = server.requests();
-        assert_eq!(
-            reqs[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
+        assert_eq!(reqs[0].label_selector(), Some(owner_selector(OWNER)));
         for r in &reqs[1..] {
             let lookup = (r.method == "POST" && r.path.ends_with("/selfsubjectreviews"))
                 || (r.method == "GET"
@@ -27,19 +25,6 @@ fn assert_reads_only(env: &TestEnv) {
                         .is_some_and(|a| a.contains("PartialObjectMetadataList")));
             assert!(lookup, "{reqs:#?}");
         }
-    }
-}
-
-/// Exactly one request, the LIST with the owner selector.
-fn assert_only_the_list(env: &TestEnv) {
-    if let Some(server) = env.fake() {
-        let reqs = server.requests();
-        assert_eq!(reqs.len(), 1, "{reqs:#?}");
-        assert_eq!(reqs[0].method, "GET");
-        assert_eq!(
-            reqs[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
     }
 }
 
@@ -95,7 +80,7 @@ fn example_manifest_creates_then_converges() {
     with_token(&["apply", "-f", file])
         .success()
         .stdout_has("No changes");
-    assert_only_the_list(&env);
+    env.assert_only_the_owner_list();
     with_token(&["diff", "-f", file])
         .exits(0)
         .stdout_has("Plan: 0 to create, 0 to merge, 0 to delete, 5 unchanged.");
@@ -176,7 +161,7 @@ fn konduktor_made_secrets_plan_as_unchanged() {
         .stdout_has("Plan: 0 to create, 0 to merge, 0 to delete, 5 unchanged.");
     env.clear_requests();
     env.apply(&file).success().stdout_has("No changes");
-    assert_only_the_list(&env);
+    env.assert_only_the_owner_list();
 }
 
 #[test]
@@ -203,7 +188,7 @@ fn deletions_need_yes_without_a_terminal() {
         env.my_secret("old-token").is_some(),
         "refused before changing anything"
     );
-    assert_only_the_list(&env);
+    env.assert_only_the_owner_list();
     env.apply_with(&file, &["--yes"])
         .success()
         .stdout_has("secret \"old-token\" deleted");
@@ -354,7 +339,7 @@ fn dry_run_changes_nothing() {
         .success()
         .stdout_has("Dry run: nothing was changed.");
     assert!(env.my_secret("dry").is_none());
-    assert_only_the_list(&env);
+    env.assert_only_the_owner_list();
 }
 
 #[test]
@@ -431,7 +416,7 @@ fn a_merge_past_one_mebibyte_is_refused_before_sending() {
         .failure()
         .stderr_has("would hold 1200000 bytes")
         .stderr_has("--prune");
-    assert_only_the_list(&env);
+    env.assert_only_the_owner_list();
     env.diff(&file).exits(2);
     // With --prune the old key goes and it fits.
     env.apply_with(&file, &["--prune", "--yes"]).success();

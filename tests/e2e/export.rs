@@ -5,6 +5,7 @@
 use std::path::Path;
 
 use crate::support::cli::TestCommand;
+use crate::support::requests::owner_selector;
 use crate::support::{
     OTHER_OWNER, OWNER, Run, TestEnv, arg, entry, mine, secret_object, tls_secret,
 };
@@ -368,10 +369,7 @@ fn another_users_secrets_are_never_exported() {
             .filter(|r| r.method == "GET")
             .collect();
         assert_eq!(lists.len(), 1, "{lists:#?}");
-        assert_eq!(
-            lists[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
+        assert_eq!(lists[0].label_selector(), Some(owner_selector(OWNER)));
     }
 }
 

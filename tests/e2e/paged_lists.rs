@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use serde_json::Value;
 
 use crate::support::apiserver::Recorded;
+use crate::support::requests::owner_selector;
 use crate::support::{
     ApiServer, Fault, FaultRule, OTHER_OWNER, OWNER, TestEnv, entry, secret_object,
 };
@@ -96,10 +97,7 @@ fn all_users_reads_pages_and_lists_each_secret_once() {
         "{metadata:#?}"
     );
     assert_paged(&mine, 1);
-    assert_eq!(
-        mine[0].label_selector(),
-        Some(format!("trainy.ai/secret-owner={OWNER}"))
-    );
+    assert_eq!(mine[0].label_selector(), Some(owner_selector(OWNER)));
     let listed = names(&run.json()["items"], "secretName");
     let unique: BTreeSet<&String> = listed.iter().collect();
     assert_eq!(listed.len(), 1_204, "every secret once");
@@ -144,11 +142,7 @@ fn my_list_sends_the_owner_selector_on_every_page() {
     let requests = lists(server);
     assert_paged(&requests, 3);
     for r in &requests {
-        assert_eq!(
-            r.label_selector(),
-            Some(format!("trainy.ai/secret-owner={OWNER}")),
-            "{r:?}"
-        );
+        assert_eq!(r.label_selector(), Some(owner_selector(OWNER)), "{r:?}");
     }
     let listed = names(&run.json()["items"], "secretName");
     assert_eq!(listed.len(), 1_001);
@@ -168,11 +162,7 @@ fn reads_of_my_secrets_for_a_plan_are_paged() {
     let requests = lists(server);
     assert_paged(&requests, 2);
     for r in &requests {
-        assert_eq!(
-            r.label_selector(),
-            Some(format!("trainy.ai/secret-owner={OWNER}")),
-            "{r:?}"
-        );
+        assert_eq!(r.label_selector(), Some(owner_selector(OWNER)), "{r:?}");
     }
 }
 

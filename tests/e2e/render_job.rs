@@ -173,14 +173,7 @@ fn injection_matches_konduktors_launcher() {
     env.clear_requests();
     let run = render(&env, &task, None, &["--pod-spec", "-o", "json"]);
     run.success();
-    if let Some(server) = env.fake() {
-        let reqs = server.requests();
-        assert_eq!(reqs.len(), 1, "one LIST: {reqs:?}");
-        assert_eq!(
-            reqs[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
-    }
+    env.assert_only_the_owner_list();
     let ours: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
     let theirs = fixture_json("konduktor-podspec/podspec-example.json")["kubernetes"]["pod_config"]
         ["spec"]

@@ -47,14 +47,7 @@ fn lists_only_my_secrets_with_a_server_side_selector() {
         lines[2]
     );
     run.stdout_lacks("unrelated");
-    if let Some(server) = env.fake() {
-        let requests = server.requests();
-        assert_eq!(requests.len(), 1, "{requests:?}");
-        assert_eq!(
-            requests[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
-    }
+    env.assert_only_the_owner_list();
 }
 
 #[test]

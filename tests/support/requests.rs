@@ -1,7 +1,12 @@
 //! What reached the test server, counted the ways the tests ask: by
 //! method and path, and the writes among them.
 
-use super::{ApiServer, TestEnv};
+use super::{ApiServer, OWNER, TestEnv};
+
+/// The label selector of a LIST of `owner`'s secrets (docs/konduktor-compat.md §3.6).
+pub fn owner_selector(owner: &str) -> String {
+    format!("trainy.ai/secret-owner={owner}")
+}
 
 impl ApiServer {
     /// Requests with `method` whose path ends with `path_suffix`.
@@ -35,6 +40,17 @@ impl TestEnv {
     pub fn clear_requests(&self) {
         if let Some(server) = self.fake() {
             server.clear_requests();
+        }
+    }
+
+    /// On the test server: exactly one request since the last clear, the
+    /// LIST of the test owner's secrets.
+    pub fn assert_only_the_owner_list(&self) {
+        if let Some(server) = self.fake() {
+            let reqs = server.requests();
+            assert_eq!(reqs.len(), 1, "one LIST: {reqs:#?}");
+            assert_eq!(reqs[0].method, "GET", "{reqs:#?}");
+            assert_eq!(reqs[0].label_selector(), Some(owner_selector(OWNER)));
         }
     }
 
