@@ -147,3 +147,93 @@ fn a_run_started_in_the_background_is_checked_for_canaries() {
         .start()
         .finish();
 }
+
+#[test]
+fn the_secret_create_verbs_write_the_command_lines_they_name() {
+    let env = TestEnv::new();
+    env.file("f.txt", "f");
+    let ns = &env.namespace;
+    let cases = [
+        (
+            env.create_env("e", &[("A", "1"), ("B", "")]),
+            "secret create --kind env --inline A=1 --inline B= e",
+        ),
+        (
+            env.create("d", &[("A", "1")]),
+            "secret create --inline A=1 d",
+        ),
+        (
+            env.create_file("f", "f.txt"),
+            "secret create --from-file f.txt f",
+        ),
+        (
+            env.create_git_ssh("g", "f.txt"),
+            "secret create --kind git-ssh --from-file f.txt g",
+        ),
+        (
+            env.as_owner(OTHER_OWNER).create("o", &[("A", "1")]),
+            "secret create --inline A=1 o",
+        ),
+    ];
+    for (run, args) in cases {
+        run.success();
+        assert_eq!(run.command, format!("kubectl-konduktor -n {ns} {args}"));
+    }
+    assert!(env.my_secret("e").is_some() && env.my_secret("o").is_none());
+    assert!(env.secret(&format!("o-{OTHER_OWNER}")).is_some());
+    assert_eq!(env.my_data("e")["B"], b"");
+}
+
+#[test]
+fn owner_unset_leaves_the_owner_to_the_binary() {
+    let env = TestEnv::new();
+    env.home_file(".konduktor/user_hash", "0123abcd");
+    let json = env
+        .cmd(&["whoami", "-o", "json"])
+        .owner_unset()
+        .run()
+        .json();
+    assert_eq!(json["ownerHash"], "0123abcd");
+    assert_eq!(json["ownerHashSource"]["type"], "cacheFile");
+    let json = env.cmd(&["whoami", "-o", "json"]).run().json();
+    assert_eq!(json["ownerHash"], OWNER);
+}
+
+#[test]
+fn with_kubeconfig_runs_in_that_kubeconfigs_namespace() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.create_namespace("elsewhere");
+    let kubeconfig = env.file(
+        "elsewhere-kubeconfig",
+        super::fake_kubeconfig(&server.url(), "elsewhere", super::apiserver::ALICE_TOKEN),
+    );
+    let json = env
+        .with_kubeconfig(&kubeconfig, &["whoami", "-o", "json"])
+        .run()
+        .json();
+    assert_eq!(json["namespace"], "elsewhere");
+}
+
+/// Whether `check` fails (panics).
+fn fails(check: impl FnOnce()) -> bool {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(check)).is_err()
+}
+
+#[test]
+fn the_request_checks_fail_after_a_write() {
+    let env = TestEnv::new();
+    // On a real cluster they check nothing: nothing is recorded there.
+    if env.fake().is_none() {
+        return;
+    }
+    env.create("v", &[("K", "v")]).success();
+    // (With a secret of ours, a list looks for no other owner hash.)
+    env.clear_requests();
+    env.run(&["secret", "list"]).success();
+    assert!(!fails(|| env.assert_only_the_owner_list()));
+    assert!(!fails(|| env.assert_no_writes()));
+    env.create("w", &[("K", "v")]).success();
+    assert!(fails(|| env.assert_no_writes()));
+    assert!(fails(|| env.assert_only_the_owner_list()));
+}
