@@ -5,35 +5,12 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::support::manifest::runs;
 use crate::support::{OWNER, Run, SMALL_TASK, TestEnv};
 
-/// An executable script in the test folder, written by another process
-/// (a file this threaded test process held open for writing could be
-/// "busy" when the binary runs it). It counts its runs in `<name>.runs`.
+/// A stand-in program that counts its runs (`runs`).
 fn script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
-    let path = env.dir.path().join(name);
-    let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
-    let made = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$1\" && chmod 700 \"$1\"", "sh"])
-        .arg(&path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(text.as_bytes())?;
-            }
-            child.wait()
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(made.success());
-    path
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(format!("{}.runs", path.display()))
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
+    env.counting_script(name, body)
 }
 
 fn manifest(env: &TestEnv, body: &str) -> String {

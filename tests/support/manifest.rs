@@ -75,6 +75,13 @@ fn quoted(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|e| panic!("{e}"))
 }
 
+/// How many times the [`TestEnv::counting_script`] at `path` has run.
+pub fn runs(path: &std::path::Path) -> usize {
+    std::fs::read_to_string(format!("{}.runs", path.display()))
+        .map(|t| t.lines().count())
+        .unwrap_or(0)
+}
+
 impl TestEnv {
     /// `secrets.yaml` holding `entries` (none: `secrets: []`).
     pub fn manifest(&self, entries: &[Entry]) -> String {
@@ -102,6 +109,30 @@ impl TestEnv {
     /// A scratch file, its path as a command-line argument.
     pub fn file_arg(&self, rel: &str, content: impl AsRef<[u8]>) -> String {
         super::cli::arg(&self.file(rel, content)).to_string()
+    }
+
+    /// An executable shell script `rel` in the scratch folder, standing in
+    /// for a program (a password manager, a plugin), that counts its runs
+    /// (see [`runs`]). Written by another process: a file this threaded test
+    /// process held open for writing could be "busy" when the binary runs it.
+    pub fn counting_script(&self, rel: &str, body: &str) -> PathBuf {
+        let path = self.path(rel);
+        let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
+        let made = std::process::Command::new("sh")
+            .args(["-c", "cat > \"$1\" && chmod 700 \"$1\"", "sh"])
+            .arg(&path)
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut child| {
+                use std::io::Write;
+                if let Some(mut stdin) = child.stdin.take() {
+                    stdin.write_all(text.as_bytes())?;
+                }
+                child.wait()
+            })
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(made.success());
+        path
     }
 
     /// A path in the scratch folder, not written: where a command writes.
