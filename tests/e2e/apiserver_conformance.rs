@@ -127,6 +127,13 @@ pub(crate) fn replay_status(server: &ApiServer, name: &str, map: &[(&str, &str)]
     assert_eq!(reply.body, expected, "{name}");
 }
 
+/// `got` and the recorded `want` agree on each of `fields`.
+fn assert_same_fields(what: &str, got: &Value, want: &Value, fields: &[&str]) {
+    for field in fields {
+        assert_eq!(got[field], want[field], "{what} {field}");
+    }
+}
+
 fn meta(v: &Value, field: &str) -> String {
     v["metadata"][field]
         .as_str()
@@ -141,12 +148,7 @@ fn replays_every_recorded_exchange() {
     let fx_uid = "b9162b8b-f71e-48bb-9411-754ab7f37dfa";
 
     let (created, expected) = replay(&server, "create-secret", &[]);
-    for field in ["data", "type"] {
-        assert_eq!(
-            created.body[field], expected[field],
-            "create-secret {field}"
-        );
-    }
+    assert_same_fields("create-secret", &created.body, &expected, &["data", "type"]);
     assert_eq!(
         created.body["metadata"]["labels"],
         expected["metadata"]["labels"]
@@ -242,27 +244,27 @@ fn replays_every_recorded_exchange() {
             "type": "Opaque", "data": {"A": "MQ=="}}),
     );
     let (annotated, expected) = replay(&server, "merge-patch-add-annotation", &[]);
-    for field in ["data", "type"] {
-        assert_eq!(
-            annotated.body[field], expected[field],
-            "merge-patch-add-annotation {field}"
-        );
-    }
+    assert_same_fields(
+        "merge-patch-add-annotation",
+        &annotated.body,
+        &expected,
+        &["data", "type"],
+    );
     assert_eq!(
         annotated.body["metadata"]["annotations"],
         expected["metadata"]["annotations"]
     );
     // Metadata only: items of kind PartialObjectMetadata, without data.
     let (listed, expected) = replay(&server, "list-metadata-only", &[("&limit=2", "")]);
-    for field in ["kind", "apiVersion"] {
-        assert_eq!(
-            listed.body[field], expected[field],
-            "list-metadata-only {field}"
-        );
-    }
+    let kinds = ["kind", "apiVersion"];
+    assert_same_fields("list-metadata-only", &listed.body, &expected, &kinds);
     let item = &listed.body["items"][0];
-    assert_eq!(item["kind"], expected["items"][0]["kind"]);
-    assert_eq!(item["apiVersion"], expected["items"][0]["apiVersion"]);
+    assert_same_fields(
+        "list-metadata-only item",
+        item,
+        &expected["items"][0],
+        &kinds,
+    );
     assert!(
         item.get("data").is_none() && item.get("type").is_none(),
         "{item}"
@@ -291,12 +293,12 @@ fn replays_every_recorded_exchange() {
         ("allowed", &allowed.body, &expected),
         ("denied", &denied.body, &expected_denied),
     ] {
-        for field in ["kind", "apiVersion", "spec", "status"] {
-            assert_eq!(
-                got[field], want[field],
-                "selfsubjectaccessreview-{name} {field}"
-            );
-        }
+        assert_same_fields(
+            &format!("selfsubjectaccessreview-{name}"),
+            got,
+            want,
+            &["kind", "apiVersion", "spec", "status"],
+        );
     }
 }
 
@@ -327,9 +329,12 @@ fn replays_reviews_of_a_role_limited_to_names() {
         assert_eq!(got.body["status"]["allowed"], allowed, "{name}");
     }
     let (got, expected) = replay(&server, "selfsubjectrulesreview-resourcenames", &[]);
-    for field in ["kind", "apiVersion", "spec", "status"] {
-        assert_eq!(got.body[field], expected[field], "rules review {field}");
-    }
+    assert_same_fields(
+        "rules review",
+        &got.body,
+        &expected,
+        &["kind", "apiVersion", "spec", "status"],
+    );
     replay_status(&server, "selfsubjectrulesreview-no-namespace", &[]);
 }
 

@@ -2,28 +2,8 @@
 //! away: the permission pre-check (SelfSubjectAccessReview before the first
 //! write), retries on 429/503, and stopping once the server is unreachable.
 
-use std::path::PathBuf;
-
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{Fault, FaultRule, OWNER, TestEnv};
-
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
-
-fn manifest(env: &TestEnv, body: &str) -> String {
-    let path: PathBuf = env.file("secrets.yaml", format!("{HEAD}{body}"));
-    path.to_str().unwrap_or_default().to_string()
-}
-
-/// Writes to secrets among these requests.
-fn secret_writes(reqs: &[Recorded]) -> Vec<String> {
-    reqs.iter()
-        .filter(|r| {
-            r.path.contains("/secrets")
-                && matches!(r.method.as_str(), "POST" | "PATCH" | "DELETE" | "PUT")
-        })
-        .map(|r| format!("{} {}", r.method, r.path))
-        .collect()
-}
+use crate::support::{Fault, FaultRule, TestEnv, entry, mine};
 
 /// The verbs asked about in access reviews, in order.
 fn reviewed_verbs(reqs: &[Recorded]) -> Vec<String> {
@@ -45,25 +25,21 @@ fn reviewed_verbs(reqs: &[Recorded]) -> Vec<String> {
 fn a_denied_verb_stops_apply_before_any_write() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    env.run(&["secret", "create", "--inline", "A=a", "old"])
-        .success();
+    env.create("old", &[("A", "a")]).success();
     server.deny(ALICE, "delete");
-    let file = manifest(
-        &env,
-        "  - name: new\n    inline: {B: b}\n  - name: old\n    state: absent\n",
-    );
+    let file = env.manifest(&[entry("new").inline(&[("B", "b")]), entry("old").absent()]);
     server.clear_requests();
-    let run = env.run(&["apply", "-f", &file, "--yes"]);
-    run.failure()
+    env.apply_with(&file, &["--yes"])
+        .failure()
         .stderr_has("delete")
         .stderr_has("secrets")
         .stderr_has(&env.namespace)
         .stderr_has("nothing was changed");
     let reqs = server.requests();
-    assert_eq!(secret_writes(&reqs), Vec::<String>::new(), "{reqs:#?}");
+    assert_eq!(server.writes(), Vec::<String>::new(), "{reqs:#?}");
     assert_eq!(reviewed_verbs(&reqs), ["create", "delete"], "{reqs:#?}");
-    assert!(env.secret(&format!("new-{OWNER}")).is_none());
-    assert!(env.secret(&format!("old-{OWNER}")).is_some());
+    assert!(env.my_secret("new").is_none());
+    assert!(env.my_secret("old").is_some());
 }
 
 /// Issue 12 point 1: one review per verb the plan needs, no more; with
@@ -72,22 +48,20 @@ fn a_denied_verb_stops_apply_before_any_write() {
 fn allowed_verbs_are_asked_once_each_and_apply_goes_on() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    env.run(&["secret", "create", "--inline", "A=a", "kept"])
-        .success();
-    let file = manifest(
-        &env,
-        "  - name: one\n    inline: {B: b}\n  - name: two\n    inline: {C: c}\n  - name: kept\n    inline: {A: z}\n",
-    );
+    env.create("kept", &[("A", "a")]).success();
+    let file = env.manifest(&[
+        entry("one").inline(&[("B", "b")]),
+        entry("two").inline(&[("C", "c")]),
+        entry("kept").inline(&[("A", "z")]),
+    ]);
     server.clear_requests();
-    env.run(&["apply", "-f", &file])
+    env.apply(&file)
         .success()
         .stdout_has("Apply complete: 3 done.");
     assert_eq!(reviewed_verbs(&server.requests()), ["create", "patch"]);
     // A no-op asks nothing.
     server.clear_requests();
-    env.run(&["apply", "-f", &file])
-        .success()
-        .stdout_has("No changes");
+    env.apply(&file).success().stdout_has("No changes");
     assert_eq!(reviewed_verbs(&server.requests()), Vec::<String>::new());
 }
 
@@ -99,23 +73,20 @@ fn an_unavailable_review_api_is_logged_and_apply_goes_on() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     server.deny_review(ALICE);
-    let file = manifest(&env, "  - name: one\n    inline: {B: b}\n");
+    let file = env.manifest(&[entry("one").inline(&[("B", "b")])]);
     env.run(&["-v", "apply", "-f", &file])
         .success()
         .stderr_has("cannot check permissions");
-    assert!(env.secret(&format!("one-{OWNER}")).is_some());
+    assert!(env.my_secret("one").is_some());
 
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    server.inject(
-        crate::support::FaultRule::new(crate::support::Fault::Status(404))
-            .path("selfsubjectaccessreviews"),
-    );
-    let file = manifest(&env, "  - name: one\n    inline: {B: b}\n");
+    server.inject(FaultRule::new(Fault::Status(404)).path("selfsubjectaccessreviews"));
+    let file = env.manifest(&[entry("one").inline(&[("B", "b")])]);
     env.run(&["-v", "apply", "-f", &file])
         .success()
         .stderr_has("cannot check permissions");
-    assert!(env.secret(&format!("one-{OWNER}")).is_some());
+    assert!(env.my_secret("one").is_some());
 }
 
 /// Access and rules reviews among these requests.
@@ -125,17 +96,6 @@ fn reviews(reqs: &[Recorded]) -> usize {
             r.is("POST", "/selfsubjectaccessreviews") || r.is("POST", "/selfsubjectrulesreviews")
         })
         .count()
-}
-
-/// One of my secrets, put in place as an earlier apply left it.
-fn seed_mine(env: &TestEnv, basename: &str) {
-    env.seed(serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("{basename}-{OWNER}"), "labels": {
-            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-            "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"}},
-        "data": {"K": "b2xk"},
-    }));
 }
 
 /// Issue 19 point 6: a Role that grants patch and delete only on the
@@ -148,9 +108,9 @@ fn a_role_that_names_your_secrets_lets_a_thousand_object_apply_go_on() {
     let Some(server) = env.fake() else { return };
     let names: Vec<String> = (0..1000).map(|i| format!("s{i:04}")).collect();
     for name in &names {
-        seed_mine(&env, name);
+        env.seed_mine(name, "env", &[("K", "old")]);
     }
-    let objects: Vec<String> = names.iter().map(|n| format!("{n}-{OWNER}")).collect();
+    let objects: Vec<String> = names.iter().map(|n| mine(n)).collect();
     let objects: Vec<&str> = objects.iter().map(String::as_str).collect();
     server.allow_only_names(ALICE, "patch", &objects);
     server.allow_only_names(ALICE, "delete", &objects);
@@ -159,22 +119,21 @@ fn a_role_that_names_your_secrets_lets_a_thousand_object_apply_go_on() {
         .iter()
         .map(|n| format!("  - name: {n}\n    kind: env\n    inline: {{K: new}}\n"))
         .collect();
-    let file = manifest(&env, &body);
+    let file = env.manifest_yaml(&body);
     server.clear_requests();
-    let run = env.run(&["apply", "-f", &file, "--prune", "--yes"]);
-    run.success().stdout_has("Apply complete: 1000 done.");
+    env.apply_with(&file, &["--prune", "--yes"])
+        .success()
+        .stdout_has("Apply complete: 1000 done.");
     let reqs = server.requests();
     assert!(
         reviews(&reqs) <= 3,
         "two name-less reviews and one rules review at most, not one per object: {}",
         reviews(&reqs)
     );
-    assert!(env.secret(&format!("s0499-{OWNER}")).is_some());
-    assert!(env.secret(&format!("s0500-{OWNER}")).is_none());
+    assert!(env.my_secret("s0499").is_some());
+    assert!(env.my_secret("s0500").is_none());
     assert_eq!(
-        env.data(&format!("s0000-{OWNER}"))
-            .get("K")
-            .map(Vec::as_slice),
+        env.my_data("s0000").get("K").map(Vec::as_slice),
         Some(&b"new"[..])
     );
 }
@@ -185,25 +144,22 @@ fn a_role_that_names_your_secrets_lets_a_thousand_object_apply_go_on() {
 fn a_secret_the_role_does_not_name_stops_apply_and_is_named() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    seed_mine(&env, "listed");
-    seed_mine(&env, "unlisted");
-    server.allow_only_names(ALICE, "delete", &[&format!("listed-{OWNER}")]);
-    let file = manifest(&env, "  - name: fresh\n    inline: {B: b}\n");
+    env.seed_mine("listed", "env", &[("K", "old")]);
+    env.seed_mine("unlisted", "env", &[("K", "old")]);
+    server.allow_only_names(ALICE, "delete", &[&mine("listed")]);
+    let file = env.manifest(&[entry("fresh").inline(&[("B", "b")])]);
     server.clear_requests();
-    let run = env.run(&["apply", "-f", &file, "--prune", "--yes"]);
-    run.failure()
-        .stderr_has(&format!("`delete` the secret \"unlisted-{OWNER}\""))
+    env.apply_with(&file, &["--prune", "--yes"])
+        .failure()
+        .stderr_has(&format!("`delete` the secret \"{}\"", mine("unlisted")))
         .stderr_has("nothing was changed")
         .stderr_has(&format!(
-            "kubectl auth can-i delete secrets/unlisted-{OWNER}"
-        ));
-    assert!(
-        !run.stderr.contains(&format!("\"listed-{OWNER}\"")),
-        "{}",
-        run.stderr
-    );
-    assert_eq!(secret_writes(&server.requests()), Vec::<String>::new());
-    assert!(env.secret(&format!("listed-{OWNER}")).is_some());
+            "kubectl auth can-i delete secrets/{}",
+            mine("unlisted")
+        ))
+        .stderr_lacks(&format!("\"{}\"", mine("listed")));
+    assert_eq!(server.writes(), Vec::<String>::new());
+    assert!(env.my_secret("listed").is_some());
 }
 
 fn many(n: usize) -> String {
@@ -234,18 +190,18 @@ fn posted_names(reqs: &[Recorded]) -> Vec<String> {
 fn losing_the_server_part_way_stops_sending_and_a_rerun_converges() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let file = manifest(&env, &many(20));
+    let file = env.manifest_yaml(&many(20));
     server.inject(
         FaultRule::new(Fault::Drop)
             .on("POST")
             .path("/secrets")
             .after(5),
     );
-    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    let run = env.apply_with(&file, &["--parallel", "1"]);
     run.failure()
         .stdout_has("Apply incomplete: 5 done, 1 failed, 14 not attempted")
         .stdout_has("not attempted");
-    let all = format!("{}{}", run.stdout, run.stderr);
+    let all = run.output();
     assert_eq!(
         all.matches("cannot reach the API server").count(),
         1,
@@ -266,12 +222,12 @@ fn losing_the_server_part_way_stops_sending_and_a_rerun_converges() {
     );
 
     server.clear_faults();
-    env.run(&["apply", "-f", &file])
+    env.apply(&file)
         .success()
         .stdout_has("Apply complete: 15 done.");
     for i in 0..20 {
         assert_eq!(
-            env.data(&format!("s{i:02}-{OWNER}"))["K"],
+            env.my_data(&format!("s{i:02}"))["K"],
             format!("v{i}").as_bytes()
         );
     }
@@ -283,14 +239,14 @@ fn losing_the_server_part_way_stops_sending_and_a_rerun_converges() {
 fn losing_the_server_part_way_in_json() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let file = manifest(&env, &many(8));
+    let file = env.manifest_yaml(&many(8));
     server.inject(
         FaultRule::new(Fault::Drop)
             .on("POST")
             .path("/secrets")
             .after(3),
     );
-    let run = env.run(&["apply", "-f", &file, "--parallel", "1", "-o", "json"]);
+    let run = env.apply_with(&file, &["--parallel", "1", "-o", "json"]);
     run.failure();
     let report = run.json();
     let count = |status: &str| {
@@ -319,14 +275,13 @@ fn losing_the_server_part_way_in_json() {
 #[test]
 fn parallel_is_range_checked() {
     let env = TestEnv::new();
-    let file = manifest(&env, &many(1));
+    let file = env.manifest_yaml(&many(1));
     for bad in ["0", "65", "many"] {
-        let run = env.run(&["apply", "-f", &file, "--parallel", bad]);
-        assert_eq!(run.code, Some(2), "{run:?}");
-        run.stderr_has("--parallel");
+        env.apply_with(&file, &["--parallel", bad])
+            .exits(2)
+            .stderr_has("--parallel");
     }
-    env.run(&["apply", "-f", &file, "--parallel", "64"])
-        .success();
+    env.apply_with(&file, &["--parallel", "64"]).success();
 }
 
 /// Issue 12 point 4: a create refused twice with 429 (Retry-After: 1) and a
@@ -336,12 +291,11 @@ fn parallel_is_range_checked() {
 fn writes_wait_out_back_pressure_and_retry() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    env.run(&["secret", "create", "--inline", "A=a", "kept"])
-        .success();
-    let file = manifest(
-        &env,
-        "  - name: new\n    inline: {B: b}\n  - name: kept\n    inline: {A: z}\n",
-    );
+    env.create("kept", &[("A", "a")]).success();
+    let file = env.manifest(&[
+        entry("new").inline(&[("B", "b")]),
+        entry("kept").inline(&[("A", "z")]),
+    ]);
     server.inject(
         FaultRule::new(Fault::StatusRetryAfter(429, 1))
             .on("POST")
@@ -361,8 +315,8 @@ fn writes_wait_out_back_pressure_and_retry() {
             .count()
     };
     assert_eq!((count("POST"), count("PATCH")), (3, 2), "{reqs:#?}");
-    assert_eq!(env.data(&format!("new-{OWNER}"))["B"], b"b");
-    assert_eq!(env.data(&format!("kept-{OWNER}"))["A"], b"z");
+    assert_eq!(env.my_data("new")["B"], b"b");
+    assert_eq!(env.my_data("kept")["A"], b"z");
 }
 
 /// Attack F9: a 413 RequestEntityTooLarge is the object's size, not the
@@ -373,24 +327,22 @@ fn a_write_too_large_for_the_server_is_not_worth_running_again() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let value = env.canary("big");
-    let file = manifest(
-        &env,
-        &format!("  - name: big\n    inline: {{B: {value}}}\n"),
-    );
+    let file = env.manifest(&[entry("big").inline(&[("B", &value)])]);
     server.inject(
         FaultRule::new(Fault::Status(413))
             .on("POST")
             .path("/secrets"),
     );
-    let run = env.run(&["apply", "-f", &file, "--yes"]);
-    run.failure()
+    env.apply_with(&file, &["--yes"])
+        .failure()
         .stdout_has("larger than it accepts")
         .stdout_has("running again will not help")
         .stdout_has("Running apply again will not help");
-    let out = env.run(&["apply", "-f", &file, "--yes", "-o", "json"]);
-    let json = out.json();
-    let text = json.to_string();
+    let text = env
+        .apply_with(&file, &["--yes", "-o", "json"])
+        .json()
+        .to_string();
     assert!(text.contains("\"too_large\""), "{text}");
     assert!(!text.contains("Run apply again to converge"), "{text}");
-    assert!(env.secret(&format!("big-{OWNER}")).is_none());
+    assert!(env.my_secret("big").is_none());
 }

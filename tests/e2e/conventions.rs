@@ -1,7 +1,7 @@
 //! What kubectl users expect: --version with the commit, help with
 //! examples everywhere, -v/-vv logging that never shows a value.
 
-use crate::support::TestEnv;
+use crate::support::{TestEnv, entry};
 
 #[test]
 fn version_names_the_crate_version_and_commit() {
@@ -50,30 +50,25 @@ fn every_subcommand_has_help_with_examples() {
 fn verbose_logs_requests_but_never_values() {
     let env = TestEnv::new();
     let v = env.canary("verbose");
-    let create = env.run(&[
-        "-vv",
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("TOKEN={v}"),
-        "logged",
-    ]);
-    create
-        .success()
-        .stderr_has("[konduktor] create secrets \"logged-abba3a3e\"")
-        .stderr_has("owner hash abba3a3e")
-        .stderr_has("context");
+    let pair = format!("TOKEN={v}");
+    env.run(&[
+        "-vv", "secret", "create", "--kind", "env", "--inline", &pair, "logged",
+    ])
+    .success()
+    .stderr_has("[konduktor] create secrets \"logged-abba3a3e\"")
+    .stderr_has("owner hash abba3a3e")
+    .stderr_has("context");
     let list = env.run(&["secret", "list", "-v"]);
     list.success()
         .stderr_has("[konduktor] list secrets in namespace")
         .stderr_has("-> ok in ")
         .stderr_has("listed 1 secret in 1 page");
-    let quiet = env.run(&["secret", "list"]);
-    assert!(!quiet.stderr.contains("[konduktor]"), "{}", quiet.stderr);
-    let file = env.file("secrets.yaml", format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: logged\n    kind: env\n    inline: {{TOKEN: {v}-changed}}\n"));
-    env.run(&["-vv", "apply", "-f", file.to_str().unwrap_or_default()])
+    env.run(&["secret", "list"])
+        .success()
+        .stderr_lacks("[konduktor]");
+    let changed = format!("{v}-changed");
+    let file = env.manifest(&[entry("logged").kind("env").inline(&[("TOKEN", &changed)])]);
+    env.run(&["-vv", "apply", "-f", &file])
         .success()
         .stderr_has("patch secrets");
 }

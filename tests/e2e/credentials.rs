@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{TestEnv, fake_kubeconfig, mkfifo, run_unhung};
+use crate::support::{Run, TestEnv, fake_kubeconfig, mkfifo};
 
 /// A shell script plugin in the scratch folder.
 fn plugin(env: &TestEnv, name: &str, body: &str) -> PathBuf {
@@ -34,6 +34,21 @@ fn exec_kubeconfig(
         ),
     );
     env.file("exec-kubeconfig", text)
+}
+
+/// `secret list` with a token from the plugin at `command` (run in the
+/// `interactive` mode): it fails, and shows nothing of kube's internals.
+fn list_failing_with_plugin(
+    env: &TestEnv,
+    server: &str,
+    command: &Path,
+    interactive: Option<&str>,
+) -> Run {
+    let kc = exec_kubeconfig(env, server, command, interactive);
+    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
+    run.failure();
+    assert_no_internals(&run.stderr);
+    run
 }
 
 fn server_url(env: &TestEnv) -> String {
@@ -67,9 +82,9 @@ fn a_working_exec_plugin_still_works() {
         r#"echo '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"alice-token"}}'"#,
     );
     let kc = exec_kubeconfig(&env, &server.url(), &cmd_path, None);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    run_unhung(&env, cmd).success();
+    env.with_kubeconfig(&kc, &["secret", "list"])
+        .run_unhung()
+        .success();
 }
 
 /// Output that is not an ExecCredential: never shown, whatever its shape.
@@ -101,16 +116,11 @@ fn exec_plugin_output_that_does_not_parse_is_never_echoed() {
             &format!("plugin-{name}"),
             &body.replace("{C}", &canary),
         );
-        let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-        let run = run_unhung(&env, cmd);
-        run.failure()
+        list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
             .stderr_has(&format!("plugin-{name}"))
             .stderr_has("not a valid ExecCredential")
             .stderr_has("help:")
             .stderr_has("by hand");
-        assert_no_internals(&run.stderr);
     }
 }
 
@@ -127,16 +137,11 @@ fn failing_exec_plugin_reports_its_exit_status_only() {
         "failing-plugin",
         &format!("echo \"out {canary}\"; echo \"err {canary}\" >&2; exit 3"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = run_unhung(&env, cmd);
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
         .stderr_has("failing-plugin")
         .stderr_has("exit status 3")
         .stderr_has("help:")
         .stderr_has("by hand");
-    assert_no_internals(&run.stderr);
 
     // Interactive (the default): kube lets the plugin talk to the user on
     // stderr, as kubectl does; its stdout is still never echoed.
@@ -146,26 +151,16 @@ fn failing_exec_plugin_reports_its_exit_status_only() {
         "chatty-plugin",
         &format!("echo \"out {stdout_canary}\"; echo 'please log in first' >&2; exit 1"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, None);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = run_unhung(&env, cmd);
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, None)
         .stderr_has("please log in first")
         .stderr_has("chatty-plugin")
         .stderr_has("exit status 1");
-    assert_no_internals(&run.stderr);
 
     // A plugin that is not there.
-    let missing = env.dir.path().join("no-such-plugin");
-    let kc = exec_kubeconfig(&env, &server, &missing, Some("Never"));
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = run_unhung(&env, cmd);
-    run.failure()
+    let missing = env.path("no-such-plugin");
+    list_failing_with_plugin(&env, &server, &missing, Some("Never"))
         .stderr_has("no-such-plugin")
         .stderr_has("cannot run");
-    assert_no_internals(&run.stderr);
 }
 
 /// A plugin that prints without end is stopped once it has printed 1 MiB
@@ -184,15 +179,10 @@ fn exec_plugins_that_print_without_end_or_never_exit_are_stopped() {
         "endless-plugin",
         &format!("echo \"err {endless}\" >&2; exec yes '{endless}'"),
     );
-    let kc = exec_kubeconfig(&env, &server, &cmd_path, Some("Never"));
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = run_unhung(&env, cmd);
-    run.failure()
+    list_failing_with_plugin(&env, &server, &cmd_path, Some("Never"))
         .stderr_has("endless-plugin")
         .stderr_has("more than 1048576 bytes")
         .stderr_has("by hand");
-    assert_no_internals(&run.stderr);
 
     let stuck = env.canary("stuck");
     let never = plugin(
@@ -205,11 +195,10 @@ fn exec_plugins_that_print_without_end_or_never_exit_are_stopped() {
     let default_mode = plugin(&env, "stuck-quiet-plugin", "exec sleep 600");
     for (cmd_path, mode) in [(never, Some("Never")), (default_mode, None)] {
         let kc = exec_kubeconfig(&env, &server, &cmd_path, mode);
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc)
+        let run = env
+            .with_kubeconfig(&kc, &["secret", "list"])
             .env("KONDUKTOR_EXEC_PLUGIN_TIMEOUT", "1s")
-            .args(["secret", "list"]);
-        let run = run_unhung(&env, cmd);
+            .run_unhung();
         run.failure()
             .stderr_has("stuck")
             .stderr_has("did not finish within 1s")
@@ -225,7 +214,7 @@ fn exec_plugins_that_print_without_end_or_never_exit_are_stopped() {
 fn credential_files_that_are_fifos_are_refused_by_name() {
     let env = TestEnv::new();
     let server = server_url(&env);
-    let ca = env.dir.path().join("ca-fifo");
+    let ca = env.path("ca-fifo");
     mkfifo(&ca);
     let text = fake_kubeconfig(&server, &env.namespace, "alice-token").replace(
         &format!("    server: {server}\n"),
@@ -241,32 +230,30 @@ fn credential_files_that_are_fifos_are_refused_by_name() {
         .map(|l| format!("{l}\n"))
         .collect();
     let kc = env.file("ca-kubeconfig", text);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    run_unhung(&env, cmd)
+    env.with_kubeconfig(&kc, &["secret", "list"])
+        .run_unhung()
         .failure()
         .stderr_has("ca-fifo")
         .stderr_has("FIFO")
         .stderr_has("certificate-authority")
         .stderr_has("help:");
 
-    let token = env.dir.path().join("token-fifo");
+    let token = env.path("token-fifo");
     mkfifo(&token);
     let text = fake_kubeconfig(&server, &env.namespace, "unused").replace(
         "    token: unused\n",
         &format!("    tokenFile: {}\n", token.display()),
     );
     let kc = env.file("token-kubeconfig", text);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    run_unhung(&env, cmd)
+    env.with_kubeconfig(&kc, &["secret", "list"])
+        .run_unhung()
         .failure()
         .stderr_has("token-fifo")
         .stderr_has("FIFO")
         .stderr_has("tokenFile");
 
     // A client certificate that is a FIFO: refused too.
-    let cert = env.dir.path().join("cert-fifo");
+    let cert = env.path("cert-fifo");
     mkfifo(&cert);
     let key = env.file("client.key", "not a key");
     let text = fake_kubeconfig(&server, &env.namespace, "unused").replace(
@@ -278,9 +265,8 @@ fn credential_files_that_are_fifos_are_refused_by_name() {
         ),
     );
     let kc = env.file("cert-kubeconfig", text);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    run_unhung(&env, cmd)
+    env.with_kubeconfig(&kc, &["secret", "list"])
+        .run_unhung()
         .failure()
         .stderr_has("cert-fifo")
         .stderr_has("FIFO")
@@ -321,9 +307,8 @@ fn tokens_that_are_no_header_value_are_refused_not_panicked_on() {
     );
     let kc_exec = exec_kubeconfig(&env, &server, &plugin_path, Some("Never"));
     for kc in [kc_inline, kc_file, kc_exec] {
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-        run_unhung(&env, cmd)
+        env.with_kubeconfig(&kc, &["secret", "list"])
+            .run_unhung()
             .failure()
             .stderr_has("line break or a control character")
             .stderr_has("help:");
@@ -345,10 +330,8 @@ fn credentials_in_the_server_url_are_not_shown() {
         ),
     );
     for args in [&["whoami"][..], &["secret", "list"], &["-v", "whoami"]] {
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(args);
         // TestEnv checks every run for the canaries.
-        let run = run_unhung(&env, cmd);
+        let run = env.with_kubeconfig(&kc, args).run_unhung();
         assert!(
             run.stdout.contains("***@127.0.0.1") || run.stderr.contains("***@127.0.0.1"),
             "{run:?}"
@@ -374,15 +357,12 @@ fn a_context_name_with_control_characters_is_escaped() {
                 "current-context: \"x\\e[2J\\u202e\"",
             ),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["-vv", "whoami"]);
-    let run = run_unhung(&env, cmd);
-    for text in [&run.stdout, &run.stderr] {
-        assert!(
-            !text.contains('\u{1b}') && !text.contains('\u{202e}'),
-            "{run:?}"
-        );
-    }
+    env.with_kubeconfig(&kc, &["-vv", "whoami"])
+        .run_unhung()
+        .stdout_lacks("\u{1b}")
+        .stdout_lacks("\u{202e}")
+        .stderr_lacks("\u{1b}")
+        .stderr_lacks("\u{202e}");
 }
 
 /// A server URL without a scheme (kube would stop on it) is refused, and
@@ -397,9 +377,8 @@ fn a_server_url_without_a_scheme_is_refused_unshown() {
         "127.0.0.1:1".to_string(),
     ] {
         let kc = env.file("kc-noscheme", fake_kubeconfig(&server, &env.namespace, "t"));
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-        run_unhung(&env, cmd)
+        env.with_kubeconfig(&kc, &["secret", "list"])
+            .run_unhung()
             .failure()
             .stderr_has("is not an http(s) URL (not shown");
     }
@@ -425,7 +404,7 @@ fn credentials_are_never_sent_over_plain_http() {
     let token = env.canary("http-token");
     let password = env.canary("http-password");
     let plugin_token = env.canary("http-plugin-token");
-    let ran = env.dir.path().join("plugin-ran");
+    let ran = env.path("plugin-ran");
     let cmd_path = plugin(
         &env,
         "http-plugin",
@@ -458,9 +437,9 @@ fn credentials_are_never_sent_over_plain_http() {
     for (what, user) in users {
         let kc = plain_http_kubeconfig(&env, "http-kubeconfig", &server.plain_url(), &user);
         server.clear_requests();
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(["-v", "secret", "list"]);
-        let run = run_unhung(&env, cmd);
+        let run = env
+            .with_kubeconfig(&kc, &["-v", "secret", "list"])
+            .run_unhung();
         run.failure()
             .stderr_has("sent without credentials")
             .stderr_has(&format!("({what})"))
@@ -495,9 +474,8 @@ fn an_http_server_open_to_anonymous_works_without_credentials() {
         &server.plain_url(),
         &format!("    token: {token}\n"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["-v", "secret", "list"]);
-    run_unhung(&env, cmd)
+    env.with_kubeconfig(&kc, &["-v", "secret", "list"])
+        .run_unhung()
         .success()
         .stderr_has("not sending the credentials of user `alice` (a token)");
     assert!(
@@ -515,25 +493,22 @@ fn a_client_certificate_is_not_used_over_plain_http() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let cert = env.file("http-client.crt", "not a certificate");
-    let missing_key = env.dir.path().join("no-such-client.key");
+    let missing_key = env.path("no-such-client.key");
     let user = format!(
         "    client-certificate: {}\n    client-key: {}\n",
         cert.display(),
         missing_key.display()
     );
     let kc = plain_http_kubeconfig(&env, "cert-kubeconfig", &server.plain_url(), &user);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = run_unhung(&env, cmd);
+    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run_unhung();
     run.failure()
         .stderr_has("sent without credentials")
         .stderr_has("(a client certificate)");
-    assert!(!run.stderr.contains("no-such-client.key"), "{}", run.stderr);
+    run.stderr_lacks("no-such-client.key");
     // Over https the same entry is read, and its missing key named.
     let kc = plain_http_kubeconfig(&env, "cert-kubeconfig-tls", &server.url(), &user);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    run_unhung(&env, cmd)
+    env.with_kubeconfig(&kc, &["secret", "list"])
+        .run_unhung()
         .failure()
         .stderr_has("no-such-client.key");
 }

@@ -7,16 +7,11 @@ use std::collections::BTreeMap;
 
 use serde_json::json;
 
-use crate::support::{OWNER, TestEnv};
+use crate::support::{OWNER, TestEnv, entry, mine};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
-
-fn manifest(env: &TestEnv, inline: &str) -> String {
-    let path = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: my-env\n    kind: env\n    inline: {{{inline}}}\n"),
-    );
-    path.to_str().unwrap_or_default().to_string()
+/// A manifest of one env secret, `my-env`, holding `pairs`.
+fn manifest(env: &TestEnv, pairs: &[(&str, &str)]) -> String {
+    env.manifest(&[entry("my-env").kind("env").inline(pairs)])
 }
 
 fn applied(env: &TestEnv, name: &str) -> Option<String> {
@@ -49,9 +44,8 @@ fn entries(env: &TestEnv, name: &str) -> BTreeMap<String, String> {
 #[test]
 fn a_create_and_a_merge_record_what_they_applied_keyed() {
     let env = TestEnv::new();
-    let name = format!("my-env-{OWNER}");
-    let file = manifest(&env, "FOO: bar");
-    env.run(&["apply", "-f", &file]).success();
+    let name = mine("my-env");
+    env.apply(&manifest(&env, &[("FOO", "bar")])).success();
     let first = entries(&env, &name);
     assert_eq!(first.keys().collect::<Vec<_>>(), ["FOO"]);
     // Not the previous version's unkeyed digest of "bar".
@@ -60,8 +54,8 @@ fn a_create_and_a_merge_record_what_they_applied_keyed() {
             .unwrap_or_default()
             .contains("fcde2b2e")
     );
-    let file = manifest(&env, "FOO: bar, BAZ: qux");
-    env.run(&["apply", "-f", &file]).success();
+    env.apply(&manifest(&env, &[("FOO", "bar"), ("BAZ", "qux")]))
+        .success();
     let second = entries(&env, &name);
     assert_eq!(second.keys().collect::<Vec<_>>(), ["BAZ", "FOO"]);
     assert_eq!(
@@ -69,11 +63,8 @@ fn a_create_and_a_merge_record_what_they_applied_keyed() {
         "the same key, value and object"
     );
     // `secret create` records too.
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "A=1", "solo",
-    ])
-    .success();
-    assert_eq!(entries(&env, &format!("solo-{OWNER}")).len(), 1);
+    env.create_env("solo", &[("A", "1")]).success();
+    assert_eq!(entries(&env, &mine("solo")).len(), 1);
 }
 
 /// Issue 19, point 7: another writer rotates a value this tool applied;
@@ -82,12 +73,11 @@ fn a_create_and_a_merge_record_what_they_applied_keyed() {
 #[test]
 fn a_digest_another_writer_made_stale_goes_at_the_next_write() {
     let env = TestEnv::new();
-    let name = format!("my-env-{OWNER}");
-    env.run(&[
-        "apply",
-        "-f",
-        &manifest(&env, "PIN: '493817', KEEP: '1', B: '1'"),
-    ])
+    let name = mine("my-env");
+    env.apply(&manifest(
+        &env,
+        &[("PIN", "493817"), ("KEEP", "1"), ("B", "1")],
+    ))
     .success();
     let before = entries(&env, &name);
     // Another writer rotates PIN (kubectl edit, a rotation job).
@@ -100,8 +90,7 @@ fn a_digest_another_writer_made_stale_goes_at_the_next_write() {
         "stale until our next write"
     );
     // The manifest no longer names PIN or KEEP (kept in the cluster), and changes B.
-    env.run(&["apply", "-f", &manifest(&env, "B: '2'")])
-        .success();
+    env.apply(&manifest(&env, &[("B", "2")])).success();
     let after = entries(&env, &name);
     assert_eq!(after.keys().collect::<Vec<_>>(), ["B", "KEEP"], "{after:?}");
     // KEEP still holds what was applied: its entry stands.
@@ -124,12 +113,8 @@ fn an_unkeyed_record_of_the_previous_version_is_replaced_at_the_next_write() {
     obj["metadata"]["annotations"]["konduktor.trainy.ai/applied"] =
         json!(r#"{"BAZ":"sha256:00000000","FOO":"sha256:fcde2b2e"}"#);
     env.seed(obj);
-    let name = format!("my-env-ann-{OWNER}");
-    let file = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: my-env-ann\n    kind: env\n    inline: {{X: '1'}}\n"),
-    );
-    env.run(&["apply", "-f", file.to_str().unwrap_or_default()])
+    let name = mine("my-env-ann");
+    env.apply(&env.manifest(&[entry("my-env-ann").kind("env").inline(&[("X", "1")])]))
         .success();
     let after = entries(&env, &name);
     assert_eq!(after.keys().collect::<Vec<_>>(), ["FOO", "X"], "{after:?}");
@@ -144,8 +129,8 @@ fn an_unkeyed_record_of_the_previous_version_is_replaced_at_the_next_write() {
 fn diff_tells_a_change_in_the_sources_from_one_in_the_cluster() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let name = format!("my-env-{OWNER}");
-    env.run(&["apply", "-f", &manifest(&env, "A: '1', B: '1', C: '1'")])
+    let name = mine("my-env");
+    env.apply(&manifest(&env, &[("A", "1"), ("B", "1"), ("C", "1")]))
         .success();
     // Someone edits B and C in the cluster (kubectl edit, Konduktor's CLI).
     let mut obj = env.secret(&name).unwrap_or_else(|| panic!("no {name}"));
@@ -153,13 +138,13 @@ fn diff_tells_a_change_in_the_sources_from_one_in_the_cluster() {
     obj["data"]["C"] = json!("Mg==");
     server.put_secret(&env.namespace, obj);
     // ... and the manifest changes A and C.
-    let file = manifest(&env, "A: '2', B: '1', C: '3'");
-    let diff = env.run(&["diff", "-f", &file]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stdout_has("    ~ A (changed in the sources since the last apply)")
+    let file = manifest(&env, &[("A", "2"), ("B", "1"), ("C", "3")]);
+    env.diff(&file)
+        .exits(1)
+        .stdout_has("    ~ A (changed in the sources since the last apply)")
         .stdout_has("    ~ B (changed in the cluster since the last apply)")
         .stdout_has("    ~ C (changed in the sources and in the cluster since the last apply)");
-    let json = env.run(&["diff", "-f", &file, "-o", "json"]).json();
+    let json = env.diff_with(&file, &["-o", "json"]).json();
     let origins: Vec<(String, String)> = json["secrets"][0]["keys"]
         .as_array()
         .cloned()
@@ -186,17 +171,16 @@ fn diff_tells_a_change_in_the_sources_from_one_in_the_cluster() {
 fn secrets_without_a_record_show_origin_unknown_never_an_error() {
     let env = TestEnv::new();
     // Written by Konduktor's CLI (FOO=bar, BAZ=qux), no record.
-    env.seed_fixture(&format!("my-env-{OWNER}"));
-    let file = manifest(&env, "FOO: changed");
-    let diff = env.run(&["diff", "-f", &file]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stdout_has("    ~ FOO (origin unknown)");
-    let json = env.run(&["diff", "-f", &file, "-o", "json"]).json();
+    env.seed_fixture(&mine("my-env"));
+    let file = manifest(&env, &[("FOO", "changed")]);
+    env.diff(&file)
+        .exits(1)
+        .stdout_has("    ~ FOO (origin unknown)");
+    let json = env.diff_with(&file, &["-o", "json"]).json();
     assert_eq!(json["secrets"][0]["keys"][1]["key"], "FOO");
     assert_eq!(json["secrets"][0]["keys"][1]["origin"], "unknown");
     // The apply that follows records it: from then on, origins are known.
-    env.run(&["apply", "-f", &file]).success();
-    let file = manifest(&env, "FOO: again");
-    env.run(&["diff", "-f", &file])
+    env.apply(&file).success();
+    env.diff(&manifest(&env, &[("FOO", "again")]))
         .stdout_has("    ~ FOO (changed in the sources since the last apply)");
 }

@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Fault, FaultRule, TestEnv, fake_kubeconfig};
+use crate::support::{Fault, FaultRule, TestEnv, entry, fake_kubeconfig, mine};
 
 fn assert_diagnostic(stderr: &str) {
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -27,9 +27,7 @@ fn unreachable_server_names_the_url_and_gives_up() {
         "dead",
         fake_kubeconfig(&format!("http://127.0.0.1:{port}"), "ns", "t"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = env.run_command(cmd);
+    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run();
     run.failure()
         .stderr_has(&format!("127.0.0.1:{port}"))
         .stderr_has("cannot reach");
@@ -58,9 +56,7 @@ fn bad_credentials_are_a_401_diagnostic() {
         "badtoken",
         fake_kubeconfig(&server.url(), &env.namespace, "wrong-token"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    let run = env.run_command(cmd);
+    let run = env.with_kubeconfig(&kc, &["secret", "list"]).run();
     run.failure()
         .stderr_has("did not accept the credentials")
         .stderr_has("401");
@@ -83,8 +79,8 @@ fn rbac_refusals_name_the_verb_and_resource() {
     assert_diagnostic(&run.stderr);
     server.deny("alice", "create");
     let v = env.canary("rbac");
-    let run = env.run(&["secret", "create", "--inline", &format!("K={v}"), "x"]);
-    run.failure()
+    env.create("x", &[("K", &v)])
+        .failure()
         .stderr_has("may not create secrets")
         .stderr_has("RBAC");
 }
@@ -123,17 +119,10 @@ fn dropped_connections_on_writes_are_not_retried() {
     let Some(server) = env.fake() else { return };
     server.inject(FaultRule::new(Fault::Drop).on("POST").path("/secrets"));
     let v = env.canary("drop");
-    let run = env.run(&["secret", "create", "--inline", &format!("K={v}"), "dropped"]);
+    let run = env.create("dropped", &[("K", &v)]);
     run.failure().stderr_has("cannot reach");
     assert_diagnostic(&run.stderr);
-    assert_eq!(
-        server
-            .requests()
-            .iter()
-            .filter(|r| r.method == "POST" && r.path.ends_with("/secrets"))
-            .count(),
-        1
-    );
+    assert_eq!(server.count("POST", "/secrets"), 1);
 }
 
 /// A validating webhook that quotes the object it refused: the values we
@@ -142,7 +131,6 @@ fn dropped_connections_on_writes_are_not_retried() {
 fn a_server_message_quoting_our_request_is_scrubbed_of_the_values() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let head = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
     // create: secret create, then apply.
     server.inject(
@@ -151,61 +139,36 @@ fn a_server_message_quoting_our_request_is_scrubbed_of_the_values() {
             .path("/secrets"),
     );
     let v = env.canary("echo-create");
-    let run = env.run(&["secret", "create", "--inline", &format!("K={v}"), "echoed"]);
+    let run = env.create("echoed", &[("K", &v)]);
     run.failure()
         .stderr_has("denied the request")
         .stderr_has("<redacted>");
     assert_diagnostic_no_help(&run.stderr);
     let v2 = env.canary("echo-apply");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{head}  - name: applied\n    kind: env\n    fromEnv: [TOKEN]\n"),
-    );
-    let mut cmd = env.command();
-    cmd.env("TOKEN", &v2)
-        .args(["-n", &env.namespace, "apply", "-f"])
-        .arg(&manifest);
-    let run = env.run_command(cmd);
+    let manifest = env.manifest(&[entry("applied").kind("env").variables(&["TOKEN"])]);
+    let run = env.cmd(&["apply", "-f", &manifest]).env("TOKEN", &v2).run();
     run.failure();
-    let both = format!("{}{}", run.stdout, run.stderr);
+    let both = run.output();
     assert!(both.contains("NOT created"), "{both}");
     assert!(both.contains("<redacted>"), "{both}");
 
     // merge: the same two commands on a secret that exists.
     server.clear_requests();
     server.inject(FaultRule::new(Fault::EchoBody(422)).on("PATCH"));
-    env.seed_fixture(&format!("my-env-{}", crate::support::OWNER));
+    env.seed_fixture(&mine("my-env"));
     let v3 = env.canary("echo-merge");
-    let run = env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("NEW={v3}"),
-        "my-env",
-    ]);
-    run.failure()
+    env.create_env("my-env", &[("NEW", &v3)])
+        .failure()
         .stderr_has("denied the request")
         .stderr_has("<redacted>");
     let v4 = env.canary("echo-apply-merge");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{head}  - name: my-env\n    kind: env\n    fromEnv: [OTHER]\n"),
-    );
-    let mut cmd = env.command();
-    cmd.env("OTHER", &v4)
-        .args(["-n", &env.namespace, "apply", "-f"])
-        .arg(&manifest);
-    let run = env.run_command(cmd);
+    let manifest = env.manifest(&[entry("my-env").kind("env").variables(&["OTHER"])]);
+    let run = env.cmd(&["apply", "-f", &manifest]).env("OTHER", &v4).run();
     run.failure();
-    let both = format!("{}{}", run.stdout, run.stderr);
+    let both = run.output();
     assert!(both.contains("NOT merged"), "{both}");
     assert!(both.contains("<redacted>"), "{both}");
-    assert!(
-        server.requests().iter().any(|r| r.method == "PATCH"),
-        "the merge reached the server"
-    );
+    assert!(server.sent("PATCH") > 0, "the merge reached the server");
 }
 
 fn assert_diagnostic_no_help(stderr: &str) {
@@ -232,10 +195,10 @@ fn request_timeouts_out_of_range_are_usage_errors() {
         "9223372036854775807ns5h",
         "",
     ] {
-        let run = env.run(&[&format!("--request-timeout={bad}"), "secret", "list"]);
-        assert_eq!(run.code, Some(2), "{bad:?}: {run:?}");
-        run.failure().stderr_has("--request-timeout");
-        assert!(!run.stderr.contains("panicked"), "{bad:?}: {}", run.stderr);
+        env.run(&[&format!("--request-timeout={bad}"), "secret", "list"])
+            .exits(2)
+            .stderr_has("--request-timeout")
+            .stderr_lacks("panicked");
     }
     env.run(&[
         "--request-timeout",

@@ -4,25 +4,22 @@
 
 use std::path::Path;
 
-use base64::Engine;
-use serde_json::json;
-
-use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
-}
+use crate::support::cli::TestCommand;
+use crate::support::requests::owner_selector;
+use crate::support::{
+    OTHER_OWNER, OWNER, Run, TestEnv, arg, entry, mine, secret_object, tls_secret,
+};
 
 /// `diff -f manifest` as a user runs it after export: nothing sourced,
 /// no variable of the secrets set (env files are read by `fromEnvFile`).
 fn plain_diff(env: &TestEnv, manifest: &Path, extra: &[&str]) -> Run {
-    let mut args: Vec<&str> = extra.to_vec();
-    args.extend(["diff", "-f", s(manifest)]);
-    env.run(&args)
+    env.cmd(extra).args(&["diff", "-f", arg(manifest)]).run()
+}
+
+/// `export --values-dir VALUES --out OUT`, after `flags` (`-v`).
+fn export_into<'e>(env: &'e TestEnv, flags: &[&str], values: &Path, out: &Path) -> TestCommand<'e> {
+    env.cmd(flags)
+        .args(&["export", "--values-dir", arg(values), "--out", arg(out)])
 }
 
 /// The list export keeps of what it wrote in a values folder.
@@ -70,7 +67,7 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     let env = TestEnv::new();
     let file_value = env.canary("file");
     let f = env.file("src/token.txt", &file_value);
-    let dir = env.dir.path().join("src/mycreds");
+    let dir = env.path("src/mycreds");
     env.file("src/mycreds/a.txt", env.canary("dir-a"));
     env.file("src/mycreds/sub/run.sh", env.canary("dir-b"));
     std::fs::set_permissions(dir.join("a.txt"), std::fs::Permissions::from_mode(0o600))
@@ -82,51 +79,30 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     .unwrap_or_else(|e| panic!("{e}"));
     let key = env.file("src/id_test", env.canary("gitkey"));
     let quote_value = format!("it's \"{}\" $HOME `x`", env.canary("env-quote"));
-    for args in [
-        vec!["--from-file", s(&f), "c-file"],
-        vec!["--from-directory", s(&dir), "c-dir"],
-        vec![
-            "--inline",
-            &format!("K1={}", env.canary("inline")),
-            "c-inline",
-        ],
-        vec![
-            "--kind",
-            "env",
-            "--inline",
-            &format!("TOKEN={quote_value}"),
-            "--inline",
-            "EMPTY=",
-            "c-env",
-        ],
-        vec!["--kind", "git-ssh", "--from-file", s(&key), "c-ssh"],
-    ] {
-        let mut full = vec!["secret", "create"];
-        full.extend(args);
-        env.run(&full).success();
-    }
-    let applied = env.file(
+    env.create_file("c-file", arg(&f)).success();
+    env.run(&["secret", "create", "--from-directory", arg(&dir), "c-dir"])
+        .success();
+    env.create("c-inline", &[("K1", &env.canary("inline"))])
+        .success();
+    env.create_env("c-env", &[("TOKEN", &quote_value), ("EMPTY", "")])
+        .success();
+    env.create_git_ssh("c-ssh", arg(&key)).success();
+    let applied = env.manifest_file(
         "applied.yaml",
-        format!(
-            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: a-env\n    kind: env\n    inline:\n      MULTI: \"line one\\nline 'two' {}\\n\"\n  - name: a-files\n    fromFile: [src/token.txt]\n",
+        &format!(
+            "  - name: a-env\n    kind: env\n    inline:\n      MULTI: \"line one\\nline 'two' {}\\n\"\n  - name: a-files\n    fromFile: [src/token.txt]\n",
             env.canary("applied")
         ),
     );
-    env.run(&["apply", "-f", s(&applied)]).success();
+    env.apply(&applied).success();
 
     // A folder name YAML and sh must both quote, next to the manifest.
-    let values = env.dir.path().join("va'l\"s #: x\ny");
-    let out = env.dir.path().join("exported.yaml");
-    let run = env.run(&[
-        "-vv",
-        "export",
-        "--values-dir",
-        s(&values),
-        "--out",
-        s(&out),
-    ]);
-    run.success().stderr_has("Exported 7 secrets");
-    assert!(!run.stderr.contains("subshell"), "{}", run.stderr);
+    let values = env.path("va'l\"s #: x\ny");
+    let out = env.path("exported.yaml");
+    let run = export_into(&env, &["-vv"], &values, &out).run();
+    run.success()
+        .stderr_has("Exported 7 secrets")
+        .stderr_lacks("subshell");
     assert!(run.stdout.is_empty(), "{}", run.stdout);
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
@@ -161,8 +137,8 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
     plain_diff(&env, &out, &["-v"]).success();
 
     // To standard output, absolute paths; -v too.
-    let values2 = env.dir.path().join("v2");
-    let run = env.run(&["-v", "export", "--values-dir", s(&values2)]);
+    let values2 = env.path("v2");
+    let run = env.run(&["-v", "export", "--values-dir", arg(&values2)]);
     run.success();
     let out2 = env.file("stdout.yaml", &run.stdout);
     assert!(
@@ -180,9 +156,10 @@ fn created_and_applied_secrets_round_trip_through_export_and_diff() {
 fn konduktor_made_secrets_round_trip_through_export_and_diff() {
     let env = TestEnv::new();
     env.seed_konduktor_made();
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    export_into(&env, &[], &values, &out)
+        .run()
         .success()
         .stderr_has("Exported 5 secrets");
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
@@ -235,7 +212,7 @@ fn without_a_values_dir_nothing_is_written_and_the_manifest_says_to_complete_it(
         }
         // The recorded values are short and known: none is in the text.
         for value in ["\"bar\"", "\"qux\""] {
-            assert!(!run.stdout.contains(value), "{}", run.stdout);
+            run.stdout_lacks(value);
         }
     }
     assert_eq!(files_under(env.dir.path()), before);
@@ -255,71 +232,59 @@ fn without_a_values_dir_nothing_is_written_and_the_manifest_says_to_complete_it(
 fn out_and_values_dir_are_refused_when_taken_unless_forced() {
     let env = TestEnv::new();
     let canary = env.canary("forced");
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        &format!("K={canary}"),
-        "one",
-    ])
-    .success();
+    env.create("one", &[("K", &canary)]).success();
     let out = env.file("secrets.yaml", "mine\n");
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
-    env.run(&["export", "--out", s(&out)])
+    env.clear_requests();
+    env.run(&["export", "--out", arg(&out)])
         .failure()
         .stderr_has("exists already")
         .stderr_has("--force");
     assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "mine\n");
-    let taken = env.dir.path().join("taken");
+    let taken = env.path("taken");
     env.file("taken/notes.txt", "keep");
-    let taken_s = s(&taken).to_string();
+    let taken_s = arg(&taken).to_string();
     env.run(&["export", "--values-dir", &taken_s])
         .failure()
         .stderr_has("is not empty")
         .stderr_has("--force");
     env.file("a-file", "x");
-    env.run(&["export", "--values-dir", s(&env.dir.path().join("a-file"))])
+    env.run(&["export", "--values-dir", arg(&env.path("a-file"))])
         .failure()
         .stderr_has("not a folder");
     // A missing parent, or a link to nothing, is found before anything is
     // read or written (not once values are on disk).
-    let fresh = env.dir.path().join("fresh-values");
+    let fresh = env.path("fresh-values");
     env.run(&[
         "export",
         "--values-dir",
-        s(&fresh),
+        arg(&fresh),
         "--out",
-        s(&env.dir.path().join("no-such-folder/x.yaml")),
+        arg(&env.path("no-such-folder/x.yaml")),
     ])
     .failure()
     .stderr_has("its folder does not exist");
     assert!(!fresh.exists(), "values written before the refusal");
-    env.run(&[
-        "export",
-        "--values-dir",
-        s(&env.dir.path().join("nope/values")),
-    ])
-    .failure()
-    .stderr_has("its parent folder does not exist");
-    let dangling = env.dir.path().join("dangling");
-    std::os::unix::fs::symlink(env.dir.path().join("nowhere"), &dangling)
-        .unwrap_or_else(|e| panic!("{e}"));
-    env.run(&["export", "--values-dir", s(&dangling)])
+    env.run(&["export", "--values-dir", arg(&env.path("nope/values"))])
+        .failure()
+        .stderr_has("its parent folder does not exist");
+    let dangling = env.path("dangling");
+    std::os::unix::fs::symlink(env.path("nowhere"), &dangling).unwrap_or_else(|e| panic!("{e}"));
+    env.run(&["export", "--values-dir", arg(&dangling)])
         .failure()
         .stderr_has("a link to nothing");
     env.assert_no_requests();
 
-    env.run(&[
-        "export",
-        "--out",
-        s(&out),
-        "--force",
-        "--values-dir",
-        &taken_s,
-    ])
-    .success();
+    let forced = || {
+        env.run(&[
+            "export",
+            "--out",
+            arg(&out),
+            "--force",
+            "--values-dir",
+            &taken_s,
+        ])
+    };
+    forced().success();
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     assert!(text.contains("name: \"one\""), "{text}");
     assert_eq!(
@@ -331,15 +296,7 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
         canary
     );
     // Again, over its own output.
-    env.run(&[
-        "export",
-        "--out",
-        s(&out),
-        "--force",
-        "--values-dir",
-        &taken_s,
-    ])
-    .success();
+    forced().success();
 }
 
 /// A secret a manifest cannot reproduce is listed, with the reason, on
@@ -347,38 +304,23 @@ fn out_and_values_dir_are_refused_when_taken_unless_forced() {
 #[test]
 fn unrepresentable_secrets_are_listed_and_left_out() {
     let env = TestEnv::new();
-    let labels = |name: &str, kind: &str| {
-        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
-    };
     let nul = format!("{}\0tail", env.canary("nul"));
+    env.seed(secret_object("has-nul").value("TOKEN", &nul));
     env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("has-nul-{OWNER}"), "labels": labels("has-nul", "env")},
-        "data": {"TOKEN": b64(nul.as_bytes())}}),
+        secret_object("odd-kind")
+            .kind("kustom")
+            .value("A", env.canary("odd")),
     );
     env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("odd-kind-{OWNER}"), "labels": labels("odd-kind", "kustom")},
-        "data": {"A": b64(env.canary("odd").as_bytes())}}),
+        secret_object("not-a-zip")
+            .kind("default")
+            .value("payload.zip", env.canary("zip")),
     );
-    env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("not-a-zip-{OWNER}"), "labels": labels("not-a-zip", "default")},
-        "data": {"payload.zip": b64(env.canary("zip").as_bytes())}}));
     let fine = env.canary("fine");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("OK={fine}"),
-        "fine",
-    ])
-    .success();
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    let run = env.run(&["-v", "export", "--values-dir", s(&values), "--out", s(&out)]);
+    env.create_env("fine", &[("OK", &fine)]).success();
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    let run = export_into(&env, &["-v"], &values, &out).run();
     run.success()
         .stderr_has("Exported 1 secret ")
         .stderr_has(&format!("left out secret `has-nul-{OWNER}` (basename `has-nul`): the value of `TOKEN` holds a NUL byte"))
@@ -407,43 +349,17 @@ fn unrepresentable_secrets_are_listed_and_left_out() {
 fn another_users_secrets_are_never_exported() {
     let env = TestEnv::new();
     let theirs = env.canary("theirs");
-    env.run_as(
-        OTHER_OWNER,
-        &[
-            "secret",
-            "create",
-            "--kind",
-            "env",
-            "--inline",
-            &format!("THEIRS={theirs}"),
-            "theirs",
-        ],
-    )
-    .success();
-    let mine = env.canary("mine");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("MINE={mine}"),
-        "mine",
-    ])
-    .success();
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
-    let values = env.dir.path().join("values");
-    let run = env.run(&["-vv", "export", "--values-dir", s(&values)]);
+    env.as_owner(OTHER_OWNER)
+        .create_env("theirs", &[("THEIRS", &theirs)])
+        .success();
+    let value = env.canary("mine");
+    env.create_env("mine", &[("MINE", &value)]).success();
+    env.clear_requests();
+    let values = env.path("values");
+    let run = env.run(&["-vv", "export", "--values-dir", arg(&values)]);
     run.success().stdout_has("- name: \"mine\"");
     for other in ["theirs", "THEIRS", "bystander", OTHER_OWNER, "feedbeef"] {
-        assert!(!run.stdout.contains(other), "{other}:\n{}", run.stdout);
-        assert!(
-            !run.stderr.contains(&format!("`{other}`")),
-            "{}",
-            run.stderr
-        );
+        run.stdout_lacks(other).stderr_lacks(&format!("`{other}`"));
     }
     assert_eq!(files_under(&values), vec!["mine.env"]);
     if let Some(server) = env.fake() {
@@ -453,10 +369,7 @@ fn another_users_secrets_are_never_exported() {
             .filter(|r| r.method == "GET")
             .collect();
         assert_eq!(lists.len(), 1, "{lists:#?}");
-        assert_eq!(
-            lists[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
+        assert_eq!(lists[0].label_selector(), Some(owner_selector(OWNER)));
     }
 }
 
@@ -470,23 +383,18 @@ fn another_users_secrets_are_never_exported() {
 fn planted_proxy_variables_go_to_an_env_file_no_shell_reads() {
     let env = TestEnv::new();
     let token = env.canary("planted");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        "HTTPS_PROXY=http://127.0.0.1:9",
-        "--inline",
-        "SSL_CERT_FILE=/tmp/not-your-ca.pem",
-        "--inline",
-        &format!("TOKEN={token}"),
+    env.create_env(
         "planted",
-    ])
+        &[
+            ("HTTPS_PROXY", "http://127.0.0.1:9"),
+            ("SSL_CERT_FILE", "/tmp/not-your-ca.pem"),
+            ("TOKEN", &token),
+        ],
+    )
     .success();
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    let run = export_into(&env, &[], &values, &out).run();
     run.success().stderr_has("Exported 1 secret ");
     let text = std::fs::read_to_string(&out).unwrap_or_default();
     env.assert_no_leak(&text);
@@ -523,12 +431,12 @@ fn from_env_file_reads_exact_values_and_names_a_bad_line() {
             "# written by hand\n\nTOKEN={canary}\nTRICKY= it's \"q\" = #x \\\\n\\n\\té☃\\x41\nEMPTY=\n"
         ),
     );
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    fromEnvFile: vals/hf.env\n    inline: {MODE: online}\n",
+    // (Line 6 is `fromEnvFile`.)
+    let manifest = env.manifest_yaml(
+        "  - name: hf\n    kind: env\n    fromEnvFile: vals/hf.env\n    inline: {MODE: online}\n",
     );
-    env.run(&["apply", "-f", s(&manifest)]).success();
-    let data = env.data(&format!("hf-{OWNER}"));
+    env.apply(&manifest).success();
+    let data = env.my_data("hf");
     assert_eq!(
         data.get("TRICKY").map(Vec::as_slice),
         Some(" it's \"q\" = #x \\n\n\té☃A".as_bytes())
@@ -536,16 +444,16 @@ fn from_env_file_reads_exact_values_and_names_a_bad_line() {
     assert_eq!(data.get("TOKEN"), Some(&canary.clone().into_bytes()));
     assert_eq!(data.get("EMPTY"), Some(&Vec::new()));
     assert_eq!(data.get("MODE"), Some(&b"online".to_vec()));
-    env.run(&["diff", "-f", s(&manifest)]).success();
+    env.diff(&manifest).success();
 
     env.file("vals/hf.env", format!("TOKEN=x\n{canary}\n"));
-    let run = env.run(&["diff", "-f", s(&manifest)]);
+    let run = env.diff(&manifest);
     run.failure()
         .stderr_has("line 2: has no `=`")
         .stderr_has("secrets.yaml:6");
     env.assert_no_leak(&run.stderr);
     env.file("vals/hf.env", format!("export TOKEN='{canary}'\n"));
-    env.run(&["diff", "-f", s(&manifest)])
+    env.diff(&manifest)
         .failure()
         .stderr_has("line 1: starts with `export`");
 }
@@ -557,18 +465,14 @@ fn from_env_file_reads_exact_values_and_names_a_bad_line() {
 #[test]
 fn out_never_replaces_anything_but_a_regular_file_even_with_force() {
     let env = TestEnv::new();
-    env.run(&["secret", "create", "--inline", "K=v", "one"])
-        .success();
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: v}\n",
-    );
+    env.create("one", &[("K", "v")]).success();
+    let manifest = env.manifest(&[entry("one").inline(&[("K", "v")])]);
     let target = env.file("precious.txt", "keep\n");
-    let link = env.dir.path().join("link.yaml");
+    let link = env.path("link.yaml");
     std::os::unix::fs::symlink(&target, &link).unwrap_or_else(|e| panic!("{e}"));
-    let fifo = env.dir.path().join("fifo");
+    let fifo = env.path("fifo");
     crate::support::mkfifo(&fifo);
-    let folder = env.dir.path().join("folder");
+    let folder = env.path("folder");
     std::fs::create_dir(&folder).unwrap_or_else(|e| panic!("{e}"));
     let cases: [(&Path, &str); 5] = [
         (&link, "a symbolic link"),
@@ -577,22 +481,22 @@ fn out_never_replaces_anything_but_a_regular_file_even_with_force() {
         (Path::new("/dev/null"), "a character device"),
         (&folder, "a directory"),
     ];
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
+    env.clear_requests();
     for (out, kind) in cases {
         for force in [false, true] {
-            let mut export = vec!["export", "--out", s(out)];
-            let mut diff = vec!["diff", "-f", s(&manifest), "--out", s(out)];
+            let mut export = vec!["export", "--out", arg(out)];
+            let mut diff = vec!["diff", "-f", &manifest, "--out", arg(out)];
             if force {
                 export.push("--force");
                 diff.push("--force");
             }
             for args in [export, diff] {
-                let mut cmd = env.command();
-                cmd.args(&args);
-                let run = crate::support::run_unhung(&env, cmd);
-                run.failure().stderr_has(kind).stderr_has("never replaced");
+                env.cmd(&args)
+                    .no_namespace()
+                    .run_unhung()
+                    .failure()
+                    .stderr_has(kind)
+                    .stderr_has("never replaced");
             }
         }
     }
@@ -617,29 +521,19 @@ fn out_never_replaces_anything_but_a_regular_file_even_with_force() {
 fn out_dash_is_standard_output() {
     let env = TestEnv::new();
     let canary = env.canary("dash");
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        &format!("K={canary}"),
-        "one",
-    ])
-    .success();
+    env.create("one", &[("K", &canary)]).success();
     env.run(&["export", "--out", "-"])
         .success()
         .stdout_has("- name: \"one\"")
         .stderr_has("to standard output");
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    inline: {K: changed}\n",
-    );
-    let run = env.run(&["diff", "-f", s(&manifest), "--out", "-"]);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    let manifest = env.manifest(&[entry("one").inline(&[("K", "changed")])]);
+    let run = env.diff_with(&manifest, &["--out", "-"]);
+    run.exits(1);
     let plan: serde_json::Value =
         serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}\n{}", run.stdout));
     assert_eq!(plan["formatVersion"], 2);
     run.stderr_has("~ K").stderr_has("standard output");
-    assert!(!env.dir.path().join("-").exists());
+    assert!(!env.path("-").exists());
     assert!(!std::path::Path::new("-").exists());
 }
 
@@ -652,53 +546,28 @@ fn force_replaces_only_what_export_wrote_itself() {
     let env = TestEnv::new();
     for name in ["one", "two"] {
         let v = env.canary(name);
-        env.run(&[
-            "secret",
-            "create",
-            "--kind",
-            "env",
-            "--inline",
-            &format!("K={v}"),
-            name,
-        ])
-        .success();
+        env.create_env(name, &[("K", &v)]).success();
     }
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    env.run(&["export", "--values-dir", s(&values), "--out", s(&out)])
-        .success();
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    export_into(&env, &[], &values, &out).run().success();
     let record = std::fs::read_to_string(values.join(RECORD)).unwrap_or_default();
     env.assert_no_leak(&record);
     assert!(record.contains("\"one.env\""), "{record}");
     assert_eq!(mode(&values.join(RECORD)), 0o600);
     env.file("values/notes.txt", "mine");
     env.run(&["secret", "delete", "two"]).success();
-    env.run(&[
-        "export",
-        "--values-dir",
-        s(&values),
-        "--out",
-        s(&out),
-        "--force",
-    ])
-    .success();
+    export_into(&env, &[], &values, &out)
+        .arg("--force")
+        .run()
+        .success();
     assert_eq!(files_under(&values), vec!["notes.txt", "one.env"]);
     plain_diff(&env, &out, &[]).success();
 
     // The user's file where export writes, unknown to the record.
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "K=x", "three",
-    ])
-    .success();
+    env.create_env("three", &[("K", "x")]).success();
     env.file("values/three.env", "K=the user's own\n");
-    let run = env.run(&[
-        "export",
-        "--values-dir",
-        s(&values),
-        "--out",
-        s(&out),
-        "--force",
-    ]);
+    let run = export_into(&env, &[], &values, &out).arg("--force").run();
     run.failure()
         .stderr_has("`three.env`")
         .stderr_has("did not write");
@@ -720,10 +589,6 @@ fn force_replaces_only_what_export_wrote_itself() {
 fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
     use std::io::Write as _;
     let env = TestEnv::new();
-    let labels = |name: &str, kind: &str| {
-        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
-    };
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
     let options = zip::write::SimpleFileOptions::default().unix_permissions(0o600);
     w.start_file(format!("creds/{}", "n".repeat(300)), options)
@@ -732,30 +597,21 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
         .unwrap_or_else(|e| panic!("{e}"));
     let zip = w.finish().unwrap_or_else(|e| panic!("{e}")).into_inner();
     env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("long-{OWNER}"), "labels": labels("long", "default")},
-        "data": {"payload.zip": b64(&zip)}}),
+        secret_object("long")
+            .kind("default")
+            .value("payload.zip", &zip),
     );
     for name in ["null", "true", "123"] {
-        env.seed(
-            json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("{name}-{OWNER}"), "labels": labels(name, "env")},
-            "data": {"K": b64(env.canary(name).as_bytes())}}),
-        );
+        env.seed(secret_object(name).value("K", env.canary(name)));
     }
     let held = env.fake().map(|server| {
-        env.run(&["secret", "create", "--inline", "K=v", "going"])
-            .success();
-        server.add_finalizer(
-            &env.namespace,
-            &format!("going-{OWNER}"),
-            "example.com/hold",
-        );
-        server.delete_secret_elsewhere(&env.namespace, &format!("going-{OWNER}"));
+        env.create("going", &[("K", "v")]).success();
+        server.add_finalizer(&env.namespace, &mine("going"), "example.com/hold");
+        server.delete_secret_elsewhere(&env.namespace, &mine("going"));
     });
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    let run = export_into(&env, &[], &values, &out).run();
     run.success()
         .stderr_has("Exported 3 secrets")
         .stderr_has(&format!(
@@ -784,50 +640,34 @@ fn what_cannot_be_written_is_left_out_and_odd_names_read_back() {
 #[test]
 fn only_opaque_secrets_are_exported_and_left_outs_name_their_object() {
     let env = TestEnv::new();
-    let labels = |name: &str, kind: &str| {
-        json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-               "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind})
-    };
     let tls_key = env.canary("tls-key");
+    env.seed(tls_secret("tls", "c", &tls_key));
     env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
-        "metadata": {"name": format!("tls-{OWNER}"), "labels": labels("tls", "default")},
-        "data": {"tls.key": b64(tls_key.as_bytes()), "tls.crt": b64(b"c")}}),
+        secret_object("planted")
+            .kind("git-ssh")
+            .of_type("kubernetes.io/ssh-auth")
+            .value("ssh-privatekey", env.canary("planted"))
+            .value("gitkey", env.canary("planted-gitkey")),
     );
     env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/ssh-auth",
-        "metadata": {"name": format!("planted-{OWNER}"), "labels": labels("planted", "git-ssh")},
-        "data": {"ssh-privatekey": b64(env.canary("planted").as_bytes()),
-                 "gitkey": b64(env.canary("planted-gitkey").as_bytes())}}),
-    );
-    env.seed(
-        json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": "plantbase-aaaa1111", "labels": labels("mine", "weird")},
-        "data": {"A": b64(env.canary("plant").as_bytes())}}),
+        secret_object("mine")
+            .kind("weird")
+            .named("plantbase-aaaa1111")
+            .value("A", env.canary("plant")),
     );
     let key = env.canary("gitkey");
-    let key_file = env.file("id", format!("-----BEGIN KEY-----\n{key}\n"));
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "git-ssh",
-        "--from-file",
-        s(&key_file),
-        "ssh",
-    ])
-    .success();
-    env.run(&["secret", "create", "--inline", "A=b", "mine"])
-        .success();
-    let values = env.dir.path().join("values");
-    let out = env.dir.path().join("secrets.yaml");
-    let run = env.run(&["export", "--values-dir", s(&values), "--out", s(&out)]);
+    let key_file = env.file_arg("id", format!("-----BEGIN KEY-----\n{key}\n"));
+    env.create_git_ssh("ssh", &key_file).success();
+    env.create("mine", &[("A", "b")]).success();
+    let values = env.path("values");
+    let out = env.path("secrets.yaml");
+    let run = export_into(&env, &[], &values, &out).run();
     run.success()
         .stderr_has("Exported 2 secrets")
         .stderr_has(&format!("left out secret `tls-{OWNER}` (basename `tls`): it is a Secret of type `kubernetes.io/tls`, not Opaque"))
         .stderr_has(&format!("left out secret `planted-{OWNER}` (basename `planted`): it is a Secret of type `kubernetes.io/ssh-auth`, not Opaque"))
-        .stderr_has("left out secret `plantbase-aaaa1111` (basename `mine`): it is Konduktor's own");
-    assert!(!run.stderr.contains("git-ssh secrets"), "{}", run.stderr);
+        .stderr_has("left out secret `plantbase-aaaa1111` (basename `mine`): it is Konduktor's own")
+        .stderr_lacks("git-ssh secrets");
     assert_eq!(files_under(&values), vec!["mine/A", "ssh/gitkey"]);
     // What was exported is unchanged; the planted objects stay conflicts
     // diff names (never written), not changes the manifest brings.

@@ -3,24 +3,10 @@
 //! failure (RBAC, quota, missing or terminating namespace, immutable
 //! Secret), and an interrupted apply that still leaves a record.
 
-use std::path::PathBuf;
-
-use base64::Engine;
 use serde_json::json;
 
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{Fault, FaultRule, OWNER, TestEnv};
-
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
-
-fn manifest(env: &TestEnv, body: &str) -> String {
-    let path: PathBuf = env.file("secrets.yaml", format!("{HEAD}{body}"));
-    path.to_str().unwrap_or_default().to_string()
-}
-
-fn b64(text: &str) -> String {
-    base64::engine::general_purpose::STANDARD.encode(text)
-}
+use crate::support::{Fault, FaultRule, OWNER, TestEnv, b64, entry, mine, secret_object};
 
 /// Requests on secrets among these, as `METHOD name-or-collection`.
 fn secret_requests(reqs: &[Recorded]) -> Vec<String> {
@@ -33,17 +19,6 @@ fn secret_requests(reqs: &[Recorded]) -> Vec<String> {
         .collect()
 }
 
-/// One of our secrets, as Konduktor's CLI writes it, holding `key`.
-fn ours(env: &TestEnv, basename: &str, key: &str, value: &str) {
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("{basename}-{OWNER}"), "labels": {
-            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-            "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"}},
-        "data": {key: b64(value)}
-    }));
-}
-
 /// Issue 14 point 2: a user allowed get and patch but not create merges
 /// into their existing secret, as Konduktor's CLI does: read, then patch;
 /// no create is sent.
@@ -53,17 +28,14 @@ fn secret_create_merges_without_the_create_permission() {
     let Some(server) = env.fake() else { return };
     let old = env.canary("old");
     let new = env.canary("new");
-    ours(&env, "app", "OLD", &old);
+    env.seed_mine("app", "env", &[("OLD", &old)]);
     server.deny(ALICE, "create");
     server.clear_requests();
-    let pair = format!("NEW={new}");
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", &pair, "app",
-    ])
-    .success()
-    .stdout_has("merged into");
+    env.create_env("app", &[("NEW", &new)])
+        .success()
+        .stdout_has("merged into");
     let reqs = server.requests();
-    let name = format!("app-{OWNER}");
+    let name = mine("app");
     assert_eq!(
         secret_requests(&reqs),
         [format!("GET {name}"), format!("PATCH {name}")],
@@ -125,13 +97,12 @@ fn an_exceeded_quota_is_named_with_use_and_limit() {
     let canary = env.canary("quota");
     // The bystander and one more fit.
     server.set_secret_quota(&env.namespace, "secrets-per-team", 2);
-    let file = manifest(
-        &env,
-        &format!(
-            "  - name: a\n    inline: {{A: {canary}}}\n  - name: b\n    inline: {{B: b}}\n  - name: c\n    inline: {{C: c}}\n"
-        ),
-    );
-    let run = env.run(&["apply", "-f", &file, "--parallel", "1"]);
+    let file = env.manifest(&[
+        entry("a").inline(&[("A", &canary)]),
+        entry("b").inline(&[("B", "b")]),
+        entry("c").inline(&[("C", "c")]),
+    ]);
+    let run = env.apply_with(&file, &["--parallel", "1"]);
     run.failure()
         .stdout_has("ResourceQuota \"secrets-per-team\"")
         .stdout_has("count/secrets: 2 used of 2 allowed")
@@ -140,7 +111,7 @@ fn an_exceeded_quota_is_named_with_use_and_limit() {
     assert_no_wrong_advice(&run.stdout);
     assert_eq!(server.secrets(&env.namespace).len(), 2);
 
-    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    let run = env.apply_with(&file, &["-o", "json"]);
     run.failure();
     let report = run.json();
     let classes: Vec<&str> = report["result"]
@@ -151,7 +122,7 @@ fn an_exceeded_quota_is_named_with_use_and_limit() {
         .collect();
     assert_eq!(classes, ["quota", "quota"], "{report:#}");
 
-    let run = env.run(&["secret", "create", "--inline", "D=d", "d"]);
+    let run = env.create("d", &[("D", "d")]);
     run.failure()
         .stderr_has("ResourceQuota \"secrets-per-team\"")
         .stderr_has("2 used of 2 allowed");
@@ -165,16 +136,16 @@ fn a_missing_namespace_is_said_to_be_missing() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     server.remove_namespace(&env.namespace);
-    let file = manifest(&env, "  - name: a\n    inline: {A: a}\n");
-    let run = env.run(&["apply", "-f", &file]);
+    let file = env.manifest(&[entry("a").inline(&[("A", "a")])]);
+    let run = env.apply(&file);
     run.failure()
         .stdout_has(&format!("namespace \"{}\" does not exist", env.namespace))
         .stdout_has("kubectl get namespaces");
     assert_no_wrong_advice(&run.stdout);
-    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    let run = env.apply_with(&file, &["-o", "json"]);
     assert_eq!(run.json()["result"][0]["class"], "gone", "{}", run.stdout);
 
-    let run = env.run(&["secret", "create", "--inline", "A=a", "a"]);
+    let run = env.create("a", &[("A", "a")]);
     run.failure()
         .stderr_has(&format!("namespace \"{}\" does not exist", env.namespace));
     assert_no_wrong_advice(&run.stderr);
@@ -187,20 +158,20 @@ fn a_missing_namespace_is_said_to_be_missing() {
 fn a_terminating_namespace_is_said_to_be_going() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    ours(&env, "kept", "K", "k");
+    env.seed_mine("kept", "env", &[("K", "k")]);
     server.terminate_namespace(&env.namespace);
-    let file = manifest(
-        &env,
-        "  - name: new\n    inline: {A: a}\n  - name: kept\n    inline: {K: k, L: l}\n",
-    );
-    let run = env.run(&["apply", "-f", &file]);
+    let file = env.manifest(&[
+        entry("new").inline(&[("A", "a")]),
+        entry("kept").inline(&[("K", "k"), ("L", "l")]),
+    ]);
+    let run = env.apply(&file);
     run.failure()
         .stdout_has(&format!("namespace \"{}\" is being deleted", env.namespace))
         .stdout_has("secret \"kept\" merged")
         .stdout_has("1 done, 1 failed");
     assert_no_wrong_advice(&run.stdout);
 
-    let run = env.run(&["secret", "create", "--inline", "B=b", "other"]);
+    let run = env.create("other", &[("B", "b")]);
     run.failure().stderr_has("is being deleted (Terminating)");
     assert_no_wrong_advice(&run.stderr);
 }
@@ -214,24 +185,15 @@ fn an_immutable_secret_is_said_to_be_immutable() {
     let Some(server) = env.fake() else { return };
     let old = env.canary("frozen");
     let new = env.canary("thawed");
-    let name = format!("frozen-{OWNER}");
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "immutable": true,
-        "metadata": {"name": name, "labels": {
-            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-            "trainy.ai/secret-basename": "frozen", "trainy.ai/secret-kind": "env"}},
-        "data": {"A": b64(&old)}
-    }));
-    let file = manifest(
-        &env,
-        &format!("  - name: frozen\n    inline: {{A: {new}}}\n"),
-    );
-    let run = env.run(&["apply", "-f", &file]);
+    let name = mine("frozen");
+    env.seed(secret_object("frozen").value("A", &old).immutable());
+    let file = env.manifest(&[entry("frozen").inline(&[("A", &new)])]);
+    let run = env.apply(&file);
     run.failure()
         .stdout_has(&format!("secret \"{name}\" is immutable"))
         .stdout_has("kubectl delete secret");
     assert_no_wrong_advice(&run.stdout);
-    let run = env.run(&["apply", "-f", &file, "-o", "json"]);
+    let run = env.apply_with(&file, &["-o", "json"]);
     assert_eq!(
         run.json()["result"][0]["class"],
         "invalid",
@@ -239,10 +201,7 @@ fn an_immutable_secret_is_said_to_be_immutable() {
         run.stdout
     );
 
-    let pair = format!("A={new}");
-    let run = env.run(&[
-        "secret", "create", "--kind", "env", "--inline", &pair, "frozen",
-    ]);
+    let run = env.create_env("frozen", &[("A", &new)]);
     run.failure().stderr_has("is immutable");
     assert_no_wrong_advice(&run.stderr);
     let stored = server.secret(&env.namespace, &name).unwrap_or_default();
@@ -258,7 +217,7 @@ fn many(env: &TestEnv) -> String {
     let body: String = (0..MANY)
         .map(|i| format!("  - name: s{i:03}\n    inline: {{K: {canary}-{i}}}\n"))
         .collect();
-    manifest(env, &body)
+    env.manifest_yaml(&body)
 }
 
 /// Our secrets the server holds.
@@ -272,9 +231,43 @@ fn held(env: &TestEnv) -> usize {
     })
 }
 
+/// `apply -f file --parallel 2 ARGS`, started with its output piped.
+fn start_apply(env: &TestEnv, file: &str, args: &[&str]) -> std::process::Child {
+    let mut cmd = env
+        .cmd(&["apply", "-f", file, "--parallel", "2"])
+        .args(args)
+        .into_command();
+    cmd.stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"))
+}
+
+/// Wait until `happened` holds: only a watchdog bounds the wait, and it
+/// catches a hang (`what` names what never happened).
+fn wait_until(what: &str, happened: impl Fn() -> bool) {
+    let watchdog = std::time::Instant::now();
+    while !happened() {
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "{what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Send `signal` (`INT`, `TERM`, ...) to `child`.
+fn send(signal: &str, child: &std::process::Child) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
+}
+
 /// Start `apply -f file` against a server 50 ms away, wait until some of
 /// its creates have reached the server, send `signal`, and wait for it to
-/// end (piped output). Only a watchdog bounds the wait: it catches a hang.
+/// end (piped output).
 fn interrupted_apply(
     env: &TestEnv,
     file: &str,
@@ -285,36 +278,11 @@ fn interrupted_apply(
         panic!("needs the test server")
     };
     server.set_latency(std::time::Duration::from_millis(50));
-    let mut cmd = env.command();
-    cmd.arg("-n")
-        .arg(&env.namespace)
-        .args(["apply", "-f", file, "--parallel", "2"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-    let watchdog = std::time::Instant::now();
-    loop {
-        let creates = server
-            .requests()
-            .iter()
-            .filter(|r| r.is("POST", "/secrets"))
-            .count();
-        if creates >= 6 {
-            break;
-        }
-        assert!(
-            watchdog.elapsed() < std::time::Duration::from_secs(120),
-            "apply sent no creates"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(sent.success());
+    let child = start_apply(env, file, args);
+    wait_until("apply sent no creates", || {
+        server.count("POST", "/secrets") >= 6
+    });
+    send(signal, &child);
     let out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
@@ -350,14 +318,8 @@ fn an_interrupted_apply_says_what_it_did_and_exits_130() {
     }
     let file = many(&env);
     let run = interrupted_apply(&env, &file, "INT", &[]);
-    assert_eq!(
-        run.code,
-        Some(130),
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
-    run.stderr_has("SIGINT: stopping")
+    run.exits(130)
+        .stderr_has("SIGINT: stopping")
         .stdout_has("not attempted: apply was interrupted")
         .stdout_has("Apply interrupted");
     let (done, failed, skipped) = summary_counts(&run.stdout);
@@ -375,11 +337,9 @@ fn an_interrupted_apply_says_what_it_did_and_exits_130() {
         "one line per secret created"
     );
 
-    env.run(&["apply", "-f", &file])
-        .success()
-        .stdout_has(&format!(
-            "Plan: {skipped} to create, 0 to merge, 0 to delete, {done} unchanged."
-        ));
+    env.apply(&file).success().stdout_has(&format!(
+        "Plan: {skipped} to create, 0 to merge, 0 to delete, {done} unchanged."
+    ));
     assert_eq!(held(&env), MANY);
 }
 
@@ -395,14 +355,7 @@ fn an_interrupted_apply_leaves_a_json_record() {
     }
     let file = many(&env);
     let run = interrupted_apply(&env, &file, "TERM", &["-o", "json"]);
-    assert_eq!(
-        run.code,
-        Some(143),
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
-    run.stderr_has("SIGTERM: stopping");
+    run.exits(143).stderr_has("SIGTERM: stopping");
     let report = run.json();
     assert_eq!(report["interrupted"], json!(true), "{report:#}");
     assert!(
@@ -422,7 +375,7 @@ fn an_interrupted_apply_leaves_a_json_record() {
     assert_eq!(done + skipped, MANY, "{statuses:?}");
     assert!(skipped > 0);
     assert_eq!(held(&env), done);
-    env.run(&["apply", "-f", &file]).success();
+    env.apply(&file).success();
     assert_eq!(held(&env), MANY);
 }
 
@@ -437,14 +390,8 @@ fn a_hangup_while_writing_stops_in_order_and_exits_129() {
     }
     let file = many(&env);
     let run = interrupted_apply(&env, &file, "HUP", &[]);
-    assert_eq!(
-        run.code,
-        Some(129),
-        "stdout:\n{}\nstderr:\n{}",
-        run.stdout,
-        run.stderr
-    );
-    run.stderr_has("SIGHUP: stopping")
+    run.exits(129)
+        .stderr_has("SIGHUP: stopping")
         .stdout_has("Apply interrupted");
     let (done, failed, skipped) = summary_counts(&run.stdout);
     assert_eq!(failed, 0, "{}", run.stdout);
@@ -468,15 +415,7 @@ fn signalled_apply(
     let Some(server) = env.fake() else {
         panic!("needs the test server")
     };
-    let mut cmd = env.command();
-    cmd.arg("-n")
-        .arg(&env.namespace)
-        .args(["apply", "-f", file, "--parallel", "2"])
-        .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+    let mut child = start_apply(env, file, args);
     let mut stdout = child.stdout.take().unwrap_or_else(|| panic!("stdout"));
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("stderr"));
     let out_reader = std::thread::spawn(move || {
@@ -497,14 +436,9 @@ fn signalled_apply(
         }
         all
     });
-    let watchdog = std::time::Instant::now();
-    while !server.requests().iter().any(|r| r.is(method, suffix)) {
-        assert!(
-            watchdog.elapsed() < std::time::Duration::from_secs(120),
-            "apply sent no {method} .../{suffix}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
+    wait_until(&format!("apply sent no {method} .../{suffix}"), || {
+        server.count(method, suffix) > 0
+    });
     for (i, signal) in signals.iter().enumerate() {
         if i > 0 {
             // Wait for the first signal's "stopping" line.
@@ -517,11 +451,7 @@ fn signalled_apply(
                 }
             }
         }
-        let sent = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(sent.success());
+        send(signal, &child);
     }
     drop(line_rx);
     let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));
@@ -557,8 +487,8 @@ fn a_signal_while_planning_leaves_a_record_that_nothing_was_written() {
                 .path("/secrets"),
         );
         let run = signalled_apply(&env, &file, args, ("GET", "/secrets"), &[signal]);
-        assert_eq!(run.code, Some(code), "{}\n{}", run.stdout, run.stderr);
-        run.stderr_has(&format!("SIG{signal}: stopped"))
+        run.exits(code)
+            .stderr_has(&format!("SIG{signal}: stopped"))
             .stderr_has("nothing was written");
         if args.is_empty() {
             assert_eq!(run.stdout, "", "nothing but the record");
@@ -602,8 +532,8 @@ fn a_second_ctrl_c_stops_at_once_with_one_line() {
         ("POST", "/secrets"),
         &["INT", "INT"],
     );
-    assert_eq!(run.code, Some(130), "{}\n{}", run.stdout, run.stderr);
-    run.stderr_has("SIGINT: stopping")
+    run.exits(130)
+        .stderr_has("SIGINT: stopping")
         .stderr_has("SIGINT again: stopping at once");
 }
 
@@ -621,37 +551,21 @@ fn a_go_webhook_quoting_a_value_with_html_characters_does_not_leak_it() {
             .path("/secrets"),
     );
     let v = format!("{}<s3cr3t>&zz9\u{2028}", env.canary("go-create"));
-    let run = env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("DB_PASSWORD={v}"),
-        "db",
-    ]);
-    run.failure()
+    env.create_env("db", &[("DB_PASSWORD", &v)])
+        .failure()
         .stderr_has("denied the request")
-        .stderr_has("<redacted>");
-    assert!(!run.stderr.contains("s3cr3t"), "{}", run.stderr);
+        .stderr_has("<redacted>")
+        .stderr_lacks("s3cr3t");
 
     server.clear_faults();
     server.inject(FaultRule::new(Fault::GoEchoBody(422)).on("PATCH"));
-    env.seed_fixture(&format!("my-env-{OWNER}"));
+    env.seed_fixture(&mine("my-env"));
     let v = format!("{}>&<tail", env.canary("go-merge"));
-    let run = env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("NEW={v}"),
-        "my-env",
-    ]);
-    run.failure()
+    env.create_env("my-env", &[("NEW", &v)])
+        .failure()
         .stderr_has("denied the request")
-        .stderr_has("<redacted>");
-    assert!(!run.stderr.contains("tail"), "{}", run.stderr);
+        .stderr_has("<redacted>")
+        .stderr_lacks("tail");
 }
 
 /// Issue 8: what the server says is bounded before it is shown. A 403
@@ -667,18 +581,9 @@ fn a_huge_server_message_is_cut_short() {
             .on("POST")
             .path("/secrets"),
     );
-    let mut cmd = env.command();
-    cmd.args([
-        "-n",
-        &env.namespace,
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        "K=v",
-        "qq",
-    ]);
+    let mut cmd = env
+        .cmd(&["secret", "create", "--kind", "env", "--inline", "K=v", "qq"])
+        .into_command();
     let mut child = cmd
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

@@ -5,53 +5,21 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::support::{OWNER, Run, TestEnv};
+use crate::support::manifest::runs;
+use crate::support::{OWNER, Run, SMALL_TASK, TestEnv};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
-
-/// An executable script in the test folder, written by another process
-/// (a file this threaded test process held open for writing could be
-/// "busy" when the binary runs it). It counts its runs in `<name>.runs`.
+/// A stand-in program that counts its runs (`runs`).
 fn script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
-    let path = env.dir.path().join(name);
-    let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
-    let made = std::process::Command::new("sh")
-        .args(["-c", "cat > \"$1\" && chmod 700 \"$1\"", "sh"])
-        .arg(&path)
-        .stdin(std::process::Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            if let Some(mut stdin) = child.stdin.take() {
-                stdin.write_all(text.as_bytes())?;
-            }
-            child.wait()
-        })
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(made.success());
-    path
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(format!("{}.runs", path.display()))
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
+    env.counting_script(name, body)
 }
 
 fn manifest(env: &TestEnv, body: &str) -> String {
-    env.file("secrets.yaml", format!("{HEAD}{body}"))
-        .to_str()
-        .unwrap_or_default()
-        .to_string()
+    env.manifest_yaml(body)
 }
 
+/// `args` with `--allow-commands`.
 fn allowed(env: &TestEnv, args: &[&str]) -> Run {
-    let mut cmd = env.command();
-    cmd.arg("-n")
-        .arg(&env.namespace)
-        .args(args)
-        .arg("--allow-commands");
-    env.run_command(cmd)
+    env.cmd(args).arg("--allow-commands").run()
 }
 
 #[test]
@@ -64,15 +32,11 @@ fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed
         &env,
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf/token\"]\n      - key: WANDB_API_KEY\n        command: [./vault, kv, get, -field=key, secret/wandb]\n",
     );
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
-    );
-    let task = task.to_str().unwrap_or_default();
+    let task = env.task(SMALL_TASK);
     for args in [
         vec!["diff", "-f", &file],
         vec!["apply", "-f", &file, "--yes"],
-        vec!["render-job", "-f", task, "--secrets", &file],
+        vec!["render-job", "-f", &task, "--secrets", &file],
     ] {
         let run = env.run(&args);
         run.failure()
@@ -84,12 +48,12 @@ fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed
         env.assert_no_requests();
     }
     // The flag, or the variable, allows them.
-    assert_eq!(allowed(&env, &["diff", "-f", &file]).code, Some(1));
+    allowed(&env, &["diff", "-f", &file]).exits(1);
     assert_eq!((runs(&op), runs(&vault)), (1, 1), "each once per run");
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_ALLOW_COMMANDS", "1")
-        .args(["-n", &env.namespace, "diff", "-f", &file]);
-    assert_eq!(env.run_command(cmd).code, Some(1));
+    env.cmd(&["diff", "-f", &file])
+        .env("KONDUKTOR_ALLOW_COMMANDS", "1")
+        .run()
+        .exits(1);
     assert_eq!((runs(&op), runs(&vault)), (2, 2));
 }
 
@@ -107,9 +71,9 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
         &env,
         "  - name: hf\n    kind: env\n    inline: {MODE: online}\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf token\"]\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: gitkey\n        command: [./pass, show, ssh/github]\n  - name: blob\n    fromCommand:\n      - key: data.bin\n        command: [./bin]\n        trim: false\n        timeout: 10s\n",
     );
-    let diff = allowed(&env, &["diff", "-f", &file]);
-    assert_eq!(diff.code, Some(1), "{}", diff.stderr);
-    diff.stdout_has("+ HF_TOKEN (from command `./op read 'op://ml/hf token'`)")
+    allowed(&env, &["diff", "-f", &file])
+        .exits(1)
+        .stdout_has("+ HF_TOKEN (from command `./op read 'op://ml/hf token'`)")
         .stdout_has("+ gitkey (from command `./pass show ssh/github`)")
         .stdout_has("+ data.bin (from command `./bin`)");
     let json = allowed(&env, &["diff", "-f", &file, "-o", "json"]).json();
@@ -123,19 +87,10 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
         .unwrap_or_default();
     assert_eq!(from, "command `./op read 'op://ml/hf token'`");
     allowed(&env, &["-v", "apply", "-f", &file]).success();
-    assert_eq!(
-        env.data(&format!("hf-{OWNER}"))["HF_TOKEN"],
-        token.as_bytes()
-    );
-    assert_eq!(env.data(&format!("hf-{OWNER}"))["MODE"], b"online");
-    assert_eq!(
-        env.data(&format!("github-{OWNER}"))["gitkey"],
-        key.as_bytes()
-    );
-    assert_eq!(
-        env.data(&format!("blob-{OWNER}"))["data.bin"],
-        b"a\0b\xff\n"
-    );
+    assert_eq!(env.my_data("hf")["HF_TOKEN"], token.as_bytes());
+    assert_eq!(env.my_data("hf")["MODE"], b"online");
+    assert_eq!(env.my_data("github")["gitkey"], key.as_bytes());
+    assert_eq!(env.my_data("blob")["data.bin"], b"a\0b\xff\n");
     assert_eq!(
         (runs(&op), runs(&pass), runs(&bin)),
         (3, 3, 3),
@@ -143,8 +98,7 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
     );
     // Nothing changed since: the same values, no changes, at any verbosity.
     for v in ["-v", "-vv"] {
-        let again = allowed(&env, &[v, "diff", "-f", &file]);
-        assert_eq!(again.code, Some(0), "{}{}", again.stdout, again.stderr);
+        allowed(&env, &[v, "diff", "-f", &file]).exits(0);
     }
 }
 
@@ -209,19 +163,12 @@ fn a_program_may_ask_on_the_terminal_stdin_and_stderr_are_the_users() {
         &env,
         "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n",
     );
-    let mut cmd = env.command();
-    cmd.args([
-        "-n",
-        &env.namespace,
-        "apply",
-        "-f",
-        &file,
-        "--allow-commands",
-    ]);
-    env.run_with_stdin(cmd, &format!("{typed}\n"))
+    env.cmd(&["apply", "-f", &file, "--allow-commands"])
+        .stdin(&format!("{typed}\n"))
+        .run()
         .success()
         .stderr_has("passphrase for vault: ");
-    assert_eq!(env.data(&format!("s-{OWNER}"))["K"], typed.as_bytes());
+    assert_eq!(env.my_data("s")["K"], typed.as_bytes());
 }
 
 #[test]
@@ -233,21 +180,10 @@ fn render_job_takes_command_values_offline() {
         &env,
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
     );
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
-    );
-    let run = allowed(
-        &env,
-        &[
-            "render-job",
-            "-f",
-            task.to_str().unwrap_or_default(),
-            "--secrets",
-            &file,
-        ],
-    );
-    run.success().stdout_has("HF_TOKEN");
+    let task = env.task(SMALL_TASK);
+    allowed(&env, &["render-job", "-f", &task, "--secrets", &file])
+        .success()
+        .stdout_has("HF_TOKEN");
     assert_eq!(runs(&op), 1);
     env.assert_no_requests();
 }
@@ -349,12 +285,12 @@ fn no_program_runs_for_a_run_the_kubeconfig_stops() {
         &env,
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
     );
-    let missing = env.dir.path().join("no-such-kubeconfig");
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &missing)
-        .args(["diff", "-f", &file, "--allow-commands"]);
-    let run = env.run_command(cmd);
-    assert_eq!(run.code, Some(2), "{}", run.stderr);
+    env.with_kubeconfig(
+        env.path("no-such-kubeconfig"),
+        &["diff", "-f", &file, "--allow-commands"],
+    )
+    .run()
+    .exits(2);
     assert_eq!(runs(&op), 0);
 }
 
@@ -391,12 +327,10 @@ fn the_refusal_lists_every_command_whole_however_many_and_long() {
     ))
     .stderr_has(
         r"secret `esc` would run `printf '\u{1b}[2J\u{1b}[Hok\u{202e}\u{200b}'` for its key `E`",
-    );
-    assert!(
-        !run.stderr.contains(['\u{1b}', '\u{202e}', '\u{200b}']),
-        "{}",
-        run.stderr
-    );
+    )
+    .stderr_lacks("\u{1b}")
+    .stderr_lacks("\u{202e}")
+    .stderr_lacks("\u{200b}");
     env.assert_no_requests();
 }
 
@@ -428,7 +362,7 @@ fn an_env_value_from_a_command_must_be_text_without_nul() {
             .stderr_has("`default` secret");
         env.assert_no_requests();
     }
-    assert!(env.secret(&format!("s-{OWNER}")).is_none());
+    assert!(env.my_secret("s").is_none());
     // The same output is a `default` secret's file, every byte kept.
     for (program, _) in cases {
         let file = manifest(
@@ -475,18 +409,12 @@ fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
         }
         let out = std::fs::File::create(dir.join("out.txt")).unwrap_or_else(|e| panic!("{e}"));
         let err = std::fs::File::create(dir.join("err.txt")).unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = env.command();
-        cmd.args([
-            "-n",
-            &env.namespace,
-            "apply",
-            "-f",
-            &file,
-            "--allow-commands",
-        ])
-        .stdin(std::process::Stdio::null())
-        .stdout(out)
-        .stderr(err);
+        let mut cmd = env
+            .cmd(&["apply", "-f", &file, "--allow-commands"])
+            .into_command();
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(out)
+            .stderr(err);
         let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
         let program = wait_for_pid(&dir.join("program.pid"));
         let child = wait_for_pid(&dir.join("child.pid"));
@@ -504,7 +432,7 @@ fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
                 "{what} ({pid}) outlived signal {signal}"
             );
         }
-        assert!(env.secret(&format!("s-{OWNER}")).is_none());
+        assert!(env.my_secret("s").is_none());
     }
 }
 
@@ -561,9 +489,7 @@ fn gone_within_a_minute(pid: i32) -> bool {
 #[cfg(target_os = "linux")]
 #[test]
 fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
-    use std::io::{Read, Write};
-    use std::os::fd::{FromRawFd, OwnedFd};
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::os::unix::process::ExitStatusExt;
     let env = TestEnv::new();
     let typed = env.canary("typed-on-the-terminal");
     script(
@@ -575,79 +501,8 @@ fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
         &env,
         "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n        timeout: 5m\n",
     );
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
-    );
     for (typing, ctrl_c) in [(format!("{typed}\n"), false), ("\u{3}".to_string(), true)] {
-        let (mut master, slave) = {
-            let (mut m, mut s) = (0, 0);
-            // SAFETY: openpty fills the two descriptors; the rest may be null.
-            let made = unsafe {
-                libc::openpty(
-                    &mut m,
-                    &mut s,
-                    std::ptr::null_mut(),
-                    std::ptr::null(),
-                    std::ptr::null(),
-                )
-            };
-            assert_eq!(made, 0, "openpty");
-            // SAFETY: fresh descriptors nothing else owns.
-            unsafe {
-                (
-                    std::fs::File::from(OwnedFd::from_raw_fd(m)),
-                    OwnedFd::from_raw_fd(s),
-                )
-            }
-        };
-        let clone = || slave.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        let mut cmd = env.command();
-        cmd.args(["render-job", "-f"])
-            .arg(&task)
-            .args(["--secrets", &file, "--allow-commands", "-o", "json"])
-            .stdin(clone())
-            .stdout(clone())
-            .stderr(clone());
-        // SAFETY: between fork and exec, only setsid and ioctl: a new
-        // session whose controlling terminal is the pty (standard input).
-        unsafe {
-            cmd.pre_exec(|| {
-                libc::setsid();
-                libc::ioctl(0, libc::TIOCSCTTY, 0);
-                Ok(())
-            });
-        }
-        let mut tool = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-        drop(slave);
-        let (tx, rx) = std::sync::mpsc::channel();
-        let mut reader = master.try_clone().unwrap_or_else(|e| panic!("{e}"));
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 4096];
-            while let Ok(n) = reader.read(&mut buf) {
-                if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
-                    break;
-                }
-            }
-        });
-        let mut seen = Vec::new();
-        while !String::from_utf8_lossy(&seen).contains("passphrase: ") {
-            match rx.recv_timeout(std::time::Duration::from_secs(60)) {
-                Ok(bytes) => seen.extend(bytes),
-                Err(_) => {
-                    let _ = tool.kill();
-                    panic!("no prompt: {}", String::from_utf8_lossy(&seen));
-                }
-            }
-        }
-        master
-            .write_all(typing.as_bytes())
-            .unwrap_or_else(|e| panic!("{e}"));
-        let status = wait_bounded(&mut tool);
-        while let Ok(bytes) = rx.recv_timeout(std::time::Duration::from_millis(500)) {
-            seen.extend(bytes);
-        }
-        let shown = String::from_utf8_lossy(&seen);
+        let (status, shown, _) = on_a_pty(&env, &file, "passphrase: ", &typing);
         env.assert_no_leak(&shown);
         if ctrl_c {
             assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{shown}");
@@ -659,18 +514,20 @@ fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
 }
 
 /// Runs render-job with `file` as its secrets on a new pty (its controlling
-/// terminal), waits until the program printed `ready`, types `typing` (if
+/// terminal), waits until the terminal showed `until`, types `typing` (if
 /// any), and gives the tool's exit status, what the terminal showed, and
 /// whether echo is on afterwards.
 #[cfg(target_os = "linux")]
-fn on_a_pty(env: &TestEnv, file: &str, typing: &str) -> (std::process::ExitStatus, String, bool) {
+fn on_a_pty(
+    env: &TestEnv,
+    file: &str,
+    until: &str,
+    typing: &str,
+) -> (std::process::ExitStatus, String, bool) {
     use std::io::{Read, Write};
     use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
     use std::os::unix::process::CommandExt;
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
-    );
+    let task = env.task(SMALL_TASK);
     let (mut master, slave) = {
         let (mut m, mut s) = (0, 0);
         // SAFETY: openpty fills the two descriptors; the rest may be null.
@@ -693,13 +550,12 @@ fn on_a_pty(env: &TestEnv, file: &str, typing: &str) -> (std::process::ExitStatu
         }
     };
     let clone = || slave.try_clone().unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd = env.command();
-    cmd.args(["render-job", "-f"])
-        .arg(&task)
-        .args(["--secrets", file, "--allow-commands", "-o", "json"])
-        .stdin(clone())
-        .stdout(clone())
-        .stderr(clone());
+    let mut cmd = env
+        .cmd(&["render-job", "-f", &task])
+        .args(&["--secrets", file, "--allow-commands", "-o", "json"])
+        .no_namespace()
+        .into_command();
+    cmd.stdin(clone()).stdout(clone()).stderr(clone());
     // SAFETY: between fork and exec, only setsid and ioctl: a new
     // session whose controlling terminal is the pty (standard input).
     unsafe {
@@ -721,12 +577,12 @@ fn on_a_pty(env: &TestEnv, file: &str, typing: &str) -> (std::process::ExitStatu
         }
     });
     let mut seen = Vec::new();
-    while !String::from_utf8_lossy(&seen).contains("ready") {
+    while !String::from_utf8_lossy(&seen).contains(until) {
         match rx.recv_timeout(std::time::Duration::from_secs(60)) {
             Ok(bytes) => seen.extend(bytes),
             Err(_) => {
                 let _ = tool.kill();
-                panic!("not ready: {}", String::from_utf8_lossy(&seen));
+                panic!("no {until:?}: {}", String::from_utf8_lossy(&seen));
             }
         }
     }
@@ -768,7 +624,7 @@ fn ctrl_c_ends_the_tool_though_a_background_child_holds_the_output_and_echo_come
         &env,
         "  - name: s\n    fromCommand:\n      - key: K\n        command: [./hold]\n        timeout: 10m\n",
     );
-    let (status, shown, echo) = on_a_pty(&env, &file, "\u{3}");
+    let (status, shown, echo) = on_a_pty(&env, &file, "ready", "\u{3}");
     env.assert_no_leak(&shown);
     assert_eq!(status.signal(), Some(libc::SIGINT), "{status:?}\n{shown}");
     assert!(echo, "echo left off:\n{shown}");
@@ -790,7 +646,7 @@ fn a_program_stopped_at_its_timeout_leaves_echo_as_it_was() {
         &env,
         "  - name: s\n    fromCommand:\n      - key: K\n        command: [./quiet]\n        timeout: 2s\n",
     );
-    let (status, shown, echo) = on_a_pty(&env, &file, "");
+    let (status, shown, echo) = on_a_pty(&env, &file, "ready", "");
     assert!(!status.success(), "{status:?}\n{shown}");
     assert!(shown.contains("did not finish within 2s"), "{shown}");
     assert!(echo, "echo left off:\n{shown}");

@@ -3,8 +3,9 @@
 //! with a diagnostic that shows no value (TestEnv checks every run for the
 //! canaries, raw and base64), and nothing is sent to the cluster.
 
-use crate::support::TestEnv;
+use crate::support::{Run, TestEnv};
 
+/// A manifest's first lines, without `secrets:` (the cases write their own).
 const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\n";
 
 /// `{C}` in a template is replaced by a fresh canary at each place.
@@ -144,20 +145,13 @@ const TASK: &str =
 #[test]
 fn no_value_shows_in_any_diagnostic_of_a_bad_manifest() {
     let env = TestEnv::new();
-    let task = env.file("task.yaml", TASK);
+    let task = env.task(TASK);
     for (i, (name, text)) in manifest_cases(&env).into_iter().enumerate() {
-        let path = env.file(&format!("m{i}.yaml"), &text);
-        let path = path.to_string_lossy().to_string();
+        let path = env.file_arg(&format!("m{i}.yaml"), &text);
         for args in [
             vec!["diff", "-f", &path],
             vec!["apply", "--yes", "-f", &path],
-            vec![
-                "render-job",
-                "-f",
-                &task.to_string_lossy(),
-                "--secrets",
-                &path,
-            ],
+            vec!["render-job", "-f", &task, "--secrets", &path],
             // A manifest given where a task file belongs.
             vec!["render-job", "-f", &path, "--secrets", &path],
         ] {
@@ -177,7 +171,7 @@ fn no_value_shows_in_any_diagnostic_of_a_bad_manifest() {
 #[test]
 fn no_value_shows_in_any_diagnostic_of_a_bad_task() {
     let env = TestEnv::new();
-    let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
+    let secrets = env.manifest(&[]);
     let tasks = [
         "name: t\nresources:\n  image_id: x\n  cpus: 1\n  memory: 1\nenv:\n  HF_TOKEN: {C}\n  B: {C}\n",
         "name: t\nresources: {image_id: x, cpus: 1, memory: 1}\nenvs: {A: {C}, B: [{C}], C:}\n",
@@ -192,16 +186,10 @@ fn no_value_shows_in_any_diagnostic_of_a_bad_task() {
     for (i, template) in tasks.iter().enumerate() {
         let text = plant(&env, template);
         for text in [text.clone(), text.replace('\n', "\r")] {
-            let path = env.file(&format!("t{i}.yaml"), &text);
-            let run = env.run(&[
-                "render-job",
-                "-f",
-                &path.to_string_lossy(),
-                "--secrets",
-                &secrets.to_string_lossy(),
-            ]);
-            run.failure();
-            assert!(run.stderr.contains(&format!("t{i}.yaml")), "{}", run.stderr);
+            let path = env.file_arg(&format!("t{i}.yaml"), &text);
+            env.run(&["render-job", "-f", &path, "--secrets", &secrets])
+                .failure()
+                .stderr_has(&format!("t{i}.yaml"));
         }
     }
     env.assert_no_requests();
@@ -233,8 +221,8 @@ fn the_messages_people_read_name_the_problem_plainly() {
         ),
     ];
     for (body, want) in cases {
-        let path = env.file("m.yaml", format!("{HEAD}{body}"));
-        let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
+        let path = env.file_arg("m.yaml", format!("{HEAD}{body}"));
+        let run = env.diff(&path);
         run.failure().stderr_has(want);
         for internal in [
             "Option<",
@@ -242,12 +230,12 @@ fn the_messages_people_read_name_the_problem_plainly() {
             "from_str_multiple",
             "budget",
         ] {
-            assert!(!run.stderr.contains(internal), "{}", run.stderr);
+            run.stderr_lacks(internal);
         }
     }
     // A lone `---` at the end is fine.
-    let path = env.file("m.yaml", format!("{HEAD}secrets: []\n---\n"));
-    env.run(&["diff", "-f", &path.to_string_lossy()]).success();
+    let path = env.file_arg("m.yaml", format!("{HEAD}secrets: []\n---\n"));
+    env.diff(&path).success();
 }
 
 #[test]
@@ -255,28 +243,27 @@ fn a_manifest_can_come_from_standard_input() {
     let env = TestEnv::new();
     let canary = env.canary("stdin");
     let text = format!("{HEAD}secrets:\n  - name: from-stdin\n    inline: {{A: {canary}}}\n");
-    let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace, "apply", "-f", "-"])
-        .stdin(std::process::Stdio::piped());
-    let run = env.run_with_stdin(cmd, &text);
-    run.success().stdout_has("from-stdin");
+    env.cmd(&["apply", "-f", "-"])
+        .stdin(&text)
+        .run()
+        .success()
+        .stdout_has("from-stdin");
     assert_eq!(
-        env.data(&format!("from-stdin-{}", crate::support::OWNER))
-            .get("A")
-            .map(Vec::as_slice),
+        env.my_data("from-stdin").get("A").map(Vec::as_slice),
         Some(canary.as_bytes())
     );
     // Diagnostics name it as such.
-    let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace, "diff", "-f", "-"]);
-    let run = env.run_with_stdin(cmd, &format!("{HEAD}secrets: [{{name: Bad}}]\n"));
-    run.failure().stderr_has("<stdin>:3:18");
+    env.cmd(&["diff", "-f", "-"])
+        .stdin(&format!("{HEAD}secrets: [{{name: Bad}}]\n"))
+        .run()
+        .failure()
+        .stderr_has("<stdin>:3:18");
 }
 
 #[test]
 fn control_characters_in_file_names_are_escaped_on_the_terminal() {
     let env = TestEnv::new();
-    let dir = env.dir.path().join("creds");
+    let dir = env.path("creds");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     std::fs::write(dir.join("a\u{1b}[2Jb\u{202e}c"), "x").unwrap_or_else(|e| panic!("{e}"));
     let path = env.file(
@@ -285,52 +272,40 @@ fn control_characters_in_file_names_are_escaped_on_the_terminal() {
             "{HEAD}secrets:\n  - name: dir\n    fromDirectory: ./creds\n  - name: file\n    fromFile: \"missing\\u001b]0;title\\u0007\\nforged line\"\n"
         ),
     );
-    let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
-    run.failure();
-    assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
-    assert!(!run.stderr.contains('\u{7}'), "{}", run.stderr);
-    assert!(
-        run.stderr
-            .contains("missing\\u{1b}]0;title\\u{7}\\nforged line"),
-        "{}",
-        run.stderr
-    );
+    env.run(&["diff", "-f", &path.to_string_lossy()])
+        .failure()
+        .stderr_lacks("\u{1b}")
+        .stderr_lacks("\u{7}")
+        .stderr_has("missing\\u{1b}]0;title\\u{7}\\nforged line");
     // Without the broken entry, the plan lists the archive's files, escaped.
     let path = env.file(
         "m.yaml",
         format!("{HEAD}secrets:\n  - name: dir\n    fromDirectory: ./creds\n"),
     );
-    let run = env.run(&["diff", "-f", &path.to_string_lossy()]);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(!run.stdout.contains('\u{1b}') && !run.stdout.contains('\u{202e}'));
-    run.stdout_has("creds/a\\u{1b}[2Jb\\u{202e}c");
+    env.run(&["diff", "-f", &path.to_string_lossy()])
+        .exits(1)
+        .stdout_lacks("\u{1b}")
+        .stdout_lacks("\u{202e}")
+        .stdout_has("creds/a\\u{1b}[2Jb\\u{202e}c");
 }
 
 /// The binary with `args`, under the suite's hang catcher.
-fn run_or_hang(env: &TestEnv, args: &[&str]) -> crate::support::Run {
-    let mut cmd = env.command();
-    cmd.args(["-n", &env.namespace]).args(args);
-    crate::support::run_unhung(env, cmd)
+fn run_or_hang(env: &TestEnv, args: &[&str]) -> Run {
+    env.cmd(args).run_unhung()
 }
 
 #[test]
 fn input_files_are_regular_and_bounded() {
     let env = TestEnv::new();
-    let fifo = env.dir.path().join("fifo");
+    let fifo = env.path("fifo");
     crate::support::mkfifo(&fifo);
     let fifo = fifo.to_string_lossy().to_string();
-    let task = env.file("task.yaml", TASK).to_string_lossy().to_string();
-    let secrets = env
-        .file("secrets.yaml", format!("{HEAD}secrets: []\n"))
-        .to_string_lossy()
-        .to_string();
-    let big = env
-        .file(
-            "big.yaml",
-            format!("{HEAD}secrets: []\n# {}\n", "x".repeat(5 << 20)),
-        )
-        .to_string_lossy()
-        .to_string();
+    let task = env.task(TASK);
+    let secrets = env.manifest(&[]);
+    let big = env.file_arg(
+        "big.yaml",
+        format!("{HEAD}secrets: []\n# {}\n", "x".repeat(5 << 20)),
+    );
     let cases: [(&[&str], &str); 7] = [
         (&["diff", "-f", &fifo], "is a FIFO"),
         (&["apply", "-f", &fifo], "is a FIFO"),
@@ -363,12 +338,11 @@ fn arguments_and_keys_that_may_be_values_are_never_echoed() {
         use std::os::unix::ffi::OsStrExt;
         let mut raw = b"A=\xff".to_vec();
         raw.extend_from_slice(value.as_bytes());
-        let mut cmd = env.command();
-        cmd.args(["secret", "create", "x", "--dry-run", "--inline"])
-            .arg(std::ffi::OsStr::from_bytes(&raw));
-        let run = env.run_command(cmd);
-        run.failure();
-        assert_eq!(run.code, Some(2), "{run:?}");
+        env.cmd(&["secret", "create", "x", "--dry-run", "--inline"])
+            .arg(std::ffi::OsStr::from_bytes(&raw))
+            .no_namespace()
+            .run()
+            .exits(2);
     }
     // A key with a space is probably `KEY value` pasted: not quoted.
     let run = env.run(&[
@@ -381,27 +355,27 @@ fn arguments_and_keys_that_may_be_values_are_never_echoed() {
     ]);
     run.failure().stderr_has("not shown");
     // A usage error quoting a value with a CR or a bidi override escapes it.
-    let run = env.run(&["--color", "x\rforged\u{202e}", "whoami"]);
-    run.failure();
-    assert!(!run.stderr.contains('\r') && !run.stderr.contains('\u{202e}'));
-    assert!(run.stderr.contains("x\\rforged\\u{202e}"), "{}", run.stderr);
+    env.run(&["--color", "x\rforged\u{202e}", "whoami"])
+        .failure()
+        .stderr_lacks("\r")
+        .stderr_lacks("\u{202e}")
+        .stderr_has("x\\rforged\\u{202e}");
 }
 
 #[test]
 fn render_job_output_holds_no_raw_control_characters() {
     let env = TestEnv::new();
-    let task = env.file(
-        "task.yaml",
+    let task = env.task(
         "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nenvs: {A: \"x\\e[31my\\u202ez\\u0085\\u2028\"}\nrun: \"echo \\u202e hi\"\n",
     );
-    let secrets = env.file("secrets.yaml", format!("{HEAD}secrets: []\n"));
+    let secrets = env.manifest(&[]);
     for format in ["yaml", "json"] {
         let run = env.run(&[
             "render-job",
             "-f",
-            &task.to_string_lossy(),
+            &task,
             "--secrets",
-            &secrets.to_string_lossy(),
+            &secrets,
             "-o",
             format,
         ]);
@@ -456,7 +430,7 @@ fn thousands_of_problems_are_counted_and_the_first_shown() {
 fn a_closed_output_pipe_ends_the_tool_quietly() {
     use std::io::Read;
     let env = TestEnv::new();
-    let task = env.file("task.yaml", TASK);
+    let task = env.task(TASK);
     let keys: Vec<String> = (0..5_000).map(|i| format!("K{i}: v")).collect();
     let secrets = env.file(
         "secrets.yaml",
@@ -466,11 +440,10 @@ fn a_closed_output_pipe_ends_the_tool_quietly() {
         ),
     );
     let mut child = env
-        .command()
-        .args(["render-job", "-f"])
-        .arg(&task)
-        .arg("--secrets")
+        .cmd(&["render-job", "-f", &task, "--secrets"])
         .arg(&secrets)
+        .no_namespace()
+        .into_command()
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

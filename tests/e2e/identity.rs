@@ -3,12 +3,13 @@
 //! `identity candidates`. The second workstation is played by running as
 //! another owner hash with the same cluster credentials.
 
-use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{Fault, FaultRule, OWNER, TestEnv, fake_kubeconfig, fixture_json};
+use crate::support::{
+    Fault, FaultRule, OWNER, TestEnv, entry, fake_kubeconfig, fixture_json, labels, mine,
+    secret_object,
+};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const CREATED_BY: &str = "konduktor.trainy.ai/created-by";
 /// This workstation's hash in the tests that play the second workstation.
 const SECOND: &str = "5ec0d0d5";
@@ -54,20 +55,14 @@ fn seed_written_from(
     key: &str,
 ) {
     let value = env.canary(&format!("{basename}-value"));
-    let mut annotations = json!({CREATED_BY: user});
-    if let Some(id) = user_id {
-        annotations[CREATED_BY_USER_ID] = json!(id);
-    }
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {
-            "name": format!("{basename}-{hash}"),
-            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": hash,
-                "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"},
-            "annotations": annotations,
-        },
-        "data": {key: base64::engine::general_purpose::STANDARD.encode(value)},
-    }));
+    let written = secret_object(basename)
+        .owner(hash)
+        .annotation(CREATED_BY, user)
+        .value(key, value);
+    env.seed(match user_id {
+        Some(id) => written.annotation(CREATED_BY_USER_ID, id),
+        None => written,
+    });
 }
 
 fn user_id_of(env: &TestEnv, name: &str) -> Option<String> {
@@ -79,13 +74,18 @@ fn user_id_of(env: &TestEnv, name: &str) -> Option<String> {
         .map(str::to_string)
 }
 
-fn reviews(env: &TestEnv) -> usize {
-    env.fake().map_or(0, |s| {
-        s.requests()
-            .iter()
-            .filter(|r| r.path.ends_with("/selfsubjectreviews"))
-            .count()
-    })
+/// SelfSubjectReviews (who am I) the test server answered.
+fn reviews(server: &crate::support::ApiServer) -> usize {
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/selfsubjectreviews"))
+        .count()
+}
+
+/// The second workstation: the same cluster credentials, another owner hash.
+fn second(env: &TestEnv) -> crate::support::cli::Caller<'_> {
+    env.as_owner(SECOND)
 }
 
 #[test]
@@ -94,94 +94,68 @@ fn created_by_is_set_on_create_kept_on_merge_and_added_where_missing() {
     let user = cluster_user(&env);
     // Konduktor's CLI wrote my-env without the annotation; someone else
     // (another tool run by another cluster user) wrote `theirs` for us.
-    env.seed_fixture(&format!("my-env-{OWNER}"));
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("theirs-{OWNER}"),
-            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-                "trainy.ai/secret-basename": "theirs", "trainy.ai/secret-kind": "env"},
-            "annotations": {CREATED_BY: "someone-else"}},
-        "data": {"OLD": "MQ=="},
-    }));
-    let value = env.canary("created-by");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!(
-            "{HEAD}  - name: fresh\n    kind: env\n    inline: {{TOKEN: {value}}}\n  - name: my-env\n    kind: env\n    inline: {{FOO: bar, NEW: x}}\n  - name: theirs\n    kind: env\n    inline: {{NEW: y}}\n"
-        ),
+    env.seed_fixture(&mine("my-env"));
+    env.seed(
+        secret_object("theirs")
+            .annotation(CREATED_BY, "someone-else")
+            .value("OLD", "1"),
     );
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
-    env.run(&["apply", "-f", manifest.to_str().unwrap_or_default()])
-        .success();
+    let value = env.canary("created-by");
+    let manifest = env.manifest(&[
+        entry("fresh").kind("env").inline(&[("TOKEN", &value)]),
+        entry("my-env")
+            .kind("env")
+            .inline(&[("FOO", "bar"), ("NEW", "x")]),
+        entry("theirs").kind("env").inline(&[("NEW", "y")]),
+    ]);
+    env.clear_requests();
+    env.apply(&manifest).success();
     assert_eq!(
-        created_by(&env, &format!("fresh-{OWNER}")),
+        created_by(&env, &mine("fresh")),
         Some(user.clone()),
         "set on create"
     );
     assert_eq!(
-        created_by(&env, &format!("my-env-{OWNER}")),
+        created_by(&env, &mine("my-env")),
         Some(user.clone()),
         "added on merge where missing"
     );
     assert_eq!(
-        created_by(&env, &format!("theirs-{OWNER}")).as_deref(),
+        created_by(&env, &mine("theirs")).as_deref(),
         Some("someone-else"),
         "kept on merge"
     );
     // The workstation login goes with created-by: `<login>-<4 hex>`, set
     // on create, added with created-by, never added beside another writer.
-    let fresh_id = user_id_of(&env, &format!("fresh-{OWNER}")).unwrap_or_default();
+    let fresh_id = user_id_of(&env, &mine("fresh")).unwrap_or_default();
     let (login, host) = fresh_id.rsplit_once('-').unwrap_or_default();
     assert_eq!(login, "alice", "{fresh_id}");
     assert!(
         host.len() == 4 && host.bytes().all(|b| b.is_ascii_hexdigit()),
         "{fresh_id}"
     );
-    assert_eq!(
-        user_id_of(&env, &format!("my-env-{OWNER}")),
-        Some(fresh_id.clone())
-    );
-    assert_eq!(user_id_of(&env, &format!("theirs-{OWNER}")), None);
-    if env.fake().is_some() {
-        assert_eq!(reviews(&env), 1, "one review for the whole run");
+    assert_eq!(user_id_of(&env, &mine("my-env")), Some(fresh_id.clone()));
+    assert_eq!(user_id_of(&env, &mine("theirs")), None);
+    if let Some(server) = env.fake() {
+        assert_eq!(reviews(server), 1, "one review for the whole run");
     }
     // `secret create` writes it too, with one review.
+    env.clear_requests();
+    env.create_env("imperative", &[("A", "1")]).success();
+    assert_eq!(created_by(&env, &mine("imperative")), Some(user));
+    assert_eq!(user_id_of(&env, &mine("imperative")), Some(fresh_id));
     if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        "A=1",
-        "imperative",
-    ])
-    .success();
-    assert_eq!(created_by(&env, &format!("imperative-{OWNER}")), Some(user));
-    assert_eq!(
-        user_id_of(&env, &format!("imperative-{OWNER}")),
-        Some(fresh_id)
-    );
-    if env.fake().is_some() {
-        assert_eq!(reviews(&env), 1);
+        assert_eq!(reviews(server), 1);
     }
 }
 
 #[test]
 fn a_run_that_changes_nothing_asks_nobody_who_we_are() {
     let env = TestEnv::new();
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: calm\n    kind: env\n    inline: {{A: \"1\"}}\n"),
-    );
-    let path = manifest.to_str().unwrap_or_default();
-    env.run(&["apply", "-f", path]).success();
+    let path = env.manifest(&[entry("calm").kind("env").inline(&[("A", "1")])]);
+    env.apply(&path).success();
     let Some(server) = env.fake() else { return };
-    for args in [["diff", "-f", path], ["apply", "-f", path]] {
+    for args in [["diff", "-f", &path], ["apply", "-f", &path]] {
         server.clear_requests();
         env.run(&args).success();
         let requests = server.requests();
@@ -200,20 +174,19 @@ fn without_an_answer_from_the_review_api_secrets_are_written_unattributed() {
             .path("selfsubjectreviews"),
     );
     let value = env.canary("unattributed");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: old-server\n    kind: env\n    inline: {{T: {value}}}\n"),
-    );
-    let run = env.run(&["-v", "apply", "-f", manifest.to_str().unwrap_or_default()]);
-    run.success().stderr_has("without a created-by annotation");
-    assert_eq!(created_by(&env, &format!("old-server-{OWNER}")), None);
+    let manifest = env.manifest(&[entry("old-server").kind("env").inline(&[("T", &value)])]);
+    env.run(&["-v", "apply", "-f", &manifest])
+        .success()
+        .stderr_has("without a created-by annotation");
+    assert_eq!(created_by(&env, &mine("old-server")), None);
     // RBAC that refuses the review: the same.
     server.deny_review("alice");
-    let run = env.run(&[
+    env.run(&[
         "-v", "secret", "create", "--kind", "env", "--inline", "A=1", "denied",
-    ]);
-    run.success().stderr_has("without a created-by annotation");
-    assert_eq!(created_by(&env, &format!("denied-{OWNER}")), None);
+    ])
+    .success()
+    .stderr_has("without a created-by annotation");
+    assert_eq!(created_by(&env, &mine("denied")), None);
 }
 
 /// The recorded object after Konduktor's CLI merged into a secret that
@@ -249,24 +222,18 @@ fn konduktor_cli_keeps_created_by_when_it_merges_and_so_do_we() {
         "admin.kubeconfig",
         fake_kubeconfig(&server.url(), &env.namespace, "admin-token"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &admin)
-        .env("KONDUKTOR_TEST_USER_HASH", SECOND)
-        .args(["-n", &env.namespace, "identity", "candidates", "-o", "json"]);
-    let json = env.run_command(cmd).json();
+    let json = second(&env)
+        .cmd(&["identity", "candidates", "-o", "json"])
+        .kubeconfig(&admin)
+        .run()
+        .json();
     assert_eq!(json["clusterUser"], "admin");
     assert_eq!(json["candidates"][0]["hash"], OWNER);
     assert_eq!(json["candidates"][0]["secrets"], 1);
     // Our merge (by alice) keeps admin as the writer, and Konduktor's keys.
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: my-env-ann\n    kind: env\n    inline: {{QUX: \"1\"}}\n"),
-    );
-    env.run(&["apply", "-f", manifest.to_str().unwrap_or_default()])
-        .success();
-    let merged = env
-        .secret(&format!("my-env-ann-{OWNER}"))
-        .unwrap_or_default();
+    let manifest = env.manifest(&[entry("my-env-ann").kind("env").inline(&[("QUX", "1")])]);
+    env.apply(&manifest).success();
+    let merged = env.my_secret("my-env-ann").unwrap_or_default();
     assert_eq!(merged["metadata"]["annotations"][CREATED_BY], "admin");
     let keys: Vec<&String> = merged["data"]
         .as_object()
@@ -287,24 +254,17 @@ fn a_second_workstation_is_told_where_its_secrets_are() {
     seed_written_by(&env, "other", "0badf00d", "bob", &foreign_key);
     let adopt = format!("kubectl konduktor identity adopt {OWNER}");
 
-    let list = env.run_as(SECOND, &["secret", "list"]);
+    let list = second(&env).run(&["secret", "list"]);
     list.success()
         .stderr_has("No secrets owned by you")
         .stderr_has(&format!("{OWNER} (2 secrets)"))
         .stderr_has(&adopt);
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: x}}\n"),
-    );
-    let diff = env.run_as(
-        SECOND,
-        &["diff", "-f", manifest.to_str().unwrap_or_default()],
-    );
-    assert_eq!(diff.code, Some(1), "changes: {}", diff.stderr);
-    assert!(diff.stderr.contains(&adopt), "{}", diff.stderr);
-    let whoami = env.run_as(SECOND, &["whoami"]);
+    let manifest = env.manifest(&[entry("hf").kind("env").inline(&[("HF_TOKEN", "x")])]);
+    let diff = second(&env).diff(&manifest);
+    diff.exits(1).stderr_has(&adopt);
+    let whoami = second(&env).run(&["whoami"]);
     whoami.success().stdout_has(&adopt);
-    let json = env.run_as(SECOND, &["whoami", "-o", "json"]).json();
+    let json = second(&env).run(&["whoami", "-o", "json"]).json();
     assert_eq!(json["ownerCandidates"]["candidates"][0]["hash"], OWNER);
     assert_eq!(json["ownerCandidates"]["candidates"][0]["secrets"], 2);
     for out in [&list.stdout, &list.stderr, &diff.stderr, &whoami.stdout] {
@@ -328,9 +288,7 @@ fn a_second_workstation_is_told_where_its_secrets_are() {
         }
     }
     // Where the secrets are yours, list says nothing more.
-    let mine = env.run(&["secret", "list"]);
-    mine.success();
-    assert!(!mine.stderr.contains("hint"), "{}", mine.stderr);
+    env.run(&["secret", "list"]).success().stderr_lacks("hint");
 }
 
 #[test]
@@ -341,15 +299,16 @@ fn a_shared_cluster_user_gets_no_suggestion() {
     for hash in ["00000001", "00000002", "00000003", "00000004"] {
         seed_written_from(&env, "shared", hash, &user, None, "K");
     }
-    let list = env.run_as(SECOND, &["secret", "list"]);
-    list.success()
+    second(&env)
+        .run(&["secret", "list"])
+        .success()
         .stderr_has("several people seem to share")
         .stderr_has("none suggested")
-        .stderr_has("no workstation login recorded");
-    assert!(!list.stderr.contains("identity adopt"), "{}", list.stderr);
+        .stderr_has("no workstation login recorded")
+        .stderr_lacks("identity adopt");
     // An explicit adoption still works: candidates lists them all.
-    let json = env
-        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+    let json = second(&env)
+        .run(&["identity", "candidates", "-o", "json"])
         .json();
     assert_eq!(json["shared"], true);
     assert_eq!(json["candidates"].as_array().map(Vec::len), Some(4));
@@ -362,15 +321,15 @@ fn candidates_in_this_namespace_and_in_all() {
     seed_written_by(&env, "a", "0badf00d", &user, "K");
     seed_written_by(&env, "b", "0badf00d", &user, "K");
     seed_written_by(&env, "c", "12345678", &user, "K");
-    let table = env.run_as(SECOND, &["identity", "candidates"]);
-    table
+    second(&env)
+        .run(&["identity", "candidates"])
         .success()
         .stdout_has("OWNER HASH")
         .stdout_has("0badf00d")
         .stdout_has("12345678")
         .stdout_has("identity adopt <hash>");
-    let json = env
-        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+    let json = second(&env)
+        .run(&["identity", "candidates", "-o", "json"])
         .json();
     let hashes: Vec<(&str, u64)> = json["candidates"]
         .as_array()
@@ -392,13 +351,12 @@ fn candidates_in_this_namespace_and_in_all() {
     server.create_namespace("elsewhere");
     server.put_secret(
         "elsewhere",
-        json!({"metadata": {"name": "d-0badf00d", "labels": {"parent": "konduktor",
-            "trainy.ai/secret-owner": "0badf00d", "trainy.ai/secret-basename": "d",
-            "trainy.ai/secret-kind": "env"}, "annotations": {CREATED_BY: user}},
+        json!({"metadata": {"name": "d-0badf00d", "labels": labels("0badf00d", "d", "env"),
+            "annotations": {CREATED_BY: user}},
             "type": "Opaque", "data": {"K": "MQ=="}}),
     );
-    let all = env
-        .run_as(SECOND, &["identity", "candidates", "-A", "-o", "json"])
+    let all = second(&env)
+        .run(&["identity", "candidates", "-A", "-o", "json"])
         .json();
     let first: &Value = &all["candidates"]
         .as_array()
@@ -416,27 +374,29 @@ fn candidates_in_this_namespace_and_in_all() {
             .any(|r| r.method == "GET" && r.path == "/api/v1/secrets"),
         "one cluster-wide list"
     );
-    env.run_as(SECOND, &["identity", "candidates", "-A"])
+    second(&env)
+        .run(&["identity", "candidates", "-A"])
         .success()
         .stdout_has("NAMESPACES")
         .stdout_has("elsewhere(1)");
     // RBAC that allows a namespace but not all of them: a clear error.
     server.deny_cluster_wide("alice", "list");
-    let denied = env.run_as(SECOND, &["identity", "candidates", "-A"]);
-    denied
+    second(&env)
+        .run(&["identity", "candidates", "-A"])
         .failure()
         .stderr_has("all namespaces")
         .stderr_has("ClusterRole")
         .stderr_has("-n");
-    env.run_as(SECOND, &["identity", "candidates"]).success();
+    second(&env).run(&["identity", "candidates"]).success();
     // No review, no candidates: said plainly.
     server.deny_review("alice");
-    env.run_as(SECOND, &["identity", "candidates"])
+    second(&env)
+        .run(&["identity", "candidates"])
         .failure()
         .stderr_has("cannot tell which cluster user you are");
     // And the hints go quiet rather than fail.
-    env.run_as(SECOND, &["secret", "list"]).success();
-    env.run_as(SECOND, &["whoami"]).success();
+    second(&env).run(&["secret", "list"]).success();
+    second(&env).run(&["whoami"]).success();
 }
 
 /// A user name from the cluster is escaped where it is placed: a line break
@@ -452,13 +412,12 @@ fn a_cluster_user_name_cannot_forge_lines() {
         &["system:authenticated"],
     );
     let run = env.run(&["whoami"]);
-    run.success();
+    run.success().stdout_has("alice\\nhint");
     assert!(
         !run.stdout.lines().any(|l| l.starts_with("hint:")),
         "{}",
         run.stdout
     );
-    run.stdout_has("alice\\nhint");
 }
 
 /// The hint is looked for within a short while: a server that stalls on
@@ -479,16 +438,9 @@ fn a_stalled_lookup_does_not_hold_up_the_command() {
             .on("GET")
             .path("/secrets"),
     );
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_TEST_USER_HASH", SECOND).args([
-        "-n",
-        &env.namespace,
-        "--request-timeout",
-        "0",
-        "secret",
-        "list",
-    ]);
-    crate::support::run_unhung(&env, cmd)
+    second(&env)
+        .cmd(&["--request-timeout", "0", "secret", "list"])
+        .run_unhung()
         .success()
         .stderr_has("No secrets owned by you");
 }
@@ -503,17 +455,13 @@ fn a_shared_cluster_user_is_pointed_only_at_its_callers_own_hash() {
     let user = cluster_user(&env);
     seed_written_from(&env, "hf", "0badf00d", &user, Some("bob-3f50"), "HF_TOKEN");
     seed_written_from(&env, "wandb", "0badf00d", &user, Some("bob-3f50"), "K");
-    let whoami = env.run_as(SECOND, &["whoami"]);
-    whoami
+    second(&env)
+        .run(&["whoami"])
         .success()
         .stdout_has("0badf00d (2 secrets: written from another login (bob-3f50))")
-        .stdout_has("none suggested");
-    assert!(
-        !whoami.stdout.contains("identity adopt"),
-        "{}",
-        whoami.stdout
-    );
-    let json = env.run_as(SECOND, &["whoami", "-o", "json"]).json();
+        .stdout_has("none suggested")
+        .stdout_lacks("identity adopt");
+    let json = second(&env).run(&["whoami", "-o", "json"]).json();
     let bob = &json["ownerCandidates"]["candidates"][0];
     assert_eq!(bob["hash"], "0badf00d");
     assert_eq!(bob["suggested"], false);
@@ -523,12 +471,14 @@ fn a_shared_cluster_user_is_pointed_only_at_its_callers_own_hash() {
     // Alice's own secrets from her other workstation: hers alone suggested.
     seed_written_by(&env, "mine", "12345678", &user, "K");
     let adopt = "kubectl konduktor identity adopt 12345678";
-    env.run_as(SECOND, &["whoami"]).success().stdout_has(adopt);
-    let list = env.run_as(SECOND, &["secret", "list"]);
-    list.success().stderr_has(adopt);
-    assert!(!list.stderr.contains("0badf00d"), "{}", list.stderr);
-    let table = env.run_as(SECOND, &["identity", "candidates"]);
-    table
+    second(&env).run(&["whoami"]).success().stdout_has(adopt);
+    second(&env)
+        .run(&["secret", "list"])
+        .success()
+        .stderr_has(adopt)
+        .stderr_lacks("0badf00d");
+    second(&env)
+        .run(&["identity", "candidates"])
         .success()
         .stdout_has("WRITTEN FROM")
         .stdout_has("bob-3f50")
@@ -544,16 +494,9 @@ fn adopt_shows_whose_secrets_it_takes_over_and_asks() {
     let env = TestEnv::new();
     let user = cluster_user(&env);
     seed_written_from(&env, "hf", "0badf00d", &user, Some("bob-3f50"), "HF_TOKEN");
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH").args([
-        "-n",
-        &env.namespace,
-        "identity",
-        "adopt",
-        "0badf00d",
-    ]);
-    let refused = env.run_command(cmd);
-    refused
+    let adopt = || env.cmd(&["identity", "adopt", "0badf00d"]).owner_unset();
+    adopt()
+        .run()
         .failure()
         .stdout_has("Secrets under owner hash 0badf00d")
         .stdout_has("hf-0badf00d")
@@ -561,33 +504,18 @@ fn adopt_shows_whose_secrets_it_takes_over_and_asks() {
         .stdout_has("ago")
         .stderr_has("no terminal");
     assert!(
-        !env.home.path().join(".konduktor/user_hash").exists(),
+        !env.home_path(".konduktor/user_hash").exists(),
         "nothing written"
     );
-    let (code, out) = crate::terminal::on_terminal_with(
-        &env,
-        &{
-            let mut base = env.command();
-            base.env_remove("KONDUKTOR_TEST_USER_HASH");
-            base
-        },
-        &["identity", "adopt", "0badf00d"],
-        "no\n",
-    );
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("hf-0badf00d"), "{out}");
-    assert!(out.contains("written by someone else"), "{out}");
-    assert!(out.contains("Type 'yes' to go on"), "{out}");
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH").args([
-        "-n",
-        &env.namespace,
-        "identity",
-        "adopt",
-        "0badf00d",
-        "--yes",
-    ]);
-    env.run_command(cmd)
+    adopt()
+        .on_terminal("no\n")
+        .exits(1)
+        .stdout_has("hf-0badf00d")
+        .stdout_has("written by someone else")
+        .stdout_has("Type 'yes' to go on");
+    adopt()
+        .arg("--yes")
+        .run()
         .success()
         .stdout_has("hf-0badf00d")
         .stdout_has("Adopted owner hash 0badf00d");
@@ -596,15 +524,7 @@ fn adopt_shows_whose_secrets_it_takes_over_and_asks() {
 /// A secret under `hash` as Konduktor's CLI writes it: no writer recorded.
 fn seed_unrecorded(env: &TestEnv, basename: &str, hash: &str) {
     let value = env.canary(&format!("{basename}-value"));
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {
-            "name": format!("{basename}-{hash}"),
-            "labels": {"parent": "konduktor", "trainy.ai/secret-owner": hash,
-                "trainy.ai/secret-basename": basename, "trainy.ai/secret-kind": "env"},
-        },
-        "data": {"K": base64::engine::general_purpose::STANDARD.encode(value)},
-    }));
+    env.seed(secret_object(basename).owner(hash).value("K", value));
 }
 
 /// Attack 1 F1: Bob's hash holds secrets Konduktor's CLI wrote (no writer
@@ -619,21 +539,18 @@ fn a_hash_with_unrecorded_secrets_is_not_suggested_and_adopt_cautions() {
         seed_unrecorded(&env, basename, "cccc3333");
     }
     seed_written_by(&env, "bait", "cccc3333", &user, "K");
-    let whoami = env.run_as(SECOND, &["whoami"]);
-    whoami
+    second(&env)
+        .run(&["whoami"])
         .success()
         .stdout_has("none suggested")
-        .stdout_has("cccc3333 (1 secret: 3 secrets with no record of who wrote them)");
-    assert!(
-        !whoami.stdout.contains("identity adopt"),
-        "{}",
-        whoami.stdout
-    );
-    let list = env.run_as(SECOND, &["secret", "list"]);
-    list.success();
-    assert!(!list.stderr.contains("identity adopt"), "{}", list.stderr);
-    let json = env
-        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+        .stdout_has("cccc3333 (1 secret: 3 secrets with no record of who wrote them)")
+        .stdout_lacks("identity adopt");
+    second(&env)
+        .run(&["secret", "list"])
+        .success()
+        .stderr_lacks("identity adopt");
+    let json = second(&env)
+        .run(&["identity", "candidates", "-o", "json"])
         .json();
     let c = &json["candidates"][0];
     assert_eq!(c["hash"], "cccc3333");
@@ -641,35 +558,17 @@ fn a_hash_with_unrecorded_secrets_is_not_suggested_and_adopt_cautions() {
     assert_eq!(c["notSuggested"]["reason"], "unrecorded");
     assert_eq!(c["unrecorded"], 3);
 
-    let unhashed = || {
-        let mut base = env.command();
-        base.env_remove("KONDUKTOR_TEST_USER_HASH");
-        base
-    };
-    let (code, out) = crate::terminal::on_terminal_with(
-        &env,
-        &unhashed(),
-        &["identity", "adopt", "cccc3333"],
-        "no\n",
-    );
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("hf-cccc3333"), "{out}");
-    assert!(
-        out.contains("3 secrets have no record of who wrote them: they may be another person's"),
-        "{out}"
-    );
-    assert!(!env.home.path().join(".konduktor/user_hash").exists());
+    let adopt = || env.cmd(&["identity", "adopt", "cccc3333"]).owner_unset();
+    adopt()
+        .on_terminal("no\n")
+        .exits(1)
+        .stdout_has("hf-cccc3333")
+        .stdout_has("3 secrets have no record of who wrote them: they may be another person's");
+    assert!(!env.home_path(".konduktor/user_hash").exists());
     // With --yes there is no question, but the caution is still said.
-    let mut cmd = unhashed();
-    cmd.args([
-        "-n",
-        &env.namespace,
-        "identity",
-        "adopt",
-        "cccc3333",
-        "--yes",
-    ]);
-    env.run_command(cmd)
+    adopt()
+        .arg("--yes")
+        .run()
         .success()
         .stderr_has("warning: 3 secrets have no record of who wrote them")
         .stdout_has("Adopted owner hash cccc3333");
@@ -686,8 +585,8 @@ fn a_writer_beyond_the_shown_ones_still_blocks_the_suggestion() {
         seed_written_from(&env, &format!("a{i:02}"), "dddd4444", &user, Some(&id), "K");
     }
     seed_written_from(&env, "zreal", "dddd4444", &user, Some("bob-9999"), "K");
-    let json = env
-        .run_as(SECOND, &["identity", "candidates", "-o", "json"])
+    let json = second(&env)
+        .run(&["identity", "candidates", "-o", "json"])
         .json();
     let c = &json["candidates"][0];
     assert_eq!(c["hash"], "dddd4444");
@@ -695,13 +594,9 @@ fn a_writer_beyond_the_shown_ones_still_blocks_the_suggestion() {
     assert_eq!(c["notSuggested"]["reason"], "otherLogin");
     assert_eq!(c["notSuggested"]["detail"], "bob-9999");
     assert_eq!(c["writersCut"], true);
-    let whoami = env.run_as(SECOND, &["whoami"]);
-    whoami
+    second(&env)
+        .run(&["whoami"])
         .success()
-        .stdout_has("written from another login (bob-9999)");
-    assert!(
-        !whoami.stdout.contains("identity adopt"),
-        "{}",
-        whoami.stdout
-    );
+        .stdout_has("written from another login (bob-9999)")
+        .stdout_lacks("identity adopt");
 }

@@ -6,33 +6,24 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::support::{OWNER, TestEnv, run_unhung};
-use crate::terminal::on_terminal_with;
+use crate::support::cli::TestCommand;
+use crate::support::{OWNER, Run, TestEnv};
 
 /// The binary with no owner override, so the file decides.
-fn local(env: &TestEnv) -> Command {
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
-        .arg("-n")
-        .arg(&env.namespace);
-    cmd
+fn local<'e>(env: &'e TestEnv, args: &[&str]) -> TestCommand<'e> {
+    env.cmd(args).owner_unset()
 }
 
-fn run_local(env: &TestEnv, args: &[&str]) -> crate::support::Run {
-    let mut cmd = local(env);
-    cmd.args(args);
-    env.run_command(cmd)
+fn run_local(env: &TestEnv, args: &[&str]) -> Run {
+    local(env, args).run()
 }
 
 fn hash_file(env: &TestEnv) -> PathBuf {
-    env.home.path().join(".konduktor/user_hash")
+    env.home_path(".konduktor/user_hash")
 }
 
 fn plant(env: &TestEnv, content: &str) {
-    let file = hash_file(env);
-    std::fs::create_dir_all(file.parent().unwrap_or(env.home.path()))
-        .unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(&file, content).unwrap_or_else(|e| panic!("{e}"));
+    env.home_file(".konduktor/user_hash", content);
 }
 
 /// Every entry under `dir` with its bytes: equal before and after shows
@@ -169,10 +160,9 @@ fn adopt_refuses_when_a_variable_would_win_over_the_file() {
         .stderr_has("export KONDUKTOR_TEST_USER_HASH=0123abcd");
     // A KONDUKTOR_USER_ID that this tool, or only Konduktor's CLI, would use.
     for value in ["22222222", "ABBA3A3E"] {
-        let mut cmd = local(&env);
-        cmd.env("KONDUKTOR_USER_ID", value)
-            .args(["identity", "adopt", "0123abcd", "--yes"]);
-        env.run_command(cmd)
+        local(&env, &["identity", "adopt", "0123abcd", "--yes"])
+            .env("KONDUKTOR_USER_ID", value)
+            .run()
             .failure()
             .stderr_has(&format!("KONDUKTOR_USER_ID is set to `{value}`"))
             .stderr_has("unset KONDUKTOR_USER_ID")
@@ -182,12 +172,13 @@ fn adopt_refuses_when_a_variable_would_win_over_the_file() {
     // Refused before anything was asked of the cluster.
     env.assert_no_requests();
     // One both ignore: a warning, and the file is written.
-    let mut cmd = local(&env);
-    cmd.env("KONDUKTOR_USER_ID", "not-a-hash")
-        .args(["identity", "adopt", "0123abcd", "--yes"]);
-    env.run_command(cmd).success().stderr_has(
-        "warning: KONDUKTOR_USER_ID is set to `not-a-hash`, which is not an owner hash",
-    );
+    local(&env, &["identity", "adopt", "0123abcd", "--yes"])
+        .env("KONDUKTOR_USER_ID", "not-a-hash")
+        .run()
+        .success()
+        .stderr_has(
+            "warning: KONDUKTOR_USER_ID is set to `not-a-hash`, which is not an owner hash",
+        );
     assert_eq!(file_text(&env), "0123abcd");
     assert_only_reads(&env);
 }
@@ -217,9 +208,8 @@ fn a_bad_hash_is_a_usage_error() {
         &["identity", "export", "zzzzzzzz"],
     ] {
         let run = run_local(&env, args);
-        run.failure().stderr_has("8 lowercase hex characters");
-        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        assert!(run.stdout.is_empty(), "{}", run.stdout);
+        run.exits(2).stderr_has("8 lowercase hex characters");
+        assert!(run.stdout.is_empty(), "{args:?}: {}", run.stdout);
     }
     assert_eq!(snapshot(env.home.path()), before);
     env.assert_no_requests();
@@ -239,9 +229,8 @@ fn adopt_refuses_a_file_that_is_not_a_regular_file() {
     std::fs::remove_dir(&file).unwrap_or_else(|e| panic!("{e}"));
     crate::support::mkfifo(&file);
     let before = snapshot(env.home.path());
-    let mut cmd = local(&env);
-    cmd.args(["identity", "adopt", "0123abcd", "--yes"]);
-    run_unhung(&env, cmd)
+    local(&env, &["identity", "adopt", "0123abcd", "--yes"])
+        .run_unhung()
         .failure()
         .stderr_has("is a FIFO (named pipe), not a regular file");
     assert_eq!(snapshot(env.home.path()), before);
@@ -251,10 +240,11 @@ fn adopt_refuses_a_file_that_is_not_a_regular_file() {
 #[test]
 fn adopt_without_home_is_a_clear_error() {
     let env = TestEnv::new();
-    let mut cmd = local(&env);
-    cmd.env_remove("HOME")
-        .args(["identity", "adopt", "0123abcd", "--yes"]);
-    env.run_command(cmd).failure().stderr_has("HOME is not set");
+    local(&env, &["identity", "adopt", "0123abcd", "--yes"])
+        .env_remove("HOME")
+        .run()
+        .failure()
+        .stderr_has("HOME is not set");
     env.assert_no_requests();
 }
 
@@ -263,30 +253,25 @@ fn adopt_asks_on_a_terminal() {
     let env = TestEnv::new();
     plant(&env, "8417fdac");
     let before = snapshot(env.home.path());
-    let mut base = env.command();
-    base.env_remove("KONDUKTOR_TEST_USER_HASH");
-    let args = ["identity", "adopt", "0123abcd"];
-    let (code, out) = on_terminal_with(&env, &base, &args, "no\n");
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("Your owner hash is 8417fdac"), "{out}");
-    assert!(out.contains("Type 'yes' to go on"), "{out}");
-    assert!(
-        out.contains("adopt cancelled; nothing was changed"),
-        "{out}"
-    );
+    let adopt = || local(&env, &["identity", "adopt", "0123abcd"]);
+    adopt()
+        .on_terminal("no\n")
+        .exits(1)
+        .stdout_has("Your owner hash is 8417fdac")
+        .stdout_has("Type 'yes' to go on")
+        .stdout_has("adopt cancelled; nothing was changed");
     assert_eq!(snapshot(env.home.path()), before);
-    let (code, out) = on_terminal_with(&env, &base, &args, "yes\n");
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("Adopted owner hash 0123abcd"), "{out}");
+    adopt()
+        .on_terminal("yes\n")
+        .exits(0)
+        .stdout_has("Adopted owner hash 0123abcd");
     assert_eq!(file_text(&env), "0123abcd");
     assert_eq!(backups(&env).len(), 1);
     assert_only_reads(&env);
 }
 
-fn run_export(env: &TestEnv, extra: &[&str]) -> crate::support::Run {
-    let mut args = vec!["identity", "export"];
-    args.extend_from_slice(extra);
-    run_local(env, &args)
+fn run_export(env: &TestEnv, extra: &[&str]) -> Run {
+    local(env, &["identity", "export"]).args(extra).run()
 }
 
 #[test]
@@ -340,7 +325,7 @@ fn the_exported_line_evaluated_in_sh_sets_the_owner() {
             ))
             .env("BIN", bin)
             .env("NS", &env.namespace);
-        for (k, v) in local(&env).get_envs() {
+        for (k, v) in local(&env, &[]).into_command().get_envs() {
             match v {
                 Some(v) => cmd.env(k, v),
                 None => cmd.env_remove(k),
@@ -362,10 +347,9 @@ fn the_exported_line_evaluated_in_sh_sets_the_owner() {
 #[test]
 fn adopt_without_a_reachable_cluster_says_it_could_not_look() {
     let env = TestEnv::new();
-    let mut cmd = local(&env);
-    cmd.env("KUBECONFIG", env.dir.path().join("no-such-kubeconfig"))
-        .args(["identity", "adopt", "0123abcd", "--yes"]);
-    env.run_command(cmd)
+    local(&env, &["identity", "adopt", "0123abcd", "--yes"])
+        .kubeconfig(env.path("no-such-kubeconfig"))
+        .run()
         .success()
         .stderr_has("cannot list the secrets under 0123abcd")
         .stdout_has("Adopted owner hash 0123abcd");

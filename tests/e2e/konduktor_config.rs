@@ -8,15 +8,11 @@
 use std::path::{Path, PathBuf};
 
 use crate::support::apiserver::ALICE_TOKEN;
-use crate::support::{ApiServer, OWNER, Run, TestEnv};
+use crate::support::{ApiServer, OWNER, Run, TestEnv, entry, mine};
 
 /// Write `~/.konduktor/config.yaml` in the test HOME.
 fn write_config(env: &TestEnv, text: &str) -> PathBuf {
-    let dir = env.home.path().join(".konduktor");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("config.yaml");
-    std::fs::write(&path, text).unwrap_or_else(|e| panic!("{e}"));
-    path
+    env.home_file(".konduktor/config.yaml", text)
 }
 
 /// A kubeconfig whose current context `fake` is the test server and whose
@@ -52,11 +48,9 @@ current-context: fake
     )
 }
 
-/// Run without `-n` (the namespace comes from the context), with this kubeconfig.
+/// Run with this kubeconfig, in its context's namespace.
 fn run_in(env: &TestEnv, kubeconfig: &Path, args: &[&str]) -> Run {
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", kubeconfig).args(args);
-    env.run_command(cmd)
+    env.with_kubeconfig(kubeconfig, args).run()
 }
 
 fn whoami_json(env: &TestEnv, kubeconfig: &Path, extra: &[&str]) -> serde_json::Value {
@@ -98,7 +92,7 @@ fn one_allowed_context_is_used_and_the_context_flag_still_wins() {
     );
     run.success()
         .stderr_has("context `other` from `kubernetes.allowed_contexts`");
-    let name = format!("routed-{OWNER}");
+    let name = mine("routed");
     assert!(second.secret(&env.namespace, &name).is_some());
     assert!(first.secret(&env.namespace, &name).is_none());
 
@@ -121,12 +115,9 @@ fn several_allowed_contexts_are_ignored_and_that_is_logged_at_v() {
         .stderr_has("using the kubeconfig's current context");
     assert_eq!(run.json()["context"], "fake");
     // Not logged without -v.
-    let quiet = run_in(&env, &kubeconfig, &["whoami", "-o", "json"]);
-    assert!(
-        !quiet.success().stderr.contains("allowed_contexts"),
-        "{}",
-        quiet.stderr
-    );
+    run_in(&env, &kubeconfig, &["whoami", "-o", "json"])
+        .success()
+        .stderr_lacks("allowed_contexts");
 }
 
 #[test]
@@ -146,23 +137,22 @@ fn an_allowed_context_missing_from_the_kubeconfig_says_where_it_came_from() {
 fn a_missing_named_config_is_an_error_naming_it() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let missing = env.dir.path().join("no-such-config.yaml");
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_CONFIG", &missing)
-        .args(["-n", &env.namespace, "secret", "list"]);
-    let run = env.run_command(cmd);
-    run.failure()
+    let missing = env.path("no-such-config.yaml");
+    env.cmd(&["secret", "list"])
+        .env("KONDUKTOR_CONFIG", &missing)
+        .run()
+        .exits(1)
         .stderr_has("KONDUKTOR_CONFIG")
         .stderr_has(&missing.display().to_string())
         .stderr_has("does not exist");
-    assert_eq!(run.code, Some(1));
     assert_eq!(server.requests(), vec![], "nothing is sent");
     // whoami still answers, and says why.
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_CONFIG", &missing)
-        .args(["-n", &env.namespace, "whoami", "-o", "json"]);
-    let run = env.run_command(cmd);
-    let json = run.success().json();
+    let json = env
+        .cmd(&["whoami", "-o", "json"])
+        .env("KONDUKTOR_CONFIG", &missing)
+        .run()
+        .success()
+        .json();
     assert_eq!(json["ownerHash"], OWNER);
     assert_eq!(
         json["konduktorConfig"],
@@ -211,11 +201,7 @@ fn broken_configs(env: &TestEnv) -> Vec<(&'static str, String, &'static str)> {
 fn a_broken_config_is_a_located_error_and_nothing_is_sent() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: a\n    inline: {K: v}\n",
-    );
-    let manifest = manifest.display().to_string();
+    let manifest = env.manifest(&[entry("a").inline(&[("K", "v")])]);
     for (what, text, place) in broken_configs(&env) {
         write_config(&env, &text);
         for args in [
@@ -224,9 +210,7 @@ fn a_broken_config_is_a_located_error_and_nothing_is_sent() {
             vec!["apply", "-f", &manifest, "--yes"],
             vec!["-vv", "secret", "delete", "x"],
         ] {
-            let run = env.run(&args);
-            run.failure().stderr_has(place);
-            assert_eq!(run.code, Some(1), "{what}: {args:?}\n{}", run.stderr);
+            env.run(&args).exits(1).stderr_has(place);
             assert_eq!(
                 server.requests(),
                 vec![],
@@ -264,10 +248,9 @@ fn whoami_shows_which_config_applied() {
     assert!(json.get("konduktorConfigError").is_none(), "{json}");
     // KONDUKTOR_CONFIG wins over the default file, and -vv says which applied.
     let named = env.file("team-config.yaml", "kubernetes: {}\n");
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_CONFIG", &named)
-        .args(["-n", &env.namespace, "whoami", "-vv"]);
-    env.run_command(cmd)
+    env.cmd(&["whoami", "-vv"])
+        .env("KONDUKTOR_CONFIG", &named)
+        .run()
         .success()
         .stdout_has(&format!("Konduktor config: {}", named.display()))
         .stderr_has(&format!("Konduktor config: {}", named.display()));
@@ -285,9 +268,9 @@ fn a_config_setting_our_labels_is_warned_about() {
         .stderr_has("warning:")
         .stderr_has("label `trainy.ai/secret-owner`")
         .stderr_has("annotation `konduktor.trainy.ai/created-by`")
-        .stderr_has("ours is written");
-    assert!(!run.stderr.contains("`team`"), "{}", run.stderr);
-    assert!(!run.stderr.contains("mallory"), "{}", run.stderr);
+        .stderr_has("ours is written")
+        .stderr_lacks("`team`")
+        .stderr_lacks("mallory");
 }
 
 /// `kubernetes.custom_metadata` lands on every secret written, on create
@@ -300,27 +283,18 @@ fn custom_metadata_is_merged_into_every_secret_written_and_ours_win() {
         "kubernetes:\n  custom_metadata:\n    labels:\n      team: ml\n      trainy.ai/secret-owner: 0000abcd\n    annotations:\n      cost-center: \"42\"\n      konduktor.trainy.ai/created-by: mallory\n",
     );
     let value = env.canary("custom-metadata");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!(
-            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: tagged\n    kind: env\n    inline: {{T: {value}}}\n"
-        ),
-    );
-    env.run(&["apply", "-f", manifest.to_str().unwrap_or_default()])
-        .success();
+    let manifest = env.manifest(&[entry("tagged").kind("env").inline(&[("T", &value)])]);
+    env.apply(&manifest).success();
     // Konduktor's CLI made this one without them; our merge adds them.
-    env.seed_fixture(&format!("my-env-{OWNER}"));
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "NEW=1", "my-env",
-    ])
-    .success();
+    env.seed_fixture(&mine("my-env"));
+    env.create_env("my-env", &[("NEW", "1")]).success();
     let whoami = env.run(&["whoami", "-o", "json"]).json();
     let user = whoami["clusterUser"]["username"]
         .as_str()
         .unwrap_or_default();
     for name in ["tagged", "my-env"] {
         let secret = env
-            .secret(&format!("{name}-{OWNER}"))
+            .my_secret(name)
             .unwrap_or_else(|| panic!("{name} missing"));
         let meta = &secret["metadata"];
         assert_eq!(meta["labels"]["team"], "ml", "{name}: {meta}");

@@ -8,12 +8,10 @@
 
 use std::collections::BTreeMap;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
-use crate::support::{OWNER, Run, TestEnv, fixture_json};
+use crate::support::{OWNER, Run, TestEnv, b64, entry, fixture_json, mine, secret_object};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const AWS: &str = "awscredentials-root-1a2b";
 const GCP: &str = "gcpcredentials-root-1a2b";
 const SSH_KEYS: &str = "konduktor-ssh-keys-abba3a3e";
@@ -31,7 +29,7 @@ fn with_canaries(env: &TestEnv, mut obj: Value) -> Value {
     if let Some(data) = obj["data"].as_object_mut() {
         for (key, value) in data.iter_mut() {
             let canary = env.canary(&format!("own-{}", key.to_lowercase()));
-            *value = json!(base64::engine::general_purpose::STANDARD.encode(canary));
+            *value = json!(b64(canary));
         }
     }
     obj
@@ -48,13 +46,14 @@ fn seed_konduktors_own(env: &TestEnv) {
     gcp["metadata"]["labels"]["trainy.ai/secret-kind"] = json!("GCS");
     gcp["data"] = json!({"gcpcredentials": aws["data"]["awscredentials"]});
     let keys = fixture_json(&format!("konduktor-made/internal-{SSH_KEYS}.json"));
-    let planted = json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": PLANTED, "labels": {
-            "trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": "odd",
-            "trainy.ai/secret-kind": "newer-kind"}},
-        "data": {"K": "eA=="}
-    });
+    // Konduktor's labels but `parent`.
+    let planted = secret_object("odd")
+        .labels(
+            json!({"trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": "odd",
+            "trainy.ai/secret-kind": "newer-kind"}),
+        )
+        .value("K", "x")
+        .json();
     for obj in [aws, gcp, keys, planted] {
         env.seed(with_canaries(env, obj));
     }
@@ -73,12 +72,6 @@ fn snapshot(env: &TestEnv) -> Vec<Snapshot> {
         .collect()
 }
 
-fn manifest(env: &TestEnv, body: &str) -> String {
-    env.file("secrets.yaml", format!("{HEAD}{body}"))
-        .display()
-        .to_string()
-}
-
 fn occurrences(run: &Run, needle: &str) -> usize {
     run.stdout.matches(needle).count()
 }
@@ -88,24 +81,14 @@ fn apply_prune_keeps_konduktors_own_secrets_and_shows_them_once() {
     let env = TestEnv::new();
     seed_konduktors_own(&env);
     let stale = env.canary("stale");
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        &format!("K={stale}"),
-        "stale",
-    ])
-    .success();
+    env.create("stale", &[("K", &stale)]).success();
     let before = snapshot(&env);
     let value = env.canary("hf");
-    let m = manifest(
-        &env,
-        &format!("  - name: hf\n    kind: env\n    inline: {{TOKEN: {value}}}\n"),
-    );
+    let m = env.manifest(&[entry("hf").kind("env").inline(&[("TOKEN", &value)])]);
 
-    let diff = env.run(&["diff", "-f", &m, "--prune"]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stdout_has("Konduktor's own, kept (a manifest never manages them):")
+    let diff = env.diff_with(&m, &["--prune"]);
+    diff.exits(1)
+        .stdout_has("Konduktor's own, kept (a manifest never manages them):")
         .stdout_has(&format!(
             "  {AWS}: storage credentials (S3), made by `konduktor check s3`"
         ))
@@ -122,7 +105,7 @@ fn apply_prune_keeps_konduktors_own_secrets_and_shows_them_once() {
     }
     assert_eq!(occurrences(&diff, "odd"), 1, "{}", diff.stdout);
 
-    let json = env.run(&["diff", "-f", &m, "--prune", "-o", "json"]).json();
+    let json = env.diff_with(&m, &["--prune", "-o", "json"]).json();
     let kept: Vec<(&str, &str)> = json["konduktorOwn"]
         .as_array()
         .map(|a| {
@@ -151,7 +134,7 @@ fn apply_prune_keeps_konduktors_own_secrets_and_shows_them_once() {
         .unwrap_or_default();
     assert_eq!(planned, ["hf-abba3a3e", "stale-abba3a3e"]);
 
-    let apply = env.run(&["apply", "-f", &m, "--prune", "--yes"]);
+    let apply = env.apply_with(&m, &["--prune", "--yes"]);
     apply.success();
     assert_eq!(occurrences(&apply, SSH_KEYS), 1, "{}", apply.stdout);
     assert_eq!(snapshot(&env), before, "Konduktor's own were written");
@@ -159,15 +142,9 @@ fn apply_prune_keeps_konduktors_own_secrets_and_shows_them_once() {
     assert!(env.secret("hf-abba3a3e").is_some());
 
     // A new git-ssh secret replaces only the user's git-ssh secrets.
-    let key = env.file("id_new", "KEY");
-    let m = manifest(
-        &env,
-        &format!(
-            "  - name: ssh\n    kind: git-ssh\n    fromFile: {}\n",
-            key.display()
-        ),
-    );
-    env.run(&["apply", "-f", &m, "--prune", "--yes"]).success();
+    let key = env.file_arg("id_new", "KEY");
+    let m = env.manifest(&[entry("ssh").kind("git-ssh").file(&key)]);
+    env.apply_with(&m, &["--prune", "--yes"]).success();
     assert_eq!(snapshot(&env), before, "Konduktor's own were written");
 }
 
@@ -176,26 +153,26 @@ fn a_manifest_entry_or_secret_create_onto_konduktors_own_object_is_refused_namin
     let env = TestEnv::new();
     seed_konduktors_own(&env);
     let before = snapshot(&env);
-    let mine = env.canary("mine");
+    let value = env.canary("mine");
     // `konduktor-ssh-keys` names the object `konduktor-ssh-keys-abba3a3e`,
     // where Konduktor keeps the SSH keys.
-    for body in [
-        format!("  - name: konduktor-ssh-keys\n    kind: env\n    inline: {{PUBKEY: {mine}}}\n"),
-        "  - name: konduktor-ssh-keys\n    state: absent\n".to_string(),
-        format!("  - name: odd\n    inline: {{K: {mine}}}\n"),
+    for (name, listed) in [
+        (
+            "konduktor-ssh-keys",
+            entry("konduktor-ssh-keys")
+                .kind("env")
+                .inline(&[("PUBKEY", &value)]),
+        ),
+        ("konduktor-ssh-keys", entry("konduktor-ssh-keys").absent()),
+        ("odd", entry("odd").inline(&[("K", &value)])),
     ] {
-        let m = manifest(&env, &body);
-        let apply = env.run(&["apply", "-f", &m, "--yes"]);
-        apply.failure().stderr_has("apply refused");
-        let name = if body.contains("odd") {
-            "odd"
-        } else {
-            "konduktor-ssh-keys"
-        };
+        let m = env.manifest(&[listed]);
         let object = if name == "odd" { PLANTED } else { SSH_KEYS };
-        apply
+        env.apply_with(&m, &["--yes"])
+            .failure()
+            .stderr_has("apply refused")
             .stdout_has(&format!("! {name}: conflict: the entry \"{name}\" names the Secret {object}, which is Konduktor's own"));
-        let json = env.run(&["diff", "-f", &m, "-o", "json"]).json();
+        let json = env.diff_with(&m, &["-o", "json"]).json();
         assert_eq!(json["secrets"][0]["action"], "conflict", "{json}");
         assert_eq!(
             json["secrets"][0]["konduktorOwn"],
@@ -214,14 +191,8 @@ fn a_manifest_entry_or_secret_create_onto_konduktors_own_object_is_refused_namin
         );
     }
     for (name, object) in [("konduktor-ssh-keys", SSH_KEYS), ("odd", PLANTED)] {
-        env.run(&[
-            "secret",
-            "create",
-            "--inline",
-            &format!("PUBKEY={mine}"),
-            name,
-        ])
-        .failure()
+        env.create(name, &[("PUBKEY", &value)])
+            .failure()
         .stderr_has(&format!(
             "the secret \"{name}\" would be written into the Secret {object}, which is Konduktor's own"
         ));
@@ -234,14 +205,7 @@ fn secret_list_marks_them_and_export_leaves_them_out_saying_konduktor_makes_them
     let env = TestEnv::new();
     seed_konduktors_own(&env);
     let value = env.canary("listed");
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        &format!("K={value}"),
-        "mine",
-    ])
-    .success();
+    env.create("mine", &[("K", &value)]).success();
     let list = env.run(&["secret", "list"]);
     list.success()
         .stdout_has("S3 (Konduktor's own)")
@@ -273,7 +237,7 @@ fn secret_list_marks_them_and_export_leaves_them_out_saying_konduktor_makes_them
         .unwrap_or_default();
     assert_eq!(marks[AWS], "storageCredentials");
     assert_eq!(marks[SSH_KEYS], "sshKeys");
-    assert_eq!(marks["mine-abba3a3e"], Value::Null);
+    assert_eq!(marks[&mine("mine")], Value::Null);
 
     let export = env.run(&["export"]);
     export
@@ -293,30 +257,16 @@ fn render_job_is_quiet_about_konduktors_storage_credentials_and_ssh_keys() {
         env.seed(with_canaries(&env, obj));
     }
     let value = env.canary("injected");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("K={value}"),
-        "app",
-    ])
-    .success();
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo hi\n",
-    );
-    let run = env.run(&["render-job", "-f", &task.display().to_string()]);
-    run.success();
-    assert!(!run.stderr.contains("warning"), "{}", run.stderr);
-    assert!(run.stdout.contains("app-abba3a3e"), "{}", run.stdout);
+    env.create_env("app", &[("K", &value)]).success();
+    let task =
+        env.task("name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo hi\n");
+    let run = env.run(&["render-job", "-f", &task]);
+    run.success()
+        .stderr_lacks("warning")
+        .stdout_has("app-abba3a3e");
+    // Neither is injected.
     for name in [AWS, SSH_KEYS] {
-        assert!(
-            !run.stdout.contains(name),
-            "{name} injected:\n{}",
-            run.stdout
-        );
+        run.stdout_lacks(name);
     }
 }
 

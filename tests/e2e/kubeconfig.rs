@@ -3,7 +3,13 @@
 //! naming the file. These need a kubeconfig of our own, so they use the
 //! in-process server only.
 
-use crate::support::{OWNER, TestEnv, fake_kubeconfig, mkfifo, run_unhung};
+use crate::support::cli::TestCommand;
+use crate::support::{TestEnv, fake_kubeconfig, mkfifo};
+
+/// `args` without `-n`: the namespace comes from the kubeconfig.
+fn no_ns<'e>(env: &'e TestEnv, args: &[&str]) -> TestCommand<'e> {
+    env.cmd(args).no_namespace()
+}
 
 /// A port nothing listens on.
 fn closed_port() -> u16 {
@@ -16,17 +22,20 @@ fn namespace_comes_from_the_context_then_default() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let v = env.canary("ns");
-    let mut cmd = env.command();
-    cmd.args([
-        "secret",
-        "create",
-        "--inline",
-        &format!("K={v}"),
-        "in-context-ns",
-    ]);
-    env.run_command(cmd).success();
+    no_ns(
+        &env,
+        &[
+            "secret",
+            "create",
+            "--inline",
+            &format!("K={v}"),
+            "in-context-ns",
+        ],
+    )
+    .run()
+    .success();
     assert!(
-        env.secret(&format!("in-context-ns-{OWNER}")).is_some(),
+        env.my_secret("in-context-ns").is_some(),
         "the context's namespace is used without -n"
     );
     // A context without a namespace means `default`.
@@ -34,13 +43,14 @@ fn namespace_comes_from_the_context_then_default() {
         "plain-kubeconfig",
         fake_kubeconfig(&server.url(), "", "alice-token").replace("    namespace: \n", ""),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &plain).args(["whoami", "-o", "json"]);
-    assert_eq!(env.run_command(cmd).json()["namespace"], "default");
+    let whoami = no_ns(&env, &["whoami", "-o", "json"]);
+    assert_eq!(
+        whoami.kubeconfig(&plain).run().json()["namespace"],
+        "default"
+    );
     // -n wins, before or after the subcommand.
-    let mut cmd = env.command();
-    cmd.args(["whoami", "-o", "json", "--namespace", "elsewhere"]);
-    assert_eq!(env.run_command(cmd).json()["namespace"], "elsewhere");
+    let whoami = no_ns(&env, &["whoami", "-o", "json", "--namespace", "elsewhere"]);
+    assert_eq!(whoami.run().json()["namespace"], "elsewhere");
 }
 
 #[test]
@@ -62,13 +72,12 @@ fn kubeconfig_flag_env_list_and_context() {
         "second",
         fake_kubeconfig(&server.url(), &env.namespace, "alice-token"),
     );
-    let missing = env.dir.path().join("does-not-exist");
+    let missing = env.path("does-not-exist");
     let list = std::env::join_paths([&missing, &first, &second]).unwrap_or_else(|e| panic!("{e}"));
 
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &list)
-        .args(["whoami", "-o", "json", "--request-timeout", "5s"]);
-    let run = env.run_command(cmd);
+    let run = no_ns(&env, &["whoami", "-o", "json", "--request-timeout", "5s"])
+        .kubeconfig(&list)
+        .run();
     run.success();
     assert_eq!(
         run.json()["context"],
@@ -81,61 +90,60 @@ fn kubeconfig_flag_env_list_and_context() {
             .is_some_and(|e| e.contains("127.0.0.1"))
     );
 
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &list)
-        .args(["--context", "fake", "secret", "list"]);
-    env.run_command(cmd).success();
+    no_ns(&env, &["--context", "fake", "secret", "list"])
+        .kubeconfig(&list)
+        .run()
+        .success();
 
     // --kubeconfig overrides KUBECONFIG.
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &first)
-        .args(["--kubeconfig"])
+    let whoami = no_ns(&env, &["--kubeconfig"])
         .arg(&second)
-        .args(["whoami", "-o", "json"]);
-    assert_eq!(env.run_command(cmd).json()["context"], "fake");
+        .args(&["whoami", "-o", "json"])
+        .kubeconfig(&first);
+    assert_eq!(whoami.run().json()["context"], "fake");
 }
 
 #[test]
 fn broken_or_missing_kubeconfig_names_the_file() {
     let env = TestEnv::new();
     let broken = env.file("broken", "apiVersion: v1\nclusters: [ {{{\n");
-    let missing = env.dir.path().join("nope");
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &broken).args(["secret", "list"]);
-    env.run_command(cmd)
+    let missing = env.path("nope");
+    let list = || no_ns(&env, &["secret", "list"]);
+    list()
+        .kubeconfig(&broken)
+        .run()
         .failure()
         .stderr_has("broken")
         .stderr_has("kubeconfig");
-    let mut cmd = env.command();
-    cmd.args(["--kubeconfig"])
+    no_ns(&env, &["--kubeconfig"])
         .arg(&missing)
-        .args(["secret", "list"]);
-    env.run_command(cmd)
+        .args(&["secret", "list"])
+        .run()
         .failure()
         .stderr_has("does not exist")
         .stderr_has("nope");
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &missing).args(["secret", "list"]);
-    env.run_command(cmd)
+    list()
+        .kubeconfig(&missing)
+        .run()
         .failure()
         .stderr_has("none of the files in KUBECONFIG exists");
-    let mut cmd = env.command();
-    cmd.env_remove("KUBECONFIG").args(["secret", "list"]);
-    env.run_command(cmd).failure().stderr_has(".kube/config");
-    let mut cmd = env.command();
-    cmd.args(["--context", "no-such-context", "secret", "list"]);
-    let run = env.run_command(cmd);
+    list()
+        .env_remove("KUBECONFIG")
+        .run()
+        .failure()
+        .stderr_has(".kube/config");
+    let run = no_ns(&env, &["--context", "no-such-context", "secret", "list"]).run();
     run.failure()
         .stderr_has("no-such-context")
         .stderr_has("known contexts: ");
     if env.fake().is_some() {
         run.stderr_has("known contexts: fake");
     }
-    let mut cmd = env.command();
-    cmd.args(["-n", "Bad_NS", "secret", "list"]);
-    let run = env.run_command(cmd);
-    run.failure().stderr_has("not a namespace name");
-    assert_eq!(run.code, Some(2), "a usage error: {run:?}");
+    // A usage error.
+    no_ns(&env, &["-n", "Bad_NS", "secret", "list"])
+        .run()
+        .exits(2)
+        .stderr_has("not a namespace name");
 }
 
 /// A kubeconfig the YAML parser refuses, with a token in it: the message
@@ -192,24 +200,18 @@ fn broken_kubeconfig_yaml_is_located_but_never_quoted() {
     for (name, text, line) in shapes {
         let canary = env.canary(name);
         let path = env.file(&format!("kc-{name}"), text.replace("{C}", &canary));
-        let mut cmd = env.command();
-        cmd.arg("--kubeconfig").arg(&path).args(["secret", "list"]);
-        let run = env.run_command(cmd);
-        run.failure()
+        no_ns(&env, &["--kubeconfig"])
+            .arg(&path)
+            .args(&["secret", "list"])
+            .run()
+            .failure()
             .stderr_has(&format!("kc-{name}"))
             .stderr_has(line)
             .stderr_has(" column ")
-            .stderr_has("help:");
-        assert!(
-            !run.stderr.contains("-->"),
-            "{name}: a snippet: {}",
-            run.stderr
-        );
-        assert!(
-            !run.stderr.contains("token:"),
-            "{name}: file text: {}",
-            run.stderr
-        );
+            .stderr_has("help:")
+            // Neither a snippet nor the file's text.
+            .stderr_lacks("-->")
+            .stderr_lacks("token:");
     }
     env.assert_no_requests();
 }
@@ -220,9 +222,9 @@ fn broken_kubeconfig_yaml_is_located_but_never_quoted() {
 #[test]
 fn kubeconfig_that_is_not_a_small_regular_file_is_refused_at_once() {
     let env = TestEnv::new();
-    let fifo = env.dir.path().join("kubeconfig-fifo");
+    let fifo = env.path("kubeconfig-fifo");
     mkfifo(&fifo);
-    let big = env.dir.path().join("kubeconfig-huge");
+    let big = env.path("kubeconfig-huge");
     let file = std::fs::File::create(&big).unwrap_or_else(|e| panic!("{e}"));
     file.set_len(17 * 1024 * 1024)
         .unwrap_or_else(|e| panic!("{e}"));
@@ -233,16 +235,19 @@ fn kubeconfig_that_is_not_a_small_regular_file_is_refused_at_once() {
         (big.clone(), "larger than 16 MiB"),
     ];
     for (path, what) in &cases {
-        let mut cmd = env.command();
-        cmd.arg("--kubeconfig").arg(path).args(["secret", "list"]);
-        run_unhung(&env, cmd)
+        no_ns(&env, &["--kubeconfig"])
+            .arg(path)
+            .args(&["secret", "list"])
+            .run_unhung()
             .failure()
             .stderr_has(&path.display().to_string())
             .stderr_has(what)
             .stderr_has("help:");
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", path).args(["secret", "list"]);
-        run_unhung(&env, cmd).failure().stderr_has(what);
+        no_ns(&env, &["secret", "list"])
+            .kubeconfig(path)
+            .run_unhung()
+            .failure()
+            .stderr_has(what);
     }
     env.assert_no_requests();
 }
@@ -257,9 +262,10 @@ fn relative_token_file_is_read_next_to_the_kubeconfig() {
         .replace("    token: unused\n", "    tokenFile: token.txt\n");
     env.file("sub/token.txt", "alice-token\n");
     let kc = env.file("sub/config", text);
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args(["secret", "list"]);
-    env.run_command(cmd).success();
+    no_ns(&env, &["secret", "list"])
+        .kubeconfig(&kc)
+        .run()
+        .success();
 }
 
 /// `--context=` (empty), before or after the subcommand, means the current
@@ -276,24 +282,18 @@ fn an_empty_context_flag_means_the_current_context() {
         &["--context=", "whoami", "-o", "json"][..],
         &["whoami", "-o", "json", "--context", ""],
     ] {
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kc).args(args);
-        let run = env.run_command(cmd);
+        let run = no_ns(&env, args).kubeconfig(&kc).run();
         run.success();
         assert_eq!(run.json()["context"], "fake", "{args:?}: {run:?}");
     }
     // Konduktor's one allowed context applies as when no --context is given.
-    let dir = env.home.path().join(".konduktor");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(
-        dir.join("config.yaml"),
+    env.home_file(
+        ".konduktor/config.yaml",
         "kubernetes:\n  allowed_contexts:\n    - elsewhere\n",
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc)
-        .args(["--context=", "secret", "list"]);
-    env.run_command(cmd)
+    );
+    no_ns(&env, &["--context=", "secret", "list"])
+        .kubeconfig(&kc)
+        .run()
         .failure()
         .stderr_has("context `elsewhere` is not in the kubeconfig");
 }

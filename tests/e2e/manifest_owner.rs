@@ -4,19 +4,17 @@
 //! showing both hashes, where the resolved one came from, the line of
 //! `owner:`, and the fix; when it is the same, nothing changes.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
-
-use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
+use crate::support::cli::TestCommand;
+use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv, mine};
 
 const TASK: &str =
     "name: demo\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n";
 
 /// A manifest for `owner` with a planted value in every secret.
-fn manifest(env: &TestEnv, owner: &str) -> PathBuf {
+fn manifest(env: &TestEnv, owner: &str) -> String {
     let token = env.canary("owner-token");
     let key = env.canary("owner-key");
-    env.file(
+    env.file_arg(
         "secrets.yaml",
         format!(
             "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {owner}\nsecrets:\n  - name: hf\n    kind: env\n    inline:\n      HF_TOKEN: {token}\n  - name: creds\n    inline: {{key.pem: \"{key}\"}}\n"
@@ -35,64 +33,38 @@ enum Source {
     File,
 }
 
-fn command(env: &TestEnv, source: Source, resolved: &str) -> Command {
-    let mut cmd = env.command();
+/// `args`, with the owner resolved from `source`.
+fn command<'e>(env: &'e TestEnv, source: Source, resolved: &str, args: &[&str]) -> TestCommand<'e> {
+    let cmd = env.cmd(args);
     match source {
-        Source::TestOverride => {
-            cmd.env("KONDUKTOR_TEST_USER_HASH", resolved);
-        }
-        Source::UserId => {
-            cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
-                .env("KONDUKTOR_USER_ID", resolved);
-        }
-        Source::File => {
-            cmd.env_remove("KONDUKTOR_TEST_USER_HASH");
-        }
+        Source::TestOverride => cmd.owner(resolved),
+        Source::UserId => cmd.owner_unset().env("KONDUKTOR_USER_ID", resolved),
+        Source::File => cmd.owner_unset(),
     }
-    cmd
 }
 
-fn write_user_hash(env: &TestEnv, hash: &str) -> PathBuf {
-    let dir = env.home.path().join(".konduktor");
-    std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
-    let path = dir.join("user_hash");
-    std::fs::write(&path, hash).unwrap_or_else(|e| panic!("{e}"));
-    path
+fn write_user_hash(env: &TestEnv, hash: &str) -> std::path::PathBuf {
+    env.home_file(".konduktor/user_hash", hash)
 }
 
 /// diff, apply and render-job --secrets with `manifest`, resolved as
 /// `source` says: (diff, apply, render-job) runs.
-fn every_command(env: &TestEnv, source: Source, resolved: &str, file: &Path) -> [Run; 3] {
-    let task = env.file("task.yaml", TASK);
-    let run = |args: &[&std::ffi::OsStr]| {
-        let mut cmd = command(env, source, resolved);
-        cmd.arg("-n").arg(&env.namespace).args(args);
-        env.run_command(cmd)
-    };
+fn every_command(env: &TestEnv, source: Source, resolved: &str, file: &str) -> [Run; 3] {
+    let task = env.task(TASK);
+    let run = |args: &[&str]| command(env, source, resolved, args).run();
     [
-        run(&["diff".as_ref(), "-f".as_ref(), file.as_os_str()]),
-        run(&[
-            "apply".as_ref(),
-            "--yes".as_ref(),
-            "-f".as_ref(),
-            file.as_os_str(),
-        ]),
-        run(&[
-            "render-job".as_ref(),
-            "-f".as_ref(),
-            task.as_os_str(),
-            "--secrets".as_ref(),
-            file.as_os_str(),
-        ]),
+        run(&["diff", "-f", file]),
+        run(&["apply", "--yes", "-f", file]),
+        run(&["render-job", "-f", &task, "--secrets", file]),
     ]
 }
 
 /// Every command stops with the located mismatch and `help`, sending nothing.
 fn assert_stopped(env: &TestEnv, runs: &[Run; 3], from: &str, help: &[&str]) {
     let [diff, apply, render] = runs;
-    assert_eq!(diff.code, Some(2), "diff: {diff:?}");
-    assert_eq!(apply.code, Some(1), "apply: {apply:?}");
-    assert_eq!(render.code, Some(1), "render-job: {render:?}");
+    diff.exits(2);
+    apply.exits(1);
+    render.exits(1);
     for (what, run) in [("diff", diff), ("apply", apply), ("render-job", render)] {
         assert!(run.stdout.is_empty(), "{what}: {}", run.stdout);
         for needle in [
@@ -113,7 +85,7 @@ fn assert_stopped(env: &TestEnv, runs: &[Run; 3], from: &str, help: &[&str]) {
         }
     }
     env.assert_no_requests();
-    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+    assert!(env.my_secret("hf").is_none());
 }
 
 #[test]
@@ -130,8 +102,7 @@ fn another_owner_from_the_environment_stops_everything_before_a_request() {
         assert_stopped(&env, &runs, &format!("(env {var})"), &[&set, &unset]);
         for run in &runs {
             // adopt refuses while the variable is set: not suggested.
-            let adopt = format!("identity adopt {OTHER_OWNER}");
-            assert!(!run.stderr.contains(&adopt), "{}", run.stderr);
+            run.stderr_lacks(&format!("identity adopt {OTHER_OWNER}"));
         }
     }
 }
@@ -157,38 +128,24 @@ fn another_owner_from_the_user_hash_file_says_to_adopt() {
 fn another_owner_than_the_computed_one_says_to_adopt() {
     let env = TestEnv::new();
     // No variable, no file: computed from alice and this host, then saved.
-    let file = env.file(
+    let file = env.file_arg(
         "secrets.yaml",
         format!(
             "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {OTHER_OWNER}\nsecrets: []\n"
         ),
     );
-    let mut cmd = command(&env, Source::File, "");
-    cmd.arg("-n")
-        .arg(&env.namespace)
-        .arg("diff")
-        .arg("-f")
-        .arg(&file);
-    let run = env.run_command(cmd);
-    let saved = env.home.path().join(".konduktor/user_hash");
+    let run = command(&env, Source::File, "", &["diff", "-f", &file]).run();
+    let saved = env.home_path(".konduktor/user_hash");
     let computed = std::fs::read_to_string(&saved).unwrap_or_else(|e| panic!("{e}: {run:?}"));
     assert_ne!(
         computed, OTHER_OWNER,
         "this host computes the test's other owner"
     );
-    assert_eq!(run.code, Some(2), "{run:?}");
-    for needle in [
-        format!("`{OTHER_OWNER}`"),
-        format!("`{computed}`"),
-        "computed from".to_string(),
-        format!("kubectl konduktor identity adopt {OTHER_OWNER}"),
-    ] {
-        assert!(
-            run.stderr.contains(&needle),
-            "no {needle:?} in\n{}",
-            run.stderr
-        );
-    }
+    run.exits(2)
+        .stderr_has(&format!("`{OTHER_OWNER}`"))
+        .stderr_has(&format!("`{computed}`"))
+        .stderr_has("computed from")
+        .stderr_has(&format!("kubectl konduktor identity adopt {OTHER_OWNER}"));
     env.assert_no_requests();
 }
 
@@ -201,34 +158,17 @@ fn the_same_owner_applies_as_before() {
         }
         let file = manifest(&env, OWNER);
         let [diff, apply, render] = every_command(&env, source, OWNER, &file);
-        assert_eq!(diff.code, Some(1), "{source:?} diff: {diff:?}");
-        assert!(
-            diff.stdout.contains(&format!("hf-{OWNER}")),
-            "{}",
-            diff.stdout
-        );
+        diff.exits(1).stdout_has(&mine("hf"));
         apply.success();
-        render.success();
-        assert!(
-            render
-                .stdout
-                .contains(&format!("secretName: creds-{OWNER}")),
-            "{}",
-            render.stdout
-        );
-        assert!(env.secret(&format!("hf-{OWNER}")).is_some(), "{source:?}");
-        assert!(
-            env.secret(&format!("creds-{OWNER}")).is_some(),
-            "{source:?}"
-        );
+        render
+            .success()
+            .stdout_has(&format!("secretName: {}", mine("creds")));
+        assert!(env.my_secret("hf").is_some(), "{source:?}");
+        assert!(env.my_secret("creds").is_some(), "{source:?}");
         // Converged: the same manifest plans nothing.
-        let mut cmd = command(&env, source, OWNER);
-        cmd.arg("-n")
-            .arg(&env.namespace)
-            .arg("diff")
-            .arg("-f")
-            .arg(&file);
-        env.run_command(cmd).success();
+        command(&env, source, OWNER, &["diff", "-f", &file])
+            .run()
+            .success();
     }
 }
 
@@ -243,9 +183,10 @@ fn a_bad_owner_is_a_located_error_before_any_request() {
         (&format!("!!str {canary}") as &str, None),
     ] {
         let file = manifest(&env, owner);
-        let run = env.run(&["diff", "-f", file.to_str().unwrap_or_default()]);
-        assert_eq!(run.code, Some(2), "{owner}: {run:?}");
-        run.stderr_has("secrets.yaml:3:").stderr_has("`owner`");
+        let run = env.diff(&file);
+        run.exits(2)
+            .stderr_has("secrets.yaml:3:")
+            .stderr_has("`owner`");
         if let Some(shown) = shown {
             run.stderr_has(shown)
                 .stderr_has("8 lowercase hex characters");

@@ -6,12 +6,13 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD as B64;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::apiserver::Recorded;
-use crate::support::{ApiServer, OTHER_OWNER, OWNER, TestEnv};
+use crate::support::requests::owner_selector;
+use crate::support::{
+    ApiServer, Fault, FaultRule, OTHER_OWNER, OWNER, TestEnv, entry, secret_object,
+};
 
 /// kubectl's `--chunk-size` default, which the binary uses too.
 const PAGE: usize = 500;
@@ -22,12 +23,18 @@ fn seed_many(env: &TestEnv, server: &ApiServer, owner: &str, n: usize, value: &s
     for i in 0..n {
         server.put_secret(
             &env.namespace,
-            json!({"metadata": {"name": format!("s{i:04}-{owner}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": owner,
-                "trainy.ai/secret-basename": format!("s{i:04}"), "trainy.ai/secret-kind": "env"}},
-                "type": "Opaque", "data": {"TOKEN": B64.encode(value), "OTHER": B64.encode("x")}}),
+            secret_object(&format!("s{i:04}"))
+                .owner(owner)
+                .value("TOKEN", value)
+                .value("OTHER", "x")
+                .json(),
         );
     }
+}
+
+/// The `limit` of each LIST of secrets the binary sent, in order.
+fn limits(server: &ApiServer) -> Vec<Option<String>> {
+    lists(server).iter().map(|r| param(r, "limit")).collect()
 }
 
 /// The LISTs of secrets the binary sent, in order.
@@ -90,10 +97,7 @@ fn all_users_reads_pages_and_lists_each_secret_once() {
         "{metadata:#?}"
     );
     assert_paged(&mine, 1);
-    assert_eq!(
-        mine[0].label_selector(),
-        Some(format!("trainy.ai/secret-owner={OWNER}"))
-    );
+    assert_eq!(mine[0].label_selector(), Some(owner_selector(OWNER)));
     let listed = names(&run.json()["items"], "secretName");
     let unique: BTreeSet<&String> = listed.iter().collect();
     assert_eq!(listed.len(), 1_204, "every secret once");
@@ -138,11 +142,7 @@ fn my_list_sends_the_owner_selector_on_every_page() {
     let requests = lists(server);
     assert_paged(&requests, 3);
     for r in &requests {
-        assert_eq!(
-            r.label_selector(),
-            Some(format!("trainy.ai/secret-owner={OWNER}")),
-            "{r:?}"
-        );
+        assert_eq!(r.label_selector(), Some(owner_selector(OWNER)), "{r:?}");
     }
     let listed = names(&run.json()["items"], "secretName");
     assert_eq!(listed.len(), 1_001);
@@ -154,21 +154,15 @@ fn reads_of_my_secrets_for_a_plan_are_paged() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     seed_many(&env, server, OWNER, 700, "mine");
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: s0699\n    kind: env\n    inline: {TOKEN: mine, OTHER: x}\n",
-    );
+    let manifest = env.manifest(&[entry("s0699")
+        .kind("env")
+        .inline(&[("TOKEN", "mine"), ("OTHER", "x")])]);
     server.clear_requests();
-    let run = env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()]);
-    assert_eq!(run.code, Some(0), "{run:?}");
+    env.diff(&manifest).exits(0);
     let requests = lists(server);
     assert_paged(&requests, 2);
     for r in &requests {
-        assert_eq!(
-            r.label_selector(),
-            Some(format!("trainy.ai/secret-owner={OWNER}")),
-            "{r:?}"
-        );
+        assert_eq!(r.label_selector(), Some(owner_selector(OWNER)), "{r:?}");
     }
 }
 
@@ -179,8 +173,10 @@ fn identity_lookups_page_metadata_only_lists() {
     let theirs = env.canary("theirs");
     seed_many(&env, server, OTHER_OWNER, 1_100, &theirs);
     server.clear_requests();
-    let run = env.run(&["identity", "candidates", "-o", "json"]);
-    run.success();
+    // No key name in a metadata-only answer.
+    env.run(&["identity", "candidates", "-o", "json"])
+        .success()
+        .stdout_lacks("TOKEN");
     let requests = lists(server);
     assert_paged(&requests, 3);
     for r in &requests {
@@ -188,10 +184,6 @@ fn identity_lookups_page_metadata_only_lists() {
         assert!(accept.contains("as=PartialObjectMetadataList"), "{r:?}");
         assert_eq!(r.label_selector().as_deref(), Some("parent=konduktor"));
     }
-    assert!(
-        !run.stdout.contains("TOKEN"),
-        "no key name in a metadata-only answer"
-    );
 
     // The hint `secret list` gives when none are mine uses the same list.
     server.clear_requests();
@@ -231,13 +223,9 @@ fn a_canary_in_other_users_values_is_never_printed() {
 /// metadata-only list of `identity candidates` is capped alike.
 #[test]
 fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
-    use crate::support::{Fault, FaultRule};
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {TOKEN: mine}\n",
-    );
+    let manifest = env.manifest(&[entry("one").kind("env").inline(&[("TOKEN", "mine")])]);
     server.inject(
         FaultRule::new(Fault::HugePage(80 << 20))
             .on("GET")
@@ -246,20 +234,13 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
     server.clear_requests();
     // 2 x 64 MiB through TLS in a debug build on a loaded machine can pass
     // the default 30 s: the timeout is not what this test is about.
-    let run = env.run(&[
-        "diff",
-        "--request-timeout",
-        "10m",
-        "-f",
-        manifest.to_str().unwrap_or_default(),
-    ]);
-    run.failure()
+    env.run(&["diff", "--request-timeout", "10m", "-f", &manifest])
+        .failure()
         .stderr_has(&server.url())
         .stderr_has("more than 32 items, when this tool asked for 32")
         .stderr_has("help:");
-    let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
     assert_eq!(
-        limits,
+        limits(server),
         [Some(PAGE.to_string()), Some("32".to_string())],
         "one page, asked again smaller, never retried past that"
     );
@@ -285,27 +266,19 @@ fn a_list_page_over_the_cap_is_an_error_naming_the_server() {
 /// end: it did). Never asked for again: it would be as long again.
 #[test]
 fn a_page_of_more_items_than_asked_for_is_refused_on_every_list_path() {
-    use crate::support::{Fault, FaultRule};
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     let mine = env.canary("mine");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: one\n    kind: env\n    inline: {{TOKEN: {mine}}}\n"),
-    );
-    let values = env.dir.path().join("values");
+    let manifest = env.manifest(&[entry("one").kind("env").inline(&[("TOKEN", &mine)])]);
+    let values = env.path("values");
     server.inject(
         FaultRule::new(Fault::TinyItems(1_000_000))
             .on("GET")
             .path("/secrets"),
     );
     let commands: [&[&str]; 5] = [
-        &["diff", "-f", manifest.to_str().unwrap_or_default()],
-        &[
-            "export",
-            "--values-dir",
-            values.to_str().unwrap_or_default(),
-        ],
+        &["diff", "-f", &manifest],
+        &["export", "--values-dir", crate::support::arg(&values)],
         &["secret", "list"],
         &["secret", "list", "-u"],
         &["identity", "candidates", "-o", "json"],
@@ -321,8 +294,11 @@ fn a_page_of_more_items_than_asked_for_is_refused_on_every_list_path() {
             .stderr_has(
                 "a page of the list with more than 500 items, when this tool asked for 500",
             );
-        let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
-        assert_eq!(limits, [Some(PAGE.to_string())], "{args:?}: asked once");
+        assert_eq!(
+            limits(server),
+            [Some(PAGE.to_string())],
+            "{args:?}: asked once"
+        );
     }
 }
 
@@ -333,7 +309,6 @@ fn a_page_of_more_items_than_asked_for_is_refused_on_every_list_path() {
 /// it, not the clock.
 #[test]
 fn an_endless_page_is_read_to_the_cap_and_no_further() {
-    use crate::support::{Fault, FaultRule};
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
     server.inject(
@@ -347,9 +322,8 @@ fn an_endless_page_is_read_to_the_cap_and_no_further() {
         .stderr_has(&server.url())
         .stderr_has("over 64 MiB")
         .stderr_has("help:");
-    let limits: Vec<Option<String>> = lists(server).iter().map(|r| param(r, "limit")).collect();
     assert_eq!(
-        limits,
+        limits(server),
         [Some(PAGE.to_string()), Some("32".to_string())],
         "one page, asked again smaller, never retried past that"
     );

@@ -56,41 +56,41 @@ fn kubectl_finds_and_runs_the_plugin() {
 
     // Flags after the plugin name reach us untouched.
     let v = env.canary("plugin");
-    let mut cmd = env.command();
-    cmd.env("PATH", &path);
-    let mut kubectl = Command::new("kubectl");
-    kubectl
-        .envs(
-            cmd.get_envs()
-                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
-        )
-        .current_dir(env.dir.path())
-        .args(["konduktor", "--kubeconfig"])
-        .arg(&env.kubeconfig)
-        .args([
-            "-n",
-            &env.namespace,
-            "secret",
-            "create",
-            "--inline",
-            &format!("K={v}"),
-            "via-kubectl",
-        ]);
-    env.run_command(kubectl).success();
-    let mut kubectl = Command::new("kubectl");
-    kubectl
-        .envs(
-            cmd.get_envs()
-                .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
-        )
-        .args([
-            "konduktor",
-            "secret",
-            "list",
-            "--namespace",
-            &env.namespace,
-            "--kubeconfig",
-        ])
-        .arg(&env.kubeconfig);
-    env.run_command(kubectl).success().stdout_has("via-kubectl");
+    let base = env.cmd(&[]).env("PATH", &path).into_command();
+    let kubectl = |args: &[&str]| {
+        let mut kubectl = Command::new("kubectl");
+        kubectl
+            .envs(
+                base.get_envs()
+                    .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
+            )
+            .current_dir(env.dir.path())
+            .args(args);
+        env.run_command(kubectl)
+    };
+    let kubeconfig = crate::support::arg(&env.kubeconfig);
+    kubectl(&[
+        "konduktor",
+        "--kubeconfig",
+        kubeconfig,
+        "-n",
+        &env.namespace,
+        "secret",
+        "create",
+        "--inline",
+        &format!("K={v}"),
+        "via-kubectl",
+    ])
+    .success();
+    kubectl(&[
+        "konduktor",
+        "secret",
+        "list",
+        "--namespace",
+        &env.namespace,
+        "--kubeconfig",
+        kubeconfig,
+    ])
+    .success()
+    .stdout_has("via-kubectl");
 }

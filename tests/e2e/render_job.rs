@@ -9,9 +9,10 @@ use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::PodSpec;
 use serde_json::{Value, json};
 
-use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv, fixture_json, fixtures};
+use crate::support::{
+    OTHER_OWNER, OWNER, Run, TestEnv, entry, fixture_json, fixtures, mine, secret_object,
+};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const TASK: &str = "name: demo\nnum_nodes: 2\nresources:\n  image_id: ubuntu:22.04\n  cpus: 4\n  memory: 16\n  accelerators: H100:1\nenvs:\n  DEMO_TASK_ENV: from-task-yaml\nrun: |\n  echo hi\n";
 
 fn set_mode(path: &Path, mode: u32) {
@@ -38,22 +39,16 @@ fn sources(env: &TestEnv) {
     }
 }
 
+/// `render-job` of `task`, offline from a manifest of `secrets` (its
+/// entries) if given, else from the cluster.
 fn render(env: &TestEnv, task: &str, secrets: Option<&str>, extra: &[&str]) -> Run {
-    let task_path = env.file("task.yaml", task);
-    let mut args: Vec<String> = vec![
-        "render-job".into(),
-        "-f".into(),
-        task_path.display().to_string(),
-    ];
-    if let Some(body) = secrets {
-        let m = env.file("secrets.yaml", format!("{HEAD}{body}"));
-        args.extend(["--secrets".into(), m.display().to_string()]);
+    let task = env.task(task);
+    let mut render = env.cmd(&["render-job", "-f", &task]);
+    if let Some(entries) = secrets {
+        render = render.args(&["--secrets", &env.manifest_yaml(entries)]);
     }
     // A fixed run id: the printed names are the same on every run.
-    args.extend(["--run-id".into(), "0000".into()]);
-    args.extend(extra.iter().map(|s| s.to_string()));
-    let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-    env.run(&refs)
+    render.args(&["--run-id", "0000"]).args(extra).run()
 }
 
 /// The printed JobSet, as JSON.
@@ -123,22 +118,21 @@ fn pod_spec_and_json_deserialize_into_the_api_types() {
 
 /// The secret-related parts of a pod spec, in order.
 fn secret_parts(spec: &Value) -> (Vec<Value>, Vec<Value>, Vec<String>) {
-    let injected = |name: &str| name.starts_with("default-secret") || name == "git-ssh-secret";
-    let volumes = spec["volumes"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
-        .cloned()
-        .collect();
+    // The volumes (or mounts) of injected secrets.
+    let injected = |list: &Value| -> Vec<Value> {
+        list.as_array()
+            .into_iter()
+            .flatten()
+            .filter(|v| {
+                let name = v["name"].as_str().unwrap_or_default();
+                name.starts_with("default-secret") || name == "git-ssh-secret"
+            })
+            .cloned()
+            .collect()
+    };
+    let volumes = injected(&spec["volumes"]);
     let container = &spec["containers"][0];
-    let mounts = container["volumeMounts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter(|v| injected(v["name"].as_str().unwrap_or_default()))
-        .cloned()
-        .collect();
+    let mounts = injected(&container["volumeMounts"]);
     let env = container["env"]
         .as_array()
         .into_iter()
@@ -157,43 +151,29 @@ fn secret_parts(spec: &Value) -> (Vec<Value>, Vec<Value>, Vec<String>) {
 fn injection_matches_konduktors_launcher() {
     // The four secrets of fixtures/konduktor-podspec, as the cluster holds them.
     let env = TestEnv::new();
-    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
     let api_key = env.canary("api");
-    let labels = |name: &str, kind: &str| json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind});
     let zip = crate::support::decode_data(&fixture_json(&format!(
-        "konduktor-made/my-default-directory-{OWNER}.json"
+        "konduktor-made/{}.json",
+        mine("my-default-directory")
     )));
-    let zip_b64 = base64::Engine::encode(
-        &base64::engine::general_purpose::STANDARD,
-        &zip["payload.zip"],
+    env.seed(
+        secret_object("cloud-creds")
+            .kind("default")
+            .value("payload.zip", &zip["payload.zip"]),
     );
-    for (name, kind, data) in [
-        ("cloud-creds", "default", json!({"payload.zip": zip_b64})),
-        ("hf-token", "default", json!({"hf-token.txt": b64("hf_x")})),
-        (
-            "app-env",
-            "env",
-            json!({"DEMO_API_KEY": b64(&api_key), "DEMO_DB_PASSWORD": b64("pw")}),
-        ),
-        ("git-key", "git-ssh", json!({"gitkey": b64("KEY")})),
-    ] {
-        env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{name}-{OWNER}"), "labels": labels(name, kind)}, "data": data}));
-    }
+    env.seed_mine("hf-token", "default", &[("hf-token.txt", "hf_x")]);
+    env.seed_mine(
+        "app-env",
+        "env",
+        &[("DEMO_API_KEY", &api_key), ("DEMO_DB_PASSWORD", "pw")],
+    );
+    env.seed_mine("git-key", "git-ssh", &[("gitkey", "KEY")]);
     let task = std::fs::read_to_string(fixtures().join("konduktor-podspec/task-example.yaml"))
         .unwrap_or_default();
-    if let Some(s) = env.fake() {
-        s.clear_requests();
-    }
+    env.clear_requests();
     let run = render(&env, &task, None, &["--pod-spec", "-o", "json"]);
     run.success();
-    if let Some(server) = env.fake() {
-        let reqs = server.requests();
-        assert_eq!(reqs.len(), 1, "one LIST: {reqs:?}");
-        assert_eq!(
-            reqs[0].label_selector().as_deref(),
-            Some(format!("trainy.ai/secret-owner={OWNER}").as_str())
-        );
-    }
+    env.assert_only_the_owner_list();
     let ours: Value = serde_json::from_str(&run.stdout).unwrap_or_default();
     let theirs = fixture_json("konduktor-podspec/podspec-example.json")["kubernetes"]["pod_config"]
         ["spec"]
@@ -258,7 +238,7 @@ fn task_envs_win_and_shadowing_is_a_warning() {
         Value::from(envs),
         json!([
             {"name": "ONLY_ONE", "value": "from-task"},
-            {"name": "SHARED", "valueFrom": {"secretKeyRef": {"name": format!("two-{OWNER}"), "key": "SHARED"}}},
+            {"name": "SHARED", "valueFrom": {"secretKeyRef": {"name": mine("two"), "key": "SHARED"}}},
         ]),
         "the later env secret wins for SHARED, in its place; the task env takes ONLY_ONE's place"
     );
@@ -268,19 +248,13 @@ fn task_envs_win_and_shadowing_is_a_warning() {
 fn preflight_names_the_user_without_default_secrets() {
     let env = TestEnv::new();
     let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: cat $KONDUKTOR_DEFAULT_SECRETS/x/y\n";
-    let task_path = env.file("task.yaml", task);
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: b}}\n"),
-    );
-    let mut cmd = env.command();
-    cmd.env("USER", "alice")
+    let task = env.task(task);
+    let manifest = env.manifest(&[entry("e").kind("env").inline(&[("A", "b")])]);
+    env.cmd(&["render-job", "-f", &task, "--secrets", &manifest])
+        .no_namespace()
+        .env("USER", "alice")
         .env("LOGNAME", "alice")
-        .args(["render-job", "-f"])
-        .arg(&task_path)
-        .arg("--secrets")
-        .arg(&manifest);
-    env.run_command(cmd)
+        .run()
         .failure()
         .stderr_has("uses KONDUKTOR_DEFAULT_SECRETS")
         .stderr_has("user alice")
@@ -294,24 +268,19 @@ fn preflight_names_the_user_without_default_secrets() {
 fn offline_rendering_makes_no_request() {
     let env = TestEnv::new();
     sources(&env);
-    let task_path = env.file("task.yaml", TASK);
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: hf-token\n    fromFile: token.txt\n"),
-    );
+    let task = env.task(TASK);
+    let manifest = env.manifest(&[entry("hf-token").file("token.txt")]);
     let closed = env.file(
         "closed",
         crate::support::fake_kubeconfig("http://127.0.0.1:9", "x", "t"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &closed)
-        .args(["render-job", "-f"])
-        .arg(&task_path)
-        .arg("--secrets")
-        .arg(&manifest);
-    env.run_command(cmd)
-        .success()
-        .stdout_has("secretName: hf-token-abba3a3e");
+    env.with_kubeconfig(
+        &closed,
+        &["render-job", "-f", &task, "--secrets", &manifest],
+    )
+    .run()
+    .success()
+    .stdout_has("secretName: hf-token-abba3a3e");
     env.assert_no_requests();
 }
 
@@ -342,28 +311,16 @@ fn bad_tasks_have_located_diagnostics() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/tasks/bad");
     let files = crate::support::yaml_corpus("tests/tasks/bad");
     assert!(files.len() >= 8);
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: b}}\n"),
-    );
+    let manifest = env.manifest(&[entry("e").kind("env").inline(&[("A", "b")])]);
     for file in files {
-        let name = file
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
-        let mut cmd = env.command();
-        cmd.args(["render-job", "-f"])
-            .arg(&file)
-            .arg("--secrets")
-            .arg(&manifest);
-        let run = env.run_command(cmd);
-        run.failure();
-        assert!(
-            !run.stderr.contains("secret-ish-value"),
-            "task env values are masked: {}",
-            run.stderr
-        );
+        let name = crate::support::corpus_name(&file);
+        // Task env values are masked.
+        let run = env
+            .cmd(&["render-job", "-f", crate::support::arg(&file)])
+            .args(&["--secrets", &manifest])
+            .no_namespace()
+            .run();
+        run.failure().stderr_lacks("secret-ish-value");
         let stderr = run.stderr.replace(&dir.display().to_string(), "[TASKS]");
         insta::assert_snapshot!(format!("task-{name}"), stderr);
     }
@@ -497,79 +454,44 @@ fn the_rendered_job_is_accepted_by_a_real_api_server() {
     let body = "  - name: hf-token\n    fromFile: token.txt\n  - name: app-env\n    kind: env\n    inline: {A: b}\n  - name: git-key\n    kind: git-ssh\n    fromFile: id_key\n";
     let run = render(&env, TASK, Some(body), &[]);
     run.success();
-    let mut child = Command::new("kubectl")
-        .arg("--kubeconfig")
-        .arg(&env.kubeconfig)
-        .args([
-            "create",
-            "--dry-run=server",
-            "-n",
-            &env.namespace,
-            "-f",
-            "-",
-        ])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap_or_else(|e| panic!("{e}"));
-    if let Some(mut stdin) = child.stdin.take() {
-        use std::io::Write;
-        let _ = stdin.write_all(run.stdout.as_bytes());
+    if let Err(why) = env.dry_run_create(&run.stdout) {
+        panic!("{why}");
     }
-    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
 fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
     let env = TestEnv::new();
-    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
-    let labels = |name: &str, kind: &str| json!({"parent": "konduktor", "trainy.ai/secret-owner": OWNER, "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": kind});
     let long = "a".repeat(49);
     let mut seeds = vec![
-        ("ok", "ok", "default", json!({"f.txt": b64("f")})),
-        (
-            long.as_str(),
-            long.as_str(),
-            "default",
-            json!({"f.txt": b64("f")}),
-        ),
-        (
-            "bad-name",
-            "Bad_Name",
-            "default",
-            json!({"f.txt": b64("f")}),
-        ),
-        (
-            "git-key",
-            "git-key",
-            "git-ssh",
-            json!({"gitkey": b64("KEY")}),
-        ),
+        ("ok", "ok", "default", vec![("f.txt", "f")]),
+        (&long, &long, "default", vec![("f.txt", "f")]),
+        ("bad-name", "Bad_Name", "default", vec![("f.txt", "f")]),
+        ("git-key", "git-key", "git-ssh", vec![("gitkey", "KEY")]),
         (
             "app-env",
             "app-env",
             "env",
-            json!({
-                "GOOD": b64("g"),
-                "NOT-AN-ENV": b64("x"),
-                "GIT_SSH_COMMAND": b64("ssh -o ProxyCommand=evil"),
-                "KONDUKTOR_DEFAULT_SECRETS": b64("/tmp/elsewhere"),
-                "KONDUKTOR_DEFAULT_SECRETS_EXPANDED": b64("/tmp/elsewhere"),
-            }),
+            vec![
+                ("GOOD", "g"),
+                ("NOT-AN-ENV", "x"),
+                ("GIT_SSH_COMMAND", "ssh -o ProxyCommand=evil"),
+                ("KONDUKTOR_DEFAULT_SECRETS", "/tmp/elsewhere"),
+                ("KONDUKTOR_DEFAULT_SECRETS_EXPANDED", "/tmp/elsewhere"),
+            ],
         ),
     ];
     // A label value no real API server takes: only on the test server.
     if env.fake().is_some() {
-        seeds.push(("esc", "e\u{1b}[31mx", "default", json!({"f.txt": b64("f")})));
+        seeds.push(("esc", "e\u{1b}[31mx", "default", vec![("f.txt", "f")]));
     }
     for (object, basename, kind, data) in seeds {
-        env.seed(json!({"apiVersion": "v1", "kind": "Secret", "type": "Opaque", "metadata": {"name": format!("{object}-{OWNER}"), "labels": labels(basename, kind)}, "data": data}));
+        env.seed(
+            secret_object(basename)
+                .named(&mine(object))
+                .kind(kind)
+                .values(&data),
+        );
     }
     let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: ls $KONDUKTOR_DEFAULT_SECRETS\n";
     let run = render(&env, task, None, &["-o", "json", "--workload", "job"]);
@@ -584,8 +506,8 @@ fn secrets_that_cannot_be_injected_are_skipped_with_a_warning() {
         .stderr_has("key KONDUKTOR_DEFAULT_SECRETS of env secret")
         .stderr_has("key KONDUKTOR_DEFAULT_SECRETS_EXPANDED of env secret");
     if env.fake().is_some() {
-        run.stderr_has("secret \"e\\u{1b}[31mx\"");
-        assert!(!run.stderr.contains('\u{1b}'), "{}", run.stderr);
+        run.stderr_has("secret \"e\\u{1b}[31mx\"")
+            .stderr_lacks("\u{1b}");
     }
     let job: Job = serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}"));
     let spec = job
@@ -643,9 +565,10 @@ fn a_node_count_a_job_cannot_hold_is_an_error() {
     let env = TestEnv::new();
     let task = "name: t\nnum_nodes: 3000000000\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo\n";
     let body = "  - name: e\n    kind: env\n    inline: {A: b}\n";
-    let run = render(&env, task, Some(body), &[]);
-    run.failure().stderr_has("num_nodes");
-    assert!(!run.stdout.contains("completions"), "{}", run.stdout);
+    render(&env, task, Some(body), &[])
+        .failure()
+        .stderr_has("num_nodes")
+        .stdout_lacks("completions");
 }
 
 /// A server that ignores the owner selector: another user's secret is
@@ -654,17 +577,15 @@ fn a_node_count_a_job_cannot_hold_is_an_error() {
 fn another_users_secret_is_never_injected_whatever_the_list_returns() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    env.run(&["secret", "create", "--inline", "A=1", "mine-env"])
+    env.create("mine-env", &[("A", "1")]).success();
+    env.as_owner(OTHER_OWNER)
+        .create("their-env", &[("B", "2")])
         .success();
-    env.run_as(
-        OTHER_OWNER,
-        &["secret", "create", "--inline", "B=2", "their-env"],
-    )
-    .success();
     server.ignore_selectors();
     let task = "name: t\nresources: {image_id: ubuntu, cpus: 1, memory: 1}\nrun: echo\n";
-    let run = render(&env, task, None, &["--pod-spec", "-o", "json"]);
-    run.success().stdout_has(&format!("mine-env-{OWNER}"));
-    assert!(!run.stdout.contains("their-env"), "{}", run.stdout);
-    assert!(!run.stderr.contains("their-env"), "{}", run.stderr);
+    render(&env, task, None, &["--pod-spec", "-o", "json"])
+        .success()
+        .stdout_has(&mine("mine-env"))
+        .stdout_lacks("their-env")
+        .stderr_lacks("their-env");
 }

@@ -70,8 +70,8 @@ fn case(name: &str) -> Case {
     }
 }
 
-/// Every recorded JobSet's name.
-fn recorded_jobsets() -> Vec<String> {
+/// The names of the recorded fixtures whose file ends with `suffix`, sorted.
+fn recorded(suffix: &str) -> Vec<String> {
     let dir = fixtures().join(LAUNCH);
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -79,12 +79,17 @@ fn recorded_jobsets() -> Vec<String> {
         .filter_map(|e| {
             e.file_name()
                 .to_str()
-                .and_then(|n| n.strip_suffix(".jobset.json"))
+                .and_then(|n| n.strip_suffix(suffix))
                 .map(str::to_string)
         })
         .collect();
     names.sort();
     names
+}
+
+/// Every recorded JobSet's name.
+fn recorded_jobsets() -> Vec<String> {
+    recorded(".jobset.json")
 }
 
 /// Seed the secrets that were present when `case` was recorded.
@@ -96,20 +101,19 @@ fn seed(env: &TestEnv, file: &str) {
 }
 
 fn render(env: &TestEnv, c: &Case, extra: &[&str]) -> Run {
-    let mut cmd = env.command();
-    if let Some(config) = &c.config {
-        cmd.env("KONDUKTOR_CONFIG", config);
+    let flags: Vec<&str> = c.flags.iter().map(String::as_str).collect();
+    let render = env
+        .cmd(&["render-job", "-f", crate::support::arg(&c.task)])
+        .args(&["--run-id", "0000", "-o", "json"])
+        .args(&flags)
+        .args(extra)
+        .env("USER", LOGIN)
+        .env("LOGNAME", LOGIN);
+    match &c.config {
+        Some(config) => render.env("KONDUKTOR_CONFIG", config),
+        None => render,
     }
-    cmd.env("USER", LOGIN)
-        .env("LOGNAME", LOGIN)
-        .arg("-n")
-        .arg(&env.namespace)
-        .args(["render-job", "-f"])
-        .arg(&c.task)
-        .args(["--run-id", "0000", "-o", "json"])
-        .args(&c.flags)
-        .args(extra);
-    env.run_command(cmd)
+    .run()
 }
 
 /// A quantity as a number of base units: `96.0`, `"96"`, `"1024.0Gi"` and
@@ -305,19 +309,7 @@ fn every_recorded_jobset_is_what_konduktor_launch_submits() {
 
 /// Every recorded `.serving.json`'s name.
 fn recorded_servings() -> Vec<String> {
-    let dir = fixtures().join(LAUNCH);
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            e.file_name()
-                .to_str()
-                .and_then(|n| n.strip_suffix(".serving.json"))
-                .map(str::to_string)
-        })
-        .collect();
-    names.sort();
-    names
+    recorded(".serving.json")
 }
 
 /// The public host Konduktor's launcher wrote into every recorded Ingress
@@ -481,11 +473,7 @@ fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
     assert!(tasks.len() >= 40, "{}", tasks.len());
     let mut wrong = Vec::new();
     for task in tasks {
-        let name = task
-            .file_stem()
-            .and_then(|s| s.to_str())
-            .unwrap_or_default()
-            .to_string();
+        let name = crate::support::corpus_name(&task);
         if NOT_REFUSED.iter().any(|(n, _)| *n == name) {
             continue;
         }
@@ -530,20 +518,15 @@ fn every_task_konduktor_refuses_is_refused_with_a_located_reason() {
 
 const FLAGS_TASK: &str = "name: t\nresources:\n  image_id: u:1\n  cpus: 1\n  memory: 1\n  labels: {kueue.x-k8s.io/queue-name: q}\nenvs:\n  FROM_TASK: task\n  FROM_FLAG: task-loses\n  UNSET_IN_FILE:\nrun: echo\n";
 
+/// `render-job` of `task` with no secrets (offline, an empty manifest).
 fn render_task(env: &TestEnv, task: &str, args: &[&str]) -> Run {
-    let path = env.file("task.yaml", task);
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets: []\n",
-    );
-    let mut cmd = env.command();
-    cmd.env("LOCAL_ONLY_VALUE", "from-local-env")
-        .args(["render-job", "-f"])
-        .arg(&path)
-        .arg("--secrets")
-        .arg(&manifest)
-        .args(args);
-    env.run_command(cmd)
+    let task = env.task(task);
+    let manifest = env.manifest(&[]);
+    env.cmd(&["render-job", "-f", &task, "--secrets", &manifest])
+        .args(args)
+        .no_namespace()
+        .env("LOCAL_ONLY_VALUE", "from-local-env")
+        .run()
 }
 
 fn container_env(jobset: &Value) -> Vec<(String, String)> {
@@ -688,9 +671,8 @@ fn bad_flag_values_are_usage_errors_that_never_show_a_value() {
     ] {
         let refs: Vec<&str> = args.iter().map(String::as_str).collect();
         let run = render_task(&env, FLAGS_TASK, &refs);
-        assert_eq!(run.code, Some(2), "{args:?}: {}", run.stderr);
-        run.stderr_has(needle);
-        assert!(run.stdout.is_empty());
+        run.exits(2).stderr_has(needle);
+        assert!(run.stdout.is_empty(), "{}", run.stdout);
     }
     // An env file's bad line is named by its number, its text never shown.
     let bad = env.file("bad.env", format!("OK=1\n{secret}\n"));
@@ -764,23 +746,8 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
         for workload in ["jobset", "job"] {
             let run = render(&env, &c, &["--workload", workload]);
             run.success();
-            let out = crate::support::kubectl(
-                &env.kubeconfig,
-                &[
-                    "create",
-                    "--dry-run=server",
-                    "-n",
-                    &env.namespace,
-                    "-f",
-                    "-",
-                ],
-                Some(&run.stdout),
-            );
-            if !out.status.success() {
-                refused.push(format!(
-                    "{name} ({workload}): {}",
-                    String::from_utf8_lossy(&out.stderr)
-                ));
+            if let Err(why) = env.dry_run_create(&run.stdout) {
+                refused.push(format!("{name} ({workload}): {why}"));
             }
         }
     }
@@ -799,23 +766,8 @@ fn every_rendered_object_is_accepted_by_a_real_api_server() {
             });
             assert!(items.len() >= 2, "{name}: {items:?}");
         }
-        let out = crate::support::kubectl(
-            &env.kubeconfig,
-            &[
-                "create",
-                "--dry-run=server",
-                "-n",
-                &env.namespace,
-                "-f",
-                "-",
-            ],
-            Some(&list.to_string()),
-        );
-        if !out.status.success() {
-            refused.push(format!(
-                "{name} (serving): {}",
-                String::from_utf8_lossy(&out.stderr)
-            ));
+        if let Err(why) = env.dry_run_create(&list.to_string()) {
+            refused.push(format!("{name} (serving): {why}"));
         }
     }
     assert!(
@@ -950,26 +902,24 @@ fn every_rendered_jobset_fits_the_jobset_crds_schema() {
     assert!(problems.is_empty(), "{}", problems.join("\n"));
     // The check can fail: Konduktor's recorded JobSets break the schema where
     // the API server refused them (validate/SUMMARY.txt).
-    let mut theirs = Vec::new();
-    schema_problems(
-        &crate::support::fixture_json(&format!("{LAUNCH}/gpu-queue.jobset.json")),
-        &schema,
-        "",
-        &mut theirs,
-    );
+    let problems_of = |recorded: &str| {
+        let mut found = Vec::new();
+        schema_problems(
+            &crate::support::fixture_json(&format!("{LAUNCH}/{recorded}.jobset.json")),
+            &schema,
+            "",
+            &mut found,
+        );
+        found
+    };
+    let theirs = problems_of("gpu-queue");
     assert!(
         theirs
             .iter()
             .any(|p| p.ends_with("podFailurePolicy/rules[0]/onPodConditions[0]/status: required")),
         "{theirs:?}"
     );
-    let mut cpu = Vec::new();
-    schema_problems(
-        &crate::support::fixture_json(&format!("{LAUNCH}/cpu-only.jobset.json")),
-        &schema,
-        "",
-        &mut cpu,
-    );
+    let cpu = problems_of("cpu-only");
     assert!(
         cpu.iter()
             .any(|p| p.contains("limits/cpu: must be an integer or a string")),
@@ -986,14 +936,8 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
     let args = ["--env", "UNSET_IN_FILE=x", "--run-id", "0000", "--validate"];
     if let Some(server) = env.fake() {
         // A cluster without JobSet: said, with the way out.
-        let path = env.file("task.yaml", FLAGS_TASK);
-        let mut cmd = env.command();
-        cmd.arg("-n")
-            .arg(&env.namespace)
-            .args(["render-job", "-f"])
-            .arg(&path)
-            .args(args);
-        let run = env.run_command(cmd);
+        let task = env.task(FLAGS_TASK);
+        let run = env.cmd(&["render-job", "-f", &task]).args(&args).run();
         run.failure()
             .stderr_has("dry-run create jobsets \"t-0000\"")
             .stderr_has("is JobSet installed on this cluster");
@@ -1002,23 +946,16 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
         server.clear_requests();
     }
     for (workload, kind, path) in [("jobset", "JobSet", "/jobsets"), ("job", "Job", "/jobs")] {
-        let task = env.file("task.yaml", FLAGS_TASK);
-        let mut cmd = env.command();
-        cmd.arg("-n")
-            .arg(&env.namespace)
-            .args(["render-job", "-f"])
-            .arg(&task)
-            .args(args)
-            .args(["--workload", workload]);
-        let run = env.run_command(cmd);
-        run.success().stderr_has(&format!(
-            "validated: the cluster accepts {kind} t-0000 in a server-side dry run (nothing was created)"
-        ));
-        assert!(
-            run.stdout.contains(&format!("kind: {kind}")),
-            "{}",
-            run.stdout
-        );
+        let task = env.task(FLAGS_TASK);
+        env.cmd(&["render-job", "-f", &task])
+            .args(&args)
+            .args(&["--workload", workload])
+            .run()
+            .success()
+            .stderr_has(&format!(
+                "validated: the cluster accepts {kind} t-0000 in a server-side dry run (nothing was created)"
+            ))
+            .stdout_has(&format!("kind: {kind}"));
         if let Some(server) = env.fake() {
             let posts: Vec<_> = server
                 .requests()
@@ -1039,7 +976,6 @@ fn validate_sends_a_dry_run_and_reports_what_the_cluster_says() {
 /// printed. An env secret's value never shows.
 #[test]
 fn validate_dry_runs_every_serving_object_in_order() {
-    use base64::Engine as _;
     let env = TestEnv::new();
     let canary = env.canary("serving-secret");
     let mut secret = crate::support::fixture_json(&format!("{LAUNCH}/secrets.json"))["items"]
@@ -1051,36 +987,27 @@ fn validate_dry_runs_every_serving_object_in_order() {
                 .cloned()
         })
         .unwrap_or_else(|| panic!("secrets.json has app-env-abba3a3e"));
-    secret["data"] = json!({
-        "DB_PASSWORD": base64::engine::general_purpose::STANDARD.encode(&canary),
-    });
+    secret["data"] = json!({"DB_PASSWORD": crate::support::b64(&canary)});
     env.seed(secret);
     let task = |serving: &str| {
-        env.file(
-            "task.yaml",
-            format!(
-                "name: web\nresources: {{image_id: u:1, cpus: 1, memory: 1}}\nserving: {serving}\nrun: serve\n"
-            ),
-        )
+        env.task(&format!(
+            "name: web\nresources: {{image_id: u:1, cpus: 1, memory: 1}}\nserving: {serving}\nrun: serve\n"
+        ))
     };
-    let run_with = |path: &std::path::Path| {
-        let mut cmd = env.command();
-        cmd.env("USER", LOGIN)
-            .arg("-n")
-            .arg(&env.namespace)
-            .args(["render-job", "-f"])
-            .arg(path)
-            .args(["--run-id", "0000", "--validate"])
-            .args(["--ingress-host", "serve.example.com"]);
-        env.run_command(cmd)
+    let run_with = |task: &str| {
+        env.cmd(&["render-job", "-f", task])
+            .args(&["--run-id", "0000", "--validate"])
+            .args(&["--ingress-host", "serve.example.com"])
+            .env("USER", LOGIN)
+            .run()
     };
     let fixed = run_with(&task("{min_replicas: 2, max_replicas: 2}"));
     fixed
         .success()
         .stderr_has("validated: the cluster accepts Deployment web-0000")
         .stderr_has("validated: the cluster accepts Service web-0000")
-        .stderr_has("validated: the cluster accepts Ingress web-0000-ingress");
-    assert!(fixed.stdout.contains("kind: List"), "{}", fixed.stdout);
+        .stderr_has("validated: the cluster accepts Ingress web-0000-ingress")
+        .stdout_has("kind: List");
     if let Some(server) = env.fake() {
         let posts: Vec<_> = server
             .requests()
@@ -1118,23 +1045,20 @@ fn validate_dry_runs_every_serving_object_in_order() {
 fn without_an_ingress_host_the_ingress_is_left_out_and_said() {
     let env = TestEnv::new();
     let general = "name: web\nresources: {image_id: u:1, cpus: 1, memory: 1}\nserving: {max_replicas: 2}\nrun: serve\n";
-    let run = render_task(&env, general, &[]);
-    run.success()
-        .stderr_has("give it with --ingress-host HOST to print it");
-    assert!(run.stdout.contains("kind: Service"), "{}", run.stdout);
-    assert!(!run.stdout.contains("kind: Ingress"), "{}", run.stdout);
+    render_task(&env, general, &[])
+        .success()
+        .stderr_has("give it with --ingress-host HOST to print it")
+        .stdout_has("kind: Service")
+        .stdout_lacks("kind: Ingress");
     let vllm = general.replace(
         "run: serve",
         "run: python -m vllm.entrypoints.openai.api_server --model m",
     );
-    let run = render_task(&env, &vllm, &[]);
-    run.success();
-    assert!(!run.stderr.contains("--ingress-host"), "{}", run.stderr);
-    assert!(
-        run.stdout.contains("--served-model-name web-"),
-        "Konduktor's flags are in the entry command: {}",
-        run.stdout
-    );
+    // Konduktor's flags are in the entry command.
+    render_task(&env, &vllm, &[])
+        .success()
+        .stderr_lacks("--ingress-host")
+        .stdout_has("--served-model-name web-");
     let run = render_task(&env, general, &["--workload", "job"]);
     run.failure().stderr_has("the task has `serving`");
     assert!(run.stdout.is_empty(), "{}", run.stdout);
@@ -1146,24 +1070,21 @@ fn without_an_ingress_host_the_ingress_is_left_out_and_said() {
 fn disk_size_is_said_at_v_and_ssh_names_the_secret_launch_would_write() {
     let env = TestEnv::new();
     let task = FLAGS_TASK.replace("  memory: 1\n", "  memory: 1\n  disk_size: 512\n");
-    let run = render_task(&env, &task, &["-v", "--env", "UNSET_IN_FILE=x"]);
-    run.success()
-        .stderr_has("resources.disk_size 512 changes nothing");
-    assert!(!run.stderr.contains("konduktor-ssh-keys"), "{}", run.stderr);
+    render_task(&env, &task, &["-v", "--env", "UNSET_IN_FILE=x"])
+        .success()
+        .stderr_has("resources.disk_size 512 changes nothing")
+        .stderr_lacks("konduktor-ssh-keys");
     let config = env.file("config.yaml", "ssh:\n  enable: true\n");
-    let path = env.file("task.yaml", FLAGS_TASK);
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_CONFIG", &config)
-        .arg("-n")
-        .arg(&env.namespace)
-        .args(["render-job", "-f"])
-        .arg(&path)
-        .args(["--env", "UNSET_IN_FILE=x", "-o", "json"]);
-    let run = env.run_command(cmd);
-    run.success().stderr_has(&format!(
-        "`konduktor launch` would first write its SSH keys into the secret konduktor-ssh-keys-{}",
-        crate::support::OWNER
-    ));
+    let task = env.task(FLAGS_TASK);
+    env.cmd(&["render-job", "-f", &task])
+        .args(&["--env", "UNSET_IN_FILE=x", "-o", "json"])
+        .env("KONDUKTOR_CONFIG", &config)
+        .run()
+        .success()
+        .stderr_has(&format!(
+            "`konduktor launch` would first write its SSH keys into the secret {}",
+            crate::support::mine("konduktor-ssh-keys")
+        ));
     if let Some(server) = env.fake() {
         assert!(
             server.requests().iter().all(|r| r.method == "GET"),

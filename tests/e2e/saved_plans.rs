@@ -3,45 +3,23 @@
 //! out exactly it, without asking, or nothing, saying which secret moved
 //! and on which side.
 
-use crate::support::{OTHER_OWNER, OWNER, TestEnv};
+use crate::support::{OTHER_OWNER, OWNER, TestEnv, entry, mine};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
-
+/// `hf` holding `token`, and `old` deleted.
 fn manifest(env: &TestEnv, token: &str) -> String {
-    let body = format!(
-        "  - name: hf\n    kind: env\n    inline: {{TOKEN: {token}}}\n  - name: old\n    state: absent\n"
-    );
-    let path = env.file("secrets.yaml", format!("{HEAD}{body}"));
-    path.to_str().unwrap_or_default().to_string()
+    env.manifest(&[
+        entry("hf").kind("env").inline(&[("TOKEN", token)]),
+        entry("old").absent(),
+    ])
 }
 
 /// One of our secrets to delete, so the plan holds a deletion.
 fn seed_old(env: &TestEnv) {
-    env.seed(serde_json::json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("old-{OWNER}"), "labels": {
-            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-            "trainy.ai/secret-basename": "old", "trainy.ai/secret-kind": "env"}},
-        "data": {"X": "eA=="}
-    }));
-}
-
-fn writes(env: &TestEnv) -> usize {
-    env.fake().map_or(0, |s| {
-        s.requests()
-            .iter()
-            .filter(|r| matches!(r.method.as_str(), "POST" | "PATCH" | "PUT" | "DELETE"))
-            .filter(|r| !r.path.contains("selfsubject"))
-            .count()
-    })
+    env.seed_mine("old", "env", &[("X", "x")]);
 }
 
 fn plan_path(env: &TestEnv) -> String {
-    env.dir
-        .path()
-        .join("plan.json")
-        .to_string_lossy()
-        .into_owned()
+    crate::support::arg(&env.path("plan.json")).to_string()
 }
 
 #[test]
@@ -51,9 +29,9 @@ fn a_reviewed_plan_is_carried_out_without_asking_again() {
     let token = env.canary("token");
     let file = manifest(&env, &token);
     let out = plan_path(&env);
-    let diff = env.run(&["diff", "-f", &file, "--out", &out]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stderr_has("Plan saved to");
+    env.diff_with(&file, &["--out", &out])
+        .exits(1)
+        .stderr_has("Plan saved to");
     let text = std::fs::read_to_string(&out).unwrap_or_else(|e| panic!("{e}"));
     env.assert_no_leak(&text);
     let saved: serde_json::Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}"));
@@ -71,14 +49,14 @@ fn a_reviewed_plan_is_carried_out_without_asking_again() {
     }
     // No terminal and no --yes: a plain apply would refuse the deletion;
     // the reviewed plan goes ahead.
-    env.run(&["apply", "-f", &file])
+    env.apply(&file)
         .failure()
         .stderr_has("no terminal to confirm");
-    env.run(&["apply", "-f", &file, "--plan", &out])
+    env.apply_with(&file, &["--plan", &out])
         .success()
         .stdout_has("Apply complete: 2 done.");
-    assert_eq!(env.data(&format!("hf-{OWNER}"))["TOKEN"], token.as_bytes());
-    assert!(env.secret(&format!("old-{OWNER}")).is_none());
+    assert_eq!(env.my_data("hf")["TOKEN"], token.as_bytes());
+    assert!(env.my_secret("old").is_none());
 }
 
 #[test]
@@ -86,19 +64,17 @@ fn a_value_changed_since_review_changes_nothing_and_says_sources() {
     let env = TestEnv::new();
     seed_old(&env);
     let out = plan_path(&env);
-    env.run(&["diff", "-f", &manifest(&env, "reviewed"), "--out", &out]);
+    env.diff_with(&manifest(&env, "reviewed"), &["--out", &out]);
     let file = manifest(&env, "swapped");
-    if let Some(s) = env.fake() {
-        s.clear_requests();
-    }
-    env.run(&["apply", "-f", &file, "--plan", &out])
+    env.clear_requests();
+    env.apply_with(&file, &["--plan", &out])
         .failure()
         .stderr_has("out of date")
         .stderr_has("\"hf\" changed in the sources (the value of TOKEN changed)")
         .stderr_has("nothing was changed");
-    assert_eq!(writes(&env), 0);
-    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
-    assert!(env.secret(&format!("old-{OWNER}")).is_some());
+    env.assert_no_writes();
+    assert!(env.my_secret("hf").is_none());
+    assert!(env.my_secret("old").is_some());
 }
 
 #[test]
@@ -108,22 +84,19 @@ fn a_secret_changed_in_the_cluster_since_review_changes_nothing_and_says_cluster
     seed_old(&env);
     let out = plan_path(&env);
     let file = manifest(&env, "reviewed");
-    env.run(&["diff", "-f", &file, "--out", &out]);
-    server.touch_secret(&env.namespace, &format!("old-{OWNER}"));
+    env.diff_with(&file, &["--out", &out]);
+    server.touch_secret(&env.namespace, &mine("old"));
     server.clear_requests();
-    env.run(&["apply", "-f", &file, "--plan", &out])
+    env.apply_with(&file, &["--plan", &out])
         .failure()
         .stderr_has("\"old\" changed in the cluster (old-abba3a3e resourceVersion");
-    assert_eq!(writes(&env), 0);
-    assert!(env.secret(&format!("old-{OWNER}")).is_some());
+    env.assert_no_writes();
+    assert!(env.my_secret("old").is_some());
     // An object appearing where the plan would create counts too.
     let file = manifest(&env, "reviewed");
-    env.run(&["diff", "-f", &file, "--out", &out, "--force"]);
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "TOKEN=x", "hf",
-    ])
-    .success();
-    env.run(&["apply", "-f", &file, "--plan", &out])
+    env.diff_with(&file, &["--out", &out, "--force"]);
+    env.create_env("hf", &[("TOKEN", "x")]).success();
+    env.apply_with(&file, &["--plan", &out])
         .failure()
         .stderr_has("\"hf\" changed in the cluster (hf-abba3a3e appeared)");
 }
@@ -133,62 +106,44 @@ fn a_plan_for_another_namespace_or_owner_is_refused() {
     let env = TestEnv::new();
     let out = plan_path(&env);
     let file = manifest(&env, "reviewed");
-    env.run(&["diff", "-f", &file, "--out", &out]);
+    env.diff_with(&file, &["--out", &out]);
     let mut saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&out).unwrap_or_default())
             .unwrap_or_else(|e| panic!("{e}"));
     saved["namespace"] = "elsewhere".into();
-    let moved = env.file("moved.json", saved.to_string());
-    let moved = moved.to_str().unwrap_or_default();
-    env.run(&["apply", "-f", &file, "--plan", moved])
+    let moved = env.file_arg("moved.json", saved.to_string());
+    env.apply_with(&file, &["--plan", &moved])
         .failure()
         .stderr_has("is a plan for namespace elsewhere");
-    env.run_as(OTHER_OWNER, &["apply", "-f", &file, "--plan", &out])
+    env.as_owner(OTHER_OWNER)
+        .apply_with(&file, &["--plan", &out])
         .failure()
         .stderr_has(&format!("is a plan for owner {OWNER}"));
-    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+    assert!(env.my_secret("hf").is_none());
 }
 
 #[test]
 fn a_plan_file_of_another_format_or_not_a_plan_is_refused() {
     let env = TestEnv::new();
     let file = manifest(&env, "reviewed");
-    let newer = env.file("newer.json", r#"{"formatVersion": 3, "future": true}"#);
-    env.run(&[
-        "apply",
-        "-f",
-        &file,
-        "--plan",
-        newer.to_str().unwrap_or_default(),
-    ])
-    .failure()
-    .stderr_has("format version 3; this version reads version 2 only");
+    let newer = env.file_arg("newer.json", r#"{"formatVersion": 3, "future": true}"#);
+    env.apply_with(&file, &["--plan", &newer])
+        .failure()
+        .stderr_has("format version 3; this version reads version 2 only");
     // A plan the previous version saved: its digests are not keyed.
-    let older = env.file(
+    let older = env.file_arg(
         "older.json",
         r#"{"formatVersion": 1, "server": "s", "namespace": "n", "owner": "o", "manifest": "m", "prune": false, "salt": "00", "secrets": []}"#,
     );
-    env.run(&[
-        "apply",
-        "-f",
-        &file,
-        "--plan",
-        older.to_str().unwrap_or_default(),
-    ])
-    .failure()
-    .stderr_has("was saved by an earlier version (format 1), whose digests are not keyed")
-    .stderr_has("nothing was changed")
-    .stderr_has("review a new plan: diff --out");
-    let junk = env.file("junk.json", "secrets: yaml\n");
-    env.run(&[
-        "apply",
-        "-f",
-        &file,
-        "--plan",
-        junk.to_str().unwrap_or_default(),
-    ])
-    .failure()
-    .stderr_has("is not a saved plan");
+    env.apply_with(&file, &["--plan", &older])
+        .failure()
+        .stderr_has("was saved by an earlier version (format 1), whose digests are not keyed")
+        .stderr_has("nothing was changed")
+        .stderr_has("review a new plan: diff --out");
+    let junk = env.file_arg("junk.json", "secrets: yaml\n");
+    env.apply_with(&file, &["--plan", &junk])
+        .failure()
+        .stderr_has("is not a saved plan");
     env.assert_no_requests();
 }
 
@@ -196,17 +151,15 @@ fn a_plan_file_of_another_format_or_not_a_plan_is_refused() {
 fn out_never_replaces_a_file_without_force() {
     let env = TestEnv::new();
     let file = manifest(&env, "reviewed");
-    let out = env.file("plan.json", "keep me");
-    let out = out.to_str().unwrap_or_default();
-    env.run(&["diff", "-f", &file, "--out", out])
+    let out = env.file_arg("plan.json", "keep me");
+    env.diff_with(&file, &["--out", &out])
         .failure()
         .stderr_has("exists already; no plan was saved");
     env.assert_no_requests();
-    assert_eq!(std::fs::read_to_string(out).unwrap_or_default(), "keep me");
-    let diff = env.run(&["diff", "-f", &file, "--out", out, "--force"]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
+    assert_eq!(std::fs::read_to_string(&out).unwrap_or_default(), "keep me");
+    env.diff_with(&file, &["--out", &out, "--force"]).exits(1);
     assert!(
-        std::fs::read_to_string(out)
+        std::fs::read_to_string(&out)
             .unwrap_or_default()
             .contains("\"formatVersion\": 2")
     );
@@ -226,15 +179,11 @@ fn apply_elsewhere(
     file: &str,
     plan: &str,
 ) -> crate::support::Run {
-    let mut cmd = env.command();
-    cmd.env("HOME", home);
-    if let Some(key) = key {
-        cmd.env("KONDUKTOR_DIGEST_KEY", key);
+    let apply = env.cmd(&["apply", "-f", file, "--plan", plan]).home(home);
+    match key {
+        Some(key) => apply.env("KONDUKTOR_DIGEST_KEY", key).run(),
+        None => apply.run(),
     }
-    cmd.arg("-n")
-        .arg(&env.namespace)
-        .args(["apply", "-f", file, "--plan", plan]);
-    env.run_command(cmd)
 }
 
 /// Issue 19, point 7: a plan's digests are keyed with a key that is not
@@ -247,7 +196,7 @@ fn a_plan_applies_elsewhere_only_with_its_key_given() {
     let token = env.canary("token");
     let file = manifest(&env, &token);
     let out = plan_path(&env);
-    env.run(&["diff", "-f", &file, "--out", &out]);
+    env.diff_with(&file, &["--out", &out]);
     // diff --out made the key, 0600, and the plan names it by id only.
     let key = std::fs::read_to_string(key_file(env.home.path())).unwrap_or_else(|e| panic!("{e}"));
     let key = key.trim();
@@ -262,9 +211,7 @@ fn a_plan_applies_elsewhere_only_with_its_key_given() {
             .unwrap_or_default();
         assert_eq!(mode, 0o600);
     }
-    if let Some(s) = env.fake() {
-        s.clear_requests();
-    }
+    env.clear_requests();
     // A machine without the key: refused before anything is read.
     let ci = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     apply_elsewhere(&env, ci.path(), None, &file, &out)
@@ -280,17 +227,17 @@ fn a_plan_applies_elsewhere_only_with_its_key_given() {
         .failure()
         .stderr_has("this run's digest key (from KONDUKTOR_DIGEST_KEY) is another one");
     // Not a key: refused without showing it.
-    let run = apply_elsewhere(&env, ci.path(), Some("hunter2-not-a-key"), &file, &out);
-    run.failure()
-        .stderr_has("KONDUKTOR_DIGEST_KEY is set but is not 64 hex digits");
-    assert!(!run.stderr.contains("hunter2"), "{run:?}");
+    apply_elsewhere(&env, ci.path(), Some("hunter2-not-a-key"), &file, &out)
+        .failure()
+        .stderr_has("KONDUKTOR_DIGEST_KEY is set but is not 64 hex digits")
+        .stderr_lacks("hunter2");
     env.assert_no_requests();
-    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+    assert!(env.my_secret("hf").is_none());
     // The key given in the variable: carried out.
     apply_elsewhere(&env, ci.path(), Some(key), &file, &out)
         .success()
         .stdout_has("Apply complete: 2 done.");
-    assert_eq!(env.data(&format!("hf-{OWNER}"))["TOKEN"], token.as_bytes());
+    assert_eq!(env.my_data("hf")["TOKEN"], token.as_bytes());
 }
 
 #[cfg(unix)]
@@ -300,16 +247,16 @@ fn a_digest_key_others_can_read_is_refused() {
     let env = TestEnv::new();
     let file = manifest(&env, "reviewed");
     let out = plan_path(&env);
-    env.run(&["diff", "-f", &file, "--out", &out]);
+    env.diff_with(&file, &["--out", &out]);
     let path = key_file(env.home.path());
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644))
         .unwrap_or_else(|e| panic!("{e}"));
-    env.run(&["diff", "-f", &file, "--out", &out, "--force"])
+    env.diff_with(&file, &["--out", &out, "--force"])
         .failure()
         .stderr_has("can be read by others (mode 0644)")
         .stderr_has("chmod 600");
-    env.run(&["apply", "-f", &file, "--plan", &out])
+    env.apply_with(&file, &["--plan", &out])
         .failure()
         .stderr_has("can be read by others (mode 0644)");
-    assert!(env.secret(&format!("hf-{OWNER}")).is_none());
+    assert!(env.my_secret("hf").is_none());
 }

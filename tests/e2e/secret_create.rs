@@ -6,7 +6,10 @@ use std::io::Read;
 
 use serde_json::json;
 
-use crate::support::{OTHER_OWNER, OWNER, TestEnv, decode_data, fixture_json, fixtures};
+use crate::support::{
+    OTHER_OWNER, OWNER, TestEnv, arg, b64, decode_data, entry, fixture_json, fixtures, mine,
+    secret_object,
+};
 
 fn zip_entries(bytes: &[u8]) -> Vec<(String, Vec<u8>, Option<u32>)> {
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes.to_vec()))
@@ -31,11 +34,11 @@ fn file_secret_is_konduktors_object() {
     let env = TestEnv::new();
     let value = env.canary("file");
     env.file("token.txt", &value);
-    env.run(&["secret", "create", "--from-file", "token.txt", "hf-token"])
+    env.create_file("hf-token", "token.txt")
         .success()
         .stdout_has("secret \"hf-token\" created");
     let obj = env
-        .secret(&format!("hf-token-{OWNER}"))
+        .my_secret("hf-token")
         .unwrap_or_else(|| panic!("not created"));
     assert_eq!(obj["type"], "Opaque");
     assert!(obj.get("stringData").is_none());
@@ -69,56 +72,20 @@ fn same_object_as_konduktor_for_every_source() {
     let src = fixtures().join("konduktor-made/source");
     let file = src.join("secret-file.txt");
     let id = src.join("id_test");
-    env.run(&[
-        "secret",
-        "create",
-        "--from-file",
-        file.to_str().unwrap_or_default(),
-        "my-default-file",
-    ])
-    .success();
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        "FOO=bar",
-        "my-default-inline",
-    ])
-    .success();
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "FOO=bar", "my-env",
-    ])
-    .success();
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "BAZ=qux", "my-env",
-    ])
-    .success()
-    .stdout_has("merged");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "git-ssh",
-        "--from-file",
-        id.to_str().unwrap_or_default(),
-        "my-ssh",
-    ])
-    .success();
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "git-ssh",
-        "--from-file",
-        id.to_str().unwrap_or_default(),
-        "my-ssh-2",
-    ])
-    .success()
-    .stdout_has("removed the previous git-ssh secret \"my-ssh\"");
+    env.create_file("my-default-file", arg(&file)).success();
+    env.create("my-default-inline", &[("FOO", "bar")]).success();
+    env.create_env("my-env", &[("FOO", "bar")]).success();
+    env.create_env("my-env", &[("BAZ", "qux")])
+        .success()
+        .stdout_has("merged");
+    env.create_git_ssh("my-ssh", arg(&id)).success();
+    env.create_git_ssh("my-ssh-2", arg(&id))
+        .success()
+        .stdout_has("removed the previous git-ssh secret \"my-ssh\"");
     for name in ["my-default-file", "my-default-inline", "my-env", "my-ssh-2"] {
-        let theirs = fixture_json(&format!("konduktor-made/{name}-{OWNER}.json"));
+        let theirs = fixture_json(&format!("konduktor-made/{}.json", mine(name)));
         let ours = env
-            .secret(&format!("{name}-{OWNER}"))
+            .my_secret(name)
             .unwrap_or_else(|| panic!("{name} missing"));
         assert_eq!(
             ours["metadata"]["labels"], theirs["metadata"]["labels"],
@@ -128,7 +95,7 @@ fn same_object_as_konduktor_for_every_source() {
         assert_eq!(ours["data"], theirs["data"], "{name}");
     }
     assert!(
-        env.secret(&format!("my-ssh-{OWNER}")).is_none(),
+        env.my_secret("my-ssh").is_none(),
         "one git-ssh secret per owner"
     );
 }
@@ -136,7 +103,7 @@ fn same_object_as_konduktor_for_every_source() {
 #[test]
 fn directory_secret_has_konduktors_entry_layout_and_is_deterministic() {
     let env = TestEnv::new();
-    let root = env.dir.path().join("mycreds");
+    let root = env.path("mycreds");
     let canary = env.canary("dir");
     env.file("mycreds/a.txt", &canary);
     env.file("mycreds/.hidden", "hidden");
@@ -160,8 +127,8 @@ fn directory_secret_has_konduktors_entry_layout_and_is_deterministic() {
         "creds-again",
     ])
     .success();
-    let first = env.data(&format!("creds-{OWNER}"));
-    let second = env.data(&format!("creds-again-{OWNER}"));
+    let first = env.my_data("creds");
+    let second = env.my_data("creds-again");
     assert_eq!(first.keys().collect::<Vec<_>>(), ["payload.zip"]);
     assert_eq!(
         first, second,
@@ -171,7 +138,8 @@ fn directory_secret_has_konduktors_entry_layout_and_is_deterministic() {
     let ours = zip_entries(&first["payload.zip"]);
     let theirs = zip_entries(
         &decode_data(&fixture_json(&format!(
-            "konduktor-made/my-default-directory-{OWNER}.json"
+            "konduktor-made/{}.json",
+            mine("my-default-directory")
         )))["payload.zip"],
     );
     let names =
@@ -193,28 +161,20 @@ fn directory_secret_has_konduktors_entry_layout_and_is_deterministic() {
 #[test]
 fn merge_keeps_keys_konduktor_wrote_and_relabels_kind() {
     let env = TestEnv::new();
-    env.seed_fixture(&format!("my-env-{OWNER}"));
+    env.seed_fixture(&mine("my-env"));
     let value = env.canary("new");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("NEW={value}"),
-        "my-env",
-    ])
-    .success()
-    .stdout_has("added: NEW")
-    .stdout_has("kept: BAZ, FOO");
-    let data = env.data(&format!("my-env-{OWNER}"));
+    env.create_env("my-env", &[("NEW", &value)])
+        .success()
+        .stdout_has("added: NEW")
+        .stdout_has("kept: BAZ, FOO");
+    let data = env.my_data("my-env");
     assert_eq!(data.keys().collect::<Vec<_>>(), ["BAZ", "FOO", "NEW"]);
     assert_eq!(data["FOO"], b"bar");
     // Same name with another kind: data merged, kind label follows the last write.
-    env.run(&["secret", "create", "--inline", "FOO=changed", "my-env"])
+    env.create("my-env", &[("FOO", "changed")])
         .success()
         .stdout_has("kind now default");
-    let obj = env.secret(&format!("my-env-{OWNER}")).unwrap_or_default();
+    let obj = env.my_secret("my-env").unwrap_or_default();
     assert_eq!(
         obj["metadata"]["labels"]["trainy.ai/secret-kind"],
         "default"
@@ -227,11 +187,8 @@ fn merge_keeps_keys_konduktor_wrote_and_relabels_kind() {
 fn merge_is_conditional_on_the_resource_version_it_read() {
     let env = TestEnv::new();
     let Some(server) = env.fake() else { return };
-    env.seed_fixture(&format!("my-env-{OWNER}"));
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", "X=1", "my-env",
-    ])
-    .success();
+    env.seed_fixture(&mine("my-env"));
+    env.create_env("my-env", &[("X", "1")]).success();
     let patch = server
         .requests()
         .into_iter()
@@ -252,41 +209,27 @@ fn merge_is_conditional_on_the_resource_version_it_read() {
 fn a_foreign_secret_with_our_name_is_never_touched() {
     let env = TestEnv::new();
     let theirs = env.canary("theirs");
-    let b64 = |s: &str| base64::Engine::encode(&base64::engine::general_purpose::STANDARD, s);
     // Named like ours, but labelled for another owner.
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("creds-{OWNER}"), "labels": {"parent": "konduktor", "trainy.ai/secret-owner": OTHER_OWNER, "trainy.ai/secret-basename": "creds", "trainy.ai/secret-kind": "env"}},
-        "data": {"A": b64(&theirs)}
-    }));
-    let before = env.secret(&format!("creds-{OWNER}"));
-    let mine = env.canary("mine");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("B={mine}"),
-        "creds",
-    ])
-    .failure()
-    .stderr_has("left untouched")
-    .stderr_has(OTHER_OWNER);
-    assert_eq!(env.secret(&format!("creds-{OWNER}")), before);
+    env.seed(
+        secret_object("creds")
+            .owner(OTHER_OWNER)
+            .named(&mine("creds"))
+            .value("A", &theirs),
+    );
+    let before = env.my_secret("creds");
+    let value = env.canary("mine");
+    env.create_env("creds", &[("B", &value)])
+        .failure()
+        .stderr_has("left untouched")
+        .stderr_has(OTHER_OWNER);
+    assert_eq!(env.my_secret("creds"), before);
     // A Secret without any Konduktor label is just as foreign.
-    env.seed(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": format!("plain-{OWNER}")}, "data": {"A": b64(&theirs)}}));
-    env.run(&[
-        "secret",
-        "create",
-        "--inline",
-        &format!("B={mine}"),
-        "plain",
-    ])
-    .failure()
-    .stderr_has("not made by Konduktor");
+    env.seed(json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": mine("plain")}, "data": {"A": b64(&theirs)}}));
+    env.create("plain", &[("B", &value)])
+        .failure()
+        .stderr_has("not made by Konduktor");
     assert_eq!(
-        decode_data(&env.secret(&format!("plain-{OWNER}")).unwrap_or_default()).len(),
+        decode_data(&env.my_secret("plain").unwrap_or_default()).len(),
         1
     );
 }
@@ -294,39 +237,17 @@ fn a_foreign_secret_with_our_name_is_never_touched() {
 #[test]
 fn git_ssh_replacement_never_deletes_another_users_key() {
     let env = TestEnv::new();
-    let key = env.file("id", "KEY");
-    env.run_as(
-        OTHER_OWNER,
-        &[
-            "secret",
-            "create",
-            "--kind",
-            "git-ssh",
-            "--from-file",
-            key.to_str().unwrap_or_default(),
-            "theirs",
-        ],
-    )
-    .success();
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "git-ssh",
-        "--from-file",
-        "id",
-        "mine",
-    ])
-    .success();
+    let key = env.file_arg("id", "KEY");
+    env.as_owner(OTHER_OWNER)
+        .create_git_ssh("theirs", &key)
+        .success();
+    env.create_git_ssh("mine", "id").success();
     let names: Vec<String> = env
         .secret_names()
         .into_iter()
         .filter(|n| !n.starts_with("bystander-"))
         .collect();
-    assert_eq!(
-        names,
-        [format!("mine-{OWNER}"), format!("theirs-{OTHER_OWNER}")]
-    );
+    assert_eq!(names, [mine("mine"), format!("theirs-{OTHER_OWNER}")]);
 }
 
 #[test]
@@ -336,7 +257,7 @@ fn bad_input_is_refused_before_any_request() {
     env.file("ok.txt", "fine");
     env.file("bad name.txt", "x");
     env.file("big.bin", vec![0u8; 1_048_577]);
-    let empty = env.dir.path().join("emptydir");
+    let empty = env.path("emptydir");
     std::fs::create_dir_all(empty.join("nested")).unwrap_or_else(|e| panic!("{e}"));
     let long48 = "a".repeat(48);
     let long49 = "a".repeat(49);
@@ -410,20 +331,15 @@ fn bad_input_is_refused_before_any_request() {
         ),
     ];
     for (args, expected) in cases {
-        let mut full = vec!["secret", "create"];
-        full.extend(args.iter().copied());
-        let run = env.run(&full);
-        run.failure();
-        assert!(
-            run.stderr.contains(expected),
-            "{args:?}: expected {expected:?} in:\n{}",
-            run.stderr
-        );
+        env.cmd(&["secret", "create"])
+            .args(&args)
+            .run()
+            .failure()
+            .stderr_has(expected);
     }
     // 48 characters is still fine for a default secret.
     env.assert_no_requests();
-    env.run(&["secret", "create", "--from-file", "ok.txt", &long48])
-        .success();
+    env.create_file(&long48, "ok.txt").success();
 }
 
 #[cfg(unix)]
@@ -431,11 +347,8 @@ fn bad_input_is_refused_before_any_request() {
 fn symlink_loop_is_an_error_not_a_hang() {
     let env = TestEnv::new();
     env.file("loopy/a.txt", "a");
-    std::os::unix::fs::symlink(
-        env.dir.path().join("loopy"),
-        env.dir.path().join("loopy/back"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(env.path("loopy"), env.path("loopy/back"))
+        .unwrap_or_else(|e| panic!("{e}"));
     env.run(&["secret", "create", "--from-directory", "loopy", "loopy"])
         .failure()
         .stderr_has("symlink loop");
@@ -447,14 +360,13 @@ fn merged_size_over_one_mebibyte_is_refused_before_the_patch() {
     let env = TestEnv::new();
     env.file("half1.bin", vec![1u8; 600_000]);
     env.file("half2.bin", vec![2u8; 600_000]);
-    env.run(&["secret", "create", "--from-file", "half1.bin", "big"])
-        .success();
-    env.run(&["secret", "create", "--from-file", "half2.bin", "big"])
+    env.create_file("big", "half1.bin").success();
+    env.create_file("big", "half2.bin")
         .failure()
         .stderr_has("at most 1048576");
-    assert_eq!(env.data(&format!("big-{OWNER}")).len(), 1);
+    assert_eq!(env.my_data("big").len(), 1);
     if let Some(server) = env.fake() {
-        assert!(!server.requests().iter().any(|r| r.method == "PATCH"));
+        assert_eq!(server.sent("PATCH"), 0);
     }
 }
 
@@ -468,21 +380,22 @@ fn dry_run_prints_the_object_without_values_or_any_request() {
         "nowhere",
         crate::support::fake_kubeconfig("http://127.0.0.1:9", "x", "t"),
     );
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", &kc).args([
+    env.cmd(&[
         "secret",
         "create",
         "--dry-run",
         "--from-directory",
         "creds",
         "creds",
-    ]);
-    let run = env.run_command(cmd);
-    run.success()
-        .stdout_has(&format!("name: creds-{OWNER}"))
-        .stdout_has("trainy.ai/secret-kind: default")
-        .stdout_has("payload.zip: <redacted,")
-        .stdout_has("the cluster was not contacted");
+    ])
+    .no_namespace()
+    .kubeconfig(&kc)
+    .run()
+    .success()
+    .stdout_has(&format!("name: {}", mine("creds")))
+    .stdout_has("trainy.ai/secret-kind: default")
+    .stdout_has("payload.zip: <redacted,")
+    .stdout_has("the cluster was not contacted");
     env.assert_no_requests();
 }
 
@@ -501,22 +414,17 @@ fn a_pair_without_inline_is_not_echoed_as_a_name() {
 #[test]
 fn a_fifo_or_device_as_a_file_source_is_refused_without_hanging() {
     let env = TestEnv::new();
-    let fifo = env.dir.path().join("pipe");
+    let fifo = env.path("pipe");
     crate::support::mkfifo(&fifo);
     // Nobody ever writes to the FIFO: reading it would block forever.
     for (source, kind) in [("pipe", "FIFO"), ("/dev/zero", "character device")] {
-        env.run(&["secret", "create", "--from-file", source, "creds"])
+        env.create_file("creds", source)
             .failure()
             .stderr_has(source)
             .stderr_has(kind);
     }
-    let manifest = env.file(
-        "secrets.yaml",
-        "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: zero\n    fromFile: /dev/zero\n",
-    );
-    env.run(&["diff", "-f", manifest.to_str().unwrap_or_default()])
-        .failure()
-        .stderr_has("/dev/zero");
+    let manifest = env.manifest(&[entry("zero").file("/dev/zero")]);
+    env.diff(&manifest).failure().stderr_has("/dev/zero");
     env.assert_no_requests();
 }
 
@@ -536,8 +444,8 @@ fn a_size_error_names_the_secret_total_and_no_zip_internals() {
     ]);
     run.failure()
         .stderr_has("the secret `big` would hold more than 1 MiB")
-        .stderr_has("its files total at least 1200000 bytes");
-    assert!(!run.stderr.contains("two.bin"), "{}", run.stderr);
+        .stderr_has("its files total at least 1200000 bytes")
+        .stderr_lacks("two.bin");
     // Incompressible bytes just under the raw limit: the archive is over it.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;
     let noise: Vec<u8> = (0..1_048_560)
@@ -554,7 +462,7 @@ fn a_size_error_names_the_secret_total_and_no_zip_internals() {
         .stderr_has("the secret `noisy` would hold more than 1 MiB")
         .stderr_has("the archive of");
     for internal in ["ZipWriter", "ZipError", "Custom {", "kind:"] {
-        assert!(!run.stderr.contains(internal), "{}", run.stderr);
+        run.stderr_lacks(internal);
     }
     // Many files of zeros: only counting raw bytes stops them.
     for i in 0..3 {
@@ -572,17 +480,14 @@ fn a_size_error_names_the_secret_total_and_no_zip_internals() {
 fn a_directory_with_a_special_file_or_a_folder_reached_twice_is_refused() {
     let env = TestEnv::new();
     env.file("withdev/ok.txt", "ok");
-    std::os::unix::fs::symlink("/dev/zero", env.dir.path().join("withdev/zero"))
+    std::os::unix::fs::symlink("/dev/zero", env.path("withdev/zero"))
         .unwrap_or_else(|e| panic!("{e}"));
     env.run(&["secret", "create", "--from-directory", "withdev", "dev"])
         .failure()
         .stderr_has("withdev/zero` is a character device");
     env.file("twice/real/f.txt", "f");
-    std::os::unix::fs::symlink(
-        env.dir.path().join("twice/real"),
-        env.dir.path().join("twice/zlink"),
-    )
-    .unwrap_or_else(|e| panic!("{e}"));
+    std::os::unix::fs::symlink(env.path("twice/real"), env.path("twice/zlink"))
+        .unwrap_or_else(|e| panic!("{e}"));
     env.run(&["secret", "create", "--from-directory", "twice", "twice"])
         .failure()
         .stderr_has("twice/real` is reached twice")

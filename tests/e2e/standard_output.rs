@@ -8,12 +8,9 @@
 //! `/dev/null`).
 #![cfg(target_os = "linux")]
 
-use std::path::Path;
 use std::process::{Command, Stdio};
 
-use crate::support::{OWNER, Run, TestEnv};
-
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
+use crate::support::{Run, SMALL_TASK, TestEnv, entry};
 
 /// Where standard output goes in a run.
 #[derive(Clone, Copy, Debug)]
@@ -57,41 +54,22 @@ fn run_with_stdout(env: &TestEnv, args: &[String], stdout: Stdout) -> Run {
         cmd.arg("-n").arg(&env.namespace);
     }
     cmd.args(args).stdin(Stdio::null()).stderr(Stdio::piped());
-    let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
-    env.checked(out)
+    env.run_command(cmd)
 }
 
 fn strings(args: &[&str]) -> Vec<String> {
     args.iter().map(|a| a.to_string()).collect()
 }
 
-fn path(p: &Path) -> String {
-    p.to_str().unwrap_or_default().to_string()
-}
-
 /// One secret of ours (`kept`) and a manifest that adds `added`.
 fn setup(env: &TestEnv) -> (String, String) {
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("K={}", env.canary("kept")),
-        "kept",
-    ])
-    .success();
-    let manifest = env.file(
-        "secrets.yaml",
-        format!(
-            "{HEAD}  - name: kept\n    kind: env\n    inline:\n      K: changed\n  - name: added\n    kind: env\n    inline:\n      A: a\n"
-        ),
-    );
-    let task = env.file(
-        "task.yaml",
-        "name: t\nresources:\n  image_id: ubuntu:22.04\n  cpus: 1\n  memory: 1\nrun: echo hi\n",
-    );
-    (path(&manifest), path(&task))
+    env.create_env("kept", &[("K", &env.canary("kept"))])
+        .success();
+    let manifest = env.manifest(&[
+        entry("kept").kind("env").inline(&[("K", "changed")]),
+        entry("added").kind("env").inline(&[("A", "a")]),
+    ]);
+    (manifest, env.task(SMALL_TASK))
 }
 
 /// Every command that prints, with nothing changed in the cluster when it
@@ -132,22 +110,16 @@ fn every_command_says_it_cannot_write_standard_output_and_writes_nothing() {
             Stdout::Closed => "cannot write standard output: it is closed",
         };
         for (args, code) in &cases {
-            let args = strings(args);
-            let run = run_with_stdout(&env, &args, stdout);
-            assert_eq!(
-                run.code,
-                Some(*code),
-                "{stdout:?} {args:?}\nstderr:\n{}",
-                run.stderr
-            );
-            run.failure().stderr_has(expected);
+            run_with_stdout(&env, &strings(args), stdout)
+                .exits(*code)
+                .stderr_has(expected);
         }
         // The plan could not be shown: nothing was written.
         assert!(
-            env.secret(&format!("added-{OWNER}")).is_none(),
+            env.my_secret("added").is_none(),
             "{stdout:?}: apply wrote after failing to show its plan"
         );
-        assert_ne!(env.data(&format!("kept-{OWNER}"))["K"], b"changed");
+        assert_ne!(env.my_data("kept")["K"], b"changed");
     }
 }
 
@@ -166,19 +138,14 @@ fn with_standard_output_closed_no_command_writes() {
         vec!["secret", "delete", "kept"],
     ];
     for args in &cases {
-        let run = run_with_stdout(&env, &strings(args), Stdout::Closed);
-        assert_eq!(run.code, Some(1), "{args:?}\n{}", run.stderr);
-        run.failure()
+        run_with_stdout(&env, &strings(args), Stdout::Closed)
+            .exits(1)
             .stderr_has("cannot write standard output: it is closed")
             .stderr_has("nothing was changed");
-        assert!(env.secret(&format!("added-{OWNER}")).is_none(), "{args:?}");
-        assert!(env.secret(&format!("more-{OWNER}")).is_none(), "{args:?}");
-        assert!(env.secret(&format!("kept-{OWNER}")).is_some(), "{args:?}");
-        assert_ne!(
-            env.data(&format!("kept-{OWNER}"))["K"],
-            b"changed",
-            "{args:?}"
-        );
+        assert!(env.my_secret("added").is_none(), "{args:?}");
+        assert!(env.my_secret("more").is_none(), "{args:?}");
+        assert!(env.my_secret("kept").is_some(), "{args:?}");
+        assert_ne!(env.my_data("kept")["K"], b"changed", "{args:?}");
     }
 }
 
@@ -188,30 +155,29 @@ fn with_standard_output_closed_no_command_writes() {
 fn a_failure_to_print_after_writing_says_the_changes_were_made() {
     let env = TestEnv::new();
     let (manifest, _) = setup(&env);
-    let run = run_with_stdout(
+    run_with_stdout(
         &env,
         &strings(&["apply", "-f", &manifest, "--yes", "-o", "json"]),
         Stdout::Full,
-    );
-    assert_eq!(run.code, Some(1), "{}", run.stderr);
-    run.failure()
-        .stderr_has("cannot write standard output")
-        .stderr_has("the changes were made");
-    assert_eq!(env.data(&format!("added-{OWNER}"))["A"], b"a");
-    let run = run_with_stdout(
+    )
+    .exits(1)
+    .stderr_has("cannot write standard output")
+    .stderr_has("the changes were made");
+    assert_eq!(env.my_data("added")["A"], b"a");
+    run_with_stdout(
         &env,
         &strings(&["secret", "create", "--inline", "B=b", "more"]),
         Stdout::Full,
-    );
-    run.failure()
+    )
+    .failure()
+    .stderr_has("cannot write standard output")
+    .stderr_has("the changes were made");
+    assert_eq!(env.my_data("more")["B"], b"b");
+    run_with_stdout(&env, &strings(&["secret", "delete", "more"]), Stdout::Full)
+        .failure()
         .stderr_has("cannot write standard output")
         .stderr_has("the changes were made");
-    assert_eq!(env.data(&format!("more-{OWNER}"))["B"], b"b");
-    let run = run_with_stdout(&env, &strings(&["secret", "delete", "more"]), Stdout::Full);
-    run.failure()
-        .stderr_has("cannot write standard output")
-        .stderr_has("the changes were made");
-    assert!(env.secret(&format!("more-{OWNER}")).is_none());
+    assert!(env.my_secret("more").is_none());
 }
 
 /// A pipe whose reader is gone (`| head` that has read enough): the tool
@@ -232,10 +198,10 @@ fn a_closed_pipe_ends_the_tool_quietly_before_any_write() {
     // Text prints the plan before writing; `-o json` and `yaml` print
     // after, and look at the pipe before the first write.
     for output in ["text", "json", "yaml"] {
-        let mut cmd = env.command();
-        cmd.args(["-n", &env.namespace, "apply", "-f", &manifest, "--yes"])
-            .args(["-o", output])
-            .stdin(Stdio::null())
+        let mut cmd = env
+            .cmd(&["apply", "-f", &manifest, "--yes", "-o", output])
+            .into_command();
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::from(
                 writer.try_clone().unwrap_or_else(|e| panic!("{e}")),
             ))
@@ -244,7 +210,7 @@ fn a_closed_pipe_ends_the_tool_quietly_before_any_write() {
         assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{output} {out:?}");
         let run = env.checked(out);
         assert_eq!(run.stderr, "", "quiet");
-        assert!(env.secret(&format!("added-{OWNER}")).is_none(), "{output}");
+        assert!(env.my_secret("added").is_none(), "{output}");
     }
-    assert!(env.secret(&format!("added-{OWNER}")).is_none());
+    assert!(env.my_secret("added").is_none());
 }

@@ -7,9 +7,8 @@
 use clap::CommandFactory;
 use serde_json::{Value, json};
 
-use crate::support::{OTHER_OWNER, OWNER, Run, TestEnv};
+use crate::support::{OTHER_OWNER, Run, TestEnv, entry, mine, secret_object};
 
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 const TASK: &str =
     "name: demo\nresources:\n  image_id: ubuntu:22.04\n  cpus: 4\n  memory: 16\nrun: echo hi\n";
 
@@ -45,8 +44,8 @@ fn leaves() -> Vec<(Vec<String>, Vec<clap::Arg>)> {
 /// render-job, a manifest holding a canary for diff and apply).
 fn required_args(env: &TestEnv, words: &[String], required: &[clap::Arg]) -> Vec<String> {
     let file = match words.first().map(String::as_str) {
-        Some("render-job") => env.dir.path().join("task.yaml"),
-        _ => env.dir.path().join("secrets.yaml"),
+        Some("render-job") => env.path("task.yaml"),
+        _ => env.path("secrets.yaml"),
     };
     let mut args = Vec::new();
     for arg in required {
@@ -85,39 +84,29 @@ fn a_bad_global_flag_exits_2_from_every_subcommand() {
         (&["--request-timeout=-5s"], "--request-timeout"),
         (&["--color=sometimes"], "--color"),
     ];
-    env.file("task.yaml", TASK);
-    env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: app\n    kind: env\n    inline: {{TOKEN: {canary}}}\n"),
-    );
+    env.task(TASK);
+    env.manifest(&[entry("app").kind("env").inline(&[("TOKEN", &canary)])]);
     let leaves = leaves();
     assert!(
         leaves.len() >= 12,
         "{:?}",
         leaves.iter().map(|l| &l.0).collect::<Vec<_>>()
     );
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
+    env.clear_requests();
     for (words, required) in &leaves {
         let args = required_args(&env, words, required);
+        let words: Vec<&str> = words.iter().map(String::as_str).collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
         for (flag, named) in bad_flags {
             for before in [true, false] {
-                let mut cmd = env.command();
-                if before {
-                    cmd.args(flag).args(words).args(&args);
+                let run = if before {
+                    env.cmd(flag).args(&words).args(&args)
                 } else {
-                    cmd.args(words).args(&args).args(flag);
+                    env.cmd(&words).args(&args).args(flag)
                 }
-                let run = env.run_command(cmd);
-                assert_eq!(
-                    run.code,
-                    Some(2),
-                    "{words:?} {args:?} with {flag:?} (before: {before}):\nstdout:\n{}\nstderr:\n{}",
-                    run.stdout,
-                    run.stderr
-                );
-                run.stderr_has(named);
+                .no_namespace()
+                .run();
+                run.exits(2).stderr_has(named);
                 assert!(run.stdout.is_empty(), "{words:?} {flag:?}: {}", run.stdout);
             }
         }
@@ -180,20 +169,10 @@ fn arguments_checked_after_parsing_are_usage_errors() {
             "--unpack-image",
         ),
     ];
-    env.file("task.yaml", TASK);
-    if let Some(server) = env.fake() {
-        server.clear_requests();
-    }
+    env.task(TASK);
+    env.clear_requests();
     for (args, says) in cases {
-        let run = env.run(&args);
-        assert_eq!(
-            run.code,
-            Some(2),
-            "{args:?}:\nstdout:\n{}\nstderr:\n{}",
-            run.stdout,
-            run.stderr
-        );
-        run.stderr_has(says);
+        env.run(&args).exits(2).stderr_has(says);
     }
     env.assert_no_requests();
 }
@@ -247,26 +226,14 @@ fn every_json_output_uses_camel_case_keys() {
     let env = TestEnv::new();
     let canary = env.canary("json");
     env.file("token.txt", &canary);
-    env.run(&["secret", "create", "--from-file", "token.txt", "old-file"])
-        .success();
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("OLD_KEY={canary}"),
-        "app",
-    ])
-    .success();
-    let manifest = env.file(
-        "secrets.yaml",
-        format!(
-            "{HEAD}  - name: app\n    kind: env\n    inline: {{NEW_KEY: {canary}}}\n  - name: fresh\n    fromFile: token.txt\n  - name: old-file\n    state: absent\n"
-        ),
-    );
-    let manifest = manifest.display().to_string();
-    env.file("task.yaml", TASK);
+    env.create_file("old-file", "token.txt").success();
+    env.create_env("app", &[("OLD_KEY", &canary)]).success();
+    let manifest = env.manifest(&[
+        entry("app").kind("env").inline(&[("NEW_KEY", &canary)]),
+        entry("fresh").file("token.txt"),
+        entry("old-file").absent(),
+    ]);
+    env.task(TASK);
     let mut outputs: Vec<(String, Value)> = Vec::new();
     let json = |outputs: &mut Vec<(String, Value)>, what: &str, run: Run| {
         assert!(
@@ -304,8 +271,8 @@ fn every_json_output_uses_camel_case_keys() {
         env.run(&["diff", "-f", &manifest, "--prune", "-o", "json"]),
     );
     env.run(&["diff", "-f", &manifest, "--out", "plan.json"]);
-    let saved = std::fs::read_to_string(env.dir.path().join("plan.json"))
-        .unwrap_or_else(|e| panic!("plan.json: {e}"));
+    let saved =
+        std::fs::read_to_string(env.path("plan.json")).unwrap_or_else(|e| panic!("plan.json: {e}"));
     outputs.push((
         "saved plan".into(),
         serde_json::from_str(&saved).unwrap_or_else(|e| panic!("{e}")),
@@ -375,29 +342,14 @@ fn every_json_output_uses_camel_case_keys() {
 fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
     let env = TestEnv::new();
     let canary = env.canary("refused");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("A={canary}"),
-        "gone",
-    ])
-    .success();
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: gone\n    state: absent\n"),
-    );
-    let run = env.run(&["apply", "-f", &manifest.display().to_string(), "-o", "json"]);
+    env.create_env("gone", &[("A", &canary)]).success();
+    let manifest = env.manifest(&[entry("gone").absent()]);
+    let run = env.apply_with(&manifest, &["-o", "json"]);
     run.failure()
         .stderr_has("apply would delete 1 secret, and there is no terminal")
-        .stderr_has("--yes");
-    assert!(
-        !run.stderr.contains("plan above"),
-        "no plan is above on stderr: {}",
-        run.stderr
-    );
+        .stderr_has("--yes")
+        // No plan is above on stderr.
+        .stderr_lacks("plan above");
     let report = run.json();
     let secrets = report
         .pointer("/plan/secrets")
@@ -410,10 +362,7 @@ fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
         "{report}"
     );
     assert_eq!(report["result"], json!([]), "{report}");
-    assert!(
-        env.secret(&format!("gone-{OWNER}")).is_some(),
-        "nothing is deleted"
-    );
+    assert!(env.my_secret("gone").is_some(), "nothing is deleted");
 }
 
 /// Two of my objects carry the basename `hf` (one of another kind, made by
@@ -423,51 +372,33 @@ fn apply_json_refused_without_a_terminal_still_prints_the_plan() {
 fn secret_list_never_shows_two_rows_alike_without_saying_why() {
     let env = TestEnv::new();
     let canary = env.canary("twin");
-    env.run(&[
-        "secret",
-        "create",
-        "--kind",
-        "env",
-        "--inline",
-        &format!("TOKEN={canary}"),
-        "hf",
-    ])
-    .success();
-    let b64 = base64::Engine::encode(&base64::engine::general_purpose::STANDARD, &canary);
-    env.seed(json!({
-        "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-        "metadata": {"name": format!("hf-copy-{OWNER}"), "labels": {
-            "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-            "trainy.ai/secret-basename": "hf", "trainy.ai/secret-kind": "default"}},
-        "data": {"token": b64}
-    }));
+    env.create_env("hf", &[("TOKEN", &canary)]).success();
+    env.seed(
+        secret_object("hf")
+            .named(&mine("hf-copy"))
+            .kind("default")
+            .value("token", &canary),
+    );
     let run = env.run(&["secret", "list"]);
     run.success();
     let lines: Vec<&str> = run.stdout.lines().collect();
     assert_eq!(lines.len(), 3, "{}", run.stdout);
     assert!(lines[0].contains("OBJECT"), "{}", run.stdout);
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("hf ") && l.contains(&format!("hf-{OWNER}")))
-    );
-    assert!(
-        lines
-            .iter()
-            .any(|l| l.starts_with("hf ") && l.contains(&format!("hf-copy-{OWNER}")))
-    );
+    for object in [mine("hf"), mine("hf-copy")] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("hf ") && l.contains(&object)),
+            "{}",
+            run.stdout
+        );
+    }
     run.stderr_has("hf").stderr_has("OBJECT");
     // Rows with names of their own stay as they were: no OBJECT column.
-    let alone = env.run_as(
-        OTHER_OWNER,
-        &[
-            "secret", "create", "--kind", "env", "--inline", "A=b", "solo",
-        ],
-    );
-    alone.success();
-    let solo = env.run_as(OTHER_OWNER, &["secret", "list"]);
-    solo.success();
-    assert!(!solo.stdout.contains("OBJECT"), "{}", solo.stdout);
+    let other = env.as_owner(OTHER_OWNER);
+    other.create_env("solo", &[("A", "b")]).success();
+    let solo = other.run(&["secret", "list"]);
+    solo.success().stdout_lacks("OBJECT");
     assert!(solo.stderr.is_empty(), "{}", solo.stderr);
 }
 
@@ -478,11 +409,7 @@ fn secret_list_never_shows_two_rows_alike_without_saying_why() {
 fn render_job_refuses_a_task_without_cpus_or_memory() {
     let env = TestEnv::new();
     let canary = env.canary("task-env");
-    let manifest = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: e\n    kind: env\n    inline: {{A: {canary}}}\n"),
-    );
-    let manifest = manifest.display().to_string();
+    let manifest = env.manifest(&[entry("e").kind("env").inline(&[("A", &canary)])]);
     let cases = [
         (
             "name: t\nresources:\n  image_id: ubuntu:22.04\n  memory: 16\n",
@@ -504,8 +431,7 @@ fn render_job_refuses_a_task_without_cpus_or_memory() {
     for (task, says) in cases {
         env.file("task.yaml", task.replace("CANARY", &canary));
         let run = env.run(&["render-job", "-f", "task.yaml", "--secrets", &manifest]);
-        run.failure().stderr_has("Konduktor");
-        assert_eq!(run.code, Some(1), "{}", run.stderr);
+        run.exits(1).stderr_has("Konduktor");
         for needle in says {
             run.stderr_has(needle);
         }

@@ -1,6 +1,6 @@
 //! `whoami`: owner hash with its source, username, context, namespace.
 
-use crate::support::{OWNER, TestEnv};
+use crate::support::{OWNER, Run, TestEnv};
 
 #[test]
 fn shows_hash_source_context_and_namespace() {
@@ -23,33 +23,28 @@ fn shows_hash_source_context_and_namespace() {
 #[test]
 fn computed_hash_is_cached_where_konduktor_keeps_it() {
     let env = TestEnv::new();
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
-        .env("USER", "alice")
-        .env("LOGNAME", "alice")
-        .args(["whoami", "-o", "json"]);
-    let run = env.run_command(cmd);
+    let whoami = || {
+        env.cmd(&["whoami", "-o", "json"])
+            .no_namespace()
+            .owner_unset()
+    };
+    let run = whoami().env("USER", "alice").env("LOGNAME", "alice").run();
     run.success();
     let json = run.json();
     let hash = json["ownerHash"].as_str().unwrap_or_default().to_string();
     assert_eq!(hash.len(), 8);
     assert_eq!(json["ownerHashSource"]["type"], "computed");
     assert_eq!(json["username"], "alice");
-    let cached =
-        std::fs::read_to_string(env.home.path().join(".konduktor/user_hash")).unwrap_or_default();
+    let cached = std::fs::read_to_string(env.home_path(".konduktor/user_hash")).unwrap_or_default();
     assert_eq!(cached, hash, "written bare, as Konduktor writes it");
     // KONDUKTOR_USER_ID wins over the file.
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
-        .env("KONDUKTOR_USER_ID", "0123abcd")
-        .args(["whoami", "-o", "json"]);
-    assert_eq!(env.run_command(cmd).json()["ownerHash"], "0123abcd");
-    // The file is used next time.
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
-        .args(["whoami", "-o", "json"]);
     assert_eq!(
-        env.run_command(cmd).json()["ownerHashSource"]["type"],
+        whoami().env("KONDUKTOR_USER_ID", "0123abcd").run().json()["ownerHash"],
+        "0123abcd"
+    );
+    // The file is used next time.
+    assert_eq!(
+        whoami().run().json()["ownerHashSource"]["type"],
         "cacheFile"
     );
 }
@@ -57,11 +52,11 @@ fn computed_hash_is_cached_where_konduktor_keeps_it() {
 #[test]
 fn invalid_override_is_a_clear_error() {
     let env = TestEnv::new();
-    let mut cmd = env.command();
-    cmd.env("KONDUKTOR_TEST_USER_HASH", "NOT-A-HASH")
-        .args(["secret", "list"]);
-    let run = env.run_command(cmd);
-    run.failure()
+    env.cmd(&["secret", "list"])
+        .no_namespace()
+        .owner("NOT-A-HASH")
+        .run()
+        .failure()
         .stderr_has("KONDUKTOR_TEST_USER_HASH")
         .stderr_has("8 lowercase hex");
     env.assert_no_requests();
@@ -70,17 +65,20 @@ fn invalid_override_is_a_clear_error() {
 #[test]
 fn the_owner_hash_shows_even_without_a_kubeconfig() {
     let env = TestEnv::new();
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", env.dir.path().join("missing"))
-        .args(["whoami"]);
-    let run = env.run_command(cmd);
-    run.success()
+    let missing = env.path("missing");
+    env.cmd(&["whoami"])
+        .no_namespace()
+        .kubeconfig(&missing)
+        .run()
+        .success()
         .stdout_has(OWNER)
         .stdout_has("Cluster:       unknown (none of the files in KUBECONFIG exists");
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", env.dir.path().join("missing"))
-        .args(["whoami", "-o", "json"]);
-    let json = env.run_command(cmd).json();
+    let json = env
+        .cmd(&["whoami", "-o", "json"])
+        .no_namespace()
+        .kubeconfig(&missing)
+        .run()
+        .json();
     assert_eq!(json["ownerHash"], OWNER);
     assert!(json["context"].is_null());
     assert!(
@@ -90,19 +88,17 @@ fn the_owner_hash_shows_even_without_a_kubeconfig() {
     );
 }
 
-fn without_override(env: &TestEnv, args: &[&str]) -> crate::support::Run {
-    let mut cmd = env.command();
-    cmd.env_remove("KONDUKTOR_TEST_USER_HASH")
+fn without_override(env: &TestEnv, args: &[&str]) -> Run {
+    env.cmd(args)
+        .owner_unset()
         .env("USER", "alice")
         .env("LOGNAME", "alice")
-        .arg("-n")
-        .arg(&env.namespace)
-        .args(args);
-    env.run_command(cmd)
+        .run()
 }
 
+/// The owner-hash file, its folder made.
 fn hash_file(env: &TestEnv) -> std::path::PathBuf {
-    let dir = env.home.path().join(".konduktor");
+    let dir = env.home_path(".konduktor");
     std::fs::create_dir_all(&dir).unwrap_or_else(|e| panic!("{e}"));
     dir.join("user_hash")
 }
@@ -110,8 +106,7 @@ fn hash_file(env: &TestEnv) -> std::path::PathBuf {
 #[test]
 fn a_hash_file_konduktor_accepts_is_used_as_is() {
     let env = TestEnv::new();
-    let file = hash_file(&env);
-    std::fs::write(&file, "ABBA3A3E\n").unwrap_or_else(|e| panic!("{e}"));
+    let file = env.home_file(".konduktor/user_hash", "ABBA3A3E\n");
     let run = without_override(&env, &["whoami", "-o", "json"]);
     run.success();
     let json = run.json();
@@ -124,9 +119,7 @@ fn a_hash_file_konduktor_accepts_is_used_as_is() {
     );
     // Secret names are lowercase: creating one is refused before any request.
     env.file("ok.txt", "x");
-    if let Some(s) = env.fake() {
-        s.clear_requests();
-    }
+    env.clear_requests();
     without_override(&env, &["secret", "create", "--from-file", "ok.txt", "x"])
         .failure()
         .stderr_has("ABBA3A3E")
@@ -137,8 +130,7 @@ fn a_hash_file_konduktor_accepts_is_used_as_is() {
 #[test]
 fn a_hash_no_label_can_hold_is_a_clear_error() {
     let env = TestEnv::new();
-    let file = hash_file(&env);
-    std::fs::write(&file, "+1234567").unwrap_or_else(|e| panic!("{e}"));
+    let file = env.home_file(".konduktor/user_hash", "+1234567");
     without_override(&env, &["whoami"])
         .failure()
         .stderr_has(".konduktor/user_hash")
@@ -152,8 +144,7 @@ fn a_hash_no_label_can_hold_is_a_clear_error() {
 #[test]
 fn an_invalid_hash_file_is_replaced_and_says_so() {
     let env = TestEnv::new();
-    let file = hash_file(&env);
-    std::fs::write(&file, "not-a-hash").unwrap_or_else(|e| panic!("{e}"));
+    let file = env.home_file(".konduktor/user_hash", "not-a-hash");
     let run = without_override(&env, &["whoami", "-o", "json"]);
     run.success().stderr_has(
         ".konduktor/user_hash` does not hold an owner hash; it was replaced with the computed hash",

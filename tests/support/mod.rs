@@ -10,11 +10,22 @@
 //! Every command goes through [`TestEnv::run`], which checks that no canary
 //! value planted with [`TestEnv::canary`] shows up in stdout or stderr, raw
 //! or base64-encoded.
+//!
+//! The vocabulary tests are written in, so that a test shows what it
+//! checks rather than how it gets there: [`cli`] (commands and their
+//! checks), [`manifest`] (input files), [`objects`] (secrets in the
+//! cluster), [`requests`] (what reached the test server).
 
 #![allow(dead_code)]
 
 pub mod apiserver;
+pub mod cli;
+pub mod manifest;
+pub mod objects;
 pub mod proxy;
+pub mod requests;
+#[cfg(test)]
+mod vocabulary_tests;
 pub mod zip_bomb;
 
 use std::cell::RefCell;
@@ -25,6 +36,9 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 pub use apiserver::{ApiServer, Fault, FaultRule};
+pub use cli::arg;
+pub use manifest::{SMALL_TASK, entry};
+pub use objects::{b64, labels, mine, secret_object, tls_secret};
 
 /// The owner hash the tests run as (alice on laptop, docs/konduktor-compat.md §2.2).
 pub const OWNER: &str = "abba3a3e";
@@ -50,6 +64,14 @@ pub fn yaml_corpus(rel: &str) -> Vec<PathBuf> {
     files
 }
 
+/// A corpus file's name without its `.yaml`, for its snapshot.
+pub fn corpus_name(file: &Path) -> String {
+    file.file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_string()
+}
+
 pub fn fixture_json(rel: &str) -> Value {
     let path = fixtures().join(rel);
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
@@ -73,11 +95,14 @@ pub struct TestEnv {
 }
 
 /// The result of one run of the binary.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Run {
     pub code: Option<i32>,
     pub stdout: String,
     pub stderr: String,
+    /// The command line, for the messages of failed checks (empty where
+    /// the run was checked from its output alone).
+    pub command: String,
 }
 
 impl Run {
@@ -85,7 +110,8 @@ impl Run {
         assert_eq!(
             self.code,
             Some(0),
-            "expected success\nstdout:\n{}\nstderr:\n{}",
+            "expected success: {}\nstdout:\n{}\nstderr:\n{}",
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -94,8 +120,9 @@ impl Run {
     pub fn failure(&self) -> &Self {
         assert!(
             self.code.is_some_and(|c| c != 0),
-            "expected failure, got {:?}\nstdout:\n{}\nstderr:\n{}",
+            "expected failure, got {:?}: {}\nstdout:\n{}\nstderr:\n{}",
             self.code,
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -116,7 +143,8 @@ impl Run {
     pub fn stdout_has(&self, needle: &str) -> &Self {
         assert!(
             self.stdout.contains(needle),
-            "stdout lacks {needle:?}:\n{}\nstderr:\n{}",
+            "stdout lacks {needle:?}: {}\n{}\nstderr:\n{}",
+            self.command,
             self.stdout,
             self.stderr
         );
@@ -125,7 +153,8 @@ impl Run {
     pub fn stderr_has(&self, needle: &str) -> &Self {
         assert!(
             self.stderr.contains(needle),
-            "stderr lacks {needle:?}:\n{}",
+            "stderr lacks {needle:?}: {}\n{}",
+            self.command,
             self.stderr
         );
         self
@@ -176,13 +205,11 @@ impl TestEnv {
     pub fn new() -> Self {
         let env = Self::empty();
         let canary = env.canary("bystander");
-        env.seed(json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("bystander-{BYSTANDER_OWNER}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": BYSTANDER_OWNER,
-                "trainy.ai/secret-basename": "bystander", "trainy.ai/secret-kind": "env"}},
-            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(&canary)}
-        }));
+        env.seed(
+            secret_object("bystander")
+                .owner(BYSTANDER_OWNER)
+                .value("TOKEN", &canary),
+        );
         env
     }
 
@@ -310,7 +337,7 @@ impl TestEnv {
     /// Run a prepared command and check its output for canaries.
     pub fn run_command(&self, mut cmd: StdCommand) -> Run {
         let out = cmd.output().unwrap_or_else(|e| panic!("run: {e}"));
-        self.checked(out)
+        self.checked(out).of(&cmd)
     }
 
     /// A finished run, checked for canaries in both outputs.
@@ -319,6 +346,7 @@ impl TestEnv {
             code: out.status.code(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+            command: String::new(),
         };
         self.assert_no_leak(&run.stdout);
         self.assert_no_leak(&run.stderr);
@@ -339,7 +367,7 @@ impl TestEnv {
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("run: {e}"));
-        self.checked(out)
+        self.checked(out).of(&cmd)
     }
 
     pub fn assert_no_leak(&self, text: &str) {
@@ -363,7 +391,8 @@ impl TestEnv {
     }
 
     /// Put a Secret in the namespace as another tool would (e.g. Konduktor's CLI).
-    pub fn seed(&self, mut obj: Value) {
+    pub fn seed(&self, obj: impl Into<Value>) {
+        let mut obj = obj.into();
         if let Some(meta) = obj["metadata"].as_object_mut() {
             for k in [
                 "namespace",
@@ -375,28 +404,17 @@ impl TestEnv {
                 meta.remove(k);
             }
         }
-        match &self.backend {
-            Backend::Fake(server) => {
-                server.put_secret(&self.namespace, obj);
-            }
-            Backend::Real { kubeconfig } => {
-                let out = kubectl(
-                    kubeconfig,
-                    &["create", "-n", &self.namespace, "-f", "-"],
-                    Some(&obj.to_string()),
-                );
-                assert!(
-                    out.status.success(),
-                    "kubectl create: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-        }
+        self.put(obj, "create");
     }
 
     /// Replace a Secret as another writer would (`kubectl replace`): `obj`
     /// as read with [`TestEnv::secret`], changed.
     pub fn replace(&self, obj: Value) {
+        self.put(obj, "replace");
+    }
+
+    /// Store `obj` on the test server, or with `kubectl VERB` on a real cluster.
+    fn put(&self, obj: Value, verb: &str) {
         match &self.backend {
             Backend::Fake(server) => {
                 server.put_secret(&self.namespace, obj);
@@ -404,12 +422,12 @@ impl TestEnv {
             Backend::Real { kubeconfig } => {
                 let out = kubectl(
                     kubeconfig,
-                    &["replace", "-n", &self.namespace, "-f", "-"],
+                    &[verb, "-n", &self.namespace, "-f", "-"],
                     Some(&obj.to_string()),
                 );
                 assert!(
                     out.status.success(),
-                    "kubectl replace: {}",
+                    "kubectl {verb}: {}",
                     String::from_utf8_lossy(&out.stderr)
                 );
             }
@@ -590,7 +608,7 @@ pub fn run_unhung(env: &TestEnv, mut cmd: std::process::Command) -> Run {
             panic!("the command hung");
         }
     };
-    env.checked(out)
+    env.checked(out).of(&cmd)
 }
 
 pub fn mkfifo(path: &std::path::Path) {
