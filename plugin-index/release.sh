@@ -20,7 +20,7 @@
 #       The text around the platforms is plugin-index/konduktor.template.yaml.
 #
 # An archive holds kubectl-konduktor (kubectl-konduktor.exe on windows),
-# kubectl_complete-konduktor, LICENSE and README.md, with fixed owners and
+# kubectl_complete-konduktor, LICENSE, README.md and the docs/ it links to, with fixed owners and
 # times so the same binary gives the same bytes: a .tar.gz, or for windows a
 # .zip as krew expects there. Needs GNU tar (on macOS: gtar as tar) and zip.
 set -euo pipefail
@@ -91,7 +91,12 @@ cmd_pack() {
   install -m 0755 "$root/plugin-index/kubectl_complete-konduktor" "$stage/kubectl_complete-konduktor"
   install -m 0644 "$root/LICENSE" "$stage/LICENSE"
   install -m 0644 "$root/README.md" "$stage/README.md"
-  local files=("kubectl-konduktor$exe" kubectl_complete-konduktor LICENSE README.md)
+  # The README's links lead into docs/: they hold in the archive too.
+  mkdir -p "$stage/docs"
+  install -m 0644 "$root"/docs/*.md "$stage/docs/"
+  local docs
+  mapfile -t docs < <(cd "$stage" && LC_ALL=C ls docs/*.md)
+  local files=("kubectl-konduktor$exe" kubectl_complete-konduktor LICENSE README.md "${docs[@]}")
 
   local name
   name=$(archive_name "$version" "$os" "$arch")

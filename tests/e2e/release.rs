@@ -65,16 +65,31 @@ fn every_platform_is_packed_the_same_way_and_reproducibly() {
             assert!(name.ends_with(".tar.gz"), "{name}");
             ""
         };
-        assert_eq!(
-            entries(a),
-            [
-                format!("kubectl-konduktor{exe}"),
-                "kubectl_complete-konduktor".to_string(),
-                "LICENSE".to_string(),
-                "README.md".to_string(),
-            ],
-            "{name}"
-        );
+        // The binary, its completion, the license, and the README with
+        // every document it links to (tar sorts by name; zip as given).
+        let mut docs: Vec<String> =
+            std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs"))
+                .unwrap_or_else(|e| panic!("{e}"))
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".md"))
+                .map(|n| format!("docs/{n}"))
+                .collect();
+        docs.sort();
+        assert!(docs.len() > 5, "{docs:?}");
+        let mut expected = vec![
+            format!("kubectl-konduktor{exe}"),
+            "kubectl_complete-konduktor".to_string(),
+            "LICENSE".to_string(),
+            "README.md".to_string(),
+        ];
+        expected.extend(docs);
+        let mut packed = entries(a);
+        if !name.ends_with(".zip") {
+            expected.sort();
+            packed.sort();
+        }
+        assert_eq!(packed, expected, "{name}");
         let bytes = std::fs::read(a).unwrap_or_else(|e| panic!("{e}"));
         let again = std::fs::read(b).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(
