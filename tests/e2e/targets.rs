@@ -25,7 +25,7 @@ use crate::support::manifest::{Entry, runs};
 use crate::support::requests::owner_selector;
 use crate::support::{
     ApiServer, BYSTANDER_OWNER, Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, entry,
-    kubeconfig, kubectl, mine, secret_object, send_signal, wait_until,
+    kubeconfig, kubectl, mine, result_counts, secret_object, send_signal, wait_until,
 };
 
 const NAMES: [&str; 3] = ["train", "infer", "stage"];
@@ -359,6 +359,11 @@ impl Clusters {
         self.env.manifest(entries)
     }
 
+    /// `secrets.yaml` holding [`hf`] with a canary.
+    fn hf_manifest(&self) -> String {
+        self.manifest(&[hf(&self.env.canary("token"))])
+    }
+
     fn clear(&self) {
         for s in self.servers() {
             s.clear_requests();
@@ -398,6 +403,13 @@ impl Clusters {
             let writes: Vec<usize> = self.servers().iter().map(|s| s.writes().len()).collect();
             assert_eq!(writes, expected, "writes");
         }
+    }
+
+    /// No target holds a secret of ours, and (on the fake) none was sent a
+    /// write.
+    fn assert_nothing_written(&self) {
+        self.assert_writes([0, 0, 0]);
+        assert_eq!(self.held(), [0, 0, 0], "secrets of ours held");
     }
 
     /// On the fake: no server was sent anything.
@@ -472,7 +484,7 @@ fn json_targets(json: &Value) -> Vec<Value> {
 #[test]
 fn diff_plans_every_target_grouped_with_one_list_each() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     // Already on `train`; not yet on the others.
     c.run(&["--context", "train", "apply", "-f", &file])
         .success();
@@ -526,7 +538,7 @@ fn diff_plans_every_target_grouped_with_one_list_each() {
 #[test]
 fn diff_json_gives_one_entry_per_target() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     let run = c.diff_with(&file, "stage,train", &["-o", "json"]);
     run.exits(1);
     let json = run.json();
@@ -546,7 +558,7 @@ fn diff_json_gives_one_entry_per_target() {
 #[test]
 fn diff_exits_0_when_no_target_changes() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     for name in NAMES {
         c.run(&["--context", name, "apply", "-f", &file]).success();
     }
@@ -558,7 +570,7 @@ fn diff_exits_0_when_no_target_changes() {
 #[test]
 fn diff_exits_above_1_when_a_target_cannot_be_read_and_shows_the_others() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.refuse_reading(1);
     c.diff(&file, "train,infer")
         .exits(2)
@@ -576,7 +588,7 @@ fn diff_exits_above_1_when_a_target_cannot_be_read_and_shows_the_others() {
 #[test]
 fn all_contexts_takes_konduktors_allowed_contexts() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     let config = c.env.file(
         "konduktor.yaml",
         "kubernetes:\n  allowed_contexts: [infer, stage]\n",
@@ -609,7 +621,7 @@ fn all_contexts_takes_konduktors_allowed_contexts() {
 #[test]
 fn one_context_named_twice_is_the_single_target_of_today() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.diff(&file, "infer,infer")
         .exits(1)
         .stdout_lacks("Target:")
@@ -654,7 +666,7 @@ fn an_owner_mismatch_stops_every_target_before_any_request() {
 #[test]
 fn an_unusable_kubeconfig_entry_stops_every_target_before_any_request() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.diff(&file, "train,nowhere")
         .failure()
         .stderr_has("nowhere")
@@ -709,20 +721,19 @@ fn apply_writes_every_target_and_a_rerun_converges() {
 #[test]
 fn apply_writes_nothing_anywhere_when_one_target_cannot_be_read() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.refuse_reading(2);
     c.apply(&file, "train,infer,stage")
         .failure()
         .stderr_has("nothing was written on any target")
         .stderr_has("`stage`");
-    c.assert_writes([0, 0, 0]);
-    assert_eq!(c.held(), [0, 0, 0]);
+    c.assert_nothing_written();
 }
 
 #[test]
 fn apply_writes_nothing_anywhere_when_one_target_denies_a_write() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.refuse_writing(1);
     c.apply(&file, "train,infer,stage")
         .failure()
@@ -730,14 +741,13 @@ fn apply_writes_nothing_anywhere_when_one_target_denies_a_write() {
         .stderr_has("target: context `infer`")
         // The plan was read everywhere, the denied target included.
         .stdout_has("Total over 3 targets: 3 to create");
-    c.assert_writes([0, 0, 0]);
-    assert_eq!(c.held(), [0, 0, 0]);
+    c.assert_nothing_written();
 }
 
 #[test]
 fn apply_over_several_targets_asks_once_and_refuses_without_a_terminal() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     for name in NAMES {
         c.run(&["--context", name, "apply", "-f", &file]).success();
     }
@@ -841,7 +851,7 @@ fn a_slow_apply_over_several_targets_shows_each_targets_progress_on_a_terminal()
                 .path("/secrets"),
         );
     }
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.on("apply", &file, "train,infer", &[])
         .on_terminal("")
         .exits(0)
@@ -852,7 +862,7 @@ fn a_slow_apply_over_several_targets_shows_each_targets_progress_on_a_terminal()
 #[test]
 fn a_plan_is_not_saved_when_a_target_cannot_be_read() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.refuse_reading(1);
     let out = c.env.path("plan.json");
     c.diff_with(
@@ -908,7 +918,7 @@ fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
     let c = Clusters::any();
     let user = c.user();
     let other = c.as_other_user(1);
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.apply(&file, "train,infer").success();
     for server in c.servers().into_iter().take(2) {
         // Any method: a review asked twice, however, is one too many.
@@ -932,7 +942,7 @@ fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
 #[test]
 fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
     let c = Clusters::any();
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     c.refuse_reading(2);
     let skipping = |extra: &[&str]| {
         c.on("apply", &file, "train,infer,stage", &["--skip-unreachable"])
@@ -1006,19 +1016,6 @@ fn counts(part: &str) -> (usize, usize, usize) {
         (false, [done, failed, skipped, ..]) => (*done, *failed, *skipped),
         _ => panic!("bad summary: {line}"),
     }
-}
-
-/// `(done, failed, skipped)` among one target's results in `apply -o json`.
-fn statuses(target: &Value) -> (usize, usize, usize) {
-    let count = |status: &str| {
-        target["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["status"] == status)
-            .count()
-    };
-    (count("done"), count("failed"), count("skipped"))
 }
 
 /// Each target's plan summary line, in order.
@@ -1109,11 +1106,11 @@ fn a_conflict_on_one_target_is_that_targets_result_in_json() {
         .json();
     let targets = json_targets(&json);
     for t in [&targets[0], &targets[2]] {
-        assert_eq!(statuses(t), (2, 0, 0), "{t:#}");
+        assert_eq!(result_counts(t), (2, 0, 0), "{t:#}");
         assert!(t.get("stopped").is_none(), "{t:#}");
     }
     let infer = &targets[1];
-    assert_eq!(statuses(infer), (1, 1, 0), "{infer:#}");
+    assert_eq!(result_counts(infer), (1, 1, 0), "{infer:#}");
     let failed = &infer["result"][0];
     assert_eq!(failed["name"], "hf", "{infer:#}");
     assert_eq!(failed["status"], "failed", "{infer:#}");
@@ -1201,11 +1198,11 @@ fn a_server_lost_part_way_is_that_targets_stopped_in_json() {
         .json();
     let targets = json_targets(&json);
     for t in [&targets[0], &targets[2]] {
-        assert_eq!(statuses(t), (4, 0, 0), "{t:#}");
+        assert_eq!(result_counts(t), (4, 0, 0), "{t:#}");
         assert!(t.get("stopped").is_none(), "{t:#}");
     }
     let infer = &targets[1];
-    assert_eq!(statuses(infer), (1, 1, 2), "{infer:#}");
+    assert_eq!(result_counts(infer), (1, 1, 2), "{infer:#}");
     let stopped = infer["stopped"].as_str().unwrap_or_default();
     assert!(stopped.contains("cannot reach the API server"), "{infer:#}");
     assert_eq!(c.held(), [4, 1, 4]);
@@ -1368,7 +1365,7 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
     let targets = json_targets(&json);
     let mut done = Vec::new();
     for t in &targets {
-        let (made, failed, skipped) = statuses(t);
+        let (made, failed, skipped) = result_counts(t);
         assert_eq!((failed, made + skipped), (0, MANY), "{t:#}");
         assert!(skipped > 0, "stopped part way: {t:#}");
         // Each target says why it stopped, as one target's report does.
@@ -1390,7 +1387,7 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
 #[test]
 fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
     let Some(c) = Clusters::new() else { return };
-    let file = c.manifest(&[hf(&c.env.canary("token"))]);
+    let file = c.hf_manifest();
     for (signal, code, args) in [("INT", 130, &[][..]), ("TERM", 143, &["-o", "json"][..])] {
         c.clear();
         c.servers()[2].inject(
@@ -1417,8 +1414,7 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
             assert_eq!(record["targets"], json!([]), "{record:#}");
             assert!(record.get("result").is_none(), "{record:#}");
         }
-        c.assert_writes([0, 0, 0]);
-        assert_eq!(c.held(), [0, 0, 0]);
+        c.assert_nothing_written();
     }
 }
 

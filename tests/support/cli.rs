@@ -416,6 +416,20 @@ pub fn run_on_terminal(env: &TestEnv, cmd: &Command, input: &str) -> (Option<i32
     (out.status.code(), text)
 }
 
+/// `(done, failed, skipped)` among the results of an `apply -o json`
+/// report (of one target, or one target's entry of several).
+pub fn result_counts(report: &serde_json::Value) -> (usize, usize, usize) {
+    let count = |status: &str| {
+        report["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    (count("done"), count("failed"), count("skipped"))
+}
+
 /// Wait until `happened` holds: only a watchdog bounds the wait, and it
 /// catches a hang (`what` names what never happened).
 pub fn wait_until(what: &str, happened: impl Fn() -> bool) {

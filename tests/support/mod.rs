@@ -38,7 +38,7 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 pub use apiserver::{ApiServer, Fault, FaultRule};
-pub use cli::{arg, send_signal, wait_until};
+pub use cli::{arg, result_counts, send_signal, wait_until};
 pub use contexts::kubeconfig;
 pub use manifest::{SMALL_TASK, entry};
 pub use objects::{b64, labels, mine, secret_object, tls_secret};
