@@ -9,8 +9,9 @@ use clap::Parser;
 use crate::docs::{DocScript, Shell, TwoClusters, documents, read, shown_commands};
 use crate::support::{TestEnv, entry, mine};
 
-fn readme_commands() -> Vec<String> {
-    let text = read("README.md");
+/// The lines of the first ```sh block of `text`, trimmed, without blank
+/// lines, `# comments` cut off if `cut_comments`.
+fn sh_block(text: &str, cut_comments: bool) -> Vec<String> {
     let block = text
         .split("```sh\n")
         .nth(1)
@@ -18,9 +19,19 @@ fn readme_commands() -> Vec<String> {
         .unwrap_or_default();
     block
         .lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
+        .map(|l| match cut_comments {
+            true => l.split('#').next().unwrap_or_default(),
+            false => l,
+        })
+        .map(str::trim)
         .filter(|l| !l.is_empty())
+        .map(str::to_string)
         .collect()
+}
+
+/// The README's first block: the two commands at its top.
+fn readme_commands() -> Vec<String> {
+    sh_block(&read("README.md"), true)
 }
 
 #[test]
@@ -43,18 +54,7 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
 
 /// The lines of the fenced block that follows `marker`.
 fn block_after(text: &str, marker: &str) -> Vec<String> {
-    let after = text.split(marker).nth(1).unwrap_or_default();
-    let block = after
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-        .unwrap_or_default();
-    block
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+    sh_block(text.split(marker).nth(1).unwrap_or_default(), false)
 }
 
 /// The plugin's arguments in a documented command: what follows `kubectl
