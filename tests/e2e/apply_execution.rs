@@ -3,7 +3,7 @@
 //! write), retries on 429/503, and stopping once the server is unreachable.
 
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{Fault, FaultRule, TestEnv, entry, mine};
+use crate::support::{Fault, FaultRule, TestEnv, entry, mine, result_counts};
 
 /// The verbs asked about in access reviews, in order.
 fn reviewed_verbs(reqs: &[Recorded]) -> Vec<String> {
@@ -249,19 +249,7 @@ fn losing_the_server_part_way_in_json() {
     let run = env.apply_with(&file, &["--parallel", "1", "-o", "json"]);
     run.failure();
     let report = run.json();
-    let count = |status: &str| {
-        report["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["status"] == status)
-            .count()
-    };
-    assert_eq!(
-        (count("done"), count("failed"), count("skipped")),
-        (3, 1, 4),
-        "{report}"
-    );
+    assert_eq!(result_counts(&report), (3, 1, 4), "{report}");
     let stopped = report["stopped"].as_str().unwrap_or_default();
     assert!(stopped.contains("cannot reach the API server"), "{report}");
     assert_eq!(

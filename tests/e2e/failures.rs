@@ -6,7 +6,9 @@
 use serde_json::json;
 
 use crate::support::apiserver::{ALICE, Recorded};
-use crate::support::{Fault, FaultRule, OWNER, TestEnv, b64, entry, mine, secret_object};
+use crate::support::{
+    Fault, FaultRule, OWNER, TestEnv, b64, entry, mine, secret_object, send_signal, wait_until,
+};
 
 /// Requests on secrets among these, as `METHOD name-or-collection`.
 fn secret_requests(reqs: &[Recorded]) -> Vec<String> {
@@ -233,36 +235,9 @@ fn held(env: &TestEnv) -> usize {
 
 /// `apply -f file --parallel 2 ARGS`, started with its output piped.
 fn start_apply(env: &TestEnv, file: &str, args: &[&str]) -> std::process::Child {
-    let mut cmd = env
-        .cmd(&["apply", "-f", file, "--parallel", "2"])
+    env.cmd(&["apply", "-f", file, "--parallel", "2"])
         .args(args)
-        .into_command();
-    cmd.stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"))
-}
-
-/// Wait until `happened` holds: only a watchdog bounds the wait, and it
-/// catches a hang (`what` names what never happened).
-fn wait_until(what: &str, happened: impl Fn() -> bool) {
-    let watchdog = std::time::Instant::now();
-    while !happened() {
-        assert!(
-            watchdog.elapsed() < std::time::Duration::from_secs(120),
-            "{what}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(5));
-    }
-}
-
-/// Send `signal` (`INT`, `TERM`, ...) to `child`.
-fn send(signal: &str, child: &std::process::Child) {
-    let sent = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(sent.success());
+        .spawn()
 }
 
 /// Start `apply -f file` against a server 50 ms away, wait until some of
@@ -282,7 +257,7 @@ fn interrupted_apply(
     wait_until("apply sent no creates", || {
         server.count("POST", "/secrets") >= 6
     });
-    send(signal, &child);
+    send_signal(signal, &child);
     let out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
@@ -451,7 +426,7 @@ fn signalled_apply(
                 }
             }
         }
-        send(signal, &child);
+        send_signal(signal, &child);
     }
     drop(line_rx);
     let status = child.wait().unwrap_or_else(|e| panic!("wait: {e}"));

@@ -3,33 +3,18 @@
 //! in for password managers (`op`, `vault`, `pass`, ...): each prints a
 //! canary and counts its runs in a file.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::support::manifest::runs;
-use crate::support::{OWNER, Run, SMALL_TASK, TestEnv};
-
-/// A stand-in program that counts its runs (`runs`).
-fn script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
-    env.counting_script(name, body)
-}
-
-fn manifest(env: &TestEnv, body: &str) -> String {
-    env.manifest_yaml(body)
-}
-
-/// `args` with `--allow-commands`.
-fn allowed(env: &TestEnv, args: &[&str]) -> Run {
-    env.cmd(args).arg("--allow-commands").run()
-}
+use crate::support::{SMALL_TASK, TestEnv};
 
 #[test]
 fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed() {
     let env = TestEnv::new();
     let token = env.canary("op-token");
-    let op = script(&env, "op", &format!("printf %s '{token}'"));
-    let vault = script(&env, "vault", "printf %s v");
-    let file = manifest(
-        &env,
+    let op = env.counting_script("op", &format!("printf %s '{token}'"));
+    let vault = env.counting_script("vault", "printf %s v");
+    let file = env.manifest_yaml(
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf/token\"]\n      - key: WANDB_API_KEY\n        command: [./vault, kv, get, -field=key, secret/wandb]\n",
     );
     let task = env.task(SMALL_TASK);
@@ -48,7 +33,10 @@ fn nothing_runs_unless_allowed_from_outside_the_file_and_every_command_is_listed
         env.assert_no_requests();
     }
     // The flag, or the variable, allows them.
-    allowed(&env, &["diff", "-f", &file]).exits(1);
+    env.cmd(&["diff", "-f", &file])
+        .arg("--allow-commands")
+        .run()
+        .exits(1);
     assert_eq!((runs(&op), runs(&vault)), (1, 1), "each once per run");
     env.cmd(&["diff", "-f", &file])
         .env("KONDUKTOR_ALLOW_COMMANDS", "1")
@@ -64,19 +52,24 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
     let key = env.canary("ssh-key");
     // Printed with a trailing newline, which goes; a binary value keeps
     // every byte with `trim: false`.
-    let op = script(&env, "op", &format!("printf '%s\\n' '{token}'"));
-    let pass = script(&env, "pass", &format!("printf '%s\\n' '{key}'"));
-    let bin = script(&env, "bin", "printf 'a\\000b\\377\\n'");
-    let file = manifest(
-        &env,
+    let op = env.counting_script("op", &format!("printf '%s\\n' '{token}'"));
+    let pass = env.counting_script("pass", &format!("printf '%s\\n' '{key}'"));
+    let bin = env.counting_script("bin", "printf 'a\\000b\\377\\n'");
+    let file = env.manifest_yaml(
         "  - name: hf\n    kind: env\n    inline: {MODE: online}\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op, read, \"op://ml/hf token\"]\n  - name: github\n    kind: git-ssh\n    fromCommand:\n      - key: gitkey\n        command: [./pass, show, ssh/github]\n  - name: blob\n    fromCommand:\n      - key: data.bin\n        command: [./bin]\n        trim: false\n        timeout: 10s\n",
     );
-    allowed(&env, &["diff", "-f", &file])
+    env.cmd(&["diff", "-f", &file])
+        .arg("--allow-commands")
+        .run()
         .exits(1)
         .stdout_has("+ HF_TOKEN (from command `./op read 'op://ml/hf token'`)")
         .stdout_has("+ gitkey (from command `./pass show ssh/github`)")
         .stdout_has("+ data.bin (from command `./bin`)");
-    let json = allowed(&env, &["diff", "-f", &file, "-o", "json"]).json();
+    let json = env
+        .cmd(&["diff", "-f", &file, "-o", "json"])
+        .arg("--allow-commands")
+        .run()
+        .json();
     let from = json["secrets"]
         .as_array()
         .into_iter()
@@ -86,7 +79,10 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
         .map(|k| k["from"].clone())
         .unwrap_or_default();
     assert_eq!(from, "command `./op read 'op://ml/hf token'`");
-    allowed(&env, &["-v", "apply", "-f", &file]).success();
+    env.cmd(&["-v", "apply", "-f", &file])
+        .arg("--allow-commands")
+        .run()
+        .success();
     assert_eq!(env.my_data("hf")["HF_TOKEN"], token.as_bytes());
     assert_eq!(env.my_data("hf")["MODE"], b"online");
     assert_eq!(env.my_data("github")["gitkey"], key.as_bytes());
@@ -98,7 +94,10 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
     );
     // Nothing changed since: the same values, no changes, at any verbosity.
     for v in ["-v", "-vv"] {
-        allowed(&env, &[v, "diff", "-f", &file]).exits(0);
+        env.cmd(&[v, "diff", "-f", &file])
+            .arg("--allow-commands")
+            .run()
+            .exits(0);
     }
 }
 
@@ -106,15 +105,11 @@ fn values_arrive_intact_once_per_run_and_the_plan_names_the_command_not_the_valu
 fn a_failing_command_stops_the_run_before_anything_is_sent_and_its_output_never_shows() {
     let env = TestEnv::new();
     let printed = env.canary("printed-before-failing");
-    script(&env, "fails", &format!("printf %s '{printed}'; exit 3"));
+    env.counting_script("fails", &format!("printf %s '{printed}'; exit 3"));
     // (`exec`: the program itself sleeps; a child it left behind would
     // keep our inherited stderr open, and this test waiting, after the stop.)
-    script(
-        &env,
-        "slow",
-        &format!("printf %s '{printed}'; exec sleep 30"),
-    );
-    script(&env, "flood", "yes 0123456789abcdef");
+    env.counting_script("slow", &format!("printf %s '{printed}'; exec sleep 30"));
+    env.counting_script("flood", "yes 0123456789abcdef");
     let cases = [
         (
             "[./fails, --flag]",
@@ -134,14 +129,16 @@ fn a_failing_command_stops_the_run_before_anything_is_sent_and_its_output_never_
         ("[./flood]", "", "it printed more than 1048576 bytes"),
     ];
     for (command, extra, expected) in cases {
-        let file = manifest(
-            &env,
+        let file = env.manifest_yaml(
             &format!(
                 "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: {command}\n{extra}"
             ),
         );
         for verbosity in ["-v", "-vv"] {
-            let run = allowed(&env, &[verbosity, "apply", "-f", &file, "--yes"]);
+            let run = env
+                .cmd(&[verbosity, "apply", "-f", &file, "--yes"])
+                .arg("--allow-commands")
+                .run();
             run.failure()
                 .stderr_has(expected)
                 .stderr_has("secret `s`: the command for key `K`");
@@ -154,13 +151,11 @@ fn a_failing_command_stops_the_run_before_anything_is_sent_and_its_output_never_
 fn a_program_may_ask_on_the_terminal_stdin_and_stderr_are_the_users() {
     let env = TestEnv::new();
     let typed = env.canary("typed");
-    script(
-        &env,
+    env.counting_script(
         "ask",
         "printf 'passphrase for vault: ' >&2; read -r answer; printf %s \"$answer\"",
     );
-    let file = manifest(
-        &env,
+    let file = env.manifest_yaml(
         "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n",
     );
     env.cmd(&["apply", "-f", &file, "--allow-commands"])
@@ -175,13 +170,14 @@ fn a_program_may_ask_on_the_terminal_stdin_and_stderr_are_the_users() {
 fn render_job_takes_command_values_offline() {
     let env = TestEnv::new();
     let token = env.canary("render");
-    let op = script(&env, "op", &format!("printf %s '{token}'"));
-    let file = manifest(
-        &env,
+    let op = env.counting_script("op", &format!("printf %s '{token}'"));
+    let file = env.manifest_yaml(
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
     );
     let task = env.task(SMALL_TASK);
-    allowed(&env, &["render-job", "-f", &task, "--secrets", &file])
+    env.cmd(&["render-job", "-f", &task, "--secrets", &file])
+        .arg("--allow-commands")
+        .run()
         .success()
         .stdout_has("HF_TOKEN");
     assert_eq!(runs(&op), 1);
@@ -195,9 +191,7 @@ fn render_job_takes_command_values_offline() {
 #[test]
 fn the_documented_recipes_work_as_written() {
     let env = TestEnv::new();
-    let doc =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/manifest.md"))
-            .unwrap_or_else(|e| panic!("{e}"));
+    let doc = crate::docs::read("docs/manifest.md");
     let section = doc
         .split("\n## Values from password managers")
         .nth(1)
@@ -207,7 +201,7 @@ fn the_documented_recipes_work_as_written() {
         .nth(1)
         .and_then(|r| r.split("```").next())
         .unwrap_or_else(|| panic!("no yaml block in the section"));
-    let bin = env.dir.path().join("bin");
+    let bin = env.path("bin");
     std::fs::create_dir_all(&bin).unwrap_or_else(|e| panic!("{e}"));
     let mut expected = Vec::new();
     for (program, key) in [
@@ -220,8 +214,7 @@ fn the_documented_recipes_work_as_written() {
     ] {
         let value = env.canary(program);
         // Each stand-in prints its value and records the arguments it got.
-        script(
-            &env,
+        env.counting_script(
             &format!("bin/{program}"),
             &format!(
                 "printf '%s\\n' \"$*\" > '{}/{program}.args'; printf '%s\\n' '{value}'",
@@ -230,25 +223,18 @@ fn the_documented_recipes_work_as_written() {
         );
         expected.push((program, key, value));
     }
-    let file = manifest(&env, recipe);
+    let file = env.manifest_yaml(recipe);
     let path = format!(
         "{}:{}",
         bin.display(),
         std::env::var("PATH").unwrap_or_default()
     );
-    let refused = env.run(&["diff", "-f", &file]);
-    refused.failure().stderr_has("would run 6 commands");
-    let mut cmd = env.command();
-    cmd.env("PATH", &path).args([
-        "-n",
-        &env.namespace,
-        "apply",
-        "-f",
-        &file,
-        "--allow-commands",
-    ]);
-    env.run_command(cmd).success();
-    let data = env.data(&format!("hf-{OWNER}"));
+    env.diff(&file).failure().stderr_has("would run 6 commands");
+    env.cmd(&["apply", "-f", &file, "--allow-commands"])
+        .env("PATH", &path)
+        .run()
+        .success();
+    let data = env.my_data("hf");
     for (program, key, value) in &expected {
         assert_eq!(data[*key], value.as_bytes(), "{program}");
     }
@@ -280,9 +266,8 @@ fn the_documented_recipes_work_as_written() {
 #[test]
 fn no_program_runs_for_a_run_the_kubeconfig_stops() {
     let env = TestEnv::new();
-    let op = script(&env, "op", "printf %s value");
-    let file = manifest(
-        &env,
+    let op = env.counting_script("op", "printf %s value");
+    let file = env.manifest_yaml(
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
     );
     env.with_kubeconfig(
@@ -314,7 +299,7 @@ fn the_refusal_lists_every_command_whole_however_many_and_long() {
     body.push_str(
         "  - name: esc\n    kind: env\n    fromCommand:\n      - key: E\n        command: [printf, \"\\e[2J\\e[Hok\\u202e\\u200b\"]\n",
     );
-    let file = manifest(&env, &body);
+    let file = env.manifest_yaml(&body);
     let run = env.run(&["diff", "-f", &file]);
     run.failure().stderr_has("would run 62 commands");
     for i in 0..60 {
@@ -341,20 +326,22 @@ fn the_refusal_lists_every_command_whole_however_many_and_long() {
 fn an_env_value_from_a_command_must_be_text_without_nul() {
     let env = TestEnv::new();
     let value = env.canary("binary");
-    script(&env, "nul", &format!("printf '%s\\000x' '{value}'"));
-    script(&env, "latin1", &format!("printf '%s\\377' '{value}'"));
+    env.counting_script("nul", &format!("printf '%s\\000x' '{value}'"));
+    env.counting_script("latin1", &format!("printf '%s\\377' '{value}'"));
     let cases = [
         ("./nul", "holds a NUL byte"),
         ("./latin1", "is not UTF-8 text"),
     ];
     for (program, why) in cases {
-        let file = manifest(
-            &env,
+        let file = env.manifest_yaml(
             &format!(
                 "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [{program}]\n"
             ),
         );
-        let run = allowed(&env, &["apply", "-f", &file, "--yes"]);
+        let run = env
+            .cmd(&["apply", "-f", &file, "--yes"])
+            .arg("--allow-commands")
+            .run();
         run.failure()
             .stderr_has(&format!(
                 "secret `s`: the command for key `K` (`{program}`) printed a value that cannot be used: the value of the key `K` {why}"
@@ -365,19 +352,16 @@ fn an_env_value_from_a_command_must_be_text_without_nul() {
     assert!(env.my_secret("s").is_none());
     // The same output is a `default` secret's file, every byte kept.
     for (program, _) in cases {
-        let file = manifest(
-            &env,
-            &format!(
-                "  - name: s\n    fromCommand:\n      - key: K\n        command: [{program}]\n"
-            ),
-        );
-        allowed(&env, &["diff", "-f", &file]).stdout_has("+ K (from command");
+        let file = env.manifest_yaml(&format!(
+            "  - name: s\n    fromCommand:\n      - key: K\n        command: [{program}]\n"
+        ));
+        env.cmd(&["diff", "-f", &file])
+            .arg("--allow-commands")
+            .run()
+            .stdout_has("+ K (from command");
     }
     // `inline` takes no NUL either (YAML can write one).
-    let file = manifest(
-        &env,
-        "  - name: s\n    kind: env\n    inline:\n      K: \"a\\0b\"\n",
-    );
+    let file = env.manifest_yaml("  - name: s\n    kind: env\n    inline:\n      K: \"a\\0b\"\n");
     env.run(&["diff", "-f", &file])
         .failure()
         .stderr_has("secret `s`: the value of the key `K` holds a NUL byte");
@@ -394,13 +378,11 @@ fn a_signal_to_the_tool_ends_the_running_program_and_its_children() {
     use std::os::unix::process::ExitStatusExt;
     let env = TestEnv::new();
     let dir = env.dir.path().to_path_buf();
-    script(
-        &env,
+    env.counting_script(
         "waits",
         "echo $$ > program.pid.tmp && mv program.pid.tmp program.pid\nsleep 300 </dev/null >/dev/null 2>&1 &\necho $! > child.pid.tmp && mv child.pid.tmp child.pid\nwait",
     );
-    let file = manifest(
-        &env,
+    let file = env.manifest_yaml(
         "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./waits]\n        timeout: 10m\n",
     );
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
@@ -492,13 +474,11 @@ fn on_a_terminal_the_program_may_ask_and_ctrl_c_ends_it_and_the_tool() {
     use std::os::unix::process::ExitStatusExt;
     let env = TestEnv::new();
     let typed = env.canary("typed-on-the-terminal");
-    script(
-        &env,
+    env.counting_script(
         "ask",
         "stty -echo </dev/tty && printf 'passphrase: ' >/dev/tty && read -r a </dev/tty && stty echo </dev/tty && printf %s \"$a\"",
     );
-    let file = manifest(
-        &env,
+    let file = env.manifest_yaml(
         "  - name: s\n    kind: env\n    fromCommand:\n      - key: K\n        command: [./ask]\n        timeout: 5m\n",
     );
     for (typing, ctrl_c) in [(format!("{typed}\n"), false), ("\u{3}".to_string(), true)] {
@@ -612,16 +592,14 @@ fn ctrl_c_ends_the_tool_though_a_background_child_holds_the_output_and_echo_come
     use std::os::unix::process::ExitStatusExt;
     let env = TestEnv::new();
     let child = env.dir.path().join("child.pid");
-    script(
-        &env,
+    env.counting_script(
         "hold",
         &format!(
             "stty -echo </dev/tty; sleep 600 & echo $! > '{}'; printf ready >/dev/tty; wait",
             child.display()
         ),
     );
-    let file = manifest(
-        &env,
+    let file = env.manifest_yaml(
         "  - name: s\n    fromCommand:\n      - key: K\n        command: [./hold]\n        timeout: 10m\n",
     );
     let (status, shown, echo) = on_a_pty(&env, &file, "ready", "\u{3}");
@@ -637,13 +615,11 @@ fn ctrl_c_ends_the_tool_though_a_background_child_holds_the_output_and_echo_come
 #[test]
 fn a_program_stopped_at_its_timeout_leaves_echo_as_it_was() {
     let env = TestEnv::new();
-    script(
-        &env,
+    env.counting_script(
         "quiet",
         "stty -echo </dev/tty; printf ready >/dev/tty; sleep 600",
     );
-    let file = manifest(
-        &env,
+    let file = env.manifest_yaml(
         "  - name: s\n    fromCommand:\n      - key: K\n        command: [./quiet]\n        timeout: 2s\n",
     );
     let (status, shown, echo) = on_a_pty(&env, &file, "ready", "");

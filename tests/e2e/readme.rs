@@ -6,12 +6,12 @@ use std::path::Path;
 
 use clap::Parser;
 
-use crate::docs::{DocScript, Shell, TwoClusters, documents, shown_commands};
-use crate::support::{OWNER, TestEnv};
+use crate::docs::{DocScript, Shell, TwoClusters, documents, read, shown_commands};
+use crate::support::{TestEnv, entry, mine};
 
-fn readme_commands() -> Vec<String> {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap_or_default();
+/// The lines of the first ```sh block of `text`, trimmed, without blank
+/// lines, `# comments` cut off if `cut_comments`.
+fn sh_block(text: &str, cut_comments: bool) -> Vec<String> {
     let block = text
         .split("```sh\n")
         .nth(1)
@@ -19,17 +19,26 @@ fn readme_commands() -> Vec<String> {
         .unwrap_or_default();
     block
         .lines()
-        .map(|l| l.split('#').next().unwrap_or_default().trim().to_string())
+        .map(|l| match cut_comments {
+            true => l.split('#').next().unwrap_or_default(),
+            false => l,
+        })
+        .map(str::trim)
         .filter(|l| !l.is_empty())
+        .map(str::to_string)
         .collect()
+}
+
+/// The README's first block: the two commands at its top.
+fn readme_commands() -> Vec<String> {
+    sh_block(&read("README.md"), true)
 }
 
 #[test]
 fn readme_opens_with_a_run_command_and_the_test_command() {
     let commands = readme_commands();
     assert_eq!(commands.len(), 2, "{commands:?}");
-    let ci = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(".ci/run"))
-        .unwrap_or_default();
+    let ci = read(".ci/run");
     assert!(
         ci.lines().any(|l| l.trim_start().starts_with(&commands[1])),
         ".ci/run must run `{}`",
@@ -45,18 +54,7 @@ fn readme_opens_with_a_run_command_and_the_test_command() {
 
 /// The lines of the fenced block that follows `marker`.
 fn block_after(text: &str, marker: &str) -> Vec<String> {
-    let after = text.split(marker).nth(1).unwrap_or_default();
-    let block = after
-        .split("```sh\n")
-        .nth(1)
-        .and_then(|b| b.split("```").next())
-        .unwrap_or_default();
-    block
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .map(str::to_string)
-        .collect()
+    sh_block(text.split(marker).nth(1).unwrap_or_default(), false)
 }
 
 /// The plugin's arguments in a documented command: what follows `kubectl
@@ -73,11 +71,6 @@ fn plugin_args(command: &str) -> Option<Vec<String>> {
             .map(|a| a.trim_matches('"').to_string())
             .collect(),
     )
-}
-
-fn readme() -> String {
-    std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md"))
-        .unwrap_or_default()
 }
 
 /// Every command of the README, in order: the first (`cargo run -- ...`)
@@ -102,12 +95,14 @@ fn the_readme_runs_as_written() {
         .unwrap_or_else(|| panic!("{}", first.command))
         .split_whitespace()
         .collect();
-    let mut cmd = env.command();
-    cmd.env("KUBECONFIG", env.dir.path().join("no-kubeconfig"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .envs(vars)
-        .args(&args);
-    env.run_command(cmd)
+    let built = env
+        .cmd(&args)
+        .no_namespace()
+        .kubeconfig(env.path("no-kubeconfig"))
+        .in_repo();
+    vars.iter()
+        .fold(built, |cmd, (key, value)| cmd.env(key, value))
+        .run()
         .success()
         .stdout_has("kind: Job")
         .stdout_has("secretKeyRef");
@@ -122,7 +117,7 @@ fn the_readme_runs_as_written() {
     assert_eq!(sourced.stderr, "");
 
     // The walk-through, as it stands between its marker and the next section.
-    let walkthrough = block_after(&readme(), "<!-- walkthrough -->");
+    let walkthrough = block_after(&read("README.md"), "<!-- walkthrough -->");
     for (line, code) in [
         ("kubectl konduktor whoami", 0),
         (
@@ -154,39 +149,30 @@ fn the_readme_runs_as_written() {
     }
     // What the walk-through says happened.
     let names = env.secret_names();
-    assert!(
-        !names.contains(&format!("settings-{OWNER}")),
-        "deleted: {names:?}"
-    );
+    assert!(!names.contains(&mine("settings")), "deleted: {names:?}");
     for name in ["wandb", "hf"] {
-        assert!(
-            names.contains(&format!("{name}-{OWNER}")),
-            "{name}: {names:?}"
-        );
+        assert!(names.contains(&mine(name)), "{name}: {names:?}");
     }
     // "Run `apply` again: nothing changes."
-    let mut cmd = env.command();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+    env.cmd(&["diff", "-f", "examples/secrets.yaml"])
+        .in_repo()
         .env("HF_TOKEN", "hf_example")
-        .args(["-n", &env.namespace, "diff", "-f", "examples/secrets.yaml"]);
-    env.run_command(cmd).success();
+        .run()
+        .success();
 
     // Several clusters: a token already on `train`, new on `infer`.
     let diff = doc.next("kubectl konduktor diff -f secrets.yaml --context train,infer");
     let apply = doc.next("kubectl konduktor apply -f secrets.yaml --context train,infer");
     if let Some(two) = TwoClusters::new() {
-        let token = two.env.canary("token");
-        two.env.file(
-            "secrets.yaml",
-            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {token}}}\n"),
-        );
+        let hf = |token: &str| {
+            two.env
+                .manifest(&[entry("hf").kind("env").inline(&[("HF_TOKEN", token)])])
+        };
+        hf(&two.env.canary("token"));
         let shell = two.shell();
         shell.run(&apply, 0);
         let rotated = two.env.canary("rotated");
-        two.env.file(
-            "secrets.yaml",
-            format!("apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {rotated}}}\n"),
-        );
+        hf(&rotated);
         shell
             .run(&diff, 1)
             .stdout_has("Target: context `train`")
@@ -195,17 +181,10 @@ fn the_readme_runs_as_written() {
         shell
             .run(&apply, 0)
             .stdout_has("Total over 2 targets: 0 to create, 2 to merge");
-        assert_eq!(
-            two.env.data(&format!("hf-{OWNER}"))["HF_TOKEN"],
-            rotated.as_bytes()
-        );
-        let mut again = two.env.command();
-        again
-            .env("KUBECONFIG", &two.kubeconfig)
-            .current_dir(two.env.dir.path())
-            .args(["-n", &two.env.namespace, "diff", "-f", "secrets.yaml"])
-            .args(["--context", "train,infer"]);
-        two.env.run_command(again).success();
+        assert_eq!(two.env.my_data("hf")["HF_TOKEN"], rotated.as_bytes());
+        two.cmd(&["diff", "-f", "secrets.yaml", "--context", "train,infer"])
+            .run()
+            .success();
     }
     doc.finish();
 }

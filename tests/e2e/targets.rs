@@ -14,19 +14,19 @@
 //! counts, faults, latency) is checked on the fake alone.
 
 use std::cell::RefCell;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::PathBuf;
 use std::time::Duration;
 
-use base64::Engine;
 use serde_json::{Value, json};
 
 use crate::support::apiserver::ALICE_TOKEN;
+use crate::support::cli::TestCommand;
+use crate::support::manifest::{Entry, runs};
+use crate::support::requests::owner_selector;
 use crate::support::{
-    ApiServer, BYSTANDER_OWNER, Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, kubectl, proxy,
+    ApiServer, BYSTANDER_OWNER, Fault, FaultRule, OTHER_OWNER, OWNER, Run, TestEnv, entry,
+    kubeconfig, kubectl, mine, result_counts, secret_object, send_signal, wait_until,
 };
-
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
 const NAMES: [&str; 3] = ["train", "infer", "stage"];
 
@@ -54,6 +54,15 @@ struct Real {
     admin: PathBuf,
     cluster: Value,
     user: Value,
+}
+
+impl Real {
+    /// `kubectl ARGS` as the caller, `stdin` fed in; it must succeed: its output.
+    fn kubectl(&self, args: &[&str], stdin: Option<&str>) -> String {
+        let out = kubectl(&self.admin, args, stdin);
+        assert!(out.status.success(), "kubectl {args:?}: {out:?}");
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
 }
 
 impl Clusters {
@@ -100,8 +109,7 @@ impl Clusters {
         let mut namespaces = vec![env.namespace.clone()];
         for name in &NAMES[1..] {
             let ns = format!("{}-{name}", env.namespace);
-            let made = kubectl(&real.admin, &["create", "namespace", &ns], None);
-            assert!(made.status.success(), "kubectl create namespace: {made:?}");
+            real.kubectl(&["create", "namespace", &ns], None);
             namespaces.push(ns);
         }
         Clusters::made(env, Vec::new(), Some(real), namespaces)
@@ -113,7 +121,7 @@ impl Clusters {
         real: Option<Real>,
         namespaces: Vec<String>,
     ) -> Self {
-        let kubeconfig = env.dir.path().join("multi-kubeconfig");
+        let kubeconfig = env.path("multi-kubeconfig");
         let c = Clusters {
             env,
             others,
@@ -125,7 +133,9 @@ impl Clusters {
         // Every target holds another user's secret with a value that must
         // never show (the env put one on `train`).
         for i in 1..NAMES.len() {
-            c.seed_bystander(i);
+            let value = c.env.canary("bystander");
+            let bystander = secret_object("bystander").owner(BYSTANDER_OWNER);
+            c.put(i, "create", bystander.value("TOKEN", value).json());
         }
         c.write_kubeconfig();
         c
@@ -157,53 +167,35 @@ impl Clusters {
     /// namespace.
     fn write_kubeconfig(&self) {
         let tokens = self.tokens.borrow();
-        let mut clusters = Vec::new();
-        let mut users = Vec::new();
-        let mut contexts = Vec::new();
+        let mut config = kubeconfig();
         for (i, name) in NAMES.iter().enumerate() {
-            let (cluster, user) = match &self.real {
-                Some(real) => (real.cluster.clone(), real.user.clone()),
-                None => (
-                    json!({"server": self.server_url(i), "certificate-authority-data": proxy::ca_data()}),
-                    json!({"token": ALICE_TOKEN}),
+            let namespace = &self.namespaces[i];
+            config = match (&self.real, &tokens[i]) {
+                (Some(real), Some(token)) => config.context(
+                    name,
+                    real.cluster.clone(),
+                    json!({ "token": token }),
+                    namespace,
                 ),
+                (Some(real), None) => {
+                    config.context(name, real.cluster.clone(), real.user.clone(), namespace)
+                }
+                (None, _) => config.fake(name, &self.server_url(i), namespace),
             };
-            let user = match &tokens[i] {
-                Some(token) => json!({ "token": token }),
-                None => user,
-            };
-            clusters.push(json!({"name": name, "cluster": cluster}));
-            users.push(json!({"name": name, "user": user}));
-            contexts.push(json!({"name": name, "context": {
-                "cluster": name, "user": name, "namespace": self.namespaces[i]}}));
         }
-        // JSON is YAML: kube reads it as kubectl does.
-        let config = json!({"apiVersion": "v1", "kind": "Config", "clusters": clusters,
-            "users": users, "contexts": contexts, "current-context": NAMES[0]});
-        std::fs::write(&self.kubeconfig, config.to_string()).unwrap_or_else(|e| panic!("{e}"));
+        std::fs::write(&self.kubeconfig, config.text()).unwrap_or_else(|e| panic!("{e}"));
     }
 
-    fn seed_bystander(&self, i: usize) {
-        let value = self.env.canary("bystander");
-        let obj = json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("bystander-{BYSTANDER_OWNER}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": BYSTANDER_OWNER,
-                "trainy.ai/secret-basename": "bystander", "trainy.ai/secret-kind": "env"}},
-            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(value)}
-        });
+    /// Put `obj` on target `i` as another writer would: on the real server
+    /// with `kubectl VERB` (`create`, or `apply` to replace).
+    fn put(&self, i: usize, verb: &str, obj: Value) {
+        let ns = &self.namespaces[i];
         match &self.real {
             Some(real) => {
-                let ns = &self.namespaces[i];
-                let out = kubectl(
-                    &real.admin,
-                    &["create", "-n", ns, "-f", "-"],
-                    Some(&obj.to_string()),
-                );
-                assert!(out.status.success(), "kubectl create: {out:?}");
+                real.kubectl(&[verb, "-n", ns, "-f", "-"], Some(&obj.to_string()));
             }
             None => {
-                self.servers()[i].put_secret(&self.namespaces[i], obj);
+                self.servers()[i].put_secret(ns, obj);
             }
         }
     }
@@ -211,27 +203,7 @@ impl Clusters {
     /// Our env secret `name` on target `i`, holding `TOKEN: value`, as if
     /// another of our writers had put it there (created, or replaced).
     fn put_ours(&self, i: usize, name: &str, value: &str) {
-        let obj = json!({
-            "apiVersion": "v1", "kind": "Secret", "type": "Opaque",
-            "metadata": {"name": format!("{name}-{OWNER}"), "labels": {
-                "parent": "konduktor", "trainy.ai/secret-owner": OWNER,
-                "trainy.ai/secret-basename": name, "trainy.ai/secret-kind": "env"}},
-            "data": {"TOKEN": base64::engine::general_purpose::STANDARD.encode(value)}
-        });
-        match &self.real {
-            Some(real) => {
-                let ns = &self.namespaces[i];
-                let out = kubectl(
-                    &real.admin,
-                    &["apply", "-n", ns, "-f", "-"],
-                    Some(&obj.to_string()),
-                );
-                assert!(out.status.success(), "kubectl apply: {out:?}");
-            }
-            None => {
-                self.servers()[i].put_secret(&self.namespaces[i], obj);
-            }
-        }
+        self.put(i, "apply", secret_object(name).value("TOKEN", value).json());
     }
 
     /// Our secrets target `i` holds.
@@ -239,14 +211,12 @@ impl Clusters {
         let ns = &self.namespaces[i];
         let all = match &self.real {
             Some(real) => {
-                let selector = format!("trainy.ai/secret-owner={OWNER}");
-                let out = kubectl(
-                    &real.admin,
+                let selector = owner_selector(OWNER);
+                let out = real.kubectl(
                     &["get", "secrets", "-n", ns, "-l", &selector, "-o", "json"],
                     None,
                 );
-                assert!(out.status.success(), "kubectl get: {out:?}");
-                let list: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                let list: Value = serde_json::from_str(&out).unwrap_or_default();
                 list["items"].as_array().cloned().unwrap_or_default()
             }
             None => self.servers()[i].secrets(ns),
@@ -263,7 +233,7 @@ impl Clusters {
 
     /// Our secret `name` on target `i`, decoded.
     fn data(&self, i: usize, name: &str) -> std::collections::BTreeMap<String, Vec<u8>> {
-        let secret_name = format!("{name}-{OWNER}");
+        let secret_name = mine(name);
         let obj = self
             .ours(i)
             .into_iter()
@@ -319,28 +289,15 @@ impl Clusters {
         };
         let ns = self.namespaces[i].as_str();
         let sa = "konduktor-e2e";
-        let admin = |args: &[&str]| {
-            let out = kubectl(&real.admin, args, None);
-            assert!(out.status.success(), "kubectl {args:?}: {out:?}");
-            String::from_utf8_lossy(&out.stdout).trim().to_string()
-        };
-        admin(&["create", "serviceaccount", sa, "-n", ns]);
+        let admin = |args: &[&str]| real.kubectl(&[args, &["-n", ns]].concat(), None);
+        admin(&["create", "serviceaccount", sa]);
         if !verbs.is_empty() {
             let verbs = format!("--verb={}", verbs.join(","));
-            admin(&["create", "role", sa, &verbs, "--resource=secrets", "-n", ns]);
+            admin(&["create", "role", sa, &verbs, "--resource=secrets"]);
             let subject = format!("--serviceaccount={ns}:{sa}");
-            admin(&[
-                "create",
-                "rolebinding",
-                sa,
-                "--role",
-                sa,
-                &subject,
-                "-n",
-                ns,
-            ]);
+            admin(&["create", "rolebinding", sa, "--role", sa, &subject]);
         }
-        let token = admin(&["create", "token", sa, "-n", ns]);
+        let token = admin(&["create", "token", sa]);
         self.tokens.borrow_mut()[i] = Some(token);
         self.write_kubeconfig();
         format!("system:serviceaccount:{ns}:{sa}")
@@ -350,9 +307,8 @@ impl Clusters {
     fn user(&self) -> String {
         match &self.real {
             Some(real) => {
-                let out = kubectl(&real.admin, &["auth", "whoami", "-o", "json"], None);
-                assert!(out.status.success(), "kubectl auth whoami: {out:?}");
-                let review: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+                let out = real.kubectl(&["auth", "whoami", "-o", "json"], None);
+                let review: Value = serde_json::from_str(&out).unwrap_or_default();
                 review["status"]["userInfo"]["username"]
                     .as_str()
                     .unwrap_or_default()
@@ -362,22 +318,50 @@ impl Clusters {
         }
     }
 
-    /// The binary with the targets' kubeconfig.
-    fn command(&self) -> Command {
-        let mut cmd = self.env.command();
-        cmd.env("KUBECONFIG", &self.kubeconfig);
-        cmd
+    /// `args` with the targets' kubeconfig (each target in its context's
+    /// namespace: no `-n`).
+    fn cmd(&self, args: &[&str]) -> TestCommand<'_> {
+        self.env.with_kubeconfig(&self.kubeconfig, args)
     }
 
-    /// Run (each target in its context's namespace) and check for leaks.
     fn run(&self, args: &[&str]) -> Run {
-        let mut cmd = self.command();
-        cmd.args(args);
-        self.env.run_command(cmd)
+        self.cmd(args).run()
     }
 
-    fn manifest(&self, body: &str) -> PathBuf {
-        self.env.file("secrets.yaml", format!("{HEAD}{body}"))
+    /// `diff -f FILE --context CONTEXTS`
+    fn diff(&self, file: &str, contexts: &str) -> Run {
+        self.diff_with(file, contexts, &[])
+    }
+
+    /// `diff -f FILE --context CONTEXTS EXTRA...`
+    fn diff_with(&self, file: &str, contexts: &str, extra: &[&str]) -> Run {
+        self.on("diff", file, contexts, extra).run()
+    }
+
+    /// `apply -f FILE --context CONTEXTS`
+    fn apply(&self, file: &str, contexts: &str) -> Run {
+        self.apply_with(file, contexts, &[])
+    }
+
+    /// `apply -f FILE --context CONTEXTS EXTRA...`
+    fn apply_with(&self, file: &str, contexts: &str, extra: &[&str]) -> Run {
+        self.on("apply", file, contexts, extra).run()
+    }
+
+    /// `VERB -f FILE --context CONTEXTS EXTRA...`, to adjust before it runs.
+    fn on(&self, verb: &str, file: &str, contexts: &str, extra: &[&str]) -> TestCommand<'_> {
+        self.cmd(&[verb, "-f", file, "--context", contexts])
+            .args(extra)
+    }
+
+    /// `secrets.yaml` holding `entries`.
+    fn manifest(&self, entries: &[Entry]) -> String {
+        self.env.manifest(entries)
+    }
+
+    /// `secrets.yaml` holding [`hf`] with a canary.
+    fn hf_manifest(&self) -> String {
+        self.manifest(&[hf(&self.env.canary("token"))])
     }
 
     fn clear(&self) {
@@ -386,32 +370,53 @@ impl Clusters {
         }
     }
 
-    /// The LISTs of secrets each server saw, in the order of [`NAMES`].
-    fn lists(&self) -> Vec<usize> {
+    /// Each server's count of `method` on paths ending in `suffix`, in the
+    /// order of [`NAMES`].
+    fn per_server(&self, method: &str, suffix: &str) -> Vec<usize> {
         self.servers()
             .iter()
-            .map(|s| {
-                s.requests()
-                    .iter()
-                    .filter(|r| r.method == "GET" && r.path.ends_with("/secrets"))
-                    .count()
-            })
+            .map(|s| s.count(method, suffix))
             .collect()
     }
 
-    /// Requests of each server other than reads.
-    fn writes(&self) -> Vec<usize> {
-        self.servers()
-            .iter()
-            .map(|s| {
-                s.requests()
-                    .iter()
-                    .filter(|r| matches!(r.method.as_str(), "POST" | "PUT" | "PATCH" | "DELETE"))
-                    .filter(|r| !r.path.ends_with("/selfsubjectreviews"))
-                    .filter(|r| !r.path.ends_with("/selfsubjectaccessreviews"))
-                    .count()
-            })
-            .collect()
+    /// The LISTs of secrets each server saw, in the order of [`NAMES`].
+    fn lists(&self) -> Vec<usize> {
+        self.per_server("GET", "/secrets")
+    }
+
+    /// The creates each server has seen, in the order of [`NAMES`].
+    fn creates(&self) -> Vec<usize> {
+        self.per_server("POST", "/secrets")
+    }
+
+    /// On the fake: the LISTs of secrets each server saw are `expected`.
+    fn assert_lists(&self, expected: [usize; 3]) {
+        if self.is_fake() {
+            assert_eq!(self.lists(), expected, "LISTs of secrets");
+        }
+    }
+
+    /// On the fake: the writes (requests other than reads and reviews)
+    /// each server saw are `expected`.
+    fn assert_writes(&self, expected: [usize; 3]) {
+        if self.is_fake() {
+            let writes: Vec<usize> = self.servers().iter().map(|s| s.writes().len()).collect();
+            assert_eq!(writes, expected, "writes");
+        }
+    }
+
+    /// No target holds a secret of ours, and (on the fake) none was sent a
+    /// write.
+    fn assert_nothing_written(&self) {
+        self.assert_writes([0, 0, 0]);
+        assert_eq!(self.held(), [0, 0, 0], "secrets of ours held");
+    }
+
+    /// On the fake: no server was sent anything.
+    fn assert_no_requests(&self) {
+        for s in self.servers() {
+            assert!(s.requests().is_empty(), "{:#?}", s.requests());
+        }
     }
 }
 
@@ -430,8 +435,9 @@ impl Drop for Clusters {
     }
 }
 
-fn hf(value: &str) -> String {
-    format!("  - name: hf\n    kind: env\n    inline:\n      HF_TOKEN: {value}\n")
+/// The env secret `hf` holding `HF_TOKEN: value`.
+fn hf(value: &str) -> Entry {
+    entry("hf").kind("env").inline(&[("HF_TOKEN", value)])
 }
 
 /// The result part of an apply's text output (after the plan and its
@@ -458,20 +464,30 @@ fn results_by_target(stdout: &str) -> Vec<(String, String)> {
     parts
 }
 
+/// The contexts of [`results_by_target`], in order.
+fn target_names(results: &[(String, String)]) -> Vec<&str> {
+    results.iter().map(|(name, _)| name.as_str()).collect()
+}
+
+/// The entries of `apply -o json`'s `targets`, which must name every
+/// context of [`NAMES`], in order.
+fn json_targets(json: &Value) -> Vec<Value> {
+    let targets = json["targets"].as_array().cloned().unwrap_or_default();
+    let contexts: Vec<&str> = targets
+        .iter()
+        .filter_map(|t| t["target"]["context"].as_str())
+        .collect();
+    assert_eq!(contexts, NAMES, "{json:#}");
+    targets
+}
+
 #[test]
 fn diff_plans_every_target_grouped_with_one_list_each() {
     let c = Clusters::any();
-    let token = c.env.canary("token");
-    let file = c.manifest(&hf(&token));
+    let file = c.hf_manifest();
     // Already on `train`; not yet on the others.
-    c.run(&[
-        "--context",
-        "train",
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-    ])
-    .success();
+    c.run(&["--context", "train", "apply", "-f", &file])
+        .success();
     for s in c.servers() {
         s.set_latency(Duration::from_millis(50));
     }
@@ -479,13 +495,13 @@ fn diff_plans_every_target_grouped_with_one_list_each() {
     let run = c.run(&[
         "diff",
         "-f",
-        file.to_str().unwrap_or_default(),
+        &file,
         "--context",
         "train",
         "--context",
         "infer,stage",
     ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    run.exits(1);
     for (i, name) in NAMES.iter().enumerate() {
         run.stdout_has(&format!(
             "Target: context `{name}`, namespace `{}`, server {}",
@@ -494,13 +510,8 @@ fn diff_plans_every_target_grouped_with_one_list_each() {
         ));
     }
     // Each target's own summary, in the order given, then the total.
-    let summaries: Vec<&str> = run
-        .stdout
-        .lines()
-        .filter(|l| l.starts_with("Plan: "))
-        .collect();
     assert_eq!(
-        summaries,
+        plan_lines(&run.stdout),
         [
             "Plan: 0 to create, 0 to merge, 0 to delete, 1 unchanged.",
             "Plan: 1 to create, 0 to merge, 0 to delete, 0 unchanged.",
@@ -518,28 +529,18 @@ fn diff_plans_every_target_grouped_with_one_list_each() {
     );
     assert_eq!(c.held(), [1, 0, 0], "a diff writes nothing");
     // One LIST per target, nothing else: no hint look-ups, no writes.
-    if c.is_fake() {
-        assert_eq!(c.lists(), [1, 1, 1]);
-        for s in c.servers() {
-            assert_eq!(s.requests().len(), 1, "{:#?}", s.requests());
-        }
+    c.assert_lists([1, 1, 1]);
+    for s in c.servers() {
+        assert_eq!(s.requests().len(), 1, "{:#?}", s.requests());
     }
 }
 
 #[test]
 fn diff_json_gives_one_entry_per_target() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    let run = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "stage,train",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    let file = c.hf_manifest();
+    let run = c.diff_with(&file, "stage,train", &["-o", "json"]);
+    run.exits(1);
     let json = run.json();
     let targets = json["targets"].as_array().cloned().unwrap_or_default();
     assert_eq!(targets.len(), 2, "{json:#}");
@@ -557,57 +558,29 @@ fn diff_json_gives_one_entry_per_target() {
 #[test]
 fn diff_exits_0_when_no_target_changes() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     for name in NAMES {
-        c.run(&[
-            "--context",
-            name,
-            "apply",
-            "-f",
-            file.to_str().unwrap_or_default(),
-        ])
-        .success();
+        c.run(&["--context", name, "apply", "-f", &file]).success();
     }
-    c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-    ])
-    .success()
-    .stdout_has("Total over 3 targets: 0 to create, 0 to merge, 0 to delete, 3 unchanged.");
+    c.diff(&file, "train,infer,stage")
+        .success()
+        .stdout_has("Total over 3 targets: 0 to create, 0 to merge, 0 to delete, 3 unchanged.");
 }
 
 #[test]
 fn diff_exits_above_1_when_a_target_cannot_be_read_and_shows_the_others() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     c.refuse_reading(1);
-    let run = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-    ]);
-    assert_eq!(run.code, Some(2), "{run:?}");
-    run.stdout_has("Target: context `train`")
+    c.diff(&file, "train,infer")
+        .exits(2)
+        .stdout_has("Target: context `train`")
         .stdout_has("Target: context `infer`")
         .stdout_has("Not read: ")
         .stdout_has("Total over 2 targets: 1 to create, 0 to merge, 0 to delete, 0 unchanged; 1 target not read.")
         .stderr_has("target: context `infer`");
-    let json = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(json.code, Some(2), "{json:?}");
-    let json = json.json();
+    let json = c.diff_with(&file, "train,infer", &["-o", "json"]);
+    let json = json.exits(2).json();
     assert!(json["targets"][0]["plan"].is_object(), "{json:#}");
     assert!(json["targets"][1]["error"].is_string(), "{json:#}");
 }
@@ -615,52 +588,32 @@ fn diff_exits_above_1_when_a_target_cannot_be_read_and_shows_the_others() {
 #[test]
 fn all_contexts_takes_konduktors_allowed_contexts() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     let config = c.env.file(
         "konduktor.yaml",
         "kubernetes:\n  allowed_contexts: [infer, stage]\n",
     );
-    let mut cmd = c.command();
-    cmd.env("KONDUKTOR_CONFIG", &config).args([
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--all-contexts",
-    ]);
-    let run = c.env.run_command(cmd);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    run.stdout_has("Target: context `infer`")
+    let all_contexts = |extra: &[&str]| {
+        c.cmd(&["diff", "-f", &file, "--all-contexts"])
+            .args(extra)
+            .env("KONDUKTOR_CONFIG", &config)
+            .run()
+    };
+    all_contexts(&[])
+        .exits(1)
+        .stdout_has("Target: context `infer`")
         .stdout_has("Target: context `stage`")
-        .stdout_has("Total over 2 targets");
-    assert!(!run.stdout.contains("context `train`"), "{}", run.stdout);
-    if c.is_fake() {
-        assert_eq!(c.lists(), [0, 1, 1]);
-    }
+        .stdout_has("Total over 2 targets")
+        .stdout_lacks("context `train`");
+    c.assert_lists([0, 1, 1]);
     // Without a config listing contexts: said, and nothing sent.
     c.clear();
-    c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--all-contexts",
-    ])
-    .failure()
-    .stderr_has("allowed_contexts");
-    if c.is_fake() {
-        assert_eq!(c.lists(), [0, 0, 0]);
-    }
+    c.run(&["diff", "-f", &file, "--all-contexts"])
+        .failure()
+        .stderr_has("allowed_contexts");
+    c.assert_lists([0, 0, 0]);
     // Not with --context as well.
-    let mut cmd = c.command();
-    cmd.env("KONDUKTOR_CONFIG", &config).args([
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--all-contexts",
-        "--context",
-        "train",
-    ]);
-    c.env
-        .run_command(cmd)
+    all_contexts(&["--context", "train"])
         .failure()
         .stderr_has("--all-contexts and --context");
 }
@@ -668,17 +621,11 @@ fn all_contexts_takes_konduktors_allowed_contexts() {
 #[test]
 fn one_context_named_twice_is_the_single_target_of_today() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    let run = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "infer,infer",
-    ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    assert!(!run.stdout.contains("Target:"), "{}", run.stdout);
-    run.stdout_has("Plan: 1 to create");
+    let file = c.hf_manifest();
+    c.diff(&file, "infer,infer")
+        .exits(1)
+        .stdout_lacks("Target:")
+        .stdout_has("Plan: 1 to create");
     // Only `infer` was asked (today's hint looks there for other hashes too).
     if c.is_fake() {
         let lists = c.lists();
@@ -693,94 +640,64 @@ fn commands_of_one_target_refuse_several_contexts() {
         &["secret", "list", "--context", "train,infer"][..],
         &["--context", "train", "--context", "infer", "export"][..],
     ] {
-        let run = c.run(args);
-        assert_eq!(run.code, Some(2), "{run:?}");
-        run.stderr_has("only `diff`, `apply` and `whoami` take several");
+        c.run(args)
+            .exits(2)
+            .stderr_has("only `diff`, `apply` and `whoami` take several");
     }
-    for s in c.servers() {
-        assert!(s.requests().is_empty(), "{:#?}", s.requests());
-    }
+    c.assert_no_requests();
 }
 
 #[test]
 fn an_owner_mismatch_stops_every_target_before_any_request() {
     let c = Clusters::any();
     let token = c.env.canary("token");
-    let file = c.env.file(
+    let file = c.env.file_arg(
         "secrets.yaml",
         format!(
-            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {OTHER_OWNER}\nsecrets:\n{}",
-            hf(&token)
+            "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nowner: {OTHER_OWNER}\nsecrets:\n  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {token}}}\n"
         ),
     );
-    c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-    ])
-    .failure()
-    .stderr_has("owner");
-    for s in c.servers() {
-        assert!(s.requests().is_empty(), "{:#?}", s.requests());
-    }
+    c.diff(&file, "train,infer,stage")
+        .failure()
+        .stderr_has("owner");
+    c.assert_no_requests();
 }
 
 #[test]
 fn an_unusable_kubeconfig_entry_stops_every_target_before_any_request() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,nowhere",
-    ])
-    .failure()
-    .stderr_has("nowhere")
-    .stderr_has("nothing was read on any target");
-    for s in c.servers() {
-        assert!(s.requests().is_empty(), "{:#?}", s.requests());
-    }
+    let file = c.hf_manifest();
+    c.diff(&file, "train,nowhere")
+        .failure()
+        .stderr_has("nowhere")
+        .stderr_has("nothing was read on any target");
+    c.assert_no_requests();
 }
 
 #[test]
 fn apply_writes_every_target_and_a_rerun_converges() {
     let c = Clusters::any();
     let token = c.env.canary("token");
-    let file = c.manifest(&hf(&token));
-    let path = file.to_str().unwrap_or_default();
-    c.run(&["--context", "train", "apply", "-f", path])
+    let file = c.manifest(&[hf(&token)]);
+    c.run(&["--context", "train", "apply", "-f", &file])
         .success();
     for s in c.servers() {
         s.set_latency(Duration::from_millis(20));
     }
     c.clear();
-    let run = c.run(&["apply", "-f", path, "--context", "train,infer,stage"]);
+    let run = c.apply(&file, "train,infer,stage");
     run.success()
         .stdout_has("Total over 3 targets: 2 to create, 0 to merge, 0 to delete, 1 unchanged.");
     // Each target's result under its header.
     let results = results_by_target(&run.stdout);
-    assert_eq!(
-        results
-            .iter()
-            .map(|(name, _)| name.as_str())
-            .collect::<Vec<_>>(),
-        NAMES,
-        "{}",
-        run.stdout
-    );
+    assert_eq!(target_names(&results), NAMES, "{}", run.stdout);
     for (name, part) in &results[1..] {
         assert!(
             part.contains(&format!("secret \"hf\" created (hf-{OWNER})")),
             "{name}: {part}"
         );
     }
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 1, 1]);
-    }
+    c.assert_writes([0, 1, 1]);
     let user = c.user();
     for i in 0..NAMES.len() {
         let ours = c.ours(i);
@@ -795,81 +712,52 @@ fn apply_writes_every_target_and_a_rerun_converges() {
         );
     }
     c.clear();
-    c.run(&["apply", "-f", path, "--context", "train,infer,stage"])
+    c.apply(&file, "train,infer,stage")
         .success()
         .stdout_has("No changes: every target matches the manifest.");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
+    c.assert_writes([0, 0, 0]);
 }
 
 #[test]
 fn apply_writes_nothing_anywhere_when_one_target_cannot_be_read() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     c.refuse_reading(2);
-    let run = c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-    ]);
-    run.failure()
+    c.apply(&file, "train,infer,stage")
+        .failure()
         .stderr_has("nothing was written on any target")
         .stderr_has("`stage`");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
-    assert_eq!(c.held(), [0, 0, 0]);
+    c.assert_nothing_written();
 }
 
 #[test]
 fn apply_writes_nothing_anywhere_when_one_target_denies_a_write() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     c.refuse_writing(1);
-    let run = c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-    ]);
-    run.failure()
+    c.apply(&file, "train,infer,stage")
+        .failure()
         .stderr_has("nothing was written on any target")
-        .stderr_has("target: context `infer`");
-    // The plan was read everywhere, the denied target included.
-    run.stdout_has("Total over 3 targets: 3 to create");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
-    assert_eq!(c.held(), [0, 0, 0]);
+        .stderr_has("target: context `infer`")
+        // The plan was read everywhere, the denied target included.
+        .stdout_has("Total over 3 targets: 3 to create");
+    c.assert_nothing_written();
 }
 
 #[test]
 fn apply_over_several_targets_asks_once_and_refuses_without_a_terminal() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    let path = file.to_str().unwrap_or_default();
+    let file = c.hf_manifest();
     for name in NAMES {
-        c.run(&["--context", name, "apply", "-f", path]).success();
+        c.run(&["--context", name, "apply", "-f", &file]).success();
     }
-    let gone = c.manifest("  - name: hf\n    state: absent\n");
+    let gone = c.manifest(&[entry("hf").absent()]);
     c.clear();
-    let run = c.run(&[
-        "apply",
-        "-f",
-        gone.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-    ]);
-    run.failure()
+    c.apply(&gone, "train,infer")
+        .failure()
         .stderr_has("1 secret on `train`, 1 secret on `infer`")
         .stderr_has("nothing was changed on any target");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
+    c.assert_writes([0, 0, 0]);
     assert_eq!(c.held(), [1, 1, 1]);
 }
 
@@ -877,13 +765,12 @@ fn apply_over_several_targets_asks_once_and_refuses_without_a_terminal() {
 fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() {
     let c = Clusters::any();
     let token = c.env.canary("token");
-    let file = c.manifest(&hf(&token));
-    let path = file.to_str().unwrap_or_default();
-    let out = c.env.dir.path().join("plan.json");
+    let path = c.manifest(&[hf(&token)]);
+    let out = c.env.path("plan.json");
     let out = out.to_str().unwrap_or_default();
-    let diff = c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stderr_has("Plan for 2 targets saved to")
+    c.diff_with(&path, "train,infer", &["--out", out])
+        .exits(1)
+        .stderr_has("Plan for 2 targets saved to")
         .stderr_has("--context train,infer --plan");
     let text = std::fs::read_to_string(out).unwrap_or_else(|e| panic!("{e}"));
     c.env.assert_no_leak(&text);
@@ -899,45 +786,25 @@ fn a_saved_plan_records_every_target_and_is_carried_out_only_for_the_same_set() 
     c.clear();
     // Another set of targets, or one: refused before anything is read.
     for contexts in ["train", "train,stage", "train,infer,stage"] {
-        c.run(&["apply", "-f", path, "--context", contexts, "--plan", out])
+        c.apply_with(&path, contexts, &["--plan", out])
             .failure()
             .stderr_has("is a plan for")
             .stderr_has("nothing was changed");
     }
-    if c.is_fake() {
-        assert_eq!(c.lists(), [0, 0, 0]);
-    }
+    c.assert_lists([0, 0, 0]);
     assert_eq!(c.held(), [0, 0, 0]);
     // The same set, in any order: carried out without asking.
-    let run = c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--context",
-        "infer,train",
-        "--plan",
-        out,
-    ]);
-    run.success();
-    if c.is_fake() {
-        assert_eq!(c.writes(), [1, 1, 0]);
-    }
+    c.apply_with(&path, "infer,train", &["--plan", out])
+        .success();
+    c.assert_writes([1, 1, 0]);
     assert_eq!(c.held(), [1, 1, 0]);
     for i in 0..2 {
         assert_eq!(c.data(i, "hf")["HF_TOKEN"], token.as_bytes());
     }
     // Carried out once: the cluster moved since, so it is out of date.
-    c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--context",
-        "train,infer",
-        "--plan",
-        out,
-    ])
-    .failure()
-    .stderr_has("out of date");
+    c.apply_with(&path, "train,infer", &["--plan", out])
+        .failure()
+        .stderr_has("out of date");
 }
 
 #[test]
@@ -946,62 +813,30 @@ fn a_saved_plan_is_not_carried_out_anywhere_when_one_target_moved_since_review()
     let token = c.env.canary("token");
     c.put_ours(0, "hf", "old");
     c.put_ours(1, "hf", "old");
-    let file = c.manifest(&hf(&token));
-    let path = file.to_str().unwrap_or_default();
-    let out = c.env.dir.path().join("plan.json");
+    let path = c.manifest(&[hf(&token)]);
+    let out = c.env.path("plan.json");
     let out = out.to_str().unwrap_or_default();
-    let diff = c.run(&["diff", "-f", path, "--context", "train,infer", "--out", out]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
+    c.diff_with(&path, "train,infer", &["--out", out]).exits(1);
     // Someone else writes `infer`'s secret after the review.
     c.put_ours(1, "hf", &c.env.canary("theirs"));
     c.clear();
-    let run = c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--context",
-        "train,infer",
-        "--plan",
-        out,
-    ]);
-    run.failure()
+    c.apply_with(&path, "train,infer", &["--plan", out])
+        .failure()
         .stderr_has("is out of date on one target: on `infer`")
         .stderr_has("changed in the cluster")
-        .stderr_has("nothing was written on any target");
-    assert!(!run.stderr.contains("on `train`"), "{}", run.stderr);
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
+        .stderr_has("nothing was written on any target")
+        .stderr_lacks("on `train`");
+    c.assert_writes([0, 0, 0]);
     assert_eq!(c.data(0, "hf")["TOKEN"], b"old");
     // A value moved in the sources: out of date on both, said for each.
-    let diff = c.run(&[
-        "diff",
-        "-f",
-        path,
-        "--context",
-        "train,infer",
-        "--out",
-        out,
-        "--force",
-    ]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    let file = c.manifest(&hf(&c.env.canary("rotated")));
-    let path = file.to_str().unwrap_or_default();
-    c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--context",
-        "train,infer",
-        "--plan",
-        out,
-    ])
-    .failure()
-    .stderr_has("is out of date on 2 targets: on `train`, \"hf\" changed in the sources")
-    .stderr_has("on `infer`, \"hf\" changed in the sources");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [0, 0, 0]);
-    }
+    c.diff_with(&path, "train,infer", &["--out", out, "--force"])
+        .exits(1);
+    let path = c.manifest(&[hf(&c.env.canary("rotated"))]);
+    c.apply_with(&path, "train,infer", &["--plan", out])
+        .failure()
+        .stderr_has("is out of date on 2 targets: on `train`, \"hf\" changed in the sources")
+        .stderr_has("on `infer`, \"hf\" changed in the sources");
+    c.assert_writes([0, 0, 0]);
     assert_eq!(c.data(0, "hf")["TOKEN"], b"old");
     assert!(!c.data(0, "hf").contains_key("HF_TOKEN"));
 }
@@ -1011,53 +846,34 @@ fn a_slow_apply_over_several_targets_shows_each_targets_progress_on_a_terminal()
     let Some(c) = Clusters::new() else { return };
     for s in &c.servers()[..2] {
         s.inject(
-            crate::support::FaultRule::new(crate::support::Fault::Delay(Duration::from_millis(
-                1500,
-            )))
-            .on("POST")
-            .path("/secrets"),
+            FaultRule::new(Fault::Delay(Duration::from_millis(1500)))
+                .on("POST")
+                .path("/secrets"),
         );
     }
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    let (code, out) = crate::terminal::on_terminal_with(
-        &c.env,
-        &c.command(),
-        &[
-            "apply",
-            "-f",
-            file.to_str().unwrap_or_default(),
-            "--context",
-            "train,infer",
-        ],
-        "",
-    );
-    assert_eq!(code, Some(0), "{out}");
-    assert!(
-        out.contains("Applying: `train` 0/1, `infer` 0/1 done"),
-        "{out:?}"
-    );
-    assert!(out.contains("Apply complete: 1 done."), "{out}");
+    let file = c.hf_manifest();
+    c.on("apply", &file, "train,infer", &[])
+        .on_terminal("")
+        .exits(0)
+        .stdout_has("Applying: `train` 0/1, `infer` 0/1 done")
+        .stdout_has("Apply complete: 1 done.");
 }
 
 #[test]
 fn a_plan_is_not_saved_when_a_target_cannot_be_read() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     c.refuse_reading(1);
-    let out = c.env.dir.path().join("plan.json");
-    let run = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
+    let out = c.env.path("plan.json");
+    c.diff_with(
+        &file,
         "train,infer",
-        "--out",
-        out.to_str().unwrap_or_default(),
-    ]);
-    assert_eq!(run.code, Some(2), "{run:?}");
-    run.stdout_has("Target: context `train`")
-        .stderr_has("No plan was saved to")
-        .stderr_has("a saved plan covers every target");
+        &["--out", out.to_str().unwrap_or_default()],
+    )
+    .exits(2)
+    .stdout_has("Target: context `train`")
+    .stderr_has("No plan was saved to")
+    .stderr_has("a saved plan covers every target");
     assert!(!out.exists());
 }
 
@@ -1102,16 +918,10 @@ fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
     let c = Clusters::any();
     let user = c.user();
     let other = c.as_other_user(1);
-    let file = c.manifest(&hf(&c.env.canary("token")));
-    c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-    ])
-    .success();
+    let file = c.hf_manifest();
+    c.apply(&file, "train,infer").success();
     for server in c.servers().into_iter().take(2) {
+        // Any method: a review asked twice, however, is one too many.
         let reviews = server
             .requests()
             .iter()
@@ -1132,63 +942,31 @@ fn apply_asks_each_cluster_who_we_are_once_for_created_by() {
 #[test]
 fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     c.refuse_reading(2);
-    let run = c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-        "--skip-unreachable",
-    ]);
+    let skipping = |extra: &[&str]| {
+        c.on("apply", &file, "train,infer,stage", &["--skip-unreachable"])
+            .args(extra)
+            .run()
+    };
     // Not every target converged: the status says so.
-    assert_eq!(run.code, Some(1), "{run:?}");
-    run.stderr_has("skipping the target `stage`")
+    skipping(&[])
+        .exits(1)
+        .stderr_has("skipping the target `stage`")
         .stdout_has("Skipped: it could not be read; nothing was written there.");
-    if c.is_fake() {
-        assert_eq!(c.writes(), [1, 1, 0]);
-    }
+    c.assert_writes([1, 1, 0]);
     assert_eq!(c.held(), [1, 1, 0]);
     // The targets written have converged.
-    c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-    ])
-    .success()
-    .stdout_has("No changes: every target matches the manifest.");
+    c.apply(&file, "train,infer")
+        .success()
+        .stdout_has("No changes: every target matches the manifest.");
     // With the skipped one named, nothing to do is not "every target".
-    let again = c.run(&[
-        "apply",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-        "--skip-unreachable",
-    ]);
-    assert_eq!(again.code, Some(1), "{again:?}");
-    again.stdout_has("No changes on the targets that were read (the others were skipped).");
-    assert!(
-        !again.stdout.contains("every target matches"),
-        "{}",
-        again.stdout
-    );
+    skipping(&[])
+        .exits(1)
+        .stdout_has("No changes on the targets that were read (the others were skipped).")
+        .stdout_lacks("every target matches");
     // -o json names the skipped target and why.
-    let json = c
-        .run(&[
-            "apply",
-            "-f",
-            file.to_str().unwrap_or_default(),
-            "--context",
-            "train,infer,stage",
-            "--skip-unreachable",
-            "-o",
-            "json",
-        ])
-        .json();
+    let json = skipping(&["-o", "json"]).json();
     assert_eq!(
         json["targets"].as_array().map(Vec::len),
         Some(2),
@@ -1198,64 +976,22 @@ fn skip_unreachable_writes_the_other_targets_and_names_the_skipped_one() {
     assert!(json["skipped"][0]["error"].is_string(), "{json:#}");
 }
 
-/// An executable script `name` in the test folder that counts its runs in
-/// `<name>.runs` (written by another process, as in from_command.rs).
-fn counting_script(env: &TestEnv, name: &str, body: &str) -> PathBuf {
-    let path = env.dir.path().join(name);
-    let text = format!("#!/bin/sh\necho run >> '{}.runs'\n{body}\n", path.display());
-    let made = Command::new("sh")
-        .args([
-            "-c",
-            "printf '%s' \"$2\" > \"$1\" && chmod 700 \"$1\"",
-            "sh",
-        ])
-        .arg(&path)
-        .arg(&text)
-        .status()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(made.success());
-    path
-}
-
-fn runs(path: &Path) -> usize {
-    std::fs::read_to_string(format!("{}.runs", path.display()))
-        .map(|t| t.lines().count())
-        .unwrap_or(0)
-}
-
 #[test]
 fn values_are_read_once_for_every_target_and_not_before_every_target_is_usable() {
     let c = Clusters::any();
     let token = c.env.canary("from-op");
-    let op = counting_script(&c.env, "op", &format!("printf %s '{token}'"));
-    let file = c.manifest(
+    let op = c.env.counting_script("op", &format!("printf %s '{token}'"));
+    let path = c.env.manifest_yaml(
         "  - name: hf\n    kind: env\n    fromCommand:\n      - key: HF_TOKEN\n        command: [./op]\n",
     );
-    let path = file.to_str().unwrap_or_default();
     // A context the kubeconfig does not have: nothing is run, nothing sent.
-    c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--allow-commands",
-        "--context",
-        "train,nowhere",
-    ])
-    .failure()
-    .stderr_has("nowhere");
+    c.apply_with(&path, "train,nowhere", &["--allow-commands"])
+        .failure()
+        .stderr_has("nowhere");
     assert_eq!(runs(&op), 0);
-    if c.is_fake() {
-        assert_eq!(c.lists(), [0, 0, 0]);
-    }
-    c.run(&[
-        "apply",
-        "-f",
-        path,
-        "--allow-commands",
-        "--context",
-        "train,infer,stage",
-    ])
-    .success();
+    c.assert_lists([0, 0, 0]);
+    c.apply_with(&path, "train,infer,stage", &["--allow-commands"])
+        .success();
     assert_eq!(runs(&op), 1, "one run for three targets");
     for i in 0..NAMES.len() {
         assert_eq!(c.data(i, "hf")["HF_TOKEN"], token.as_bytes());
@@ -1282,29 +1018,9 @@ fn counts(part: &str) -> (usize, usize, usize) {
     }
 }
 
-/// `(done, failed, skipped)` among one target's results in `apply -o json`.
-fn statuses(target: &Value) -> (usize, usize, usize) {
-    let count = |status: &str| {
-        target["result"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|r| r["status"] == status)
-            .count()
-    };
-    (count("done"), count("failed"), count("skipped"))
-}
-
 /// Each target's plan summary line, in order.
 fn plan_lines(stdout: &str) -> Vec<&str> {
     stdout.lines().filter(|l| l.starts_with("Plan: ")).collect()
-}
-
-fn hf_and_wandb(hf_value: &str, wandb_value: &str) -> String {
-    format!(
-        "{}  - name: wandb\n    kind: env\n    inline:\n      WANDB_API_KEY: {wandb_value}\n",
-        hf(hf_value)
-    )
 }
 
 /// `hf` and `wandb` on every target, then a manifest changing both (its
@@ -1312,20 +1028,18 @@ fn hf_and_wandb(hf_value: &str, wandb_value: &str) -> String {
 /// between the plan and its merge; the other servers answer 200 ms late,
 /// so that `infer` has failed while they are still being written.
 fn conflict_on_infer(c: &Clusters) -> (String, String) {
-    let old = c.manifest(&hf_and_wandb(
-        &c.env.canary("old-hf"),
-        &c.env.canary("old-wandb"),
-    ));
-    c.run(&[
-        "apply",
-        "-f",
-        old.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer,stage",
-    ])
-    .success();
+    let hf_and_wandb = |hf_value: &str, wandb_value: &str| {
+        c.manifest(&[
+            hf(hf_value),
+            entry("wandb")
+                .kind("env")
+                .inline(&[("WANDB_API_KEY", wandb_value)]),
+        ])
+    };
+    let old = hf_and_wandb(&c.env.canary("old-hf"), &c.env.canary("old-wandb"));
+    c.apply(&old, "train,infer,stage").success();
     let new_hf = c.env.canary("new-hf");
-    let new = c.manifest(&hf_and_wandb(&new_hf, &c.env.canary("new-wandb")));
+    let new = hf_and_wandb(&new_hf, &c.env.canary("new-wandb"));
     let servers = c.servers();
     servers[0].set_latency(Duration::from_millis(200));
     servers[2].set_latency(Duration::from_millis(200));
@@ -1336,7 +1050,7 @@ fn conflict_on_infer(c: &Clusters) -> (String, String) {
             .times(1),
     );
     c.clear();
-    (new.to_str().unwrap_or_default().to_string(), new_hf)
+    (new, new_hf)
 }
 
 #[test]
@@ -1344,12 +1058,10 @@ fn a_conflict_on_one_target_fails_there_alone_and_a_rerun_converges() {
     let Some(c) = Clusters::new() else { return };
     let (file, new_hf) = conflict_on_infer(&c);
     let old_hf = c.data(1, "hf")["HF_TOKEN"].clone();
-    let apply = ["apply", "-f", &file, "--context", "train,infer,stage"];
-    let run = c.run(&apply);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    let run = c.apply(&file, "train,infer,stage");
+    run.exits(1);
     let results = results_by_target(&run.stdout);
-    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, NAMES, "{}", run.stdout);
+    assert_eq!(target_names(&results), NAMES, "{}", run.stdout);
     for (name, part) in [&results[0], &results[2]] {
         assert!(
             part.contains(&format!("secret \"hf\" merged (hf-{OWNER})"))
@@ -1372,51 +1084,33 @@ fn a_conflict_on_one_target_fails_there_alone_and_a_rerun_converges() {
     assert_eq!(c.data(2, "hf")["HF_TOKEN"], new_hf.as_bytes());
     assert_eq!(c.data(1, "hf")["HF_TOKEN"], old_hf);
 
-    let rerun = c.run(&apply);
-    rerun.success();
-    assert_eq!(
-        plan_lines(&rerun.stdout),
-        [
+    assert_rerun_converges(
+        &c,
+        &file,
+        &[
             "Plan: 0 to create, 0 to merge, 0 to delete, 2 unchanged.",
             "Plan: 0 to create, 1 to merge, 0 to delete, 1 unchanged.",
             "Plan: 0 to create, 0 to merge, 0 to delete, 2 unchanged.",
         ],
-        "{}",
-        rerun.stdout
     );
     assert_eq!(c.data(1, "hf")["HF_TOKEN"], new_hf.as_bytes());
-    c.run(&apply)
-        .success()
-        .stdout_has("No changes: every target matches the manifest.");
 }
 
 #[test]
 fn a_conflict_on_one_target_is_that_targets_result_in_json() {
     let Some(c) = Clusters::new() else { return };
     let (file, _) = conflict_on_infer(&c);
-    let run = c.run(&[
-        "apply",
-        "-f",
-        &file,
-        "--context",
-        "train,infer,stage",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    let json = run.json();
-    let targets = json["targets"].as_array().cloned().unwrap_or_default();
-    let contexts: Vec<&str> = targets
-        .iter()
-        .filter_map(|t| t["target"]["context"].as_str())
-        .collect();
-    assert_eq!(contexts, NAMES, "{json:#}");
+    let json = c
+        .apply_with(&file, "train,infer,stage", &["-o", "json"])
+        .exits(1)
+        .json();
+    let targets = json_targets(&json);
     for t in [&targets[0], &targets[2]] {
-        assert_eq!(statuses(t), (2, 0, 0), "{t:#}");
+        assert_eq!(result_counts(t), (2, 0, 0), "{t:#}");
         assert!(t.get("stopped").is_none(), "{t:#}");
     }
     let infer = &targets[1];
-    assert_eq!(statuses(infer), (1, 1, 0), "{infer:#}");
+    assert_eq!(result_counts(infer), (1, 1, 0), "{infer:#}");
     let failed = &infer["result"][0];
     assert_eq!(failed["name"], "hf", "{infer:#}");
     assert_eq!(failed["status"], "failed", "{infer:#}");
@@ -1432,11 +1126,7 @@ fn a_conflict_on_one_target_is_that_targets_result_in_json() {
 /// answer 300 ms late, so that `infer` is lost (after its retries) while
 /// they are still being written.
 fn infer_lost_after_one_create(c: &Clusters) -> String {
-    let token = c.env.canary("four");
-    let body: String = (0..4)
-        .map(|i| format!("  - name: s{i}\n    inline: {{K: {token}-{i}}}\n"))
-        .collect();
-    let file = c.manifest(&body);
+    let file = numbered_secrets(c, "four", 4);
     let servers = c.servers();
     servers[0].set_latency(Duration::from_millis(300));
     servers[2].set_latency(Duration::from_millis(300));
@@ -1446,27 +1136,28 @@ fn infer_lost_after_one_create(c: &Clusters) -> String {
             .path("/secrets")
             .after(1),
     );
-    file.to_str().unwrap_or_default().to_string()
+    file
+}
+
+/// A manifest of `n` default secrets `s0`, `s1`, ... (`s000`, ... from
+/// 10 on), each holding `K`: a canary labelled `label`, and its number.
+fn numbered_secrets(c: &Clusters, label: &str, n: usize) -> String {
+    let canary = c.env.canary(label);
+    let width = if n > 9 { 3 } else { 1 };
+    let entries: Vec<Entry> = (0..n)
+        .map(|i| entry(&format!("s{i:0width$}")).inline(&[("K", &format!("{canary}-{i}"))]))
+        .collect();
+    c.manifest(&entries)
 }
 
 #[test]
 fn a_server_lost_part_way_stops_its_target_alone_and_a_rerun_converges() {
     let Some(c) = Clusters::new() else { return };
     let file = infer_lost_after_one_create(&c);
-    let apply = [
-        "apply",
-        "-f",
-        &file,
-        "--context",
-        "train,infer,stage",
-        "--parallel",
-        "1",
-    ];
-    let run = c.run(&apply);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    let run = c.apply_with(&file, "train,infer,stage", &["--parallel", "1"]);
+    run.exits(1);
     let results = results_by_target(&run.stdout);
-    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, NAMES, "{}", run.stdout);
+    assert_eq!(target_names(&results), NAMES, "{}", run.stdout);
     for (name, part) in [&results[0], &results[2]] {
         assert_eq!(counts(part), (4, 0, 0), "{name}:\n{part}");
         assert!(!part.contains("Stopped sending"), "{name}:\n{part}");
@@ -1481,50 +1172,37 @@ fn a_server_lost_part_way_stops_its_target_alone_and_a_rerun_converges() {
 
     // The server is back.
     c.servers()[1].clear_faults();
-    let rerun = c.run(&apply);
-    rerun.success();
-    assert_eq!(
-        plan_lines(&rerun.stdout),
-        [
+    assert_rerun_converges(
+        &c,
+        &file,
+        &[
             "Plan: 0 to create, 0 to merge, 0 to delete, 4 unchanged.",
             "Plan: 3 to create, 0 to merge, 0 to delete, 1 unchanged.",
             "Plan: 0 to create, 0 to merge, 0 to delete, 4 unchanged.",
         ],
-        "{}",
-        rerun.stdout
     );
     assert_eq!(c.held(), [4, 4, 4]);
-    c.run(&apply)
-        .success()
-        .stdout_has("No changes: every target matches the manifest.");
 }
 
 #[test]
 fn a_server_lost_part_way_is_that_targets_stopped_in_json() {
     let Some(c) = Clusters::new() else { return };
     let file = infer_lost_after_one_create(&c);
-    let run = c.run(&[
-        "apply",
-        "-f",
-        &file,
-        "--context",
-        "train,infer,stage",
-        "--parallel",
-        "1",
-        "-o",
-        "json",
-    ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
-    let json = run.json();
-    let targets = json["targets"].as_array().cloned().unwrap_or_default();
-    assert_eq!(targets.len(), 3, "{json:#}");
+    let json = c
+        .apply_with(
+            &file,
+            "train,infer,stage",
+            &["--parallel", "1", "-o", "json"],
+        )
+        .exits(1)
+        .json();
+    let targets = json_targets(&json);
     for t in [&targets[0], &targets[2]] {
-        assert_eq!(statuses(t), (4, 0, 0), "{t:#}");
+        assert_eq!(result_counts(t), (4, 0, 0), "{t:#}");
         assert!(t.get("stopped").is_none(), "{t:#}");
     }
     let infer = &targets[1];
-    assert_eq!(infer["target"]["context"], "infer", "{infer:#}");
-    assert_eq!(statuses(infer), (1, 1, 2), "{infer:#}");
+    assert_eq!(result_counts(infer), (1, 1, 2), "{infer:#}");
     let stopped = infer["stopped"].as_str().unwrap_or_default();
     assert!(stopped.contains("cannot reach the API server"), "{infer:#}");
     assert_eq!(c.held(), [4, 1, 4]);
@@ -1536,28 +1214,6 @@ fn a_server_lost_part_way_is_that_targets_stopped_in_json() {
 
 /// How many secrets each target gets in the interrupted applies below.
 const MANY: usize = 40;
-
-/// A manifest of [`MANY`] secrets, a canary in each.
-fn many(c: &Clusters) -> String {
-    let canary = c.env.canary("many");
-    let body: String = (0..MANY)
-        .map(|i| format!("  - name: s{i:03}\n    inline: {{K: {canary}-{i}}}\n"))
-        .collect();
-    c.manifest(&body).to_str().unwrap_or_default().to_string()
-}
-
-/// The creates each server has seen, in the order of [`NAMES`].
-fn creates(c: &Clusters) -> Vec<usize> {
-    c.servers()
-        .iter()
-        .map(|s| {
-            s.requests()
-                .iter()
-                .filter(|r| r.is("POST", "/secrets"))
-                .count()
-        })
-        .collect()
-}
 
 /// How many writes `--parallel` lets each target have in flight below.
 const IN_FLIGHT: usize = 2;
@@ -1577,14 +1233,15 @@ fn interrupted_on_every_target(
         s.set_latency(Duration::from_millis(50));
     }
     let parallel = IN_FLIGHT.to_string();
-    let mut cmd = c.command();
-    cmd.args(["apply", "-f", file, "--context", "train,infer,stage"])
-        .args(["--parallel", &parallel])
+    let mut child = c
+        .on(
+            "apply",
+            file,
+            "train,infer,stage",
+            &["--parallel", &parallel],
+        )
         .args(args)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let mut child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
+        .spawn();
     // Stderr read as it comes, to see when the tool says it is stopping.
     let stderr = child.stderr.take().unwrap_or_else(|| panic!("no stderr"));
     let (stopping, said) = std::sync::mpsc::channel();
@@ -1603,22 +1260,12 @@ fn interrupted_on_every_target(
         }
         all
     });
-    let watchdog = std::time::Instant::now();
-    while creates(c).iter().any(|&n| n < 4) {
-        assert!(
-            watchdog.elapsed() < Duration::from_secs(120),
-            "apply sent no creates to some target: {:?}",
-            creates(c)
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
-    let sent = Command::new("kill")
-        .args([&format!("-{signal}"), &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(sent.success());
+    wait_until("apply sent no creates to some target", || {
+        c.creates().iter().all(|&n| n >= 4)
+    });
+    send_signal(signal, &child);
     let told = said.recv_timeout(Duration::from_secs(60));
-    let at_stopping = creates(c);
+    let at_stopping = c.creates();
     let mut out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
@@ -1636,7 +1283,7 @@ fn interrupted_on_every_target(
 /// `--parallel`, reached the server after), and every write sent was made
 /// (those in flight finished).
 fn assert_stopped_in_order(c: &Clusters, at_stopping: &[usize], done: &[usize]) {
-    let after = creates(c);
+    let after = c.creates();
     for (i, name) in NAMES.iter().enumerate() {
         assert!(
             after[i] - at_stopping[i] <= IN_FLIGHT,
@@ -1648,12 +1295,22 @@ fn assert_stopped_in_order(c: &Clusters, at_stopping: &[usize], done: &[usize]) 
     assert_eq!(c.held(), done, "what apply says it did is what each holds");
 }
 
-/// A re-run after an interrupt writes what was not, and a second finds
+/// A re-run of `apply -f file` over every target succeeds with the plan
+/// lines `expected` (each target's own, in order), and a second finds
 /// nothing to do.
-fn assert_rerun_converges(c: &Clusters, file: &str, done: &[usize]) {
-    let apply = ["apply", "-f", file, "--context", "train,infer,stage"];
-    let rerun = c.run(&apply);
+fn assert_rerun_converges<S: AsRef<str>>(c: &Clusters, file: &str, expected: &[S]) {
+    let rerun = c.apply(file, "train,infer,stage");
     rerun.success();
+    let expected: Vec<&str> = expected.iter().map(AsRef::as_ref).collect();
+    assert_eq!(plan_lines(&rerun.stdout), expected, "{}", rerun.stdout);
+    c.apply(file, "train,infer,stage")
+        .success()
+        .stdout_has("No changes: every target matches the manifest.");
+}
+
+/// After an interrupt, a re-run writes what was not (`done` was), and a
+/// second finds nothing to do.
+fn assert_rerun_completes(c: &Clusters, file: &str, done: &[usize]) {
     let expected: Vec<String> = done
         .iter()
         .map(|d| {
@@ -1663,24 +1320,20 @@ fn assert_rerun_converges(c: &Clusters, file: &str, done: &[usize]) {
             )
         })
         .collect();
-    assert_eq!(plan_lines(&rerun.stdout), expected, "{}", rerun.stdout);
+    assert_rerun_converges(c, file, &expected);
     assert_eq!(c.held(), [MANY; 3]);
-    c.run(&apply)
-        .success()
-        .stdout_has("No changes: every target matches the manifest.");
 }
 
 #[test]
 fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
     let Some(c) = Clusters::new() else { return };
-    let file = many(&c);
+    let file = numbered_secrets(&c, "many", MANY);
     let (run, at_stopping) = interrupted_on_every_target(&c, &file, "INT", &[]);
-    assert_eq!(run.code, Some(130), "{run:?}");
-    run.stderr_has("SIGINT: stopping")
+    run.exits(130)
+        .stderr_has("SIGINT: stopping")
         .stdout_has("Apply interrupted");
     let results = results_by_target(&run.stdout);
-    let names: Vec<&str> = results.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, NAMES, "{}", run.stdout);
+    assert_eq!(target_names(&results), NAMES, "{}", run.stdout);
     let mut done = Vec::new();
     for (name, part) in &results {
         let (made, failed, skipped) = counts(part);
@@ -1698,27 +1351,21 @@ fn sigint_while_writing_every_target_stops_them_in_order_and_exits_130() {
         done.push(made);
     }
     assert_stopped_in_order(&c, &at_stopping, &done);
-    assert_rerun_converges(&c, &file, &done);
+    assert_rerun_completes(&c, &file, &done);
 }
 
 #[test]
 fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
     let Some(c) = Clusters::new() else { return };
-    let file = many(&c);
+    let file = numbered_secrets(&c, "many", MANY);
     let (run, at_stopping) = interrupted_on_every_target(&c, &file, "TERM", &["-o", "json"]);
-    assert_eq!(run.code, Some(143), "{run:?}");
-    run.stderr_has("SIGTERM: stopping");
+    run.exits(143).stderr_has("SIGTERM: stopping");
     let json = run.json();
     assert_eq!(json["interrupted"], true, "{json:#}");
-    let targets = json["targets"].as_array().cloned().unwrap_or_default();
-    let contexts: Vec<&str> = targets
-        .iter()
-        .filter_map(|t| t["target"]["context"].as_str())
-        .collect();
-    assert_eq!(contexts, NAMES, "{json:#}");
+    let targets = json_targets(&json);
     let mut done = Vec::new();
     for t in &targets {
-        let (made, failed, skipped) = statuses(t);
+        let (made, failed, skipped) = result_counts(t);
         assert_eq!((failed, made + skipped), (0, MANY), "{t:#}");
         assert!(skipped > 0, "stopped part way: {t:#}");
         // Each target says why it stopped, as one target's report does.
@@ -1731,7 +1378,7 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
         done.push(made);
     }
     assert_stopped_in_order(&c, &at_stopping, &done);
-    assert_rerun_converges(&c, &file, &done);
+    assert_rerun_completes(&c, &file, &done);
 }
 
 /// A signal while the targets are being read (one target's LIST held by
@@ -1740,7 +1387,7 @@ fn sigterm_while_writing_every_target_leaves_a_json_record_and_exits_143() {
 #[test]
 fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
     let Some(c) = Clusters::new() else { return };
-    let file = c.manifest(&hf(&c.env.canary("token")));
+    let file = c.hf_manifest();
     for (signal, code, args) in [("INT", 130, &[][..]), ("TERM", 143, &["-o", "json"][..])] {
         c.clear();
         c.servers()[2].inject(
@@ -1748,34 +1395,16 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
                 .on("GET")
                 .path("/secrets"),
         );
-        let mut cmd = c.command();
-        cmd.args(["apply", "-f", file.to_str().unwrap_or_default()])
-            .args(["--context", "train,infer,stage"])
-            .args(args)
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-        let watchdog = std::time::Instant::now();
-        while c.lists()[2] == 0 {
-            assert!(
-                watchdog.elapsed() < Duration::from_secs(120),
-                "stage was never read"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let sent = Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap_or_else(|e| panic!("kill: {e}"));
-        assert!(sent.success());
+        let child = c.on("apply", &file, "train,infer,stage", args).spawn();
+        wait_until("stage was never read", || c.lists()[2] > 0);
+        send_signal(signal, &child);
         let out = child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("wait: {e}"));
         c.servers()[2].clear_faults();
         let run = c.env.checked(out);
-        assert_eq!(run.code, Some(code), "{run:?}");
-        run.stderr_has(&format!("SIG{signal}: stopped"))
+        run.exits(code)
+            .stderr_has(&format!("SIG{signal}: stopped"))
             .stderr_has("nothing was written");
         if !args.is_empty() {
             let record = run.json();
@@ -1785,8 +1414,7 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
             assert_eq!(record["targets"], json!([]), "{record:#}");
             assert!(record.get("result").is_none(), "{record:#}");
         }
-        assert_eq!(c.writes(), [0, 0, 0]);
-        assert_eq!(c.held(), [0, 0, 0]);
+        c.assert_nothing_written();
     }
 }
 
@@ -1795,19 +1423,11 @@ fn a_signal_while_reading_the_targets_stops_at_once_with_nothing_written() {
 #[test]
 fn diff_over_several_targets_tells_where_each_change_came_from() {
     let c = Clusters::any();
-    let file = c.manifest(&hf(&c.env.canary("before")));
-    let path = file.to_str().unwrap_or_default();
-    c.run(&["apply", "-f", path, "--context", "train,infer"])
-        .success();
-    let file = c.manifest(&hf(&c.env.canary("after")));
-    let run = c.run(&[
-        "diff",
-        "-f",
-        file.to_str().unwrap_or_default(),
-        "--context",
-        "train,infer",
-    ]);
-    assert_eq!(run.code, Some(1), "{run:?}");
+    let file = c.manifest(&[hf(&c.env.canary("before"))]);
+    c.apply(&file, "train,infer").success();
+    let file = c.manifest(&[hf(&c.env.canary("after"))]);
+    let run = c.diff(&file, "train,infer");
+    run.exits(1).stdout_lacks("origin unknown");
     assert_eq!(
         run.stdout
             .matches("~ HF_TOKEN (changed in the sources since the last apply)")
@@ -1816,7 +1436,6 @@ fn diff_over_several_targets_tells_where_each_change_came_from() {
         "{}",
         run.stdout
     );
-    assert!(!run.stdout.contains("origin unknown"), "{}", run.stdout);
 }
 
 /// A signal while waiting for deletions a finalizer holds, on several
@@ -1826,52 +1445,45 @@ fn a_signal_while_waiting_for_deletions_on_several_targets_stops_at_once() {
     let Some(c) = Clusters::new() else { return };
     for i in 0..2 {
         c.put_ours(i, "gone", "x");
-        c.servers()[i].add_finalizer(
-            &c.namespaces[i],
-            &format!("gone-{OWNER}"),
-            "example.com/hold",
-        );
+        c.servers()[i].add_finalizer(&c.namespaces[i], &mine("gone"), "example.com/hold");
     }
-    let file = c.manifest("  - name: gone\n    state: absent\n");
-    let mut cmd = c.command();
-    cmd.args(["apply", "-f", file.to_str().unwrap_or_default()])
-        .args(["--context", "train,infer", "--yes", "--timeout", "600s"])
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    let child = cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"));
-    let deleted = |i: usize| {
-        c.servers()[i]
-            .requests()
-            .iter()
-            .any(|r| r.method == "DELETE")
-    };
-    let watchdog = std::time::Instant::now();
-    while !(deleted(0) && deleted(1)) {
-        assert!(
-            watchdog.elapsed() < Duration::from_secs(120),
-            "no deletion sent"
-        );
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    let file = c.manifest(&[entry("gone").absent()]);
+    let child = c
+        .on(
+            "apply",
+            &file,
+            "train,infer",
+            &["--yes", "--timeout", "600s"],
+        )
+        .spawn();
+    wait_until("no deletion sent", || {
+        c.per_server("DELETE", "")[..2].iter().all(|&n| n > 0)
+    });
     // Both deletions sent; now in the wait.
     std::thread::sleep(Duration::from_millis(300));
-    let sent = Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap_or_else(|e| panic!("kill: {e}"));
-    assert!(sent.success());
+    send_signal("INT", &child);
     let stopped_at = std::time::Instant::now();
     let out = child
         .wait_with_output()
         .unwrap_or_else(|e| panic!("wait: {e}"));
-    let run = c.env.checked(out);
-    assert_eq!(run.code, Some(130), "{run:?}");
-    run.stderr_has("interrupted by SIGINT while waiting for deletions");
+    c.env
+        .checked(out)
+        .exits(130)
+        .stderr_has("interrupted by SIGINT while waiting for deletions");
     assert!(
         stopped_at.elapsed() < Duration::from_secs(60),
         "the wait went on after the signal"
     );
+}
+
+/// A kubeconfig whose contexts, named `names`, all reach the env's server
+/// as alice, in its namespace (None on a real cluster).
+fn one_server_contexts(env: &TestEnv, names: &[&str]) -> Option<String> {
+    let url = env.fake()?.url();
+    let config = names.iter().fold(kubeconfig(), |config, name| {
+        config.fake(name, &url, &env.namespace)
+    });
+    Some(crate::support::arg(&env.kubeconfig_file("named-contexts", &config)).to_string())
 }
 
 /// A context name with terminal controls is escaped in the question
@@ -1879,63 +1491,21 @@ fn a_signal_while_waiting_for_deletions_on_several_targets_stops_at_once() {
 #[test]
 fn a_context_name_is_escaped_in_the_question_before_deletions() {
     let env = TestEnv::new();
-    let Some(server) = env.fake() else { return };
     let named = "in\u{1b}[31mfer\u{9b}2J";
-    let kubeconfig = one_server_contexts(&env, server, &["train", named]);
-    env.run(&["secret", "create", "--inline", "K=v", "gone"])
-        .success();
-    let file = env.file(
-        "secrets.yaml",
-        format!("{HEAD}  - name: gone\n    state: absent\n"),
-    );
-    let mut base = env.command();
-    base.env("KUBECONFIG", &kubeconfig);
+    let Some(kubeconfig) = one_server_contexts(&env, &["train", named]) else {
+        return;
+    };
+    env.create("gone", &[("K", "v")]).success();
+    let file = env.manifest(&[entry("gone").absent()]);
     let flag = format!("train,{named}");
-    let (code, out) = crate::terminal::on_terminal_with(
-        &env,
-        &base,
-        &[
-            "apply",
-            "-f",
-            file.to_str().unwrap_or_default(),
-            "--context",
-            &flag,
-        ],
-        "no\n",
-    );
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("Apply will delete"), "{out:?}");
-    assert!(!out.contains(named), "raw controls in: {out:?}");
-    assert!(!out.contains('\u{9b}'), "raw C1 in: {out:?}");
-    assert!(
-        out.contains("1 secret on `in\\u{1b}[31mfer\\u{9b}2J`. Type 'yes'"),
-        "{out:?}"
-    );
-    assert!(
-        env.secret(&format!("gone-{OWNER}")).is_some(),
-        "cancelled: kept"
-    );
-}
-
-/// A kubeconfig whose contexts, named `names`, all reach `server` as
-/// alice, in the env's namespace.
-fn one_server_contexts(env: &TestEnv, server: &ApiServer, names: &[&str]) -> PathBuf {
-    let contexts: Vec<Value> = names
-        .iter()
-        .map(|name| {
-            json!({"name": name, "context": {"cluster": "one", "user": "alice", "namespace": env.namespace}})
-        })
-        .collect();
-    // JSON is YAML: kube reads it as kubectl does.
-    let config = json!({"apiVersion": "v1", "kind": "Config",
-        "clusters": [{"name": "one", "cluster": {"server": server.url(), "certificate-authority-data": proxy::ca_data()}}],
-        "users": [{"name": "alice", "user": {"token": ALICE_TOKEN}}],
-        "contexts": contexts, "current-context": names.first().copied().unwrap_or_default()});
-    // YAML takes no raw C1 character: escaped, as a user would write it.
-    env.file(
-        "named-contexts",
-        config.to_string().replace('\u{9b}', "\\u009b"),
-    )
+    env.with_kubeconfig(&kubeconfig, &["apply", "-f", &file, "--context", &flag])
+        .on_terminal("no\n")
+        .exits(1)
+        .stdout_has("Apply will delete")
+        .stdout_lacks(named)
+        .stdout_lacks("\u{9b}")
+        .stdout_has("1 secret on `in\\u{1b}[31mfer\\u{9b}2J`. Type 'yes'");
+    assert!(env.my_secret("gone").is_some(), "cancelled: kept");
 }
 
 /// A context whose name holds a comma is named with `\,`, by any
@@ -1943,38 +1513,31 @@ fn one_server_contexts(env: &TestEnv, server: &ApiServer, names: &[&str]) -> Pat
 #[test]
 fn a_context_with_a_comma_in_its_name_is_named_with_an_escaped_comma() {
     let env = TestEnv::new();
-    let Some(server) = env.fake() else { return };
-    let kubeconfig = one_server_contexts(&env, server, &["train", "x,y"]);
-    let run = |args: &[&str]| {
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &kubeconfig).args(args);
-        env.run_command(cmd)
+    let Some(kubeconfig) = one_server_contexts(&env, &["train", "x,y"]) else {
+        return;
     };
+    let run = |args: &[&str]| env.with_kubeconfig(&kubeconfig, args).run();
     run(&["secret", "list", "--context", "x\\,y"]).success();
     run(&["secret", "list", "--context", "x,y"])
         .failure()
         .stderr_has("--context names 2 contexts");
-    let file = env.file(
-        "secrets.yaml",
-        format!("{HEAD}{}", hf(&env.canary("token"))),
-    );
-    let file = file.to_str().unwrap_or_default();
-    let diff = run(&[
+    let file = env.manifest(&[hf(&env.canary("token"))]);
+    run(&[
         "diff",
         "-f",
-        file,
+        &file,
         "--context",
         "train,x\\,y",
         "--out",
         "plan.json",
-    ]);
-    assert_eq!(diff.code, Some(1), "{diff:?}");
-    diff.stdout_has("Target: context `x,y`")
-        .stderr_has("--context 'train,x\\,y' --plan");
+    ])
+    .exits(1)
+    .stdout_has("Target: context `x,y`")
+    .stderr_has("--context 'train,x\\,y' --plan");
     run(&[
         "apply",
         "-f",
-        file,
+        &file,
         "--context",
         "train,x\\,y",
         "--plan",

@@ -2,29 +2,7 @@
 //! `script` (`TestCommand::on_terminal`): colour by default and off with
 //! NO_COLOR, and the confirmation prompt before deletions.
 
-use std::process::Command;
-
 use crate::support::{Fault, FaultRule, TestEnv, entry};
-
-/// Run the binary on a pseudo-terminal with the environment of `base` (its
-/// variables set and removed), feeding `input` to it; stdout and stderr
-/// come back as one text, as a terminal shows them.
-pub fn on_terminal_with(
-    env: &TestEnv,
-    base: &Command,
-    args: &[&str],
-    input: &str,
-) -> (Option<i32>, String) {
-    let mut cmd = Command::new(base.get_program());
-    cmd.arg("-n").arg(&env.namespace).args(args);
-    for (k, v) in base.get_envs() {
-        match v {
-            Some(v) => cmd.env(k, v),
-            None => cmd.env_remove(k),
-        };
-    }
-    crate::support::cli::run_on_terminal(env, &cmd, input)
-}
 
 #[test]
 fn colour_on_a_terminal_unless_no_color() {

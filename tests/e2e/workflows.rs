@@ -15,9 +15,7 @@ use crate::krew::{PUBLISHED, release_platforms, root};
 const WORKFLOWS: [&str; 2] = [".github/workflows/release.yml", ".github/workflows/ci.yml"];
 
 fn workflow(rel: &str) -> Value {
-    let path = root().join(rel);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    serde_saphyr::from_str(&text(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 fn text(rel: &str) -> String {
@@ -48,23 +46,30 @@ fn python_tool(name: &str) -> Option<PathBuf> {
     Some(found)
 }
 
+/// `tool ARGS WORKFLOWS...` from the root: whether it succeeded, and
+/// what it printed (stdout, then stderr).
+fn on_the_workflows(tool: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let run = Command::new(tool)
+        .args(args)
+        .args(WORKFLOWS)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("{}: {e}", tool.display()));
+    let out = format!(
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    (run.status.success(), out)
+}
+
 #[test]
 fn the_workflows_validate_against_the_workflow_schema() {
     let Some(tool) = python_tool("check-jsonschema") else {
         return;
     };
-    let run = Command::new(tool)
-        .args(["--builtin-schema", "vendor.github-workflows"])
-        .args(WORKFLOWS)
-        .current_dir(root())
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    assert!(
-        run.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    );
+    let (ok, out) = on_the_workflows(&tool, &["--builtin-schema", "vendor.github-workflows"]);
+    assert!(ok, "{out}");
 }
 
 #[test]
@@ -72,18 +77,11 @@ fn the_workflows_have_no_medium_or_high_zizmor_finding() {
     let Some(tool) = python_tool("zizmor") else {
         return;
     };
-    let run = Command::new(tool)
-        .args(["--offline", "--no-progress", "--min-severity", "medium"])
-        .args(WORKFLOWS)
-        .current_dir(root())
-        .output()
-        .unwrap_or_else(|e| panic!("{e}"));
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
+    let (ok, out) = on_the_workflows(
+        &tool,
+        &["--offline", "--no-progress", "--min-severity", "medium"],
     );
-    assert!(run.status.success(), "{out}");
+    assert!(ok, "{out}");
     assert!(out.contains("No findings"), "{out}");
 }
 

@@ -76,6 +76,13 @@ impl<'e> TestCommand<'e> {
         self.env("HOME", path)
     }
 
+    /// From the repository's root, where `examples/` and the documents are
+    /// (by default, the test's scratch folder).
+    pub fn in_repo(mut self) -> Self {
+        self.cmd.current_dir(env!("CARGO_MANIFEST_DIR"));
+        self
+    }
+
     /// Without `-n`: the namespace comes from the kubeconfig's context.
     pub fn no_namespace(mut self) -> Self {
         self.namespace = false;
@@ -125,6 +132,16 @@ impl<'e> TestCommand<'e> {
             ..Run::default()
         }
         .of(&cmd)
+    }
+
+    /// Start the process with no input and its output piped, for a test
+    /// that signals it; [`TestEnv::checked`] its output once it ends.
+    pub fn spawn(self) -> std::process::Child {
+        let mut cmd = self.into_command();
+        cmd.stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        cmd.spawn().unwrap_or_else(|e| panic!("spawn: {e}"))
     }
 
     /// Start it in the background, for a test to act while it runs (change
@@ -397,6 +414,42 @@ pub fn run_on_terminal(env: &TestEnv, cmd: &Command, input: &str) -> (Option<i32
     let text = String::from_utf8_lossy(&out.stdout).into_owned();
     env.assert_no_leak(&text);
     (out.status.code(), text)
+}
+
+/// `(done, failed, skipped)` among the results of an `apply -o json`
+/// report (of one target, or one target's entry of several).
+pub fn result_counts(report: &serde_json::Value) -> (usize, usize, usize) {
+    let count = |status: &str| {
+        report["result"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["status"] == status)
+            .count()
+    };
+    (count("done"), count("failed"), count("skipped"))
+}
+
+/// Wait until `happened` holds: only a watchdog bounds the wait, and it
+/// catches a hang (`what` names what never happened).
+pub fn wait_until(what: &str, happened: impl Fn() -> bool) {
+    let watchdog = std::time::Instant::now();
+    while !happened() {
+        assert!(
+            watchdog.elapsed() < std::time::Duration::from_secs(120),
+            "{what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}
+
+/// Send `signal` (`INT`, `TERM`, ...) to `child`.
+pub fn send_signal(signal: &str, child: &std::process::Child) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &child.id().to_string()])
+        .status()
+        .unwrap_or_else(|e| panic!("kill: {e}"));
+    assert!(sent.success());
 }
 
 /// A path as a command-line argument.

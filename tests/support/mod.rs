@@ -13,13 +13,15 @@
 //!
 //! The vocabulary tests are written in, so that a test shows what it
 //! checks rather than how it gets there: [`cli`] (commands and their
-//! checks), [`manifest`] (input files), [`objects`] (secrets in the
+//! checks), [`manifest`] (input files), [`contexts`] (kubeconfigs of
+//! several contexts), [`objects`] (secrets in the
 //! cluster), [`requests`] (what reached the test server).
 
 #![allow(dead_code)]
 
 pub mod apiserver;
 pub mod cli;
+pub mod contexts;
 pub mod manifest;
 pub mod objects;
 pub mod proxy;
@@ -36,7 +38,8 @@ use base64::Engine;
 use serde_json::{Value, json};
 
 pub use apiserver::{ApiServer, Fault, FaultRule};
-pub use cli::arg;
+pub use cli::{arg, result_counts, send_signal, wait_until};
+pub use contexts::kubeconfig;
 pub use manifest::{SMALL_TASK, entry};
 pub use objects::{b64, labels, mine, secret_object, tls_secret};
 

@@ -237,3 +237,66 @@ fn the_request_checks_fail_after_a_write() {
     assert!(fails(|| env.assert_no_writes()));
     assert!(fails(|| env.assert_only_the_owner_list()));
 }
+
+#[test]
+fn a_kubeconfig_of_contexts_reaches_each_in_its_namespace() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    server.create_namespace("elsewhere");
+    let config = super::kubeconfig()
+        .fake("here", &server.url(), &env.namespace)
+        .fake("there\u{9b}", &server.url(), "elsewhere");
+    let text = config.text();
+    assert!(
+        !text.contains('\u{9b}') && text.contains("there\\u009b"),
+        "{text}"
+    );
+    let file = env.kubeconfig_file("contexts", &config);
+    let whoami = |context: &str| {
+        env.with_kubeconfig(&file, &["whoami", "-o", "json", "--context", context])
+            .run()
+            .json()
+    };
+    // The first context is the current one.
+    let json = env
+        .with_kubeconfig(&file, &["whoami", "-o", "json"])
+        .run()
+        .json();
+    assert_eq!(json["namespace"], env.namespace.as_str(), "{json:#}");
+    assert_eq!(whoami("there\u{9b}")["namespace"], "elsewhere");
+    assert_eq!(
+        whoami("here")["clusterUser"]["username"],
+        super::apiserver::ALICE
+    );
+}
+
+#[test]
+fn a_spawned_command_is_signalled_and_waited_for() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    // A LIST held long enough to be interrupted.
+    server.inject(
+        super::FaultRule::new(super::Fault::Delay(std::time::Duration::from_secs(600)))
+            .on("GET")
+            .path("/secrets"),
+    );
+    let child = env.cmd(&["secret", "list"]).spawn();
+    super::wait_until("the list was never sent", || {
+        server.count("GET", "/secrets") > 0
+    });
+    super::send_signal("TERM", &child);
+    let out = child.wait_with_output().unwrap_or_else(|e| panic!("{e}"));
+    assert_ne!(out.status.code(), Some(0), "{out:?}");
+}
+
+#[test]
+fn in_repo_runs_from_the_repository_root() {
+    let env = TestEnv::new();
+    let render = || {
+        env.cmd(&["render-job", "-f", "examples/job.yaml"])
+            .args(&["--secrets", "examples/secrets.yaml"])
+            .env("HF_TOKEN", "hf_demo")
+    };
+    render().in_repo().run().success();
+    render().run().failure().stderr_has("examples/job.yaml");
+}

@@ -29,11 +29,11 @@ fn the_identity_doc_runs_as_written() {
         .stdout_has(&format!("Konduktor config: {}", config.display()));
 
     // The first workstation wrote the walk-through's five secrets.
-    let mut cmd = env.command();
-    cmd.current_dir(env!("CARGO_MANIFEST_DIR"))
+    env.cmd(&["apply", "-f", "examples/secrets.yaml"])
+        .in_repo()
         .env("HF_TOKEN", env.canary("hf"))
-        .args(["-n", &env.namespace, "apply", "-f", "examples/secrets.yaml"]);
-    env.run_command(cmd).success();
+        .run()
+        .success();
     // The second: another HOME, and the hash computed from login and host.
     let second = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
     let shell = Shell::new(&env)

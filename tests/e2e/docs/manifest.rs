@@ -2,15 +2,12 @@
 //! manifest it shows, saved plans, several clusters, where a change came
 //! from, and `export`.
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use super::{DocScript, Shell, TwoClusters, assert_printed, assert_shows, text_block_after};
-use crate::support::{OWNER, TestEnv};
+use super::{DocScript, Shell, TwoClusters, assert_printed, assert_shows, read, text_block_after};
+use crate::support::{OWNER, TestEnv, entry, mine};
 
 const DOC: &str = "docs/manifest.md";
-const HEAD: &str = "apiVersion: konduktor.trainy.ai/v1alpha1\nkind: SecretSet\nsecrets:\n";
 
 #[test]
 fn the_manifest_doc_runs_as_written() {
@@ -28,17 +25,12 @@ fn the_manifest_doc_runs_as_written() {
 
 /// The first yaml block of the document: the manifest everything starts from.
 fn first_manifest() -> String {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(DOC))
-        .unwrap_or_else(|e| panic!("{e}"));
-    text.split("```yaml\n")
+    read(DOC)
+        .split("```yaml\n")
         .nth(1)
         .and_then(|b| b.split("```").next())
         .unwrap_or_else(|| panic!("{DOC}: no yaml block"))
         .to_string()
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().unwrap_or_default()
 }
 
 /// The manifest at the top, with the files it names, against a cluster
@@ -47,30 +39,26 @@ fn path(p: &Path) -> &str {
 fn the_first_diff_and_apply(doc: &mut DocScript) {
     let env = TestEnv::new();
     env.file("secrets.yaml", first_manifest());
-    let ssh = env.home.path().join(".ssh");
-    std::fs::create_dir_all(&ssh).unwrap_or_else(|e| panic!("{e}"));
-    std::fs::write(ssh.join("id_ed25519"), env.canary("ssh-key")).unwrap_or_else(|e| panic!("{e}"));
+    env.home_file(".ssh/id_ed25519", env.canary("ssh-key"));
     let a_txt = env.file("creds/a.txt", env.canary("creds-before"));
-    let a_json = env.file("a.json", env.canary("a-json"));
-    let b_txt = env.file("b.txt", env.canary("b-txt"));
-    let extra = format!("EXTRA={}", env.canary("extra"));
-    let token = format!("TOKEN={}", env.canary("old-token"));
-    for args in [
-        vec![
-            "secret",
-            "create",
-            "config",
-            "--from-file",
-            path(&a_json),
-            "--from-file",
-            path(&b_txt),
-        ],
-        vec!["secret", "create", "creds", "--from-directory", "creds"],
-        vec!["secret", "create", "creds", "--inline", &extra],
-        vec!["secret", "create", "old-token", "--inline", &token],
-    ] {
-        env.run(&args).success();
-    }
+    let a_json = env.file_arg("a.json", env.canary("a-json"));
+    let b_txt = env.file_arg("b.txt", env.canary("b-txt"));
+    env.run(&[
+        "secret",
+        "create",
+        "config",
+        "--from-file",
+        &a_json,
+        "--from-file",
+        &b_txt,
+    ])
+    .success();
+    env.run(&["secret", "create", "creds", "--from-directory", "creds"])
+        .success();
+    env.create("creds", &[("EXTRA", &env.canary("extra"))])
+        .success();
+    env.create("old-token", &[("TOKEN", &env.canary("old-token"))])
+        .success();
     std::fs::write(&a_txt, env.canary("creds-after")).unwrap_or_else(|e| panic!("{e}"));
 
     let shell = Shell::new(&env);
@@ -82,18 +70,15 @@ fn the_first_diff_and_apply(doc: &mut DocScript) {
     shell.on_terminal(&apply, "yes\n", 0);
     let names = env.secret_names();
     for name in ["hf", "github", "creds", "config"] {
-        assert!(
-            names.contains(&format!("{name}-{OWNER}")),
-            "{name}: {names:?}"
-        );
+        assert!(names.contains(&mine(name)), "{name}: {names:?}");
     }
-    assert!(!names.contains(&format!("old-token-{OWNER}")), "{names:?}");
-    assert_eq!(env.data(&format!("hf-{OWNER}"))["HF_TOKEN"], b"...");
+    assert!(!names.contains(&mine("old-token")), "{names:?}");
+    assert_eq!(env.my_data("hf")["HF_TOKEN"], b"...");
 }
 
-/// The resourceVersion of `name` in the test's namespace.
-fn resource_version(env: &TestEnv, name: &str) -> String {
-    env.secret(name).unwrap_or_default()["metadata"]["resourceVersion"]
+/// The resourceVersion of `secret` (an object as read back), or "".
+fn resource_version(secret: Option<Value>) -> String {
+    secret.unwrap_or_default()["metadata"]["resourceVersion"]
         .as_str()
         .unwrap_or_default()
         .to_string()
@@ -101,31 +86,25 @@ fn resource_version(env: &TestEnv, name: &str) -> String {
 
 /// `hf` (env, one key `TOKEN`) and `old`, to be deleted.
 fn hf_and_old(env: &TestEnv, token: &str) {
-    env.file(
-        "secrets.yaml",
-        format!(
-            "{HEAD}  - name: hf\n    kind: env\n    inline: {{TOKEN: {token}}}\n  - name: old\n    state: absent\n"
-        ),
-    );
+    env.manifest(&[
+        entry("hf").kind("env").inline(&[("TOKEN", token)]),
+        entry("old").absent(),
+    ]);
 }
 
 /// A fresh `plan.json` of `hf_and_old` with `old` back in the cluster.
 fn plan_again(env: &TestEnv, token: &str) {
-    let key = format!("K={}", env.canary("old"));
-    env.run(&["secret", "create", "old", "--inline", &key])
-        .success();
+    env.create("old", &[("K", &env.canary("old"))]).success();
     hf_and_old(env, token);
-    let _ = std::fs::remove_file(env.dir.path().join("plan.json"));
-    let saved = env.run(&["diff", "-f", "secrets.yaml", "--out", "plan.json"]);
-    assert_eq!(saved.code, Some(1), "{saved:?}");
+    let _ = std::fs::remove_file(env.path("plan.json"));
+    env.diff_with("secrets.yaml", &["--out", "plan.json"])
+        .exits(1);
 }
 
 fn saved_plans(doc: &mut DocScript) {
     let env = TestEnv::new();
     let shell = Shell::new(&env);
-    let key = format!("K={}", env.canary("old"));
-    env.run(&["secret", "create", "old", "--inline", &key])
-        .success();
+    env.create("old", &[("K", &env.canary("old"))]).success();
     hf_and_old(&env, &env.canary("token-1"));
     shell.run(
         &doc.next("kubectl konduktor diff -f secrets.yaml --out plan.json"),
@@ -136,7 +115,7 @@ fn saved_plans(doc: &mut DocScript) {
         &doc.next("kubectl konduktor apply -f secrets.yaml --plan plan.json"),
         0,
     );
-    assert!(env.secret(&format!("old-{OWNER}")).is_none());
+    assert!(env.my_secret("old").is_none());
 
     plan_again(&env, &env.canary("token-2"));
     shell.run(
@@ -145,12 +124,12 @@ fn saved_plans(doc: &mut DocScript) {
         ),
         0,
     );
-    assert!(env.secret(&format!("old-{OWNER}")).is_none());
+    assert!(env.my_secret("old").is_none());
 
     // Without the key it was made with: another machine's HOME.
     plan_again(&env, &env.canary("token-3"));
     let plan: Value = serde_json::from_slice(
-        &std::fs::read(env.dir.path().join("plan.json")).unwrap_or_else(|e| panic!("{e}")),
+        &std::fs::read(env.path("plan.json")).unwrap_or_else(|e| panic!("{e}")),
     )
     .unwrap_or_else(|e| panic!("{e}"));
     let key_id = plan["keyId"].as_str().unwrap_or_default().to_string();
@@ -164,12 +143,12 @@ fn saved_plans(doc: &mut DocScript) {
 
     // Out of date: `hf`'s value changed in the sources, `old` in the cluster.
     hf_and_old(&env, &env.canary("token-4"));
-    let old = format!("old-{OWNER}");
-    let before = resource_version(&env, &old);
+    let old = mine("old");
+    let before = resource_version(env.secret(&old));
     if let Some(server) = env.fake() {
         server.touch_secret(&env.namespace, &old);
     }
-    let after = resource_version(&env, &old);
+    let after = resource_version(env.secret(&old));
     let moved = doc.next("kubectl konduktor apply -f secrets.yaml --plan plan.json");
     let run = shell.run(&moved, 1);
     let versions = format!("resourceVersion {before} -> {after}");
@@ -182,22 +161,12 @@ fn several_clusters(doc: &mut DocScript) {
         return;
     };
     let env = &two.env;
-    let hf = |token: &str| {
-        env.file(
-            "secrets.yaml",
-            format!("{HEAD}  - name: hf\n    kind: env\n    inline: {{HF_TOKEN: {token}}}\n"),
-        );
-    };
-    let setup = |args: &[&str]| {
-        let mut cmd = env.command();
-        cmd.env("KUBECONFIG", &two.kubeconfig)
-            .args(["-n", &env.namespace])
-            .args(args);
-        env.run_command(cmd)
-    };
+    let hf = |token: &str| env.manifest(&[entry("hf").kind("env").inline(&[("HF_TOKEN", token)])]);
     // On `train` already; `infer` is new.
     hf(&env.canary("token-1"));
-    setup(&["apply", "-f", "secrets.yaml", "--context", "train"]).success();
+    two.cmd(&["apply", "-f", "secrets.yaml", "--context", "train"])
+        .run()
+        .success();
 
     let shell = two.shell();
     shell
@@ -234,27 +203,15 @@ fn several_clusters(doc: &mut DocScript) {
 
     // A rotation reviewed; then `hf` changes on `infer` before the apply.
     hf(&env.canary("token-2"));
-    let _ = std::fs::remove_file(env.dir.path().join("plan.json"));
-    let saved = setup(&[
-        "diff",
-        "-f",
-        "secrets.yaml",
-        "--context",
-        "train,infer",
-        "--out",
-        "plan.json",
-    ]);
-    assert_eq!(saved.code, Some(1), "{saved:?}");
-    let name = format!("hf-{OWNER}");
-    let version = |s: &crate::support::ApiServer| {
-        s.secret(&env.namespace, &name).unwrap_or_default()["metadata"]["resourceVersion"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
-    };
-    let before = version(&two.infer);
+    let _ = std::fs::remove_file(env.path("plan.json"));
+    two.cmd(&["diff", "-f", "secrets.yaml", "--context", "train,infer"])
+        .args(&["--out", "plan.json"])
+        .run()
+        .exits(1);
+    let name = mine("hf");
+    let before = resource_version(two.infer.secret(&env.namespace, &name));
     two.infer.touch_secret(&env.namespace, &name);
-    let after = version(&two.infer);
+    let after = resource_version(two.infer.secret(&env.namespace, &name));
     let moved =
         doc.next("kubectl konduktor apply -f secrets.yaml --context train,infer --plan plan.json");
     let run = shell.run(&moved, 1);
@@ -266,19 +223,14 @@ fn several_clusters(doc: &mut DocScript) {
 fn where_a_change_came_from(doc: &mut DocScript) {
     let env = TestEnv::new();
     let manifest = |token: &str| {
-        env.file(
-            "secrets.yaml",
-            format!(
-                "{HEAD}  - name: hf\n    kind: env\n    inline: {{TOKEN: {token}, WANDB_MODE: online}}\n"
-            ),
-        );
+        env.manifest(&[entry("hf")
+            .kind("env")
+            .inline(&[("TOKEN", token), ("WANDB_MODE", "online")])])
     };
-    manifest(&env.canary("token-1"));
-    env.run(&["apply", "-f", "secrets.yaml"]).success();
+    env.apply(&manifest(&env.canary("token-1"))).success();
     manifest(&env.canary("token-2"));
     // Someone's `kubectl edit`: the value changes, the record stays.
-    let name = format!("hf-{OWNER}");
-    let mut live = env.secret(&name).unwrap_or_default();
+    let mut live = env.my_secret("hf").unwrap_or_default();
     live["data"]["WANDB_MODE"] = Value::String("b2ZmbGluZQ==".to_string());
     env.replace(live);
     let diff = doc.next("kubectl konduktor diff -f secrets.yaml");
@@ -290,20 +242,10 @@ fn where_a_change_came_from(doc: &mut DocScript) {
 /// reproduces them.
 fn export(doc: &mut DocScript) {
     let env = TestEnv::new();
-    let settings = env.file("settings.txt", env.canary("settings"));
-    let pair = format!("WANDB_API_KEY={}", env.canary("wandb"));
-    env.run(&[
-        "secret",
-        "create",
-        "--from-file",
-        path(&settings),
-        "settings",
-    ])
-    .success();
-    env.run(&[
-        "secret", "create", "--kind", "env", "--inline", &pair, "wandb",
-    ])
-    .success();
+    let settings = env.file_arg("settings.txt", env.canary("settings"));
+    env.create_file("settings", &settings).success();
+    env.create_env("wandb", &[("WANDB_API_KEY", &env.canary("wandb"))])
+        .success();
     let shell = Shell::new(&env);
     shell
         .run(&doc.next("kubectl konduktor export"), 0)

@@ -25,7 +25,8 @@ mod identity;
 mod manifest;
 mod render_job;
 
-use crate::support::{ApiServer, Run, TestEnv, apiserver, proxy};
+use crate::support::cli::TestCommand;
+use crate::support::{ApiServer, Run, TestEnv, kubeconfig};
 
 /// The documents whose commands these tests run; a document that shows a
 /// command and is not here fails `every_document_with_commands_has_a_test`.
@@ -463,25 +464,12 @@ impl TwoClusters {
         let train = env.fake()?.url();
         let infer = ApiServer::start();
         infer.create_namespace(&env.namespace);
-        let mut clusters = String::new();
-        let mut contexts = String::new();
-        for (name, url) in [("train", &train), ("infer", &infer.url())] {
-            clusters.push_str(&format!(
-                "- name: {name}\n  cluster:\n    server: {url}\n    certificate-authority-data: {}\n",
-                proxy::ca_data()
-            ));
-            contexts.push_str(&format!(
-                "- name: {name}\n  context:\n    cluster: {name}\n    user: alice\n    namespace: {}\n",
-                env.namespace
-            ));
-        }
-        let kubeconfig = env.file(
-            "two-clusters.kubeconfig",
-            format!(
-                "apiVersion: v1\nkind: Config\nclusters:\n{clusters}users:\n- name: alice\n  user:\n    token: {}\ncontexts:\n{contexts}current-context: train\n",
-                apiserver::ALICE_TOKEN
-            ),
+        let config = kubeconfig().fake("train", &train, &env.namespace).fake(
+            "infer",
+            &infer.url(),
+            &env.namespace,
         );
+        let kubeconfig = env.kubeconfig_file("two-clusters.kubeconfig", &config);
         Some(TwoClusters {
             env,
             infer,
@@ -492,6 +480,12 @@ impl TwoClusters {
     /// A shell whose kubeconfig names both clusters.
     pub fn shell(&self) -> Shell<'_> {
         Shell::new(&self.env).var("KUBECONFIG", &self.kubeconfig)
+    }
+
+    /// `args` (in the test's namespace) with the kubeconfig naming both
+    /// clusters: a step the document does not show.
+    pub fn cmd(&self, args: &[&str]) -> TestCommand<'_> {
+        self.env.cmd(args).kubeconfig(&self.kubeconfig)
     }
 }
 

@@ -47,8 +47,7 @@ fn the_render_job_doc_runs_as_written() {
     env.file("task.yaml", &blocks[0]);
     env.file("ddp.yaml", &blocks[0]);
     // Secrets to inject: an env secret of yours.
-    let pair = format!("HF_TOKEN={}", env.canary("hf"));
-    env.run(&["secret", "create", "--kind", "env", "--inline", &pair, "hf"])
+    env.create_env("hf", &[("HF_TOKEN", &env.canary("hf"))])
         .success();
     let shell = Shell::new(&env);
 
