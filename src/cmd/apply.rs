@@ -707,10 +707,10 @@ async fn run_targets_watched(
         let fresh: Vec<(&str, &Plan, Target)> = planned
             .iter()
             .filter_map(|p| {
-                let plan = p.plan.as_ref().ok()?;
+                let (plan, cluster) = p.ready()?;
                 let target = Target {
-                    server: p.cluster.server.clone(),
-                    namespace: p.cluster.namespace.clone(),
+                    server: cluster.server.clone(),
+                    namespace: cluster.namespace.clone(),
                     owner: plan.owner.clone(),
                 };
                 Some((p.target.context.as_str(), plan, target))
@@ -762,16 +762,16 @@ async fn run_targets_watched(
             "fix or leave out that context (name the others with --context), then run apply again",
         ));
     }
-    let ready: Vec<(&TargetPlan, &Plan)> = planned
+    let ready: Vec<(&TargetPlan, &Plan, &Cluster)> = planned
         .iter()
-        .filter_map(|p| p.plan.as_ref().ok().map(|plan| (p, plan)))
+        .filter_map(|p| p.ready().map(|(plan, cluster)| (p, plan, cluster)))
         .collect();
-    for (p, plan) in &ready {
+    for (p, plan, _) in &ready {
         plan.refuse_conflicts().map_err(|e| named(e, &p.target))?;
     }
     // A target left out is not converged: the run says so in its status.
     let incomplete = !unread.is_empty();
-    let changes = ready.iter().any(|(_, plan)| plan.has_changes());
+    let changes = ready.iter().any(|(_, plan, _)| plan.has_changes());
     let note = if !changes && incomplete {
         Some("No changes on the targets that were read (the others were skipped).")
     } else if !changes {
@@ -794,8 +794,8 @@ async fn run_targets_watched(
     }
     let deleting: Vec<String> = ready
         .iter()
-        .filter(|(_, plan)| plan.has_deletions())
-        .map(|(p, plan)| {
+        .filter(|(_, plan, _)| plan.has_deletions())
+        .map(|(p, plan, _)| {
             format!(
                 "{} on `{}`",
                 plan_view::deletions(plan),
@@ -815,12 +815,12 @@ async fn run_targets_watched(
     // Before the first write anywhere: may we write on every target?
     let checks = ready
         .iter()
-        .map(|(p, plan)| execute::check_access(&p.cluster, plan));
+        .map(|(_, plan, cluster)| execute::check_access(*cluster, plan));
     let checked: Vec<_> = futures::stream::iter(checks)
         .buffered(targets::READS_AT_ONCE)
         .collect()
         .await;
-    for ((p, _), checked) in ready.iter().zip(checked) {
+    for ((p, _, _), checked) in ready.iter().zip(checked) {
         checked.map_err(|e| {
             let e = named(e, &p.target);
             let help = format!(
@@ -835,19 +835,22 @@ async fn run_targets_watched(
     let progresses: Vec<&std::sync::Arc<execute::Progress>> = planned
         .iter()
         .zip(progresses)
-        .filter(|(p, _)| p.plan.is_ok())
+        .filter(|(p, _)| p.ready().is_some())
         .map(|(_, progress)| progress)
         .collect();
     interruption.set_phase(Phase::Writing);
-    let writes = ready.iter().zip(&progresses).map(|((p, plan), progress)| {
-        write_target(&p.cluster, plan, progress, args.parallel.into())
-    });
+    let writes = ready
+        .iter()
+        .zip(&progresses)
+        .map(|((_, plan, cluster), progress)| {
+            write_target(cluster, plan, progress, args.parallel.into())
+        });
     let ticker = start_progress(
         text,
         ready
             .iter()
             .zip(&progresses)
-            .map(|((p, plan), progress)| ProgressPart {
+            .map(|((p, plan, _), progress)| ProgressPart {
                 target: Some(p.target.context.clone()),
                 progress: std::sync::Arc::clone(progress),
                 total: execute::steps(plan),
@@ -866,9 +869,9 @@ async fn run_targets_watched(
     let waits = ready
         .iter()
         .zip(written.iter_mut())
-        .map(|((p, plan), w)| async move {
+        .map(|((_, plan, cluster), w)| async move {
             let settled = crate::secrets::execute::wait::settle(
-                &p.cluster,
+                *cluster,
                 plan,
                 &mut w.outcomes,
                 args.wait.wait(),
@@ -889,7 +892,7 @@ async fn run_targets_watched(
             .any(|w| w.stopped.is_some() || w.outcomes.iter().any(Outcome::failed));
     if text {
         let mut summary = String::new();
-        for ((p, _), w) in ready.iter().zip(&written) {
+        for ((p, _, _), w) in ready.iter().zip(&written) {
             summary.push_str(&p.target.header());
             summary.push('\n');
             summary.push_str(&execute::view::render_outcomes(&w.outcomes));
@@ -960,7 +963,7 @@ fn named(e: Error, target: &TargetInfo) -> Error {
 }
 
 fn print_targets_report(
-    ready: &[(&TargetPlan, &Plan)],
+    ready: &[(&TargetPlan, &Plan, &Cluster)],
     unread: &[&TargetPlan],
     written: Vec<Written>,
     dry_run: bool,
@@ -970,7 +973,7 @@ fn print_targets_report(
     let mut written = written.into_iter();
     let targets = ready
         .iter()
-        .map(|(p, plan)| {
+        .map(|(p, plan, _)| {
             let w = written.next();
             TargetReport {
                 target: &p.target,

@@ -186,10 +186,12 @@ fn save_targets(
 ) -> Result<()> {
     let mut saved = Vec::with_capacity(plans.len());
     for p in plans {
-        let Ok(plan) = &p.plan else { continue };
+        let Some((plan, cluster)) = p.ready() else {
+            continue;
+        };
         let target = Target {
-            server: p.cluster.server.clone(),
-            namespace: p.cluster.namespace.clone(),
+            server: cluster.server.clone(),
+            namespace: cluster.namespace.clone(),
             owner: plan.owner.clone(),
         };
         let salt = crate::secrets::plan::saved::new_salt()?;

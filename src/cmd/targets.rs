@@ -105,8 +105,24 @@ impl TargetInfo {
         }
     }
 
+    /// A target whose credentials could not be had (a credential plugin
+    /// that failed, an expired login): its context alone is known.
+    fn unconnected(context: &str) -> Self {
+        TargetInfo {
+            context: context.to_string(),
+            namespace: String::new(),
+            server: String::new(),
+        }
+    }
+
     /// The header line of this target's part of a plan.
     pub fn header(&self) -> String {
+        if self.server.is_empty() {
+            return format!(
+                "Target: context `{}` (not connected)",
+                crate::escape::text(&self.context)
+            );
+        }
         format!(
             "Target: context `{}`, namespace `{}`, server {}",
             crate::escape::text(&self.context),
@@ -119,8 +135,17 @@ impl TargetInfo {
 /// One target, planned, or why it could not be read.
 pub struct TargetPlan {
     pub target: TargetInfo,
-    pub cluster: Cluster,
+    /// None when no credentials could be had for it (then `plan` is the
+    /// error).
+    pub cluster: Option<Cluster>,
     pub plan: std::result::Result<Plan, Error>,
+}
+
+impl TargetPlan {
+    /// Its plan and cluster, when it was read.
+    pub fn ready(&self) -> Option<(&Plan, &Cluster)> {
+        Some((self.plan.as_ref().ok()?, self.cluster.as_ref()?))
+    }
 }
 
 /// Read the manifest, check the owner and connect to every target (a
@@ -139,24 +164,33 @@ pub async fn plan_manifest(
     crate::konduktor::identity::fits_object_names(&owner)?;
     // One owner everywhere: a mismatch stops every target.
     manifest.check_owner(&owner)?;
-    let mut clusters = Vec::with_capacity(contexts.len());
+    // A kubeconfig entry that is not usable stops every target; one whose
+    // credentials cannot be had (a credential plugin that fails or hangs,
+    // an expired login) is a target that cannot be read, as one whose
+    // server does not answer.
+    let mut clusters: Vec<std::result::Result<Cluster, (String, Error)>> =
+        Vec::with_capacity(contexts.len());
     for context in contexts {
         let mut one = ctx.clone();
         one.connect.context = Some(context.clone());
         one.contexts = vec![context.clone()];
-        let cluster = prelude::connect(&one).await.map_err(|e| {
-            let note = format!(
-                "the target `{}` cannot be reached from the kubeconfig: nothing was read on any target",
-                crate::escape::text(context)
-            );
-            let help = match e.hint() {
-                Some(h) => format!("{h}; {note}"),
-                None => note,
-            };
-            e.with_help(help)
-        })?;
-        clusters.push(cluster);
+        match prelude::connect(&one).await {
+            Ok(cluster) => clusters.push(Ok(cluster)),
+            Err(e) if unusable_entry(&e) => {
+                let note = format!(
+                    "the target `{}` cannot be reached from the kubeconfig: nothing was read on any target",
+                    crate::escape::text(context)
+                );
+                let help = match e.hint() {
+                    Some(h) => format!("{h}; {note}"),
+                    None => note,
+                };
+                return Err(e.with_help(help));
+            }
+            Err(e) => clusters.push(Err((context.clone(), e))),
+        }
     }
+    refuse_one_namespace_twice(&clusters)?;
     // Programs run once, after every target's kubeconfig entry proved usable.
     let desired = crate::secrets::manifest::load_here(&manifest, commands.allowed())?;
     let selector = Cluster::owner_selector(&owner.hash);
@@ -164,7 +198,12 @@ pub async fn plan_manifest(
     // `allowed_contexts` must not run out of file descriptors (which
     // would read as a network failure).
     use futures::StreamExt as _;
-    let reads = clusters.iter().map(|c| c.list_secrets(Some(&selector)));
+    let reads = clusters.iter().map(|c| async {
+        match c {
+            Ok(c) => c.list_secrets(Some(&selector)).await,
+            Err((_, e)) => Err(e.clone()),
+        }
+    });
     let lives: Vec<_> = futures::stream::iter(reads)
         .buffered(READS_AT_ONCE)
         .collect()
@@ -184,13 +223,52 @@ pub async fn plan_manifest(
             plan.refuse_oversized()?;
             Ok(plan)
         });
-        planned.push(TargetPlan {
-            target: TargetInfo::of(&cluster),
-            cluster,
-            plan,
+        planned.push(match cluster {
+            Ok(cluster) => TargetPlan {
+                target: TargetInfo::of(&cluster),
+                cluster: Some(cluster),
+                plan,
+            },
+            Err((context, _)) => TargetPlan {
+                target: TargetInfo::unconnected(&context),
+                cluster: None,
+                plan,
+            },
         });
     }
     Ok(planned)
+}
+
+/// Whether a connection failed on the kubeconfig itself (a file, entry or
+/// namespace that is not usable), which stops every target, rather than
+/// on getting credentials from it.
+fn unusable_entry(e: &Error) -> bool {
+    matches!(
+        e.kind,
+        ErrorKind::Kubeconfig | ErrorKind::Usage | ErrorKind::Identity | ErrorKind::Input
+    )
+}
+
+/// Two contexts that reach one namespace of one server are one target
+/// twice: its plan would be counted, asked and carried out twice.
+fn refuse_one_namespace_twice(
+    clusters: &[std::result::Result<Cluster, (String, Error)>],
+) -> Result<()> {
+    let mut seen: std::collections::BTreeMap<(&str, &str), &str> =
+        std::collections::BTreeMap::new();
+    for c in clusters.iter().filter_map(|c| c.as_ref().ok()) {
+        if let Some(first) = seen.insert((&c.server, &c.namespace), &c.context) {
+            return Err(Error::new(
+                ErrorKind::Usage,
+                format!(
+                    "the contexts `{first}` and `{}` reach the same namespace `{}` on {}: one target named twice; nothing was read",
+                    c.context, c.namespace, c.server
+                ),
+            )
+            .with_help("name one of them"));
+        }
+    }
+    Ok(())
 }
 
 /// The sum of the targets' summaries (failed targets count for nothing).

@@ -14,7 +14,8 @@
 //! counts, faults, latency) is checked on the fake alone.
 
 use std::cell::RefCell;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -43,7 +44,7 @@ struct Clusters {
     namespaces: Vec<String>,
     /// A bearer token replacing a target's usual user (the real server:
     /// see [`Clusters::as_service_account`]).
-    tokens: RefCell<Vec<Option<String>>>,
+    users: RefCell<Vec<Option<Value>>>,
     kubeconfig: PathBuf,
 }
 
@@ -127,7 +128,7 @@ impl Clusters {
             others,
             real,
             namespaces,
-            tokens: RefCell::new(vec![None; NAMES.len()]),
+            users: RefCell::new(vec![None; NAMES.len()]),
             kubeconfig,
         };
         // Every target holds another user's secret with a value that must
@@ -166,24 +167,37 @@ impl Clusters {
     /// One context per target, named as [`NAMES`], each with its own
     /// namespace.
     fn write_kubeconfig(&self) {
-        let tokens = self.tokens.borrow();
+        let users = self.users.borrow();
         let mut config = kubeconfig();
         for (i, name) in NAMES.iter().enumerate() {
             let namespace = &self.namespaces[i];
-            config = match (&self.real, &tokens[i]) {
-                (Some(real), Some(token)) => config.context(
-                    name,
-                    real.cluster.clone(),
-                    json!({ "token": token }),
-                    namespace,
-                ),
+            config = match (&self.real, &users[i]) {
+                (Some(real), Some(user)) => {
+                    config.context(name, real.cluster.clone(), user.clone(), namespace)
+                }
                 (Some(real), None) => {
                     config.context(name, real.cluster.clone(), real.user.clone(), namespace)
                 }
-                (None, _) => config.fake(name, &self.server_url(i), namespace),
+                (None, Some(user)) => config.context(
+                    name,
+                    json!({"server": self.server_url(i), "certificate-authority-data": crate::support::proxy::ca_data()}),
+                    user.clone(),
+                    namespace,
+                ),
+                (None, None) => config.fake(name, &self.server_url(i), namespace),
             };
         }
         std::fs::write(&self.kubeconfig, config.text()).unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Target `i`'s credentials come from the credential plugin `plugin`
+    /// from now on (as an SSO login's do).
+    fn use_plugin(&self, i: usize, plugin: &Path) {
+        self.users.borrow_mut()[i] = Some(json!({"exec": {
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "command": plugin.to_string_lossy(),
+            "interactiveMode": "Never"}}));
+        self.write_kubeconfig();
     }
 
     /// Put `obj` on target `i` as another writer would: on the real server
@@ -298,7 +312,7 @@ impl Clusters {
             admin(&["create", "rolebinding", sa, "--role", sa, &subject]);
         }
         let token = admin(&["create", "token", sa]);
-        self.tokens.borrow_mut()[i] = Some(token);
+        self.users.borrow_mut()[i] = Some(json!({ "token": token }));
         self.write_kubeconfig();
         format!("system:serviceaccount:{ns}:{sa}")
     }
@@ -1479,10 +1493,19 @@ fn a_signal_while_waiting_for_deletions_on_several_targets_stops_at_once() {
 /// A kubeconfig whose contexts, named `names`, all reach the env's server
 /// as alice, in its namespace (None on a real cluster).
 fn one_server_contexts(env: &TestEnv, names: &[&str]) -> Option<String> {
-    let url = env.fake()?.url();
-    let config = names.iter().fold(kubeconfig(), |config, name| {
-        config.fake(name, &url, &env.namespace)
-    });
+    let server = env.fake()?;
+    let url = server.url();
+    // The first in the env's namespace, each other in one of its own: two
+    // contexts on one namespace are one target named twice.
+    let mut config = kubeconfig();
+    for (i, name) in names.iter().enumerate() {
+        let namespace = match i {
+            0 => env.namespace.clone(),
+            i => format!("{}-{i}", env.namespace),
+        };
+        server.create_namespace(&namespace);
+        config = config.fake(name, &url, &namespace);
+    }
     Some(crate::support::arg(&env.kubeconfig_file("named-contexts", &config)).to_string())
 }
 
@@ -1492,7 +1515,8 @@ fn one_server_contexts(env: &TestEnv, names: &[&str]) -> Option<String> {
 fn a_context_name_is_escaped_in_the_question_before_deletions() {
     let env = TestEnv::new();
     let named = "in\u{1b}[31mfer\u{9b}2J";
-    let Some(kubeconfig) = one_server_contexts(&env, &["train", named]) else {
+    // The deletion is on the named context's namespace (the env's).
+    let Some(kubeconfig) = one_server_contexts(&env, &[named, "train"]) else {
         return;
     };
     env.create("gone", &[("K", "v")]).success();
@@ -1544,4 +1568,65 @@ fn a_context_with_a_comma_in_its_name_is_named_with_an_escaped_comma() {
         "plan.json",
     ])
     .success();
+}
+
+/// Two contexts that reach one namespace of one server are refused before
+/// anything is read: the plan would count, ask and write it twice.
+#[test]
+fn two_contexts_on_one_namespace_are_refused_as_one_target_named_twice() {
+    let env = TestEnv::new();
+    let Some(server) = env.fake() else { return };
+    let url = server.url();
+    let config =
+        kubeconfig()
+            .fake("train", &url, &env.namespace)
+            .fake("alias", &url, &env.namespace);
+    let config = env.kubeconfig_file("aliases", &config);
+    let config = crate::support::arg(&config).to_string();
+    let file = env.manifest(&[hf(&env.canary("token"))]);
+    env.clear_requests();
+    for verb in ["diff", "apply"] {
+        env.with_kubeconfig(&config, &[verb, "-f", &file, "--context", "train,alias"])
+            .run()
+            .failure()
+            .stderr_has("the contexts `train` and `alias` reach the same namespace")
+            .stderr_has("nothing was read");
+    }
+    assert!(
+        server
+            .requests()
+            .iter()
+            .all(|r| r.method != "GET" || !r.path.ends_with("/secrets"))
+    );
+    assert!(env.my_secret("hf").is_none());
+}
+
+/// A target whose credential plugin fails (an expired login) is a target
+/// that cannot be read, as one whose server does not answer: diff shows the
+/// others and exits 2; apply stops every target unless --skip-unreachable.
+#[test]
+fn a_target_whose_credential_plugin_fails_is_one_that_cannot_be_read() {
+    let c = Clusters::any();
+    let plugin = c.env.file(
+        "expired-login",
+        "#!/bin/sh\necho 'login expired: run sso login' >&2\nexit 1\n",
+    );
+    let made = Command::new("chmod").arg("700").arg(&plugin).status();
+    assert!(made.is_ok_and(|s| s.success()));
+    c.use_plugin(2, &plugin);
+    let file = c.hf_manifest();
+    let run = c.diff(&file, "train,infer,stage");
+    run.exits(2)
+        .stdout_has("Target: context `stage` (not connected)")
+        .stdout_has("Target: context `infer`")
+        .stderr_has("the credential plugin")
+        .stderr_has("failed with exit status 1");
+    c.apply_with(&file, "train,infer,stage", &[])
+        .exits(1)
+        .stderr_has("nothing was written on any target");
+    c.assert_nothing_written();
+    c.apply_with(&file, "train,infer,stage", &["--skip-unreachable"])
+        .exits(1)
+        .stderr_has("skipping the target `stage`");
+    assert_eq!(c.held(), [1, 1, 0]);
 }
