@@ -325,6 +325,11 @@ fn bad_input_is_refused_before_any_request() {
             "the secret `creds` would hold more than 1 MiB",
         ),
         (vec!["--inline", &value, "creds"], "is not a KEY=VALUE pair"),
+        // However short, none of it is shown (it may be a value).
+        (
+            vec!["--inline", "a1b", "creds"],
+            "of 3 characters is not a KEY=VALUE pair (not shown",
+        ),
         (
             vec!["--kind", "ssh", "--from-file", "ok.txt", "creds"],
             "invalid value 'ssh'",

@@ -53,8 +53,10 @@ pub const MAX_WALK_ENTRIES: usize = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SourceError {
-    #[error("`{raw_key}` is not a KEY=VALUE pair")]
-    InlineWithoutEquals { raw_key: String },
+    #[error(
+        "an --inline argument of {chars} characters is not a KEY=VALUE pair (not shown: it may be a value)"
+    )]
+    InlineWithoutEquals { chars: usize },
     #[error("{kind} secrets take {accepts}, not {given}")]
     KindSource {
         kind: SecretKind,
@@ -170,24 +172,14 @@ impl From<SourceError> for Error {
     }
 }
 
-/// Split `KEY=VALUE` at the first `=`. The error names only the key part, so a
-/// pasted token without `=` is never echoed whole.
+/// Split `KEY=VALUE` at the first `=`. Without one the argument may be a
+/// pasted token: the error shows none of it, only its length.
 pub fn parse_inline(raw: &str) -> Result<(String, SecretBytes), SourceError> {
     match raw.split_once('=') {
         Some((key, value)) => Ok((key.to_string(), SecretBytes::new(value.as_bytes().to_vec()))),
         None => Err(SourceError::InlineWithoutEquals {
-            raw_key: redacted_prefix(raw),
+            chars: raw.chars().count(),
         }),
-    }
-}
-
-/// Without an `=` we cannot tell a key from a pasted value: show only a hint of it.
-fn redacted_prefix(raw: &str) -> String {
-    let shown: String = raw.chars().take(3).collect();
-    if raw.chars().count() > 3 {
-        format!("{shown}…")
-    } else {
-        shown
     }
 }
 
