@@ -20,7 +20,7 @@
 //!
 //! Values go only into the files of step 2: no message, comment or log line
 //! holds one. Env files are read by this tool (`fromEnvFile`, the format of
-//! [`crate::secrets::manifest::env_file`]), never sourced: a key such as
+//! [`crate::secrets::env_file`]), never sourced: a key such as
 //! `HTTPS_PROXY` a secret holds changes nothing outside the job.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +33,7 @@ use crate::konduktor::secret_value::SecretBytes;
 use crate::konduktor::{
     self, GIT_SSH_KEY, LiveSecret, MAX_SECRET_BYTES, PARENT_VALUE, PAYLOAD_ZIP_KEY, SecretKind,
 };
-use crate::secrets::manifest::env_file;
+use crate::secrets::env_file;
 use crate::secrets::manifest::sources::{self, MAX_WALK_DEPTH};
 use crate::secrets::manifest::{API_VERSION, KIND};
 use crate::secrets::plan::{MAX_ZIP_ENTRIES, ZipRead, read_zip};
@@ -275,7 +275,7 @@ fn one_secret(l: &LiveSecret, owner_hash: &str, with_values: bool) -> Result<Sec
 // ------------------------------------------------------------ env files
 
 /// The env file of secret `name` (the format of
-/// [`crate::secrets::manifest::env_file`]), for `fromEnvFile`. A value no
+/// [`crate::secrets::env_file`]), for `fromEnvFile`. A value no
 /// environment variable can carry (a NUL byte, not UTF-8) is the reason
 /// the secret is left out: an env secret's values become variables in the
 /// job.

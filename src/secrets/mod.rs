@@ -8,8 +8,11 @@
 //!   deletions a finalizer holds, and what was done;
 //! - [`imperative`]: `secret create`, `secret delete`, `secret list`;
 //! - [`export`]: a manifest and its env files from live secrets;
+//! - [`env_file`]: the `KEY=VALUE` format the manifest's `fromEnvFile`
+//!   reads and export writes (shared by both rooms);
 //! - [`store`]: the cluster calls they all make, as a trait.
 
+pub mod env_file;
 pub mod execute;
 pub mod export;
 pub mod imperative;

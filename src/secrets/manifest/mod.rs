@@ -13,11 +13,11 @@
 //! message quotes one, whatever the shape of the file.
 //!
 //! The sources an entry names are read beside it: [`sources`] (files,
-//! folders, inline pairs into data), [`env_file`] (`fromEnvFile`, also the
-//! format `export` writes), [`command`] (`fromCommand`).
+//! folders, inline pairs into data), [`command`] (`fromCommand`); and
+//! `fromEnvFile` through [`crate::secrets::env_file`], the format `export`
+//! writes too.
 
 pub mod command;
-pub mod env_file;
 pub mod sources;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1566,7 +1566,7 @@ fn env_file_values(
             return None;
         }
     };
-    match crate::secrets::manifest::env_file::parse(&bytes, kind) {
+    match crate::secrets::env_file::parse(&bytes, kind) {
         Ok(pairs) => Some(pairs),
         Err(e) => {
             problems.add(
