@@ -87,6 +87,9 @@ pub struct Error {
     snippet: Option<Box<Snippet>>,
     /// Further problems found in the same pass (e.g. every bad manifest entry).
     related: Vec<Error>,
+    /// Asking again would get the same answer (one over a cap this tool
+    /// keeps): never retried, whatever its kind.
+    final_answer: bool,
 }
 
 impl Error {
@@ -97,7 +100,21 @@ impl Error {
             help: None,
             snippet: None,
             related: Vec::new(),
+            final_answer: false,
         }
+    }
+
+    /// Mark this error as one that asking again would get again.
+    #[must_use]
+    pub fn final_answer(mut self) -> Self {
+        self.final_answer = true;
+        self
+    }
+
+    /// Whether asking again might get another answer.
+    #[must_use]
+    pub fn worth_asking_again(&self) -> bool {
+        !self.final_answer
     }
 
     #[must_use]

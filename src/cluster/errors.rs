@@ -15,9 +15,49 @@ use super::kubeconfig::UserRef;
 use super::text::{bounded, error_chain};
 use crate::error::{Error, ErrorKind};
 
-/// What the error of an answer over its cap says (pages too): such an
-/// answer would be as large again, so it is not asked for anew.
+/// What the error of an answer over its cap says (pages too).
 pub(crate) const OVER_CAP: &str = "more than this tool reads";
+
+/// An answer this tool stopped reading: over one of its caps, or a page
+/// of more items than asked for. Such an answer would come as large again,
+/// so it is not asked for anew. It travels through kube's errors as a
+/// typed value, told apart by its type, never by its words.
+#[derive(Debug)]
+pub(crate) enum OverCap {
+    /// One object or review over its byte cap.
+    Answer(String),
+    /// A LIST page over its byte cap.
+    Page(String),
+    /// A LIST page of more items than asked for.
+    TooMany(String),
+}
+
+impl std::fmt::Display for OverCap {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            OverCap::Answer(text) | OverCap::Page(text) | OverCap::TooMany(text) => {
+                f.write_str(text)
+            }
+        }
+    }
+}
+
+impl std::error::Error for OverCap {}
+
+impl OverCap {
+    /// As kube's error, for the paths that return one.
+    pub(crate) fn into_kube(self) -> kube::Error {
+        kube::Error::Service(Box::new(self))
+    }
+
+    /// The cap `e` carries, if it is one.
+    pub(crate) fn of(e: &kube::Error) -> Option<&OverCap> {
+        match e {
+            kube::Error::Service(inner) => inner.downcast_ref::<OverCap>(),
+            _ => None,
+        }
+    }
+}
 
 /// A credential failure, for a person: which plugin or setting, what went
 /// wrong, what to try. Never the plugin's output, its captured stderr, or

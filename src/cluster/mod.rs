@@ -83,12 +83,9 @@ fn wait_before_retry(retry_after: Option<Duration>, backoff: Duration) -> Durati
 /// Worth another try: a server fault or a refused/dropped connection. A
 /// timeout is not: the time allowed is already spent.
 fn is_transient(e: &Error) -> bool {
-    // An answer or a page over our byte caps (each says OVER_CAP), or a
-    // page of more items than asked for, would be as large again: not
-    // asked for anew.
-    matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable)
-        && !e.message().contains(OVER_CAP)
-        && !e.message().contains(pages::TOO_MANY)
+    // An answer over our caps would come as large again: it says so
+    // itself (`errors::OverCap`, translated as a final answer).
+    matches!(e.kind, ErrorKind::Server | ErrorKind::Unreachable) && e.worth_asking_again()
 }
 
 /// The most items and pages one LIST is read to: a server that keeps
@@ -433,10 +430,11 @@ impl Cluster {
         if code.is_success() {
             let (body, cut) = errors::read_capped_body(response.into_body(), cap).await?;
             if cut {
-                return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
+                return Err(errors::OverCap::Answer(format!(
                     "the server sent {what} over {} MiB, {OVER_CAP}",
                     cap >> 20
-                ))));
+                ))
+                .into_kube());
             }
             return serde_json::from_slice(&body).map_err(kube::Error::SerdeError);
         }

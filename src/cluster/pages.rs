@@ -17,7 +17,7 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use super::errors::OVER_CAP;
+use super::errors::{OVER_CAP, OverCap};
 use super::short_strings::{self, ShortStrings};
 use crate::konduktor::SecretListing;
 
@@ -164,11 +164,6 @@ impl<'de, K: Deserialize<'de>> Visitor<'de> for ItemsSeed<K> {
 
 /// The text of the error a page of more items than asked for ends in.
 pub(super) const TOO_MANY: &str = "the server sent a page of the list with more than";
-
-/// Is this the error of a page of more items than asked for?
-pub(super) fn is_too_many(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_MANY))
-}
 
 /// The items asked for in a page with `params`.
 fn asked(params: &kube::api::ListParams) -> usize {
@@ -330,7 +325,7 @@ pub(super) const TOO_LARGE: &str = "the server sent a page of the list over";
 
 /// Is this the error of a page over [`MAX_PAGE_BYTES`]?
 pub(super) fn is_too_large(e: &kube::Error) -> bool {
-    matches!(e, kube::Error::SerdeError(inner) if inner.to_string().starts_with(TOO_LARGE))
+    matches!(OverCap::of(e), Some(OverCap::Page(_)))
 }
 
 /// A page read with `params` by `get`, asked for again in a page of
@@ -427,11 +422,12 @@ where
                 .get_ref()
                 .is_some_and(|inner| inner.downcast_ref::<PageTooLarge>().is_some())
             {
-                return Err(kube::Error::SerdeError(serde::de::Error::custom(format!(
+                return Err(OverCap::Page(format!(
                     "{TOO_LARGE} {} MiB, {} at once",
                     MAX_PAGE_BYTES >> 20,
                     OVER_CAP
-                ))));
+                ))
+                .into_kube());
             }
             // A connection lost mid-body is a failure to reach the server,
             // not bad JSON (serde's own text for it names no value).
@@ -439,24 +435,26 @@ where
                 io.to_string(),
             ))))
         }
-        Ok(Err(e)) => Err(kube::Error::SerdeError(without_place(e))),
+        Ok(Err(e)) => Err(too_many_or_parse_error(e)),
         Err(_) => Err(kube::Error::Service(Box::new(std::io::Error::other(
             "the list reader stopped",
         )))),
     }
 }
 
-/// Our own error of a page of too many items, as an error made after the
-/// parse (no line or column: see `text::kube_error_text`), so its text is
-/// shown; any other parse error as it is (its text may quote a value).
-fn without_place(e: serde_json::Error) -> serde_json::Error {
+/// Our own error of a page of too many items (serde carries only text
+/// out of a visitor: it is told here, where it was made, by its own
+/// opening words) as a typed [`OverCap`], without serde's line and column;
+/// any other parse error as it is (its text may quote a value, and
+/// `text::kube_error_text` leaves that out).
+fn too_many_or_parse_error(e: serde_json::Error) -> kube::Error {
     let text = e.to_string();
     match text.strip_prefix(TOO_MANY) {
         Some(rest) => {
             let rest = rest.rsplit_once(" at line ").map_or(rest, |(head, _)| head);
-            serde::de::Error::custom(format!("{TOO_MANY}{rest}"))
+            OverCap::TooMany(format!("{TOO_MANY}{rest}")).into_kube()
         }
-        None => e,
+        None => kube::Error::SerdeError(e),
     }
 }
 

@@ -188,9 +188,13 @@ fn a_page_of_more_items_than_asked_for_is_refused_as_it_is_read() {
                     let e = got
                         .err()
                         .unwrap_or_else(|| panic!("{reader}: {n} items, {asked} asked: read"));
-                    let text = crate::cluster::text::kube_error_text(&kube::Error::SerdeError(
-                        without_place(e),
-                    ));
+                    let e = too_many_or_parse_error(e);
+                    // Typed, so it is never asked for again.
+                    assert!(
+                        matches!(OverCap::of(&e), Some(OverCap::TooMany(_))),
+                        "{reader}: {e}"
+                    );
+                    let text = crate::cluster::text::kube_error_text(&e);
                     assert!(
                         text.contains(&format!(
                             "{TOO_MANY} {asked} items, when this tool asked for {asked}"

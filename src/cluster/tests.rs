@@ -504,3 +504,28 @@ pub(super) fn recorded(name: &str) -> kube::core::Status {
     serde_json::from_value(value["response"]["body"].clone())
         .unwrap_or_else(|e| panic!("{name}: {e}"))
 }
+
+/// An answer over a cap is a final answer, told by its type whatever its
+/// words: never read again; a server fault or a lost connection is.
+#[test]
+fn over_cap_answers_are_final_and_other_server_faults_are_retried() {
+    let server = Error::new(ErrorKind::Server, "the server said 500");
+    assert!(is_transient(&server));
+    assert!(is_transient(&Error::new(
+        ErrorKind::Unreachable,
+        "connection reset"
+    )));
+    assert!(!is_transient(&Error::new(ErrorKind::Timeout, "no answer")));
+    assert!(!is_transient(&server.clone().final_answer()));
+    for cap in [
+        errors::OverCap::Answer("an answer".into()),
+        errors::OverCap::Page("a page".into()),
+        errors::OverCap::TooMany("too many".into()),
+    ] {
+        let e = cap.into_kube();
+        assert!(errors::OverCap::of(&e).is_some(), "{e}");
+    }
+    // The words alone make nothing final.
+    let worded = Error::new(ErrorKind::Server, format!("proxy: {}", errors::OVER_CAP));
+    assert!(is_transient(&worded));
+}

@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use super::errors::{FailureClass, Operation, Refusal, Sent, auth_error, refusal};
+use super::errors::{FailureClass, Operation, OverCap, Refusal, Sent, auth_error, refusal};
 use super::text::{bounded, kube_error_text};
 use super::{CONNECT_TIMEOUT, Cluster, humanize};
 use crate::error::{Error, ErrorKind};
@@ -19,6 +19,9 @@ impl Cluster {
     }
 
     pub(super) fn translate(&self, op: &Operation, sent: &Sent, e: kube::Error) -> Error {
+        if let Some(cap) = OverCap::of(&e) {
+            return self.over_cap(op, cap);
+        }
         match e {
             kube::Error::Api(status) => self.status_error(op, &scrubbed(sent, &status)),
             kube::Error::Auth(auth) => auth_error(&auth, &self.context, &self.user),
@@ -52,34 +55,6 @@ impl Cluster {
                 }
                 self.unreachable(op, sent, &chain)
             }
-            other if super::pages::is_too_large(&other) => Error::new(
-                ErrorKind::Server,
-                format!(
-                    "could not {} on {}: {}",
-                    op.describe(),
-                    self.server,
-                    kube_error_text(&other)
-                ),
-            )
-            .with_help(format!(
-                "a real API server's pages fit: {} Secrets of the 1 MiB Kubernetes allows each are under {} MiB; check that context `{}` points at the cluster's API server, not at something in front of it",
-                super::pages::SMALL_PAGE,
-                super::pages::MAX_PAGE_BYTES >> 20,
-                self.context
-            )),
-            other if super::pages::is_too_many(&other) => Error::new(
-                ErrorKind::Server,
-                format!(
-                    "could not {} on {}: {}",
-                    op.describe(),
-                    self.server,
-                    kube_error_text(&other)
-                ),
-            )
-            .with_help(format!(
-                "check that context `{}` points at the cluster's API server, not at something in front of it",
-                self.context
-            )),
             other => Error::new(
                 ErrorKind::Server,
                 format!(
@@ -89,6 +64,29 @@ impl Cluster {
                     sent.scrub(&kube_error_text(&other))
                 ),
             ),
+        }
+    }
+
+    /// An answer this tool stopped reading (over a cap, or a page of more
+    /// items than asked for): said as such, and never asked for again.
+    fn over_cap(&self, op: &Operation, cap: &OverCap) -> Error {
+        let e = Error::new(
+            ErrorKind::Server,
+            format!("could not {} on {}: {cap}", op.describe(), self.server),
+        )
+        .final_answer();
+        match cap {
+            OverCap::Page(_) => e.with_help(format!(
+                "a real API server's pages fit: {} Secrets of the 1 MiB Kubernetes allows each are under {} MiB; check that context `{}` points at the cluster's API server, not at something in front of it",
+                super::pages::SMALL_PAGE,
+                super::pages::MAX_PAGE_BYTES >> 20,
+                self.context
+            )),
+            OverCap::TooMany(_) => e.with_help(format!(
+                "check that context `{}` points at the cluster's API server, not at something in front of it",
+                self.context
+            )),
+            OverCap::Answer(_) => e,
         }
     }
 
