@@ -129,6 +129,9 @@ pub struct Cluster {
     via: Option<String>,
     /// The `CONNECT` proxy, for what it says when it fails.
     tunnel: Option<proxy::Tunnel>,
+    /// Name the context in each request's log line: one run over several
+    /// targets, where two may share a namespace's name.
+    context_in_logs: bool,
 }
 
 /// The labels and annotations a merge patch sets (merged into the
@@ -260,7 +263,22 @@ impl Cluster {
             user,
             via,
             tunnel,
+            context_in_logs: false,
         })
+    }
+
+    /// From now on, each request's log line names this context (a run over
+    /// several targets).
+    pub fn name_context_in_logs(&mut self) {
+        self.context_in_logs = true;
+    }
+
+    /// What a request's log line starts with: the context, where asked.
+    fn log_prefix(&self) -> String {
+        match self.context_in_logs {
+            true => format!("context `{}`: ", self.context),
+            false => String::new(),
+        }
     }
 
     fn secrets_api(&self) -> Api<Secret> {
@@ -291,7 +309,7 @@ impl Cluster {
         F: std::future::Future<Output = Result<T, kube::Error>>,
     {
         let started = std::time::Instant::now();
-        crate::log::log(1, || format!("{} ...", op.describe()));
+        crate::log::log(1, || format!("{}{} ...", self.log_prefix(), op.describe()));
         let result = self.call_inner(op, sent, fut).await;
         crate::log::log(1, || {
             let outcome = match &result {
@@ -299,7 +317,8 @@ impl Cluster {
                 Err(e) => format!("failed: {}", e.message()),
             };
             format!(
-                "{} -> {outcome} in {}ms",
+                "{}{} -> {outcome} in {}ms",
+                self.log_prefix(),
                 op.describe(),
                 started.elapsed().as_millis()
             )

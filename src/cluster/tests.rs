@@ -489,6 +489,7 @@ pub(super) fn offline(namespace: &str) -> Cluster {
         user: UserRef::default(),
         via: None,
         tunnel: None,
+        context_in_logs: false,
     }
 }
 

@@ -175,7 +175,10 @@ pub async fn plan_manifest(
         one.connect.context = Some(context.clone());
         one.contexts = vec![context.clone()];
         match prelude::connect(&one).await {
-            Ok(cluster) => clusters.push(Ok(cluster)),
+            Ok(mut cluster) => {
+                cluster.name_context_in_logs();
+                clusters.push(Ok(cluster));
+            }
             Err(e) if unusable_entry(&e) => {
                 let note = format!(
                     "the target `{}` cannot be reached from the kubeconfig: nothing was read on any target",

@@ -1630,3 +1630,22 @@ fn a_target_whose_credential_plugin_fails_is_one_that_cannot_be_read() {
         .stderr_has("skipping the target `stage`");
     assert_eq!(c.held(), [1, 1, 0]);
 }
+
+/// With -v over several targets, each request's line names its context:
+/// two targets may share a namespace's name on different servers.
+#[test]
+fn verbose_request_lines_name_their_target() {
+    let c = Clusters::any();
+    let file = c.hf_manifest();
+    let run = c.diff_with(&file, "train,infer", &["-v"]);
+    run.exits(1);
+    for name in ["train", "infer"] {
+        assert!(
+            run.stderr
+                .lines()
+                .any(|l| l.contains(&format!("context `{name}`: ")) && l.contains(" -> ok in ")),
+            "{name}:\n{}",
+            run.stderr
+        );
+    }
+}
