@@ -123,6 +123,16 @@ impl Error {
         self
     }
 
+    /// The hint with `note` after it (`hint; note`), or `note` alone.
+    #[must_use]
+    pub fn with_help_note(self, note: &str) -> Self {
+        let help = match self.hint() {
+            Some(h) => format!("{h}; {note}"),
+            None => note.to_string(),
+        };
+        self.with_help(help)
+    }
+
     #[must_use]
     pub fn with_snippet(mut self, mut snippet: Snippet) -> Self {
         snippet.label = crate::escape::text(&snippet.label).into_owned();

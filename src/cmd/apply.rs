@@ -767,7 +767,7 @@ async fn run_targets_watched(
         .filter_map(|p| p.ready().map(|(plan, cluster)| (p, plan, cluster)))
         .collect();
     for (p, plan, _) in &ready {
-        plan.refuse_conflicts().map_err(|e| named(e, &p.target))?;
+        plan.refuse_conflicts().map_err(|e| p.target.name_in(e))?;
     }
     // A target left out is not converged: the run says so in its status.
     let incomplete = !unread.is_empty();
@@ -822,12 +822,9 @@ async fn run_targets_watched(
         .await;
     for ((p, _, _), checked) in ready.iter().zip(checked) {
         checked.map_err(|e| {
-            let e = named(e, &p.target);
-            let help = format!(
-                "{}; nothing was written on any target",
-                e.hint().unwrap_or("see above")
-            );
-            e.with_help(help)
+            p.target
+                .name_in(e)
+                .with_help_note("nothing was written on any target")
         })?;
     }
     // Each read target's progress (the plans and progresses are in the
@@ -950,16 +947,6 @@ async fn write_target(
         outcomes: executed.outcomes,
         stopped: executed.unreachable,
     }
-}
-
-/// `e`, saying which target it is about.
-fn named(e: Error, target: &TargetInfo) -> Error {
-    let note = format!("target: context `{}`", target.context);
-    let help = match e.hint() {
-        Some(h) => format!("{h} ({note})"),
-        None => note,
-    };
-    e.with_help(help)
 }
 
 fn print_targets_report(

@@ -229,11 +229,7 @@ pub async fn connect(ctx: &Context) -> Result<Cluster> {
                 "the context `{context}` comes from `kubernetes.allowed_contexts` in {} (pick another with --context)",
                 crate::escape::path(path)
             );
-            let help = match e.hint() {
-                Some(h) => format!("{h}; {note}"),
-                None => note,
-            };
-            e.with_help(help)
+            e.with_help_note(&note)
         }
         _ => e,
     })

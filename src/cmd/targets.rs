@@ -115,6 +115,16 @@ impl TargetInfo {
         }
     }
 
+    /// `e`, its hint saying which target it is about.
+    pub fn name_in(&self, e: Error) -> Error {
+        let note = format!("target: context `{}`", self.context);
+        let help = match e.hint() {
+            Some(h) => format!("{h} ({note})"),
+            None => note,
+        };
+        e.with_help(help)
+    }
+
     /// The header line of this target's part of a plan.
     pub fn header(&self) -> String {
         if self.server.is_empty() {
@@ -184,11 +194,7 @@ pub async fn plan_manifest(
                     "the target `{}` cannot be reached from the kubeconfig: nothing was read on any target",
                     crate::escape::text(context)
                 );
-                let help = match e.hint() {
-                    Some(h) => format!("{h}; {note}"),
-                    None => note,
-                };
-                return Err(e.with_help(help));
+                return Err(e.with_help_note(&note));
             }
             Err(e) => clusters.push(Err((context.clone(), e))),
         }
@@ -378,10 +384,7 @@ pub fn report_failures(plans: &[TargetPlan]) {
     let color = console::colors_enabled_stderr();
     for p in plans {
         if let Err(e) = &p.plan {
-            let named = e.clone().with_help(match e.hint() {
-                Some(h) => format!("{h} (target: context `{}`)", p.target.context),
-                None => format!("target: context `{}`", p.target.context),
-            });
+            let named = p.target.name_in(e.clone());
             eprint!("{}", crate::output::diagnostic(&named, color));
         }
     }
