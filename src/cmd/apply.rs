@@ -256,12 +256,7 @@ async fn run_watched(
     let (plan, cluster) =
         crate::cmd::prelude::plan_manifest(ctx, &args.file, prune, args.commands).await?;
     if let (Some(saved), Some(path)) = (&saved, &args.plan) {
-        let target = Target {
-            server: cluster.server.clone(),
-            namespace: cluster.namespace.clone(),
-            owner: plan.owner.clone(),
-        };
-        saved.verify(&plan, &target, plan_key.as_ref(), path)?;
+        saved.verify(&plan, &Target::of(&plan, &cluster), plan_key.as_ref(), path)?;
     }
     // Deletions in a saved plan were reviewed: not asked again.
     let yes = args.yes || saved.is_some();
@@ -708,12 +703,7 @@ async fn run_targets_watched(
             .iter()
             .filter_map(|p| {
                 let (plan, cluster) = p.ready()?;
-                let target = Target {
-                    server: cluster.server.clone(),
-                    namespace: cluster.namespace.clone(),
-                    owner: plan.owner.clone(),
-                };
-                Some((p.target.context.as_str(), plan, target))
+                Some((p.target.context.as_str(), plan, Target::of(plan, cluster)))
             })
             .collect();
         saved.verify(&fresh, key.as_ref(), path)?;

@@ -189,38 +189,39 @@ fn save_targets(
         let Some((plan, cluster)) = p.ready() else {
             continue;
         };
-        let target = Target {
-            server: cluster.server.clone(),
-            namespace: cluster.namespace.clone(),
-            owner: plan.owner.clone(),
-        };
         let salt = crate::secrets::plan::saved::new_salt()?;
         saved.push(SavedTarget {
             context: p.target.context.clone(),
-            plan: SavedPlan::new(plan, &target, manifest, key, &salt),
+            plan: SavedPlan::new(plan, &Target::of(plan, cluster), manifest, key, &salt),
         });
     }
     let saved = SavedTargets::new(saved);
     saved.write(out, force)?;
-    let apply = format!(
-        "kubectl konduktor apply -f {} --context {} --plan",
-        crate::escape::path(manifest),
-        saved.context_flag()
+    say_saved(
+        &format!(
+            "Plan for {}",
+            crate::output::count(plans.len(), "target", "targets")
+        ),
+        &format!(
+            "kubectl konduktor apply -f {} --context {} --plan",
+            crate::escape::path(manifest),
+            saved.context_flag()
+        ),
+        out,
     );
+    Ok(())
+}
+
+/// Say where `what` went and how to carry it out (`apply` then the file).
+fn say_saved(what: &str, apply: &str, out: &Path) {
     if crate::input::file::is_stdout(out) {
         eprintln!(
-            "Plan for {} written to standard output; save it to a file, then carry it out with: {apply} FILE",
-            crate::output::count(plans.len(), "target", "targets")
+            "{what} written to standard output; save it to a file, then carry it out with: {apply} FILE"
         );
     } else {
-        eprintln!(
-            "Plan for {} saved to `{}`; carry it out with: {apply} {}",
-            crate::output::count(plans.len(), "target", "targets"),
-            crate::escape::path(out),
-            crate::escape::path(out)
-        );
+        let out = crate::escape::path(out);
+        eprintln!("{what} saved to `{out}`; carry it out with: {apply} {out}");
     }
-    Ok(())
 }
 
 /// Save the reviewed plan for `apply --plan`, and say how to apply it.
@@ -232,25 +233,15 @@ fn save(
     out: &Path,
     force: bool,
 ) -> Result<()> {
-    let target = Target {
-        server: cluster.server.clone(),
-        namespace: cluster.namespace.clone(),
-        owner: plan.owner.clone(),
-    };
     let salt = crate::secrets::plan::saved::new_salt()?;
-    SavedPlan::new(plan, &target, manifest, key, &salt).write(out, force)?;
-    if crate::input::file::is_stdout(out) {
-        eprintln!(
-            "Plan written to standard output; save it to a file, then carry it out with: kubectl konduktor apply -f {} --plan FILE",
+    SavedPlan::new(plan, &Target::of(plan, cluster), manifest, key, &salt).write(out, force)?;
+    say_saved(
+        "Plan",
+        &format!(
+            "kubectl konduktor apply -f {} --plan",
             crate::escape::path(manifest)
-        );
-        return Ok(());
-    }
-    eprintln!(
-        "Plan saved to `{}`; carry it out with: kubectl konduktor apply -f {} --plan {}",
-        crate::escape::path(out),
-        crate::escape::path(manifest),
-        crate::escape::path(out)
+        ),
+        out,
     );
     Ok(())
 }

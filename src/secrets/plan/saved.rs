@@ -44,6 +44,17 @@ pub struct Target {
     pub owner: String,
 }
 
+impl Target {
+    /// Where `plan`, made on `cluster`, applies.
+    pub fn of(plan: &Plan, cluster: &crate::cluster::Cluster) -> Self {
+        Target {
+            server: cluster.server.clone(),
+            namespace: cluster.namespace.clone(),
+            owner: plan.owner.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct SavedPlan {
@@ -400,11 +411,17 @@ impl SavedPlan {
     /// secrets, keys and objects it acts on): a new file beside `out`, moved into place;
     /// without `force`, never over a file that appeared meanwhile.
     pub fn write(&self, out: &Path, force: bool) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
-        text.push('\n');
-        crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
+        write_plan_file(self, out, force)
     }
+}
+
+/// A plan file, whole or not at all, mode 0600 (it names the secrets,
+/// keys and objects it acts on).
+fn write_plan_file(plan: &impl Serialize, out: &Path, force: bool) -> Result<()> {
+    let mut text = serde_json::to_string_pretty(plan)
+        .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
+    text.push('\n');
+    crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
 }
 
 /// A saved plan over several targets, as `diff --out` saves it when given
@@ -487,10 +504,7 @@ impl SavedTargets {
     /// Write the plans whole or not at all, mode 0600, as
     /// [`SavedPlan::write`].
     pub fn write(&self, out: &Path, force: bool) -> Result<()> {
-        let mut text = serde_json::to_string_pretty(self)
-            .map_err(|e| Error::new(ErrorKind::Server, format!("cannot render the plan: {e}")))?;
-        text.push('\n');
-        crate::input::file::write_out_file(out, 0o600, text.as_bytes(), force)
+        write_plan_file(self, out, force)
     }
 
     /// The saved plan of the target named `context`.
